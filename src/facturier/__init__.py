@@ -1,0 +1,1 @@
+"""Facturier: invoicing, payments and collections from plain files."""
