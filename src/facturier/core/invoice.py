@@ -1,0 +1,210 @@
+"""The invoice model and its arithmetic.
+
+An invoice is computed once, here, and never changes afterwards. Rounding rule (see
+`facturier.core.money`): each line's amount excl. VAT is rounded to the minor unit; VAT is
+computed per rate on the sum of the rounded line amounts of that rate and rounded once; the
+totals are sums of rounded amounts, so excl. + VAT = incl. holds exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any, Literal
+
+from facturier.core.money import ZERO, fmt_amount, quantize
+
+VatRegime = Literal["standard", "franchise", "reverse_charge", "exempt"]
+DocumentKind = Literal["invoice", "credit_note"]
+
+RECOVERY_INDEMNITY_EUR = Decimal("40")
+
+
+@dataclass(frozen=True, slots=True)
+class Party:
+    """A seller or a buyer as printed on the document."""
+
+    name: str
+    address: tuple[str, ...]
+    country: str
+    email: str | None = None
+    legal_form: str | None = None
+    share_capital: str | None = None
+    rcs: str | None = None
+    siren: str | None = None
+    siret: str | None = None
+    vat_id: str | None = None
+    iban: str | None = None
+    bic: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form: every field, address as a list."""
+        return {
+            "name": self.name,
+            "address": list(self.address),
+            "country": self.country,
+            "email": self.email,
+            "legal_form": self.legal_form,
+            "share_capital": self.share_capital,
+            "rcs": self.rcs,
+            "siren": self.siren,
+            "siret": self.siret,
+            "vat_id": self.vat_id,
+            "iban": self.iban,
+            "bic": self.bic,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One invoice line: quantity x unit price excl. VAT at a VAT rate in percent."""
+
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    vat_rate: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class ComputedLine:
+    line: Line
+    amount_excl_vat: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class VatRow:
+    rate: Decimal
+    base: Decimal
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    lines: tuple[ComputedLine, ...]
+    vat: tuple[VatRow, ...]
+    excl_vat: Decimal
+    vat_amount: Decimal
+    incl_vat: Decimal
+
+
+def compute_totals(lines: tuple[Line, ...], currency: str, vat_applies: bool) -> Totals:
+    """Round per line, VAT per rate, totals as sums of rounded amounts."""
+    computed = tuple(
+        ComputedLine(line, quantize(line.quantity * line.unit_price, currency)) for line in lines
+    )
+    bases: dict[Decimal, Decimal] = {}
+    for c in computed:
+        rate = c.line.vat_rate if vat_applies else ZERO
+        bases[rate] = bases.get(rate, ZERO) + c.amount_excl_vat
+    vat_rows = tuple(
+        VatRow(rate, base, quantize(base * rate / 100, currency))
+        for rate, base in sorted(bases.items())
+    )
+    excl = sum((c.amount_excl_vat for c in computed), ZERO)
+    vat = sum((row.amount for row in vat_rows), ZERO)
+    return Totals(computed, vat_rows, excl, vat, excl + vat)
+
+
+def legal_mentions(regime: VatRegime, buyer_is_business: bool) -> tuple[str, ...]:
+    """Codes of the mentions the document must carry; the renderer words them per language."""
+    codes: list[str] = []
+    if regime == "franchise":
+        codes.append("vat_franchise")
+    elif regime == "reverse_charge":
+        codes.append("reverse_charge")
+    elif regime == "exempt":
+        codes.append("vat_exempt")
+    codes.append("late_penalty")
+    if buyer_is_business:
+        codes.append("recovery_indemnity")
+    codes.append("no_discount")
+    return tuple(codes)
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """An invoice or credit note, fully computed, ready to be numbered, recorded and rendered."""
+
+    kind: DocumentKind
+    number: str
+    series: str
+    seq: int
+    mode: Literal["live", "test"]
+    seller_id: str
+    client_id: str
+    language: str
+    currency: str
+    issue_date: date
+    due_date: date
+    period_start: date | None
+    period_end: date | None
+    seller: Party
+    buyer: Party
+    buyer_is_business: bool
+    vat_regime: VatRegime
+    lines: tuple[Line, ...]
+    payment_days: int
+    late_penalty: str
+    reference: str | None = None
+    refers_to: dict[str, str] | None = None
+    reason: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def totals(self) -> Totals:
+        """Computed totals (VAT applies only under the standard regime)."""
+        return compute_totals(self.lines, self.currency, self.vat_regime == "standard")
+
+    def to_record(self) -> dict[str, Any]:
+        """The canonical JSON record: everything the PDF shows, amounts as exact strings."""
+        t = self.totals()
+        cur = self.currency
+        return {
+            "format": "facturier.document/1",
+            "kind": self.kind,
+            "number": self.number,
+            "series": self.series,
+            "seq": self.seq,
+            "mode": self.mode,
+            "seller_id": self.seller_id,
+            "client_id": self.client_id,
+            "language": self.language,
+            "currency": cur,
+            "issue_date": self.issue_date.isoformat(),
+            "due_date": self.due_date.isoformat(),
+            "service_period": (
+                {"start": self.period_start.isoformat(), "end": self.period_end.isoformat()}
+                if self.period_start and self.period_end
+                else None
+            ),
+            "seller": self.seller.to_dict(),
+            "buyer": self.buyer.to_dict(),
+            "buyer_is_business": self.buyer_is_business,
+            "vat_regime": self.vat_regime,
+            "lines": [
+                {
+                    "description": c.line.description,
+                    "quantity": str(c.line.quantity),
+                    "unit_price": str(c.line.unit_price),
+                    "vat_rate": str(c.line.vat_rate),
+                    "amount_excl_vat": fmt_amount(c.amount_excl_vat, cur),
+                }
+                for c in t.lines
+            ],
+            "vat_breakdown": [
+                {"rate": str(r.rate), "base": fmt_amount(r.base, cur), "amount": fmt_amount(r.amount, cur)}
+                for r in t.vat
+            ],
+            "total_excl_vat": fmt_amount(t.excl_vat, cur),
+            "total_vat": fmt_amount(t.vat_amount, cur),
+            "total_incl_vat": fmt_amount(t.incl_vat, cur),
+            "payment_days": self.payment_days,
+            "late_penalty": self.late_penalty,
+            "recovery_indemnity": (
+                fmt_amount(RECOVERY_INDEMNITY_EUR, "EUR") if self.buyer_is_business else None
+            ),
+            "mentions": list(legal_mentions(self.vat_regime, self.buyer_is_business)),
+            "reference": self.reference,
+            "refers_to": self.refers_to,
+            "reason": self.reason,
+        }

@@ -1,0 +1,51 @@
+"""Money: Decimal only, rounded once per line with ROUND_HALF_UP to the currency's minor unit.
+
+Floats never touch money. Every amount enters through `to_decimal`, and every rounding goes
+through `quantize`, so there is exactly one rounding rule in the whole system: round each line
+(and each VAT amount per rate) to the minor unit, then sum already-rounded amounts.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
+
+from babel.numbers import get_currency_precision
+
+from facturier.core.errors import InputError
+
+ZERO = Decimal("0")
+
+
+def to_decimal(value: object, what: str = "amount") -> Decimal:
+    """Parse a str or int as a finite Decimal; floats and bools are refused."""
+    if isinstance(value, bool) or isinstance(value, float):
+        raise InputError(f"{what}: {value!r} is a float; write decimals as strings, e.g. \"450.00\"")
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, (int, str)):
+        try:
+            result = Decimal(str(value).strip())
+        except InvalidOperation:
+            raise InputError(f"{what}: {value!r} is not a decimal number") from None
+    else:
+        raise InputError(f"{what}: {value!r} is not a decimal number")
+    if not result.is_finite():
+        raise InputError(f"{what}: {value!r} is not a finite number")
+    return result
+
+
+@lru_cache(maxsize=None)
+def minor_exponent(currency: str) -> Decimal:
+    """The quantum of a currency's minor unit, e.g. Decimal('0.01') for EUR, Decimal('1') for JPY."""
+    return Decimal(1).scaleb(-get_currency_precision(currency))
+
+
+def quantize(amount: Decimal, currency: str) -> Decimal:
+    """Round half up to the currency's minor unit: the one rounding function of the system."""
+    return amount.quantize(minor_exponent(currency), rounding=ROUND_HALF_UP)
+
+
+def fmt_amount(amount: Decimal, currency: str) -> str:
+    """Plain machine format of a rounded amount ('1234.50'), as stored in JSON and CSV."""
+    return str(quantize(amount, currency))
