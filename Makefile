@@ -1,0 +1,42 @@
+# Facturier: `make demo` sets everything up and runs the monthly cycle on the example
+# workspace; `make test` runs the whole suite; `make bench` prints the speed figures.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+DEMO := demo-workspace
+DEMO_DATE := 2026-11-15
+
+.PHONY: install demo test bench lint clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test,bench]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	rm -rf $(DEMO)
+	cp -r examples/demo $(DEMO)
+	$(BIN)/facturier --workspace $(DEMO) check
+	$(BIN)/facturier --workspace $(DEMO) run --date $(DEMO_DATE)
+	$(BIN)/facturier --workspace $(DEMO) verify
+	@echo
+	@echo "Invoice PDFs of the demo run:"
+	@find $(DEMO)/data -name '*.pdf' | sort
+	@echo "Journal: $(DEMO)/data/journal.jsonl   Outbox: $(DEMO)/data/outbox/"
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n auto -p no:cacheprovider
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+lint: $(STAMP)
+	$(BIN)/python -m ruff check src tests || true
+	$(BIN)/python -m mypy src || true
+
+clean:
+	rm -rf $(DEMO) bench-out .pytest_cache

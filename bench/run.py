@@ -1,0 +1,25 @@
+"""`make bench`: run every bench/bench_*.py and print its figures."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import platform
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def main() -> None:
+    """Run all benchmarks in name order (or those named on the command line)."""
+    print(f"Facturier benchmarks on {platform.python_implementation()} {platform.python_version()}, "
+          f"{os.cpu_count()} cores")
+    names = sys.argv[1:] or sorted(p.stem for p in Path(__file__).parent.glob("bench_*.py"))
+    for name in names:
+        print()
+        importlib.import_module(f"bench.{name}").main()
+
+
+if __name__ == "__main__":
+    main()

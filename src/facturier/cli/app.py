@@ -1,0 +1,27 @@
+"""Entry point: registers every command module and turns FacturierError into exit code 1."""
+
+from __future__ import annotations
+
+import sys
+
+from facturier.cli import commands, exports  # noqa: F401  (registers commands)
+from facturier.cli.common import app, err_console
+from facturier.core.errors import ConfigError, FacturierError
+
+
+def main() -> None:
+    """Run the CLI: 0 success, 1 blocking problem, 2 usage error (from Click)."""
+    try:
+        app()
+    except ConfigError as exc:
+        err_console.print("Error: invalid workspace configuration:", markup=False, highlight=False)
+        for problem in exc.problems:
+            err_console.print(f"  {problem}", markup=False, highlight=False)
+        sys.exit(1)
+    except FacturierError as exc:
+        err_console.print(f"Error: {exc}", markup=False, highlight=False)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+"""Core commands: init, check, run, invoices, show, verify, rebuild, purge-logs."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from facturier.cli.common import DateOpt, JsonOpt, app, console, load, print_report, print_rows, root_of, run_date
+
+
+@app.command()
+def init(directory: Path = typer.Argument(..., help="Directory to create the workspace in.")) -> None:
+    """Scaffold a commented, valid workspace."""
+    from facturier.config import scaffold_workspace
+
+    scaffold_workspace(directory)
+    console.print(f"Workspace created in {directory}. Edit facturier.toml and clients/, then run 'facturier check'.")
+
+
+@app.command()
+def check(ctx: typer.Context) -> None:
+    """Validate all configuration and list every problem (file: key: message)."""
+    from facturier.config import check_workspace
+
+    problems = check_workspace(root_of(ctx))
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"{len(problems)} problem(s) found.", file=sys.stderr)
+        raise typer.Exit(1)
+    console.print("Configuration OK.")
+
+
+@app.command()
+def run(
+    ctx: typer.Context,
+    date: str | None = DateOpt,
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be issued; write nothing."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """The monthly cycle: issue due direct invoices, then send what may be sent."""
+    from facturier.ops.cycle import monthly_cycle
+
+    ws = load(ctx)
+    reports = monthly_cycle(ws, run_date(date, ws.config.timezone), dry_run)
+    for report in reports:
+        print_report(report, as_json)
+    if any(r.failed for r in reports):
+        raise typer.Exit(1)
+
+
+@app.command()
+def invoices(
+    ctx: typer.Context,
+    client: str | None = typer.Option(None, "--client", help="Only this client (or batch client)."),
+    year: int | None = typer.Option(None, "--year", help="Only this year."),
+    status: str | None = typer.Option(None, "--status", help="paid, partial, unpaid or overdue."),
+    date: str | None = DateOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """List issued invoices and credit notes."""
+    from facturier.ops.listing import list_documents
+
+    ws = load(ctx)
+    report = list_documents(ws, client, year, status, run_date(date, ws.config.timezone))
+    print_report(report, as_json)
+
+
+@app.command()
+def show(ctx: typer.Context, number: str, as_json: bool = JsonOpt) -> None:
+    """One invoice or credit note, with every journal event that mentions it."""
+    from facturier.ops.listing import document_events
+
+    ws = load(ctx)
+    record, events = document_events(ws, number)
+    if as_json:
+        print(json.dumps({"document": record, "events": events}, indent=2, ensure_ascii=False))
+        return
+    _print_document(record)
+    print_rows("Events", ["seq", "at", "type", "detail"], events)
+
+
+def _print_document(record: dict[str, Any]) -> None:
+    period = record.get("service_period") or {}
+    lines = [
+        f"{record['kind'].replace('_', ' ').title()} {record['number']} ({record['mode']})",
+        f"Seller: {record['seller']['name']}",
+        f"Client: {record['client_id']} - {record['buyer']['name']}",
+        f"Issued: {record['issue_date']}   Due: {record['due_date']}",
+    ]
+    if period:
+        lines.append(f"Service period: {period['start']} to {period['end']}")
+    if record.get("refers_to"):
+        lines.append(f"Refers to: {record['refers_to']['number']} of {record['refers_to']['date']}")
+    for line in record["lines"]:
+        lines.append(f"  {line['description']}: {line['quantity']} x {line['unit_price']} "
+                     f"(VAT {line['vat_rate']}%) = {line['amount_excl_vat']}")
+    lines.append(f"Total excl. VAT {record['total_excl_vat']}  VAT {record['total_vat']}  "
+                 f"Total incl. VAT {record['total_incl_vat']} {record['currency']}")
+    for text in lines:
+        console.print(text, markup=False, highlight=False)
+
+
+@app.command()
+def verify(ctx: typer.Context) -> None:
+    """Check the journal chain and the SHA-256 of every file it names."""
+    from facturier.ops.verify import verify_workspace
+
+    result = verify_workspace(root_of(ctx))
+    for note in result.notes:
+        console.print(f"note: {note}", markup=False, highlight=False)
+    for problem in result.problems:
+        print(f"BROKEN: {problem}")
+    if result.problems:
+        print(f"Integrity check FAILED: {len(result.problems)} problem(s).", file=sys.stderr)
+        raise typer.Exit(1)
+    console.print(f"Integrity OK: {result.entries} journal entries, {result.files} files verified.")
+
+
+@app.command()
+def rebuild(ctx: typer.Context) -> None:
+    """Regenerate every derived view from the journal."""
+    from facturier.ops.views import rebuild_views
+
+    ws = load(ctx)
+    count = rebuild_views(ws)
+    console.print(f"Rebuilt {count} view file(s) from the journal.")
+
+
+@app.command("purge-logs")
+def purge_logs(
+    ctx: typer.Context,
+    older_than: int = typer.Option(..., "--older-than", min=1, help="Delete log files not written for DAYS days."),
+) -> None:
+    """Delete old log files under data/logs/, never anything else."""
+    from facturier.ops.logs import purge_logs as purge
+
+    removed = purge(root_of(ctx), older_than)
+    console.print(f"Deleted {len(removed)} log file(s).")
+    for path in removed:
+        console.print(f"  {path}", markup=False, highlight=False)
+
+

@@ -1,0 +1,102 @@
+"""Shared CLI plumbing: the Typer app, workspace resolution, dates, and table output."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from facturier.core.errors import InputError
+from facturier.ops.report import Report
+
+app = typer.Typer(
+    name="facturier",
+    help="Invoicing, payments and collections from plain files.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
+
+DateOpt = typer.Option(None, "--date", help="Run as if today were this date (YYYY-MM-DD).")
+JsonOpt = typer.Option(False, "--json", help="Print JSON instead of a table.")
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    workspace: Path = typer.Option(
+        Path("."), "--workspace", "-w", envvar="FACTURIER_WORKSPACE",
+        help="Workspace directory (default: the current directory).",
+    ),
+) -> None:
+    """Facturier: invoicing, payments and collections from plain files."""
+    ctx.obj = workspace.resolve()
+
+
+def root_of(ctx: typer.Context) -> Path:
+    """The workspace directory chosen by --workspace, FACTURIER_WORKSPACE or the cwd."""
+    root: Path = ctx.obj
+    return root
+
+
+def load(ctx: typer.Context) -> Any:
+    """Load and validate the workspace; an invalid one stops the command before any write."""
+    from facturier.config import load_workspace
+
+    return load_workspace(root_of(ctx))
+
+
+def run_date(value: str | None, timezone: str) -> date:
+    """Parse --date, or today in the workspace's time zone."""
+    if value is None:
+        return datetime.now(ZoneInfo(timezone)).date()
+    return parse_date(value, "--date")
+
+
+def parse_date(value: str, what: str) -> date:
+    """An ISO date or a clear error naming the option."""
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InputError(f"{what}: {value!r} is not a date in the form YYYY-MM-DD") from None
+
+
+def print_report(report: Report, as_json: bool = False) -> None:
+    """A table on a terminal, tab-separated text when piped, or JSON; then notes and alerts."""
+    if as_json:
+        print(json.dumps({"title": report.title, "rows": report.rows, "notes": report.notes,
+                          "alerts": [a.__dict__ for a in report.alerts]}, indent=2, ensure_ascii=False))
+    else:
+        if report.rows and not sys.stdout.isatty():
+            print(f"# {report.title}")
+        print_rows(report.title, report.columns, report.rows)
+        for note in report.notes:
+            console.print(note, markup=False, highlight=False)
+    for alert in report.alerts:
+        err_console.print(f"{alert.level.upper()}: {alert.message}", markup=False, highlight=False)
+
+
+def print_rows(title: str, columns: list[str], rows: list[dict[str, Any]]) -> None:
+    """Rows as a Rich table on a terminal, or as plain tab-separated lines when piped."""
+    if not rows:
+        return
+    if sys.stdout.isatty():
+        table = Table(title=title)
+        for col in columns:
+            table.add_column(col, justify="right" if col.startswith(("total", "amount", "balance")) else "left")
+        for row in rows:
+            table.add_row(*(str(row.get(c, "")) for c in columns))
+        console.print(table)
+    else:
+        print("\t".join(columns))
+        for row in rows:
+            print("\t".join(str(row.get(c, "")) for c in columns))

@@ -1,0 +1,35 @@
+"""`facturier export revenues|receipts|payments`: accounting CSV files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from facturier.cli.common import app, console, load
+
+export_app = typer.Typer(help="Accounting CSV exports (regenerable at any time).", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+YearOpt = typer.Option(..., "--year", help="Year of the period.")
+MonthOpt = typer.Option(None, "--month", min=1, max=12, help="Month of the period (1-12).")
+OutOpt = typer.Option(None, "--out", help="Output file (default: exports/<name>-<period>.csv).")
+ExcelOpt = typer.Option(False, "--excel", help="';' separator, decimal commas and a BOM for spreadsheets.")
+
+
+def export_with(ctx: typer.Context, name: str, year: int, month: int | None, out: Path | None, excel: bool) -> None:
+    """Build one export from the journal and write it."""
+    from facturier.ops.exports import build_export, default_export_path, write_export
+
+    ws = load(ctx)
+    content, count = build_export(ws, name, year, month, excel)
+    path = out or default_export_path(ws.root, name, year, month, excel)
+    write_export(path, content)
+    console.print(f"Wrote {count} row(s) to {path}", markup=False, highlight=False)
+
+
+@export_app.command("revenues")
+def revenues(ctx: typer.Context, year: int = YearOpt, month: int | None = MonthOpt,
+             out: Path | None = OutOpt, excel: bool = ExcelOpt) -> None:
+    """Issued live invoices (credit notes negative) of the period."""
+    export_with(ctx, "revenues", year, month, out, excel)

@@ -1,0 +1,164 @@
+"""Models of `clients/<id>.toml` (direct clients) and `batch_clients/<id>.toml` (batch sellers)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator
+
+from facturier.config.fields import (
+    DEFAULT_LATE_PENALTY,
+    Address,
+    Country,
+    Currency,
+    Email,
+    LatePenalty,
+    Money,
+    NonEmptyStr,
+    NumberTemplate,
+    Quantity,
+    Rate,
+    Recipients,
+    Siren,
+    Siret,
+    StrictModel,
+    VatId,
+    late_penalty_text,
+)
+from facturier.config.models import (
+    CycleDay,
+    IssuerConfig,
+    PaymentDays,
+    SellerIdentity,
+)
+
+Language = Literal["fr", "en"]
+Mode = Literal["live", "test"]
+VatRegime = Literal["standard", "franchise", "reverse_charge", "exempt"]
+
+
+class ClientOptions(StrictModel):
+    """Per-client switches (`[options]`)."""
+
+    auto_send: bool = False
+
+
+def check_positive(value: Decimal) -> Decimal:
+    """A quantity is strictly positive; corrections are credit notes, not negative lines."""
+    if value <= 0:
+        raise ValueError(f"must be greater than 0, got {value}")
+    return value
+
+
+def check_not_negative(value: Decimal) -> Decimal:
+    """A unit price is zero or more; discounts are separate credit notes."""
+    if value < 0:
+        raise ValueError(f"must not be negative, got {value}")
+    return value
+
+
+class LineConfig(StrictModel):
+    """One recurring line of a client's monthly invoice."""
+
+    description: NonEmptyStr
+    quantity: Annotated[Quantity, AfterValidator(check_positive)] = Decimal(1)
+    unit_price: Annotated[Money, AfterValidator(check_not_negative)]
+    vat_rate: Rate | None = None  # None: the issuer's default_vat_rate
+
+
+class ClientConfig(StrictModel):
+    """A direct client; the file stem is its id."""
+
+    name: NonEmptyStr
+    email: Recipients
+    address: Address
+    country: Country
+    siren: Siren | None = None
+    siret: Siret | None = None
+    vat_regime: Literal["standard", "reverse_charge", "exempt"] | None = None
+    vat_id: VatId | None = Field(default=None, validate_default=True)
+    business: bool = True
+    language: Language
+    currency: Currency
+    active: bool = True
+    mode: Mode = "live"
+    payment_days: PaymentDays | None = None
+    invoice_day: CycleDay | None = None
+    options: ClientOptions = Field(default_factory=ClientOptions)
+    lines: list[LineConfig] = Field(default_factory=list, validate_default=True)
+
+    @field_validator("siret", mode="after")
+    @classmethod
+    def _siret_extends_siren(cls, siret: str | None, info: ValidationInfo) -> str | None:
+        """A SIRET is the SIREN followed by the establishment number."""
+        siren = info.data.get("siren")
+        if siret is not None and siren is not None and not siret.startswith(siren):
+            raise ValueError(f"{siret!r} does not start with the siren {siren!r}")
+        return siret
+
+    @field_validator("vat_id", mode="after")
+    @classmethod
+    def _reverse_charge_needs_vat_id(cls, vat_id: str | None, info: ValidationInfo) -> str | None:
+        """Reverse charge is only valid when the invoice shows the customer's VAT number."""
+        if vat_id is None and info.data.get("vat_regime") == "reverse_charge":
+            raise ValueError('required when vat_regime = "reverse_charge"')
+        return vat_id
+
+    @field_validator("lines", mode="after")
+    @classmethod
+    def _active_needs_lines(cls, lines: list[LineConfig], info: ValidationInfo) -> list[LineConfig]:
+        """An active client is invoiced every month, so it needs something to invoice."""
+        if not lines and info.data.get("active", True):
+            raise ValueError("an active client needs at least one [[lines]] entry")
+        return lines
+
+    def recipients(self) -> list[str]:
+        """Every address the invoice email goes to."""
+        return [self.email] if isinstance(self.email, str) else list(self.email)
+
+    def effective_vat_regime(self, issuer: IssuerConfig) -> VatRegime:
+        """The client's override, else the issuer's regime (standard or franchise)."""
+        if self.vat_regime is not None:
+            return self.vat_regime
+        return issuer.vat_regime
+
+
+def check_download_url(url: str) -> str:
+    """An http(s) base URL under which the monthly ZIP is published."""
+    if not url.startswith(("https://", "http://")) or len(url.split("://", 1)[1]) == 0:
+        raise ValueError(f"{url!r} must start with https:// or http://")
+    return url
+
+
+class BatchClientConfig(SellerIdentity):
+    """A seller using the batch service: invoices its own customers from CSV files."""
+
+    email: Email
+    language: Language
+    currency: Currency
+    default_vat_rate: Rate = Decimal(20)
+    payment_days: PaymentDays = 30
+    late_penalty: LatePenalty = Field(default_factory=lambda: dict(DEFAULT_LATE_PENALTY))
+    numbering: NumberTemplate = "{year}-{seq:05d}"
+    active: bool = True
+    mode: Mode = "live"
+    options: ClientOptions = Field(default_factory=ClientOptions)
+    delivery: Literal["link", "attach"] = "link"
+    download_base_url: Annotated[str, AfterValidator(check_download_url)] | None = Field(
+        default=None, validate_default=True
+    )
+
+    @field_validator("download_base_url", mode="after")
+    @classmethod
+    def _link_needs_url(cls, url: str | None, info: ValidationInfo) -> str | None:
+        """A download link can only be sent when there is somewhere to download from."""
+        options = info.data.get("options")
+        auto_send = options.auto_send if isinstance(options, ClientOptions) else False
+        if url is None and info.data.get("delivery") == "link" and auto_send:
+            raise ValueError('required when delivery = "link" and options.auto_send = true')
+        return url
+
+    def late_penalty_for(self, language: str) -> str:
+        """The late-penalty text in a language (falls back to English, then to any text)."""
+        return late_penalty_text(self.late_penalty, language)

@@ -1,0 +1,242 @@
+"""Field parsers for configuration values: decimals, countries, currencies, identifiers.
+
+Each parser takes the raw TOML value and returns the clean value or raises ValueError with a
+user-facing message; `problems.py` turns that message into `file: key: message`. Identifiers
+are validated with python-stdnum and stored in their compact form.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Callable
+from decimal import Decimal
+from functools import lru_cache
+from typing import Annotated, Any
+
+from babel import Locale
+from babel.numbers import list_currencies
+from pydantic import AfterValidator, BaseModel, ConfigDict, PlainValidator
+from stdnum import bic, iban, vatin
+from stdnum.exceptions import ValidationError as StdnumError
+from stdnum.fr import siren, siret
+
+_DECIMAL_TEXT = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
+# Region codes babel lists that are not countries (European Union, United Nations, ...).
+_NOT_COUNTRIES = frozenset({"EU", "EZ", "UN", "QO", "ZZ", "XA", "XB", "XK"})
+_SEQ_FIELD = re.compile(r"seq(:0[1-9]d)?")
+_NUMBER_CHARS = re.compile(r"[A-Za-z0-9_./-]*")
+NUMBER_PLACEHOLDERS = ("year", "month", "client", "seq")
+
+
+class StrictModel(BaseModel):
+    """Base of every configuration model: unknown keys are errors, no type coercion, immutable."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+def _decimal_parser(example: str, kind: str) -> Callable[[Any], Decimal]:
+    """Build a parser that accepts TOML strings and integers, and refuses floats."""
+
+    def parse(value: Any) -> Decimal:
+        """Parse one decimal value; floats would carry binary rounding errors into money."""
+        # ValueError, not TypeError: pydantic turns only ValueError into a reported problem.
+        if isinstance(value, bool):
+            raise ValueError(f"expected a decimal number, got {value!r}")  # noqa: TRY004
+        if isinstance(value, float):
+            raise ValueError(f'{value!r} is a float; write {kind} as a string like "{example}"')  # noqa: TRY004
+        if isinstance(value, int):
+            return Decimal(value)
+        if isinstance(value, Decimal) and value.is_finite():
+            return value  # built in Python (defaults, tests), already exact
+        if isinstance(value, str) and _DECIMAL_TEXT.fullmatch(value):
+            return Decimal(value)
+        raise ValueError(f'expected a decimal number like "{example}", got {value!r}')
+
+    return parse
+
+
+Money = Annotated[Decimal, PlainValidator(_decimal_parser("450.00", "money"))]
+Quantity = Annotated[Decimal, PlainValidator(_decimal_parser("1.5", "decimals"))]
+
+
+def check_rate(value: Decimal) -> Decimal:
+    """A VAT rate is a percentage in [0, 100)."""
+    if not Decimal(0) <= value < Decimal(100):
+        raise ValueError(f"a VAT rate is a percentage from 0 to less than 100, got {value}")
+    return value
+
+
+Rate = Annotated[
+    Decimal, PlainValidator(_decimal_parser("20", "rates")), AfterValidator(check_rate)
+]
+
+
+def check_non_empty(value: str) -> str:
+    """Refuse empty or blank text."""
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value
+
+
+NonEmptyStr = Annotated[str, AfterValidator(check_non_empty)]
+
+
+def check_address(lines: list[str]) -> list[str]:
+    """An address has at least one line and no blank line."""
+    if not lines:
+        raise ValueError("needs at least one line")
+    if any(not line.strip() for line in lines):
+        raise ValueError("address lines must not be empty")
+    return lines
+
+
+Address = Annotated[list[str], AfterValidator(check_address)]
+
+
+@lru_cache(maxsize=1)
+def known_countries() -> frozenset[str]:
+    """ISO 3166 alpha-2 codes known to babel."""
+    codes = Locale("en").territories.keys()
+    return frozenset(c for c in codes if len(c) == 2 and c.isalpha()) - _NOT_COUNTRIES
+
+
+def check_country(value: str) -> str:
+    """An uppercase ISO 3166 alpha-2 country code."""
+    if value not in known_countries():
+        hint = f' (write "{value.upper()}")' if value.upper() in known_countries() else ""
+        raise ValueError(f"{value!r} is not an ISO 3166 alpha-2 country code{hint}")
+    return value
+
+
+Country = Annotated[str, AfterValidator(check_country)]
+
+
+def check_currency(value: str) -> str:
+    """An uppercase ISO 4217 currency code known to babel."""
+    if value not in list_currencies():
+        hint = f' (write "{value.upper()}")' if value.upper() in list_currencies() else ""
+        raise ValueError(f"{value!r} is not an ISO 4217 currency code{hint}")
+    return value
+
+
+Currency = Annotated[str, AfterValidator(check_currency)]
+
+
+def check_email(value: str) -> str:
+    """A plain address: one @, a dot in the domain, no spaces (deliverability is not checked)."""
+    if not _EMAIL.fullmatch(value):
+        raise ValueError(f"{value!r} is not a valid email address")
+    return value
+
+
+Email = Annotated[str, AfterValidator(check_email)]
+
+
+def parse_recipients(value: Any) -> str | list[str]:
+    """One address or a non-empty list of addresses."""
+    if isinstance(value, str):
+        return check_email(value)
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return [check_email(v) for v in value]
+    raise ValueError(f"expected an email address or a list of addresses, got {value!r}")
+
+
+Recipients = Annotated[str | list[str], PlainValidator(parse_recipients)]
+
+
+def _stdnum_check(module: Any, label: str) -> Callable[[str], str]:
+    """Build a validator that returns the compact form of a python-stdnum identifier."""
+
+    def check(value: str) -> str:
+        """Validate with python-stdnum and return the compact form."""
+        try:
+            return str(module.validate(value))
+        except StdnumError as exc:
+            raise ValueError(f"{value!r} is not a valid {label}: {_stdnum_reason(exc)}") from None
+
+    return check
+
+
+def _stdnum_reason(exc: StdnumError) -> str:
+    """python-stdnum's message, lower-cased and without its final period."""
+    text = str(exc).rstrip(".")
+    return text[:1].lower() + text[1:]
+
+
+Siren = Annotated[str, AfterValidator(_stdnum_check(siren, "SIREN"))]
+Siret = Annotated[str, AfterValidator(_stdnum_check(siret, "SIRET"))]
+Iban = Annotated[str, AfterValidator(_stdnum_check(iban, "IBAN"))]
+Bic = Annotated[str, AfterValidator(_stdnum_check(bic, "BIC"))]
+
+
+def check_vat_id(value: str) -> str:
+    """A VAT number with its country prefix (FR..., DE..., GB..., EL... for Greece)."""
+    if not re.match(r"\s*[A-Za-z]{2}", value):
+        raise ValueError(f"{value!r} is not a VAT number: it must start with a country code")
+    return _stdnum_check(vatin, "VAT number")(value)
+
+
+VatId = Annotated[str, AfterValidator(check_vat_id)]
+
+
+def check_number_template(template: str) -> str:
+    """Placeholders {year} {month} {client} {seq} or {seq:0Nd}, exactly one {seq}, safe chars."""
+    try:
+        parts = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise ValueError(f"{template!r} is not a valid template: {exc}") from None
+    seq_count = 0
+    for literal, field, spec, conversion in parts:
+        if not _NUMBER_CHARS.fullmatch(literal):
+            raise ValueError(
+                f"{template!r} contains characters not allowed in a number: "
+                "use only letters, digits and _ . / -"
+            )
+        if field is None:
+            continue
+        text = field + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
+        if field == "seq" and not conversion and _SEQ_FIELD.fullmatch(text):
+            seq_count += 1
+        elif field not in NUMBER_PLACEHOLDERS or spec or conversion:
+            raise ValueError(
+                f"unknown placeholder {{{text}}} in {template!r}; "
+                "allowed: {year} {month} {client} {seq} {seq:0Nd} (N from 1 to 9)"
+            )
+    if seq_count != 1:
+        raise ValueError(f"{template!r} must contain exactly one {{seq}} or {{seq:0Nd}}")
+    return template
+
+
+NumberTemplate = Annotated[str, AfterValidator(check_number_template)]
+
+
+def parse_late_penalty(value: Any) -> str | dict[str, str]:
+    """One text for every language, or a table keyed by language ("fr", "en")."""
+    if isinstance(value, str):
+        return check_non_empty(value)
+    if isinstance(value, dict) and value:
+        unknown = sorted(k for k in value if k not in ("fr", "en"))
+        if unknown:
+            raise ValueError(f'unsupported language {unknown[0]!r}; supported: "fr", "en"')
+        if not all(isinstance(v, str) and v.strip() for v in value.values()):
+            raise ValueError("every text in the table must be a non-empty string")
+        return dict(value)
+    example = '{ fr = "...", en = "..." }'
+    raise ValueError(f"expected a string or a table like {example}, got {value!r}")
+
+
+LatePenalty = Annotated[str | dict[str, str], PlainValidator(parse_late_penalty)]
+DEFAULT_LATE_PENALTY: dict[str, str] = {
+    "fr": "trois fois le taux d'intérêt légal",
+    "en": "three times the legal interest rate",
+}
+
+
+def late_penalty_text(penalty: str | dict[str, str], language: str) -> str:
+    """The penalty text for a language: the plain string, else the language, then en, then any."""
+    if isinstance(penalty, str):
+        return penalty
+    return penalty.get(language) or penalty.get("en") or next(iter(penalty.values()))
+

@@ -1,0 +1,167 @@
+"""Read a workspace's TOML files, validate them, and collect every problem before failing."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from facturier.config.clients import BatchClientConfig, ClientConfig
+from facturier.config.models import FacturierConfig
+from facturier.config.problems import FILE_KEY, format_problem, problems_from_error
+from facturier.core.errors import ConfigError
+
+CONFIG_FILE = "facturier.toml"
+CLIENTS_DIR = "clients"
+BATCH_CLIENTS_DIR = "batch_clients"
+CLIENT_ID = re.compile(r"[a-z0-9][a-z0-9_-]*")
+# Journal entries name the seller "issuer" for direct invoices, so no batch client may use it.
+RESERVED_IDS = frozenset({"issuer"})
+_TOML_POSITION = re.compile(r"^(?P<reason>.*?) \(at line (?P<line>\d+), column (?P<column>\d+)\)$")
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A validated workspace: its root directory and every configuration file, parsed."""
+
+    root: Path
+    config: FacturierConfig
+    clients: dict[str, ClientConfig]
+    batch_clients: dict[str, BatchClientConfig]
+
+
+@dataclass
+class _Loader:
+    """Accumulates models and problems while reading one workspace."""
+
+    root: Path
+    problems: list[str] = field(default_factory=list)
+    # Ids (file stems) per directory, valid or not: id collisions are checked on file names.
+    ids: dict[str, set[str]] = field(default_factory=dict)
+
+    def relative(self, path: Path) -> str:
+        """The path as shown in problems: relative to the workspace, with forward slashes."""
+        return path.relative_to(self.root).as_posix()
+
+    def file_problem(self, path: Path, message: str) -> None:
+        """Record a problem about a whole file."""
+        self.problems.append(format_problem(self.relative(path), FILE_KEY, message))
+
+    def read_toml(self, path: Path) -> dict[str, Any] | None:
+        """Parse one TOML file, or record why it cannot be parsed."""
+        try:
+            with path.open("rb") as handle:
+                return tomllib.load(handle)
+        except tomllib.TOMLDecodeError as exc:
+            self.file_problem(path, toml_error_message(exc))
+        except UnicodeDecodeError:
+            self.file_problem(path, "not valid UTF-8 text")
+        except OSError as exc:
+            self.file_problem(path, f"cannot read: {exc.strerror}")
+        return None
+
+    def validate(self, path: Path, model: type[ModelT]) -> ModelT | None:
+        """Parse and validate one file into a model, recording every problem."""
+        data = self.read_toml(path)
+        if data is None:
+            return None
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            self.problems.extend(problems_from_error(self.relative(path), exc, model))
+            return None
+
+    def load_dir(self, name: str, model: type[ModelT]) -> dict[str, ModelT]:
+        """Validate every `<id>.toml` of a directory; the file stem is the id."""
+        directory = self.root / name
+        if not directory.is_dir():
+            return {}
+        loaded: dict[str, ModelT] = {}
+        for path in sorted(directory.glob("*.toml")):
+            if not path.is_file():
+                continue
+            self.ids.setdefault(name, set()).add(path.stem)
+            if not CLIENT_ID.fullmatch(path.stem):
+                self.file_problem(path, bad_id_message(path.stem))
+            item = self.validate(path, model)
+            if item is not None:
+                loaded[path.stem] = item
+        return loaded
+
+
+def toml_error_message(exc: tomllib.TOMLDecodeError) -> str:
+    """`invalid TOML at line N: reason (column C)` from tomllib's message."""
+    match = _TOML_POSITION.match(str(exc))
+    if match is None:
+        return f"invalid TOML: {exc}"
+    reason = match["reason"][:1].lower() + match["reason"][1:]
+    return f"invalid TOML at line {match['line']}: {reason} (column {match['column']})"
+
+
+def bad_id_message(stem: str) -> str:
+    """Why a file name cannot be a client id."""
+    return (
+        f"{stem!r} is not a valid id: the file name must match [a-z0-9][a-z0-9_-]* "
+        "(lowercase letters, digits, _ and -), e.g. acme.toml"
+    )
+
+
+def _cross_file_problems(loader: _Loader, config: FacturierConfig | None,
+                         clients: dict[str, ClientConfig]) -> None:
+    """Rules spanning several files: id collisions and regimes the issuer cannot apply."""
+    batch_ids = loader.ids.get(BATCH_CLIENTS_DIR, set())
+    client_ids = loader.ids.get(CLIENTS_DIR, set())
+    batch_dir = loader.root / BATCH_CLIENTS_DIR
+    for batch_id in sorted(batch_ids & RESERVED_IDS):
+        loader.file_problem(batch_dir / f"{batch_id}.toml", f"{batch_id!r} is reserved; rename the file")
+    # Both kinds share data/credit_notes/<id>/, so one id must mean one client.
+    for shared in sorted(client_ids & batch_ids):
+        message = f"id {shared!r} is also used by {CLIENTS_DIR}/{shared}.toml"
+        loader.file_problem(batch_dir / f"{shared}.toml", message)
+    if config is None or config.issuer.vat_regime != "franchise":
+        return
+    for client_id, client in sorted(clients.items()):
+        if client.vat_regime == "standard":
+            loader.problems.append(format_problem(
+                f"{CLIENTS_DIR}/{client_id}.toml", "vat_regime",
+                'the issuer is in franchise (vat_regime = "franchise") and cannot charge VAT'))
+
+
+def _collect(root: Path) -> tuple[Workspace | None, list[str]]:
+    """Validate the whole workspace; the Workspace is None when any problem was found."""
+    config_path = root / CONFIG_FILE
+    if not config_path.is_file():
+        return None, [format_problem(CONFIG_FILE, FILE_KEY, not_a_workspace_message(root))]
+    loader = _Loader(root=root)
+    config = loader.validate(config_path, FacturierConfig)
+    clients = loader.load_dir(CLIENTS_DIR, ClientConfig)
+    batch = loader.load_dir(BATCH_CLIENTS_DIR, BatchClientConfig)
+    _cross_file_problems(loader, config, clients)
+    if loader.problems or config is None:
+        return None, loader.problems
+    return Workspace(root=root, config=config, clients=clients, batch_clients=batch), []
+
+
+def not_a_workspace_message(root: Path) -> str:
+    """The message for a directory without facturier.toml."""
+    return (f"{root} is not a Facturier workspace (no {CONFIG_FILE}); "
+            "create one with `facturier init DIR`")
+
+
+def check_workspace(root: Path) -> list[str]:
+    """Every problem of the workspace as `file: key: message`; [] when it is valid."""
+    return _collect(Path(root))[1]
+
+
+def load_workspace(root: Path) -> Workspace:
+    """Load and validate the workspace; raise ConfigError listing every problem."""
+    workspace, problems = _collect(Path(root))
+    if workspace is None:
+        raise ConfigError(problems)
+    return workspace

@@ -1,0 +1,98 @@
+"""The `[mail]` section: how emails leave (outbox or SMTP) and who they come from."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from email.utils import parseaddr
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
+
+from facturier.config.fields import Email, NonEmptyStr, StrictModel, check_email
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost, 127.x.x.x and ::1: the only hosts plain-text SMTP may use."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class SmtpConfig(StrictModel):
+    """SMTP server settings; the password comes from the environment or a 0600 file, never here."""
+
+    host: NonEmptyStr
+    port: Annotated[int, Field(ge=1, le=65535)] = 587
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    username: NonEmptyStr | None = None
+    password_env: NonEmptyStr | None = None
+    password_file: NonEmptyStr | None = None
+    timeout: Annotated[int, Field(ge=1, le=600)] = 30
+
+    @field_validator("security", mode="after")
+    @classmethod
+    def _plain_text_only_on_loopback(cls, security: str, info: ValidationInfo) -> str:
+        """Credentials and invoices must never cross a network unencrypted."""
+        host = info.data.get("host")
+        if security == "none" and host is not None and not is_loopback(host):
+            raise ValueError(f'"none" is only allowed for a loopback host, not {host!r}')
+        return security
+
+    @field_validator("password_env", mode="after")
+    @classmethod
+    def _env_name(cls, name: str | None) -> str | None:
+        """An environment variable name, not the password itself."""
+        if name is not None and not _ENV_NAME.fullmatch(name):
+            raise ValueError(f"{name!r} is not an environment variable name")
+        return name
+
+    @model_validator(mode="after")
+    def _one_password_source(self) -> SmtpConfig:
+        """A username needs exactly one place to read the password from."""
+        if self.password_env and self.password_file:
+            raise ValueError("set password_env or password_file, not both")
+        if self.username and not (self.password_env or self.password_file):
+            raise ValueError("username is set: also set password_env or password_file")
+        return self
+
+
+def check_sender(value: str) -> str:
+    """A sender like `Name <address>` or a bare address."""
+    _, address = parseaddr(value)
+    if not address or value.count("@") != 1:
+        raise ValueError(f"{value!r} is not an address like \"Name <billing@example.com>\"")
+    check_email(address)
+    return value
+
+
+def sender_address(name: str, email: str) -> str:
+    """`Name <email>`, the name quoted when it holds punctuation; readable, so no RFC 2047."""
+    if not name:
+        return email
+    if re.search(r'[,;:"<>()@\[\]\\]', name):
+        name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return f"{name} <{email}>"
+
+
+class MailConfig(StrictModel):
+    """How emails leave: written to data/outbox (default) or sent over SMTP."""
+
+    transport: Literal["outbox", "smtp"] = "outbox"
+    from_: Annotated[str, AfterValidator(check_sender)] = Field(alias="from")
+    reply_to: Email | None = None
+    bcc: Email | None = None
+    smtp: SmtpConfig | None = Field(default=None, validate_default=True)
+
+    @field_validator("smtp", mode="after")
+    @classmethod
+    def _smtp_needed(cls, smtp: SmtpConfig | None, info: ValidationInfo) -> SmtpConfig | None:
+        """transport = "smtp" needs a server."""
+        if smtp is None and info.data.get("transport") == "smtp":
+            raise ValueError('required when transport = "smtp" (a [mail.smtp] table with host)')
+        return smtp

@@ -1,0 +1,115 @@
+"""Turn pydantic validation errors into user-facing problems: `file: key path: message`.
+
+Users edit TOML, not Python: a problem names the file, the key as they would write it
+(`lines[0].unit_price`) and says what is wrong in plain English, without pydantic jargon.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+FILE_KEY = "(file)"
+
+_TYPE_NAMES = {
+    "string_type": "a string",
+    "int_type": "an integer",
+    "int_from_float": "an integer",
+    "bool_type": "true or false",
+    "list_type": "a list",
+    "dict_type": "a table",
+    "model_type": "a table",
+    "model_attributes_type": "a table",
+}
+
+
+def format_problem(file: str, key: str, message: str) -> str:
+    """The one problem format: `<relative file path>: <key path>: <message>`."""
+    return f"{file}: {key or FILE_KEY}: {message}"
+
+
+def key_path(loc: tuple[int | str, ...]) -> str:
+    """A pydantic location as a TOML key path: ('lines', 0, 'price') -> lines[0].price."""
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else part
+    return path
+
+
+def show_value(value: Any) -> str:
+    """A short TOML-like rendering of a user value for messages."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "a list"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def describe_error(error: ErrorDetails) -> str:
+    """Plain-English message for one pydantic error."""
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    value = error.get("input")
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "missing required key"
+    if kind in _TYPE_NAMES:
+        return f"expected {_TYPE_NAMES[kind]}, got {show_value(value)}"
+    if kind == "literal_error":
+        return f"unsupported value {show_value(value)}; expected {ctx.get('expected')}"
+    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        return _bound_message(kind, ctx, value)
+    if kind in ("too_short", "too_long"):
+        return f"has {ctx.get('actual_length')} items, expected at least {ctx.get('min_length')}"
+    if kind == "value_error" and "error" in ctx:
+        return str(ctx["error"])
+    return str(error.get("msg", "invalid value"))
+
+
+def _bound_message(kind: str, ctx: dict[str, Any], value: Any) -> str:
+    """Message for a numeric bound violation."""
+    words = {
+        "greater_than_equal": ("at least", "ge"),
+        "less_than_equal": ("at most", "le"),
+        "greater_than": ("greater than", "gt"),
+        "less_than": ("less than", "lt"),
+    }
+    phrase, key = words[kind]
+    return f"must be {phrase} {ctx.get(key)}, got {show_value(value)}"
+
+
+def top_level_keys(model: type[BaseModel]) -> set[str]:
+    """The keys a model accepts at the top of its file (aliases included)."""
+    return {field.alias or name for name, field in model.model_fields.items()}
+
+
+def misplaced_key_hint(loc: tuple[int | str, ...], model: type[BaseModel] | None) -> str:
+    """A hint for the classic TOML slip: a top-level key written after a [table] header."""
+    if model is None or len(loc) < 2 or loc[-1] not in top_level_keys(model):
+        return ""
+    return f"; {loc[-1]} is a top-level key: write it above the first [table] header"
+
+
+def problems_from_error(
+    file: str, exc: ValidationError, model: type[BaseModel] | None = None
+) -> list[str]:
+    """Every error of a ValidationError as problems, in document order, without duplicates."""
+    problems: list[str] = []
+    for error in exc.errors(include_url=False):
+        loc = tuple(error["loc"])
+        message = describe_error(error)
+        if error["type"] == "extra_forbidden":
+            message += misplaced_key_hint(loc, model)
+        problem = format_problem(file, key_path(loc), message)
+        if problem not in problems:
+            problems.append(problem)
+    return problems

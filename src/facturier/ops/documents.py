@@ -1,0 +1,86 @@
+"""Turning configuration into documents, and committing a rendered document to the ledger."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from facturier.core.invoice import Document, Party
+from facturier.store.journal import Entry
+from facturier.store.ledger import Ledger, document_json
+
+FOLDERS = {"invoice": "invoices", "credit_note": "credit_notes"}
+
+
+class SellerLike(Protocol):
+    name: str
+    address: list[str]
+    country: str
+    email: str
+    legal_form: str | None
+    share_capital: str | None
+    rcs: str | None
+    siren: str | None
+    siret: str | None
+    vat_id: str | None
+    iban: str | None
+    bic: str | None
+
+
+def seller_party(seller: SellerLike) -> Party:
+    """The seller block of a document, from the issuer or a batch client."""
+    return Party(
+        name=seller.name,
+        address=tuple(seller.address),
+        country=seller.country,
+        email=seller.email,
+        legal_form=seller.legal_form,
+        share_capital=seller.share_capital,
+        rcs=seller.rcs,
+        siren=seller.siren,
+        siret=seller.siret,
+        vat_id=seller.vat_id,
+        iban=seller.iban,
+        bic=seller.bic,
+    )
+
+
+def document_folder(doc: Document) -> str:
+    """Where a document's files live, relative to the workspace."""
+    base = FOLDERS[doc.kind]
+    if doc.kind == "invoice" and doc.seller_id != "issuer":
+        return f"data/invoices_batch/{doc.seller_id}/{doc.issue_date.year}"
+    owner = doc.client_id if doc.seller_id == "issuer" else doc.seller_id
+    return f"data/{base}/{owner}/{doc.issue_date.year}"
+
+
+def entry_data(doc: Document, record: dict[str, Any]) -> dict[str, Any]:
+    """The journal data of an issued document: identity, dates and totals."""
+    return {
+        "kind": doc.kind,
+        "number": doc.number,
+        "series": doc.series,
+        "series_seq": doc.seq,
+        "seller": doc.seller_id,
+        "client": doc.client_id,
+        "client_name": doc.buyer.name,
+        "mode": doc.mode,
+        "date": record["issue_date"],
+        "due_date": record["due_date"],
+        "currency": doc.currency,
+        "total_excl_vat": record["total_excl_vat"],
+        "total_vat": record["total_vat"],
+        "total_incl_vat": record["total_incl_vat"],
+    }
+
+
+def commit_document(
+    ledger: Ledger, doc: Document, record: dict[str, Any], pdf: bytes, extra: dict[str, Any] | None = None
+) -> Entry:
+    """Stage, journal and place a rendered document; from the journal write on, it is issued."""
+    stem = f"{document_folder(doc)}/{doc.number}"
+    data = {**entry_data(doc, record), **(extra or {})}
+    return ledger.commit_files(
+        f"{doc.kind}.issued",
+        data,
+        {"pdf": (f"{stem}.pdf", pdf), "json": (f"{stem}.json", document_json(record))},
+    )

@@ -1,0 +1,69 @@
+"""`facturier invoices` and `facturier show`: reading documents back from the journal."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from facturier.core.errors import InputError
+from facturier.ops.report import Report
+from facturier.ops.state import find_document, issued_documents
+from facturier.store.journal import Entry, read_entries
+
+if TYPE_CHECKING:
+    from facturier.config import Workspace
+
+LIST_COLUMNS = ["number", "kind", "seller", "client", "date", "due_date", "currency", "total_incl_vat", "mode"]
+
+
+def journal_of(ws: Workspace) -> list[Entry]:
+    """All journal entries, read without the lock (read-only commands)."""
+    return read_entries(ws.root / "data" / "journal.jsonl")
+
+
+def list_documents(
+    ws: Workspace, client: str | None, year: int | None, status: str | None, today: date
+) -> Report:
+    """Issued documents, filtered, in journal (= issuance) order."""
+    entries = journal_of(ws)
+    docs = [
+        e for e in issued_documents(entries)
+        if (client is None or client in (e["client"], e["seller"]))
+        and (year is None or e["date"].startswith(f"{year:04d}"))
+    ]
+    report = Report("Documents", LIST_COLUMNS)
+    if status is not None:
+        raise InputError("--status needs payment tracking, which is not available yet")
+    report.rows = [{c: e.get(c, "") for c in LIST_COLUMNS} for e in docs]
+    if not docs:
+        report.notes.append("No document matches.")
+    return report
+
+
+def _mentions(value: Any, number: str) -> bool:
+    if isinstance(value, dict):
+        return any(_mentions(v, number) for v in value.values())
+    if isinstance(value, list):
+        return any(_mentions(v, number) for v in value)
+    return value == number
+
+
+def document_events(ws: Workspace, number: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The document's canonical record and every journal entry that names it."""
+    entries = journal_of(ws)
+    entry = find_document(entries, number)
+    if entry is None:
+        raise InputError(f"no invoice or credit note numbered {number!r}")
+    record = json.loads((ws.root / entry["files"]["json"]["path"]).read_text(encoding="utf-8"))
+    events = [
+        {"seq": e["seq"], "at": e["at"], "type": e["type"], "detail": _detail(e)}
+        for e in entries
+        if _mentions({k: v for k, v in e.items() if k not in ("hash", "prev")}, number)
+    ]
+    return record, events
+
+
+def _detail(entry: Entry) -> str:
+    keys = ("date", "amount", "currency", "message_id", "method", "reference", "stage")
+    return " ".join(f"{k}={entry[k]}" for k in keys if k in entry)

@@ -1,0 +1,131 @@
+"""The monthly cycle for direct clients: issue each due invoice, in date order, gapless."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING
+
+from facturier.core.invoice import Document, Line, Party
+from facturier.core.schedule import due_date, in_invoicing_window, month_bounds, month_key, next_window
+from facturier.ops.documents import commit_document, seller_party
+from facturier.ops.logs import log
+from facturier.ops.report import Report
+from facturier.ops.state import NumberAllocator, invoiced_months
+from facturier.store.journal import Entry
+from facturier.store.ledger import Ledger
+
+if TYPE_CHECKING:
+    from facturier.config import ClientConfig, Workspace
+    from facturier.render.pdf import PdfRenderer
+
+RUN_COLUMNS = ["number", "client", "name", "date", "due_date", "currency", "total_incl_vat", "mode"]
+
+
+@dataclass(frozen=True, slots=True)
+class MonthlyPlan:
+    """Who gets an invoice today, and when the next window opens for the others."""
+
+    due: tuple[str, ...]
+    next_window: date | None
+    already: tuple[str, ...]
+
+
+def plan_monthly(ws: Workspace, entries: list[Entry], run_date: date) -> MonthlyPlan:
+    """Active clients in their window and not yet invoiced for the month, by client id."""
+    done = invoiced_months(entries)
+    period = month_key(run_date)
+    due, already, waits = [], [], []
+    for client_id, client in sorted(ws.clients.items()):
+        if not client.active:
+            continue
+        day = client.invoice_day or ws.config.schedule.invoice_day
+        if (client_id, period) in done:
+            already.append(client_id)
+            waits.append(next_window(run_date, day))
+        elif in_invoicing_window(run_date, day):
+            due.append(client_id)
+        else:
+            waits.append(next_window(run_date, day))
+    return MonthlyPlan(tuple(due), min(waits) if waits else None, tuple(already))
+
+
+def client_party(client: ClientConfig) -> Party:
+    """The buyer block of a direct client's invoice."""
+    return Party(
+        name=client.name,
+        address=tuple(client.address),
+        country=client.country,
+        email=client.recipients()[0] if client.recipients() else None,
+        siren=client.siren,
+        siret=client.siret,
+        vat_id=client.vat_id,
+    )
+
+
+def monthly_document(
+    ws: Workspace, client_id: str, run_date: date, allocator: NumberAllocator
+) -> Document:
+    """The monthly invoice of one client, numbered with the next number of its series."""
+    cfg, client = ws.config, ws.clients[client_id]
+    test = client.mode == "test"
+    number, series, seq = allocator.peek(
+        cfg.numbering.invoice, seller="issuer", client=client_id, issue_date=run_date, test=test
+    )
+    start, end = month_bounds(run_date)
+    days = client.payment_days if client.payment_days is not None else cfg.terms.payment_days
+    rate = cfg.issuer.default_vat_rate
+    lines = tuple(
+        Line(l.description, l.quantity, l.unit_price, l.vat_rate if l.vat_rate is not None else rate)
+        for l in client.lines
+    )
+    return Document(
+        kind="invoice", number=number, series=series, seq=seq, mode=client.mode,
+        seller_id="issuer", client_id=client_id, language=client.language, currency=client.currency,
+        issue_date=run_date, due_date=due_date(run_date, days), period_start=start, period_end=end,
+        seller=seller_party(cfg.issuer), buyer=client_party(client), buyer_is_business=client.business,
+        vat_regime=client.effective_vat_regime(cfg.issuer), lines=lines, payment_days=days,
+        late_penalty=cfg.terms.late_penalty_for(client.language),
+    )
+
+
+def row(doc: Document, total: str) -> dict[str, str]:
+    """A table row describing an issued (or would-be) invoice."""
+    return {
+        "number": doc.number, "client": doc.client_id, "name": doc.buyer.name,
+        "date": doc.issue_date.isoformat(), "due_date": doc.due_date.isoformat(),
+        "currency": doc.currency, "total_incl_vat": total, "mode": doc.mode,
+    }
+
+
+def issue_monthly_invoices(
+    ws: Workspace, entries: list[Entry], renderer: PdfRenderer | None, run_date: date,
+    ledger: Ledger | None,
+) -> Report:
+    """Issue every due monthly invoice, numbers in client-id order; without a ledger, a dry run."""
+    dry_run = ledger is None or renderer is None
+    report = Report("Monthly invoices" + (" (dry run: nothing written)" if dry_run else ""), RUN_COLUMNS)
+    plan = plan_monthly(ws, entries, run_date)
+    allocator = NumberAllocator(entries)
+    for client_id in plan.due:
+        doc = monthly_document(ws, client_id, run_date, allocator)
+        record = doc.to_record()
+        if ledger is None or renderer is None:
+            report.rows.append(row(doc, record["total_incl_vat"]))
+            allocator.advance(doc.series, doc.seq, run_date)
+            continue
+        pdf = renderer.render(record)
+        entry = commit_document(ledger, doc, record, pdf, {"period": month_key(run_date)})
+        allocator.record(entry)
+        report.rows.append(row(doc, record["total_incl_vat"]))
+        log(ws.root, f"issued {doc.number} {doc.currency} {record['total_incl_vat']} ({doc.mode})", client_id)
+    if not plan.due:
+        report.notes.append(_nothing_due_note(plan, run_date))
+    return report
+
+
+def _nothing_due_note(plan: MonthlyPlan, run_date: date) -> str:
+    when = f"; the next invoicing window opens on {plan.next_window}" if plan.next_window else ""
+    if plan.already:
+        return f"Every active client is already invoiced for {month_key(run_date)}{when}."
+    return f"No invoice is due on {run_date}{when}."

@@ -1,0 +1,113 @@
+"""The open ledger: the workspace lock, the journal, and the document commit protocol.
+
+Issuing a document is three durable steps, so a process killed at any instant leaves either
+nothing issued or a complete document:
+1. the PDF and JSON are written to `data/staging/` (fsynced);
+2. the journal entry naming their final paths and SHA-256 is appended (fsynced): from this
+   instant the document is issued;
+3. the staged files are renamed to their final paths.
+On every opening, under the lock, staged files named by the journal are moved into place and
+any other staged file (a document whose entry was never written, so never issued) is removed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from facturier.core.errors import IntegrityError
+from facturier.store.files import atomic_write, fsync_dir, sha256_bytes, sha256_file
+from facturier.store.journal import Entry, Journal
+from facturier.store.lock import DEFAULT_WAIT_SECONDS, WorkspaceLock
+
+
+def document_json(record: dict[str, Any]) -> bytes:
+    """The canonical record file: stable key order, UTF-8, one trailing newline."""
+    return (json.dumps(record, indent=2, ensure_ascii=False) + "\n").encode()
+
+
+def named_files(entries: list[Entry]) -> dict[str, str]:
+    """Every file the journal names (relative path -> SHA-256), later entries winning."""
+    files: dict[str, str] = {}
+    for entry in entries:
+        for item in entry.get("files", {}).values():
+            files[item["path"]] = item["sha256"]
+    return files
+
+
+class Ledger:
+    """Everything a writing command needs, opened under the exclusive workspace lock."""
+
+    def __init__(self, root: Path, lock_wait: float = DEFAULT_WAIT_SECONDS) -> None:
+        self.root = root
+        self.data = root / "data"
+        self.staging = self.data / "staging"
+        self._lock = WorkspaceLock(self.data, lock_wait)
+        self.journal: Journal
+
+    def __enter__(self) -> Ledger:
+        self._lock.acquire()
+        try:
+            self.journal = Journal(self.data / "journal.jsonl")
+            self._recover_staging()
+        except BaseException:
+            self._lock.release()
+            raise
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.journal.close()
+        self._lock.release()
+
+    @property
+    def entries(self) -> list[Entry]:
+        """All journal entries, oldest first."""
+        return self.journal.entries
+
+    def _recover_staging(self) -> None:
+        staged_files = sorted(self.staging.iterdir()) if self.staging.is_dir() else []
+        if not staged_files:
+            return
+        missing: dict[tuple[str, str], Path] = {}
+        for rel, digest in named_files(self.entries).items():
+            final = self.root / rel
+            if not final.exists():
+                missing[(final.name, digest)] = final
+        for staged in staged_files:
+            final = missing.get((staged.name, sha256_file(staged)))
+            if final is not None:
+                final.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(staged, final)
+                fsync_dir(final.parent)
+            else:
+                staged.unlink()
+        fsync_dir(self.staging)
+
+    def commit_files(self, type_: str, data: dict[str, Any], files: dict[str, tuple[str, bytes]]) -> Entry:
+        """Stage files, journal the entry that names them, then move them into place.
+
+        `files` maps a role ("pdf", "json") to (path relative to the workspace, content).
+        """
+        named = {}
+        for role, (rel, content) in files.items():
+            final = self.root / rel
+            if final.exists():
+                raise IntegrityError(f"{rel} already exists; refusing to overwrite an issued file")
+            atomic_write(self.staging / final.name, content)
+            named[role] = {"path": rel, "sha256": sha256_bytes(content)}
+        entry = self.journal.append(type_, {**data, "files": named})
+        for rel, _ in files.values():
+            final = self.root / rel
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(self.staging / final.name, final)
+            fsync_dir(final.parent)
+        return entry
+
+    def append(self, type_: str, data: dict[str, Any]) -> Entry:
+        """Journal a fact that names no file (a payment, a send, a rejection...)."""
+        return self.journal.append(type_, data)

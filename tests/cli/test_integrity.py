@@ -1,0 +1,141 @@
+"""verify, rebuild, invalid workspaces, exports, listings."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import journal, run_cli
+
+
+@pytest.fixture
+def issued_ws(ws: Path) -> Path:
+    assert run_cli(ws, "run", "--date", "2026-11-15").code == 0
+    return ws
+
+
+def test_verify_passes_on_an_untouched_workspace(issued_ws: Path) -> None:
+    r = run_cli(issued_ws, "verify")
+    assert r.code == 0, r.text
+    assert "Integrity OK: 3 journal entries, 6 files verified" in r.out
+
+
+@pytest.mark.parametrize("suffix", [".pdf", ".json"])
+def test_verify_detects_one_changed_byte(issued_ws: Path, suffix: str) -> None:
+    path = issued_ws / f"data/invoices/acme/2026/2026-0001{suffix}"
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 1
+    path.write_bytes(bytes(data))
+    r = run_cli(issued_ws, "verify")
+    assert r.code == 1
+    assert f"data/invoices/acme/2026/2026-0001{suffix}: content changed" in r.out
+
+
+def test_verify_detects_a_deleted_invoice(issued_ws: Path) -> None:
+    (issued_ws / "data/invoices/acme/2026/2026-0001.pdf").unlink()
+    r = run_cli(issued_ws, "verify")
+    assert r.code == 1
+    assert "2026-0001.pdf: missing" in r.out
+
+
+def test_verify_detects_a_changed_journal_line(issued_ws: Path) -> None:
+    path = issued_ws / "data/journal.jsonl"
+    path.write_text(path.read_text().replace('"827.88"', '"828.88"', 1))
+    r = run_cli(issued_ws, "verify")
+    assert r.code == 1
+    assert "line 1: hash does not match" in r.out or "line 2: hash does not match" in r.out
+    # Every writing command refuses a broken journal, writing nothing.
+    r = run_cli(issued_ws, "run", "--date", "2026-12-15")
+    assert r.code == 1 and "run 'facturier verify'" in r.err
+
+
+def test_verify_detects_a_forged_extra_invoice(issued_ws: Path) -> None:
+    (issued_ws / "data/invoices/acme/2026/2026-0099.pdf").write_bytes(b"%PDF-fake")
+    r = run_cli(issued_ws, "verify")
+    assert r.code == 1 and "2026-0099.pdf: not recorded in the journal" in r.out
+
+
+def test_rebuild_regenerates_views_byte_identically(issued_ws: Path) -> None:
+    views = sorted((issued_ws / "data/revenues").glob("*.json"))
+    before = {p.name: p.read_bytes() for p in views}
+    assert set(before) == {"acme.json", "northwind.json"}  # test mode is never revenue
+    for p in views:
+        p.unlink()
+    r = run_cli(issued_ws, "rebuild")
+    assert r.code == 0
+    assert {p.name: p.read_bytes() for p in (issued_ws / "data/revenues").glob("*.json")} == before
+    acme = json.loads(before["acme.json"])
+    assert acme["totals"]["EUR"]["amount_incl_vat"] == "827.88"
+    assert acme["history"][0]["number"] == "2026-0001"
+
+
+def test_invalid_workspace_is_refused_by_every_command(issued_ws: Path) -> None:
+    client = issued_ws / "clients/acme.toml"
+    client.write_text(client.read_text().replace('unit_price = "450.00"', "unit_price = 450.0"))
+    snapshot = (issued_ws / "data/journal.jsonl").read_bytes()
+    for args in (["run", "--date", "2026-12-15"], ["rebuild"], ["invoices"], ["export", "revenues", "--year", "2026"]):
+        r = run_cli(issued_ws, *args)
+        assert r.code == 1, args
+        assert "clients/acme.toml: lines[0].unit_price" in r.err
+    assert (issued_ws / "data/journal.jsonl").read_bytes() == snapshot
+    r = run_cli(issued_ws, "check")
+    assert r.code == 1 and "clients/acme.toml: lines[0].unit_price" in r.out
+
+
+def test_init_creates_a_workspace_that_passes_check(tmp_path: Path) -> None:
+    r = run_cli(tmp_path, "init", str(tmp_path / "new"))
+    assert r.code == 0, r.text
+    assert run_cli(tmp_path / "new", "check").code == 0
+    assert run_cli(tmp_path, "init", str(tmp_path / "new")).code == 1  # never overwrites
+
+
+def test_revenue_export_plain_and_excel(issued_ws: Path) -> None:
+    assert run_cli(issued_ws, "run", "--date", "2026-12-15").code == 0
+    out = issued_ws / "rev.csv"
+    r = run_cli(issued_ws, "export", "revenues", "--year", "2026", "--month", "11", "--out", str(out))
+    assert r.code == 0, r.text
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+    assert [r["invoice_number"] for r in rows] == ["2026-0001", "2026-0002"]  # no TEST-, no December
+    assert rows[0] == {
+        "invoice_date": "2026-11-15", "invoice_number": "2026-0001", "client_id": "acme",
+        "client_name": "ACME SARL", "currency": "EUR", "amount_excl_vat": "689.90",
+        "vat_amount": "137.98", "amount_incl_vat": "827.88",
+    }
+    r = run_cli(issued_ws, "export", "revenues", "--year", "2026", "--excel")
+    excel = (issued_ws / "exports/revenues-2026-excel.csv").read_bytes()
+    assert excel.startswith(b"\xef\xbb\xbf")
+    assert b"689,90;137,98;827,88" in excel
+    assert excel.count(b"\r\n") == 5  # header + 4 live invoices
+    again = run_cli(issued_ws, "export", "revenues", "--year", "2026", "--excel")
+    assert again.code == 0 and (issued_ws / "exports/revenues-2026-excel.csv").read_bytes() == excel
+
+
+def test_invoices_and_show(issued_ws: Path) -> None:
+    r = run_cli(issued_ws, "invoices", "--client", "acme", "--json")
+    rows = json.loads(r.out)["rows"]
+    assert [row["number"] for row in rows] == ["2026-0001"]
+    r = run_cli(issued_ws, "show", "2026-0001")
+    assert r.code == 0 and "ACME SARL" in r.out and "827.88" in r.out
+    r = run_cli(issued_ws, "show", "2099-0001")
+    assert r.code == 1 and "no invoice or credit note numbered '2099-0001'" in r.err
+
+
+def test_bad_date_is_a_clear_error(issued_ws: Path) -> None:
+    r = run_cli(issued_ws, "run", "--date", "2026-13-45")
+    assert r.code == 1 and "--date: '2026-13-45' is not a date" in r.err
+    assert len(journal(issued_ws)) == 3
+
+
+def test_purge_logs_touches_only_logs(issued_ws: Path) -> None:
+    import os
+
+    old = issued_ws / "data/logs/acme.log"
+    os.utime(old, (0, 0))
+    r = run_cli(issued_ws, "purge-logs", "--older-than", "30")
+    assert r.code == 0 and not old.exists()
+    assert (issued_ws / "data/logs/facturier.log").exists()
+    assert run_cli(issued_ws, "verify").code == 0

@@ -1,0 +1,58 @@
+"""Fixtures for render tests: records derived from the sample, text read back from PDFs."""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pypdf import PdfReader
+
+from facturier.render.pdf import PdfRenderer
+
+SAMPLE = Path(__file__).parent / "sample_record.json"
+Record = dict[str, Any]
+
+
+def plain(text: str) -> str:
+    """Narrow and ordinary no-break spaces as plain spaces, so assertions read naturally."""
+    return text.replace("\u202f", " ").replace("\u00a0", " ")
+
+
+def pdf_text(pdf: bytes) -> str:
+    """All pages' text, spaces normalised."""
+    reader = PdfReader(io.BytesIO(pdf))
+    return plain("\n".join(page.extract_text() for page in reader.pages))
+
+
+@pytest.fixture
+def record() -> Record:
+    """A fresh, mutable copy of the French sample invoice record."""
+    return copy.deepcopy(json.loads(SAMPLE.read_text(encoding="utf-8")))
+
+
+@pytest.fixture
+def english_usd(record: Record) -> Record:
+    """The sample as an English invoice in US dollars to a foreign business."""
+    record.update(language="en", currency="USD", late_penalty="three times the legal rate")
+    record["lines"][0].update(unit_price="1234.56", amount_excl_vat="1234.56")
+    record["buyer"].update(name="Globex Inc.", address=["1 Main St", "Springfield"], country="US")
+    record["buyer"].update(siren=None, vat_id=None)
+    record.update(total_excl_vat="1872.06", total_vat="254.41", total_incl_vat="2126.47")
+    return record
+
+
+@pytest.fixture(scope="session")
+def renderer() -> PdfRenderer:
+    """One renderer for the whole session, as a batch would use it."""
+    return PdfRenderer()
+
+
+@pytest.fixture
+def render_text(renderer: PdfRenderer) -> Callable[[Record], str]:
+    """Render a record and return its text."""
+    return lambda rec: pdf_text(renderer.render(rec))

@@ -1,0 +1,151 @@
+"""The PDF as a reader sees it: text read back with pypdf, metadata with pikepdf."""
+
+from __future__ import annotations
+
+import copy
+import io
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pikepdf
+import pytest
+from pypdf import PdfReader
+
+from facturier.core.errors import FacturierError
+from facturier.render.pdf import BUNDLED_TEMPLATES, PdfRenderer, render_record
+
+Record = dict[str, Any]
+RenderText = Callable[[Record], str]
+
+
+def test_french_invoice_shows_amounts_dates_and_mentions(
+    record: Record, render_text: RenderText
+) -> None:
+    text = render_text(record)
+    for expected in [
+        "Facture",
+        "2026-0001",
+        "15 novembre 2026",
+        "15 décembre 2026",
+        "Période de prestation du 1 novembre 2026 au 30 novembre 2026",
+        "Prix unitaire HT",
+        "Total HT 1 087,50 €",
+        "Total TTC 1 185,00 €",
+        "SIREN 123 456 782",
+        "N° TVA intracommunautaire : FR32123456782",
+        "pénalités au taux de : trois fois le taux d'intérêt légal",
+        "Indemnité forfaitaire pour frais de recouvrement : 40,00 €",
+        "Pas d'escompte pour paiement anticipé",
+        "IBAN : FR76 3000 6000 0112 3456 7890 189",
+    ]:
+        assert expected in text, expected
+    assert "TEST" not in text
+
+
+def test_english_usd_invoice(english_usd: Record, render_text: RenderText) -> None:
+    text = render_text(english_usd)
+    for expected in [
+        "Invoice",
+        "November 15, 2026",
+        "Unit price excl. VAT",
+        "$1,234.56",
+        "Total incl. VAT $2,126.47",
+        "Late payment penalties: three times the legal rate",
+        "Fixed compensation for recovery costs: €40.00",
+        "No discount for early payment",
+    ]:
+        assert expected in text, expected
+    assert "Facture" not in text
+
+
+def test_franchise_regime_mention(record: Record, render_text: RenderText) -> None:
+    record["vat_regime"] = "franchise"
+    record["seller"]["vat_id"] = None
+    record["mentions"] = ["vat_franchise", "late_penalty", "no_discount"]
+    assert "TVA non applicable, art. 293 B du CGI" in render_text(record)
+
+
+def test_reverse_charge_mentions_both_vat_numbers(record: Record, render_text: RenderText) -> None:
+    record["vat_regime"] = "reverse_charge"
+    record["buyer"].update(country="DE", vat_id="DE136695976", siren=None)
+    record["mentions"] = ["reverse_charge", "late_penalty", "recovery_indemnity", "no_discount"]
+    text = render_text(record)
+    assert "Autoliquidation" in text
+    assert "N° TVA du vendeur : FR32123456782" in text
+    assert "N° TVA du client : DE136695976" in text
+
+
+def test_credit_note_refers_to_original(record: Record, render_text: RenderText) -> None:
+    record.update(kind="credit_note", number="AV-2026-0001")
+    record["refers_to"] = {"number": "2026-0001", "date": "2026-11-15"}
+    text = render_text(record)
+    assert "Avoir" in text
+    assert "Avoir sur la facture n° 2026-0001 du 15 novembre 2026" in text
+
+
+def test_customer_reference_is_shown(english_usd: Record, render_text: RenderText) -> None:
+    english_usd["reference"] = "PO-7781"
+    assert "Reference PO-7781" in render_text(english_usd)
+
+
+def test_test_mode_watermark_on_every_page(record: Record, renderer: PdfRenderer) -> None:
+    record["mode"] = "test"
+    record["lines"] = [copy.deepcopy(record["lines"][0]) for _ in range(80)]
+    reader = PdfReader(io.BytesIO(renderer.render(record)))
+    assert len(reader.pages) > 1
+    assert all("TEST" in page.extract_text() for page in reader.pages)
+
+
+def test_long_invoice_repeats_table_header(record: Record, renderer: PdfRenderer) -> None:
+    record["lines"] = [copy.deepcopy(record["lines"][0]) for _ in range(80)]
+    reader = PdfReader(io.BytesIO(renderer.render(record)))
+    assert len(reader.pages) > 1
+    assert all("Prix unitaire HT" in page.extract_text() for page in reader.pages)
+
+
+def test_same_record_gives_identical_bytes(record: Record) -> None:
+    # Two separate renderers: no state carried between them can explain the equality.
+    assert PdfRenderer().render(record) == PdfRenderer().render(record)
+
+
+def test_pdf_declares_pdfa_3b(record: Record, renderer: PdfRenderer) -> None:
+    with pikepdf.open(io.BytesIO(renderer.render(record))) as pdf:
+        meta = pdf.open_metadata()
+        assert meta["pdfaid:part"] == "3"
+        assert meta["pdfaid:conformance"] == "B"
+
+
+def test_override_template_is_used(record: Record, tmp_path: Path) -> None:
+    custom = (BUNDLED_TEMPLATES / "invoice.typ").read_text(encoding="utf-8")
+    custom += "\n#text[Merci de votre confiance]\n"
+    (tmp_path / "invoice.typ").write_text(custom, encoding="utf-8")
+    renderer = PdfRenderer(tmp_path)
+    assert renderer.template == tmp_path / "invoice.typ"
+    text = PdfReader(io.BytesIO(renderer.render(record))).pages[0].extract_text()
+    assert "Merci de votre confiance" in text
+
+
+def test_directory_without_template_falls_back_to_bundled(tmp_path: Path) -> None:
+    assert PdfRenderer(tmp_path).template == BUNDLED_TEMPLATES / "invoice.typ"
+
+
+def test_broken_override_names_the_file(record: Record, tmp_path: Path) -> None:
+    (tmp_path / "invoice.typ").write_text("#let view = json(bytes(sys.inputs.view))\n#view.nope\n")
+    with pytest.raises(FacturierError) as info:
+        PdfRenderer(tmp_path).render(record)
+    message = str(info.value)
+    assert str(tmp_path / "invoice.typ") in message
+    assert "nope" in message
+
+
+def test_render_record_reuses_one_renderer_per_directory(record: Record, tmp_path: Path) -> None:
+    from facturier.render import pdf as pdf_module
+
+    first = render_record(record)
+    assert render_record(record) == first
+    render_record(record, str(tmp_path))
+    pids = {pid for pid, _ in pdf_module._RENDERERS}
+    assert pids == {os.getpid()}
+    assert {directory for _, directory in pdf_module._RENDERERS} >= {None, str(tmp_path)}

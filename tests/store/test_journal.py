@@ -1,0 +1,108 @@
+"""The journal: chaining, tamper detection, torn-tail repair, the lock."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import time
+from pathlib import Path
+
+import pytest
+
+from facturier.core.errors import IntegrityError, LockBusyError
+from facturier.store.journal import GENESIS, Journal, check_chain, entry_hash, read_entries
+from facturier.store.lock import WorkspaceLock
+
+
+def make_journal(path: Path, n: int) -> None:
+    j = Journal(path)
+    for i in range(n):
+        j.append("test.fact", {"i": i, "text": "é"})
+    j.close()
+
+
+def test_entries_are_chained_and_hashed(tmp_path: Path) -> None:
+    path = tmp_path / "journal.jsonl"
+    make_journal(path, 3)
+    entries, problems = check_chain(path)
+    assert problems == []
+    assert [e["seq"] for e in entries] == [1, 2, 3]
+    assert entries[0]["prev"] == GENESIS
+    assert entries[1]["prev"] == entries[0]["hash"]
+    assert all(e["hash"] == entry_hash(e) for e in entries)
+
+
+@pytest.mark.parametrize("line_index", [0, 1, 2])
+def test_changing_one_byte_of_any_line_is_detected(tmp_path: Path, line_index: int) -> None:
+    path = tmp_path / "journal.jsonl"
+    make_journal(path, 3)
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[line_index] = lines[line_index].replace('"i":', '"j":', 1)
+    path.write_text("".join(lines), encoding="utf-8")
+    _, problems = check_chain(path)
+    assert any(p.line == line_index + 1 for p in problems)
+    with pytest.raises(IntegrityError, match=f"line {line_index + 1}"):
+        read_entries(path)
+
+
+def test_removing_a_line_is_detected(tmp_path: Path) -> None:
+    path = tmp_path / "journal.jsonl"
+    make_journal(path, 3)
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    path.write_text(lines[0] + lines[2], encoding="utf-8")
+    _, problems = check_chain(path)
+    assert problems and problems[0].line == 2
+
+
+def test_rehashed_forgery_still_breaks_the_chain(tmp_path: Path) -> None:
+    path = tmp_path / "journal.jsonl"
+    make_journal(path, 3)
+    lines = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines()]
+    lines[1]["i"] = 99
+    lines[1]["hash"] = entry_hash(lines[1])  # a forger recomputes this entry's hash...
+    path.write_text("".join(json.dumps(e) + "\n" for e in lines), encoding="utf-8")
+    _, problems = check_chain(path)
+    assert [p.line for p in problems] == [3]  # ...but the next entry's prev no longer matches
+
+
+def test_a_torn_last_line_is_discarded_by_the_next_writer(tmp_path: Path) -> None:
+    path = tmp_path / "journal.jsonl"
+    make_journal(path, 2)
+    with open(path, "ab") as fh:
+        fh.write(b'{"seq":3,"at":"2026-')
+    j = Journal(path)
+    assert j.repaired_tail
+    entry = j.append("test.fact", {"i": 3})
+    j.close()
+    assert entry["seq"] == 3
+    assert check_chain(path)[1] == []
+
+
+def test_a_writer_refuses_a_broken_chain(tmp_path: Path) -> None:
+    path = tmp_path / "journal.jsonl"
+    make_journal(path, 2)
+    path.write_text(path.read_text().replace('"i":0', '"i":5'))
+    with pytest.raises(IntegrityError, match="Nothing was written"):
+        Journal(path)
+
+
+def _hold(data: Path, seconds: float) -> None:
+    with WorkspaceLock(data):
+        time.sleep(seconds)
+
+
+def test_lock_busy_names_the_holder(tmp_path: Path) -> None:
+    proc = multiprocessing.get_context("spawn").Process(target=_hold, args=(tmp_path, 5))
+    proc.start()
+    try:
+        deadline = time.time() + 5
+        while not (tmp_path / ".lock").exists() or not (tmp_path / ".lock").read_text():
+            assert time.time() < deadline
+            time.sleep(0.02)
+        with pytest.raises(LockBusyError, match=f"pid {proc.pid}"):
+            WorkspaceLock(tmp_path, wait_seconds=0.2).acquire()
+    finally:
+        proc.terminate()
+        proc.join()
+    with WorkspaceLock(tmp_path, wait_seconds=2):
+        pass  # released when the holder died
