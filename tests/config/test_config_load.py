@@ -134,7 +134,7 @@ def test_same_id_in_clients_and_batch_clients(demo: EditableWorkspace) -> None:
 def test_batch_client_may_not_be_named_issuer(demo: EditableWorkspace) -> None:
     (demo.root / "batch_clients/boulangerie-martin.toml").rename(demo.root / "batch_clients/issuer.toml")
     assert check_workspace(demo.root) == [
-        "batch_clients/issuer.toml: (file): 'issuer' is reserved; rename the file",
+        "batch_clients/issuer.toml: (file): 'issuer' is reserved; rename it",
     ]
 
 

@@ -272,3 +272,22 @@ def test_batch_attach_delivery_needs_no_url(demo: EditableWorkspace) -> None:
     demo.replace(BATCH, 'delivery = "link"', 'delivery = "attach"')
     demo.replace(BATCH, 'download_base_url = "https://files.example.com/facturier"\n', "")
     assert problems(demo) == []
+
+
+def test_vat_id_of_a_country_without_known_format(demo: EditableWorkspace) -> None:
+    demo.replace("clients/sandbox.toml", 'country = "US"', 'country = "US"\nvat_id = "US123456"')
+    assert problems(demo) == [
+        ("clients/sandbox.toml: vat_id: 'US123456': VAT numbers of country code 'US' "
+        "cannot be validated"),
+    ]
+
+
+@pytest.mark.parametrize("vat_id", ["EL094259216", "XI980780684", "DE136695976", "CHE-116.281.710 MWST"])
+def test_vat_ids_of_other_countries(demo: EditableWorkspace, vat_id: str) -> None:
+    demo.replace(NORTHWIND, 'vat_id = "GB980780684"', f'vat_id = "{vat_id}"')
+    assert problems(demo) == []
+
+
+def test_toml_dates_are_shown_as_written(demo: EditableWorkspace) -> None:
+    demo.replace(ACME, 'name = "ACME SARL"', "name = 2026-11-02")
+    assert problems(demo) == ["clients/acme.toml: name: expected a string, got 2026-11-02"]

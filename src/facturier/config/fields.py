@@ -17,14 +17,16 @@ from typing import Annotated, Any
 from babel import Locale
 from babel.numbers import list_currencies
 from pydantic import AfterValidator, BaseModel, ConfigDict, PlainValidator
-from stdnum import bic, iban, vatin
+from stdnum import bic, get_cc_module, iban, vatin
 from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.fr import siren, siret
 
 _DECIMAL_TEXT = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
 # Region codes babel lists that are not countries (European Union, United Nations, ...).
-_NOT_COUNTRIES = frozenset({"EU", "EZ", "UN", "QO", "ZZ", "XA", "XB", "XK"})
+_NOT_COUNTRIES = frozenset({"EU", "EZ", "UN", "QO", "ZZ", "XA", "XB"})
+# VAT prefixes that are not ISO country codes: Greece (EL) and Northern Ireland (XI).
+_VAT_PREFIX_ALIASES = frozenset({"EL", "XI"})
 _SEQ_FIELD = re.compile(r"seq(:0[1-9]d)?")
 _NUMBER_CHARS = re.compile(r"[A-Za-z0-9_./-]*")
 NUMBER_PLACEHOLDERS = ("year", "month", "client", "seq")
@@ -45,7 +47,8 @@ def _decimal_parser(example: str, kind: str) -> Callable[[Any], Decimal]:
         if isinstance(value, bool):
             raise ValueError(f"expected a decimal number, got {value!r}")  # noqa: TRY004
         if isinstance(value, float):
-            raise ValueError(f'{value!r} is a float; write {kind} as a string like "{example}"')  # noqa: TRY004
+            message = f'{value!r} is a float; write {kind} as a string like "{example}"'
+            raise ValueError(message)  # noqa: TRY004
         if isinstance(value, int):
             return Decimal(value)
         if isinstance(value, Decimal) and value.is_finite():
@@ -173,8 +176,11 @@ Bic = Annotated[str, AfterValidator(_stdnum_check(bic, "BIC"))]
 
 def check_vat_id(value: str) -> str:
     """A VAT number with its country prefix (FR..., DE..., GB..., EL... for Greece)."""
-    if not re.match(r"\s*[A-Za-z]{2}", value):
+    prefix = value.strip()[:2].upper()
+    if not re.fullmatch(r"[A-Z]{2}", prefix):
         raise ValueError(f"{value!r} is not a VAT number: it must start with a country code")
+    if prefix not in _VAT_PREFIX_ALIASES and get_cc_module(prefix.lower(), "vat") is None:
+        raise ValueError(f"{value!r}: VAT numbers of country code {prefix!r} cannot be validated")
     return _stdnum_check(vatin, "VAT number")(value)
 
 

@@ -112,25 +112,29 @@ def bad_id_message(stem: str) -> str:
     )
 
 
-def _cross_file_problems(loader: _Loader, config: FacturierConfig | None,
-                         clients: dict[str, ClientConfig]) -> None:
-    """Rules spanning several files: id collisions and regimes the issuer cannot apply."""
+def _id_problems(loader: _Loader) -> None:
+    """Ids are file names: one id must mean one client, and "issuer" names the issuer."""
     batch_ids = loader.ids.get(BATCH_CLIENTS_DIR, set())
     client_ids = loader.ids.get(CLIENTS_DIR, set())
     batch_dir = loader.root / BATCH_CLIENTS_DIR
     for batch_id in sorted(batch_ids & RESERVED_IDS):
-        loader.file_problem(batch_dir / f"{batch_id}.toml", f"{batch_id!r} is reserved; rename the file")
-    # Both kinds share data/credit_notes/<id>/, so one id must mean one client.
+        loader.file_problem(batch_dir / f"{batch_id}.toml", f"{batch_id!r} is reserved; rename it")
+    # Both kinds share data/credit_notes/<id>/, so an id may not be used twice.
     for shared in sorted(client_ids & batch_ids):
         message = f"id {shared!r} is also used by {CLIENTS_DIR}/{shared}.toml"
         loader.file_problem(batch_dir / f"{shared}.toml", message)
+
+
+def _franchise_problems(loader: _Loader, config: FacturierConfig | None,
+                        clients: dict[str, ClientConfig]) -> None:
+    """An issuer in franchise en base cannot charge VAT, so no client may ask for it."""
     if config is None or config.issuer.vat_regime != "franchise":
         return
+    message = 'the issuer is in franchise (vat_regime = "franchise") and cannot charge VAT'
     for client_id, client in sorted(clients.items()):
         if client.vat_regime == "standard":
-            loader.problems.append(format_problem(
-                f"{CLIENTS_DIR}/{client_id}.toml", "vat_regime",
-                'the issuer is in franchise (vat_regime = "franchise") and cannot charge VAT'))
+            path = f"{CLIENTS_DIR}/{client_id}.toml"
+            loader.problems.append(format_problem(path, "vat_regime", message))
 
 
 def _collect(root: Path) -> tuple[Workspace | None, list[str]]:
@@ -142,7 +146,8 @@ def _collect(root: Path) -> tuple[Workspace | None, list[str]]:
     config = loader.validate(config_path, FacturierConfig)
     clients = loader.load_dir(CLIENTS_DIR, ClientConfig)
     batch = loader.load_dir(BATCH_CLIENTS_DIR, BatchClientConfig)
-    _cross_file_problems(loader, config, clients)
+    _id_problems(loader)
+    _franchise_problems(loader, config, clients)
     if loader.problems or config is None:
         return None, loader.problems
     return Workspace(root=root, config=config, clients=clients, batch_clients=batch), []

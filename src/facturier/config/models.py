@@ -1,4 +1,4 @@
-"""Models of `facturier.toml`: the issuer, numbering, schedule, terms, mail and bank settings.
+"""Models of `facturier.toml`: issuer, numbering, schedule, terms, bank (`[mail]`: mail.py).
 
 Every model forbids unknown keys and coerces nothing ("yes" is not a bool, "15" is not an
 int). Rules that involve two keys are field validators reading the keys declared before

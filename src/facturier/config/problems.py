@@ -6,6 +6,7 @@ Users edit TOML, not Python: a problem names the file, the key as they would wri
 
 from __future__ import annotations
 
+from datetime import date, time
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -49,6 +50,8 @@ def show_value(value: Any) -> str:
         return "a table"
     if isinstance(value, list):
         return "a list"
+    if isinstance(value, (date, time)):
+        return value.isoformat()  # TOML dates and times, shown as the user wrote them
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -102,7 +105,7 @@ def misplaced_key_hint(loc: tuple[int | str, ...], model: type[BaseModel] | None
 def problems_from_error(
     file: str, exc: ValidationError, model: type[BaseModel] | None = None
 ) -> list[str]:
-    """Every error of a ValidationError as problems, in document order, without duplicates."""
+    """Every error of a ValidationError as problems, in key order, without duplicates."""
     problems: list[str] = []
     for error in exc.errors(include_url=False):
         loc = tuple(error["loc"])

@@ -1,0 +1,29 @@
+"""The examples in docs/configuration.md are valid configuration."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from facturier.config import BatchClientConfig, ClientConfig, FacturierConfig, MailConfig
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
+
+
+def toml_blocks() -> list[dict[str, Any]]:
+    """Every ```toml block of the configuration reference, parsed."""
+    text = DOC.read_text(encoding="utf-8")
+    return [tomllib.loads(block) for block in re.findall(r"```toml\n(.*?)```", text, re.DOTALL)]
+
+
+def test_every_example_parses_and_validates() -> None:
+    blocks = toml_blocks()
+    assert len(blocks) == 5
+    full, smtp, bank, client, batch = blocks
+    FacturierConfig.model_validate(full)
+    MailConfig.model_validate(smtp["mail"])
+    FacturierConfig.model_validate({**full, "bank": bank["bank"]})
+    ClientConfig.model_validate(client)
+    BatchClientConfig.model_validate(batch)
