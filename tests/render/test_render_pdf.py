@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import io
+import multiprocessing
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -149,3 +150,21 @@ def test_render_record_reuses_one_renderer_per_directory(record: Record, tmp_pat
     pids = {pid for pid, _ in pdf_module._RENDERERS}
     assert pids == {os.getpid()}
     assert {directory for _, directory in pdf_module._RENDERERS} >= {None, str(tmp_path)}
+
+
+def test_forked_after_use_fails_instead_of_hanging(
+    record: Record, renderer: PdfRenderer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from facturier.render import pdf as pdf_module
+
+    renderer.render(record)
+    # Pretend this process was forked from one (pid 1) that had already used Typst.
+    monkeypatch.setattr(pdf_module, "_typst_used_by_pid", 1)
+    with pytest.raises(FacturierError, match="forkserver"):
+        renderer.render(record)
+
+
+def test_render_record_in_a_forkserver_pool(record: Record) -> None:
+    expected = render_record(record)  # the parent has used Typst: fork would be unsafe
+    with multiprocessing.get_context("forkserver").Pool(2) as pool:
+        assert pool.map(render_record, [record, record]) == [expected, expected]

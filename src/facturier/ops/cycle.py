@@ -17,13 +17,10 @@ if TYPE_CHECKING:
 
 def monthly_cycle(ws: Workspace, day: date, dry_run: bool) -> list[Report]:
     """Issue the due monthly invoices, refresh the views; a dry run writes nothing at all."""
-    from facturier.render.pdf import PdfRenderer
-
     if dry_run:
         entries = read_entries(ws.root / "data" / "journal.jsonl")
-        return [issue_monthly_invoices(ws, entries, None, day, ledger=None)]
-    renderer = PdfRenderer(ws.root / "templates")
+        return [issue_monthly_invoices(ws, entries, day, ledger=None)]
     with Ledger(ws.root) as ledger:
-        report = issue_monthly_invoices(ws, ledger.entries, renderer, day, ledger)
+        report = issue_monthly_invoices(ws, ledger.entries, day, ledger)
         refresh_views(ws, ledger.entries, {r["client"] for r in report.rows})
     return [report]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from facturier.core.invoice import Document, Line, Party
 from facturier.core.schedule import due_date, in_invoicing_window, month_bounds, month_key, next_window
@@ -17,7 +18,6 @@ from facturier.store.ledger import Ledger
 
 if TYPE_CHECKING:
     from facturier.config import ClientConfig, Workspace
-    from facturier.render.pdf import PdfRenderer
 
 RUN_COLUMNS = ["number", "client", "name", "date", "due_date", "currency", "total_incl_vat", "mode"]
 
@@ -99,26 +99,35 @@ def row(doc: Document, total: str) -> dict[str, str]:
 
 
 def issue_monthly_invoices(
-    ws: Workspace, entries: list[Entry], renderer: PdfRenderer | None, run_date: date,
-    ledger: Ledger | None,
+    ws: Workspace, entries: list[Entry], run_date: date, ledger: Ledger | None
 ) -> Report:
-    """Issue every due monthly invoice, numbers in client-id order; without a ledger, a dry run."""
-    dry_run = ledger is None or renderer is None
-    report = Report("Monthly invoices" + (" (dry run: nothing written)" if dry_run else ""), RUN_COLUMNS)
+    """Issue every due monthly invoice, numbers in client-id order; without a ledger, a dry run.
+
+    Numbers are allocated in memory in order, PDFs rendered over all cores, and each document
+    committed in the same order, so the journal never has a gap even if the run stops midway.
+    """
+    from facturier.render.pool import render_ordered
+
+    title = "Monthly invoices" + (" (dry run: nothing written)" if ledger is None else "")
+    report = Report(title, RUN_COLUMNS)
     plan = plan_monthly(ws, entries, run_date)
     allocator = NumberAllocator(entries)
-    for client_id in plan.due:
-        doc = monthly_document(ws, client_id, run_date, allocator)
-        record = doc.to_record()
-        if ledger is None or renderer is None:
-            report.rows.append(row(doc, record["total_incl_vat"]))
+
+    def documents() -> Iterator[tuple[tuple[Document, dict[str, Any]], dict[str, Any]]]:
+        for client_id in plan.due:
+            doc = monthly_document(ws, client_id, run_date, allocator)
             allocator.advance(doc.series, doc.seq, run_date)
-            continue
-        pdf = renderer.render(record)
-        entry = commit_document(ledger, doc, record, pdf, {"period": month_key(run_date)})
-        allocator.record(entry)
-        report.rows.append(row(doc, record["total_incl_vat"]))
-        log(ws.root, f"issued {doc.number} {doc.currency} {record['total_incl_vat']} ({doc.mode})", client_id)
+            record = doc.to_record()
+            yield (doc, record), record
+
+    if ledger is None:
+        report.rows = [row(doc, record["total_incl_vat"]) for (doc, record), _ in documents()]
+    else:
+        rendered = render_ordered(documents(), ws.root / "templates", expected=len(plan.due))
+        for (doc, record), pdf in rendered:
+            commit_document(ledger, doc, record, pdf, {"period": month_key(run_date)})
+            report.rows.append(row(doc, record["total_incl_vat"]))
+            log(ws.root, f"issued {doc.number} {doc.currency} {record['total_incl_vat']} ({doc.mode})", doc.client_id)
     if not plan.due:
         report.notes.append(_nothing_due_note(plan, run_date))
     return report

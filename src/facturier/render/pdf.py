@@ -45,6 +45,21 @@ def _typst_message(template: Path, exc: typst.TypstError) -> str:
     return "\n".join(parts)
 
 
+# Typst keeps process-wide state (worker threads, caches) that does not survive fork: a
+# child forked after its parent compiled anything hangs forever in its first compile.
+# Measured with multiprocessing "fork"; "spawn" and "forkserver" pools are fine.
+_typst_used_by_pid: int | None = None
+
+
+def _check_not_forked_after_use() -> None:
+    """Fail loudly instead of hanging when forked from a process that already used Typst."""
+    if _typst_used_by_pid is not None and _typst_used_by_pid != os.getpid():
+        raise FacturierError(
+            "cannot render PDFs in a process forked after its parent rendered one; "
+            "start the worker pool with multiprocessing.get_context('forkserver') or 'spawn'"
+        )
+
+
 class PdfRenderer:
     """Renders document records to PDF/A-3b bytes with one reused Typst compiler."""
 
@@ -61,7 +76,10 @@ class PdfRenderer:
 
     def render(self, record: dict[str, Any]) -> bytes:
         """The PDF bytes of one document record; identical records give identical bytes."""
+        global _typst_used_by_pid
+        _check_not_forked_after_use()
         view = json.dumps(build_view(record), ensure_ascii=False, separators=(",", ":"))
+        _typst_used_by_pid = os.getpid()
         try:
             pdf = self._compiler.compile(
                 format="pdf",
