@@ -41,7 +41,7 @@ def render_ordered(
             yield tag, render_record(record, override)
         return
     window = workers * 16
-    ctx = multiprocessing.get_context("fork")
+    ctx = multiprocessing.get_context("forkserver")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
         pending: deque[tuple[T, Future[bytes]]] = deque()
         for tag, record in items:
