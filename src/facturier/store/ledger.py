@@ -19,7 +19,7 @@ from types import TracebackType
 from typing import Any
 
 from facturier.core.errors import IntegrityError
-from facturier.store.files import atomic_write, fsync_dir, sha256_bytes, sha256_file
+from facturier.store.files import fsync_dir, sha256_bytes, sha256_file
 from facturier.store.journal import Entry, Journal
 from facturier.store.lock import DEFAULT_WAIT_SECONDS, WorkspaceLock
 
@@ -92,20 +92,30 @@ class Ledger:
         """Stage files, journal the entry that names them, then move them into place.
 
         `files` maps a role ("pdf", "json") to (path relative to the workspace, content).
+        Staged files need no temp-and-rename of their own: until the journal names them they
+        are garbage that recovery checks by hash, so a torn one is simply discarded.
         """
         named = {}
+        self.staging.mkdir(parents=True, exist_ok=True)
         for role, (rel, content) in files.items():
             final = self.root / rel
             if final.exists():
                 raise IntegrityError(f"{rel} already exists; refusing to overwrite an issued file")
-            atomic_write(self.staging / final.name, content)
+            with open(self.staging / final.name, "wb") as fh:
+                fh.write(content)
+                fh.flush()
+                os.fsync(fh.fileno())
             named[role] = {"path": rel, "sha256": sha256_bytes(content)}
+        fsync_dir(self.staging)
         entry = self.journal.append(type_, {**data, "files": named})
+        parents = set()
         for rel, _ in files.values():
             final = self.root / rel
             final.parent.mkdir(parents=True, exist_ok=True)
             os.replace(self.staging / final.name, final)
-            fsync_dir(final.parent)
+            parents.add(final.parent)
+        for parent in parents:
+            fsync_dir(parent)
         return entry
 
     def append(self, type_: str, data: dict[str, Any]) -> Entry:
