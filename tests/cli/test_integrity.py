@@ -77,7 +77,9 @@ def test_invalid_workspace_is_refused_by_every_command(issued_ws: Path) -> None:
     client = issued_ws / "clients/acme.toml"
     client.write_text(client.read_text().replace('unit_price = "450.00"', "unit_price = 450.0"))
     snapshot = (issued_ws / "data/journal.jsonl").read_bytes()
-    for args in (["run", "--date", "2026-12-15"], ["rebuild"], ["invoices"], ["export", "revenues", "--year", "2026"]):
+    commands = (["run", "--date", "2026-12-15"], ["rebuild"], ["invoices"], ["verify"], ["show", "2026-0001"],
+                ["export", "revenues", "--year", "2026"], ["purge-logs", "--older-than", "1"])
+    for args in commands:
         r = run_cli(issued_ws, *args)
         assert r.code == 1, args
         assert "clients/acme.toml: lines[0].unit_price" in r.err

@@ -110,7 +110,7 @@ def verify(ctx: typer.Context) -> None:
     """Check the journal chain and the SHA-256 of every file it names."""
     from facturier.ops.verify import verify_workspace
 
-    result = verify_workspace(root_of(ctx))
+    result = verify_workspace(load(ctx).root)
     for note in result.notes:
         console.print(f"note: {note}", markup=False, highlight=False)
     for problem in result.problems:
@@ -139,7 +139,7 @@ def purge_logs(
     """Delete old log files under data/logs/, never anything else."""
     from facturier.ops.logs import purge_logs as purge
 
-    removed = purge(root_of(ctx), older_than)
+    removed = purge(load(ctx).root, older_than)
     console.print(f"Deleted {len(removed)} log file(s).")
     for path in removed:
         console.print(f"  {path}", markup=False, highlight=False)
