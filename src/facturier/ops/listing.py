@@ -46,7 +46,7 @@ def _mentions(value: Any, number: str) -> bool:
         return any(_mentions(v, number) for v in value.values())
     if isinstance(value, list):
         return any(_mentions(v, number) for v in value)
-    return value == number
+    return bool(value == number)
 
 
 def document_events(ws: Workspace, number: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:

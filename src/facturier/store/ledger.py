@@ -79,11 +79,11 @@ class Ledger:
             if not final.exists():
                 missing[(final.name, digest)] = final
         for staged in staged_files:
-            final = missing.get((staged.name, sha256_file(staged)))
-            if final is not None:
-                final.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(staged, final)
-                fsync_dir(final.parent)
+            target = missing.get((staged.name, sha256_file(staged)))
+            if target is not None:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(staged, target)
+                fsync_dir(target.parent)
             else:
                 staged.unlink()
         fsync_dir(self.staging)
