@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from facturier.core.aging import ClientBalance, CreditFact, InvoiceFact, PaymentFact, compute_balances
+from facturier.core.money import fmt_amount
 from facturier.core.payments import Allocation
 from facturier.ops.report import Report
 from facturier.store.journal import Entry
@@ -83,11 +84,14 @@ def payment_fact(e: Entry) -> PaymentFact:
 
 
 def balance_row(b: ClientBalance) -> dict[str, Any]:
-    """One line of the balances table."""
+    """One line of the balances table, amounts in the currency's minor unit."""
+    def fmt(value: Decimal) -> str:
+        return fmt_amount(value, b.currency)
+
     return {
-        "client": b.client, "currency": b.currency, "invoiced": str(b.invoiced),
-        "credited": str(b.credited), "paid": str(b.paid), "balance": str(b.balance),
-        "credit": str(b.unapplied_credit), **{k: str(v) for k, v in b.aging.items()},
+        "client": b.client, "currency": b.currency, "invoiced": fmt(b.invoiced),
+        "credited": fmt(b.credited), "paid": fmt(b.paid), "balance": fmt(b.balance),
+        "credit": fmt(b.unapplied_credit), **{k: fmt(v) for k, v in b.aging.items()},
         "dso": "" if b.dso is None else str(b.dso),
     }
 
