@@ -38,10 +38,11 @@ def pay(
 def balances(ctx: typer.Context, date: str | None = DateOpt, as_json: bool = JsonOpt) -> None:
     """Invoiced vs credited vs paid per client and currency, with aging and DSO."""
     from facturier.ops.balances import balances_report
-    from facturier.ops.listing import journal_of
+    from facturier.store.journal import read_entries_unchecked
 
     ws = load(ctx)
-    print_report(balances_report(journal_of(ws), run_date(date, ws.config.timezone)), as_json)
+    entries = read_entries_unchecked(ws.root / "data" / "journal.jsonl")
+    print_report(balances_report(entries, run_date(date, ws.config.timezone)), as_json)
 
 
 @app.command()
