@@ -33,3 +33,17 @@ def revenues(ctx: typer.Context, year: int = YearOpt, month: int | None = MonthO
              out: Path | None = OutOpt, excel: bool = ExcelOpt) -> None:
     """Issued live invoices (credit notes negative) of the period."""
     export_with(ctx, "revenues", year, month, out, excel)
+
+
+@export_app.command("receipts")
+def receipts(ctx: typer.Context, year: int = YearOpt, month: int | None = MonthOpt,
+             out: Path | None = OutOpt, excel: bool = ExcelOpt) -> None:
+    """Livre des recettes: money received in the period, per invoice settled."""
+    export_with(ctx, "receipts", year, month, out, excel)
+
+
+@export_app.command("payments")
+def payments(ctx: typer.Context, year: int = YearOpt, month: int | None = MonthOpt,
+             out: Path | None = OutOpt, excel: bool = ExcelOpt) -> None:
+    """Every payment recorded in the period, with its allocation."""
+    export_with(ctx, "payments", year, month, out, excel)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +65,60 @@ def write_export(path: Path, content: bytes) -> None:
     atomic_write(path, content, durable=False)
 
 
-EXPORTS = {"revenues": (REVENUE_COLUMNS, revenue_rows)}
+RECEIPT_COLUMNS = [
+    "payment_date", "client_id", "client_name", "invoice_number", "method", "reference", "currency", "amount",
+]
+PAYMENT_COLUMNS = [
+    "payment_date", "client_id", "client_name", "currency", "amount", "method", "reference", "source",
+    "allocation", "allocated", "unallocated",
+]
+
+
+def client_names(entries: list[Entry]) -> dict[str, str]:
+    """Each client's name as printed on its latest document (payments carry only the id)."""
+    return {e["client"]: e.get("client_name", "") for e in live_direct_documents(entries)}
+
+
+def payments_in(entries: list[Entry], year: int, month: int | None) -> list[Entry]:
+    """Payment entries received in the period, by date then journal order."""
+    found = [e for e in entries if e["type"] == "payment.recorded" and in_period(e["date"], year, month)]
+    return sorted(found, key=lambda e: (e["date"], e["seq"]))
+
+
+def receipt_rows(entries: list[Entry], year: int, month: int | None) -> list[dict[str, Any]]:
+    """Livre des recettes: money received in the period, one row per allocation (+ credit)."""
+    names = client_names(entries)
+    rows = []
+    for e in payments_in(entries, year, month):
+        base = {"payment_date": e["date"], "client_id": e["client"], "client_name": names.get(e["client"], ""),
+                "method": e.get("method", ""), "reference": e.get("reference", ""), "currency": e["currency"]}
+        parts = [(a["number"], a["amount"]) for a in e["allocation"]]
+        if Decimal(e["unallocated"]) > 0:
+            parts.append(("", e["unallocated"]))
+        rows.extend({**base, "invoice_number": number, "amount": amount} for number, amount in parts)
+    return rows
+
+
+def payment_rows(entries: list[Entry], year: int, month: int | None) -> list[dict[str, Any]]:
+    """Every recorded payment of the period with its allocation ('number:amount' pairs)."""
+    names = client_names(entries)
+    return [
+        {"payment_date": e["date"], "client_id": e["client"], "client_name": names.get(e["client"], ""),
+         "currency": e["currency"], "amount": e["amount"], "method": e.get("method", ""),
+         "reference": e.get("reference", ""), "source": e.get("source", ""),
+         "allocation": " ".join(f"{a['number']}:{a['amount']}" for a in e["allocation"]),
+         "allocated": str(sum((Decimal(a["amount"]) for a in e["allocation"]), Decimal(0))
+                          .quantize(Decimal(e["amount"]))) if e["allocation"] else "0",
+         "unallocated": e["unallocated"]}
+        for e in payments_in(entries, year, month)
+    ]
+
+
+EXPORTS = {
+    "revenues": (REVENUE_COLUMNS, revenue_rows),
+    "receipts": (RECEIPT_COLUMNS, receipt_rows),
+    "payments": (PAYMENT_COLUMNS, payment_rows),
+}
 
 
 def build_export(ws: Any, name: str, year: int, month: int | None, excel: bool) -> tuple[bytes, int]:

@@ -34,11 +34,26 @@ def list_documents(
     ]
     report = Report("Documents", LIST_COLUMNS)
     if status is not None:
-        raise InputError("--status needs payment tracking, which is not available yet")
-    report.rows = [{c: e.get(c, "") for c in LIST_COLUMNS} for e in docs]
+        docs = with_status(entries, docs, status, today)
+        report.columns = [*LIST_COLUMNS, "status"]
+    report.rows = [{c: e.get(c, "") for c in report.columns} for e in docs]
     if not docs:
         report.notes.append("No document matches.")
     return report
+
+
+STATUSES = ("paid", "partial", "unpaid", "overdue", "credited")
+
+
+def with_status(entries: list[Entry], docs: list[Entry], status: str, today: date) -> list[Entry]:
+    """Live direct invoices whose payment status at `today` is `status` (credit notes have none)."""
+    from facturier.ops.balances import invoice_statuses
+
+    if status not in STATUSES:
+        raise InputError(f"--status must be one of {', '.join(STATUSES)}, not {status!r}")
+    statuses = invoice_statuses(entries, today)
+    return [{**e, "status": statuses[e["number"]]} for e in docs
+            if statuses.get(e["number"]) == status]
 
 
 def _mentions(value: Any, number: str) -> bool:

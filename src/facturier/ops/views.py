@@ -20,3 +20,6 @@ def refresh_views(ws: Workspace, entries: list[Entry], clients: set[str]) -> Non
 def rebuild_views(ws: Workspace) -> int:
     """Regenerate every view from the journal; returns the number of view files."""
     return write_views(ws.root, read_entries(ws.root / "data" / "journal.jsonl"))
+
+# Registers the payment and balance views before any write_views call.
+from facturier.ops import balances as _balances  # noqa: E402,F401

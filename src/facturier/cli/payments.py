@@ -1,0 +1,80 @@
+"""Payment commands: pay, balances, credit, import-bank."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from facturier.cli.common import DateOpt, JsonOpt, app, load, parse_date, print_report, run_date
+
+
+@app.command()
+def pay(
+    ctx: typer.Context,
+    client: str = typer.Argument(..., help="Client id."),
+    amount: str = typer.Argument(..., help="Amount received, e.g. 827.88."),
+    date: str = typer.Option(..., "--date", help="Date the money was received (YYYY-MM-DD)."),
+    method: str = typer.Option("transfer", "--method", help="transfer, card, cash, cheque or other."),
+    ref: str | None = typer.Option(None, "--ref", help="Bank or cheque reference."),
+    invoice: str | None = typer.Option(None, "--invoice", help="Settle this invoice only."),
+    currency: str | None = typer.Option(None, "--currency", help="Default: the client's currency."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Record a payment, allocated to the client's open invoices (oldest due first)."""
+    from facturier.core.money import to_decimal
+    from facturier.ops.payments import record_payment
+
+    ws = load(ctx)
+    report = record_payment(
+        ws, client, to_decimal(amount, "AMOUNT"), parse_date(date, "--date"),
+        run_date(None, ws.config.timezone), method=method, reference=ref, invoice=invoice,
+        currency=currency,
+    )
+    print_report(report, as_json)
+
+
+@app.command()
+def balances(ctx: typer.Context, date: str | None = DateOpt, as_json: bool = JsonOpt) -> None:
+    """Invoiced vs credited vs paid per client and currency, with aging and DSO."""
+    from facturier.ops.balances import balances_report
+    from facturier.store.journal import read_entries_unchecked
+
+    ws = load(ctx)
+    entries = read_entries_unchecked(ws.root / "data" / "journal.jsonl")
+    print_report(balances_report(entries, run_date(date, ws.config.timezone)), as_json)
+
+
+@app.command()
+def credit(
+    ctx: typer.Context,
+    number: str = typer.Argument(..., help="Number of the invoice to credit."),
+    amount: str | None = typer.Option(None, "--amount", help="Amount incl. VAT (default: all that remains)."),
+    reason: str | None = typer.Option(None, "--reason", help="Printed on the credit note."),
+    date: str | None = DateOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Issue a credit note (avoir) against an invoice, in full or in part."""
+    from facturier.core.money import to_decimal
+    from facturier.ops.credit import issue_credit_note
+
+    ws = load(ctx)
+    value = None if amount is None else to_decimal(amount, "--amount")
+    report = issue_credit_note(ws, number, value, reason, run_date(date, ws.config.timezone))
+    print_report(report, as_json)
+
+
+@app.command("import-bank")
+def import_bank(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="Bank statement file."),
+    fmt: str | None = typer.Option(None, "--format", help="camt053, ofx, mt940 or csv (default: detected)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show the matching; record nothing."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Import a bank statement: credits matched to invoices become payments."""
+    from facturier.ops.bank import import_statement
+
+    ws = load(ctx)
+    for report in import_statement(ws, file, fmt, dry_run, run_date(None, ws.config.timezone)):
+        print_report(report, as_json)

@@ -1,0 +1,122 @@
+"""`facturier pay`: validate and record a payment, allocated to the client's open invoices.
+
+Payments are recorded for direct clients only: the invoices of a batch seller are collected
+by that batch client, who keeps its own receivables.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from facturier.core.errors import InputError
+from facturier.core.money import ZERO, fmt_amount, quantize
+from facturier.core.payments import OpenInvoice, allocate_payment
+from facturier.ops.balances import Facts
+from facturier.ops.logs import log
+from facturier.ops.report import Report
+from facturier.ops.state import find_document
+from facturier.ops.views import refresh_views
+from facturier.store.journal import Entry
+from facturier.store.ledger import Ledger
+
+if TYPE_CHECKING:
+    from facturier.config import Workspace
+
+METHODS = ("transfer", "card", "cash", "cheque", "other")
+PAY_COLUMNS = ["client", "date", "currency", "amount", "invoice", "allocated", "unallocated"]
+
+
+def check_payment(ws: Workspace, client: str, amount: Decimal, currency: str, day: date, today: date) -> None:
+    """Refuse a payment no one could have received: unknown client, bad amount, future date."""
+    if client in ws.batch_clients:
+        raise InputError(f"{client!r} is a batch client: its customers pay it directly, "
+                         "so their payments are not recorded here")
+    if client not in ws.clients:
+        raise InputError(f"unknown client {client!r}")
+    cfg = ws.clients[client]
+    if cfg.mode == "test":
+        raise InputError(f"client {client!r} is in test mode: test invoices are never paid")
+    if currency != cfg.currency:
+        raise InputError(f"client {client!r} is invoiced in {cfg.currency}, not {currency}")
+    if amount <= ZERO:
+        raise InputError(f"the amount must be positive, not {amount}")
+    if quantize(amount, currency) != amount:
+        raise InputError(f"{amount} has more decimals than {currency} allows")
+    if day > today:
+        raise InputError(f"the payment date {day} is in the future (today is {today})")
+
+
+def check_named_invoice(entries: list[Entry], number: str, client: str, currency: str) -> None:
+    """The invoice named by --invoice must be a live invoice of this client in this currency."""
+    doc = find_document(entries, number)
+    if doc is None or doc["type"] != "invoice.issued":
+        raise InputError(f"no invoice numbered {number!r}")
+    if doc["seller"] != "issuer" or doc["client"] != client:
+        raise InputError(f"invoice {number} is not an invoice of client {client!r}")
+    if doc["mode"] != "live":
+        raise InputError(f"invoice {number} is a test-mode invoice and cannot be paid")
+    if doc["currency"] != currency:
+        raise InputError(f"invoice {number} is in {doc['currency']}, not {currency}")
+
+
+def open_invoices(entries: list[Entry], client: str, currency: str, day: date) -> list[OpenInvoice]:
+    """The client's invoices still open at `day` in a currency (credits and payments applied)."""
+    facts = Facts(entries).of_client(client)
+    return [
+        OpenInvoice(st.number, st.due, st.open_amount)
+        for b in facts.balances(day) if b.currency == currency
+        for st in b.invoices if st.open_amount > ZERO
+    ]
+
+
+def payment_data(
+    entries: list[Entry], client: str, amount: Decimal, currency: str, day: date,
+    invoice: str | None, extra: dict[str, Any],
+) -> dict[str, Any]:
+    """The journal data of a payment, allocated against the open invoices at its date."""
+    open_now = open_invoices(entries, client, currency, day)
+    if invoice is not None and not any(inv.number == invoice for inv in open_now):
+        raise InputError(f"invoice {invoice} has nothing left to pay on {day}")
+    result = allocate_payment(open_now, amount, invoice)
+    return {
+        "client": client, "date": day.isoformat(), "amount": fmt_amount(amount, currency),
+        "currency": currency, **extra,
+        "allocation": [{"number": a.number, "amount": fmt_amount(a.amount, currency)}
+                       for a in result.allocations],
+        "unallocated": fmt_amount(result.unallocated, currency),
+    }
+
+
+def record_payment(
+    ws: Workspace, client: str, amount: Decimal, day: date, today: date, *, method: str,
+    reference: str | None, invoice: str | None, currency: str | None,
+) -> Report:
+    """Check, allocate and journal one payment, then refresh the client's views."""
+    if method not in METHODS:
+        raise InputError(f"--method must be one of {', '.join(METHODS)}, not {method!r}")
+    currency = currency or (ws.clients[client].currency if client in ws.clients else "")
+    check_payment(ws, client, amount, currency, day, today)
+    with Ledger(ws.root) as ledger:
+        if invoice is not None:
+            check_named_invoice(ledger.entries, invoice, client, currency)
+        data = payment_data(ledger.entries, client, amount, currency, day, invoice,
+                            {"method": method, "reference": reference or "", "source": "manual"})
+        ledger.append("payment.recorded", data)
+        refresh_views(ws, ledger.entries, {client})
+    log(ws.root, f"payment {currency} {amount} on {day} ({method})", client)
+    return payment_report(data)
+
+
+def payment_report(data: dict[str, Any]) -> Report:
+    """One row per allocation, plus the unallocated credit."""
+    report = Report("Payment recorded", PAY_COLUMNS)
+    base = {k: data[k] for k in ("client", "date", "currency", "amount")}
+    for alloc in data["allocation"]:
+        report.rows.append({**base, "invoice": alloc["number"], "allocated": alloc["amount"], "unallocated": ""})
+    if Decimal(data["unallocated"]) > ZERO:
+        report.rows.append({**base, "invoice": "", "allocated": "", "unallocated": data["unallocated"]})
+        report.notes.append(f"{data['unallocated']} {data['currency']} stays as credit of {data['client']}; "
+                            "it settles the next open invoice in the balances.")
+    return report
