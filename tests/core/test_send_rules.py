@@ -49,3 +49,7 @@ def test_batch_zip_has_no_issue_date_rule() -> None:
 def test_previous_month_wraps_the_year() -> None:
     assert previous_month(date(2026, 1, 15)) == "2025-12"
     assert previous_month(date(2026, 11, 15)) == "2026-10"
+
+
+def test_a_failed_send_is_retried_on_a_later_send_day() -> None:
+    assert may_send(replace(OK, issued_on=date(2026, 10, 15), failed_before=True)) == (True, "")

@@ -18,6 +18,9 @@ class SendFacts:
     already_sent: bool
     # Issue date of a direct invoice; None for a batch ZIP, which has its own month rule.
     issued_on: date | None = None
+    # A send the transport refused or lost: it was due, so the next send day retries it
+    # even in a later month (unlike an invoice never attempted).
+    failed_before: bool = False
 
 
 def may_send(facts: SendFacts) -> tuple[bool, str]:
@@ -38,7 +41,7 @@ def may_send(facts: SendFacts) -> tuple[bool, str]:
         return False, f"not the send day (day {facts.send_day})"
     if facts.already_sent:
         return False, "already sent"
-    if facts.issued_on is not None and not _issued_this_month(facts.issued_on, facts.run_date):
+    if facts.issued_on is not None and not facts.failed_before and not _issued_this_month(facts.issued_on, facts.run_date):
         return False, "issued in another month: send it by hand with --retry"
     return True, ""
 
