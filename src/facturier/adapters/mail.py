@@ -101,12 +101,17 @@ class SmtpMailer:
         message_id = message_id_of(message)
         conn = self._conn or self._connect()
         try:
-            conn.send_message(message)
+            refused = conn.send_message(message)
         except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
             raise MailRefused(f"the SMTP server refused the message: {_describe(exc)}") from None
         except (smtplib.SMTPException, OSError) as exc:
             self._drop()
             raise MailConnectionError(f"SMTP connection lost: {_describe(exc)}") from None
+        if refused:
+            # The others (often only the Bcc archive) got it, but a client recipient did not:
+            # report it unsent so it is retried, accepting a duplicate for the others.
+            raise MailRefused(f"the SMTP server refused {_describe(smtplib.SMTPRecipientsRefused(refused))}; "
+                              "the other recipients did receive it")
         return message_id
 
     def _connect(self) -> smtplib.SMTP:
