@@ -34,9 +34,9 @@ vat_rate = "20"
 """
 
 
-def make_workspace(n: int) -> Path:
+def make_workspace(n: int, name: str = "issue") -> Path:
     """The demo issuer with n generated clients, half French, half English."""
-    ws = fresh_dir("issue")
+    ws = fresh_dir(name)
     shutil.copy(REPO / "examples" / "demo" / "facturier.toml", ws / "facturier.toml")
     clients = ws / "clients"
     clients.mkdir()

@@ -66,3 +66,13 @@ def copy_demo(dest: Path, with_inbox: bool = False) -> Path:
 def ws(tmp_path: Path) -> Path:
     """A valid workspace: the demo's configuration, no data yet."""
     return copy_demo(tmp_path / "ws")
+
+
+@pytest.fixture
+def smtp_server() -> Any:
+    """A real SMTP server on loopback requiring authentication; stopped after the test."""
+    from tests.smtp_server import start_server
+
+    server = start_server(auth=True)
+    yield server
+    server.controller.stop()

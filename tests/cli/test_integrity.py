@@ -21,7 +21,7 @@ def issued_ws(ws: Path) -> Path:
 def test_verify_passes_on_an_untouched_workspace(issued_ws: Path) -> None:
     r = run_cli(issued_ws, "verify")
     assert r.code == 0, r.text
-    assert "Integrity OK: 3 journal entries, 6 files verified" in r.out
+    assert "Integrity OK: 5 journal entries, 6 files verified" in r.out
 
 
 @pytest.mark.parametrize("suffix", [".pdf", ".json"])
@@ -129,7 +129,7 @@ def test_invoices_and_show(issued_ws: Path) -> None:
 def test_bad_date_is_a_clear_error(issued_ws: Path) -> None:
     r = run_cli(issued_ws, "run", "--date", "2026-13-45")
     assert r.code == 1 and "--date: '2026-13-45' is not a date" in r.err
-    assert len(journal(issued_ws)) == 3
+    assert len(journal(issued_ws)) == 5  # 3 issued + acme's invoice.sending and invoice.sent
 
 
 def test_purge_logs_touches_only_logs(issued_ws: Path) -> None:

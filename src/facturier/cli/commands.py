@@ -39,18 +39,17 @@ def check(ctx: typer.Context) -> None:
 def run(
     ctx: typer.Context,
     date: str | None = DateOpt,
-    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be issued; write nothing."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be issued and sent; write nothing."),
     as_json: bool = JsonOpt,
 ) -> None:
     """The monthly cycle: issue due direct invoices, then send what may be sent."""
     from facturier.ops.cycle import monthly_cycle
 
+    from facturier.cli.mail import finish
+
     ws = load(ctx)
-    reports = monthly_cycle(ws, run_date(date, ws.config.timezone), dry_run)
-    for report in reports:
-        print_report(report, as_json)
-    if any(r.failed for r in reports):
-        raise typer.Exit(1)
+    day = run_date(date, ws.config.timezone)
+    finish(ws, monthly_cycle(ws, day, dry_run), day, dry_run, as_json)
 
 
 @app.command()

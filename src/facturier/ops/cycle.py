@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from facturier.ops.report import Report
 from facturier.ops.run import issue_monthly_invoices
+from facturier.ops.send import send_deliveries
 from facturier.ops.views import refresh_views
 from facturier.store.journal import read_entries
 from facturier.store.ledger import Ledger
@@ -16,11 +17,18 @@ if TYPE_CHECKING:
 
 
 def monthly_cycle(ws: Workspace, day: date, dry_run: bool) -> list[Report]:
-    """Issue the due monthly invoices, refresh the views; a dry run writes nothing at all."""
+    """Issue the due monthly invoices, refresh the views, then send what the rules allow.
+
+    A dry run writes and sends nothing; it lists what would be sent among the invoices that
+    already exist (those it would issue today are not emails yet).
+    """
     if dry_run:
         entries = read_entries(ws.root / "data" / "journal.jsonl")
-        return [issue_monthly_invoices(ws, entries, day, ledger=None)]
+        return [issue_monthly_invoices(ws, entries, day, ledger=None),
+                send_deliveries(ws, entries, day, ledger=None)]
     with Ledger(ws.root) as ledger:
         report = issue_monthly_invoices(ws, ledger.entries, day, ledger)
         refresh_views(ws, ledger.entries, {r["client"] for r in report.rows})
-    return [report]
+        # Same lock session: no other process can send between issuing and sending.
+        sent = send_deliveries(ws, ledger.entries, day, ledger)
+    return [report, sent]

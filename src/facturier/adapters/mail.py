@@ -1,0 +1,199 @@
+"""Mail transports behind one small interface: `Mailer.send(message) -> Message-ID`.
+
+`OutboxMailer` writes each message as an RFC 5322 `.eml` file (the default: works with no
+server); `SmtpMailer` hands it to an SMTP server over one reused connection. Both raise a
+`MailError` subclass when the message was not accepted, so callers never journal a send
+that did not happen.
+"""
+
+from __future__ import annotations
+
+import os
+import smtplib
+import ssl
+import stat
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import make_msgid
+from pathlib import Path
+from typing import Protocol
+
+from facturier.config.mail import MailConfig, SmtpConfig
+from facturier.core.errors import FacturierError
+from facturier.store.files import atomic_write
+
+# A header naming what a message is about (invoice number, batch month, "alerts"); it names
+# outbox files and lets a human trace a message back to the journal.
+REF_HEADER = "X-Facturier-Ref"
+
+
+class MailError(FacturierError):
+    """A message was not accepted by the transport."""
+
+
+class MailRefused(MailError):
+    """The server refused this message; the connection is still usable for the next one."""
+
+
+class MailConnectionError(MailError):
+    """The server could not be reached, refused the login, or dropped the connection."""
+
+
+class PasswordError(FacturierError):
+    """The SMTP password source is missing or unsafe."""
+
+
+class Mailer(Protocol):
+    """Hands a message over; returns its Message-ID once the transport accepted it."""
+
+    def send(self, message: EmailMessage) -> str: ...
+
+
+def message_id_of(message: EmailMessage) -> str:
+    """The message's Message-ID, added (with the sender's domain) when missing."""
+    if message["Message-ID"] is None:
+        domain = str(message["From"] or "localhost").rsplit("@", 1)[-1].strip(">").strip()
+        message["Message-ID"] = make_msgid(domain=domain or "localhost")
+    return str(message["Message-ID"])
+
+
+class OutboxMailer:
+    """Writes `data/outbox/<YYYYMMDDTHHMMSS>-<ref>.eml`, openable in any mail client."""
+
+    name = "outbox"
+
+    def __init__(self, outbox: Path) -> None:
+        self.outbox = outbox
+
+    def send(self, message: EmailMessage) -> str:
+        """Write the message atomically (never a torn .eml); the file is the acceptance."""
+        message_id = message_id_of(message)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        ref = _safe_name(str(message[REF_HEADER] or "message"))
+        path = self.outbox / f"{stamp}-{ref}.eml"
+        counter = 1
+        while path.exists():  # a retry within the same second keeps both files
+            counter += 1
+            path = self.outbox / f"{stamp}-{ref}-{counter}.eml"
+        atomic_write(path, message.as_bytes())
+        return message_id
+
+    def close(self) -> None:
+        """Nothing to close; present so both transports are used the same way."""
+
+
+def _safe_name(ref: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "-" for c in ref)
+
+
+class SmtpMailer:
+    """One SMTP connection per run, opened on the first message and reused after it."""
+
+    name = "smtp"
+
+    def __init__(self, config: SmtpConfig, password: str | None) -> None:
+        self.config = config
+        self._password = password
+        self._conn: smtplib.SMTP | None = None
+
+    def send(self, message: EmailMessage) -> str:
+        """Send one message; MailRefused leaves the connection open, MailConnectionError drops it."""
+        message_id = message_id_of(message)
+        conn = self._conn or self._connect()
+        try:
+            refused = conn.send_message(message)
+        except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
+            raise MailRefused(f"the SMTP server refused the message: {_describe(exc)}") from None
+        except (smtplib.SMTPException, OSError) as exc:
+            self._drop()
+            raise MailConnectionError(f"SMTP connection lost: {_describe(exc)}") from None
+        if refused:
+            # The others (often only the Bcc archive) got it, but a client recipient did not:
+            # report it unsent so it is retried, accepting a duplicate for the others.
+            raise MailRefused(f"the SMTP server refused {_describe(smtplib.SMTPRecipientsRefused(refused))}; "
+                              "the other recipients did receive it")
+        return message_id
+
+    def _connect(self) -> smtplib.SMTP:
+        cfg = self.config
+        try:
+            conn = self._open(cfg)
+            if cfg.username:
+                conn.login(cfg.username, self._password or "")
+        except smtplib.SMTPAuthenticationError as exc:
+            raise MailConnectionError(f"SMTP login refused for {cfg.username!r}: {_describe(exc)}") from None
+        except (smtplib.SMTPException, OSError) as exc:
+            raise MailConnectionError(f"cannot connect to {cfg.host}:{cfg.port}: {_describe(exc)}") from None
+        self._conn = conn
+        return conn
+
+    @staticmethod
+    def _open(cfg: SmtpConfig) -> smtplib.SMTP:
+        context = ssl.create_default_context()
+        if cfg.security == "ssl":
+            return smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=cfg.timeout, context=context)
+        conn = smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout)
+        if cfg.security == "starttls":
+            conn.starttls(context=context)
+        return conn
+
+    def _drop(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            finally:
+                self._conn = None
+
+    def close(self) -> None:
+        """QUIT politely; a server already gone is not an error at this point."""
+        if self._conn is None:
+            return
+        try:
+            self._conn.quit()
+        except (smtplib.SMTPException, OSError):
+            pass
+        self._drop()
+
+
+def _describe(exc: BaseException) -> str:
+    # smtplib errors carry (code, bytes); never include credentials, which they do not hold.
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return "; ".join(f"{rcpt}: {code} {msg.decode(errors='replace')}"
+                         for rcpt, (code, msg) in exc.recipients.items())
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"{exc.smtp_code} {exc.smtp_error.decode(errors='replace')}"
+    return str(exc) or type(exc).__name__
+
+
+def read_password(config: SmtpConfig, root: Path, environ: dict[str, str] | None = None) -> str | None:
+    """The SMTP password from the named environment variable or an owner-only file; else refuse."""
+    env = os.environ if environ is None else environ
+    if config.password_env:
+        value = env.get(config.password_env)
+        if not value:
+            raise PasswordError(f"[mail.smtp] password_env: the environment variable "
+                                f"{config.password_env} is not set")
+        return value
+    if config.password_file:
+        return _password_from_file((root / os.path.expanduser(config.password_file)).resolve())
+    return None
+
+
+def _password_from_file(path: Path) -> str:
+    try:
+        info = path.stat()
+    except OSError:
+        raise PasswordError(f"[mail.smtp] password_file: {path} cannot be read") from None
+    if info.st_uid != os.getuid():
+        raise PasswordError(f"[mail.smtp] password_file: {path} is not owned by the current user")
+    if stat.S_IMODE(info.st_mode) & 0o077:
+        raise PasswordError(f"[mail.smtp] password_file: {path} is readable by others "
+                            f"(mode {stat.S_IMODE(info.st_mode):04o}); run: chmod 600 {path}")
+    return path.read_text(encoding="utf-8").strip()
+
+
+def open_mailer(mail: MailConfig, root: Path) -> OutboxMailer | SmtpMailer:
+    """The transport chosen by `[mail] transport`; SMTP reads its password now, connects later."""
+    if mail.transport == "smtp" and mail.smtp is not None:
+        return SmtpMailer(mail.smtp, read_password(mail.smtp, root))
+    return OutboxMailer(root / "data" / "outbox")

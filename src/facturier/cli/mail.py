@@ -1,0 +1,62 @@
+"""`facturier send`: deliver what the send rules allow; resolve a send interrupted mid-flight."""
+
+from __future__ import annotations
+
+from datetime import date as Date
+from typing import TYPE_CHECKING
+
+import typer
+
+from facturier.cli.common import DateOpt, JsonOpt, app, err_console, load, print_report, run_date
+from facturier.core.errors import InputError
+
+if TYPE_CHECKING:
+    from facturier.config import Workspace
+    from facturier.ops.report import Report
+
+
+@app.command()
+def send(
+    ctx: typer.Context,
+    date: str | None = DateOpt,
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be sent; send nothing."),
+    confirm_sent: str | None = typer.Option(
+        None, "--confirm-sent", metavar="KEY",
+        help="Record as sent an interrupted send that did arrive (invoice number or BATCH_ID/YYYY-MM)."),
+    retry: str | None = typer.Option(
+        None, "--retry", metavar="KEY",
+        help="Send now, whatever the date: an interrupted or never-sent invoice (or BATCH_ID/YYYY-MM)."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Deliver invoice emails and batch ZIPs that the send rules allow (also done by `run`)."""
+    from facturier.ops.send import resolve_in_flight, send_deliveries
+    from facturier.store.journal import read_entries
+    from facturier.store.ledger import Ledger
+
+    ws = load(ctx)
+    day = run_date(date, ws.config.timezone)
+    if confirm_sent and retry:
+        raise InputError("use --confirm-sent or --retry, not both")
+    if confirm_sent or retry:
+        report = resolve_in_flight(ws, confirm_sent or retry or "", "confirm" if confirm_sent else "retry")
+    elif dry_run:
+        report = send_deliveries(ws, read_entries(ws.root / "data" / "journal.jsonl"), day, None)
+    else:
+        with Ledger(ws.root) as ledger:
+            report = send_deliveries(ws, ledger.entries, day, ledger)
+    finish(ws, [report], day, dry_run, as_json)
+
+
+def finish(ws: Workspace, reports: list[Report], day: Date, dry_run: bool, as_json: bool) -> None:
+    """Print the reports; on error alerts email the operator (not in a dry run) and exit 1."""
+    from facturier.ops.alerts import notify_operator
+
+    for report in reports:
+        print_report(report, as_json)
+    if not any(r.failed for r in reports):
+        return
+    if not dry_run:
+        outcome = notify_operator(ws, reports, day)
+        if outcome:
+            err_console.print(outcome, markup=False, highlight=False)
+    raise typer.Exit(1)

@@ -1,0 +1,119 @@
+"""Building the emails: Jinja2 templates per language (workspace overrides first), headers, attachments."""
+
+from __future__ import annotations
+
+import json
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid, parseaddr
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import jinja2
+
+from facturier.adapters.mail import REF_HEADER
+from facturier.core.errors import FacturierError, IntegrityError
+from facturier.store.files import sha256_bytes
+from facturier.store.journal import Entry
+
+if TYPE_CHECKING:
+    from facturier.config import Workspace
+
+BUNDLED = Path(__file__).resolve().parent.parent / "render" / "templates" / "mail"
+MONTHS = {
+    "fr": ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+           "septembre", "octobre", "novembre", "décembre"],
+    "en": ["January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December"],
+}
+
+
+class TemplateError(FacturierError):
+    """A mail template is missing, invalid, or uses a merge field that does not exist."""
+
+
+def template_env(root: Path) -> jinja2.Environment:
+    """Templates from the workspace's templates/mail/ first, then the bundled ones."""
+    loader = jinja2.ChoiceLoader([
+        jinja2.FileSystemLoader(str(root / "templates" / "mail")),
+        jinja2.FileSystemLoader(str(BUNDLED)),
+    ])
+    # StrictUndefined: a typo in a merge field must stop the send, not mail a blank.
+    return jinja2.Environment(loader=loader, undefined=jinja2.StrictUndefined,
+                              autoescape=jinja2.select_autoescape(["html"]), keep_trailing_newline=True)
+
+
+def render(env: jinja2.Environment, name: str, fields: dict[str, Any]) -> str:
+    """One template rendered, or a TemplateError naming the template and the field."""
+    try:
+        return env.get_template(name).render(**fields)
+    except jinja2.UndefinedError as exc:
+        raise TemplateError(f"mail template {name}: unknown merge field ({exc.message})") from None
+    except jinja2.TemplateNotFound:
+        raise TemplateError(f"mail template {name} not found (bundled or in templates/mail/)") from None
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(f"mail template {name}, line {exc.lineno}: {exc.message}") from None
+
+
+def compose(ws: Workspace, env: jinja2.Environment, kind: str, language: str,
+            fields: dict[str, Any], to: list[str], ref: str) -> EmailMessage:
+    """A message from `<kind>.<language>.{subject.txt,txt,html}` with every standard header."""
+    mail = ws.config.mail
+    message = EmailMessage()
+    message["Subject"] = " ".join(render(env, f"{kind}.{language}.subject.txt", fields).split())
+    message["From"] = mail.from_
+    message["To"] = ", ".join(to)
+    if mail.reply_to:
+        message["Reply-To"] = mail.reply_to
+    if mail.bcc:
+        message["Bcc"] = mail.bcc  # smtplib sends to it and strips the header
+    message["Date"] = formatdate(localtime=True)
+    message["Message-ID"] = make_msgid(domain=sender_domain(mail.from_))
+    message[REF_HEADER] = ref
+    message.set_content(render(env, f"{kind}.{language}.txt", fields))
+    message.add_alternative(render(env, f"{kind}.{language}.html", fields), subtype="html")
+    return message
+
+
+def sender_domain(sender: str) -> str:
+    """The domain of the From address, for Message-IDs that point back to the sender."""
+    return parseaddr(sender)[1].rsplit("@", 1)[-1]
+
+
+def attach(message: EmailMessage, data: bytes, maintype: str, subtype: str, filename: str) -> None:
+    """Attach bytes to a message built by compose (turning it into multipart/mixed)."""
+    message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
+
+
+def verified_file(root: Path, item: dict[str, str]) -> bytes:
+    """A file named by the journal, refused if its bytes no longer match the recorded SHA-256."""
+    data = (root / item["path"]).read_bytes()
+    if sha256_bytes(data) != item["sha256"]:
+        raise IntegrityError(f"{item['path']} does not match its journalled SHA-256; run facturier verify")
+    return data
+
+
+def month_name(month: str, language: str) -> str:
+    """'2026-11' as 'novembre 2026' or 'November 2026'."""
+    year, number = month.split("-")
+    return f"{MONTHS[language][int(number) - 1]} {year}"
+
+
+def invoice_message(ws: Workspace, env: jinja2.Environment, entry: Entry, to: list[str]) -> EmailMessage:
+    """The invoice email in the invoice's language, its PDF attached after a hash check."""
+    from facturier.render.view import format_date, format_money
+
+    record_bytes = verified_file(ws.root, entry["files"]["json"])
+    record = json.loads(record_bytes)
+    language = record["language"]
+    fields = {
+        "number": record["number"], "seller_name": record["seller"]["name"],
+        "client_name": record["buyer"]["name"], "client_id": record["client_id"],
+        "issue_date": format_date(record["issue_date"], language),
+        "due_date": format_date(record["due_date"], language),
+        "total": format_money(record["total_incl_vat"], record["currency"], language),
+        "currency": record["currency"],
+    }
+    message = compose(ws, env, "invoice", language, fields, to, record["number"])
+    pdf = verified_file(ws.root, entry["files"]["pdf"])
+    attach(message, pdf, "application", "pdf", f"{record['number']}.pdf")
+    return message

@@ -1,0 +1,189 @@
+"""`facturier send`: deliver what the §7 rules allow (invoice emails, batch ZIPs), never twice.
+
+Every delivery is journalled in two steps around the transport: `*.sending` (with the
+Message-ID) before the message is handed over, then `invoice.sent` / `batch.delivered` once
+it was accepted, or `*.send_failed` when it was refused or the connection dropped. A
+`sending` with no outcome means the process stopped in between: the message may or may not
+have left, so it is never resent automatically; a human checks and runs
+`facturier send --confirm-sent KEY` or `--retry KEY`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any, Literal
+
+from facturier.adapters.mail import Mailer, MailConnectionError, MailError, open_mailer
+from facturier.core.errors import FacturierError, InputError
+from facturier.core.send_rules import SendFacts, may_send
+from facturier.ops.batch_delivery import batch_deliveries, batch_delivery
+from facturier.ops.delivery import JOURNAL_TYPES, Delivery, delivery_states
+from facturier.ops.logs import log
+from facturier.ops.mail_messages import invoice_message, template_env
+from facturier.ops.report import Alert, Report
+from facturier.store.journal import Entry
+from facturier.store.ledger import Ledger
+
+if TYPE_CHECKING:
+    from facturier.config import Workspace
+
+SEND_COLUMNS = ["item", "client", "to", "status", "message_id"]
+
+
+def in_flight_alerts(states: dict[str, tuple[str, Entry]]) -> list[Alert]:
+    """An error for every delivery whose outcome was never journalled: a human must decide."""
+    return [
+        Alert("error", f"{key}: a send was started (Message-ID {entry['message_id']}) but the run "
+                       f"stopped before its outcome was recorded; it is NOT resent automatically. "
+                       f"Check whether it arrived, then run `facturier send --confirm-sent {key}` "
+                       f"or `facturier send --retry {key}`.")
+        for key, (state, entry) in states.items() if state == "sending"
+    ]
+
+
+def invoice_deliveries(ws: Workspace, entries: list[Entry], day: date,
+                       states: dict[str, tuple[str, Entry]], report: Report) -> list[Delivery]:
+    """Direct invoices that the send rules allow today, in journal (number) order."""
+    env = template_env(ws.root)
+    due = []
+    for entry in entries:
+        if entry["type"] != "invoice.issued" or entry.get("seller") != "issuer":
+            continue
+        client = ws.clients.get(entry["client"])
+        if client is None:
+            continue
+        state = states.get(entry["number"], ("", entry))[0]
+        facts = SendFacts(active=client.active, auto_send=client.options.auto_send, mode=entry["mode"],
+                          run_date=day, send_day=ws.config.schedule.send_day,
+                          already_sent=state in ("sent", "sending"), failed_before=state == "failed",
+                          issued_on=date.fromisoformat(entry["date"]))
+        if may_send(facts)[0]:
+            due.append(invoice_delivery(ws, env, entry))
+    return due
+
+
+def invoice_delivery(ws: Workspace, env: Any, entry: Entry) -> Delivery:
+    """The delivery of one issued direct invoice to its client's recipients."""
+    to = tuple(ws.clients[entry["client"]].recipients())
+    return Delivery("invoice", entry["number"], entry["client"], to, {"number": entry["number"], "client": entry["client"]},
+                    lambda: invoice_message(ws, env, entry, list(to)))
+
+
+def send_deliveries(ws: Workspace, entries: list[Entry], day: date, ledger: Ledger | None) -> Report:
+    """Deliver everything the rules allow on `day`; without a ledger, only list it (dry run)."""
+    report = Report("Emails" + (" (dry run: nothing sent)" if ledger is None else ""), SEND_COLUMNS)
+    states = delivery_states(entries)
+    report.alerts.extend(in_flight_alerts(states))
+    due = invoice_deliveries(ws, entries, day, states, report) + batch_deliveries(ws, day, states, report)
+    if ledger is None:
+        report.rows = [_row(d, "would send", "") for d in due]
+    elif due:
+        deliver_all(ws, ledger, due, report)
+    if not due:
+        report.notes.append(_nothing_note(ws, day))
+    return report
+
+
+def deliver_all(ws: Workspace, ledger: Ledger, due: list[Delivery], report: Report) -> None:
+    """Send in order over one transport; a lost connection stops the rest until the next run."""
+    try:
+        mailer = open_mailer(ws.config.mail, ws.root)
+    except FacturierError as exc:
+        report.alerts.append(Alert("error", f"nothing sent: {exc}"))
+        return
+    try:
+        for index, delivery in enumerate(due):
+            if not deliver(ws, ledger, mailer, delivery, report):
+                left = len(due) - index - 1
+                if left:
+                    report.notes.append(f"{left} message(s) not attempted after the connection was "
+                                        "lost; the next allowed run sends them.")
+                break
+    finally:
+        mailer.close()
+
+
+def deliver(ws: Workspace, ledger: Ledger, mailer: Mailer, delivery: Delivery, report: Report) -> bool:
+    """Build, journal `sending`, hand over, journal the outcome; False when the transport is gone."""
+    sending, done, failed = JOURNAL_TYPES[delivery.kind]
+    try:
+        message = delivery.build()
+    except FacturierError as exc:
+        report.alerts.append(Alert("error", f"{delivery.key}: not sent: {exc}"))
+        report.rows.append(_row(delivery, "error", ""))
+        return True
+    message_id = str(message["Message-ID"])
+    ids = delivery.ids
+    ledger.append(sending, {**ids, "message_id": message_id})
+    try:
+        mailer.send(message)
+    except MailError as exc:
+        ledger.append(failed, {**ids, "message_id": message_id, "error": str(exc)})
+        report.alerts.append(Alert("error", f"{delivery.key}: not sent, will be retried on the next "
+                                            f"allowed run: {exc}"))
+        report.rows.append(_row(delivery, "failed", message_id))
+        log(ws.root, f"send failed {delivery.key}: {exc}", delivery.client)
+        return not isinstance(exc, MailConnectionError)
+    ledger.append(done, {**ids, "message_id": message_id, "to": list(delivery.to),
+                         "transport": ws.config.mail.transport})
+    report.rows.append(_row(delivery, "sent", message_id))
+    log(ws.root, f"sent {delivery.key} to {', '.join(delivery.to)} ({message_id})", delivery.client)
+    return True
+
+
+def _row(delivery: Delivery, status: str, message_id: str) -> dict[str, str]:
+    return {"item": delivery.key, "client": delivery.client, "to": ", ".join(delivery.to),
+            "status": status, "message_id": message_id}
+
+
+def _nothing_note(ws: Workspace, day: date) -> str:
+    send_day = ws.config.schedule.send_day
+    if day.day != send_day:
+        return f"Nothing to send on {day}: emails go out on day {send_day} of the month."
+    return f"Nothing to send on {day}: everything allowed was already sent."
+
+
+def resolve_in_flight(ws: Workspace, key: str, action: Literal["confirm", "retry"]) -> Report:
+    """--confirm-sent KEY journals a send a human saw arrive; --retry KEY sends it again now."""
+    with Ledger(ws.root) as ledger:
+        states = delivery_states(ledger.entries)
+        state, last = states.get(key, ("", None))
+        if state == "sent":
+            raise InputError(f"{key} was already sent (Message-ID {last['message_id'] if last else '?'})")
+        delivery = find_delivery(ws, ledger.entries, key)
+        report = Report("Emails", SEND_COLUMNS)
+        if action == "confirm":
+            confirm_sent(ws, ledger, delivery, state, last, report)
+        else:
+            deliver_all(ws, ledger, [delivery], report)
+    return report
+
+
+def confirm_sent(ws: Workspace, ledger: Ledger, delivery: Delivery, state: str,
+                 last: Entry | None, report: Report) -> None:
+    """Journal the outcome a human observed for a send the process could not record."""
+    if state != "sending" or last is None:
+        raise InputError(f"{delivery.key} has no send in flight to confirm; use --retry to send it")
+    _, done, _ = JOURNAL_TYPES[delivery.kind]
+    ids = delivery.ids
+    ledger.append(done, {**ids, "message_id": last["message_id"], "to": list(delivery.to),
+                         "transport": ws.config.mail.transport, "confirmed_by_operator": True})
+    report.rows.append(_row(delivery, "confirmed sent", str(last["message_id"])))
+
+
+def find_delivery(ws: Workspace, entries: list[Entry], key: str) -> Delivery:
+    """The delivery a human names on the command line: an invoice number or `<batch id>/<YYYY-MM>`."""
+    if "/" in key:
+        batch_id, month = key.split("/", 1)
+        if batch_id not in ws.batch_clients:
+            raise InputError(f"{key}: no batch client {batch_id!r}")
+        return batch_delivery(ws, batch_id, month)
+    for entry in entries:
+        if entry["type"] == "invoice.issued" and entry["number"] == key and entry.get("seller") == "issuer":
+            if entry["mode"] != "live":
+                raise InputError(f"{key} is a test invoice: test invoices are never sent")
+            if entry["client"] not in ws.clients:
+                raise InputError(f"{key}: client {entry['client']!r} is no longer configured")
+            return invoice_delivery(ws, template_env(ws.root), entry)
+    raise InputError(f"{key}: no issued direct invoice with this number")
