@@ -161,7 +161,9 @@ def _describe(exc: BaseException) -> str:
         return "; ".join(f"{rcpt}: {code} {msg.decode(errors='replace')}"
                          for rcpt, (code, msg) in exc.recipients.items())
     if isinstance(exc, smtplib.SMTPResponseException):
-        return f"{exc.smtp_code} {exc.smtp_error.decode(errors='replace')}"
+        error = exc.smtp_error
+        text = error.decode(errors="replace") if isinstance(error, bytes) else str(error)
+        return f"{exc.smtp_code} {text}"
     return str(exc) or type(exc).__name__
 
 

@@ -62,11 +62,14 @@ class Facts:
 
     def clients(self) -> set[str]:
         """Every client with a document or a payment."""
-        return {f.client for f in (*self.invoices, *self.credits, *self.payments)}
+        return {f.client for f in self.invoices} | {f.client for f in self.credits} | {
+            p.client for p in self.payments
+        }
 
     def latest_date(self) -> date | None:
         """The date of the latest fact (the as-of date of a view)."""
-        days = [f.issued for f in (*self.invoices, *self.credits)] + [p.paid_on for p in self.payments]
+        days = [f.issued for f in self.invoices] + [f.issued for f in self.credits]
+        days += [p.paid_on for p in self.payments]
         return max(days) if days else None
 
     def balances(self, as_of: date) -> list[ClientBalance]:

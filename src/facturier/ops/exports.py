@@ -88,7 +88,7 @@ def payments_in(entries: list[Entry], year: int, month: int | None) -> list[Entr
 def receipt_rows(entries: list[Entry], year: int, month: int | None) -> list[dict[str, Any]]:
     """Livre des recettes: money received in the period, one row per allocation (+ credit)."""
     names = client_names(entries)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for e in payments_in(entries, year, month):
         base = {"payment_date": e["date"], "client_id": e["client"], "client_name": names.get(e["client"], ""),
                 "method": e.get("method", ""), "reference": e.get("reference", ""), "currency": e["currency"]}
