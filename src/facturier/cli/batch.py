@@ -25,9 +25,9 @@ class RichProgress:
         """A new file: a new bar."""
         self.task = self.bar.add_task(label, total=total)
 
-    def advance(self) -> None:
-        """One invoice committed."""
-        self.bar.advance(self.task)  # type: ignore[arg-type]
+    def advance(self, count: int) -> None:
+        """`count` more invoices committed."""
+        self.bar.advance(self.task, count)  # type: ignore[arg-type]
 
 
 @contextmanager

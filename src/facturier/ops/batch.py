@@ -26,7 +26,7 @@ from facturier.core.errors import InputError, IntegrityError
 from facturier.core.invoice import Document, Line, Party
 from facturier.ops.batch_csv import BatchContext, BatchRow, FileCheck, Problem, iter_rows
 from facturier.ops.batch_zip import build_monthly_zip
-from facturier.ops.documents import commit_document, seller_party
+from facturier.ops.documents import document_commit, seller_party
 from facturier.ops.logs import log
 from facturier.ops.report import Alert, Report
 from facturier.ops.state import NumberAllocator
@@ -38,6 +38,10 @@ if TYPE_CHECKING:
     from facturier.config import BatchClientConfig, Workspace
 
 FILE_COLUMNS = ["client", "file", "status", "rows", "issued", "first", "last"]
+# Invoices committed together: one os.sync + one journal fsync per group instead of ~7 fsyncs
+# per invoice (measured: 21 ms of fsync per invoice alone). A kill mid-group loses only the
+# uncommitted tail, which the next run re-issues under the same numbers.
+COMMIT_GROUP = 100
 DRY_COLUMNS = ["client", "file", "line", "number", "reference", "customer", "date", "due_date",
                "currency", "total_incl_vat", "mode"]
 
@@ -46,7 +50,7 @@ class ProgressHook(Protocol):
     """Where issuing reports its progress (a Rich bar on a terminal)."""
 
     def start(self, label: str, total: int) -> None: ...
-    def advance(self) -> None: ...
+    def advance(self, count: int) -> None: ...
 
 
 @dataclass
@@ -268,13 +272,15 @@ def _issue_accepted(ws: Workspace, ledger: Ledger, batch_id: str, accepted: Entr
         progress.start(f"{batch_id}/{name}", remaining)
     numbers: list[str] = []
     months: set[str] = set()
+    group: list[tuple[str, dict[str, Any], dict[str, tuple[str, bytes]]]] = []
     for (doc, record, row), pdf in render_ordered(documents(), ws.root / "templates", expected=remaining):
-        commit_document(ledger, doc, record, pdf, {"customer": row.customer_name, "reference": row.reference,
-                                                   "batch": sha})
+        extra = {"customer": row.customer_name, "reference": row.reference, "batch": sha}
+        group.append(document_commit(doc, record, pdf, extra))
         numbers.append(doc.number)
         months.add(doc.issue_date.isoformat()[:7])
-        if progress is not None:
-            progress.advance()
+        if len(group) >= COMMIT_GROUP:
+            _commit(ledger, group, progress)
+    _commit(ledger, group, progress)
     if check.problem_count:  # the archive was valid when accepted and is unchanged: a bug, not input
         raise IntegrityError(f"{archive}: accepted file no longer validates: {check.problems[0]}")
     _complete(ledger, batch_id, accepted, len(done) + len(numbers))
@@ -283,6 +289,17 @@ def _issue_accepted(ws: Workspace, ledger: Ledger, batch_id: str, accepted: Entr
                         "first": numbers[0] if numbers else "", "last": numbers[-1] if numbers else ""})
     log(ws.root, f"batch file {name}: {len(numbers)} invoice(s) issued" + (" (resumed)" if resumed else ""), batch_id)
     return months
+
+
+def _commit(ledger: Ledger, group: list[tuple[str, dict[str, Any], dict[str, tuple[str, bytes]]]],
+            progress: ProgressHook | None) -> None:
+    """Commit a group of rendered invoices in order, then empty the group."""
+    if not group:
+        return
+    ledger.commit_group(group)
+    if progress is not None:
+        progress.advance(len(group))
+    group.clear()
 
 
 def _complete(ledger: Ledger, batch_id: str, accepted: Entry, issued: int) -> None:

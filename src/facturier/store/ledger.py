@@ -109,6 +109,40 @@ class Ledger:
             fsync_dir(final.parent)
         return entry
 
+    def commit_group(self, items: list[tuple[str, dict[str, Any], dict[str, tuple[str, bytes]]]]) -> list[Entry]:
+        """`commit_files` for many entries with one flush per step instead of one per file.
+
+        Same three steps and the same crash guarantees, applied to the group in order: every
+        staged file is written, then one `os.sync()` makes them all durable (a per-file fsync
+        cost ~4 ms and bounded a 10,000-row batch); then the entries are appended and the
+        journal fsynced once; then the files are moved and each folder fsynced once. A crash
+        mid-group leaves a prefix of the entries journalled: exactly those documents are issued.
+        """
+        named_items = []
+        self.staging.mkdir(parents=True, exist_ok=True)
+        for type_, data, files in items:
+            named = {}
+            for role, (rel, content) in files.items():
+                if (self.root / rel).exists():
+                    raise IntegrityError(f"{rel} already exists; refusing to overwrite an issued file")
+                # No temp file: a torn staged file fails its hash check and is dropped on recovery.
+                (self.staging / Path(rel).name).write_bytes(content)
+                named[role] = {"path": rel, "sha256": sha256_bytes(content)}
+            named_items.append((type_, {**data, "files": named}))
+        os.sync()
+        entries = [self.journal.append(type_, data, durable=False) for type_, data in named_items]
+        self.journal.sync()
+        folders = {self.staging}
+        for _, _, files in items:
+            for rel, _ in files.values():
+                final = self.root / rel
+                final.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(self.staging / final.name, final)
+                folders.add(final.parent)
+        for folder in sorted(folders):
+            fsync_dir(folder)
+        return entries
+
     def append(self, type_: str, data: dict[str, Any]) -> Entry:
         """Journal a fact that names no file (a payment, a send, a rejection...)."""
         return self.journal.append(type_, data)
