@@ -144,3 +144,14 @@ def test_delimiter_detection_and_template() -> None:
     assert detect_delimiter("a,b,c\n") == "," and detect_delimiter("a;b\n") == ";"
     assert detect_delimiter("a;b,c") is None and detect_delimiter("abc") is None
     assert template_header().split(",") == list(COLUMNS)
+
+
+def test_the_documented_examples_are_valid(tmp_path: Path) -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "csv-format.md").read_text(encoding="utf-8")
+    blocks = [part.split("```", 1)[0] for part in doc.split("```csv\n")[1:]]
+    assert len(blocks) == 2
+    rows, check = parse(tmp_path, blocks[0])
+    assert messages(check) == [] and len(rows) == 5
+    assert rows[2].customer_name == 'Traiteur Dupont "& Fils"' and rows[2].business
+    rows, check = parse(tmp_path, blocks[1])
+    assert messages(check) == [] and rows[0].unit_price == Decimal("1.10")
