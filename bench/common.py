@@ -49,6 +49,51 @@ def timed_cli(ws: Path, *args: str) -> tuple[float, float, subprocess.CompletedP
     return wall, info["rss_kib"] / 1024, result
 
 
+def tree_rss_kib(root_pid: int) -> int:
+    """Sum of VmRSS over a process and all its descendants, from /proc (0 once it is gone)."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status") as fh:
+                fields = dict(line.split(":", 1) for line in fh if ":" in line)
+        except OSError:
+            continue  # exited meanwhile
+        pid = int(entry)
+        children.setdefault(int(fields["PPid"].strip()), []).append(pid)
+        rss[pid] = int(fields.get("VmRSS", "0 kB").split()[0])
+    total, stack = 0, [root_pid]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack.extend(children.get(pid, []))
+    return total
+
+
+def timed_cli_tree(ws: Path, *args: str, interval: float = 0.05) -> tuple[float, float, str]:
+    """Run the real CLI: (wall seconds, peak summed RSS MiB of it and its pool workers, stdout).
+
+    getrusage reports only the largest single process; a process pool's memory is the sum
+    of its processes, so the tree is sampled every `interval` seconds instead.
+    """
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "facturier.cli.app", "--workspace", str(ws), *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, tree_rss_kib(proc.pid))
+        time.sleep(interval)
+    out, err = proc.communicate()
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"benchmark command failed: {' '.join(args)}\n{err[-4000:]}")
+    return wall, peak / 1024, out
+
+
 def row(label: str, value: str) -> None:
     """Print one figure."""
     print(f"  {label:<38} {value}")

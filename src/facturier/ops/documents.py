@@ -73,14 +73,18 @@ def entry_data(doc: Document, record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def document_commit(
+    doc: Document, record: dict[str, Any], pdf: bytes, extra: dict[str, Any] | None = None
+) -> tuple[str, dict[str, Any], dict[str, tuple[str, bytes]]]:
+    """(entry type, entry data, files) that issue a rendered document, for the ledger to commit."""
+    stem = f"{document_folder(doc)}/{doc.number}"
+    data = {**entry_data(doc, record), **(extra or {})}
+    files = {"pdf": (f"{stem}.pdf", pdf), "json": (f"{stem}.json", document_json(record))}
+    return f"{doc.kind}.issued", data, files
+
+
 def commit_document(
     ledger: Ledger, doc: Document, record: dict[str, Any], pdf: bytes, extra: dict[str, Any] | None = None
 ) -> Entry:
     """Stage, journal and place a rendered document; from the journal write on, it is issued."""
-    stem = f"{document_folder(doc)}/{doc.number}"
-    data = {**entry_data(doc, record), **(extra or {})}
-    return ledger.commit_files(
-        f"{doc.kind}.issued",
-        data,
-        {"pdf": (f"{stem}.pdf", pdf), "json": (f"{stem}.json", document_json(record))},
-    )
+    return ledger.commit_files(*document_commit(doc, record, pdf, extra))

@@ -116,8 +116,12 @@ class Journal:
         """Hash of the last entry, or the genesis hash for an empty journal."""
         return str(self.entries[-1]["hash"]) if self.entries else GENESIS
 
-    def append(self, type_: str, data: dict[str, Any]) -> Entry:
-        """Chain, write and fsync one entry; return it as written."""
+    def append(self, type_: str, data: dict[str, Any], durable: bool = True) -> Entry:
+        """Chain, write and fsync one entry; return it as written.
+
+        `durable=False` defers the fsync to `sync()`, for group commits: a crash before it
+        loses only a tail of whole entries (or leaves a torn last line, dropped on reopening).
+        """
         clash = RESERVED.intersection(data)
         if clash:
             raise ValueError(f"journal data may not set reserved keys {sorted(clash)}")
@@ -126,10 +130,15 @@ class Journal:
         entry["prev"] = self.last_hash
         entry["hash"] = entry_hash(entry)
         self._fh.write(canonical(entry) + b"\n")
+        self.entries.append(entry)
+        if durable:
+            self.sync()
+        return entry
+
+    def sync(self) -> None:
+        """Make every appended entry durable."""
         self._fh.flush()
         os.fsync(self._fh.fileno())
-        self.entries.append(entry)
-        return entry
 
     def close(self) -> None:
         """Close the append handle."""

@@ -12,6 +12,7 @@ any other staged file (a document whose entry was never written, so never issued
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -118,6 +119,76 @@ class Ledger:
             fsync_dir(parent)
         return entry
 
+    def commit_group(self, items: list[tuple[str, dict[str, Any], dict[str, tuple[str, bytes]]]]) -> list[Entry]:
+        """`commit_files` for many entries with one flush per step instead of one per file.
+
+        Same three steps and the same crash guarantees, applied to the group in order: every
+        staged file is written, then one `os.sync()` makes them all durable (a per-file fsync
+        cost ~4 ms and bounded a 10,000-row batch); then the entries are appended and the
+        journal fsynced once; then the files are moved and each folder fsynced once. A crash
+        mid-group leaves a prefix of the entries journalled: exactly those documents are issued.
+        """
+        named_items = []
+        self.staging.mkdir(parents=True, exist_ok=True)
+        for type_, data, files in items:
+            named = {}
+            for role, (rel, content) in files.items():
+                if (self.root / rel).exists():
+                    raise IntegrityError(f"{rel} already exists; refusing to overwrite an issued file")
+                # No temp file: a torn staged file fails its hash check and is dropped on recovery.
+                (self.staging / Path(rel).name).write_bytes(content)
+                named[role] = {"path": rel, "sha256": sha256_bytes(content)}
+            named_items.append((type_, {**data, "files": named}))
+        os.sync()
+        entries = [self.journal.append(type_, data, durable=False) for type_, data in named_items]
+        self.journal.sync()
+        folders = {self.staging}
+        for _, _, files in items:
+            for rel, _ in files.values():
+                final = self.root / rel
+                final.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(self.staging / final.name, final)
+                folders.add(final.parent)
+        for folder in sorted(folders):
+            fsync_dir(folder)
+        return entries
+
     def append(self, type_: str, data: dict[str, Any]) -> Entry:
         """Journal a fact that names no file (a payment, a send, a rejection...)."""
         return self.journal.append(type_, data)
+
+    def stage_copy(self, source: Path, name: str) -> str:
+        """Copy a (possibly large) file into staging under `name`, streamed and fsynced; its SHA-256.
+
+        Used for inputs that must be archived before they are consumed (batch CSV files): the
+        copy is what gets validated and issued, so a file rewritten in the inbox meanwhile
+        cannot slip through.
+        """
+        self.staging.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256()
+        with open(source, "rb") as src, open(self.staging / name, "wb") as dst:
+            for chunk in iter(lambda: src.read(1 << 20), b""):
+                digest.update(chunk)
+                dst.write(chunk)
+            dst.flush()
+            os.fsync(dst.fileno())
+        fsync_dir(self.staging)
+        return digest.hexdigest()
+
+    def staged_path(self, name: str) -> Path:
+        """Where `stage_copy` put a file."""
+        return self.staging / name
+
+    def commit_staged(self, type_: str, data: dict[str, Any], files: dict[str, tuple[str, str]]) -> Entry:
+        """Journal an entry naming files already staged (role -> (final rel path, SHA-256)), then place them."""
+        for rel, _ in files.values():
+            if (self.root / rel).exists():
+                raise IntegrityError(f"{rel} already exists; refusing to overwrite a recorded file")
+        named = {role: {"path": rel, "sha256": digest} for role, (rel, digest) in files.items()}
+        entry = self.journal.append(type_, {**data, "files": named})
+        for rel, _ in files.values():
+            final = self.root / rel
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(self.staging / final.name, final)
+            fsync_dir(final.parent)
+        return entry

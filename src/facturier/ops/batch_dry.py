@@ -1,0 +1,63 @@
+"""`facturier batch --dry-run`: validate the inbox files and show what would be issued; write nothing."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING
+
+from facturier.ops.batch import DRY_COLUMNS, batch_context, batch_document, dry_entries, inbox_files, ledger_view
+from facturier.ops.batch_csv import FileCheck, iter_rows
+from facturier.ops.report import Alert, Report
+from facturier.ops.state import NumberAllocator
+from facturier.store.files import sha256_file
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from facturier.config import Workspace
+
+
+def dry_run_batches(ws: Workspace, run_date: date, clients: list[str]) -> Report:
+    """Every row that would be issued, numbered as the real run would number it (no lock taken)."""
+    report = Report("Batch invoices (dry run: nothing written)", DRY_COLUMNS)
+    entries = dry_entries(ws.root)
+    allocator = NumberAllocator(entries)
+    for batch_id in clients:
+        view = ledger_view(entries, batch_id)
+        for accepted in view.interrupted:
+            left = int(accepted["rows"]) - len(view.issued_by_batch.get(accepted["sha256"], set()))
+            report.notes.append(f"{batch_id}/{accepted['name']}: interrupted batch, {left} row(s) "
+                                "left to issue; the next real run resumes it first")
+        invoiced = dict(view.invoiced)
+        for path in inbox_files(ws.root, batch_id):
+            _dry_file(ws, batch_id, path, run_date, allocator, invoiced, {e for e in view.accepted}, report)
+    return report
+
+
+def _dry_file(ws: Workspace, batch_id: str, path: Path, run_date: date, allocator: NumberAllocator,
+              invoiced: dict[str, str], accepted: set[str], report: Report) -> None:
+    """Validate one file; on success add its would-be invoices and advance the numbers in memory."""
+    if sha256_file(path) in accepted:
+        report.alerts.append(Alert("error", f"{batch_id}/{path.name} would be rejected: duplicate of a file "
+                                            "already accepted"))
+        return
+    cfg = ws.batch_clients[batch_id]
+    ctx = batch_context(cfg, batch_id, run_date, allocator, invoiced)
+    check = FileCheck()
+    rows = list(iter_rows(path, ctx, check))  # a dry run prints every row anyway
+    if check.problem_count:
+        listed = "\n  ".join(str(p) for p in check.problems)
+        report.alerts.append(Alert("error", f"{batch_id}/{path.name} would be rejected, nothing issued: "
+                                            f"{check.problem_count} problem(s)\n  {listed}"))
+        return
+    for row in rows:
+        doc = batch_document(cfg, batch_id, row, allocator)
+        allocator.advance(doc.series, doc.seq, row.issue_date)
+        invoiced[row.reference] = doc.number
+        record = doc.to_record()
+        report.rows.append({
+            "client": batch_id, "file": path.name, "line": row.line, "number": doc.number,
+            "reference": row.reference, "customer": row.customer_name, "date": row.issue_date.isoformat(),
+            "due_date": row.due_date.isoformat(), "currency": doc.currency,
+            "total_incl_vat": record["total_incl_vat"], "mode": doc.mode,
+        })
