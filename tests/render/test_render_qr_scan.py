@@ -19,6 +19,7 @@ SAMPLE = Path(__file__).parent / "sample_record.json"
 @pytest.mark.skipif(shutil.which("zbarimg") is None, reason="zbarimg (Debian zbar-tools) is not installed")
 def test_payment_qr_scans_to_the_epc_payload(tmp_path: Path) -> None:
     record = json.loads(SAMPLE.read_text(encoding="utf-8"))
+    record["seller"]["name"] = "Palks Studio — Léa & Fils"  # UTF-8 survives the round trip
     compiler = typst.Compiler(
         BUNDLED_TEMPLATES / "invoice.typ", root=BUNDLED_TEMPLATES,
         font_paths=typst.Fonts(include_system_fonts=False), ignore_system_fonts=True,
@@ -29,5 +30,5 @@ def test_payment_qr_scans_to_the_epc_payload(tmp_path: Path) -> None:
     scan = subprocess.run(["zbarimg", "-q", "--raw", str(page)], capture_output=True, text=True)
     lines = scan.stdout.splitlines()
     assert lines[:4] == ["BCD", "002", "1", "SCT"]
-    assert lines[4:8] == ["AGRIFRPP", "Palks Studio", "FR7630006000011234567890189", "EUR1185.00"]
+    assert lines[4:8] == ["AGRIFRPP", "Palks Studio — Léa & Fils", "FR7630006000011234567890189", "EUR1185.00"]
     assert lines[-1] == "2026-0001"

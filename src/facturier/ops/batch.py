@@ -176,9 +176,9 @@ def _process_client(ws: Workspace, ledger: Ledger, batch_id: str, run_date: date
     for accepted in ledger_view(ledger.entries, batch_id).interrupted:
         months |= _issue_accepted(ws, ledger, batch_id, accepted, report, progress, resumed=True)
     for path in inbox_files(ws.root, batch_id):
-        accepted = _intake(ws, ledger, batch_id, path, run_date, report)
-        if accepted is not None:
-            months |= _issue_accepted(ws, ledger, batch_id, accepted, report, progress, resumed=False)
+        fresh = _intake(ws, ledger, batch_id, path, run_date, report)
+        if fresh is not None:
+            months |= _issue_accepted(ws, ledger, batch_id, fresh, report, progress, resumed=False)
     for month in sorted(months):
         build_monthly_zip(ws.root, ledger.entries, batch_id, month)
 

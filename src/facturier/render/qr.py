@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-import segno
+import zxingcpp
 
 from facturier.core.errors import FacturierError
 
@@ -28,39 +28,21 @@ def epc_payload(name: str, iban: str, bic: str, amount: Decimal, text: str) -> s
 
 
 def epc_qr_svg(name: str, iban: str, bic: str, amount: Decimal, text: str) -> str:
-    """SVG of an EPC QR code; the default 4-module quiet zone keeps it scannable.
+    """SVG of an EPC QR code (error correction level M, as EPC069-12 requires), quiet zone included.
 
-    The mask is fixed: segno's automatic choice evaluates all eight masks and costs ~4.5 ms
-    per invoice, five times the rest of the QR code; every mask gives a valid, readable code.
+    zxing-cpp encodes in C++ in ~0.5 ms with its SVG; segno, pure Python, took ~1.8 ms even
+    with a fixed mask, a sixth of a batch invoice's whole cost.
     """
     if not Decimal("0.01") <= amount <= Decimal("999999999.99"):
         raise FacturierError(f"cannot build the payment QR code for {text}: amount {amount} out of range")
+    payload = epc_payload(name, iban, bic, amount, text).encode("utf-8")  # bytes: no ECI header
     try:
-        qr = segno.make_qr(epc_payload(name, iban, bic, amount, text), error="m", boost_error=False, mask=0)
-    except ValueError as exc:
+        code = zxingcpp.create_barcode(payload, zxingcpp.BarcodeFormat.QRCode, ec_level="M")
+    except (ValueError, RuntimeError) as exc:
         # Config validation should have caught it; say which document could not carry it.
         raise FacturierError(f"cannot build the payment QR code for {text}: {exc}") from exc
-    return matrix_svg(qr.matrix)
-
-
-def matrix_svg(matrix: tuple[bytearray, ...], quiet: int = 4) -> str:
-    """A minimal SVG: one path of horizontal runs of dark modules (5x faster than segno's writer)."""
-    size = len(matrix) + 2 * quiet
-    parts = []
-    for y, row in enumerate(matrix, start=quiet):
-        x, width = 0, len(row)
-        while x < width:
-            if row[x] & 1:
-                start = x
-                while x < width and row[x] & 1:
-                    x += 1
-                parts.append(f"M{start + quiet} {y}h{x - start}v1h-{x - start}z")
-            else:
-                x += 1
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" width="{size}" height="{size}">'
-        f'<rect width="{size}" height="{size}" fill="#fff"/><path fill="#000" d="{"".join(parts)}"/></svg>'
-    )
+    svg = str(code.to_svg(add_quiet_zones=True))
+    return svg[svg.index("<svg"):]  # drop the XML prologue and DOCTYPE: Typst needs neither
 
 
 def payment_qr_for(record: dict[str, Any]) -> str | None:
