@@ -106,3 +106,21 @@ def test_lock_busy_names_the_holder(tmp_path: Path) -> None:
         proc.join()
     with WorkspaceLock(tmp_path, wait_seconds=2):
         pass  # released when the holder died
+
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from facturier.store.journal import canonical
+
+_leaf = st.one_of(st.none(), st.booleans(), st.integers(min_value=-(2**63), max_value=2**63 - 1), st.text())
+_tree = st.recursive(
+    _leaf, lambda c: st.one_of(st.lists(c, max_size=4), st.dictionaries(st.text(), c, max_size=4)), max_leaves=20
+)
+
+
+@settings(max_examples=500)
+@given(_tree)
+def test_canonical_bytes_are_the_documented_json_dumps_form(obj: object) -> None:
+    expected = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    assert canonical(obj) == expected
