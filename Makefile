@@ -22,11 +22,16 @@ demo: $(STAMP)
 	cp -r examples/demo $(DEMO)
 	$(BIN)/facturier --workspace $(DEMO) check
 	$(BIN)/facturier --workspace $(DEMO) run --date $(DEMO_DATE)
+	$(BIN)/facturier --workspace $(DEMO) batch --date $(DEMO_DATE)
+	$(BIN)/facturier --workspace $(DEMO) balances --date $(DEMO_DATE)
 	$(BIN)/facturier --workspace $(DEMO) verify
 	@echo
 	@echo "Invoice PDFs of the demo run:"
 	@find $(DEMO)/data -name '*.pdf' | sort
-	@echo "Journal: $(DEMO)/data/journal.jsonl   Outbox: $(DEMO)/data/outbox/"
+	@echo "Emails (outbox transport, nothing really sent):"
+	@ls $(DEMO)/data/outbox/*.eml
+	@echo "Batch ZIP: $$(ls $(DEMO)/downloads/*.zip)"
+	@echo "Journal: $(DEMO)/data/journal.jsonl"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n auto -p no:cacheprovider
