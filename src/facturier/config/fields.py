@@ -174,6 +174,13 @@ Iban = Annotated[str, AfterValidator(_stdnum_check(iban, "IBAN"))]
 Bic = Annotated[str, AfterValidator(_stdnum_check(bic, "BIC"))]
 
 
+def check_siret_extends_siren(siret: str | None, siren: str | None) -> str | None:
+    """A SIRET is the SIREN followed by the establishment number."""
+    if siret is not None and siren is not None and not siret.startswith(siren):
+        raise ValueError(f"{siret!r} does not start with the siren {siren!r}")
+    return siret
+
+
 def check_vat_id(value: str) -> str:
     """A VAT number with its country prefix (FR..., DE..., GB..., EL... for Greece)."""
     prefix = value.strip()[:2].upper()

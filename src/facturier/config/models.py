@@ -30,6 +30,7 @@ from facturier.config.fields import (
     Siret,
     StrictModel,
     VatId,
+    check_siret_extends_siren,
     late_penalty_text,
 )
 from facturier.config.mail import MailConfig, sender_address
@@ -76,10 +77,7 @@ class SellerIdentity(StrictModel):
     @classmethod
     def _siret_extends_siren(cls, siret: str | None, info: ValidationInfo) -> str | None:
         """A SIRET is the SIREN followed by the establishment number."""
-        siren = info.data.get("siren")
-        if siret is not None and siren is not None and not siret.startswith(siren):
-            raise ValueError(f"{siret!r} does not start with the siren {siren!r}")
-        return siret
+        return check_siret_extends_siren(siret, info.data.get("siren"))
 
     @field_validator("vat_id", mode="after")
     @classmethod
