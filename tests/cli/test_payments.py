@@ -63,6 +63,18 @@ def test_refused_payments(issued: Path, args: tuple[str, ...], message: str) -> 
     assert payments_of(issued) == []
 
 
+@pytest.mark.parametrize("amount", ["1e3", "1E-2", "1_000", "\u0661\u0662", "12,50", "0x10", "1 000"])
+def test_amounts_in_other_notations_are_refused(issued: Path, amount: str) -> None:
+    # Digits and one '.' only: scientific notation, underscores and non-ASCII digits are not
+    # "fixed" into a number the user may not have meant.
+    res = run_cli(issued, "pay", "acme", amount, "--date", "2026-11-18")
+    assert res.code == 1 and "AMOUNT" in res.err and "Traceback" not in res.text, res.text
+    assert payments_of(issued) == []
+    res = run_cli(issued, "credit", "2026-0001", "--amount", amount, "--date", "2026-11-18")
+    assert res.code == 1 and "--amount" in res.err, res.text
+    assert not any(e["type"] == "credit_note.issued" for e in journal(issued))
+
+
 def test_named_invoice_already_paid_is_refused(issued: Path) -> None:
     assert run_cli(issued, "pay", "acme", "827.88", "--date", "2026-11-18", "--invoice", "2026-0001").code == 0
     res = run_cli(issued, "pay", "acme", "1", "--date", "2026-11-19", "--invoice", "2026-0001")

@@ -7,6 +7,7 @@ through `quantize`, so there is exactly one rounding rule in the whole system: r
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 
@@ -15,6 +16,9 @@ from babel.numbers import get_currency_precision
 from facturier.core.errors import InputError
 
 ZERO = Decimal("0")
+# Plain decimal text: ASCII digits and one '.'; no exponent, underscore or non-ASCII digit
+# (Decimal() would silently accept "1e3", "1_000" or Arabic-Indic digits).
+_DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 
 
 def to_decimal(value: object, what: str = "amount") -> Decimal:
@@ -23,6 +27,10 @@ def to_decimal(value: object, what: str = "amount") -> Decimal:
         raise InputError(f"{what}: {value!r} is a float; write decimals as strings, e.g. \"450.00\"")
     if isinstance(value, Decimal):
         result = value
+    elif isinstance(value, str) and value.strip().lower().lstrip("+-") in ("nan", "snan", "inf", "infinity"):
+        raise InputError(f"{what}: {value!r} is not a finite number")
+    elif isinstance(value, str) and not _DECIMAL_TEXT.fullmatch(value.strip()):
+        raise InputError(f"{what}: {value!r} is not a decimal number (digits with '.' as decimal mark)")
     elif isinstance(value, (int, str)):
         try:
             result = Decimal(str(value).strip())
