@@ -88,3 +88,20 @@ def test_bad_files_are_clear_errors(issued: Path, tmp_path: Path) -> None:
     res = run_cli(issued, "import-bank", str(bad))
     assert res.code == 1 and "CAMT.053" in res.err
     assert run_cli(issued, "import-bank", str(bad), "--format", "qif").code == 1
+
+
+@pytest.mark.parametrize("body, message", [
+    (b"Date;Montant;Libell\xe9;Id\n19/11/2026;827,88;VIR \xe9t\xe9;L1\n", "utf-8"),
+    ("Date;Montant;Libellé;Id\n19/11/2026;827,88\n".encode(), "line 2"),
+    ("Date;Montant;Libellé;Id\n19/11/2026;NaN;x;N1\n".encode(), "line 2: bad amount"),
+    ("Date;Montant;Libellé;Id\n19/11/2026;Infinity;ACME SARL;N1\n".encode(), "line 2: bad amount"),
+    ("Date;Montant;Libellé;Id\n19/11/2026;1e3;ACME SARL;N1\n".encode(), "line 2: bad amount"),
+])
+def test_broken_csv_statement_is_a_clear_error(issued: Path, tmp_path: Path, body: bytes, message: str) -> None:
+    path = tmp_path / "releve.csv"
+    path.write_bytes(body)
+    before = (issued / "data/journal.jsonl").read_bytes()
+    res = run_cli(issued, "import-bank", str(path), "--format", "csv")
+    assert res.code == 1 and "Traceback" not in res.text, res.text
+    assert message in res.err.lower() or message in res.err, res.err
+    assert (issued / "data/journal.jsonl").read_bytes() == before

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -16,7 +17,11 @@ def parse_csv(content: bytes, cfg: Any) -> list[BankTransaction]:
     """Rows with a positive amount; every problem names its line."""
     if cfg is None:
         raise InputError("CSV statements need a [bank.csv] column mapping in facturier.toml")
-    text = content.decode(cfg.encoding).lstrip("\ufeff")
+    try:
+        text = content.decode(cfg.encoding).lstrip("\ufeff")
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise InputError(f"CSV statement: not valid {cfg.encoding} text ({exc}); "
+                         "set [bank.csv] encoding to the file's encoding") from None
     reader = csv.DictReader(io.StringIO(text), delimiter=cfg.delimiter)
     needed = [cfg.date_column, cfg.amount_column, cfg.text_column] + ([cfg.id_column] if cfg.id_column else [])
     missing = [c for c in needed if c not in (reader.fieldnames or [])]
@@ -24,6 +29,9 @@ def parse_csv(content: bytes, cfg: Any) -> list[BankTransaction]:
         raise InputError(f"CSV statement: missing column(s) {', '.join(missing)}")
     out = []
     for line, row in enumerate(reader, start=2):
+        short = [c for c in needed if row.get(c) is None]
+        if short:
+            raise InputError(f"CSV statement line {line}: no value for column(s) {', '.join(short)}")
         amount = _amount(row[cfg.amount_column], cfg.decimal_separator, line)
         if amount <= 0:
             continue
@@ -41,6 +49,8 @@ def _amount(raw: str, separator: str, line: int) -> Decimal:
     if separator == ",":
         value = value.replace(".", "").replace(",", ".")
     try:
+        if not re.fullmatch(r"[+-]?[0-9]+(\.[0-9]+)?", value):
+            raise InvalidOperation
         return Decimal(value)
     except InvalidOperation:
         raise InputError(f"CSV statement line {line}: bad amount {raw!r}") from None
