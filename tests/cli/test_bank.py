@@ -105,3 +105,24 @@ def test_broken_csv_statement_is_a_clear_error(issued: Path, tmp_path: Path, bod
     assert res.code == 1 and "Traceback" not in res.text, res.text
     assert message in res.err.lower() or message in res.err, res.err
     assert (issued / "data/journal.jsonl").read_bytes() == before
+
+
+def test_distinct_bank_ids_with_the_same_text_are_all_recorded(issued: Path, tmp_path: Path) -> None:
+    # Two real 400.00 transfers the same day with the same text but different bank ids are two
+    # payments; the date+amount+text key only identifies transactions that have no bank id.
+    path = tmp_path / "releve.csv"
+    path.write_text("Date;Montant;Libellé;Id\n19/11/2026;400,00;facture 2026-0001;A1\n"
+                    "19/11/2026;400,00;facture 2026-0001;A2\n", encoding="utf-8")
+    res = run_cli(issued, "import-bank", str(path))
+    assert res.code == 0 and "2 matched, 0 unmatched, 0 duplicate" in res.out, res.text
+    assert [p["bank_id"] for p in bank_payments(issued)] == ["A1", "A2"]
+    again = run_cli(issued, "import-bank", str(path))
+    assert "0 matched, 0 unmatched, 2 duplicate" in again.out and len(bank_payments(issued)) == 2
+
+
+def test_statement_without_ids_is_deduplicated_by_key(issued: Path, tmp_path: Path) -> None:
+    path = tmp_path / "releve.csv"
+    path.write_text("Date;Montant;Libellé;Id\n19/11/2026;400,00;facture 2026-0001;\n", encoding="utf-8")
+    assert "1 matched" in run_cli(issued, "import-bank", str(path)).out
+    assert "1 duplicate" in run_cli(issued, "import-bank", str(path)).out
+    assert len(bank_payments(issued)) == 1

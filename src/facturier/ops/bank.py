@@ -39,11 +39,21 @@ def bank_key(tx: BankTransaction) -> str:
 
 
 def already_imported(entries: list[Entry], tx: BankTransaction) -> bool:
-    """Same bank id, or same date + amount + text, as a payment already journalled."""
+    """Same bank id, or (when either side has no bank id) same date + amount + text.
+
+    Two transactions that both carry a bank id are the same only when the ids are equal:
+    two real transfers of the same amount, day and text must both be recorded.
+    """
     key = bank_key(tx)
-    return any(e["type"] == "payment.recorded" and (
-        e.get("bank_key") == key or (tx.bank_id is not None and e.get("bank_id") == tx.bank_id))
-        for e in entries)
+    for e in entries:
+        if e["type"] != "payment.recorded":
+            continue
+        if tx.bank_id is not None and e.get("bank_id"):
+            if e["bank_id"] == tx.bank_id:
+                return True
+        elif e.get("bank_key") == key:
+            return True
+    return False
 
 
 def mentions(text: str, number: str) -> bool:
