@@ -126,3 +126,14 @@ def test_statement_without_ids_is_deduplicated_by_key(issued: Path, tmp_path: Pa
     assert "1 matched" in run_cli(issued, "import-bank", str(path)).out
     assert "1 duplicate" in run_cli(issued, "import-bank", str(path)).out
     assert len(bank_payments(issued)) == 1
+
+
+def test_a_bad_line_late_in_the_statement_records_nothing(issued: Path, tmp_path: Path) -> None:
+    # A failed import is safer than a partial one: the matched first line must not stay recorded.
+    path = tmp_path / "releve.csv"
+    path.write_text("Date;Montant;Libellé;Id\n19/11/2026;400,00;facture 2026-0001;A1\n"
+                    "19/12/2099;400,00;facture 2026-0001;A2\n", encoding="utf-8")
+    before = (issued / "data/journal.jsonl").read_bytes()
+    res = run_cli(issued, "import-bank", str(path))
+    assert res.code == 1 and "in the future" in res.err, res.text
+    assert (issued / "data/journal.jsonl").read_bytes() == before

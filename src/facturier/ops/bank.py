@@ -91,6 +91,8 @@ def import_statement(ws: Workspace, file: Path, fmt: str | None, dry_run: bool, 
         entries = list(read_entries(ws.root / "data" / "journal.jsonl"))
         return [match_all(ws, entries, transactions, f"bank:{fmt}:{file.name}", None, today)]
     with Ledger(ws.root) as ledger:
+        # Rehearse on a copy first: any refused line stops the import before anything is written.
+        match_all(ws, list(ledger.entries), transactions, f"bank:{fmt}:{file.name}", None, today)
         report = match_all(ws, ledger.entries, transactions, f"bank:{fmt}:{file.name}", ledger, today)
         refresh_views(ws, ledger.entries, {r["client"] for r in report.rows if r["result"] == "matched"})
     return [report]
