@@ -137,3 +137,18 @@ def test_a_bad_line_late_in_the_statement_records_nothing(issued: Path, tmp_path
     res = run_cli(issued, "import-bank", str(path))
     assert res.code == 1 and "in the future" in res.err, res.text
     assert (issued / "data/journal.jsonl").read_bytes() == before
+
+
+@pytest.mark.parametrize("content", [
+    # cut after the first credit: no closing balance, the rest of the statement is missing
+    ":20:STMT1214\n:25:FR7630006000011234567890189\n:28C:1/1\n:60F:C261101EUR1000,00\n"
+    ":61:2611181118C500,00NTRFACME-1//BANKREF1\n",
+    (FIXTURES / "statement.camt053.xml").read_text(encoding="utf-8"),  # wrong format forced
+])
+def test_truncated_or_foreign_mt940_is_refused(issued: Path, tmp_path: Path, content: str) -> None:
+    path = tmp_path / "releve.sta"
+    path.write_text(content, encoding="utf-8")
+    before = (issued / "data/journal.jsonl").read_bytes()
+    res = run_cli(issued, "import-bank", str(path), "--format", "mt940")
+    assert res.code == 1 and "MT940" in res.err and "Traceback" not in res.text, res.text
+    assert (issued / "data/journal.jsonl").read_bytes() == before

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import mt940
@@ -12,6 +13,16 @@ from facturier.core.errors import InputError
 
 def parse_mt940(content: bytes) -> list[BankTransaction]:
     """Credits (status C, not reversals) of every statement in the file."""
+    # mt-940 reads anything without a tag, or a statement cut short, as fewer transactions:
+    # refuse a file with no statement, or one whose statements do not all end with a closing balance.
+    text = content.decode("latin-1")
+    opened = len(re.findall(r"^:20:", text, re.M))
+    closed = len(re.findall(r"^:62[FM]:", text, re.M))
+    if opened == 0:
+        raise InputError("not a valid MT940 file: no statement (no :20: tag)")
+    if closed < opened:
+        raise InputError(f"not a valid MT940 file: truncated, {opened} statement(s) but {closed} "
+                         "closing balance(s) (:62F:)")
     try:
         transactions = mt940.parse(content)
     except Exception as exc:  # mt-940 raises plain exceptions on malformed tags
