@@ -9,6 +9,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import journal, run_cli
 from tests.smtp_server import use_smtp
 
@@ -188,6 +190,21 @@ def test_missing_merge_field_in_an_override_names_template_and_field(ws: Path) -
     result = run_cli(ws, "run", *NOV15)
     assert result.code == 1 and "invoice.fr.subject.txt" in result.err and "numero" in result.err
     assert of_type(ws, "invoice.sent") == [] and of_type(ws, "invoice.sending") == []
+
+
+@pytest.mark.parametrize("body, message", [
+    ("Facture \xe9 {{ number }}\n".encode("latin-1"), "UTF-8"),
+    (b"Total {{ 1 / 0 }}\n", "division"),
+])
+def test_broken_override_is_an_alert_not_a_traceback(ws: Path, body: bytes, message: str) -> None:
+    override = ws / "templates" / "mail" / "invoice.fr.subject.txt"
+    override.parent.mkdir(parents=True)
+    override.write_bytes(body)
+    result = run_cli(ws, "run", *NOV15)
+    assert result.code == 1 and "Traceback" not in result.text, result.text
+    assert "invoice.fr.subject.txt" in result.err and message in result.err, result.err
+    assert of_type(ws, "invoice.sent") == [] and of_type(ws, "invoice.sending") == []
+    assert len(of_type(ws, "invoice.issued")) == 3  # the invoices themselves are issued
 
 
 def test_missing_password_env_is_an_error_alert(ws: Path, smtp_server: Any) -> None:

@@ -52,6 +52,10 @@ def render(env: jinja2.Environment, name: str, fields: dict[str, Any]) -> str:
         raise TemplateError(f"mail template {name} not found (bundled or in templates/mail/)") from None
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(f"mail template {name}, line {exc.lineno}: {exc.message}") from None
+    except UnicodeDecodeError as exc:
+        raise TemplateError(f"mail template {name}: not UTF-8 text (byte {exc.start}: {exc.reason})") from None
+    except Exception as exc:  # an expression of a user's override failing at render time
+        raise TemplateError(f"mail template {name}: {type(exc).__name__}: {exc}") from None
 
 
 def compose(ws: Workspace, env: jinja2.Environment, kind: str, language: str,
