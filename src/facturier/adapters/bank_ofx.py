@@ -18,7 +18,9 @@ def parse_ofx(content: bytes) -> list[BankTransaction]:
         tree.parse(io.BytesIO(content))
         ofx: Any = tree.convert()
     except Exception as exc:  # ofxtools raises many unrelated types on bad input
-        raise InputError(f"not a valid OFX file: {exc}") from None
+        # ofxtools may quote the whole input in its message: keep its first line, shortened.
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise InputError(f"not a valid OFX file: {reason}") from None
     out = []
     for stmt in ofx.statements:
         for tx in stmt.transactions:

@@ -82,9 +82,15 @@ def match(ws: Workspace, entries: list[Entry], tx: BankTransaction) -> tuple[str
 
 def import_statement(ws: Workspace, file: Path, fmt: str | None, dry_run: bool, today: Any) -> list[Report]:
     """Parse, match and (unless dry run) journal every credit of a statement."""
-    content = file.read_bytes()
-    fmt = fmt or detect_format(content)
-    transactions = parse_statement(content, fmt, ws.config.bank.csv)
+    try:
+        content = file.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{file}: cannot read the statement: {exc.strerror}") from None
+    try:
+        fmt = fmt or detect_format(content)
+        transactions = parse_statement(content, fmt, ws.config.bank.csv)
+    except InputError as exc:
+        raise InputError(f"{file}: {exc}") from None
     if dry_run:
         from facturier.store.journal import read_entries
 
