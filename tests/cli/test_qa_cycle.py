@@ -35,3 +35,22 @@ def test_an_amount_beyond_the_sepa_qr_limit_is_issued_without_a_qr_code(ws: Path
     text = pdf_text(ws / "data" / "invoices" / "acme" / "2026" / "2026-0001.pdf")
     assert "Scanner pour payer" not in text
     assert "1 800 000 287,88" in text
+
+
+def _inbox(ws: Path, name: str, text: str) -> Path:
+    inbox = ws / "data" / "inbox_batch" / "boulangerie-martin"
+    inbox.mkdir(parents=True, exist_ok=True)
+    path = inbox / name
+    path.write_bytes(text.encode("utf-8"))
+    return inbox
+
+
+def test_a_repeated_reference_is_reported_even_on_a_row_with_other_problems(ws: Path) -> None:
+    inbox = _inbox(ws, "orders.csv", "reference,customer_name,customer_address,description,unit_price\n"
+                                     "R1,A,x,d,1\nR1,A,x,d,-1\n")
+    res = run_cli(ws, "batch", "--date", "2026-11-15")
+    assert res.code == 1
+    errors = (inbox / "rejected" / "orders.csv.errors.txt").read_text()
+    assert "orders.csv:3:unit_price:" in errors
+    assert "orders.csv:3:reference: 'R1' is repeated: already on line 2" in errors
+    assert not [e for e in journal(ws) if e["type"] == "invoice.issued"]

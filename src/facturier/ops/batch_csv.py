@@ -228,13 +228,13 @@ def _rows(name: str, stream: IO[str], header: list[str], delimiter: str, ctx: Ba
             return
         line, fields = item
         check.rows += 1
-        row = _check_record(name, line, header, fields, delimiter, ctx, check)
+        row = _check_record(name, line, header, fields, delimiter, ctx, check, seen)
         if row is not None and _check_across_rows(name, row, ctx, seen, floors, check):
             yield row
 
 
 def _check_record(name: str, line: int, header: list[str], fields: list[str], delimiter: str,
-                  ctx: BatchContext, check: FileCheck) -> BatchRow | None:
+                  ctx: BatchContext, check: FileCheck, seen: dict[str, int] | None = None) -> BatchRow | None:
     """One record's own problems, or its parsed row."""
     if not fields:
         check.add(Problem(name, line, "-", "blank line: remove it (every line after the header is an invoice)"))
@@ -254,6 +254,10 @@ def _check_record(name: str, line: int, header: list[str], fields: list[str], de
             check.add(Problem(name, line, col, str(exc)))
             ok = False
     if not ok:
+        reference = parsed.get("reference")
+        if seen is not None and isinstance(reference, str):
+            # An invalid row's reference is still checked and remembered: every problem is listed.
+            _check_reference(name, line, reference, ctx, seen, check)
         return None
     return BatchRow(line=line, **parsed)  # type: ignore[arg-type]
 
@@ -261,16 +265,7 @@ def _check_record(name: str, line: int, header: list[str], fields: list[str], de
 def _check_across_rows(name: str, row: BatchRow, ctx: BatchContext, seen: dict[str, int],
                        floors: dict[str, date], check: FileCheck) -> bool:
     """References never twice; dates never back in a series (numbers follow dates, in file order)."""
-    ok = True
-    if row.reference in ctx.invoiced:
-        check.add(Problem(name, row.line, "reference",
-                          f"{row.reference!r} is already invoiced (invoice {ctx.invoiced[row.reference]})"))
-        ok = False
-    elif row.reference in seen:
-        check.add(Problem(name, row.line, "reference",
-                          f"{row.reference!r} is repeated: already on line {seen[row.reference]}"))
-        ok = False
-    seen.setdefault(row.reference, row.line)
+    ok = _check_reference(name, row.line, row.reference, ctx, seen, check)
     series = ctx.series_of(row.issue_date)
     floor = floors.get(series)
     if floor is not None and row.issue_date < floor:
@@ -280,6 +275,21 @@ def _check_across_rows(name: str, row: BatchRow, ctx: BatchContext, seen: dict[s
         ok = False
     else:
         floors[series] = row.issue_date
+    return ok
+
+
+def _check_reference(name: str, line: int, reference: str, ctx: BatchContext, seen: dict[str, int],
+                     check: FileCheck) -> bool:
+    """A reference never invoiced before nor repeated in the file; remembered for later rows."""
+    ok = True
+    if reference in ctx.invoiced:
+        check.add(Problem(name, line, "reference",
+                          f"{reference!r} is already invoiced (invoice {ctx.invoiced[reference]})"))
+        ok = False
+    elif reference in seen:
+        check.add(Problem(name, line, "reference", f"{reference!r} is repeated: already on line {seen[reference]}"))
+        ok = False
+    seen.setdefault(reference, line)
     return ok
 
 
