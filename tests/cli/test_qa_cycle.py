@@ -54,3 +54,29 @@ def test_a_repeated_reference_is_reported_even_on_a_row_with_other_problems(ws: 
     assert "orders.csv:3:unit_price:" in errors
     assert "orders.csv:3:reference: 'R1' is repeated: already on line 2" in errors
     assert not [e for e in journal(ws) if e["type"] == "invoice.issued"]
+
+
+def test_a_csv_row_with_a_character_the_pdf_cannot_print_is_rejected_before_acceptance(ws: Path) -> None:
+    inbox = _inbox(ws, "orders.csv", "reference;customer_name;customer_address;description;unit_price\r\n"
+                                     'R1;"Ça, ""quoté"" \U0001F600";1 rue X | 69001 Lyon;Pièce montée;180,50\r\n')
+    res = run_cli(ws, "batch", "--date", "2026-11-15")
+    assert res.code == 1, res.text
+    assert "Traceback" not in res.text
+    errors = (inbox / "rejected" / "orders.csv.errors.txt").read_text()
+    assert "orders.csv:2:customer_name:" in errors and "U+1F600" in errors
+    assert not [e for e in journal(ws) if e["type"] in ("batch.accepted", "invoice.issued")]
+    assert not (inbox / "orders.csv").exists()
+    # The corrected file goes through, accents, quotes and all.
+    _inbox(ws, "orders2.csv", "reference;customer_name;customer_address;description;unit_price\r\n"
+                              'R1;"Ça, ""quoté"" ☃";1 rue X | 69001 Lyon;Pièce montée;180,50\r\n')
+    assert run_cli(ws, "batch", "--date", "2026-11-15").code == 0
+    text = pdf_text(ws / "data" / "invoices_batch" / "boulangerie-martin" / "2026" / "BM-2026-00001.pdf")
+    assert 'Ça, "quoté" ☃' in text and "180,50 €" in text
+
+
+def test_check_refuses_a_client_name_the_pdf_cannot_print(ws: Path) -> None:
+    acme = ws / "clients" / "acme.toml"
+    acme.write_text(acme.read_text().replace('name = "ACME SARL"', 'name = "ACME \U0001F600 SARL"'))
+    res = run_cli(ws, "check")
+    assert res.code == 1
+    assert "clients/acme.toml: name:" in res.text and "U+1F600" in res.text

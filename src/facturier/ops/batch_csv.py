@@ -25,6 +25,7 @@ from stdnum.fr import siren as stdnum_siren
 
 from facturier.config.fields import check_country, check_email, check_vat_id
 from facturier.core.numbering import series_key
+from facturier.render.pdf import describe_unprintable, unprintable_characters
 
 REQUIRED = ("reference", "customer_name", "customer_address", "description", "unit_price")
 # The order `facturier batch --template` prints: the columns a typical row fills, left to right.
@@ -304,6 +305,9 @@ def _text(raw: str, required: bool) -> str | None:
         return None
     if len(raw) > MAX_TEXT:
         raise FieldError(f"too long: {len(raw)} characters, at most {MAX_TEXT}")
+    bad = unprintable_characters(raw)
+    if bad:
+        raise FieldError(describe_unprintable(bad))
     return raw
 
 
