@@ -80,3 +80,14 @@ def test_check_refuses_a_client_name_the_pdf_cannot_print(ws: Path) -> None:
     res = run_cli(ws, "check")
     assert res.code == 1
     assert "clients/acme.toml: name:" in res.text and "U+1F600" in res.text
+
+
+def test_a_journal_that_is_a_directory_is_a_clear_error_not_a_traceback(ws: Path) -> None:
+    (ws / "data" / "journal.jsonl").mkdir(parents=True)
+    for args in (("run", "--date", "2026-11-15"), ("verify",), ("invoices",), ("rebuild",)):
+        res = run_cli(ws, *args)
+        assert res.code == 1, args
+        assert "Traceback" not in res.text, args
+        assert "journal.jsonl" in res.text and "Is a directory" in res.text, args
+    assert (ws / "data" / "journal.jsonl").is_dir()
+    assert not (ws / "data" / "invoices").exists()
