@@ -91,3 +91,29 @@ def test_a_journal_that_is_a_directory_is_a_clear_error_not_a_traceback(ws: Path
         assert "journal.jsonl" in res.text and "Is a directory" in res.text, args
     assert (ws / "data" / "journal.jsonl").is_dir()
     assert not (ws / "data" / "invoices").exists()
+
+
+def test_a_huge_csv_amount_is_a_row_error_not_a_crash_after_acceptance(ws: Path) -> None:
+    inbox = _inbox(ws, "big.csv", "reference,customer_name,customer_address,description,quantity,unit_price\n"
+                                  "H1,A,x,d,1,99999999999999999999999999.99\n"
+                                  "H2,A,x,d,2000000,999999999.99\n"
+                                  "H3,A,x,d,1,999999999999.99\n")
+    res = run_cli(ws, "batch", "--date", "2026-11-15")
+    assert res.code == 1, res.text
+    assert "Traceback" not in res.text
+    errors = (inbox / "rejected" / "big.csv.errors.txt").read_text()
+    assert "big.csv:2:unit_price: " in errors and "too large" in errors
+    assert "big.csv:3:unit_price: " in errors
+    assert "big.csv:4:" not in errors
+    assert not [e for e in journal(ws) if e["type"] in ("batch.accepted", "invoice.issued")]
+
+
+def test_check_refuses_a_client_line_too_large_to_invoice(ws: Path) -> None:
+    acme = ws / "clients" / "acme.toml"
+    acme.write_text(acme.read_text().replace('unit_price = "450.00"', 'unit_price = "99999999999999999999999999.99"'))
+    res = run_cli(ws, "check")
+    assert res.code == 1
+    assert "clients/acme.toml: lines[0].unit_price:" in res.text and "too large" in res.text
+    res = run_cli(ws, "run", "--date", "2026-11-15")
+    assert res.code == 1 and "Traceback" not in res.text
+    assert journal(ws) == []

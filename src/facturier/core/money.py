@@ -15,6 +15,17 @@ from babel.numbers import get_currency_precision
 from facturier.core.errors import InputError
 
 ZERO = Decimal("0")
+# Quantity x unit price of one line must stay below this: far beyond any real invoice, and far
+# enough below Decimal's 28 significant digits that lines, VAT and totals quantize exactly.
+MAX_LINE_AMOUNT = Decimal("1000000000000000")  # 10^15
+
+
+def line_amount_problem(quantity: Decimal, unit_price: Decimal) -> str | None:
+    """Why a line's quantity x unit price is too large to invoice, or None when it is fine."""
+    if abs(quantity * unit_price) >= MAX_LINE_AMOUNT:
+        return (f"quantity {quantity} x unit price {unit_price} is too large: a line's amount must stay "
+                f"below {MAX_LINE_AMOUNT}")
+    return None
 
 
 def to_decimal(value: object, what: str = "amount") -> Decimal:

@@ -24,6 +24,7 @@ from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.fr import siren as stdnum_siren
 
 from facturier.config.fields import check_country, check_email, check_vat_id
+from facturier.core.money import line_amount_problem
 from facturier.core.numbering import series_key
 from facturier.render.pdf import describe_unprintable, unprintable_characters
 
@@ -399,13 +400,17 @@ def parse_quantity(raw: str, delimiter: str, _c: BatchContext, _p: dict[str, obj
     return value
 
 
-def parse_unit_price(raw: str, delimiter: str, _c: BatchContext, _p: dict[str, object]) -> Decimal:
-    """Unit price excl. VAT: decimal >= 0."""
+def parse_unit_price(raw: str, delimiter: str, _c: BatchContext, parsed: dict[str, object]) -> Decimal:
+    """Unit price excl. VAT: decimal >= 0, and quantity x price within what can be invoiced."""
     if not raw:
         raise FieldError("required: must not be empty")
     value = parse_decimal(raw, delimiter)
     if value < 0:
         raise FieldError(f"{raw!r} is negative: a unit price is 0 or more (refunds are credit notes)")
+    quantity = parsed.get("quantity")
+    problem = line_amount_problem(quantity if isinstance(quantity, Decimal) else Decimal(1), value)
+    if problem:
+        raise FieldError(problem)
     return value
 
 
