@@ -7,7 +7,6 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
-from facturier.core.money import line_amount_problem
 from facturier.config.fields import (
     DEFAULT_LATE_PENALTY,
     Address,
@@ -34,6 +33,7 @@ from facturier.config.models import (
     PaymentDays,
     SellerIdentity,
 )
+from facturier.core.money import line_amount_problem
 
 Language = Literal["fr", "en"]
 Mode = Literal["live", "test"]
