@@ -1,4 +1,4 @@
-"""Entry point: registers every command module and turns FacturierError into exit code 1."""
+"""Entry point: registers every command module and turns FacturierError (and OSError) into exit code 1."""
 
 from __future__ import annotations
 
@@ -20,6 +20,11 @@ def main() -> None:
         sys.exit(1)
     except FacturierError as exc:
         err_console.print(f"Error: {exc}", markup=False, highlight=False)
+        sys.exit(1)
+    except OSError as exc:
+        # A file the workspace needs is unreadable, missing or a directory: name it, no traceback.
+        where = f"{exc.filename}: " if exc.filename else ""
+        err_console.print(f"Error: {where}{exc.strerror or exc}", markup=False, highlight=False)
         sys.exit(1)
 
 

@@ -33,6 +33,7 @@ from facturier.config.models import (
     PaymentDays,
     SellerIdentity,
 )
+from facturier.core.money import line_amount_problem
 
 Language = Literal["fr", "en"]
 Mode = Literal["live", "test"]
@@ -66,6 +67,15 @@ class LineConfig(StrictModel):
     quantity: Annotated[Quantity, AfterValidator(check_positive)] = Decimal(1)
     unit_price: Annotated[Money, AfterValidator(check_not_negative)]
     vat_rate: Rate | None = None  # None: the issuer's default_vat_rate
+
+    @field_validator("unit_price", mode="after")
+    @classmethod
+    def _line_amount_in_range(cls, value: Decimal, info: ValidationInfo) -> Decimal:
+        quantity = info.data.get("quantity")
+        problem = line_amount_problem(quantity if isinstance(quantity, Decimal) else Decimal(1), value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
 
 class ClientConfig(StrictModel):

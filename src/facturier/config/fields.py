@@ -80,7 +80,17 @@ def check_non_empty(value: str) -> str:
     """Refuse empty or blank text."""
     if not value.strip():
         raise ValueError("must not be empty")
+    _check_printable(value)
     return value
+
+
+def _check_printable(value: str) -> None:
+    """Refuse text the invoice PDF cannot show (PDF/A-3b fails on a missing glyph)."""
+    from facturier.render.pdf import describe_unprintable, unprintable_characters  # typst is heavy
+
+    bad = unprintable_characters(value)
+    if bad:
+        raise ValueError(describe_unprintable(bad))
 
 
 NonEmptyStr = Annotated[str, AfterValidator(check_non_empty)]
@@ -92,6 +102,8 @@ def check_address(lines: list[str]) -> list[str]:
         raise ValueError("needs at least one line")
     if any(not line.strip() for line in lines):
         raise ValueError("address lines must not be empty")
+    for line in lines:
+        _check_printable(line)
     return lines
 
 

@@ -20,6 +20,18 @@ ZERO = Decimal("0")
 # (Decimal() would silently accept "1e3", "1_000" or Arabic-Indic digits).
 _DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 
+# Quantity x unit price of one line must stay below this: far beyond any real invoice, and far
+# enough below Decimal's 28 significant digits that lines, VAT and totals quantize exactly.
+MAX_LINE_AMOUNT = Decimal("1000000000000000")  # 10^15
+
+
+def line_amount_problem(quantity: Decimal, unit_price: Decimal) -> str | None:
+    """Why a line's quantity x unit price is too large to invoice, or None when it is fine."""
+    if abs(quantity * unit_price) >= MAX_LINE_AMOUNT:
+        return (f"quantity {quantity} x unit price {unit_price} is too large: a line's amount must stay "
+                f"below {MAX_LINE_AMOUNT}")
+    return None
+
 
 def to_decimal(value: object, what: str = "amount") -> Decimal:
     """Parse a str or int as a finite Decimal; floats and bools are refused."""

@@ -24,7 +24,9 @@ from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.fr import siren as stdnum_siren
 
 from facturier.config.fields import check_country, check_email, check_vat_id
+from facturier.core.money import line_amount_problem
 from facturier.core.numbering import series_key
+from facturier.render.pdf import describe_unprintable, unprintable_characters
 
 REQUIRED = ("reference", "customer_name", "customer_address", "description", "unit_price")
 # The order `facturier batch --template` prints: the columns a typical row fills, left to right.
@@ -228,13 +230,13 @@ def _rows(name: str, stream: IO[str], header: list[str], delimiter: str, ctx: Ba
             return
         line, fields = item
         check.rows += 1
-        row = _check_record(name, line, header, fields, delimiter, ctx, check)
+        row = _check_record(name, line, header, fields, delimiter, ctx, check, seen)
         if row is not None and _check_across_rows(name, row, ctx, seen, floors, check):
             yield row
 
 
 def _check_record(name: str, line: int, header: list[str], fields: list[str], delimiter: str,
-                  ctx: BatchContext, check: FileCheck) -> BatchRow | None:
+                  ctx: BatchContext, check: FileCheck, seen: dict[str, int] | None = None) -> BatchRow | None:
     """One record's own problems, or its parsed row."""
     if not fields:
         check.add(Problem(name, line, "-", "blank line: remove it (every line after the header is an invoice)"))
@@ -254,6 +256,10 @@ def _check_record(name: str, line: int, header: list[str], fields: list[str], de
             check.add(Problem(name, line, col, str(exc)))
             ok = False
     if not ok:
+        reference = parsed.get("reference")
+        if seen is not None and isinstance(reference, str):
+            # An invalid row's reference is still checked and remembered: every problem is listed.
+            _check_reference(name, line, reference, ctx, seen, check)
         return None
     return BatchRow(line=line, **parsed)  # type: ignore[arg-type]
 
@@ -261,16 +267,7 @@ def _check_record(name: str, line: int, header: list[str], fields: list[str], de
 def _check_across_rows(name: str, row: BatchRow, ctx: BatchContext, seen: dict[str, int],
                        floors: dict[str, date], check: FileCheck) -> bool:
     """References never twice; dates never back in a series (numbers follow dates, in file order)."""
-    ok = True
-    if row.reference in ctx.invoiced:
-        check.add(Problem(name, row.line, "reference",
-                          f"{row.reference!r} is already invoiced (invoice {ctx.invoiced[row.reference]})"))
-        ok = False
-    elif row.reference in seen:
-        check.add(Problem(name, row.line, "reference",
-                          f"{row.reference!r} is repeated: already on line {seen[row.reference]}"))
-        ok = False
-    seen.setdefault(row.reference, row.line)
+    ok = _check_reference(name, row.line, row.reference, ctx, seen, check)
     series = ctx.series_of(row.issue_date)
     floor = floors.get(series)
     if floor is not None and row.issue_date < floor:
@@ -280,6 +277,21 @@ def _check_across_rows(name: str, row: BatchRow, ctx: BatchContext, seen: dict[s
         ok = False
     else:
         floors[series] = row.issue_date
+    return ok
+
+
+def _check_reference(name: str, line: int, reference: str, ctx: BatchContext, seen: dict[str, int],
+                     check: FileCheck) -> bool:
+    """A reference never invoiced before nor repeated in the file; remembered for later rows."""
+    ok = True
+    if reference in ctx.invoiced:
+        check.add(Problem(name, line, "reference",
+                          f"{reference!r} is already invoiced (invoice {ctx.invoiced[reference]})"))
+        ok = False
+    elif reference in seen:
+        check.add(Problem(name, line, "reference", f"{reference!r} is repeated: already on line {seen[reference]}"))
+        ok = False
+    seen.setdefault(reference, line)
     return ok
 
 
@@ -294,6 +306,9 @@ def _text(raw: str, required: bool) -> str | None:
         return None
     if len(raw) > MAX_TEXT:
         raise FieldError(f"too long: {len(raw)} characters, at most {MAX_TEXT}")
+    bad = unprintable_characters(raw)
+    if bad:
+        raise FieldError(describe_unprintable(bad))
     return raw
 
 
@@ -385,13 +400,17 @@ def parse_quantity(raw: str, delimiter: str, _c: BatchContext, _p: dict[str, obj
     return value
 
 
-def parse_unit_price(raw: str, delimiter: str, _c: BatchContext, _p: dict[str, object]) -> Decimal:
-    """Unit price excl. VAT: decimal >= 0."""
+def parse_unit_price(raw: str, delimiter: str, _c: BatchContext, parsed: dict[str, object]) -> Decimal:
+    """Unit price excl. VAT: decimal >= 0, and quantity x price within what can be invoiced."""
     if not raw:
         raise FieldError("required: must not be empty")
     value = parse_decimal(raw, delimiter)
     if value < 0:
         raise FieldError(f"{raw!r} is negative: a unit price is 0 or more (refunds are credit notes)")
+    quantity = parsed.get("quantity")
+    problem = line_amount_problem(quantity if isinstance(quantity, Decimal) else Decimal(1), value)
+    if problem:
+        raise FieldError(problem)
     return value
 
 

@@ -47,8 +47,16 @@ def verify_workspace(root: Path) -> Verification:
                     result.notes.append(f"{rel}: still in data/staging/; the next writing command moves it into place")
                 else:
                     result.problems.append(f"{rel}: missing (named by the journal)")
-            elif sha256_file(path) != digest:
-                result.problems.append(f"{rel}: content changed (SHA-256 differs from the journal)")
+            elif not path.is_file():
+                result.problems.append(f"{rel}: not a regular file (named by the journal)")
+            else:
+                try:
+                    actual = sha256_file(path)
+                except OSError as exc:
+                    result.problems.append(f"{rel}: unreadable ({exc.strerror or exc})")
+                    continue
+                if actual != digest:
+                    result.problems.append(f"{rel}: content changed (SHA-256 differs from the journal)")
         for rel in _unrecorded(root, named):
             result.problems.append(f"{rel}: not recorded in the journal")
     return result

@@ -45,6 +45,41 @@ def _typst_message(template: Path, exc: typst.TypstError) -> str:
     return "\n".join(parts)
 
 
+# Characters the bundled fonts can print, probed once each: PDF/A-3b refuses a missing glyph,
+# so text an invoice cannot show must be refused when it is validated, not when it is issued.
+_GLYPH_PROBE: Final = (
+    b'#set text(font: "Libertinus Serif")\n'
+    b'#text(sys.inputs.t) #text(weight: "bold", sys.inputs.t) #text(style: "italic", sys.inputs.t)'
+)
+_printable_cache: dict[str, bool] = {}
+
+
+def _printable(char: str) -> bool:
+    if " " <= char <= "~" or char in "\n\r\t":
+        return True
+    known = _printable_cache.get(char)
+    if known is None:
+        try:
+            typst.compile(_GLYPH_PROBE, format="pdf", pdf_standards=PDF_STANDARDS, sys_inputs={"t": char},
+                          font_paths=typst.Fonts(include_system_fonts=False), ignore_system_fonts=True)
+            known = True
+        except typst.TypstError:
+            known = False
+        _printable_cache[char] = known
+    return known
+
+
+def unprintable_characters(text: str) -> list[str]:
+    """The distinct characters of `text`, in order, that the bundled invoice fonts cannot print."""
+    return [char for char in dict.fromkeys(text) if not _printable(char)]
+
+
+def describe_unprintable(chars: list[str]) -> str:
+    """'contains 😀 (U+1F600), which the invoice fonts cannot print'."""
+    shown = ", ".join(f"{c!r} (U+{ord(c):04X})" if c.isprintable() else f"U+{ord(c):04X}" for c in chars)
+    return f"contains {shown}, which the invoice PDF cannot print (no glyph in its fonts)"
+
+
 # Typst keeps process-wide state (worker threads, caches) that does not survive fork: a
 # child forked after its parent compiled anything hangs forever in its first compile.
 # Measured with multiprocessing "fork"; "spawn" and "forkserver" pools are fine.
