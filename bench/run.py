@@ -11,6 +11,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
+# The benchmarks replay fixed days of November 2026; writing commands refuse dates after today.
+os.environ.setdefault("FACTURIER_TODAY", "2026-11-30")
+
+
 def main() -> None:
     """Run all benchmarks in name order (or those named on the command line)."""
     print(f"Facturier benchmarks on {platform.python_implementation()} {platform.python_version()}, "

@@ -14,6 +14,10 @@ from typing import Any
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+
+# Tests replay fixed dates in 2026 and 2027; writing commands refuse dates after "today", so
+# pin today for every CLI subprocess (a test may override it through run_cli's env).
+os.environ.setdefault("FACTURIER_TODAY", "2027-12-31")
 DEMO = REPO / "examples" / "demo"
 
 

@@ -105,3 +105,15 @@ def test_logs_are_written_per_client_and_globally(ws: Path) -> None:
     run_cli(ws, "run", "--date", "2026-11-15")
     assert "issued 2026-0001" in (ws / "data/logs/acme.log").read_text()
     assert "[acme] issued 2026-0001" in (ws / "data/logs/facturier.log").read_text()
+
+
+def test_a_date_after_today_is_refused_but_can_be_previewed(ws: Path) -> None:
+    env = {"FACTURIER_TODAY": "2026-11-21"}
+    r = run_cli(ws, "run", "--date", "2027-11-15", env=env)  # a mistyped year
+    assert r.code == 1
+    assert "--date 2027-11-15 is after today (2026-11-21)" in r.err
+    assert not (ws / "data").exists()
+    r = run_cli(ws, "run", "--date", "2026-12-15", "--dry-run", env=env)
+    assert r.code == 0 and "2026-0001" in r.out
+    for args in (["batch", "--date", "2026-12-01"], ["send", "--date", "2026-12-15"]):
+        assert run_cli(ws, *args, env=env).code == 1, args

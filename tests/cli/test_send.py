@@ -172,6 +172,16 @@ def test_outbox_is_the_default_transport(ws: Path) -> None:
     assert of_type(ws, "invoice.sent")[0]["transport"] == "outbox"
 
 
+def test_catch_up_invoice_after_the_send_day_is_not_sent_but_flagged(ws: Path) -> None:
+    result = run_cli(ws, "run", "--date", "2026-11-17")  # cron missed the 15th
+    assert result.code == 0, result.text  # a warning, not an error: nothing failed
+    assert of_type(ws, "invoice.sent") == []
+    assert "2026-0001 (acme) was issued on 2026-11-17, after the send day (15)" in result.err
+    assert "facturier send --retry 2026-0001" in result.err
+    assert run_cli(ws, "send", "--retry", "2026-0001").code == 0
+    assert "2026-0001 (acme)" not in run_cli(ws, "send", "--date", "2026-11-18").err
+
+
 def test_dry_run_lists_and_sends_nothing(ws: Path, smtp_server: Any) -> None:
     env = use_smtp(ws, smtp_server)
     set_option(ws, "clients/acme.toml", "auto_send = true", "auto_send = false")

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 import typer
 
-from facturier.cli.common import DateOpt, JsonOpt, app, load, print_report, run_date
+from facturier.cli.common import DateOpt, JsonOpt, app, load, print_report, writing_date
 
 
 class RichProgress:
@@ -58,7 +58,7 @@ def batch(
         print(template_header())
         return
     ws = load(ctx)
-    day = run_date(date, ws.config.timezone)
+    day = writing_date(date, ws.config.timezone, dry_run)
     with progress_bar(sys.stdout.isatty() and not as_json and not dry_run) as progress:
         report = process_batches(ws, day, client, dry_run, progress)
     print_report(report, as_json)

@@ -9,7 +9,18 @@ from typing import Any
 
 import typer
 
-from facturier.cli.common import DateOpt, JsonOpt, app, console, load, print_report, print_rows, root_of, run_date
+from facturier.cli.common import (
+    DateOpt,
+    JsonOpt,
+    app,
+    console,
+    load,
+    print_report,
+    print_rows,
+    root_of,
+    run_date,
+    writing_date,
+)
 
 
 @app.command()
@@ -43,12 +54,11 @@ def run(
     as_json: bool = JsonOpt,
 ) -> None:
     """The monthly cycle: issue due direct invoices, then send what may be sent."""
+    from facturier.cli.mail import finish
     from facturier.ops.cycle import monthly_cycle
 
-    from facturier.cli.mail import finish
-
     ws = load(ctx)
-    day = run_date(date, ws.config.timezone)
+    day = writing_date(date, ws.config.timezone, dry_run)
     finish(ws, monthly_cycle(ws, day, dry_run), day, dry_run, as_json)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import date, datetime
 from pathlib import Path
@@ -55,11 +56,35 @@ def load(ctx: typer.Context) -> Any:
     return load_workspace(root_of(ctx))
 
 
+def today(timezone: str) -> date:
+    """Today in the workspace's time zone; FACTURIER_TODAY=YYYY-MM-DD pins it (tests, rehearsals)."""
+    pinned = os.environ.get("FACTURIER_TODAY")
+    if pinned:
+        return parse_date(pinned, "FACTURIER_TODAY")
+    return datetime.now(ZoneInfo(timezone)).date()
+
+
 def run_date(value: str | None, timezone: str) -> date:
     """Parse --date, or today in the workspace's time zone."""
     if value is None:
-        return datetime.now(ZoneInfo(timezone)).date()
+        return today(timezone)
     return parse_date(value, "--date")
+
+
+def writing_date(value: str | None, timezone: str, dry_run: bool = False) -> date:
+    """--date of a command that issues or sends: never after today, except to preview it.
+
+    A mistyped year would otherwise issue documents dated ahead, and since numbers must
+    follow dates, block the whole series until that day.
+    """
+    day = run_date(value, timezone)
+    now = today(timezone)
+    if day > now and not dry_run:
+        raise InputError(
+            f"--date {day} is after today ({now}): nothing is issued or sent ahead of time. "
+            "Preview that day with --dry-run."
+        )
+    return day
 
 
 def parse_date(value: str, what: str) -> date:

@@ -7,7 +7,15 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from facturier.cli.common import DateOpt, JsonOpt, app, err_console, load, print_report, run_date
+from facturier.cli.common import (
+    DateOpt,
+    JsonOpt,
+    app,
+    err_console,
+    load,
+    print_report,
+    writing_date,
+)
 from facturier.core.errors import InputError
 
 if TYPE_CHECKING:
@@ -34,7 +42,7 @@ def send(
     from facturier.store.ledger import Ledger
 
     ws = load(ctx)
-    day = run_date(date, ws.config.timezone)
+    day = writing_date(date, ws.config.timezone, dry_run)
     if confirm_sent and retry:
         raise InputError("use --confirm-sent or --retry, not both")
     if confirm_sent or retry:

@@ -6,7 +6,17 @@ from pathlib import Path
 
 import typer
 
-from facturier.cli.common import DateOpt, JsonOpt, app, load, parse_date, print_report, run_date
+from facturier.cli.common import (
+    DateOpt,
+    JsonOpt,
+    app,
+    load,
+    parse_date,
+    print_report,
+    run_date,
+    today,
+    writing_date,
+)
 
 
 @app.command()
@@ -28,7 +38,7 @@ def pay(
     ws = load(ctx)
     report = record_payment(
         ws, client, to_decimal(amount, "AMOUNT"), parse_date(date, "--date"),
-        run_date(None, ws.config.timezone), method=method, reference=ref, invoice=invoice,
+        today(ws.config.timezone), method=method, reference=ref, invoice=invoice,
         currency=currency,
     )
     print_report(report, as_json)
@@ -60,7 +70,7 @@ def credit(
 
     ws = load(ctx)
     value = None if amount is None else to_decimal(amount, "--amount")
-    report = issue_credit_note(ws, number, value, reason, run_date(date, ws.config.timezone))
+    report = issue_credit_note(ws, number, value, reason, writing_date(date, ws.config.timezone))
     print_report(report, as_json)
 
 
@@ -76,5 +86,5 @@ def import_bank(
     from facturier.ops.bank import import_statement
 
     ws = load(ctx)
-    for report in import_statement(ws, file, fmt, dry_run, run_date(None, ws.config.timezone)):
+    for report in import_statement(ws, file, fmt, dry_run, today(ws.config.timezone)):
         print_report(report, as_json)
