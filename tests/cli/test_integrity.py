@@ -122,13 +122,17 @@ def test_invoices_and_show(issued_ws: Path) -> None:
     assert [row["number"] for row in rows] == ["2026-0001"]
     r = run_cli(issued_ws, "show", "2026-0001")
     assert r.code == 0 and "ACME SARL" in r.out and "827.88" in r.out
+    r = run_cli(issued_ws, "invoices", "--client", "nosuch")
+    assert r.code == 1 and "unknown client 'nosuch'" in r.err
+    r = run_cli(issued_ws, "invoices", "--client", "atelier-lumiere")  # configured, nothing issued yet
+    assert r.code == 0 and "No document matches" in r.out
     r = run_cli(issued_ws, "show", "2099-0001")
     assert r.code == 1 and "no invoice or credit note numbered '2099-0001'" in r.err
 
 
 def test_bad_date_is_a_clear_error(issued_ws: Path) -> None:
     r = run_cli(issued_ws, "run", "--date", "2026-13-45")
-    assert r.code == 1 and "--date: '2026-13-45' is not a date" in r.err
+    assert r.code == 2 and "'2026-13-45' is not a date in the form YYYY-MM-DD" in r.err  # usage error
     assert len(journal(issued_ws)) == 5  # 3 issued + acme's invoice.sending and invoice.sent
 
 

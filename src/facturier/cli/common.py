@@ -27,7 +27,19 @@ app = typer.Typer(
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
 
-DateOpt = typer.Option(None, "--date", help="Run as if today were this date (YYYY-MM-DD).")
+def check_date_option(value: str | None) -> str | None:
+    """Reject a malformed --date while parsing arguments: a usage error (exit 2)."""
+    if value is not None:
+        try:
+            date.fromisoformat(value)
+        except ValueError:
+            raise typer.BadParameter(f"{value!r} is not a date in the form YYYY-MM-DD") from None
+    return value
+
+
+DateOpt = typer.Option(
+    None, "--date", callback=check_date_option, help="Run as if today were this date (YYYY-MM-DD)."
+)
 JsonOpt = typer.Option(False, "--json", help="Print JSON instead of a table.")
 
 

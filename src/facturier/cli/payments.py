@@ -10,6 +10,7 @@ from facturier.cli.common import (
     DateOpt,
     JsonOpt,
     app,
+    check_date_option,
     load,
     parse_date,
     print_report,
@@ -24,7 +25,9 @@ def pay(
     ctx: typer.Context,
     client: str = typer.Argument(..., help="Client id."),
     amount: str = typer.Argument(..., help="Amount received, e.g. 827.88."),
-    date: str = typer.Option(..., "--date", help="Date the money was received (YYYY-MM-DD)."),
+    date: str = typer.Option(
+        ..., "--date", callback=check_date_option, help="Date the money was received (YYYY-MM-DD)."
+    ),
     method: str = typer.Option("transfer", "--method", help="transfer, card, cash, cheque or other."),
     ref: str | None = typer.Option(None, "--ref", help="Bank or cheque reference."),
     invoice: str | None = typer.Option(None, "--invoice", help="Settle this invoice only."),
