@@ -88,6 +88,16 @@ def test_invalid_workspace_is_refused_by_every_command(issued_ws: Path) -> None:
     assert r.code == 1 and "clients/acme.toml: lines[0].unit_price" in r.out
 
 
+def test_check_renders_a_template_override(ws: Path) -> None:
+    (ws / "templates").mkdir(exist_ok=True)
+    (ws / "templates/invoice.typ").write_text("#let view = json(bytes(sys.inputs.view))\n#view.nosuchkey\n")
+    r = run_cli(ws, "check")
+    assert r.code == 1
+    assert "templates/invoice.typ: (file): cannot render with template" in r.out
+    (ws / "templates/invoice.typ").write_text("#let view = json(bytes(sys.inputs.view))\n#view.number\n")
+    assert run_cli(ws, "check").code == 0
+
+
 def test_init_creates_a_workspace_that_passes_check(tmp_path: Path) -> None:
     r = run_cli(tmp_path, "init", str(tmp_path / "new"))
     assert r.code == 0, r.text

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from facturier.render.pdf import PdfRenderer
+from facturier.render.pdf import BUNDLED_SAMPLE, PdfRenderer
 
-SAMPLE = Path(__file__).parent / "sample_record.json"
+SAMPLE = BUNDLED_SAMPLE
 Record = dict[str, Any]
 
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import typst
 
-from facturier.render.pdf import BUNDLED_TEMPLATES
+from facturier.render.pdf import BUNDLED_SAMPLE, BUNDLED_TEMPLATES
 from facturier.render.view import build_view
 
-SAMPLE = Path(__file__).parent / "sample_record.json"
+SAMPLE = BUNDLED_SAMPLE
 
 
 @pytest.mark.skipif(shutil.which("zbarimg") is None, reason="zbarimg (Debian zbar-tools) is not installed")

@@ -36,8 +36,9 @@ def init(directory: Path = typer.Argument(..., help="Directory to create the wor
 def check(ctx: typer.Context) -> None:
     """Validate all configuration and list every problem (file: key: message)."""
     from facturier.config import check_workspace
+    from facturier.render.pdf import check_template
 
-    problems = check_workspace(root_of(ctx))
+    problems = check_workspace(root_of(ctx)) + check_template(root_of(ctx) / "templates")
     for problem in problems:
         print(problem)
     if problems:

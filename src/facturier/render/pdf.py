@@ -19,6 +19,9 @@ from facturier.render.view import build_view
 
 TEMPLATE_NAME: Final = "invoice.typ"
 BUNDLED_TEMPLATES: Final = Path(__file__).parent / "templates"
+# A complete invoice record (every block, both VAT cases of the view): `check` renders it
+# with a workspace's override template so a Typst error shows before anything is issued.
+BUNDLED_SAMPLE: Final = Path(__file__).parent / "sample_record.json"
 PDF_STANDARDS: Final[list[typst.PDFStandard]] = ["a-3b"]  # PDF/A-3 can carry Factur-X XML
 
 
@@ -144,3 +147,17 @@ def render_record(record: dict[str, Any], override_dir: str | None = None) -> by
         renderer = PdfRenderer(Path(override_dir) if override_dir else None)
         _RENDERERS[key] = renderer
     return renderer.render(record)
+
+
+def check_template(override_dir: Path) -> list[str]:
+    """Problems of a workspace's template override, found by rendering the sample in each language."""
+    if not (override_dir / TEMPLATE_NAME).is_file():
+        return []
+    record = json.loads(BUNDLED_SAMPLE.read_text(encoding="utf-8"))
+    try:
+        renderer = PdfRenderer(override_dir)
+        for language in ("fr", "en"):
+            renderer.render({**record, "language": language})
+    except FacturierError as exc:
+        return [f"{override_dir.name}/{TEMPLATE_NAME}: (file): {exc}"]
+    return []
