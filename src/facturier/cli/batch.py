@@ -3,42 +3,18 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import typer
 
-from facturier.cli.common import DateOpt, JsonOpt, app, load, print_report, writing_date
-
-
-class RichProgress:
-    """A Rich progress bar, one task per batch file (only on a terminal)."""
-
-    def __init__(self) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-        self.bar = Progress("{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                            transient=True)
-        self.task: object = None
-
-    def start(self, label: str, total: int) -> None:
-        """A new file: a new bar."""
-        self.task = self.bar.add_task(label, total=total)
-
-    def advance(self, count: int) -> None:
-        """`count` more invoices committed."""
-        self.bar.advance(self.task, count)  # type: ignore[arg-type]
-
-
-@contextmanager
-def progress_bar(enabled: bool) -> Iterator[RichProgress | None]:
-    """A live progress bar on a terminal, nothing when piped or printing JSON."""
-    if not enabled:
-        yield None
-        return
-    progress = RichProgress()
-    with progress.bar:
-        yield progress
+from facturier.cli.common import (
+    DateOpt,
+    JsonOpt,
+    app,
+    load,
+    print_report,
+    progress_bar,
+    writing_date,
+)
 
 
 @app.command()

@@ -17,6 +17,7 @@ from facturier.cli.common import (
     load,
     print_report,
     print_rows,
+    progress_bar,
     root_of,
     run_date,
     writing_date,
@@ -60,7 +61,9 @@ def run(
 
     ws = load(ctx)
     day = writing_date(date, ws.config.timezone, dry_run)
-    finish(ws, monthly_cycle(ws, day, dry_run), day, dry_run, as_json)
+    with progress_bar(sys.stdout.isatty() and not as_json and not dry_run) as progress:
+        reports = monthly_cycle(ws, day, dry_run, progress)
+    finish(ws, reports, day, dry_run, as_json)
 
 
 @app.command()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -137,3 +139,33 @@ def print_rows(title: str, columns: list[str], rows: list[dict[str, Any]]) -> No
         print("\t".join(columns))
         for row in rows:
             print("\t".join(str(row.get(c, "")) for c in columns))
+
+
+class RichProgress:
+    """A Rich progress bar, one task per unit of work (a run, a batch file); only on a terminal."""
+
+    def __init__(self) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+        self.bar = Progress("{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                            transient=True)
+        self.task: object = None
+
+    def start(self, label: str, total: int) -> None:
+        """A new unit of work: a new bar."""
+        self.task = self.bar.add_task(label, total=total)
+
+    def advance(self, count: int) -> None:
+        """`count` more documents committed."""
+        self.bar.advance(self.task, count)  # type: ignore[arg-type]
+
+
+@contextmanager
+def progress_bar(enabled: bool) -> Iterator[RichProgress | None]:
+    """A live progress bar on a terminal, nothing when piped or printing JSON."""
+    if not enabled:
+        yield None
+        return
+    progress = RichProgress()
+    with progress.bar:
+        yield progress

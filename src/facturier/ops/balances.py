@@ -12,7 +12,13 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from facturier.core.aging import ClientBalance, CreditFact, InvoiceFact, PaymentFact, compute_balances
+from facturier.core.aging import (
+    ClientBalance,
+    CreditFact,
+    InvoiceFact,
+    PaymentFact,
+    compute_balances,
+)
 from facturier.core.money import fmt_amount
 from facturier.core.payments import Allocation
 from facturier.ops.report import Report

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from facturier.core.errors import InputError, IntegrityError
 from facturier.core.invoice import Document, Line, Party
@@ -28,7 +28,7 @@ from facturier.ops.batch_csv import BatchContext, BatchRow, FileCheck, Problem, 
 from facturier.ops.batch_zip import build_monthly_zip
 from facturier.ops.documents import document_commit, seller_party
 from facturier.ops.logs import log
-from facturier.ops.report import Alert, Report
+from facturier.ops.report import Alert, ProgressHook, Report
 from facturier.ops.state import NumberAllocator
 from facturier.store.files import atomic_write, fsync_dir, sha256_file
 from facturier.store.journal import Entry, read_entries
@@ -49,13 +49,6 @@ def commit_group_size() -> int:
     return max(1, int(os.environ.get("FACTURIER_COMMIT_GROUP", COMMIT_GROUP)))
 DRY_COLUMNS = ["client", "file", "line", "number", "reference", "customer", "date", "due_date",
                "currency", "total_incl_vat", "mode"]
-
-
-class ProgressHook(Protocol):
-    """Where issuing reports its progress (a Rich bar on a terminal)."""
-
-    def start(self, label: str, total: int) -> None: ...
-    def advance(self, count: int) -> None: ...
 
 
 @dataclass

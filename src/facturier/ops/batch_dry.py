@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING
 
-from facturier.ops.batch import DRY_COLUMNS, batch_context, batch_document, dry_entries, inbox_files, ledger_view
+from facturier.ops.batch import (
+    DRY_COLUMNS,
+    batch_context,
+    batch_document,
+    dry_entries,
+    inbox_files,
+    ledger_view,
+)
 from facturier.ops.batch_csv import FileCheck, iter_rows
 from facturier.ops.report import Alert, Report
 from facturier.ops.state import NumberAllocator

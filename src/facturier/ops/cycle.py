@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING
 
-from facturier.ops.report import Report
+from facturier.ops.report import ProgressHook, Report
 from facturier.ops.run import issue_monthly_invoices
 from facturier.ops.send import send_deliveries
 from facturier.ops.views import refresh_views
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from facturier.config import Workspace
 
 
-def monthly_cycle(ws: Workspace, day: date, dry_run: bool) -> list[Report]:
+def monthly_cycle(ws: Workspace, day: date, dry_run: bool, progress: ProgressHook | None = None) -> list[Report]:
     """Issue the due monthly invoices, refresh the views, then send what the rules allow.
 
     A dry run writes and sends nothing; it lists what would be sent among the invoices that
@@ -27,7 +27,7 @@ def monthly_cycle(ws: Workspace, day: date, dry_run: bool) -> list[Report]:
         return [issue_monthly_invoices(ws, entries, day, ledger=None),
                 send_deliveries(ws, entries, day, ledger=None)]
     with Ledger(ws.root) as ledger:
-        report = issue_monthly_invoices(ws, ledger.entries, day, ledger)
+        report = issue_monthly_invoices(ws, ledger.entries, day, ledger, progress)
         refresh_views(ws, ledger.entries, {r["client"] for r in report.rows})
         # Same lock session: no other process can send between issuing and sending.
         sent = send_deliveries(ws, ledger.entries, day, ledger)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,3 +28,10 @@ class Report:
     def failed(self) -> bool:
         """True when an error-level alert was raised."""
         return any(a.level == "error" for a in self.alerts)
+
+
+class ProgressHook(Protocol):
+    """Where long work reports its progress (a Rich bar on a terminal, see cli.common)."""
+
+    def start(self, label: str, total: int) -> None: ...
+    def advance(self, count: int) -> None: ...

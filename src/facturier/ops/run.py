@@ -8,10 +8,16 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from facturier.core.invoice import Document, Line, Party
-from facturier.core.schedule import due_date, in_invoicing_window, month_bounds, month_key, next_window
+from facturier.core.schedule import (
+    due_date,
+    in_invoicing_window,
+    month_bounds,
+    month_key,
+    next_window,
+)
 from facturier.ops.documents import commit_document, seller_party
 from facturier.ops.logs import log
-from facturier.ops.report import Report
+from facturier.ops.report import ProgressHook, Report
 from facturier.ops.state import NumberAllocator, invoiced_months
 from facturier.store.journal import Entry
 from facturier.store.ledger import Ledger
@@ -99,7 +105,8 @@ def row(doc: Document, total: str) -> dict[str, str]:
 
 
 def issue_monthly_invoices(
-    ws: Workspace, entries: list[Entry], run_date: date, ledger: Ledger | None
+    ws: Workspace, entries: list[Entry], run_date: date, ledger: Ledger | None,
+    progress: ProgressHook | None = None,
 ) -> Report:
     """Issue every due monthly invoice, numbers in client-id order; without a ledger, a dry run.
 
@@ -124,9 +131,13 @@ def issue_monthly_invoices(
         report.rows = [row(doc, record["total_incl_vat"]) for (doc, record), _ in documents()]
     else:
         rendered = render_ordered(documents(), ws.root / "templates", expected=len(plan.due))
+        if progress is not None and plan.due:
+            progress.start("Issuing monthly invoices", len(plan.due))
         for (doc, record), pdf in rendered:
             commit_document(ledger, doc, record, pdf, {"period": month_key(run_date)})
             report.rows.append(row(doc, record["total_incl_vat"]))
+            if progress is not None:
+                progress.advance(1)
             log(ws.root, f"issued {doc.number} {doc.currency} {record['total_incl_vat']} ({doc.mode})", doc.client_id)
     if not plan.due:
         report.notes.append(_nothing_due_note(plan, run_date))

@@ -10,11 +10,10 @@ have left, so it is never resent automatically; a human checks and runs
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
 
-from facturier.adapters.mail import Mailer, MailConnectionError, MailError, open_mailer
+from facturier.adapters.mail import MailConnectionError, Mailer, MailError, open_mailer
 from facturier.core.errors import FacturierError, InputError
 from facturier.core.send_rules import SendFacts, may_send
 from facturier.ops.batch_delivery import batch_deliveries, batch_delivery
