@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 from datetime import date, datetime, timezone
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Final
 
@@ -57,24 +58,36 @@ _GLYPH_PROBE: Final = (
 _printable_cache: dict[str, bool] = {}
 
 
+@lru_cache(maxsize=1)
+def _bundled_fonts() -> typst.Fonts:
+    return typst.Fonts(include_system_fonts=False)
+
+
+def _renders(text: str) -> bool:
+    try:
+        typst.compile(_GLYPH_PROBE, format="pdf", pdf_standards=PDF_STANDARDS, sys_inputs={"t": text},
+                      font_paths=_bundled_fonts(), ignore_system_fonts=True)
+    except typst.TypstError:
+        return False
+    return True
+
+
 def _printable(char: str) -> bool:
     if " " <= char <= "~" or char in "\n\r\t":
         return True
     known = _printable_cache.get(char)
     if known is None:
-        try:
-            typst.compile(_GLYPH_PROBE, format="pdf", pdf_standards=PDF_STANDARDS, sys_inputs={"t": char},
-                          font_paths=typst.Fonts(include_system_fonts=False), ignore_system_fonts=True)
-            known = True
-        except typst.TypstError:
-            known = False
-        _printable_cache[char] = known
+        known = _printable_cache[char] = _renders(char)
     return known
 
 
 def unprintable_characters(text: str) -> list[str]:
     """The distinct characters of `text`, in order, that the bundled invoice fonts cannot print."""
-    return [char for char in dict.fromkeys(text) if not _printable(char)]
+    distinct = list(dict.fromkeys(text))
+    new = [c for c in distinct if not (" " <= c <= "~") and c not in _printable_cache]
+    if len(new) > 1 and _renders("".join(new)):  # the usual case: one probe for all of them
+        _printable_cache.update(dict.fromkeys(new, True))
+    return [char for char in distinct if not _printable(char)]
 
 
 def describe_unprintable(chars: list[str]) -> str:

@@ -9,7 +9,6 @@ import zxingcpp
 
 from facturier.core.errors import FacturierError
 
-
 # EPC069-12 caps the amount of a SEPA QR transfer: a larger invoice is issued without a QR code.
 EPC_MAX_AMOUNT = Decimal("999999999.99")
 
