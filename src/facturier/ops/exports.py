@@ -61,8 +61,8 @@ def default_export_path(root: Path, name: str, year: int, month: int | None, exc
 
 
 def write_export(path: Path, content: bytes) -> None:
-    """Write an export file atomically (exports are regenerable, so no fsync)."""
-    atomic_write(path, content, durable=False)
+    """Write an export file atomically and durably (temp file, fsync, rename), like every write."""
+    atomic_write(path, content)
 
 
 RECEIPT_COLUMNS = [

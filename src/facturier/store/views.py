@@ -88,6 +88,6 @@ def write_views(root: Path, entries: list[Entry], clients: set[str] | None = Non
         for rel, content in builder(entries, clients).items():
             path = root / rel
             if not path.exists() or path.read_bytes() != content:
-                atomic_write(path, content, durable=False)
+                atomic_write(path, content)
             count += 1
     return count
