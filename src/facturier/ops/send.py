@@ -152,8 +152,8 @@ def _nothing_note(ws: Workspace, day: date) -> str:
     send_day = ws.config.schedule.send_day
     if day.day != send_day:
         return f"Nothing to send on {day}: emails go out on day {send_day} of the month."
-    return (f"Nothing to send on {day}: no unsent live invoice of an active client with "
-            "options.auto_send = true (test-mode invoices are never sent).")
+    return (f"Nothing to send on {day}: what the rules allow was already sent, and nothing else is "
+            "due (an active client with options.auto_send = true, a live invoice of this month).")
 
 
 def resolve_in_flight(ws: Workspace, key: str, action: Literal["confirm", "retry"]) -> Report:
