@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 
+import os
 import random
 import shutil
 import signal
@@ -40,9 +41,11 @@ def many_clients(root: Path, n: int) -> Path:
 
 
 def spawn(ws: Path, *args: str) -> subprocess.Popen[str]:
+    # Small commit groups, so a kill also lands between two groups of one run.
     return subprocess.Popen(
         [sys.executable, "-m", "facturier.cli.app", "--workspace", str(ws), *args],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "FACTURIER_COMMIT_GROUP": "7"},
     )
 
 

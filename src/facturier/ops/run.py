@@ -15,7 +15,7 @@ from facturier.core.schedule import (
     month_key,
     next_window,
 )
-from facturier.ops.documents import commit_document, seller_party
+from facturier.ops.documents import commit_group_size, document_commit, seller_party
 from facturier.ops.logs import log
 from facturier.ops.report import ProgressHook, Report
 from facturier.ops.state import NumberAllocator, invoiced_months
@@ -133,15 +133,30 @@ def issue_monthly_invoices(
         rendered = render_ordered(documents(), ws.root / "templates", expected=len(plan.due))
         if progress is not None and plan.due:
             progress.start("Issuing monthly invoices", len(plan.due))
+        group: list[tuple[Document, dict[str, Any], bytes]] = []
         for (doc, record), pdf in rendered:
-            commit_document(ledger, doc, record, pdf, {"period": month_key(run_date)})
-            report.rows.append(row(doc, record["total_incl_vat"]))
-            if progress is not None:
-                progress.advance(1)
-            log(ws.root, f"issued {doc.number} {doc.currency} {record['total_incl_vat']} ({doc.mode})", doc.client_id)
+            group.append((doc, record, pdf))
+            if len(group) >= commit_group_size():
+                _commit(ws, ledger, group, report, progress)
+        _commit(ws, ledger, group, report, progress)
     if not plan.due:
         report.notes.append(_nothing_due_note(plan, run_date))
     return report
+
+
+def _commit(ws: Workspace, ledger: Ledger, group: list[tuple[Document, dict[str, Any], bytes]],
+            report: Report, progress: ProgressHook | None) -> None:
+    """Commit rendered invoices as one durable group, in order; then report and log them."""
+    if not group:
+        return
+    period = {"period": month_key(group[0][0].issue_date)}
+    ledger.commit_group([document_commit(doc, record, pdf, period) for doc, record, pdf in group])
+    for doc, record, _ in group:
+        report.rows.append(row(doc, record["total_incl_vat"]))
+        log(ws.root, f"issued {doc.number} {doc.currency} {record['total_incl_vat']} ({doc.mode})", doc.client_id)
+    if progress is not None:
+        progress.advance(len(group))
+    group.clear()
 
 
 def _nothing_due_note(plan: MonthlyPlan, run_date: date) -> str:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -20,6 +22,17 @@ from facturier.render.pdf import render_record
 
 T = TypeVar("T")
 INLINE_BELOW = 8  # below this, starting workers costs more than it saves
+
+
+def watch_parent(parent: int) -> None:
+    """Pool worker initializer: exit as soon as the parent is gone (killed, even by SIGKILL)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="watch-parent", daemon=True).start()
 
 
 def worker_count() -> int:
@@ -41,8 +54,11 @@ def render_ordered(
             yield tag, render_record(record, override)
         return
     window = workers * 16
-    ctx = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    # spawn, not fork (Typst's process state does not survive fork) nor forkserver (its server
+    # and workers outlive a SIGKILLed parent); each worker also watches its parent.
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=watch_parent,
+                             initargs=(os.getpid(),)) as pool:
         pending: deque[tuple[T, Future[bytes]]] = deque()
         for tag, record in items:
             pending.append((tag, pool.submit(render_record, record, override)))
