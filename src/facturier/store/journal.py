@@ -8,7 +8,6 @@ Each line is the canonical JSON of one entry: `seq`, `at`, `type`, the entry's d
 from __future__ import annotations
 
 import gc
-import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager

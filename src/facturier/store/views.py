@@ -8,6 +8,7 @@ because a view is a pure function of the journal.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 from pathlib import Path
@@ -83,11 +84,16 @@ def revenue_views(entries: list[Entry], clients: set[str] | None) -> dict[str, b
 
 def write_views(root: Path, entries: list[Entry], clients: set[str] | None = None) -> int:
     """Write every registered view (for the given clients, or all); return the file count."""
-    count = 0
+    count, changed = 0, False
     for builder in BUILDERS:
         for rel, content in builder(entries, clients).items():
             path = root / rel
             if not path.exists() or path.read_bytes() != content:
-                atomic_write(path, content)
+                # Atomic (temp file + rename) now, durable below with one sync for all: an
+                # fsync per view file cost 3.3 s for the 3,000 views of a 1,000-client run.
+                atomic_write(path, content, durable=False)
+                changed = True
             count += 1
+    if changed:
+        os.sync()
     return count
