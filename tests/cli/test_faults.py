@@ -105,3 +105,35 @@ def test_sigkill_at_a_random_instant_then_rerun_completes(tmp_path: Path, seed: 
     assert r.code == 0, r.text
     assert_gapless_once_each(ws, n)
     assert not any((ws / "data" / "staging").iterdir()) if (ws / "data" / "staging").exists() else True
+
+
+def _children_of(pid: int) -> list[int]:
+    """Every live process whose parent is `pid` (Linux /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_render_workers_do_not_outlive_a_killed_run(tmp_path: Path) -> None:
+    ws = many_clients(tmp_path, 200)
+    proc = spawn(ws, "run", "--date", "2026-11-15")
+    deadline = time.time() + 30
+    workers: list[int] = []
+    while time.time() < deadline and len(workers) < 2:  # wait for the pool to start
+        workers = _children_of(proc.pid)
+        time.sleep(0.05)
+    assert workers, "the run never started render workers"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.time() + 5
+    while time.time() < deadline and any(Path(f"/proc/{w}").exists() for w in workers):
+        time.sleep(0.1)
+    alive = [w for w in workers if Path(f"/proc/{w}").exists()
+             and "zombie" not in Path(f"/proc/{w}/status").read_text().lower()]
+    assert alive == [], f"render workers {alive} outlived their killed parent"

@@ -56,7 +56,7 @@ def render_ordered(
     window = workers * 16
     # spawn, not fork (Typst's process state does not survive fork) nor forkserver (its server
     # and workers outlive a SIGKILLed parent); each worker also watches its parent.
-    ctx = multiprocessing.get_context(os.environ.get("FACTURIER_MP", "spawn"))
+    ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=watch_parent,
                              initargs=(os.getpid(),)) as pool:
         pending: deque[tuple[T, Future[bytes]]] = deque()
