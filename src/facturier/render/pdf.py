@@ -107,7 +107,7 @@ def _check_not_forked_after_use() -> None:
     if _typst_used_by_pid is not None and _typst_used_by_pid != os.getpid():
         raise FacturierError(
             "cannot render PDFs in a process forked after its parent rendered one; "
-            "start the worker pool with multiprocessing.get_context('forkserver') or 'spawn'"
+            "start the worker pool with multiprocessing.get_context('spawn')"
         )
 
 
