@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
 import random
 import shutil
@@ -93,6 +95,17 @@ def test_invalid_file_is_rejected_whole_with_every_problem(ws: Path) -> None:
     assert [e["type"] for e in entries] == ["batch.rejected"] and entries[0]["problems"] == 3
     assert not issued(ws) and not (inbox(ws) / "bad.csv").exists()
     assert run_cli(ws, "verify").code == 0
+
+
+def test_a_rejected_file_emails_the_operator(ws: Path) -> None:
+    drop(ws, "bad.csv", HEADER + "\nR-1,2026-13-02,A,x,d,1\n")
+    assert run_cli(ws, "batch", "--date", DATE).code == 1
+    [eml] = list((ws / "data" / "outbox").glob("*.eml"))
+    alert = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+    assert alert["To"] == "billing@palks.example"
+    assert "bad.csv" in alert.get_body(("plain",)).get_content()
+    assert run_cli(ws, "batch", "--date", DATE, "--dry-run").code == 0  # nothing left: no new alert
+    assert len(list((ws / "data" / "outbox").glob("*.eml"))) == 1
 
 
 def test_latin1_file_is_rejected_with_a_clear_message(ws: Path) -> None:

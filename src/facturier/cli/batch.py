@@ -10,8 +10,8 @@ from facturier.cli.common import (
     DateOpt,
     JsonOpt,
     app,
+    finish,
     load,
-    print_report,
     progress_bar,
     writing_date,
 )
@@ -37,6 +37,4 @@ def batch(
     day = writing_date(date, ws.config.timezone, dry_run)
     with progress_bar(sys.stdout.isatty() and not as_json and not dry_run) as progress:
         report = process_batches(ws, day, client, dry_run, progress)
-    print_report(report, as_json)
-    if report.failed:
-        raise typer.Exit(1)
+    finish(ws, [report], day, dry_run, as_json)

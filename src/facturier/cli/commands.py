@@ -56,7 +56,7 @@ def run(
     as_json: bool = JsonOpt,
 ) -> None:
     """The monthly cycle: issue due direct invoices, then send what may be sent."""
-    from facturier.cli.mail import finish
+    from facturier.cli.common import finish
     from facturier.ops.cycle import monthly_cycle
 
     ws = load(ctx)

@@ -169,3 +169,18 @@ def progress_bar(enabled: bool) -> Iterator[RichProgress | None]:
     progress = RichProgress()
     with progress.bar:
         yield progress
+
+
+def finish(ws: Any, reports: list[Report], day: date, dry_run: bool, as_json: bool) -> None:
+    """Print the reports; on error alerts email the operator (not in a dry run) and exit 1."""
+    from facturier.ops.alerts import notify_operator
+
+    for report in reports:
+        print_report(report, as_json)
+    if not any(r.failed for r in reports):
+        return
+    if not dry_run:
+        outcome = notify_operator(ws, reports, day)
+        if outcome:
+            err_console.print(outcome, markup=False, highlight=False)
+    raise typer.Exit(1)

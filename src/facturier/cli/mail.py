@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date as Date
 from typing import TYPE_CHECKING
 
 import typer
@@ -11,16 +10,14 @@ from facturier.cli.common import (
     DateOpt,
     JsonOpt,
     app,
-    err_console,
+    finish,
     load,
-    print_report,
     writing_date,
 )
 from facturier.core.errors import InputError
 
 if TYPE_CHECKING:
-    from facturier.config import Workspace
-    from facturier.ops.report import Report
+    pass
 
 
 @app.command()
@@ -55,16 +52,3 @@ def send(
     finish(ws, [report], day, dry_run, as_json)
 
 
-def finish(ws: Workspace, reports: list[Report], day: Date, dry_run: bool, as_json: bool) -> None:
-    """Print the reports; on error alerts email the operator (not in a dry run) and exit 1."""
-    from facturier.ops.alerts import notify_operator
-
-    for report in reports:
-        print_report(report, as_json)
-    if not any(r.failed for r in reports):
-        return
-    if not dry_run:
-        outcome = notify_operator(ws, reports, day)
-        if outcome:
-            err_console.print(outcome, markup=False, highlight=False)
-    raise typer.Exit(1)
