@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import io
-import multiprocessing
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -160,11 +159,18 @@ def test_forked_after_use_fails_instead_of_hanging(
     renderer.render(record)
     # Pretend this process was forked from one (pid 1) that had already used Typst.
     monkeypatch.setattr(pdf_module, "_typst_used_by_pid", 1)
-    with pytest.raises(FacturierError, match="forkserver"):
+    with pytest.raises(FacturierError, match="get_context\\('spawn'\\)"):
         renderer.render(record)
 
 
-def test_render_record_in_a_forkserver_pool(record: Record) -> None:
-    expected = render_record(record)  # the parent has used Typst: fork would be unsafe
-    with multiprocessing.get_context("forkserver").Pool(2) as pool:
-        assert pool.map(render_record, [record, record]) == [expected, expected]
+def test_render_ordered_pool_gives_the_same_bytes_in_input_order(
+    record: Record, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from facturier.render.pool import render_ordered
+
+    monkeypatch.setenv("FACTURIER_WORKERS", "2")
+    records = [{**record, "number": f"2026-{i:04d}"} for i in range(1, 11)]
+    expected = [render_record(r) for r in records]  # the parent has used Typst: fork would hang
+    results = list(render_ordered(((r["number"], r) for r in records), None, expected=len(records)))
+    assert [tag for tag, _ in results] == [r["number"] for r in records]
+    assert [pdf for _, pdf in results] == expected
