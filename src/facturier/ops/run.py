@@ -110,8 +110,9 @@ def issue_monthly_invoices(
 ) -> Report:
     """Issue every due monthly invoice, numbers in client-id order; without a ledger, a dry run.
 
-    Numbers are allocated in memory in order, PDFs rendered over all cores, and each document
-    committed in the same order, so the journal never has a gap even if the run stops midway.
+    Numbers are allocated in memory in order, PDFs rendered over all cores, and documents
+    committed in the same order in durable groups, so the journal never has a gap even if
+    the run stops midway (uncommitted numbers are simply reused by the next run).
     """
     from facturier.render.pool import render_ordered
 
@@ -134,9 +135,10 @@ def issue_monthly_invoices(
         if progress is not None and plan.due:
             progress.start("Issuing monthly invoices", len(plan.due))
         group: list[tuple[Document, dict[str, Any], bytes]] = []
+        group_size = commit_group_size()
         for (doc, record), pdf in rendered:
             group.append((doc, record, pdf))
-            if len(group) >= commit_group_size():
+            if len(group) >= group_size:
                 _commit(ws, ledger, group, report, progress)
         _commit(ws, ledger, group, report, progress)
     if not plan.due:
