@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from facturier.core.send_rules import SendFacts, may_send, previous_month
+from facturier.core.send_rules import SendFacts, may_send, missed_send_day, previous_month
 
 OK = SendFacts(active=True, auto_send=True, mode="live", run_date=date(2026, 11, 15),
                send_day=15, already_sent=False, issued_on=date(2026, 11, 15))
@@ -53,3 +53,12 @@ def test_previous_month_wraps_the_year() -> None:
 
 def test_a_failed_send_is_retried_on_a_later_send_day() -> None:
     assert may_send(replace(OK, issued_on=date(2026, 10, 15), failed_before=True)) == (True, "")
+
+
+def test_missed_send_day_only_for_wanted_never_attempted_catch_up_invoices() -> None:
+    late = replace(OK, issued_on=date(2026, 11, 17), run_date=date(2026, 11, 17))
+    assert missed_send_day(late)
+    assert not missed_send_day(replace(late, issued_on=date(2026, 11, 15)))  # on the send day
+    for change in ({"active": False}, {"auto_send": False}, {"mode": "test"},
+                   {"already_sent": True}, {"failed_before": True}):
+        assert not missed_send_day(replace(late, **change)), change  # type: ignore[arg-type]

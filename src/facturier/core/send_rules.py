@@ -31,12 +31,9 @@ def may_send(facts: SendFacts) -> tuple[bool, str]:
     never sent. A direct invoice must also be issued on or before the run date within the
     run's month: an invoice left unsent from an earlier month is never sent by surprise.
     """
-    if not facts.active:
-        return False, "client inactive"
-    if not facts.auto_send:
-        return False, "options.auto_send is false"
-    if facts.mode != "live":
-        return False, "test mode: never sent"
+    refusal = _recipient_refusal(facts)
+    if refusal is not None:
+        return False, refusal
     if facts.run_date.day != facts.send_day:
         return False, f"not the send day (day {facts.send_day})"
     if facts.already_sent:
@@ -44,6 +41,25 @@ def may_send(facts: SendFacts) -> tuple[bool, str]:
     if facts.issued_on is not None and not facts.failed_before and not _issued_this_month(facts.issued_on, facts.run_date):
         return False, "issued in another month: send it by hand with --retry"
     return True, ""
+
+
+def missed_send_day(facts: SendFacts) -> bool:
+    """An invoice that no rule will ever send: issued after its month's send day (a catch-up
+    run), never attempted, for a client that does want its invoices emailed."""
+    issued = facts.issued_on
+    return (_recipient_refusal(facts) is None and not facts.already_sent and not facts.failed_before
+            and issued is not None and issued.day > facts.send_day)
+
+
+def _recipient_refusal(facts: SendFacts) -> str | None:
+    """The first rule about the recipient that fails: active, auto_send, live mode."""
+    if not facts.active:
+        return "client inactive"
+    if not facts.auto_send:
+        return "options.auto_send is false"
+    if facts.mode != "live":
+        return "test mode: never sent"
+    return None
 
 
 def _issued_this_month(issued_on: date, run_date: date) -> bool:

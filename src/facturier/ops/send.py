@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from facturier.adapters.mail import MailConnectionError, Mailer, MailError, open_mailer
 from facturier.core.errors import FacturierError, InputError
-from facturier.core.send_rules import SendFacts, may_send
+from facturier.core.send_rules import SendFacts, may_send, missed_send_day
 from facturier.ops.batch_delivery import batch_deliveries, batch_delivery
 from facturier.ops.delivery import JOURNAL_TYPES, Delivery, delivery_states
 from facturier.ops.logs import log
@@ -59,19 +59,12 @@ def invoice_deliveries(ws: Workspace, entries: list[Entry], day: date,
                           issued_on=date.fromisoformat(entry["date"]))
         if may_send(facts)[0]:
             due.append(invoice_delivery(ws, env, entry))
-        elif missed_send_day(facts, state):
+        elif missed_send_day(facts):
             report.alerts.append(Alert(
                 "warning", f"{entry['number']} ({entry['client']}) was issued on {entry['date']}, after the "
                 f"send day ({facts.send_day}): it is not emailed automatically. Review it, then run "
                 f"`facturier send --retry {entry['number']}` (or --confirm-sent if you sent it yourself)."))
     return due
-
-
-def missed_send_day(facts: SendFacts, state: str) -> bool:
-    """An auto-send invoice issued after its month's send day (a catch-up run): no rule will send it."""
-    issued = facts.issued_on
-    return (facts.active and facts.auto_send and facts.mode == "live" and state == ""
-            and issued is not None and issued.day > facts.send_day)
 
 
 def invoice_delivery(ws: Workspace, env: Any, entry: Entry) -> Delivery:
