@@ -27,16 +27,15 @@ def list_documents(
 ) -> Report:
     """Issued documents, filtered, in journal (= issuance) order."""
     entries = journal_of(ws)
-    if client is not None and client not in ws.clients and client not in ws.batch_clients and not any(
-        client in (e["client"], e["seller"]) for e in issued_documents(entries)
-    ):
-        raise InputError(f"unknown client {client!r}: no clients/{client}.toml, no batch_clients/{client}.toml, "
-                         "and no document in the journal")
     docs = [
         e for e in issued_documents(entries)
         if (client is None or client in (e["client"], e["seller"]))
         and (year is None or e["date"].startswith(f"{year:04d}"))
     ]
+    if client is not None and not docs and client not in ws.clients and client not in ws.batch_clients \
+            and not any(client in (e["client"], e["seller"]) for e in issued_documents(entries)):
+        raise InputError(f"unknown client {client!r}: no clients/{client}.toml, no batch_clients/{client}.toml, "
+                         "and no document in the journal")
     report = Report("Documents", LIST_COLUMNS)
     if status is not None:
         docs = with_status(entries, docs, status, today)
