@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import io
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ import pytest
 from pypdf import PdfReader
 
 from facturier.core.errors import FacturierError
-from facturier.render.pdf import BUNDLED_TEMPLATES, PdfRenderer, render_record
+from facturier.render.pdf import BUNDLED_TEMPLATES, PdfRenderer, render_record, render_records
 
 Record = dict[str, Any]
 RenderText = Callable[[Record], str]
@@ -119,7 +120,7 @@ def test_pdf_declares_pdfa_3b(record: Record, renderer: PdfRenderer) -> None:
 
 def test_override_template_is_used(record: Record, tmp_path: Path) -> None:
     custom = (BUNDLED_TEMPLATES / "invoice.typ").read_text(encoding="utf-8")
-    custom += "\n#text[Merci de votre confiance]\n"
+    custom = custom.replace("  // ---- Legal mentions ----", "  [Merci de votre confiance]\n  // ---- Legal mentions ----")
     (tmp_path / "invoice.typ").write_text(custom, encoding="utf-8")
     renderer = PdfRenderer(tmp_path)
     assert renderer.template == tmp_path / "invoice.typ"
@@ -170,7 +171,49 @@ def test_render_ordered_pool_gives_the_same_bytes_in_input_order(
 
     monkeypatch.setenv("FACTURIER_WORKERS", "2")
     records = [{**record, "number": f"2026-{i:04d}"} for i in range(1, 11)]
-    expected = [render_record(r) for r in records]  # the parent has used Typst: fork would hang
+    expected = render_records(records)  # the parent has used Typst: fork would hang
     results = list(render_ordered(((r["number"], r) for r in records), None, expected=len(records)))
     assert [tag for tag, _ in results] == [r["number"] for r in records]
     assert [pdf for _, pdf in results] == expected
+
+
+def _titles(pdf: bytes) -> tuple[str, str, str]:
+    with pikepdf.open(io.BytesIO(pdf)) as doc:
+        pages = re.search(rb"<xmpTPg:NPages>(\d+)<", doc.Root.Metadata.read_bytes())
+        assert pages is not None
+        return str(doc.docinfo["/Title"]), doc.open_metadata()["dc:title"], pages[1].decode()
+
+
+def test_a_sheet_splits_into_one_pdfa_per_document_with_its_own_title(record: Record) -> None:
+    records = [{**record, "number": f"2026-{i:04d}"} for i in range(1, 5)]
+    pdfs = PdfRenderer().render_many(records)
+    assert len(pdfs) == 4
+    for pdf, rec in zip(pdfs, records, strict=True):
+        reader = PdfReader(io.BytesIO(pdf))
+        assert len(reader.pages) == 1
+        text = reader.pages[0].extract_text()
+        assert rec["number"] in text and f"Facture {rec['number']} Page 1 / 1" in text
+        assert _titles(pdf) == (f"Facture {rec['number']}",) * 2 + ("1",)
+        with pikepdf.open(io.BytesIO(pdf)) as doc:
+            assert (doc.open_metadata()["pdfaid:part"], doc.pdf_version) == ("3", "1.7")
+            assert "/OutputIntents" in doc.Root
+    assert PdfRenderer().render_many(records) == pdfs  # deterministic
+
+
+def test_a_document_longer_than_a_page_makes_the_sheet_render_one_by_one(record: Record) -> None:
+    long = {**record, "number": "2026-0002", "lines": record["lines"] * 40}
+    records = [{**record, "number": "2026-0001"}, long, {**record, "number": "2026-0003"}]
+    renderer = PdfRenderer()
+    pdfs = renderer.render_many(records)
+    assert pdfs == [renderer.render(r) for r in records]
+    assert len(PdfReader(io.BytesIO(pdfs[1])).pages) > 1
+
+
+def test_documents_of_different_dates_or_languages_never_share_a_sheet(record: Record) -> None:
+    from facturier.render.pool import sheets
+
+    records = [record, {**record, "language": "en"}, {**record, "issue_date": "2026-11-16"},
+               {**record, "issue_date": "2026-11-16", "number": "x"}]
+    groups = list(sheets(enumerate(records), size=16))
+    assert [[i for i, _ in g] for g in groups] == [[0], [1], [2, 3]]
+    assert [len(g) for g in sheets(enumerate([record] * 20), size=16)] == [16, 4]

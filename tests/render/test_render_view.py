@@ -100,13 +100,13 @@ def test_recovery_indemnity_is_always_in_euros(record: Record) -> None:
 
 
 def test_payment_qr_only_for_eur_invoices_with_bank_details(record: Record) -> None:
-    assert build_view(record)["payment"]["qr_svg"].startswith("<svg")
+    assert bytes(build_view(record)["payment"]["qr_png"]).startswith(b"\x89PNG")
     record["currency"] = "USD"
-    assert build_view(record)["payment"]["qr_svg"] is None
+    assert build_view(record)["payment"]["qr_png"] is None
     record["currency"] = "EUR"
     record["seller"]["bic"] = None
     payment = build_view(record)["payment"]
-    assert payment["qr_svg"] is None
+    assert payment["qr_png"] is None
     assert not any(line.startswith("IBAN") for line in payment["lines"])
 
 

@@ -3,7 +3,9 @@
 Rendering is CPU-bound and independent per document, so a process pool scales it; numbering
 and journal commits stay in the calling process. `render_ordered` yields results in input
 order and keeps a bounded number of documents in flight, so memory does not grow with the
-number of documents (a 10,000-row batch streams through).
+number of documents (a 10,000-row batch streams through). Consecutive documents that can
+share a sheet (same issue date, language and seller) travel and render together, up to
+SHEET_SIZE at a time: one compile for all of them, split into one PDF each.
 """
 
 from __future__ import annotations
@@ -18,10 +20,13 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from facturier.render.pdf import render_record
+from facturier.render.pdf import render_records, sheet_key
 
 T = TypeVar("T")
 INLINE_BELOW = 8  # below this, starting workers costs more than it saves
+# Documents per compile. Measured per invoice on a batch: 5.2 ms alone, 2.6 ms by 8,
+# 2.2 ms by 16, 2.0 ms by 50; 16 keeps both cores busy to the end of a small batch.
+SHEET_SIZE = 16
 
 
 def watch_parent(parent: int) -> None:
@@ -43,6 +48,18 @@ def worker_count() -> int:
     return max(1, len(os.sched_getaffinity(0)))
 
 
+def sheets(items: Iterable[tuple[T, dict[str, Any]]], size: int = SHEET_SIZE) -> Iterator[list[tuple[T, dict[str, Any]]]]:
+    """Consecutive items, in order, grouped while they share a sheet key, at most `size` each."""
+    group: list[tuple[T, dict[str, Any]]] = []
+    for item in items:
+        if group and (len(group) >= size or sheet_key(group[0][1]) != sheet_key(item[1])):
+            yield group
+            group = []
+        group.append(item)
+    if group:
+        yield group
+
+
 def render_ordered(
     items: Iterable[tuple[T, dict[str, Any]]], override_dir: Path | None, expected: int | None = None
 ) -> Iterator[tuple[T, bytes]]:
@@ -50,21 +67,22 @@ def render_ordered(
     override = str(override_dir) if override_dir and (override_dir / "invoice.typ").is_file() else None
     workers = worker_count()
     if workers == 1 or (expected is not None and expected < INLINE_BELOW):
-        for tag, record in items:
-            yield tag, render_record(record, override)
+        for group in sheets(items):
+            yield from zip((tag for tag, _ in group), render_records([r for _, r in group], override), strict=True)
         return
-    window = workers * 16
+    window = workers * 4  # sheets in flight
     # spawn, not fork (Typst's process state does not survive fork) nor forkserver (its server
     # and workers outlive a SIGKILLed parent); each worker also watches its parent.
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=watch_parent,
                              initargs=(os.getpid(),)) as pool:
-        pending: deque[tuple[T, Future[bytes]]] = deque()
-        for tag, record in items:
-            pending.append((tag, pool.submit(render_record, record, override)))
+        pending: deque[tuple[list[T], Future[list[bytes]]]] = deque()
+        for group in sheets(items):
+            tags = [tag for tag, _ in group]
+            pending.append((tags, pool.submit(render_records, [r for _, r in group], override)))
             if len(pending) >= window:
-                done_tag, future = pending.popleft()
-                yield done_tag, future.result()
+                done_tags, future = pending.popleft()
+                yield from zip(done_tags, future.result(), strict=True)
         while pending:
-            done_tag, future = pending.popleft()
-            yield done_tag, future.result()
+            done_tags, future = pending.popleft()
+            yield from zip(done_tags, future.result(), strict=True)

@@ -1,7 +1,9 @@
-"""EPC (SEPA credit transfer) QR code for the payment block, as SVG text for Typst."""
+"""EPC (SEPA credit transfer) QR code for the payment block, as a small PNG for Typst."""
 
 from __future__ import annotations
 
+import struct
+import zlib
 from decimal import Decimal
 from typing import Any
 
@@ -30,11 +32,24 @@ def epc_payload(name: str, iban: str, bic: str, amount: Decimal, text: str) -> s
     return "\n".join(["BCD", "002", "1", "SCT", bic, name, iban, f"EUR{amount:.2f}", "", "", text[:140]])
 
 
-def epc_qr_svg(name: str, iban: str, bic: str, amount: Decimal, text: str) -> str:
-    """SVG of an EPC QR code (error correction level M, as EPC069-12 requires), quiet zone included.
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
-    zxing-cpp encodes in C++ in ~0.5 ms with its SVG; segno, pure Python, took ~1.8 ms even
-    with a fixed mask, a sixth of a batch invoice's whole cost.
+
+def png_gray8(width: int, height: int, pixels: bytes) -> bytes:
+    """A PNG of 8-bit grey pixels (row-major, one byte each): the whole encoder a QR code needs."""
+    rows = b"".join(b"\x00" + pixels[y * width:(y + 1) * width] for y in range(height))  # filter 0 per row
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", zlib.compress(rows, 9))
+            + _png_chunk(b"IEND", b""))
+
+
+def epc_qr_png(name: str, iban: str, bic: str, amount: Decimal, text: str) -> bytes:
+    """PNG of an EPC QR code (error correction level M, as EPC069-12 requires), quiet zone included.
+
+    A PNG, not an SVG: Typst parses and converts the SVG of a QR code in ~0.6 ms per invoice
+    and zxing-cpp writes it in 0.25 ms; the PNG costs a few microseconds each way. Four
+    pixels per module scan as well as the SVG did once rasterized (zbarimg from 150 ppi up).
     """
     if not Decimal("0.01") <= amount <= EPC_MAX_AMOUNT:
         raise FacturierError(f"cannot build the payment QR code for {text}: amount {amount} out of range")
@@ -44,16 +59,18 @@ def epc_qr_svg(name: str, iban: str, bic: str, amount: Decimal, text: str) -> st
     except (ValueError, RuntimeError) as exc:
         # Config validation should have caught it; say which document could not carry it.
         raise FacturierError(f"cannot build the payment QR code for {text}: {exc}") from exc
-    svg = str(code.to_svg(add_quiet_zones=True))
-    return svg[svg.index("<svg"):]  # drop the XML prologue and DOCTYPE: Typst needs neither
+    image = code.to_image(scale=4, add_quiet_zones=True)
+    height, width = image.shape
+    pixels = memoryview(image).tobytes()  # type: ignore[arg-type]  # zxingcpp's stubs miss its buffer protocol
+    return png_gray8(width, height, pixels)
 
 
-def payment_qr_for(record: dict[str, Any]) -> str | None:
-    """The record's payment QR code as SVG text, or None when it should carry none."""
+def payment_qr_for(record: dict[str, Any]) -> bytes | None:
+    """The record's payment QR code as PNG bytes, or None when it should carry none."""
     if not wants_payment_qr(record):
         return None
     seller = record["seller"]
-    return epc_qr_svg(
+    return epc_qr_png(
         name=seller["name"][:70],  # EPC caps the beneficiary name at 70 characters
         iban=seller["iban"].replace(" ", ""),
         bic=seller["bic"].strip(),

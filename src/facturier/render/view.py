@@ -243,7 +243,8 @@ def _payment(record: dict[str, Any], language: str) -> View | None:
     return {
         "title": words["payment"],
         "lines": lines,
-        "qr_svg": qr,
+        # PNG bytes as a list of integers: JSON has no bytes, Typst's bytes() takes the list.
+        "qr_png": list(qr) if qr else None,
         "qr_caption": words["qr_caption"] if qr else None,
     }
 
