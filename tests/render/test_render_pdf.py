@@ -209,11 +209,22 @@ def test_a_document_longer_than_a_page_makes_the_sheet_render_one_by_one(record:
     assert len(PdfReader(io.BytesIO(pdfs[1])).pages) > 1
 
 
-def test_documents_of_different_dates_or_languages_never_share_a_sheet(record: Record) -> None:
+def test_documents_of_different_dates_never_share_a_sheet(record: Record) -> None:
     from facturier.render.pool import sheets
 
-    records = [record, {**record, "language": "en"}, {**record, "issue_date": "2026-11-16"},
-               {**record, "issue_date": "2026-11-16", "number": "x"}]
+    records = [record, {**record, "issue_date": "2026-11-16"}, {**record, "issue_date": "2026-11-16", "language": "en"},
+               {**record, "seller": {**record["seller"], "name": "Other"}}]
     groups = list(sheets(enumerate(records), size=16))
-    assert [[i for i, _ in g] for g in groups] == [[0], [1], [2, 3]]
+    assert [[i for i, _ in g] for g in groups] == [[0], [1, 2], [3]]
     assert [len(g) for g in sheets(enumerate([record] * 20), size=16)] == [16, 4]
+
+
+def test_a_mixed_language_sheet_gives_each_pdf_its_own_language(record: Record) -> None:
+    records = [{**record, "number": "2026-0001"}, {**record, "number": "2026-0002", "language": "en"}]
+    french, english = PdfRenderer().render_many(records)
+    assert _titles(english) == ("Invoice 2026-0002", "Invoice 2026-0002", "1")
+    for pdf, lang in ((french, "fr"), (english, "en")):
+        with pikepdf.open(io.BytesIO(pdf)) as doc:
+            assert str(doc.Root.Lang) == lang
+            assert f"<dc:language><rdf:Bag><rdf:li>{lang}</rdf:li></rdf:Bag>".encode() in doc.Root.Metadata.read_bytes()
+    assert "Invoice 2026-0002 Page 1 of 1" in PdfReader(io.BytesIO(english)).pages[0].extract_text()

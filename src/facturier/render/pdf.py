@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 from datetime import date, datetime, timezone
 from functools import lru_cache
 from pathlib import Path
@@ -147,7 +148,7 @@ class PdfRenderer:
             return [self.render(r) for r in records]
         views = [build_view(r) for r in records]
         sheet = self._compile(self._sheets, BUNDLED_TEMPLATES / SHEETS_NAME, "views", views, records[0])
-        pdfs = split_sheet(sheet, [v["document_title"] for v in views])
+        pdfs = split_sheet(sheet, [(v["document_title"], v["lang"]) for v in views])
         return pdfs if pdfs is not None else [self.render(r) for r in records]
 
     def _compile(self, compiler: typst.Compiler, template: Path, key: str, data: Any,
@@ -174,42 +175,49 @@ def _compiler(template: Path) -> typst.Compiler:
     return typst.Compiler(template, root=template.parent, font_paths=_bundled_fonts(), ignore_system_fonts=True)
 
 
-def sheet_key(record: dict[str, Any]) -> tuple[str, str, str]:
-    """What the documents of one sheet share: the PDF's dates, language and author are set once."""
-    return record["issue_date"], record["language"], record["seller"]["name"]
+def sheet_key(record: dict[str, Any]) -> tuple[str, str]:
+    """What the documents of one sheet share: the PDF's dates and author are set once per compile."""
+    return record["issue_date"], record["seller"]["name"]
 
 
 def _xmp_title(title: str) -> bytes:
     return f'<dc:title><rdf:Alt><rdf:li xml:lang="x-default">{escape(title)}</rdf:li></rdf:Alt></dc:title>'.encode()
 
 
-def split_sheet(sheet: bytes, titles: list[str]) -> list[bytes] | None:
-    """One PDF per page of a sheet, each with its own title; None unless there is one page per title.
+_XMP_LANGUAGE = re.compile(rb"<dc:language><rdf:Bag>.*?</rdf:Bag></dc:language>")
+
+
+def _xmp_language(lang: str) -> bytes:
+    return f"<dc:language><rdf:Bag><rdf:li>{escape(lang)}</rdf:li></rdf:Bag></dc:language>".encode()
+
+
+def split_sheet(sheet: bytes, documents: list[tuple[str, str]]) -> list[bytes] | None:
+    """One PDF per page of a sheet, from (title, language) per document; None unless one page each.
 
     Each page becomes a whole PDF/A-3b file: the page and the resources it uses, the
-    catalog's language, viewer preferences and output intent (sRGB profile), and the
-    sheet's XMP metadata and document information with this document's title and a page
+    catalog's viewer preferences and output intent (sRGB profile), and the sheet's XMP
+    metadata and document information with this document's title, language and a page
     count of one. qpdf (pikepdf) copies the compressed streams as they are.
     """
     with pikepdf.open(io.BytesIO(sheet)) as src:
-        if len(src.pages) != len(titles):
+        if len(src.pages) != len(documents):
             return None
         xmp = src.Root.Metadata.read_bytes()
-        sheet_title = _xmp_title(titles[0])
-        pages_count = f"<xmpTPg:NPages>{len(titles)}</xmpTPg:NPages>".encode()
-        if xmp.count(sheet_title) != 1 or xmp.count(pages_count) != 1:
+        sheet_title = _xmp_title(documents[0][0])
+        pages_count = f"<xmpTPg:NPages>{len(documents)}</xmpTPg:NPages>".encode()
+        if xmp.count(sheet_title) != 1 or xmp.count(pages_count) != 1 or len(_XMP_LANGUAGE.findall(xmp)) != 1:
             raise FacturierError("unexpected XMP metadata in a Typst PDF: cannot split the sheet")
         xmp = xmp.replace(pages_count, b"<xmpTPg:NPages>1</xmpTPg:NPages>")
         pdfs = []
-        for page, title in zip(src.pages, titles, strict=True):
+        for page, (title, lang) in zip(src.pages, documents, strict=True):
             out = pikepdf.new()
             out.pages.append(page)
-            out.Root.Lang = pikepdf.String(str(src.Root.Lang))
+            out.Root.Lang = pikepdf.String(lang)
             for key in ("/ViewerPreferences", "/OutputIntents"):  # qpdf copies indirect objects only
                 value = src.Root[key]
                 out.Root[key] = out.copy_foreign(value if value.is_indirect else src.make_indirect(value))
-            out.Root.Metadata = out.make_stream(xmp.replace(sheet_title, _xmp_title(title)),
-                                                Type=pikepdf.Name.Metadata, Subtype=pikepdf.Name.XML)
+            own = _XMP_LANGUAGE.sub(_xmp_language(lang), xmp.replace(sheet_title, _xmp_title(title)))
+            out.Root.Metadata = out.make_stream(own, Type=pikepdf.Name.Metadata, Subtype=pikepdf.Name.XML)
             info = out.copy_foreign(src.trailer.Info)
             info.Title = pikepdf.String(title)
             out.trailer.Info = out.make_indirect(info)
