@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -23,6 +24,14 @@ from facturier.core.errors import IntegrityError
 from facturier.store.files import fsync_dir, sha256_bytes, sha256_file
 from facturier.store.journal import Entry, Journal
 from facturier.store.lock import DEFAULT_WAIT_SECONDS, WorkspaceLock
+
+
+STAGING_WRITERS = 16
+
+
+def _write_new(item: tuple[Path, bytes]) -> None:
+    path, content = item
+    path.write_bytes(content)
 
 
 def document_json(record: dict[str, Any]) -> bytes:
@@ -106,16 +115,22 @@ class Ledger:
         mid-group leaves a prefix of the entries journalled: exactly those documents are issued.
         """
         named_items = []
+        staged: list[tuple[Path, bytes]] = []
         self.staging.mkdir(parents=True, exist_ok=True)
         for type_, data, files in items:
             named = {}
             for role, (rel, content) in files.items():
                 if (self.root / rel).exists():
                     raise IntegrityError(f"{rel} already exists; refusing to overwrite an issued file")
-                # No temp file: a torn staged file fails its hash check and is dropped on recovery.
-                (self.staging / Path(rel).name).write_bytes(content)
+                staged.append((self.staging / Path(rel).name, content))
                 named[role] = {"path": rel, "sha256": sha256_bytes(content)}
             named_items.append((type_, {**data, "files": named}))
+        # No temp file: a torn staged file fails its hash check and is dropped on recovery.
+        # Creating a file blocks for 0.5-2 ms on this ext4 while the render workers keep the
+        # cores busy; written from many threads, those waits overlap instead of adding up.
+        with ThreadPoolExecutor(STAGING_WRITERS) as writers:
+            for _ in writers.map(_write_new, staged):
+                pass
         os.sync()
         entries = [self.journal.append(type_, data, durable=False) for type_, data in named_items]
         self.journal.sync()
