@@ -197,6 +197,7 @@ def test_a_sheet_splits_into_one_pdfa_per_document_with_its_own_title(record: Re
         with pikepdf.open(io.BytesIO(pdf)) as doc:
             assert (doc.open_metadata()["pdfaid:part"], doc.pdf_version) == ("3", "1.7")
             assert "/OutputIntents" in doc.Root
+            assert doc.check_pdf_syntax() == []  # qpdf's structural check
     assert PdfRenderer().render_many(records) == pdfs  # deterministic
 
 
