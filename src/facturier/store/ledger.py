@@ -13,11 +13,12 @@ any other staged file (a document whose entry was never written, so never issued
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+
+import orjson
 
 from facturier.core.errors import IntegrityError
 from facturier.store.files import fsync_dir, sha256_bytes, sha256_file
@@ -26,8 +27,13 @@ from facturier.store.lock import DEFAULT_WAIT_SECONDS, WorkspaceLock
 
 
 def document_json(record: dict[str, Any]) -> bytes:
-    """The canonical record file: stable key order, UTF-8, one trailing newline."""
-    return (json.dumps(record, indent=2, ensure_ascii=False) + "\n").encode()
+    """The canonical record file: stable key order, UTF-8, one trailing newline.
+
+    Defined as `json.dumps(record, indent=2, ensure_ascii=False) + "\\n"` in UTF-8; orjson
+    produces the same bytes for records (strings, integers, booleans, null, lists, objects; a
+    property test holds it to that) about ten times faster (measured 0.039 -> 0.003 ms a record).
+    """
+    return orjson.dumps(record, option=orjson.OPT_INDENT_2) + b"\n"
 
 
 def named_files(entries: list[Entry]) -> dict[str, str]:
