@@ -112,26 +112,29 @@ class Ledger:
         mid-group leaves a prefix of the entries journalled: exactly those documents are issued.
         """
         named_items = []
+        moves: list[tuple[Path, Path]] = []  # (staged, final), each path built once
         self.staging.mkdir(parents=True, exist_ok=True)
         for type_, data, files in items:
             named = {}
             for role, (rel, content) in files.items():
-                if (self.root / rel).exists():
+                final = self.root / rel
+                if final.exists():
                     raise IntegrityError(f"{rel} already exists; refusing to overwrite an issued file")
                 # No temp file: a torn staged file fails its hash check and is dropped on recovery.
-                (self.staging / Path(rel).name).write_bytes(content)
+                staged = self.staging / final.name
+                staged.write_bytes(content)
+                moves.append((staged, final))
                 named[role] = {"path": rel, "sha256": sha256_bytes(content)}
             named_items.append((type_, {**data, "files": named}))
         os.sync()
         entries = [self.journal.append(type_, data, durable=False) for type_, data in named_items]
         self.journal.sync()
         folders = {self.staging}
-        for _, _, files in items:
-            for rel, _ in files.values():
-                final = self.root / rel
+        for staged, final in moves:
+            if final.parent not in folders:
                 final.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(self.staging / final.name, final)
                 folders.add(final.parent)
+            os.replace(staged, final)
         for folder in sorted(folders):
             fsync_dir(folder)
         return entries
