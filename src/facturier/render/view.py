@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 from babel import Locale
@@ -24,16 +25,43 @@ from facturier.render.qr import payment_qr_for
 View = dict[str, Any]
 
 
-def _locale(language: str) -> str:
+# Parsed once per language: Babel parses a locale given by name again on every call
+# (measured: a view without its QR code 0.27 -> 0.20 ms).
+_PARSED_LOCALES: dict[str, Locale] = {}
+
+
+def _locale(language: str) -> Locale:
     """Babel locale for a document language; unknown languages are an error, not a guess."""
-    try:
-        return LOCALES[language]
-    except KeyError:
-        raise FacturierError(f"unsupported document language {language!r}") from None
+    locale = _PARSED_LOCALES.get(language)
+    if locale is None:
+        try:
+            locale = _PARSED_LOCALES[language] = Locale.parse(LOCALES[language])
+        except KeyError:
+            raise FacturierError(f"unsupported document language {language!r}") from None
+    return locale
 
 
 def format_money(amount: Decimal | str, currency: str, language: str) -> str:
     """Amount with currency sign, e.g. "1 234,56 €" (fr) or "$1,234.56" (en)."""
+    return _money_text(str(amount), currency, language)
+
+
+def format_date(d: date | str, language: str) -> str:
+    """Long date, e.g. "15 novembre 2026" (fr) or "November 15, 2026" (en)."""
+    return _date_text(d if isinstance(d, str) else d.isoformat(), language)
+
+
+def format_number(value: Decimal | str, language: str) -> str:
+    """Plain decimal number (quantities), e.g. "12,5" (fr) or "12.5" (en)."""
+    return _number_text(str(value), language)
+
+
+# The three below are memoized on the value's exact text: a batch prints the same prices,
+# rates, quantities, dates and totals thousands of times, and each Babel call costs 5-10 µs
+# (measured: a view without its QR code 0.20 -> 0.05 ms). str(Decimal) keeps the exponent,
+# so "4.2" and "4.20" stay distinct keys; the caches are bounded.
+@lru_cache(maxsize=4096)
+def _money_text(amount: str, currency: str, language: str) -> str:
     # No quantization: amounts are already rounded by the core; a unit price with more
     # decimals than the currency keeps them instead of being silently rounded.
     return format_currency(
@@ -41,14 +69,13 @@ def format_money(amount: Decimal | str, currency: str, language: str) -> str:
     )
 
 
-def format_date(d: date | str, language: str) -> str:
-    """Long date, e.g. "15 novembre 2026" (fr) or "November 15, 2026" (en)."""
-    value = date.fromisoformat(d) if isinstance(d, str) else d
-    return babel_format_date(value, format="long", locale=_locale(language))
+@lru_cache(maxsize=1024)
+def _date_text(iso_date: str, language: str) -> str:
+    return babel_format_date(date.fromisoformat(iso_date), format="long", locale=_locale(language))
 
 
-def format_number(value: Decimal | str, language: str) -> str:
-    """Plain decimal number (quantities), e.g. "12,5" (fr) or "12.5" (en)."""
+@lru_cache(maxsize=1024)
+def _number_text(value: str, language: str) -> str:
     return format_decimal(Decimal(value), locale=_locale(language), decimal_quantization=False)
 
 
@@ -61,8 +88,7 @@ def format_rate(rate: Decimal | str, language: str) -> str:
 
 def _country(code: str, language: str) -> str:
     """Country name in the document language, falling back to the ISO code."""
-    names = Locale.parse(_locale(language)).territories
-    return str(names.get(code.upper(), code))
+    return str(_locale(language).territories.get(code.upper(), code))
 
 
 def _share_capital(value: str, language: str) -> str:

@@ -13,12 +13,13 @@ any other staged file (a document whose entry was never written, so never issued
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+
+import orjson
 
 from facturier.core.errors import IntegrityError
 from facturier.store.files import fsync_dir, sha256_bytes, sha256_file
@@ -29,14 +30,14 @@ from facturier.store.lock import DEFAULT_WAIT_SECONDS, WorkspaceLock
 STAGING_WRITERS = 16
 
 
-def _write_new(item: tuple[Path, bytes]) -> None:
-    path, content = item
-    path.write_bytes(content)
-
-
 def document_json(record: dict[str, Any]) -> bytes:
-    """The canonical record file: stable key order, UTF-8, one trailing newline."""
-    return (json.dumps(record, indent=2, ensure_ascii=False) + "\n").encode()
+    """The canonical record file: stable key order, UTF-8, one trailing newline.
+
+    Defined as `json.dumps(record, indent=2, ensure_ascii=False) + "\\n"` in UTF-8; orjson
+    produces the same bytes for records (strings, integers, booleans, null, lists, objects; a
+    property test holds it to that) about ten times faster (measured 0.039 -> 0.003 ms a record).
+    """
+    return orjson.dumps(record, option=orjson.OPT_INDENT_2) + b"\n"
 
 
 def named_files(entries: list[Entry]) -> dict[str, str]:
@@ -115,32 +116,35 @@ class Ledger:
         mid-group leaves a prefix of the entries journalled: exactly those documents are issued.
         """
         named_items = []
-        staged: list[tuple[Path, bytes]] = []
+        moves: list[tuple[Path, Path]] = []  # (staged, final), each path built once
+        contents: list[bytes] = []
         self.staging.mkdir(parents=True, exist_ok=True)
         for type_, data, files in items:
             named = {}
             for role, (rel, content) in files.items():
-                if (self.root / rel).exists():
+                final = self.root / rel
+                if final.exists():
                     raise IntegrityError(f"{rel} already exists; refusing to overwrite an issued file")
-                staged.append((self.staging / Path(rel).name, content))
+                moves.append((self.staging / final.name, final))
+                contents.append(content)
                 named[role] = {"path": rel, "sha256": sha256_bytes(content)}
             named_items.append((type_, {**data, "files": named}))
         # No temp file: a torn staged file fails its hash check and is dropped on recovery.
-        # Creating a file blocks for 0.5-2 ms on this ext4 while the render workers keep the
-        # cores busy; written from many threads, those waits overlap instead of adding up.
+        # Creating a file can block for 0.3-2.5 ms (measured on a journal-less ext4 that scans
+        # past recently freed inodes, worse while render workers keep the cores busy); from
+        # many threads those waits overlap instead of adding up.
         with ThreadPoolExecutor(STAGING_WRITERS) as writers:
-            for _ in writers.map(_write_new, staged):
+            for _ in writers.map(Path.write_bytes, [staged for staged, _ in moves], contents):
                 pass
         os.sync()
         entries = [self.journal.append(type_, data, durable=False) for type_, data in named_items]
         self.journal.sync()
         folders = {self.staging}
-        for _, _, files in items:
-            for rel, _ in files.values():
-                final = self.root / rel
+        for staged, final in moves:
+            if final.parent not in folders:
                 final.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(self.staging / final.name, final)
                 folders.add(final.parent)
+            os.replace(staged, final)
         for folder in sorted(folders):
             fsync_dir(folder)
         return entries
