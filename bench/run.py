@@ -23,6 +23,9 @@ def main() -> None:
     for name in names:
         print()
         importlib.import_module(f"bench.{name}").main()
+    from bench.common import empty_trash
+
+    empty_trash()
 
 
 if __name__ == "__main__":

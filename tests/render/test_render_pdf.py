@@ -167,11 +167,12 @@ def test_forked_after_use_fails_instead_of_hanging(
 def test_render_ordered_pool_gives_the_same_bytes_in_input_order(
     record: Record, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from facturier.render.pool import render_ordered
+    from facturier.render.pool import SHEET_SIZE, render_ordered
 
     monkeypatch.setenv("FACTURIER_WORKERS", "2")
     records = [{**record, "number": f"2026-{i:04d}"} for i in range(1, 11)]
-    expected = render_records(records)  # the parent has used Typst: fork would hang
+    # The parent has used Typst (fork would hang); the pool renders sheets of SHEET_SIZE.
+    expected = [pdf for i in range(0, len(records), SHEET_SIZE) for pdf in render_records(records[i:i + SHEET_SIZE])]
     results = list(render_ordered(((r["number"], r) for r in records), None, expected=len(records)))
     assert [tag for tag, _ in results] == [r["number"] for r in records]
     assert [pdf for _, pdf in results] == expected

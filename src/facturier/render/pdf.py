@@ -8,6 +8,7 @@ are then paid once per sheet of documents instead of once per document.
 
 from __future__ import annotations
 
+import ctypes
 import io
 import json
 import os
@@ -251,7 +252,27 @@ def render_record(record: dict[str, Any], override_dir: str | None = None) -> by
 
 def render_records(records: list[dict[str, Any]], override_dir: str | None = None) -> list[bytes]:
     """Render records, in order, with this process's cached renderer (for pool workers)."""
-    return _renderer(override_dir).render_many(records)
+    global _renders_since_trim
+    pdfs = _renderer(override_dir).render_many(records)
+    _renders_since_trim += 1
+    if _renders_since_trim >= TRIM_EVERY:
+        _renders_since_trim = 0
+        _trim_heap()
+    return pdfs
+
+
+# Typst frees most of a compile's memory, but glibc keeps the freed pages: a worker's RSS
+# settled at ~185 MiB instead of ~110 MiB. Handing them back every few sheets costs nothing
+# measurable.
+TRIM_EVERY: Final = 10
+_renders_since_trim = 0
+
+
+def _trim_heap() -> None:
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to hand back this way
+        pass
 
 
 def check_template(override_dir: Path) -> list[str]:

@@ -24,9 +24,11 @@ from facturier.render.pdf import render_records, sheet_key
 
 T = TypeVar("T")
 INLINE_BELOW = 8  # below this, starting workers costs more than it saves
-# Documents per compile. Measured per invoice on a batch: 5.2 ms alone, 2.6 ms by 8,
-# 2.2 ms by 16, 2.0 ms by 50; 16 keeps both cores busy to the end of a small batch.
-SHEET_SIZE = 16
+# Documents per compile. Measured per batch invoice (compile only): 5.2 ms alone, 2.6 ms by
+# 8, 2.2 ms by 16, 2.0 ms by 50. A worker's memory grows with the sheet (Typst keeps the
+# layouts of recent compiles): ~110 MiB by 8, ~140 by 16, which a 400 MB budget for two
+# workers and the main process does not allow.
+SHEET_SIZE = 8
 
 
 def watch_parent(parent: int) -> None:
