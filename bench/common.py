@@ -49,6 +49,7 @@ def timed_cli(ws: Path, *args: str) -> tuple[float, float, subprocess.CompletedP
         "r = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss;"
         "print(json.dumps({'rc': p.returncode, 'rss_kib': r, 'out': p.stdout[-2000:], 'err': p.stderr[-4000:]}))"
     )
+    os.sync()  # flush what earlier benchmarks left dirty: each measures only its own writes
     start = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-c", code, sys.executable, "-m", "facturier.cli.app", "--workspace", str(ws), *args],
@@ -93,6 +94,7 @@ def timed_cli_tree(ws: Path, *args: str, interval: float = 0.05) -> tuple[float,
     getrusage reports only the largest single process; a process pool's memory is the sum
     of its processes, so the tree is sampled every `interval` seconds instead.
     """
+    os.sync()  # flush what earlier benchmarks left dirty: each measures only its own writes
     start = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "-m", "facturier.cli.app", "--workspace", str(ws), *args],
