@@ -230,3 +230,11 @@ def test_a_mixed_language_sheet_gives_each_pdf_its_own_language(record: Record) 
             assert str(doc.Root.Lang) == lang
             assert f"<dc:language><rdf:Bag><rdf:li>{lang}</rdf:li></rdf:Bag>".encode() in doc.Root.Metadata.read_bytes()
     assert "Invoice 2026-0002 Page 1 of 1" in PdfReader(io.BytesIO(english)).pages[0].extract_text()
+
+
+def test_a_sheet_whose_metadata_cannot_be_rewritten_is_not_split(record: Record) -> None:
+    from facturier.render.pdf import split_sheet
+
+    sheet = PdfRenderer().render(record)  # one page titled "Facture 2026-0001"
+    assert split_sheet(sheet, [("Facture 2026-0001", "fr")]) is not None
+    assert split_sheet(sheet, [("Facture autre", "fr")]) is None

@@ -143,7 +143,8 @@ class PdfRenderer:
 
         Records share a sheet when they have the same `sheet_key` and the bundled template
         is used. When a document needs more than one page, the page count of the sheet no
-        longer says which page is whose: then each record is rendered alone.
+        longer says which page is whose: then each record is rendered alone (as when the
+        sheet's metadata cannot be rewritten per document).
         """
         if self._sheets is None or len(records) < 2 or len({sheet_key(r) for r in records}) > 1:
             return [self.render(r) for r in records]
@@ -193,7 +194,7 @@ def _xmp_language(lang: str) -> bytes:
 
 
 def split_sheet(sheet: bytes, documents: list[tuple[str, str]]) -> list[bytes] | None:
-    """One PDF per page of a sheet, from (title, language) per document; None unless one page each.
+    """One PDF per page of a sheet, from (title, language) per document; None when it cannot split.
 
     Each page becomes a whole PDF/A-3b file: the page and the resources it uses, the
     catalog's viewer preferences and output intent (sRGB profile), and the sheet's XMP
@@ -207,7 +208,7 @@ def split_sheet(sheet: bytes, documents: list[tuple[str, str]]) -> list[bytes] |
         sheet_title = _xmp_title(documents[0][0])
         pages_count = f"<xmpTPg:NPages>{len(documents)}</xmpTPg:NPages>".encode()
         if xmp.count(sheet_title) != 1 or xmp.count(pages_count) != 1 or len(_XMP_LANGUAGE.findall(xmp)) != 1:
-            raise FacturierError("unexpected XMP metadata in a Typst PDF: cannot split the sheet")
+            return None  # metadata written differently than expected: render one by one, never mislabel
         xmp = xmp.replace(pages_count, b"<xmpTPg:NPages>1</xmpTPg:NPages>")
         pdfs = []
         for page, (title, lang) in zip(src.pages, documents, strict=True):
