@@ -15,7 +15,7 @@ import pytest
 from pypdf import PdfReader
 
 from facturier.core.errors import FacturierError
-from facturier.render.pdf import BUNDLED_TEMPLATES, PdfRenderer, render_record, render_records
+from facturier.render.pdf import BUNDLED_TEMPLATES, PdfRenderer, render_records
 
 Record = dict[str, Any]
 RenderText = Callable[[Record], str]
@@ -144,9 +144,9 @@ def test_broken_override_names_the_file(record: Record, tmp_path: Path) -> None:
 def test_render_record_reuses_one_renderer_per_directory(record: Record, tmp_path: Path) -> None:
     from facturier.render import pdf as pdf_module
 
-    first = render_record(record)
-    assert render_record(record) == first
-    render_record(record, str(tmp_path))
+    first = render_records([record])
+    assert render_records([record]) == first
+    render_records([record], str(tmp_path))
     pids = {pid for pid, _ in pdf_module._RENDERERS}
     assert pids == {os.getpid()}
     assert {directory for _, directory in pdf_module._RENDERERS} >= {None, str(tmp_path)}

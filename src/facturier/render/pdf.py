@@ -246,11 +246,6 @@ def _renderer(override_dir: str | None) -> PdfRenderer:
     return renderer
 
 
-def render_record(record: dict[str, Any], override_dir: str | None = None) -> bytes:
-    """Render one record with this process's cached renderer (for pool workers)."""
-    return _renderer(override_dir).render(record)
-
-
 def render_records(records: list[dict[str, Any]], override_dir: str | None = None) -> list[bytes]:
     """Render records, in order, with this process's cached renderer (for pool workers)."""
     global _renders_since_trim
