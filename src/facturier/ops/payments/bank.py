@@ -20,7 +20,7 @@ from facturier.adapters.bank import BankTransaction, detect_format, parse_statem
 from facturier.core.errors import InputError
 from facturier.core.payments import OpenInvoice
 from facturier.ops.logs import log
-from facturier.ops.payments import open_invoices, payment_data
+from facturier.ops.payments.record import open_invoices, payment_data
 from facturier.ops.report import Report
 from facturier.ops.views import refresh_views
 from facturier.store.journal import Entry
