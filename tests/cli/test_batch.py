@@ -158,13 +158,14 @@ def test_test_mode_client_gets_test_series_and_no_zip(ws: Path) -> None:
 
 def test_monthly_zip_is_deterministic_and_rebuilt(ws: Path) -> None:
     from facturier.ops.batch.monthly_zip import build_monthly_zip
+    from facturier.ops.state import read_state
 
     drop(ws, "a.csv", rows_csv(["R-1", "R-2"]))
     assert run_cli(ws, "batch", "--date", DATE).code == 0
     zpath = ws / "downloads" / f"{BID}-2026-11.zip"
     first = zpath.read_bytes()
-    assert build_monthly_zip(ws, journal(ws), BID, "2026-11") == zpath and zpath.read_bytes() == first
-    assert build_monthly_zip(ws, journal(ws), BID, "2026-10") is None
+    assert build_monthly_zip(ws, read_state(ws), BID, "2026-11") == zpath and zpath.read_bytes() == first
+    assert build_monthly_zip(ws, read_state(ws), BID, "2026-10") is None
     drop(ws, "b.csv", rows_csv(["R-3"], day="2026-11-05"))
     assert run_cli(ws, "batch", "--date", DATE).code == 0
     with zipfile.ZipFile(zpath) as zf:

@@ -7,10 +7,12 @@ import sys
 from facturier.cli import batch, commands, exports, mail, payments  # noqa: F401  (registers commands)
 from facturier.cli.common import app, err_console
 from facturier.core.errors import ConfigError, FacturierError
+from facturier.store import notices
 
 
 def main() -> None:
     """Run the CLI: 0 success, 1 blocking problem, 2 usage error (from Click)."""
+    notices.sink = lambda message: err_console.print(f"note: {message}", markup=False, highlight=False)
     try:
         app()
     except ConfigError as exc:

@@ -119,11 +119,16 @@ def _print_document(record: dict[str, Any]) -> None:
 
 
 @app.command()
-def verify(ctx: typer.Context) -> None:
-    """Check the journal chain and the SHA-256 of every file it names."""
+def verify(
+    ctx: typer.Context,
+    expect: str | None = typer.Option(
+        None, "--expect", metavar="HASH",
+        help="A head hash kept elsewhere: the journal must end at (or contain) that entry."),
+) -> None:
+    """Check the journal chain, its head record and the SHA-256 of every file it names."""
     from facturier.ops.verify import verify_workspace
 
-    result = verify_workspace(load(ctx).root)
+    result = verify_workspace(load(ctx).root, expect)
     for note in result.notes:
         console.print(f"note: {note}", markup=False, highlight=False)
     for problem in result.problems:
@@ -132,6 +137,8 @@ def verify(ctx: typer.Context) -> None:
         print(f"Integrity check FAILED: {len(result.problems)} problem(s).", file=sys.stderr)
         raise typer.Exit(1)
     console.print(f"Integrity OK: {result.entries} journal entries, {result.files} files verified.")
+    console.print(f"The journal ends at entry {result.entries}, hash {result.head_hash}", markup=False,
+                  highlight=False)
 
 
 @app.command()

@@ -35,7 +35,7 @@ def send(
 ) -> None:
     """Deliver invoice emails and batch ZIPs that the send rules allow (also done by `run`)."""
     from facturier.ops.delivery.send import resolve_in_flight, send_deliveries
-    from facturier.store.journal import read_entries
+    from facturier.ops.state import read_state
     from facturier.store.ledger import Ledger
 
     ws = load(ctx)
@@ -45,10 +45,14 @@ def send(
     if confirm_sent or retry:
         report = resolve_in_flight(ws, confirm_sent or retry or "", "confirm" if confirm_sent else "retry")
     elif dry_run:
-        report = send_deliveries(ws, read_entries(ws.root / "data" / "journal.jsonl"), day, None)
+        state = read_state(ws.root)
+        try:
+            report = send_deliveries(ws, state, day, None)
+        finally:
+            state.close()
     else:
         with Ledger(ws.root) as ledger:
-            report = send_deliveries(ws, ledger.entries, day, ledger)
+            report = send_deliveries(ws, ledger.state, day, ledger)
     finish(ws, [report], day, dry_run, as_json)
 
 

@@ -51,11 +51,15 @@ def pay(
 def balances(ctx: typer.Context, date: str | None = DateOpt, as_json: bool = JsonOpt) -> None:
     """Invoiced vs credited vs paid per client and currency, with aging and DSO."""
     from facturier.ops.reports.balances import balances_report
-    from facturier.store.journal import read_entries_unchecked
+    from facturier.ops.state import read_state, save_quietly
 
     ws = load(ctx)
-    entries = read_entries_unchecked(ws.root / "data" / "journal.jsonl")
-    print_report(balances_report(entries, run_date(date, ws.config.timezone)), as_json)
+    state = read_state(ws.root)
+    try:
+        report = balances_report(state, run_date(date, ws.config.timezone))
+    finally:
+        save_quietly(state)
+    print_report(report, as_json)
 
 
 @app.command()

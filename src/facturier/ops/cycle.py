@@ -9,7 +9,7 @@ from facturier.ops.report import ProgressHook, Report
 from facturier.ops.invoicing.monthly import issue_monthly_invoices
 from facturier.ops.delivery.send import send_deliveries
 from facturier.ops.views import refresh_views
-from facturier.store.journal import read_entries
+from facturier.ops.state import read_state
 from facturier.store.ledger import Ledger
 
 if TYPE_CHECKING:
@@ -23,12 +23,15 @@ def monthly_cycle(ws: Workspace, day: date, dry_run: bool, progress: ProgressHoo
     already exist (those it would issue today are not emails yet).
     """
     if dry_run:
-        entries = read_entries(ws.root / "data" / "journal.jsonl")
-        return [issue_monthly_invoices(ws, entries, day, ledger=None),
-                send_deliveries(ws, entries, day, ledger=None)]
+        state = read_state(ws.root)
+        try:
+            return [issue_monthly_invoices(ws, state, day, ledger=None),
+                    send_deliveries(ws, state, day, ledger=None)]
+        finally:
+            state.close()
     with Ledger(ws.root) as ledger:
-        report = issue_monthly_invoices(ws, ledger.entries, day, ledger, progress)
-        refresh_views(ws, ledger.entries, {r["client"] for r in report.rows})
+        report = issue_monthly_invoices(ws, ledger.state, day, ledger, progress)
+        refresh_views(ws, ledger.state, {r["client"] for r in report.rows})
         # Same lock session: no other process can send between issuing and sending.
-        sent = send_deliveries(ws, ledger.entries, day, ledger)
+        sent = send_deliveries(ws, ledger.state, day, ledger)
     return [report, sent]

@@ -1,45 +1,45 @@
-"""State derived from the journal entries: series counters, issued documents, monthly coverage."""
+"""Opening the ledger state for a command, and numbering from it.
+
+Writing commands get the state from their `Ledger` (under the lock); read-only commands and
+dry runs open it without the lock (`read_state`): the same checks, nothing written but the
+checkpoint.
+"""
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from pathlib import Path
 
 from facturier.core.numbering import SeriesState, format_number, next_seq, series_key
-from facturier.store.journal import Entry
-
-ISSUED_TYPES = ("invoice.issued", "credit_note.issued")
-
-
-def issued_documents(entries: list[Entry]) -> list[Entry]:
-    """Every invoice and credit note entry, in journal order."""
-    return [e for e in entries if e["type"] in ISSUED_TYPES]
+from facturier.store.events import DocumentIssued
+from facturier.store.journal import open_state
+from facturier.store.notices import notice
+from facturier.store.state import LedgerState
 
 
-def find_document(entries: list[Entry], number: str) -> Entry | None:
-    """The issued document with this number (any seller), or None."""
-    for entry in issued_documents(entries):
-        if entry["number"] == number:
-            return entry
-    return None
+def read_state(root: Path) -> LedgerState:
+    """The ledger state of a workspace, for a command that writes nothing to the journal."""
+    return open_state(root / "data" / "journal.jsonl", notice)
 
 
-def invoiced_months(entries: list[Entry]) -> set[tuple[str, str]]:
-    """(client id, 'YYYY-MM') pairs that already have their monthly invoice."""
-    return {
-        (e["client"], e["period"])
-        for e in entries
-        if e["type"] == "invoice.issued" and e.get("seller") == "issuer" and e.get("period")
-    }
+def save_quietly(state: LedgerState) -> None:
+    """Keep the checkpoint current after a read-only command (best effort: it is derived).
+
+    Dry runs call `state.close()` instead: they write nothing at all, not even the checkpoint.
+    """
+    try:
+        if state.journal.exists():
+            state.save()
+    except OSError:
+        pass
+    state.close()
 
 
 class NumberAllocator:
     """Hands out the next number of each series; advanced only once a document is journalled."""
 
-    def __init__(self, entries: list[Entry]) -> None:
-        self.states: dict[str, SeriesState] = {}
-        for entry in issued_documents(entries):
-            self.record(entry)
+    def __init__(self, state: LedgerState) -> None:
+        self.states: dict[str, SeriesState] = state.core.series_states()
 
     def peek(
         self, template: str, *, seller: str, client: str, issue_date: date, test: bool
@@ -50,9 +50,9 @@ class NumberAllocator:
         number = format_number(template, issue_date=issue_date, client=client, seq=seq, test=test)
         return number, series, seq
 
-    def record(self, entry: dict[str, Any]) -> None:
+    def record(self, doc: DocumentIssued) -> None:
         """Advance a series after its document was journalled."""
-        self.advance(entry["series"], entry["series_seq"], date.fromisoformat(entry["date"]))
+        self.advance(doc.series, doc.series_seq, doc.date)
 
     def advance(self, series: str, seq: int, issue_date: date) -> None:
         """Move a series forward (also used by dry runs to number what they would issue)."""

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from facturier.store.files import sha256_file
-from facturier.store.journal import check_chain
+from facturier.core.errors import IntegrityError
+from facturier.store.journal import GENESIS, check_chain, head_path, head_problem, read_head
 from facturier.store.ledger import named_files
 from facturier.store.lock import WorkspaceLock
 
@@ -20,12 +21,17 @@ class Verification:
 
     entries: int = 0
     files: int = 0
+    head_hash: str = ""
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
-def verify_workspace(root: Path) -> Verification:
-    """Check every entry's chain link and hash, and every named file's SHA-256."""
+def verify_workspace(root: Path, expect: str | None = None) -> Verification:
+    """Check every entry's chain link and hash, the head record, and every named file's SHA-256.
+
+    `expect` is a hash the user kept elsewhere (a printed report, an alert email): the
+    journal must end at that entry, or contain it (then the entries after it are listed).
+    """
     result = Verification()
     journal = root / "data" / "journal.jsonl"
     with WorkspaceLock(root / "data"):
@@ -37,6 +43,10 @@ def verify_workspace(root: Path) -> Verification:
             else:
                 result.problems.append(text)
         result.entries = len(entries)
+        result.head_hash = str(entries[-1]["hash"]) if entries else GENESIS
+        _check_head(journal, entries, result)
+        if expect is not None:
+            _check_expected(entries, expect.strip().lower(), result)
         named = named_files(entries)
         staged = _staged_hashes(root)
         for rel, digest in sorted(named.items()):
@@ -60,6 +70,41 @@ def verify_workspace(root: Path) -> Verification:
         for rel in _unrecorded(root, named):
             result.problems.append(f"{rel}: not recorded in the journal")
     return result
+
+
+def _check_head(journal: Path, entries: list[dict[str, object]], result: Verification) -> None:
+    """The journal's end must be the one its head record names (or a commit in progress)."""
+    try:
+        head = read_head(head_path(journal))
+    except IntegrityError as exc:
+        result.problems.append(str(exc))
+        return
+    if head is None:
+        if entries:
+            result.notes.append("data/journal.head: no head record yet (a workspace from an earlier "
+                                "version); the next writing command creates it")
+        return
+    problem = head_problem(head, len(entries), result.head_hash if entries else head.hash)
+    if problem:
+        result.problems.append(f"data/journal.head: {problem}")
+    elif head.pending and (len(entries), result.head_hash) != (head.seq, head.hash):
+        result.notes.append("data/journal.head: a commit was interrupted after its entries were written; "
+                            "the next writing command completes the head record")
+
+
+def _check_expected(entries: list[dict[str, object]], expect: str, result: Verification) -> None:
+    """Compare the journal with a head hash kept elsewhere."""
+    if len(expect) < 8:
+        result.problems.append("--expect: give at least 8 hex digits of the hash")
+        return
+    matches = [e for e in entries if str(e.get("hash", "")).startswith(expect)]
+    if not matches:
+        result.problems.append(f"--expect {expect}: no entry of the journal has this hash: the journal is not "
+                               "the one whose head you kept (entries were removed or rewritten)")
+    elif matches[-1] is not entries[-1]:
+        later = len(entries) - int(str(matches[-1]["seq"]))
+        result.notes.append(f"--expect {expect}: entry {matches[-1]['seq']}; {later} entr"
+                            f"{'y was' if later == 1 else 'ies were'} added after it")
 
 
 def _staged_hashes(root: Path) -> set[tuple[str, str]]:

@@ -1,25 +1,35 @@
-"""Refreshing and rebuilding the derived views."""
+"""Refreshing and rebuilding the derived views, and the explicit list of view builders."""
 
 from __future__ import annotations
 
+import shutil
 from typing import TYPE_CHECKING
 
-from facturier.store.journal import Entry, read_entries
-from facturier.store.views import write_views
+from facturier.ops.accounts import payment_and_balance_views
+from facturier.ops.state import read_state
+from facturier.store.state import LedgerState
+from facturier.store.views import ViewBuilder, revenue_views, write_views
 
 if TYPE_CHECKING:
     from facturier.config import Workspace
 
+# Every derived view, in the order they are written (PRODUCT.md §2).
+VIEWS: list[ViewBuilder] = [revenue_views, payment_and_balance_views]
 
-def refresh_views(ws: Workspace, entries: list[Entry], clients: set[str]) -> None:
+
+def refresh_views(ws: Workspace, state: LedgerState, clients: set[str]) -> None:
     """Rewrite the views of the clients a command touched."""
     if clients:
-        write_views(ws.root, entries, clients)
+        write_views(ws.root, state, VIEWS, clients)
 
 
 def rebuild_views(ws: Workspace) -> int:
-    """Regenerate every view from the journal; returns the number of view files."""
-    return write_views(ws.root, read_entries(ws.root / "data" / "journal.jsonl"))
-
-# Registers the payment and balance views before any write_views call.
-from facturier.ops.reports import balances as _balances  # noqa: E402,F401
+    """Rebuild the state checkpoint from the journal, then every view; the number of view files."""
+    shutil.rmtree(ws.root / "data" / "state", ignore_errors=True)
+    state = read_state(ws.root)
+    try:
+        count = write_views(ws.root, state, VIEWS)
+        state.save(force=True)
+    finally:
+        state.close()
+    return count

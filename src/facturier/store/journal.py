@@ -8,8 +8,9 @@ Each line is the canonical JSON of one entry: `seq`, `at`, `type`, the entry's d
 from __future__ import annotations
 
 import gc
+import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,7 +20,9 @@ from typing import Any
 import orjson
 
 from facturier.core.errors import IntegrityError
-from facturier.store.files import sha256_bytes
+from facturier.store import notices
+from facturier.store.files import atomic_write, sha256_bytes
+from facturier.store.state import GENESIS_STAMP, LedgerState, Stamp
 
 GENESIS = "0" * 64
 RESERVED = frozenset({"seq", "at", "type", "prev", "hash"})
@@ -76,104 +79,260 @@ def loading_entries() -> Iterator[None]:
 
 def check_chain(path: Path) -> tuple[list[Entry], list[ChainProblem]]:
     """Parse every line and check seq, prev and hash; return the entries and every problem."""
-    with loading_entries():
-        return _check_chain(path)
-
-
-def _check_chain(path: Path) -> tuple[list[Entry], list[ChainProblem]]:
     entries: list[Entry] = []
-    problems: list[ChainProblem] = []
-    prev = GENESIS
-    for number, raw in iter_lines(path):
-        if not raw.endswith(b"\n"):
-            problems.append(ChainProblem(number, "incomplete last line (an interrupted write)"))
-            break
-        try:
-            entry = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            problems.append(ChainProblem(number, "not valid JSON"))
-            prev = ""
-            continue
-        if not isinstance(entry, dict):
-            problems.append(ChainProblem(number, "not a JSON object"))
-            continue
-        if entry.get("seq") != number:
-            problems.append(ChainProblem(number, f"seq is {entry.get('seq')!r}, expected {number}"))
-        if entry.get("prev") != prev:
-            problems.append(ChainProblem(number, "prev does not match the previous entry's hash"))
-        if entry.get("hash") != entry_hash(entry):
-            problems.append(ChainProblem(number, "hash does not match the entry's content"))
-        prev = str(entry.get("hash"))
-        entries.append(entry)
+    with loading_entries():
+        problems = scan_chain(path, lambda entry, offset, length: entries.append(entry))
     return entries, problems
 
 
-class Journal:
-    """Reads the chain once, then appends entries durably. Use only under the workspace lock."""
+def line_hash_ok(raw: bytes, entry: Entry) -> bool:
+    """Whether the entry's `hash` is the SHA-256 of its content without `hash`.
 
-    def __init__(self, path: Path) -> None:
+    Fast path: a line written by Facturier is the canonical JSON of its entry, keys sorted,
+    and `hash` is never the last key, so removing `"hash":"<h>",` from the raw line gives
+    the canonical bytes of the entry without it (no re-serialisation). A line that is not
+    in that form (edited by hand, say) is checked the slow way, so nothing written so far
+    is refused.
+    """
+    stored = entry.get("hash")
+    if isinstance(stored, str):
+        segment = b'"hash":"' + stored.encode() + b'",'
+        if hashlib.sha256(raw.rstrip(b"\n").replace(segment, b"", 1)).hexdigest() == stored:
+            return True
+    return bool(stored == entry_hash(entry))
+
+
+EntrySink = Callable[[Entry, int, int], object]
+
+
+def scan_chain(path: Path, sink: EntrySink, start: int = 0, seq: int = 0, prev: str = GENESIS) -> list[ChainProblem]:
+    """Check every complete line from byte `start` (entry `seq` + 1 follows hash `prev`).
+
+    Each entry is handed to `sink(entry, offset, length)`; returns every problem found. An
+    incomplete last line is reported as such (an interrupted write, never committed).
+    """
+    problems: list[ChainProblem] = []
+    if not path.exists():
+        return problems
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        offset = start
+        for number, raw in enumerate(fh, start=seq + 1):
+            length = len(raw)
+            if not raw.endswith(b"\n"):
+                problems.append(ChainProblem(number, "incomplete last line (an interrupted write)"))
+                break
+            try:
+                entry = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                problems.append(ChainProblem(number, "not valid JSON"))
+                prev, offset = "", offset + length
+                continue
+            if not isinstance(entry, dict):
+                problems.append(ChainProblem(number, "not a JSON object"))
+                offset += length
+                continue
+            if entry.get("seq") != number:
+                problems.append(ChainProblem(number, f"seq is {entry.get('seq')!r}, expected {number}"))
+            if entry.get("prev") != prev:
+                problems.append(ChainProblem(number, "prev does not match the previous entry's hash"))
+            if not line_hash_ok(raw, entry):
+                problems.append(ChainProblem(number, "hash does not match the entry's content"))
+            prev = str(entry.get("hash"))
+            sink(entry, offset, length)
+            offset += length
+    return problems
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """The head record `data/journal.head`: where the journal ends, so its end is anchored.
+
+    `seq` and `hash` name the last committed entry. While a commit is being written,
+    `pending` lists the hashes of the entries it appends (in order): a process killed
+    mid-commit leaves the journal ending at `seq` or at one of those, never elsewhere.
+    """
+
+    seq: int
+    hash: str
+    pending: tuple[str, ...] = ()
+
+    def accepts(self, seq: int, hash_: str) -> bool:
+        """Whether a journal ending at entry `seq` with hash `hash_` agrees with this head."""
+        if (seq, hash_) == (self.seq, self.hash):
+            return True
+        index = seq - self.seq - 1
+        return 0 <= index < len(self.pending) and self.pending[index] == hash_
+
+
+def head_path(journal: Path) -> Path:
+    """data/journal.head beside data/journal.jsonl."""
+    return journal.with_suffix(".head")
+
+
+def read_head(path: Path) -> Head | None:
+    """The head record, None when there is none; IntegrityError when it is unreadable."""
+    try:
+        raw = orjson.loads(path.read_bytes())
+        return Head(int(raw["seq"]), str(raw["hash"]), tuple(str(h) for h in raw.get("pending", ())))
+    except FileNotFoundError:
+        return None
+    except (OSError, orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise IntegrityError(f"{path}: unreadable head record ({exc}); run 'facturier verify'") from None
+
+
+def write_head(path: Path, head: Head) -> None:
+    """Replace the head record atomically and durably."""
+    data: dict[str, Any] = {"seq": head.seq, "hash": head.hash}
+    if head.pending:
+        data["pending"] = list(head.pending)
+    atomic_write(path, canonical(data) + b"\n")
+
+
+def head_problem(head: Head | None, seq: int, hash_: str) -> str | None:
+    """Why a journal ending at (seq, hash) disagrees with its head record, or None."""
+    if head is None or head.accepts(seq, hash_):
+        return None
+    if seq < head.seq:
+        gone = head.seq - seq
+        return (f"the journal ends at entry {seq} but its head record says entry {head.seq}: "
+                f"{gone} entr{'y was' if gone == 1 else 'ies were'} removed from its end")
+    if seq > head.seq + len(head.pending):
+        extra = seq - head.seq
+        return (f"the journal ends at entry {seq} but its head record says entry {head.seq}: "
+                f"{extra} entr{'y was' if extra == 1 else 'ies were'} added after the last commit")
+    return f"the journal's entry {seq} has hash {hash_[:16]}..., not the one its head record names"
+
+
+def complete_end(path: Path) -> int:
+    """Byte offset after the last complete line (a torn last line was never committed)."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return 0
+    if size == 0:
+        return 0
+    with open(path, "rb") as fh:
+        fh.seek(size - 1)
+        if fh.read(1) == b"\n":
+            return size
+        back = min(size, 1 << 20)
+        fh.seek(size - back)
+        window = fh.read(back)
+    cut = window.rfind(b"\n")
+    return 0 if cut < 0 else size - back + cut + 1
+
+
+def open_state(path: Path, notice: Callable[[str], None] | None = None) -> LedgerState:
+    """The ledger state of the journal at `path`, from its checkpoint plus the entries after it.
+
+    The chain of every entry after the checkpoint is checked; with no usable checkpoint the
+    whole journal is checked and the state rebuilt in one pass (with a notice). Raises
+    IntegrityError when the chain is broken, or when the journal's end disagrees with its
+    head record (entries removed from or added to its end).
+    """
+    say = notice or notices.notice
+    end = complete_end(path)
+    state = LedgerState(path, path.parent / "state", Stamp(0, end, ""), say)
+    stamp = state.checkpoint_stamp()
+    if stamp is None and end and (path.parent / "state").exists():
+        say("rebuilding the ledger state from the journal")
+    state.begin(stamp)
+    start = stamp or GENESIS_STAMP
+    with loading_entries():
+        problems = scan_chain(path, state.apply, start.offset, start.seq, start.hash if start.seq else GENESIS)
+    real = [p for p in problems if "incomplete last line" not in p.message]
+    if real:
+        raise IntegrityError(f"{path}: line {real[0].line}: {real[0].message}; run 'facturier verify' "
+                             "for details. Nothing was written.")
+    problem = head_problem(read_head(head_path(path)), state.position.seq, state.position.hash)
+    if problem:
+        raise IntegrityError(f"{path}: {problem}; run 'facturier verify'. Nothing was written.")
+    return state
+
+
+class Journal:
+    """The journal opened for writing (under the workspace lock), with its ledger state.
+
+    Opening drops a torn last line, loads the state (`open_state`), which checks the chain
+    after the checkpoint and the head record. Each `append_many` is one commit: the head
+    record first lists the new entries as pending, then they are written and fsynced, then
+    the head names the last of them.
+    """
+
+    def __init__(self, path: Path, notice: Callable[[str], None] | None = None) -> None:
         self.path = path
+        self.head_file = head_path(path)
         self.repaired_tail = False
         self._repair_torn_tail()
-        entries, problems = check_chain(path)
-        if problems:
-            first = problems[0]
-            raise IntegrityError(
-                f"{path}: line {first.line}: {first.message}; run 'facturier verify' for details. "
-                "Nothing was written."
-            )
-        self.entries: list[Entry] = entries
-        self._fh = open(path, "ab")
+        self.state = open_state(path, notice)
+        head = read_head(self.head_file)
+        position = self.state.position
+        if head is None and position.seq:
+            (notice or notices.notice)(f"journal head record created: the journal ends at entry {position.seq}")
+        if head is None or head.pending or (head.seq, head.hash) != (position.seq, position.hash):
+            write_head(self.head_file, Head(position.seq, position.hash or GENESIS))
+        self._fh = open(path, "ab")  # noqa: SIM115 (closed by close())
 
     def _repair_torn_tail(self) -> None:
         """Drop a last line left half-written by a killed process: it was never committed."""
-        if not self.path.exists() or self.path.stat().st_size == 0:
+        if not self.path.exists():
+            return
+        end = complete_end(self.path)
+        if end == self.path.stat().st_size:
             return
         with open(self.path, "rb+") as fh:
-            fh.seek(0, os.SEEK_END)
-            size = fh.tell()
-            fh.seek(max(0, size - 1))
-            if fh.read(1) == b"\n":
-                return
-            data = self.path.read_bytes()
-            cut = data.rfind(b"\n") + 1
-            fh.truncate(cut)
+            fh.truncate(end)
             fh.flush()
             os.fsync(fh.fileno())
         self.repaired_tail = True
 
     @property
+    def seq(self) -> int:
+        """Number of the last entry (0 for an empty journal)."""
+        return self.state.position.seq
+
+    @property
     def last_hash(self) -> str:
         """Hash of the last entry, or the genesis hash for an empty journal."""
-        return str(self.entries[-1]["hash"]) if self.entries else GENESIS
+        return self.state.position.hash if self.state.position.seq else GENESIS
 
-    def append(self, type_: str, data: dict[str, Any], durable: bool = True) -> Entry:
-        """Chain, write and fsync one entry; return it as written.
+    def append(self, type_: str, data: dict[str, Any]) -> Entry:
+        """Chain, write and fsync one entry (one commit); return it as written."""
+        return self.append_many([(type_, data)])[0]
 
-        `durable=False` defers the fsync to `sync()`, for group commits: a crash before it
-        loses only a tail of whole entries (or leaves a torn last line, dropped on reopening).
-        """
-        clash = RESERVED.intersection(data)
-        if clash:
-            raise ValueError(f"journal data may not set reserved keys {sorted(clash)}")
-        entry: Entry = {"seq": len(self.entries) + 1, "at": _now(), "type": type_}
-        entry.update(data)
-        entry["prev"] = self.last_hash
-        entry["hash"] = entry_hash(entry)
-        self._fh.write(canonical(entry) + b"\n")
-        self.entries.append(entry)
-        if durable:
-            self.sync()
-        return entry
-
-    def sync(self) -> None:
-        """Make every appended entry durable."""
+    def append_many(self, items: list[tuple[str, dict[str, Any]]]) -> list[Entry]:
+        """Chain and write entries as one commit: head pending, lines, one fsync, head final."""
+        entries: list[Entry] = []
+        prev, seq, at = self.last_hash, self.seq, _now()
+        for type_, data in items:
+            clash = RESERVED.intersection(data)
+            if clash:
+                raise ValueError(f"journal data may not set reserved keys {sorted(clash)}")
+            seq += 1
+            entry: Entry = {"seq": seq, "at": at, "type": type_}
+            entry.update(data)
+            entry["prev"] = prev
+            entry["hash"] = prev = entry_hash(entry)
+            entries.append(entry)
+        if not entries:
+            return entries
+        write_head(self.head_file, Head(self.seq, self.last_hash, tuple(e["hash"] for e in entries)))
+        lines = [canonical(e) + b"\n" for e in entries]
+        self._fh.write(b"".join(lines))
         self._fh.flush()
         os.fsync(self._fh.fileno())
+        offset = self.state.position.offset
+        for entry, line in zip(entries, lines):
+            self.state.apply(entry, offset, len(line))
+            offset += len(line)
+        write_head(self.head_file, Head(self.seq, self.last_hash))
+        return entries
 
     def close(self) -> None:
-        """Close the append handle."""
+        """Close the append handle and the state's reader."""
         self._fh.close()
+        self.state.close()
 
 
 def _now() -> str:
@@ -189,17 +348,3 @@ def read_entries(path: Path) -> list[Entry]:
             f"{path}: line {real[0].line}: {real[0].message}; run 'facturier verify' for details."
         )
     return entries
-
-
-def read_entries_unchecked(path: Path) -> list[Entry]:
-    """Every complete entry without re-hashing the chain: for read-only reports over large journals.
-
-    Hashing 200,000 entries costs seconds; reports such as `balances` trust the chain that every
-    writing command verifies under the lock and that `facturier verify` checks on demand.
-    """
-    if not path.exists():
-        return []
-    data = path.read_bytes()
-    complete = data[: data.rfind(b"\n") + 1]  # a torn last line was never committed
-    with loading_entries():
-        return [orjson.loads(line) for line in complete.splitlines() if line]

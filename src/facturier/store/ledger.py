@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
@@ -24,6 +25,7 @@ import orjson
 from facturier.core.errors import IntegrityError
 from facturier.store.files import fsync_dir, sha256_bytes, sha256_file
 from facturier.store.journal import Entry, Journal
+from facturier.store.state import LedgerState
 from facturier.store.lock import DEFAULT_WAIT_SECONDS, WorkspaceLock
 
 
@@ -52,8 +54,10 @@ def named_files(entries: list[Entry]) -> dict[str, str]:
 class Ledger:
     """Everything a writing command needs, opened under the exclusive workspace lock."""
 
-    def __init__(self, root: Path, lock_wait: float = DEFAULT_WAIT_SECONDS) -> None:
+    def __init__(self, root: Path, lock_wait: float = DEFAULT_WAIT_SECONDS,
+                 notice: Callable[[str], None] | None = None) -> None:
         self.root = root
+        self._notice = notice
         self.data = root / "data"
         self.staging = self.data / "staging"
         self._lock = WorkspaceLock(self.data, lock_wait)
@@ -62,7 +66,7 @@ class Ledger:
     def __enter__(self) -> Ledger:
         self._lock.acquire()
         try:
-            self.journal = Journal(self.data / "journal.jsonl")
+            self.journal = Journal(self.data / "journal.jsonl", self._notice)
             self._recover_staging()
         except BaseException:
             self._lock.release()
@@ -72,20 +76,24 @@ class Ledger:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self.journal.close()
-        self._lock.release()
+        try:
+            if exc_type is None:
+                self.state.save()
+        finally:
+            self.journal.close()
+            self._lock.release()
 
     @property
-    def entries(self) -> list[Entry]:
-        """All journal entries, oldest first."""
-        return self.journal.entries
+    def state(self) -> LedgerState:
+        """The ledger state, current with every entry appended so far."""
+        return self.journal.state
 
     def _recover_staging(self) -> None:
         staged_files = sorted(self.staging.iterdir()) if self.staging.is_dir() else []
         if not staged_files:
             return
         missing: dict[tuple[str, str], Path] = {}
-        for rel, digest in named_files(self.entries).items():
+        for rel, digest in self.state.named_files().items():
             final = self.root / rel
             if not final.exists():
                 missing[(final.name, digest)] = final
@@ -137,8 +145,7 @@ class Ledger:
             for _ in writers.map(Path.write_bytes, [staged for staged, _ in moves], contents):
                 pass
         os.sync()
-        entries = [self.journal.append(type_, data, durable=False) for type_, data in named_items]
-        self.journal.sync()
+        entries = self.journal.append_many(named_items)
         folders = {self.staging}
         for staged, final in moves:
             if final.parent not in folders:

@@ -7,72 +7,60 @@ because a view is a pure function of the journal.
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+
+import orjson
+
+from facturier.store.events import DocumentIssued
 from facturier.store.files import atomic_write
-from facturier.store.journal import Entry
+from facturier.store.state import LedgerState
 
-ViewBuilder = Callable[[list[Entry], set[str] | None], dict[str, bytes]]
-
-BUILDERS: list[ViewBuilder] = []
+ViewBuilder = Callable[["LedgerState", set[str] | None], dict[str, bytes]]
 
 
 def view_bytes(obj: Any) -> bytes:
-    """Stable JSON for a view file."""
-    return (json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=True) + "\n").encode()
+    """Stable JSON for a view file: keys sorted, two-space indent, UTF-8.
+
+    Defined as `json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=True) + "\\n"`;
+    orjson gives the same bytes for views (strings, integers, lists, objects) far faster.
+    """
+    return orjson.dumps(obj, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
 
 
-def register(builder: ViewBuilder) -> ViewBuilder:
-    """Add a view builder (used as a decorator by each layer that owns a view)."""
-    BUILDERS.append(builder)
-    return builder
-
-
-def live_direct_documents(entries: Iterable[Entry]) -> list[Entry]:
-    """Live invoices and credit notes of the issuer (test mode never counts as revenue)."""
-    return [
-        e for e in entries
-        if e["type"] in ("invoice.issued", "credit_note.issued")
-        and e.get("seller") == "issuer" and e.get("mode") == "live"
-    ]
-
-
-def signed(entry: Entry, key: str) -> Decimal:
+def signed(doc: DocumentIssued, amount: Decimal) -> Decimal:
     """An amount of a document, negative for a credit note."""
-    value = Decimal(entry[key])
-    return -value if entry["type"] == "credit_note.issued" else value
+    return -amount if doc.is_credit_note else amount
 
 
-@register
-def revenue_views(entries: list[Entry], clients: set[str] | None) -> dict[str, bytes]:
+def revenue_views(state: LedgerState, clients: set[str] | None) -> dict[str, bytes]:
     """data/revenues/<client>.json: cumulative totals per currency and the history."""
-    by_client: dict[str, list[Entry]] = {}
-    for e in live_direct_documents(entries):
-        if clients is None or e["client"] in clients:
-            by_client.setdefault(e["client"], []).append(e)
+    owners = sorted(({owner for owner, _ in state.index.by_owner_year} - {"issuer"}) if clients is None else clients)
     out = {}
-    for client, docs in by_client.items():
+    for client in owners:
+        docs = [d for d in state.documents_of(client) if d.client == client and d.direct_live]
+        if not docs:
+            continue
         totals: dict[str, dict[str, Decimal]] = {}
         history = []
-        for e in docs:
-            t = totals.setdefault(e["currency"], {"excl": Decimal(0), "vat": Decimal(0), "incl": Decimal(0)})
-            amounts = {k: signed(e, f"total_{k}_vat") for k in ("excl", "incl")}
-            amounts["vat"] = signed(e, "total_vat")
+        for d in docs:
+            t = totals.setdefault(d.currency, {"excl": Decimal(0), "vat": Decimal(0), "incl": Decimal(0)})
+            amounts = {"excl": signed(d, d.total_excl_vat), "vat": signed(d, d.total_vat),
+                       "incl": signed(d, d.total_incl_vat)}
             for k, v in amounts.items():
                 t[k] += v
             history.append({
-                "number": e["number"], "kind": e["kind"], "date": e["date"], "currency": e["currency"],
+                "number": d.number, "kind": d.kind, "date": d.date.isoformat(), "currency": d.currency,
                 "amount_excl_vat": str(amounts["excl"]), "vat_amount": str(amounts["vat"]),
                 "amount_incl_vat": str(amounts["incl"]),
             })
         out[f"data/revenues/{client}.json"] = view_bytes({
             "client": client,
-            "currency": docs[-1]["currency"],
+            "currency": docs[-1].currency,
             "totals": {
                 cur: {"amount_excl_vat": str(t["excl"]), "vat_amount": str(t["vat"]), "amount_incl_vat": str(t["incl"])}
                 for cur, t in sorted(totals.items())
@@ -82,11 +70,11 @@ def revenue_views(entries: list[Entry], clients: set[str] | None) -> dict[str, b
     return out
 
 
-def write_views(root: Path, entries: list[Entry], clients: set[str] | None = None) -> int:
-    """Write every registered view (for the given clients, or all); return the file count."""
+def write_views(root: Path, state: LedgerState, builders: list[ViewBuilder], clients: set[str] | None = None) -> int:
+    """Write the views of these builders (for the given clients, or all); return the file count."""
     count, changed = 0, False
-    for builder in BUILDERS:
-        for rel, content in builder(entries, clients).items():
+    for builder in builders:
+        for rel, content in builder(state, clients).items():
             path = root / rel
             if not path.exists() or path.read_bytes() != content:
                 # Atomic (temp file + rename) now, durable below with one sync for all: an

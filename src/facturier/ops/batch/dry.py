@@ -9,13 +9,13 @@ from facturier.ops.batch.process import (
     DRY_COLUMNS,
     batch_context,
     batch_document,
-    dry_entries,
     inbox_files,
     ledger_view,
 )
 from facturier.ops.batch.rows import FileCheck, iter_rows
 from facturier.ops.report import Alert, Report
-from facturier.ops.state import NumberAllocator
+from facturier.ops.state import NumberAllocator, read_state
+from facturier.store.state import LedgerState
 from facturier.store.files import sha256_file
 
 if TYPE_CHECKING:
@@ -27,10 +27,18 @@ if TYPE_CHECKING:
 def dry_run_batches(ws: Workspace, run_date: date, clients: list[str]) -> Report:
     """Every row that would be issued, numbered as the real run would number it (no lock taken)."""
     report = Report("Batch invoices (dry run: nothing written)", DRY_COLUMNS)
-    entries = dry_entries(ws.root)
-    allocator = NumberAllocator(entries)
+    state = read_state(ws.root)
+    try:
+        _dry_clients(ws, state, run_date, clients, report)
+    finally:
+        state.close()
+    return report
+
+
+def _dry_clients(ws: Workspace, state: LedgerState, run_date: date, clients: list[str], report: Report) -> None:
+    allocator = NumberAllocator(state)
     for batch_id in clients:
-        view = ledger_view(entries, batch_id)
+        view = ledger_view(state, batch_id)
         for accepted in view.interrupted:
             left = int(accepted["rows"]) - len(view.issued_by_batch.get(accepted["sha256"], set()))
             report.notes.append(f"{batch_id}/{accepted['name']}: interrupted batch, {left} row(s) "
@@ -38,7 +46,6 @@ def dry_run_batches(ws: Workspace, run_date: date, clients: list[str]) -> Report
         invoiced = dict(view.invoiced)
         for path in inbox_files(ws.root, batch_id):
             _dry_file(ws, batch_id, path, run_date, allocator, invoiced, {e for e in view.accepted}, report)
-    return report
 
 
 def _dry_file(ws: Workspace, batch_id: str, path: Path, run_date: date, allocator: NumberAllocator,

@@ -17,7 +17,9 @@ import zipfile
 from pathlib import Path
 
 from facturier.store.files import fsync_dir
+from facturier.store.events import T
 from facturier.store.journal import Entry
+from facturier.store.state import LedgerState
 
 MANIFEST_COLUMNS = ("number", "date", "customer", "total_incl_vat", "sha256")
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest ZIP date: no wall clock in the bytes
@@ -28,11 +30,12 @@ def zip_path(root: Path, batch_id: str, month: str) -> Path:
     return root / "downloads" / f"{batch_id}-{month}.zip"
 
 
-def month_invoices(entries: list[Entry], batch_id: str, month: str) -> list[Entry]:
+def month_invoices(state: LedgerState, batch_id: str, month: str) -> list[Entry]:
     """Live invoices of a batch client dated in `month` ('YYYY-MM'), in number order."""
+    offsets = state.index.by_owner_year.get((batch_id, int(month[:4])), [])
     chosen = [
-        e for e in entries
-        if e["type"] == "invoice.issued" and e.get("seller") == batch_id and e.get("mode") == "live"
+        e for e in (state.entry_at(o) for o in offsets)
+        if e["type"] == T.INVOICE_ISSUED and e.get("seller") == batch_id and e.get("mode") == "live"
         and str(e["date"]).startswith(month + "-")
     ]
     return sorted(chosen, key=lambda e: (e["series"], e["series_seq"]))
@@ -57,13 +60,13 @@ def _info(name: str, compress: int) -> zipfile.ZipInfo:
     return info
 
 
-def build_monthly_zip(root: Path, entries: list[Entry], batch_id: str, month: str) -> Path | None:
+def build_monthly_zip(root: Path, state: LedgerState, batch_id: str, month: str) -> Path | None:
     """(Re)build the month's ZIP atomically; None (and no file) when the month has no live invoice.
 
     PDFs are stored uncompressed (they are compressed already) and streamed from disk, so
     memory stays flat however many invoices the month holds.
     """
-    invoices = month_invoices(entries, batch_id, month)
+    invoices = month_invoices(state, batch_id, month)
     if not invoices:
         return None
     target = zip_path(root, batch_id, month)

@@ -31,8 +31,9 @@ from facturier.ops.logs import log
 from facturier.ops.report import Alert, ProgressHook, Report
 from facturier.ops.state import NumberAllocator
 from facturier.store.files import atomic_write, fsync_dir, sha256_file
-from facturier.store.journal import Entry, read_entries
+from facturier.store.journal import Entry
 from facturier.store.ledger import Ledger
+from facturier.store.state import LedgerState
 
 if TYPE_CHECKING:
     from facturier.config import BatchClientConfig, Workspace
@@ -57,20 +58,16 @@ class BatchLedgerView:
         return [e for sha, e in self.accepted.items() if sha not in self.completed]
 
 
-def ledger_view(entries: list[Entry], batch_id: str) -> BatchLedgerView:
-    """Scan the journal once for one batch client."""
-    view = BatchLedgerView()
-    for e in entries:
-        if e.get("client") != batch_id:
-            continue
-        if e["type"] == "batch.accepted":
-            view.accepted[e["sha256"]] = e
-        elif e["type"] == "batch.completed":
-            view.completed.add(e["sha256"])
-        elif e["type"] == "invoice.issued" and e.get("seller") == batch_id and e.get("reference"):
-            view.invoiced[e["reference"]] = e["number"]
-            view.issued_by_batch.setdefault(e.get("batch", ""), set()).add(e["reference"])
-    return view
+def ledger_view(state: LedgerState, batch_id: str) -> BatchLedgerView:
+    """What the ledger state knows of one batch client (accepted entries read back)."""
+    files = state.core.batches.get(batch_id)
+    if files is None:
+        return BatchLedgerView()
+    return BatchLedgerView(
+        accepted={sha: state.entry_at(offset) for sha, offset in files.accepted.items()},
+        completed=set(files.completed), invoiced=dict(files.invoiced),
+        issued_by_batch={sha: set(refs) for sha, refs in files.issued_by_batch.items()},
+    )
 
 
 def batch_context(cfg: BatchClientConfig, batch_id: str, run_date: date, allocator: NumberAllocator | None,
@@ -157,21 +154,21 @@ def process_batches(ws: Workspace, run_date: date, client: str | None = None, dr
 def _process_client(ws: Workspace, ledger: Ledger, batch_id: str, run_date: date, report: Report,
                     progress: ProgressHook | None) -> None:
     months: set[str] = set()
-    for accepted in ledger_view(ledger.entries, batch_id).interrupted:
+    for accepted in ledger_view(ledger.state, batch_id).interrupted:
         months |= _issue_accepted(ws, ledger, batch_id, accepted, report, progress, resumed=True)
     for path in inbox_files(ws.root, batch_id):
         fresh = _intake(ws, ledger, batch_id, path, run_date, report)
         if fresh is not None:
             months |= _issue_accepted(ws, ledger, batch_id, fresh, report, progress, resumed=False)
     for month in sorted(months):
-        build_monthly_zip(ws.root, ledger.entries, batch_id, month)
+        build_monthly_zip(ws.root, ledger.state, batch_id, month)
 
 
 def _intake(ws: Workspace, ledger: Ledger, batch_id: str, path: Path, run_date: date,
             report: Report) -> Entry | None:
     """Validate one inbox file whole; archive and journal it when valid, else reject it."""
     cfg = ws.batch_clients[batch_id]
-    view = ledger_view(ledger.entries, batch_id)
+    view = ledger_view(ledger.state, batch_id)
     sha = sha256_file(path)
     if sha in view.accepted:
         first = view.accepted[sha]
@@ -185,7 +182,7 @@ def _intake(ws: Workspace, ledger: Ledger, batch_id: str, path: Path, run_date: 
         ledger.staged_path(archive_name).unlink()
         report.alerts.append(Alert("warning", f"{path.name} changed while being read; it is retried next run"))
         return None
-    ctx = batch_context(cfg, batch_id, run_date, NumberAllocator(ledger.entries), view.invoiced)
+    ctx = batch_context(cfg, batch_id, run_date, NumberAllocator(ledger.state), view.invoiced)
     check = FileCheck()
     for _ in iter_rows(ledger.staged_path(archive_name), ctx, check, name=path.name):
         pass
@@ -242,8 +239,9 @@ def _issue_accepted(ws: Workspace, ledger: Ledger, batch_id: str, accepted: Entr
     archive = ws.root / accepted["files"]["csv"]["path"]
     if sha256_file(archive) != sha:
         raise IntegrityError(f"{archive}: content changed since it was accepted; run 'facturier verify'")
-    done = ledger_view(ledger.entries, batch_id).issued_by_batch.get(sha, set())
-    allocator = NumberAllocator(ledger.entries)
+    files = ledger.state.core.batches.get(batch_id)
+    done = set(files.issued_by_batch.get(sha, set())) if files else set()
+    allocator = NumberAllocator(ledger.state)
     ctx = batch_context(cfg, batch_id, date.fromisoformat(accepted["run_date"]), None, {})
     check = FileCheck()
     remaining = int(accepted["rows"]) - len(done)
@@ -300,8 +298,3 @@ def _complete(ledger: Ledger, batch_id: str, accepted: Entry, issued: int) -> No
         fsync_dir(inbox.parent)
     ledger.append("batch.completed", {"client": batch_id, "name": accepted["name"],
                                       "sha256": accepted["sha256"], "issued": issued})
-
-
-def dry_entries(root: Path) -> list[Entry]:
-    """The journal, read without the lock (a dry run writes nothing)."""
-    return read_entries(root / "data" / "journal.jsonl")

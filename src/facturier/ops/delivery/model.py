@@ -8,6 +8,7 @@ from email.message import EmailMessage
 from typing import Literal
 
 from facturier.store.journal import Entry
+from facturier.store.state import LedgerState
 
 Kind = Literal["invoice", "batch"]
 # (before handing over, accepted, not accepted) journal types of each kind of delivery.
@@ -15,7 +16,6 @@ JOURNAL_TYPES: dict[str, tuple[str, str, str]] = {
     "invoice": ("invoice.sending", "invoice.sent", "invoice.send_failed"),
     "batch": ("batch.sending", "batch.delivered", "batch.send_failed"),
 }
-STATE_OF = {t: state for types in JOURNAL_TYPES.values() for t, state in zip(types, ("sending", "sent", "failed"))}
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,21 +30,16 @@ class Delivery:
     build: Callable[[], EmailMessage]
 
 
-def delivery_key(entry: Entry) -> str:
-    """The key of a delivery journal entry: invoice number or `<batch id>/<YYYY-MM>`."""
-    if entry["type"].startswith("invoice."):
-        return str(entry["number"])
-    return f"{entry['client']}/{entry['month']}"
+DeliveryStates = dict[str, tuple[str, Entry]]
 
 
-def delivery_states(entries: list[Entry]) -> dict[str, tuple[str, Entry]]:
-    """Latest state of each delivery key ('sending', 'sent' or 'failed'); 'sent' is final."""
-    states: dict[str, tuple[str, Entry]] = {}
-    for entry in entries:
-        state = STATE_OF.get(entry["type"])
-        if state is None:
-            continue
-        key = delivery_key(entry)
-        if states.get(key, ("", entry))[0] != "sent":
-            states[key] = (state, entry)
-    return states
+def delivery_states(state: LedgerState) -> DeliveryStates:
+    """Latest state of each delivery key ('sending', 'sent' or 'failed') and its entry.
+
+    Only the keys that are not final ('sending', 'failed') have their entry read back; a
+    'sent' key maps to a stub, since nothing reads a sent delivery's entry.
+    """
+    out: DeliveryStates = {}
+    for key, (status, offset) in state.core.deliveries.items():
+        out[key] = (status, state.entry_at(offset) if status != "sent" else {"message_id": ""})
+    return out

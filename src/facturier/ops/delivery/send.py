@@ -21,8 +21,10 @@ from facturier.ops.delivery.model import JOURNAL_TYPES, Delivery, delivery_state
 from facturier.ops.logs import log
 from facturier.ops.delivery.messages import invoice_message, template_env
 from facturier.ops.report import Alert, Report
+from facturier.store.events import T
 from facturier.store.journal import Entry
 from facturier.store.ledger import Ledger
+from facturier.store.state import LedgerState
 
 if TYPE_CHECKING:
     from facturier.config import Workspace
@@ -41,14 +43,32 @@ def in_flight_alerts(states: dict[str, tuple[str, Entry]]) -> list[Alert]:
     ]
 
 
-def invoice_deliveries(ws: Workspace, entries: list[Entry], day: date,
+def send_candidates(state: LedgerState, day: date, send_day: int,
+                    states: dict[str, tuple[str, Entry]]) -> list[Entry]:
+    """Direct invoices never sent that a send rule could concern today, in journal order.
+
+    Only the state's unsent invoices are looked at, and only those whose send failed, that
+    were issued in the run's month, or issued after the send day (the catch-up warning) are
+    read back: `may_send` and `missed_send_day` are false for every other one.
+    """
+    month = (day.year, day.month)
+    chosen = []
+    for number, (offset, day_number) in state.core.unsent.items():
+        if states.get(number, ("", None))[0] == "failed":
+            chosen.append(offset)
+            continue
+        issued = date.fromordinal(day_number)
+        if (issued.year, issued.month) == month or issued.day > send_day:
+            chosen.append(offset)
+    return [state.entry_at(o) for o in sorted(chosen)]
+
+
+def invoice_deliveries(ws: Workspace, state: LedgerState, day: date,
                        states: dict[str, tuple[str, Entry]], report: Report) -> list[Delivery]:
     """Direct invoices that the send rules allow today, in journal (number) order."""
     env = template_env(ws.root)
     due = []
-    for entry in entries:
-        if entry["type"] != "invoice.issued" or entry.get("seller") != "issuer":
-            continue
+    for entry in send_candidates(state, day, ws.config.schedule.send_day, states):
         client = ws.clients.get(entry["client"])
         if client is None:
             continue
@@ -74,12 +94,12 @@ def invoice_delivery(ws: Workspace, env: Any, entry: Entry) -> Delivery:
                     lambda: invoice_message(ws, env, entry, list(to)))
 
 
-def send_deliveries(ws: Workspace, entries: list[Entry], day: date, ledger: Ledger | None) -> Report:
+def send_deliveries(ws: Workspace, state: LedgerState, day: date, ledger: Ledger | None) -> Report:
     """Deliver everything the rules allow on `day`; without a ledger, only list it (dry run)."""
     report = Report("Emails" + (" (dry run: nothing sent)" if ledger is None else ""), SEND_COLUMNS)
-    states = delivery_states(entries)
+    states = delivery_states(state)
     report.alerts.extend(in_flight_alerts(states))
-    due = invoice_deliveries(ws, entries, day, states, report) + batch_deliveries(ws, day, states, report)
+    due = invoice_deliveries(ws, state, day, states, report) + batch_deliveries(ws, day, states, report)
     if ledger is None:
         report.rows = [_row(d, "would send", "") for d in due]
     elif due:
@@ -152,11 +172,12 @@ def _nothing_note(ws: Workspace, day: date) -> str:
 def resolve_in_flight(ws: Workspace, key: str, action: Literal["confirm", "retry"]) -> Report:
     """--confirm-sent KEY journals a send a human saw arrive; --retry KEY sends it again now."""
     with Ledger(ws.root) as ledger:
-        states = delivery_states(ledger.entries)
+        states = delivery_states(ledger.state)
         state, last = states.get(key, ("", None))
         if state == "sent":
-            raise InputError(f"{key} was already sent (Message-ID {last['message_id'] if last else '?'})")
-        delivery = find_delivery(ws, ledger.entries, key)
+            sent = ledger.state.entry_at(ledger.state.core.deliveries[key][1])
+            raise InputError(f"{key} was already sent (Message-ID {sent.get('message_id', '?')})")
+        delivery = find_delivery(ws, ledger.state, key)
         report = Report("Emails", SEND_COLUMNS)
         if action == "confirm":
             confirm_sent(ws, ledger, delivery, state, last, report)
@@ -177,15 +198,15 @@ def confirm_sent(ws: Workspace, ledger: Ledger, delivery: Delivery, state: str,
     report.rows.append(_row(delivery, "confirmed sent", str(last["message_id"])))
 
 
-def find_delivery(ws: Workspace, entries: list[Entry], key: str) -> Delivery:
+def find_delivery(ws: Workspace, state: LedgerState, key: str) -> Delivery:
     """The delivery a human names on the command line: an invoice number or `<batch id>/<YYYY-MM>`."""
     if "/" in key:
         batch_id, month = key.split("/", 1)
         if batch_id not in ws.batch_clients:
             raise InputError(f"{key}: no batch client {batch_id!r}")
         return batch_delivery(ws, batch_id, month)
-    for entry in entries:
-        if entry["type"] == "invoice.issued" and entry["number"] == key and entry.get("seller") == "issuer":
+    for entry in (state.entry_at(o) for o in state.index.documents_named(key)):
+        if entry["type"] == T.INVOICE_ISSUED and entry.get("seller") == "issuer":
             if entry["mode"] != "live":
                 raise InputError(f"{key} is a test invoice: test invoices are never sent")
             if entry["client"] not in ws.clients:

@@ -22,10 +22,12 @@ from facturier.core.money import ZERO, minor_exponent, quantize
 from facturier.ops.documents import commit_document
 from facturier.ops.logs import log
 from facturier.ops.report import Report
-from facturier.ops.state import NumberAllocator, find_document
+from facturier.ops.state import NumberAllocator
 from facturier.ops.views import refresh_views
+from facturier.store.events import T
 from facturier.store.journal import Entry
 from facturier.store.ledger import Ledger
+from facturier.store.state import LedgerState
 
 if TYPE_CHECKING:
     from facturier.config import Workspace
@@ -34,10 +36,10 @@ CREDIT_COLUMNS = ["number", "refers_to", "client", "date", "currency", "total_in
 PARTIAL_LINE = {"fr": "Avoir partiel sur la facture {number}", "en": "Partial credit on invoice {number}"}
 
 
-def creditable(entries: list[Entry], original: Entry) -> Decimal:
+def creditable(state: LedgerState, original: Entry) -> Decimal:
     """What remains creditable: the original total minus every earlier credit note on it."""
-    done = sum((Decimal(e["total_incl_vat"]) for e in entries
-                if e["type"] == "credit_note.issued" and e.get("refers_to") == original["number"]), ZERO)
+    done = sum((Decimal(e["total_incl_vat"]) for e in state.entries_naming(original["number"])
+                if e["type"] == T.CREDIT_NOTE_ISSUED and e.get("refers_to") == original["number"]), ZERO)
     return Decimal(original["total_incl_vat"]) - done
 
 
@@ -93,16 +95,16 @@ def series_template(ws: Workspace, original: Entry) -> str:
 
 
 def credit_document(
-    ws: Workspace, entries: list[Entry], original: Entry, amount: Decimal | None, reason: str | None, day: date
+    ws: Workspace, state: LedgerState, original: Entry, amount: Decimal | None, reason: str | None, day: date
 ) -> Document:
     """The numbered credit note for `amount` (default: all that remains creditable)."""
     record = json.loads((ws.root / original["files"]["json"]["path"]).read_text(encoding="utf-8"))
-    remaining = creditable(entries, original)
+    remaining = creditable(state, original)
     amount = remaining if amount is None else amount
     check_credit_amount(original, amount, remaining, day)
     full = amount == Decimal(original["total_incl_vat"])
     lines = record_lines(record) if full else (partial_line(record, amount),)
-    number, series, seq = NumberAllocator(entries).peek(
+    number, series, seq = NumberAllocator(state).peek(
         series_template(ws, original), seller=original["seller"], client=original["client"],
         issue_date=day, test=original["mode"] == "test",
     )
@@ -140,14 +142,14 @@ def issue_credit_note(ws: Workspace, number: str, amount: Decimal | None, reason
     from facturier.render.pdf import PdfRenderer
 
     with Ledger(ws.root) as ledger:
-        original = find_document(ledger.entries, number)
-        if original is None or original["type"] != "invoice.issued":
+        original = ledger.state.document_entry(number)
+        if original is None or original["type"] != T.INVOICE_ISSUED:
             raise InputError(f"no invoice numbered {number!r}")
-        doc = credit_document(ws, ledger.entries, original, amount, reason, day)
+        doc = credit_document(ws, ledger.state, original, amount, reason, day)
         record = doc.to_record()
         pdf = PdfRenderer(ws.root / "templates").render(record)
         commit_document(ledger, doc, record, pdf, {"refers_to": number, "reason": reason or ""})
-        refresh_views(ws, ledger.entries, {doc.client_id})
+        refresh_views(ws, ledger.state, {doc.client_id})
     log(ws.root, f"credit note {doc.number} on {number}: {doc.currency} {record['total_incl_vat']}", doc.client_id)
     report = Report("Credit note issued", CREDIT_COLUMNS)
     report.rows.append({"number": doc.number, "refers_to": number, "client": doc.client_id,

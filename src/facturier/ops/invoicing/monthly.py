@@ -18,9 +18,9 @@ from facturier.core.schedule import (
 from facturier.ops.documents import commit_group_size, document_commit, seller_party
 from facturier.ops.logs import log
 from facturier.ops.report import ProgressHook, Report
-from facturier.ops.state import NumberAllocator, invoiced_months
-from facturier.store.journal import Entry
+from facturier.ops.state import NumberAllocator
 from facturier.store.ledger import Ledger
+from facturier.store.state import LedgerState
 
 if TYPE_CHECKING:
     from facturier.config import ClientConfig, Workspace
@@ -37,9 +37,9 @@ class MonthlyPlan:
     already: tuple[str, ...]
 
 
-def plan_monthly(ws: Workspace, entries: list[Entry], run_date: date) -> MonthlyPlan:
+def plan_monthly(ws: Workspace, state: LedgerState, run_date: date) -> MonthlyPlan:
     """Active clients in their window and not yet invoiced for the month, by client id."""
-    done = invoiced_months(entries)
+    done = state.core.months
     period = month_key(run_date)
     due, already, waits = [], [], []
     for client_id, client in sorted(ws.clients.items()):
@@ -105,7 +105,7 @@ def row(doc: Document, total: str) -> dict[str, str]:
 
 
 def issue_monthly_invoices(
-    ws: Workspace, entries: list[Entry], run_date: date, ledger: Ledger | None,
+    ws: Workspace, state: LedgerState, run_date: date, ledger: Ledger | None,
     progress: ProgressHook | None = None,
 ) -> Report:
     """Issue every due monthly invoice, numbers in client-id order; without a ledger, a dry run.
@@ -118,8 +118,8 @@ def issue_monthly_invoices(
 
     title = "Monthly invoices" + (" (dry run: nothing written)" if ledger is None else "")
     report = Report(title, RUN_COLUMNS)
-    plan = plan_monthly(ws, entries, run_date)
-    allocator = NumberAllocator(entries)
+    plan = plan_monthly(ws, state, run_date)
+    allocator = NumberAllocator(state)
 
     def documents() -> Iterator[tuple[tuple[Document, dict[str, Any]], dict[str, Any]]]:
         for client_id in plan.due:

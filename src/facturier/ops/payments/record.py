@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any
 from facturier.core.errors import InputError
 from facturier.core.money import ZERO, fmt_amount, quantize
 from facturier.core.payments import OpenInvoice, allocate_payment
-from facturier.ops.reports.balances import Facts
+from facturier.ops.accounts import Facts
 from facturier.ops.logs import log
 from facturier.ops.report import Report
-from facturier.ops.state import find_document
 from facturier.ops.views import refresh_views
-from facturier.store.journal import Entry
+from facturier.store.events import T
 from facturier.store.ledger import Ledger
+from facturier.store.state import LedgerState
 
 if TYPE_CHECKING:
     from facturier.config import Workspace
@@ -48,35 +48,51 @@ def check_payment(ws: Workspace, client: str, amount: Decimal, currency: str, da
         raise InputError(f"the payment date {day} is in the future (today is {today})")
 
 
-def check_named_invoice(entries: list[Entry], number: str, client: str, currency: str) -> None:
+def check_named_invoice(state: LedgerState, number: str, client: str, currency: str) -> None:
     """The invoice named by --invoice must be a live invoice of this client in this currency."""
-    doc = find_document(entries, number)
-    if doc is None or doc["type"] != "invoice.issued":
+    doc = state.document(number)
+    if doc is None or doc.type != T.INVOICE_ISSUED:
         raise InputError(f"no invoice numbered {number!r}")
-    if doc["seller"] != "issuer" or doc["client"] != client:
+    if doc.seller != "issuer" or doc.client != client:
         raise InputError(f"invoice {number} is not an invoice of client {client!r}")
-    if doc["mode"] != "live":
+    if doc.mode != "live":
         raise InputError(f"invoice {number} is a test-mode invoice and cannot be paid")
-    if doc["currency"] != currency:
-        raise InputError(f"invoice {number} is in {doc['currency']}, not {currency}")
+    if doc.currency != currency:
+        raise InputError(f"invoice {number} is in {doc.currency}, not {currency}")
 
 
-def open_invoices(entries: list[Entry], client: str, currency: str, day: date) -> list[OpenInvoice]:
-    """The client's invoices still open at `day` in a currency (credits and payments applied)."""
-    facts = Facts(entries).of_client(client)
+def open_invoices(state: LedgerState, client: str, currency: str, day: date) -> list[OpenInvoice]:
+    """The client's invoices still open at `day` in a currency (credits and payments applied).
+
+    From the client's running account when no fact is dated after `day` (the usual case);
+    a payment dated earlier than the latest fact is allocated as of its own date, exactly.
+    """
+    account = state.accounts.accounts.get((client, currency))
+    if account is None:
+        return []
+    if account.covers(day):
+        return [OpenInvoice(n, due, left) for n, due, left in account.open_items(day)]
     return [
         OpenInvoice(st.number, st.due, st.open_amount)
-        for b in facts.balances(day) if b.currency == currency
+        for b in Facts(state, client).balances(day) if b.currency == currency
         for st in b.invoices if st.open_amount > ZERO
     ]
 
 
 def payment_data(
-    entries: list[Entry], client: str, amount: Decimal, currency: str, day: date,
+    state: LedgerState, client: str, amount: Decimal, currency: str, day: date,
     invoice: str | None, extra: dict[str, Any],
 ) -> dict[str, Any]:
     """The journal data of a payment, allocated against the open invoices at its date."""
-    open_now = open_invoices(entries, client, currency, day)
+    return allocated_payment(open_invoices(state, client, currency, day), client, amount, currency, day,
+                             invoice, extra)
+
+
+def allocated_payment(
+    open_now: list[OpenInvoice], client: str, amount: Decimal, currency: str, day: date,
+    invoice: str | None, extra: dict[str, Any],
+) -> dict[str, Any]:
+    """The journal data of a payment allocated over these open invoices (a pure step)."""
     if invoice is not None and not any(inv.number == invoice for inv in open_now):
         raise InputError(f"invoice {invoice} has nothing left to pay on {day}")
     result = allocate_payment(open_now, amount, invoice)
@@ -100,11 +116,11 @@ def record_payment(
     check_payment(ws, client, amount, currency, day, today)
     with Ledger(ws.root) as ledger:
         if invoice is not None:
-            check_named_invoice(ledger.entries, invoice, client, currency)
-        data = payment_data(ledger.entries, client, amount, currency, day, invoice,
+            check_named_invoice(ledger.state, invoice, client, currency)
+        data = payment_data(ledger.state, client, amount, currency, day, invoice,
                             {"method": method, "reference": reference or "", "source": "manual"})
-        ledger.append("payment.recorded", data)
-        refresh_views(ws, ledger.entries, {client})
+        ledger.append(T.PAYMENT_RECORDED, data)
+        refresh_views(ws, ledger.state, {client})
     log(ws.root, f"payment {currency} {amount} on {day} ({method})", client)
     return payment_report(data)
 

@@ -11,7 +11,8 @@ from typing import Any
 
 from facturier.store.files import atomic_write
 from facturier.store.journal import Entry
-from facturier.store.views import live_direct_documents, signed
+from facturier.store.state import LedgerState
+from facturier.store.views import signed
 
 REVENUE_COLUMNS = [
     "invoice_date", "invoice_number", "client_id", "client_name", "currency",
@@ -25,17 +26,17 @@ def in_period(day: str, year: int, month: int | None) -> bool:
     return day[:4] == f"{year:04d}" and (month is None or day[5:7] == f"{month:02d}")
 
 
-def revenue_rows(entries: list[Entry], year: int, month: int | None) -> list[dict[str, Any]]:
+def revenue_rows(state: LedgerState, year: int, month: int | None) -> list[dict[str, Any]]:
     """One row per live direct document of the period (credit notes negative), by date then number."""
     rows = [
         {
-            "invoice_date": e["date"], "invoice_number": e["number"], "client_id": e["client"],
-            "client_name": e.get("client_name", ""), "currency": e["currency"],
-            "amount_excl_vat": str(signed(e, "total_excl_vat")), "vat_amount": str(signed(e, "total_vat")),
-            "amount_incl_vat": str(signed(e, "total_incl_vat")),
+            "invoice_date": d.date.isoformat(), "invoice_number": d.number, "client_id": d.client,
+            "client_name": d.client_name, "currency": d.currency,
+            "amount_excl_vat": str(signed(d, d.total_excl_vat)), "vat_amount": str(signed(d, d.total_vat)),
+            "amount_incl_vat": str(signed(d, d.total_incl_vat)),
         }
-        for e in live_direct_documents(entries)
-        if in_period(e["date"], year, month)
+        for d in state.documents_of("issuer", year)
+        if d.direct_live and in_period(d.date.isoformat(), year, month)
     ]
     return sorted(rows, key=lambda r: (r["invoice_date"], r["invoice_number"]))
 
@@ -74,22 +75,23 @@ PAYMENT_COLUMNS = [
 ]
 
 
-def client_names(entries: list[Entry]) -> dict[str, str]:
-    """Each client's name as printed on its latest document (payments carry only the id)."""
-    return {e["client"]: e.get("client_name", "") for e in live_direct_documents(entries)}
+def client_names(state: LedgerState) -> dict[str, str]:
+    """Each client's name as printed on its latest live document (payments carry only the id)."""
+    return dict(state.index.client_names)
 
 
-def payments_in(entries: list[Entry], year: int, month: int | None) -> list[Entry]:
+def payments_in(state: LedgerState, year: int, month: int | None) -> list[Entry]:
     """Payment entries received in the period, by date then journal order."""
-    found = [e for e in entries if e["type"] == "payment.recorded" and in_period(e["date"], year, month)]
+    found = [e for e in (state.entry_at(o) for o in state.index.payments_by_year.get(year, []))
+             if in_period(e["date"], year, month)]
     return sorted(found, key=lambda e: (e["date"], e["seq"]))
 
 
-def receipt_rows(entries: list[Entry], year: int, month: int | None) -> list[dict[str, Any]]:
+def receipt_rows(state: LedgerState, year: int, month: int | None) -> list[dict[str, Any]]:
     """Livre des recettes: money received in the period, one row per allocation (+ credit)."""
-    names = client_names(entries)
+    names = client_names(state)
     rows: list[dict[str, Any]] = []
-    for e in payments_in(entries, year, month):
+    for e in payments_in(state, year, month):
         base = {"payment_date": e["date"], "client_id": e["client"], "client_name": names.get(e["client"], ""),
                 "method": e.get("method", ""), "reference": e.get("reference", ""), "currency": e["currency"]}
         parts = [(a["number"], a["amount"]) for a in e["allocation"]]
@@ -99,9 +101,9 @@ def receipt_rows(entries: list[Entry], year: int, month: int | None) -> list[dic
     return rows
 
 
-def payment_rows(entries: list[Entry], year: int, month: int | None) -> list[dict[str, Any]]:
+def payment_rows(state: LedgerState, year: int, month: int | None) -> list[dict[str, Any]]:
     """Every recorded payment of the period with its allocation ('number:amount' pairs)."""
-    names = client_names(entries)
+    names = client_names(state)
     return [
         {"payment_date": e["date"], "client_id": e["client"], "client_name": names.get(e["client"], ""),
          "currency": e["currency"], "amount": e["amount"], "method": e.get("method", ""),
@@ -110,7 +112,7 @@ def payment_rows(entries: list[Entry], year: int, month: int | None) -> list[dic
          "allocated": str(sum((Decimal(a["amount"]) for a in e["allocation"]), Decimal(0))
                           .quantize(Decimal(e["amount"]))) if e["allocation"] else "0",
          "unallocated": e["unallocated"]}
-        for e in payments_in(entries, year, month)
+        for e in payments_in(state, year, month)
     ]
 
 
@@ -123,8 +125,12 @@ EXPORTS = {
 
 def build_export(ws: Any, name: str, year: int, month: int | None, excel: bool) -> tuple[bytes, int]:
     """The CSV bytes of a named export and its row count."""
-    from facturier.store.journal import read_entries
+    from facturier.ops.state import read_state, save_quietly
 
     columns, rows_of = EXPORTS[name]
-    rows = rows_of(read_entries(ws.root / "data" / "journal.jsonl"), year, month)
+    state = read_state(ws.root)
+    try:
+        rows = rows_of(state, year, month)
+    finally:
+        save_quietly(state)
     return csv_bytes(columns, rows, excel), len(rows)

@@ -8,8 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 from facturier.core.errors import InputError
 from facturier.ops.report import Report
-from facturier.ops.state import find_document, issued_documents
-from facturier.store.journal import Entry, read_entries
+from facturier.ops.state import read_state, save_quietly
+from facturier.store.events import DocumentIssued
+from facturier.store.journal import Entry
+from facturier.store.state import LedgerState
 
 if TYPE_CHECKING:
     from facturier.config import Workspace
@@ -17,69 +19,72 @@ if TYPE_CHECKING:
 LIST_COLUMNS = ["number", "kind", "seller", "client", "date", "due_date", "currency", "total_incl_vat", "mode"]
 
 
-def journal_of(ws: Workspace) -> list[Entry]:
-    """All journal entries, read without the lock (read-only commands)."""
-    return read_entries(ws.root / "data" / "journal.jsonl")
-
-
 def list_documents(
     ws: Workspace, client: str | None, year: int | None, status: str | None, today: date
 ) -> Report:
     """Issued documents, filtered, in journal (= issuance) order."""
-    entries = journal_of(ws)
-    docs = [
-        e for e in issued_documents(entries)
-        if (client is None or client in (e["client"], e["seller"]))
-        and (year is None or e["date"].startswith(f"{year:04d}"))
-    ]
+    state = read_state(ws.root)
+    try:
+        return _list(ws, state, client, year, status, today)
+    finally:
+        save_quietly(state)
+
+
+def _list(ws: Workspace, state: LedgerState, client: str | None, year: int | None, status: str | None,
+          today: date) -> Report:
+    if client is None:
+        docs = [d for d in state.all_documents() if year is None or d.date.year == year]
+    else:
+        docs = state.documents_of(client, year)
     if client is not None and not docs and client not in ws.clients and client not in ws.batch_clients \
-            and not any(client in (e["client"], e["seller"]) for e in issued_documents(entries)):
+            and not any(owner == client for owner, _ in state.index.by_owner_year):
         raise InputError(f"unknown client {client!r}: no clients/{client}.toml, no batch_clients/{client}.toml, "
                          "and no document in the journal")
     report = Report("Documents", LIST_COLUMNS)
+    rows = [doc_row(d) for d in docs]
     if status is not None:
-        docs = with_status(entries, docs, status, today)
+        rows = with_status(state, docs, rows, status, today)
         report.columns = [*LIST_COLUMNS, "status"]
-    report.rows = [{c: e.get(c, "") for c in report.columns} for e in docs]
-    if not docs:
+    report.rows = rows
+    if not rows:
         report.notes.append("No document matches.")
     return report
+
+
+def doc_row(d: DocumentIssued) -> dict[str, Any]:
+    """A listing row (the journal's own spelling of each field)."""
+    return {"number": d.number, "kind": d.kind, "seller": d.seller, "client": d.client,
+            "date": d.date.isoformat(), "due_date": d.due_date.isoformat(), "currency": d.currency,
+            "total_incl_vat": str(d.total_incl_vat), "mode": d.mode}
 
 
 STATUSES = ("paid", "partial", "unpaid", "overdue", "credited")
 
 
-def with_status(entries: list[Entry], docs: list[Entry], status: str, today: date) -> list[Entry]:
+def with_status(state: LedgerState, docs: list[DocumentIssued], rows: list[dict[str, Any]], status: str,
+                today: date) -> list[dict[str, Any]]:
     """Live direct invoices whose payment status at `today` is `status` (credit notes have none)."""
     from facturier.ops.reports.balances import invoice_statuses
 
     if status not in STATUSES:
         raise InputError(f"--status must be one of {', '.join(STATUSES)}, not {status!r}")
-    statuses = invoice_statuses(entries, today)
-    return [{**e, "status": statuses[e["number"]]} for e in docs
-            if statuses.get(e["number"]) == status]
-
-
-def _mentions(value: Any, number: str) -> bool:
-    if isinstance(value, dict):
-        return any(_mentions(v, number) for v in value.values())
-    if isinstance(value, list):
-        return any(_mentions(v, number) for v in value)
-    return bool(value == number)
+    statuses = invoice_statuses(state, {d.client for d in docs if d.direct_live}, today)
+    return [{**row, "status": statuses[row["number"]]} for row in rows
+            if statuses.get(row["number"]) == status]
 
 
 def document_events(ws: Workspace, number: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The document's canonical record and every journal entry that names it."""
-    entries = journal_of(ws)
-    entry = find_document(entries, number)
-    if entry is None:
-        raise InputError(f"no invoice or credit note numbered {number!r}")
-    record = json.loads((ws.root / entry["files"]["json"]["path"]).read_text(encoding="utf-8"))
-    events = [
-        {"seq": e["seq"], "at": e["at"], "type": e["type"], "detail": _detail(e)}
-        for e in entries
-        if _mentions({k: v for k, v in e.items() if k not in ("hash", "prev")}, number)
-    ]
+    state = read_state(ws.root)
+    try:
+        entry = state.document_entry(number)
+        if entry is None:
+            raise InputError(f"no invoice or credit note numbered {number!r}")
+        record = json.loads((ws.root / entry["files"]["json"]["path"]).read_text(encoding="utf-8"))
+        events = [{"seq": e["seq"], "at": e["at"], "type": e["type"], "detail": _detail(e)}
+                  for e in state.entries_naming(number)]
+    finally:
+        save_quietly(state)
     return record, events
 
 

@@ -1,0 +1,177 @@
+"""Client accounts kept up to date fact by fact, so a balance costs no journal re-read.
+
+An `Account` holds, for one client and currency, what `aging.client_balance` needs, in
+integer minor units (cents for EUR): each invoice's total and the sums credited to it and
+allocated to it, the unallocated payments and what was credited or allocated to numbers
+outside the account. Applying a fact is O(1). At a date on or after the account's latest
+fact, `balance()` gives exactly what `aging.compute_balances` gives over the same facts (a
+property test holds it to that): the credits and allocations an invoice can absorb are
+min(credited, total) then min(allocated, total - credited) whatever their order, and the
+excess joins the credit pool. For an earlier date the caller recomputes from the facts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from facturier.core.aging import DSO_WINDOW_DAYS, ClientBalance, InvoiceStatus, bucket_of, BUCKETS
+
+# invoice number -> [issued ordinal, due ordinal, total, credited sum, allocated sum]
+InvoiceRow = list[int]
+
+
+def to_minor(amount: Decimal, exponent: int) -> int:
+    """An exact amount in minor units (raises if it has more decimals than the currency)."""
+    scaled = amount.scaleb(exponent)
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"{amount} has more than {exponent} decimals")
+    return int(scaled)
+
+
+def from_minor(value: int, exponent: int) -> Decimal:
+    """Minor units back to a Decimal with the currency's decimals (2000 -> 20.00)."""
+    return Decimal(value).scaleb(-exponent) if exponent else Decimal(value)
+
+
+@dataclass(slots=True)
+class Account:
+    """One client's invoices, credits and payments in one currency, as running sums."""
+
+    client: str
+    currency: str
+    exponent: int
+    invoices: dict[str, InvoiceRow] = field(default_factory=dict)
+    invoiced: int = 0
+    credited: int = 0
+    paid: int = 0
+    unallocated: int = 0
+    orphan: int = 0  # credited or allocated to a number this account does not hold
+    credit_dates: list[tuple[int, int]] = field(default_factory=list)  # (issued ordinal, amount)
+    last_day: int = 0
+
+    def add_invoice(self, number: str, issued: date, due: date, total: Decimal) -> None:
+        """An issued live invoice."""
+        amount = to_minor(total, self.exponent)
+        self.invoices[number] = [issued.toordinal(), due.toordinal(), amount, 0, 0]
+        self.invoiced += amount
+        self._seen(issued)
+
+    def add_credit(self, issued: date, refers_to: str, amount: Decimal) -> None:
+        """A credit note taking `amount` off the invoice it refers to."""
+        value = to_minor(amount, self.exponent)
+        self.credited += value
+        self.credit_dates.append((issued.toordinal(), value))
+        row = self.invoices.get(refers_to)
+        if row is None:
+            self.orphan += value
+        else:
+            row[3] += value
+        self._seen(issued)
+
+    def add_payment(self, paid_on: date, amount: Decimal, allocation: list[tuple[str, Decimal]],
+                    unallocated: Decimal) -> None:
+        """A payment and its allocation."""
+        self.paid += to_minor(amount, self.exponent)
+        self.unallocated += to_minor(unallocated, self.exponent)
+        for number, part in allocation:
+            value = to_minor(part, self.exponent)
+            row = self.invoices.get(number)
+            if row is None:
+                self.orphan += value
+            else:
+                row[4] += value
+        self._seen(paid_on)
+
+    def _seen(self, day: date) -> None:
+        self.last_day = max(self.last_day, day.toordinal())
+
+    def covers(self, as_of: date) -> bool:
+        """Whether `balance(as_of)` is exact: no fact of the account is dated after `as_of`."""
+        return as_of.toordinal() >= self.last_day
+
+    def open_amounts(self) -> tuple[dict[str, tuple[int, int, int]], int]:
+        """Each invoice's (credited, paid, open) before the pool, and the credit pool."""
+        pool = self.unallocated + self.orphan
+        out: dict[str, tuple[int, int, int]] = {}
+        for number, (_, _, total, credit_sum, alloc_sum) in self.invoices.items():
+            credited = min(credit_sum, total)
+            paid = min(alloc_sum, total - credited)
+            pool += credit_sum - credited + alloc_sum - paid
+            out[number] = (credited, paid, total - credited - paid)
+        return out, pool
+
+    def settled(self) -> tuple[dict[str, tuple[int, int, int]], int]:
+        """(credited, paid, open) of every invoice once the credit pool is spent, and the pool left.
+
+        The pool settles open invoices oldest due date first, then by number: the rule of
+        `payments.allocate_payment`.
+        """
+        amounts, pool = self.open_amounts()
+        if pool > 0:
+            waiting = sorted((self.invoices[n][1], n) for n, (_, _, left) in amounts.items() if left > 0)
+            for _, number in waiting:
+                if pool <= 0:
+                    break
+                credited, paid, left = amounts[number]
+                part = min(pool, left)
+                amounts[number] = (credited, paid + part, left - part)
+                pool -= part
+        return amounts, pool
+
+    def balance(self, as_of: date, with_invoices: bool = True) -> ClientBalance:
+        """The balance at `as_of` (which `covers` must allow), as `aging.client_balance` gives it."""
+        amounts, pool = self.settled()
+        day = as_of.toordinal()
+        statuses: list[InvoiceStatus] = []
+        aging = {name: 0 for name in BUCKETS}
+        outstanding = 0
+        for number, (issued, due, total, _, _) in self.invoices.items():
+            credited, paid, left = amounts[number]
+            outstanding += left
+            if left > 0:
+                aging[bucket_of(day - due)] += left
+            if with_invoices:
+                statuses.append(self._status(number, issued, due, total, credited, paid, left, day))
+        dec = self._dec
+        return ClientBalance(
+            client=self.client, currency=self.currency, invoiced=dec(self.invoiced),
+            credited=dec(self.credited), paid=dec(self.paid),
+            balance=dec(self.invoiced - self.credited - self.paid), unapplied_credit=dec(pool),
+            invoices=tuple(statuses), aging={k: dec(v) for k, v in aging.items()},
+            dso=self._dso(as_of, outstanding),
+        )
+
+    def _dec(self, value: int) -> Decimal:
+        return from_minor(value, self.exponent)
+
+    def _status(self, number: str, issued: int, due: int, total: int, credited: int, paid: int,
+                left: int, day: int) -> InvoiceStatus:
+        days = day - due
+        if left <= 0:
+            status = "credited" if credited >= total else "paid"
+        elif days > 0:
+            status = "overdue"
+        elif left < total:
+            status = "partial"
+        else:
+            status = "unpaid"
+        dec = self._dec
+        return InvoiceStatus(number, date.fromordinal(issued), date.fromordinal(due), dec(total),
+                             dec(credited), dec(paid), dec(left), status, days)
+
+    def _dso(self, as_of: date, outstanding: int) -> Decimal | None:
+        start = (as_of - timedelta(days=DSO_WINDOW_DAYS)).toordinal()
+        recent = sum(row[2] for row in self.invoices.values() if row[0] > start)
+        recent -= sum(amount for issued, amount in self.credit_dates if issued > start)
+        if recent <= 0:
+            return None
+        value = Decimal(outstanding) / Decimal(recent) * DSO_WINDOW_DAYS
+        return value.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+    def open_items(self, as_of: date) -> list[tuple[str, date, Decimal]]:
+        """(number, due date, open amount) of every invoice still open, oldest due first."""
+        amounts, _ = self.settled()
+        rows = sorted((self.invoices[n][1], n, left) for n, (_, _, left) in amounts.items() if left > 0)
+        return [(n, date.fromordinal(due), self._dec(left)) for due, n, left in rows]

@@ -1,0 +1,551 @@
+"""The ledger state: every index the use cases need, built in one pass and checkpointed.
+
+`LedgerState` is a pure function of the journal. It holds compact indexes (numbers, ints
+and the byte offset of each journal line) rather than the entries themselves: a use case
+that needs a whole entry reads that one line back from the journal (`event_at`), which the
+state has proven unchanged. It is made of three sections, each applied fact by fact:
+
+- `core`: the series and their next numbers, the months already invoiced, the state of
+  every delivery, direct invoices not sent yet, each batch client's files and references,
+  the bank ids and keys already imported;
+- `accounts`: each direct client's running balance per currency (`core.accounts`);
+- `index`: where each document and payment is, by number, by owner and year, by client.
+
+The checkpoint (`data/state/<section>.pickle`) is a derived, deletable snapshot of each
+section, stamped with the journal position it was built from (entry number, byte offset
+and hash of that entry); `core` also carries a digest of the journal bytes up to that
+position. A command loads only the sections it touches and applies the entries written
+since their stamps. A checkpoint is never trusted blindly: missing, unreadable, from
+another version, or not matching the journal at its stamp (or, for `core`, anywhere before
+it), it is rebuilt from the journal with a one-line notice. Checkpoint files hold plain
+containers only and are read by an unpickler that refuses every class, so a tampered
+checkpoint cannot run code.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import orjson
+import xxhash
+
+from facturier.core.accounts import Account
+from facturier.core.money import minor_exponent
+from facturier.core.numbering import SeriesState
+from facturier.store.events import (
+    BatchAccepted,
+    BatchCompleted,
+    DeliveryEvent,
+    DocumentIssued,
+    Event,
+    PaymentRecorded,
+    T,
+    parse_event,
+)
+
+STATE_VERSION = 1
+# A lagging section is saved again once it is this many entries behind the journal, so
+# catching up never costs more than parsing that many lines.
+SAVE_LAG = 2_000
+DELIVERY_STATES = {T.INVOICE_SENDING: "sending", T.INVOICE_SENT: "sent", T.INVOICE_SEND_FAILED: "failed",
+                   T.BATCH_SENDING: "sending", T.BATCH_DELIVERED: "sent", T.BATCH_SEND_FAILED: "failed"}
+
+
+@dataclass(frozen=True, slots=True)
+class Stamp:
+    """A journal position: the last entry applied, the byte offset after it, its hash."""
+
+    seq: int
+    offset: int
+    hash: str
+
+
+GENESIS_STAMP = Stamp(0, 0, "0" * 64)
+
+
+@dataclass(slots=True)
+class BatchFiles:
+    """What the journal says about one batch client's files and references."""
+
+    accepted: dict[str, int] = field(default_factory=dict)  # sha256 -> offset of batch.accepted
+    completed: set[str] = field(default_factory=set)
+    invoiced: dict[str, str] = field(default_factory=dict)  # reference -> number
+    issued_by_batch: dict[str, set[str]] = field(default_factory=dict)  # sha256 -> references
+
+
+class Core:
+    """Numbers, months, deliveries, unsent invoices, batch files and bank ids."""
+
+    name = "core"
+
+    def __init__(self) -> None:
+        self.series: dict[str, tuple[int, int]] = {}  # series -> (last seq, date ordinal)
+        self.months: set[tuple[str, str]] = set()  # (client, "YYYY-MM") with a monthly invoice
+        self.deliveries: dict[str, tuple[str, int]] = {}  # key -> (state, offset of that entry)
+        # Direct invoices no send was started for, or whose send failed, and those in flight:
+        # number -> (offset, issue date ordinal).
+        self.unsent: dict[str, tuple[int, int]] = {}
+        self.in_flight: dict[str, tuple[int, int]] = {}
+        self.batches: dict[str, BatchFiles] = {}
+        self.bank_ids: set[str] = set()
+        self.bank_keys: set[str] = set()  # every payment's bank key
+        self.bank_keys_without_id: set[str] = set()
+
+    def apply(self, ev: Event, offset: int) -> None:
+        """Take one event into account."""
+        if isinstance(ev, DocumentIssued):
+            self.series[ev.series] = (ev.series_seq, ev.date.toordinal())
+            if ev.type == T.INVOICE_ISSUED and ev.seller == "issuer":
+                if ev.period:
+                    self.months.add((ev.client, ev.period))
+                if ev.number not in self.deliveries:
+                    self.unsent[ev.number] = (offset, ev.date.toordinal())
+            if ev.reference and ev.type == T.INVOICE_ISSUED and ev.seller != "issuer":
+                files = self.batches.setdefault(ev.client, BatchFiles())
+                files.invoiced[ev.reference] = ev.number
+                files.issued_by_batch.setdefault(ev.batch or "", set()).add(ev.reference)
+        elif isinstance(ev, DeliveryEvent):
+            self._delivery(ev, offset)
+        elif isinstance(ev, PaymentRecorded):
+            if ev.bank_id:
+                self.bank_ids.add(ev.bank_id)
+            if ev.bank_key:
+                self.bank_keys.add(ev.bank_key)
+                if not ev.bank_id:
+                    self.bank_keys_without_id.add(ev.bank_key)
+        elif isinstance(ev, BatchAccepted):
+            self.batches.setdefault(ev.client, BatchFiles()).accepted[ev.sha256] = offset
+        elif isinstance(ev, BatchCompleted):
+            self.batches.setdefault(ev.client, BatchFiles()).completed.add(ev.sha256)
+
+    def _delivery(self, ev: DeliveryEvent, offset: int) -> None:
+        key, state = ev.key, DELIVERY_STATES[ev.type]
+        if self.deliveries.get(key, ("", 0))[0] == "sent":
+            return  # sent is final
+        self.deliveries[key] = (state, offset)
+        if ev.number is None:
+            return
+        if state == "sending":
+            moved = self.unsent.pop(key, None)
+            if moved is not None:
+                self.in_flight[key] = moved
+        elif state == "failed":
+            moved = self.in_flight.pop(key, None)
+            if moved is not None:
+                self.unsent[key] = moved
+        else:
+            self.unsent.pop(key, None)
+            self.in_flight.pop(key, None)
+
+    def dump(self) -> Any:
+        """Plain containers for the checkpoint."""
+        batches = {k: (b.accepted, b.completed, b.invoiced, b.issued_by_batch) for k, b in self.batches.items()}
+        return (self.series, self.months, self.deliveries, self.unsent, self.in_flight, batches,
+                self.bank_ids, self.bank_keys, self.bank_keys_without_id)
+
+    @classmethod
+    def load(cls, data: Any) -> Core:
+        """The section from its checkpoint containers."""
+        core = cls()
+        (core.series, core.months, core.deliveries, core.unsent, core.in_flight, batches,
+         core.bank_ids, core.bank_keys, core.bank_keys_without_id) = data
+        core.batches = {k: BatchFiles(*v) for k, v in batches.items()}
+        return core
+
+    def series_states(self) -> dict[str, SeriesState]:
+        """Every series and where it stands, for numbering."""
+        return {k: SeriesState(seq, date.fromordinal(day)) for k, (seq, day) in self.series.items()}
+
+
+class Accounts:
+    """Each direct client's running balance per currency (live documents of the issuer only)."""
+
+    name = "accounts"
+
+    def __init__(self) -> None:
+        self.accounts: dict[tuple[str, str], Account] = {}
+
+    def account(self, client: str, currency: str) -> Account:
+        """The account of a client in a currency, created empty when new."""
+        key = (client, currency)
+        found = self.accounts.get(key)
+        if found is None:
+            found = self.accounts[key] = Account(client, currency, -minor_exponent(currency).as_tuple().exponent)
+        return found
+
+    def apply(self, ev: Event, offset: int) -> None:
+        """Take one event into account."""
+        if isinstance(ev, PaymentRecorded):
+            self.account(ev.client, ev.currency).add_payment(
+                ev.date, ev.amount, [(a.number, a.amount) for a in ev.allocation], ev.unallocated)
+        elif isinstance(ev, DocumentIssued) and ev.direct_live:
+            account = self.account(ev.client, ev.currency)
+            if ev.is_credit_note:
+                account.add_credit(ev.date, ev.refers_to or "", ev.total_incl_vat)
+            else:
+                account.add_invoice(ev.number, ev.date, ev.due_date, ev.total_incl_vat)
+
+    def of_client(self, client: str) -> list[Account]:
+        """The client's accounts, by currency."""
+        return [a for (c, _), a in sorted(self.accounts.items()) if c == client]
+
+    def dump(self) -> Any:
+        """Plain containers for the checkpoint."""
+        return [(a.client, a.currency, a.exponent, a.invoices, a.invoiced, a.credited, a.paid,
+                 a.unallocated, a.orphan, a.credit_dates, a.last_day) for a in self.accounts.values()]
+
+    @classmethod
+    def load(cls, data: Any) -> Accounts:
+        """The section from its checkpoint containers."""
+        section = cls()
+        for row in data:
+            account = Account(*row)
+            section.accounts[(account.client, account.currency)] = account
+        return section
+
+
+class Index:
+    """Where each document and payment is in the journal (line offsets)."""
+
+    name = "index"
+
+    def __init__(self) -> None:
+        self.documents: list[int] = []  # every document, journal order
+        self.by_number: dict[str, int] = {}  # the first document with each number
+        self.same_number: dict[str, list[int]] = {}  # later documents reusing a number (other sellers)
+        self.by_owner_year: dict[tuple[str, int], list[int]] = {}  # (client or seller, year)
+        self.payments_of: dict[str, list[int]] = {}
+        self.payments_by_year: dict[int, list[int]] = {}
+        self.mentions: dict[str, list[int]] = {}  # number -> entries naming it (not its own)
+        self.client_names: dict[str, str] = {}  # direct client -> name on its latest live document
+
+    def apply(self, ev: Event, offset: int) -> None:
+        """Take one event into account."""
+        if isinstance(ev, DocumentIssued):
+            self.documents.append(offset)
+            if self.by_number.setdefault(ev.number, offset) != offset:
+                self.same_number.setdefault(ev.number, []).append(offset)
+            year = ev.date.year
+            for owner in {ev.client, ev.seller}:
+                self.by_owner_year.setdefault((owner, year), []).append(offset)
+            if ev.refers_to:
+                self.mentions.setdefault(ev.refers_to, []).append(offset)
+            if ev.direct_live:
+                self.client_names[ev.client] = ev.client_name
+        elif isinstance(ev, PaymentRecorded):
+            self.payments_of.setdefault(ev.client, []).append(offset)
+            self.payments_by_year.setdefault(ev.date.year, []).append(offset)
+            for number in dict.fromkeys(a.number for a in ev.allocation):
+                self.mentions.setdefault(number, []).append(offset)
+        elif isinstance(ev, DeliveryEvent) and ev.number is not None:
+            self.mentions.setdefault(ev.number, []).append(offset)
+
+    def documents_named(self, number: str) -> list[int]:
+        """Offsets of every document with this number (several sellers may share one)."""
+        first = self.by_number.get(number)
+        if first is None:
+            return []
+        return [first, *self.same_number.get(number, ())]
+
+    def dump(self) -> Any:
+        """Plain containers for the checkpoint."""
+        return (self.documents, self.by_number, self.same_number, self.by_owner_year, self.payments_of,
+                self.payments_by_year, self.mentions, self.client_names)
+
+    @classmethod
+    def load(cls, data: Any) -> Index:
+        """The section from its checkpoint containers."""
+        index = cls()
+        (index.documents, index.by_number, index.same_number, index.by_owner_year, index.payments_of,
+         index.payments_by_year, index.mentions, index.client_names) = data
+        return index
+
+
+Section = Core | Accounts | Index
+SECTIONS: dict[str, type[Core] | type[Accounts] | type[Index]] = {"core": Core, "accounts": Accounts, "index": Index}
+
+
+class _PlainUnpickler(pickle.Unpickler):
+    """Refuses every class: a checkpoint holds only ints, strings, tuples, lists, dicts, sets."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        raise pickle.UnpicklingError(f"checkpoint refers to {module}.{name}")
+
+
+def prefix_digest(path: Path, offset: int) -> str:
+    """xxh3-128 of the journal's first `offset` bytes (0.05 s for 400 MB on this machine).
+
+    A change detector, not a proof: SHA-256 over the chain (`facturier verify`) is the proof.
+    """
+    digest = xxhash.xxh3_128()
+    with open(path, "rb") as fh:
+        remaining = offset
+        while remaining > 0:
+            chunk = fh.read(min(remaining, 1 << 24))
+            if not chunk:
+                break
+            digest.update(chunk)
+            remaining -= len(chunk)
+    return digest.hexdigest()
+
+
+def read_line(fh: io.BufferedReader, offset: int) -> bytes:
+    """The journal line starting at `offset` (without its newline)."""
+    fh.seek(offset)
+    return fh.readline().rstrip(b"\n")
+
+
+class StateError(Exception):
+    """A checkpoint that cannot be used (the state is then rebuilt from the journal)."""
+
+
+@dataclass
+class LoadedSection:
+    section: Section
+    saved: Stamp  # the position of its checkpoint file (GENESIS when none was usable)
+    at: Stamp  # the position it is applied up to
+
+
+class LedgerState:
+    """The sections of the state, loaded on first use and kept current with the journal.
+
+    `position` is where the journal ends (after the last complete entry the state knows);
+    sections loaded lazily catch up to it by parsing only the lines after their stamps.
+    """
+
+    def __init__(self, journal: Path, state_dir: Path, position: Stamp,
+                 notice: Callable[[str], None] | None = None) -> None:
+        self.journal = journal
+        self.dir = state_dir
+        self.position = position
+        self._loaded: dict[str, LoadedSection] = {}
+        self._notice = notice or (lambda _: None)
+        self._reader: io.BufferedReader | None = None
+
+    # -- sections ---------------------------------------------------------------------------
+
+    @property
+    def core(self) -> Core:
+        """Numbers, months, deliveries, batch files, bank ids."""
+        return self._section("core")  # type: ignore[return-value]
+
+    @property
+    def accounts(self) -> Accounts:
+        """Running balances of the direct clients."""
+        return self._section("accounts")  # type: ignore[return-value]
+
+    @property
+    def index(self) -> Index:
+        """Where documents and payments are in the journal."""
+        return self._section("index")  # type: ignore[return-value]
+
+    def _section(self, name: str) -> Section:
+        loaded = self._loaded.get(name)
+        if loaded is None:
+            loaded = self._load_section(name)
+            self._loaded[name] = loaded
+        if loaded.at != self.position:
+            self._catch_up(loaded)
+        return loaded.section
+
+    def _load_section(self, name: str) -> LoadedSection:
+        path = self.dir / f"{name}.pickle"
+        if path.exists():
+            try:
+                stamp, data = self._read_checkpoint(path, name)
+                section = SECTIONS[name].load(data)
+                return LoadedSection(section, stamp, stamp)
+            except (StateError, OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError,
+                    AttributeError, IndexError, KeyError) as exc:
+                self._notice(f"state checkpoint data/state/{name}.pickle not used ({exc}); "
+                             "rebuilding it from the journal")
+        return LoadedSection(SECTIONS[name](), GENESIS_STAMP, GENESIS_STAMP)
+
+    def _read_checkpoint(self, path: Path, name: str) -> tuple[Stamp, Any]:
+        with open(path, "rb") as fh:
+            payload = _PlainUnpickler(fh).load()
+        if not (isinstance(payload, tuple) and len(payload) == 4 and payload[0] == STATE_VERSION):
+            raise StateError("written by another version")
+        _, (seq, offset, digest_hash), digest, data = payload
+        stamp = Stamp(seq, offset, digest_hash)
+        if offset > self.position.offset:
+            raise StateError("it is ahead of the journal")
+        if stamp != GENESIS_STAMP and self._hash_at(offset) != (seq, digest_hash):
+            raise StateError(f"it does not match the journal at entry {seq}")
+        if digest is not None and digest != prefix_digest(self.journal, offset):
+            raise StateError(f"the journal changed before entry {seq}")
+        return stamp, data
+
+    def _hash_at(self, end: int) -> tuple[int, str] | None:
+        """(seq, hash) of the journal line ending at byte `end`."""
+        with open(self.journal, "rb") as fh:
+            start = max(0, end - 65536)
+            fh.seek(start)
+            window = fh.read(end - start)
+        if not window.endswith(b"\n"):
+            return None
+        line = window[window.rfind(b"\n", 0, len(window) - 1) + 1:]
+        try:
+            entry = orjson.loads(line)
+            return int(entry["seq"]), str(entry["hash"])
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            return None
+
+    def _catch_up(self, loaded: LoadedSection) -> None:
+        """Apply the lines after the section's stamp (already chain-checked by whoever opened)."""
+        with open(self.journal, "rb") as fh:
+            fh.seek(loaded.at.offset)
+            data = fh.read(self.position.offset - loaded.at.offset)
+        offset = loaded.at.offset
+        apply = loaded.section.apply
+        for raw in data.splitlines(keepends=True):
+            apply(parse_event(orjson.loads(raw)), offset)
+            offset += len(raw)
+        loaded.at = self.position
+
+    def checkpoint_stamp(self) -> Stamp | None:
+        """Load the `core` checkpoint if it matches the journal; its stamp, or None to rebuild."""
+        path = self.dir / "core.pickle"
+        if not path.exists():
+            return None
+        try:
+            stamp, data = self._read_checkpoint(path, "core")
+            self._loaded["core"] = LoadedSection(Core.load(data), stamp, stamp)
+            return stamp
+        except (StateError, OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError,
+                AttributeError, IndexError, KeyError) as exc:
+            self._notice(f"state checkpoint data/state/core.pickle not used ({exc}); "
+                         "rebuilding the state from the journal")
+            return None
+
+    def begin(self, stamp: Stamp | None) -> None:
+        """Start applying entries after `stamp` (the core checkpoint), or from scratch (None)."""
+        if stamp is None:
+            for name, kind in SECTIONS.items():
+                self._loaded[name] = LoadedSection(kind(), GENESIS_STAMP, GENESIS_STAMP)
+            self.position = GENESIS_STAMP
+        else:
+            self.position = stamp
+
+    def apply(self, entry: dict[str, Any], offset: int, length: int) -> Event:
+        """An entry at `offset` (checked or just written): apply it to every loaded section."""
+        ev = parse_event(entry)
+        for loaded in self._loaded.values():
+            loaded.section.apply(ev, offset)
+        self.position = Stamp(int(entry["seq"]), offset + length, str(entry["hash"]))
+        for loaded in self._loaded.values():
+            loaded.at = self.position
+        return ev
+
+    # -- reading entries back ---------------------------------------------------------------
+
+    def event_at(self, offset: int) -> Event:
+        """The typed event of the journal line at `offset`."""
+        return parse_event(self.entry_at(offset))
+
+    def entry_at(self, offset: int) -> dict[str, Any]:
+        """The raw entry of the journal line at `offset` (for views that copy its keys)."""
+        if self._reader is None:
+            self._reader = open(self.journal, "rb")  # noqa: SIM115 (closed by close())
+        result: dict[str, Any] = orjson.loads(read_line(self._reader, offset))
+        return result
+
+    def documents(self, offsets: list[int]) -> list[DocumentIssued]:
+        """The documents at these offsets."""
+        out = []
+        for offset in offsets:
+            ev = self.event_at(offset)
+            assert isinstance(ev, DocumentIssued)
+            out.append(ev)
+        return out
+
+    def payments(self, offsets: list[int]) -> list[PaymentRecorded]:
+        """The payments at these offsets."""
+        out = []
+        for offset in offsets:
+            ev = self.event_at(offset)
+            assert isinstance(ev, PaymentRecorded)
+            out.append(ev)
+        return out
+
+    def document(self, number: str) -> DocumentIssued | None:
+        """The first document issued with this number (any seller), or None."""
+        offset = self.index.by_number.get(number)
+        return None if offset is None else self.documents([offset])[0]
+
+    def document_entry(self, number: str) -> dict[str, Any] | None:
+        """The raw journal entry of the first document with this number, or None."""
+        offset = self.index.by_number.get(number)
+        return None if offset is None else self.entry_at(offset)
+
+    def entries_naming(self, number: str) -> list[dict[str, Any]]:
+        """The raw entries that name a document: its own, its sends, payments and credit notes."""
+        offsets = list(self.index.mentions.get(number, ()))
+        own = self.index.by_number.get(number)
+        if own is not None:
+            offsets.append(own)
+        return [self.entry_at(o) for o in sorted(set(offsets))]
+
+    def documents_of(self, owner: str, year: int | None = None) -> list[DocumentIssued]:
+        """Documents whose client or seller is `owner` (in a year), journal order."""
+        keys = sorted(k for k in self.index.by_owner_year if k[0] == owner and (year is None or k[1] == year))
+        offsets = sorted(o for k in keys for o in self.index.by_owner_year[k])
+        return self.documents(offsets)
+
+    def all_documents(self) -> list[DocumentIssued]:
+        """Every document, journal order."""
+        return self.documents(self.index.documents)
+
+    def named_files(self) -> dict[str, str]:
+        """Every file the journal names (relative path -> SHA-256), later entries winning.
+
+        Reads the entries that name files (documents, accepted batch files); used only to
+        recover staged files after a crash, so its cost does not weigh on normal commands.
+        """
+        offsets = list(self.index.documents)
+        offsets += [o for files in self.core.batches.values() for o in files.accepted.values()]
+        named: dict[str, str] = {}
+        for offset in sorted(offsets):
+            for item in self.entry_at(offset).get("files", {}).values():
+                named[item["path"]] = item["sha256"]
+        return named
+
+    def close(self) -> None:
+        """Close the journal reader."""
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
+    # -- checkpoint -------------------------------------------------------------------------
+
+    def save(self, force: bool = False) -> None:
+        """Write the checkpoint of every loaded section that lags its file (or all, `force`)."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        digest: str | None = None
+        for name, loaded in self._loaded.items():
+            behind = self.position.seq - loaded.saved.seq
+            if not force and behind == 0:
+                continue
+            if not force and name != "core" and behind < SAVE_LAG:
+                continue
+            if name == "core" and digest is None:
+                digest = prefix_digest(self.journal, self.position.offset)
+            stamp = (self.position.seq, self.position.offset, self.position.hash)
+            payload = (STATE_VERSION, stamp, digest if name == "core" else None, loaded.section.dump())
+            tmp = self.dir / f".{name}.{os.getpid()}.tmp"
+            with open(tmp, "wb") as fh:
+                pickle.dump(payload, fh, protocol=5)
+            os.replace(tmp, self.dir / f"{name}.pickle")
+            loaded.saved = self.position
+
+    def ensure(self, *names: str) -> None:
+        """Load (and catch up) these sections now."""
+        for name in names:
+            self._section(name)

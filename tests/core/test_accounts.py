@@ -1,0 +1,68 @@
+"""Running accounts give exactly what the full balance computation gives, fact by fact."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from facturier.core.accounts import Account
+from facturier.core.aging import CreditFact, InvoiceFact, PaymentFact, compute_balances
+from facturier.core.payments import Allocation
+
+START = date(2026, 1, 1)
+cents = st.integers(min_value=1, max_value=50_000).map(lambda c: Decimal(c).scaleb(-2))
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> list[tuple[str, object]]:
+    """Invoices, credit notes and payments in journal order, with plausible references."""
+    facts: list[tuple[str, object]] = []
+    numbers: list[str] = []
+    for i in range(draw(st.integers(min_value=0, max_value=25))):
+        kind = draw(st.sampled_from(["invoice", "invoice", "credit", "payment", "payment"]))
+        day = START + timedelta(days=draw(st.integers(min_value=0, max_value=200)))
+        if kind == "invoice" or not numbers:
+            number = f"2026-{i:04d}"
+            numbers.append(number)
+            due = day + timedelta(days=draw(st.integers(min_value=0, max_value=60)))
+            facts.append(("invoice", InvoiceFact(number, "acme", "EUR", day, due, draw(cents))))
+        elif kind == "credit":
+            facts.append(("credit", CreditFact(f"AV-{i}", "acme", "EUR", day, draw(st.sampled_from(numbers)),
+                                               draw(cents))))
+        else:
+            parts = draw(st.lists(st.tuples(st.sampled_from(numbers), cents), max_size=3))
+            extra = draw(st.sampled_from([Decimal("0.00"), Decimal("12.34")]))
+            amount = sum((a for _, a in parts), Decimal("0.00")) + extra
+            if amount == 0:
+                continue
+            facts.append(("payment", PaymentFact("acme", "EUR", day, amount,
+                                                 tuple(Allocation(n, a) for n, a in parts), extra)))
+    return facts
+
+
+@settings(max_examples=400, deadline=None)
+@given(histories(), st.integers(min_value=0, max_value=120))
+def test_account_balance_equals_the_full_computation(facts: list[tuple[str, object]], later: int) -> None:
+    account = Account("acme", "EUR", 2)
+    invoices, credits, payments = [], [], []
+    for kind, fact in facts:
+        if isinstance(fact, InvoiceFact):
+            account.add_invoice(fact.number, fact.issued, fact.due, fact.total)
+            invoices.append(fact)
+        elif isinstance(fact, CreditFact):
+            account.add_credit(fact.issued, fact.refers_to, fact.amount)
+            credits.append(fact)
+        elif isinstance(fact, PaymentFact):
+            account.add_payment(fact.paid_on, fact.amount, [(a.number, a.amount) for a in fact.allocations],
+                                fact.unallocated)
+            payments.append(fact)
+    if not facts:
+        return
+    as_of = date.fromordinal(account.last_day) + timedelta(days=later)
+    assert account.covers(as_of)
+    expected = compute_balances(invoices, credits, payments, as_of)
+    assert [account.balance(as_of)] == expected
+    assert account.balance(as_of, with_invoices=False).aging == expected[0].aging

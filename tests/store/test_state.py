@@ -1,0 +1,186 @@
+"""The ledger state checkpoint and the head record: never trusted blindly, never hiding a change."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import shutil
+from pathlib import Path
+
+import pytest
+
+from facturier.store.journal import canonical, entry_hash
+from tests.conftest import DEMO, journal, run_cli
+
+DAY = "2026-11-15"
+
+
+@pytest.fixture
+def busy_ws(tmp_path: Path) -> Path:
+    """The demo after a run, a batch, two payments and a credit note: every section has content."""
+    ws = tmp_path / "ws"
+    shutil.copytree(DEMO, ws)
+    assert run_cli(ws, "run", "--date", DAY).code == 0
+    assert run_cli(ws, "batch", "--date", DAY).code == 0
+    assert run_cli(ws, "pay", "acme", "100.00", "--date", "2026-11-20").code == 0
+    assert run_cli(ws, "pay", "northwind", "70.00", "--date", "2026-11-21").code == 0
+    assert run_cli(ws, "credit", "2026-0002", "--amount", "100.00", "--date", "2026-11-22").code == 0
+    return ws
+
+
+def outputs(ws: Path) -> list[str]:
+    """What the read-only commands print: the state behind them must not change their answers."""
+    commands = [("balances", "--date", "2026-12-31", "--json"), ("invoices", "--json"),
+                ("invoices", "--status", "partial", "--date", "2026-11-30", "--json"),
+                ("show", "2026-0001"), ("run", "--dry-run", "--date", "2026-12-15")]
+    out = []
+    for args in commands:
+        r = run_cli(ws, *args)
+        assert r.code == 0, r.text
+        out.append(r.out)
+    return out
+
+
+def checkpoint(ws: Path, name: str = "core") -> Path:
+    return ws / "data" / "state" / f"{name}.pickle"
+
+
+def test_a_current_checkpoint_is_used_silently(busy_ws: Path) -> None:
+    assert checkpoint(busy_ws).exists()
+    r = run_cli(busy_ws, "balances", "--date", "2026-12-31")
+    assert r.code == 0 and "note:" not in r.err
+
+
+@pytest.mark.parametrize("damage", ["deleted", "truncated", "corrupted", "other_version", "hostile"])
+def test_a_damaged_checkpoint_is_rebuilt_never_used(busy_ws: Path, damage: str) -> None:
+    expected = outputs(busy_ws)
+    path = checkpoint(busy_ws)
+    if damage == "deleted":
+        path.unlink()
+    elif damage == "truncated":
+        path.write_bytes(path.read_bytes()[:40])
+    elif damage == "corrupted":
+        data = bytearray(path.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        path.write_bytes(bytes(data))
+    elif damage == "other_version":
+        payload = pickle.loads(path.read_bytes())
+        path.write_bytes(pickle.dumps((99, *payload[1:])))
+    else:  # a pickle that would run code if it were loaded with the plain unpickler
+        path.write_bytes(b"cos\nsystem\n(S'touch " + str(busy_ws / "pwned").encode() + b"'\ntR.")
+    r = run_cli(busy_ws, "balances", "--date", "2026-12-31")
+    assert r.code == 0, r.text
+    if damage != "deleted":
+        assert "note: state checkpoint data/state/core.pickle not used" in r.err
+    assert not (busy_ws / "pwned").exists()
+    assert outputs(busy_ws) == expected
+    assert run_cli(busy_ws, "verify").code == 0
+
+
+def test_a_stale_checkpoint_catches_up_with_the_journal(busy_ws: Path) -> None:
+    stale = checkpoint(busy_ws).read_bytes()
+    assert run_cli(busy_ws, "pay", "acme", "50.00", "--date", "2026-11-25").code == 0
+    expected = outputs(busy_ws)
+    checkpoint(busy_ws).write_bytes(stale)  # as if the last command had not saved it
+    assert outputs(busy_ws) == expected
+    r = run_cli(busy_ws, "pay", "acme", "1.00", "--date", "2026-11-26")
+    assert r.code == 0 and "note:" not in r.err
+
+
+def test_a_checkpoint_from_another_journal_is_detected(busy_ws: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    shutil.copytree(DEMO, other)
+    assert run_cli(other, "run", "--date", DAY).code == 0
+    assert run_cli(other, "pay", "acme", "3.00", "--date", "2026-11-20").code == 0
+    assert run_cli(other, "pay", "acme", "4.00", "--date", "2026-11-20").code == 0
+    expected = outputs(busy_ws)
+    shutil.rmtree(busy_ws / "data" / "state")
+    shutil.copytree(other / "data" / "state", busy_ws / "data" / "state")
+    r = run_cli(busy_ws, "balances", "--date", "2026-12-31")
+    assert "not used" in r.err and "does not match the journal" in r.err
+    assert outputs(busy_ws) == expected
+
+
+@pytest.mark.parametrize("where", ["first", "middle", "last"])
+def test_one_changed_byte_anywhere_makes_writing_commands_refuse(busy_ws: Path, where: str) -> None:
+    path = busy_ws / "data" / "journal.jsonl"
+    lines = path.read_bytes().splitlines(keepends=True)
+    index = {"first": 0, "middle": len(lines) // 2, "last": len(lines) - 1}[where]
+    line = bytearray(lines[index])
+    at = line.index(b'"at":"') + 8  # a digit of the year of the timestamp
+    line[at] = ord("9") if line[at] != ord("9") else ord("8")
+    lines[index] = bytes(line)
+    path.write_bytes(b"".join(lines))
+    before = path.read_bytes()
+    r = run_cli(busy_ws, "pay", "acme", "1.00", "--date", "2026-11-26")
+    assert r.code == 1 and f"line {index + 1}" in r.err and "Nothing was written" in r.err
+    assert "Traceback" not in r.text
+    assert path.read_bytes() == before
+    assert run_cli(busy_ws, "verify").code == 1
+
+
+@pytest.mark.parametrize("removed", [1, 2, 10])
+def test_removing_the_last_entries_is_reported(busy_ws: Path, removed: int) -> None:
+    path = busy_ws / "data" / "journal.jsonl"
+    lines = path.read_bytes().splitlines(keepends=True)
+    assert len(lines) > removed
+    path.write_bytes(b"".join(lines[:-removed]))
+    r = run_cli(busy_ws, "verify")
+    assert r.code == 1
+    assert f"the journal ends at entry {len(lines) - removed} but its head record says entry {len(lines)}" in r.out
+    r = run_cli(busy_ws, "pay", "acme", "1.00", "--date", "2026-11-26")
+    assert r.code == 1 and "removed from its end" in r.err
+    assert len(journal(busy_ws)) == len(lines) - removed
+
+
+def test_a_forged_entry_appended_with_a_valid_hash_is_reported(busy_ws: Path) -> None:
+    path = busy_ws / "data" / "journal.jsonl"
+    last = json.loads(path.read_bytes().splitlines()[-1])
+    forged = {"seq": last["seq"] + 1, "at": last["at"], "type": "payment.recorded", "client": "acme",
+              "date": "2026-11-27", "amount": "827.88", "currency": "EUR", "method": "transfer",
+              "reference": "", "source": "manual", "allocation": [], "unallocated": "827.88",
+              "prev": last["hash"]}
+    forged["hash"] = entry_hash(forged)
+    with open(path, "ab") as fh:
+        fh.write(canonical(forged) + b"\n")
+    r = run_cli(busy_ws, "verify")
+    assert r.code == 1 and "1 entry was added after the last commit" in r.out
+    for args in (("pay", "acme", "1.00", "--date", "2026-11-26"), ("balances",)):
+        r = run_cli(busy_ws, *args)
+        assert r.code == 1 and "added after the last commit" in r.err, r.text
+
+
+def test_verify_prints_the_head_and_checks_an_expected_hash(busy_ws: Path) -> None:
+    r = run_cli(busy_ws, "verify")
+    head = journal(busy_ws)[-1]
+    assert f"The journal ends at entry {head['seq']}, hash {head['hash']}" in r.out
+    assert run_cli(busy_ws, "verify", "--expect", head["hash"]).code == 0
+    r = run_cli(busy_ws, "verify", "--expect", "0123456789abcdef")
+    assert r.code == 1 and "no entry of the journal has this hash" in r.out
+    earlier = journal(busy_ws)[-3]["hash"]
+    r = run_cli(busy_ws, "verify", "--expect", earlier)
+    assert r.code == 0 and "2 entries were added after it" in r.out
+
+
+def test_a_workspace_without_head_or_state_keeps_working(busy_ws: Path) -> None:
+    """Workspaces written before the head record and the checkpoint existed."""
+    expected = outputs(busy_ws)
+    (busy_ws / "data" / "journal.head").unlink()
+    shutil.rmtree(busy_ws / "data" / "state")
+    assert run_cli(busy_ws, "verify").code == 0
+    assert outputs(busy_ws) == expected
+    r = run_cli(busy_ws, "pay", "acme", "1.00", "--date", "2026-11-26")
+    assert r.code == 0 and "journal head record created" in r.err
+    assert (busy_ws / "data" / "journal.head").exists()
+    assert run_cli(busy_ws, "verify").code == 0
+
+
+def test_rebuild_regenerates_the_checkpoint_and_identical_views(busy_ws: Path) -> None:
+    views = {p: p.read_bytes() for p in (busy_ws / "data").glob("*/*.json") if p.parent.name in
+             ("revenues", "payments", "balance")}
+    shutil.rmtree(busy_ws / "data" / "state")
+    for p in views:
+        p.unlink()
+    assert run_cli(busy_ws, "rebuild").code == 0
+    assert {p: p.read_bytes() for p in views} == views
+    assert checkpoint(busy_ws, "index").exists() and checkpoint(busy_ws, "accounts").exists()
