@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import string
 from collections.abc import Callable
+from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 from typing import Annotated, Any
@@ -21,6 +22,8 @@ from stdnum import bic, get_cc_module, iban, vatin
 from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.fr import siren, siret
 
+from facturier.core.numbering import number_problem, render_number
+
 _DECIMAL_TEXT = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
 # Region codes babel lists that are not countries (European Union, United Nations, ...).
@@ -28,7 +31,7 @@ _NOT_COUNTRIES = frozenset({"EU", "EZ", "UN", "QO", "ZZ", "XA", "XB"})
 # VAT prefixes that are not ISO country codes: Greece (EL) and Northern Ireland (XI).
 _VAT_PREFIX_ALIASES = frozenset({"EL", "XI"})
 _SEQ_FIELD = re.compile(r"seq(:0[1-9]d)?")
-_NUMBER_CHARS = re.compile(r"[A-Za-z0-9_./-]*")
+_NUMBER_CHARS = re.compile(r"[A-Za-z0-9_.-]*")
 NUMBER_PLACEHOLDERS = ("year", "month", "client", "seq")
 
 
@@ -217,7 +220,7 @@ def check_number_template(template: str) -> str:
         if not _NUMBER_CHARS.fullmatch(literal):
             raise ValueError(
                 f"{template!r} contains characters not allowed in a number: "
-                "use only letters, digits and _ . / -"
+                "use only letters, digits and _ . -"
             )
         if field is None:
             continue
@@ -231,7 +234,22 @@ def check_number_template(template: str) -> str:
             )
     if seq_count != 1:
         raise ValueError(f"{template!r} must contain exactly one {{seq}} or {{seq:0Nd}}")
+    _check_sample_number(template)
     return template
+
+
+def _check_sample_number(template: str) -> None:
+    """The rule core/numbering applies when issuing, checked now on a sample number.
+
+    Placeholders render to letters and digits only, so a sample (with a 9-digit sequence)
+    stands for every number the template can give, live or in the TEST- series.
+    """
+    for test in (False, True):
+        sample = render_number(template, issue_date=date(2026, 12, 1), client="c", seq=999_999_999,
+                               test=test)
+        problem = number_problem(sample)
+        if problem:
+            raise ValueError(f"{template!r} cannot name a document: {problem}")
 
 
 NumberTemplate = Annotated[str, AfterValidator(check_number_template)]
