@@ -59,3 +59,11 @@ def test_dot_tricks_are_refused_by_check(ws: Path, template: str) -> None:
     r = run_cli(ws, "check")
     assert r.code == 1 and "facturier.toml: numbering.credit_note:" in r.out
     assert "is not a safe file name" in r.out
+
+
+def test_a_client_line_at_19_6_is_refused_by_check_and_run(ws: Path) -> None:
+    edit(ws, "clients/acme.toml", 'vat_rate = "20"', 'vat_rate = "19.6"')
+    problem = "clients/acme.toml: lines[0].vat_rate: '19.6' is not a French VAT rate"
+    r = run_cli(ws, "check")
+    assert r.code == 1 and problem in r.out, r.text
+    assert_refused(ws, "run", "--date", "2026-11-15", problem=problem)

@@ -77,6 +77,23 @@ def check_rate(value: Decimal) -> Decimal:
 Rate = Annotated[
     Decimal, PlainValidator(_decimal_parser("20", "rates")), AfterValidator(check_rate)
 ]
+# The rates of the French Code général des impôts (art. 278 to 281 nonies): normal,
+# intermediate, reduced, super-reduced, and 0 for exempt or reverse-charge lines.
+FRENCH_VAT_RATES = frozenset(Decimal(r) for r in ("0", "2.1", "5.5", "10", "20"))
+
+
+def check_vat_rate(rate: Decimal, seller_country: str, shown: str | None = None) -> Decimal:
+    """The one VAT rate rule (config lines, default rates, CSV rows): a rate of the seller's country.
+
+    Only French rates are known; another seller's rate must be a percentage in [0, 100).
+    `shown` is the text the user wrote, when it differs from str(rate).
+    """
+    text = shown if shown is not None else str(rate)
+    if seller_country == "FR":
+        if rate not in FRENCH_VAT_RATES:
+            raise ValueError(f"{text!r} is not a French VAT rate (0, 2.1, 5.5, 10 or 20)")
+        return rate
+    return check_rate(rate)
 
 
 def check_non_empty(value: str) -> str:

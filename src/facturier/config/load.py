@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from facturier.config.clients import BatchClientConfig, ClientConfig
+from facturier.config.fields import check_vat_rate
 from facturier.config.models import FacturierConfig
 from facturier.config.problems import FILE_KEY, format_problem, problems_from_error
 from facturier.core.errors import ConfigError
@@ -137,6 +138,22 @@ def _franchise_problems(loader: _Loader, config: FacturierConfig | None,
             loader.problems.append(format_problem(path, "vat_regime", message))
 
 
+def _line_rate_problems(loader: _Loader, config: FacturierConfig | None,
+                        clients: dict[str, ClientConfig]) -> None:
+    """A client line is sold by the issuer, so its rate must be one of the issuer's country."""
+    if config is None:
+        return
+    for client_id, client in sorted(clients.items()):
+        for index, line in enumerate(client.lines):
+            if line.vat_rate is None:
+                continue
+            try:
+                check_vat_rate(line.vat_rate, config.issuer.country)
+            except ValueError as exc:
+                path = f"{CLIENTS_DIR}/{client_id}.toml"
+                loader.problems.append(format_problem(path, f"lines[{index}].vat_rate", str(exc)))
+
+
 def _collect(root: Path) -> tuple[Workspace | None, list[str]]:
     """Validate the whole workspace; the Workspace is None when any problem was found."""
     config_path = root / CONFIG_FILE
@@ -148,6 +165,7 @@ def _collect(root: Path) -> tuple[Workspace | None, list[str]]:
     batch = loader.load_dir(BATCH_CLIENTS_DIR, BatchClientConfig)
     _id_problems(loader)
     _franchise_problems(loader, config, clients)
+    _line_rate_problems(loader, config, clients)
     if loader.problems or config is None:
         return None, loader.problems
     return Workspace(root=root, config=config, clients=clients, batch_clients=batch), []

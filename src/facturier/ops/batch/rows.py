@@ -23,7 +23,7 @@ from babel.numbers import list_currencies
 from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.fr import siren as stdnum_siren
 
-from facturier.config.fields import check_country, check_email, check_vat_id
+from facturier.config.fields import check_country, check_email, check_vat_id, check_vat_rate
 from facturier.core.money import line_amount_problem
 from facturier.core.numbering import series_key
 from facturier.render.pdf import describe_unprintable, unprintable_characters
@@ -35,7 +35,6 @@ COLUMNS = (
     "customer_vat_id", "customer_siren", "description", "quantity", "unit_price", "vat_rate",
     "currency", "due_date",
 )
-FRENCH_VAT_RATES = frozenset(Decimal(r) for r in ("0", "2.1", "5.5", "10", "20"))
 MAX_PROBLEMS = 100
 MAX_TEXT = 500  # longer text cannot be laid out on an invoice line
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -421,12 +420,10 @@ def parse_vat_rate(raw: str, delimiter: str, ctx: BatchContext, _p: dict[str, ob
     if raw.endswith("%"):
         raise FieldError(f"{raw!r}: write the rate without '%', like 20 or 5.5")
     value = parse_decimal(raw, delimiter)
-    if ctx.seller_country == "FR":
-        if value not in FRENCH_VAT_RATES:
-            raise FieldError(f"{raw!r} is not a French VAT rate (0, 2.1, 5.5, 10 or 20)")
-    elif not Decimal(0) <= value < Decimal(100):
-        raise FieldError(f"{raw!r} is not a percentage from 0 to less than 100")
-    return value
+    try:
+        return check_vat_rate(value, ctx.seller_country, shown=raw)
+    except ValueError as exc:
+        raise FieldError(str(exc)) from None
 
 
 def parse_currency(raw: str, _d: str, ctx: BatchContext, _p: dict[str, object]) -> str:

@@ -1,0 +1,47 @@
+"""Issue 10 configuration rules: VAT rates, invisible characters, addresses, secrets, files."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from facturier.config import check_workspace
+from facturier.config.fields import check_vat_rate
+
+if TYPE_CHECKING:
+    from conftest import EditableWorkspace
+
+ACME = "clients/acme.toml"
+CONFIG = "facturier.toml"
+BATCH = "batch_clients/boulangerie-martin.toml"
+NOT_FRENCH = "'19.6' is not a French VAT rate (0, 2.1, 5.5, 10 or 20)"
+
+
+def test_a_rate_of_another_country_is_refused_everywhere_for_a_french_seller(
+    demo: EditableWorkspace,
+) -> None:
+    demo.replace(ACME, 'vat_rate = "20"', 'vat_rate = "19.6"')
+    demo.replace(CONFIG, 'default_vat_rate = "20"', 'default_vat_rate = "19.6"')
+    demo.replace(BATCH, 'default_vat_rate = "5.5"', 'default_vat_rate = "19.6"')
+    assert check_workspace(demo.root) == [
+        f"facturier.toml: issuer.default_vat_rate: {NOT_FRENCH}",
+        f"{BATCH}: default_vat_rate: {NOT_FRENCH}",
+    ]
+    # The client line is checked against the issuer's country once the issuer is valid.
+    demo.replace(CONFIG, 'default_vat_rate = "19.6"', 'default_vat_rate = "20"')
+    assert check_workspace(demo.root) == [
+        f"{BATCH}: default_vat_rate: {NOT_FRENCH}",
+        f"{ACME}: lines[0].vat_rate: {NOT_FRENCH}",
+    ]
+
+
+def test_the_same_rule_serves_config_and_csv_rows() -> None:
+    from decimal import Decimal
+
+    assert check_vat_rate(Decimal("5.50"), "FR") == Decimal("5.5")
+    assert check_vat_rate(Decimal("19.6"), "CH") == Decimal("19.6")  # not a French seller
+    with pytest.raises(ValueError, match="not a French VAT rate"):
+        check_vat_rate(Decimal("19.6"), "FR")
+    with pytest.raises(ValueError, match="percentage from 0 to less than 100"):
+        check_vat_rate(Decimal("100"), "CH")
