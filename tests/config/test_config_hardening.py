@@ -45,3 +45,38 @@ def test_the_same_rule_serves_config_and_csv_rows() -> None:
         check_vat_rate(Decimal("19.6"), "FR")
     with pytest.raises(ValueError, match="percentage from 0 to less than 100"):
         check_vat_rate(Decimal("100"), "CH")
+
+
+def test_control_and_format_characters_are_refused_in_every_text_key(
+    demo: EditableWorkspace,
+) -> None:
+    demo.replace(CONFIG, 'name = "Palks Studio"', 'name = "Palks\\u202eoidutS"')  # bidi override
+    demo.replace(CONFIG, 'fr = "trois fois', 'fr = "trois\\tfois')
+    demo.replace(ACME, 'name = "ACME SARL"', 'name = "ACME\\nTOTAL TTC 0,00"')
+    demo.replace(ACME, 'description = "Hébergement et sauvegardes"',
+                 'description = "Héber\\u200bgement"')
+    demo.replace(ACME, 'address = ["', 'address = ["\\u2028')
+    assert check_workspace(demo.root) == [
+        ("facturier.toml: issuer.name: contains U+202E (RIGHT-TO-LEFT OVERRIDE): control and "
+         "format characters (line breaks, tabs, invisible or direction marks) are not allowed; "
+         "retype the text without them"),
+        ("facturier.toml: terms.late_penalty.fr: contains U+0009 (TAB): control and format "
+         "characters (line breaks, tabs, invisible or direction marks) are not allowed; "
+         "retype the text without them"),
+        ("clients/acme.toml: name: contains U+000A (LINE FEED): control and format characters "
+         "(line breaks, tabs, invisible or direction marks) are not allowed; "
+         "retype the text without them"),
+        ("clients/acme.toml: address[0]: contains U+2028 (LINE SEPARATOR): control and format "
+         "characters (line breaks, tabs, invisible or direction marks) are not allowed; "
+         "retype the text without them"),
+        ("clients/acme.toml: lines[1].description: contains U+200B (ZERO WIDTH SPACE): control "
+         "and format characters (line breaks, tabs, invisible or direction marks) are not "
+         "allowed; retype the text without them"),
+    ]
+
+
+def test_a_value_with_invisible_characters_is_reported_once(demo: EditableWorkspace) -> None:
+    # The email check would also refuse it: one problem per key is enough.
+    demo.replace(ACME, 'email = "compta@acme.example"', 'email = ["compta@acme.example\\u0000"]')
+    [problem] = check_workspace(demo.root)
+    assert problem.startswith("clients/acme.toml: email[0]: contains U+0000 (NUL)")

@@ -155,3 +155,43 @@ def test_the_documented_examples_are_valid(tmp_path: Path) -> None:
     assert rows[2].customer_name == 'Traiteur Dupont "& Fils"' and rows[2].business
     rows, check = parse(tmp_path, blocks[1])
     assert messages(check) == [] and rows[0].unit_price == Decimal("1.10")
+
+
+def test_a_zero_width_character_in_a_reference_is_refused(tmp_path: Path) -> None:
+    text = f"{HEADER}\n{ROW.replace('R-1', 'R2')}\n{ROW.replace('R-1', 'R' + chr(0x200B) + '2')}\n"
+    _, check = parse(tmp_path, text)
+    assert messages(check) == [
+        "orders.csv:3:reference: contains U+200B (ZERO WIDTH SPACE): control and format characters "
+        "(line breaks, tabs, invisible or direction marks) are not allowed; retype the text without them",
+    ]
+
+
+def test_nfc_and_nfd_spellings_are_one_reference(tmp_path: Path) -> None:
+    import unicodedata
+
+    nfc, nfd = unicodedata.normalize("NFC", "CMD-é"), unicodedata.normalize("NFD", "CMD-é")
+    rows, check = parse(tmp_path, f"{HEADER}\n{ROW.replace('R-1', nfc)}\n{ROW.replace('R-1', nfd)}\n")
+    assert messages(check) == ["orders.csv:3:reference: 'CMD-é' is repeated: already on line 2"]
+    _, check = parse(tmp_path, f"{HEADER}\n{ROW.replace('R-1', nfc)}\n", invoiced={nfd: "BM-2026-00001"})
+    assert messages(check) == ["orders.csv:2:reference: 'CMD-é' is already invoiced (invoice BM-2026-00001)"]
+    assert rows[0].reference == nfc
+
+
+@pytest.mark.parametrize(("column", "value"), [
+    ("customer_name", '"Café\nTOTAL TTC 0,00"'), ("customer_name", "Caf\u00e9\u202e"),
+    ("description", "Pain\tbio"), ("description", "Pain\u2028bio"), ("customer_address", "1 rue\u200f A"),
+])
+def test_control_and_format_characters_are_refused_in_text_fields(
+    tmp_path: Path, column: str, value: str,
+) -> None:
+    cells = dict(zip(HEADER.split(","), ROW.split(","), strict=True))
+    cells[column] = value
+    _, check = parse(tmp_path, f"{HEADER}\n{','.join(cells.values())}\n")
+    [problem] = messages(check)
+    assert problem.startswith(f"orders.csv:2:{column}: contains U+")
+    assert "control and format characters" in problem
+
+
+def test_a_newline_is_allowed_only_inside_an_address(tmp_path: Path) -> None:
+    rows, check = parse(tmp_path, f'{HEADER}\nR-1,2026-11-02,Café,"1 rue A\r\n69001 Lyon",Pain,1\n')
+    assert messages(check) == [] and rows[0].customer_address == ("1 rue A", "69001 Lyon")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import string
+import unicodedata
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
@@ -94,6 +95,38 @@ def check_vat_rate(rate: Decimal, seller_country: str, shown: str | None = None)
             raise ValueError(f"{text!r} is not a French VAT rate (0, 2.1, 5.5, 10 or 20)")
         return rate
     return check_rate(rate)
+
+
+# Control (Cc), format (Cf: zero-width, bidi overrides, soft hyphen, BOM), line and paragraph
+# separators (Zl, Zp) and lone surrogates: invisible or layout-changing, so a name could look
+# like another one, or a line break could add forged lines to an invoice's buyer block.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
+_CONTROL_NAMES = {"\n": "LINE FEED", "\r": "CARRIAGE RETURN", "\t": "TAB", "\x00": "NUL"}
+NEWLINES = frozenset("\r\n")
+
+
+def invisible_characters(text: str, allow_newlines: bool = False) -> list[str]:
+    """The distinct control and format characters of `text`, in order (newlines if allowed)."""
+    if text.isprintable():  # the usual case, without a per-character lookup
+        return []
+    return [c for c in dict.fromkeys(text) if unicodedata.category(c) in _INVISIBLE_CATEGORIES
+            and not (allow_newlines and c in NEWLINES)]
+
+
+def describe_invisible(chars: list[str]) -> str:
+    """'contains U+200B (ZERO WIDTH SPACE), ...' and why it is refused."""
+    names = ", ".join(f"U+{ord(c):04X} ({_CONTROL_NAMES.get(c) or unicodedata.name(c, 'CONTROL')})"
+                      for c in chars)
+    return (f"contains {names}: control and format characters (line breaks, tabs, invisible "
+            "or direction marks) are not allowed; retype the text without them")
+
+
+def check_visible(text: str, allow_newlines: bool = False) -> str:
+    """Refuse control and format characters (a newline only where `allow_newlines`)."""
+    bad = invisible_characters(text, allow_newlines)
+    if bad:
+        raise ValueError(describe_invisible(bad))
+    return text
 
 
 def check_non_empty(value: str) -> str:

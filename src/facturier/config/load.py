@@ -13,7 +13,12 @@ from pydantic import BaseModel, ValidationError
 from facturier.config.clients import BatchClientConfig, ClientConfig
 from facturier.config.fields import check_vat_rate
 from facturier.config.models import FacturierConfig
-from facturier.config.problems import FILE_KEY, format_problem, problems_from_error
+from facturier.config.problems import (
+    FILE_KEY,
+    format_problem,
+    invisible_text_problems,
+    problems_from_error,
+)
 from facturier.core.errors import ConfigError
 
 CONFIG_FILE = "facturier.toml"
@@ -72,11 +77,14 @@ class _Loader:
         data = self.read_toml(path)
         if data is None:
             return None
+        invisible = invisible_text_problems(self.relative(path), data)
+        self.problems.extend(invisible.values())
         try:
-            return model.model_validate(data)
+            item = model.model_validate(data)
         except ValidationError as exc:
-            self.problems.extend(problems_from_error(self.relative(path), exc, model))
+            self.problems.extend(problems_from_error(self.relative(path), exc, model, set(invisible)))
             return None
+        return None if invisible else item
 
     def load_dir(self, name: str, model: type[ModelT]) -> dict[str, ModelT]:
         """Validate every `<id>.toml` of a directory; the file stem is the id."""

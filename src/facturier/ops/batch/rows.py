@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import difflib
 import re
+import unicodedata
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -23,7 +24,13 @@ from babel.numbers import list_currencies
 from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.fr import siren as stdnum_siren
 
-from facturier.config.fields import check_country, check_email, check_vat_id, check_vat_rate
+from facturier.config.fields import (
+    check_country,
+    check_email,
+    check_vat_id,
+    check_vat_rate,
+    check_visible,
+)
 from facturier.core.money import line_amount_problem
 from facturier.core.numbering import series_key
 from facturier.render.pdf import describe_unprintable, unprintable_characters
@@ -35,6 +42,9 @@ COLUMNS = (
     "customer_vat_id", "customer_siren", "description", "quantity", "unit_price", "vat_rate",
     "currency", "due_date",
 )
+# The only column whose value may span lines (one address line per line); a name never does,
+# or it would add lines to the buyer block of the invoice.
+MULTILINE_COLUMNS = frozenset({"customer_address"})
 MAX_PROBLEMS = 100
 MAX_TEXT = 500  # longer text cannot be laid out on an invoice line
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -70,6 +80,12 @@ class BatchContext:
     series_floor: Mapping[str, date] = field(default_factory=dict)
     # Reference -> number of the invoice that already carries it.
     invoiced: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        """References compare in NFC; a journal written before that may hold other forms."""
+        if not all(unicodedata.is_normalized("NFC", ref) for ref in self.invoiced):
+            normal = {unicodedata.normalize("NFC", ref): num for ref, num in self.invoiced.items()}
+            object.__setattr__(self, "invoiced", normal)
 
     def series_of(self, issue_date: date) -> str:
         """The numbering series a row dated `issue_date` falls in."""
@@ -250,7 +266,8 @@ def _check_record(name: str, line: int, header: list[str], fields: list[str], de
     ok = True
     for col in COLUMNS:
         try:
-            parsed[_FIELD_OF.get(col, col)] = PARSERS[col](values.get(col, ""), delimiter, ctx, parsed)
+            raw = _visible(col, values.get(col, ""))
+            parsed[_FIELD_OF.get(col, col)] = PARSERS[col](raw, delimiter, ctx, parsed)
         except FieldError as exc:
             check.add(Problem(name, line, col, str(exc)))
             ok = False
@@ -294,6 +311,14 @@ def _check_reference(name: str, line: int, reference: str, ctx: BatchContext, se
     return ok
 
 
+def _visible(column: str, raw: str) -> str:
+    """Every field, first: no control or format character; a newline only inside an address."""
+    try:
+        return check_visible(raw, allow_newlines=column in MULTILINE_COLUMNS)
+    except ValueError as exc:
+        raise FieldError(str(exc)) from None
+
+
 # Field parsers: (raw text, delimiter, context, fields parsed so far) -> value or FieldError.
 Parser = Callable[[str, str, BatchContext, dict[str, object]], object]
 
@@ -312,14 +337,17 @@ def _text(raw: str, required: bool) -> str | None:
 
 
 def parse_reference(raw: str, _d: str, _c: BatchContext, _p: dict[str, object]) -> str:
-    """The batch client's own id for the row: one line, no surrounding spaces."""
+    """The batch client's own id for the row: one line, no surrounding spaces, in NFC.
+
+    NFC so that "é" typed as one code point or as "e" + a combining accent is one reference.
+    """
     value = _text(raw, required=True)
     assert value is not None
     if value != value.strip() or "\n" in value or "\r" in value:
         raise FieldError(f"{value!r} must be one line without leading or trailing spaces")
     if len(value) > 100:
         raise FieldError(f"too long: {len(value)} characters, at most 100")
-    return value
+    return unicodedata.normalize("NFC", value)
 
 
 def parse_iso_date(raw: str) -> date:
