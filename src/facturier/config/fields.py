@@ -25,7 +25,10 @@ from stdnum.fr import siren, siret
 
 from facturier.core.numbering import number_problem, render_number
 
-_DECIMAL_TEXT = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
+# Plain decimal text, the one syntax of every decimal a user writes (TOML values, CSV cells):
+# an optional minus, ASCII digits, one '.'; no exponent, grouping, spaces or other digits.
+_DECIMAL_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
 # Region codes babel lists that are not countries (European Union, United Nations, ...).
 _NOT_COUNTRIES = frozenset({"EU", "EZ", "UN", "QO", "ZZ", "XA", "XB"})
@@ -40,6 +43,21 @@ class StrictModel(BaseModel):
     """Base of every configuration model: unknown keys are errors, no type coercion, immutable."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+def is_plain_decimal(text: str) -> bool:
+    """True for plain decimal text like "450.00" or "-1": what Decimal() may safely read."""
+    return _DECIMAL_TEXT.fullmatch(text) is not None
+
+
+def check_iso_date(text: str) -> date:
+    """A strict YYYY-MM-DD date (fromisoformat alone would take "20261102" or week dates)."""
+    if not _ISO_DATE.fullmatch(text):
+        raise ValueError(f"{text!r} is not a date in the form YYYY-MM-DD")
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a valid date (no such day)") from None
 
 
 def _decimal_parser(example: str, kind: str) -> Callable[[Any], Decimal]:
@@ -57,7 +75,7 @@ def _decimal_parser(example: str, kind: str) -> Callable[[Any], Decimal]:
             return Decimal(value)
         if isinstance(value, Decimal) and value.is_finite():
             return value  # built in Python (defaults, tests), already exact
-        if isinstance(value, str) and _DECIMAL_TEXT.fullmatch(value):
+        if isinstance(value, str) and is_plain_decimal(value):
             return Decimal(value)
         raise ValueError(f'expected a decimal number like "{example}", got {value!r}')
 
@@ -133,17 +151,18 @@ def check_non_empty(value: str) -> str:
     """Refuse empty or blank text."""
     if not value.strip():
         raise ValueError("must not be empty")
-    _check_printable(value)
+    check_printable(value)
     return value
 
 
-def _check_printable(value: str) -> None:
+def check_printable(value: str) -> str:
     """Refuse text the invoice PDF cannot show (PDF/A-3b fails on a missing glyph)."""
     from facturier.render.pdf import describe_unprintable, unprintable_characters  # typst is heavy
 
     bad = unprintable_characters(value)
     if bad:
         raise ValueError(describe_unprintable(bad))
+    return value
 
 
 NonEmptyStr = Annotated[str, AfterValidator(check_non_empty)]
@@ -156,7 +175,7 @@ def check_address(lines: list[str]) -> list[str]:
     if any(not line.strip() for line in lines):
         raise ValueError("address lines must not be empty")
     for line in lines:
-        _check_printable(line)
+        check_printable(line)
     return lines
 
 
@@ -233,7 +252,8 @@ def _stdnum_reason(exc: StdnumError) -> str:
     return text[:1].lower() + text[1:]
 
 
-Siren = Annotated[str, AfterValidator(_stdnum_check(siren, "SIREN"))]
+check_siren = _stdnum_check(siren, "SIREN")
+Siren = Annotated[str, AfterValidator(check_siren)]
 Siret = Annotated[str, AfterValidator(_stdnum_check(siret, "SIRET"))]
 Iban = Annotated[str, AfterValidator(_stdnum_check(iban, "IBAN"))]
 Bic = Annotated[str, AfterValidator(_stdnum_check(bic, "BIC"))]

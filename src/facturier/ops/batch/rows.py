@@ -18,23 +18,24 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import IO
-
-from babel.numbers import list_currencies
-from stdnum.exceptions import ValidationError as StdnumError
-from stdnum.fr import siren as stdnum_siren
+from typing import IO, TypeVar
 
 from facturier.config.fields import (
     check_country,
+    check_currency,
     check_email,
+    check_iso_date,
+    check_printable,
+    check_siren,
     check_vat_id,
     check_vat_rate,
     check_visible,
+    is_plain_decimal,
 )
 from facturier.core.money import line_amount_problem
 from facturier.core.numbering import series_key
-from facturier.render.pdf import describe_unprintable, unprintable_characters
 
+T = TypeVar("T")
 REQUIRED = ("reference", "customer_name", "customer_address", "description", "unit_price")
 # The order `facturier batch --template` prints: the columns a typical row fills, left to right.
 COLUMNS = (
@@ -47,7 +48,6 @@ COLUMNS = (
 MULTILINE_COLUMNS = frozenset({"customer_address"})
 MAX_PROBLEMS = 100
 MAX_TEXT = 500  # longer text cannot be laid out on an invoice line
-_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _ADDRESS_SPLIT = re.compile(r" \| |\r\n|\r|\n")
 
 
@@ -330,10 +330,7 @@ def _text(raw: str, required: bool) -> str | None:
         return None
     if len(raw) > MAX_TEXT:
         raise FieldError(f"too long: {len(raw)} characters, at most {MAX_TEXT}")
-    bad = unprintable_characters(raw)
-    if bad:
-        raise FieldError(describe_unprintable(bad))
-    return raw
+    return _field(check_printable, raw)
 
 
 def parse_reference(raw: str, _d: str, _c: BatchContext, _p: dict[str, object]) -> str:
@@ -351,13 +348,8 @@ def parse_reference(raw: str, _d: str, _c: BatchContext, _p: dict[str, object]) 
 
 
 def parse_iso_date(raw: str) -> date:
-    """A strict YYYY-MM-DD date."""
-    if not _ISO_DATE.fullmatch(raw):
-        raise FieldError(f"{raw!r} is not a date in the form YYYY-MM-DD")
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise FieldError(f"{raw!r} is not a valid date (no such day)") from None
+    """A strict YYYY-MM-DD date (the configuration's rule)."""
+    return _field(check_iso_date, raw)
 
 
 def parse_date(raw: str, _d: str, ctx: BatchContext, _p: dict[str, object]) -> date:
@@ -390,26 +382,23 @@ def parse_address(raw: str, _d: str, _c: BatchContext, _p: dict[str, object]) ->
     return lines
 
 
-def _validated(check: Callable[[str], str], raw: str) -> str | None:
-    if not raw:
-        return None
+def _field(check: Callable[[str], T], raw: str) -> T:
+    """Run one of the configuration's field checks; its message becomes the row's problem."""
     try:
         return check(raw)
     except ValueError as exc:
         raise FieldError(str(exc)) from None
 
 
-def _siren(raw: str) -> str:
-    try:
-        return str(stdnum_siren.validate(raw))
-    except StdnumError as exc:
-        raise ValueError(f"{raw!r} is not a valid SIREN: {str(exc).rstrip('.').lower()}") from None
+def _validated(check: Callable[[str], str], raw: str) -> str | None:
+    """An optional field: empty is None, anything else must pass the check."""
+    return _field(check, raw) if raw else None
 
 
 def parse_decimal(raw: str, delimiter: str) -> Decimal:
     """A plain decimal: digits, one decimal mark ('.', or ',' with the ';' delimiter), no grouping."""
     text = raw.replace(",", ".", 1) if delimiter == ";" and "." not in raw else raw
-    if re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", text):
+    if is_plain_decimal(text):
         return Decimal(text)
     if re.fullmatch(r"-?[0-9]{1,3}([ ,.'\u00a0\u202f][0-9]{3})+([.,][0-9]+)?", raw):
         raise FieldError(f"{raw!r} has a thousands separator: write digits only, like 1234.50")
@@ -458,8 +447,7 @@ def parse_currency(raw: str, _d: str, ctx: BatchContext, _p: dict[str, object]) 
     """ISO 4217, and the batch client's own currency (one currency per seller, ZIP and manifest)."""
     if not raw:
         return ctx.currency
-    if raw not in list_currencies():
-        raise FieldError(f"{raw!r} is not an ISO 4217 currency code")
+    _field(check_currency, raw)
     if raw != ctx.currency:
         raise FieldError(f"{raw} differs from the batch client's currency {ctx.currency}: "
                          "one batch client invoices in one currency")
@@ -478,7 +466,7 @@ PARSERS: dict[str, Parser] = {
     "customer_email": _optional(check_email),
     "customer_country": lambda raw, _d, c, _p: _validated(check_country, raw) or c.seller_country,
     "customer_vat_id": _optional(check_vat_id),
-    "customer_siren": _optional(_siren),
+    "customer_siren": _optional(check_siren),
     "description": lambda raw, _d, _c, _p: _text(raw, required=True),
     "quantity": parse_quantity,
     "unit_price": parse_unit_price,
