@@ -80,3 +80,60 @@ def test_a_value_with_invisible_characters_is_reported_once(demo: EditableWorksp
     demo.replace(ACME, 'email = "compta@acme.example"', 'email = ["compta@acme.example\\u0000"]')
     [problem] = check_workspace(demo.root)
     assert problem.startswith("clients/acme.toml: email[0]: contains U+0000 (NUL)")
+
+
+@pytest.mark.parametrize("secret", ["hunter2!S3cret", "pa ss", "12345678", "mot-de-passe-é😀"])
+def test_a_password_typed_into_password_env_is_never_echoed(
+    demo: EditableWorkspace, secret: str,
+) -> None:
+    demo.replace(CONFIG, 'transport = "outbox"',
+                 f'transport = "outbox"\n[mail.smtp]\nhost = "smtp.example.com"\n'
+                 f'username = "u"\npassword_env = "{secret}"\n')
+    demo.replace(CONFIG, 'from = "Palks Studio <billing@palks.example>"', "")
+    demo.replace(CONFIG, 'bcc = "archive@palks.example"', "")
+    [problem] = check_workspace(demo.root)
+    assert problem.startswith("facturier.toml: mail.smtp.password_env: is not an environment")
+    assert secret not in problem and "😀" not in problem and "hunter2" not in problem
+
+
+@pytest.mark.parametrize(("key", "value", "message"), [
+    ("from", "Palks <billing@palks.example>\\r\\nBcc: victim@evil.example",
+     "mail.from: contains U+000D (CARRIAGE RETURN), U+000A (LINE FEED): control and format"),
+    ("from", "Palks <billing@palks.example>\\u0000", "mail.from: contains U+0000 (NUL)"),
+    ("from", "<billing@palks.example>",
+     ("mail.from: '<billing@palks.example>' has no name before <...>: write "
+      "\"billing@palks.example\" or \"Name <billing@palks.example>\"")),
+    ("from", "Palks <billing@palks..example>",
+     "mail.from: 'billing@palks..example' is not a valid email address"),
+    ("from", "Palks, Paris <billing@palks.example>",
+     "mail.from: 'Palks, Paris <billing@palks.example>': put the name in double quotes"),
+    ("from", "a@b.example <c@d.example>", "mail.from: 'a@b.example <c@d.example>': put the name"),
+    ("bcc", "<archive@palks.example>",
+     "mail.bcc: '<archive@palks.example>' is not a valid email address (write the bare address"),
+    ("bcc", "archive@palks..example", "mail.bcc: 'archive@palks..example' is not a valid email"),
+    ("bcc", "archive@palks.example\\n", "mail.bcc: contains U+000A (LINE FEED)"),
+])
+def test_mail_addresses_and_header_values_are_validated(
+    demo: EditableWorkspace, key: str, value: str, message: str,
+) -> None:
+    old = {"from": 'from = "Palks Studio <billing@palks.example>"',
+           "bcc": 'bcc = "archive@palks.example"'}[key]
+    demo.replace(CONFIG, old, f'{key} = "{value}"')
+    [problem] = check_workspace(demo.root)
+    assert problem.startswith(f"facturier.toml: {message}"), problem
+
+
+@pytest.mark.parametrize("address", ["a@b..example", "<a@b.example>", "a@b", "a b@c.example",
+                                     "a@-b.example", "a.@b.example", "a@b.123"])
+def test_malformed_client_addresses_are_refused(demo: EditableWorkspace, address: str) -> None:
+    demo.replace(ACME, 'email = "compta@acme.example"', f'email = "{address}"')
+    [problem] = check_workspace(demo.root)
+    assert problem.startswith(f"clients/acme.toml: email: '{address}' is not a valid email address")
+
+
+@pytest.mark.parametrize("sender", ['"Palks, Paris" <billing@palks.example>',
+                                   "Zoé Studio <zoé@palks.example>", "billing@palks.example"])
+def test_well_formed_senders_are_accepted(demo: EditableWorkspace, sender: str) -> None:
+    demo.replace(CONFIG, 'from = "Palks Studio <billing@palks.example>"',
+                 "from = '" + sender + "'")
+    assert check_workspace(demo.root) == []

@@ -116,7 +116,10 @@ def test_smtp_password_sources(demo: EditableWorkspace) -> None:
     ]
     demo.append(CONFIG, 'password_env = "SMTP PASSWORD"\n')
     assert check_workspace(demo.root) == [
-        "facturier.toml: mail.smtp.password_env: 'SMTP PASSWORD' is not an environment variable name",
+        ("facturier.toml: mail.smtp.password_env: is not an environment variable name (letters, "
+         "digits and _, not starting with a digit); the value is not shown in case it is the "
+         "password itself: put the password in an environment variable and write that "
+         "variable's name here"),
     ]
 
 

@@ -29,7 +29,11 @@ from facturier.core.numbering import number_problem, render_number
 # an optional minus, ASCII digits, one '.'; no exponent, grouping, spaces or other digits.
 _DECIMAL_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
+# RFC 5322 dot-atom local part and a DNS host name, non-ASCII letters allowed (RFC 6531):
+# what a header can carry as is. No quoted local part, no IP literal: no invoice needs them.
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\-\u0080-\U0010FFFF]"
+_LABEL = r"[A-Za-z0-9\u0080-\U0010FFFF]([A-Za-z0-9\u0080-\U0010FFFF-]*[A-Za-z0-9\u0080-\U0010FFFF])?"
+_EMAIL = re.compile(rf"(?P<local>{_ATEXT}+(\.{_ATEXT}+)*)@(?P<domain>{_LABEL}(\.{_LABEL})+)")
 # Region codes babel lists that are not countries (European Union, United Nations, ...).
 _NOT_COUNTRIES = frozenset({"EU", "EZ", "UN", "QO", "ZZ", "XA", "XB"})
 # VAT prefixes that are not ISO country codes: Greece (EL) and Northern Ireland (XI).
@@ -212,9 +216,14 @@ Currency = Annotated[str, AfterValidator(check_currency)]
 
 
 def check_email(value: str) -> str:
-    """A plain address: one @, a dot in the domain, no spaces (deliverability is not checked)."""
-    if not _EMAIL.fullmatch(value):
-        raise ValueError(f"{value!r} is not a valid email address")
+    """A bare address `local@domain.tld` a header can carry (deliverability is not checked)."""
+    match = _EMAIL.fullmatch(value)
+    invalid = (match is None or invisible_characters(value) or any(c.isspace() for c in value)
+               or len(match["local"]) > 64 or len(value) > 254
+               or match["domain"].rsplit(".", 1)[1].isdigit())
+    if invalid:
+        hint = " (write the bare address, without < >)" if value.startswith("<") else ""
+        raise ValueError(f"{value!r} is not a valid email address{hint}")
     return value
 
 
