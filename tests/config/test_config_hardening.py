@@ -137,3 +137,35 @@ def test_well_formed_senders_are_accepted(demo: EditableWorkspace, sender: str) 
     demo.replace(CONFIG, 'from = "Palks Studio <billing@palks.example>"',
                  "from = '" + sender + "'")
     assert check_workspace(demo.root) == []
+
+
+def test_a_toml_file_saved_with_a_utf8_bom_is_accepted(demo: EditableWorkspace) -> None:
+    path = demo.root / ACME
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    assert check_workspace(demo.root) == []
+
+
+def test_wrong_case_extension_and_placeholder_identity_are_warnings(
+    demo: EditableWorkspace,
+) -> None:
+    from facturier.config import check_workspace_report
+
+    (demo.root / ACME).rename(demo.root / "clients/acme.TOML")
+    demo.replace(CONFIG, 'siren = "732829320"', 'siren = "123456782"')
+    demo.replace(CONFIG, 'vat_id = "FR44732829320"', 'vat_id = "FR11123456782"')
+    demo.replace(CONFIG, 'siret = "73282932000017"', 'siret = "12345678200010"')
+    problems, warnings = check_workspace_report(demo.root)
+    assert problems == []
+    assert warnings == [
+        ("clients/acme.TOML: (file): ignored: only names ending in lowercase .toml are read; "
+         "rename it acme.toml"),
+        ("facturier.toml: issuer.siren: 123456782 is the example SIREN written by `facturier "
+         "init`: replace the example identity (name, address, SIREN, VAT number, email) with "
+         "your own before issuing a real invoice"),
+    ]
+
+
+def test_the_scaffold_uses_the_placeholder_siren_check_warns_about() -> None:
+    from facturier.config.scaffold import PLACEHOLDER_SIREN, scaffold_text
+
+    assert f'siren = "{PLACEHOLDER_SIREN}"' in scaffold_text("facturier.toml")

@@ -195,3 +195,12 @@ def test_control_and_format_characters_are_refused_in_text_fields(
 def test_a_newline_is_allowed_only_inside_an_address(tmp_path: Path) -> None:
     rows, check = parse(tmp_path, f'{HEADER}\nR-1,2026-11-02,Café,"1 rue A\r\n69001 Lyon",Pain,1\n')
     assert messages(check) == [] and rows[0].customer_address == ("1 rue A", "69001 Lyon")
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"])
+def test_a_utf16_file_is_named_as_such(tmp_path: Path, encoding: str) -> None:
+    _, check = parse(tmp_path, f"{HEADER}\n{ROW}\n".encode(encoding))
+    assert messages(check) == [
+        'orders.csv:1:-: the file is UTF-16 (Excel\'s "Unicode text"), not UTF-8: save it as "CSV UTF-8" '
+        "and drop it again",
+    ]

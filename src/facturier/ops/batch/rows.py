@@ -128,6 +128,10 @@ def check_encoding(path: Path, name: str) -> Problem | None:
     empty = True
     with open(path, "rb") as fh:
         for number, raw in enumerate(fh, start=1):
+            if number == 1 and _looks_like_utf16(raw):
+                return Problem(name, 1, "-", (
+                    "the file is UTF-16 (Excel's \"Unicode text\"), not UTF-8: save it as "
+                    "\"CSV UTF-8\" and drop it again"))
             if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
                 raw = raw[3:]
             if raw.strip():
@@ -142,6 +146,11 @@ def check_encoding(path: Path, name: str) -> Problem | None:
     if empty:
         return Problem(name, 1, "-", "the file is empty: expected a header row, then one row per invoice")
     return None
+
+
+def _looks_like_utf16(first_line: bytes) -> bool:
+    """A UTF-16 byte order mark, or the NUL bytes UTF-16 puts beside every ASCII letter."""
+    return first_line.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in first_line
 
 
 def detect_delimiter(header_line: str) -> str | None:
