@@ -82,7 +82,7 @@ def test_a_negative_payment_gets_the_amount_rule_not_no_such_option(ws: Path) ->
 
 
 def test_invoices_status_help_lists_every_status(ws: Path) -> None:
-    from facturier.ops.listing import STATUSES
+    from facturier.ops.reports.listing import STATUSES
 
     r = run_cli(ws, "invoices", "--help")
     help_text = " ".join(r.out.replace("│", " ").split())
