@@ -67,3 +67,31 @@ def test_a_client_line_at_19_6_is_refused_by_check_and_run(ws: Path) -> None:
     r = run_cli(ws, "check")
     assert r.code == 1 and problem in r.out, r.text
     assert_refused(ws, "run", "--date", "2026-11-15", problem=problem)
+
+
+def _drop(ws: Path, name: str, content: bytes) -> Path:
+    inbox = ws / "data" / "inbox_batch" / "boulangerie-martin"
+    inbox.mkdir(parents=True, exist_ok=True)
+    (inbox / name).write_bytes(content)
+    return inbox
+
+
+def test_batch_rejects_a_name_spanning_lines_and_a_look_alike_reference(ws: Path) -> None:
+    header = "reference,date,customer_name,customer_address,description,unit_price"
+    content = (f'{header}\nR2,2026-11-02,"Café\nTOTAL TTC 0,00",1 rue A | 69001 Lyon,Pain,1\n'
+               f"R\u200b2,2026-11-02,Café,1 rue A | 69001 Lyon,Pain,1\n")
+    inbox = _drop(ws, "orders.csv", content.encode())
+    r = run_cli(ws, "batch", "--date", "2026-11-20")
+    assert r.code == 1 and "Traceback" not in r.text
+    errors = (inbox / "rejected" / "orders.csv.errors.txt").read_text(encoding="utf-8")
+    assert errors.splitlines()[0].startswith("orders.csv:2:customer_name: contains U+000A (LINE FEED)")
+    assert errors.splitlines()[1].startswith("orders.csv:4:reference: contains U+200B (ZERO WIDTH SPACE)")
+    assert not [e for e in journal(ws) if e["type"] == "invoice.issued"]
+
+
+def test_batch_names_a_utf16_file(ws: Path) -> None:
+    header = "reference,date,customer_name,customer_address,description,unit_price"
+    inbox = _drop(ws, "excel.csv", f"{header}\nR-1,2026-11-02,A,x,d,1\n".encode("utf-16"))
+    assert run_cli(ws, "batch", "--date", "2026-11-20").code == 1
+    errors = (inbox / "rejected" / "excel.csv.errors.txt").read_text(encoding="utf-8")
+    assert errors.startswith("excel.csv:1:-: the file is UTF-16")

@@ -169,3 +169,10 @@ def test_the_scaffold_uses_the_placeholder_siren_check_warns_about() -> None:
     from facturier.config.scaffold import PLACEHOLDER_SIREN, scaffold_text
 
     assert f'siren = "{PLACEHOLDER_SIREN}"' in scaffold_text("facturier.toml")
+
+
+def test_a_tab_stays_allowed_as_the_bank_csv_delimiter(demo: EditableWorkspace) -> None:
+    demo.append(CONFIG, '\n[bank.csv]\ndelimiter = "\\t"\ndate_column = "Date"\n'
+                        'amount_column = "Amount"\ntext_column = "Label\\t"\n')
+    [problem] = check_workspace(demo.root)
+    assert problem.startswith("facturier.toml: bank.csv.text_column: contains U+0009 (TAB)")
