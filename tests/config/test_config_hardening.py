@@ -44,7 +44,7 @@ def test_the_same_rule_serves_config_and_csv_rows() -> None:
     with pytest.raises(ValueError, match="not a French VAT rate"):
         check_vat_rate(Decimal("19.6"), "FR")
     with pytest.raises(ValueError, match="percentage from 0 to less than 100"):
-        check_vat_rate(Decimal("100"), "CH")
+        check_vat_rate(Decimal(100), "CH")
 
 
 def test_control_and_format_characters_are_refused_in_every_text_key(

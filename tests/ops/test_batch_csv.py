@@ -161,8 +161,8 @@ def test_a_zero_width_character_in_a_reference_is_refused(tmp_path: Path) -> Non
     text = f"{HEADER}\n{ROW.replace('R-1', 'R2')}\n{ROW.replace('R-1', 'R' + chr(0x200B) + '2')}\n"
     _, check = parse(tmp_path, text)
     assert messages(check) == [
-        "orders.csv:3:reference: contains U+200B (ZERO WIDTH SPACE): control and format characters "
-        "(line breaks, tabs, invisible or direction marks) are not allowed; retype the text without them",
+        ("orders.csv:3:reference: contains U+200B (ZERO WIDTH SPACE): control and format characters "
+         "(line breaks, tabs, invisible or direction marks) are not allowed; retype the text without them"),
     ]
 
 
@@ -201,6 +201,6 @@ def test_a_newline_is_allowed_only_inside_an_address(tmp_path: Path) -> None:
 def test_a_utf16_file_is_named_as_such(tmp_path: Path, encoding: str) -> None:
     _, check = parse(tmp_path, f"{HEADER}\n{ROW}\n".encode(encoding))
     assert messages(check) == [
-        'orders.csv:1:-: the file is UTF-16 (Excel\'s "Unicode text"), not UTF-8: save it as "CSV UTF-8" '
-        "and drop it again",
+        ('orders.csv:1:-: the file is UTF-16 (Excel\'s "Unicode text"), not UTF-8: save it as "CSV UTF-8" '
+         "and drop it again"),
     ]

@@ -7,6 +7,7 @@ Users edit TOML, not Python: a problem names the file, the key as they would wri
 from __future__ import annotations
 
 from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
 from datetime import date, time
 from typing import Any
 
@@ -107,7 +108,7 @@ def misplaced_key_hint(loc: tuple[int | str, ...], model: type[BaseModel] | None
 
 def problems_from_error(
     file: str, exc: ValidationError, model: type[BaseModel] | None = None,
-    reported: set[str] | frozenset[str] = frozenset(),
+    reported: AbstractSet[str] = frozenset(),
 ) -> list[str]:
     """Every error of a ValidationError as problems, in key order, without duplicates.
 
@@ -162,7 +163,7 @@ def invisible_text_problems(file: str, data: dict[str, Any]) -> dict[str, str]:
     return found
 
 
-def covered_by(problem_key: str, invisible_keys: set[str]) -> bool:
+def covered_by(problem_key: str, invisible_keys: AbstractSet[str]) -> bool:
     """True when a model problem is about a value already reported for invisible characters."""
     return any(key == problem_key or key.startswith((problem_key + "[", problem_key + "."))
                for key in invisible_keys)
