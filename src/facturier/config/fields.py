@@ -1,8 +1,11 @@
-"""Field parsers for configuration values: decimals, countries, currencies, identifiers.
+"""Field checks for configuration values and batch CSV cells: decimals, dates, countries,
+currencies, identifiers, addresses, VAT rates, number templates and visible text.
 
-Each parser takes the raw TOML value and returns the clean value or raises ValueError with a
-user-facing message; `problems.py` turns that message into `file: key: message`. Identifiers
-are validated with python-stdnum and stored in their compact form.
+Each check takes the raw value and returns the clean value or raises ValueError with a
+user-facing message; `problems.py` turns that message into `file: key: message`, and the
+batch rows (ops/batch/rows.py) into `file:line:column: message`: one vocabulary of
+validation, so a value means the same in a TOML file and in a CSV cell. Identifiers are
+validated with python-stdnum and stored in their compact form.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import IO, TypeVar
 
@@ -322,10 +323,7 @@ def _check_reference(name: str, line: int, reference: str, ctx: BatchContext, se
 
 def _visible(column: str, raw: str) -> str:
     """Every field, first: no control or format character; a newline only inside an address."""
-    try:
-        return check_visible(raw, allow_newlines=column in MULTILINE_COLUMNS)
-    except ValueError as exc:
-        raise FieldError(str(exc)) from None
+    return _field(partial(check_visible, allow_newlines=column in MULTILINE_COLUMNS), raw)
 
 
 # Field parsers: (raw text, delimiter, context, fields parsed so far) -> value or FieldError.
