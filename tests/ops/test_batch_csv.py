@@ -204,3 +204,24 @@ def test_a_utf16_file_is_named_as_such(tmp_path: Path, encoding: str) -> None:
         ('orders.csv:1:-: the file is UTF-16 (Excel\'s "Unicode text"), not UTF-8: save it as "CSV UTF-8" '
          "and drop it again"),
     ]
+
+
+@pytest.mark.parametrize(("column", "raw", "check_name"), [
+    ("customer_siren", "123456789", "check_siren"),
+    ("customer_vat_id", "FR00123", "check_vat_id"),
+    ("customer_country", "fr", "check_country"),
+    ("customer_email", "compta@acme..example", "check_email"),
+    ("customer_email", "<compta@acme.example>", "check_email"),
+    ("currency", "eur", "check_currency"),
+    ("date", "2026-02-30", "check_iso_date"),
+])
+def test_rows_say_exactly_what_the_configuration_says(
+    tmp_path: Path, column: str, raw: str, check_name: str,
+) -> None:
+    from facturier.config import fields
+
+    with pytest.raises(ValueError) as caught:
+        getattr(fields, check_name)(raw)
+    cells = dict(zip(HEADER.split(","), ROW.split(","), strict=True)) | {column: raw}
+    _, check = parse(tmp_path, ",".join(cells) + "\n" + ",".join(cells.values()) + "\n")
+    assert messages(check) == [f"orders.csv:2:{column}: {caught.value}"]
