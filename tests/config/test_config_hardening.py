@@ -176,3 +176,11 @@ def test_a_tab_stays_allowed_as_the_bank_csv_delimiter(demo: EditableWorkspace) 
                         'amount_column = "Amount"\ntext_column = "Label\\t"\n')
     [problem] = check_workspace(demo.root)
     assert problem.startswith("facturier.toml: bank.csv.text_column: contains U+0009 (TAB)")
+
+
+def test_a_negative_zero_in_the_configuration_is_a_plain_zero(demo: EditableWorkspace) -> None:
+    from facturier.config import load_workspace
+
+    demo.replace(ACME, 'unit_price = "450.00"', 'unit_price = "-0"')
+    price = load_workspace(demo.root).clients["acme"].lines[0].unit_price
+    assert price == 0 and not price.is_signed()

@@ -225,3 +225,9 @@ def test_rows_say_exactly_what_the_configuration_says(
     cells = dict(zip(HEADER.split(","), ROW.split(","), strict=True)) | {column: raw}
     _, check = parse(tmp_path, ",".join(cells) + "\n" + ",".join(cells.values()) + "\n")
     assert messages(check) == [f"orders.csv:2:{column}: {caught.value}"]
+
+
+def test_a_negative_zero_price_is_a_plain_zero(tmp_path: Path) -> None:
+    rows, check = parse(tmp_path, f"{HEADER}\n{ROW[:-4]}-0.00\n")
+    assert messages(check) == [] and not rows[0].unit_price.is_signed()
+    assert str(rows[0].unit_price) == "0.00"

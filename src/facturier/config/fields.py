@@ -52,9 +52,15 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
-def is_plain_decimal(text: str) -> bool:
-    """True for plain decimal text like "450.00" or "-1": what Decimal() may safely read."""
-    return _DECIMAL_TEXT.fullmatch(text) is not None
+def plain_decimal(text: str) -> Decimal | None:
+    """The Decimal of plain decimal text like "450.00" or "-1", or None for anything else.
+
+    "-0" and "-0.00" give a zero without sign: a signed zero would print as "-0,00 €".
+    """
+    if _DECIMAL_TEXT.fullmatch(text) is None:
+        return None
+    value = Decimal(text)
+    return value.copy_abs() if value.is_zero() else value
 
 
 def check_iso_date(text: str) -> date:
@@ -82,8 +88,8 @@ def _decimal_parser(example: str, kind: str) -> Callable[[Any], Decimal]:
             return Decimal(value)
         if isinstance(value, Decimal) and value.is_finite():
             return value  # built in Python (defaults, tests), already exact
-        if isinstance(value, str) and is_plain_decimal(value):
-            return Decimal(value)
+        if isinstance(value, str) and (parsed := plain_decimal(value)) is not None:
+            return parsed
         raise ValueError(f'expected a decimal number like "{example}", got {value!r}')
 
     return parse

@@ -31,7 +31,7 @@ from facturier.config.fields import (
     check_vat_id,
     check_vat_rate,
     check_visible,
-    is_plain_decimal,
+    plain_decimal,
 )
 from facturier.core.money import line_amount_problem
 from facturier.core.numbering import series_key
@@ -405,8 +405,9 @@ def _validated(check: Callable[[str], str], raw: str) -> str | None:
 def parse_decimal(raw: str, delimiter: str) -> Decimal:
     """A plain decimal: digits, one decimal mark ('.', or ',' with the ';' delimiter), no grouping."""
     text = raw.replace(",", ".", 1) if delimiter == ";" and "." not in raw else raw
-    if is_plain_decimal(text):
-        return Decimal(text)
+    value = plain_decimal(text)
+    if value is not None:
+        return value
     if re.fullmatch(r"-?[0-9]{1,3}([ ,.'\u00a0\u202f][0-9]{3})+([.,][0-9]+)?", raw):
         raise FieldError(f"{raw!r} has a thousands separator: write digits only, like 1234.50")
     mark = "'.' (or ',' since the delimiter is ';')" if delimiter == ";" else "'.'"
