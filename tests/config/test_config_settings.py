@@ -17,7 +17,7 @@ DEMO_MAIL = '[mail]\n# Write every email as a .eml file in data/outbox/ instead 
 
 
 @pytest.mark.parametrize("template", [
-    "{year}-{seq:04d}", "AV-{year}-{seq:04d}", "{seq}", "{client}/{year}.{month}_{seq:09d}",
+    "{year}-{seq:04d}", "AV-{year}-{seq:04d}", "{seq}", "{client}-{year}.{month}_{seq:09d}",
     "F{year}{month}{seq:01d}",
 ])
 def test_valid_number_templates(template: str) -> None:
@@ -35,10 +35,21 @@ def test_valid_number_templates(template: str) -> None:
      "allowed: {year} {month} {client} {seq} {seq:0Nd} (N from 1 to 9)")),
     ("{year:02d}-{seq}", ("unknown placeholder {year:02d} in '{year:02d}-{seq}'; "
      "allowed: {year} {month} {client} {seq} {seq:0Nd} (N from 1 to 9)")),
-    ("F {seq}", "'F {seq}' contains characters not allowed in a number: use only letters, digits and _ . / -"),
-    ("F#{seq}", "'F#{seq}' contains characters not allowed in a number: use only letters, digits and _ . / -"),
-    ("{{seq}}", "'{{seq}}' contains characters not allowed in a number: use only letters, digits and _ . / -"),
+    ("F {seq}", "'F {seq}' contains characters not allowed in a number: use only letters, digits and _ . -"),
+    ("F#{seq}", "'F#{seq}' contains characters not allowed in a number: use only letters, digits and _ . -"),
+    ("{{seq}}", "'{{seq}}' contains characters not allowed in a number: use only letters, digits and _ . -"),
     ("{year-{seq}", "'{year-{seq}' is not a valid template: unexpected '{' in field name"),
+    ("F/{year}/{seq:04d}", ("'F/{year}/{seq:04d}' contains characters not allowed in a number: "
+     "use only letters, digits and _ . -")),
+    ("F\\{seq}", "'F\\\\{seq}' contains characters not allowed in a number: use only letters, digits and _ . -"),
+    ("..{seq}", ("'..{seq}' cannot name a document: '..999999999' is not a safe file name: a number may "
+     "use only letters A-Z a-z, digits 0-9, _ and -, and . between two of them")),
+    (".F{seq}", ("'.F{seq}' cannot name a document: '.F999999999' is not a safe file name: a number may "
+     "use only letters A-Z a-z, digits 0-9, _ and -, and . between two of them")),
+    ("F{seq}.", ("'F{seq}.' cannot name a document: 'F999999999.' is not a safe file name: a number may "
+     "use only letters A-Z a-z, digits 0-9, _ and -, and . between two of them")),
+    ("É{seq}", "'É{seq}' contains characters not allowed in a number: use only letters, digits and _ . -"),
+    ("F\t{seq}", "'F\\t{seq}' contains characters not allowed in a number: use only letters, digits and _ . -"),
 ])
 def test_invalid_number_templates(template: str, message: str) -> None:
     with pytest.raises(ValueError) as caught:
@@ -52,7 +63,7 @@ def test_numbering_problems_are_reported_per_key(demo: EditableWorkspace) -> Non
     assert check_workspace(demo.root) == [
         "facturier.toml: numbering.invoice: '{year}' must contain exactly one {seq} or {seq:0Nd}",
         ("batch_clients/boulangerie-martin.toml: numbering: 'BM {seq}' contains characters not "
-        "allowed in a number: use only letters, digits and _ . / -"),
+        "allowed in a number: use only letters, digits and _ . -"),
     ]
 
 
@@ -105,7 +116,10 @@ def test_smtp_password_sources(demo: EditableWorkspace) -> None:
     ]
     demo.append(CONFIG, 'password_env = "SMTP PASSWORD"\n')
     assert check_workspace(demo.root) == [
-        "facturier.toml: mail.smtp.password_env: 'SMTP PASSWORD' is not an environment variable name",
+        ("facturier.toml: mail.smtp.password_env: is not an environment variable name (letters, "
+         "digits and _, not starting with a digit); the value is not shown in case it is the "
+         "password itself: put the password in an environment variable and write that "
+         "variable's name here"),
     ]
 
 

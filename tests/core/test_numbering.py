@@ -54,3 +54,19 @@ def test_next_seq_is_gapless_and_refuses_backdating() -> None:
     assert next_seq(state, date(2026, 5, 10), "issuer|2026-#") == 42
     with pytest.raises(FacturierError, match="last document is dated 2026-05-10"):
         next_seq(state, date(2026, 5, 9), "issuer|2026-#")
+
+
+@pytest.mark.parametrize("template", [
+    "F/{year}/{seq:04d}", "../../../tmp/x/BZ-{seq:05d}", "F\\{seq}", "..{seq}", ".{seq}", "{seq}.",
+    "F\x00{seq}", "F\n{seq}", "F{seq}" + "x" * 100,
+])
+def test_a_number_that_is_not_a_safe_file_name_is_refused_when_formatting(template: str) -> None:
+    # Defence in depth: `check` refuses these templates, and formatting refuses them again.
+    with pytest.raises(FacturierError, match="gives an unsafe number"):
+        format_number(template, issue_date=date(2026, 1, 15), client="acme", seq=1, test=False)
+
+
+def test_safe_numbers_are_formatted() -> None:
+    number = format_number("F_{client}.{year}-{seq:03d}", issue_date=date(2026, 1, 15), client="a-b",
+                           seq=7, test=True)
+    assert number == "TEST-F_a-b.2026-007"

@@ -155,3 +155,79 @@ def test_the_documented_examples_are_valid(tmp_path: Path) -> None:
     assert rows[2].customer_name == 'Traiteur Dupont "& Fils"' and rows[2].business
     rows, check = parse(tmp_path, blocks[1])
     assert messages(check) == [] and rows[0].unit_price == Decimal("1.10")
+
+
+def test_a_zero_width_character_in_a_reference_is_refused(tmp_path: Path) -> None:
+    text = f"{HEADER}\n{ROW.replace('R-1', 'R2')}\n{ROW.replace('R-1', 'R' + chr(0x200B) + '2')}\n"
+    _, check = parse(tmp_path, text)
+    assert messages(check) == [
+        ("orders.csv:3:reference: contains U+200B (ZERO WIDTH SPACE): control and format characters "
+         "(line breaks, tabs, invisible or direction marks) are not allowed; retype the text without them"),
+    ]
+
+
+def test_nfc_and_nfd_spellings_are_one_reference(tmp_path: Path) -> None:
+    import unicodedata
+
+    nfc, nfd = unicodedata.normalize("NFC", "CMD-é"), unicodedata.normalize("NFD", "CMD-é")
+    rows, check = parse(tmp_path, f"{HEADER}\n{ROW.replace('R-1', nfc)}\n{ROW.replace('R-1', nfd)}\n")
+    assert messages(check) == ["orders.csv:3:reference: 'CMD-é' is repeated: already on line 2"]
+    _, check = parse(tmp_path, f"{HEADER}\n{ROW.replace('R-1', nfc)}\n", invoiced={nfd: "BM-2026-00001"})
+    assert messages(check) == ["orders.csv:2:reference: 'CMD-é' is already invoiced (invoice BM-2026-00001)"]
+    assert rows[0].reference == nfc
+
+
+@pytest.mark.parametrize(("column", "value"), [
+    ("customer_name", '"Café\nTOTAL TTC 0,00"'), ("customer_name", "Caf\u00e9\u202e"),
+    ("description", "Pain\tbio"), ("description", "Pain\u2028bio"), ("customer_address", "1 rue\u200f A"),
+])
+def test_control_and_format_characters_are_refused_in_text_fields(
+    tmp_path: Path, column: str, value: str,
+) -> None:
+    cells = dict(zip(HEADER.split(","), ROW.split(","), strict=True))
+    cells[column] = value
+    _, check = parse(tmp_path, f"{HEADER}\n{','.join(cells.values())}\n")
+    [problem] = messages(check)
+    assert problem.startswith(f"orders.csv:2:{column}: contains U+")
+    assert "control and format characters" in problem
+
+
+def test_a_newline_is_allowed_only_inside_an_address(tmp_path: Path) -> None:
+    rows, check = parse(tmp_path, f'{HEADER}\nR-1,2026-11-02,Café,"1 rue A\r\n69001 Lyon",Pain,1\n')
+    assert messages(check) == [] and rows[0].customer_address == ("1 rue A", "69001 Lyon")
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"])
+def test_a_utf16_file_is_named_as_such(tmp_path: Path, encoding: str) -> None:
+    _, check = parse(tmp_path, f"{HEADER}\n{ROW}\n".encode(encoding))
+    assert messages(check) == [
+        ('orders.csv:1:-: the file is UTF-16 (Excel\'s "Unicode text"), not UTF-8: save it as "CSV UTF-8" '
+         "and drop it again"),
+    ]
+
+
+@pytest.mark.parametrize(("column", "raw", "check_name"), [
+    ("customer_siren", "123456789", "check_siren"),
+    ("customer_vat_id", "FR00123", "check_vat_id"),
+    ("customer_country", "fr", "check_country"),
+    ("customer_email", "compta@acme..example", "check_email"),
+    ("customer_email", "<compta@acme.example>", "check_email"),
+    ("currency", "eur", "check_currency"),
+    ("date", "2026-02-30", "check_iso_date"),
+])
+def test_rows_say_exactly_what_the_configuration_says(
+    tmp_path: Path, column: str, raw: str, check_name: str,
+) -> None:
+    from facturier.config import fields
+
+    with pytest.raises(ValueError) as caught:
+        getattr(fields, check_name)(raw)
+    cells = dict(zip(HEADER.split(","), ROW.split(","), strict=True)) | {column: raw}
+    _, check = parse(tmp_path, ",".join(cells) + "\n" + ",".join(cells.values()) + "\n")
+    assert messages(check) == [f"orders.csv:2:{column}: {caught.value}"]
+
+
+def test_a_negative_zero_price_is_a_plain_zero(tmp_path: Path) -> None:
+    rows, check = parse(tmp_path, f"{HEADER}\n{ROW[:-4]}-0.00\n")
+    assert messages(check) == [] and not rows[0].unit_price.is_signed()
+    assert str(rows[0].unit_price) == "0.00"

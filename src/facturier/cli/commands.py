@@ -35,17 +35,20 @@ def init(directory: Path = typer.Argument(..., help="Directory to create the wor
 
 @app.command()
 def check(ctx: typer.Context) -> None:
-    """Validate all configuration and list every problem (file: key: message)."""
-    from facturier.config import check_workspace
+    """Validate all configuration and list every problem (file: key: message), then warnings."""
+    from facturier.config import check_workspace_report
     from facturier.render.pdf import check_template
 
-    problems = check_workspace(root_of(ctx)) + check_template(root_of(ctx) / "templates")
+    problems, warnings = check_workspace_report(root_of(ctx))
+    problems += check_template(root_of(ctx) / "templates")
     for problem in problems:
         print(problem)
+    for warning in warnings:  # never fatal: the workspace is valid, but probably not as meant
+        print(f"warning: {warning}")
     if problems:
         print(f"{len(problems)} problem(s) found.", file=sys.stderr)
         raise typer.Exit(1)
-    console.print("Configuration OK.")
+    console.print(f"Configuration OK, with {len(warnings)} warning(s)." if warnings else "Configuration OK.")
 
 
 @app.command()
@@ -71,7 +74,7 @@ def invoices(
     ctx: typer.Context,
     client: str | None = typer.Option(None, "--client", help="Only this client (or batch client)."),
     year: int | None = typer.Option(None, "--year", help="Only this year."),
-    status: str | None = typer.Option(None, "--status", help="paid, partial, unpaid or overdue."),
+    status: str | None = typer.Option(None, "--status", help="paid, partial, unpaid, overdue or credited."),
     date: str | None = DateOpt,
     as_json: bool = JsonOpt,
 ) -> None:

@@ -45,12 +45,29 @@ DateOpt = typer.Option(
 JsonOpt = typer.Option(False, "--json", help="Print JSON instead of a table.")
 
 
+def print_version(value: bool) -> None:
+    """--version: print the installed version and stop before any command runs."""
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            installed = version("facturier")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            installed = "unknown (not installed)"
+        console.print(f"facturier {installed}", markup=False, highlight=False)
+        raise typer.Exit()
+
+
 @app.callback()
 def main_options(
     ctx: typer.Context,
     workspace: Path = typer.Option(
         Path("."), "--workspace", "-w", envvar="FACTURIER_WORKSPACE",
         help="Workspace directory (default: the current directory).",
+    ),
+    _version: bool = typer.Option(
+        False, "--version", callback=print_version, is_eager=True,
+        help="Print the version and exit.",
     ),
 ) -> None:
     """Facturier: invoicing, payments and collections from plain files."""

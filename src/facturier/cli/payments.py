@@ -20,7 +20,9 @@ from facturier.cli.common import (
 )
 
 
-@app.command()
+# "-5" would otherwise be read as an unknown option ("No such option: -5"); taken as the
+# amount, it gets the amount rule's own message instead.
+@app.command(context_settings={"ignore_unknown_options": True})
 def pay(
     ctx: typer.Context,
     client: str = typer.Argument(..., help="Client id."),

@@ -13,7 +13,12 @@ from facturier.config.clients import (
     LineConfig,
 )
 from facturier.config.fields import StrictModel
-from facturier.config.load import Workspace, check_workspace, load_workspace
+from facturier.config.load import (
+    Workspace,
+    check_workspace,
+    check_workspace_report,
+    load_workspace,
+)
 from facturier.config.mail import MailConfig, SmtpConfig
 from facturier.config.models import (
     BankConfig,
@@ -45,6 +50,7 @@ __all__ = [
     "TermsConfig",
     "Workspace",
     "check_workspace",
+    "check_workspace_report",
     "load_workspace",
     "scaffold_workspace",
 ]

@@ -32,6 +32,7 @@ from facturier.config.models import (
     IssuerConfig,
     PaymentDays,
     SellerIdentity,
+    seller_vat_rate,
 )
 from facturier.core.money import line_amount_problem
 
@@ -156,6 +157,8 @@ class BatchClientConfig(SellerIdentity):
     download_base_url: Annotated[str, AfterValidator(check_download_url)] | None = Field(
         default=None, validate_default=True
     )
+
+    _default_rate_of_country = field_validator("default_vat_rate", mode="after")(seller_vat_rate)
 
     @field_validator("download_base_url", mode="after")
     @classmethod

@@ -1,15 +1,20 @@
-"""Field parsers for configuration values: decimals, countries, currencies, identifiers.
+"""Field checks for configuration values and batch CSV cells: decimals, dates, countries,
+currencies, identifiers, addresses, VAT rates, number templates and visible text.
 
-Each parser takes the raw TOML value and returns the clean value or raises ValueError with a
-user-facing message; `problems.py` turns that message into `file: key: message`. Identifiers
-are validated with python-stdnum and stored in their compact form.
+Each check takes the raw value and returns the clean value or raises ValueError with a
+user-facing message; `problems.py` turns that message into `file: key: message`, and the
+batch rows (ops/batch/rows.py) into `file:line:column: message`: one vocabulary of
+validation, so a value means the same in a TOML file and in a CSV cell. Identifiers are
+validated with python-stdnum and stored in their compact form.
 """
 
 from __future__ import annotations
 
 import re
 import string
+import unicodedata
 from collections.abc import Callable
+from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 from typing import Annotated, Any
@@ -21,14 +26,23 @@ from stdnum import bic, get_cc_module, iban, vatin
 from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.fr import siren, siret
 
-_DECIMAL_TEXT = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
+from facturier.core.numbering import number_problem, render_number
+
+# Plain decimal text, the one syntax of every decimal a user writes (TOML values, CSV cells):
+# an optional minus, ASCII digits, one '.'; no exponent, grouping, spaces or other digits.
+_DECIMAL_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# RFC 5322 dot-atom local part and a DNS host name, non-ASCII letters allowed (RFC 6531):
+# what a header can carry as is. No quoted local part, no IP literal: no invoice needs them.
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\-\u0080-\U0010FFFF]"
+_LABEL = r"[A-Za-z0-9\u0080-\U0010FFFF]([A-Za-z0-9\u0080-\U0010FFFF-]*[A-Za-z0-9\u0080-\U0010FFFF])?"
+_EMAIL = re.compile(rf"(?P<local>{_ATEXT}+(\.{_ATEXT}+)*)@(?P<domain>{_LABEL}(\.{_LABEL})+)")
 # Region codes babel lists that are not countries (European Union, United Nations, ...).
 _NOT_COUNTRIES = frozenset({"EU", "EZ", "UN", "QO", "ZZ", "XA", "XB"})
 # VAT prefixes that are not ISO country codes: Greece (EL) and Northern Ireland (XI).
 _VAT_PREFIX_ALIASES = frozenset({"EL", "XI"})
 _SEQ_FIELD = re.compile(r"seq(:0[1-9]d)?")
-_NUMBER_CHARS = re.compile(r"[A-Za-z0-9_./-]*")
+_NUMBER_CHARS = re.compile(r"[A-Za-z0-9_.-]*")
 NUMBER_PLACEHOLDERS = ("year", "month", "client", "seq")
 
 
@@ -36,6 +50,27 @@ class StrictModel(BaseModel):
     """Base of every configuration model: unknown keys are errors, no type coercion, immutable."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+def plain_decimal(text: str) -> Decimal | None:
+    """The Decimal of plain decimal text like "450.00" or "-1", or None for anything else.
+
+    "-0" and "-0.00" give a zero without sign: a signed zero would print as "-0,00 €".
+    """
+    if _DECIMAL_TEXT.fullmatch(text) is None:
+        return None
+    value = Decimal(text)
+    return value.copy_abs() if value.is_zero() else value
+
+
+def check_iso_date(text: str) -> date:
+    """A strict YYYY-MM-DD date (fromisoformat alone would take "20261102" or week dates)."""
+    if not _ISO_DATE.fullmatch(text):
+        raise ValueError(f"{text!r} is not a date in the form YYYY-MM-DD")
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a valid date (no such day)") from None
 
 
 def _decimal_parser(example: str, kind: str) -> Callable[[Any], Decimal]:
@@ -53,8 +88,8 @@ def _decimal_parser(example: str, kind: str) -> Callable[[Any], Decimal]:
             return Decimal(value)
         if isinstance(value, Decimal) and value.is_finite():
             return value  # built in Python (defaults, tests), already exact
-        if isinstance(value, str) and _DECIMAL_TEXT.fullmatch(value):
-            return Decimal(value)
+        if isinstance(value, str) and (parsed := plain_decimal(value)) is not None:
+            return parsed
         raise ValueError(f'expected a decimal number like "{example}", got {value!r}')
 
     return parse
@@ -74,23 +109,73 @@ def check_rate(value: Decimal) -> Decimal:
 Rate = Annotated[
     Decimal, PlainValidator(_decimal_parser("20", "rates")), AfterValidator(check_rate)
 ]
+# The rates of the French Code général des impôts (art. 278 to 281 nonies): normal,
+# intermediate, reduced, super-reduced, and 0 for exempt or reverse-charge lines.
+FRENCH_VAT_RATES = frozenset(Decimal(r) for r in ("0", "2.1", "5.5", "10", "20"))
+
+
+def check_vat_rate(rate: Decimal, seller_country: str, shown: str | None = None) -> Decimal:
+    """The one VAT rate rule (config lines, default rates, CSV rows): a rate of the seller's country.
+
+    Only French rates are known; another seller's rate must be a percentage in [0, 100).
+    `shown` is the text the user wrote, when it differs from str(rate).
+    """
+    text = shown if shown is not None else str(rate)
+    if seller_country == "FR":
+        if rate not in FRENCH_VAT_RATES:
+            raise ValueError(f"{text!r} is not a French VAT rate (0, 2.1, 5.5, 10 or 20)")
+        return rate
+    return check_rate(rate)
+
+
+# Control (Cc), format (Cf: zero-width, bidi overrides, soft hyphen, BOM), line and paragraph
+# separators (Zl, Zp) and lone surrogates: invisible or layout-changing, so a name could look
+# like another one, or a line break could add forged lines to an invoice's buyer block.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
+_CONTROL_NAMES = {"\n": "LINE FEED", "\r": "CARRIAGE RETURN", "\t": "TAB", "\x00": "NUL"}
+NEWLINES = frozenset("\r\n")
+
+
+def invisible_characters(text: str, allow_newlines: bool = False) -> list[str]:
+    """The distinct control and format characters of `text`, in order (newlines if allowed)."""
+    if text.isprintable():  # the usual case, without a per-character lookup
+        return []
+    return [c for c in dict.fromkeys(text) if unicodedata.category(c) in _INVISIBLE_CATEGORIES
+            and not (allow_newlines and c in NEWLINES)]
+
+
+def describe_invisible(chars: list[str]) -> str:
+    """'contains U+200B (ZERO WIDTH SPACE), ...' and why it is refused."""
+    names = ", ".join(f"U+{ord(c):04X} ({_CONTROL_NAMES.get(c) or unicodedata.name(c, 'CONTROL')})"
+                      for c in chars)
+    return (f"contains {names}: control and format characters (line breaks, tabs, invisible "
+            "or direction marks) are not allowed; retype the text without them")
+
+
+def check_visible(text: str, allow_newlines: bool = False) -> str:
+    """Refuse control and format characters (a newline only where `allow_newlines`)."""
+    bad = invisible_characters(text, allow_newlines)
+    if bad:
+        raise ValueError(describe_invisible(bad))
+    return text
 
 
 def check_non_empty(value: str) -> str:
     """Refuse empty or blank text."""
     if not value.strip():
         raise ValueError("must not be empty")
-    _check_printable(value)
+    check_printable(value)
     return value
 
 
-def _check_printable(value: str) -> None:
+def check_printable(value: str) -> str:
     """Refuse text the invoice PDF cannot show (PDF/A-3b fails on a missing glyph)."""
     from facturier.render.pdf import describe_unprintable, unprintable_characters  # typst is heavy
 
     bad = unprintable_characters(value)
     if bad:
         raise ValueError(describe_unprintable(bad))
+    return value
 
 
 NonEmptyStr = Annotated[str, AfterValidator(check_non_empty)]
@@ -103,7 +188,7 @@ def check_address(lines: list[str]) -> list[str]:
     if any(not line.strip() for line in lines):
         raise ValueError("address lines must not be empty")
     for line in lines:
-        _check_printable(line)
+        check_printable(line)
     return lines
 
 
@@ -140,9 +225,14 @@ Currency = Annotated[str, AfterValidator(check_currency)]
 
 
 def check_email(value: str) -> str:
-    """A plain address: one @, a dot in the domain, no spaces (deliverability is not checked)."""
-    if not _EMAIL.fullmatch(value):
-        raise ValueError(f"{value!r} is not a valid email address")
+    """A bare address `local@domain.tld` a header can carry (deliverability is not checked)."""
+    match = _EMAIL.fullmatch(value)
+    invalid = (match is None or invisible_characters(value) or any(c.isspace() for c in value)
+               or len(match["local"]) > 64 or len(value) > 254
+               or match["domain"].rsplit(".", 1)[1].isdigit())
+    if invalid:
+        hint = " (write the bare address, without < >)" if value.startswith("<") else ""
+        raise ValueError(f"{value!r} is not a valid email address{hint}")
     return value
 
 
@@ -180,7 +270,8 @@ def _stdnum_reason(exc: StdnumError) -> str:
     return text[:1].lower() + text[1:]
 
 
-Siren = Annotated[str, AfterValidator(_stdnum_check(siren, "SIREN"))]
+check_siren = _stdnum_check(siren, "SIREN")
+Siren = Annotated[str, AfterValidator(check_siren)]
 Siret = Annotated[str, AfterValidator(_stdnum_check(siret, "SIRET"))]
 Iban = Annotated[str, AfterValidator(_stdnum_check(iban, "IBAN"))]
 Bic = Annotated[str, AfterValidator(_stdnum_check(bic, "BIC"))]
@@ -217,7 +308,7 @@ def check_number_template(template: str) -> str:
         if not _NUMBER_CHARS.fullmatch(literal):
             raise ValueError(
                 f"{template!r} contains characters not allowed in a number: "
-                "use only letters, digits and _ . / -"
+                "use only letters, digits and _ . -"
             )
         if field is None:
             continue
@@ -231,7 +322,22 @@ def check_number_template(template: str) -> str:
             )
     if seq_count != 1:
         raise ValueError(f"{template!r} must contain exactly one {{seq}} or {{seq:0Nd}}")
+    _check_sample_number(template)
     return template
+
+
+def _check_sample_number(template: str) -> None:
+    """The rule core/numbering applies when issuing, checked now on a sample number.
+
+    Placeholders render to letters and digits only, so a sample (with a 9-digit sequence)
+    stands for every number the template can give, live or in the TEST- series.
+    """
+    for test in (False, True):
+        sample = render_number(template, issue_date=date(2026, 12, 1), client="c", seq=999_999_999,
+                               test=test)
+        problem = number_problem(sample)
+        if problem:
+            raise ValueError(f"{template!r} cannot name a document: {problem}")
 
 
 NumberTemplate = Annotated[str, AfterValidator(check_number_template)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -11,8 +12,15 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from facturier.config.clients import BatchClientConfig, ClientConfig
+from facturier.config.fields import check_vat_rate
 from facturier.config.models import FacturierConfig
-from facturier.config.problems import FILE_KEY, format_problem, problems_from_error
+from facturier.config.problems import (
+    FILE_KEY,
+    format_problem,
+    invisible_text_problems,
+    problems_from_error,
+)
+from facturier.config.scaffold import PLACEHOLDER_SIREN
 from facturier.core.errors import ConfigError
 
 CONFIG_FILE = "facturier.toml"
@@ -42,6 +50,8 @@ class _Loader:
 
     root: Path
     problems: list[str] = field(default_factory=list)
+    # What does not stop a run but is probably a mistake (shown by `check`, never fatal).
+    warnings: list[str] = field(default_factory=list)
     # Ids (file stems) per directory, valid or not: id collisions are checked on file names.
     ids: dict[str, set[str]] = field(default_factory=dict)
 
@@ -56,8 +66,9 @@ class _Loader:
     def read_toml(self, path: Path) -> dict[str, Any] | None:
         """Parse one TOML file, or record why it cannot be parsed."""
         try:
-            with path.open("rb") as handle:
-                return tomllib.load(handle)
+            # Windows editors (Notepad) save UTF-8 with a BOM, which tomllib refuses.
+            text = path.read_bytes().removeprefix(codecs.BOM_UTF8).decode("utf-8")
+            return tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             self.file_problem(path, toml_error_message(exc))
         except UnicodeDecodeError:
@@ -71,17 +82,21 @@ class _Loader:
         data = self.read_toml(path)
         if data is None:
             return None
+        invisible = invisible_text_problems(self.relative(path), data)
+        self.problems.extend(invisible.values())
         try:
-            return model.model_validate(data)
+            item = model.model_validate(data)
         except ValidationError as exc:
-            self.problems.extend(problems_from_error(self.relative(path), exc, model))
+            self.problems.extend(problems_from_error(self.relative(path), exc, model, set(invisible)))
             return None
+        return None if invisible else item
 
     def load_dir(self, name: str, model: type[ModelT]) -> dict[str, ModelT]:
         """Validate every `<id>.toml` of a directory; the file stem is the id."""
         directory = self.root / name
         if not directory.is_dir():
             return {}
+        self._ignored_files(directory)
         loaded: dict[str, ModelT] = {}
         for path in sorted(directory.glob("*.toml")):
             if not path.is_file():
@@ -93,6 +108,15 @@ class _Loader:
             if item is not None:
                 loaded[path.stem] = item
         return loaded
+
+
+    def _ignored_files(self, directory: Path) -> None:
+        """Warn about `acme.TOML`-like files: read nowhere, so a client silently disappears."""
+        for path in sorted(directory.iterdir()):
+            if path.suffix.lower() == ".toml" and path.suffix != ".toml":
+                message = (f"ignored: only names ending in lowercase .toml are read; "
+                           f"rename it {path.stem}.toml")
+                self.warnings.append(format_problem(self.relative(path), FILE_KEY, message))
 
 
 def toml_error_message(exc: tomllib.TOMLDecodeError) -> str:
@@ -137,20 +161,54 @@ def _franchise_problems(loader: _Loader, config: FacturierConfig | None,
             loader.problems.append(format_problem(path, "vat_regime", message))
 
 
-def _collect(root: Path) -> tuple[Workspace | None, list[str]]:
-    """Validate the whole workspace; the Workspace is None when any problem was found."""
+def _line_rate_problems(loader: _Loader, config: FacturierConfig | None,
+                        clients: dict[str, ClientConfig]) -> None:
+    """A client line is sold by the issuer, so its rate must be one of the issuer's country."""
+    if config is None:
+        return
+    for client_id, client in sorted(clients.items()):
+        for index, line in enumerate(client.lines):
+            if line.vat_rate is None:
+                continue
+            try:
+                check_vat_rate(line.vat_rate, config.issuer.country)
+            except ValueError as exc:
+                path = f"{CLIENTS_DIR}/{client_id}.toml"
+                loader.problems.append(format_problem(path, f"lines[{index}].vat_rate", str(exc)))
+
+
+def _placeholder_warnings(loader: _Loader, config: FacturierConfig | None,
+                          batch: dict[str, BatchClientConfig]) -> None:
+    """The identity `facturier init` writes is valid on purpose, so only a warning can catch it."""
+    sellers: list[tuple[str, str, str | None]] = [
+        (CONFIG_FILE, "issuer.siren", config.issuer.siren if config else None)]
+    sellers += [(f"{BATCH_CLIENTS_DIR}/{bid}.toml", "siren", cfg.siren)
+                for bid, cfg in sorted(batch.items())]
+    for file, key, siren in sellers:
+        if siren == PLACEHOLDER_SIREN:
+            loader.warnings.append(format_problem(file, key, (
+                f"{PLACEHOLDER_SIREN} is the example SIREN written by `facturier init`: replace "
+                "the example identity (name, address, SIREN, VAT number, email) with your own "
+                "before issuing a real invoice")))
+
+
+def _collect(root: Path) -> tuple[Workspace | None, list[str], list[str]]:
+    """Validate the whole workspace: (Workspace or None when any problem, problems, warnings)."""
     config_path = root / CONFIG_FILE
     if not config_path.is_file():
-        return None, [format_problem(CONFIG_FILE, FILE_KEY, not_a_workspace_message(root))]
+        return None, [format_problem(CONFIG_FILE, FILE_KEY, not_a_workspace_message(root))], []
     loader = _Loader(root=root)
     config = loader.validate(config_path, FacturierConfig)
     clients = loader.load_dir(CLIENTS_DIR, ClientConfig)
     batch = loader.load_dir(BATCH_CLIENTS_DIR, BatchClientConfig)
     _id_problems(loader)
     _franchise_problems(loader, config, clients)
+    _line_rate_problems(loader, config, clients)
+    _placeholder_warnings(loader, config, batch)
     if loader.problems or config is None:
-        return None, loader.problems
-    return Workspace(root=root, config=config, clients=clients, batch_clients=batch), []
+        return None, loader.problems, loader.warnings
+    workspace = Workspace(root=root, config=config, clients=clients, batch_clients=batch)
+    return workspace, [], loader.warnings
 
 
 def not_a_workspace_message(root: Path) -> str:
@@ -164,9 +222,15 @@ def check_workspace(root: Path) -> list[str]:
     return _collect(Path(root))[1]
 
 
+def check_workspace_report(root: Path) -> tuple[list[str], list[str]]:
+    """(problems, warnings) of the workspace, both as `file: key: message`."""
+    _, problems, warnings = _collect(Path(root))
+    return problems, warnings
+
+
 def load_workspace(root: Path) -> Workspace:
     """Load and validate the workspace; raise ConfigError listing every problem."""
-    workspace, problems = _collect(Path(root))
+    workspace, problems, _ = _collect(Path(root))
     if workspace is None:
         raise ConfigError(problems)
     return workspace

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from email.utils import parseaddr
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    PlainValidator,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from facturier.config.fields import Email, NonEmptyStr, StrictModel, check_email
 
@@ -24,6 +30,24 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def parse_env_name(value: Any) -> str:
+    """An environment variable name; anything else may be the password typed here by mistake.
+
+    So the value is never repeated in the message: `check` output ends up in logs, alert
+    emails and terminals that others can read.
+    """
+    if isinstance(value, str) and _ENV_NAME.fullmatch(value):
+        return value
+    raise ValueError(
+        "is not an environment variable name (letters, digits and _, not starting with a "
+        "digit); the value is not shown in case it is the password itself: put the password "
+        "in an environment variable and write that variable's name here"
+    )
+
+
+EnvName = Annotated[str, PlainValidator(parse_env_name)]
+
+
 class SmtpConfig(StrictModel):
     """SMTP server settings; the password comes from the environment or a 0600 file, never here."""
 
@@ -31,7 +55,7 @@ class SmtpConfig(StrictModel):
     port: Annotated[int, Field(ge=1, le=65535)] = 587
     security: Literal["starttls", "ssl", "none"] = "starttls"
     username: NonEmptyStr | None = None
-    password_env: NonEmptyStr | None = None
+    password_env: EnvName | None = None
     password_file: NonEmptyStr | None = None
     timeout: Annotated[int, Field(ge=1, le=600)] = 30
 
@@ -44,13 +68,6 @@ class SmtpConfig(StrictModel):
             raise ValueError(f'"none" is only allowed for a loopback host, not {host!r}')
         return security
 
-    @field_validator("password_env", mode="after")
-    @classmethod
-    def _env_name(cls, name: str | None) -> str | None:
-        """An environment variable name, not the password itself."""
-        if name is not None and not _ENV_NAME.fullmatch(name):
-            raise ValueError(f"{name!r} is not an environment variable name")
-        return name
 
     @model_validator(mode="after")
     def _one_password_source(self) -> SmtpConfig:
@@ -62,12 +79,30 @@ class SmtpConfig(StrictModel):
         return self
 
 
+_NAME_ADDR = re.compile(r"(?P<name>[^<>]*?)\s*<(?P<address>[^<>]*)>")
+# Outside quotes these split or end a display name: "A, B <a@b.example>" is two addresses.
+_SPECIALS = re.compile(r'[,;:@"()\[\]\\<>]')
+_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
 def check_sender(value: str) -> str:
-    """A sender like `Name <address>` or a bare address."""
-    _, address = parseaddr(value)
-    if not address or value.count("@") != 1:
-        raise ValueError(f"{value!r} is not an address like \"Name <billing@example.com>\"")
-    check_email(address)
+    """A sender like `Name <address>` or a bare address: exactly one mailbox in a From header."""
+    like = f"{value!r} is not an address like \"Name <billing@example.com>\""
+    if "@" not in value:
+        raise ValueError(like)
+    match = _NAME_ADDR.fullmatch(value)
+    if match is None:
+        if "<" in value or ">" in value:
+            raise ValueError(like)
+        return check_email(value)
+    name = match["name"].strip()
+    if not name:
+        raise ValueError(f"{value!r} has no name before <...>: write "
+                         f"\"{match['address']}\" or \"Name <{match['address']}>\"")
+    if not _QUOTED.fullmatch(name) and _SPECIALS.search(name):
+        raise ValueError(f"{value!r}: put the name in double quotes since it holds one of "
+                         ', ; : @ " ( ) [ ] \\, like "Studio, Paris" <billing@example.com>')
+    check_email(match["address"])
     return value
 
 

@@ -31,6 +31,7 @@ from facturier.config.fields import (
     StrictModel,
     VatId,
     check_siret_extends_siren,
+    check_vat_rate,
     late_penalty_text,
 )
 from facturier.config.mail import MailConfig, sender_address
@@ -93,11 +94,19 @@ class SellerIdentity(StrictModel):
         return vat_id
 
 
+def seller_vat_rate(rate: Decimal, info: ValidationInfo) -> Decimal:
+    """A seller's default rate is a rate of its own country (same rule as every CSV row)."""
+    country = info.data.get("country")
+    return check_vat_rate(rate, country) if isinstance(country, str) else rate
+
+
 class IssuerConfig(SellerIdentity):
     """The seller of direct invoices (`[issuer]`)."""
 
     email: Email
     default_vat_rate: Rate = Decimal(20)
+
+    _default_rate_of_country = field_validator("default_vat_rate", mode="after")(seller_vat_rate)
 
 
 class NumberingConfig(StrictModel):

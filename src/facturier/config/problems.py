@@ -6,11 +6,15 @@ Users edit TOML, not Python: a problem names the file, the key as they would wri
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
 from datetime import date, time
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
+
+from facturier.config.fields import check_visible
 
 FILE_KEY = "(file)"
 
@@ -103,12 +107,19 @@ def misplaced_key_hint(loc: tuple[int | str, ...], model: type[BaseModel] | None
 
 
 def problems_from_error(
-    file: str, exc: ValidationError, model: type[BaseModel] | None = None
+    file: str, exc: ValidationError, model: type[BaseModel] | None = None,
+    reported: AbstractSet[str] = frozenset(),
 ) -> list[str]:
-    """Every error of a ValidationError as problems, in key order, without duplicates."""
+    """Every error of a ValidationError as problems, in key order, without duplicates.
+
+    `reported` holds key paths already reported (invisible characters): errors about them,
+    or about the list or table holding them, would only repeat the same problem.
+    """
     problems: list[str] = []
     for error in exc.errors(include_url=False):
         loc = tuple(error["loc"])
+        if covered_by(key_path(loc), reported):
+            continue
         message = describe_error(error)
         if error["type"] == "extra_forbidden":
             message += misplaced_key_hint(loc, model)
@@ -116,3 +127,43 @@ def problems_from_error(
         if problem not in problems:
             problems.append(problem)
     return problems
+
+
+def _strings(value: Any, loc: tuple[int | str, ...] = ()) -> Iterator[tuple[tuple[int | str, ...], str]]:
+    """Every string value of parsed TOML with its location, tables and lists included."""
+    if isinstance(value, str):
+        yield loc, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(item, (*loc, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _strings(item, (*loc, index))
+
+
+# The one value where a control character is meant: bank statements exported as TSV.
+_ALLOWED_CONTROLS = {"bank.csv.delimiter": "\t"}
+
+
+def invisible_text_problems(file: str, data: dict[str, Any]) -> dict[str, str]:
+    """Key path -> problem for every string holding control or format characters.
+
+    Checked on the raw TOML, before the models, so that no text key (present or future) can
+    let a line break or a bidi override through; an address is a list, so no value needs one.
+    """
+    found: dict[str, str] = {}
+    for loc, text in _strings(data):
+        if _ALLOWED_CONTROLS.get(key_path(loc)) == text:
+            continue
+        try:
+            check_visible(text)
+        except ValueError as exc:
+            key = key_path(loc)
+            found[key] = format_problem(file, key, str(exc))
+    return found
+
+
+def covered_by(problem_key: str, invisible_keys: AbstractSet[str]) -> bool:
+    """True when a model problem is about a value already reported for invisible characters."""
+    return any(key == problem_key or key.startswith((problem_key + "[", problem_key + "."))
+               for key in invisible_keys)

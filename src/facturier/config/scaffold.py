@@ -13,6 +13,9 @@ SCAFFOLD_FILES = {
     "example-client.toml": "clients/example-client.toml",
 }
 EMPTY_DIRS = ("clients", "batch_clients", "templates")
+# The example SIREN of the scaffold (valid checksum, so the new workspace passes `check`);
+# `check` warns while it is still there.
+PLACEHOLDER_SIREN = "123456782"
 
 
 def scaffold_text(name: str) -> str:

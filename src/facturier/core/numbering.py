@@ -4,6 +4,9 @@ A template such as "{year}-{seq:04d}" names a series by everything except `{seq}
 is one series with one counter, and a new year starts a new series (so the counter resets).
 Test-mode documents live in their own series, prefixed "TEST-". Numbers are allocated only at
 issuance, under the workspace lock, from the journal: the next number is last seq + 1.
+
+A number is also a file name (`<number>.pdf`, `<number>.json`, a ZIP entry), so it must be
+one safe file name on every system: see `number_problem`.
 """
 
 from __future__ import annotations
@@ -14,6 +17,12 @@ from datetime import date
 
 from facturier.core.errors import FacturierError
 
+# Letters, digits, "_", "-" and "." (never first, last or doubled): no path separator,
+# no "..", no hidden file, nothing a file system or a ZIP tool reads specially.
+NUMBER_CHARS_TEXT = "letters A-Z a-z, digits 0-9, _ and -, and . between two of them"
+_SAFE_NUMBER = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*")
+# Short enough that "<number>.errors.txt"-like names stay far below the 255-byte limit.
+MAX_NUMBER_LENGTH = 100
 _PLACEHOLDER = re.compile(r"\{(year|month|client|seq(?::0([1-9])d)?)\}")
 
 
@@ -45,14 +54,36 @@ def series_key(template: str, *, seller: str, issue_date: date, client: str, tes
     return f"{seller}|{'TEST-' if test else ''}{text}"
 
 
-def format_number(template: str, *, issue_date: date, client: str, seq: int, test: bool) -> str:
-    """Render the document number for a sequence value."""
+def number_problem(number: str) -> str | None:
+    """Why `number` cannot be a document number (a single safe file name), or None."""
+    if len(number) > MAX_NUMBER_LENGTH:
+        return f"{number[:40]!r}... is {len(number)} characters long, at most {MAX_NUMBER_LENGTH}"
+    if not _SAFE_NUMBER.fullmatch(number):
+        return f"{number!r} is not a safe file name: a number may use only {NUMBER_CHARS_TEXT}"
+    return None
+
+
+def render_number(template: str, *, issue_date: date, client: str, seq: int, test: bool) -> str:
+    """The number a template gives for a sequence value, not yet checked (see format_number)."""
     match = re.search(r"\{seq(?::0([1-9])d)?\}", template)
     width = int(match.group(1)) if match and match.group(1) else 1
     text = _render(
         template, year=issue_date.year, month=issue_date.month, client=client, seq_text=f"{seq:0{width}d}"
     )
     return f"TEST-{text}" if test else text
+
+
+def format_number(template: str, *, issue_date: date, client: str, seq: int, test: bool) -> str:
+    """Render the document number for a sequence value; refuse one that is not a safe file name.
+
+    `check` refuses such templates already; this second check keeps any path that bypasses
+    the configuration (a hand-built workspace, a future caller) from writing outside a folder.
+    """
+    number = render_number(template, issue_date=issue_date, client=client, seq=seq, test=test)
+    problem = number_problem(number)
+    if problem:
+        raise FacturierError(f"numbering template {template!r} gives an unsafe number: {problem}")
+    return number
 
 
 def next_seq(state: SeriesState | None, issue_date: date, series: str) -> int:

@@ -12,22 +12,31 @@ from __future__ import annotations
 import csv
 import difflib
 import re
+import unicodedata
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeVar
 
-from babel.numbers import list_currencies
-from stdnum.exceptions import ValidationError as StdnumError
-from stdnum.fr import siren as stdnum_siren
-
-from facturier.config.fields import check_country, check_email, check_vat_id
+from facturier.config.fields import (
+    check_country,
+    check_currency,
+    check_email,
+    check_iso_date,
+    check_printable,
+    check_siren,
+    check_vat_id,
+    check_vat_rate,
+    check_visible,
+    plain_decimal,
+)
 from facturier.core.money import line_amount_problem
 from facturier.core.numbering import series_key
-from facturier.render.pdf import describe_unprintable, unprintable_characters
 
+T = TypeVar("T")
 REQUIRED = ("reference", "customer_name", "customer_address", "description", "unit_price")
 # The order `facturier batch --template` prints: the columns a typical row fills, left to right.
 COLUMNS = (
@@ -35,10 +44,11 @@ COLUMNS = (
     "customer_vat_id", "customer_siren", "description", "quantity", "unit_price", "vat_rate",
     "currency", "due_date",
 )
-FRENCH_VAT_RATES = frozenset(Decimal(r) for r in ("0", "2.1", "5.5", "10", "20"))
+# The only column whose value may span lines (one address line per line); a name never does,
+# or it would add lines to the buyer block of the invoice.
+MULTILINE_COLUMNS = frozenset({"customer_address"})
 MAX_PROBLEMS = 100
 MAX_TEXT = 500  # longer text cannot be laid out on an invoice line
-_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _ADDRESS_SPLIT = re.compile(r" \| |\r\n|\r|\n")
 
 
@@ -71,6 +81,12 @@ class BatchContext:
     series_floor: Mapping[str, date] = field(default_factory=dict)
     # Reference -> number of the invoice that already carries it.
     invoiced: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        """References compare in NFC; a journal written before that may hold other forms."""
+        if not all(unicodedata.is_normalized("NFC", ref) for ref in self.invoiced):
+            normal = {unicodedata.normalize("NFC", ref): num for ref, num in self.invoiced.items()}
+            object.__setattr__(self, "invoiced", normal)
 
     def series_of(self, issue_date: date) -> str:
         """The numbering series a row dated `issue_date` falls in."""
@@ -113,6 +129,10 @@ def check_encoding(path: Path, name: str) -> Problem | None:
     empty = True
     with open(path, "rb") as fh:
         for number, raw in enumerate(fh, start=1):
+            if number == 1 and _looks_like_utf16(raw):
+                return Problem(name, 1, "-", (
+                    "the file is UTF-16 (Excel's \"Unicode text\"), not UTF-8: save it as "
+                    "\"CSV UTF-8\" and drop it again"))
             if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
                 raw = raw[3:]
             if raw.strip():
@@ -127,6 +147,11 @@ def check_encoding(path: Path, name: str) -> Problem | None:
     if empty:
         return Problem(name, 1, "-", "the file is empty: expected a header row, then one row per invoice")
     return None
+
+
+def _looks_like_utf16(first_line: bytes) -> bool:
+    """A UTF-16 byte order mark, or the NUL bytes UTF-16 puts beside every ASCII letter."""
+    return first_line.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in first_line
 
 
 def detect_delimiter(header_line: str) -> str | None:
@@ -251,7 +276,8 @@ def _check_record(name: str, line: int, header: list[str], fields: list[str], de
     ok = True
     for col in COLUMNS:
         try:
-            parsed[_FIELD_OF.get(col, col)] = PARSERS[col](values.get(col, ""), delimiter, ctx, parsed)
+            raw = _visible(col, values.get(col, ""))
+            parsed[_FIELD_OF.get(col, col)] = PARSERS[col](raw, delimiter, ctx, parsed)
         except FieldError as exc:
             check.add(Problem(name, line, col, str(exc)))
             ok = False
@@ -295,6 +321,11 @@ def _check_reference(name: str, line: int, reference: str, ctx: BatchContext, se
     return ok
 
 
+def _visible(column: str, raw: str) -> str:
+    """Every field, first: no control or format character; a newline only inside an address."""
+    return _field(partial(check_visible, allow_newlines=column in MULTILINE_COLUMNS), raw)
+
+
 # Field parsers: (raw text, delimiter, context, fields parsed so far) -> value or FieldError.
 Parser = Callable[[str, str, BatchContext, dict[str, object]], object]
 
@@ -306,31 +337,26 @@ def _text(raw: str, required: bool) -> str | None:
         return None
     if len(raw) > MAX_TEXT:
         raise FieldError(f"too long: {len(raw)} characters, at most {MAX_TEXT}")
-    bad = unprintable_characters(raw)
-    if bad:
-        raise FieldError(describe_unprintable(bad))
-    return raw
+    return _field(check_printable, raw)
 
 
 def parse_reference(raw: str, _d: str, _c: BatchContext, _p: dict[str, object]) -> str:
-    """The batch client's own id for the row: one line, no surrounding spaces."""
+    """The batch client's own id for the row: one line, no surrounding spaces, in NFC.
+
+    NFC so that "é" typed as one code point or as "e" + a combining accent is one reference.
+    """
     value = _text(raw, required=True)
     assert value is not None
     if value != value.strip() or "\n" in value or "\r" in value:
         raise FieldError(f"{value!r} must be one line without leading or trailing spaces")
     if len(value) > 100:
         raise FieldError(f"too long: {len(value)} characters, at most 100")
-    return value
+    return unicodedata.normalize("NFC", value)
 
 
 def parse_iso_date(raw: str) -> date:
-    """A strict YYYY-MM-DD date."""
-    if not _ISO_DATE.fullmatch(raw):
-        raise FieldError(f"{raw!r} is not a date in the form YYYY-MM-DD")
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise FieldError(f"{raw!r} is not a valid date (no such day)") from None
+    """A strict YYYY-MM-DD date (the configuration's rule)."""
+    return _field(check_iso_date, raw)
 
 
 def parse_date(raw: str, _d: str, ctx: BatchContext, _p: dict[str, object]) -> date:
@@ -363,27 +389,25 @@ def parse_address(raw: str, _d: str, _c: BatchContext, _p: dict[str, object]) ->
     return lines
 
 
-def _validated(check: Callable[[str], str], raw: str) -> str | None:
-    if not raw:
-        return None
+def _field(check: Callable[[str], T], raw: str) -> T:
+    """Run one of the configuration's field checks; its message becomes the row's problem."""
     try:
         return check(raw)
     except ValueError as exc:
         raise FieldError(str(exc)) from None
 
 
-def _siren(raw: str) -> str:
-    try:
-        return str(stdnum_siren.validate(raw))
-    except StdnumError as exc:
-        raise ValueError(f"{raw!r} is not a valid SIREN: {str(exc).rstrip('.').lower()}") from None
+def _validated(check: Callable[[str], str], raw: str) -> str | None:
+    """An optional field: empty is None, anything else must pass the check."""
+    return _field(check, raw) if raw else None
 
 
 def parse_decimal(raw: str, delimiter: str) -> Decimal:
     """A plain decimal: digits, one decimal mark ('.', or ',' with the ';' delimiter), no grouping."""
     text = raw.replace(",", ".", 1) if delimiter == ";" and "." not in raw else raw
-    if re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", text):
-        return Decimal(text)
+    value = plain_decimal(text)
+    if value is not None:
+        return value
     if re.fullmatch(r"-?[0-9]{1,3}([ ,.'\u00a0\u202f][0-9]{3})+([.,][0-9]+)?", raw):
         raise FieldError(f"{raw!r} has a thousands separator: write digits only, like 1234.50")
     mark = "'.' (or ',' since the delimiter is ';')" if delimiter == ";" else "'.'"
@@ -421,20 +445,17 @@ def parse_vat_rate(raw: str, delimiter: str, ctx: BatchContext, _p: dict[str, ob
     if raw.endswith("%"):
         raise FieldError(f"{raw!r}: write the rate without '%', like 20 or 5.5")
     value = parse_decimal(raw, delimiter)
-    if ctx.seller_country == "FR":
-        if value not in FRENCH_VAT_RATES:
-            raise FieldError(f"{raw!r} is not a French VAT rate (0, 2.1, 5.5, 10 or 20)")
-    elif not Decimal(0) <= value < Decimal(100):
-        raise FieldError(f"{raw!r} is not a percentage from 0 to less than 100")
-    return value
+    try:
+        return check_vat_rate(value, ctx.seller_country, shown=raw)
+    except ValueError as exc:
+        raise FieldError(str(exc)) from None
 
 
 def parse_currency(raw: str, _d: str, ctx: BatchContext, _p: dict[str, object]) -> str:
     """ISO 4217, and the batch client's own currency (one currency per seller, ZIP and manifest)."""
     if not raw:
         return ctx.currency
-    if raw not in list_currencies():
-        raise FieldError(f"{raw!r} is not an ISO 4217 currency code")
+    _field(check_currency, raw)
     if raw != ctx.currency:
         raise FieldError(f"{raw} differs from the batch client's currency {ctx.currency}: "
                          "one batch client invoices in one currency")
@@ -453,7 +474,7 @@ PARSERS: dict[str, Parser] = {
     "customer_email": _optional(check_email),
     "customer_country": lambda raw, _d, c, _p: _validated(check_country, raw) or c.seller_country,
     "customer_vat_id": _optional(check_vat_id),
-    "customer_siren": _optional(_siren),
+    "customer_siren": _optional(check_siren),
     "description": lambda raw, _d, _c, _p: _text(raw, required=True),
     "quantity": parse_quantity,
     "unit_price": parse_unit_price,
