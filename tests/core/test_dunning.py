@@ -16,8 +16,8 @@ from facturier.core.dunning import (
     ClientReminder,
     Receivable,
     ReminderDue,
-    SkipReason,
     Skipped,
+    SkipReason,
     check_stages,
     check_window,
     days_overdue,
@@ -37,7 +37,7 @@ def receivable(**changes: object) -> Receivable:
     base = Receivable(
         number="2024-0042", client="acme", client_name="ACME SARL", emails=("compta@acme.example",),
         language="fr", currency="EUR", issued_on=date(2024, 12, 2), due_on=date(2025, 1, 1),
-        total=Decimal("1200.00"), paid=Decimal("0"), credited=Decimal("0"), remaining=Decimal("1200.00"),
+        total=Decimal("1200.00"), paid=Decimal(0), credited=Decimal(0), remaining=Decimal("1200.00"),
     )
     return replace(base, **changes)  # type: ignore[arg-type]
 
@@ -82,9 +82,9 @@ def test_never_twice_on_the_same_day() -> None:
 @pytest.mark.parametrize(("changes", "expected"), [
     ({"collections_enabled": False}, SkipReason.CLIENT_DISABLED),
     ({"mode": "test"}, SkipReason.TEST_MODE),
-    ({"paid": Decimal("1200.00"), "remaining": Decimal("0")}, SkipReason.PAID),
-    ({"credited": Decimal("1200.00"), "remaining": Decimal("0")}, SkipReason.CREDITED),
-    ({"total": Decimal("0"), "remaining": Decimal("0")}, SkipReason.ZERO_BALANCE),
+    ({"paid": Decimal("1200.00"), "remaining": Decimal(0)}, SkipReason.PAID),
+    ({"credited": Decimal("1200.00"), "remaining": Decimal(0)}, SkipReason.CREDITED),
+    ({"total": Decimal(0), "remaining": Decimal(0)}, SkipReason.ZERO_BALANCE),
     ({"paid": Decimal("1300.00"), "remaining": Decimal("-100.00")}, SkipReason.PAID),
     ({"disputed": True}, SkipReason.DISPUTED),
     ({"promised_until": date(2025, 1, 23)}, SkipReason.PROMISED),
@@ -161,7 +161,7 @@ def test_bad_windows_are_refused(text: str) -> None:
 
 
 # Properties over arbitrary invoices, histories and days.
-money = st.decimals(min_value=Decimal("0"), max_value=Decimal("100000"), places=2)
+money = st.decimals(min_value=Decimal(0), max_value=Decimal(100000), places=2)
 days = st.dates(min_value=date(2024, 1, 1), max_value=date(2026, 12, 31))
 stage_sets = st.lists(st.integers(1, 400), min_size=1, max_size=8, unique=True).map(sorted).map(tuple)
 receivables = st.builds(

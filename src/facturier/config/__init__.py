@@ -12,6 +12,7 @@ from facturier.config.clients import (
     ClientOptions,
     LineConfig,
 )
+from facturier.config.collections import ClientCollections, CollectionsConfig, ImapConfig
 from facturier.config.fields import StrictModel
 from facturier.config.load import Workspace, check_workspace, load_workspace
 from facturier.config.mail import MailConfig, SmtpConfig
@@ -31,9 +32,12 @@ __all__ = [
     "BankConfig",
     "BankCsvConfig",
     "BatchClientConfig",
+    "ClientCollections",
     "ClientConfig",
+    "CollectionsConfig",
     "ClientOptions",
     "FacturierConfig",
+    "ImapConfig",
     "IssuerConfig",
     "LineConfig",
     "MailConfig",

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
+from itertools import pairwise
 
 from facturier.core.errors import InputError
 from facturier.core.money import ZERO
@@ -145,7 +146,7 @@ def check_stages(stages: Sequence[int]) -> tuple[int, ...]:
     for stage in stages:
         if isinstance(stage, bool) or not isinstance(stage, int) or not 1 <= stage <= MAX_STAGE_DAYS:
             raise ValueError(f"each stage is a number of days from 1 to {MAX_STAGE_DAYS}, got {stage!r}")
-    if any(later <= earlier for earlier, later in zip(stages, stages[1:])):
+    if any(later <= earlier for earlier, later in pairwise(stages)):
         raise ValueError(f"stages must be strictly increasing, got {list(stages)}")
     return tuple(stages)
 
