@@ -58,11 +58,11 @@ def test_a_full_section_loads(demo: EditableWorkspace) -> None:
     ("stages = [0, 7]", "collections.stages: each stage is a number of days from 1 to 3650, got 0"),
     ('stages = ["7"]', "collections.stages[0]: expected an integer, got '7'"),
     ('window = "8h-18h"', "collections.window: '8h-18h' is not a window like \"08:00-18:00\""),
-    ('window = "18:00-08:00"', "collections.window: '18:00-08:00': the window must end after it starts, "
-                               "within one day"),
+    ('window = "18:00-08:00"', ("collections.window: '18:00-08:00': the window must end after it starts, "
+                               "within one day")),
     ('drafts = "pigeon"', "collections.drafts: unsupported value 'pigeon'; expected 'outbox', 'imap' or 'gmail'"),
-    ('drafts = "imap"', 'collections.imap: required when drafts = "imap" (a [collections.imap] table with '
-                        "host, username and password_env)"),
+    ('drafts = "imap"', ('collections.imap: required when drafts = "imap" (a [collections.imap] table with '
+                        "host, username and password_env)")),
     ('dry_run = "no"', "collections.dry_run: expected true or false, got 'no'"),
     ("remind = true", "collections.remind: unknown key"),
 ])
@@ -75,8 +75,8 @@ def test_imap_problems_are_all_listed(demo: EditableWorkspace) -> None:
             'port = 0\npassword_env = "my secret"\n')
     assert with_collections(demo, body) == [
         "facturier.toml: collections.imap.port: must be at least 1, got 0",
-        "facturier.toml: collections.imap.security: \"none\" is only allowed for a loopback host, "
-        "not 'imap.example.com'",
+        ("facturier.toml: collections.imap.security: \"none\" is only allowed for a loopback host, "
+        "not 'imap.example.com'"),
         "facturier.toml: collections.imap.username: missing required key",
         "facturier.toml: collections.imap.password_env: 'my secret' is not an environment variable name",
     ]

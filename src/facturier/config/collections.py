@@ -13,7 +13,13 @@ from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
 from facturier.config.fields import NonEmptyStr, StrictModel
 from facturier.config.mail import _ENV_NAME, is_loopback
-from facturier.core.dunning import DEFAULT_STAGES, DEFAULT_WINDOW, Window, check_stages, parse_window
+from facturier.core.dunning import (
+    DEFAULT_STAGES,
+    DEFAULT_WINDOW,
+    Window,
+    check_stages,
+    parse_window,
+)
 from facturier.core.errors import InputError
 
 DraftStoreName = Literal["outbox", "imap", "gmail"]
