@@ -6,6 +6,7 @@ import email
 import imaplib
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
@@ -26,6 +27,7 @@ from facturier.adapters.drafts import (
     open_draft_store,
 )
 from facturier.config.collections import CollectionsConfig, ImapConfig
+from facturier.core.dunning import group_reminders
 from facturier.render.reminders import (
     SAMPLE_CREDITOR,
     reminder_email,
@@ -40,13 +42,10 @@ STAMP = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
 
 
 def draft(number: int = 0, stage: int = 21, language: str = "fr") -> EmailMessage:
-    """A real reminder draft, as remind would build it."""
-    group = sample_group(language, stage)
-    due = group.dues[0]
-    receivable = due.receivable.__class__(**{**{f: getattr(due.receivable, f) for f in due.receivable.__slots__},
-                                             "number": f"2026-{42 + number:04d}"})
-    group = group.__class__(group.client, group.currency, group.stage, group.days_overdue, group.remaining,
-                            (due.__class__(receivable, due.stage, due.days_overdue, due.remaining),))
+    """A real reminder draft for invoice 2026-00(42 + number), as remind would build it."""
+    sample = sample_group(language, stage).dues[0]
+    due = replace(sample, receivable=replace(sample.receivable, number=f"2026-{42 + number:04d}"))
+    group = group_reminders([due])[0]
     rendered = render_reminder(reminder_env(), group, SAMPLE_CREDITOR)
     return reminder_email(rendered, group, sender="Palks Studio <billing@palks.example>", when=STAMP)
 
