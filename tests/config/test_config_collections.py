@@ -44,6 +44,14 @@ def test_a_new_workspace_is_a_dry_run(tmp_path: Path) -> None:
     assert load_workspace(tmp_path).config.collections.dry_run
 
 
+def test_the_notice_says_dry_run_or_off(demo: EditableWorkspace) -> None:
+    assert "dry run" in (load_workspace(demo.root).config.collections.notice() or "")
+    assert with_collections(demo, "enabled = false\ndry_run = false\n") == []
+    assert "off" in (load_workspace(demo.root).config.collections.notice() or "")
+    demo.replace(CONFIG, "enabled = false", "enabled = true")
+    assert load_workspace(demo.root).config.collections.notice() is None
+
+
 def test_a_full_section_loads(demo: EditableWorkspace) -> None:
     assert with_collections(demo, 'dry_run = false\nstages = [10, 30, 60]\nwindow = "09:30-17:00"\n'
                                   'drafts = "imap"\ncombine = true\n' + IMAP) == []

@@ -130,14 +130,14 @@ def test_check_reports_template_problems(tmp_path: Path, text: str, problem: str
     if problem is None:  # an empty payment link makes an empty subject in real use, not in the sample
         assert problems == []
         return
-    assert len(problems) == 1 and problems[0].startswith("templates/reminders/en/stage_21.txt")
+    assert len(problems) == 1 and problems[0].startswith("templates/reminders/en/stage_21.txt: (file): ")
     assert problem in problems[0]
 
 
 def test_a_configured_stage_without_a_template_is_reported(tmp_path: Path) -> None:
     assert check_templates(tmp_path, (7, 10)) == [
-        "reminder template fr/stage_10.txt not found: write templates/reminders/fr/stage_10.txt",
-        "reminder template en/stage_10.txt not found: write templates/reminders/en/stage_10.txt",
+        "templates/reminders/fr/stage_10.txt: (file): missing: no bundled template for this stage; write this file",
+        "templates/reminders/en/stage_10.txt: (file): missing: no bundled template for this stage; write this file",
     ]
     override(tmp_path, "fr/stage_10.txt", "Subject: R {{ invoice_id }}\n\n{{ amount }}\n")
     override(tmp_path, "en/stage_10.txt", "Subject: R {{ invoice_id }}\n\n{{ amount }}\n")
@@ -146,8 +146,10 @@ def test_a_configured_stage_without_a_template_is_reported(tmp_path: Path) -> No
 
 def test_render_refuses_an_unknown_field_instead_of_leaving_a_blank(tmp_path: Path) -> None:
     override(tmp_path, "fr/stage_07.txt", "Subject: x\n\n{{ client_first_name }}\n")
-    with pytest.raises(ReminderTemplateError, match="unknown merge field"):
+    with pytest.raises(ReminderTemplateError, match="unknown merge field") as raised:
         render_reminder(reminder_env(tmp_path), sample_group("fr", 7), SAMPLE_CREDITOR)
+    assert str(raised.value).startswith("reminder template templates/reminders/fr/stage_07.txt: ")
+    assert "client_first_name" in str(raised.value)
 
 
 def test_the_email_answers_the_invoice_email_and_parses_back() -> None:

@@ -99,6 +99,15 @@ class CollectionsConfig(StrictModel):
         """The window parsed (it was validated when the file was read)."""
         return parse_window(self.window)
 
+    def notice(self) -> str | None:
+        """What `check` and `remind` say about this section: switched off, or only previewing."""
+        if not self.enabled:
+            return "collections are off ([collections] enabled = false): remind drafts nothing"
+        if self.dry_run:
+            return ("collections are in dry run ([collections] dry_run = true): remind previews the "
+                    "reminders and drafts nothing until you set it to false")
+        return None
+
     def stage_tuple(self) -> tuple[int, ...]:
         """The stages as the router takes them."""
         return tuple(self.stages)

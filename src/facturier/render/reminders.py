@@ -67,7 +67,19 @@ _LEFTOVER = re.compile(r"\{\{|\}\}|\{%|%\}|\$\{")
 
 
 class ReminderTemplateError(FacturierError):
-    """A reminder template is missing, invalid, or uses a merge field that does not exist."""
+    """A reminder template is missing, invalid, or uses a merge field that does not exist.
+
+    `path` is the template as the user finds it (`templates/reminders/fr/stage_07.txt`, or
+    `(bundled) fr/stage_07.txt`), `detail` what is wrong with it.
+    """
+
+    def __init__(self, path: str, detail: str) -> None:
+        self.path, self.detail = path, detail
+        super().__init__(f"reminder template {path}: {detail}")
+
+    def problem(self) -> str:
+        """The problem as `check` prints it: `path: (file): detail`."""
+        return f"{self.path}: (file): {self.detail}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +176,8 @@ def _locale(language: str) -> Locale:
     try:
         return Locale.parse(LOCALES[language])
     except KeyError:
-        raise ReminderTemplateError(f"no reminder templates for language {language!r} (fr, en)") from None
+        raise ReminderTemplateError(f"{OVERRIDE_DIR.as_posix()}/{language}",
+                                    f"no reminder templates for language {language!r} (fr, en)") from None
 
 
 def _number(amount: Decimal, currency: str, language: str) -> str:
@@ -192,9 +205,9 @@ def render_template(env: jinja2.Environment, name: str, fields: Mapping[str, Any
     try:
         text = template.render(**fields)
     except jinja2.UndefinedError as exc:
-        raise ReminderTemplateError(f"{shown}: unknown merge field ({exc.message})") from None
+        raise ReminderTemplateError(shown, f"unknown merge field ({exc.message})") from None
     except Exception as exc:  # noqa: BLE001 -- an override's expression failing at render time
-        raise ReminderTemplateError(f"{shown}: {type(exc).__name__}: {exc}") from None
+        raise ReminderTemplateError(shown, f"{type(exc).__name__}: {exc}") from None
     return _split(text, shown)
 
 
@@ -202,13 +215,12 @@ def _load(env: jinja2.Environment, name: str) -> jinja2.Template:
     try:
         return env.get_template(name)
     except jinja2.TemplateNotFound:
-        raise ReminderTemplateError(f"reminder template {name} not found: write "
-                                    f"{(OVERRIDE_DIR / name).as_posix()}") from None
+        raise ReminderTemplateError((OVERRIDE_DIR / name).as_posix(),
+                                    "missing: no bundled template for this stage; write this file") from None
     except jinja2.TemplateSyntaxError as exc:
-        raise ReminderTemplateError(f"{_shown_name(exc.filename, name)}, line {exc.lineno}: "
-                                    f"{exc.message}") from None
+        raise ReminderTemplateError(_shown_name(exc.filename, name), f"line {exc.lineno}: {exc.message}") from None
     except UnicodeDecodeError as exc:
-        raise ReminderTemplateError(f"reminder template {name}: not UTF-8 text ({exc.reason})") from None
+        raise ReminderTemplateError((OVERRIDE_DIR / name).as_posix(), f"not UTF-8 text ({exc.reason})") from None
 
 
 def _shown_path(template: jinja2.Template) -> str:
@@ -226,15 +238,14 @@ def _split(text: str, shown: str) -> RenderedReminder:
     """`Subject: ...`, a blank line, then the body; leftover placeholders are refused."""
     first, _, rest = text.partition("\n")
     if not first.startswith("Subject:") or not rest.startswith("\n"):
-        raise ReminderTemplateError(f"{shown}: the first line must be 'Subject: ...' followed by a "
-                                    "blank line")
+        raise ReminderTemplateError(shown, "the first line must be 'Subject: ...' followed by a blank line")
     subject, body = " ".join(first[len("Subject:"):].split()), rest[1:]
     if not subject:
-        raise ReminderTemplateError(f"{shown}: the subject is empty")
+        raise ReminderTemplateError(shown, "the subject is empty")
     leftover = _LEFTOVER.search(subject + "\n" + body)
     if leftover is not None:
-        raise ReminderTemplateError(f"{shown}: {leftover.group()!r} left in the output: a placeholder "
-                                    "was not replaced (merge fields are written {{ name }})")
+        raise ReminderTemplateError(shown, f"{leftover.group()!r} left in the output: a placeholder was "
+                                    "not replaced (merge fields are written {{ name }})")
     return RenderedReminder(subject, body, shown)
 
 
@@ -284,7 +295,8 @@ def check_templates(root: Path, stages: Sequence[int] = DEFAULT_STAGES) -> list[
 
     For each language and configured stage: the template exists, parses, uses only known
     merge fields (anywhere, even in a branch the sample does not take), renders a single and
-    a combined sample, and follows the `Subject:` convention. Problems read `path: message`.
+    a combined sample, and follows the `Subject:` convention. Problems read like every other
+    problem of `check`: `templates/reminders/fr/stage_07.txt: (file): message`.
     """
     env = reminder_env(root)
     problems: list[str] = []
@@ -299,22 +311,21 @@ def _template_problems(env: jinja2.Environment, language: str, stage: int) -> li
     try:
         template = _load(env, name)
     except ReminderTemplateError as exc:
-        return [str(exc)]
+        return [exc.problem()]
     shown = _shown_path(template)
     source = Path(template.filename or "").read_text(encoding="utf-8")
     unknown = sorted(jinja2.meta.find_undeclared_variables(env.parse(source)) - FIELDS)
     if unknown:
-        return [f"{shown}: unknown merge field {field!r}; known fields: {', '.join(sorted(FIELDS))}"
+        known = ", ".join(sorted(FIELDS))
+        return [ReminderTemplateError(shown, f"unknown merge field {field!r}; known fields: {known}").problem()
                 for field in unknown]
-    problems: list[str] = []
     for count in (1, 2):
         fields = merge_fields(sample_group(language, stage, count), SAMPLE_CREDITOR, "https://pay.example/x")
         try:
             render_template(env, name, fields)
         except ReminderTemplateError as exc:
-            problems.append(str(exc))
-            break
-    return problems
+            return [exc.problem()]
+    return []
 
 
 SAMPLE_CREDITOR = Creditor(name="Palks Studio", country="FR", iban="FR7630006000011234567890189",
