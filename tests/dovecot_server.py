@@ -41,6 +41,8 @@ base_dir = {root}/run
 state_dir = {root}/state
 log_path = {root}/dovecot.log
 mail_location = maildir:~/Maildir
+# Test data: no fsync per APPEND (a killed server still leaves its page cache to the kernel).
+mail_fsync = never
 {users}
 passdb {{
   driver = passwd-file

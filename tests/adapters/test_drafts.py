@@ -119,6 +119,17 @@ def test_outbox_keeps_two_drafts_of_one_ref_in_one_second(tmp_path: Path) -> Non
     assert OutboxDrafts(directory, clock=lambda: STAMP).create(two).existing
 
 
+def test_outbox_groups_durability_when_asked(tmp_path: Path) -> None:
+    directory = tmp_path / "drafts"
+    with OutboxDrafts(directory, clock=lambda: STAMP, durable=False) as store:
+        receipts = [store.create(draft(i)) for i in range(3)]
+        store.flush()
+        store.flush()  # nothing new: a no-op
+    assert sorted(p.name for p in directory.glob("*.eml")) == sorted(r.draft_id for r in receipts)
+    assert not list(directory.glob(".*.tmp"))
+    MemoryDrafts().flush()  # every store answers flush
+
+
 def test_outbox_that_cannot_be_written_is_unavailable(tmp_path: Path) -> None:
     (tmp_path / "drafts").write_text("a file, not a folder")
     with pytest.raises(DraftStoreUnavailable, match="cannot write"):

@@ -38,7 +38,7 @@ from typing import Any, ClassVar, Self
 
 from facturier.config.collections import CollectionsConfig, ImapConfig
 from facturier.core.errors import FacturierError
-from facturier.store.files import atomic_write
+from facturier.store.files import atomic_write, fsync_dir
 
 REF_HEADER = "X-Facturier-Ref"  # the same header as adapters.mail.REF_HEADER
 FALLBACK_MAILBOX = "Drafts"
@@ -105,6 +105,11 @@ class DraftStore(ABC):
       draft with a Message-ID the store already holds: it returns that one's receipt with
       `existing = True`, so a retry after a lost answer never leaves two drafts.
 
+    - **Grouped durability.** A store may defer durability to `flush()` (the outbox with
+      `durable=False`: one `os.sync()` for a group instead of two fsyncs per file). Then a
+      draft counts as completed only once `flush()` returned: journal `reminder.drafted`
+      for the group after it. Stores that are durable on every `create` flush for free.
+
     Stores open their connection on first use and reuse it; `close` (or leaving a `with`
     block) releases it. Messages are never modified: stores add their own headers to the
     bytes they write.
@@ -119,6 +124,9 @@ class DraftStore(ABC):
     @abstractmethod
     def find(self, message_id: str) -> DraftReceipt | None:
         """The draft with this Message-ID if the store holds it: settles an in-flight draft."""
+
+    def flush(self) -> None:
+        """Make every draft created so far durable (nothing to do for most stores)."""
 
     def close(self) -> None:
         """Release the connection; a store already gone is not an error at this point."""
@@ -178,13 +186,20 @@ def _parse(data: bytes) -> EmailMessage:
 
 
 class OutboxDrafts(DraftStore):
-    """`<directory>/<YYYYMMDDTHHMMSS>-<ref>.eml` with `X-Unsent: 1`, written atomically."""
+    """`<directory>/<YYYYMMDDTHHMMSS>-<ref>.eml` with `X-Unsent: 1`, written atomically.
+
+    With `durable=False`, files are renamed into place without their own fsyncs and `flush()`
+    makes the whole group durable at once (like the ledger's `commit_group`).
+    """
 
     name = "outbox"
 
-    def __init__(self, directory: Path, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(self, directory: Path, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 durable: bool = True) -> None:
         self.directory = directory
         self._clock = clock
+        self._durable = durable
+        self._unflushed = False
         self._by_ref: dict[str, list[Path]] | None = None
 
     def create(self, draft: EmailMessage) -> DraftReceipt:
@@ -197,11 +212,23 @@ class OutboxDrafts(DraftStore):
         path = self._free_path(ref)
         try:
             # X-Unsent: 1 makes Outlook and Thunderbird open the file as an editable draft.
-            atomic_write(path, b"X-Unsent: 1\n" + draft.as_bytes())
+            atomic_write(path, b"X-Unsent: 1\n" + draft.as_bytes(), durable=self._durable)
         except OSError as exc:
             raise DraftStoreUnavailable(f"cannot write {path}: {exc.strerror or exc}") from None
+        self._unflushed = not self._durable
         self._refs().setdefault(ref, []).append(path)
         return DraftReceipt(self.name, path.name, message_id)
+
+    def flush(self) -> None:
+        """One os.sync() and one folder fsync for every draft written since the last flush."""
+        if not self._unflushed:
+            return
+        try:
+            os.sync()
+            fsync_dir(self.directory)
+        except OSError as exc:
+            raise DraftStoreUnavailable(f"cannot make {self.directory} durable: {exc.strerror or exc}") from None
+        self._unflushed = False
 
     def find(self, message_id: str) -> DraftReceipt | None:
         """Scan every draft file's headers (only used to settle an in-flight draft)."""

@@ -29,7 +29,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
+from email.policy import default as default_policy
 from email.utils import format_datetime, formatdate, make_msgid, parseaddr
 from functools import lru_cache
 from pathlib import Path
@@ -151,7 +153,7 @@ def merge_fields(group: ClientReminder, creditor: Creditor, payment_link: str = 
         "days_overdue": group.days_overdue, "stage": group.stage,
         "late_penalty": creditor.late_penalty_for(language),
         "recovery_indemnity": _recovery_indemnity(creditor, first),
-        "iban": stdnum_iban.format(creditor.iban) if creditor.iban else "",
+        "iban": _iban_text(creditor.iban) if creditor.iban else "",
         "bic": creditor.bic or "", "payment_link": payment_link,
         "invoices": [_invoice_fields(d, money) for d in dues], "invoice_count": len(dues),
     }
@@ -182,12 +184,25 @@ def _locale(language: str) -> Locale:
 
 def _number(amount: Decimal, currency: str, language: str) -> str:
     """'1 234,50' (fr) or '1,234.50' (en), with the currency's own number of decimals."""
-    return format_currency(amount, currency, format="#,##0.00", locale=_locale(language),
+    return _number_text(str(amount), currency, language)
+
+
+# Memoized on the value's text, like render/view.py: a run formats the same amounts and
+# dates thousands of times, and each Babel call costs tens of microseconds.
+@lru_cache(maxsize=4096)
+def _number_text(amount: str, currency: str, language: str) -> str:
+    return format_currency(Decimal(amount), currency, format="#,##0.00", locale=_locale(language),
                            currency_digits=True)
 
 
+@lru_cache(maxsize=1024)
 def _date(day: date, language: str) -> str:
     return format_date(day, format="long", locale=_locale(language))
+
+
+@lru_cache(maxsize=64)
+def _iban_text(iban: str) -> str:
+    return str(stdnum_iban.format(iban))
 
 
 def render_reminder(env: jinja2.Environment, group: ClientReminder, creditor: Creditor,
@@ -255,6 +270,26 @@ def draft_ref(group: ClientReminder) -> str:
     return f"{subject}-stage{group.stage:02d}"
 
 
+class _CachedHeaderRegistry(HeaderRegistry):
+    """The standard registry, but each header class is built once instead of per header set
+    (the standard one calls type() every time: a third of the cost of building a draft)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._classes: dict[str, type[BaseHeader]] = {}
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        key = name.lower()
+        cls = self._classes.get(key)
+        if cls is None:
+            cls = self._classes[key] = super().__getitem__(name)
+        return cls
+
+
+# The default (RFC 5322, UTF-8) policy with the cached registry: the same bytes, faster.
+DRAFT_POLICY = default_policy.clone(header_factory=_CachedHeaderRegistry())
+
+
 def reminder_email(rendered: RenderedReminder, group: ClientReminder, *, sender: str,
                    reply_to: str | None = None, bcc: str | None = None,
                    attachments: Sequence[tuple[str, bytes]] = (), when: datetime | None = None,
@@ -265,7 +300,7 @@ def reminder_email(rendered: RenderedReminder, group: ClientReminder, *, sender:
     them, so mail clients thread the reminder under the invoice. `attachments` are
     (filename, PDF bytes), e.g. the invoice PDFs read back with their hash checked.
     """
-    message = EmailMessage()
+    message = EmailMessage(policy=DRAFT_POLICY)
     message["From"] = sender
     message["To"] = ", ".join(dict.fromkeys(e for d in group.dues for e in d.receivable.emails))
     if reply_to:
@@ -273,10 +308,10 @@ def reminder_email(rendered: RenderedReminder, group: ClientReminder, *, sender:
     if bcc:
         message["Bcc"] = bcc
     message["Subject"] = rendered.subject
-    message["Date"] = format_datetime(when) if when is not None else formatdate(localtime=True)
-    message["Message-ID"] = message_id or make_msgid(domain=parseaddr(sender)[1].rsplit("@", 1)[-1])
+    _set_token(message, "Date", format_datetime(when) if when is not None else formatdate(localtime=True))
+    _set_token(message, "Message-ID", message_id or make_msgid(domain=parseaddr(sender)[1].rsplit("@", 1)[-1]))
     _thread(message, group)
-    message[REF_HEADER] = draft_ref(group)
+    _set_token(message, REF_HEADER, draft_ref(group))
     message.set_content(rendered.body)
     for filename, data in attachments:
         message.add_attachment(data, maintype="application", subtype="pdf", filename=filename)
@@ -286,8 +321,18 @@ def reminder_email(rendered: RenderedReminder, group: ClientReminder, *, sender:
 def _thread(message: EmailMessage, group: ClientReminder) -> None:
     sent = [d.receivable.sent_message_id for d in group.dues if d.receivable.sent_message_id]
     if sent:
-        message["In-Reply-To"] = sent[0]
-        message["References"] = " ".join(dict.fromkeys(sent))
+        _set_token(message, "In-Reply-To", sent[0])
+        _set_token(message, "References", " ".join(dict.fromkeys(sent)))
+
+
+def _set_token(message: EmailMessage, name: str, value: str) -> None:
+    """Set a machine-made header (ids, dates, refs). Short printable ASCII needs no parsing or
+    encoding, and skipping the header parser halves the cost of a draft; anything else takes
+    the normal, validating path."""
+    if value.isascii() and value.isprintable() and len(name) + len(value) < 76:
+        message.set_raw(name, value)
+    else:
+        message[name] = value
 
 
 def check_templates(root: Path, stages: Sequence[int] = DEFAULT_STAGES) -> list[str]:
