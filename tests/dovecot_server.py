@@ -33,7 +33,7 @@ CANDIDATES = ("dovecot", "/usr/sbin/dovecot")
 CONFIG = """\
 protocols = imap
 listen = 127.0.0.1
-ssl = no
+{ssl}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 first_valid_uid = 100
@@ -59,7 +59,8 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {imaps_port}
   }}
 }}
 service anvil {{
@@ -104,11 +105,13 @@ def require_dovecot() -> str:
 
 @dataclass
 class Dovecot:
-    """A running instance: its port, folder and process."""
+    """A running instance: its ports, folder and process; `cert` when it serves TLS."""
 
     port: int
     root: Path
     process: subprocess.Popen[bytes]
+    imaps_port: int = 0
+    cert: Path | None = None
 
     def client(self) -> imaplib.IMAP4:
         """A logged-in IMAP connection, to read drafts back."""
@@ -160,8 +163,23 @@ def _users_lines(name: str) -> str:
     return f"default_internal_user = {name}\ndefault_login_user = {name}\n"
 
 
-def start_dovecot(special_use: bool = True) -> Dovecot:
-    """Write a configuration in a new temporary folder and start Dovecot in the foreground."""
+def _self_signed(root: Path) -> str:
+    """A certificate for 127.0.0.1 made with the openssl tool (skip without it); the ssl lines."""
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl tool is not installed; the IMAP TLS tests need it to make a certificate")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-keyout", str(root / "key.pem"), "-out", str(root / "cert.pem"),
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+                   check=True, capture_output=True)
+    return f"ssl = yes\nssl_cert = <{root}/cert.pem\nssl_key = <{root}/key.pem"
+
+
+def start_dovecot(special_use: bool = True, tls: bool = False) -> Dovecot:
+    """Write a configuration in a new temporary folder and start Dovecot in the foreground.
+
+    With `tls`, it also serves implicit TLS on a second port and STARTTLS on the first, with
+    a self-signed certificate (`Dovecot.cert`) that tests trust explicitly.
+    """
     require_dovecot()
     root = Path(tempfile.mkdtemp(prefix="facturier-dovecot-"))
     root.chmod(0o755)  # the mail user (nobody, under root) must reach its maildir
@@ -170,11 +188,12 @@ def start_dovecot(special_use: bool = True) -> Dovecot:
     home.mkdir()
     os.chown(home, uid, gid)
     (root / "passwd").write_text(f"{USER}:{{PLAIN}}{PASSWORD}:{uid}:{gid}::{home}\n")
-    port = free_port()
-    config = CONFIG.format(root=root, port=port, users=_users_lines(name),
+    port, imaps_port = free_port(), free_port() if tls else 0
+    config = CONFIG.format(root=root, port=port, imaps_port=imaps_port, users=_users_lines(name),
+                           ssl=_self_signed(root) if tls else "ssl = no",
                            mailboxes=SPECIAL_USE if special_use else "")
     (root / "dovecot.conf").write_text(config)
-    server = Dovecot(port, root, _spawn(root))
+    server = Dovecot(port, root, _spawn(root), imaps_port, root / "cert.pem" if tls else None)
     _wait_until_listening(server)
     return server
 
@@ -201,9 +220,9 @@ def _wait_until_listening(server: Dovecot) -> None:
     pytest.fail(f"Dovecot did not listen on port {server.port}:\n{server.log()}")
 
 
-def dovecot_instance(special_use: bool = True) -> Iterator[Dovecot]:
+def dovecot_instance(special_use: bool = True, tls: bool = False) -> Iterator[Dovecot]:
     """Start, yield, stop and remove an instance (the body of the fixtures)."""
-    server = start_dovecot(special_use)
+    server = start_dovecot(special_use, tls)
     try:
         yield server
     finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import imaplib
 import re
+import ssl
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -276,3 +277,17 @@ def test_a_dead_socket_is_translated_and_the_next_draft_reconnects(imap: Dovecot
     assert not store.create(draft(1)).existing  # a new connection, opened on demand
     store.close()
     assert len(read_mailbox(imap, '"Brouillons perso"')) == 2
+
+
+@pytest.mark.parametrize("security", ["ssl", "starttls"])
+def test_imap_over_tls_verifies_the_certificate(security: str) -> None:
+    for server in dovecot_instance(tls=True):
+        assert server.cert is not None
+        port = server.imaps_port if security == "ssl" else server.port
+        config = imap_config(port, security=security)
+        trusted = ssl.create_default_context(cafile=str(server.cert))
+        with ImapDrafts(config, PASSWORD, ssl_context=trusted) as store:
+            assert store.create(draft()).uid is not None
+        with pytest.raises(DraftStoreUnavailable, match="CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
+            ImapDrafts(config, PASSWORD).create(draft(1))  # the system's CAs do not know it
+        assert len(read_mailbox(server, '"Brouillons perso"')) == 1
