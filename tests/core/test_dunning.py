@@ -105,6 +105,11 @@ def test_a_partly_paid_invoice_is_reminded_for_its_remainder() -> None:
     assert isinstance(due, ReminderDue) and due.remaining == Decimal("150.00")
 
 
+def test_no_stages_means_nothing_is_ever_due() -> None:
+    assert decide(receivable(), TODAY, stages=()).message == (  # type: ignore[union-attr]
+        "no reminder stage reached yet (21 days overdue, no stages configured)")
+
+
 def test_configured_stages() -> None:
     due = decide(receivable(), TODAY, stages=(10, 30))
     assert isinstance(due, ReminderDue) and due.stage == 10
@@ -217,3 +222,18 @@ def test_grouping_keeps_every_reminder_once_and_every_amount(dues: list[Reminder
         assert isinstance(group, ClientReminder)
         assert {(d.receivable.client, d.receivable.currency) for d in group.dues} == {(group.client, group.currency)}
         assert group.stage == max(d.stage for d in group.dues)
+
+
+@given(st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2027, 12, 31)),
+       st.integers(0, 23 * 60), st.integers(1, 24 * 60))
+def test_the_window_opens_next_at_its_start(local: datetime, start: int, length: int) -> None:
+    end = min(start + length, 24 * 60)
+    window = parse_window(f"{start // 60:02d}:{start % 60:02d}-{end // 60:02d}:{end % 60:02d}")
+    now = local.replace(tzinfo=ZoneInfo("Europe/Paris"))
+    check = check_window(window, now)
+    minute = now.hour * 60 + now.minute
+    assert check.open == (start <= minute < end)
+    if not check.open:
+        assert check.opens_at is not None and check.opens_at > now
+        assert check.opens_at - now <= timedelta(days=1, hours=1)  # a DST night may add an hour
+        assert (check.opens_at.hour * 60 + check.opens_at.minute) == start

@@ -184,3 +184,19 @@ def test_without_a_known_invoice_email_there_is_no_threading() -> None:
     assert message["In-Reply-To"] is None and message["References"] is None
     assert message["Message-ID"] == "<r1@palks.example>"
     assert draft_ref(single) == "2026-0042-stage07"
+
+
+def test_long_or_non_ascii_headers_take_the_validating_path() -> None:
+    group = sample_group("fr", 35, 4)  # four invoice emails: References is longer than one line
+    long_ids = tuple(replace(d, receivable=replace(d.receivable, sent_message_id=f"<{'x' * 40}.{i}@palks.example>"))
+                     for i, d in enumerate(group.dues))
+    group = replace(group, dues=long_ids)
+    message = reminder_email(render_reminder(reminder_env(), group, SAMPLE_CREDITOR), group,
+                             sender="Studio Élan <billing@palks.example>")
+    data = message.as_bytes()
+    assert all(len(line) <= 998 for line in data.split(b"\n"))
+    assert data.isascii()  # RFC 2047 for the name, quoted-printable for the body
+    parsed = email.message_from_bytes(data, policy=policy.default)
+    assert parsed["References"].split() == [d.receivable.sent_message_id for d in long_ids]
+    assert parsed["From"] == "Studio Élan <billing@palks.example>"
+    assert parsed["Subject"] == message["Subject"]

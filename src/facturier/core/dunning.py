@@ -172,7 +172,8 @@ def decide(receivable: Receivable, today: date,
     stage = stage_for(days, stages)
     number = receivable.number
     if stage is None:
-        return Skipped(number, SkipReason.NOT_DUE, f"({days} days overdue, first stage at {stages[0]})")
+        first = f", first stage at {min(stages)}" if stages else ", no stages configured"
+        return Skipped(number, SkipReason.NOT_DUE, f"({days} days overdue{first})")
     if receivable.last_drafted_on == today:
         return Skipped(number, SkipReason.DRAFTED_TODAY)
     if receivable.last_stage is not None and stage <= receivable.last_stage:
