@@ -36,16 +36,24 @@ def init(directory: Path = typer.Argument(..., help="Directory to create the wor
 @app.command()
 def check(ctx: typer.Context) -> None:
     """Validate all configuration and list every problem (file: key: message)."""
-    from facturier.config import check_workspace
+    from facturier.config import check_workspace, load_workspace
     from facturier.render.pdf import check_template
+    from facturier.render.reminders import check_templates
 
-    problems = check_workspace(root_of(ctx)) + check_template(root_of(ctx) / "templates")
+    root = root_of(ctx)
+    problems = check_workspace(root) + check_template(root / "templates")
+    collections = None if problems else load_workspace(root).config.collections
+    if collections is not None:
+        problems += check_templates(root, collections.stage_tuple())
     for problem in problems:
         print(problem)
     if problems:
         print(f"{len(problems)} problem(s) found.", file=sys.stderr)
         raise typer.Exit(1)
     console.print("Configuration OK.")
+    notice = collections.notice() if collections is not None else None
+    if notice:
+        console.print(f"Note: {notice}.", markup=False, highlight=False)
 
 
 @app.command()

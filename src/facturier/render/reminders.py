@@ -25,7 +25,7 @@ Merge fields (every value is already formatted in the client's language with Bab
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -159,7 +159,7 @@ def merge_fields(group: ClientReminder, creditor: Creditor, payment_link: str = 
     }
 
 
-def _invoice_fields(due: ReminderDue, money: Any) -> dict[str, Any]:
+def _invoice_fields(due: ReminderDue, money: Callable[[Decimal], str]) -> dict[str, Any]:
     r = due.receivable
     return {"invoice_id": r.number, "issue_date": _date(r.issued_on, r.language),
             "due_date": _date(r.due_on, r.language), "days_overdue": due.days_overdue,
