@@ -40,7 +40,11 @@ def test_defaults_without_a_section(demo: EditableWorkspace) -> None:
 
 def test_a_new_workspace_is_a_dry_run(tmp_path: Path) -> None:
     scaffold_workspace(tmp_path)
-    assert 'dry_run = true' in (tmp_path / CONFIG).read_text("utf-8")
+    text = (tmp_path / CONFIG).read_text("utf-8")
+    for key in ("[collections]", "dry_run = true", "stages", "window", "drafts", "combine",
+                "[collections.imap]", "password_env", "mailbox"):
+        assert key in text, key
+    assert "[collections]" in (tmp_path / "clients" / "example-client.toml").read_text("utf-8")
     assert load_workspace(tmp_path).config.collections.dry_run
 
 
