@@ -20,10 +20,18 @@ def toml_blocks() -> list[dict[str, Any]]:
 
 def test_every_example_parses_and_validates() -> None:
     blocks = toml_blocks()
-    assert len(blocks) == 5
-    full, smtp, bank, client, batch = blocks
+    assert len(blocks) == 6
+    full, smtp, bank, collections, client, batch = blocks
     FacturierConfig.model_validate(full)
     MailConfig.model_validate(smtp["mail"])
     FacturierConfig.model_validate({**full, "bank": bank["bank"]})
+    FacturierConfig.model_validate({**full, "collections": collections["collections"]})
     ClientConfig.model_validate(client)
     BatchClientConfig.model_validate(batch)
+
+
+def test_the_collections_guide_example_validates() -> None:
+    text = (DOC.parent / "collections.md").read_text(encoding="utf-8")
+    [block] = [tomllib.loads(b) for b in re.findall(r"```toml\n(.*?)```", text, re.DOTALL)]
+    full = toml_blocks()[0]
+    FacturierConfig.model_validate({**full, "collections": {**block["collections"], "drafts": "imap"}})

@@ -36,11 +36,16 @@ def init(directory: Path = typer.Argument(..., help="Directory to create the wor
 @app.command()
 def check(ctx: typer.Context) -> None:
     """Validate all configuration and list every problem (file: key: message), then warnings."""
-    from facturier.config import check_workspace_report
+    from facturier.config import check_workspace_report, load_workspace
     from facturier.render.pdf import check_template
+    from facturier.render.reminders import check_templates
 
-    problems, warnings = check_workspace_report(root_of(ctx))
-    problems += check_template(root_of(ctx) / "templates")
+    root = root_of(ctx)
+    problems, warnings = check_workspace_report(root)
+    problems += check_template(root / "templates")
+    collections = None if problems else load_workspace(root).config.collections
+    if collections is not None:
+        problems += check_templates(root, collections.stage_tuple())
     for problem in problems:
         print(problem)
     for warning in warnings:  # never fatal: the workspace is valid, but probably not as meant
@@ -49,6 +54,9 @@ def check(ctx: typer.Context) -> None:
         print(f"{len(problems)} problem(s) found.", file=sys.stderr)
         raise typer.Exit(1)
     console.print(f"Configuration OK, with {len(warnings)} warning(s)." if warnings else "Configuration OK.")
+    notice = collections.notice() if collections is not None else None
+    if notice:
+        console.print(f"Note: {notice}.", markup=False, highlight=False)
 
 
 @app.command()

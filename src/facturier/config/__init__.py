@@ -12,6 +12,7 @@ from facturier.config.clients import (
     ClientOptions,
     LineConfig,
 )
+from facturier.config.collections import ClientCollections, CollectionsConfig, ImapConfig
 from facturier.config.fields import StrictModel
 from facturier.config.load import (
     Workspace,
@@ -36,9 +37,12 @@ __all__ = [
     "BankConfig",
     "BankCsvConfig",
     "BatchClientConfig",
+    "ClientCollections",
     "ClientConfig",
+    "CollectionsConfig",
     "ClientOptions",
     "FacturierConfig",
+    "ImapConfig",
     "IssuerConfig",
     "LineConfig",
     "MailConfig",

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
+from facturier.config.collections import ClientCollections
 from facturier.config.fields import (
     DEFAULT_LATE_PENALTY,
     Address,
@@ -98,6 +99,7 @@ class ClientConfig(StrictModel):
     payment_days: PaymentDays | None = None
     invoice_day: CycleDay | None = None
     options: ClientOptions = Field(default_factory=ClientOptions)
+    collections: ClientCollections = Field(default_factory=ClientCollections)
     lines: list[LineConfig] = Field(default_factory=list, validate_default=True)
 
     @field_validator("siret", mode="after")

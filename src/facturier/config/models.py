@@ -1,4 +1,5 @@
-"""Models of `facturier.toml`: issuer, numbering, schedule, terms, bank (`[mail]`: mail.py).
+"""Models of `facturier.toml`: issuer, numbering, schedule, terms, bank (`[mail]`: mail.py,
+`[collections]`: collections.py).
 
 Every model forbids unknown keys and coerces nothing ("yes" is not a bool, "15" is not an
 int). Rules that involve two keys are field validators reading the keys declared before
@@ -34,6 +35,7 @@ from facturier.config.fields import (
     check_vat_rate,
     late_penalty_text,
 )
+from facturier.config.collections import CollectionsConfig
 from facturier.config.mail import MailConfig, sender_address
 
 
@@ -197,6 +199,7 @@ class FacturierConfig(StrictModel):
     terms: TermsConfig = Field(default_factory=TermsConfig)
     mail: MailConfig
     bank: BankConfig = Field(default_factory=BankConfig)
+    collections: CollectionsConfig = Field(default_factory=CollectionsConfig)
 
     @model_validator(mode="before")
     @classmethod

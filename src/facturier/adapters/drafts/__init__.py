@@ -1,0 +1,82 @@
+"""Draft stores behind one small interface: `DraftStore.create(draft) -> DraftReceipt`.
+
+Reminders are never sent by Facturier: they are handed to a draft store, where a human
+reviews and sends them. `OutboxDrafts` writes `data/drafts/<timestamp>-<ref>.eml` files with
+`X-Unsent: 1` (Thunderbird and Outlook open them as drafts), `ImapDrafts` appends them to the
+mailbox's Drafts folder with the `\\Draft` flag, `MemoryDrafts` keeps them in memory for
+tests. `DRAFT_STORES` maps `[collections] drafts` to the store; Gmail comes later.
+
+Foreign errors (OSError, imaplib's) are translated here, at the edge, into the tree below,
+so callers catch `DraftError` only:
+
+    DraftError
+    ├── DraftRefused            the store said no to this draft; the next one may still go
+    ├── DraftStoreUnavailable   cannot connect, log in or open the mailbox: nothing stored
+    │   └── DraftInterrupted    the connection dropped while a draft was in flight
+    ├── DraftCredentialsError   the password's environment variable is not set
+    └── DraftStoreUnsupported   a store named in the configuration that does not exist yet
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from facturier.adapters.drafts.base import (
+    REF_HEADER,
+    DraftCredentialsError,
+    DraftError,
+    DraftInterrupted,
+    DraftReceipt,
+    DraftRefused,
+    DraftStore,
+    DraftStoreUnavailable,
+    DraftStoreUnsupported,
+    message_id_of,
+)
+from facturier.adapters.drafts.files import MemoryDrafts, OutboxDrafts, iter_outbox
+from facturier.adapters.drafts.imap import ImapDrafts, imap_password
+from facturier.config.collections import CollectionsConfig
+
+DraftStoreFactory = Callable[[CollectionsConfig, Path, Mapping[str, str]], DraftStore]
+
+
+def _open_outbox(collections: CollectionsConfig, root: Path, environ: Mapping[str, str]) -> DraftStore:
+    return OutboxDrafts(root / "data" / "drafts")
+
+
+def _open_imap(collections: CollectionsConfig, root: Path, environ: Mapping[str, str]) -> DraftStore:
+    if collections.imap is None:  # validation makes this unreachable; say so rather than crash
+        raise DraftStoreUnavailable('[collections] drafts = "imap" needs a [collections.imap] table')
+    return ImapDrafts(collections.imap, imap_password(collections.imap, environ))
+
+
+def _open_gmail(collections: CollectionsConfig, root: Path, environ: Mapping[str, str]) -> DraftStore:
+    raise DraftStoreUnsupported('[collections] drafts = "gmail" is not available yet; use "outbox" '
+                                'or "imap" (Gmail serves IMAP too: host = "imap.gmail.com")')
+
+
+# `[collections] drafts` -> the store; an explicit list, never filled by an import's side effect.
+DRAFT_STORES: dict[str, DraftStoreFactory] = {
+    "outbox": _open_outbox,
+    "imap": _open_imap,
+    "gmail": _open_gmail,
+}
+
+
+def open_draft_store(collections: CollectionsConfig, root: Path,
+                     environ: Mapping[str, str] | None = None) -> DraftStore:
+    """The store `[collections] drafts` names; IMAP reads its password now and connects later."""
+    factory = DRAFT_STORES.get(collections.drafts)
+    if factory is None:
+        raise DraftStoreUnsupported(f"[collections] drafts = {collections.drafts!r} is not a draft store")
+    return factory(collections, root, os.environ if environ is None else environ)
+
+
+__all__ = [
+    "DRAFT_STORES", "REF_HEADER", "DraftCredentialsError", "DraftError", "DraftInterrupted",
+    "DraftReceipt", "DraftRefused", "DraftStore", "DraftStoreFactory", "DraftStoreUnavailable",
+    "DraftStoreUnsupported", "ImapDrafts", "MemoryDrafts", "OutboxDrafts", "imap_password",
+    "iter_outbox", "message_id_of", "open_draft_store",
+]

@@ -1,0 +1,119 @@
+"""The `[collections]` section: reminder stages, dry run, window, and where drafts go.
+
+The rules themselves live in `core/dunning.py`; this module only validates what the user
+wrote, reusing the core's parsers so `check` and `remind` can never disagree on a window or
+a list of stages.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator
+
+from facturier.config.fields import NonEmptyStr, StrictModel
+from facturier.config.mail import _ENV_NAME, is_loopback
+from facturier.core.dunning import (
+    DEFAULT_STAGES,
+    DEFAULT_WINDOW,
+    Window,
+    check_stages,
+    parse_window,
+)
+from facturier.core.errors import InputError
+
+DraftStoreName = Literal["outbox", "imap", "gmail"]
+IMAP_PORTS = {"ssl": 993, "starttls": 143, "none": 143}
+
+
+def check_window_text(text: str) -> str:
+    """A drafting window like "08:00-18:00" (local time in the workspace time zone)."""
+    try:
+        parse_window(text)
+    except InputError as exc:
+        raise ValueError(str(exc)) from None
+    return text
+
+
+def check_stage_list(stages: list[int]) -> list[int]:
+    """Days after the due date, strictly increasing (core.dunning.check_stages)."""
+    return list(check_stages(stages))
+
+
+class ImapConfig(StrictModel):
+    """The IMAP server whose Drafts mailbox receives reminders; the password is never here."""
+
+    host: NonEmptyStr
+    port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    security: Literal["ssl", "starttls", "none"] = "ssl"
+    username: NonEmptyStr
+    password_env: NonEmptyStr
+    # Only when the server does not flag its drafts folder with \Drafts (RFC 6154).
+    mailbox: NonEmptyStr | None = None
+    timeout: Annotated[int, Field(ge=1, le=600)] = 30
+
+    @field_validator("security", mode="after")
+    @classmethod
+    def _plain_text_only_on_loopback(cls, security: str, info: ValidationInfo) -> str:
+        """Credentials and reminders must never cross a network unencrypted."""
+        host = info.data.get("host")
+        if security == "none" and host is not None and not is_loopback(host):
+            raise ValueError(f'"none" is only allowed for a loopback host, not {host!r}')
+        return security
+
+    @field_validator("password_env", mode="after")
+    @classmethod
+    def _env_name(cls, name: str) -> str:
+        """An environment variable name, not the password itself."""
+        if not _ENV_NAME.fullmatch(name):
+            raise ValueError(f"{name!r} is not an environment variable name")
+        return name
+
+    def effective_port(self) -> int:
+        """The port set, else 993 for ssl and 143 for starttls or none."""
+        return self.port if self.port is not None else IMAP_PORTS[self.security]
+
+
+class CollectionsConfig(StrictModel):
+    """`[collections]` of facturier.toml. Dry run unless the user turns it off."""
+
+    enabled: bool = True
+    dry_run: bool = True
+    stages: Annotated[list[int], AfterValidator(check_stage_list)] = Field(
+        default_factory=lambda: list(DEFAULT_STAGES))
+    window: Annotated[str, AfterValidator(check_window_text)] = DEFAULT_WINDOW
+    drafts: DraftStoreName = "outbox"
+    combine: bool = False
+    imap: ImapConfig | None = Field(default=None, validate_default=True)
+
+    @field_validator("imap", mode="after")
+    @classmethod
+    def _imap_needed(cls, imap: ImapConfig | None, info: ValidationInfo) -> ImapConfig | None:
+        """drafts = "imap" needs a server."""
+        if imap is None and info.data.get("drafts") == "imap":
+            raise ValueError('required when drafts = "imap" (a [collections.imap] table with host, '
+                             'username and password_env)')
+        return imap
+
+    def drafting_window(self) -> Window:
+        """The window parsed (it was validated when the file was read)."""
+        return parse_window(self.window)
+
+    def notice(self) -> str | None:
+        """What `check` and `remind` say about this section: switched off, or only previewing."""
+        if not self.enabled:
+            return "collections are off ([collections] enabled = false): remind drafts nothing"
+        if self.dry_run:
+            return ("collections are in dry run ([collections] dry_run = true): remind previews the "
+                    "reminders and drafts nothing until you set it to false")
+        return None
+
+    def stage_tuple(self) -> tuple[int, ...]:
+        """The stages as the router takes them."""
+        return tuple(self.stages)
+
+
+class ClientCollections(StrictModel):
+    """`[collections]` of a client file: `enabled = false` stops every reminder to it."""
+
+    enabled: bool = True
