@@ -49,7 +49,7 @@ def pay(
 
 @app.command()
 def balances(ctx: typer.Context, date: str | None = DateOpt, as_json: bool = JsonOpt) -> None:
-    """Invoiced vs credited vs paid per client and currency, with aging and DSO."""
+    """Invoiced vs credited vs paid per client and currency, with status, aging and DSO."""
     from facturier.ops.reports.balances import balances_report
     from facturier.store.journal import read_entries_unchecked
 
