@@ -117,3 +117,19 @@ def test_dry_run_prints_the_split_and_writes_nothing(mixed: Path) -> None:
     assert not (mixed / "data" / "credit_notes").exists()
     res = run_cli(mixed, "credit", "2026-0001", "--line", "9", "--dry-run")
     assert res.code == 1 and "the invoice has 3 line(s)" in res.err
+
+
+def test_a_rest_with_no_exact_split_is_cleared_in_two_notes(mixed: Path) -> None:
+    # 1.00 takes 0.05 + 0.01 VAT at 10 %: 39.85 of base stays there with 3.98 of VAT, and no base
+    # gives 43.83 at 10 %. Refused with the way out, which then clears the invoice exactly.
+    assert run_cli(mixed, "credit", "2026-0001", "--amount", "1.00", "--date", "2026-11-20").code == 0
+    res = run_cli(mixed, "credit", "2026-0001", "--date", "2026-11-20")
+    assert res.code == 1 and "Traceback" not in res.text, res.text
+    assert "what remains of invoice 2026-0001 (822.89 EUR) cannot be credited in one credit note" in res.err
+    assert "credit 822.88 with --amount, then the rest" in res.err
+    assert run_cli(mixed, "credit", "2026-0001", "--amount", "822.88", "--date", "2026-11-20").code == 0
+    assert run_cli(mixed, "credit", "2026-0001", "--date", "2026-11-20").code == 0
+    assert [c["total_incl_vat"] for c in credits_of(mixed)] == ["1.00", "822.88", "0.01"]
+    res = run_cli(mixed, "balances", "--date", "2026-11-20", "--json")
+    acme, = [r for r in json.loads(res.out)["rows"] if r["client"] == "acme"]
+    assert acme["balance"] == "0.00"

@@ -12,8 +12,9 @@ An invoice is credited rate by rate, because its VAT was computed rate by rate:
   base + VAT of a real base with the VAT rounded as on every document (`vat_for`); some totals
   have no such base (0.03 at 20 %: base 0.02 gives 0.02, base 0.03 gives 0.04), so a part may
   instead take the unit on its other side, never more than one unit from its exact share and
-  never more than remains at its rate; when no choice adds up, the amount is refused with the
-  nearest amounts that can be credited;
+  never more than remains at its rate; among the choices that add up, one that leaves every
+  rate's remainder creditable in one note (its VAT = VAT of its base) is preferred; when no
+  choice adds up, the amount is refused with the nearest amounts that can be credited;
 - `credit_lines` credits given lines of the invoice in full, each at most once, and never more
   at a rate than remains creditable there.
 """
@@ -103,17 +104,29 @@ def _best_split(
     if not 0 < wanted <= whole:
         return None
     per_rate = [_options(row, wanted, whole, currency) for row in open_rates]
-    best: tuple[int, tuple[RateAmounts, ...]] | None = None
+    best: tuple[tuple[int, int], tuple[RateAmounts, ...]] | None = None
     # At most three options per rate and a handful of rates: trying every combination is cheap
     # and plainly correct.
     for combo in product(*per_rate):
         parts = tuple(part for _, part in combo)
         if sum((p.total for p in parts), ZERO) != amount:
             continue
-        distance = sum(d for d, _ in combo)
-        if best is None or distance < best[0]:
-            best = (distance, parts)
+        stuck = sum(not _leaves_creditable(row, part, currency) for row, part in zip(open_rates, parts))
+        key = (stuck, sum(d for d, _ in combo))
+        if best is None or key < best[0]:
+            best = (key, parts)
     return None if best is None else tuple(p for p in best[1] if p.total > ZERO)
+
+
+def _leaves_creditable(left: RateAmounts, part: RateAmounts, currency: str) -> bool:
+    """Whether what stays at the rate after `part` is still base + VAT(base), creditable in one go.
+
+    Rounding the part's VAT can leave a remainder whose VAT is a unit off its base's VAT (at
+    10 %, 43.89 - 0.06 leaves base 39.85 with VAT 3.98, and no base gives 43.83); such a rest
+    can only be credited in two notes, so a split that avoids it is preferred.
+    """
+    base = left.base - part.base
+    return left.vat - part.vat == vat_for(base, left.rate, currency)
 
 
 def nearest_splittable(

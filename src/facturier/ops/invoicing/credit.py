@@ -18,7 +18,13 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from facturier.core.credit import RateAmounts, credit_lines, remaining_by_rate, split_credit
+from facturier.core.credit import (
+    RateAmounts,
+    credit_lines,
+    nearest_splittable,
+    remaining_by_rate,
+    split_credit,
+)
 from facturier.core.errors import InputError
 from facturier.core.invoice import Document, Line, Party
 from facturier.core.money import ZERO, fmt_amount, quantize
@@ -118,12 +124,28 @@ def credit_document(
         doc_lines = credit_lines(record_lines(record), lines, credited_lines, by_rate, record["currency"],
                                  record["vat_regime"] == "standard")
     else:
-        amount = remaining if amount is None else amount
-        check_credit_amount(original, amount, remaining, day)
-        full = amount == Decimal(original["total_incl_vat"])
-        doc_lines = record_lines(record) if full else partial_lines(
-            record, split_credit(by_rate, amount, record["currency"]))
+        asked = remaining if amount is None else amount
+        check_credit_amount(original, asked, remaining, day)
+        full = asked == Decimal(original["total_incl_vat"])
+        doc_lines = record_lines(record) if full else partial_lines(record, split_rest(by_rate, asked, record, amount))
     return credit_note(ws, entries, original, record, doc_lines, reason, day)
+
+
+def split_rest(by_rate: tuple[RateAmounts, ...], asked: Decimal, record: dict[str, Any],
+               given: Decimal | None) -> tuple[RateAmounts, ...]:
+    """`split_credit`, with a way out when it is the rest (no --amount) that has no exact split."""
+    cur = record["currency"]
+    if given is not None:
+        return split_credit(by_rate, asked, cur)
+    try:
+        return split_credit(by_rate, asked, cur)
+    except InputError:
+        # Earlier partial credits rounded their VAT per rate, so what remains at a rate can be
+        # a total no base gives; two credit notes always clear it.
+        below, _ = nearest_splittable(by_rate, asked, cur)
+        hint = f"; credit {below} with --amount, then the rest" if below is not None else ""
+        raise InputError(f"what remains of invoice {record['number']} ({asked} {cur}) cannot be credited "
+                         f"in one credit note, since VAT is rounded per rate on each note{hint}") from None
 
 
 def credit_note(
