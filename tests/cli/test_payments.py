@@ -158,11 +158,26 @@ def test_receipts_and_payments_exports(issued: Path) -> None:
     run_cli(issued, "pay", "acme", "27.88", "--date", "2026-11-19", "--method", "card")
     assert run_cli(issued, "export", "receipts", "--year", "2026", "--month", "11").code == 0
     rows = list(csv.DictReader(io.StringIO((issued / "exports/receipts-2026-11.csv").read_text())))
-    assert [(r["invoice_number"], r["amount"], r["currency"]) for r in rows] == [
-        ("2026-0002", "1770.00", "GBP"), ("", "230.00", "GBP"), ("2026-0001", "27.88", "EUR")]
+    # One row per receipt (issue 10 item 9): the 2000.00 that settled 1770.00 and left 230.00
+    # of credit is one row of 2000.00, no longer two rows of 1770.00 and 230.00.
+    assert [(r["invoice_number"], r["invoices"], r["amount"], r["unallocated"], r["currency"]) for r in rows] == [
+        ("2026-0002", "2026-0002:1770.00", "2000.00", "230.00", "GBP"),
+        ("2026-0001", "2026-0001:27.88", "27.88", "0.00", "EUR")]
     assert rows[0]["client_name"] == "Northwind Traders Ltd" and rows[0]["reference"] == "R9"
     assert run_cli(issued, "export", "payments", "--year", "2026", "--excel").code == 0
     raw = (issued / "exports/payments-2026-excel.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf") and b"2000,00;" in raw
     assert run_cli(issued, "export", "receipts", "--year", "2026", "--month", "12").code == 0
     assert (issued / "exports/receipts-2026-12.csv").read_text().count("\n") == 1
+
+
+def test_receipt_settling_several_invoices_is_one_row(issued: Path) -> None:
+    assert run_cli(issued, "run", "--date", "2026-12-15").code == 0  # acme's 2026-0003, 827.88 again
+    assert run_cli(issued, "pay", "acme", "2600.00", "--date", "2026-12-20", "--ref", "VIR-77").code == 0
+    assert run_cli(issued, "pay", "acme", "15.00", "--date", "2026-12-21").code == 0  # nothing open: all credit
+    assert run_cli(issued, "export", "receipts", "--year", "2026", "--month", "12", "--excel").code == 0
+    raw = (issued / "exports/receipts-2026-12-excel.csv").read_bytes().decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(raw), delimiter=";"))
+    assert [(r["invoice_number"], r["invoices"], r["amount"], r["unallocated"], r["reference"]) for r in rows] == [
+        ("", "2026-0001:827.88 2026-0003:827.88", "2600,00", "944,24", "VIR-77"),
+        ("", "", "15,00", "15,00", "")]

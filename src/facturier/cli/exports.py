@@ -38,7 +38,7 @@ def revenues(ctx: typer.Context, year: int = YearOpt, month: int | None = MonthO
 @export_app.command("receipts")
 def receipts(ctx: typer.Context, year: int = YearOpt, month: int | None = MonthOpt,
              out: Path | None = OutOpt, excel: bool = ExcelOpt) -> None:
-    """Livre des recettes: money received in the period, per invoice settled."""
+    """Livre des recettes: each amount received in the period, once, with the invoices it settled."""
     export_with(ctx, "receipts", year, month, out, excel)
 
 

@@ -51,7 +51,7 @@ def pay(
 
 @app.command()
 def balances(ctx: typer.Context, date: str | None = DateOpt, as_json: bool = JsonOpt) -> None:
-    """Invoiced vs credited vs paid per client and currency, with aging and DSO."""
+    """Invoiced vs credited vs paid per client and currency, with status, aging and DSO."""
     from facturier.ops.reports.balances import balances_report
     from facturier.ops.state import read_state, save_quietly
 
@@ -68,18 +68,28 @@ def balances(ctx: typer.Context, date: str | None = DateOpt, as_json: bool = Jso
 def credit(
     ctx: typer.Context,
     number: str = typer.Argument(..., help="Number of the invoice to credit."),
-    amount: str | None = typer.Option(None, "--amount", help="Amount incl. VAT (default: all that remains)."),
+    amount: str | None = typer.Option(
+        None, "--amount",
+        help="Amount incl. VAT, spread over the VAT rates pro rata (default: all that remains).",
+    ),
+    line: list[int] | None = typer.Option(
+        None, "--line", min=1, help="Credit this line of the invoice in full (1-based; repeatable)."
+    ),
     reason: str | None = typer.Option(None, "--reason", help="Printed on the credit note."),
     date: str | None = DateOpt,
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Show the credit note that would be issued; write nothing."
+    ),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Issue a credit note (avoir) against an invoice, in full or in part."""
+    """Issue a credit note (avoir) against an invoice: in full, for an amount, or for given lines."""
     from facturier.core.money import to_decimal
     from facturier.ops.invoicing.credit import issue_credit_note
 
     ws = load(ctx)
     value = None if amount is None else to_decimal(amount, "--amount")
-    report = issue_credit_note(ws, number, value, reason, writing_date(date, ws.config.timezone))
+    day = writing_date(date, ws.config.timezone, dry_run)
+    report = issue_credit_note(ws, number, value, reason, day, tuple(line or ()), dry_run)
     print_report(report, as_json)
 
 

@@ -8,6 +8,12 @@ Per client and currency, at date D (only facts dated on or before D count):
   same `allocate_payment` rule as a payment, so a client's credit settles later invoices;
 - status: `paid` (open 0), `credited` (open 0 and fully credited), `overdue` (open > 0 and D
   after the due date), `partial` (something settled), else `unpaid`;
+- a client's status (per currency, and over its currencies) is the first that holds, in
+  the precedence `overdue` > `unpaid` > `credit` > `paid`: `overdue` when an invoice is
+  overdue, `unpaid` when something is open but nothing is overdue (partly paid included),
+  `credit` when nothing is open and the client has unapplied credit, else `paid`. What the
+  client owes outranks what we owe it, and lateness outranks the rest, because that is
+  the order in which someone has to act;
 - aging buckets split the open amounts by days past due: current (not yet due), 1-30,
   31-60, 61-90, over 90;
 - DSO (days sales outstanding) = outstanding / net invoiced over the 90 days ending at D
@@ -16,6 +22,7 @@ Per client and currency, at date D (only facts dated on or before D count):
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -24,6 +31,8 @@ from facturier.core.money import ZERO
 from facturier.core.payments import Allocation, OpenInvoice, allocate_payment
 
 BUCKETS = ("current", "1-30", "31-60", "61-90", "over_90")
+# Client statuses, strongest first (see the module docstring).
+CLIENT_STATUSES = ("overdue", "unpaid", "credit", "paid")
 DSO_WINDOW_DAYS = 90
 
 
@@ -92,6 +101,35 @@ class ClientBalance:
     invoices: tuple[InvoiceStatus, ...]
     aging: dict[str, Decimal]
     dso: Decimal | None
+
+    @property
+    def status(self) -> str:
+        """`overdue`, `unpaid`, `credit` or `paid` (see `client_status`).
+
+        Read from the aging buckets, which hold exactly the open amounts by days past due,
+        so a balance computed without its per-invoice list has its status too.
+        """
+        if any(amount > ZERO for bucket, amount in self.aging.items() if bucket != "current"):
+            return "overdue"
+        if self.aging.get("current", ZERO) > ZERO:
+            return "unpaid"
+        return "credit" if self.unapplied_credit > ZERO else "paid"
+
+
+def client_status(invoices: Iterable[InvoiceStatus], unapplied_credit: Decimal) -> str:
+    """A client's status from its invoices and credit, by the precedence of CLIENT_STATUSES."""
+    still_open = [st for st in invoices if st.open_amount > ZERO]
+    if any(st.status == "overdue" for st in still_open):
+        return "overdue"
+    if still_open:
+        return "unpaid"
+    return "credit" if unapplied_credit > ZERO else "paid"
+
+
+def strongest_status(statuses: Iterable[str]) -> str:
+    """The strongest of several client statuses (e.g. over a client's currencies); `paid` if none."""
+    found = set(statuses)
+    return next((s for s in CLIENT_STATUSES if s in found), "paid")
 
 
 @dataclass

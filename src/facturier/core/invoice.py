@@ -88,6 +88,11 @@ class Totals:
     incl_vat: Decimal
 
 
+def vat_for(base: Decimal, rate: Decimal, currency: str) -> Decimal:
+    """The VAT on a base at a rate in percent, rounded once (the one VAT rounding of the system)."""
+    return quantize(base * rate / 100, currency)
+
+
 def compute_totals(lines: tuple[Line, ...], currency: str, vat_applies: bool) -> Totals:
     """Round per line, VAT per rate, totals as sums of rounded amounts."""
     computed = tuple(
@@ -98,7 +103,7 @@ def compute_totals(lines: tuple[Line, ...], currency: str, vat_applies: bool) ->
         rate = c.line.vat_rate if vat_applies else ZERO
         bases[rate] = bases.get(rate, ZERO) + c.amount_excl_vat
     vat_rows = tuple(
-        VatRow(rate, base, quantize(base * rate / 100, currency))
+        VatRow(rate, base, vat_for(base, rate, currency))
         for rate, base in sorted(bases.items())
     )
     excl = sum((c.amount_excl_vat for c in computed), ZERO)

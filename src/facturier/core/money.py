@@ -69,3 +69,13 @@ def quantize(amount: Decimal, currency: str) -> Decimal:
 def fmt_amount(amount: Decimal, currency: str) -> str:
     """Plain machine format of a rounded amount ('1234.50'), as stored in JSON and CSV."""
     return str(quantize(amount, currency))
+
+
+def to_minor(amount: Decimal, currency: str) -> int:
+    """A rounded amount as an integer count of minor units (exact arithmetic for splitting)."""
+    return int(quantize(amount, currency).scaleb(get_currency_precision(currency)))
+
+
+def from_minor(units: int, currency: str) -> Decimal:
+    """An integer count of minor units back as an amount at the currency's precision."""
+    return quantize(Decimal(units).scaleb(-get_currency_precision(currency)), currency)

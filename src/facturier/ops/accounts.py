@@ -18,6 +18,7 @@ from facturier.core.aging import (
     InvoiceFact,
     PaymentFact,
     compute_balances,
+    strongest_status,
 )
 from facturier.core.money import fmt_amount
 from facturier.core.payments import Allocation
@@ -26,7 +27,7 @@ from facturier.store.state import LedgerState
 from facturier.store.views import view_bytes
 
 BALANCE_COLUMNS = [
-    "client", "currency", "invoiced", "credited", "paid", "balance", "credit",
+    "client", "currency", "status", "invoiced", "credited", "paid", "balance", "credit",
     "current", "1-30", "31-60", "61-90", "over_90", "dso",
 ]
 
@@ -83,7 +84,7 @@ def balance_row(b: ClientBalance) -> dict[str, Any]:
         return fmt_amount(value, b.currency)
 
     return {
-        "client": b.client, "currency": b.currency, "invoiced": fmt(b.invoiced),
+        "client": b.client, "currency": b.currency, "status": b.status, "invoiced": fmt(b.invoiced),
         "credited": fmt(b.credited), "paid": fmt(b.paid), "balance": fmt(b.balance),
         "credit": fmt(b.unapplied_credit), **{k: fmt(v) for k, v in b.aging.items()},
         "dso": "" if b.dso is None else str(b.dso),
@@ -95,6 +96,7 @@ def balance_view(client: str, balances: list[ClientBalance], as_of: date) -> dic
     return {
         "client": client,
         "as_of": as_of.isoformat(),
+        "status": strongest_status(b.status for b in balances),
         "currencies": [
             {**balance_row(b), "invoices": [
                 {"number": st.number, "date": st.issued.isoformat(), "due_date": st.due.isoformat(),

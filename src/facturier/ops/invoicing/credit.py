@@ -3,10 +3,12 @@
 The credit note is built from the original's canonical JSON record, so seller, buyer, VAT
 regime, language, currency and mentions are the original's. Amounts on a credit note are
 positive: its kind makes it a credit, and every reader (revenues, balances, exports) counts
-`credit_note.issued` negative. A full credit copies the original lines; a partial credit is
-one line at the invoice's single VAT rate (a multi-rate invoice can only be credited in full,
-since splitting an amount across rates would be a guess). Series: `[numbering] credit_note`
-for the issuer; for a batch seller, "AV-" + that batch client's numbering, in its own series.
+`credit_note.issued` negative. A full credit copies the original lines; `--line N` copies
+the given lines; a partial credit of an amount is one line per VAT rate, the amount spread
+over the rates pro rata to their bases (`facturier.core.credit.split_credit`). What remains
+creditable is counted per rate from the VAT breakdown of the earlier credit notes' records.
+Series: `[numbering] credit_note` for the issuer; for a batch seller, "AV-" + that batch
+client's numbering, in its own series. `--dry-run` builds the same document and writes nothing.
 """
 
 from __future__ import annotations
@@ -16,14 +18,22 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from facturier.core.credit import (
+    RateAmounts,
+    credit_lines,
+    nearest_splittable,
+    remaining_by_rate,
+    split_credit,
+)
 from facturier.core.errors import InputError
 from facturier.core.invoice import Document, Line, Party
-from facturier.core.money import ZERO, minor_exponent, quantize
+from facturier.core.money import ZERO, fmt_amount, quantize
 from facturier.ops.documents import commit_document
 from facturier.ops.logs import log
 from facturier.ops.report import Report
 from facturier.ops.state import NumberAllocator
 from facturier.ops.views import refresh_views
+from facturier.ops.state import read_state
 from facturier.store.events import T
 from facturier.store.journal import Entry
 from facturier.store.ledger import Ledger
@@ -32,7 +42,8 @@ from facturier.store.state import LedgerState
 if TYPE_CHECKING:
     from facturier.config import Workspace
 
-CREDIT_COLUMNS = ["number", "refers_to", "client", "date", "currency", "total_incl_vat", "mode"]
+CREDIT_COLUMNS = ["number", "refers_to", "client", "date", "currency", "vat_rate", "total_excl_vat",
+                  "total_vat", "total_incl_vat", "mode"]
 PARTIAL_LINE = {"fr": "Avoir partiel sur la facture {number}", "en": "Partial credit on invoice {number}"}
 
 
@@ -54,33 +65,39 @@ def record_lines(record: dict[str, Any]) -> tuple[Line, ...]:
                       Decimal(l["vat_rate"])) for l in record["lines"])
 
 
-def partial_line(record: dict[str, Any], amount: Decimal) -> Line:
-    """One line whose total incl. VAT is exactly `amount`, at the invoice's single VAT rate."""
-    rates = {Decimal(l["vat_rate"]) for l in record["lines"]}
-    vat_applies = record["vat_regime"] == "standard"
-    if vat_applies and len(rates) > 1:
-        raise InputError(f"invoice {record['number']} has several VAT rates: credit it in full "
-                         "(without --amount) and issue a new invoice")
-    rate = min(rates)
-    cur = record["currency"]
+def original_record(ws: Workspace, entry: Entry) -> dict[str, Any]:
+    """The canonical JSON record of an issued document."""
+    data: dict[str, Any] = json.loads((ws.root / entry["files"]["json"]["path"]).read_text(encoding="utf-8"))
+    return data
+
+
+def rate_amounts(record: dict[str, Any]) -> list[RateAmounts]:
+    """A document's base and VAT per rate, as it was rounded and printed."""
+    return [RateAmounts(Decimal(v["rate"]), Decimal(v["base"]), Decimal(v["amount"]))
+            for v in record["vat_breakdown"]]
+
+
+def earlier_credits(
+    ws: Workspace, state: LedgerState, original: Entry
+) -> tuple[list[RateAmounts], set[int]]:
+    """Per-rate amounts and credited line numbers of every credit note already on the original."""
+    amounts: list[RateAmounts] = []
+    lines: set[int] = set()
+    for e in state.entries_naming(original["number"]):
+        if e["type"] == T.CREDIT_NOTE_ISSUED and e.get("refers_to") == original["number"]:
+            amounts += rate_amounts(original_record(ws, e))
+            lines.update(e.get("credited_lines", ()))
+    return amounts, lines
+
+
+def partial_lines(record: dict[str, Any], parts: tuple[RateAmounts, ...]) -> tuple[Line, ...]:
+    """One line per rate whose base + VAT is that rate's part of the credit."""
     words = PARTIAL_LINE.get(record["language"], PARTIAL_LINE["en"]).format(number=record["number"])
-    if not vat_applies:
-        return Line(words, Decimal(1), amount, rate)
-    return Line(words, Decimal(1), excl_for_incl(amount, rate, cur), rate)
-
-
-def excl_for_incl(amount: Decimal, rate: Decimal, currency: str) -> Decimal:
-    """The base whose base + rounded VAT is `amount`; some amounts have none at a given rate."""
-    unit = minor_exponent(currency)
-    guess = quantize(amount * 100 / (100 + rate), currency)
-    for step in (0, -1, 1, -2, 2):
-        base = guess + step * unit
-        if base + quantize(base * rate / 100, currency) == amount:
-            return base
-    lower = guess - unit
-    raise InputError(f"{amount} cannot be split exactly into a base and {rate}% VAT; try "
-                     f"{lower + quantize(lower * rate / 100, currency)} or "
-                     f"{guess + unit + quantize((guess + unit) * rate / 100, currency)}")
+    if record["vat_regime"] != "standard":
+        # No VAT applies: the parts are keyed by rate 0; print the line at the original's rate.
+        rate = min(Decimal(l["vat_rate"]) for l in record["lines"])
+        return tuple(Line(words, Decimal(1), part.base, rate) for part in parts)
+    return tuple(Line(words, Decimal(1), part.base, part.rate) for part in parts)
 
 
 def series_template(ws: Workspace, original: Entry) -> str:
@@ -95,15 +112,50 @@ def series_template(ws: Workspace, original: Entry) -> str:
 
 
 def credit_document(
-    ws: Workspace, state: LedgerState, original: Entry, amount: Decimal | None, reason: str | None, day: date
+    ws: Workspace, state: LedgerState, original: Entry, amount: Decimal | None, reason: str | None,
+    day: date, lines: tuple[int, ...] = (),
 ) -> Document:
-    """The numbered credit note for `amount` (default: all that remains creditable)."""
-    record = json.loads((ws.root / original["files"]["json"]["path"]).read_text(encoding="utf-8"))
+    """The numbered credit note for `amount` or `lines` (default: all that remains creditable)."""
+    record = original_record(ws, original)
     remaining = creditable(state, original)
-    amount = remaining if amount is None else amount
-    check_credit_amount(original, amount, remaining, day)
-    full = amount == Decimal(original["total_incl_vat"])
-    lines = record_lines(record) if full else (partial_line(record, amount),)
+    credited, credited_lines = earlier_credits(ws, state, original)
+    by_rate = remaining_by_rate(rate_amounts(record), credited)
+    if lines:
+        if amount is not None:
+            raise InputError("give either --amount or --line, not both")
+        check_creditable(original, remaining, day)
+        doc_lines = credit_lines(record_lines(record), lines, credited_lines, by_rate, record["currency"],
+                                 record["vat_regime"] == "standard")
+    else:
+        asked = remaining if amount is None else amount
+        check_credit_amount(original, asked, remaining, day)
+        full = asked == Decimal(original["total_incl_vat"])
+        doc_lines = record_lines(record) if full else partial_lines(record, split_rest(by_rate, asked, record, amount))
+    return credit_note(ws, state, original, record, doc_lines, reason, day)
+
+
+def split_rest(by_rate: tuple[RateAmounts, ...], asked: Decimal, record: dict[str, Any],
+               given: Decimal | None) -> tuple[RateAmounts, ...]:
+    """`split_credit`, with a way out when it is the rest (no --amount) that has no exact split."""
+    cur = record["currency"]
+    if given is not None:
+        return split_credit(by_rate, asked, cur)
+    try:
+        return split_credit(by_rate, asked, cur)
+    except InputError:
+        # Earlier partial credits rounded their VAT per rate, so what remains at a rate can be
+        # a total no base gives; two credit notes always clear it.
+        below, _ = nearest_splittable(by_rate, asked, cur)
+        hint = f"; credit {below} with --amount, then the rest" if below is not None else ""
+        raise InputError(f"what remains of invoice {record['number']} ({asked} {cur}) cannot be credited "
+                         f"in one credit note, since VAT is rounded per rate on each note{hint}") from None
+
+
+def credit_note(
+    ws: Workspace, state: LedgerState, original: Entry, record: dict[str, Any],
+    lines: tuple[Line, ...], reason: str | None, day: date,
+) -> Document:
+    """The next credit note of the original's seller with these lines."""
     number, series, seq = NumberAllocator(state).peek(
         series_template(ws, original), seller=original["seller"], client=original["client"],
         issue_date=day, test=original["mode"] == "test",
@@ -123,36 +175,75 @@ def credit_document(
 def check_credit_amount(original: Entry, amount: Decimal, remaining: Decimal, day: date) -> None:
     """Never credit nothing, a negative amount, or more than remains creditable."""
     cur = original["currency"]
+    check_creditable(original, remaining, day)
     if amount <= ZERO:
-        if remaining <= ZERO:
-            raise InputError(f"invoice {original['number']} is already fully credited")
         raise InputError(f"the credit amount must be positive, not {amount}")
     if quantize(amount, cur) != amount:
         raise InputError(f"{amount} has more decimals than {cur} allows")
     if amount > remaining:
         raise InputError(f"only {remaining} {cur} of invoice {original['number']} remains creditable, "
                          f"not {amount}")
+
+
+def check_creditable(original: Entry, remaining: Decimal, day: date) -> None:
+    """Something must remain to credit, and a credit note never predates its invoice."""
+    if remaining <= ZERO:
+        raise InputError(f"invoice {original['number']} is already fully credited")
     if day < date.fromisoformat(original["date"]):
         raise InputError(f"a credit note cannot be dated {day}, before invoice {original['number']} "
                          f"of {original['date']}")
 
 
-def issue_credit_note(ws: Workspace, number: str, amount: Decimal | None, reason: str | None, day: date) -> Report:
-    """Build, render and commit a credit note; refresh the client's views."""
+def issue_credit_note(
+    ws: Workspace, number: str, amount: Decimal | None, reason: str | None, day: date,
+    lines: tuple[int, ...] = (), dry_run: bool = False,
+) -> Report:
+    """Build, render and commit a credit note; refresh the client's views (a dry run only builds it)."""
+    if dry_run:
+        # Read without the lock, like every read-only command: a dry run must not even wait.
+        state = read_state(ws.root)
+        try:
+            original = original_invoice(state, number)
+            doc = credit_document(ws, state, original, amount, reason, day, lines)
+        finally:
+            state.close()
+        return credit_report(doc, number, "Credit note (dry run: nothing issued)")
     from facturier.render.pdf import PdfRenderer
 
     with Ledger(ws.root) as ledger:
-        original = ledger.state.document_entry(number)
-        if original is None or original["type"] != T.INVOICE_ISSUED:
-            raise InputError(f"no invoice numbered {number!r}")
-        doc = credit_document(ws, ledger.state, original, amount, reason, day)
+        original = original_invoice(ledger.state, number)
+        doc = credit_document(ws, ledger.state, original, amount, reason, day, lines)
         record = doc.to_record()
         pdf = PdfRenderer(ws.root / "templates").render(record)
-        commit_document(ledger, doc, record, pdf, {"refers_to": number, "reason": reason or ""})
+        extra: dict[str, Any] = {"refers_to": number, "reason": reason or ""}
+        if lines:
+            extra["credited_lines"] = sorted(set(lines))  # so a line is never credited twice
+        commit_document(ledger, doc, record, pdf, extra)
         refresh_views(ws, ledger.state, {doc.client_id})
     log(ws.root, f"credit note {doc.number} on {number}: {doc.currency} {record['total_incl_vat']}", doc.client_id)
-    report = Report("Credit note issued", CREDIT_COLUMNS)
-    report.rows.append({"number": doc.number, "refers_to": number, "client": doc.client_id,
-                        "date": day.isoformat(), "currency": doc.currency,
-                        "total_incl_vat": record["total_incl_vat"], "mode": doc.mode})
+    return credit_report(doc, number, "Credit note issued")
+
+
+def original_invoice(state: LedgerState, number: str) -> Entry:
+    """The invoice entry a credit note refers to."""
+    original = state.document_entry(number)
+    if original is None or original["type"] != T.INVOICE_ISSUED:
+        raise InputError(f"no invoice numbered {number!r}")
+    return original
+
+
+def credit_report(doc: Document, number: str, title: str) -> Report:
+    """One row per VAT rate of the credit note (its split), and its total when there are several."""
+    totals, cur = doc.totals(), doc.currency
+    report = Report(title, CREDIT_COLUMNS)
+    for row in totals.vat:
+        report.rows.append({
+            "number": doc.number, "refers_to": number, "client": doc.client_id,
+            "date": doc.issue_date.isoformat(), "currency": cur, "vat_rate": str(row.rate),
+            "total_excl_vat": fmt_amount(row.base, cur), "total_vat": fmt_amount(row.amount, cur),
+            "total_incl_vat": fmt_amount(row.base + row.amount, cur), "mode": doc.mode,
+        })
+    if len(totals.vat) > 1:
+        report.notes.append(f"{doc.number}: {cur} {fmt_amount(totals.incl_vat, cur)} in all, over "
+                            f"{len(totals.vat)} VAT rates.")
     return report

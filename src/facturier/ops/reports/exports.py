@@ -67,7 +67,8 @@ def write_export(path: Path, content: bytes) -> None:
 
 
 RECEIPT_COLUMNS = [
-    "payment_date", "client_id", "client_name", "invoice_number", "method", "reference", "currency", "amount",
+    "payment_date", "client_id", "client_name", "invoice_number", "invoices", "method", "reference",
+    "currency", "amount", "unallocated",
 ]
 PAYMENT_COLUMNS = [
     "payment_date", "client_id", "client_name", "currency", "amount", "method", "reference", "source",
@@ -87,18 +88,23 @@ def payments_in(state: LedgerState, year: int, month: int | None) -> list[Entry]
     return sorted(found, key=lambda e: (e["date"], e["seq"]))
 
 
+def settled_text(e: Entry) -> str:
+    """The invoices a payment settled, as space-separated 'number:amount' pairs."""
+    return " ".join(f"{a['number']}:{a['amount']}" for a in e["allocation"])
+
+
 def receipt_rows(state: LedgerState, year: int, month: int | None) -> list[dict[str, Any]]:
-    """Livre des recettes: money received in the period, one row per allocation (+ credit)."""
+    """Livre des recettes: each amount received in the period once, with the invoices it settled."""
     names = client_names(state)
-    rows: list[dict[str, Any]] = []
-    for e in payments_in(state, year, month):
-        base = {"payment_date": e["date"], "client_id": e["client"], "client_name": names.get(e["client"], ""),
-                "method": e.get("method", ""), "reference": e.get("reference", ""), "currency": e["currency"]}
-        parts = [(a["number"], a["amount"]) for a in e["allocation"]]
-        if Decimal(e["unallocated"]) > 0:
-            parts.append(("", e["unallocated"]))
-        rows.extend({**base, "invoice_number": number, "amount": amount} for number, amount in parts)
-    return rows
+    return [
+        {"payment_date": e["date"], "client_id": e["client"], "client_name": names.get(e["client"], ""),
+         # Kept for the common case (and for files read by column name): the invoice when the
+         # receipt settled exactly one, else empty; `invoices` is always complete.
+         "invoice_number": e["allocation"][0]["number"] if len(e["allocation"]) == 1 else "",
+         "invoices": settled_text(e), "method": e.get("method", ""), "reference": e.get("reference", ""),
+         "currency": e["currency"], "amount": e["amount"], "unallocated": e["unallocated"]}
+        for e in payments_in(state, year, month)
+    ]
 
 
 def payment_rows(state: LedgerState, year: int, month: int | None) -> list[dict[str, Any]]:
@@ -108,7 +114,7 @@ def payment_rows(state: LedgerState, year: int, month: int | None) -> list[dict[
         {"payment_date": e["date"], "client_id": e["client"], "client_name": names.get(e["client"], ""),
          "currency": e["currency"], "amount": e["amount"], "method": e.get("method", ""),
          "reference": e.get("reference", ""), "source": e.get("source", ""),
-         "allocation": " ".join(f"{a['number']}:{a['amount']}" for a in e["allocation"]),
+         "allocation": settled_text(e),
          "allocated": str(sum((Decimal(a["amount"]) for a in e["allocation"]), Decimal(0))
                           .quantize(Decimal(e["amount"]))) if e["allocation"] else "0",
          "unallocated": e["unallocated"]}
