@@ -42,12 +42,21 @@ _TAG_NAMES = {20: "transaction reference", 25: "account", 28: "statement number"
               60: "opening balance", 61: "statement line", 62: "closing balance",
               64: "available balance", 65: "forward balance", 86: "transaction details"}
 _INTERIM = re.compile(r"^:(?:34F|13D?):|\{2:[IO]942", re.M)
+# An :86: after the closing or available balances is about the statement (ING writes its
+# totals there), but mt-940 adds it to the last transaction's details: drop it first.
+_STATEMENT_INFO = re.compile(rb"(^:6[245][FM]?:[^\n]*\n(?::6[45][FM]?:[^\n]*\n)*):86:.*?(?=^:[0-9]{2}[A-Z]?:|^-|\Z)",
+                             re.M | re.S)
+# An account number where a transaction reference belongs (ASN writes the payer's IBAN
+# there): the same payer's next transfer would look like an already imported one.
+_ACCOUNT = re.compile(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{10,30}")
+_SUBFIELD_NAME = re.compile(r"/CNTP/[^/]*/[^/]*/([^/]+)/")
 
 
 def parse_mt940(content: bytes, csv_config: Any = None) -> list[BankTransaction]:
     """Credits (status C, not reversals) of every statement in the file."""
     del csv_config  # only CSV statements need a column mapping
     _check_complete(content.decode("latin-1"))
+    content = _STATEMENT_INFO.sub(rb"\1", content.replace(b"\r\n", b"\n"))
     out = []
     for number, tx in enumerate(_parse(content), start=1):
         data = tx.data
@@ -56,13 +65,27 @@ def parse_mt940(content: bytes, csv_config: Any = None) -> list[BankTransaction]
         where = f"statement line {number}"
         amount = data["amount"]
         value = received_amount(str(amount.amount), amount.currency, f"MT940 {where}: amount")
-        ref = data.get("bank_reference") or data.get("customer_reference")
-        details = " ".join(str(data.get("transaction_details") or "").split())
+        details = _details(str(data.get("transaction_details") or ""))
         day = data["date"]
         out.append(BankTransaction(date(day.year, day.month, day.day), value, amount.currency, details,
-                                   None if ref in (None, "", "NONREF") else str(ref).strip(),
-                                   _counterparty(data), where))
+                                   _bank_id(data), _counterparty(data, details), where))
     return out
+
+
+def _details(raw: str) -> str:
+    """The :86: text on one line, without the message trailer (`-}`) mt-940 leaves in."""
+    lines = raw.splitlines()
+    while lines and lines[-1].strip() in ("-", "-}"):
+        lines.pop()
+    # Subfield-coded details (/EREF/.../REMI/...) are cut at 65 characters mid-word;
+    # free text is cut between words.
+    joined = "".join(lines) if raw.startswith("/") else " ".join(lines)
+    return " ".join(joined.split())
+
+
+def _bank_id(data: dict[str, Any]) -> str | None:
+    ref = str(data.get("bank_reference") or data.get("customer_reference") or "").strip()
+    return None if ref in ("", "NONREF") or _ACCOUNT.fullmatch(ref) else ref
 
 
 def _check_complete(text: str) -> None:
@@ -123,7 +146,13 @@ def _describe(exc: RuntimeError) -> str:
     return f"cannot read the :{tag.id}: {name} {shown[:80]!r}"
 
 
-def _counterparty(data: dict[str, Any]) -> str:
-    """The payer's name when the bank gives it (structured :86: subfields)."""
-    name = data.get("applicant_name") or ""
-    return " ".join(str(name).split())
+def _counterparty(data: dict[str, Any], details: str) -> str:
+    """The payer's name when the bank gives it: German ?32 subfields, ING /CNTP/, or the
+    name line under :61: (ASN, SNS)."""
+    name = str(data.get("applicant_name") or "")
+    if not name and (found := _SUBFIELD_NAME.search(details)):
+        name = found.group(1)
+    extra = str(data.get("extra_details") or "")
+    if not name and extra and not extra.startswith("/"):
+        name = extra
+    return " ".join(name.split())
