@@ -82,8 +82,8 @@ def test_foreign_xml_is_not_taken_for_csv() -> None:
     (camt(entry(dates="<BookgDt><Dt>19/11/2026</Dt></BookgDt>")), "not a date"),
     (camt(entry(), prolog='<!DOCTYPE Document [<!ENTITY x "2026-0001">]>'), "DTD or entity"),
     (camt(entry(), prolog="<!DOCTYPE Document SYSTEM 'camt.dtd'>"), "DTD or entity"),
-    (b'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt>'
-     b"<GrpHdr><MsgId>M</MsgId></GrpHdr></BkToCstmrStmt></Document>", "without a statement"),
+    ((b'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt>'
+      b"<GrpHdr><MsgId>M</MsgId></GrpHdr></BkToCstmrStmt></Document>"), "without a statement"),
 ])
 def test_camt_refusals_are_input_errors(content: bytes, message: str) -> None:
     with pytest.raises(InputError, match=message):

@@ -37,7 +37,7 @@ FORMATS = tuple(PARSERS)
 # A SWIFT block header ({1:...}) or a line starting with a tag such as :20:, :25:, :28C:,
 # :60F:, :61: or :86: (fragments of a statement included, so that they reach the MT940
 # parser and its message rather than the CSV reader).
-_MT940_LINE = re.compile(r"^(?:\{1:|:[0-9]{2}[A-Z]?:)", re.M)
+_MT940_LINE = re.compile(r"^(?:\{1:|:[0-9]{2}[A-Z]?:)", re.MULTILINE)
 _CAMT = re.compile(r"urn:iso:std:iso:20022:tech:xsd:camt\.(05[234])|<(BkToCstmr(?:Stmt|DbtCdtNtfctn|AcctRpt))\b")
 _CAMT_ROOTS = {"BkToCstmrStmt": "053", "BkToCstmrDbtCdtNtfctn": "054", "BkToCstmrAcctRpt": "052"}
 

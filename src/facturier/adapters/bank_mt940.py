@@ -24,14 +24,14 @@ from facturier.core.errors import InputError
 from facturier.core.money import received_amount
 
 
-class LenientStatementLine(Statement):  # type: ignore[misc]
+class LenientStatementLine(Statement):
     """`:61:` with a customer reference of up to 34 characters (an IBAN, as ASN writes)."""
 
     pattern: ClassVar[str] = Statement.pattern.replace(
         r"(?P<customer_reference>((?!//)[^\n]){0,16})", r"(?P<customer_reference>((?!//)[^\n]){0,34})")
 
 
-class LenientStatementNumber(StatementNumber):  # type: ignore[misc]
+class LenientStatementNumber(StatementNumber):
     """`:28:`/`:28C:` as any text: the statement number is not used for payments."""
 
     pattern: ClassVar[str] = r"(?P<statement_number>[^/\n]*)(?:/(?P<sequence_number>[^\n]*))?$"
@@ -41,11 +41,11 @@ _LENIENT_TAGS: dict[int | str, Tag] = {61: LenientStatementLine(), 28: LenientSt
 _TAG_NAMES = {20: "transaction reference", 25: "account", 28: "statement number",
               60: "opening balance", 61: "statement line", 62: "closing balance",
               64: "available balance", 65: "forward balance", 86: "transaction details"}
-_INTERIM = re.compile(r"^:(?:34F|13D?):|\{2:[IO]942", re.M)
+_INTERIM = re.compile(r"^:(?:34F|13D?):|\{2:[IO]942", re.MULTILINE)
 # An :86: after the closing or available balances is about the statement (ING writes its
 # totals there), but mt-940 adds it to the last transaction's details: drop it first.
 _STATEMENT_INFO = re.compile(rb"(^:6[245][FM]?:[^\n]*\n(?::6[45][FM]?:[^\n]*\n)*):86:.*?(?=^:[0-9]{2}[A-Z]?:|^-|\Z)",
-                             re.M | re.S)
+                             re.MULTILINE | re.DOTALL)
 # An account number where a transaction reference belongs (ASN writes the payer's IBAN
 # there): the same payer's next transfer would look like an already imported one.
 _ACCOUNT = re.compile(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{10,30}")
@@ -90,8 +90,8 @@ def _bank_id(data: dict[str, Any]) -> str | None:
 
 def _check_complete(text: str) -> None:
     """Refuse what mt-940 would silently read as fewer transactions."""
-    opened = len(re.findall(r"^:20:", text, re.M))
-    closed = len(re.findall(r"^:62[FM]:", text, re.M))
+    opened = len(re.findall(r"^:20:", text, re.MULTILINE))
+    closed = len(re.findall(r"^:62[FM]:", text, re.MULTILINE))
     if _INTERIM.search(text):
         raise InputError("an MT942 interim report, not an MT940 statement: import the day's "
                          "MT940 statement instead (its credits are final)")
@@ -114,7 +114,7 @@ def _parse(content: bytes) -> Any:
             return mt940.parse(content, tags=dict(_LENIENT_TAGS))
         except RuntimeError as exc:
             raise InputError(f"not a valid MT940 file: {_describe(exc)}") from None
-        except Exception as exc:  # mt-940 raises plain exceptions on malformed values
+        except Exception as exc:  # noqa: BLE001 - mt-940 raises plain exceptions on malformed values
             raise InputError(f"not a valid MT940 file: {exc}") from None
 
 

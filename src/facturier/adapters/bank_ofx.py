@@ -24,7 +24,7 @@ from facturier.core.money import received_amount
 _ZERO = re.compile(r"\+?0*(?:[.,]0*)?")
 # Nubank (among others) leaves <BANKTRANLIST> open before the balance; ofxtools then drops
 # the balance and refuses the file.
-_UNCLOSED_LIST = re.compile(rb"(<BANKTRANLIST>(?:(?!</BANKTRANLIST>).)*?)(\s*<LEDGERBAL>)", re.S)
+_UNCLOSED_LIST = re.compile(rb"(<BANKTRANLIST>(?:(?!</BANKTRANLIST>).)*?)(\s*<LEDGERBAL>)", re.DOTALL)
 
 
 def parse_ofx(content: bytes, csv_config: Any = None) -> list[BankTransaction]:
@@ -62,11 +62,13 @@ def _parse_tree(content: bytes) -> Element:
             warnings.simplefilter("ignore")
             tree.parse(io.BytesIO(content))
             tree.convert()
-    except Exception as exc:  # ofxtools raises many unrelated types on bad input
+    except Exception as exc:  # noqa: BLE001 - ofxtools raises many unrelated types on bad input
         # ofxtools may quote the whole input in its message: keep its first line, shortened.
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
         raise InputError(f"not a valid OFX file: {reason}") from None
-    root: Element = tree.getroot()
+    root = tree.getroot()
+    if root is None:
+        raise InputError("not a valid OFX file: empty")
     return root
 
 

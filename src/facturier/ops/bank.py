@@ -41,8 +41,6 @@ if TYPE_CHECKING:
 
 BANK_COLUMNS = ["date", "amount", "currency", "text", "result", "client", "invoice"]
 RESULTS = ("matched", "unmatched", "duplicate", "likely duplicate")
-# A reference is a word with a digit in it (invoice numbers, end-to-end ids, order numbers),
-# long enough not to be a day or a month.
 _WORD = re.compile(r"[\w-]+")
 
 
@@ -76,8 +74,15 @@ def _fold(text: str) -> str:
 
 
 def _references(text: str) -> set[str]:
-    return {w.strip("-") for w in _WORD.findall(_fold(text))
-            if len(w.strip("-")) >= 3 and any(c.isdigit() for c in w)}
+    """Words with a digit: invoice numbers, end-to-end ids; not days, months or years."""
+    words = {w.strip("-") for w in _WORD.findall(_fold(text))}
+    return {w for w in words if len(w) >= 3 and any(c.isdigit() for c in w)
+            and not (w.isdigit() and len(w) <= 4)}
+
+
+def _contains_words(haystack: str, words: str) -> bool:
+    """Whether `words` appear whole in `haystack` (a client "AB" is not in "abonnement")."""
+    return re.search(rf"(?<!\w){re.escape(words)}(?!\w)", haystack) is not None
 
 
 def likely_duplicate(ws: Workspace, earlier: list[Entry], tx: BankTransaction, fmt: str) -> Entry | None:
@@ -110,11 +115,12 @@ def _same_payer(ws: Workspace, payment: Entry, tx: BankTransaction) -> bool:
     names = {_fold(str(payment.get("counterparty") or "")), _fold(client.name if client else "")} - {""}
     haystack = _fold(f"{tx.text} {tx.counterparty}")
     payer = _fold(tx.counterparty)
-    return any(n in haystack for n in names) or bool(payer and payer in _fold(str(payment.get("remittance", ""))))
+    remittance = _fold(str(payment.get("remittance") or ""))
+    return any(_contains_words(haystack, n) for n in names) or bool(payer and _contains_words(remittance, payer))
 
 
 def _same_reference(payment: Entry, tx: BankTransaction) -> bool:
-    ours = _references(f"{tx.text} {tx.bank_id or ''}")
+    ours = _references(tx.text)
     theirs = _references(" ".join([str(payment.get("remittance") or ""), str(payment.get("reference") or ""),
                                    *(a["number"] for a in payment.get("allocation", []))]))
     return not ours or not theirs or bool(ours & theirs)
