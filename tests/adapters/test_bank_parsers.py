@@ -199,3 +199,21 @@ def test_mt940_amount_rule() -> None:
     content = (FIXTURES / "statement.mt940").read_bytes().replace(b"C500,00", b"C500,005")
     with pytest.raises(InputError, match="more decimals than EUR"):
         parse_mt940(content)
+
+
+def test_camt_batch_booking_gives_one_credit_per_transaction() -> None:
+    details = "".join(
+        f'<TxDtls><Refs><EndToEndId>E{i}</EndToEndId></Refs><Amt Ccy="EUR">{amount}</Amt>'
+        f"<RltdPties><Dbtr><Nm>{name}</Nm></Dbtr></RltdPties><RmtInf><Ustrd>{text}</Ustrd></RmtInf></TxDtls>"
+        for i, (amount, name, text) in enumerate([("827.88", "ACME SARL", "Facture 2026-0001"),
+                                                  ("400.00", "Dupont", "Commande 77")]))
+    txs = parse_camt(camt(entry("1227.88", extra=f"<NtryDtls><Btch><NbOfTxs>2</NbOfTxs></Btch>{details}</NtryDtls>")))
+    assert [(t.amount, t.counterparty, t.text, t.bank_id) for t in txs] == [
+        (Decimal("827.88"), "ACME SARL", "Facture 2026-0001", "R1/1"),
+        (Decimal("400.00"), "Dupont", "Commande 77", "R1/2")]
+
+
+def test_camt_batch_that_does_not_add_up_stays_one_credit() -> None:
+    details = ('<TxDtls><Amt Ccy="EUR">800.00</Amt></TxDtls><TxDtls><Amt Ccy="EUR">27.00</Amt></TxDtls>')
+    (tx,) = parse_camt(camt(entry("827.88", extra=f"<NtryDtls>{details}</NtryDtls>")))
+    assert tx.amount == Decimal("827.88") and tx.bank_id == "R1"

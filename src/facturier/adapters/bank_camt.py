@@ -4,13 +4,15 @@ All three carry the same <Ntry> records, in any version from 001.02 (`{*}` match
 namespace). Only booked (`BOOK`), not reversed credit entries are read. Remittance text is
 gathered from every place banks put it: unstructured <Ustrd>, the structured creditor
 reference <Strd>/<CdtrRefInf>/<Ref> and <AddtlRmtInf>, <TxDtls>/<AddtlTxInf> and
-<AddtlNtryInf>. A DTD or entity declaration is refused (defusedxml), never expanded.
+<AddtlNtryInf>. A batch booking (one entry, several <TxDtls> with their own amounts) gives
+one credit per transaction. A DTD or entity declaration is refused (defusedxml), never expanded.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import date
+from decimal import Decimal
 from typing import Any
 from xml.etree.ElementTree import Element
 
@@ -25,6 +27,7 @@ from facturier.core.money import received_amount
 _CONTAINERS = ("Stmt", "Ntfctn", "Rpt")
 _TEXT_PATHS = (".//{*}RmtInf/{*}Ustrd", ".//{*}CdtrRefInf/{*}Ref", ".//{*}AddtlRmtInf",
                ".//{*}AddtlTxInf", "{*}AddtlNtryInf")
+_TX_TEXT_PATHS = _TEXT_PATHS[:-1]
 # xs:date, optionally with a time zone ("2014-01-05+01:00", "2014-01-05Z"), and the date part
 # of an xs:dateTime: the calendar day the bank wrote is the day that counts.
 _XS_DATE = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})(?:T[0-9:.]+)?(?:Z|[+-][0-9]{2}:[0-9]{2})?")
@@ -39,12 +42,7 @@ def parse_camt(content: bytes, csv_config: Any = None) -> list[BankTransaction]:
         raise InputError("CAMT file without a statement (<Stmt>), notification (<Ntfctn>) or "
                          "report (<Rpt>): nothing to import")
     entries = [entry for c in containers for entry in c.iterfind("{*}Ntry")]
-    out = []
-    for number, entry in enumerate(entries, start=1):
-        tx = _entry(entry, _where(number, entry))
-        if tx is not None:
-            out.append(tx)
-    return out
+    return [tx for number, entry in enumerate(entries, start=1) for tx in _entry(entry, _where(number, entry))]
 
 
 def _parse_xml(content: bytes) -> Element:
@@ -68,19 +66,51 @@ def _where(number: int, entry: Element) -> str:
     return f"entry {number}" + (f" ({ref})" if ref else "")
 
 
-def _entry(entry: Element, where: str) -> BankTransaction | None:
+def _entry(entry: Element, where: str) -> list[BankTransaction]:
+    """The credit of one entry; one credit per transaction of a batch booking."""
     status = _text(entry, "{*}Sts/{*}Cd") or _text(entry, "{*}Sts")
     if (_text(entry, "{*}CdtDbtInd") != "CRDT" or _text(entry, "{*}RvslInd") == "true"
             or status not in ("BOOK", "")):
-        return None
+        return []
     amount = entry.find("{*}Amt")
     if amount is None or not (amount.text or "").strip():
         raise InputError(f"CAMT {where}: no amount")
     currency = amount.get("Ccy") or None
     value = received_amount(amount.text or "", currency, f"CAMT {where}: amount")
-    texts = [t.text.strip() for path in _TEXT_PATHS for t in entry.iterfind(path) if t.text]
-    return BankTransaction(_entry_date(entry, where), value, currency, " ".join(t for t in texts if t),
-                           _bank_id(entry), _debtor(entry), where)
+    day = _entry_date(entry, where)
+    parts = _batch_parts(entry, value, currency, where)
+    if parts is None:
+        return [BankTransaction(day, value, currency, _texts(entry, _TEXT_PATHS), _bank_id(entry),
+                                _debtor(entry), where)]
+    entry_ref = _bank_id(entry)
+    return [BankTransaction(day, part_amount, currency, _texts(tx, _TX_TEXT_PATHS),
+                            _text(tx, "{*}Refs/{*}AcctSvcrRef") or (entry_ref and f"{entry_ref}/{i}"),
+                            _debtor(tx), f"{where} transaction {i}")
+            for i, (tx, part_amount) in enumerate(parts, start=1)]
+
+
+def _batch_parts(entry: Element, total: Decimal, currency: str | None,
+                 where: str) -> list[tuple[Element, Decimal]] | None:
+    """The transactions of a batch booking (several payers credited as one entry), each with
+    its own amount, when they are all credits in the entry's currency adding up to it."""
+    details = list(entry.iterfind("{*}NtryDtls/{*}TxDtls"))
+    if len(details) < 2:
+        return None
+    parts = []
+    for tx in details:
+        node = tx.find("{*}Amt")
+        if node is None:
+            node = tx.find("{*}AmtDtls/{*}TxAmt/{*}Amt")
+        if (node is None or (node.get("Ccy") or currency) != currency
+                or _text(tx, "{*}CdtDbtInd") not in ("CRDT", "")):
+            return None
+        parts.append((tx, received_amount(node.text or "", currency, f"CAMT {where}: transaction amount")))
+    return parts if sum(a for _, a in parts) == total else None
+
+
+def _texts(node: Element, paths: tuple[str, ...]) -> str:
+    texts = [t.text.strip() for path in paths for t in node.iterfind(path) if t.text]
+    return " ".join(t for t in texts if t)
 
 
 def _entry_date(entry: Element, where: str) -> date:
