@@ -157,7 +157,7 @@ def test_test_mode_client_gets_test_series_and_no_zip(ws: Path) -> None:
 
 
 def test_monthly_zip_is_deterministic_and_rebuilt(ws: Path) -> None:
-    from facturier.ops.batch_zip import build_monthly_zip
+    from facturier.ops.batch.monthly_zip import build_monthly_zip
 
     drop(ws, "a.csv", rows_csv(["R-1", "R-2"]))
     assert run_cli(ws, "batch", "--date", DATE).code == 0

@@ -10,7 +10,7 @@ from typing import Any, cast
 import pytest
 
 from facturier.adapters.bank_record import BankTransaction
-from facturier.ops.bank import likely_duplicate
+from facturier.ops.payments.bank import likely_duplicate
 
 WS = cast(Any, SimpleNamespace(clients={"ab": SimpleNamespace(name="AB")}))
 PAID = {"type": "payment.recorded", "client": "ab", "date": "2026-11-19", "amount": "50.00",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from facturier.ops.batch_csv import (
+from facturier.ops.batch.rows import (
     COLUMNS,
     MAX_PROBLEMS,
     BatchContext,

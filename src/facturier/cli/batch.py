@@ -1,4 +1,4 @@
-"""`facturier batch`: process the batch inboxes (see facturier.ops.batch and docs/batch.md)."""
+"""`facturier batch`: process the batch inboxes (see facturier.ops.batch.process and docs/batch.md)."""
 
 from __future__ import annotations
 
@@ -27,8 +27,8 @@ def batch(
     as_json: bool = JsonOpt,
 ) -> None:
     """Process every CSV file in the batch inboxes: one invoice per row (docs/csv-format.md)."""
-    from facturier.ops.batch import process_batches
-    from facturier.ops.batch_csv import template_header
+    from facturier.ops.batch.process import process_batches
+    from facturier.ops.batch.rows import template_header
 
     if template:
         print(template_header())

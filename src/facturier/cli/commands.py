@@ -76,7 +76,7 @@ def invoices(
     as_json: bool = JsonOpt,
 ) -> None:
     """List issued invoices and credit notes."""
-    from facturier.ops.listing import list_documents
+    from facturier.ops.reports.listing import list_documents
 
     ws = load(ctx)
     report = list_documents(ws, client, year, status, run_date(date, ws.config.timezone))
@@ -86,7 +86,7 @@ def invoices(
 @app.command()
 def show(ctx: typer.Context, number: str, as_json: bool = JsonOpt) -> None:
     """One invoice or credit note, with every journal event that mentions it."""
-    from facturier.ops.listing import document_events
+    from facturier.ops.reports.listing import document_events
 
     ws = load(ctx)
     record, events = document_events(ws, number)

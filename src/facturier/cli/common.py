@@ -173,7 +173,7 @@ def progress_bar(enabled: bool) -> Iterator[RichProgress | None]:
 
 def finish(ws: Any, reports: list[Report], day: date, dry_run: bool, as_json: bool) -> None:
     """Print the reports; on error alerts email the operator (not in a dry run) and exit 1."""
-    from facturier.ops.alerts import notify_operator
+    from facturier.ops.delivery.alerts import notify_operator
 
     for report in reports:
         print_report(report, as_json)

@@ -19,7 +19,7 @@ ExcelOpt = typer.Option(False, "--excel", help="';' separator, decimal commas an
 
 def export_with(ctx: typer.Context, name: str, year: int, month: int | None, out: Path | None, excel: bool) -> None:
     """Build one export from the journal and write it."""
-    from facturier.ops.exports import build_export, default_export_path, write_export
+    from facturier.ops.reports.exports import build_export, default_export_path, write_export
 
     ws = load(ctx)
     content, count = build_export(ws, name, year, month, excel)

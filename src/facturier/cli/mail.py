@@ -34,7 +34,7 @@ def send(
     as_json: bool = JsonOpt,
 ) -> None:
     """Deliver invoice emails and batch ZIPs that the send rules allow (also done by `run`)."""
-    from facturier.ops.send import resolve_in_flight, send_deliveries
+    from facturier.ops.delivery.send import resolve_in_flight, send_deliveries
     from facturier.store.journal import read_entries
     from facturier.store.ledger import Ledger
 

@@ -36,7 +36,7 @@ def pay(
 ) -> None:
     """Record a payment, allocated to the client's open invoices (oldest due first)."""
     from facturier.core.money import to_decimal
-    from facturier.ops.payments import record_payment
+    from facturier.ops.payments.record import record_payment
 
     ws = load(ctx)
     report = record_payment(
@@ -50,7 +50,7 @@ def pay(
 @app.command()
 def balances(ctx: typer.Context, date: str | None = DateOpt, as_json: bool = JsonOpt) -> None:
     """Invoiced vs credited vs paid per client and currency, with aging and DSO."""
-    from facturier.ops.balances import balances_report
+    from facturier.ops.reports.balances import balances_report
     from facturier.store.journal import read_entries_unchecked
 
     ws = load(ctx)
@@ -69,7 +69,7 @@ def credit(
 ) -> None:
     """Issue a credit note (avoir) against an invoice, in full or in part."""
     from facturier.core.money import to_decimal
-    from facturier.ops.credit import issue_credit_note
+    from facturier.ops.invoicing.credit import issue_credit_note
 
     ws = load(ctx)
     value = None if amount is None else to_decimal(amount, "--amount")
@@ -90,7 +90,7 @@ def import_bank(
     as_json: bool = JsonOpt,
 ) -> None:
     """Import a bank statement: credits matched to invoices become payments."""
-    from facturier.ops.bank import import_statement
+    from facturier.ops.payments.bank import import_statement
 
     ws = load(ctx)
     reports = import_statement(ws, file, fmt, dry_run, today(ws.config.timezone), accept_duplicates)

@@ -1,1 +1,10 @@
+"""Use cases: each composes core, config, store, render and adapters into one command.
 
+Layout (docs/architecture.md):
+- shared by every feature: `report` (what a command did), `logs`, `documents` (turning a
+  document into a commit), `state` (series and numbers), `views` (derived views);
+- features, one package each: `invoicing`, `batch`, `delivery`, `payments`, `reports`. A
+  feature may import core, config, store, render, adapters and the shared modules above,
+  never a sibling feature;
+- compositions of features for one command: `cycle` (issue, then send) and `verify`.
+"""

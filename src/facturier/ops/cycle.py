@@ -6,8 +6,8 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from facturier.ops.report import ProgressHook, Report
-from facturier.ops.run import issue_monthly_invoices
-from facturier.ops.send import send_deliveries
+from facturier.ops.invoicing.monthly import issue_monthly_invoices
+from facturier.ops.delivery.send import send_deliveries
 from facturier.ops.views import refresh_views
 from facturier.store.journal import read_entries
 from facturier.store.ledger import Ledger

@@ -22,4 +22,4 @@ def rebuild_views(ws: Workspace) -> int:
     return write_views(ws.root, read_entries(ws.root / "data" / "journal.jsonl"))
 
 # Registers the payment and balance views before any write_views call.
-from facturier.ops import balances as _balances  # noqa: E402,F401
+from facturier.ops.reports import balances as _balances  # noqa: E402,F401

@@ -51,7 +51,7 @@ STATUSES = ("paid", "partial", "unpaid", "overdue", "credited")
 
 def with_status(entries: list[Entry], docs: list[Entry], status: str, today: date) -> list[Entry]:
     """Live direct invoices whose payment status at `today` is `status` (credit notes have none)."""
-    from facturier.ops.balances import invoice_statuses
+    from facturier.ops.reports.balances import invoice_statuses
 
     if status not in STATUSES:
         raise InputError(f"--status must be one of {', '.join(STATUSES)}, not {status!r}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING
 
-from facturier.ops.batch import (
+from facturier.ops.batch.process import (
     DRY_COLUMNS,
     batch_context,
     batch_document,
@@ -13,7 +13,7 @@ from facturier.ops.batch import (
     inbox_files,
     ledger_view,
 )
-from facturier.ops.batch_csv import FileCheck, iter_rows
+from facturier.ops.batch.rows import FileCheck, iter_rows
 from facturier.ops.report import Alert, Report
 from facturier.ops.state import NumberAllocator
 from facturier.store.files import sha256_file

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any, Literal
 from facturier.adapters.mail import MailConnectionError, Mailer, MailError, open_mailer
 from facturier.core.errors import FacturierError, InputError
 from facturier.core.send_rules import SendFacts, may_send, missed_send_day
-from facturier.ops.batch_delivery import batch_deliveries, batch_delivery
-from facturier.ops.delivery import JOURNAL_TYPES, Delivery, delivery_states
+from facturier.ops.delivery.zips import batch_deliveries, batch_delivery
+from facturier.ops.delivery.model import JOURNAL_TYPES, Delivery, delivery_states
 from facturier.ops.logs import log
-from facturier.ops.mail_messages import invoice_message, template_env
+from facturier.ops.delivery.messages import invoice_message, template_env
 from facturier.ops.report import Alert, Report
 from facturier.store.journal import Entry
 from facturier.store.ledger import Ledger

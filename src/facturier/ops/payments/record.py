@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from facturier.core.errors import InputError
 from facturier.core.money import ZERO, fmt_amount, quantize
 from facturier.core.payments import OpenInvoice, allocate_payment
-from facturier.ops.balances import Facts
+from facturier.ops.reports.balances import Facts
 from facturier.ops.logs import log
 from facturier.ops.report import Report
 from facturier.ops.state import find_document

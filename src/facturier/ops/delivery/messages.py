@@ -18,7 +18,7 @@ from facturier.store.journal import Entry
 if TYPE_CHECKING:
     from facturier.config import Workspace
 
-BUNDLED = Path(__file__).resolve().parent.parent / "render" / "templates" / "mail"
+BUNDLED = Path(__file__).resolve().parents[2] / "render" / "templates" / "mail"
 MONTHS = {
     "fr": ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
            "septembre", "octobre", "novembre", "décembre"],

@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 from facturier.core.errors import InputError, IntegrityError
 from facturier.core.invoice import Document, Line, Party
-from facturier.ops.batch_csv import BatchContext, BatchRow, FileCheck, Problem, iter_rows
-from facturier.ops.batch_zip import build_monthly_zip
+from facturier.ops.batch.rows import BatchContext, BatchRow, FileCheck, Problem, iter_rows
+from facturier.ops.batch.monthly_zip import build_monthly_zip
 from facturier.ops.documents import commit_group_size, document_commit, seller_party
 from facturier.ops.logs import log
 from facturier.ops.report import Alert, ProgressHook, Report
@@ -136,7 +136,7 @@ def orphan_inboxes(ws: Workspace) -> list[str]:
 def process_batches(ws: Workspace, run_date: date, client: str | None = None, dry_run: bool = False,
                     progress: ProgressHook | None = None) -> Report:
     """Process every inbox of the selected active batch clients; a dry run writes nothing."""
-    from facturier.ops.batch_dry import dry_run_batches
+    from facturier.ops.batch.dry import dry_run_batches
 
     clients = selected_clients(ws, client)
     if dry_run:

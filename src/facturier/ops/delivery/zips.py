@@ -11,8 +11,8 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from facturier.core.send_rules import SendFacts, may_send, previous_month
-from facturier.ops.delivery import Delivery
-from facturier.ops.mail_messages import attach, compose, month_name, template_env
+from facturier.ops.delivery.model import Delivery
+from facturier.ops.delivery.messages import attach, compose, month_name, template_env
 from facturier.ops.report import Alert, Report
 from facturier.store.journal import Entry
 

@@ -30,7 +30,7 @@ from facturier.core.errors import InputError
 from facturier.core.money import check_minor_unit, quantize
 from facturier.core.payments import OpenInvoice
 from facturier.ops.logs import log
-from facturier.ops.payments import open_invoices, payment_data
+from facturier.ops.payments.record import open_invoices, payment_data
 from facturier.ops.report import Alert, Report
 from facturier.ops.views import refresh_views
 from facturier.store.journal import Entry
