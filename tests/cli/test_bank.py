@@ -152,3 +152,151 @@ def test_truncated_or_foreign_mt940_is_refused(issued: Path, tmp_path: Path, con
     res = run_cli(issued, "import-bank", str(path), "--format", "mt940")
     assert res.code == 1 and "MT940" in res.err and "Traceback" not in res.text, res.text
     assert (issued / "data/journal.jsonl").read_bytes() == before
+
+
+# --- issue 10: one amount rule, crash-free parsers, real bank files, likely duplicates ---
+
+CAMT_ENTRY = """<?xml version="1.0" encoding="UTF-8"?>{prolog}
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt>
+<GrpHdr><MsgId>M1</MsgId></GrpHdr><Stmt><Id>S1</Id>
+<Ntry><Amt Ccy="EUR">{amount}</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts>{dates}
+<AcctSvcrRef>R1</AcctSvcrRef>
+<NtryDtls><TxDtls><RltdPties><Dbtr><Nm>ACME SARL</Nm></Dbtr></RltdPties>
+<RmtInf><Ustrd>Facture 2026-0001</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>
+</Stmt></BkToCstmrStmt></Document>
+"""
+BOOKED = "<BookgDt><Dt>2026-11-19</Dt></BookgDt>"
+
+
+def write_camt(path: Path, amount: str = "827.88", dates: str = BOOKED, prolog: str = "") -> Path:
+    path.write_text(CAMT_ENTRY.format(amount=amount, dates=dates, prolog=prolog), encoding="utf-8")
+    return path
+
+
+def refused(ws: Path, path: Path, *args: str) -> str:
+    """import-bank on a bad file: exit 1, `Error: <file>: ...`, no traceback, nothing written."""
+    before = (ws / "data/journal.jsonl").read_bytes()
+    res = run_cli(ws, "import-bank", str(path), *args)
+    assert res.code == 1 and "Traceback" not in res.text, res.text
+    assert f"Error: {path}: " in " ".join(res.err.split()), res.err
+    assert (ws / "data/journal.jsonl").read_bytes() == before
+    return res.err
+
+
+@pytest.mark.parametrize("amount, message", [
+    ("-100.00", "negative"),  # used to become a negative payment that raised the balance
+    ("100.005", "more decimals than EUR"),  # used to be rounded to 100.01
+    ("1E+2", "not a plain amount"),  # used to be taken as 100
+    ("1,00", "not a plain amount"),  # used to be a traceback
+    ("NaN", "not a plain amount"),  # used to be a traceback
+])
+def test_camt_amount_rule_is_the_pay_rule(issued: Path, tmp_path: Path, amount: str, message: str) -> None:
+    assert message in refused(issued, write_camt(tmp_path / "releve.xml", amount))
+
+
+@pytest.mark.parametrize("body, message", [
+    ("19/11/2026;100,005;Facture 2026-0001;Z1\n", "more decimals than EUR"),  # matched to a EUR client
+    ("19/11/2026;10,0001;Facture 2026-0001;Z1\n", "more decimals than"),  # no client currency has 4
+])
+def test_csv_amount_decimals_are_refused_not_rounded(issued: Path, tmp_path: Path, body: str, message: str) -> None:
+    path = tmp_path / "releve.csv"
+    path.write_text("Date;Montant;Libellé;Id\n" + body, encoding="utf-8")
+    assert message in refused(issued, path)
+
+
+@pytest.mark.parametrize("dates, prolog, message", [
+    ("", "", "no booking date"),
+    (BOOKED, '<!DOCTYPE Document [<!ENTITY inv "2026-0001">]>', "DTD or entity"),
+    (BOOKED, "<!DOCTYPE Document SYSTEM 'http://example.invalid/camt.dtd'>", "DTD or entity"),
+])
+def test_broken_camt_is_a_clear_error(issued: Path, tmp_path: Path, dates: str, prolog: str, message: str) -> None:
+    assert message in refused(issued, write_camt(tmp_path / "releve.xml", dates=dates, prolog=prolog))
+
+
+def test_camt_date_with_an_offset_is_read(issued: Path, tmp_path: Path) -> None:
+    # `2026-11-19+01:00` is a valid xs:date: the day the bank booked it, not a traceback.
+    path = write_camt(tmp_path / "releve.xml", dates="<BookgDt><Dt>2026-11-19+01:00</Dt></BookgDt>")
+    res = run_cli(issued, "import-bank", str(path))
+    assert res.code == 0 and "1 matched" in res.out, res.text
+    assert bank_payments(issued)[0]["date"] == "2026-11-19"
+
+
+def test_camt_without_statement_is_refused(issued: Path, tmp_path: Path) -> None:
+    path = tmp_path / "empty.xml"
+    path.write_text('<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt>'
+                    "<GrpHdr><MsgId>M</MsgId></GrpHdr></BkToCstmrStmt></Document>", encoding="utf-8")
+    assert "without a statement" in refused(issued, path)  # used to say "0 matched"
+
+
+def test_ofx_investment_statement_is_a_clear_error(issued: Path) -> None:
+    assert "investment statement" in refused(issued, FIXTURES / "investment.ofx")
+
+
+@pytest.mark.parametrize("name, fmt, bank_id", [
+    ("asn.mt940.txt", "mt940", None),  # ASN: IBAN as customer reference, SWIFT envelope
+    ("ing.mt940.txt", "mt940", "00000000000005"),  # ING: 6-digit statement number, /REMI/ subfields
+    ("notification.camt054.xml", "camt054", "NTF-0001"),  # <Ntfctn>, invoice only in AddtlTxInf
+    ("unclosed-list.ofx", "ofx", "OFX-NB-0001"),  # <BANKTRANLIST> never closed
+])
+def test_real_bank_shapes_are_imported_and_matched(issued: Path, name: str, fmt: str, bank_id: str | None) -> None:
+    res = run_cli(issued, "import-bank", str(FIXTURES / name))
+    assert res.code == 0 and "1 matched" in res.out, res.text
+    assert res.err == ""  # no library debugging or warnings
+    (pay,) = bank_payments(issued)
+    assert pay["source"].startswith(f"bank:{fmt}:") and pay["bank_id"] == bank_id
+    assert pay["allocation"][0]["number"] in ("2026-0001", "2026-0002")
+
+
+def test_camt_additional_transaction_info_is_used_for_matching(issued: Path) -> None:
+    res = run_cli(issued, "import-bank", str(FIXTURES / "statement-v8.camt053.xml"))
+    assert res.code == 0 and "1 matched" in res.out, res.text
+    (pay,) = bank_payments(issued)
+    assert pay["allocation"] == [{"number": "2026-0001", "amount": "400.00"}]
+
+
+@pytest.mark.parametrize("content", [
+    b":61:2611181118C500,00NTRFACME-1//BANKREF1\n:86:VIR ACME SARL FACTURE 2026-0001\n",
+    (FIXTURES / "notification.camt054.xml").read_bytes(),  # camt.054 used to be read as CSV
+])
+def test_fragments_are_not_taken_for_csv(issued: Path, tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "releve.txt"
+    path.write_bytes(content)
+    res = run_cli(issued, "import-bank", str(path))
+    assert "CSV" not in res.text and "Traceback" not in res.text, res.text
+
+
+PARTIAL_CSV = "Date;Montant;Libellé;Id\n19/11/2026;400,00;VIR ACME SARL facture 2026-0001;CSV-77\n"
+
+
+def test_same_credit_in_camt_then_csv_is_a_likely_duplicate(issued: Path, tmp_path: Path) -> None:
+    assert "1 matched" in run_cli(issued, "import-bank", str(FIXTURES / "statement-v8.camt053.xml")).out
+    path = tmp_path / "releve.csv"
+    path.write_text(PARTIAL_CSV, encoding="utf-8")
+    res = run_cli(issued, "import-bank", str(path))
+    assert res.code == 0, res.text  # runs from cron: no prompt, no failure
+    assert "likely duplicate\tacme\t2026-0001" in res.out and "1 likely duplicate" in res.out, res.text
+    assert "--accept-duplicates" in res.err
+    assert len(bank_payments(issued)) == 1
+    accepted = run_cli(issued, "import-bank", str(path), "--accept-duplicates")
+    assert accepted.code == 0 and "1 matched" in accepted.out, accepted.text
+    assert [p["amount"] for p in bank_payments(issued)] == ["400.00", "400.00"]
+
+
+def test_a_payment_recorded_by_hand_is_a_likely_duplicate_of_the_bank_credit(issued: Path, tmp_path: Path) -> None:
+    assert run_cli(issued, "pay", "acme", "400.00", "--date", "2026-11-19", "--ref", "VIR-77").code == 0
+    path = tmp_path / "releve.csv"
+    path.write_text(PARTIAL_CSV, encoding="utf-8")
+    res = run_cli(issued, "import-bank", str(path), "--dry-run")
+    assert "\tlikely duplicate\tacme\t2026-0001" in res.out and len(bank_payments(issued)) == 1, res.text
+
+
+def test_a_different_payer_or_reference_is_not_a_likely_duplicate(issued: Path, tmp_path: Path) -> None:
+    assert "1 matched" in run_cli(issued, "import-bank", str(FIXTURES / "statement-v8.camt053.xml")).out
+    path = tmp_path / "releve.csv"
+    # Same day and amount, but another invoice number: a second real transfer.
+    path.write_text("Date;Montant;Libellé;Id\n19/11/2026;400,00;VIR ACME SARL facture 2026-0003;CSV-78\n",
+                    encoding="utf-8")
+    res = run_cli(issued, "import-bank", str(path))
+    assert "0 likely duplicate" in res.out and "\tlikely duplicate\t" not in res.out, res.text
+    assert res.err == ""
+

@@ -60,3 +60,57 @@ def test_vat_is_computed_per_rate_not_per_line() -> None:
 def test_to_decimal_refuses_floats_and_garbage(bad: object) -> None:
     with pytest.raises(InputError):
         to_decimal(bad)
+
+
+# --- received_amount: the one rule for money entering from a statement (issue 10 item 4) ---
+
+from facturier.core.money import check_minor_unit, received_amount
+
+
+@pytest.mark.parametrize("text, currency, expected", [
+    ("827.88", "EUR", Decimal("827.88")),
+    ("18.150", "EUR", Decimal("18.15")),  # trailing zeros are not extra decimals
+    ("+5", "EUR", Decimal("5.00")),
+    (" 1000 ", "JPY", Decimal("1000")),
+    ("3.1", None, Decimal("3.1")),  # currency unknown (CSV): checked later
+])
+def test_received_amount_accepts_plain_positive_amounts(text: str, currency: str | None, expected: Decimal) -> None:
+    value = received_amount(text, currency, "amount")
+    assert value == expected and str(value) == str(expected)
+
+
+@pytest.mark.parametrize("text, currency, message", [
+    ("-100.00", "EUR", "negative"),
+    ("1E+2", "EUR", "not a plain amount"),
+    ("1e3", None, "not a plain amount"),
+    ("100.005", "EUR", "more decimals than EUR"),
+    ("100.5", "JPY", "more decimals than JPY"),
+    ("NaN", "EUR", "not a plain amount"),
+    ("Infinity", "EUR", "not a plain amount"),
+    ("1,00", "EUR", "not a plain amount"),
+    ("1_000", "EUR", "not a plain amount"),
+    ("٣", "EUR", "not a plain amount"),  # an Arabic-Indic digit
+    ("0.00", "EUR", "not a positive amount"),
+    ("", "EUR", "not a plain amount"),
+    (".5", "EUR", "not a plain amount"),
+])
+def test_received_amount_refuses_what_pay_refuses(text: str, currency: str | None, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        received_amount(text, currency, "amount")
+
+
+def test_received_amount_reads_a_decimal_comma_when_told() -> None:
+    assert received_amount("1,00", "EUR", "amount", decimal_mark=",") == Decimal("1.00")
+    with pytest.raises(InputError):
+        received_amount("1.000,00", "EUR", "amount", decimal_mark=",")
+
+
+@given(st.decimals(min_value=Decimal("0.01"), max_value=Decimal(1000000000), places=2))
+def test_received_amount_round_trips_every_cent_amount(amount: Decimal) -> None:
+    assert received_amount(str(amount), "EUR", "amount") == amount
+
+
+def test_check_minor_unit_refuses_instead_of_rounding() -> None:
+    assert check_minor_unit(Decimal("100.50"), "EUR", "x") == Decimal("100.50")
+    with pytest.raises(InputError, match="more decimals"):
+        check_minor_unit(Decimal("100.005"), "EUR", "x")

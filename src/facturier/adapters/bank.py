@@ -1,58 +1,66 @@
-"""Bank statements: the common transaction record, format detection and the adapter registry."""
+"""Bank statements: format detection and the registry of parsers, one per format.
+
+Every parser has the same shape, `parse(content, csv_config) -> list[BankTransaction]`
+(only CSV reads the `[bank.csv]` column mapping), and is listed in `PARSERS` by hand: adding
+a format means adding a module and a line here, never an import side effect.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date
-from decimal import Decimal
 from typing import Any
 
+from facturier.adapters.bank_camt import parse_camt
+from facturier.adapters.bank_csv import parse_csv
+from facturier.adapters.bank_mt940 import parse_mt940
+from facturier.adapters.bank_ofx import parse_ofx
+from facturier.adapters.bank_record import BankTransaction
 from facturier.core.errors import InputError
 
-FORMATS = ("camt053", "ofx", "mt940", "csv")
+__all__ = ["FORMATS", "PARSERS", "BankTransaction", "detect_format", "parse_statement"]
 
+Parser = Callable[[bytes, Any], list[BankTransaction]]
 
-@dataclass(frozen=True, slots=True)
-class BankTransaction:
-    """One credit on a statement; `currency` is None when the file does not say (CSV)."""
+# camt052 and camt054 share the CAMT parser: reports, statements and notifications hold the
+# same <Ntry> records, only their container differs (<Rpt>, <Stmt>, <Ntfctn>).
+PARSERS: dict[str, Parser] = {
+    "camt053": parse_camt,
+    "camt054": parse_camt,
+    "camt052": parse_camt,
+    "ofx": parse_ofx,
+    "mt940": parse_mt940,
+    "csv": parse_csv,
+}
+FORMATS = tuple(PARSERS)
 
-    date: date
-    amount: Decimal
-    currency: str | None
-    text: str
-    bank_id: str | None
-    counterparty: str
+# A SWIFT block header ({1:...}) or a line starting with a tag such as :20:, :25:, :28C:,
+# :60F:, :61: or :86: (fragments of a statement included, so that they reach the MT940
+# parser and its message rather than the CSV reader).
+_MT940_LINE = re.compile(r"^(?:\{1:|:[0-9]{2}[A-Z]?:)", re.MULTILINE)
+_CAMT = re.compile(r"urn:iso:std:iso:20022:tech:xsd:camt\.(05[234])|<(BkToCstmr(?:Stmt|DbtCdtNtfctn|AcctRpt))\b")
+_CAMT_ROOTS = {"BkToCstmrStmt": "053", "BkToCstmrDbtCdtNtfctn": "054", "BkToCstmrAcctRpt": "052"}
 
 
 def detect_format(content: bytes) -> str:
-    """Guess the format from the content: XML camt.053, OFX header, MT940 tags, else CSV."""
-    head = content[:4096].decode("utf-8", errors="replace")
-    if "camt.053" in head:
-        return "camt053"
-    if "OFXHEADER" in head or "<OFX>" in head.upper():
+    """Guess the format from the content: CAMT XML, OFX, MT940 tags, else CSV."""
+    head = content[:8192].decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
+    if "OFXHEADER" in head[:512] or "<OFX>" in head.upper():
         return "ofx"
-    if ":20:" in head and (":60F:" in head or ":61:" in head):
+    camt = _CAMT.search(head)
+    if camt is not None:
+        return "camt" + (camt.group(1) or _CAMT_ROOTS[camt.group(2)])
+    if head.startswith("<"):
+        raise InputError("an XML file that is neither CAMT (camt.052/053/054) nor OFX; "
+                         "give --format if you know its format")
+    if _MT940_LINE.search(head):
         return "mt940"
     return "csv"
 
 
 def parse_statement(content: bytes, fmt: str, csv_config: Any = None) -> list[BankTransaction]:
     """Every credit of a statement in the given format."""
-    parser = _parsers().get(fmt)
+    parser = PARSERS.get(fmt)
     if parser is None:
         raise InputError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
-    if fmt == "csv":
-        from facturier.adapters.bank_csv import parse_csv
-
-        return parse_csv(content, csv_config)
-    return parser(content)
-
-
-def _parsers() -> dict[str, Callable[[bytes], list[BankTransaction]]]:
-    # Imported lazily: each adapter pulls in its own library.
-    from facturier.adapters.bank_camt import parse_camt053
-    from facturier.adapters.bank_mt940 import parse_mt940
-    from facturier.adapters.bank_ofx import parse_ofx
-
-    return {"camt053": parse_camt053, "ofx": parse_ofx, "mt940": parse_mt940, "csv": lambda c: []}
+    return parser(content, csv_config)

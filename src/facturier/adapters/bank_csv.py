@@ -1,4 +1,11 @@
-"""CSV bank exports, read through the `[bank.csv]` column mapping of facturier.toml."""
+"""CSV bank exports, read through the `[bank.csv]` column mapping of facturier.toml.
+
+A CSV says neither the currency nor, usually, which rows are credits: a leading minus is a
+debit and is skipped; every other amount goes through the one amount rule
+(`core.money.received_amount`), after removing the digit grouping banks print (spaces, and
+dots when the decimal separator is a comma). The currency's decimals are checked once the
+credit is matched to a client, whose currency is then known.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +13,14 @@ import csv
 import io
 import re
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
-from facturier.adapters.bank import BankTransaction
+from facturier.adapters.bank_record import BankTransaction
 from facturier.core.errors import InputError
+from facturier.core.money import received_amount
+
+_ZERO = re.compile(r"\+?0*(?:[.,]0*)?")
 
 
 def parse_csv(content: bytes, cfg: Any) -> list[BankTransaction]:
@@ -33,24 +43,26 @@ def parse_csv(content: bytes, cfg: Any) -> list[BankTransaction]:
         if short:
             raise InputError(f"CSV statement line {line}: no value for column(s) {', '.join(short)}")
         amount = _amount(row[cfg.amount_column], cfg.decimal_separator, line)
-        if amount <= 0:
+        if amount is None:
             continue
         try:
             day = datetime.strptime(row[cfg.date_column].strip(), cfg.date_format).date()
         except ValueError:
             raise InputError(f"CSV statement line {line}: bad date {row[cfg.date_column]!r}") from None
         bank_id = row[cfg.id_column].strip() if cfg.id_column else ""
-        out.append(BankTransaction(day, amount, None, row[cfg.text_column].strip(), bank_id or None, ""))
+        out.append(BankTransaction(day, amount, None, row[cfg.text_column].strip(), bank_id or None, "",
+                                   f"line {line}"))
     return out
 
 
-def _amount(raw: str, separator: str, line: int) -> Decimal:
-    value = raw.strip().replace(" ", "").replace("\u00a0", "")
+def _amount(raw: str, separator: str, line: int) -> Decimal | None:
+    """The credit of a row, or None for a debit or a zero row."""
+    value = raw.strip().replace(" ", "").replace("\u00a0", "").replace("\u202f", "")
     if separator == ",":
-        value = value.replace(".", "").replace(",", ".")
+        value = value.replace(".", "")
+    if value.startswith("-") or _ZERO.fullmatch(value):
+        return None
     try:
-        if not re.fullmatch(r"[+-]?[0-9]+(\.[0-9]+)?", value):
-            raise InvalidOperation
-        return Decimal(value)
-    except InvalidOperation:
+        return received_amount(value, None, "amount", decimal_mark=separator)
+    except InputError:
         raise InputError(f"CSV statement line {line}: bad amount {raw!r}") from None

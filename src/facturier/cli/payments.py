@@ -97,13 +97,18 @@ def credit(
 def import_bank(
     ctx: typer.Context,
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help="Bank statement file."),
-    fmt: str | None = typer.Option(None, "--format", help="camt053, ofx, mt940 or csv (default: detected)."),
+    fmt: str | None = typer.Option(None, "--format", help="camt053, camt054, camt052, ofx, mt940 or csv (default: detected)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show the matching; record nothing."),
+    accept_duplicates: bool = typer.Option(
+        False, "--accept-duplicates",
+        help="Also record credits that look like payments already recorded (listed as 'likely duplicate').",
+    ),
     as_json: bool = JsonOpt,
 ) -> None:
     """Import a bank statement: credits matched to invoices become payments."""
     from facturier.ops.payments.bank import import_statement
 
     ws = load(ctx)
-    for report in import_statement(ws, file, fmt, dry_run, today(ws.config.timezone)):
+    reports = import_statement(ws, file, fmt, dry_run, today(ws.config.timezone), accept_duplicates)
+    for report in reports:
         print_report(report, as_json)

@@ -19,6 +19,9 @@ ZERO = Decimal("0")
 # Plain decimal text: ASCII digits and one '.'; no exponent, underscore or non-ASCII digit
 # (Decimal() would silently accept "1e3", "1_000" or Arabic-Indic digits).
 _DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+# What a bank writes for money received: digits, optionally a decimal part (the sign, if the
+# format has one, is read by the parser, since it says credit or debit rather than amount).
+_RECEIVED_TEXT = re.compile(r"\+?[0-9]+(?:\.[0-9]+)?")
 
 # Quantity x unit price of one line must stay below this: far beyond any real invoice, and far
 # enough below Decimal's 28 significant digits that lines, VAT and totals quantize exactly.
@@ -53,6 +56,34 @@ def to_decimal(value: object, what: str = "amount") -> Decimal:
     if not result.is_finite():
         raise InputError(f"{what}: {value!r} is not a finite number")
     return result
+
+
+def received_amount(text: str, currency: str | None, what: str, *, decimal_mark: str = ".") -> Decimal:
+    """Money received, as a statement writes it: the one rule `pay` applies too.
+
+    Plain ASCII digits with at most one `decimal_mark` (no sign, exponent, digit grouping,
+    NaN or infinity), strictly positive, and no more decimals than the currency has: 100.005
+    EUR is refused, never rounded. Trailing zeros are fine (18.150 EUR is 18.15). When the
+    file does not say the currency (CSV), call `check_minor_unit` once it is known.
+    """
+    raw = text.strip()
+    plain = raw.replace(decimal_mark, ".", 1) if decimal_mark != "." else raw
+    if raw.startswith("-"):
+        raise InputError(f"{what}: {raw!r} is negative; a credit is a positive amount")
+    if not _RECEIVED_TEXT.fullmatch(plain):
+        raise InputError(f"{what}: {raw!r} is not a plain amount (digits, {decimal_mark!r} as decimal mark)")
+    amount = Decimal(plain)
+    if amount <= ZERO:
+        raise InputError(f"{what}: {raw!r} is not a positive amount")
+    return amount if currency is None else check_minor_unit(amount, currency, what)
+
+
+def check_minor_unit(amount: Decimal, currency: str, what: str) -> Decimal:
+    """The amount at the currency's minor unit, refused when it has more decimals than that."""
+    rounded = quantize(amount, currency)
+    if rounded != amount:
+        raise InputError(f"{what}: {amount} has more decimals than {currency} allows")
+    return rounded
 
 
 @lru_cache(maxsize=None)

@@ -223,6 +223,7 @@ class Index:
         self.by_owner_year: dict[tuple[str, int], list[int]] = {}  # (client or seller, year)
         self.payments_of: dict[str, list[int]] = {}
         self.payments_by_year: dict[int, list[int]] = {}
+        self.payments_on: dict[int, list[int]] = {}  # date ordinal -> payments of that day
         self.mentions: dict[str, list[int]] = {}  # number -> entries naming it (not its own)
         self.client_names: dict[str, str] = {}  # direct client -> name on its latest live document
 
@@ -242,6 +243,7 @@ class Index:
         elif isinstance(ev, PaymentRecorded):
             self.payments_of.setdefault(ev.client, []).append(offset)
             self.payments_by_year.setdefault(ev.date.year, []).append(offset)
+            self.payments_on.setdefault(ev.date.toordinal(), []).append(offset)
             for number in dict.fromkeys(a.number for a in ev.allocation):
                 self.mentions.setdefault(number, []).append(offset)
         elif isinstance(ev, DeliveryEvent) and ev.number is not None:
@@ -257,14 +259,14 @@ class Index:
     def dump(self) -> Any:
         """Plain containers for the checkpoint."""
         return (self.documents, self.by_number, self.same_number, self.by_owner_year, self.payments_of,
-                self.payments_by_year, self.mentions, self.client_names)
+                self.payments_by_year, self.payments_on, self.mentions, self.client_names)
 
     @classmethod
     def load(cls, data: Any) -> Index:
         """The section from its checkpoint containers."""
         index = cls()
         (index.documents, index.by_number, index.same_number, index.by_owner_year, index.payments_of,
-         index.payments_by_year, index.mentions, index.client_names) = data
+         index.payments_by_year, index.payments_on, index.mentions, index.client_names) = data
         return index
 
 

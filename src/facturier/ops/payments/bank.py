@@ -5,8 +5,14 @@ Matching, in order, against live direct invoices open at the transaction date:
    (equal = full settlement, less = partial payment);
 2. else the client's name in the text or counterparty, with exactly one open invoice of
    exactly that amount.
-Anything else is listed as unmatched for a human (`facturier pay ... --ref`). A transaction
-already imported (same bank id, or same date, amount and text) is never recorded again.
+Anything else is listed as unmatched for a human (`facturier pay ... --ref`).
+
+Two kinds of duplicates are kept out of the journal:
+- exact: a transaction already imported (same bank id, or same date, amount and text) is
+  skipped silently, as `duplicate`;
+- likely: a credit that looks like a payment recorded earlier from another file or format,
+  or by hand (same date and amount, the same payer, and a shared reference when both sides
+  have one) is listed as `likely duplicate` and recorded only with `--accept-duplicates`.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import re
+import unicodedata
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -21,14 +28,16 @@ from typing import TYPE_CHECKING, Any
 
 from facturier.adapters.bank import BankTransaction, detect_format, parse_statement
 from facturier.core.errors import InputError
+from facturier.core.money import check_minor_unit, quantize
 from facturier.core.accounts import Account
 from facturier.core.payments import OpenInvoice
 from facturier.ops.logs import log
 from facturier.ops.payments.record import allocated_payment, open_invoices
-from facturier.ops.state import read_state
-from facturier.ops.report import Report
+from facturier.ops.report import Alert, Report
 from facturier.ops.views import refresh_views
+from facturier.ops.state import read_state
 from facturier.store.events import T
+from facturier.store.journal import Entry
 from facturier.store.ledger import Ledger
 from facturier.store.state import LedgerState
 
@@ -36,6 +45,8 @@ if TYPE_CHECKING:
     from facturier.config import Workspace
 
 BANK_COLUMNS = ["date", "amount", "currency", "text", "result", "client", "invoice"]
+RESULTS = ("matched", "unmatched", "duplicate", "likely duplicate")
+_WORD = re.compile(r"[\w-]+")
 
 
 def bank_key(tx: BankTransaction) -> str:
@@ -92,6 +103,10 @@ class PaymentPlan:
             self.bank_keys_without_id.add(data["bank_key"])
         self.bank_keys.add(data["bank_key"])
 
+    def recorded_on(self, day: date) -> list[Entry]:
+        """Payments recorded before this import, dated `day` (for the likely-duplicate check)."""
+        return [self.state.entry_at(o) for o in self.state.index.payments_on.get(day.toordinal(), [])]
+
     def already_imported(self, tx: BankTransaction) -> bool:
         """Same bank id, or (when either side has no bank id) same date + amount + text.
 
@@ -103,6 +118,64 @@ class PaymentPlan:
             return (tx.bank_id in core.bank_ids or tx.bank_id in self.bank_ids
                     or key in core.bank_keys_without_id or key in self.bank_keys_without_id)
         return key in core.bank_keys or key in self.bank_keys
+
+
+def _fold(text: str) -> str:
+    """Text as compared: NFKC, case-folded, one space between words."""
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def _references(text: str) -> set[str]:
+    """Words with a digit: invoice numbers, end-to-end ids; not days, months or years."""
+    words = {w.strip("-") for w in _WORD.findall(_fold(text))}
+    return {w for w in words if len(w) >= 3 and any(c.isdigit() for c in w)
+            and not (w.isdigit() and len(w) <= 4)}
+
+
+def _contains_words(haystack: str, words: str) -> bool:
+    """Whether `words` appear whole in `haystack` (a client "AB" is not in "abonnement")."""
+    return re.search(rf"(?<!\w){re.escape(words)}(?!\w)", haystack) is not None
+
+
+def likely_duplicate(ws: Workspace, earlier: list[Entry], tx: BankTransaction, fmt: str) -> Entry | None:
+    """A payment recorded before this import that is probably this very credit, or None.
+
+    Same date, amount (and currency when the file says it); the same payer (the payment's
+    counterparty or client name appears in the credit, or the credit's payer in the payment);
+    and a shared reference when both sides carry one. Payments whose bank id comes from the
+    same format as this credit's bank id are left to the exact check: distinct ids there are
+    distinct transfers.
+    """
+    for e in earlier:
+        if (e["type"] != T.PAYMENT_RECORDED or e["date"] != tx.date.isoformat()
+                or Decimal(e["amount"]) != tx.amount or (tx.currency and e["currency"] != tx.currency)):
+            continue
+        if tx.bank_id is not None and e.get("bank_id") and _format_of(e) == fmt:
+            continue
+        if _same_payer(ws, e, tx) and _same_reference(e, tx):
+            return e
+    return None
+
+
+def _format_of(payment: Entry) -> str:
+    source = str(payment.get("source", ""))
+    return source.split(":")[1] if source.startswith("bank:") else ""
+
+
+def _same_payer(ws: Workspace, payment: Entry, tx: BankTransaction) -> bool:
+    client = ws.clients.get(payment["client"])
+    names = {_fold(str(payment.get("counterparty") or "")), _fold(client.name if client else "")} - {""}
+    haystack = _fold(f"{tx.text} {tx.counterparty}")
+    payer = _fold(tx.counterparty)
+    remittance = _fold(str(payment.get("remittance") or ""))
+    return any(_contains_words(haystack, n) for n in names) or bool(payer and _contains_words(remittance, payer))
+
+
+def _same_reference(payment: Entry, tx: BankTransaction) -> bool:
+    ours = _references(tx.text)
+    theirs = _references(" ".join([str(payment.get("remittance") or ""), str(payment.get("reference") or ""),
+                                   *(a["number"] for a in payment.get("allocation", []))]))
+    return not ours or not theirs or bool(ours & theirs)
 
 
 def mentions(text: str, number: str) -> bool:
@@ -129,7 +202,9 @@ def match(ws: Workspace, plan: PaymentPlan, tx: BankTransaction) -> tuple[str, s
     return None
 
 
-def import_statement(ws: Workspace, file: Path, fmt: str | None, dry_run: bool, today: Any) -> list[Report]:
+def import_statement(
+    ws: Workspace, file: Path, fmt: str | None, dry_run: bool, today: date, accept_duplicates: bool = False,
+) -> list[Report]:
     """Parse, match and (unless dry run) journal every credit of a statement."""
     try:
         content = file.read_bytes()
@@ -138,54 +213,100 @@ def import_statement(ws: Workspace, file: Path, fmt: str | None, dry_run: bool, 
     try:
         fmt = fmt or detect_format(content)
         transactions = parse_statement(content, fmt, ws.config.bank.csv)
+        return [_import(ws, transactions, fmt, file.name, dry_run, today, accept_duplicates)]
     except InputError as exc:
         raise InputError(f"{file}: {exc}") from None
-    source = f"bank:{fmt}:{file.name}"
+
+
+def _import(
+    ws: Workspace, transactions: list[BankTransaction], fmt: str, name: str, dry_run: bool, today: date,
+    accept_duplicates: bool,
+) -> Report:
+    source = f"bank:{fmt}:{name}"
     if dry_run:
         state = read_state(ws.root)
         try:
-            return [match_all(ws, PaymentPlan(state), transactions, source, today, dry_run=True)]
+            return match_all(ws, PaymentPlan(state), transactions, source, today, True, accept_duplicates)
         finally:
             state.close()
     with Ledger(ws.root) as ledger:
         plan = PaymentPlan(ledger.state)
-        report = match_all(ws, plan, transactions, source, today, dry_run=False)
+        report = match_all(ws, plan, transactions, source, today, False, accept_duplicates)
         for data in plan.payments:  # every line was accepted: apply the plan
             ledger.append(T.PAYMENT_RECORDED, data)
             log(ws.root, f"bank payment {data['currency']} {data['amount']} on {data['date']} -> "
                          f"{data['allocation'][0]['number'] if data['allocation'] else '-'}", data["client"])
         refresh_views(ws, ledger.state, {d["client"] for d in plan.payments})
-    return [report]
+    return report
 
 
 def match_all(
-    ws: Workspace, plan: PaymentPlan, transactions: list[BankTransaction], source: str, today: Any,
-    dry_run: bool,
+    ws: Workspace, plan: PaymentPlan, transactions: list[BankTransaction], source: str,
+    today: date, dry_run: bool, accept_duplicates: bool = False,
 ) -> Report:
-    """Match each credit in file order into the plan; later credits see the earlier ones."""
-    title = "Bank import" + (" (dry run: nothing written)" if dry_run else "")
-    report = Report(title, BANK_COLUMNS)
+    """Match each credit in file order into the plan; later credits see the earlier ones.
+
+    Credits of this very file are distinct lines of one statement, never likely duplicates
+    of each other: they are compared with what was recorded before this import only.
+    """
+    report = Report("Bank import" + (" (dry run: nothing written)" if dry_run else ""), BANK_COLUMNS)
+    fmt = source.split(":")[1]
     for tx in transactions:
         row = {"date": tx.date.isoformat(), "amount": str(tx.amount), "currency": tx.currency or "",
                "text": tx.text[:60], "result": "unmatched", "client": "", "invoice": ""}
         report.rows.append(row)
-        if tx.date > today:
-            raise InputError(f"statement transaction dated {tx.date} is in the future")
+        _check_transaction(ws, tx, today)
         if plan.already_imported(tx):
             row["result"] = "duplicate"
             continue
-        found = match(ws, plan, tx)
-        if found is None:
+        twin = likely_duplicate(ws, plan.recorded_on(tx.date), tx, fmt)
+        if twin is not None and not accept_duplicates:
+            numbers = [a["number"] for a in twin.get("allocation", [])]
+            row.update(result="likely duplicate", client=twin["client"], invoice=" ".join(numbers))
             continue
-        client, invoice = found
-        currency = tx.currency or ws.clients[client].currency
-        extra = {"method": "transfer", "reference": tx.bank_id or tx.text[:80], "source": source,
-                 "bank_id": tx.bank_id, "bank_key": bank_key(tx)}
-        open_now = plan.open_invoices(client, currency, tx.date)
-        plan.add(allocated_payment(open_now, client, tx.amount, currency, tx.date, invoice, extra))
-        row.update(result="matched", client=client, invoice=invoice, currency=currency)
-    summary = {r: sum(1 for x in report.rows if x["result"] == r) for r in ("matched", "unmatched", "duplicate")}
-    report.notes.append(", ".join(f"{n} {r}" for r, n in summary.items())
-                        + ("; settle unmatched credits with 'facturier pay CLIENT AMOUNT --date D --ref R'"
-                           if summary["unmatched"] else ""))
+        found = match(ws, plan, tx)
+        if found is not None:
+            _record(ws, plan, tx, found, source, row)
+    _summarise(report)
     return report
+
+
+def _check_transaction(ws: Workspace, tx: BankTransaction, today: date) -> None:
+    """Refuse a credit no one could have received: future date, impossible decimals."""
+    where = f"{tx.where}: " if tx.where else ""
+    if tx.date > today:
+        raise InputError(f"{where}statement transaction dated {tx.date} is in the future")
+    currencies = {c.currency for c in ws.clients.values()}
+    if tx.currency is None and currencies and all(quantize(tx.amount, c) != tx.amount for c in currencies):
+        raise InputError(f"{where}amount: {tx.amount} has more decimals than "
+                         f"{', '.join(sorted(currencies))} allow")
+
+
+def _record(
+    ws: Workspace, plan: PaymentPlan, tx: BankTransaction, found: tuple[str, str], source: str,
+    row: dict[str, Any],
+) -> None:
+    """Plan the payment of a matched credit (journalled once the whole file is accepted)."""
+    client, invoice = found
+    currency = tx.currency or ws.clients[client].currency
+    amount = check_minor_unit(tx.amount, currency, f"{tx.where or 'transaction'}: amount")
+    extra = {"method": "transfer", "reference": tx.bank_id or tx.text[:80], "source": source,
+             "bank_id": tx.bank_id, "bank_key": bank_key(tx),
+             # Kept so that a later import of the same credit in another format is recognised.
+             "counterparty": tx.counterparty, "remittance": " ".join(tx.text.split())[:500]}
+    open_now = plan.open_invoices(client, currency, tx.date)
+    plan.add(allocated_payment(open_now, client, amount, currency, tx.date, invoice, extra))
+    row.update(result="matched", client=client, invoice=invoice, currency=currency)
+
+
+def _summarise(report: Report) -> None:
+    counts = {r: sum(1 for x in report.rows if x["result"] == r) for r in RESULTS}
+    note = ", ".join(f"{n} {r}" for r, n in counts.items())
+    if counts["unmatched"]:
+        note += "; settle unmatched credits with 'facturier pay CLIENT AMOUNT --date D --ref R'"
+    report.notes.append(note)
+    if counts["likely duplicate"]:
+        report.alerts.append(Alert("warning", (
+            f"{counts['likely duplicate']} credit(s) not recorded: each looks like a payment already "
+            "recorded (same date, amount, payer and reference), perhaps from the same statement in "
+            "another format; check them, then import again with --accept-duplicates to record them")))
