@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 
 from facturier.core.errors import IntegrityError
-from facturier.store.files import sha256_bytes
+from facturier.store.files import open_append, open_update, sha256_bytes
 
 GENESIS = "0" * 64
 RESERVED = frozenset({"seq", "at", "type", "prev", "hash"})
@@ -123,13 +123,13 @@ class Journal:
                 "Nothing was written."
             )
         self.entries: list[Entry] = entries
-        self._fh = open(path, "ab")
+        self._fh = open_append(path)
 
     def _repair_torn_tail(self) -> None:
         """Drop a last line left half-written by a killed process: it was never committed."""
         if not self.path.exists() or self.path.stat().st_size == 0:
             return
-        with open(self.path, "rb+") as fh:
+        with open_update(self.path) as fh:
             fh.seek(0, os.SEEK_END)
             size = fh.tell()
             fh.seek(max(0, size - 1))

@@ -26,6 +26,7 @@ from stdnum.fr import siren as stdnum_siren
 from facturier.config.fields import check_country, check_email, check_vat_id
 from facturier.core.money import line_amount_problem
 from facturier.core.numbering import series_key
+from facturier.core.text import printable
 from facturier.render.pdf import describe_unprintable, unprintable_characters
 
 REQUIRED = ("reference", "customer_name", "customer_address", "description", "unit_price")
@@ -52,7 +53,8 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}: {self.message}"
+        # Escaped: a newline in a file name or a cell must not forge another problem line.
+        return printable(f"{self.file}:{self.line}:{self.column}: {self.message}")
 
 
 @dataclass(frozen=True, slots=True)
