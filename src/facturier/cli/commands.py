@@ -22,6 +22,7 @@ from facturier.cli.common import (
     run_date,
     writing_date,
 )
+from facturier.core.text import printable
 
 
 @app.command()
@@ -41,7 +42,7 @@ def check(ctx: typer.Context) -> None:
 
     problems = check_workspace(root_of(ctx)) + check_template(root_of(ctx) / "templates")
     for problem in problems:
-        print(problem)
+        print(printable(problem))
     if problems:
         print(f"{len(problems)} problem(s) found.", file=sys.stderr)
         raise typer.Exit(1)
@@ -127,7 +128,7 @@ def verify(ctx: typer.Context) -> None:
     for note in result.notes:
         console.print(f"note: {note}", markup=False, highlight=False)
     for problem in result.problems:
-        print(f"BROKEN: {problem}")
+        print(f"BROKEN: {printable(problem)}")  # a file name could carry a newline
     if result.problems:
         print(f"Integrity check FAILED: {len(result.problems)} problem(s).", file=sys.stderr)
         raise typer.Exit(1)

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from facturier.core.errors import InputError
-from facturier.core.text import printable
+from facturier.core.text import printable, printable_lines
 from facturier.ops.report import Report
 
 app = typer.Typer(
@@ -120,9 +120,9 @@ def print_report(report: Report, as_json: bool = False) -> None:
             print(f"# {report.title}")
         print_rows(report.title, report.columns, report.rows)
         for note in report.notes:
-            console.print(note, markup=False, highlight=False)
-    for alert in report.alerts:
-        err_console.print(f"{alert.level.upper()}: {alert.message}", markup=False, highlight=False)
+            console.print(printable_lines(note), markup=False, highlight=False)
+    for alert in report.alerts:  # names in messages are escaped where inserted; this catches the rest
+        err_console.print(f"{alert.level.upper()}: {printable_lines(alert.message)}", markup=False, highlight=False)
 
 
 def print_rows(title: str, columns: list[str], rows: list[dict[str, Any]]) -> None:

@@ -41,6 +41,11 @@ def printable(text: str) -> str:
     return "".join(_escape(c) if unicodedata.category(c) in _UNSAFE_CATEGORIES else c for c in text)
 
 
+def printable_lines(text: str) -> str:
+    """`printable` line by line: the message's own line breaks stay, any other control is escaped."""
+    return "\n".join(printable(line) for line in text.split("\n"))
+
+
 def is_utf8(text: str) -> bool:
     """Whether `text` encodes to UTF-8 (False for a file name holding undecodable bytes)."""
     try:

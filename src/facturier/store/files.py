@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from facturier.core.errors import IntegrityError, UnsafeFileError
+from facturier.core.text import printable
 
 FILE_MODE = 0o640
 DIR_MODE = 0o750
@@ -63,16 +64,16 @@ def ensure_dir(path: Path) -> None:
 def _refuse_link(path: Path, exc: OSError) -> UnsafeFileError:
     """The clear error for an open refused by O_NOFOLLOW (ELOOP) or by the regular-file check."""
     if exc.errno == errno.ELOOP:
-        return UnsafeFileError(f"{path} is a symbolic link; Facturier never follows one. "
+        return UnsafeFileError(f"{printable(str(path))} is a symbolic link; Facturier never follows one. "
                                "Remove the link (and put the real file in its place if needed).")
-    return UnsafeFileError(f"{path}: {exc.strerror or exc}")
+    return UnsafeFileError(f"{printable(str(path))}: {exc.strerror or exc}")
 
 
 def _require_regular(fd: int, path: Path) -> None:
     """Close `fd` and refuse when it is not a regular file (a FIFO, a device, a folder)."""
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
-        raise UnsafeFileError(f"{path} is not a regular file; only regular files are read")
+        raise UnsafeFileError(f"{printable(str(path))} is not a regular file; only regular files are read")
 
 
 def _create(path: Path, flags: int, mode: int) -> int:
@@ -87,7 +88,7 @@ def open_new(path: Path, mode: int = FILE_MODE) -> BinaryIO:
     try:
         fd = _create(path, os.O_WRONLY, mode)
     except FileExistsError:
-        raise UnsafeFileError(f"{path} already exists (or is a link); refusing to overwrite it") from None
+        raise UnsafeFileError(f"{printable(str(path))} already exists (or is a link); refusing to overwrite it") from None
     return os.fdopen(fd, "wb")
 
 
