@@ -223,6 +223,15 @@ def test_a_newline_in_a_file_name_cannot_forge_a_problem_line(ws: Path) -> None:
     assert not any(line.startswith("z.csv:9") for line in text.get_content().splitlines())
 
 
+def test_verify_prints_an_unrecorded_file_name_escaped(ws: Path) -> None:
+    assert run_cli(ws, "run", "--date", "2026-11-15").code == 0
+    (ws / "data" / "invoices" / "x\nBROKEN: forged").write_bytes(b"")
+    r = run_cli(ws, "verify")
+    assert r.code == 1
+    broken = [line for line in r.out.splitlines() if line.startswith("BROKEN")]
+    assert len(broken) == 1 and "x\\nBROKEN: forged" in broken[0]
+
+
 def test_a_name_that_is_not_utf8_is_rejected_and_printed_escaped(ws: Path) -> None:
     raw = os.fsencode(inbox(ws)) + b"/caf\xe9.csv"
     with open(raw, "wb") as fh:

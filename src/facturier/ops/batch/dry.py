@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING
 
+from facturier.core.errors import UnsafeFileError
+from facturier.core.text import printable
 from facturier.ops.batch.process import (
     DRY_COLUMNS,
     batch_context,
@@ -17,8 +19,6 @@ from facturier.ops.batch.process import (
 from facturier.ops.batch.rows import FileCheck, iter_rows
 from facturier.ops.report import Alert, Report
 from facturier.ops.state import NumberAllocator
-from facturier.core.errors import UnsafeFileError
-from facturier.core.text import printable
 from facturier.store.files import sha256_file
 
 if TYPE_CHECKING:
