@@ -27,14 +27,21 @@ from typing import TYPE_CHECKING, Any
 
 from facturier.core.errors import FacturierError, InputError, IntegrityError, UnsafeFileError
 from facturier.core.invoice import Document, Line, Party
-from facturier.ops.batch.rows import BatchContext, BatchRow, FileCheck, Problem, iter_rows
+from facturier.core.text import is_utf8, printable
 from facturier.ops.batch.monthly_zip import build_monthly_zip
+from facturier.ops.batch.rows import BatchContext, BatchRow, FileCheck, Problem, iter_rows
 from facturier.ops.documents import commit_group_size, document_commit, seller_party
 from facturier.ops.logs import log
 from facturier.ops.report import Alert, ProgressHook, Report
 from facturier.ops.state import NumberAllocator
-from facturier.core.text import is_utf8, printable
-from facturier.store.files import NAME_MAX, atomic_write, fit_name, fsync_dir, named_file, sha256_file
+from facturier.store.files import (
+    NAME_MAX,
+    atomic_write,
+    fit_name,
+    fsync_dir,
+    named_file,
+    sha256_file,
+)
 from facturier.store.journal import Entry, read_entries
 from facturier.store.ledger import Ledger
 
@@ -234,10 +241,10 @@ def _intake_file(ws: Workspace, ledger: Ledger, batch_id: str, path: Path, run_d
     """`_intake` of a file that may be read; InboxFileError for a problem of the file itself."""
     cfg = ws.batch_clients[batch_id]
     view = ledger_view(ledger.entries, batch_id)
-    problem = inbox_problem(path)
-    if problem is not None:
-        raise InboxFileError(problem)
     with reading_inbox_file():
+        problem = inbox_problem(path)
+        if problem is not None:
+            raise InboxFileError(problem)
         sha = sha256_file(path)
     if sha in view.accepted:
         first = view.accepted[sha]
