@@ -336,3 +336,7 @@ def test_send_meeting_an_invoice_without_files_is_an_integrity_error_naming_it(w
     assert r.code == 1 and "2026-0001" in r.err and "names no json file" in r.err
     assert "KeyError" not in r.text
     assert json.dumps(of_type(ws, "invoice.sent")) == "[]"
+    for command in (("show", "2026-0001"), ("credit", "2026-0001", "--date", "2026-11-20")):
+        r = run_cli(ws, *command)
+        no_traceback(r)
+        assert r.code == 1 and "2026-0001" in r.err and "names no json file" in r.err, command

@@ -24,6 +24,7 @@ from facturier.ops.logs import log
 from facturier.ops.report import Report
 from facturier.ops.state import NumberAllocator, find_document
 from facturier.ops.views import refresh_views
+from facturier.store.files import named_file
 from facturier.store.journal import Entry
 from facturier.store.ledger import Ledger
 
@@ -96,7 +97,7 @@ def credit_document(
     ws: Workspace, entries: list[Entry], original: Entry, amount: Decimal | None, reason: str | None, day: date
 ) -> Document:
     """The numbered credit note for `amount` (default: all that remains creditable)."""
-    record = json.loads((ws.root / original["files"]["json"]["path"]).read_text(encoding="utf-8"))
+    record = json.loads((ws.root / named_file(original, "json")["path"]).read_text(encoding="utf-8"))
     remaining = creditable(entries, original)
     amount = remaining if amount is None else amount
     check_credit_amount(original, amount, remaining, day)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from facturier.core.errors import InputError
 from facturier.ops.report import Report
 from facturier.ops.state import find_document, issued_documents
+from facturier.store.files import named_file
 from facturier.store.journal import Entry, read_entries
 
 if TYPE_CHECKING:
@@ -74,7 +75,7 @@ def document_events(ws: Workspace, number: str) -> tuple[dict[str, Any], list[di
     entry = find_document(entries, number)
     if entry is None:
         raise InputError(f"no invoice or credit note numbered {number!r}")
-    record = json.loads((ws.root / entry["files"]["json"]["path"]).read_text(encoding="utf-8"))
+    record = json.loads((ws.root / named_file(entry, "json")["path"]).read_text(encoding="utf-8"))
     events = [
         {"seq": e["seq"], "at": e["at"], "type": e["type"], "detail": _detail(e)}
         for e in entries
