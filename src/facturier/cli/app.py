@@ -7,6 +7,7 @@ import sys
 from facturier.cli import batch, commands, exports, mail, payments  # noqa: F401  (registers commands)
 from facturier.cli.common import app, err_console
 from facturier.core.errors import ConfigError, FacturierError
+from facturier.core.text import printable, printable_lines
 from facturier.store import notices
 
 
@@ -18,14 +19,14 @@ def main() -> None:
     except ConfigError as exc:
         err_console.print("Error: invalid workspace configuration:", markup=False, highlight=False)
         for problem in exc.problems:
-            err_console.print(f"  {problem}", markup=False, highlight=False)
+            err_console.print(f"  {printable_lines(problem)}", markup=False, highlight=False)
         sys.exit(1)
     except FacturierError as exc:
-        err_console.print(f"Error: {exc}", markup=False, highlight=False)
+        err_console.print(f"Error: {printable_lines(str(exc))}", markup=False, highlight=False)
         sys.exit(1)
     except OSError as exc:
         # A file the workspace needs is unreadable, missing or a directory: name it, no traceback.
-        where = f"{exc.filename}: " if exc.filename else ""
+        where = f"{printable(str(exc.filename))}: " if exc.filename else ""
         err_console.print(f"Error: {where}{exc.strerror or exc}", markup=False, highlight=False)
         sys.exit(1)
 

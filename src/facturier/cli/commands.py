@@ -22,6 +22,7 @@ from facturier.cli.common import (
     run_date,
     writing_date,
 )
+from facturier.core.text import printable
 
 
 @app.command()
@@ -47,9 +48,9 @@ def check(ctx: typer.Context) -> None:
     if collections is not None:
         problems += check_templates(root, collections.stage_tuple())
     for problem in problems:
-        print(problem)
+        print(printable(problem))
     for warning in warnings:  # never fatal: the workspace is valid, but probably not as meant
-        print(f"warning: {warning}")
+        print(f"warning: {printable(warning)}")
     if problems:
         print(f"{len(problems)} problem(s) found.", file=sys.stderr)
         raise typer.Exit(1)
@@ -143,7 +144,7 @@ def verify(
     for note in result.notes:
         console.print(f"note: {note}", markup=False, highlight=False)
     for problem in result.problems:
-        print(f"BROKEN: {problem}")
+        print(f"BROKEN: {printable(problem)}")  # a file name could carry a newline
     if result.problems:
         print(f"Integrity check FAILED: {len(result.problems)} problem(s).", file=sys.stderr)
         raise typer.Exit(1)

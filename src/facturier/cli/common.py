@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from facturier.core.errors import InputError
+from facturier.core.text import printable, printable_lines
 from facturier.ops.report import Report
 
 app = typer.Typer(
@@ -136,13 +137,16 @@ def print_report(report: Report, as_json: bool = False) -> None:
             print(f"# {report.title}")
         print_rows(report.title, report.columns, report.rows)
         for note in report.notes:
-            console.print(note, markup=False, highlight=False)
-    for alert in report.alerts:
-        err_console.print(f"{alert.level.upper()}: {alert.message}", markup=False, highlight=False)
+            console.print(printable_lines(note), markup=False, highlight=False)
+    for alert in report.alerts:  # names in messages are escaped where inserted; this catches the rest
+        err_console.print(f"{alert.level.upper()}: {printable_lines(alert.message)}", markup=False, highlight=False)
 
 
 def print_rows(title: str, columns: list[str], rows: list[dict[str, Any]]) -> None:
-    """Rows as a Rich table on a terminal, or as plain tab-separated lines when piped."""
+    """Rows as a Rich table on a terminal, or as plain tab-separated lines when piped.
+
+    Cells are escaped (`printable`): a tab or a newline in a name must not forge a column or a row.
+    """
     if not rows:
         return
     if sys.stdout.isatty():
@@ -150,12 +154,12 @@ def print_rows(title: str, columns: list[str], rows: list[dict[str, Any]]) -> No
         for col in columns:
             table.add_column(col, justify="right" if col.startswith(("total", "amount", "balance")) else "left")
         for row in rows:
-            table.add_row(*(str(row.get(c, "")) for c in columns))
+            table.add_row(*(printable(str(row.get(c, ""))) for c in columns))
         console.print(table)
     else:
         print("\t".join(columns))
         for row in rows:
-            print("\t".join(str(row.get(c, "")) for c in columns))
+            print("\t".join(printable(str(row.get(c, ""))) for c in columns))
 
 
 class RichProgress:

@@ -25,3 +25,7 @@ class LockBusyError(FacturierError):
 
 class InputError(FacturierError):
     """A user-supplied value (argument, CSV, bank file) is invalid."""
+
+
+class UnsafeFileError(FacturierError):
+    """A path the product would read or write is a symbolic link, not a regular file, or taken."""

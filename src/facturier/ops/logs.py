@@ -5,18 +5,25 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+from facturier.core.text import printable
+from facturier.store.files import ensure_dir, open_append
+
 
 def log(root: Path, message: str, client_id: str | None = None) -> None:
-    """Append one timestamped line to facturier.log and, if given, to the client's log."""
+    """Append one timestamped line to facturier.log and, if given, to the client's log.
+
+    The message is escaped (`printable`): a file name holding a newline must not forge a line.
+    """
     logs = root / "data" / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
+    ensure_dir(logs)
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    message = printable(message)
     line = f"{stamp} {message}\n"
-    with open(logs / "facturier.log", "a", encoding="utf-8") as fh:
-        fh.write(line if client_id is None else f"{stamp} [{client_id}] {message}\n")
+    with open_append(logs / "facturier.log") as fh:
+        fh.write((line if client_id is None else f"{stamp} [{client_id}] {message}\n").encode())
     if client_id is not None:
-        with open(logs / f"{client_id}.log", "a", encoding="utf-8") as fh:
-            fh.write(line)
+        with open_append(logs / f"{client_id}.log") as fh:
+            fh.write(line.encode())
 
 
 def purge_logs(root: Path, older_than_days: int) -> list[Path]:

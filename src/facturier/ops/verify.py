@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from facturier.core.errors import UnsafeFileError
 from facturier.store.files import sha256_file
 from facturier.core.errors import IntegrityError
 from facturier.store.journal import GENESIS, check_chain, head_path, head_problem, read_head
@@ -62,8 +63,8 @@ def verify_workspace(root: Path, expect: str | None = None) -> Verification:
             else:
                 try:
                     actual = sha256_file(path)
-                except OSError as exc:
-                    result.problems.append(f"{rel}: unreadable ({exc.strerror or exc})")
+                except (OSError, UnsafeFileError) as exc:  # a link is refused, never followed
+                    result.problems.append(f"{rel}: unreadable ({exc.strerror if isinstance(exc, OSError) else exc})")
                     continue
                 if actual != digest:
                     result.problems.append(f"{rel}: content changed (SHA-256 differs from the journal)")

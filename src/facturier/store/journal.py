@@ -21,7 +21,7 @@ import orjson
 
 from facturier.core.errors import IntegrityError
 from facturier.store import notices
-from facturier.store.files import atomic_write, sha256_bytes
+from facturier.store.files import atomic_write, open_append, open_update, sha256_bytes
 from facturier.store.state import GENESIS_STAMP, LedgerState, Stamp
 
 GENESIS = "0" * 64
@@ -272,7 +272,7 @@ class Journal:
             (notice or notices.notice)(f"journal head record created: the journal ends at entry {position.seq}")
         if head is None or head.pending or (head.seq, head.hash) != (position.seq, position.hash):
             write_head(self.head_file, Head(position.seq, position.hash or GENESIS))
-        self._fh = open(path, "ab")  # noqa: SIM115 (closed by close())
+        self._fh = open_append(path)
 
     def _repair_torn_tail(self) -> None:
         """Drop a last line left half-written by a killed process: it was never committed."""
@@ -281,7 +281,7 @@ class Journal:
         end = complete_end(self.path)
         if end == self.path.stat().st_size:
             return
-        with open(self.path, "rb+") as fh:
+        with open_update(self.path) as fh:
             fh.truncate(end)
             fh.flush()
             os.fsync(fh.fileno())

@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 
 from facturier.core.errors import IntegrityError
-from facturier.store.files import fsync_dir, sha256_bytes, sha256_file
+from facturier.store.files import ensure_dir, fsync_dir, open_new, open_regular, sha256_bytes, sha256_file, write_new
 from facturier.store.journal import Entry, Journal
 from facturier.store.state import LedgerState
 from facturier.store.lock import DEFAULT_WAIT_SECONDS, WorkspaceLock
@@ -100,7 +100,7 @@ class Ledger:
         for staged in staged_files:
             target = missing.get((staged.name, sha256_file(staged)))
             if target is not None:
-                target.parent.mkdir(parents=True, exist_ok=True)
+                ensure_dir(target.parent)
                 os.replace(staged, target)
                 fsync_dir(target.parent)
             else:
@@ -126,7 +126,7 @@ class Ledger:
         named_items = []
         moves: list[tuple[Path, Path]] = []  # (staged, final), each path built once
         contents: list[bytes] = []
-        self.staging.mkdir(parents=True, exist_ok=True)
+        ensure_dir(self.staging)
         for type_, data, files in items:
             named = {}
             for role, (rel, content) in files.items():
@@ -142,14 +142,14 @@ class Ledger:
         # past recently freed inodes, worse while render workers keep the cores busy); from
         # many threads those waits overlap instead of adding up.
         with ThreadPoolExecutor(STAGING_WRITERS) as writers:
-            for _ in writers.map(Path.write_bytes, [staged for staged, _ in moves], contents):
+            for _ in writers.map(write_new, [staged for staged, _ in moves], contents):
                 pass
         os.sync()
         entries = self.journal.append_many(named_items)
         folders = {self.staging}
         for staged, final in moves:
             if final.parent not in folders:
-                final.parent.mkdir(parents=True, exist_ok=True)
+                ensure_dir(final.parent)
                 folders.add(final.parent)
             os.replace(staged, final)
         for folder in sorted(folders):
@@ -167,9 +167,9 @@ class Ledger:
         copy is what gets validated and issued, so a file rewritten in the inbox meanwhile
         cannot slip through.
         """
-        self.staging.mkdir(parents=True, exist_ok=True)
+        ensure_dir(self.staging)
         digest = hashlib.sha256()
-        with open(source, "rb") as src, open(self.staging / name, "wb") as dst:
+        with open_regular(source) as src, open_new(self.staging / name) as dst:
             for chunk in iter(lambda: src.read(1 << 20), b""):
                 digest.update(chunk)
                 dst.write(chunk)
@@ -191,7 +191,7 @@ class Ledger:
         entry = self.journal.append(type_, {**data, "files": named})
         for rel, _ in files.values():
             final = self.root / rel
-            final.parent.mkdir(parents=True, exist_ok=True)
+            ensure_dir(final.parent)
             os.replace(self.staging / final.name, final)
             fsync_dir(final.parent)
         return entry

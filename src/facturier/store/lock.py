@@ -2,19 +2,44 @@
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
 import socket
+import stat
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
-from facturier.core.errors import LockBusyError
+from facturier.core.errors import LockBusyError, UnsafeFileError
+from facturier.store.files import FILE_MODE, ensure_dir
 
 DEFAULT_WAIT_SECONDS = float(os.environ.get("FACTURIER_LOCK_WAIT", "60"))
+
+
+def open_lock_file(path: Path) -> int:
+    """The lock file's descriptor; a link or a non-regular file there is refused, never opened.
+
+    Taking the lock truncates the file to write the holder: through a link planted at
+    data/.lock, even `verify` would truncate the link's target.
+    """
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, FILE_MODE)
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:
+            raise
+        raise UnsafeFileError(f"{path} is a symbolic link; the workspace lock never follows one. "
+                              f"Remove it (rm {path}); Facturier creates a new lock file.") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise UnsafeFileError(f"{path} is not a regular file; remove it, Facturier creates a new lock file")
+    if info.st_size == 0 and info.st_uid == os.geteuid():
+        os.fchmod(fd, FILE_MODE)  # new (or empty): the umask must not decide who may read it
+    return fd
 
 
 class WorkspaceLock:
@@ -27,8 +52,8 @@ class WorkspaceLock:
 
     def acquire(self) -> None:
         """Take the lock, waiting up to `wait_seconds`, else raise naming the holder."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        ensure_dir(self.path.parent)
+        fd = open_lock_file(self.path)
         deadline = time.monotonic() + self.wait_seconds
         announced = False
         while True:
@@ -59,7 +84,11 @@ class WorkspaceLock:
     def holder(self) -> str:
         """Describe the current holder from the lock file (best effort)."""
         try:
-            info = json.loads(self.path.read_text() or "{}")
+            fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+            try:
+                info = json.loads(os.read(fd, 4096) or b"{}")
+            finally:
+                os.close(fd)
         except (OSError, ValueError):
             return "an unknown process"
         if not info:

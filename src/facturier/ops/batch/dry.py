@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING
 
+from facturier.core.errors import UnsafeFileError
+from facturier.core.text import printable
 from facturier.ops.batch.process import (
     DRY_COLUMNS,
     batch_context,
     batch_document,
     inbox_files,
+    inbox_problem,
     ledger_view,
 )
 from facturier.ops.batch.rows import FileCheck, iter_rows
@@ -41,7 +44,7 @@ def _dry_clients(ws: Workspace, state: LedgerState, run_date: date, clients: lis
         view = ledger_view(state, batch_id)
         for accepted in view.interrupted:
             left = int(accepted["rows"]) - len(view.issued_by_batch.get(accepted["sha256"], set()))
-            report.notes.append(f"{batch_id}/{accepted['name']}: interrupted batch, {left} row(s) "
+            report.notes.append(f"{batch_id}/{printable(accepted['name'])}: interrupted batch, {left} row(s) "
                                 "left to issue; the next real run resumes it first")
         invoiced = dict(view.invoiced)
         for path in inbox_files(ws.root, batch_id):
@@ -51,17 +54,25 @@ def _dry_clients(ws: Workspace, state: LedgerState, run_date: date, clients: lis
 def _dry_file(ws: Workspace, batch_id: str, path: Path, run_date: date, allocator: NumberAllocator,
               invoiced: dict[str, str], accepted: set[str], report: Report) -> None:
     """Validate one file; on success add its would-be invoices and advance the numbers in memory."""
-    if sha256_file(path) in accepted:
-        report.alerts.append(Alert("error", f"{batch_id}/{path.name} would be rejected: duplicate of a file "
-                                            "already accepted"))
+    label = f"{batch_id}/{printable(path.name)}"
+    try:
+        problem = inbox_problem(path)
+        if problem is None and sha256_file(path) in accepted:
+            problem = "duplicate of a file already accepted"
+        if problem is not None:
+            report.alerts.append(Alert("error", f"{label} would be rejected: {printable(problem)}"))
+            return
+        cfg = ws.batch_clients[batch_id]
+        ctx = batch_context(cfg, batch_id, run_date, allocator, invoiced)
+        check = FileCheck()
+        rows = list(iter_rows(path, ctx, check))  # a dry run prints every row anyway
+    except (OSError, UnsafeFileError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        report.alerts.append(Alert("error", f"{label} would be rejected: cannot read it ({printable(reason)})"))
         return
-    cfg = ws.batch_clients[batch_id]
-    ctx = batch_context(cfg, batch_id, run_date, allocator, invoiced)
-    check = FileCheck()
-    rows = list(iter_rows(path, ctx, check))  # a dry run prints every row anyway
     if check.problem_count:
         listed = "\n  ".join(str(p) for p in check.problems)
-        report.alerts.append(Alert("error", f"{batch_id}/{path.name} would be rejected, nothing issued: "
+        report.alerts.append(Alert("error", f"{label} would be rejected, nothing issued: "
                                             f"{check.problem_count} problem(s)\n  {listed}"))
         return
     for row in rows:
@@ -70,7 +81,7 @@ def _dry_file(ws: Workspace, batch_id: str, path: Path, run_date: date, allocato
         invoiced[row.reference] = doc.number
         record = doc.to_record()
         report.rows.append({
-            "client": batch_id, "file": path.name, "line": row.line, "number": doc.number,
+            "client": batch_id, "file": printable(path.name), "line": row.line, "number": doc.number,
             "reference": row.reference, "customer": row.customer_name, "date": row.issue_date.isoformat(),
             "due_date": row.due_date.isoformat(), "currency": doc.currency,
             "total_incl_vat": record["total_incl_vat"], "mode": doc.mode,

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import shutil
 import zipfile
 from pathlib import Path
 
-from facturier.store.files import fsync_dir
+from facturier.core.text import spreadsheet_cell
 from facturier.store.events import T
+from facturier.store.files import atomic_file, fsync_dir, named_file, open_regular
 from facturier.store.journal import Entry
 from facturier.store.state import LedgerState
 
@@ -42,13 +42,18 @@ def month_invoices(state: LedgerState, batch_id: str, month: str) -> list[Entry]
 
 
 def manifest_bytes(invoices: list[Entry]) -> bytes:
-    """manifest.csv: one row per PDF, UTF-8, CRLF as RFC 4180 says."""
+    """manifest.csv: one row per PDF, UTF-8, CRLF as RFC 4180 says.
+
+    Text cells are neutralised against formula injection (a customer name from a CSV row may
+    start with `=`); the total stays a number.
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(MANIFEST_COLUMNS)
     for e in invoices:
         name = e.get("customer") or e.get("client_name", "")
-        writer.writerow([e["number"], e["date"], name, e["total_incl_vat"], e["files"]["pdf"]["sha256"]])
+        text = [spreadsheet_cell(str(v)) for v in (e["number"], e["date"], name)]
+        writer.writerow([*text, e["total_incl_vat"], named_file(e, "pdf")["sha256"]])
     return buffer.getvalue().encode("utf-8")
 
 
@@ -70,16 +75,10 @@ def build_monthly_zip(root: Path, state: LedgerState, batch_id: str, month: str)
     if not invoices:
         return None
     target = zip_path(root, batch_id, month)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    with zipfile.ZipFile(tmp, "w") as zf:
+    with atomic_file(target) as fh, zipfile.ZipFile(fh, "w") as zf:
         zf.writestr(_info("manifest.csv", zipfile.ZIP_DEFLATED), manifest_bytes(invoices))
         for e in sorted(invoices, key=lambda e: str(e["number"])):
-            with open(root / e["files"]["pdf"]["path"], "rb") as src, \
+            with open_regular(root / named_file(e, "pdf")["path"]) as src, \
                     zf.open(_info(f"{e['number']}.pdf", zipfile.ZIP_STORED), "w") as dst:
                 shutil.copyfileobj(src, dst, 1 << 20)
-    with open(tmp, "rb+") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, target)
-    fsync_dir(target.parent)
     return target

@@ -15,22 +15,33 @@ is issued twice and numbers stay gapless. Finally each touched month's ZIP is re
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from facturier.core.errors import InputError, IntegrityError
+from facturier.core.errors import FacturierError, InputError, IntegrityError, UnsafeFileError
 from facturier.core.invoice import Document, Line, Party
-from facturier.ops.batch.rows import BatchContext, BatchRow, FileCheck, Problem, iter_rows
+from facturier.core.text import is_utf8, printable
 from facturier.ops.batch.monthly_zip import build_monthly_zip
+from facturier.ops.batch.rows import BatchContext, BatchRow, FileCheck, Problem, iter_rows
 from facturier.ops.documents import commit_group_size, document_commit, seller_party
 from facturier.ops.logs import log
 from facturier.ops.report import Alert, ProgressHook, Report
 from facturier.ops.state import NumberAllocator
-from facturier.store.files import atomic_write, fsync_dir, sha256_file
+from facturier.store.files import (
+    NAME_MAX,
+    atomic_write,
+    fit_name,
+    fsync_dir,
+    named_file,
+    sha256_file,
+)
 from facturier.store.journal import Entry
 from facturier.store.ledger import Ledger
 from facturier.store.state import LedgerState
@@ -38,6 +49,7 @@ from facturier.store.state import LedgerState
 if TYPE_CHECKING:
     from facturier.config import BatchClientConfig, Workspace
 
+ERRORS_SUFFIX = ".errors.txt"
 FILE_COLUMNS = ["client", "file", "status", "rows", "issued", "first", "last"]
 DRY_COLUMNS = ["client", "file", "line", "number", "reference", "customer", "date", "due_date",
                "currency", "total_incl_vat", "mode"]
@@ -104,11 +116,51 @@ def inbox_dir(root: Path, batch_id: str) -> Path:
 
 
 def inbox_files(root: Path, batch_id: str) -> list[Path]:
-    """The CSV files waiting in a client's inbox, in name order."""
+    """The `*.csv` entries waiting in a client's inbox, in name order, folders aside.
+
+    Links and other non-regular entries are listed too, so that they are rejected (never
+    followed, never read) instead of lingering unexplained.
+    """
     folder = inbox_dir(root, batch_id)
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".csv")
+    return sorted(p for p in folder.iterdir()
+                  if p.suffix.lower() == ".csv" and (p.is_symlink() or not p.is_dir()))
+
+
+def inbox_problem(path: Path) -> str | None:
+    """Why an inbox entry is refused before anything reads it: its name or its kind."""
+    if not is_utf8(path.name):
+        return ("the file name is not valid UTF-8 (it cannot be recorded as it is): rename the file "
+                "and drop it again")
+    mode = path.lstat().st_mode
+    if stat.S_ISLNK(mode):
+        return ("the file is a symbolic link: links are neither followed nor read; drop the CSV file "
+                "itself in the inbox")
+    if not stat.S_ISREG(mode):
+        return "not a regular file (a FIFO, a socket or a device): drop a plain CSV file"
+    return None
+
+
+class InboxFileError(FacturierError):
+    """Something wrong with one inbox file: it is rejected and the run goes on."""
+
+
+# Errors that say the machine, not the inbox file, is in trouble: they stop the run.
+_SYSTEM_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.ENOMEM, errno.EMFILE, errno.ENFILE})
+
+
+@contextmanager
+def reading_inbox_file() -> Iterator[None]:
+    """Turn a failure to read the inbox file into that file's rejection, not the run's end."""
+    try:
+        yield
+    except UnsafeFileError as exc:
+        raise InboxFileError(str(exc)) from None
+    except OSError as exc:
+        if exc.errno in _SYSTEM_ERRNOS:
+            raise
+        raise InboxFileError(f"cannot read the file: {exc.strerror or exc}") from None
 
 
 def selected_clients(ws: Workspace, client: str | None) -> list[str]:
@@ -144,8 +196,9 @@ def process_batches(ws: Workspace, run_date: date, client: str | None = None, dr
             for batch_id in clients:
                 _process_client(ws, ledger, batch_id, run_date, report, progress)
     for name in orphan_inboxes(ws):
-        report.alerts.append(Alert("warning", f"data/inbox_batch/{name}/ holds CSV files but there is no "
-                                              f"batch_clients/{name}.toml: they are left untouched"))
+        shown = printable(name)
+        report.alerts.append(Alert("warning", f"data/inbox_batch/{shown}/ holds CSV files but there is no "
+                                              f"batch_clients/{shown}.toml: they are left untouched"))
     if not report.rows and not report.alerts:
         report.notes.append("No CSV file waiting in the batch inboxes.")
     return report
@@ -166,21 +219,42 @@ def _process_client(ws: Workspace, ledger: Ledger, batch_id: str, run_date: date
 
 def _intake(ws: Workspace, ledger: Ledger, batch_id: str, path: Path, run_date: date,
             report: Report) -> Entry | None:
-    """Validate one inbox file whole; archive and journal it when valid, else reject it."""
+    """Validate one inbox file whole; archive and journal it when valid, else reject it.
+
+    Whatever is wrong with this one file (a link, unreadable, a name too long to store as it
+    is) rejects it with its errors file; the other files and batch clients proceed.
+    """
+    if not os.path.lexists(path):  # removed since the inbox was listed
+        return None
+    try:
+        return _intake_file(ws, ledger, batch_id, path, run_date, report)
+    except InboxFileError as exc:
+        _reject(ledger, batch_id, path, None, [Problem(path.name, 1, "-", str(exc))], 1, report)
+        return None
+
+
+def _intake_file(ws: Workspace, ledger: Ledger, batch_id: str, path: Path, run_date: date,
+                 report: Report) -> Entry | None:
+    """`_intake` of a file that may be read; InboxFileError for a problem of the file itself."""
     cfg = ws.batch_clients[batch_id]
     view = ledger_view(ledger.state, batch_id)
-    sha = sha256_file(path)
+    with reading_inbox_file():
+        problem = inbox_problem(path)
+        if problem is not None:
+            raise InboxFileError(problem)
+        sha = sha256_file(path)
     if sha in view.accepted:
         first = view.accepted[sha]
-        problem = Problem(path.name, 1, "-", f"duplicate file: the same content (SHA-256 {sha[:12]}...) was "
-                                             f"accepted on {first['at'][:10]} as {first['name']}")
-        _reject(ledger, batch_id, path, sha, [problem], 1, report)
+        duplicate = Problem(path.name, 1, "-", f"duplicate file: the same content (SHA-256 {sha[:12]}...) was "
+                                               f"accepted on {first['at'][:10]} as {first['name']}")
+        _reject(ledger, batch_id, path, sha, [duplicate], 1, report)
         return None
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    archive_name = f"{stamp}_{sha[:12]}_{path.name}"
-    if ledger.stage_copy(path, archive_name) != sha:
+    archive_name = fit_name(f"{stamp}_{sha[:12]}_{path.name}")  # the inbox name may already use 255 bytes
+    if _stage_inbox_copy(ledger, path, archive_name) != sha:
         ledger.staged_path(archive_name).unlink()
-        report.alerts.append(Alert("warning", f"{path.name} changed while being read; it is retried next run"))
+        report.alerts.append(Alert("warning", f"{printable(path.name)} changed while being read; "
+                                              "it is retried next run"))
         return None
     ctx = batch_context(cfg, batch_id, run_date, NumberAllocator(ledger.state), view.invoiced)
     check = FileCheck()
@@ -198,35 +272,75 @@ def _intake(ws: Workspace, ledger: Ledger, batch_id: str, path: Path, run_date: 
     )
 
 
+def _stage_inbox_copy(ledger: Ledger, path: Path, archive_name: str) -> str:
+    """Copy the inbox file to staging (its SHA-256); a read failure leaves no partial copy."""
+    try:
+        with reading_inbox_file():
+            return ledger.stage_copy(path, archive_name)
+    except BaseException:
+        ledger.staged_path(archive_name).unlink(missing_ok=True)
+        raise
+
+
 def rejected_destination(folder: Path, name: str) -> Path:
-    """rejected/<name>, or a timestamped name when an earlier rejection already took it."""
-    dest = folder / name
-    if not dest.exists() and not (folder / f"{name}.errors.txt").exists():
+    """rejected/<name>, or a timestamped name when an earlier rejection already took it.
+
+    Names are shortened (`fit_name`) so that the file and its `.errors.txt` fit the file
+    system whatever the inbox name.
+    """
+    budget = NAME_MAX - len(ERRORS_SUFFIX)
+    dest = folder / fit_name(name, budget)
+    if not os.path.lexists(dest) and not os.path.lexists(f"{dest}{ERRORS_SUFFIX}"):
         return dest
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-    return folder / f"{Path(name).stem}.{stamp}{Path(name).suffix}"
+    base = Path(fit_name(name, budget - len(stamp) - 1))
+    return folder / f"{base.stem}.{stamp}{base.suffix}"
 
 
-def _reject(ledger: Ledger, batch_id: str, path: Path, sha: str, problems: list[Problem], count: int,
+def recorded_name(name: str) -> str:
+    """The name a file is journalled and stored under: itself, escaped if it is not UTF-8."""
+    return name if is_utf8(name) else printable(name)
+
+
+def _reject(ledger: Ledger, batch_id: str, path: Path, sha: str | None, problems: list[Problem], count: int,
             report: Report) -> None:
-    """Move a file to rejected/ with its .errors.txt, journal it and raise an error alert."""
-    folder = path.parent / "rejected"
-    dest = rejected_destination(folder, path.name)
+    """Move a file to rejected/ with its .errors.txt, journal it and raise an error alert.
+
+    `sha` is None when the file was not read (a link, not a regular file, unreadable).
+    """
+    folder, shown_name = path.parent / "rejected", printable(path.name)
+    if folder.is_symlink():  # the inbox owner must not redirect what we write
+        report.alerts.append(Alert("error", f"{batch_id}/{shown_name} not processed: {printable(str(folder))} "
+                                            "is a symbolic link; remove it (Facturier creates the folder)"))
+        return
+    dest = rejected_destination(folder, recorded_name(path.name))
     lines = [str(p) for p in problems]
     if count > len(problems):
         lines.append(f"... and {count - len(problems)} more problem(s) (only the first {len(problems)} are listed)")
-    atomic_write(folder / f"{dest.name}.errors.txt", ("\n".join(lines) + "\n").encode())
+    atomic_write(Path(f"{dest}{ERRORS_SUFFIX}"), ("\n".join(lines) + "\n").encode())
     rel = dest.relative_to(ledger.root).as_posix()
-    ledger.append("batch.rejected", {"client": batch_id, "name": path.name, "sha256": sha,
+    ledger.append("batch.rejected", {"client": batch_id, "name": recorded_name(path.name), "sha256": sha,
                                      "problems": count, "rejected": rel})
-    os.replace(path, dest)
-    fsync_dir(path.parent)
-    report.rows.append({"client": batch_id, "file": path.name, "status": "rejected", "rows": "",
+    moved = _move_rejected(path, dest, report, f"{batch_id}/{shown_name}")
+    report.rows.append({"client": batch_id, "file": shown_name, "status": "rejected", "rows": "",
                         "issued": 0, "first": "", "last": ""})
-    shown = "\n  ".join(lines[:10]) + ("\n  ..." if len(lines) > 10 else "")
-    report.alerts.append(Alert("error", f"{batch_id}/{path.name} rejected, nothing issued: {count} problem(s), "
-                                        f"see {rel}.errors.txt\n  {shown}"))
+    listed = "\n  ".join(lines[:10]) + ("\n  ..." if len(lines) > 10 else "")
+    stays = "" if moved else " (the file itself could not be moved and stays in the inbox)"
+    report.alerts.append(Alert("error", f"{batch_id}/{shown_name} rejected, nothing issued: {count} problem(s), "
+                                        f"see {printable(rel)}.errors.txt{stays}\n  {listed}"))
     log(ledger.root, f"batch file {path.name} rejected: {count} problem(s)", batch_id)
+
+
+def _move_rejected(path: Path, dest: Path, report: Report, label: str) -> bool:
+    """Move the file (a link itself, not its target) to rejected/; an alert when that fails."""
+    try:
+        os.replace(path, dest)
+        fsync_dir(path.parent)
+    except OSError as exc:
+        report.alerts.append(Alert("error", f"{label}: could not be moved to rejected/ ({exc.strerror or exc}); "
+                                            "move it away by hand"))
+        return False
+    return True
 
 
 def _issue_accepted(ws: Workspace, ledger: Ledger, batch_id: str, accepted: Entry, report: Report,
@@ -236,7 +350,7 @@ def _issue_accepted(ws: Workspace, ledger: Ledger, batch_id: str, accepted: Entr
 
     cfg = ws.batch_clients[batch_id]
     sha, name = accepted["sha256"], accepted["name"]
-    archive = ws.root / accepted["files"]["csv"]["path"]
+    archive = ws.root / named_file(accepted, "csv")["path"]
     if sha256_file(archive) != sha:
         raise IntegrityError(f"{archive}: content changed since it was accepted; run 'facturier verify'")
     files = ledger.state.core.batches.get(batch_id)
@@ -272,7 +386,7 @@ def _issue_accepted(ws: Workspace, ledger: Ledger, batch_id: str, accepted: Entr
     if check.problem_count:  # the archive was valid when accepted and is unchanged: a bug, not input
         raise IntegrityError(f"{archive}: accepted file no longer validates: {check.problems[0]}")
     _complete(ledger, batch_id, accepted, len(done) + len(numbers))
-    report.rows.append({"client": batch_id, "file": name, "status": "resumed" if resumed else "issued",
+    report.rows.append({"client": batch_id, "file": printable(name), "status": "resumed" if resumed else "issued",
                         "rows": accepted["rows"], "issued": len(numbers),
                         "first": numbers[0] if numbers else "", "last": numbers[-1] if numbers else ""})
     log(ws.root, f"batch file {name}: {len(numbers)} invoice(s) issued" + (" (resumed)" if resumed else ""), batch_id)
@@ -293,7 +407,7 @@ def _commit(ledger: Ledger, group: list[tuple[str, dict[str, Any], dict[str, tup
 def _complete(ledger: Ledger, batch_id: str, accepted: Entry, issued: int) -> None:
     """Remove the consumed inbox file, then journal completion (a crash between: resume redoes both)."""
     inbox = inbox_dir(ledger.root, batch_id) / accepted["name"]
-    if inbox.is_file() and sha256_file(inbox) == accepted["sha256"]:
+    if not inbox.is_symlink() and inbox.is_file() and sha256_file(inbox) == accepted["sha256"]:
         inbox.unlink()
         fsync_dir(inbox.parent)
     ledger.append("batch.completed", {"client": batch_id, "name": accepted["name"],

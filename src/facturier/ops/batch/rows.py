@@ -34,6 +34,7 @@ from facturier.config.fields import (
     plain_decimal,
 )
 from facturier.core.money import line_amount_problem
+from facturier.core.text import printable
 from facturier.core.numbering import series_key
 
 T = TypeVar("T")
@@ -62,7 +63,8 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}: {self.message}"
+        # Escaped: a newline in a file name or a cell must not forge another problem line.
+        return printable(f"{self.file}:{self.line}:{self.column}: {self.message}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import weakref
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 from pathlib import Path
@@ -12,7 +13,7 @@ import jinja2
 
 from facturier.adapters.mail import REF_HEADER
 from facturier.core.errors import FacturierError, IntegrityError
-from facturier.store.files import sha256_bytes
+from facturier.store.files import named_file, open_regular, sha256_bytes
 from facturier.store.journal import Entry
 
 if TYPE_CHECKING:
@@ -40,6 +41,22 @@ def template_env(root: Path) -> jinja2.Environment:
     # StrictUndefined: a typo in a merge field must stop the send, not mail a blank.
     return jinja2.Environment(loader=loader, undefined=jinja2.StrictUndefined,
                               autoescape=jinja2.select_autoescape(["html"]), keep_trailing_newline=True)
+
+
+# One escaping overlay per environment, so its compiled templates are cached across messages.
+_HTML_ENVS: weakref.WeakKeyDictionary[jinja2.Environment, jinja2.Environment] = weakref.WeakKeyDictionary()
+
+
+def html_env(env: jinja2.Environment) -> jinja2.Environment:
+    """`env` with autoescape on for every template, included ones too, for HTML parts.
+
+    Autoescape chosen by file name applies per template: an `.html` part that includes the
+    `.txt` one (the alert summary does) would insert file names and CSV values as markup.
+    """
+    overlay = _HTML_ENVS.get(env)
+    if overlay is None:
+        overlay = _HTML_ENVS[env] = env.overlay(autoescape=True)
+    return overlay
 
 
 def render(env: jinja2.Environment, name: str, fields: dict[str, Any]) -> str:
@@ -74,7 +91,7 @@ def compose(ws: Workspace, env: jinja2.Environment, kind: str, language: str,
     message["Message-ID"] = make_msgid(domain=sender_domain(mail.from_))
     message[REF_HEADER] = ref
     message.set_content(render(env, f"{kind}.{language}.txt", fields))
-    message.add_alternative(render(env, f"{kind}.{language}.html", fields), subtype="html")
+    message.add_alternative(render(html_env(env), f"{kind}.{language}.html", fields), subtype="html")
     return message
 
 
@@ -90,7 +107,12 @@ def attach(message: EmailMessage, data: bytes, maintype: str, subtype: str, file
 
 def verified_file(root: Path, item: dict[str, str]) -> bytes:
     """A file named by the journal, refused if its bytes no longer match the recorded SHA-256."""
-    data = (root / item["path"]).read_bytes()
+    try:
+        with open_regular(root / item["path"]) as fh:
+            data = fh.read()
+    except OSError as exc:
+        raise IntegrityError(f"{item['path']}: {exc.strerror or exc} (named by the journal); "
+                             "run facturier verify") from None
     if sha256_bytes(data) != item["sha256"]:
         raise IntegrityError(f"{item['path']} does not match its journalled SHA-256; run facturier verify")
     return data
@@ -106,7 +128,7 @@ def invoice_message(ws: Workspace, env: jinja2.Environment, entry: Entry, to: li
     """The invoice email in the invoice's language, its PDF attached after a hash check."""
     from facturier.render.view import format_date, format_money
 
-    record_bytes = verified_file(ws.root, entry["files"]["json"])
+    record_bytes = verified_file(ws.root, named_file(entry, "json"))
     record = json.loads(record_bytes)
     language = record["language"]
     fields = {
@@ -118,6 +140,6 @@ def invoice_message(ws: Workspace, env: jinja2.Environment, entry: Entry, to: li
         "currency": record["currency"],
     }
     message = compose(ws, env, "invoice", language, fields, to, record["number"])
-    pdf = verified_file(ws.root, entry["files"]["pdf"])
+    pdf = verified_file(ws.root, named_file(entry, "pdf"))
     attach(message, pdf, "application", "pdf", f"{record['number']}.pdf")
     return message

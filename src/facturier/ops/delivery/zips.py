@@ -14,6 +14,7 @@ from facturier.core.send_rules import SendFacts, may_send, previous_month
 from facturier.ops.delivery.model import Delivery
 from facturier.ops.delivery.messages import attach, compose, month_name, template_env
 from facturier.ops.report import Alert, Report
+from facturier.store.files import open_regular
 from facturier.store.journal import Entry
 
 if TYPE_CHECKING:
@@ -82,5 +83,6 @@ def batch_message(ws: Workspace, batch_id: str, month: str) -> EmailMessage:
     message = compose(ws, template_env(ws.root), kind, client.language, fields, [client.email],
                       f"{batch_id}-{month}")
     if client.delivery == "attach":
-        attach(message, (ws.root / "downloads" / name).read_bytes(), "application", "zip", name)
+        with open_regular(ws.root / "downloads" / name) as fh:  # a link there must not mail its target
+            attach(message, fh.read(), "application", "zip", name)
     return message

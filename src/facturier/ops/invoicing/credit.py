@@ -35,6 +35,7 @@ from facturier.ops.state import NumberAllocator
 from facturier.ops.views import refresh_views
 from facturier.ops.state import read_state
 from facturier.store.events import T
+from facturier.store.files import named_file
 from facturier.store.journal import Entry
 from facturier.store.ledger import Ledger
 from facturier.store.state import LedgerState
@@ -67,7 +68,7 @@ def record_lines(record: dict[str, Any]) -> tuple[Line, ...]:
 
 def original_record(ws: Workspace, entry: Entry) -> dict[str, Any]:
     """The canonical JSON record of an issued document."""
-    data: dict[str, Any] = json.loads((ws.root / entry["files"]["json"]["path"]).read_text(encoding="utf-8"))
+    data: dict[str, Any] = json.loads((ws.root / named_file(entry, "json")["path"]).read_text(encoding="utf-8"))
     return data
 
 

@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from facturier.core.text import spreadsheet_cell
 from facturier.store.files import atomic_write
 from facturier.store.journal import Entry
 from facturier.store.state import LedgerState
@@ -42,17 +43,26 @@ def revenue_rows(state: LedgerState, year: int, month: int | None) -> list[dict[
 
 
 def csv_bytes(columns: list[str], rows: Iterable[dict[str, Any]], excel: bool) -> bytes:
-    """RFC 4180 CSV; `excel` gives ';', decimal commas and a UTF-8 BOM for spreadsheet locales."""
+    """RFC 4180 CSV; `excel` gives ';', decimal commas and a UTF-8 BOM for spreadsheet locales.
+
+    Every text cell goes through `spreadsheet_cell` (formula injection: a payer's transfer
+    label `=HYPERLINK(...)` must not become a live formula); amount columns stay numbers.
+    """
     buf = io.StringIO()
     writer = csv.writer(buf, delimiter=";" if excel else ",", lineterminator="\r\n" if excel else "\n")
     writer.writerow(columns)
     for row in rows:
-        values = [row[c] for c in columns]
-        if excel:
-            values = [str(v).replace(".", ",") if c in AMOUNT_COLUMNS else v for c, v in zip(columns, values)]
-        writer.writerow(values)
+        writer.writerow([export_cell(c, row[c], excel) for c in columns])
     data = buf.getvalue().encode("utf-8")
     return b"\xef\xbb\xbf" + data if excel else data
+
+
+def export_cell(column: str, value: Any, excel: bool) -> str:
+    """One cell: an amount as a number (decimal comma for `excel`), anything else as safe text."""
+    text = "" if value is None else str(value)  # as csv.writer writes None
+    if column in AMOUNT_COLUMNS:
+        return text.replace(".", ",") if excel else text
+    return spreadsheet_cell(text)
 
 
 def default_export_path(root: Path, name: str, year: int, month: int | None, excel: bool) -> Path:

@@ -10,6 +10,7 @@ from facturier.core.errors import InputError
 from facturier.ops.report import Report
 from facturier.ops.state import read_state, save_quietly
 from facturier.store.events import DocumentIssued
+from facturier.store.files import named_file
 from facturier.store.journal import Entry
 from facturier.store.state import LedgerState
 
@@ -80,7 +81,7 @@ def document_events(ws: Workspace, number: str) -> tuple[dict[str, Any], list[di
         entry = state.document_entry(number)
         if entry is None:
             raise InputError(f"no invoice or credit note numbered {number!r}")
-        record = json.loads((ws.root / entry["files"]["json"]["path"]).read_text(encoding="utf-8"))
+        record = json.loads((ws.root / named_file(entry, "json")["path"]).read_text(encoding="utf-8"))
         events = [{"seq": e["seq"], "at": e["at"], "type": e["type"], "detail": _detail(e)}
                   for e in state.entries_naming(number)]
     finally:

@@ -1,0 +1,66 @@
+"""Text that leaves the product: names made safe to print, cells made safe for spreadsheets.
+
+Pure functions, no I/O. `printable` is applied wherever an outside name (a file name, a
+cell) is printed, logged or written to an errors file, so a newline in a file name can never
+forge a line. `spreadsheet_cell` neutralises formula injection in CSV exports, as OWASP
+recommends (https://owasp.org/www-community/attacks/CSV_Injection).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+# Control, format, surrogate, private-use, unassigned and line/paragraph separator characters:
+# the ones a terminal or a log reader may act on or show as something else.
+_UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+# A spreadsheet treats a cell starting with one of these as a formula (OWASP's list).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _escape(char: str) -> str:
+    """The repr-style escape of one character: \\n, \\t, \\r, \\xNN, \\uNNNN or \\UNNNNNNNN."""
+    special = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+    if char in special:
+        return special[char]
+    code = ord(char)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
+
+
+def printable(text: str) -> str:
+    """`text` with every control or invisible character escaped repr-style, on one line.
+
+    Lone surrogates (undecodable bytes of a file name, kept by Python's surrogateescape) are
+    escaped too, so the result always encodes to UTF-8.
+    """
+    if text.isprintable():  # the common case, checked in C
+        return text
+    return "".join(_escape(c) if unicodedata.category(c) in _UNSAFE_CATEGORIES else c for c in text)
+
+
+def printable_lines(text: str) -> str:
+    """`printable` line by line: the message's own line breaks stay, any other control is escaped."""
+    return "\n".join(printable(line) for line in text.split("\n"))
+
+
+def is_utf8(text: str) -> bool:
+    """Whether `text` encodes to UTF-8 (False for a file name holding undecodable bytes)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def spreadsheet_cell(value: str) -> str:
+    """A text cell a spreadsheet shows as text: a leading formula character gets a `'` prefix.
+
+    For text columns only: amounts must stay numbers, so callers never pass them here (a
+    credit note's -100.00 is a number, not a formula).
+    """
+    if value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
