@@ -257,7 +257,7 @@ def _accepted(e: dict[str, Any]) -> BatchAccepted:
 
 
 def _rejected(e: dict[str, Any]) -> BatchRejected:
-    return BatchRejected(e["seq"], e["at"], e["type"], e["client"], e["name"], e["sha256"],
+    return BatchRejected(e["seq"], e["at"], e["type"], e["client"], e["name"], e.get("sha256") or "",
                          int(e.get("problems", 0)), e.get("rejected", ""))
 
 

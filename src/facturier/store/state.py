@@ -39,6 +39,7 @@ import xxhash
 from facturier.core.accounts import Account
 from facturier.core.money import minor_exponent
 from facturier.core.numbering import SeriesState
+from facturier.store.files import atomic_write
 from facturier.store.events import (
     BatchAccepted,
     BatchCompleted,
@@ -541,10 +542,8 @@ class LedgerState:
                 digest = prefix_digest(self.journal, self.position.offset)
             stamp = (self.position.seq, self.position.offset, self.position.hash)
             payload = (STATE_VERSION, stamp, digest if name == "core" else None, loaded.section.dump())
-            tmp = self.dir / f".{name}.{os.getpid()}.tmp"
-            with open(tmp, "wb") as fh:
-                pickle.dump(payload, fh, protocol=5)
-            os.replace(tmp, self.dir / f"{name}.pickle")
+            # Not fsynced: a checkpoint lost in a crash is only rebuilt.
+            atomic_write(self.dir / f"{name}.pickle", pickle.dumps(payload, protocol=5), durable=False)
             loaded.saved = self.position
 
     def ensure(self, *names: str) -> None:
