@@ -23,6 +23,7 @@ import pikepdf
 import typst
 
 from facturier.core.errors import FacturierError
+from facturier.render.template_folder import NO_PACKAGES, ensure_template_folder, template_folder_problems
 from facturier.render.view import build_view
 
 TEMPLATE_NAME: Final = "invoice.typ"
@@ -39,7 +40,9 @@ PDF_TAGS: Final = False
 
 def template_path(override_dir: Path | None) -> Path:
     """The workspace's template when it has one, else the bundled template."""
-    if override_dir is not None and (override_dir / TEMPLATE_NAME).is_file():
+    # A link named invoice.typ counts as an override, to be refused, never silently skipped.
+    override = override_dir / TEMPLATE_NAME if override_dir is not None else None
+    if override is not None and (override.is_file() or override.is_symlink()):
         return override_dir / TEMPLATE_NAME
     return BUNDLED_TEMPLATES / TEMPLATE_NAME
 
@@ -128,10 +131,13 @@ class PdfRenderer:
     def __init__(self, override_dir: Path | None = None) -> None:
         """Pick the template (workspace override first) and build the compiler once."""
         self.template = template_path(override_dir)
+        bundled = self.template == BUNDLED_TEMPLATES / TEMPLATE_NAME
+        self._override = None if bundled else self.template.parent
+        if self._override is not None:
+            ensure_template_folder(self._override)
         # The template's folder is the Typst root, so an override can use its own images.
         self._compiler = _compiler(self.template)
         # An override renders one document per compile: it need not know about sheets.
-        bundled = self.template == BUNDLED_TEMPLATES / TEMPLATE_NAME
         self._sheets = _compiler(BUNDLED_TEMPLATES / SHEETS_NAME) if bundled else None
 
     def render(self, record: dict[str, Any]) -> bytes:
@@ -157,6 +163,8 @@ class PdfRenderer:
                  record: dict[str, Any]) -> bytes:
         global _typst_used_by_pid
         _check_not_forked_after_use()
+        if self._override is not None:  # again at each compile: a link may appear mid-run
+            ensure_template_folder(self._override)
         _typst_used_by_pid = os.getpid()
         try:
             pdf = compiler.compile(
@@ -174,7 +182,8 @@ class PdfRenderer:
 
 
 def _compiler(template: Path) -> typst.Compiler:
-    return typst.Compiler(template, root=template.parent, font_paths=_bundled_fonts(), ignore_system_fonts=True)
+    return typst.Compiler(template, root=template.parent, font_paths=_bundled_fonts(), ignore_system_fonts=True,
+                          package_path=NO_PACKAGES, package_cache_path=NO_PACKAGES)
 
 
 def sheet_key(record: dict[str, Any]) -> tuple[str, str]:
@@ -273,8 +282,11 @@ def _trim_heap() -> None:
 
 def check_template(override_dir: Path) -> list[str]:
     """Problems of a workspace's template override, found by rendering the sample in each language."""
-    if not (override_dir / TEMPLATE_NAME).is_file():
+    if template_path(override_dir) == BUNDLED_TEMPLATES / TEMPLATE_NAME:
         return []
+    folder = template_folder_problems(override_dir)
+    if folder:
+        return [f"{entry}: (file): {message}" for entry, message in folder]
     record = json.loads(BUNDLED_SAMPLE.read_text(encoding="utf-8"))
     try:
         renderer = PdfRenderer(override_dir)
