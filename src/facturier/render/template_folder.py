@@ -18,7 +18,7 @@ from facturier.core.errors import FacturierError
 
 # Typst also reads packages (`#import "@local/..."`) from the user's data folder, outside the
 # templates; pointing it at a path that can never exist refuses them, and refuses to download.
-NO_PACKAGES: Final = "/dev/null/typst-packages"
+NO_PACKAGES: Final = Path("/dev/null/typst-packages")
 
 
 class TemplateFolderError(FacturierError):
