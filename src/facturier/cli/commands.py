@@ -20,6 +20,7 @@ from facturier.cli.common import (
     progress_bar,
     root_of,
     run_date,
+    today,
     writing_date,
 )
 
@@ -36,10 +37,18 @@ def init(directory: Path = typer.Argument(..., help="Directory to create the wor
 @app.command()
 def check(ctx: typer.Context) -> None:
     """Validate all configuration and list every problem (file: key: message)."""
-    from facturier.config import check_workspace
+    from facturier.config import load_workspace
+    from facturier.core.errors import ConfigError
+    from facturier.ops.printable import printed_text_problems
     from facturier.render.pdf import check_template
 
-    problems = check_workspace(root_of(ctx)) + check_template(root_of(ctx) / "templates")
+    try:
+        ws = load_workspace(root_of(ctx))
+        # Only a valid configuration makes documents whose every printed text can be checked.
+        problems = printed_text_problems(ws, today(ws.config.timezone))
+    except ConfigError as exc:
+        problems = exc.problems
+    problems += check_template(root_of(ctx) / "templates")
     for problem in problems:
         print(problem)
     if problems:
