@@ -20,7 +20,7 @@ A4_WIDTH_MM = 210
 
 
 def _with_long_names(record: Record, number: str = "2026-0001") -> Record:
-    record = {**record, "number": number, "mode": "live"}  # live: no watermark across the page
+    record = {**record, "number": number, "mode": "live", "reference": "R" + LONG}  # live: no watermark
     record["seller"] = {**record["seller"], "name": "S" + LONG}
     record["buyer"] = {**record["buyer"], "name": "B" + LONG, "address": ["A" + LONG]}
     record["lines"] = [{**record["lines"][0], "description": "D" + LONG}, *record["lines"][1:]]
@@ -55,7 +55,7 @@ def _unbroken(text: str) -> str:
 def test_a_long_unbroken_name_is_wrapped_within_the_page(record: Record, renderer: PdfRenderer) -> None:
     record = _with_long_names(record)
     text = _unbroken(pdf_text(renderer.render(record)))
-    for word in ("S" + LONG, "B" + LONG, "A" + LONG, "D" + LONG):
+    for word in ("S" + LONG, "B" + LONG, "A" + LONG, "D" + LONG, "R" + LONG):
         assert word in text  # wrapped, not cut: every character is still there, in order
     assert not any(_ink_in_right_margin(png) for png in _pages_png("invoice.typ", "view", build_view(record)))
 
