@@ -89,3 +89,10 @@ def test_a_table_row_never_splits_across_pages(record: Record, renderer: PdfRend
         on = [n for n, text in enumerate(pages) if f"R{i:02d}start" in text or f"R{i:02d}end" in text]
         assert len(on) == 1, f"row {i} is split over pages {on}"
 
+
+
+def test_a_long_hyphenated_word_still_breaks_at_its_hyphens(record: Record, renderer: PdfRenderer) -> None:
+    record["lines"] = [{**record["lines"][0], "description": "Abonnement-annuel-maintenance-serveurs-et-sauvegardes"}]
+    text = pdf_text(renderer.render(record))
+    assert "Abonnement-annuel-maintenance-serveurs-et-sauvegardes" in _unbroken(text)
+    assert "sauvegarde\ns" not in text  # never cut inside a word part when a hyphen is there
