@@ -119,23 +119,31 @@ def excerpt(text: str, at: int, width: int = 60) -> str:
     return repr(("…" if start else "") + text[start:start + width] + ("…" if start + width < len(text) else ""))
 
 
-def payload_is_printable(payload: str) -> bool:
-    """Fast check of the JSON sent to Typst: no unknown character and no escaped control one.
+def _unknown_characters(payload: str) -> set[str]:
+    """The characters of a JSON payload not yet known to be printable.
 
     Drops the printable ASCII bytes at C speed and looks only at what is left (accents,
     currency signs, no-break spaces), so a typical invoice costs a few microseconds.
-    JSON escapes control characters as \\u00XX, which is looked for on its own.
     """
-    data = payload.encode()
-    rest = data.translate(None, _ASCII_PRINTABLE)
-    return b"\\u00" not in data and set(rest.decode()) <= _known_printable
+    return set(payload.encode().translate(None, _ASCII_PRINTABLE).decode()) - _known_printable
+
+
+def payload_is_printable(payload: str) -> bool:
+    """Whether the JSON sent to Typst has only known characters and no escaped control one
+    (JSON writes control characters as \\u00XX, which is looked for on its own)."""
+    return "\\u00" not in payload and not _unknown_characters(payload)
 
 
 def ensure_printable(data: Any, payload: str) -> None:
     """Raise UnprintableTextError naming, for a view or a list of views (a sheet) and the JSON
     sent to Typst, each document and text the invoice fonts cannot print."""
-    if payload_is_printable(payload):
-        return
+    unknown = _unknown_characters(payload)
+    if not unknown and "\\u00" not in payload:
+        return  # the usual case, in a few microseconds
+    if unknown:  # learn them in one probe (a new process meeting its first accents)
+        unprintable_characters("".join(sorted(unknown)))
+        if payload_is_printable(payload):
+            return
     lines = []
     for view in data if isinstance(data, list) else [data]:
         title = view.get("document_title", "document") if isinstance(view, dict) else "document"
