@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from facturier.core.errors import InputError
 from facturier.core.invoice import Line, compute_totals
-from facturier.core.money import quantize, to_decimal
+from facturier.core.money import fmt_amount, quantize, to_decimal
 
 RATES = [Decimal(r) for r in ("0", "2.1", "5.5", "10", "20")]
 CURRENCIES = ["EUR", "USD", "GBP", "JPY", "KWD"]
@@ -114,3 +114,10 @@ def test_check_minor_unit_refuses_instead_of_rounding() -> None:
     assert check_minor_unit(Decimal("100.50"), "EUR", "x") == Decimal("100.50")
     with pytest.raises(InputError, match="more decimals"):
         check_minor_unit(Decimal("100.005"), "EUR", "x")
+
+
+@pytest.mark.parametrize("zero", ["-0", "-0.00", "-0.001", "-0.004"])
+def test_an_amount_that_rounds_to_zero_is_stored_unsigned(zero: str) -> None:
+    assert fmt_amount(Decimal(zero), "EUR") == "0.00"
+    assert fmt_amount(Decimal(zero), "JPY") == "0"
+    assert fmt_amount(Decimal("-0.005"), "EUR") == "-0.01"  # a real amount keeps its sign

@@ -127,3 +127,17 @@ def test_share_capital_and_rcs_in_seller_block(record: Record) -> None:
     lines = flat(build_view(record)["seller"]["lines"])
     assert "Capital de 10 000,00 €" in lines
     assert "RCS Paris 123 456 782" in lines
+
+
+@pytest.mark.parametrize("zero", ["-0", "-0.00", "-0.000", "-0E-5", Decimal("-0.001").quantize(Decimal("0.01"))])
+def test_a_zero_never_prints_with_a_minus_sign(zero: Any) -> None:
+    assert flat(format_money(zero, "EUR", "fr")).strip('"') == "0,00 €"
+    assert format_money(zero, "USD", "en") == "$0.00"
+    assert flat(format_rate(zero, "fr")).strip('"') == "0 %"
+
+
+def test_a_line_priced_minus_zero_prints_no_minus_anywhere(record: Record) -> None:
+    # Config and CSV accept "-0" as a unit price (it is not below zero): nothing may read "-0".
+    record["lines"] = [{**record["lines"][0], "unit_price": "-0", "vat_rate": "-0", "amount_excl_vat": "-0.00"}]
+    table = flat(build_view(record)["table"])
+    assert "-0" not in table and "0,00 €" in table

@@ -20,6 +20,7 @@ from facturier.cli.common import (
     progress_bar,
     root_of,
     run_date,
+    today,
     writing_date,
 )
 from facturier.core.text import printable
@@ -38,13 +39,19 @@ def init(directory: Path = typer.Argument(..., help="Directory to create the wor
 def check(ctx: typer.Context) -> None:
     """Validate all configuration and list every problem (file: key: message), then warnings."""
     from facturier.config import check_workspace_report, load_workspace
+    from facturier.ops.printable import printed_text_problems
     from facturier.render.pdf import check_template
     from facturier.render.reminders import check_templates
 
     root = root_of(ctx)
     problems, warnings = check_workspace_report(root)
+    collections = None
+    if not problems:
+        ws = load_workspace(root)
+        # Only a valid configuration makes documents whose every printed text can be checked.
+        problems += printed_text_problems(ws, today(ws.config.timezone))
+        collections = ws.config.collections
     problems += check_template(root / "templates")
-    collections = None if problems else load_workspace(root).config.collections
     if collections is not None:
         problems += check_templates(root, collections.stage_tuple())
     for problem in problems:

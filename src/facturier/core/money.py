@@ -97,9 +97,15 @@ def quantize(amount: Decimal, currency: str) -> Decimal:
     return amount.quantize(minor_exponent(currency), rounding=ROUND_HALF_UP)
 
 
+def unsigned_zero(value: Decimal) -> Decimal:
+    """The value, with a zero always unsigned: Decimal keeps the sign of -0 and of -0.001
+    rounded to -0.00, and a sign on nothing reads as a debt ("-0,00 €")."""
+    return value.copy_abs() if value.is_zero() else value
+
+
 def fmt_amount(amount: Decimal, currency: str) -> str:
     """Plain machine format of a rounded amount ('1234.50'), as stored in JSON and CSV."""
-    return str(quantize(amount, currency))
+    return str(unsigned_zero(quantize(amount, currency)))
 
 
 def to_minor(amount: Decimal, currency: str) -> int:

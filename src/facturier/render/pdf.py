@@ -14,7 +14,6 @@ import json
 import os
 import re
 from datetime import date, datetime, timezone
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Final
 from xml.sax.saxutils import escape
@@ -23,6 +22,16 @@ import pikepdf
 import typst
 
 from facturier.core.errors import FacturierError
+from facturier.render.glyphs import bundled_fonts, ensure_printable
+
+# Re-exported: configuration and CSV validation refuse unprintable text through these names.
+from facturier.render.glyphs import describe_unprintable as describe_unprintable  # noqa: PLC0414
+from facturier.render.glyphs import unprintable_characters as unprintable_characters  # noqa: PLC0414
+from facturier.render.template_folder import (
+    NO_PACKAGES,
+    ensure_template_folder,
+    template_folder_problems,
+)
 from facturier.render.view import build_view
 
 TEMPLATE_NAME: Final = "invoice.typ"
@@ -39,8 +48,10 @@ PDF_TAGS: Final = False
 
 def template_path(override_dir: Path | None) -> Path:
     """The workspace's template when it has one, else the bundled template."""
-    if override_dir is not None and (override_dir / TEMPLATE_NAME).is_file():
-        return override_dir / TEMPLATE_NAME
+    # A link named invoice.typ counts as an override, to be refused, never silently skipped.
+    override = override_dir / TEMPLATE_NAME if override_dir is not None else None
+    if override is not None and (override.is_file() or override.is_symlink()):
+        return override
     return BUNDLED_TEMPLATES / TEMPLATE_NAME
 
 
@@ -58,53 +69,6 @@ def _typst_message(template: Path, exc: typst.TypstError) -> str:
     else:
         parts.extend(f"hint: {hint}" for hint in exc.hints or [])
     return "\n".join(parts)
-
-
-# Characters the bundled fonts can print, probed once each: PDF/A-3b refuses a missing glyph,
-# so text an invoice cannot show must be refused when it is validated, not when it is issued.
-_GLYPH_PROBE: Final = (
-    b'#set text(font: "Libertinus Serif")\n'
-    b'#text(sys.inputs.t) #text(weight: "bold", sys.inputs.t) #text(style: "italic", sys.inputs.t)'
-)
-_printable_cache: dict[str, bool] = {}
-
-
-@lru_cache(maxsize=1)
-def _bundled_fonts() -> typst.Fonts:
-    return typst.Fonts(include_system_fonts=False)
-
-
-def _renders(text: str) -> bool:
-    try:
-        typst.compile(_GLYPH_PROBE, format="pdf", pdf_standards=PDF_STANDARDS, sys_inputs={"t": text},
-                      font_paths=_bundled_fonts(), ignore_system_fonts=True)
-    except typst.TypstError:
-        return False
-    return True
-
-
-def _printable(char: str) -> bool:
-    if " " <= char <= "~" or char in "\n\r\t":
-        return True
-    known = _printable_cache.get(char)
-    if known is None:
-        known = _printable_cache[char] = _renders(char)
-    return known
-
-
-def unprintable_characters(text: str) -> list[str]:
-    """The distinct characters of `text`, in order, that the bundled invoice fonts cannot print."""
-    distinct = list(dict.fromkeys(text))
-    new = [c for c in distinct if not (" " <= c <= "~") and c not in _printable_cache]
-    if len(new) > 1 and _renders("".join(new)):  # the usual case: one probe for all of them
-        _printable_cache.update(dict.fromkeys(new, True))
-    return [char for char in distinct if not _printable(char)]
-
-
-def describe_unprintable(chars: list[str]) -> str:
-    """'contains 😀 (U+1F600), which the invoice fonts cannot print'."""
-    shown = ", ".join(f"{c!r} (U+{ord(c):04X})" if c.isprintable() else f"U+{ord(c):04X}" for c in chars)
-    return f"contains {shown}, which the invoice PDF cannot print (no glyph in its fonts)"
 
 
 # Typst keeps process-wide state (worker threads, caches) that does not survive fork: a
@@ -128,10 +92,13 @@ class PdfRenderer:
     def __init__(self, override_dir: Path | None = None) -> None:
         """Pick the template (workspace override first) and build the compiler once."""
         self.template = template_path(override_dir)
+        bundled = self.template == BUNDLED_TEMPLATES / TEMPLATE_NAME
+        self._override = None if bundled else self.template.parent
+        if self._override is not None:
+            ensure_template_folder(self._override)
         # The template's folder is the Typst root, so an override can use its own images.
         self._compiler = _compiler(self.template)
         # An override renders one document per compile: it need not know about sheets.
-        bundled = self.template == BUNDLED_TEMPLATES / TEMPLATE_NAME
         self._sheets = _compiler(BUNDLED_TEMPLATES / SHEETS_NAME) if bundled else None
 
     def render(self, record: dict[str, Any]) -> bytes:
@@ -157,11 +124,15 @@ class PdfRenderer:
                  record: dict[str, Any]) -> bytes:
         global _typst_used_by_pid
         _check_not_forked_after_use()
+        if self._override is not None:  # again at each compile: a link may appear mid-run
+            ensure_template_folder(self._override)
+        payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        ensure_printable(data, payload)  # a clear error naming the text, not Typst's glyph failure
         _typst_used_by_pid = os.getpid()
         try:
             pdf = compiler.compile(
                 format="pdf",
-                sys_inputs={key: json.dumps(data, ensure_ascii=False, separators=(",", ":"))},
+                sys_inputs={key: payload},
                 pdf_standards=PDF_STANDARDS,
                 pdf_tags=PDF_TAGS,
                 timestamp=creation_timestamp(record),
@@ -174,7 +145,8 @@ class PdfRenderer:
 
 
 def _compiler(template: Path) -> typst.Compiler:
-    return typst.Compiler(template, root=template.parent, font_paths=_bundled_fonts(), ignore_system_fonts=True)
+    return typst.Compiler(template, root=template.parent, font_paths=bundled_fonts(), ignore_system_fonts=True,
+                          package_path=NO_PACKAGES, package_cache_path=NO_PACKAGES)
 
 
 def sheet_key(record: dict[str, Any]) -> tuple[str, str]:
@@ -273,8 +245,11 @@ def _trim_heap() -> None:
 
 def check_template(override_dir: Path) -> list[str]:
     """Problems of a workspace's template override, found by rendering the sample in each language."""
-    if not (override_dir / TEMPLATE_NAME).is_file():
+    if template_path(override_dir) == BUNDLED_TEMPLATES / TEMPLATE_NAME:
         return []
+    folder = template_folder_problems(override_dir)
+    if folder:
+        return [f"{entry}: (file): {message}" for entry, message in folder]
     record = json.loads(BUNDLED_SAMPLE.read_text(encoding="utf-8"))
     try:
         renderer = PdfRenderer(override_dir)

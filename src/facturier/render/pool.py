@@ -20,7 +20,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from facturier.render.pdf import render_records, sheet_key
+from facturier.render.pdf import BUNDLED_TEMPLATES, render_records, sheet_key, template_path
 
 T = TypeVar("T")
 INLINE_BELOW = 8  # below this, starting workers costs more than it saves
@@ -66,7 +66,9 @@ def render_ordered(
     items: Iterable[tuple[T, dict[str, Any]]], override_dir: Path | None, expected: int | None = None
 ) -> Iterator[tuple[T, bytes]]:
     """Render (tag, record) pairs; yield (tag, pdf) in the same order as the input."""
-    override = str(override_dir) if override_dir and (override_dir / "invoice.typ").is_file() else None
+    # The same choice as the renderer's: a linked invoice.typ is an override, refused there.
+    use_override = template_path(override_dir).parent != BUNDLED_TEMPLATES
+    override = str(override_dir) if override_dir and use_override else None
     workers = worker_count()
     if workers == 1 or (expected is not None and expected < INLINE_BELOW):
         for group in sheets(items):

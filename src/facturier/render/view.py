@@ -19,6 +19,7 @@ from stdnum.fr import siren as stdnum_siren
 from stdnum.fr import siret as stdnum_siret
 
 from facturier.core.errors import FacturierError
+from facturier.core.money import unsigned_zero
 from facturier.render.labels import LABELS, LOCALES
 from facturier.render.qr import payment_qr_for
 
@@ -59,13 +60,14 @@ def format_number(value: Decimal | str, language: str) -> str:
 # The three below are memoized on the value's exact text: a batch prints the same prices,
 # rates, quantities, dates and totals thousands of times, and each Babel call costs 5-10 µs
 # (measured: a view without its QR code 0.20 -> 0.05 ms). str(Decimal) keeps the exponent,
-# so "4.2" and "4.20" stay distinct keys; the caches are bounded.
+# so "4.2" and "4.20" stay distinct keys; the caches are bounded. Every amount, quantity
+# and rate prints through them, so none can print a signed zero ("-0,00 €", "-0 %").
 @lru_cache(maxsize=4096)
 def _money_text(amount: str, currency: str, language: str) -> str:
     # No quantization: amounts are already rounded by the core; a unit price with more
     # decimals than the currency keeps them instead of being silently rounded.
     return format_currency(
-        Decimal(amount), currency, locale=_locale(language), decimal_quantization=False
+        unsigned_zero(Decimal(amount)), currency, locale=_locale(language), decimal_quantization=False
     )
 
 
@@ -76,7 +78,7 @@ def _date_text(iso_date: str, language: str) -> str:
 
 @lru_cache(maxsize=1024)
 def _number_text(value: str, language: str) -> str:
-    return format_decimal(Decimal(value), locale=_locale(language), decimal_quantization=False)
+    return format_decimal(unsigned_zero(Decimal(value)), locale=_locale(language), decimal_quantization=False)
 
 
 def format_rate(rate: Decimal | str, language: str) -> str:
