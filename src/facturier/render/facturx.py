@@ -329,8 +329,10 @@ def einvoice_arithmetic(record: dict[str, Any]) -> list[str]:
         expected = (Decimal(row["base"]) * Decimal(row["rate"]) / 100).quantize(quantum, "ROUND_HALF_UP")
         if expected != Decimal(row["amount"]):
             problems.append(f"VAT at {row['rate']} %: {row['base']} gives {expected}, not {row['amount']}")
-    if lines_total != Decimal(record["total_excl_vat"]) or bases != lines_total:
+    if lines_total != Decimal(record["total_excl_vat"]):
         problems.append(f"total excl. VAT {record['total_excl_vat']} is not the sum of the lines {lines_total}")
+    if bases != lines_total:
+        problems.append(f"the VAT bases add up to {bases}, not to the sum of the lines {lines_total}")
     if vat != Decimal(record["total_vat"]):
         problems.append(f"total VAT {record['total_vat']} is not the sum per rate {vat}")
     if Decimal(record["total_excl_vat"]) + vat != Decimal(record["total_incl_vat"]):
