@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
+import time
+from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -22,6 +24,9 @@ from facturier.cli.common import (
     run_date,
     writing_date,
 )
+
+if TYPE_CHECKING:
+    from facturier.ops.einvoice import EInvoiceReport
 
 
 @app.command()
@@ -119,19 +124,45 @@ def _print_document(record: dict[str, Any]) -> None:
 
 
 @app.command()
-def verify(ctx: typer.Context) -> None:
+def verify(
+    ctx: typer.Context,
+    einvoice: bool = typer.Option(False, "--einvoice",
+                                  help="Also validate every issued Factur-X XML (XSD and EN 16931 schematrons)."),
+) -> None:
     """Check the journal chain and the SHA-256 of every file it names."""
     from facturier.ops.verify import verify_workspace
 
-    result = verify_workspace(load(ctx).root)
+    started = time.perf_counter()
+    result = verify_workspace(load(ctx).root, einvoice=einvoice)
     for note in result.notes:
         console.print(f"note: {note}", markup=False, highlight=False)
     for problem in result.problems:
         print(f"BROKEN: {problem}")
     if result.problems:
         print(f"Integrity check FAILED: {len(result.problems)} problem(s).", file=sys.stderr)
+    else:
+        console.print(f"Integrity OK: {result.entries} journal entries, {result.files} files verified.")
+    einvoice_failed = result.einvoice is not None and _print_einvoice(result.einvoice, time.perf_counter() - started)
+    if result.problems or einvoice_failed:
         raise typer.Exit(1)
-    console.print(f"Integrity OK: {result.entries} journal entries, {result.files} files verified.")
+
+
+def _print_einvoice(report: EInvoiceReport, seconds: float) -> bool:
+    """Print `file: rule id: message` per failure and a summary; True when any e-invoice is invalid."""
+    for note in report.notes:
+        console.print(f"note: {note}", markup=False, highlight=False)
+    # Warnings repeat across files (the same rule, the same text): one line per distinct warning.
+    for warning, count in Counter(w.split(": ", 1)[-1] for w in report.warnings).items():
+        console.print(f"warning: {warning} ({count} file(s))", markup=False, highlight=False)
+    for error in report.errors:
+        print(f"INVALID: {error}")
+    if report.errors:
+        print(f"E-invoice check FAILED: {len(report.errors)} problem(s) in {report.files} file(s) "
+              f"({seconds:.1f} s).", file=sys.stderr)
+        return True
+    console.print(f"E-invoices OK: {report.files} Factur-X file(s) pass the XSD and the EN 16931 "
+                  f"schematrons ({seconds:.1f} s).")
+    return False
 
 
 @app.command()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from facturier.ops.einvoice import EInvoiceReport, verify_einvoices
 from facturier.store.files import sha256_file
 from facturier.store.journal import check_chain
 from facturier.store.ledger import named_files
@@ -22,10 +23,11 @@ class Verification:
     files: int = 0
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    einvoice: EInvoiceReport | None = None  # with --einvoice only
 
 
-def verify_workspace(root: Path) -> Verification:
-    """Check every entry's chain link and hash, and every named file's SHA-256."""
+def verify_workspace(root: Path, einvoice: bool = False) -> Verification:
+    """Check every entry's chain link and hash, and every named file's SHA-256 (and e-invoices)."""
     result = Verification()
     journal = root / "data" / "journal.jsonl"
     with WorkspaceLock(root / "data"):
@@ -59,6 +61,10 @@ def verify_workspace(root: Path) -> Verification:
                     result.problems.append(f"{rel}: content changed (SHA-256 differs from the journal)")
         for rel in _unrecorded(root, named):
             result.problems.append(f"{rel}: not recorded in the journal")
+        if einvoice:
+            from facturier.render.pool import worker_count
+
+            result.einvoice = verify_einvoices(root, entries, worker_count())
     return result
 
 

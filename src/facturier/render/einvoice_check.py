@@ -132,15 +132,20 @@ def embedded_xml(pdf: Path) -> bytes | None:
         raise FacturierError(f"{pdf}: not a readable PDF ({exc})") from exc
 
 
-def check_pdf(path: Path, label: str) -> tuple[list[str], list[str]]:
-    """(errors, warnings) of the e-invoice embedded in a PDF, as 'label: rule: message'."""
-    xml = embedded_xml(path)
-    if xml is None:
-        return [f"{label}: no {FILENAME} embedded"], []
+def check_xml(xml: bytes, label: str) -> tuple[list[str], list[str]]:
+    """(errors, warnings) of one Factur-X XML, as 'label: rule: message'."""
     failures = validator().check(xml)
     errors = [f"{label}: {f.rule}: {f.message}" for f in failures if f.fatal]
     warnings = [f"{label}: {f.rule}: {f.message}" for f in failures if not f.fatal]
     return errors, warnings
+
+
+def check_pdf(path: Path, label: str) -> tuple[list[str], list[str]]:
+    """(errors, warnings) of the e-invoice embedded in a PDF; an error when it carries none."""
+    xml = embedded_xml(path)
+    if xml is None:
+        return [f"{label}: no {FILENAME} embedded"], []
+    return check_xml(xml, label)
 
 
 def check_files(paths: list[tuple[Path, str]]) -> tuple[list[str], list[str]]:
