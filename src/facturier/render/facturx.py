@@ -15,7 +15,7 @@ the printed exemption mention (G with VATEX-EU-G for goods exported outside the 
 from __future__ import annotations
 
 import re
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from importlib.resources import files
 from typing import Any, Final
@@ -44,6 +44,7 @@ EU_COUNTRIES: Final = frozenset(
 )
 # Notes of the French mentions (UNTDID 4451 subject codes, as the FNFE guide uses them).
 NOTE_SUBJECTS: Final = {"late_penalty": "PMD", "recovery_indemnity": "PMT", "no_discount": "AAB"}
+_NAMESPACE_URI = re.compile(r"\{[^}]*\}")  # "{urn:un:...:100}TypeCode" reads as "TypeCode"
 _POSTCODE_CITY = re.compile(r"^(?P<postcode>\S*\d\S*)\s+(?P<city>.+)$")
 
 _RSM = "{%s}" % NS["rsm"]
@@ -301,11 +302,11 @@ def factur_x_schema() -> etree.XMLSchema:
 
 
 def xsd_problems(root: etree._Element) -> list[str]:
-    """The XSD errors of a CII tree, as 'line N: message'; empty when it is valid."""
+    """The XSD errors of a CII tree, as 'element path: message'; empty when it is valid."""
     schema = factur_x_schema()
     if schema.validate(root):
         return []
-    return [f"line {e.line}: {e.message}" for e in schema.error_log]
+    return [f"{e.path}: {_NAMESPACE_URI.sub('', e.message)}" for e in schema.error_log]
 
 
 def einvoice_arithmetic(record: dict[str, Any]) -> list[str]:
@@ -348,7 +349,11 @@ def serialize(root: etree._Element) -> bytes:
 def facturx_xml(record: dict[str, Any]) -> bytes:
     """The validated Factur-X XML of a record; EInvoiceError when it would not be valid."""
     root = build_tree(record)
-    problems = einvoice_arithmetic(record) + xsd_problems(root)
+    try:
+        problems = einvoice_arithmetic(record)
+    except (InvalidOperation, KeyError, TypeError) as exc:
+        problems = [f"the record's figures cannot be read: {exc!r}"]
+    problems += xsd_problems(root)
     if problems:
         raise EInvoiceError(
             f"document {record['number']}: its Factur-X XML is invalid, nothing issued "
