@@ -67,6 +67,10 @@ CASES = {
                      share_capital="10 000 EUR", rcs="RCS Lyon 823 456 785", siren="823456785",
                      vat_id="FR72823456785", iban="FR7630004000031234567890143", bic="BNPAFRPP"),
         buyer=PRIVATE_BUYER, period_start=None, period_end=None),
+    "goods delivered elsewhere, VAT on debits": document(
+        operation_category="goods", vat_on_debits=True, delivery_address=("Entrepôt 4", "ZI Nord", "69120 Vaulx-en-Velin")),
+    "goods exported outside the EU": document("exempt", currency="USD", buyer=US_BUYER, operation_category="goods"),
+    "mixed": document(operation_category="mixed"),
 }
 
 
@@ -99,6 +103,26 @@ def test_categories_and_exemption_codes_per_regime() -> None:
     assert xpath(franchise, "//ram:ExemptionReason/text()") == ["TVA non applicable, art. 293 B du CGI"]
     # No VAT number: the seller is identified for tax by its SIRET (BT-32).
     assert xpath(franchise, "//ram:SellerTradeParty/ram:SpecifiedTaxRegistration/ram:ID/@schemeID") == ["FC"]
+
+
+def test_the_reform_s_mentions_are_in_the_xml_and_on_the_pdf() -> None:
+    record = CASES["goods delivered elsewhere, VAT on debits"].to_record()
+    xml = fx.facturx_xml(record)
+    assert xpath(xml, "//ram:BusinessProcessSpecifiedDocumentContextParameter/ram:ID/text()") == ["B1"]
+    assert xpath(xml, "//ram:ShipToTradeParty//ram:CityName/text()") == ["Vaulx-en-Velin"]
+    assert set(xpath(xml, "//ram:ApplicableHeaderTradeSettlement/ram:ApplicableTradeTax/ram:DueDateTypeCode/text()")) \
+        == {"5"}
+    export = fx.facturx_xml(CASES["goods exported outside the EU"].to_record())
+    assert xpath(export, "//ram:ExemptionReasonCode/text()") == ["VATEX-EU-G"]
+    services = fx.facturx_xml(CASES["standard, several rates"].to_record())
+    assert xpath(services, "//ram:BusinessProcessSpecifiedDocumentContextParameter/ram:ID/text()") == ["S1"]
+    from pypdf import PdfReader
+
+    text = PdfReader(io.BytesIO(PdfRenderer().render(record))).pages[0].extract_text()
+    text = " ".join(text.replace("\u202f", " ").replace("\u00a0", " ").split())  # lines may wrap
+    for mention in ("Catégorie de l'opération", "Livraison de biens", "Adresse de livraison",
+                    "Entrepôt 4, ZI Nord, 69120 Vaulx-en-Velin", "paiement de la taxe d'après les débits"):
+        assert mention in text
 
 
 def test_parties_credit_note_and_payment() -> None:

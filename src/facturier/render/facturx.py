@@ -36,6 +36,9 @@ NS: Final = {
     "udt": "urn:un:unece:uncefact:data:standard:UnqualifiedDataType:100",
 }
 TYPE_CODES: Final = {"invoice": "380", "credit_note": "381"}
+# BT-23, the business process: the French reform's "cadre de facturation" codes carry the
+# operation category (B1 goods, S1 services, M1 both; invoices not yet paid).
+BUSINESS_PROCESS: Final = {"goods": "B1", "services": "S1", "mixed": "M1"}
 SEPA_CREDIT_TRANSFER: Final = "58"
 UNIT_ONE: Final = "C62"  # UN/ECE rec. 20 "one": lines carry no unit of their own
 # EU member states (VAT area), for the export category of goods sold outside it.
@@ -203,6 +206,9 @@ def _notes(parent: etree._Element, record: dict[str, Any]) -> None:
 def _header(root: etree._Element, record: dict[str, Any]) -> None:
     """ExchangedDocumentContext (the EN 16931 guideline) and ExchangedDocument."""
     context = _el(root, "rsm:ExchangedDocumentContext")
+    category = record.get("operation_category")
+    if category:
+        _el(_el(context, "BusinessProcessSpecifiedDocumentContextParameter"), "ID", BUSINESS_PROCESS[category])
     _el(_el(context, "GuidelineSpecifiedDocumentContextParameter"), "ID", GUIDELINE_EN16931)
     document = _el(root, "rsm:ExchangedDocument")
     _el(document, "ID", record["number"])
@@ -227,7 +233,7 @@ def _delivery(parent: etree._Element, record: dict[str, Any]) -> None:
     if address:
         ship_to = _el(delivery, "ShipToTradeParty")
         _el(ship_to, "Name", record["buyer"]["name"])
-        _address(ship_to, {"address": address, "country": record.get("delivery_country") or record["buyer"]["country"]})
+        _address(ship_to, {"address": address, "country": record["buyer"]["country"]})
 
 
 def _payment_means(settlement: etree._Element, record: dict[str, Any]) -> None:
