@@ -15,11 +15,16 @@ from collections.abc import Callable
 from typing import Any
 
 from bench.common import row
-
 from facturier.render.einvoice_check import validator
 from facturier.render.facturx import facturx_xml
 from facturier.render.facturx_pdf import embed_facturx
-from facturier.render.pdf import BUNDLED_SAMPLE, PdfRenderer, creation_timestamp, split_sheet, with_facturx
+from facturier.render.pdf import (
+    BUNDLED_SAMPLE,
+    PdfRenderer,
+    creation_timestamp,
+    split_sheet,
+    with_facturx,
+)
 from facturier.render.view import build_view
 
 REPEAT = 200

@@ -42,7 +42,7 @@ def _check_chunk(root: str, rels: list[str]) -> list[tuple[str, list[str], list[
     from facturier.core.errors import FacturierError
     from facturier.render.einvoice_check import check_xml, embedded_xml
 
-    results = []
+    results: list[tuple[str, list[str], list[str], bool]] = []
     for rel in rels:
         path = Path(root) / rel
         if not path.is_file():

