@@ -44,6 +44,9 @@ def test_demo_invoices_batch_and_credit_notes_are_valid_e_invoices(tmp_path: Pat
     assert batch.findtext(".//ram:SellerTradeParty/ram:Name", namespaces=NS) == "Boulangerie Martin"
     reverse = xml_of(pdfs["2026-0002"])
     assert reverse.findtext(".//ram:ExemptionReasonCode", namespaces=NS) == "VATEX-EU-AE"
+    shown = run_cli(ws, "show", "2026-0002", "--xml")
+    assert shown.code == 0 and "<ram:ID>2026-0002</ram:ID>" in shown.out
+    assert etree.fromstring(shown.out.strip().encode()).findtext(".//ram:GrandTotalAmount", namespaces=NS) == "1770.00"
     result = run_cli(ws, "verify", "--einvoice")
     assert result.code == 0, result.text
     assert "E-invoices OK: 10 Factur-X file(s) pass the XSD and the EN 16931 schematrons" in result.out

@@ -89,11 +89,20 @@ def invoices(
 
 
 @app.command()
-def show(ctx: typer.Context, number: str, as_json: bool = JsonOpt) -> None:
+def show(
+    ctx: typer.Context, number: str, as_json: bool = JsonOpt,
+    as_xml: bool = typer.Option(False, "--xml", help="Print the Factur-X XML embedded in its PDF."),
+) -> None:
     """One invoice or credit note, with every journal event that mentions it."""
-    from facturier.ops.reports.listing import document_events
+    from facturier.ops.reports.listing import document_events, journal_of
 
     ws = load(ctx)
+    if as_xml:
+        from facturier.ops.einvoice import document_xml
+
+        sys.stdout.buffer.write(document_xml(ws.root, journal_of(ws), number))
+        sys.stdout.buffer.write(b"\n")
+        return
     record, events = document_events(ws, number)
     if as_json:
         print(json.dumps({"document": record, "events": events}, indent=2, ensure_ascii=False))

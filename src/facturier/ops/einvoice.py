@@ -37,6 +37,21 @@ def issued_pdfs(entries: list[Entry]) -> list[str]:
             if e.get("type") in DOCUMENT_TYPES and "pdf" in e.get("files", {})]
 
 
+def document_xml(root: Path, entries: list[Entry], number: str) -> bytes:
+    """The factur-x.xml embedded in an issued document's PDF (`show NUMBER --xml`)."""
+    from facturier.core.errors import InputError
+    from facturier.ops.state import find_document
+    from facturier.render.einvoice_check import embedded_xml
+
+    entry = find_document(entries, number)
+    if entry is None:
+        raise InputError(f"no invoice or credit note numbered {number!r}")
+    xml = embedded_xml(root / entry["files"]["pdf"]["path"])
+    if xml is None:
+        raise InputError(f"{number} was issued without Factur-X XML (before Facturier embedded it)")
+    return xml
+
+
 def _check_chunk(root: str, rels: list[str]) -> list[tuple[str, list[str], list[str], bool]]:
     """(path, errors, warnings, has_xml) per file; runs in a pool worker or inline."""
     from facturier.core.errors import FacturierError
