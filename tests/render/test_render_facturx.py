@@ -115,6 +115,9 @@ def test_the_reform_s_mentions_are_in_the_xml_and_on_the_pdf() -> None:
         == {"5"}
     export = fx.facturx_xml(CASES["goods exported outside the EU"].to_record())
     assert xpath(export, "//ram:ExemptionReasonCode/text()") == ["VATEX-EU-G"]
+    test = fx.facturx_xml(CASES["exempt, USD, test mode"].to_record())
+    assert xpath(test, "//ram:IncludedNote[ram:SubjectCode='AAI']/ram:Content/text()") == [
+        "Test document, not an invoice (Facturier test mode)"]
     services = fx.facturx_xml(CASES["standard, several rates"].to_record())
     assert xpath(services, "//ram:BusinessProcessSpecifiedDocumentContextParameter/ram:ID/text()") == ["S1"]
     from pypdf import PdfReader

@@ -184,6 +184,8 @@ def _line(parent: etree._Element, number: int, line: dict[str, Any], record: dic
 def _notes(parent: etree._Element, record: dict[str, Any]) -> None:
     """The French payment mentions as document notes (late penalties, 40 € indemnity, discount)."""
     words = LABELS[record["language"]]
+    if record.get("mode") == "test":  # the CII of EN 16931 has no test flag: say it in a note
+        _note(parent, words["test_document"], "AAI")
     for code in record["mentions"]:
         subject = NOTE_SUBJECTS.get(code)
         if subject is None:
@@ -195,9 +197,14 @@ def _notes(parent: etree._Element, record: dict[str, Any]) -> None:
             text = words["recovery_indemnity"].format(value=amount)
         else:
             text = words[code]
-        note = _el(parent, "IncludedNote")
-        _el(note, "Content", text)
-        _el(note, "SubjectCode", subject)
+        _note(parent, text, subject)
+
+
+def _note(parent: etree._Element, text: str, subject: str) -> None:
+    """An IncludedNote with its UNTDID 4451 subject code."""
+    note = _el(parent, "IncludedNote")
+    _el(note, "Content", text)
+    _el(note, "SubjectCode", subject)
 
 
 def _header(root: etree._Element, record: dict[str, Any]) -> None:

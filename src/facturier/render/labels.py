@@ -59,6 +59,7 @@ LABELS: Final[dict[str, dict[str, str]]] = {
         "page": "Page",
         "page_of": "/",
         "watermark": "TEST",
+        "test_document": "Document de test, sans valeur de facture (mode test de Facturier)",
     },
     "en": {
         "invoice": "Invoice",
@@ -112,6 +113,7 @@ LABELS: Final[dict[str, dict[str, str]]] = {
         "page": "Page",
         "page_of": "of",
         "watermark": "TEST",
+        "test_document": "Test document, not an invoice (Facturier test mode)",
     },
 }
 
