@@ -9,6 +9,9 @@ import facturx
 import pikepdf
 from lxml import etree
 
+import pytest
+
+from facturier.ops import einvoice
 from tests.conftest import copy_demo, journal, run_cli
 
 NS = {"rsm": "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100",
@@ -50,6 +53,17 @@ def test_demo_invoices_batch_and_credit_notes_are_valid_e_invoices(tmp_path: Pat
     result = run_cli(ws, "verify", "--einvoice")
     assert result.code == 0, result.text
     assert "E-invoices OK: 10 Factur-X file(s) pass the XSD and the EN 16931 schematrons" in result.out
+
+
+def test_many_files_are_checked_by_a_pool_with_the_same_result(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ws = copy_demo(tmp_path / "ws", with_inbox=True)
+    assert run_cli(ws, "run", "--date", "2026-11-15").code == 0
+    assert run_cli(ws, "batch", "--date", "2026-11-15").code == 0
+    monkeypatch.setattr(einvoice, "INLINE_BELOW", 0)
+    monkeypatch.setattr(einvoice, "CHUNK", 3)
+    report = einvoice.verify_einvoices(ws, journal(ws), workers=2)
+    assert report.files == 8 and report.errors == []
+    assert len(report.warnings) == 8  # PEPPOL-EN16931-R008, the required but empty delivery block
 
 
 def test_a_franchise_issuer_s_invoices_are_valid_e_invoices(tmp_path: Path) -> None:
