@@ -91,16 +91,18 @@ def test_customer_reference_is_shown(english_usd: Record, render_text: RenderTex
     assert "Reference PO-7781" in render_text(english_usd)
 
 
-def test_test_mode_watermark_on_every_page(record: Record, renderer: PdfRenderer) -> None:
+def test_test_mode_watermark_on_every_page(record: Record, renderer: PdfRenderer, retotal: Any) -> None:
     record["mode"] = "test"
     record["lines"] = [copy.deepcopy(record["lines"][0]) for _ in range(80)]
+    retotal(record)
     reader = PdfReader(io.BytesIO(renderer.render(record)))
     assert len(reader.pages) > 1
     assert all("TEST" in page.extract_text() for page in reader.pages)
 
 
-def test_long_invoice_repeats_table_header(record: Record, renderer: PdfRenderer) -> None:
+def test_long_invoice_repeats_table_header(record: Record, renderer: PdfRenderer, retotal: Any) -> None:
     record["lines"] = [copy.deepcopy(record["lines"][0]) for _ in range(80)]
+    retotal(record)
     reader = PdfReader(io.BytesIO(renderer.render(record)))
     assert len(reader.pages) > 1
     assert all("Prix unitaire HT" in page.extract_text() for page in reader.pages)
@@ -202,8 +204,8 @@ def test_a_sheet_splits_into_one_pdfa_per_document_with_its_own_title(record: Re
     assert PdfRenderer().render_many(records) == pdfs  # deterministic
 
 
-def test_a_document_longer_than_a_page_makes_the_sheet_render_one_by_one(record: Record) -> None:
-    long = {**record, "number": "2026-0002", "lines": record["lines"] * 40}
+def test_a_document_longer_than_a_page_makes_the_sheet_render_one_by_one(record: Record, retotal: Any) -> None:
+    long = retotal({**record, "number": "2026-0002", "lines": record["lines"] * 40})
     records = [{**record, "number": "2026-0001"}, long, {**record, "number": "2026-0003"}]
     renderer = PdfRenderer()
     pdfs = renderer.render_many(records)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
+import time
+from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -24,6 +26,9 @@ from facturier.cli.common import (
     writing_date,
 )
 from facturier.core.text import printable
+
+if TYPE_CHECKING:
+    from facturier.ops.einvoice import EInvoiceReport
 
 
 @app.command()
@@ -103,11 +108,20 @@ def invoices(
 
 
 @app.command()
-def show(ctx: typer.Context, number: str, as_json: bool = JsonOpt) -> None:
+def show(
+    ctx: typer.Context, number: str, as_json: bool = JsonOpt,
+    as_xml: bool = typer.Option(False, "--xml", help="Print the Factur-X XML embedded in its PDF."),
+) -> None:
     """One invoice or credit note, with every journal event that mentions it."""
-    from facturier.ops.reports.listing import document_events
+    from facturier.ops.reports.listing import document_events, journal_of
 
     ws = load(ctx)
+    if as_xml:
+        from facturier.ops.einvoice import document_xml
+
+        sys.stdout.buffer.write(document_xml(ws.root, number))
+        sys.stdout.buffer.write(b"\n")
+        return
     record, events = document_events(ws, number)
     if as_json:
         print(json.dumps({"document": record, "events": events}, indent=2, ensure_ascii=False))
@@ -143,21 +157,45 @@ def verify(
     expect: str | None = typer.Option(
         None, "--expect", metavar="HASH",
         help="A head hash kept elsewhere: the journal must end at (or contain) that entry."),
+    einvoice: bool = typer.Option(False, "--einvoice",
+                                  help="Also validate every issued Factur-X XML (XSD and EN 16931 schematrons)."),
 ) -> None:
     """Check the journal chain, its head record and the SHA-256 of every file it names."""
     from facturier.ops.verify import verify_workspace
 
-    result = verify_workspace(load(ctx).root, expect)
+    started = time.perf_counter()
+    result = verify_workspace(load(ctx).root, expect, einvoice=einvoice)
     for note in result.notes:
         console.print(f"note: {note}", markup=False, highlight=False)
     for problem in result.problems:
         print(f"BROKEN: {printable(problem)}")  # a file name could carry a newline
     if result.problems:
         print(f"Integrity check FAILED: {len(result.problems)} problem(s).", file=sys.stderr)
+    else:
+        console.print(f"Integrity OK: {result.entries} journal entries, {result.files} files verified.")
+        console.print(f"The journal ends at entry {result.entries}, hash {result.head_hash}", markup=False,
+                      highlight=False)
+    einvoice_failed = result.einvoice is not None and _print_einvoice(result.einvoice, time.perf_counter() - started)
+    if result.problems or einvoice_failed:
         raise typer.Exit(1)
-    console.print(f"Integrity OK: {result.entries} journal entries, {result.files} files verified.")
-    console.print(f"The journal ends at entry {result.entries}, hash {result.head_hash}", markup=False,
-                  highlight=False)
+
+
+def _print_einvoice(report: EInvoiceReport, seconds: float) -> bool:
+    """Print `file: rule id: message` per failure and a summary; True when any e-invoice is invalid."""
+    for note in report.notes:
+        console.print(f"note: {note}", markup=False, highlight=False)
+    # Warnings repeat across files (the same rule, the same text): one line per distinct warning.
+    for warning, count in Counter(w.split(": ", 1)[-1] for w in report.warnings).items():
+        console.print(f"warning: {warning} ({count} file(s))", markup=False, highlight=False)
+    for error in report.errors:
+        print(f"INVALID: {error}")
+    if report.errors:
+        print(f"E-invoice check FAILED: {len(report.errors)} problem(s) in {report.files} file(s) "
+              f"({seconds:.1f} s).", file=sys.stderr)
+        return True
+    console.print(f"E-invoices OK: {report.files} Factur-X file(s) pass the XSD and the EN 16931 "
+                  f"schematrons ({seconds:.1f} s).")
+    return False
 
 
 @app.command()

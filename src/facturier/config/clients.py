@@ -31,6 +31,7 @@ from facturier.config.fields import (
 from facturier.config.models import (
     CycleDay,
     IssuerConfig,
+    OperationCategory,
     PaymentDays,
     SellerIdentity,
     seller_vat_rate,
@@ -98,6 +99,8 @@ class ClientConfig(StrictModel):
     mode: Mode = "live"
     payment_days: PaymentDays | None = None
     invoice_day: CycleDay | None = None
+    operation_category: OperationCategory | None = None  # none: the issuer's
+    delivery_address: Address | None = None  # printed and in the XML when goods go elsewhere
     options: ClientOptions = Field(default_factory=ClientOptions)
     collections: ClientCollections = Field(default_factory=ClientCollections)
     lines: list[LineConfig] = Field(default_factory=list, validate_default=True)

@@ -52,6 +52,9 @@ CycleDay = Annotated[int, AfterValidator(check_cycle_day)]
 PaymentDays = Annotated[int, Field(ge=0, le=365)]
 
 
+OperationCategory = Literal["services", "goods", "mixed"]
+
+
 class SellerIdentity(StrictModel):
     """Who sells: the issuer of direct invoices, or a batch client billing its own customers."""
 
@@ -67,6 +70,10 @@ class SellerIdentity(StrictModel):
     vat_id: VatId | None = Field(default=None, validate_default=True)
     iban: Iban | None = None
     bic: Bic | None = None
+    # The French e-invoicing reform's mentions (PRODUCT §10): what is sold, and whether the
+    # seller opted to pay VAT on debits (on invoicing) instead of on receipts.
+    operation_category: OperationCategory = "services"
+    vat_on_debits: bool = False
 
     @field_validator("siren", mode="after")
     @classmethod

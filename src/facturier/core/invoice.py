@@ -16,6 +16,7 @@ from typing import Any, Literal
 from facturier.core.money import ZERO, fmt_amount, quantize
 
 VatRegime = Literal["standard", "franchise", "reverse_charge", "exempt"]
+OperationCategory = Literal["services", "goods", "mixed"]
 DocumentKind = Literal["invoice", "credit_note"]
 
 RECOVERY_INDEMNITY_EUR = Decimal("40")
@@ -155,6 +156,10 @@ class Document:
     refers_to: dict[str, str] | None = None
     reason: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # The French reform's mentions, printed and in the Factur-X XML.
+    operation_category: OperationCategory = "services"
+    vat_on_debits: bool = False
+    delivery_address: tuple[str, ...] | None = None
 
     def totals(self) -> Totals:
         """Computed totals (VAT applies only under the standard regime)."""
@@ -212,4 +217,7 @@ class Document:
             "reference": self.reference,
             "refers_to": self.refers_to,
             "reason": self.reason,
+            "operation_category": self.operation_category,
+            "vat_on_debits": self.vat_on_debits,
+            "delivery_address": list(self.delivery_address) if self.delivery_address else None,
         }

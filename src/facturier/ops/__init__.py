@@ -6,6 +6,7 @@ Layout (docs/architecture.md):
 - features, one package each: `invoicing`, `batch`, `delivery`, `payments`, `reports`. A
   feature may import core, config, store, render, adapters and the shared modules above,
   never a sibling feature;
-- compositions of features for one command: `cycle` (issue, then send), `verify`, and
-  `printable` (what `check` makes sure every document can print).
+- compositions of features for one command: `cycle` (issue, then send), `verify` with
+  `einvoice` (the offline Factur-X validation of `verify --einvoice`, and `show --xml`),
+  and `printable` (what `check` makes sure every document can print).
 """

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from facturier.core.errors import UnsafeFileError
+from facturier.ops.einvoice import EInvoiceReport, verify_einvoices
 from facturier.store.files import sha256_file
 from facturier.core.errors import IntegrityError
 from facturier.store.journal import GENESIS, check_chain, head_path, head_problem, read_head
@@ -25,10 +26,12 @@ class Verification:
     head_hash: str = ""
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    einvoice: EInvoiceReport | None = None  # with --einvoice only
 
 
-def verify_workspace(root: Path, expect: str | None = None) -> Verification:
-    """Check every entry's chain link and hash, the head record, and every named file's SHA-256.
+def verify_workspace(root: Path, expect: str | None = None, einvoice: bool = False) -> Verification:
+    """Check every entry's chain link and hash, the head record, every named file's SHA-256, and
+    (with `einvoice`) every issued Factur-X XML.
 
     `expect` is a hash the user kept elsewhere (a printed report, an alert email): the
     journal must end at that entry, or contain it (then the entries after it are listed).
@@ -70,6 +73,10 @@ def verify_workspace(root: Path, expect: str | None = None) -> Verification:
                     result.problems.append(f"{rel}: content changed (SHA-256 differs from the journal)")
         for rel in _unrecorded(root, named):
             result.problems.append(f"{rel}: not recorded in the journal")
+        if einvoice:
+            from facturier.render.pool import worker_count
+
+            result.einvoice = verify_einvoices(root, entries, worker_count())
     return result
 
 

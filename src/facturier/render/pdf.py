@@ -13,6 +13,7 @@ import io
 import json
 import os
 import re
+from collections.abc import Callable
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Final
@@ -32,6 +33,8 @@ from facturier.render.template_folder import (
     ensure_template_folder,
     template_folder_problems,
 )
+from facturier.render.facturx import facturx_xml
+from facturier.render.facturx_pdf import embed_facturx
 from facturier.render.view import build_view
 
 TEMPLATE_NAME: Final = "invoice.typ"
@@ -102,8 +105,10 @@ class PdfRenderer:
         self._sheets = _compiler(BUNDLED_TEMPLATES / SHEETS_NAME) if bundled else None
 
     def render(self, record: dict[str, Any]) -> bytes:
-        """The PDF bytes of one document record; identical records give identical bytes."""
-        return self._compile(self._compiler, self.template, "view", build_view(record), record)
+        """The Factur-X PDF of one document record; identical records give identical bytes."""
+        xml = facturx_xml(record)  # before compiling: an invalid e-invoice fails fast
+        pdf = self._compile(self._compiler, self.template, "view", build_view(record), record)
+        return with_facturx(pdf, xml, creation_timestamp(record))
 
     def render_many(self, records: list[dict[str, Any]]) -> list[bytes]:
         """The PDFs of several records, in order: one compile when they can share a sheet.
@@ -115,9 +120,15 @@ class PdfRenderer:
         """
         if self._sheets is None or len(records) < 2 or len({sheet_key(r) for r in records}) > 1:
             return [self.render(r) for r in records]
+        xmls = [facturx_xml(r) for r in records]
         views = [build_view(r) for r in records]
         sheet = self._compile(self._sheets, BUNDLED_TEMPLATES / SHEETS_NAME, "views", views, records[0])
-        pdfs = split_sheet(sheet, [(v["document_title"], v["lang"]) for v in views])
+        when = creation_timestamp(records[0])  # the sheet key: every record has this date
+
+        def finish(out: pikepdf.Pdf, index: int) -> None:
+            embed_facturx(out, xmls[index], when)
+
+        pdfs = split_sheet(sheet, [(v["document_title"], v["lang"]) for v in views], finish)
         return pdfs if pdfs is not None else [self.render(r) for r in records]
 
     def _compile(self, compiler: typst.Compiler, template: Path, key: str, data: Any,
@@ -165,8 +176,25 @@ def _xmp_language(lang: str) -> bytes:
     return f"<dc:language><rdf:Bag><rdf:li>{escape(lang)}</rdf:li></rdf:Bag></dc:language>".encode()
 
 
-def split_sheet(sheet: bytes, documents: list[tuple[str, str]]) -> list[bytes] | None:
+def with_facturx(pdf: bytes, xml: bytes, when: datetime) -> bytes:
+    """Post-processing of one compiled PDF: factur-x.xml embedded, fx XMP merged (render/facturx_pdf)."""
+    with pikepdf.open(io.BytesIO(pdf)) as doc:
+        embed_facturx(doc, xml, when)
+        return _save(doc, doc.pdf_version)
+
+
+def _save(doc: pikepdf.Pdf, version: str) -> bytes:
+    buffer = io.BytesIO()
+    doc.save(buffer, min_version=version, deterministic_id=True, fix_metadata_version=False,
+             stream_decode_level=pikepdf.StreamDecodeLevel.none)
+    return buffer.getvalue()
+
+
+def split_sheet(sheet: bytes, documents: list[tuple[str, str]],
+                finish: Callable[[pikepdf.Pdf, int], None] | None = None) -> list[bytes] | None:
     """One PDF per page of a sheet, from (title, language) per document; None when it cannot split.
+
+    `finish(pdf, index)` post-processes each split PDF before it is saved (Factur-X).
 
     Each page becomes a whole PDF/A-3b file: the page and the resources it uses, the
     catalog's viewer preferences and output intent (sRGB profile), and the sheet's XMP
@@ -183,7 +211,7 @@ def split_sheet(sheet: bytes, documents: list[tuple[str, str]]) -> list[bytes] |
             return None  # metadata written differently than expected: render one by one, never mislabel
         xmp = xmp.replace(pages_count, b"<xmpTPg:NPages>1</xmpTPg:NPages>")
         pdfs = []
-        for page, (title, lang) in zip(src.pages, documents, strict=True):
+        for index, (page, (title, lang)) in enumerate(zip(src.pages, documents, strict=True)):
             out = pikepdf.new()
             out.pages.append(page)
             out.Root.Lang = pikepdf.String(lang)
@@ -195,10 +223,9 @@ def split_sheet(sheet: bytes, documents: list[tuple[str, str]]) -> list[bytes] |
             info = out.copy_foreign(src.trailer.Info)
             info.Title = pikepdf.String(title)
             out.trailer.Info = out.make_indirect(info)
-            buffer = io.BytesIO()
-            out.save(buffer, min_version=src.pdf_version, deterministic_id=True, fix_metadata_version=False,
-                     stream_decode_level=pikepdf.StreamDecodeLevel.none)
-            pdfs.append(buffer.getvalue())
+            if finish is not None:
+                finish(out, index)
+            pdfs.append(_save(out, src.pdf_version))
         return pdfs
 
 

@@ -207,6 +207,11 @@ def _meta(record: dict[str, Any], language: str) -> list[View]:
         rows.append({"label": words["due_date"], "value": due})
     if record.get("reference"):
         rows.append({"label": words["reference"], "value": record["reference"]})
+    if record.get("operation_category"):  # a mention of the e-invoicing reform
+        rows.append({"label": words["operation_category"],
+                     "value": words[f"operation_{record['operation_category']}"]})
+    if record.get("delivery_address"):
+        rows.append({"label": words["delivery_address"], "value": ", ".join(record["delivery_address"])})
     return rows
 
 
@@ -241,7 +246,10 @@ def _mention(code: str, record: dict[str, Any], language: str) -> list[str]:
 
 def _mentions(record: dict[str, Any], language: str) -> list[str]:
     """All legal mentions, in the order of the record's codes."""
-    return [text for code in record["mentions"] for text in _mention(code, record, language)]
+    texts = [text for code in record["mentions"] for text in _mention(code, record, language)]
+    if record.get("vat_on_debits") and _shows_vat(record):
+        texts.insert(0, LABELS[language]["vat_on_debits"])
+    return texts
 
 
 def _credit_note_lines(record: dict[str, Any], language: str) -> list[str]:

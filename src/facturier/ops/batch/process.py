@@ -106,7 +106,7 @@ def batch_document(cfg: BatchClientConfig, batch_id: str, row: BatchRow, allocat
         buyer_is_business=row.business, vat_regime=cfg.vat_regime,
         lines=(Line(row.description, row.quantity, row.unit_price, row.vat_rate),),
         payment_days=(row.due_date - row.issue_date).days, late_penalty=cfg.late_penalty_for(cfg.language),
-        reference=row.reference,
+        reference=row.reference, operation_category=cfg.operation_category, vat_on_debits=cfg.vat_on_debits,
     )
 
 

@@ -170,6 +170,10 @@ def credit_note(
         lines=lines, payment_days=record["payment_days"], late_penalty=record["late_penalty"],
         reference=record.get("reference"),
         refers_to={"number": record["number"], "date": record["issue_date"]}, reason=reason,
+        # Records issued before these mentions existed have none: the defaults.
+        operation_category=record.get("operation_category", "services"),
+        vat_on_debits=record.get("vat_on_debits", False),
+        delivery_address=tuple(record["delivery_address"]) if record.get("delivery_address") else None,
     )
 
 

@@ -92,6 +92,9 @@ def monthly_document(
         seller=seller_party(cfg.issuer), buyer=client_party(client), buyer_is_business=client.business,
         vat_regime=client.effective_vat_regime(cfg.issuer), lines=lines, payment_days=days,
         late_penalty=cfg.terms.late_penalty_for(client.language),
+        operation_category=client.operation_category or cfg.issuer.operation_category,
+        vat_on_debits=cfg.issuer.vat_on_debits,
+        delivery_address=tuple(client.delivery_address) if client.delivery_address else None,
     )
 
 
