@@ -304,8 +304,14 @@ def test_the_alert_email_html_part_escapes_file_names(ws: Path) -> None:
 
 
 def rewrite_journal(ws: Path, change: Any) -> None:
-    """Apply `change` to the entries and re-chain them, as a forger (or a bug) would."""
-    from facturier.store.journal import GENESIS, canonical, entry_hash
+    """Apply `change` to the entries and re-chain them, as a forger (or a bug) would.
+
+    A thorough forger also rewrites the head record (the end of the chain) and drops the
+    derived checkpoint; what is tested here is what happens after such a rewrite.
+    """
+    import shutil
+
+    from facturier.store.journal import GENESIS, Head, canonical, entry_hash, write_head
 
     entries = journal(ws)
     change(entries)
@@ -317,6 +323,8 @@ def rewrite_journal(ws: Path, change: Any) -> None:
         prev = entry["hash"]
         lines.append(canonical(entry) + b"\n")
     (ws / "data" / "journal.jsonl").write_bytes(b"".join(lines))
+    write_head(ws / "data" / "journal.head", Head(len(entries), prev))
+    shutil.rmtree(ws / "data" / "state", ignore_errors=True)
 
 
 def test_send_meeting_an_invoice_without_files_is_an_integrity_error_naming_it(ws: Path) -> None:

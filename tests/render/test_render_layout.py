@@ -60,8 +60,9 @@ def test_a_long_unbroken_name_is_wrapped_within_the_page(record: Record, rendere
     assert not any(_ink_in_right_margin(png) for png in _pages_png("invoice.typ", "view", build_view(record)))
 
 
-def test_a_long_unbroken_name_is_wrapped_within_the_page_of_a_sheet(record: Record) -> None:
+def test_a_long_unbroken_name_is_wrapped_within_the_page_of_a_sheet(record: Record, retotal: Any) -> None:
     record = {**record, "lines": record["lines"][:1]}  # one page each, so the sheet is split
+    retotal(record)
     records = [_with_long_names(record, f"2026-000{i}") for i in (1, 2)]
     pdfs = PdfRenderer().render_many(records)
     assert all(len(PdfReader(io.BytesIO(pdf)).pages) == 1 for pdf in pdfs)  # rendered as a sheet
@@ -78,11 +79,12 @@ def test_a_wrapped_word_extracts_as_one_word(record: Record, renderer: PdfRender
     assert "\u200b" not in text and "Total TTC" in text
 
 
-def test_a_table_row_never_splits_across_pages(record: Record, renderer: PdfRenderer) -> None:
+def test_a_table_row_never_splits_across_pages(record: Record, renderer: PdfRenderer, retotal: Any) -> None:
     rows = 30
     filler = " ".join(["prestation"] * 40)  # four lines of description per row
     record["lines"] = [{**record["lines"][0], "description": f"R{i:02d}start {filler} R{i:02d}end"}
                        for i in range(rows)]
+    retotal(record)
     pages = [page.extract_text() for page in PdfReader(io.BytesIO(renderer.render(record))).pages]
     assert len(pages) > 2
     for i in range(rows):
@@ -91,8 +93,10 @@ def test_a_table_row_never_splits_across_pages(record: Record, renderer: PdfRend
 
 
 
-def test_a_long_hyphenated_word_still_breaks_at_its_hyphens(record: Record, renderer: PdfRenderer) -> None:
+def test_a_long_hyphenated_word_still_breaks_at_its_hyphens(record: Record, renderer: PdfRenderer,
+                                                             retotal: Any) -> None:
     record["lines"] = [{**record["lines"][0], "description": "Abonnement-annuel-maintenance-serveurs-et-sauvegardes"}]
+    retotal(record)
     text = pdf_text(renderer.render(record))
     assert "Abonnement-annuel-maintenance-serveurs-et-sauvegardes" in _unbroken(text)
     assert "sauvegarde\ns" not in text  # never cut inside a word part when a hyphen is there

@@ -113,7 +113,7 @@ def show(
     as_xml: bool = typer.Option(False, "--xml", help="Print the Factur-X XML embedded in its PDF."),
 ) -> None:
     """One invoice or credit note, with every journal event that mentions it."""
-    from facturier.ops.reports.listing import document_events, journal_of
+    from facturier.ops.reports.listing import document_events
 
     ws = load(ctx)
     if as_xml:

@@ -60,7 +60,7 @@ def printed_text_problems(ws: Workspace, day: date) -> list[str]:
     problems: list[str] = []
     for client_id, client in sorted(ws.clients.items()):
         if client.lines:  # an inactive client may have none: it is not invoiced
-            doc = monthly_document(ws, client_id, day, NumberAllocator([]))
+            doc = monthly_document(ws, client_id, day, NumberAllocator(None))
             client_file = f"{CLIENTS_DIR}/{client_id}.toml"
             problems += _problems(doc, _Sources(CONFIG_FILE, "issuer.", "terms.late_penalty", client_file))
     for batch_id in sorted(ws.batch_clients):
@@ -83,4 +83,4 @@ def _batch_sample(ws: Workspace, batch_id: str, day: date) -> Document:
         customer_vat_id=None, customer_siren=None, description="Item", quantity=Decimal(1),
         unit_price=Decimal("1234.56"), vat_rate=cfg.default_vat_rate, currency=cfg.currency,
     )
-    return batch_document(cfg, batch_id, row, NumberAllocator([]))
+    return batch_document(cfg, batch_id, row, NumberAllocator(None))

@@ -38,8 +38,9 @@ def save_quietly(state: LedgerState) -> None:
 class NumberAllocator:
     """Hands out the next number of each series; advanced only once a document is journalled."""
 
-    def __init__(self, state: LedgerState) -> None:
-        self.states: dict[str, SeriesState] = state.core.series_states()
+    def __init__(self, state: LedgerState | None) -> None:
+        """From the state's series; None starts every series afresh (samples, never issued)."""
+        self.states: dict[str, SeriesState] = state.core.series_states() if state is not None else {}
 
     def peek(
         self, template: str, *, seller: str, client: str, issue_date: date, test: bool

@@ -106,8 +106,10 @@ class PdfRenderer:
 
     def render(self, record: dict[str, Any]) -> bytes:
         """The Factur-X PDF of one document record; identical records give identical bytes."""
+        view = build_view(record)
+        _printable_first(view)
         xml = facturx_xml(record)  # before compiling: an invalid e-invoice fails fast
-        pdf = self._compile(self._compiler, self.template, "view", build_view(record), record)
+        pdf = self._compile(self._compiler, self.template, "view", view, record)
         return with_facturx(pdf, xml, creation_timestamp(record))
 
     def render_many(self, records: list[dict[str, Any]]) -> list[bytes]:
@@ -120,8 +122,9 @@ class PdfRenderer:
         """
         if self._sheets is None or len(records) < 2 or len({sheet_key(r) for r in records}) > 1:
             return [self.render(r) for r in records]
-        xmls = [facturx_xml(r) for r in records]
         views = [build_view(r) for r in records]
+        _printable_first(views)
+        xmls = [facturx_xml(r) for r in records]
         sheet = self._compile(self._sheets, BUNDLED_TEMPLATES / SHEETS_NAME, "views", views, records[0])
         when = creation_timestamp(records[0])  # the sheet key: every record has this date
 
@@ -153,6 +156,12 @@ class PdfRenderer:
         if not isinstance(pdf, bytes):  # a multi-page PDF is still one bytes object
             raise FacturierError(f"template {template} produced no PDF")
         return pdf
+
+
+def _printable_first(data: Any) -> None:
+    """Refuse unprintable text before the Factur-X XML is built: its message names the field,
+    where the XML library would only refuse a control character."""
+    ensure_printable(data, json.dumps(data, ensure_ascii=False, separators=(",", ":")))
 
 
 def _compiler(template: Path) -> typst.Compiler:

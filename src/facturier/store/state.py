@@ -39,7 +39,7 @@ import xxhash
 from facturier.core.accounts import Account
 from facturier.core.money import minor_exponent
 from facturier.core.numbering import SeriesState
-from facturier.store.files import atomic_write
+from facturier.store.files import atomic_write, ensure_dir
 from facturier.store.events import (
     BatchAccepted,
     BatchCompleted,
@@ -530,7 +530,7 @@ class LedgerState:
 
     def save(self, force: bool = False) -> None:
         """Write the checkpoint of every loaded section that lags its file (or all, `force`)."""
-        self.dir.mkdir(parents=True, exist_ok=True)
+        ensure_dir(self.dir)
         digest: str | None = None
         for name, loaded in self._loaded.items():
             behind = self.position.seq - loaded.saved.seq
