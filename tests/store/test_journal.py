@@ -124,3 +124,30 @@ _tree = st.recursive(
 def test_canonical_bytes_are_the_documented_json_dumps_form(obj: object) -> None:
     expected = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
     assert canonical(obj) == expected
+
+
+@pytest.mark.parametrize("damage", ["none", "byte", "removed", "json", "torn"])
+def test_the_parallel_whole_chain_check_finds_what_the_sequential_one_finds(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: str) -> None:
+    from facturier.store import journal as journal_module
+    from facturier.store.journal import check_chain_whole
+
+    path = tmp_path / "journal.jsonl"
+    make_journal(path, 40)
+    lines = path.read_bytes().splitlines(keepends=True)
+    if damage == "byte":
+        lines[25] = lines[25].replace(b'"i":', b'"j":', 1)
+    elif damage == "removed":
+        del lines[20]
+    elif damage == "json":
+        lines[31] = b"{not json\n"
+    elif damage == "torn":
+        lines[-1] = lines[-1][:-5]
+    path.write_bytes(b"".join(lines))
+    entries, expected = check_chain(path)
+    monkeypatch.setattr(journal_module, "PARALLEL_FROM", 0)
+    for workers in (1, 2, 3):
+        whole = check_chain_whole(path, workers=workers)
+        assert whole.problems == expected, workers
+        if damage in ("none", "torn"):
+            assert whole.lines == len(entries) and whole.last_hash == entries[-1]["hash"]

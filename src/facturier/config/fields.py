@@ -170,7 +170,7 @@ def check_non_empty(value: str) -> str:
 
 def check_printable(value: str) -> str:
     """Refuse text the invoice PDF cannot show (PDF/A-3b fails on a missing glyph)."""
-    from facturier.render.pdf import describe_unprintable, unprintable_characters  # typst is heavy
+    from facturier.render.glyphs import describe_unprintable, unprintable_characters  # typst is heavy
 
     bad = unprintable_characters(value)
     if bad:

@@ -9,8 +9,7 @@ from facturier.core.errors import UnsafeFileError
 from facturier.ops.einvoice import EInvoiceReport, verify_einvoices
 from facturier.store.files import sha256_file
 from facturier.core.errors import IntegrityError
-from facturier.store.journal import GENESIS, check_chain, head_path, head_problem, read_head
-from facturier.store.ledger import named_files
+from facturier.store.journal import GENESIS, ChainSpan, check_chain_whole, head_path, head_problem, read_head
 from facturier.store.lock import WorkspaceLock
 
 # Folders whose every file must be named by the journal: an extra file there is suspect.
@@ -39,19 +38,19 @@ def verify_workspace(root: Path, expect: str | None = None, einvoice: bool = Fal
     result = Verification()
     journal = root / "data" / "journal.jsonl"
     with WorkspaceLock(root / "data"):
-        entries, chain = check_chain(journal)
-        for p in chain:
+        chain = check_chain_whole(journal, expect.strip().lower() if expect else None)
+        for p in chain.problems:
             text = f"data/journal.jsonl: line {p.line}: {p.message}"
             if "incomplete last line" in p.message:
                 result.notes.append(text + "; the next writing command discards it (it was never committed)")
             else:
                 result.problems.append(text)
-        result.entries = len(entries)
-        result.head_hash = str(entries[-1]["hash"]) if entries else GENESIS
-        _check_head(journal, entries, result)
+        result.entries = chain.lines
+        result.head_hash = chain.last_hash if chain.lines else GENESIS
+        _check_head(journal, chain.lines, result)
         if expect is not None:
-            _check_expected(entries, expect.strip().lower(), result)
-        named = named_files(entries)
+            _check_expected(chain, expect.strip().lower(), result)
+        named = chain.files
         staged = _staged_hashes(root)
         for rel, digest in sorted(named.items()):
             result.files += 1
@@ -76,11 +75,12 @@ def verify_workspace(root: Path, expect: str | None = None, einvoice: bool = Fal
         if einvoice:
             from facturier.render.pool import worker_count
 
-            result.einvoice = verify_einvoices(root, entries, worker_count())
+            documents = [{"type": t, "files": {"pdf": {"path": rel}}} for t, rel in chain.document_pdfs]
+            result.einvoice = verify_einvoices(root, documents, worker_count())
     return result
 
 
-def _check_head(journal: Path, entries: list[dict[str, object]], result: Verification) -> None:
+def _check_head(journal: Path, count: int, result: Verification) -> None:
     """The journal's end must be the one its head record names (or a commit in progress)."""
     try:
         head = read_head(head_path(journal))
@@ -88,30 +88,29 @@ def _check_head(journal: Path, entries: list[dict[str, object]], result: Verific
         result.problems.append(str(exc))
         return
     if head is None:
-        if entries:
+        if count:
             result.notes.append("data/journal.head: no head record yet (a workspace from an earlier "
                                 "version); the next writing command creates it")
         return
-    problem = head_problem(head, len(entries), result.head_hash if entries else head.hash)
+    problem = head_problem(head, count, result.head_hash if count else head.hash)
     if problem:
         result.problems.append(f"data/journal.head: {problem}")
-    elif head.pending and (len(entries), result.head_hash) != (head.seq, head.hash):
+    elif head.pending and (count, result.head_hash) != (head.seq, head.hash):
         result.notes.append("data/journal.head: a commit was interrupted after its entries were written; "
                             "the next writing command completes the head record")
 
 
-def _check_expected(entries: list[dict[str, object]], expect: str, result: Verification) -> None:
+def _check_expected(chain: ChainSpan, expect: str, result: Verification) -> None:
     """Compare the journal with a head hash kept elsewhere."""
     if len(expect) < 8:
         result.problems.append("--expect: give at least 8 hex digits of the hash")
         return
-    matches = [e for e in entries if str(e.get("hash", "")).startswith(expect)]
-    if not matches:
+    if chain.expected_seq is None:
         result.problems.append(f"--expect {expect}: no entry of the journal has this hash: the journal is not "
                                "the one whose head you kept (entries were removed or rewritten)")
-    elif matches[-1] is not entries[-1]:
-        later = len(entries) - int(str(matches[-1]["seq"]))
-        result.notes.append(f"--expect {expect}: entry {matches[-1]['seq']}; {later} entr"
+    elif chain.expected_seq != chain.lines:
+        later = chain.lines - chain.expected_seq
+        result.notes.append(f"--expect {expect}: entry {chain.expected_seq}; {later} entr"
                             f"{'y was' if later == 1 else 'ies were'} added after it")
 
 

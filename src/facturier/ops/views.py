@@ -17,10 +17,15 @@ if TYPE_CHECKING:
 VIEWS: list[ViewBuilder] = [revenue_views, payment_and_balance_views]
 
 
-def refresh_views(ws: Workspace, state: LedgerState, clients: set[str]) -> None:
-    """Rewrite the views of the clients a command touched."""
+# A payment changes the payment and balance views of its client, never its revenues.
+PAYMENT_VIEWS: list[ViewBuilder] = [payment_and_balance_views]
+
+
+def refresh_views(ws: Workspace, state: LedgerState, clients: set[str],
+                  views: list[ViewBuilder] | None = None) -> None:
+    """Rewrite the views (all, or those named) of the clients a command touched."""
     if clients:
-        write_views(ws.root, state, VIEWS, clients)
+        write_views(ws.root, state, VIEWS if views is None else views, clients)
 
 
 def rebuild_views(ws: Workspace) -> int:

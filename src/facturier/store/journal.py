@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from dataclasses import field as dc_field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -348,3 +349,146 @@ def read_entries(path: Path) -> list[Entry]:
             f"{path}: line {real[0].line}: {real[0].message}; run 'facturier verify' for details."
         )
     return entries
+
+
+@dataclass
+class ChainSpan:
+    """What checking one span of whole lines found (for `check_chain_whole`)."""
+
+    lines: int = 0
+    first_prev: str | None = None
+    last_hash: str = ""
+    problems: list[ChainProblem] = dc_field(default_factory=list)
+    files: dict[str, str] = dc_field(default_factory=dict)
+    expected_seq: int | None = None  # the last entry whose hash starts with `expect`
+    document_pdfs: list[tuple[str, str]] = dc_field(default_factory=list)  # (entry type, PDF path)
+
+
+def _lines_between(path: str, start: int, end: int, block: int = 8 << 20) -> Iterator[bytes]:
+    """The lines of bytes [start, end), read in blocks so memory stays flat."""
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        rest, left = b"", end - start
+        while left > 0:
+            data = fh.read(min(block, left))
+            if not data:
+                break
+            left -= len(data)
+            data = rest + data
+            cut = data.rfind(b"\n") + 1
+            yield from data[:cut].splitlines(keepends=True)
+            rest = data[cut:]
+        if rest:
+            yield rest
+
+
+def _check_span(path: str, start: int, end: int, base: int, expect: str | None) -> ChainSpan:
+    """Check lines [start, end) whose first is line `base` + 1: hashes, seq, inner prev links."""
+    span = ChainSpan()
+    prev: str | None = None
+    for index, raw in enumerate(_lines_between(path, start, end)):
+        number = base + index + 1
+        span.lines += 1
+        if not raw.endswith(b"\n"):
+            span.problems.append(ChainProblem(number, "incomplete last line (an interrupted write)"))
+            span.lines -= 1
+            break
+        try:
+            entry = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            span.problems.append(ChainProblem(number, "not valid JSON"))
+            prev = ""
+            continue
+        if not isinstance(entry, dict):
+            span.problems.append(ChainProblem(number, "not a JSON object"))
+            continue
+        if entry.get("seq") != number:
+            span.problems.append(ChainProblem(number, f"seq is {entry.get('seq')!r}, expected {number}"))
+        if index == 0:
+            span.first_prev = str(entry.get("prev"))
+        elif entry.get("prev") != prev:
+            span.problems.append(ChainProblem(number, "prev does not match the previous entry's hash"))
+        if not line_hash_ok(raw, entry):
+            span.problems.append(ChainProblem(number, "hash does not match the entry's content"))
+        prev = str(entry.get("hash"))
+        if expect and prev.startswith(expect):
+            span.expected_seq = number
+        files = entry.get("files")
+        if isinstance(files, dict):
+            for role, item in files.items():
+                if isinstance(item, dict) and "path" in item:
+                    span.files[item["path"]] = item.get("sha256", "")
+                    if role == "pdf" and entry.get("type") in ("invoice.issued", "credit_note.issued"):
+                        span.document_pdfs.append((str(entry["type"]), item["path"]))
+    span.last_hash = prev or ""
+    return span
+
+
+PARALLEL_FROM = 32 << 20  # below 32 MiB one process checks the chain faster than starting others
+
+
+def check_chain_whole(path: Path, expect: str | None = None, workers: int | None = None) -> ChainSpan:
+    """Check the whole chain, over every core for a large journal, keeping no entry in memory.
+
+    The file is cut at line boundaries into one span per worker; each checks its lines'
+    hashes and links, and the spans are then stitched (each span's first `prev` must be the
+    previous span's last hash). Same problems, same messages as `check_chain`.
+    """
+    if not path.exists():
+        return ChainSpan(last_hash=GENESIS)
+    size = path.stat().st_size
+    count = workers or os.cpu_count() or 1
+    if size < PARALLEL_FROM or count < 2:
+        bounds = [(0, size, 0)]
+    else:
+        bounds = _spans(path, size, count)
+    if len(bounds) == 1:
+        spans = [_check_span(str(path), *bounds[0], expect)]
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(len(bounds), mp_context=multiprocessing.get_context("spawn")) as pool:
+            spans = list(pool.map(_check_span, [str(path)] * len(bounds), *zip(*bounds),
+                                  [expect] * len(bounds)))
+    return _stitch(spans)
+
+
+def _spans(path: Path, size: int, count: int) -> list[tuple[int, int, int]]:
+    """(start, end, lines before start) of `count` spans of whole lines."""
+    import mmap
+
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as view:
+        cuts = [0]
+        for k in range(1, count):
+            cut = view.find(b"\n", size * k // count)
+            if cut < 0 or cut + 1 <= cuts[-1]:
+                break
+            cuts.append(cut + 1)
+        cuts.append(size)
+        bases, lines = [], 0
+        for start, end in zip(cuts, cuts[1:]):
+            bases.append(lines)
+            for block in range(start, end, 16 << 20):  # slices of the map are copies: keep them small
+                lines += view[block:min(end, block + (16 << 20))].count(b"\n")
+    return [(s, e, b) for (s, e), b in zip(zip(cuts, cuts[1:]), bases) if e > s]
+
+
+def _stitch(spans: list[ChainSpan]) -> ChainSpan:
+    whole = ChainSpan(last_hash=GENESIS)
+    prev = GENESIS
+    for span in spans:
+        if span.lines and span.first_prev is not None and span.first_prev != prev:
+            whole.problems.append(ChainProblem(whole.lines + 1, "prev does not match the previous entry's hash"))
+        whole.problems.extend(span.problems)
+        whole.files.update(span.files)
+        whole.document_pdfs.extend(span.document_pdfs)
+        whole.lines += span.lines
+        if span.expected_seq is not None:
+            whole.expected_seq = span.expected_seq
+        if span.lines:
+            prev = whole.last_hash = span.last_hash
+    # In the order `scan_chain` reports a line's problems: seq, then prev, then hash.
+    rank = {"seq": 0, "prev": 1, "hash": 2}
+    whole.problems.sort(key=lambda p: (p.line, rank.get(p.message.split(" ", 1)[0], 0)))
+    return whole

@@ -34,7 +34,7 @@ from facturier.core.payments import OpenInvoice
 from facturier.ops.logs import log
 from facturier.ops.payments.record import allocated_payment, open_invoices
 from facturier.ops.report import Alert, Report
-from facturier.ops.views import refresh_views
+from facturier.ops.views import PAYMENT_VIEWS, refresh_views
 from facturier.ops.state import read_state
 from facturier.store.events import T
 from facturier.store.journal import Entry
@@ -236,7 +236,7 @@ def _import(
             ledger.append(T.PAYMENT_RECORDED, data)
             log(ws.root, f"bank payment {data['currency']} {data['amount']} on {data['date']} -> "
                          f"{data['allocation'][0]['number'] if data['allocation'] else '-'}", data["client"])
-        refresh_views(ws, ledger.state, {d["client"] for d in plan.payments})
+        refresh_views(ws, ledger.state, {d["client"] for d in plan.payments}, PAYMENT_VIEWS)
     return report
 
 

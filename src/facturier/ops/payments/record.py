@@ -16,7 +16,7 @@ from facturier.core.payments import OpenInvoice, allocate_payment
 from facturier.ops.accounts import Facts
 from facturier.ops.logs import log
 from facturier.ops.report import Report
-from facturier.ops.views import refresh_views
+from facturier.ops.views import PAYMENT_VIEWS, refresh_views
 from facturier.store.events import T
 from facturier.store.ledger import Ledger
 from facturier.store.state import LedgerState
@@ -120,7 +120,7 @@ def record_payment(
         data = payment_data(ledger.state, client, amount, currency, day, invoice,
                             {"method": method, "reference": reference or "", "source": "manual"})
         ledger.append(T.PAYMENT_RECORDED, data)
-        refresh_views(ws, ledger.state, {client})
+        refresh_views(ws, ledger.state, {client}, PAYMENT_VIEWS)
     log(ws.root, f"payment {currency} {amount} on {day} ({method})", client)
     return payment_report(data)
 
