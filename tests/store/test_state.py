@@ -184,3 +184,17 @@ def test_rebuild_regenerates_the_checkpoint_and_identical_views(busy_ws: Path) -
     assert run_cli(busy_ws, "rebuild").code == 0
     assert {p: p.read_bytes() for p in views} == views
     assert checkpoint(busy_ws, "index").exists() and checkpoint(busy_ws, "accounts").exists()
+
+
+def test_documents_with_the_same_file_name_never_collide_in_staging(tmp_path: Path) -> None:
+    """Two documents of one commit group whose files share a name (two sellers' 2026-0001)."""
+    from facturier.store.ledger import Ledger
+
+    with Ledger(tmp_path) as ledger:
+        ledger.commit_group([
+            ("test.document", {"number": "2026-0001", "n": 1}, {"pdf": ("data/a/2026-0001.pdf", b"A")}),
+            ("test.document", {"number": "2026-0001", "n": 2}, {"pdf": ("data/b/2026-0001.pdf", b"B")}),
+        ])
+    assert (tmp_path / "data/a/2026-0001.pdf").read_bytes() == b"A"
+    assert (tmp_path / "data/b/2026-0001.pdf").read_bytes() == b"B"
+    assert not list((tmp_path / "data" / "staging").iterdir())

@@ -118,7 +118,9 @@ def _staged_hashes(root: Path) -> set[tuple[str, str]]:
     staging = root / "data" / "staging"
     if not staging.is_dir():
         return set()
-    return {(p.name, sha256_file(p)) for p in staging.iterdir() if p.is_file()}
+    from facturier.store.ledger import final_name
+
+    return {(final_name(p.name), sha256_file(p)) for p in staging.iterdir() if p.is_file()}
 
 
 def _unrecorded(root: Path, named: dict[str, str]) -> list[str]:
