@@ -181,3 +181,9 @@ def test_receipt_settling_several_invoices_is_one_row(issued: Path) -> None:
     assert [(r["invoice_number"], r["invoices"], r["amount"], r["unallocated"], r["reference"]) for r in rows] == [
         ("", "2026-0001:827.88 2026-0003:827.88", "2600,00", "944,24", "VIR-77"),
         ("", "", "15,00", "15,00", "")]
+
+
+@pytest.mark.parametrize("amount", [".5", "5.", "1e2", "1_000"])
+def test_pay_takes_amounts_in_the_form_a_bank_statement_must_use(issued: Path, amount: str) -> None:
+    res = run_cli(issued, "pay", "acme", amount, "--date", "2026-11-18")
+    assert res.code == 1 and "AMOUNT" in res.err and "Traceback" not in res.text

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 from pathlib import Path
 
 import typer
+
+from facturier.core.errors import InputError
 
 from facturier.cli.common import (
     DateOpt,
@@ -41,6 +45,9 @@ def pay(
     from facturier.ops.payments.record import record_payment
 
     ws = load(ctx)
+    if not re.fullmatch(r"\s*[+-]?[0-9]+(\.[0-9]+)?\s*", amount):
+        # The form a bank statement's amount must have too (`received_amount`): no ".5" or "5.".
+        raise InputError(f"AMOUNT: {amount!r} is not a plain amount (digits, '.' as decimal mark)")
     report = record_payment(
         ws, client, to_decimal(amount, "AMOUNT"), parse_date(date, "--date"),
         today(ws.config.timezone), method=method, reference=ref, invoice=invoice,
