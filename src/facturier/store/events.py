@@ -205,7 +205,7 @@ class BatchCompleted:
 class OtherEvent:
     """An entry of a type this version does not interpret: kept, chained, never an error.
 
-    Fields: the entry's keys other than seq, at and type, as `data`; `files` when it names any.
+    Fields: `files` when it names any (the rest stays in the journal line, read back on demand).
     """
 
     seq: int

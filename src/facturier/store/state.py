@@ -25,9 +25,8 @@ checkpoint cannot run code.
 from __future__ import annotations
 
 import io
-import os
 import pickle
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
