@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
 from facturier.config.fields import NonEmptyStr, StrictModel
-from facturier.config.mail import _ENV_NAME, is_loopback
+from facturier.config.mail import EnvName, is_loopback
 from facturier.core.dunning import (
     DEFAULT_STAGES,
     DEFAULT_WINDOW,
@@ -47,7 +47,7 @@ class ImapConfig(StrictModel):
     port: Annotated[int, Field(ge=1, le=65535)] | None = None
     security: Literal["ssl", "starttls", "none"] = "ssl"
     username: NonEmptyStr
-    password_env: NonEmptyStr
+    password_env: EnvName
     # Only when the server does not flag its drafts folder with \Drafts (RFC 6154).
     mailbox: NonEmptyStr | None = None
     timeout: Annotated[int, Field(ge=1, le=600)] = 30
@@ -61,13 +61,6 @@ class ImapConfig(StrictModel):
             raise ValueError(f'"none" is only allowed for a loopback host, not {host!r}')
         return security
 
-    @field_validator("password_env", mode="after")
-    @classmethod
-    def _env_name(cls, name: str) -> str:
-        """An environment variable name, not the password itself."""
-        if not _ENV_NAME.fullmatch(name):
-            raise ValueError(f"{name!r} is not an environment variable name")
-        return name
 
     def effective_port(self) -> int:
         """The port set, else 993 for ssl and 143 for starttls or none."""
