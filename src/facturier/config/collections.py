@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
 from facturier.config.fields import NonEmptyStr, StrictModel
-from facturier.config.mail import EnvName, is_loopback
+from facturier.config.mail import EnvName, plain_text_only_on_loopback
 from facturier.core.dunning import (
     DEFAULT_STAGES,
     DEFAULT_WINDOW,
@@ -52,14 +52,7 @@ class ImapConfig(StrictModel):
     mailbox: NonEmptyStr | None = None
     timeout: Annotated[int, Field(ge=1, le=600)] = 30
 
-    @field_validator("security", mode="after")
-    @classmethod
-    def _plain_text_only_on_loopback(cls, security: str, info: ValidationInfo) -> str:
-        """Credentials and reminders must never cross a network unencrypted."""
-        host = info.data.get("host")
-        if security == "none" and host is not None and not is_loopback(host):
-            raise ValueError(f'"none" is only allowed for a loopback host, not {host!r}')
-        return security
+    _loopback = field_validator("security", mode="after")(plain_text_only_on_loopback)
 
 
     def effective_port(self) -> int:

@@ -30,6 +30,14 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def plain_text_only_on_loopback(security: str, info: ValidationInfo) -> str:
+    """`security = "none"` only for a loopback host: credentials never cross a network unencrypted."""
+    host = info.data.get("host")
+    if security == "none" and host is not None and not is_loopback(host):
+        raise ValueError(f'"none" is only allowed for a loopback host, not {host!r}')
+    return security
+
+
 def parse_env_name(value: Any) -> str:
     """An environment variable name; anything else may be the password typed here by mistake.
 
@@ -59,14 +67,7 @@ class SmtpConfig(StrictModel):
     password_file: NonEmptyStr | None = None
     timeout: Annotated[int, Field(ge=1, le=600)] = 30
 
-    @field_validator("security", mode="after")
-    @classmethod
-    def _plain_text_only_on_loopback(cls, security: str, info: ValidationInfo) -> str:
-        """Credentials and invoices must never cross a network unencrypted."""
-        host = info.data.get("host")
-        if security == "none" and host is not None and not is_loopback(host):
-            raise ValueError(f'"none" is only allowed for a loopback host, not {host!r}')
-        return security
+    _loopback = field_validator("security", mode="after")(plain_text_only_on_loopback)
 
 
     @model_validator(mode="after")
