@@ -106,10 +106,9 @@ class PdfRenderer:
 
     def render(self, record: dict[str, Any]) -> bytes:
         """The Factur-X PDF of one document record; identical records give identical bytes."""
-        view = build_view(record)
-        _printable_first(view)
+        payload = printable_payload(build_view(record))
         xml = facturx_xml(record)  # before compiling: an invalid e-invoice fails fast
-        pdf = self._compile(self._compiler, self.template, "view", view, record)
+        pdf = self._compile(self._compiler, self.template, "view", payload, record)
         return with_facturx(pdf, xml, creation_timestamp(record))
 
     def render_many(self, records: list[dict[str, Any]]) -> list[bytes]:
@@ -123,9 +122,9 @@ class PdfRenderer:
         if self._sheets is None or len(records) < 2 or len({sheet_key(r) for r in records}) > 1:
             return [self.render(r) for r in records]
         views = [build_view(r) for r in records]
-        _printable_first(views)
+        payload = printable_payload(views)
         xmls = [facturx_xml(r) for r in records]
-        sheet = self._compile(self._sheets, BUNDLED_TEMPLATES / SHEETS_NAME, "views", views, records[0])
+        sheet = self._compile(self._sheets, BUNDLED_TEMPLATES / SHEETS_NAME, "views", payload, records[0])
         when = creation_timestamp(records[0])  # the sheet key: every record has this date
 
         def finish(out: pikepdf.Pdf, index: int) -> None:
@@ -134,14 +133,12 @@ class PdfRenderer:
         pdfs = split_sheet(sheet, [(v["document_title"], v["lang"]) for v in views], finish)
         return pdfs if pdfs is not None else [self.render(r) for r in records]
 
-    def _compile(self, compiler: typst.Compiler, template: Path, key: str, data: Any,
+    def _compile(self, compiler: typst.Compiler, template: Path, key: str, payload: str,
                  record: dict[str, Any]) -> bytes:
         global _typst_used_by_pid
         _check_not_forked_after_use()
         if self._override is not None:  # again at each compile: a link may appear mid-run
             ensure_template_folder(self._override)
-        payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-        ensure_printable(data, payload)  # a clear error naming the text, not Typst's glyph failure
         _typst_used_by_pid = os.getpid()
         try:
             pdf = compiler.compile(
@@ -158,10 +155,15 @@ class PdfRenderer:
         return pdf
 
 
-def _printable_first(data: Any) -> None:
-    """Refuse unprintable text before the Factur-X XML is built: its message names the field,
-    where the XML library would only refuse a control character."""
-    ensure_printable(data, json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+def printable_payload(data: Any) -> str:
+    """The JSON Typst gets for a view (or a sheet of views), once its every text is printable.
+
+    Checked before the Factur-X XML is built: the error names the document and the field,
+    not Typst's glyph failure or the XML library's refusal of a control character.
+    """
+    payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    ensure_printable(data, payload)
+    return payload
 
 
 def _compiler(template: Path) -> typst.Compiler:
