@@ -66,3 +66,35 @@ def test_account_balance_equals_the_full_computation(facts: list[tuple[str, obje
     expected = compute_balances(invoices, credits, payments, as_of)
     assert [account.balance(as_of)] == expected
     assert account.balance(as_of, with_invoices=False).aging == expected[0].aging
+    # The fast paths of the views say what `balance()` says, in the same text.
+    full = account.balance(as_of).invoices
+    assert list(account.invoice_rows(as_of)) == [
+        {"number": s.number, "date": s.issued.isoformat(), "due_date": s.due.isoformat(), "total": str(s.total),
+         "credited": str(s.credited), "paid": str(s.paid), "open": str(s.open_amount), "status": s.status}
+        for s in full]
+    assert account.statuses(as_of) == {s.number: s.status for s in full}
+
+
+@settings(max_examples=200, deadline=None)
+@given(histories(), cents)
+def test_the_open_items_a_payment_needs_are_the_oldest_of_all_open_items(
+        facts: list[tuple[str, object]], amount: Decimal) -> None:
+    from facturier.core.payments import OpenInvoice, allocate_payment
+
+    account = Account("acme", "EUR", 2)
+    for _, fact in facts:
+        if isinstance(fact, InvoiceFact):
+            account.add_invoice(fact.number, fact.issued, fact.due, fact.total)
+        elif isinstance(fact, CreditFact):
+            account.add_credit(fact.issued, fact.refers_to, fact.amount)
+        elif isinstance(fact, PaymentFact):
+            account.add_payment(fact.paid_on, fact.amount, [(a.number, a.amount) for a in fact.allocations],
+                                fact.unallocated)
+    day = date.fromordinal(max(account.last_day, START.toordinal()))
+    every = account.open_items(day)
+    enough = account.open_items(day, enough=amount)
+    assert enough == every[:len(enough)]
+
+    def allocate(items: list[tuple[str, date, Decimal]]) -> object:
+        return allocate_payment([OpenInvoice(n, d, a) for n, d, a in items], amount)
+    assert allocate(enough) == allocate(every)

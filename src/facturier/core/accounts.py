@@ -12,11 +12,13 @@ excess joins the credit pool. For an earlier date the caller recomputes from the
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cache, lru_cache
 
-from facturier.core.aging import DSO_WINDOW_DAYS, ClientBalance, InvoiceStatus, bucket_of, BUCKETS
+from facturier.core.aging import BUCKETS, DSO_WINDOW_DAYS, ClientBalance, InvoiceStatus, bucket_of
 
 # invoice number -> [issued ordinal, due ordinal, total, credited sum, allocated sum]
 InvoiceRow = list[int]
@@ -35,6 +37,41 @@ def from_minor(value: int, exponent: int) -> Decimal:
     return Decimal(value).scaleb(-exponent) if exponent else Decimal(value)
 
 
+def status_name(total: int, credited: int, left: int, days_past_due: int) -> str:
+    """An invoice's status from its integer sums (the names of `aging.InvoiceStatus`)."""
+    if left <= 0:
+        return "credited" if credited >= total else "paid"
+    if days_past_due > 0:
+        return "overdue"
+    return "partial" if left < total else "unpaid"
+
+
+@lru_cache(maxsize=8)
+def minor_formatter(exponent: int) -> Callable[[int], str]:
+    """Minor units to the plain string of `from_minor` (2000 -> '20.00', -5 -> '-0.05').
+
+    Memoised: the amounts of one client repeat (every invoice of a plan has one total).
+    """
+    if exponent == 0:
+        return str
+    scale = 10 ** exponent
+
+    @cache
+    def fmt(value: int) -> str:
+        units, rest = divmod(abs(value), scale)
+        return f"{'-' if value < 0 else ''}{units}.{rest:0{exponent}d}"
+    return fmt
+
+
+@lru_cache(maxsize=1)
+def iso_days() -> Callable[[int], str]:
+    """Date ordinal to ISO text, memoised (a ledger has few distinct days)."""
+    @lru_cache(maxsize=65536)
+    def iso(ordinal: int) -> str:
+        return date.fromordinal(ordinal).isoformat()
+    return iso
+
+
 @dataclass(slots=True)
 class Account:
     """One client's invoices, credits and payments in one currency, as running sums."""
@@ -50,6 +87,8 @@ class Account:
     orphan: int = 0  # credited or allocated to a number this account does not hold
     credit_dates: list[tuple[int, int]] = field(default_factory=list)  # (issued ordinal, amount)
     last_day: int = 0
+    # settled() of the facts applied so far, computed once per command (not checkpointed)
+    _settled: tuple[dict[str, tuple[int, int, int]], int] | None = field(default=None, repr=False, compare=False)
 
     def add_invoice(self, number: str, issued: date, due: date, total: Decimal) -> None:
         """An issued live invoice."""
@@ -86,6 +125,7 @@ class Account:
 
     def _seen(self, day: date) -> None:
         self.last_day = max(self.last_day, day.toordinal())
+        self._settled = None
 
     def covers(self, as_of: date) -> bool:
         """Whether `balance(as_of)` is exact: no fact of the account is dated after `as_of`."""
@@ -96,6 +136,9 @@ class Account:
         pool = self.unallocated + self.orphan
         out: dict[str, tuple[int, int, int]] = {}
         for number, (_, _, total, credit_sum, alloc_sum) in self.invoices.items():
+            if credit_sum == 0 and alloc_sum <= total:  # the usual case, without min()
+                out[number] = (0, alloc_sum, total - alloc_sum)
+                continue
             credited = min(credit_sum, total)
             paid = min(alloc_sum, total - credited)
             pool += credit_sum - credited + alloc_sum - paid
@@ -106,8 +149,13 @@ class Account:
         """(credited, paid, open) of every invoice once the credit pool is spent, and the pool left.
 
         The pool settles open invoices oldest due date first, then by number: the rule of
-        `payments.allocate_payment`.
+        `payments.allocate_payment`. Computed once until the next fact is applied.
         """
+        if self._settled is None:
+            self._settled = self._settle()
+        return self._settled
+
+    def _settle(self) -> tuple[dict[str, tuple[int, int, int]], int]:
         amounts, pool = self.open_amounts()
         if pool > 0:
             waiting = sorted((self.invoices[n][1], n) for n, (_, _, left) in amounts.items() if left > 0)
@@ -129,8 +177,8 @@ class Account:
         outstanding = 0
         for number, (issued, due, total, _, _) in self.invoices.items():
             credited, paid, left = amounts[number]
-            outstanding += left
             if left > 0:
+                outstanding += left
                 aging[bucket_of(day - due)] += left
             if with_invoices:
                 statuses.append(self._status(number, issued, due, total, credited, paid, left, day))
@@ -146,20 +194,39 @@ class Account:
     def _dec(self, value: int) -> Decimal:
         return from_minor(value, self.exponent)
 
+    def statuses(self, as_of: date) -> dict[str, str]:
+        """Each invoice's status at `as_of` (which `covers` must allow), as `balance()` names it."""
+        amounts, _ = self.settled()
+        day = as_of.toordinal()
+        out = {}
+        for number, (_, due, total, _, _) in self.invoices.items():
+            credited, _, left = amounts[number]
+            out[number] = status_name(total, credited, left, day - due)
+        return out
+
+    def invoice_rows(self, as_of: date) -> Iterator[dict[str, str]]:
+        """Each invoice as the balance view lists it, amounts as plain strings.
+
+        The same figures as `balance(as_of).invoices`, written straight from the integer
+        sums: the balance view of a client with 250,000 invoices is rebuilt in a fraction
+        of a second instead of seconds of Decimal and record construction.
+        """
+        amounts, _ = self.settled()
+        day = as_of.toordinal()
+        fmt = minor_formatter(self.exponent)
+        iso = iso_days()
+        for number, (issued, due, total, _, _) in self.invoices.items():
+            credited, paid, left = amounts[number]
+            yield {"number": number, "date": iso(issued), "due_date": iso(due), "total": fmt(total),
+                   "credited": fmt(credited), "paid": fmt(paid), "open": fmt(left),
+                   "status": status_name(total, credited, left, day - due)}
+
     def _status(self, number: str, issued: int, due: int, total: int, credited: int, paid: int,
                 left: int, day: int) -> InvoiceStatus:
         days = day - due
-        if left <= 0:
-            status = "credited" if credited >= total else "paid"
-        elif days > 0:
-            status = "overdue"
-        elif left < total:
-            status = "partial"
-        else:
-            status = "unpaid"
         dec = self._dec
         return InvoiceStatus(number, date.fromordinal(issued), date.fromordinal(due), dec(total),
-                             dec(credited), dec(paid), dec(left), status, days)
+                             dec(credited), dec(paid), dec(left), status_name(total, credited, left, days), days)
 
     def _dso(self, as_of: date, outstanding: int) -> Decimal | None:
         start = (as_of - timedelta(days=DSO_WINDOW_DAYS)).toordinal()
@@ -170,8 +237,19 @@ class Account:
         value = Decimal(outstanding) / Decimal(recent) * DSO_WINDOW_DAYS
         return value.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
-    def open_items(self, as_of: date) -> list[tuple[str, date, Decimal]]:
-        """(number, due date, open amount) of every invoice still open, oldest due first."""
+    def open_items(self, as_of: date, enough: Decimal | None = None) -> list[tuple[str, date, Decimal]]:
+        """(number, due date, open amount) of every invoice still open, oldest due first.
+
+        With `enough`, only the oldest items whose open amounts first reach it: all that
+        allocating a payment of that amount can touch.
+        """
         amounts, _ = self.settled()
         rows = sorted((self.invoices[n][1], n, left) for n, (_, _, left) in amounts.items() if left > 0)
+        if enough is not None:
+            target, total = to_minor(enough, self.exponent), 0
+            for i, (_, _, left) in enumerate(rows):
+                total += left
+                if total >= target:
+                    del rows[i + 1:]
+                    break
         return [(n, date.fromordinal(due), self._dec(left)) for due, n, left in rows]

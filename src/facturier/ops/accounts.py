@@ -24,7 +24,7 @@ from facturier.core.money import fmt_amount
 from facturier.core.payments import Allocation
 from facturier.store.events import PaymentRecorded
 from facturier.store.state import LedgerState
-from facturier.store.views import view_bytes
+from facturier.store.views import list_slot, streamed_view_bytes, view_bytes
 
 BALANCE_COLUMNS = [
     "client", "currency", "status", "invoiced", "credited", "paid", "balance", "credit",
@@ -97,16 +97,29 @@ def balance_view(client: str, balances: list[ClientBalance], as_of: date) -> dic
         "client": client,
         "as_of": as_of.isoformat(),
         "status": strongest_status(b.status for b in balances),
-        "currencies": [
-            {**balance_row(b), "invoices": [
-                {"number": st.number, "date": st.issued.isoformat(), "due_date": st.due.isoformat(),
-                 "total": str(st.total), "credited": str(st.credited), "paid": str(st.paid),
-                 "open": str(st.open_amount), "status": st.status}
-                for st in b.invoices
-            ]}
-            for b in balances
-        ],
+        "currencies": [{**balance_row(b), "invoices": invoice_rows(b)} for b in balances],
     }
+
+
+def invoice_rows(b: ClientBalance) -> list[dict[str, str]]:
+    """The invoices of a balance as the balance view lists them."""
+    return [{"number": st.number, "date": st.issued.isoformat(), "due_date": st.due.isoformat(),
+             "total": str(st.total), "credited": str(st.credited), "paid": str(st.paid),
+             "open": str(st.open_amount), "status": st.status} for st in b.invoices]
+
+
+def client_balance_view(state: LedgerState, client: str, as_of: date) -> bytes:
+    """data/balance/<client>.json at `as_of`, from the running accounts when they cover it."""
+    accounts = [a for a in state.accounts.of_client(client) if a.last_day]
+    if not all(a.covers(as_of) for a in accounts):
+        return view_bytes(balance_view(client, Facts(state, client).balances(as_of), as_of))
+    balances = [a.balance(as_of, with_invoices=False) for a in accounts]
+    return streamed_view_bytes({
+        "client": client,
+        "as_of": as_of.isoformat(),
+        "status": strongest_status(b.status for b in balances),
+        "currencies": [{**balance_row(b), "invoices": list_slot(f"invoices{i}")} for i, b in enumerate(balances)],
+    }, {f"invoices{i}": a.invoice_rows(as_of) for i, a in enumerate(accounts)})
 
 
 PAYMENT_VIEW_KEYS = ("date", "amount", "currency", "method", "reference", "allocation",
@@ -123,10 +136,11 @@ def payment_and_balance_views(state: LedgerState, clients: set[str] | None) -> d
     for client in balance_clients(state):
         if clients is not None and client not in clients:
             continue
-        entries = [state.entry_at(o) for o in state.index.payments_of.get(client, [])]
-        payments = [{"seq": e["seq"], **{k: e[k] for k in PAYMENT_VIEW_KEYS if k in e}} for e in entries]
-        out[f"data/payments/{client}.json"] = view_bytes({"client": client, "payments": payments})
+        entries = state.iter_entries_at(state.index.payments_of.get(client, []))
+        payments = ({"seq": e["seq"], **{k: e[k] for k in PAYMENT_VIEW_KEYS if k in e}} for e in entries)
+        out[f"data/payments/{client}.json"] = streamed_view_bytes({"client": client, "payments": list_slot("payments")},
+                                                                  {"payments": payments})
         last = max(a.last_day for a in state.accounts.of_client(client))
         as_of = date.fromordinal(last)
-        out[f"data/balance/{client}.json"] = view_bytes(balance_view(client, client_balances(state, client, as_of), as_of))
+        out[f"data/balance/{client}.json"] = client_balance_view(state, client, as_of)
     return out

@@ -7,11 +7,9 @@ Each line is the canonical JSON of one entry: `seq`, `at`, `type`, the entry's d
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import os
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from datetime import UTC, datetime
@@ -23,7 +21,7 @@ import orjson
 from facturier.core.errors import IntegrityError
 from facturier.store import notices
 from facturier.store.files import atomic_write, open_append, open_update, sha256_bytes
-from facturier.store.state import GENESIS_STAMP, LedgerState, Stamp
+from facturier.store.state import GENESIS_STAMP, LedgerState, Stamp, quiet_gc
 
 GENESIS = "0" * 64
 RESERVED = frozenset({"seq", "at", "type", "prev", "hash"})
@@ -60,28 +58,10 @@ def iter_lines(path: Path) -> Iterator[tuple[int, bytes]]:
             yield number, raw
 
 
-@contextmanager
-def loading_entries() -> Iterator[None]:
-    """Pause the cyclic GC while parsing the journal, then freeze what was parsed.
-
-    Entries are acyclic and live until the command ends; without this, the collector
-    traverses every entry again and again while 200,000 are parsed (measured: 2.6x slower
-    parsing and 2x slower balance computations afterwards).
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        if enabled:
-            gc.enable()
-
-
 def check_chain(path: Path) -> tuple[list[Entry], list[ChainProblem]]:
     """Parse every line and check seq, prev and hash; return the entries and every problem."""
     entries: list[Entry] = []
-    with loading_entries():
+    with quiet_gc():
         problems = scan_chain(path, lambda entry, offset, length: entries.append(entry))
     return entries, problems
 
@@ -240,7 +220,7 @@ def open_state(path: Path, notice: Callable[[str], None] | None = None) -> Ledge
         say("rebuilding the ledger state from the journal")
     state.begin(stamp)
     start = stamp or GENESIS_STAMP
-    with loading_entries():
+    with quiet_gc():
         problems = scan_chain(path, state.apply, start.offset, start.seq, start.hash if start.seq else GENESIS)
     real = [p for p in problems if "incomplete last line" not in p.message]
     if real:

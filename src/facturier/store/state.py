@@ -24,9 +24,12 @@ checkpoint cannot run code.
 
 from __future__ import annotations
 
+import gc
 import io
 import pickle
-from collections.abc import Callable
+from array import array
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -38,7 +41,6 @@ import xxhash
 from facturier.core.accounts import Account
 from facturier.core.money import minor_exponent
 from facturier.core.numbering import SeriesState
-from facturier.store.files import atomic_write, ensure_dir
 from facturier.store.events import (
     BatchAccepted,
     BatchCompleted,
@@ -49,11 +51,13 @@ from facturier.store.events import (
     T,
     parse_event,
 )
+from facturier.store.files import atomic_write, ensure_dir
 
-STATE_VERSION = 1
+STATE_VERSION = 2  # 2: offset lists as arrays, mentions split
 # A lagging section is saved again once it is this many entries behind the journal, so
 # catching up never costs more than parsing that many lines.
 SAVE_LAG = 2_000
+READ_BLOCK = 1 << 20  # bytes read at a time when reading entries back
 DELIVERY_STATES = {T.INVOICE_SENDING: "sending", T.INVOICE_SENT: "sent", T.INVOICE_SEND_FAILED: "failed",
                    T.BATCH_SENDING: "sending", T.BATCH_DELIVERED: "sent", T.BATCH_SEND_FAILED: "failed"}
 
@@ -211,20 +215,47 @@ class Accounts:
         return section
 
 
+Offsets = array  # array("q") of journal byte offsets: 8 bytes each instead of a 36-byte int in a list
+
+
+def new_offsets() -> Offsets:
+    """An empty list of offsets."""
+    return array("q")
+
+
+def pack(groups: dict[Any, Offsets]) -> dict[Any, bytes]:
+    """Offset arrays as bytes, for the checkpoint (the unpickler refuses array objects)."""
+    return {k: v.tobytes() for k, v in groups.items()}
+
+
+def unpack(groups: dict[Any, bytes]) -> dict[Any, Offsets]:
+    """The inverse of `pack`."""
+    out = {}
+    for k, blob in groups.items():
+        out[k] = a = array("q")
+        a.frombytes(blob)
+    return out
+
+
 class Index:
-    """Where each document and payment is in the journal (line offsets)."""
+    """Where each document and payment is in the journal (line offsets).
+
+    Offset lists are `array("q")`: at 1M entries the index took 300 MB as lists of ints.
+    """
 
     name = "index"
 
     def __init__(self) -> None:
-        self.documents: list[int] = []  # every document, journal order
+        self.documents: Offsets = new_offsets()  # every document, journal order
         self.by_number: dict[str, int] = {}  # the first document with each number
         self.same_number: dict[str, list[int]] = {}  # later documents reusing a number (other sellers)
-        self.by_owner_year: dict[tuple[str, int], list[int]] = {}  # (client or seller, year)
-        self.payments_of: dict[str, list[int]] = {}
-        self.payments_by_year: dict[int, list[int]] = {}
-        self.payments_on: dict[int, list[int]] = {}  # date ordinal -> payments of that day
-        self.mentions: dict[str, list[int]] = {}  # number -> entries naming it (not its own)
+        self.by_owner_year: dict[tuple[str, int], Offsets] = {}  # (client or seller, year)
+        self.payments_of: dict[str, Offsets] = {}
+        self.payments_by_year: dict[int, Offsets] = {}
+        self.payments_on: dict[int, Offsets] = {}  # date ordinal -> payments of that day
+        # number -> the first entry naming it (not its own); later ones in more_mentions
+        self.first_mention: dict[str, int] = {}
+        self.more_mentions: dict[str, list[int]] = {}
         self.client_names: dict[str, str] = {}  # direct client -> name on its latest live document
 
     def apply(self, ev: Event, offset: int) -> None:
@@ -235,19 +266,35 @@ class Index:
                 self.same_number.setdefault(ev.number, []).append(offset)
             year = ev.date.year
             for owner in {ev.client, ev.seller}:
-                self.by_owner_year.setdefault((owner, year), []).append(offset)
+                self._add(self.by_owner_year, (owner, year), offset)
             if ev.refers_to:
-                self.mentions.setdefault(ev.refers_to, []).append(offset)
+                self._mention(ev.refers_to, offset)
             if ev.direct_live:
                 self.client_names[ev.client] = ev.client_name
         elif isinstance(ev, PaymentRecorded):
-            self.payments_of.setdefault(ev.client, []).append(offset)
-            self.payments_by_year.setdefault(ev.date.year, []).append(offset)
-            self.payments_on.setdefault(ev.date.toordinal(), []).append(offset)
+            self._add(self.payments_of, ev.client, offset)
+            self._add(self.payments_by_year, ev.date.year, offset)
+            self._add(self.payments_on, ev.date.toordinal(), offset)
             for number in dict.fromkeys(a.number for a in ev.allocation):
-                self.mentions.setdefault(number, []).append(offset)
+                self._mention(number, offset)
         elif isinstance(ev, DeliveryEvent) and ev.number is not None:
-            self.mentions.setdefault(ev.number, []).append(offset)
+            self._mention(ev.number, offset)
+
+    @staticmethod
+    def _add(groups: dict[Any, Offsets], key: Any, offset: int) -> None:
+        found = groups.get(key)
+        if found is None:
+            found = groups[key] = new_offsets()
+        found.append(offset)
+
+    def _mention(self, number: str, offset: int) -> None:
+        if self.first_mention.setdefault(number, offset) != offset:
+            self.more_mentions.setdefault(number, []).append(offset)
+
+    def mentions(self, number: str) -> list[int]:
+        """Offsets of the entries naming a document other than its own (sends, payments, credits)."""
+        first = self.first_mention.get(number)
+        return [] if first is None else [first, *self.more_mentions.get(number, ())]
 
     def documents_named(self, number: str) -> list[int]:
         """Offsets of every document with this number (several sellers may share one)."""
@@ -258,15 +305,19 @@ class Index:
 
     def dump(self) -> Any:
         """Plain containers for the checkpoint."""
-        return (self.documents, self.by_number, self.same_number, self.by_owner_year, self.payments_of,
-                self.payments_by_year, self.payments_on, self.mentions, self.client_names)
+        return (self.documents.tobytes(), self.by_number, self.same_number, pack(self.by_owner_year),
+                pack(self.payments_of), pack(self.payments_by_year), pack(self.payments_on),
+                self.first_mention, self.more_mentions, self.client_names)
 
     @classmethod
     def load(cls, data: Any) -> Index:
         """The section from its checkpoint containers."""
         index = cls()
-        (index.documents, index.by_number, index.same_number, index.by_owner_year, index.payments_of,
-         index.payments_by_year, index.payments_on, index.mentions, index.client_names) = data
+        (documents, index.by_number, index.same_number, by_owner_year, payments_of, payments_by_year,
+         payments_on, index.first_mention, index.more_mentions, index.client_names) = data
+        index.documents.frombytes(documents)
+        index.by_owner_year, index.payments_of = unpack(by_owner_year), unpack(payments_of)
+        index.payments_by_year, index.payments_on = unpack(payments_by_year), unpack(payments_on)
         return index
 
 
@@ -302,6 +353,19 @@ def read_line(fh: io.BufferedReader, offset: int) -> bytes:
     """The journal line starting at `offset` (without its newline)."""
     fh.seek(offset)
     return fh.readline().rstrip(b"\n")
+
+
+@contextmanager
+def quiet_gc() -> Iterator[None]:
+    """Pause the cyclic GC while long-lived acyclic containers are built, then freeze them."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
 
 
 class StateError(Exception):
@@ -350,11 +414,17 @@ class LedgerState:
 
     def _section(self, name: str) -> Section:
         loaded = self._loaded.get(name)
-        if loaded is None:
-            loaded = self._load_section(name)
-            self._loaded[name] = loaded
-        if loaded.at != self.position:
-            self._catch_up(loaded)
+        if loaded is not None and loaded.at == self.position:
+            return loaded.section
+        # A section is hundreds of thousands of acyclic containers that live until the
+        # command ends: the cyclic GC traversing them while they are built made loading
+        # 3x slower (measured on the 1M-entry bench), so it is paused, then they are frozen.
+        with quiet_gc():
+            if loaded is None:
+                loaded = self._load_section(name)
+                self._loaded[name] = loaded
+            if loaded.at != self.position:
+                self._catch_up(loaded)
         return loaded.section
 
     def _load_section(self, name: str) -> LoadedSection:
@@ -418,8 +488,9 @@ class LedgerState:
         if not path.exists():
             return None
         try:
-            stamp, data = self._read_checkpoint(path, "core")
-            self._loaded["core"] = LoadedSection(Core.load(data), stamp, stamp)
+            with quiet_gc():
+                stamp, data = self._read_checkpoint(path, "core")
+                self._loaded["core"] = LoadedSection(Core.load(data), stamp, stamp)
             return stamp
         except (StateError, OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError,
                 AttributeError, IndexError, KeyError) as exc:
@@ -459,23 +530,48 @@ class LedgerState:
         result: dict[str, Any] = orjson.loads(read_line(self._reader, offset))
         return result
 
+    def entries_at(self, offsets: list[int]) -> list[dict[str, Any]]:
+        """The raw entries at these offsets (best ascending)."""
+        if len(offsets) < 16:
+            return [self.entry_at(o) for o in offsets]
+        with quiet_gc():
+            return list(self.iter_entries_at(offsets))
+
+    def iter_entries_at(self, offsets: list[int]) -> Iterator[dict[str, Any]]:
+        """The raw entries at these offsets (best ascending), read in large sequential blocks.
+
+        One seek and readline per entry cost 14 us; reading the span in blocks and cutting
+        the lines out costs the parse alone.
+        """
+        loads = orjson.loads
+        with open(self.journal, "rb") as fh:
+            start, block = 0, b""
+            for offset in offsets:
+                at = offset - start
+                end = block.find(b"\n", at) if 0 <= at < len(block) else -1
+                if end < 0:
+                    fh.seek(offset)
+                    start, block = offset, fh.read(READ_BLOCK)
+                    at, end = 0, block.find(b"\n")
+                    while end < 0:  # a line longer than the block
+                        more = fh.read(READ_BLOCK)
+                        if not more:
+                            raise StateError(f"the journal ends inside the entry at byte {offset}")
+                        block += more
+                        end = block.find(b"\n")
+                yield loads(block[at:end])
+
     def documents(self, offsets: list[int]) -> list[DocumentIssued]:
-        """The documents at these offsets."""
-        out = []
-        for offset in offsets:
-            ev = self.event_at(offset)
-            assert isinstance(ev, DocumentIssued)
-            out.append(ev)
-        return out
+        """The documents at these offsets (ascending)."""
+        out = [parse_event(e) for e in self.entries_at(offsets)]
+        assert all(isinstance(ev, DocumentIssued) for ev in out)
+        return out  # type: ignore[return-value]
 
     def payments(self, offsets: list[int]) -> list[PaymentRecorded]:
-        """The payments at these offsets."""
-        out = []
-        for offset in offsets:
-            ev = self.event_at(offset)
-            assert isinstance(ev, PaymentRecorded)
-            out.append(ev)
-        return out
+        """The payments at these offsets (ascending)."""
+        out = [parse_event(e) for e in self.entries_at(offsets)]
+        assert all(isinstance(ev, PaymentRecorded) for ev in out)
+        return out  # type: ignore[return-value]
 
     def document(self, number: str) -> DocumentIssued | None:
         """The first document issued with this number (any seller), or None."""
@@ -489,11 +585,11 @@ class LedgerState:
 
     def entries_naming(self, number: str) -> list[dict[str, Any]]:
         """The raw entries that name a document: its own, its sends, payments and credit notes."""
-        offsets = list(self.index.mentions.get(number, ()))
+        offsets = self.index.mentions(number)
         own = self.index.by_number.get(number)
         if own is not None:
             offsets.append(own)
-        return [self.entry_at(o) for o in sorted(set(offsets))]
+        return self.entries_at(sorted(set(offsets)))
 
     def documents_of(self, owner: str, year: int | None = None) -> list[DocumentIssued]:
         """Documents whose client or seller is `owner` (in a year), journal order."""

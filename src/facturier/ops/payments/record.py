@@ -61,17 +61,19 @@ def check_named_invoice(state: LedgerState, number: str, client: str, currency: 
         raise InputError(f"invoice {number} is in {doc.currency}, not {currency}")
 
 
-def open_invoices(state: LedgerState, client: str, currency: str, day: date) -> list[OpenInvoice]:
+def open_invoices(state: LedgerState, client: str, currency: str, day: date,
+                  enough: Decimal | None = None) -> list[OpenInvoice]:
     """The client's invoices still open at `day` in a currency (credits and payments applied).
 
     From the client's running account when no fact is dated after `day` (the usual case);
     a payment dated earlier than the latest fact is allocated as of its own date, exactly.
+    With `enough`, the list may stop at the oldest invoices whose open amounts reach it.
     """
     account = state.accounts.accounts.get((client, currency))
     if account is None:
         return []
     if account.covers(day):
-        return [OpenInvoice(n, due, left) for n, due, left in account.open_items(day)]
+        return [OpenInvoice(n, due, left) for n, due, left in account.open_items(day, enough)]
     return [
         OpenInvoice(st.number, st.due, st.open_amount)
         for b in Facts(state, client).balances(day) if b.currency == currency
@@ -84,8 +86,11 @@ def payment_data(
     invoice: str | None, extra: dict[str, Any],
 ) -> dict[str, Any]:
     """The journal data of a payment, allocated against the open invoices at its date."""
-    return allocated_payment(open_invoices(state, client, currency, day), client, amount, currency, day,
-                             invoice, extra)
+    # Allocation goes oldest first and stops when the amount is spent, so without a named
+    # invoice only the oldest open invoices that the amount reaches are needed.
+    enough = amount if invoice is None else None
+    return allocated_payment(open_invoices(state, client, currency, day, enough), client, amount, currency,
+                             day, invoice, extra)
 
 
 def allocated_payment(

@@ -22,5 +22,12 @@ def balances_report(state: LedgerState, as_of: date) -> Report:
 def invoice_statuses(state: LedgerState, clients: set[str], as_of: date) -> dict[str, str]:
     """Status at a date of the live direct invoices of these clients (for `invoices --status`)."""
     known = set(balance_clients(state))
-    return {st.number: st.status for client in sorted(clients & known)
-            for b in client_balances(state, client, as_of) for st in b.invoices}
+    out: dict[str, str] = {}
+    for client in sorted(clients & known):
+        accounts = [a for a in state.accounts.of_client(client) if a.last_day]
+        if all(a.covers(as_of) for a in accounts):
+            for a in accounts:
+                out.update(a.statuses(as_of))
+        else:
+            out.update({st.number: st.status for b in client_balances(state, client, as_of) for st in b.invoices})
+    return out
