@@ -22,6 +22,7 @@ from facturier.render.pdf import (
     BUNDLED_SAMPLE,
     PdfRenderer,
     creation_timestamp,
+    printable_payload,
     split_sheet,
     with_facturx,
 )
@@ -63,7 +64,7 @@ def measure(lines: int) -> None:
     xmls = [facturx_xml(r) for r in batch]
     views = [build_view(r) for r in batch]
     assert renderer._sheets is not None  # the bundled template renders sheets
-    sheet = renderer._compile(renderer._sheets, renderer.template, "views", views, batch[0])
+    sheet = renderer._compile(renderer._sheets, renderer.template, "views", printable_payload(views), batch[0])
     docs = [(v["document_title"], v["lang"]) for v in views]
     assert split_sheet(sheet, docs) is not None, "one page per document, or the sheet is not split"
     when = creation_timestamp(batch[0])
