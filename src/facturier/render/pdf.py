@@ -34,7 +34,7 @@ from facturier.render.template_folder import (
     template_folder_problems,
 )
 from facturier.render.facturx import facturx_xml
-from facturier.render.facturx_pdf import embed_facturx
+from facturier.render.facturx_pdf import embed_facturx, merge_fx_xmp
 from facturier.render.view import build_view
 
 TEMPLATE_NAME: Final = "invoice.typ"
@@ -128,9 +128,9 @@ class PdfRenderer:
         when = creation_timestamp(records[0])  # the sheet key: every record has this date
 
         def finish(out: pikepdf.Pdf, index: int) -> None:
-            embed_facturx(out, xmls[index], when)
+            embed_facturx(out, xmls[index], when, xmp=False)  # the sheet's XMP has fx already
 
-        pdfs = split_sheet(sheet, [(v["document_title"], v["lang"]) for v in views], finish)
+        pdfs = split_sheet(sheet, [(v["document_title"], v["lang"]) for v in views], finish, merge_fx_xmp)
         return pdfs if pdfs is not None else [self.render(r) for r in records]
 
     def _compile(self, compiler: typst.Compiler, template: Path, key: str, payload: str,
@@ -202,10 +202,13 @@ def _save(doc: pikepdf.Pdf, version: str) -> bytes:
 
 
 def split_sheet(sheet: bytes, documents: list[tuple[str, str]],
-                finish: Callable[[pikepdf.Pdf, int], None] | None = None) -> list[bytes] | None:
+                finish: Callable[[pikepdf.Pdf, int], None] | None = None,
+                sheet_xmp: Callable[[bytes], bytes] | None = None) -> list[bytes] | None:
     """One PDF per page of a sheet, from (title, language) per document; None when it cannot split.
 
-    `finish(pdf, index)` post-processes each split PDF before it is saved (Factur-X).
+    `finish(pdf, index)` post-processes each split PDF before it is saved (Factur-X);
+    `sheet_xmp(xmp)` rewrites the sheet's XMP once, before each document's own title and
+    language are put in (the fx schema, the same for every document of the sheet).
 
     Each page becomes a whole PDF/A-3b file: the page and the resources it uses, the
     catalog's viewer preferences and output intent (sRGB profile), and the sheet's XMP
@@ -216,6 +219,8 @@ def split_sheet(sheet: bytes, documents: list[tuple[str, str]],
         if len(src.pages) != len(documents):
             return None
         xmp = src.Root.Metadata.read_bytes()
+        if sheet_xmp is not None:
+            xmp = sheet_xmp(xmp)
         sheet_title = _xmp_title(documents[0][0])
         pages_count = f"<xmpTPg:NPages>{len(documents)}</xmpTPg:NPages>".encode()
         if xmp.count(sheet_title) != 1 or xmp.count(pages_count) != 1 or len(_XMP_LANGUAGE.findall(xmp)) != 1:
