@@ -82,10 +82,22 @@ def vat_category(record: dict[str, Any], rate: str) -> Category:
     return Category("E", "0", words["vat_exempt"])
 
 
+class _Tags(dict[str, str]):
+    """'udt:Name' (or 'Name' for ram:) -> '{namespace}Name', each computed once per process."""
+
+    def __missing__(self, tag: str) -> str:
+        prefix, _, name = tag.rpartition(":")
+        qualified = self[tag] = f"{{{NS[prefix or 'ram']}}}{name}"
+        return qualified
+
+
+_TAGS: Final = _Tags()
+_SubElement: Final = etree.SubElement
+
+
 def _el(parent: etree._Element, tag: str, text: str | None = None, **attrs: str) -> etree._Element:
     """Append a ram: child (or another prefix given as 'udt:Name') with optional text."""
-    prefix, _, name = tag.rpartition(":")
-    child = etree.SubElement(parent, f"{{{NS[prefix or 'ram']}}}{name}", attrs or None)
+    child = _SubElement(parent, _TAGS[tag], attrs or None)
     if text is not None:
         child.text = text
     return child
