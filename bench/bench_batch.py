@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bench.common import REPO, fresh_dir, goal, row, timed_cli_tree
 
-N = int(os.environ.get("BENCH_BATCH_ROWS", 10_000))  # fewer for a quick before/after comparison
+N = int(os.environ.get("BENCH_BATCH_ROWS", "10000"))  # fewer for a quick before/after comparison
 BATCH_ID = "boulangerie-martin"
 RUN_DATE = "2026-11-28"
 HEADER = ["reference", "date", "customer_name", "customer_address", "customer_email", "customer_siren",

@@ -90,7 +90,10 @@ def main() -> None:
         for sheet, docs, xml, group in zip(compiled, titles, xmls, groups, strict=True):
             when = creation_timestamp(group[0])
             if fx:
-                split_sheet(sheet, docs, lambda out, i: embed_facturx(out, xml[i], when, xmp=False), merge_fx_xmp)
+                def attach(out: Any, i: int, xml: list[bytes] = xml, when: Any = when) -> None:
+                    embed_facturx(out, xml[i], when, xmp=False)
+
+                split_sheet(sheet, docs, attach, merge_fx_xmp)
             else:
                 split_sheet(sheet, docs)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import resource
-
 import shutil
 import subprocess
 import sys
@@ -107,7 +106,7 @@ def timed_cli_tree(ws: Path, *args: str, interval: float = 0.05,
     proc = subprocess.Popen(
         [sys.executable, "-m", "facturier.cli.app", "--workspace", str(ws), *args],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,
+        preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,  # noqa: PLW1509  (no threads here)
     )
     peak = 0
     while proc.poll() is None:
