@@ -23,23 +23,25 @@ import pikepdf
 import typst
 
 from facturier.core.errors import FacturierError
+from facturier.render.facturx import facturx_xml
+from facturier.render.facturx_pdf import embed_facturx, merge_fx_xmp
 from facturier.render.glyphs import bundled_fonts, ensure_printable
 
 # Re-exported: configuration and CSV validation refuse unprintable text through these names.
 from facturier.render.glyphs import describe_unprintable as describe_unprintable  # noqa: PLC0414
 from facturier.render.glyphs import unprintable_characters as unprintable_characters  # noqa: PLC0414
+from facturier.render.sheets import BUNDLED_TEMPLATES as BUNDLED_TEMPLATES  # noqa: PLC0414
+from facturier.render.sheets import TEMPLATE_NAME as TEMPLATE_NAME  # noqa: PLC0414
+from facturier.render.sheets import sheet_key as sheet_key  # noqa: PLC0414
+from facturier.render.sheets import template_path as template_path  # noqa: PLC0414
 from facturier.render.template_folder import (
     NO_PACKAGES,
     ensure_template_folder,
     template_folder_problems,
 )
-from facturier.render.facturx import facturx_xml
-from facturier.render.facturx_pdf import embed_facturx, merge_fx_xmp
 from facturier.render.view import build_view
 
-TEMPLATE_NAME: Final = "invoice.typ"
 SHEETS_NAME: Final = "invoices.typ"  # many documents per compile, bundled template only
-BUNDLED_TEMPLATES: Final = Path(__file__).parent / "templates"
 # A complete invoice record (every block, both VAT cases of the view): `check` renders it
 # with a workspace's override template so a Typst error shows before anything is issued.
 BUNDLED_SAMPLE: Final = Path(__file__).parent / "sample_record.json"
@@ -47,15 +49,6 @@ PDF_STANDARDS: Final[list[typst.PDFStandard]] = ["a-3b"]  # PDF/A-3 can carry Fa
 # Untagged: PDF/A-3b does not ask for a structure tree, and a page split out of a sheet
 # could not keep its share of one. Every PDF is untagged, so all documents are alike.
 PDF_TAGS: Final = False
-
-
-def template_path(override_dir: Path | None) -> Path:
-    """The workspace's template when it has one, else the bundled template."""
-    # A link named invoice.typ counts as an override, to be refused, never silently skipped.
-    override = override_dir / TEMPLATE_NAME if override_dir is not None else None
-    if override is not None and (override.is_file() or override.is_symlink()):
-        return override
-    return BUNDLED_TEMPLATES / TEMPLATE_NAME
 
 
 def creation_timestamp(record: dict[str, Any]) -> datetime:
@@ -169,11 +162,6 @@ def printable_payload(data: Any) -> str:
 def _compiler(template: Path) -> typst.Compiler:
     return typst.Compiler(template, root=template.parent, font_paths=bundled_fonts(), ignore_system_fonts=True,
                           package_path=NO_PACKAGES, package_cache_path=NO_PACKAGES)
-
-
-def sheet_key(record: dict[str, Any]) -> tuple[str, str]:
-    """What the documents of one sheet share: the PDF's dates and author are set once per compile."""
-    return record["issue_date"], record["seller"]["name"]
 
 
 def _xmp_title(title: str) -> bytes:
