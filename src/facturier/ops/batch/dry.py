@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -16,10 +17,11 @@ from facturier.ops.batch.process import (
     ledger_view,
 )
 from facturier.ops.batch.rows import FileCheck, iter_rows
+from facturier.ops.issuing import Draft, numbered
 from facturier.ops.report import Alert, Report
 from facturier.ops.state import NumberAllocator, read_state
-from facturier.store.state import LedgerState
 from facturier.store.files import sha256_file
+from facturier.store.state import LedgerState
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -75,11 +77,15 @@ def _dry_file(ws: Workspace, batch_id: str, path: Path, run_date: date, allocato
         report.alerts.append(Alert("error", f"{label} would be rejected, nothing issued: "
                                             f"{check.problem_count} problem(s)\n  {listed}"))
         return
-    for row in rows:
-        doc = batch_document(cfg, batch_id, row, allocator)
-        allocator.advance(doc.series, doc.seq, row.issue_date)
+
+    def drafts(numbers: NumberAllocator) -> Iterator[Draft]:
+        for row in rows:
+            yield Draft(batch_document(cfg, batch_id, row, numbers))
+
+    # Numbered as the issuing pipeline numbers them, on the allocator shared by every file.
+    for row, (draft, record) in zip(rows, numbered(drafts, allocator), strict=True):
+        doc = draft.doc
         invoiced[row.reference] = doc.number
-        record = doc.to_record()
         report.rows.append({
             "client": batch_id, "file": printable(path.name), "line": row.line, "number": doc.number,
             "reference": row.reference, "customer": row.customer_name, "date": row.issue_date.isoformat(),

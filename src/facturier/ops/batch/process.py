@@ -23,14 +23,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from facturier.core.errors import FacturierError, InputError, IntegrityError, UnsafeFileError
 from facturier.core.invoice import Document, Line, Party
 from facturier.core.text import is_utf8, printable
 from facturier.ops.batch.monthly_zip import build_monthly_zip
 from facturier.ops.batch.rows import BatchContext, BatchRow, FileCheck, Problem, iter_rows
-from facturier.ops.documents import commit_group_size, document_commit, seller_party
+from facturier.ops.documents import seller_party
+from facturier.ops.issuing import Draft, issue_documents
 from facturier.ops.logs import log
 from facturier.ops.report import Alert, ProgressHook, Report
 from facturier.ops.state import NumberAllocator
@@ -346,8 +347,6 @@ def _move_rejected(path: Path, dest: Path, report: Report, label: str) -> bool:
 def _issue_accepted(ws: Workspace, ledger: Ledger, batch_id: str, accepted: Entry, report: Report,
                     progress: ProgressHook | None, resumed: bool) -> set[str]:
     """Issue the rows of an accepted batch not issued yet, then complete it; the months touched."""
-    from facturier.render.pool import render_ordered
-
     cfg = ws.batch_clients[batch_id]
     sha, name = accepted["sha256"], accepted["name"]
     archive = ws.root / named_file(accepted, "csv")["path"]
@@ -355,34 +354,22 @@ def _issue_accepted(ws: Workspace, ledger: Ledger, batch_id: str, accepted: Entr
         raise IntegrityError(f"{archive}: content changed since it was accepted; run 'facturier verify'")
     files = ledger.state.core.batches.get(batch_id)
     done = set(files.issued_by_batch.get(sha, set())) if files else set()
-    allocator = NumberAllocator(ledger.state)
     ctx = batch_context(cfg, batch_id, date.fromisoformat(accepted["run_date"]), None, {})
     check = FileCheck()
     remaining = int(accepted["rows"]) - len(done)
 
-    def documents() -> Iterator[tuple[tuple[Document, dict[str, Any], BatchRow], dict[str, Any]]]:
+    def drafts(numbers: NumberAllocator) -> Iterator[Draft]:
         for row in iter_rows(archive, ctx, check, name=name):
-            if row.reference in done:
-                continue
-            doc = batch_document(cfg, batch_id, row, allocator)
-            allocator.advance(doc.series, doc.seq, row.issue_date)
-            record = doc.to_record()
-            yield (doc, record, row), record
+            if row.reference not in done:
+                extra = {"customer": row.customer_name, "reference": row.reference, "batch": sha}
+                yield Draft(batch_document(cfg, batch_id, row, numbers), extra)
 
-    if progress is not None:
-        progress.start(f"{batch_id}/{name}", remaining)
     numbers: list[str] = []
     months: set[str] = set()
-    group: list[tuple[str, dict[str, Any], dict[str, tuple[str, bytes]]]] = []
-    group_size = commit_group_size()
-    for (doc, record, row), pdf in render_ordered(documents(), ws.root / "templates", expected=remaining):
-        extra = {"customer": row.customer_name, "reference": row.reference, "batch": sha}
-        group.append(document_commit(doc, record, pdf, extra))
-        numbers.append(doc.number)
-        months.add(doc.issue_date.isoformat()[:7])
-        if len(group) >= group_size:
-            _commit(ledger, group, progress)
-    _commit(ledger, group, progress)
+    for issued in issue_documents(ledger, drafts, templates=ws.root / "templates", expected=remaining,
+                                  progress=progress, label=f"{batch_id}/{name}"):
+        numbers.append(issued.doc.number)
+        months.add(issued.doc.issue_date.isoformat()[:7])
     if check.problem_count:  # the archive was valid when accepted and is unchanged: a bug, not input
         raise IntegrityError(f"{archive}: accepted file no longer validates: {check.problems[0]}")
     _complete(ledger, batch_id, accepted, len(done) + len(numbers))
@@ -391,17 +378,6 @@ def _issue_accepted(ws: Workspace, ledger: Ledger, batch_id: str, accepted: Entr
                         "first": numbers[0] if numbers else "", "last": numbers[-1] if numbers else ""})
     log(ws.root, f"batch file {name}: {len(numbers)} invoice(s) issued" + (" (resumed)" if resumed else ""), batch_id)
     return months
-
-
-def _commit(ledger: Ledger, group: list[tuple[str, dict[str, Any], dict[str, tuple[str, bytes]]]],
-            progress: ProgressHook | None) -> None:
-    """Commit a group of rendered invoices in order, then empty the group."""
-    if not group:
-        return
-    ledger.commit_group(group)
-    if progress is not None:
-        progress.advance(len(group))
-    group.clear()
 
 
 def _complete(ledger: Ledger, batch_id: str, accepted: Entry, issued: int) -> None:

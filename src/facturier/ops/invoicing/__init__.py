@@ -1,5 +1,5 @@
 """Direct invoicing: the monthly invoices of `run` and the credit notes of `credit`.
 
 May import core, config, store, render, adapters and the shared ops modules (report, logs,
-documents, state, views); never a sibling feature package.
+issuing, documents, state, views); never a sibling feature package.
 """

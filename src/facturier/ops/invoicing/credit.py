@@ -28,8 +28,7 @@ from facturier.core.credit import (
 from facturier.core.errors import InputError
 from facturier.core.invoice import Document, Line, Party
 from facturier.core.money import ZERO, fmt_amount, quantize
-from facturier.ops.documents import commit_document
-from facturier.ops.logs import log
+from facturier.ops.issuing import Draft, issue_documents
 from facturier.ops.report import Report
 from facturier.ops.state import NumberAllocator
 from facturier.ops.views import refresh_views
@@ -114,9 +113,12 @@ def series_template(ws: Workspace, original: Entry) -> str:
 
 def credit_document(
     ws: Workspace, state: LedgerState, original: Entry, amount: Decimal | None, reason: str | None,
-    day: date, lines: tuple[int, ...] = (),
+    day: date, lines: tuple[int, ...] = (), numbers: NumberAllocator | None = None,
 ) -> Document:
-    """The numbered credit note for `amount` or `lines` (default: all that remains creditable)."""
+    """The numbered credit note for `amount` or `lines` (default: all that remains creditable).
+
+    Numbered by `numbers` (the issuing pipeline's allocator), else from the state's series.
+    """
     record = original_record(ws, original)
     remaining = creditable(state, original)
     credited, credited_lines = earlier_credits(ws, state, original)
@@ -132,7 +134,7 @@ def credit_document(
         check_credit_amount(original, asked, remaining, day)
         full = asked == Decimal(original["total_incl_vat"])
         doc_lines = record_lines(record) if full else partial_lines(record, split_rest(by_rate, asked, record, amount))
-    return credit_note(ws, state, original, record, doc_lines, reason, day)
+    return credit_note(ws, state, original, record, doc_lines, reason, day, numbers)
 
 
 def split_rest(by_rate: tuple[RateAmounts, ...], asked: Decimal, record: dict[str, Any],
@@ -154,10 +156,10 @@ def split_rest(by_rate: tuple[RateAmounts, ...], asked: Decimal, record: dict[st
 
 def credit_note(
     ws: Workspace, state: LedgerState, original: Entry, record: dict[str, Any],
-    lines: tuple[Line, ...], reason: str | None, day: date,
+    lines: tuple[Line, ...], reason: str | None, day: date, numbers: NumberAllocator | None = None,
 ) -> Document:
     """The next credit note of the original's seller with these lines."""
-    number, series, seq = NumberAllocator(state).peek(
+    number, series, seq = (numbers or NumberAllocator(state)).peek(
         series_template(ws, original), seller=original["seller"], client=original["client"],
         issue_date=day, test=original["mode"] == "test",
     )
@@ -213,19 +215,21 @@ def issue_credit_note(
         finally:
             state.close()
         return credit_report(doc, number, "Credit note (dry run: nothing issued)")
-    from facturier.render.pdf import PdfRenderer
-
+    extra: dict[str, Any] = {"refers_to": number, "reason": reason or ""}
+    if lines:
+        extra["credited_lines"] = sorted(set(lines))  # so a line is never credited twice
     with Ledger(ws.root) as ledger:
         original = original_invoice(ledger.state, number)
-        doc = credit_document(ws, ledger.state, original, amount, reason, day, lines)
-        record = doc.to_record()
-        pdf = PdfRenderer(ws.root / "templates").render(record)
-        extra: dict[str, Any] = {"refers_to": number, "reason": reason or ""}
-        if lines:
-            extra["credited_lines"] = sorted(set(lines))  # so a line is never credited twice
-        commit_document(ledger, doc, record, pdf, extra)
+        state = ledger.state
+
+        def drafts(numbers: NumberAllocator) -> list[Draft]:
+            return [Draft(credit_document(ws, state, original, amount, reason, day, lines, numbers), extra)]
+
+        (issued,) = issue_documents(ledger, drafts, templates=ws.root / "templates", expected=1,
+                                    log=lambda i: f"credit note {i.doc.number} on {number}: {i.doc.currency} "
+                                                  f"{i.record['total_incl_vat']}")
+        doc = issued.doc
         refresh_views(ws, ledger.state, {doc.client_id})
-    log(ws.root, f"credit note {doc.number} on {number}: {doc.currency} {record['total_incl_vat']}", doc.client_id)
     return credit_report(doc, number, "Credit note issued")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from facturier.core.invoice import Document, Line, Party
 from facturier.core.schedule import (
@@ -15,8 +15,8 @@ from facturier.core.schedule import (
     month_key,
     next_window,
 )
-from facturier.ops.documents import commit_group_size, document_commit, seller_party
-from facturier.ops.logs import log
+from facturier.ops.documents import seller_party
+from facturier.ops.issuing import Draft, Issued, issue_documents, plan_numbers
 from facturier.ops.report import ProgressHook, Report
 from facturier.ops.state import NumberAllocator
 from facturier.store.ledger import Ledger
@@ -113,55 +113,36 @@ def issue_monthly_invoices(
 ) -> Report:
     """Issue every due monthly invoice, numbers in client-id order; without a ledger, a dry run.
 
-    Numbers are allocated in memory in order, PDFs rendered over all cores, and documents
-    committed in the same order in durable groups, so the journal never has a gap even if
-    the run stops midway (uncommitted numbers are simply reused by the next run).
+    Through the issuing pipeline (`ops/issuing`): numbers allocated in memory in order, PDFs
+    rendered over all cores, documents committed in the same order in durable groups, so the
+    journal never has a gap even if the run stops midway (uncommitted numbers are simply
+    reused by the next run).
     """
-    from facturier.render.pool import render_ordered
-
     title = "Monthly invoices" + (" (dry run: nothing written)" if ledger is None else "")
     report = Report(title, RUN_COLUMNS)
     plan = plan_monthly(ws, state, run_date)
-    allocator = NumberAllocator(state)
+    period = {"period": month_key(run_date)}
 
-    def documents() -> Iterator[tuple[tuple[Document, dict[str, Any]], dict[str, Any]]]:
+    def drafts(numbers: NumberAllocator) -> Iterator[Draft]:
         for client_id in plan.due:
-            doc = monthly_document(ws, client_id, run_date, allocator)
-            allocator.advance(doc.series, doc.seq, run_date)
-            record = doc.to_record()
-            yield (doc, record), record
+            yield Draft(monthly_document(ws, client_id, run_date, numbers), period)
 
     if ledger is None:
-        report.rows = [row(doc, record["total_incl_vat"]) for (doc, record), _ in documents()]
+        report.rows = [row(d.doc, record["total_incl_vat"]) for d, record in plan_numbers(state, drafts)]
     else:
-        rendered = render_ordered(documents(), ws.root / "templates", expected=len(plan.due))
-        if progress is not None and plan.due:
-            progress.start("Issuing monthly invoices", len(plan.due))
-        group: list[tuple[Document, dict[str, Any], bytes]] = []
-        group_size = commit_group_size()
-        for (doc, record), pdf in rendered:
-            group.append((doc, record, pdf))
-            if len(group) >= group_size:
-                _commit(ws, ledger, group, report, progress)
-        _commit(ws, ledger, group, report, progress)
+        issued = issue_documents(
+            ledger, drafts, templates=ws.root / "templates", expected=len(plan.due), progress=progress,
+            label="Issuing monthly invoices" if plan.due else None, log=_log_line,
+        )
+        report.rows = [row(i.doc, i.record["total_incl_vat"]) for i in issued]
     if not plan.due:
         report.notes.append(_nothing_due_note(plan, run_date))
     return report
 
 
-def _commit(ws: Workspace, ledger: Ledger, group: list[tuple[Document, dict[str, Any], bytes]],
-            report: Report, progress: ProgressHook | None) -> None:
-    """Commit rendered invoices as one durable group, in order; then report and log them."""
-    if not group:
-        return
-    period = {"period": month_key(group[0][0].issue_date)}
-    ledger.commit_group([document_commit(doc, record, pdf, period) for doc, record, pdf in group])
-    for doc, record, _ in group:
-        report.rows.append(row(doc, record["total_incl_vat"]))
-        log(ws.root, f"issued {doc.number} {doc.currency} {record['total_incl_vat']} ({doc.mode})", doc.client_id)
-    if progress is not None:
-        progress.advance(len(group))
-    group.clear()
+def _log_line(issued: Issued) -> str:
+    doc = issued.doc
+    return f"issued {doc.number} {doc.currency} {issued.record['total_incl_vat']} ({doc.mode})"
 
 
 def _nothing_due_note(plan: MonthlyPlan, run_date: date) -> str:
