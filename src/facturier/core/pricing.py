@@ -26,7 +26,8 @@ UNIT_PRICE_DECIMALS = 6
 WORDS: dict[str, dict[str, str]] = {
     "en": {
         "period": "{start} to {end}",
-        "tier": "tier {n}: {lo} to {hi}",
+        "tier": "tier {n}: over {lo} up to {hi}",
+        "tier_first": "tier {n}: up to {hi}",
         "tier_open": "tier {n}: over {lo}",
         "flat_fee": "tier {n} flat fee",
         "volume": "{q} units at tier {n}",
@@ -41,7 +42,8 @@ WORDS: dict[str, dict[str, str]] = {
     },
     "fr": {
         "period": "du {start} au {end}",
-        "tier": "tranche {n} : de {lo} à {hi}",
+        "tier": "tranche {n} : au-delà de {lo} jusqu'à {hi}",
+        "tier_first": "tranche {n} : jusqu'à {hi}",
         "tier_open": "tranche {n} : au-delà de {lo}",
         "flat_fee": "tranche {n}, forfait",
         "volume": "{q} unités au prix de la tranche {n}",
@@ -163,7 +165,7 @@ def _graduated_parts(pricing: Pricing, quantity: Decimal, w: dict[str, str]) -> 
         if upper is None:
             detail = w["tier_open"].format(n=n, lo=show(lower))
         else:
-            detail = w["tier"].format(n=n, lo=show(lower), hi=show(upper))
+            detail = w["tier" if lower else "tier_first"].format(n=n, lo=show(lower), hi=show(upper))
         parts.append(Part(detail, share, tier.unit_price))
         if tier.flat_fee:
             parts.append(Part(w["flat_fee"].format(n=n), Decimal(1), tier.flat_fee))
