@@ -194,7 +194,7 @@ def metered_lines(description: str, pricing: Pricing, quantity: Decimal, period:
     parts = usage_parts(pricing, quantity, language)
     amount = parts_amount(parts, currency)
     if pricing.minimum is not None and amount < pricing.minimum:
-        parts.append(Part(w["minimum"].format(minimum=show(pricing.minimum)), Decimal(1),
+        parts.append(Part(w["minimum"].format(minimum=pricing.minimum), Decimal(1),
                           pricing.minimum - amount))
         amount = pricing.minimum
     if amount <= 0:
