@@ -25,6 +25,7 @@ def record(
     quantity: str = typer.Argument(..., help="Quantity, a plain decimal like 12.5 (at most 4 decimals)."),
     date: str | None = typer.Option(None, "--date", help="Day the usage happened (YYYY-MM-DD; default today)."),
     record_id: str | None = typer.Option(None, "--id", help="Unique id: a record with an id already recorded is ignored."),
+    key: str | None = typer.Option(None, "--key", help="What a unique count counts (a user, a device...)."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Record one usage record."""
@@ -33,7 +34,7 @@ def record(
     ws = load(ctx)
     now = today(ws.config.timezone)
     day = run_date(date, ws.config.timezone)
-    print_report(record_usage(ws, client, metric, quantity, day, record_id, now), as_json)
+    print_report(record_usage(ws, client, metric, quantity, day, record_id, now, key), as_json)
 
 
 @usage_app.command("import")

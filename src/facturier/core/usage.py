@@ -45,6 +45,8 @@ def quantity_problem(text: str) -> str | None:
 
 def to_units(text: str) -> int:
     """A valid quantity text as an integer count of 1/10,000 (no Decimal: a million a second)."""
+    if "." not in text:
+        return int(text) * SCALE
     whole, _, decimals = text.partition(".")
     decimals = decimals.rstrip("0")
     return int(whole) * SCALE + (int(decimals.ljust(QUANTITY_DECIMALS, "0")) if decimals else 0)

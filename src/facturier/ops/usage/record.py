@@ -65,12 +65,11 @@ def _late_note(usage: Usage, late: dict[tuple[str, str], int]) -> list[str]:
 
 
 def record_usage(ws: Workspace, client: str, metric: str, quantity: str, day: date, record_id: str | None,
-                 today: date) -> Report:
+                 today: date, key: str | None = None) -> Report:
     """`usage record`: one record, checked like a file row; its id defaults to a fresh one."""
     meters = Meters.of(ws, today)
-    fields = {"client": client, "metric": metric, "quantity": quantity, "date": day.isoformat(),
-              "id": record_id or f"manual-{os.urandom(8).hex()}"}
-    row, problems = check_record(fields, meters)
+    raw = (record_id or f"manual-{os.urandom(8).hex()}", client, metric, quantity, day.isoformat(), key)
+    row, problems = check_record(raw, meters)
     if row is None:
         raise InputError("; ".join(f"{column}: {message}" for column, message in problems))
     report = Report("Usage recorded", ["client", "metric", "quantity", "date", "id"])
