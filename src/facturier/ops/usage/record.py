@@ -38,7 +38,7 @@ from facturier.ops.views import refresh_views
 from facturier.store.events import T
 from facturier.store.files import open_regular
 from facturier.store.ledger import Ledger
-from facturier.store.state import Usage
+from facturier.store.state import SECTIONS, Usage
 
 if TYPE_CHECKING:
     from facturier.config import Workspace
@@ -110,6 +110,9 @@ def import_usage(ws: Workspace, path: Path, today: date) -> UsageResult:
     touched: dict[tuple[str, str, str], int] = {}
     late: dict[tuple[str, str], int] = {}
     with Ledger(ws.root) as ledger:
+        # Every section follows the import as it is written and is saved after it, so that no
+        # later command re-reads these (large) entries to catch up.
+        ledger.state.ensure(*SECTIONS)
         seen = ledger.state.usage_ids.ids
         usage = ledger.state.usage
         for batch in _commits(valid_rows(name, kind, text, meters), seen):
