@@ -532,13 +532,19 @@ class LedgerState:
 
     def _hash_at(self, end: int) -> tuple[int, str] | None:
         """(seq, hash) of the journal line ending at byte `end`."""
+        size = 65536
         with open(self.journal, "rb") as fh:
-            start = max(0, end - 65536)
-            fh.seek(start)
-            window = fh.read(end - start)
+            while True:  # a line longer than the window (a usage import's entry): widen it
+                start = max(0, end - size)
+                fh.seek(start)
+                window = fh.read(end - start)
+                cut = window.rfind(b"\n", 0, len(window) - 1)
+                if cut >= 0 or start == 0:
+                    break
+                size *= 4
         if not window.endswith(b"\n"):
             return None
-        line = window[window.rfind(b"\n", 0, len(window) - 1) + 1:]
+        line = window[cut + 1:]
         try:
             entry = orjson.loads(line)
             return int(entry["seq"]), str(entry["hash"])
