@@ -8,7 +8,17 @@ from pathlib import Path
 
 import typer
 
-from facturier.cli.common import DateOpt, JsonOpt, app, load, print_report, root_of, run_date, today, writing_date
+from facturier.cli.common import (
+    DateOpt,
+    JsonOpt,
+    app,
+    load,
+    print_report,
+    root_of,
+    run_date,
+    today,
+    writing_date,
+)
 from facturier.core.errors import InputError
 from facturier.core.text import printable
 

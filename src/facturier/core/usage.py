@@ -20,7 +20,7 @@ from typing import Literal
 Aggregation = Literal["sum", "count", "max", "unique", "latest"]
 AGGREGATIONS: tuple[Aggregation, ...] = ("sum", "count", "max", "unique", "latest")
 QUANTITY_DECIMALS = 4
-SCALE = 10**QUANTITY_DECIMALS
+SCALE: int = 10_000  # 10 ** QUANTITY_DECIMALS
 # Far beyond any real meter, far below the 28 digits of Decimal arithmetic.
 MAX_QUANTITY = Decimal(10) ** 12
 _QUANTITY_TEXT = re.compile(r"[0-9]+(\.[0-9]+)?")
@@ -35,7 +35,7 @@ def quantity_problem(text: str) -> str | None:
         return f"{text!r} is negative; usage quantities are 0 or more"
     if not _QUANTITY_TEXT.fullmatch(text):
         return f"{text!r} is not a plain decimal quantity like \"12.5\" (digits, '.' as decimal mark)"
-    whole, _, decimals = text.partition(".")
+    decimals = text.partition(".")[2]
     if len(decimals.rstrip("0")) > QUANTITY_DECIMALS:
         return f"{text!r} has more than {QUANTITY_DECIMALS} decimals"
     if Decimal(text) >= MAX_QUANTITY:

@@ -22,7 +22,13 @@ from typing import TYPE_CHECKING
 
 from facturier.config.pricing import add_months, month_end, pricing_of
 from facturier.core.invoice import Line
-from facturier.core.pricing import correction_lines, discount_lines, metered_lines, prorated_line, words
+from facturier.core.pricing import (
+    correction_lines,
+    discount_lines,
+    metered_lines,
+    prorated_line,
+    words,
+)
 from facturier.core.schedule import month_bounds, month_key
 from facturier.core.usage import EMPTY, Aggregate
 from facturier.store.state import Usage, figures

@@ -10,6 +10,7 @@ the file recorded, and importing the file again records exactly the rest.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -107,7 +108,7 @@ def import_usage(ws: Workspace, path: Path, today: date) -> UsageResult:
     if problems:
         return UsageResult(report, problems)
     recorded, duplicates = 0, 0
-    touched: dict[tuple[str, str, str], int] = {}
+    touched: Counter[tuple[str, str, str]] = Counter()
     late: dict[tuple[str, str], int] = {}
     with Ledger(ws.root) as ledger:
         # Every section follows the import as it is written and is saved after it, so that no
@@ -120,14 +121,14 @@ def import_usage(ws: Workspace, path: Path, today: date) -> UsageResult:
             entries = [(T.USAGE_RECORDED, {"source": f"import:{path.name}", "records": chunk})
                        for chunk in batch.chunks]
             for chunk in batch.chunks:
-                for row in chunk:
-                    key = (row[1], row[4][:7], row[2])
-                    touched[key] = touched.get(key, 0) + 1
-                    if usage.invoiced_by(row[1], row[4][:7]):
-                        late[(row[1], row[4][:7])] = late.get((row[1], row[4][:7]), 0) + 1
-                    recorded += 1
+                touched.update((row[1], row[4][:7], row[2]) for row in chunk)
+                recorded += len(chunk)
             if entries:
                 ledger.journal.append_many(entries)
+        # Recording usage never changes which months are invoiced: the late ones are known now.
+        for (client, month, _), n in touched.items():
+            if usage.invoiced_by(client, month):
+                late[(client, month)] = late.get((client, month), 0) + n
         report.rows = [{"client": c, "month": m, "metric": metric, "records": n}
                        for (c, m, metric), n in sorted(touched.items())]
         report.notes.append(f"{recorded} record(s) recorded, {duplicates} duplicate(s) ignored "

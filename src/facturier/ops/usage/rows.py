@@ -146,7 +146,7 @@ class FastCheck:
 
 
 def _quantity(value: Any, problems: list[tuple[str, str]]) -> str | None:
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         problems.append(("quantity", f"{value!r} is not a decimal written as text: write \"12.5\", not a JSON "
                                      "number with a fraction (floats lose digits)"))
         return None
@@ -262,8 +262,10 @@ def _csv_fields(name: str, text: str) -> Iterator[tuple[int, Raw | None, list[Pr
             yield start, None, [Problem(name, start, "-", f"the row has {len(cells)} fields but the header has "
                                                           f"{len(header)}")]
             continue
+        # The header check made every required index an int.
         yield start, (cells[i_id], cells[i_client], cells[i_metric], cells[i_quantity],  # type: ignore[index]
-                      cells[i_date], cells[i_key] if i_key is not None else None), []
+                      cells[i_date],  # type: ignore[index]
+                      cells[i_key] if i_key is not None else None), []
 
 
 def _header_problems(name: str, header: list[str]) -> list[Problem]:
