@@ -222,6 +222,10 @@ def test_a_metered_month_on_the_pdf_and_the_json_record(tmp_path: Path) -> None:
     for fragment in ("tier 3: over 10000", "2,445.5", "0.001234", "€3.02", "€72.00", "true-up", "€14.00",
                      "Onboarding workshop", "€49.90", "-€9.13", "€362.45", "2026-10-01 to 2026-10-31"):
         assert fragment in text, (fragment, text)
+    # Tier lines with 6-decimal prices and a discount line (-1 x a positive price) pass the
+    # EN 16931 schematrons.
+    einvoice = run_cli(ws, "verify", "--einvoice", timeout=300)
+    assert einvoice.code == 0 and "E-invoices OK" in einvoice.out, einvoice.text
     # The charge and the usage were billed once: the next month bills neither again.
     nxt = run_cli(ws, "run", "--dry-run", "--date", "2026-12-15")
     assert "\t145.48\t" not in nxt.out  # (no late usage: only the fee and the storage minimum)
