@@ -35,3 +35,21 @@ def test_the_collections_guide_example_validates() -> None:
     [block] = [tomllib.loads(b) for b in re.findall(r"```toml\n(.*?)```", text, re.DOTALL)]
     full = toml_blocks()[0]
     FacturierConfig.model_validate({**full, "collections": {**block["collections"], "drafts": "imap"}})
+
+
+def test_the_usage_billing_examples_validate() -> None:
+    """Every ```toml block of docs/usage-billing.md, added to a client, passes every check."""
+    from facturier.config.pricing import pricing_problems
+
+    text = (DOC.parent / "usage-billing.md").read_text(encoding="utf-8")
+    blocks = [tomllib.loads(b) for b in re.findall(r"```toml\n(.*?)```", text, re.DOTALL)]
+    assert len(blocks) == 7
+    client = toml_blocks()[4]
+    for block in blocks:
+        data = {**client, **{k: v for k, v in block.items() if k not in ("lines", "discounts")}}
+        data["lines"] = client["lines"] + block.get("lines", [])
+        if "discounts" in block:
+            data["lines"] = data["lines"] + [{"description": "API calls", "metric": "api_calls", "unit_price": "1"}]
+            data["discounts"] = block["discounts"]
+        model = ClientConfig.model_validate(data)
+        assert pricing_problems(model) == [], block

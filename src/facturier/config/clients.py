@@ -15,7 +15,6 @@ from facturier.config.fields import (
     Currency,
     Email,
     LatePenalty,
-    Money,
     NonEmptyStr,
     NumberTemplate,
     Quantity,
@@ -35,6 +34,17 @@ from facturier.config.models import (
     PaymentDays,
     SellerIdentity,
     seller_vat_rate,
+)
+from facturier.config.pricing import (
+    Aggregation,
+    Amount,
+    Day,
+    DiscountConfig,
+    MetricName,
+    PricingName,
+    TierConfig,
+    UnitPrice,
+    Units,
 )
 from facturier.core.money import line_amount_problem
 
@@ -64,16 +74,28 @@ def check_not_negative(value: Decimal) -> Decimal:
 
 
 class LineConfig(StrictModel):
-    """One recurring line of a client's monthly invoice."""
+    """One line of a client's monthly invoice: recurring (quantity x unit_price), or metered
+    (`metric`: the previous month's usage, priced by `pricing`; see config/pricing.py)."""
 
     description: NonEmptyStr
     quantity: Annotated[Quantity, AfterValidator(check_positive)] = Decimal(1)
-    unit_price: Annotated[Money, AfterValidator(check_not_negative)]
+    unit_price: UnitPrice | None = None  # required unless the pricing has tiers
     vat_rate: Rate | None = None  # None: the issuer's default_vat_rate
+    metric: MetricName | None = None
+    aggregation: Aggregation = "sum"
+    pricing: PricingName | None = None  # metered lines: per_unit when omitted
+    tiers: list[TierConfig] = Field(default_factory=list)
+    included: Units = Decimal(0)
+    package_size: Annotated[Units, AfterValidator(check_positive)] | None = None
+    minimum: Amount | None = None
+    from_: Day | None = Field(default=None, alias="from")
+    until: Day | None = None
 
     @field_validator("unit_price", mode="after")
     @classmethod
-    def _line_amount_in_range(cls, value: Decimal, info: ValidationInfo) -> Decimal:
+    def _line_amount_in_range(cls, value: Decimal | None, info: ValidationInfo) -> Decimal | None:
+        if value is None:
+            return value
         quantity = info.data.get("quantity")
         problem = line_amount_problem(quantity if isinstance(quantity, Decimal) else Decimal(1), value)
         if problem:
@@ -104,6 +126,12 @@ class ClientConfig(StrictModel):
     options: ClientOptions = Field(default_factory=ClientOptions)
     collections: ClientCollections = Field(default_factory=ClientCollections)
     lines: list[LineConfig] = Field(default_factory=list, validate_default=True)
+    discounts: list[DiscountConfig] = Field(default_factory=list)
+    # The first and last day billed: no invoice before start_date's month or after end_date's;
+    # with prorate = true, the recurring lines of those two months are billed by days.
+    start_date: Day | None = None
+    end_date: Day | None = None
+    prorate: bool = False
 
     @field_validator("siret", mode="after")
     @classmethod

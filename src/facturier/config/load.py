@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 from facturier.config.clients import BatchClientConfig, ClientConfig
 from facturier.config.fields import check_vat_rate
 from facturier.config.models import FacturierConfig
+from facturier.config.pricing import pricing_problems
 from facturier.config.problems import (
     FILE_KEY,
     format_problem,
@@ -177,6 +178,14 @@ def _line_rate_problems(loader: _Loader, config: FacturierConfig | None,
                 loader.problems.append(format_problem(path, f"lines[{index}].vat_rate", str(exc)))
 
 
+def _pricing_problems(loader: _Loader, clients: dict[str, ClientConfig]) -> None:
+    """Metered lines, tiers, discounts and dates: every problem of every block (config/pricing.py)."""
+    for client_id, client in sorted(clients.items()):
+        path = f"{CLIENTS_DIR}/{client_id}.toml"
+        for key, message in pricing_problems(client):
+            loader.problems.append(format_problem(path, key, message))
+
+
 def _placeholder_warnings(loader: _Loader, config: FacturierConfig | None,
                           batch: dict[str, BatchClientConfig]) -> None:
     """The identity `facturier init` writes is valid on purpose, so only a warning can catch it."""
@@ -204,6 +213,7 @@ def _collect(root: Path) -> tuple[Workspace | None, list[str], list[str]]:
     _id_problems(loader)
     _franchise_problems(loader, config, clients)
     _line_rate_problems(loader, config, clients)
+    _pricing_problems(loader, clients)
     _placeholder_warnings(loader, config, batch)
     if loader.problems or config is None:
         return None, loader.problems, loader.warnings

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from facturier.ops.accounts import payment_and_balance_views
 from facturier.ops.state import read_state
+from facturier.ops.usage.views import usage_views
 from facturier.store.state import LedgerState
 from facturier.store.views import ViewBuilder, revenue_views, write_views
 
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
     from facturier.config import Workspace
 
 # Every derived view, in the order they are written (PRODUCT.md §2).
-VIEWS: list[ViewBuilder] = [revenue_views, payment_and_balance_views]
+VIEWS: list[ViewBuilder] = [revenue_views, payment_and_balance_views, usage_views]
 
 
 # A payment changes the payment and balance views of its client, never its revenues.

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from collections.abc import Iterator
 from typing import Any, Final
 
 
@@ -33,6 +34,8 @@ class T:
     BATCH_ACCEPTED: Final = "batch.accepted"
     BATCH_REJECTED: Final = "batch.rejected"
     BATCH_COMPLETED: Final = "batch.completed"
+    USAGE_RECORDED: Final = "usage.recorded"
+    CHARGE_ADDED: Final = "charge.added"
 
 
 ISSUED_TYPES: Final = (T.INVOICE_ISSUED, T.CREDIT_NOTE_ISSUED)
@@ -201,6 +204,69 @@ class BatchCompleted:
     sha256: str
 
 
+USAGE_FIELDS: Final = ("id", "client", "metric", "quantity", "date", "key")
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRecord:
+    """One usage record: id (unique forever), client, metric, quantity (plain decimal text,
+    >= 0, at most 4 decimals), date ("YYYY-MM-DD"), key (for unique counts, or None).
+
+    Quantity and date stay the exact text that was validated when recorded: the state turns
+    them into integer units and months without a Decimal or a date per record."""
+
+    id: str
+    client: str
+    metric: str
+    quantity: str
+    date: str
+    key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRecorded:
+    """`usage.recorded`: usage records, validated whole before they were journalled.
+
+    Fields: source ("manual", or "import:<file name>"), sha256 (of an imported file), records
+    (a list of [id, client, metric, quantity, date, key] in the order of `USAGE_FIELDS`).
+    One import is journalled as entries of a few thousand records each. `rows` keeps the
+    lists as parsed (a command that does not read usage pays nothing per record);
+    `records()` gives them typed.
+    """
+
+    seq: int
+    at: str
+    type: str
+    source: str
+    rows: tuple[list[Any], ...]
+    sha256: str | None = None
+
+    def records(self) -> Iterator[UsageRecord]:
+        """Every record, typed."""
+        for r in self.rows:
+            yield UsageRecord(r[0], r[1], r[2], r[3], r[4], r[5] if len(r) > 5 else None)
+
+
+@dataclass(frozen=True, slots=True)
+class ChargeAdded:
+    """`charge.added`: a one-off line for a direct client's next monthly invoice.
+
+    Fields: client, amount (excl. VAT), currency, description, date (when it was added),
+    vat_rate (None: the issuer's default rate when it is invoiced). Billed once, by the first
+    monthly invoice of that client journalled after it.
+    """
+
+    seq: int
+    at: str
+    type: str
+    client: str
+    amount: Decimal
+    currency: str
+    description: str
+    date: date
+    vat_rate: Decimal | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class OtherEvent:
     """An entry of a type this version does not interpret: kept, chained, never an error.
@@ -214,7 +280,8 @@ class OtherEvent:
     files: tuple[FileRef, ...] = ()
 
 
-Event = DocumentIssued | DeliveryEvent | PaymentRecorded | BatchAccepted | BatchRejected | BatchCompleted | OtherEvent
+Event = (DocumentIssued | DeliveryEvent | PaymentRecorded | BatchAccepted | BatchRejected | BatchCompleted
+         | UsageRecorded | ChargeAdded | OtherEvent)
 
 
 def _files(raw: Any) -> tuple[FileRef, ...]:
@@ -265,6 +332,19 @@ def _completed(e: dict[str, Any]) -> BatchCompleted:
     return BatchCompleted(e["seq"], e["at"], e["type"], e["client"], e["sha256"])
 
 
+def _usage(e: dict[str, Any]) -> UsageRecorded:
+    rows = e["records"]
+    if not isinstance(rows, list):
+        raise TypeError("records is not a list")
+    return UsageRecorded(e["seq"], e["at"], e["type"], str(e.get("source", "")), tuple(rows), e.get("sha256"))
+
+
+def _charge(e: dict[str, Any]) -> ChargeAdded:
+    rate = e.get("vat_rate")
+    return ChargeAdded(e["seq"], e["at"], e["type"], e["client"], Decimal(e["amount"]), e["currency"],
+                       e["description"], date.fromisoformat(e["date"]), None if rate is None else Decimal(rate))
+
+
 PARSERS: Final = {
     T.INVOICE_ISSUED: _document,
     T.CREDIT_NOTE_ISSUED: _document,
@@ -278,6 +358,8 @@ PARSERS: Final = {
     T.BATCH_ACCEPTED: _accepted,
     T.BATCH_REJECTED: _rejected,
     T.BATCH_COMPLETED: _completed,
+    T.USAGE_RECORDED: _usage,
+    T.CHARGE_ADDED: _charge,
 }
 
 

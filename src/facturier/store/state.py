@@ -44,11 +44,13 @@ from facturier.core.numbering import SeriesState
 from facturier.store.events import (
     BatchAccepted,
     BatchCompleted,
+    ChargeAdded,
     DeliveryEvent,
     DocumentIssued,
     Event,
     PaymentRecorded,
     T,
+    UsageRecorded,
     parse_event,
 )
 from facturier.store.files import atomic_write, ensure_dir
@@ -57,6 +59,8 @@ STATE_VERSION = 2  # 2: offset lists as arrays, mentions split
 # A lagging section is saved again once it is this many entries behind the journal, so
 # catching up never costs more than parsing that many lines.
 SAVE_LAG = 2_000
+# ... or once it lags this many bytes of journal (one usage import is few entries, many records).
+SAVE_LAG_BYTES = 8 << 20
 READ_BLOCK = 1 << 20  # bytes read at a time when reading entries back
 DELIVERY_STATES = {T.INVOICE_SENDING: "sending", T.INVOICE_SENT: "sent", T.INVOICE_SEND_FAILED: "failed",
                    T.BATCH_SENDING: "sending", T.BATCH_DELIVERED: "sent", T.BATCH_SEND_FAILED: "failed"}
@@ -321,8 +325,139 @@ class Index:
         return index
 
 
-Section = Core | Accounts | Index
-SECTIONS: dict[str, type[Core] | type[Accounts] | type[Index]] = {"core": Core, "accounts": Accounts, "index": Index}
+def previous_month(period: str) -> str:
+    """'YYYY-MM' of the month before `period`."""
+    year, month = int(period[:4]), int(period[5:7])
+    return f"{year - 1:04d}-12" if month == 1 else f"{year:04d}-{month - 1:02d}"
+
+
+# An aggregate in the checkpoint: [sum, count, max, latest date, latest, distinct keys]
+# (quantities in integer units of 1/10,000, see core.usage).
+SUM, COUNT, MAX, LATEST_DAY, LATEST, KEYS = range(6)
+
+
+class Usage:
+    """Usage aggregated per client, metric and month; months billed; pending one-off charges.
+
+    An issuer's monthly invoice for period P bills the usage of the month before P: when it
+    is journalled, every month up to that one is marked billed, with the figures it had
+    (`billed`). Usage recorded later for such a month goes on the next invoice as a
+    correction (current figures minus billed ones). The invoice also bills every charge
+    journalled before it. Duplicate ids never reach the journal (`UsageIds`, checked under
+    the lock before writing), so every record here counts.
+    """
+
+    name = "usage"
+
+    def __init__(self) -> None:
+        # client -> (metric, "YYYY-MM") -> [sum, count, max, latest day, latest, keys]
+        self.aggregates: dict[str, dict[tuple[str, str], list[Any]]] = {}
+        # client -> (metric, month) -> (sum, count, max, latest, distinct) when last billed
+        self.billed: dict[str, dict[tuple[str, str], tuple[int, int, int, int, int]]] = {}
+        self.billed_through: dict[str, tuple[str, str]] = {}  # client -> (last month billed, number)
+        # client -> charges not invoiced yet: (seq, amount, currency, description, date, vat_rate)
+        self.charges: dict[str, list[tuple[int, str, str, str, str, str | None]]] = {}
+
+    def apply(self, ev: Event, offset: int) -> None:
+        """Take one event into account."""
+        if isinstance(ev, UsageRecorded):
+            self._records(ev.rows)
+        elif isinstance(ev, ChargeAdded):
+            self.charges.setdefault(ev.client, []).append(
+                (ev.seq, str(ev.amount), ev.currency, ev.description, ev.date.isoformat(),
+                 None if ev.vat_rate is None else str(ev.vat_rate)))
+        elif (isinstance(ev, DocumentIssued) and ev.type == T.INVOICE_ISSUED and ev.seller == "issuer"
+              and ev.period):
+            self._billed(ev.client, previous_month(ev.period), ev.number)
+            self.charges.pop(ev.client, None)
+
+    def _records(self, rows: tuple[list[Any], ...]) -> None:
+        from facturier.core.usage import to_units  # pure and light; kept local to the hot loop
+
+        aggregates = self.aggregates
+        for row in rows:
+            client, metric, day = row[1], row[2], row[4]
+            per_client = aggregates.get(client)
+            if per_client is None:
+                per_client = aggregates[client] = {}
+            key = (metric, day[:7])
+            agg = per_client.get(key)
+            if agg is None:
+                agg = per_client[key] = [0, 0, 0, "", 0, None]
+            units = to_units(row[3])
+            agg[SUM] += units
+            agg[COUNT] += 1
+            if units > agg[MAX]:
+                agg[MAX] = units
+            if day >= agg[LATEST_DAY]:
+                agg[LATEST_DAY], agg[LATEST] = day, units
+            if len(row) > 5 and row[5] is not None:
+                if agg[KEYS] is None:
+                    agg[KEYS] = set()
+                agg[KEYS].add(row[5])
+
+    def _billed(self, client: str, through: str, number: str) -> None:
+        billed = self.billed.setdefault(client, {})
+        for key, agg in self.aggregates.get(client, {}).items():
+            if key[1] <= through:
+                billed[key] = figures(agg)
+        last = self.billed_through.get(client)
+        if last is None or through >= last[0]:
+            self.billed_through[client] = (through, number)
+
+    def invoiced_by(self, client: str, month: str) -> str | None:
+        """The number of the invoice that already billed `month`'s usage, or None."""
+        through = self.billed_through.get(client)
+        return through[1] if through is not None and month <= through[0] else None
+
+    def dump(self) -> Any:
+        """Plain containers for the checkpoint."""
+        return (self.aggregates, self.billed, self.billed_through, self.charges)
+
+    @classmethod
+    def load(cls, data: Any) -> Usage:
+        """The section from its checkpoint containers."""
+        usage = cls()
+        usage.aggregates, usage.billed, usage.billed_through, usage.charges = data
+        return usage
+
+
+def figures(agg: list[Any]) -> tuple[int, int, int, int, int]:
+    """(sum, count, max, latest, distinct keys) of an aggregate."""
+    return (agg[SUM], agg[COUNT], agg[MAX], agg[LATEST], len(agg[KEYS]) if agg[KEYS] else 0)
+
+
+class UsageIds:
+    """The id of every usage record ever journalled: a duplicate is never counted again.
+
+    Its own section, so that only the commands that record usage load it.
+    """
+
+    name = "usage_ids"
+
+    def __init__(self) -> None:
+        self.ids: set[str] = set()
+
+    def apply(self, ev: Event, offset: int) -> None:
+        """Take one event into account."""
+        if isinstance(ev, UsageRecorded):
+            self.ids.update(row[0] for row in ev.rows)
+
+    def dump(self) -> Any:
+        """Plain containers for the checkpoint."""
+        return self.ids
+
+    @classmethod
+    def load(cls, data: Any) -> UsageIds:
+        """The section from its checkpoint containers."""
+        section = cls()
+        section.ids = data
+        return section
+
+
+Section = Core | Accounts | Index | Usage | UsageIds
+SECTIONS: dict[str, type[Core] | type[Accounts] | type[Index] | type[Usage] | type[UsageIds]] = {
+    "core": Core, "accounts": Accounts, "index": Index, "usage": Usage, "usage_ids": UsageIds}
 
 
 class _PlainUnpickler(pickle.Unpickler):
@@ -412,6 +547,16 @@ class LedgerState:
         """Where documents and payments are in the journal."""
         return self._section("index")  # type: ignore[return-value]
 
+    @property
+    def usage(self) -> Usage:
+        """Usage aggregates, months billed, pending charges."""
+        return self._section("usage")  # type: ignore[return-value]
+
+    @property
+    def usage_ids(self) -> UsageIds:
+        """Every usage record id ever journalled."""
+        return self._section("usage_ids")  # type: ignore[return-value]
+
     def _section(self, name: str) -> Section:
         loaded = self._loaded.get(name)
         if loaded is not None and loaded.at == self.position:
@@ -457,13 +602,19 @@ class LedgerState:
 
     def _hash_at(self, end: int) -> tuple[int, str] | None:
         """(seq, hash) of the journal line ending at byte `end`."""
+        size = 65536
         with open(self.journal, "rb") as fh:
-            start = max(0, end - 65536)
-            fh.seek(start)
-            window = fh.read(end - start)
+            while True:  # a line longer than the window (a usage import's entry): widen it
+                start = max(0, end - size)
+                fh.seek(start)
+                window = fh.read(end - start)
+                cut = window.rfind(b"\n", 0, len(window) - 1)
+                if cut >= 0 or start == 0:
+                    break
+                size *= 4
         if not window.endswith(b"\n"):
             return None
-        line = window[window.rfind(b"\n", 0, len(window) - 1) + 1:]
+        line = window[cut + 1:]
         try:
             entry = orjson.loads(line)
             return int(entry["seq"]), str(entry["hash"])
@@ -631,7 +782,8 @@ class LedgerState:
             behind = self.position.seq - loaded.saved.seq
             if not force and behind == 0:
                 continue
-            if not force and name != "core" and behind < SAVE_LAG:
+            if (not force and name != "core" and behind < SAVE_LAG
+                    and self.position.offset - loaded.saved.offset < SAVE_LAG_BYTES):
                 continue
             if name == "core" and digest is None:
                 digest = prefix_digest(self.journal, self.position.offset)

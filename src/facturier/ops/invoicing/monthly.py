@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -16,6 +16,7 @@ from facturier.core.schedule import (
     next_window,
 )
 from facturier.ops.documents import seller_party
+from facturier.ops.invoicing.compose import compose_lines, sample_lines
 from facturier.ops.issuing import Draft, Issued, issue_documents, plan_numbers
 from facturier.ops.report import ProgressHook, Report
 from facturier.ops.state import NumberAllocator
@@ -30,18 +31,22 @@ RUN_COLUMNS = ["number", "client", "name", "date", "due_date", "currency", "tota
 
 @dataclass(frozen=True, slots=True)
 class MonthlyPlan:
-    """Who gets an invoice today, and when the next window opens for the others."""
+    """Who gets an invoice today (with its lines), and when the next window opens for the others."""
 
     due: tuple[str, ...]
     next_window: date | None
     already: tuple[str, ...]
+    lines: dict[str, tuple[Line, ...]] = field(default_factory=dict)
+    skipped: tuple[str, ...] = ()  # why a client in its window gets no invoice
 
 
 def plan_monthly(ws: Workspace, state: LedgerState, run_date: date) -> MonthlyPlan:
-    """Active clients in their window and not yet invoiced for the month, by client id."""
+    """Active clients in their window, in their start/end months, not yet invoiced for the
+    month and with something to bill, by client id."""
     done = state.core.months
     period = month_key(run_date)
-    due, already, waits = [], [], []
+    due, already, waits, skipped = [], [], [], []
+    lines: dict[str, tuple[Line, ...]] = {}
     for client_id, client in sorted(ws.clients.items()):
         if not client.active:
             continue
@@ -49,11 +54,20 @@ def plan_monthly(ws: Workspace, state: LedgerState, run_date: date) -> MonthlyPl
         if (client_id, period) in done:
             already.append(client_id)
             waits.append(next_window(run_date, day))
+        elif client.start_date is not None and period < month_key(client.start_date):
+            waits.append(max(next_window(run_date, day), client.start_date.replace(day=day)))
+        elif client.end_date is not None and period > month_key(client.end_date):
+            continue  # ended: nothing is issued after end_date's month
         elif in_invoicing_window(run_date, day):
-            due.append(client_id)
+            composition = compose_lines(ws, client_id, run_date, state.usage)
+            if composition.lines:
+                due.append(client_id)
+                lines[client_id] = composition.lines
+            else:
+                skipped.append(f"{client_id}: not invoiced for {period}: {composition.empty_reason}.")
         else:
             waits.append(next_window(run_date, day))
-    return MonthlyPlan(tuple(due), min(waits) if waits else None, tuple(already))
+    return MonthlyPlan(tuple(due), min(waits) if waits else None, tuple(already), lines, tuple(skipped))
 
 
 def client_party(client: ClientConfig) -> Party:
@@ -70,9 +84,14 @@ def client_party(client: ClientConfig) -> Party:
 
 
 def monthly_document(
-    ws: Workspace, client_id: str, run_date: date, allocator: NumberAllocator
+    ws: Workspace, client_id: str, run_date: date, allocator: NumberAllocator,
+    lines: tuple[Line, ...] | None = None,
 ) -> Document:
-    """The monthly invoice of one client, numbered with the next number of its series."""
+    """The monthly invoice of one client, numbered with the next number of its series.
+
+    `lines` are its composed lines (`compose.compose_lines`); without them, one sample line
+    per configured line (what `check` looks at).
+    """
     cfg, client = ws.config, ws.clients[client_id]
     test = client.mode == "test"
     number, series, seq = allocator.peek(
@@ -80,11 +99,8 @@ def monthly_document(
     )
     start, end = month_bounds(run_date)
     days = client.payment_days if client.payment_days is not None else cfg.terms.payment_days
-    rate = cfg.issuer.default_vat_rate
-    lines = tuple(
-        Line(l.description, l.quantity, l.unit_price, l.vat_rate if l.vat_rate is not None else rate)
-        for l in client.lines
-    )
+    if lines is None:
+        lines = sample_lines(ws, client_id, run_date)
     return Document(
         kind="invoice", number=number, series=series, seq=seq, mode=client.mode,
         seller_id="issuer", client_id=client_id, language=client.language, currency=client.currency,
@@ -125,7 +141,7 @@ def issue_monthly_invoices(
 
     def drafts(numbers: NumberAllocator) -> Iterator[Draft]:
         for client_id in plan.due:
-            yield Draft(monthly_document(ws, client_id, run_date, numbers), period)
+            yield Draft(monthly_document(ws, client_id, run_date, numbers, plan.lines[client_id]), period)
 
     if ledger is None:
         report.rows = [row(d.doc, record["total_incl_vat"]) for d, record in plan_numbers(state, drafts)]
@@ -135,7 +151,8 @@ def issue_monthly_invoices(
             label="Issuing monthly invoices" if plan.due else None, log=_log_line,
         )
         report.rows = [row(i.doc, i.record["total_incl_vat"]) for i in issued]
-    if not plan.due:
+    report.notes.extend(plan.skipped)
+    if not plan.due and not plan.skipped:
         report.notes.append(_nothing_due_note(plan, run_date))
     return report
 

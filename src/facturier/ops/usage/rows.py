@@ -1,0 +1,328 @@
+"""Usage files (CSV or JSONL) and usage fields: parsing and validation, nothing written.
+
+One vocabulary with the rest of the product: a problem is `file:line:column: message`
+(line: the physical line, column: the field's name, `-` for the whole line or file). A file
+is checked whole, every problem collected, before a single record is journalled.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from facturier.config.fields import check_iso_date, describe_invisible, invisible_characters
+from facturier.core.errors import InputError
+from facturier.core.text import printable
+from facturier.core.usage import MAX_ID_LENGTH, MAX_KEY_LENGTH, quantity_problem
+from facturier.store.events import USAGE_FIELDS
+
+if TYPE_CHECKING:
+    from facturier.config import Workspace
+
+REQUIRED = ("client", "metric", "quantity", "date", "id")
+MAX_SHOWN = 100
+MAX_FILE_BYTES = 1 << 30
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One problem of a usage file."""
+
+    file: str
+    line: int
+    column: str
+    message: str
+
+    def __str__(self) -> str:
+        return printable(f"{self.file}:{self.line}:{self.column}: {self.message}")
+
+
+@dataclass(frozen=True, slots=True)
+class Meters:
+    """What a record may name: each direct client's metrics, those counted by `key`, today."""
+
+    metrics: dict[str, frozenset[str]]
+    keyed: dict[str, frozenset[str]]  # client -> metrics aggregated as "unique"
+    today: date
+
+    @classmethod
+    def of(cls, ws: Workspace, today: date) -> Meters:
+        """From the workspace's client files."""
+        metrics = {cid: frozenset(l.metric for l in c.lines if l.metric) for cid, c in ws.clients.items()}
+        keyed = {cid: frozenset(l.metric for l in c.lines if l.metric and l.aggregation == "unique")
+                 for cid, c in ws.clients.items()}
+        return cls(metrics, keyed, today)
+
+
+def _text(value: Any, what: str, limit: int, required: bool = True) -> tuple[str | None, str | None]:
+    """(clean text, problem) of an id, key, client or metric field."""
+    if value is None or value == "":
+        return None, ("missing value" if required else None)
+    if not isinstance(value, str):
+        return None, f"expected text, got {value!r}"
+    bad = invisible_characters(value)
+    if bad:
+        return None, describe_invisible(bad)
+    if value != value.strip():
+        return None, f"{value!r} has spaces around it"
+    if len(value) > limit:
+        return None, f"{what} is {len(value)} characters long; at most {limit}"
+    return value, None
+
+
+Raw = tuple[Any, Any, Any, Any, Any, Any]  # id, client, metric, quantity, date, key as read
+_FAST_QUANTITY = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,4})?")
+
+
+def check_record(raw: Raw, meters: Meters) -> tuple[list[Any] | None, list[tuple[str, str]]]:
+    """The journal row [id, client, metric, quantity, date, key] of one record, or its problems
+    as (column, message)."""
+    problems: list[tuple[str, str]] = []
+    record_id, problem = _text(raw[0], "an id", MAX_ID_LENGTH)
+    if problem:
+        problems.append(("id", problem))
+    client, problem = _text(raw[1], "a client id", 100)
+    if problem:
+        problems.append(("client", problem))
+    elif client not in meters.metrics:
+        problems.append(("client", f"unknown client {client!r}: no clients/{client}.toml"))
+    metric, problem = _text(raw[2], "a metric", 64)
+    if problem:
+        problems.append(("metric", problem))
+    elif client in meters.metrics and metric not in meters.metrics[client]:
+        known = ", ".join(sorted(meters.metrics[client])) or "none"
+        problems.append(("metric", f"{metric!r} is not a metric billed to {client} (its lines bill: {known})"))
+    quantity = _quantity(raw[3], problems)
+    day = _day(raw[4], meters.today, problems)
+    key, problem = _text(raw[5], "a key", MAX_KEY_LENGTH, required=False)
+    if problem:
+        problems.append(("key", problem))
+    elif key is None and client in meters.keyed and metric in meters.keyed[client]:
+        problems.append(("key", f"{metric!r} counts distinct keys (aggregation = \"unique\"): every record needs one"))
+    if problems:
+        return None, problems
+    return [record_id, client, metric, quantity, day, key], []
+
+
+class FastCheck:
+    """`check_record` for the common, valid row without a function call per field (a million
+    rows a few seconds); any doubt falls back to `check_record`, which says what is wrong."""
+
+    def __init__(self, meters: Meters) -> None:
+        self.meters = meters
+        self.days: dict[str, bool] = {}
+
+    def __call__(self, raw: Raw) -> list[Any] | None:
+        """The journal row, or None when the full check must decide."""
+        record_id, client, metric, quantity, day, key = raw
+        if type(record_id) is not str or type(quantity) is not str or type(day) is not str:
+            return None
+        metrics = self.meters.metrics.get(client)
+        if metrics is None or metric not in metrics or not _FAST_QUANTITY.fullmatch(quantity):
+            return None
+        if not (0 < len(record_id) <= MAX_ID_LENGTH and record_id.isprintable()
+                and record_id[0] != " " and record_id[-1] != " "):
+            return None
+        ok = self.days.get(day)
+        if ok is None:
+            ok = self.days[day] = _day(day, self.meters.today, []) is not None
+        if not ok:
+            return None
+        if key == "" or key is None:
+            if metric in self.meters.keyed.get(client, ()):
+                return None
+            key = None
+        elif type(key) is not str or len(key) > MAX_KEY_LENGTH or not key.isprintable() or key != key.strip():
+            return None
+        return [record_id, client, metric, quantity, day, key]
+
+
+def _quantity(value: Any, problems: list[tuple[str, str]]) -> str | None:
+    if isinstance(value, (bool, float)):
+        problems.append(("quantity", f"{value!r} is not a decimal written as text: write \"12.5\", not a JSON "
+                                     "number with a fraction (floats lose digits)"))
+        return None
+    if isinstance(value, int):
+        value = str(value)
+    if not isinstance(value, str) or value == "":
+        problems.append(("quantity", "missing value" if value in (None, "") else f"expected a quantity, got {value!r}"))
+        return None
+    problem = quantity_problem(value)
+    if problem:
+        problems.append(("quantity", problem))
+        return None
+    return value
+
+
+def _day(value: Any, today: date, problems: list[tuple[str, str]]) -> str | None:
+    if not isinstance(value, str) or not value:
+        problems.append(("date", "missing value" if value in (None, "") else f"expected a date, got {value!r}"))
+        return None
+    try:
+        day = check_iso_date(value)
+    except ValueError as exc:
+        problems.append(("date", str(exc)))
+        return None
+    if day > today:
+        problems.append(("date", f"{value} is after today ({today}): usage is recorded once it happened"))
+        return None
+    return value
+
+
+# -- files ----------------------------------------------------------------------------------
+
+
+def file_kind(path: Path) -> str:
+    """"csv" or "jsonl" from the file's suffix; anything else is refused."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return "csv"
+    if suffix in (".jsonl", ".ndjson"):
+        return "jsonl"
+    raise InputError(f"{printable(path.name)}: a usage file is .csv or .jsonl (one JSON object per line)")
+
+
+def check_file_name(path: Path) -> None:
+    """A name that would forge output lines (a newline, a bidi mark) is refused before reading."""
+    bad = invisible_characters(path.name)
+    if bad:
+        raise InputError(f"usage file {printable(path.name)}: its name {describe_invisible(bad)}")
+
+
+def decode(name: str, content: bytes) -> str:
+    """The file's UTF-8 text (a BOM is allowed), or an error naming it."""
+    try:
+        return content.removeprefix(codecs.BOM_UTF8).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = content[:exc.start].count(b"\n") + 1
+        raise InputError(f"{name}:{line}:-: not valid UTF-8 text (save the file as UTF-8)") from None
+
+
+def iter_fields(name: str, kind: str, text: str) -> Iterator[tuple[int, Raw | None, list[Problem]]]:
+    """(line, raw record, problems of the line's shape) for every record of the file."""
+    if kind == "csv":
+        yield from _csv_fields(name, text)
+    else:
+        yield from _jsonl_fields(name, text)
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The lines of a text, each with its newline, one at a time (a StringIO would copy the
+    whole file at 4 bytes a character, a split would hold every line at once)."""
+    start, end = 0, len(text)
+    find = text.find
+    while start < end:
+        cut = find("\n", start)
+        if cut < 0:
+            yield text[start:]
+            return
+        yield text[start:cut + 1]
+        start = cut + 1
+
+
+def _csv_fields(name: str, text: str) -> Iterator[tuple[int, Raw | None, list[Problem]]]:
+    reader = csv.reader(_lines(text), strict=True)
+    try:
+        header = next(reader)
+    except StopIteration:
+        yield 1, None, [Problem(name, 1, "-", "empty file: the first line names the columns "
+                                               "client,metric,quantity,date,id[,key]")]
+        return
+    except csv.Error as exc:
+        yield 1, None, [Problem(name, 1, "-", f"not valid CSV: {exc}")]
+        return
+    problems = _header_problems(name, header)
+    if problems:
+        yield 1, None, problems
+        return
+    at = [header.index(c) if c in header else None for c in USAGE_FIELDS]
+    i_id, i_client, i_metric, i_quantity, i_date, i_key = at
+    line = reader.line_num
+    while True:
+        start = line + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield start, None, [Problem(name, start, "-", f"not valid CSV: {exc}")]
+            return
+        line = reader.line_num
+        if not cells:
+            continue
+        if len(cells) != len(header):
+            yield start, None, [Problem(name, start, "-", f"the row has {len(cells)} fields but the header has "
+                                                          f"{len(header)}")]
+            continue
+        # The header check made every required index an int.
+        yield start, (cells[i_id], cells[i_client], cells[i_metric], cells[i_quantity],  # type: ignore[index]
+                      cells[i_date],  # type: ignore[index]
+                      cells[i_key] if i_key is not None else None), []
+
+
+def _header_problems(name: str, header: list[str]) -> list[Problem]:
+    problems = []
+    for column in header:
+        if column not in USAGE_FIELDS:
+            problems.append(Problem(name, 1, column or "-", f"unknown column {column!r}; the columns are "
+                                                            "client, metric, quantity, date, id and key (optional)"))
+        elif header.count(column) > 1:
+            problems.append(Problem(name, 1, column, "duplicate column"))
+    for column in REQUIRED:
+        if column not in header:
+            problems.append(Problem(name, 1, column, "required column is missing"))
+    return list(dict.fromkeys(problems))
+
+
+def _jsonl_fields(name: str, text: str) -> Iterator[tuple[int, Raw | None, list[Problem]]]:
+    for number, raw in enumerate(_lines(text), start=1):
+        if not raw.strip():
+            continue
+        try:
+            fields = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            yield number, None, [Problem(name, number, "-", f"not valid JSON ({exc})")]
+            continue
+        if not isinstance(fields, dict):
+            yield number, None, [Problem(name, number, "-", "expected one JSON object per line")]
+            continue
+        unknown = [k for k in fields if k not in USAGE_FIELDS]
+        if unknown:
+            yield number, None, [Problem(name, number, k, f"unknown field {k!r}") for k in unknown]
+            continue
+        yield number, tuple(fields.get(c) for c in USAGE_FIELDS), []  # type: ignore[misc]
+
+
+def validate_file(name: str, kind: str, text: str, meters: Meters) -> tuple[int, list[Problem]]:
+    """(records, every problem) of a whole usage file."""
+    problems: list[Problem] = []
+    count = 0
+    fast = FastCheck(meters)
+    for line, raw, shape in iter_fields(name, kind, text):
+        problems += shape
+        if raw is None:
+            continue
+        count += 1
+        if fast(raw) is None:
+            _, found = check_record(raw, meters)
+            problems += [Problem(name, line, column, message) for column, message in found]
+    if not count and not problems:
+        problems.append(Problem(name, 1, "-", "no usage record in the file"))
+    return count, problems
+
+
+def valid_rows(name: str, kind: str, text: str, meters: Meters) -> Iterator[list[Any]]:
+    """The journal rows of a file `validate_file` found without problem."""
+    for _, raw, _ in iter_fields(name, kind, text):
+        if raw is not None:
+            record_id, client, metric, quantity, day, key = raw
+            # Checked whole by `validate_file` already: only the normal form is left to make.
+            yield [record_id, client, metric, str(quantity), day, key if key else None]
