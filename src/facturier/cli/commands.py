@@ -56,6 +56,7 @@ def check(ctx: typer.Context) -> None:
         # Only a valid configuration makes documents whose every printed text can be checked.
         problems += printed_text_problems(ws, today(ws.config.timezone))
         collections = ws.config.collections
+        problems += _connector_problems(ws, warnings)
     problems += check_template(root / "templates")
     if collections is not None:
         problems += check_templates(root, collections.stage_tuple())
@@ -70,6 +71,15 @@ def check(ctx: typer.Context) -> None:
     notice = collections.notice() if collections is not None else None
     if notice:
         console.print(f"Note: {notice}.", markup=False, highlight=False)
+
+
+def _connector_problems(ws: Any, warnings: list[str]) -> list[str]:
+    """A CSV sheet source's rows (problems), and the Google sign-in (warnings)."""
+    from facturier.adapters.google.auth import google_warnings
+    from facturier.adapters.sheets import check_sheet_source
+
+    warnings.extend(google_warnings(ws.config, ws.root))
+    return check_sheet_source(ws.config, ws.root, today(ws.config.timezone))
 
 
 @app.command()

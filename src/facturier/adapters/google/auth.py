@@ -161,3 +161,22 @@ def consent(secret: Path, scopes: Sequence[str], token: Path, *, open_browser: b
         raise GoogleAuthError(f"the Google sign-in did not complete within {timeout} s; run it again")
     save_token(token, credentials.to_json())
     return set(credentials.scopes or scopes)
+
+
+def google_warnings(config: Any, root: Path) -> list[str]:
+    """What `check` says about the Google sign-in the configuration needs (never fatal:
+    `auth google` may simply not have been run yet)."""
+    from facturier.config.google import google_scopes
+
+    scopes = google_scopes(config)
+    if not scopes:
+        return []
+    path = token_path(config.google, root)
+    try:
+        data = read_token(path)
+    except GoogleAuthError as exc:
+        return [f"[google] token_file: {exc}"]
+    missing = sorted(set(scopes) - granted_scopes(data))
+    if missing:
+        return [f"[google] token_file: the saved sign-in does not grant {', '.join(missing)}; {REAUTH_HINT}"]
+    return []
