@@ -33,6 +33,8 @@ class T:
     BATCH_ACCEPTED: Final = "batch.accepted"
     BATCH_REJECTED: Final = "batch.rejected"
     BATCH_COMPLETED: Final = "batch.completed"
+    PAYMENT_LINK_CREATED: Final = "payment_link.created"
+    PAYMENT_LINK_DEACTIVATED: Final = "payment_link.deactivated"
 
 
 ISSUED_TYPES: Final = (T.INVOICE_ISSUED, T.CREDIT_NOTE_ISSUED)
@@ -202,6 +204,26 @@ class BatchCompleted:
 
 
 @dataclass(frozen=True, slots=True)
+class PaymentLinkEvent:
+    """`payment_link.created` / `payment_link.deactivated`: a reminder's payment link.
+
+    Fields: number (the invoice, or a sheet's invoice_id), provider ("stripe" | "template"),
+    link_id (Stripe's plink_..., "" for a template), url, amount (what was due, plain decimal
+    text) and currency.
+    """
+
+    seq: int
+    at: str
+    type: str
+    number: str
+    provider: str
+    link_id: str
+    url: str
+    amount: str
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
 class OtherEvent:
     """An entry of a type this version does not interpret: kept, chained, never an error.
 
@@ -214,7 +236,8 @@ class OtherEvent:
     files: tuple[FileRef, ...] = ()
 
 
-Event = DocumentIssued | DeliveryEvent | PaymentRecorded | BatchAccepted | BatchRejected | BatchCompleted | OtherEvent
+Event = (DocumentIssued | DeliveryEvent | PaymentRecorded | BatchAccepted | BatchRejected | BatchCompleted
+         | PaymentLinkEvent | OtherEvent)
 
 
 def _files(raw: Any) -> tuple[FileRef, ...]:
@@ -261,6 +284,11 @@ def _rejected(e: dict[str, Any]) -> BatchRejected:
                          int(e.get("problems", 0)), e.get("rejected", ""))
 
 
+def _payment_link(e: dict[str, Any]) -> PaymentLinkEvent:
+    return PaymentLinkEvent(e["seq"], e["at"], e["type"], e["number"], e["provider"], e.get("link_id", ""),
+                            e.get("url", ""), e.get("amount", ""), e.get("currency", ""))
+
+
 def _completed(e: dict[str, Any]) -> BatchCompleted:
     return BatchCompleted(e["seq"], e["at"], e["type"], e["client"], e["sha256"])
 
@@ -278,6 +306,8 @@ PARSERS: Final = {
     T.BATCH_ACCEPTED: _accepted,
     T.BATCH_REJECTED: _rejected,
     T.BATCH_COMPLETED: _completed,
+    T.PAYMENT_LINK_CREATED: _payment_link,
+    T.PAYMENT_LINK_DEACTIVATED: _payment_link,
 }
 
 

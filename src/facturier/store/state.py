@@ -45,6 +45,7 @@ from facturier.store.events import (
     DeliveryEvent,
     DocumentIssued,
     Event,
+    PaymentLinkEvent,
     PaymentRecorded,
     T,
     parse_event,
@@ -270,8 +271,46 @@ class Index:
         return index
 
 
-Section = Core | Accounts | Index
-SECTIONS: dict[str, type[Core] | type[Accounts] | type[Index]] = {"core": Core, "accounts": Accounts, "index": Index}
+class Links:
+    """The payment links of reminders: per invoice, each link made for an amount due, and
+    whether it is still active (a link is reused for the same amount, deactivated once paid)."""
+
+    name = "links"
+
+    def __init__(self) -> None:
+        # number -> [amount, currency, provider, link_id, url, active]
+        self.links: dict[str, list[list[Any]]] = {}
+
+    def apply(self, ev: Event, offset: int) -> None:
+        """Take one event into account."""
+        if not isinstance(ev, PaymentLinkEvent):
+            return
+        if ev.type == T.PAYMENT_LINK_CREATED:
+            self.links.setdefault(ev.number, []).append([ev.amount, ev.currency, ev.provider, ev.link_id, ev.url, True])
+            return
+        for link in self.links.get(ev.number, []):
+            if link[3] == ev.link_id and link[2] == ev.provider:
+                link[5] = False
+
+    def active(self, number: str) -> list[tuple[str, str, str, str, str]]:
+        """The invoice's active links: (amount, currency, provider, link_id, url)."""
+        return [(a, c, p, i, u) for a, c, p, i, u, on in self.links.get(number, []) if on]
+
+    def dump(self) -> Any:
+        """Plain containers for the checkpoint."""
+        return self.links
+
+    @classmethod
+    def load(cls, data: Any) -> Links:
+        """The section from its checkpoint containers."""
+        section = cls()
+        section.links = data
+        return section
+
+
+Section = Core | Accounts | Index | Links
+SECTIONS: dict[str, type[Core] | type[Accounts] | type[Index] | type[Links]] = {
+    "core": Core, "accounts": Accounts, "index": Index, "links": Links}
 
 
 class _PlainUnpickler(pickle.Unpickler):
@@ -347,6 +386,11 @@ class LedgerState:
     def index(self) -> Index:
         """Where documents and payments are in the journal."""
         return self._section("index")  # type: ignore[return-value]
+
+    @property
+    def links(self) -> Links:
+        """Reminders' payment links, by invoice."""
+        return self._section("links")  # type: ignore[return-value]
 
     def _section(self, name: str) -> Section:
         loaded = self._loaded.get(name)
