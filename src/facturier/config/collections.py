@@ -89,7 +89,7 @@ class PaymentLinkConfig(StrictModel):
     """`[collections.payment_link]`: a link in each reminder, from a URL template or Stripe."""
 
     provider: PaymentProvider
-    url: Annotated[str, AfterValidator(check_link_template)] | None = None
+    url: Annotated[str, AfterValidator(check_link_template)] | None = Field(default=None, validate_default=True)
     secret_key_env: EnvName = "STRIPE_SECRET_KEY"
     # Only to point the Stripe library at another API base (a test server on loopback).
     api_base: NonEmptyStr | None = None
