@@ -1,0 +1,99 @@
+"""Invoice sending through the transport registry, in process: the in-memory transport, and
+Gmail's messages.send through googleapiclient's HttpMockSequence, journalled with its ids."""
+
+from __future__ import annotations
+
+import base64
+import email
+import email.policy
+import json
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from facturier.adapters import mail as mail_adapter
+from facturier.adapters.mail import MailRefused, MemoryMailer
+from facturier.config import load_workspace
+from facturier.ops.delivery.send import send_deliveries
+from facturier.store.ledger import Ledger
+from tests.conftest import journal, run_cli
+
+NOV15 = date(2026, 11, 15)
+
+
+@pytest.fixture
+def issued(ws: Path) -> Path:
+    """The demo's November invoices issued, none sent (acme's auto_send off for the run)."""
+    acme = ws / "clients" / "acme.toml"
+    acme.write_text(acme.read_text().replace("auto_send = true", "auto_send = false"))
+    assert run_cli(ws, "run", "--date", "2026-11-15").code == 0
+    acme.write_text(acme.read_text().replace("auto_send = false", "auto_send = true"))
+    assert not [e for e in journal(ws) if e["type"] == "invoice.sent"]
+    return ws
+
+
+def with_transport(root: Path, transport: str) -> Any:
+    ws = load_workspace(root)
+    mail = ws.config.mail.model_copy(update={"transport": transport})  # "memory" is set in code only
+    return replace(ws, config=ws.config.model_copy(update={"mail": mail}))
+
+
+def test_memory_transport_through_the_registry(issued: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    mailer = MemoryMailer()
+    monkeypatch.setitem(mail_adapter.TRANSPORTS, "memory", lambda mail, root, google: mailer)
+    ws = with_transport(issued, "memory")
+    with Ledger(issued) as ledger:
+        report = send_deliveries(ws, ledger.state, NOV15, ledger)
+    [msg] = mailer.sent
+    assert msg["To"] == "compta@acme.example" and mailer.closed
+    assert [r["status"] for r in report.rows] == ["sent"]
+    [sent] = [e for e in journal(issued) if e["type"] == "invoice.sent"]
+    assert sent["transport"] == "memory" and sent["message_id"] == str(msg["Message-ID"])
+    assert set(sent) == {"seq", "at", "type", "number", "client", "message_id", "to", "transport", "prev", "hash"}
+
+
+def test_a_refused_message_is_journalled_as_failed_and_retried(issued: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    mailer = MemoryMailer()
+    mailer.fail_with = MailRefused("the server refused the message: 550 no such user")
+    monkeypatch.setitem(mail_adapter.TRANSPORTS, "memory", lambda mail, root, google: mailer)
+    ws = with_transport(issued, "memory")
+    with Ledger(issued) as ledger:
+        report = send_deliveries(ws, ledger.state, NOV15, ledger)
+    assert [r["status"] for r in report.rows] == ["failed"] and mailer.sent == []
+    assert [e["type"] for e in journal(issued)][-2:] == ["invoice.sending", "invoice.send_failed"]
+    with Ledger(issued) as ledger:  # the next allowed run sends it
+        send_deliveries(ws, ledger.state, NOV15, ledger)
+    assert len(mailer.sent) == 1
+
+
+def test_gmail_transport_journals_gmail_ids_as_new_keys(issued: Path, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("googleapiclient")
+    from facturier.adapters.google.gmail import open_gmail_mailer
+    from tests.adapters.google.conftest import mock, ok, write_token
+
+    token = write_token(tmp_path / "home" / "token.json")
+    http = mock(ok({"id": "18c0ffee", "threadId": "18c0ffee", "labelIds": ["SENT"]}))
+    toml = issued / "facturier.toml"
+    toml.write_text(toml.read_text().replace('transport = "outbox"', 'transport = "gmail"', 1)
+                    + f'\n[google]\ntoken_file = "{token}"\n')
+    ws = load_workspace(issued)
+    assert ws.config.mail.transport == "gmail"
+    monkeypatch.setitem(mail_adapter.TRANSPORTS, "gmail",
+                        lambda mail, root, google: open_gmail_mailer(root, google, http=http, sleep=lambda s: None))
+    with Ledger(issued) as ledger:
+        send_deliveries(ws, ledger.state, NOV15, ledger)
+    [sent] = [e for e in journal(issued) if e["type"] == "invoice.sent"]
+    assert sent["transport"] == "gmail"
+    assert (sent["gmail_message_id"], sent["gmail_thread_id"]) == ("18c0ffee", "18c0ffee")
+    assert sent["gmail_subject"] == "Facture 2026-0001 - Palks Studio"
+    [(uri, method, body, _)] = http.request_sequence
+    assert uri.startswith("https://gmail.googleapis.com/gmail/v1/users/me/messages/send") and method == "POST"
+    raw = base64.urlsafe_b64decode(json.loads(body)["raw"])
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    assert str(msg["Message-ID"]) == sent["message_id"]
+    assert [p.get_filename() for p in msg.iter_attachments()] == ["2026-0001.pdf"]
+    assert run_cli(issued, "verify").code == 0
