@@ -15,14 +15,14 @@ import pytest
 
 pytest.importorskip("stripe")
 
-from facturier.adapters.payment_links import (  # noqa: E402
+from facturier.adapters.payment_links import (
     PaymentLinkError,
     StripeLinks,
     TemplateLinks,
     idempotency_key,
     open_provider,
 )
-from facturier.config.collections import PaymentLinkConfig  # noqa: E402
+from facturier.config.collections import PaymentLinkConfig
 
 
 class FakeStripe(BaseHTTPRequestHandler):
@@ -33,7 +33,7 @@ class FakeStripe(BaseHTTPRequestHandler):
     links: dict[str, dict[str, Any]] = {}
     fail_next: tuple[int, dict[str, Any]] | None = None
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         form = parse_qs(self.rfile.read(int(self.headers.get("Content-Length", 0))).decode())
         key = self.headers.get("Idempotency-Key")
         FakeStripe.requests.append({"path": self.path, "form": {k: v[0] for k, v in form.items()},
@@ -108,7 +108,7 @@ def test_stripe_link_is_created_with_price_data_and_a_fixed_idempotency_key(stri
 
 def test_stripe_link_is_deactivated(stripe_api: str) -> None:
     links = StripeLinks("sk_test_123", api_base=stripe_api)
-    link = links.create("2026-0042", Decimal("10"), "EUR")
+    link = links.create("2026-0042", Decimal(10), "EUR")
     links.deactivate(link.link_id)
     assert FakeStripe.links[link.link_id]["active"] is False
     assert FakeStripe.requests[-1]["path"] == f"/v1/payment_links/{link.link_id}"
@@ -121,7 +121,7 @@ def test_stripe_errors_are_one_line(stripe_api: str) -> None:
                                             "message": "Invalid API Key provided: sk_test_***123"}})
     with pytest.raises(PaymentLinkError, match="Stripe payment link for invoice 2026-0042: AuthenticationError: "
                                                "Invalid API Key provided"):
-        links.create("2026-0042", Decimal("10"), "EUR")
+        links.create("2026-0042", Decimal(10), "EUR")
     with pytest.raises(PaymentLinkError, match="No such payment link"):
         links.deactivate("plink_404")
 

@@ -13,9 +13,9 @@ import pytest
 
 pytest.importorskip("googleapiclient")
 
-from facturier.adapters.google.auth import GoogleSession  # noqa: E402
-from facturier.adapters.google.errors import GooglePermissionError  # noqa: E402
-from facturier.adapters.sheets import (  # noqa: E402
+from facturier.adapters.google.auth import GoogleSession
+from facturier.adapters.google.errors import GooglePermissionError
+from facturier.adapters.sheets import (
     CsvSheetSource,
     GoogleSheetSource,
     SheetError,
@@ -23,8 +23,8 @@ from facturier.adapters.sheets import (  # noqa: E402
     sheet_receivables,
     split_range,
 )
-from facturier.config.google import SHEETS  # noqa: E402
-from tests.adapters.google.conftest import Sleeps, error, mock, ok, write_token  # noqa: E402
+from facturier.config.google import SHEETS
+from tests.adapters.google.conftest import Sleeps, error, mock, ok, write_token
 
 TODAY = date(2026, 12, 1)
 HEADER = "invoice_id;client_name;client_email;amount;currency;due_date;sent_date;status;notes;last_stage_sent;last_sent_at"

@@ -18,7 +18,7 @@ class FakeSlack(BaseHTTPRequestHandler):
     answers: list[tuple[int, str]] = []
     received: list[dict[str, Any]] = []
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         FakeSlack.received.append({"path": self.path, "type": self.headers["Content-Type"],
                                    "json": json.loads(body)})
@@ -44,7 +44,7 @@ def slack() -> Any:
     server.server_close()
 
 
-CONFIG = SlackConfig(webhook_env="SLACK_WEBHOOK", min_stage=28, min_amount=Decimal("500"))
+CONFIG = SlackConfig(webhook_env="SLACK_WEBHOOK", min_stage=28, min_amount=Decimal(500))
 
 
 def notice(stage: int = 28, amount: str = "1200.00", invoice: str = "2026-0042") -> SlackNotice:

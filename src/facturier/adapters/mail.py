@@ -21,13 +21,13 @@ import os
 import smtplib
 import ssl
 import stat
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
-from abc import ABC, abstractmethod
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from types import TracebackType
 from typing import ClassVar, Self
 

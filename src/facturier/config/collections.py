@@ -68,7 +68,7 @@ class SlackConfig(StrictModel):
 
     webhook_env: EnvName
     min_stage: Annotated[int, Field(ge=1, le=3650)] = 28
-    min_amount: Money = Decimal("0")
+    min_amount: Money = Decimal(0)
 
 
 PaymentProvider = Literal["template", "stripe"]

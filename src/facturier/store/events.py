@@ -106,7 +106,8 @@ class DeliveryEvent:
 
     Fields: number (invoice deliveries) or client and month (a batch client's monthly ZIP),
     message_id; `sent`/`delivered` add to and transport (and confirmed_by_operator when a
-    human confirmed an in-flight send); `send_failed` adds error.
+    human confirmed an in-flight send, and gmail_message_id, gmail_thread_id, gmail_subject
+    when sent through Gmail); `send_failed` adds error.
     """
 
     seq: int
@@ -120,6 +121,8 @@ class DeliveryEvent:
     transport: str = ""
     error: str = ""
     confirmed_by_operator: bool = False
+    gmail_thread_id: str = ""
+    gmail_subject: str = ""
 
     @property
     def key(self) -> str:
@@ -261,7 +264,8 @@ def _delivery(e: dict[str, Any]) -> DeliveryEvent:
     return DeliveryEvent(
         e["seq"], e["at"], e["type"], str(e.get("message_id", "")), e.get("number"), e.get("client"),
         e.get("month"), tuple(e.get("to", ())), e.get("transport", ""), e.get("error", ""),
-        bool(e.get("confirmed_by_operator", False)),
+        bool(e.get("confirmed_by_operator", False)), str(e.get("gmail_thread_id", "")),
+        str(e.get("gmail_subject", "")),
     )
 
 

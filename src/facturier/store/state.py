@@ -308,9 +308,35 @@ class Links:
         return section
 
 
-Section = Core | Accounts | Index | Links
-SECTIONS: dict[str, type[Core] | type[Accounts] | type[Index] | type[Links]] = {
-    "core": Core, "accounts": Accounts, "index": Index, "links": Links}
+class GmailThreads:
+    """The Gmail conversation of every email sent through Gmail, by its Message-ID: what a
+    Gmail draft answering it needs (thread id, and the subject Gmail threads by)."""
+
+    name = "gmail"
+
+    def __init__(self) -> None:
+        self.threads: dict[str, tuple[str, str]] = {}  # Message-ID -> (thread id, subject)
+
+    def apply(self, ev: Event, offset: int) -> None:
+        """Take one event into account."""
+        if isinstance(ev, DeliveryEvent) and ev.gmail_thread_id and ev.type in (T.INVOICE_SENT, T.BATCH_DELIVERED):
+            self.threads[ev.message_id] = (ev.gmail_thread_id, ev.gmail_subject)
+
+    def dump(self) -> Any:
+        """Plain containers for the checkpoint."""
+        return self.threads
+
+    @classmethod
+    def load(cls, data: Any) -> GmailThreads:
+        """The section from its checkpoint containers."""
+        section = cls()
+        section.threads = data
+        return section
+
+
+Section = Core | Accounts | Index | Links | GmailThreads
+SECTIONS: dict[str, type[Core] | type[Accounts] | type[Index] | type[Links] | type[GmailThreads]] = {
+    "core": Core, "accounts": Accounts, "index": Index, "links": Links, "gmail": GmailThreads}
 
 
 class _PlainUnpickler(pickle.Unpickler):
@@ -386,6 +412,11 @@ class LedgerState:
     def index(self) -> Index:
         """Where documents and payments are in the journal."""
         return self._section("index")  # type: ignore[return-value]
+
+    @property
+    def gmail(self) -> GmailThreads:
+        """Gmail thread of each email sent through Gmail, by Message-ID."""
+        return self._section("gmail")  # type: ignore[return-value]
 
     @property
     def links(self) -> Links:

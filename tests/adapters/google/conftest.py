@@ -12,9 +12,9 @@ import pytest
 
 pytest.importorskip("googleapiclient")
 
-from googleapiclient.http import HttpMockSequence  # noqa: E402
+from googleapiclient.http import HttpMockSequence
 
-from facturier.config.google import GMAIL_COMPOSE, SHEETS  # noqa: E402
+from facturier.config.google import GMAIL_COMPOSE, SHEETS
 
 TOKEN_URI = "https://oauth2.googleapis.com/token"
 

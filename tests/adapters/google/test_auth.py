@@ -12,7 +12,7 @@ import pytest
 from facturier.adapters.google.auth import GoogleSession, save_token
 from facturier.adapters.google.errors import GoogleAuthError
 from facturier.config.google import GMAIL_COMPOSE, SHEETS, SHEETS_READONLY
-from tests.adapters.google.conftest import error, mock, ok, write_token
+from tests.adapters.google.conftest import mock, ok, write_token
 
 
 def test_expired_token_is_refreshed_silently_and_saved_0600(tmp_path: Path) -> None:
@@ -45,8 +45,8 @@ def test_invalid_grant_tells_the_user_to_sign_in_again(tmp_path: Path) -> None:
 
 def test_invalid_grant_during_a_call_is_the_same_clear_error(tmp_path: Path) -> None:
     """A token that expires mid-run: the refresh inside the call fails with invalid_grant."""
-    from facturier.adapters.drafts.gmail import GmailDrafts
     from facturier.adapters.drafts import DraftStoreUnavailable
+    from facturier.adapters.drafts.gmail import GmailDrafts
     from tests.adapters.google.test_gmail import reminder
 
     path = write_token(tmp_path / "t.json")

@@ -25,7 +25,7 @@ class TokenEndpoint(BaseHTTPRequestHandler):
 
     requests: list[dict[str, list[str]]] = []
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"])).decode()
         TokenEndpoint.requests.append(parse_qs(body))
         answer = json.dumps({"access_token": "ya29.new", "refresh_token": "1//new", "expires_in": 3599,

@@ -14,7 +14,12 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from facturier.adapters.drafts import DraftRefused, DraftStoreOptions, DraftStoreUnavailable, open_draft_store
+from facturier.adapters.drafts import (
+    DraftRefused,
+    DraftStoreOptions,
+    DraftStoreUnavailable,
+    open_draft_store,
+)
 from facturier.adapters.drafts.gmail import GmailDrafts, GmailThread, same_subject
 from facturier.adapters.google.auth import GoogleSession
 from facturier.adapters.google.gmail import GmailMailer

@@ -97,3 +97,36 @@ def test_gmail_transport_journals_gmail_ids_as_new_keys(issued: Path, tmp_path: 
     assert str(msg["Message-ID"]) == sent["message_id"]
     assert [p.get_filename() for p in msg.iter_attachments()] == ["2026-0001.pdf"]
     assert run_cli(issued, "verify").code == 0
+
+
+def test_the_gmail_thread_of_a_sent_invoice_is_found_by_its_message_id(issued: Path, tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a Gmail draft of a later reminder threads with, read back from the ledger state."""
+    pytest.importorskip("googleapiclient")
+    from facturier.adapters.google.gmail import open_gmail_mailer
+    from facturier.ops.gmail_threads import gmail_threads
+    from facturier.ops.state import read_state
+    from tests.adapters.google.conftest import mock, ok, write_token
+
+    token = write_token(tmp_path / "token.json")
+    monkeypatch.setitem(mail_adapter.TRANSPORTS, "gmail", lambda mail, root, google: open_gmail_mailer(
+        root, google, http=mock(ok({"id": "m1", "threadId": "t1"})), sleep=lambda s: None))
+    ws = with_transport(issued, "gmail")
+    ws = replace(ws, config=ws.config.model_copy(update={"google": ws.config.google.model_copy(
+        update={"token_file": str(token)})}))
+    with Ledger(issued) as ledger:
+        send_deliveries(ws, ledger.state, NOV15, ledger)
+    [sent] = [e for e in journal(issued) if e["type"] == "invoice.sent"]
+    state = read_state(issued)
+    try:
+        thread = gmail_threads(state)(sent["message_id"])
+        assert thread is not None and (thread.thread_id, thread.subject) == ("t1", "Facture 2026-0001 - Palks Studio")
+        assert gmail_threads(state)("<other@x.example>") is None
+    finally:
+        state.close()
+    (issued / "data" / "state" / "gmail.pickle").unlink(missing_ok=True)
+    state = read_state(issued)  # rebuilt from the journal
+    try:
+        assert gmail_threads(state)(sent["message_id"]) is not None
+    finally:
+        state.close()

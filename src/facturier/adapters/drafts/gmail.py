@@ -31,7 +31,12 @@ from facturier.adapters.drafts.base import (
     message_id_of,
 )
 from facturier.adapters.google.api import Sleep, call
-from facturier.adapters.google.errors import GoogleApiError, GoogleAuthError, GoogleError, GooglePermissionError
+from facturier.adapters.google.errors import (
+    GoogleApiError,
+    GoogleAuthError,
+    GoogleError,
+    GooglePermissionError,
+)
 from facturier.adapters.google.gmail import raw_message
 
 _REPLY_PREFIX = re.compile(r"^\s*((re|fwd?|tr|aw)\s*:\s*)+", re.IGNORECASE)

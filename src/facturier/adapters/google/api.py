@@ -131,7 +131,7 @@ def translate(exc: Exception, what: str) -> GoogleError:
         return auth_error(exc)
     status = _status(exc)
     if status is not None:
-        code, message, reasons = error_reasons(exc.content)  # type: ignore[attr-defined]
+        _, message, reasons = error_reasons(exc.content)  # type: ignore[attr-defined]
         named = ", ".join(sorted(reasons)) or "no reason given"
         text = f"{what}: Google answered {status} ({named}): {message}".rstrip(": ")
         if status == 401:

@@ -112,7 +112,7 @@ class GoogleSession:
             raise GoogleAuthError(f"the saved Google sign-in does not grant {', '.join(missing)}, which "
                                   f"the configuration uses; {REAUTH_HINT}")
         self._http = http if http is not None else httplib2.Http(timeout=HTTP_TIMEOUT)
-        self.credentials = Credentials.from_authorized_user_info(data, scopes=sorted(granted_scopes(data)))
+        self.credentials = Credentials.from_authorized_user_info(data, scopes=sorted(granted_scopes(data)))  # type: ignore[no-untyped-call]
         if not self.credentials.valid:
             self._refresh(google_auth_httplib2.Request(self._http))
         self.authorized = google_auth_httplib2.AuthorizedHttp(self.credentials, http=self._http)
