@@ -33,7 +33,14 @@ from facturier.adapters.google.api import Sleep, call
 from facturier.config.fields import check_currency, check_email
 from facturier.core.dunning import Receivable
 from facturier.core.errors import FacturierError
-from facturier.core.sheets import CellChecks, SheetParse, column_letter, parse_sheet, to_receivables
+from facturier.core.sheets import (
+    CellChecks,
+    SheetParse,
+    SheetRow,
+    column_letter,
+    parse_sheet,
+    to_receivables,
+)
 from facturier.store.files import atomic_write, open_regular
 
 CHECKS = CellChecks(email=check_email, currency=check_currency)
@@ -299,7 +306,7 @@ class SheetReceivables:
     """What a sheet gives the remind command: receivables, the rows skipped, and the source."""
 
     receivables: list[Receivable]
-    rows: dict[str, int]  # invoice_id -> its row, for the write-back
+    rows: dict[str, SheetRow]  # invoice_id -> its row as read, for the write-back
     skipped: list[str]
     source: SheetSource
 
@@ -320,7 +327,7 @@ def sheet_receivables(config: Any, root: Path, today: date, *, skip_bad_rows: bo
                          f"(fix them, or use --skip-bad-rows):\n" + "\n".join(shown) + more)
     language = "fr" if config.issuer.country == "FR" else "en"
     receivables = to_receivables(parsed.rows, language=language)
-    return SheetReceivables(receivables, {r.invoice_id: r.row for r in parsed.rows}, problems, src)
+    return SheetReceivables(receivables, {r.invoice_id: r for r in parsed.rows}, problems, src)
 
 
 def check_sheet_source(config: Any, root: Path, today: date) -> list[str]:
