@@ -158,3 +158,27 @@ def test_links_are_journalled_reused_and_switched_off(ws: Path, stripe_api: str)
     assert entries == [("payment_link.created", "plink_1", "1200.50"), ("payment_link.created", "plink_2", "200.50"),
                        ("payment_link.deactivated", "plink_1", "1200.50"),
                        ("payment_link.deactivated", "plink_2", "200.50")]
+
+
+def test_links_of_invoices_no_longer_open_are_switched_off(ws: Path, stripe_api: str) -> None:
+    from dataclasses import replace
+
+    from facturier.config import load_workspace
+    from facturier.ops.connectors import deactivate_paid_links
+    from facturier.store.ledger import Ledger
+
+    workspace = load_workspace(ws)
+    collections = workspace.config.collections.model_copy(update={"payment_link": PaymentLinkConfig(
+        provider="stripe", secret_key_env="STRIPE_KEY", api_base=stripe_api)})
+    workspace = replace(workspace, config=workspace.config.model_copy(update={"collections": collections}))
+    env = {"STRIPE_KEY": "sk_test_1"}
+    from facturier.ops.payment_links import link_for
+
+    links = StripeLinks("sk_test_1", api_base=stripe_api)
+    with Ledger(ws) as ledger:
+        link_for(ledger.state, ledger, links, "A-1", Decimal("10"), "EUR")
+        link_for(ledger.state, ledger, links, "A-2", Decimal("20"), "EUR")
+        assert deactivate_paid_links(workspace, ledger.state, ledger, {"A-1", "A-2"}, env) == []
+        assert deactivate_paid_links(workspace, ledger.state, ledger, {"A-1"}, env) == []
+        assert [n for n in ("A-1", "A-2") if ledger.state.links.active(n)] == ["A-1"]
+    assert FakeStripe.links["plink_2"]["active"] is False and FakeStripe.links["plink_1"]["active"] is True

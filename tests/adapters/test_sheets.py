@@ -196,3 +196,17 @@ def demo_config(ws: Path) -> Any:
     from facturier.config import load_workspace
 
     return load_workspace(ws).config
+
+
+def test_csv_write_back_replaces_the_file_by_rename(tmp_path: Path) -> None:
+    """A new file renamed over the old one: a reader (or a crash) sees the old or the new file."""
+    path = csv_file(tmp_path, HEADER + "\nINV-1;A;a@a.example;5;EUR;2026-10-01;;overdue;;;\n")
+    source = CsvSheetSource(path)
+    source.read(TODAY)
+    before = path.stat().st_ino
+    with path.open("rb") as old_reader:
+        source.write_back([WriteBack("INV-1", 2, 7, TODAY)])
+        assert old_reader.read().decode().splitlines()[1].endswith(";overdue;;;")  # still the old file
+    assert path.stat().st_ino != before
+    assert path.read_text().splitlines()[1].endswith(";overdue;;7;2026-12-01")
+    assert [p.name for p in tmp_path.iterdir()] == ["invoices.csv"]  # no temp file left behind

@@ -8,7 +8,8 @@ functions that take the state's reminder history rather than reading it themselv
   says was drafted for every sheet row that does not show it yet (this run's drafts, and
   an earlier run's failed write-backs);
 - `slack_alerts`: Slack messages for drafted reminders at or above the thresholds (warnings);
-- `payment_link_of`: the payment-link merge field of a reminder (journalled, reused).
+- `payment_link_of`: the payment-link merge field of a reminder (journalled, reused);
+- `deactivate_paid_links`: switch off the links of invoices no longer open.
 
 `History` is `LedgerState.collections.last`-shaped: number -> (last stage, last day).
 """
@@ -26,7 +27,7 @@ from facturier.adapters.slack import SlackNotice, notify
 from facturier.core.dunning import ClientReminder
 from facturier.core.errors import FacturierError
 from facturier.core.sheets import with_journal_history
-from facturier.ops.payment_links import link_for
+from facturier.ops.payment_links import deactivate_links, link_for
 from facturier.store.ledger import Ledger
 from facturier.store.state import LedgerState
 
@@ -71,8 +72,8 @@ def write_back(sheet: SheetReceivables, history: History) -> list[str]:
     try:
         return [f"{p}" for p in sheet.source.write_back(updates)]
     except FacturierError as exc:
-        return [f"the sheet was not written back ({exc}); the journal keeps what was drafted and the "
-                "next run writes it"]
+        return [(f"the sheet was not written back ({exc}); the journal keeps what was drafted and the "
+                 "next run writes it")]
 
 
 def slack_alerts(ws: Workspace, drafted: Sequence[ClientReminder],
@@ -112,3 +113,21 @@ def payment_link_of(ws: Workspace, state: LedgerState, ledger: Ledger | None,
             return ""
 
     return link, warnings
+
+
+def deactivate_paid_links(ws: Workspace, state: LedgerState, ledger: Ledger, still_open: set[str],
+                          environ: Mapping[str, str] | None = None,
+                          provider: PaymentLinkProvider | None = None) -> list[str]:
+    """Switch off the active links of every invoice not in `still_open` (paid, credited, or a
+    sheet row now marked paid); the warnings (a failure is retried on the next run)."""
+    config = ws.config.collections.payment_link
+    if config is None or config.provider != "stripe":
+        return []
+    settled = [n for n in state.links.links if n not in still_open and state.links.active(n)]
+    if not settled:
+        return []
+    try:
+        chosen = provider or open_provider(config, os.environ if environ is None else environ)
+    except PaymentLinkError as exc:
+        return [f"payment links of paid invoices not switched off: {exc}"]
+    return deactivate_links(state, ledger, chosen, settled)
