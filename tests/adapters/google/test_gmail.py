@@ -235,3 +235,15 @@ def test_send_retries_rate_limits_and_refuses_bad_requests(token: Path) -> None:
     with pytest.raises(MailRefused, match="400 .*Invalid To header"):
         transport.send(invoice_email())
     assert sleeps == [1.0]
+
+
+def test_a_large_message_goes_as_a_media_upload(token: Path) -> None:
+    big = invoice_email()
+    big.add_attachment(bytes(range(256)) * 20000, maintype="application", subtype="zip", filename="2026-11.zip")
+    http = mock(ok({"id": "m-big", "threadId": "t-big"}))
+    receipt = mailer(token, http).send_receipt(big)
+    assert receipt.journal_fields["gmail_message_id"] == "m-big"
+    [(uri, method, body, headers)] = http.request_sequence
+    assert method == "POST" and uri.startswith("https://gmail.googleapis.com/upload/gmail/v1/users/me/messages/send")
+    assert "uploadType=multipart" in uri and headers["content-type"].startswith("multipart/related")
+    assert b"Content-Type: message/rfc822" in body and big.as_bytes() in body

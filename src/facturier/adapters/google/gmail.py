@@ -6,6 +6,9 @@ answers with its message and thread ids; they are journalled with the delivery
 (`gmail_message_id`, `gmail_thread_id`, and `gmail_subject` since Gmail threads a reply
 only when its subject matches), so reminders drafted later go into the same conversation.
 
+A message over 4 MiB (a batch ZIP attached) goes as a media upload (`message/rfc822`,
+multipart), since a JSON `raw` body is limited to a few megabytes; Gmail's own limit is 35 MB.
+
 Retries: 429 and rate-limit 403 only (the request was refused, nothing was sent). A 5xx
 or a dropped connection leaves the outcome unknown: it is a `MailConnectionError` like a
 dropped SMTP connection, never resent within the run.
@@ -29,6 +32,9 @@ from facturier.adapters.mail import (
     SendReceipt,
     message_id_of,
 )
+
+
+RAW_LIMIT = 4 * 1024 * 1024
 
 
 def raw_message(message: EmailMessage) -> str:
@@ -55,7 +61,7 @@ class GmailMailer(MailTransport):
         message_id = message_id_of(message)
         try:
             service = self._service or self._connect()
-            request = service.users().messages().send(userId="me", body={"raw": raw_message(message)})
+            request = self._request(service, message)
             answer = call(request, what="Gmail messages.send", sleep=self._sleep)
         except GoogleApiError as exc:
             if exc.status == 403 or exc.status == 401:
@@ -66,6 +72,16 @@ class GmailMailer(MailTransport):
         fields = {"gmail_message_id": str(answer.get("id", "")), "gmail_thread_id": str(answer.get("threadId", "")),
                   "gmail_subject": str(message["Subject"] or "")}
         return SendReceipt(message_id, {k: v for k, v in fields.items() if v})
+
+    @staticmethod
+    def _request(service: Any, message: EmailMessage) -> Any:
+        data = message.as_bytes()
+        if len(data) <= RAW_LIMIT:
+            return service.users().messages().send(userId="me", body={"raw": raw_message(message)})
+        from googleapiclient.http import MediaInMemoryUpload
+
+        media = MediaInMemoryUpload(data, mimetype="message/rfc822", resumable=False)
+        return service.users().messages().send(userId="me", body={}, media_body=media)
 
     def _connect(self) -> Any:
         self._service = self._make_service()
