@@ -29,21 +29,15 @@ Attacher = Callable[[ClientReminder], list[tuple[str, bytes]]]
 
 @dataclass(frozen=True, slots=True)
 class Draft:
-    """One reminder ready to hand over: the group it reminds, its subject, and the message."""
+    """One reminder ready to hand over: the group it reminds, its subject, the message, its
+    Message-ID (chosen before the hand-over, journalled with `reminder.drafting`) and its
+    recipients as in the To header (kept here: reading a header back parses it again)."""
 
     group: ClientReminder
     subject: str
     message: EmailMessage
-
-    @property
-    def message_id(self) -> str:
-        """The Message-ID chosen before the hand-over (journalled with `reminder.drafting`)."""
-        return str(self.message["Message-ID"])
-
-    @property
-    def to(self) -> str:
-        """The recipients, as in the To header."""
-        return str(self.message["To"])
+    message_id: str
+    to: str
 
 
 class DraftBuilder:
@@ -67,7 +61,9 @@ class DraftBuilder:
         """The draft of a group; `message_id` reuses the one of an interrupted hand-over."""
         rendered = render_reminder(self.env, group, self.creditor)
         attachments = self.attach(group) if self.attach is not None else []
+        chosen = message_id or make_msgid("reminder", domain=self.domain)
         message = reminder_email(rendered, group, sender=self.sender, reply_to=self.reply_to, bcc=self.bcc,
                                  attachments=attachments, when=self.when() if self.when else None,
-                                 message_id=message_id or make_msgid("reminder", domain=self.domain))
-        return Draft(group, rendered.subject, message)
+                                 message_id=chosen)
+        to = ", ".join(dict.fromkeys(e for d in group.dues for e in d.receivable.emails))
+        return Draft(group, rendered.subject, message, chosen, to)
