@@ -220,3 +220,30 @@ def test_a_kill_between_drafting_and_drafted_retried_keeps_one_draft(ws: Path) -
     [drafting] = of_type(ws, "reminder.drafting")
     assert done["message_id"] == drafting["message_id"] and done["stage"] == 7
     assert len(drafts(ws)) == 1
+
+
+def test_the_last_stage_attaches_a_formal_notice_with_penalties_and_indemnities(ws: Path) -> None:
+    from tests.conftest import pdf_text
+
+    configure(ws, OPEN + 'formal_notice = true\npenalty_rate = "12.15"\n')
+    acme = numbers_of(ws)["acme"]
+    assert run_cli(ws, "pay", "acme", "27.88", "--date", "2027-01-05", "--invoice", acme).code == 0
+    result = run_cli(ws, "remind", "--date", "2027-01-26", "--client", "acme")  # 42 days: the last stage
+    assert result.code == 0, result.text
+    [msg] = drafts(ws).values()
+    [pdf] = list(msg.iter_attachments())
+    assert pdf.get_filename() == f"mise-en-demeure-{acme}.pdf" and pdf.get_content_type() == "application/pdf"
+    path = ws / "notice.pdf"
+    path.write_bytes(pdf.get_content())
+    text = pdf_text(path)
+    # 800.00 still due x 12.15 % x 42 / 365 = 11.18; 40 EUR indemnity (French seller, business client).
+    assert "Mise en demeure de payer" in text and acme in text and "800,00 EUR" in text
+    assert "11,18 EUR" in text and "40,00 EUR" in text and "851,18 EUR" in text
+    assert "ACME SARL" in text and "Palks Studio" in text
+    assert msg.get_body(("plain",)).get_content().startswith("Bonjour ACME SARL")  # type: ignore[union-attr]
+
+
+def test_formal_notice_needs_a_penalty_rate(ws: Path) -> None:
+    configure(ws, OPEN + "formal_notice = true\n")
+    result = run_cli(ws, "check")
+    assert result.code == 1 and "collections.penalty_rate" in result.text and "required when formal_notice" in result.text

@@ -43,7 +43,7 @@ import jinja2
 import jinja2.meta
 from babel import Locale
 from babel.dates import format_date
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_decimal
 from stdnum import iban as stdnum_iban
 
 from facturier.core.dunning import DEFAULT_STAGES, ClientReminder, Receivable, ReminderDue
@@ -200,6 +200,21 @@ def _number(amount: Decimal, currency: str, language: str) -> str:
 def _number_text(amount: str, currency: str, language: str) -> str:
     return format_currency(Decimal(amount), currency, format="#,##0.00", locale=_locale(language),
                            currency_digits=True)
+
+
+def money_text(amount: Decimal, currency: str, language: str) -> str:
+    """An amount as reminders print it: '1 234,50' (fr) or '1,234.50' (en)."""
+    return _number(amount, currency, language)
+
+
+def long_date(day: date, language: str) -> str:
+    """A date as reminders print it: '15 octobre 2026' (fr) or 'October 15, 2026' (en)."""
+    return _date(day, language)
+
+
+def decimal_text(value: Decimal, language: str) -> str:
+    """A plain decimal in the language's notation ('12,15' in French)."""
+    return str(format_decimal(value, locale=_locale(language)))
 
 
 @lru_cache(maxsize=1024)
