@@ -104,6 +104,8 @@ def test_json_output_and_the_reminders_listing(ws: Path) -> None:
     assert [r["client"] for r in since["rows"]] == ["northwind"]
     only = json.loads(run_cli(ws, "reminders", "--client", "acme", "--json").out)
     assert [r["client"] for r in only["rows"]] == ["acme"]
+    due = run_cli(ws, "reminders", "--date", "2027-01-20", "--dry-run")
+    assert due.code == 0 and "# Reminders drafted" in due.out and "would draft" in due.out
     bad = run_cli(ws, "reminders", "--since", "yesterday")
     assert bad.code == 1 and "--since: 'yesterday' is not a date" in bad.err and "Traceback" not in bad.text
 

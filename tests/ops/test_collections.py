@@ -286,3 +286,29 @@ def test_client_filter_and_unknown_client(ws: Path) -> None:
     assert [r["client"] for r in report.rows] == ["northwind"]
     with pytest.raises(InputError, match="unknown client 'nobody'"):
         run(ws, date(2027, 1, 20), client="nobody")
+
+
+def test_the_collections_section_survives_its_checkpoint_and_catches_up(ws: Path) -> None:
+    from facturier.ops.state import read_state
+
+    n = numbers_of(ws)
+    store = MemoryDrafts()
+    store.fail_with = DraftInterrupted("lost")
+    run(ws, date(2026, 12, 22), store)  # acme in flight, the others drafted
+    dispute(load_workspace(ws), n["client0"], date(2026, 12, 23), "x", resolve=False)
+    state = read_state(ws)
+    built = state.collections.dump()
+    state.save(force=True)
+    state.close()
+    stale = (ws / "data" / "state" / "collections.pickle").read_bytes()
+    state = read_state(ws)
+    assert state.collections.dump() == built  # from the checkpoint file
+    assert state.collections.last(n["acme"]) == (7, date(2026, 12, 22))  # in flight counts as the last stage
+    assert n["client0"] in state.collections.disputed and n["acme"] in state.collections.in_flight
+    state.close()
+    promise(load_workspace(ws), n["client1"], date(2026, 12, 24), date(2027, 2, 1))
+    (ws / "data" / "state" / "collections.pickle").write_bytes(stale)
+    state = read_state(ws)
+    assert state.collections.promised[n["client1"]] == date(2027, 2, 1).toordinal()
+    state.close()
+    assert run_cli(ws, "verify").code == 0

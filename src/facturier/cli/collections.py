@@ -73,13 +73,21 @@ def reminders(
     ctx: typer.Context,
     client: str | None = typer.Option(None, "--client", help="Only this client."),
     since: str | None = typer.Option(None, "--since", metavar="DATE", help="Only reminders of this day or later."),
+    date: str | None = DateOpt,
+    dry_run: bool = typer.Option(False, "--dry-run", help="Also list the reminders due on --date (drafts nothing)."),
     as_json: bool = JsonOpt,
 ) -> None:
     """The reminders drafted, per invoice and stage (and any hand-over in flight)."""
     from facturier.ops.collections.history import list_reminders
+    from facturier.ops.collections.remind import remind as run_remind
 
     ws = load(ctx)
     print_report(list_reminders(ws, client, parse_date(since, "--since") if since else None), as_json)
+    if dry_run:
+        day = writing_date(date, ws.config.timezone, dry_run=True)
+        print_report(run_remind(ws, day, local_now(ws.config.timezone), dry_run=True, client=client), as_json)
+    elif date is not None:
+        raise InputError("--date goes with --dry-run: the listing shows every reminder drafted")
 
 
 @app.command()
