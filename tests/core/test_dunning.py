@@ -239,8 +239,8 @@ def test_the_window_opens_next_at_its_start(local: datetime, start: int, length:
         assert (check.opens_at.hour * 60 + check.opens_at.minute) == start
 
 
-@given(remaining=st.decimals(min_value=Decimal("0.01"), max_value=Decimal("1000000"), places=2),
-       rate=st.decimals(min_value=Decimal("0.01"), max_value=Decimal("100"), places=2),
+@given(remaining=st.decimals(min_value=Decimal("0.01"), max_value=Decimal(1000000), places=2),
+       rate=st.decimals(min_value=Decimal("0.01"), max_value=Decimal(100), places=2),
        days=st.integers(min_value=-30, max_value=3650))
 def test_accrued_penalties_are_simple_interest_pro_rata_temporis(remaining: Decimal, rate: Decimal,
                                                                   days: int) -> None:

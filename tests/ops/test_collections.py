@@ -13,14 +13,26 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from facturier.adapters.drafts import DraftInterrupted, DraftRefused, DraftStoreUnavailable, MemoryDrafts
+from facturier.adapters.drafts import (
+    DraftInterrupted,
+    DraftRefused,
+    DraftStoreUnavailable,
+    MemoryDrafts,
+)
 from facturier.config import load_workspace
 from facturier.core.errors import InputError
 from facturier.ops.collections.facts import dispute, promise
 from facturier.ops.collections.remind import remind
 from facturier.ops.collections.settle import settle
 from facturier.ops.report import Report
-from tests.collections_workspace import base_workspace, clone, configure, numbers_of, of_type, set_text
+from tests.collections_workspace import (
+    base_workspace,
+    clone,
+    configure,
+    numbers_of,
+    of_type,
+    set_text,
+)
 from tests.conftest import journal, run_cli
 
 PARIS = ZoneInfo("Europe/Paris")

@@ -209,7 +209,13 @@ def test_draft_bytes_are_exactly_what_the_email_generator_writes(language: str) 
     import io
     from email.generator import BytesGenerator
 
-    from facturier.render.reminders import SAMPLE_CREDITOR, reminder_email, reminder_env, render_reminder, sample_group
+    from facturier.render.reminders import (
+        SAMPLE_CREDITOR,
+        reminder_email,
+        reminder_env,
+        render_reminder,
+        sample_group,
+    )
 
     env = reminder_env(None)
     for stage in (7, 14, 21, 28, 35, 42):
