@@ -74,8 +74,13 @@ def _confirm(ws: Workspace, ledger: Ledger, store: DraftStore, group: list[InFli
     for f in group:
         report.rows.append({"invoice": f.number, "client": f.client, "stage": f.stage, "draft": receipt.draft_id,
                             "status": "confirmed drafted"})
-    record_drafts(ws.root, [(f.number, f.client, f.stage, "", f"{f.store}: confirmed, {f.message_id}")
-                            for f in group])
+    record_drafts(ws.root, [(f.number, f.client, f.stage, _recipients(ws, f.client),
+                             f"{f.store}: confirmed, {f.message_id}") for f in group])
+
+
+def _recipients(ws: Workspace, client: str) -> str:
+    config = ws.clients.get(client)
+    return ", ".join(config.recipients()) if config is not None else ""
 
 
 def _ids(f: InFlight) -> dict[str, Any]:
