@@ -123,7 +123,7 @@ def show(
     as_xml: bool = typer.Option(False, "--xml", help="Print the Factur-X XML embedded in its PDF."),
 ) -> None:
     """One invoice or credit note, with every journal event that mentions it."""
-    from facturier.ops.reports.listing import document_events
+    from facturier.ops.reports.listing import collections_summary, document_events
 
     ws = load(ctx)
     if as_xml:
@@ -133,11 +133,28 @@ def show(
         sys.stdout.buffer.write(b"\n")
         return
     record, events = document_events(ws, number)
+    collections = collections_summary(ws, number)
     if as_json:
-        print(json.dumps({"document": record, "events": events}, indent=2, ensure_ascii=False))
+        print(json.dumps({"document": record, "events": events, "collections": collections}, indent=2,
+                         ensure_ascii=False))
         return
     _print_document(record)
+    _print_collections(collections)
     print_rows("Events", ["seq", "at", "type", "detail"], events)
+
+
+def _print_collections(summary: dict[str, Any]) -> None:
+    """The reminders of an invoice, and its dispute or promise, as lines."""
+    lines = [f"Reminder: stage {r['stage']} on {r['date']} ({r['status']}, {r['store']}"
+             + (f": {r['draft']})" if r["draft"] else ")") for r in summary["reminders"]]
+    if summary["disputed"]:
+        reason = summary["disputed"]["reason"]
+        lines.append(f"Disputed since {summary['disputed']['since']}" + (f": {reason}" if reason else "")
+                     + " (no reminders until `dispute --resolve`)")
+    if summary["promised_until"]:
+        lines.append(f"Payment promised by {summary['promised_until']} (no reminder before that day)")
+    for text in lines:
+        console.print(printable(text), markup=False, highlight=False)
 
 
 def _print_document(record: dict[str, Any]) -> None:

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
-from facturier.config.fields import Money, NonEmptyStr, StrictModel
+from facturier.config.fields import Money, NonEmptyStr, Quantity, StrictModel
 from facturier.config.mail import EnvName, plain_text_only_on_loopback
 from facturier.core.dunning import (
     DEFAULT_STAGES,
@@ -25,6 +25,13 @@ from facturier.core.errors import InputError
 
 DraftStoreName = Literal["outbox", "imap", "gmail"]
 SourceName = Literal["ledger", "csv", "sheets"]
+
+
+def check_penalty_rate(rate: Decimal) -> Decimal:
+    """A yearly late-payment penalty rate in percent, above 0 and at most 100."""
+    if not Decimal(0) < rate <= Decimal(100):
+        raise ValueError(f"a yearly rate in percent above 0 and at most 100, e.g. \"12.15\", got {rate}")
+    return rate
 IMAP_PORTS = {"ssl": 993, "starttls": 143, "none": 143}
 
 
@@ -114,6 +121,11 @@ class CollectionsConfig(StrictModel):
     window: Annotated[str, AfterValidator(check_window_text)] = DEFAULT_WINDOW
     drafts: DraftStoreName = "outbox"
     combine: bool = False
+    # The last stage attaches a formal notice ("mise en demeure") PDF; its accrued penalties
+    # need the yearly rate as a number (late_penalty of [terms] is only printed text).
+    formal_notice: bool = False
+    penalty_rate: Annotated[Quantity, AfterValidator(check_penalty_rate)] | None = Field(
+        default=None, validate_default=True)
     imap: ImapConfig | None = Field(default=None, validate_default=True)
     # Where receivables come from: the ledger (default) or an external sheet (seed 003).
     source: SourceName = "ledger"
@@ -124,6 +136,15 @@ class CollectionsConfig(StrictModel):
     skip_bad_rows: bool = False
     slack: SlackConfig | None = None
     payment_link: PaymentLinkConfig | None = None
+
+    @field_validator("penalty_rate", mode="after")
+    @classmethod
+    def _rate_needed(cls, rate: Decimal | None, info: ValidationInfo) -> Decimal | None:
+        """formal_notice = true computes the penalties accrued, so it needs the rate."""
+        if rate is None and info.data.get("formal_notice"):
+            raise ValueError('required when formal_notice = true: the yearly late-payment penalty rate in '
+                             'percent, e.g. "12.15" (penalties accrued are computed with it)')
+        return rate
 
     @field_validator("imap", mode="after")
     @classmethod

@@ -33,6 +33,12 @@ class T:
     BATCH_ACCEPTED: Final = "batch.accepted"
     BATCH_REJECTED: Final = "batch.rejected"
     BATCH_COMPLETED: Final = "batch.completed"
+    REMINDER_DRAFTING: Final = "reminder.drafting"
+    REMINDER_DRAFTED: Final = "reminder.drafted"
+    REMINDER_DRAFT_FAILED: Final = "reminder.draft_failed"
+    INVOICE_DISPUTED: Final = "invoice.disputed"
+    INVOICE_DISPUTE_RESOLVED: Final = "invoice.dispute_resolved"
+    INVOICE_PROMISED: Final = "invoice.promised"
     PAYMENT_LINK_CREATED: Final = "payment_link.created"
     PAYMENT_LINK_DEACTIVATED: Final = "payment_link.deactivated"
 
@@ -207,6 +213,62 @@ class BatchCompleted:
 
 
 @dataclass(frozen=True, slots=True)
+class ReminderEvent:
+    """`reminder.drafting|drafted|draft_failed`: one invoice's reminder handed to a draft store.
+
+    Fields: number, client, stage, store ("outbox", "imap", ...), message_id (a combined
+    draft's entries share it), date (the run day); `drafted` adds draft_id (file name or
+    `mailbox/UID`), uid (IMAP, when the server gives one) and confirmed_by_operator (a human
+    settled an in-flight draft with `remind --confirm`); `draft_failed` adds error (nothing
+    was stored: the next run drafts it again).
+    """
+
+    seq: int
+    at: str
+    type: str
+    number: str
+    client: str
+    stage: int
+    store: str
+    message_id: str
+    date: date
+    draft_id: str = ""
+    uid: int | None = None
+    error: str = ""
+    confirmed_by_operator: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DisputeEvent:
+    """`invoice.disputed` / `invoice.dispute_resolved`: reminders stop, then resume.
+
+    Fields: number, date (the command's day); `disputed` adds reason (may be empty).
+    """
+
+    seq: int
+    at: str
+    type: str
+    number: str
+    date: date
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PromiseEvent:
+    """`invoice.promised`: the client promised to pay by `until`; no reminder before that day.
+
+    Fields: number, until, date (the command's day). A later promise replaces an earlier one.
+    """
+
+    seq: int
+    at: str
+    type: str
+    number: str
+    until: date
+    date: date
+
+
+@dataclass(frozen=True, slots=True)
 class PaymentLinkEvent:
     """`payment_link.created` / `payment_link.deactivated`: a reminder's payment link.
 
@@ -240,7 +302,7 @@ class OtherEvent:
 
 
 Event = (DocumentIssued | DeliveryEvent | PaymentRecorded | BatchAccepted | BatchRejected | BatchCompleted
-         | PaymentLinkEvent | OtherEvent)
+         | ReminderEvent | DisputeEvent | PromiseEvent | PaymentLinkEvent | OtherEvent)
 
 
 def _files(raw: Any) -> tuple[FileRef, ...]:
@@ -297,6 +359,24 @@ def _completed(e: dict[str, Any]) -> BatchCompleted:
     return BatchCompleted(e["seq"], e["at"], e["type"], e["client"], e["sha256"])
 
 
+def _reminder(e: dict[str, Any]) -> ReminderEvent:
+    uid = e.get("uid")
+    return ReminderEvent(e["seq"], e["at"], e["type"], e["number"], e.get("client", ""), int(e["stage"]),
+                         e.get("store", ""), str(e.get("message_id", "")), date.fromisoformat(e["date"]),
+                         str(e.get("draft_id") or ""), None if uid is None else int(uid), e.get("error", ""),
+                         bool(e.get("confirmed_by_operator", False)))
+
+
+def _dispute(e: dict[str, Any]) -> DisputeEvent:
+    return DisputeEvent(e["seq"], e["at"], e["type"], e["number"], date.fromisoformat(e["date"]),
+                        e.get("reason") or "")
+
+
+def _promise(e: dict[str, Any]) -> PromiseEvent:
+    return PromiseEvent(e["seq"], e["at"], e["type"], e["number"], date.fromisoformat(e["until"]),
+                        date.fromisoformat(e["date"]))
+
+
 PARSERS: Final = {
     T.INVOICE_ISSUED: _document,
     T.CREDIT_NOTE_ISSUED: _document,
@@ -310,6 +390,12 @@ PARSERS: Final = {
     T.BATCH_ACCEPTED: _accepted,
     T.BATCH_REJECTED: _rejected,
     T.BATCH_COMPLETED: _completed,
+    T.REMINDER_DRAFTING: _reminder,
+    T.REMINDER_DRAFTED: _reminder,
+    T.REMINDER_DRAFT_FAILED: _reminder,
+    T.INVOICE_DISPUTED: _dispute,
+    T.INVOICE_DISPUTE_RESOLVED: _dispute,
+    T.INVOICE_PROMISED: _promise,
     T.PAYMENT_LINK_CREATED: _payment_link,
     T.PAYMENT_LINK_DEACTIVATED: _payment_link,
 }

@@ -64,7 +64,8 @@ DraftStoreFactory = Callable[[CollectionsConfig, Path, Mapping[str, str], DraftS
 
 def _open_outbox(collections: CollectionsConfig, root: Path, environ: Mapping[str, str],
                  options: DraftStoreOptions) -> DraftStore:
-    return OutboxDrafts(root / "data" / "drafts")
+    # Durability per group (`flush`): remind journals reminder.drafted only after flushing.
+    return OutboxDrafts(root / "data" / "drafts", durable=False)
 
 
 def _open_imap(collections: CollectionsConfig, root: Path, environ: Mapping[str, str],
