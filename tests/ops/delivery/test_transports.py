@@ -130,3 +130,52 @@ def test_the_gmail_thread_of_a_sent_invoice_is_found_by_its_message_id(issued: P
         assert gmail_threads(state)(sent["message_id"]) is not None
     finally:
         state.close()
+
+
+def test_remind_drafts_into_the_gmail_thread_of_the_invoice(issued: Path, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Invoice sent through Gmail, then `remind` drafts through Gmail: the draft carries the
+    invoice's threadId, answers its Message-ID, and takes the subject Gmail threads by."""
+    pytest.importorskip("googleapiclient")
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from facturier.adapters.drafts.gmail import GmailDrafts
+    from facturier.adapters.google.auth import GoogleSession
+    from facturier.adapters.google.gmail import open_gmail_mailer
+    from facturier.config.google import GMAIL_COMPOSE
+    from facturier.ops.collections.remind import remind
+    from facturier.ops.gmail_threads import gmail_threads
+    from facturier.ops.state import read_state
+    from tests.adapters.google.conftest import mock, ok, write_token
+
+    token = write_token(tmp_path / "token.json")
+    monkeypatch.setitem(mail_adapter.TRANSPORTS, "gmail", lambda mail, root, google: open_gmail_mailer(
+        root, google, http=mock(ok({"id": "m1", "threadId": "t-inv"})), sleep=lambda s: None))
+    toml = issued / "facturier.toml"
+    toml.write_text(toml.read_text().replace('transport = "outbox"', 'transport = "gmail"', 1)
+                    + f'\n[google]\ntoken_file = "{token}"\n'
+                    + '\n[collections]\ndry_run = false\nwindow = "00:00-24:00"\ndrafts = "gmail"\n')
+    ws = load_workspace(issued)
+    with Ledger(issued) as ledger:
+        send_deliveries(ws, ledger.state, NOV15, ledger)
+    [sent] = [e for e in journal(issued) if e["type"] == "invoice.sent"]
+    http = mock(ok({"id": "r-1", "message": {"id": "m2", "threadId": "t-inv"}}))
+    state = read_state(issued)
+    try:
+        store = GmailDrafts(lambda: GoogleSession(token, (GMAIL_COMPOSE,), http).service("gmail", "v1"),
+                            gmail_threads(state), sleep=lambda s: None)
+        day = date(2026, 12, 22)
+        report = remind(ws, day, datetime(2026, 12, 22, 10, 0, tzinfo=ZoneInfo(ws.config.timezone)), store=store)
+    finally:
+        state.close()
+    assert [r["status"] for r in report.rows if r["invoice"] == "2026-0001"] == ["drafted"]
+    [(uri, method, body, _)] = http.request_sequence
+    assert method == "POST" and uri.startswith("https://gmail.googleapis.com/gmail/v1/users/me/drafts")
+    message = json.loads(body)["message"]
+    assert message["threadId"] == "t-inv"
+    draft = email.message_from_bytes(base64.urlsafe_b64decode(message["raw"]), policy=email.policy.default)
+    assert draft["In-Reply-To"] == sent["message_id"] and draft["References"] == sent["message_id"]
+    assert draft["Subject"] == "Re: Facture 2026-0001 - Palks Studio"
+    [drafted] = [e for e in journal(issued) if e["type"] == "reminder.drafted"]
+    assert (drafted["store"], drafted["draft_id"], drafted["stage"]) == ("gmail", "r-1", 7)
