@@ -4,8 +4,6 @@ and bad rows that stop the run unless --skip-bad-rows."""
 
 from __future__ import annotations
 
-import email
-import email.policy
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
@@ -23,7 +21,7 @@ DEC1 = ("--date", "2026-12-01")
 class Slack(BaseHTTPRequestHandler):
     texts: list[str] = []
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         import json
 
         Slack.texts.append(json.loads(self.rfile.read(int(self.headers["Content-Length"])))["text"])

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
-from facturier.core.dunning import ClientReminder, Skipped, group_reminders, plan_reminders
 from facturier.adapters.sheets import SheetReceivables
+from facturier.core.dunning import ClientReminder, Skipped, group_reminders, plan_reminders
 from facturier.ops.collections.receivables import receivables_from_ledger
 from facturier.ops.connectors import sheet_source_receivables
 from facturier.store.state import LedgerState

@@ -19,7 +19,12 @@ from facturier.ops.collections.apply import REVIEW_COLUMNS, apply_plan, review_r
 from facturier.ops.collections.drafts import DraftBuilder
 from facturier.ops.collections.formal_notice import attacher_for
 from facturier.ops.collections.plan import InFlight, RemindPlan, plan_run
-from facturier.ops.connectors import deactivate_paid_links, payment_link_of, slack_alerts, write_back
+from facturier.ops.connectors import (
+    deactivate_paid_links,
+    payment_link_of,
+    slack_alerts,
+    write_back,
+)
 from facturier.ops.gmail_threads import gmail_threads
 from facturier.ops.report import Alert, Report
 from facturier.ops.state import read_state
