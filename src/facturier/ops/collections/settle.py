@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
 
-from facturier.adapters.drafts import DraftError, DraftReceipt, DraftStore, open_draft_store
+from facturier.adapters.drafts import DraftError, DraftReceipt, DraftStore, DraftStoreOptions, open_draft_store
 from facturier.core.dunning import ReminderDue, days_overdue, group_reminders
 from facturier.core.errors import InputError
 from facturier.ops.collections.apply import REVIEW_COLUMNS, hand_over, settle_batch
@@ -20,6 +20,7 @@ from facturier.ops.collections.formal_notice import attacher_for
 from facturier.ops.collections.metrics import record_drafts
 from facturier.ops.collections.plan import InFlight, in_flight
 from facturier.ops.collections.receivables import receivables_from_ledger
+from facturier.ops.gmail_threads import gmail_threads
 from facturier.ops.report import Alert, Report
 from facturier.store.events import T
 from facturier.store.ledger import Ledger
@@ -38,7 +39,8 @@ def settle(ws: Workspace, number: str, action: Literal["confirm", "retry"], day:
         if mine is None:
             raise InputError(_nothing_in_flight(ledger, number))
         group = [f for f in flights if f.message_id == mine.message_id]
-        opened = store if store is not None else open_draft_store(ws.config.collections, ws.root)
+        options = DraftStoreOptions(google=ws.config.google, gmail_threads=gmail_threads(ledger.state))
+        opened = store if store is not None else open_draft_store(ws.config.collections, ws.root, options=options)
         try:
             if action == "confirm":
                 _confirm(ws, ledger, opened, group, report)
@@ -92,8 +94,13 @@ def _retry(ws: Workspace, ledger: Ledger, store: DraftStore, group: list[InFligh
            report: Report) -> None:
     """Rebuild the draft from today's amounts with the same Message-ID, and hand it over again."""
     numbers = {f.number: f for f in group}
-    open_now = {r.number: r for r in receivables_from_ledger(ws, ledger.state, day, {f.client for f in group})
-                if r.number in numbers}
+    if ws.config.collections.source in ("csv", "sheets"):  # issue 12: the row as the sheet says now
+        from facturier.ops.connectors import sheet_source_receivables
+
+        source = sheet_source_receivables(ws, day, ledger.state.collections.last, skip_bad_rows=True).receivables
+    else:
+        source = receivables_from_ledger(ws, ledger.state, day, {f.client for f in group})
+    open_now = {r.number: r for r in source if r.number in numbers}
     settled = [f for f in group if f.number not in open_now]
     if settled:  # paid or credited since: a reminder now would be wrong
         ledger.journal.append_many([(T.REMINDER_DRAFT_FAILED, {**_ids(f), "error": "cancelled: nothing left to pay"})
