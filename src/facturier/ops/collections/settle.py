@@ -11,7 +11,13 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
 
-from facturier.adapters.drafts import DraftError, DraftReceipt, DraftStore, DraftStoreOptions, open_draft_store
+from facturier.adapters.drafts import (
+    DraftError,
+    DraftReceipt,
+    DraftStore,
+    DraftStoreOptions,
+    open_draft_store,
+)
 from facturier.core.dunning import ReminderDue, days_overdue, group_reminders
 from facturier.core.errors import InputError
 from facturier.ops.collections.apply import REVIEW_COLUMNS, hand_over, settle_batch
