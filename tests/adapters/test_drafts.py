@@ -153,8 +153,9 @@ def test_registry_opens_the_configured_store(tmp_path: Path) -> None:
     with pytest.raises(DraftCredentialsError, match="FACTURIER_IMAP_PASSWORD is not set"):
         open_draft_store(imap, tmp_path, environ={})
     assert isinstance(open_draft_store(imap, tmp_path, environ={"FACTURIER_IMAP_PASSWORD": "x"}), ImapDrafts)
-    with pytest.raises(DraftStoreUnsupported, match='"gmail" is not available yet'):
-        open_draft_store(CollectionsConfig(drafts="gmail"), tmp_path, environ={})
+    from facturier.adapters.drafts.gmail import GmailDrafts
+
+    assert isinstance(open_draft_store(CollectionsConfig(drafts="gmail"), tmp_path, environ={}), GmailDrafts)
 
 
 # --- IMAP against Dovecot -----------------------------------------------------------------

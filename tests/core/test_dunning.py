@@ -237,3 +237,19 @@ def test_the_window_opens_next_at_its_start(local: datetime, start: int, length:
         assert check.opens_at is not None and check.opens_at > now
         assert check.opens_at - now <= timedelta(days=1, hours=1)  # a DST night may add an hour
         assert (check.opens_at.hour * 60 + check.opens_at.minute) == start
+
+
+@given(remaining=st.decimals(min_value=Decimal("0.01"), max_value=Decimal(1000000), places=2),
+       rate=st.decimals(min_value=Decimal("0.01"), max_value=Decimal(100), places=2),
+       days=st.integers(min_value=-30, max_value=3650))
+def test_accrued_penalties_are_simple_interest_pro_rata_temporis(remaining: Decimal, rate: Decimal,
+                                                                  days: int) -> None:
+    from facturier.core.dunning import accrued_penalty
+
+    penalty = accrued_penalty(remaining, rate, days)
+    if days <= 0:
+        assert penalty == 0
+        return
+    assert penalty == remaining * rate / 100 * days / 365
+    assert accrued_penalty(remaining, rate, days + 1) > penalty  # it grows every day
+    assert accrued_penalty(remaining, rate, 365) == remaining * rate / 100  # one year: the yearly rate

@@ -200,3 +200,32 @@ def test_long_or_non_ascii_headers_take_the_validating_path() -> None:
     assert parsed["References"].split() == [d.receivable.sent_message_id for d in long_ids]
     assert parsed["From"] == "Studio Élan <billing@palks.example>"
     assert parsed["Subject"] == message["Subject"]
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_draft_bytes_are_exactly_what_the_email_generator_writes(language: str) -> None:
+    """DraftMessage's fast serialization must equal BytesGenerator's, with or without attachment,
+    with ASCII and non-ASCII sender, subject and body."""
+    import io
+    from email.generator import BytesGenerator
+
+    from facturier.render.reminders import (
+        SAMPLE_CREDITOR,
+        reminder_email,
+        reminder_env,
+        render_reminder,
+        sample_group,
+    )
+
+    env = reminder_env(None)
+    for stage in (7, 14, 21, 28, 35, 42):
+        for count in (1, 3):
+            group = sample_group(language, stage, count)
+            rendered = render_reminder(env, group, SAMPLE_CREDITOR)
+            for sender in ("Palks Studio <billing@palks.example>", "Pälks Stüdio <billing@palks.example>"):
+                for attachments in ((), (("notice.pdf", b"%PDF-1.7 sample"),)):
+                    msg = reminder_email(rendered, group, sender=sender, bcc="archive@palks.example",
+                                         attachments=attachments, message_id="<id@palks.example>")
+                    buffer = io.BytesIO()
+                    BytesGenerator(buffer, policy=msg.policy).flatten(msg)
+                    assert msg.as_bytes() == buffer.getvalue()

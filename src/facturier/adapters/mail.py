@@ -1,9 +1,18 @@
-"""Mail transports behind one small interface: `Mailer.send(message) -> Message-ID`.
+"""Mail transports behind one base class: `MailTransport.send(message) -> Message-ID`.
 
 `OutboxMailer` writes each message as an RFC 5322 `.eml` file (the default: works with no
-server); `SmtpMailer` hands it to an SMTP server over one reused connection. Both raise a
-`MailError` subclass when the message was not accepted, so callers never journal a send
-that did not happen.
+server); `SmtpMailer` hands it to an SMTP server over one reused connection; `GmailMailer`
+(adapters/google/gmail.py) calls the Gmail API's `messages.send`; `MemoryMailer` keeps
+messages in memory for in-process tests. `TRANSPORTS` maps `[mail] transport` to the
+transport, an explicit registry that `open_mailer` reads.
+
+The error tree, one base the callers catch (foreign errors are translated at the edge):
+
+    MailError                   the message was not accepted: never journalled as sent
+    ├── MailRefused             this message was refused; the transport is still usable
+    └── MailConnectionError     cannot connect or log in, or the connection dropped:
+                                stop this run, the next allowed run retries
+    PasswordError               the transport's secret is missing or unsafe (before any send)
 """
 
 from __future__ import annotations
@@ -12,12 +21,17 @@ import os
 import smtplib
 import ssl
 import stat
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
-from typing import Protocol
+from types import TracebackType
+from typing import ClassVar, Self
 
+from facturier.config.google import GoogleConfig
 from facturier.config.mail import MailConfig, SmtpConfig
 from facturier.core.errors import FacturierError
 from facturier.store.files import atomic_write
@@ -43,10 +57,51 @@ class PasswordError(FacturierError):
     """The SMTP password source is missing or unsafe."""
 
 
-class Mailer(Protocol):
-    """Hands a message over; returns its Message-ID once the transport accepted it."""
+@dataclass(frozen=True, slots=True)
+class SendReceipt:
+    """A message the transport accepted: its Message-ID, and what the transport adds to the
+    delivery's journal entry (Gmail: `gmail_message_id`, `gmail_thread_id`), new keys only."""
 
-    def send(self, message: EmailMessage) -> str: ...
+    message_id: str
+    journal_fields: dict[str, str] = field(default_factory=dict)
+
+
+class MailTransport(ABC):
+    """Hands a message over to the outside world; the contract every transport keeps:
+
+    - `send` returns the Message-ID only once the transport accepted the message (the file
+      is in place, the SMTP server said 250, Gmail answered with a message id); any other
+      outcome raises a `MailError` subclass, so the caller never journals a send that did
+      not happen. `MailRefused` concerns this message only; `MailConnectionError` means the
+      transport is gone for this run.
+    - `send_receipt` is `send` plus what the transport wants journalled with the delivery.
+    - The connection opens on the first message and is reused; `close` (or leaving a
+      `with` block) releases it and never raises for a server already gone.
+    - Messages are not modified, except for a Message-ID added when missing.
+    """
+
+    name: ClassVar[str]
+
+    @abstractmethod
+    def send(self, message: EmailMessage) -> str:
+        """Hand one message over; its Message-ID once accepted."""
+
+    def send_receipt(self, message: EmailMessage) -> SendReceipt:
+        """Hand one message over; its Message-ID and the extra journal fields."""
+        return SendReceipt(self.send(message))
+
+    def close(self) -> None:
+        """Release the connection (nothing to do for most transports)."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
+Mailer = MailTransport  # the name the delivery code used before the base class
 
 
 def message_id_of(message: EmailMessage) -> str:
@@ -57,7 +112,7 @@ def message_id_of(message: EmailMessage) -> str:
     return str(message["Message-ID"])
 
 
-class OutboxMailer:
+class OutboxMailer(MailTransport):
     """Writes `data/outbox/<YYYYMMDDTHHMMSS>-<ref>.eml`, openable in any mail client."""
 
     name = "outbox"
@@ -78,15 +133,36 @@ class OutboxMailer:
         atomic_write(path, message.as_bytes())
         return message_id
 
+
+
+class MemoryMailer(MailTransport):
+    """Messages kept in memory, for in-process tests; `fail_with` makes the next send fail."""
+
+    name = "memory"
+
+    def __init__(self) -> None:
+        self.sent: list[EmailMessage] = []
+        self.fail_with: MailError | None = None
+        self.closed = False
+
+    def send(self, message: EmailMessage) -> str:
+        """Keep the message (or raise the failure set for this one)."""
+        message_id = message_id_of(message)
+        if self.fail_with is not None:
+            error, self.fail_with = self.fail_with, None
+            raise error
+        self.sent.append(message)
+        return message_id
+
     def close(self) -> None:
-        """Nothing to close; present so both transports are used the same way."""
+        self.closed = True
 
 
 def _safe_name(ref: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "-" for c in ref)
 
 
-class SmtpMailer:
+class SmtpMailer(MailTransport):
     """One SMTP connection per run, opened on the first message and reused after it."""
 
     name = "smtp"
@@ -194,8 +270,41 @@ def _password_from_file(path: Path) -> str:
     return path.read_text(encoding="utf-8").strip()
 
 
-def open_mailer(mail: MailConfig, root: Path) -> OutboxMailer | SmtpMailer:
-    """The transport chosen by `[mail] transport`; SMTP reads its password now, connects later."""
-    if mail.transport == "smtp" and mail.smtp is not None:
-        return SmtpMailer(mail.smtp, read_password(mail.smtp, root))
+TransportFactory = Callable[[MailConfig, Path, GoogleConfig], MailTransport]
+
+
+def _open_outbox(mail: MailConfig, root: Path, google: GoogleConfig) -> MailTransport:
     return OutboxMailer(root / "data" / "outbox")
+
+
+def _open_smtp(mail: MailConfig, root: Path, google: GoogleConfig) -> MailTransport:
+    if mail.smtp is None:  # validation makes this unreachable; say so rather than crash
+        raise MailConnectionError('[mail] transport = "smtp" needs a [mail.smtp] table with host')
+    return SmtpMailer(mail.smtp, read_password(mail.smtp, root))
+
+
+def _open_gmail(mail: MailConfig, root: Path, google: GoogleConfig) -> MailTransport:
+    from facturier.adapters.google.gmail import open_gmail_mailer  # only when Gmail is used
+
+    return open_gmail_mailer(root, google)
+
+
+# `[mail] transport` -> the transport; an explicit list, never filled by an import's side effect.
+# "memory" is for tests that build the configuration in code (the TOML accepts the others).
+TRANSPORTS: dict[str, TransportFactory] = {
+    "outbox": _open_outbox,
+    "smtp": _open_smtp,
+    "gmail": _open_gmail,
+    "memory": lambda mail, root, google: MemoryMailer(),
+}
+
+
+def open_mailer(mail: MailConfig, root: Path, google: GoogleConfig | None = None,
+                transports: dict[str, TransportFactory] | None = None) -> MailTransport:
+    """The transport chosen by `[mail] transport`; secrets are read now, connections made later."""
+    registry = TRANSPORTS if transports is None else transports
+    factory = registry.get(mail.transport)
+    if factory is None:
+        raise MailConnectionError(f"[mail] transport = {mail.transport!r} is not a mail transport "
+                                  f"({', '.join(sorted(registry))})")
+    return factory(mail, root, google if google is not None else GoogleConfig())

@@ -56,6 +56,7 @@ def check(ctx: typer.Context) -> None:
         # Only a valid configuration makes documents whose every printed text can be checked.
         problems += printed_text_problems(ws, today(ws.config.timezone))
         collections = ws.config.collections
+        problems += _connector_problems(ws, warnings)
     problems += check_template(root / "templates")
     if collections is not None:
         problems += check_templates(root, collections.stage_tuple())
@@ -70,6 +71,15 @@ def check(ctx: typer.Context) -> None:
     notice = collections.notice() if collections is not None else None
     if notice:
         console.print(f"Note: {notice}.", markup=False, highlight=False)
+
+
+def _connector_problems(ws: Any, warnings: list[str]) -> list[str]:
+    """A CSV sheet source's rows (problems), and the Google sign-in (warnings)."""
+    from facturier.adapters.google.auth import google_warnings
+    from facturier.adapters.sheets import check_sheet_source
+
+    warnings.extend(google_warnings(ws.config, ws.root))
+    return check_sheet_source(ws.config, ws.root, today(ws.config.timezone))
 
 
 @app.command()
@@ -113,7 +123,7 @@ def show(
     as_xml: bool = typer.Option(False, "--xml", help="Print the Factur-X XML embedded in its PDF."),
 ) -> None:
     """One invoice or credit note, with every journal event that mentions it."""
-    from facturier.ops.reports.listing import document_events
+    from facturier.ops.reports.listing import collections_summary, document_events
 
     ws = load(ctx)
     if as_xml:
@@ -123,11 +133,28 @@ def show(
         sys.stdout.buffer.write(b"\n")
         return
     record, events = document_events(ws, number)
+    collections = collections_summary(ws, number)
     if as_json:
-        print(json.dumps({"document": record, "events": events}, indent=2, ensure_ascii=False))
+        print(json.dumps({"document": record, "events": events, "collections": collections}, indent=2,
+                         ensure_ascii=False))
         return
     _print_document(record)
+    _print_collections(collections)
     print_rows("Events", ["seq", "at", "type", "detail"], events)
+
+
+def _print_collections(summary: dict[str, Any]) -> None:
+    """The reminders of an invoice, and its dispute or promise, as lines."""
+    lines = [f"Reminder: stage {r['stage']} on {r['date']} ({r['status']}, {r['store']}"
+             + (f": {r['draft']})" if r["draft"] else ")") for r in summary["reminders"]]
+    if summary["disputed"]:
+        reason = summary["disputed"]["reason"]
+        lines.append(f"Disputed since {summary['disputed']['since']}" + (f": {reason}" if reason else "")
+                     + " (no reminders until `dispute --resolve`)")
+    if summary["promised_until"]:
+        lines.append(f"Payment promised by {summary['promised_until']} (no reminder before that day)")
+    for text in lines:
+        console.print(printable(text), markup=False, highlight=False)
 
 
 def _print_document(record: dict[str, Any]) -> None:

@@ -7,11 +7,12 @@ a list of stages.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
-from facturier.config.fields import NonEmptyStr, StrictModel
+from facturier.config.fields import Money, NonEmptyStr, Quantity, StrictModel
 from facturier.config.mail import EnvName, plain_text_only_on_loopback
 from facturier.core.dunning import (
     DEFAULT_STAGES,
@@ -23,6 +24,14 @@ from facturier.core.dunning import (
 from facturier.core.errors import InputError
 
 DraftStoreName = Literal["outbox", "imap", "gmail"]
+SourceName = Literal["ledger", "csv", "sheets"]
+
+
+def check_penalty_rate(rate: Decimal) -> Decimal:
+    """A yearly late-payment penalty rate in percent, above 0 and at most 100."""
+    if not Decimal(0) < rate <= Decimal(100):
+        raise ValueError(f"a yearly rate in percent above 0 and at most 100, e.g. \"12.15\", got {rate}")
+    return rate
 IMAP_PORTS = {"ssl": 993, "starttls": 143, "none": 143}
 
 
@@ -60,6 +69,48 @@ class ImapConfig(StrictModel):
         return self.port if self.port is not None else IMAP_PORTS[self.security]
 
 
+class SlackConfig(StrictModel):
+    """`[collections.slack]`: an incoming webhook told of drafted reminders at or above both
+    thresholds. The webhook URL is a secret: only its environment variable's name is here."""
+
+    webhook_env: EnvName
+    min_stage: Annotated[int, Field(ge=1, le=3650)] = 28
+    min_amount: Money = Decimal(0)
+
+
+PaymentProvider = Literal["template", "stripe"]
+
+
+def check_link_template(text: str) -> str:
+    """A URL template with only {number}, {amount} and {currency} placeholders."""
+    if not text.startswith(("https://", "http://")):
+        raise ValueError(f"{text!r} is not a URL template like \"https://pay.example/{{number}}?amount={{amount}}\"")
+    try:
+        text.format(number="x", amount="1", currency="EUR")
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ValueError(f"{text!r}: only {{number}}, {{amount}} and {{currency}} may be used ({exc})") from None
+    return text
+
+
+class PaymentLinkConfig(StrictModel):
+    """`[collections.payment_link]`: a link in each reminder, from a URL template or Stripe."""
+
+    provider: PaymentProvider
+    url: Annotated[str, AfterValidator(check_link_template)] | None = Field(default=None, validate_default=True)
+    secret_key_env: EnvName = "STRIPE_SECRET_KEY"
+    # Only to point the Stripe library at another API base (a test server on loopback).
+    api_base: NonEmptyStr | None = None
+
+    @field_validator("url", mode="after")
+    @classmethod
+    def _url_needed(cls, url: str | None, info: ValidationInfo) -> str | None:
+        """provider = "template" needs its URL template."""
+        if url is None and info.data.get("provider") == "template":
+            raise ValueError('required when provider = "template", e.g. '
+                             '"https://pay.example/{number}?amount={amount}&currency={currency}"')
+        return url
+
+
 class CollectionsConfig(StrictModel):
     """`[collections]` of facturier.toml. Dry run unless the user turns it off."""
 
@@ -70,7 +121,30 @@ class CollectionsConfig(StrictModel):
     window: Annotated[str, AfterValidator(check_window_text)] = DEFAULT_WINDOW
     drafts: DraftStoreName = "outbox"
     combine: bool = False
+    # The last stage attaches a formal notice ("mise en demeure") PDF; its accrued penalties
+    # need the yearly rate as a number (late_penalty of [terms] is only printed text).
+    formal_notice: bool = False
+    penalty_rate: Annotated[Quantity, AfterValidator(check_penalty_rate)] | None = Field(
+        default=None, validate_default=True)
     imap: ImapConfig | None = Field(default=None, validate_default=True)
+    # Where receivables come from: the ledger (default) or an external sheet (seed 003).
+    source: SourceName = "ledger"
+    source_path: NonEmptyStr | None = None
+    spreadsheet_id: NonEmptyStr | None = None
+    range: NonEmptyStr = "Invoices!A1:Z"
+    write_back: bool = True
+    skip_bad_rows: bool = False
+    slack: SlackConfig | None = None
+    payment_link: PaymentLinkConfig | None = None
+
+    @field_validator("penalty_rate", mode="after")
+    @classmethod
+    def _rate_needed(cls, rate: Decimal | None, info: ValidationInfo) -> Decimal | None:
+        """formal_notice = true computes the penalties accrued, so it needs the rate."""
+        if rate is None and info.data.get("formal_notice"):
+            raise ValueError('required when formal_notice = true: the yearly late-payment penalty rate in '
+                             'percent, e.g. "12.15" (penalties accrued are computed with it)')
+        return rate
 
     @field_validator("imap", mode="after")
     @classmethod
@@ -80,6 +154,15 @@ class CollectionsConfig(StrictModel):
             raise ValueError('required when drafts = "imap" (a [collections.imap] table with host, '
                              'username and password_env)')
         return imap
+
+    @model_validator(mode="after")
+    def _source_settings(self) -> CollectionsConfig:
+        """source = "csv" needs source_path; source = "sheets" needs spreadsheet_id."""
+        if self.source == "csv" and not self.source_path:
+            raise ValueError('source = "csv" needs source_path (the CSV file, relative to the workspace)')
+        if self.source == "sheets" and not self.spreadsheet_id:
+            raise ValueError('source = "sheets" needs spreadsheet_id (the id in the sheet\'s URL)')
+        return self
 
     def drafting_window(self) -> Window:
         """The window parsed (it was validated when the file was read)."""

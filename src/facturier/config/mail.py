@@ -1,4 +1,4 @@
-"""The `[mail]` section: how emails leave (outbox or SMTP) and who they come from."""
+"""The `[mail]` section: how emails leave (outbox, SMTP or Gmail) and who they come from."""
 
 from __future__ import annotations
 
@@ -117,9 +117,14 @@ def sender_address(name: str, email: str) -> str:
 
 
 class MailConfig(StrictModel):
-    """How emails leave: written to data/outbox (default) or sent over SMTP."""
+    """How emails leave: written to data/outbox (default), sent over SMTP or through Gmail.
 
-    transport: Literal["outbox", "smtp"] = "outbox"
+    `gmail` sends with the Gmail API (`messages.send`) as the account `facturier auth google`
+    signed in with, and journals Gmail's message and thread ids so reminders thread under
+    the invoice. (`adapters/mail.py` also registers "memory", which tests set in code.)
+    """
+
+    transport: Literal["outbox", "smtp", "gmail"] = "outbox"
     from_: Annotated[str, AfterValidator(check_sender)] = Field(alias="from")
     reply_to: Email | None = None
     bcc: Email | None = None

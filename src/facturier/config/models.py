@@ -36,6 +36,7 @@ from facturier.config.fields import (
     late_penalty_text,
 )
 from facturier.config.collections import CollectionsConfig
+from facturier.config.google import GoogleConfig
 from facturier.config.mail import MailConfig, sender_address
 
 
@@ -207,6 +208,7 @@ class FacturierConfig(StrictModel):
     mail: MailConfig
     bank: BankConfig = Field(default_factory=BankConfig)
     collections: CollectionsConfig = Field(default_factory=CollectionsConfig)
+    google: GoogleConfig = Field(default_factory=GoogleConfig)
 
     @model_validator(mode="before")
     @classmethod

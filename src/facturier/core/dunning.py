@@ -246,6 +246,15 @@ def _group(client: str, currency: str, members: list[ReminderDue]) -> ClientRemi
     )
 
 
+def accrued_penalty(remaining: Decimal, yearly_rate_percent: Decimal, days: int) -> Decimal:
+    """Late-payment penalties accrued on `remaining` after `days` days past due (C. com.
+    L441-10): simple interest at the yearly rate, pro rata over 365 days, not yet rounded
+    (the caller rounds once, to the currency's minor unit)."""
+    if days <= 0 or remaining <= ZERO:
+        return ZERO
+    return remaining * yearly_rate_percent / Decimal(100) * Decimal(days) / Decimal(365)
+
+
 @dataclass(frozen=True, slots=True)
 class Window:
     """Local hours when drafts may be made: [start, end) in minutes after midnight."""
@@ -300,7 +309,7 @@ def check_window(window: Window, now: datetime) -> WindowCheck:
 
 
 __all__ = [
-    "DEFAULT_STAGES", "DEFAULT_WINDOW", "ClientReminder", "DunningPlan", "Receivable",
+    "DEFAULT_STAGES", "DEFAULT_WINDOW", "ClientReminder", "accrued_penalty", "DunningPlan", "Receivable",
     "ReminderDue", "SkipReason", "Skipped", "Window", "WindowCheck", "check_stages",
     "check_window", "days_overdue", "decide", "group_reminders", "parse_window",
     "plan_reminders", "stage_for",

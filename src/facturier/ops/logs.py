@@ -26,6 +26,27 @@ def log(root: Path, message: str, client_id: str | None = None) -> None:
             fh.write(line.encode())
 
 
+def log_many(root: Path, lines: list[tuple[str, str | None]]) -> None:
+    """`log` for many (message, client id) pairs: each log file opened once, lines in order."""
+    if not lines:
+        return
+    logs = root / "data" / "logs"
+    ensure_dir(logs)
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    main: list[str] = []
+    per_client: dict[str, list[str]] = {}
+    for message, client_id in lines:
+        message = printable(message)
+        main.append(f"{stamp} {message}\n" if client_id is None else f"{stamp} [{client_id}] {message}\n")
+        if client_id is not None:
+            per_client.setdefault(client_id, []).append(f"{stamp} {message}\n")
+    with open_append(logs / "facturier.log") as fh:
+        fh.write("".join(main).encode())
+    for client_id, client_lines in per_client.items():
+        with open_append(logs / f"{client_id}.log") as fh:
+            fh.write("".join(client_lines).encode())
+
+
 def purge_logs(root: Path, older_than_days: int) -> list[Path]:
     """Delete *.log files under data/logs/ last modified more than N days ago."""
     import time

@@ -36,6 +36,14 @@ class T:
     BATCH_COMPLETED: Final = "batch.completed"
     USAGE_RECORDED: Final = "usage.recorded"
     CHARGE_ADDED: Final = "charge.added"
+    REMINDER_DRAFTING: Final = "reminder.drafting"
+    REMINDER_DRAFTED: Final = "reminder.drafted"
+    REMINDER_DRAFT_FAILED: Final = "reminder.draft_failed"
+    INVOICE_DISPUTED: Final = "invoice.disputed"
+    INVOICE_DISPUTE_RESOLVED: Final = "invoice.dispute_resolved"
+    INVOICE_PROMISED: Final = "invoice.promised"
+    PAYMENT_LINK_CREATED: Final = "payment_link.created"
+    PAYMENT_LINK_DEACTIVATED: Final = "payment_link.deactivated"
 
 
 ISSUED_TYPES: Final = (T.INVOICE_ISSUED, T.CREDIT_NOTE_ISSUED)
@@ -107,7 +115,8 @@ class DeliveryEvent:
 
     Fields: number (invoice deliveries) or client and month (a batch client's monthly ZIP),
     message_id; `sent`/`delivered` add to and transport (and confirmed_by_operator when a
-    human confirmed an in-flight send); `send_failed` adds error.
+    human confirmed an in-flight send, and gmail_message_id, gmail_thread_id, gmail_subject
+    when sent through Gmail); `send_failed` adds error.
     """
 
     seq: int
@@ -121,6 +130,8 @@ class DeliveryEvent:
     transport: str = ""
     error: str = ""
     confirmed_by_operator: bool = False
+    gmail_thread_id: str = ""
+    gmail_subject: str = ""
 
     @property
     def key(self) -> str:
@@ -268,6 +279,82 @@ class ChargeAdded:
 
 
 @dataclass(frozen=True, slots=True)
+class ReminderEvent:
+    """`reminder.drafting|drafted|draft_failed`: one invoice's reminder handed to a draft store.
+
+    Fields: number, client, stage, store ("outbox", "imap", ...), message_id (a combined
+    draft's entries share it), date (the run day); `drafted` adds draft_id (file name or
+    `mailbox/UID`), uid (IMAP, when the server gives one) and confirmed_by_operator (a human
+    settled an in-flight draft with `remind --confirm`); `draft_failed` adds error (nothing
+    was stored: the next run drafts it again).
+    """
+
+    seq: int
+    at: str
+    type: str
+    number: str
+    client: str
+    stage: int
+    store: str
+    message_id: str
+    date: date
+    draft_id: str = ""
+    uid: int | None = None
+    error: str = ""
+    confirmed_by_operator: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DisputeEvent:
+    """`invoice.disputed` / `invoice.dispute_resolved`: reminders stop, then resume.
+
+    Fields: number, date (the command's day); `disputed` adds reason (may be empty).
+    """
+
+    seq: int
+    at: str
+    type: str
+    number: str
+    date: date
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PromiseEvent:
+    """`invoice.promised`: the client promised to pay by `until`; no reminder before that day.
+
+    Fields: number, until, date (the command's day). A later promise replaces an earlier one.
+    """
+
+    seq: int
+    at: str
+    type: str
+    number: str
+    until: date
+    date: date
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentLinkEvent:
+    """`payment_link.created` / `payment_link.deactivated`: a reminder's payment link.
+
+    Fields: number (the invoice, or a sheet's invoice_id), provider ("stripe" | "template"),
+    link_id (Stripe's plink_..., "" for a template), url, amount (what was due, plain decimal
+    text) and currency.
+    """
+
+    seq: int
+    at: str
+    type: str
+    number: str
+    provider: str
+    link_id: str
+    url: str
+    amount: str
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
 class OtherEvent:
     """An entry of a type this version does not interpret: kept, chained, never an error.
 
@@ -281,7 +368,8 @@ class OtherEvent:
 
 
 Event = (DocumentIssued | DeliveryEvent | PaymentRecorded | BatchAccepted | BatchRejected | BatchCompleted
-         | UsageRecorded | ChargeAdded | OtherEvent)
+         | UsageRecorded | ChargeAdded | ReminderEvent | DisputeEvent | PromiseEvent | PaymentLinkEvent
+         | OtherEvent)
 
 
 def _files(raw: Any) -> tuple[FileRef, ...]:
@@ -305,7 +393,8 @@ def _delivery(e: dict[str, Any]) -> DeliveryEvent:
     return DeliveryEvent(
         e["seq"], e["at"], e["type"], str(e.get("message_id", "")), e.get("number"), e.get("client"),
         e.get("month"), tuple(e.get("to", ())), e.get("transport", ""), e.get("error", ""),
-        bool(e.get("confirmed_by_operator", False)),
+        bool(e.get("confirmed_by_operator", False)), str(e.get("gmail_thread_id", "")),
+        str(e.get("gmail_subject", "")),
     )
 
 
@@ -328,6 +417,11 @@ def _rejected(e: dict[str, Any]) -> BatchRejected:
                          int(e.get("problems", 0)), e.get("rejected", ""))
 
 
+def _payment_link(e: dict[str, Any]) -> PaymentLinkEvent:
+    return PaymentLinkEvent(e["seq"], e["at"], e["type"], e["number"], e["provider"], e.get("link_id", ""),
+                            e.get("url", ""), e.get("amount", ""), e.get("currency", ""))
+
+
 def _completed(e: dict[str, Any]) -> BatchCompleted:
     return BatchCompleted(e["seq"], e["at"], e["type"], e["client"], e["sha256"])
 
@@ -345,6 +439,24 @@ def _charge(e: dict[str, Any]) -> ChargeAdded:
                        e["description"], date.fromisoformat(e["date"]), None if rate is None else Decimal(rate))
 
 
+def _reminder(e: dict[str, Any]) -> ReminderEvent:
+    uid = e.get("uid")
+    return ReminderEvent(e["seq"], e["at"], e["type"], e["number"], e.get("client", ""), int(e["stage"]),
+                         e.get("store", ""), str(e.get("message_id", "")), date.fromisoformat(e["date"]),
+                         str(e.get("draft_id") or ""), None if uid is None else int(uid), e.get("error", ""),
+                         bool(e.get("confirmed_by_operator", False)))
+
+
+def _dispute(e: dict[str, Any]) -> DisputeEvent:
+    return DisputeEvent(e["seq"], e["at"], e["type"], e["number"], date.fromisoformat(e["date"]),
+                        e.get("reason") or "")
+
+
+def _promise(e: dict[str, Any]) -> PromiseEvent:
+    return PromiseEvent(e["seq"], e["at"], e["type"], e["number"], date.fromisoformat(e["until"]),
+                        date.fromisoformat(e["date"]))
+
+
 PARSERS: Final = {
     T.INVOICE_ISSUED: _document,
     T.CREDIT_NOTE_ISSUED: _document,
@@ -360,6 +472,14 @@ PARSERS: Final = {
     T.BATCH_COMPLETED: _completed,
     T.USAGE_RECORDED: _usage,
     T.CHARGE_ADDED: _charge,
+    T.REMINDER_DRAFTING: _reminder,
+    T.REMINDER_DRAFTED: _reminder,
+    T.REMINDER_DRAFT_FAILED: _reminder,
+    T.INVOICE_DISPUTED: _dispute,
+    T.INVOICE_DISPUTE_RESOLVED: _dispute,
+    T.INVOICE_PROMISED: _promise,
+    T.PAYMENT_LINK_CREATED: _payment_link,
+    T.PAYMENT_LINK_DEACTIVATED: _payment_link,
 }
 
 

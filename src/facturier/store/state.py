@@ -3,13 +3,14 @@
 `LedgerState` is a pure function of the journal. It holds compact indexes (numbers, ints
 and the byte offset of each journal line) rather than the entries themselves: a use case
 that needs a whole entry reads that one line back from the journal (`event_at`), which the
-state has proven unchanged. It is made of three sections, each applied fact by fact:
+state has proven unchanged. It is made of four sections, each applied fact by fact:
 
 - `core`: the series and their next numbers, the months already invoiced, the state of
   every delivery, direct invoices not sent yet, each batch client's files and references,
   the bank ids and keys already imported;
 - `accounts`: each direct client's running balance per currency (`core.accounts`);
-- `index`: where each document and payment is, by number, by owner and year, by client.
+- `index`: where each document and payment is, by number, by owner and year, by client;
+- `collections`: reminders drafted and in flight, disputes, promises (issue 11).
 
 The checkpoint (`data/state/<section>.pickle`) is a derived, deletable snapshot of each
 section, stamped with the journal position it was built from (entry number, byte offset
@@ -46,9 +47,13 @@ from facturier.store.events import (
     BatchCompleted,
     ChargeAdded,
     DeliveryEvent,
+    DisputeEvent,
     DocumentIssued,
     Event,
+    PaymentLinkEvent,
     PaymentRecorded,
+    PromiseEvent,
+    ReminderEvent,
     T,
     UsageRecorded,
     parse_event,
@@ -455,9 +460,142 @@ class UsageIds:
         return section
 
 
-Section = Core | Accounts | Index | Usage | UsageIds
-SECTIONS: dict[str, type[Core] | type[Accounts] | type[Index] | type[Usage] | type[UsageIds]] = {
-    "core": Core, "accounts": Accounts, "index": Index, "usage": Usage, "usage_ids": UsageIds}
+class Collections:
+    """Reminders, disputes and promises of each invoice (issue 11), and the invoice emails'
+    Message-IDs that reminders answer.
+
+    `drafted[number]` is the last stage drafted and its run day (ordinal); `in_flight[number]`
+    a `reminder.drafting` without its outcome: (offset, stage, day ordinal, message_id).
+    A `reminder.draft_failed` clears the flight and leaves `drafted` as it was.
+    """
+
+    name = "collections"
+
+    def __init__(self) -> None:
+        self.drafted: dict[str, tuple[int, int]] = {}  # number -> (stage, day ordinal)
+        self.in_flight: dict[str, tuple[int, int, int, str]] = {}
+        self.history: list[int] = []  # offsets of every reminder.drafted, journal order
+        self.mentions: dict[str, list[int]] = {}  # number -> offsets of its collections entries
+        self.disputed: dict[str, int] = {}  # number -> offset of its open invoice.disputed
+        self.promised: dict[str, int] = {}  # number -> promised date (ordinal), the latest promise
+        self.sent_ids: dict[str, str] = {}  # number -> Message-ID of its invoice.sent
+
+    def apply(self, ev: Event, offset: int) -> None:
+        """Take one event into account."""
+        if isinstance(ev, ReminderEvent):
+            self._reminder(ev, offset)
+        elif isinstance(ev, DisputeEvent):
+            self.mentions.setdefault(ev.number, []).append(offset)
+            if ev.type == T.INVOICE_DISPUTED:
+                self.disputed[ev.number] = offset
+            else:
+                self.disputed.pop(ev.number, None)
+        elif isinstance(ev, PromiseEvent):
+            self.mentions.setdefault(ev.number, []).append(offset)
+            self.promised[ev.number] = ev.until.toordinal()
+        elif isinstance(ev, DeliveryEvent) and ev.type == T.INVOICE_SENT and ev.number is not None:
+            self.sent_ids[ev.number] = ev.message_id
+
+    def _reminder(self, ev: ReminderEvent, offset: int) -> None:
+        self.mentions.setdefault(ev.number, []).append(offset)
+        if ev.type == T.REMINDER_DRAFTING:
+            self.in_flight[ev.number] = (offset, ev.stage, ev.date.toordinal(), ev.message_id)
+            return
+        self.in_flight.pop(ev.number, None)
+        if ev.type == T.REMINDER_DRAFTED:
+            self.history.append(offset)
+            stage, _ = self.drafted.get(ev.number, (0, 0))
+            self.drafted[ev.number] = (max(stage, ev.stage), ev.date.toordinal())
+
+    def last(self, number: str) -> tuple[int | None, date | None]:
+        """The last stage drafted (or in flight) for an invoice and the day it was."""
+        stage, day = self.drafted.get(number, (0, 0))
+        flight = self.in_flight.get(number)
+        if flight is not None and flight[1] >= stage:
+            stage, day = flight[1], max(day, flight[2])
+        return (stage or None), (date.fromordinal(day) if day else None)
+
+    def dump(self) -> Any:
+        """Plain containers for the checkpoint."""
+        return (self.drafted, self.in_flight, self.history, self.mentions, self.disputed, self.promised,
+                self.sent_ids)
+
+    @classmethod
+    def load(cls, data: Any) -> Collections:
+        """The section from its checkpoint containers."""
+        section = cls()
+        (section.drafted, section.in_flight, section.history, section.mentions, section.disputed,
+         section.promised, section.sent_ids) = data
+        return section
+
+
+class Links:
+    """The payment links of reminders: per invoice, each link made for an amount due, and
+    whether it is still active (a link is reused for the same amount, deactivated once paid)."""
+
+    name = "links"
+
+    def __init__(self) -> None:
+        # number -> [amount, currency, provider, link_id, url, active]
+        self.links: dict[str, list[list[Any]]] = {}
+
+    def apply(self, ev: Event, offset: int) -> None:
+        """Take one event into account."""
+        if not isinstance(ev, PaymentLinkEvent):
+            return
+        if ev.type == T.PAYMENT_LINK_CREATED:
+            self.links.setdefault(ev.number, []).append([ev.amount, ev.currency, ev.provider, ev.link_id, ev.url, True])
+            return
+        for link in self.links.get(ev.number, []):
+            if link[3] == ev.link_id and link[2] == ev.provider:
+                link[5] = False
+
+    def active(self, number: str) -> list[tuple[str, str, str, str, str]]:
+        """The invoice's active links: (amount, currency, provider, link_id, url)."""
+        return [(a, c, p, i, u) for a, c, p, i, u, on in self.links.get(number, []) if on]
+
+    def dump(self) -> Any:
+        """Plain containers for the checkpoint."""
+        return self.links
+
+    @classmethod
+    def load(cls, data: Any) -> Links:
+        """The section from its checkpoint containers."""
+        section = cls()
+        section.links = data
+        return section
+
+
+class GmailThreads:
+    """The Gmail conversation of every email sent through Gmail, by its Message-ID: what a
+    Gmail draft answering it needs (thread id, and the subject Gmail threads by)."""
+
+    name = "gmail"
+
+    def __init__(self) -> None:
+        self.threads: dict[str, tuple[str, str]] = {}  # Message-ID -> (thread id, subject)
+
+    def apply(self, ev: Event, offset: int) -> None:
+        """Take one event into account."""
+        if isinstance(ev, DeliveryEvent) and ev.gmail_thread_id and ev.type in (T.INVOICE_SENT, T.BATCH_DELIVERED):
+            self.threads[ev.message_id] = (ev.gmail_thread_id, ev.gmail_subject)
+
+    def dump(self) -> Any:
+        """Plain containers for the checkpoint."""
+        return self.threads
+
+    @classmethod
+    def load(cls, data: Any) -> GmailThreads:
+        """The section from its checkpoint containers."""
+        section = cls()
+        section.threads = data
+        return section
+
+
+Section = Core | Accounts | Index | Usage | UsageIds | Collections | Links | GmailThreads
+SECTIONS: dict[str, type[Section]] = {
+    "core": Core, "accounts": Accounts, "index": Index, "usage": Usage, "usage_ids": UsageIds,
+    "collections": Collections, "links": Links, "gmail": GmailThreads}
 
 
 class _PlainUnpickler(pickle.Unpickler):
@@ -556,6 +694,21 @@ class LedgerState:
     def usage_ids(self) -> UsageIds:
         """Every usage record id ever journalled."""
         return self._section("usage_ids")  # type: ignore[return-value]
+
+
+    def collections(self) -> Collections:
+        """Reminders, disputes, promises, and the Message-IDs of invoice emails."""
+        return self._section("collections")  # type: ignore[return-value]
+
+    @property
+    def gmail(self) -> GmailThreads:
+        """Gmail thread of each email sent through Gmail, by Message-ID."""
+        return self._section("gmail")  # type: ignore[return-value]
+
+    @property
+    def links(self) -> Links:
+        """Reminders' payment links, by invoice."""
+        return self._section("links")  # type: ignore[return-value]
 
     def _section(self, name: str) -> Section:
         loaded = self._loaded.get(name)

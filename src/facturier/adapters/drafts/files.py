@@ -18,6 +18,7 @@ from facturier.adapters.drafts.base import (
     DraftStore,
     DraftStoreUnavailable,
     message_id_of,
+    raw_header,
 )
 from facturier.store.files import atomic_write, fsync_dir
 
@@ -80,7 +81,7 @@ class OutboxDrafts(DraftStore):
     def create(self, draft: EmailMessage) -> DraftReceipt:
         """Write the draft; the file appearing (atomic rename) is the hand-over."""
         message_id = message_id_of(draft)
-        ref = _safe_name(str(draft[REF_HEADER] or "draft"))
+        ref = _safe_name(raw_header(draft, REF_HEADER) or "draft")
         for path in self._refs().get(ref, []):
             if _file_message_id(path) == message_id:
                 return DraftReceipt(self.name, path.name, message_id, existing=True)

@@ -30,7 +30,7 @@ def notify_operator(ws: Workspace, reports: list[Report], day: date) -> str | No
     try:
         message = compose(ws, template_env(ws.root), "alerts", language, fields, [to], "alerts")
         del message["Bcc"]  # the archive copy is for client mail, not for operator noise
-        mailer = open_mailer(ws.config.mail, ws.root)
+        mailer = open_mailer(ws.config.mail, ws.root, ws.config.google)
         try:
             mailer.send(message)
         finally:

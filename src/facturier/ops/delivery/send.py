@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
 
-from facturier.adapters.mail import MailConnectionError, Mailer, MailError, open_mailer
+from facturier.adapters.mail import MailConnectionError, MailError, MailTransport, open_mailer
 from facturier.core.errors import FacturierError, InputError
 from facturier.core.send_rules import SendFacts, may_send, missed_send_day
 from facturier.ops.delivery.zips import batch_deliveries, batch_delivery
@@ -112,7 +112,7 @@ def send_deliveries(ws: Workspace, state: LedgerState, day: date, ledger: Ledger
 def deliver_all(ws: Workspace, ledger: Ledger, due: list[Delivery], report: Report) -> None:
     """Send in order over one transport; a lost connection stops the rest until the next run."""
     try:
-        mailer = open_mailer(ws.config.mail, ws.root)
+        mailer = open_mailer(ws.config.mail, ws.root, ws.config.google)
     except FacturierError as exc:
         report.alerts.append(Alert("error", f"nothing sent: {exc}"))
         return
@@ -128,7 +128,7 @@ def deliver_all(ws: Workspace, ledger: Ledger, due: list[Delivery], report: Repo
         mailer.close()
 
 
-def deliver(ws: Workspace, ledger: Ledger, mailer: Mailer, delivery: Delivery, report: Report) -> bool:
+def deliver(ws: Workspace, ledger: Ledger, mailer: MailTransport, delivery: Delivery, report: Report) -> bool:
     """Build, journal `sending`, hand over, journal the outcome; False when the transport is gone."""
     sending, done, failed = JOURNAL_TYPES[delivery.kind]
     try:
@@ -141,7 +141,7 @@ def deliver(ws: Workspace, ledger: Ledger, mailer: Mailer, delivery: Delivery, r
     ids = delivery.ids
     ledger.append(sending, {**ids, "message_id": message_id})
     try:
-        mailer.send(message)
+        receipt = mailer.send_receipt(message)
     except MailError as exc:
         ledger.append(failed, {**ids, "message_id": message_id, "error": str(exc)})
         report.alerts.append(Alert("error", f"{delivery.key}: not sent, will be retried on the next "
@@ -149,8 +149,10 @@ def deliver(ws: Workspace, ledger: Ledger, mailer: Mailer, delivery: Delivery, r
         report.rows.append(_row(delivery, "failed", message_id))
         log(ws.root, f"send failed {delivery.key}: {exc}", delivery.client)
         return not isinstance(exc, MailConnectionError)
+    # The transport's own fields (Gmail's message and thread ids) are new keys, added last.
+    extra = {k: v for k, v in receipt.journal_fields.items() if k not in ids}
     ledger.append(done, {**ids, "message_id": message_id, "to": list(delivery.to),
-                         "transport": ws.config.mail.transport})
+                         "transport": ws.config.mail.transport, **extra})
     report.rows.append(_row(delivery, "sent", message_id))
     log(ws.root, f"sent {delivery.key} to {', '.join(delivery.to)} ({message_id})", delivery.client)
     return True

@@ -59,7 +59,7 @@ def doc_row(d: DocumentIssued) -> dict[str, Any]:
             "total_incl_vat": str(d.total_incl_vat), "mode": d.mode}
 
 
-STATUSES = ("paid", "partial", "unpaid", "overdue", "credited")
+STATUSES = ("paid", "partial", "unpaid", "overdue", "credited", "disputed")
 
 
 def with_status(state: LedgerState, docs: list[DocumentIssued], rows: list[dict[str, Any]], status: str,
@@ -69,6 +69,9 @@ def with_status(state: LedgerState, docs: list[DocumentIssued], rows: list[dict[
 
     if status not in STATUSES:
         raise InputError(f"--status must be one of {', '.join(STATUSES)}, not {status!r}")
+    if status == "disputed":  # a collections fact (`facturier dispute`), not a payment status
+        disputed = state.collections.disputed
+        return [{**row, "status": "disputed"} for row in rows if row["number"] in disputed]
     statuses = invoice_statuses(state, {d.client for d in docs if d.direct_live}, today)
     return [{**row, "status": statuses[row["number"]]} for row in rows
             if statuses.get(row["number"]) == status]
@@ -82,13 +85,44 @@ def document_events(ws: Workspace, number: str) -> tuple[dict[str, Any], list[di
         if entry is None:
             raise InputError(f"no invoice or credit note numbered {number!r}")
         record = json.loads((ws.root / named_file(entry, "json")["path"]).read_text(encoding="utf-8"))
+        named = state.entries_naming(number)
+        seqs = {e["seq"] for e in named}
+        # Reminders, disputes and promises are indexed by the collections section of the state.
+        named += [e for e in (state.entry_at(o) for o in state.collections.mentions.get(number, []))
+                  if e["seq"] not in seqs]
         events = [{"seq": e["seq"], "at": e["at"], "type": e["type"], "detail": _detail(e)}
-                  for e in state.entries_naming(number)]
+                  for e in sorted(named, key=lambda e: e["seq"])]
     finally:
         save_quietly(state)
     return record, events
 
 
+def collections_summary(ws: Workspace, number: str) -> dict[str, Any]:
+    """What `show` says of an invoice's collections: reminders, dispute, promise."""
+    state = read_state(ws.root)
+    try:
+        section = state.collections
+        offsets = [o for o in section.mentions.get(number, []) if state.entry_at(o)["type"] == "reminder.drafted"]
+        if number in section.in_flight:
+            offsets.append(section.in_flight[number][0])
+        reminders = []
+        for offset in sorted(offsets):
+            e = state.entry_at(offset)
+            reminders.append({"date": e["date"], "stage": e["stage"], "store": e.get("store", ""),
+                              "draft": e.get("draft_id", ""),
+                              "status": "drafted" if e["type"] == "reminder.drafted" else "in flight"})
+        dispute = None
+        if number in section.disputed:
+            e = state.entry_at(section.disputed[number])
+            dispute = {"since": e["date"], "reason": e.get("reason", "")}
+        until = section.promised.get(number)
+        promised = date.fromordinal(until).isoformat() if until else None
+    finally:
+        save_quietly(state)
+    return {"reminders": reminders, "disputed": dispute, "promised_until": promised}
+
+
 def _detail(entry: Entry) -> str:
-    keys = ("date", "amount", "currency", "message_id", "method", "reference", "stage")
+    keys = ("date", "amount", "currency", "message_id", "method", "reference", "stage", "store", "draft_id",
+            "until", "reason", "error")
     return " ".join(f"{k}={entry[k]}" for k in keys if k in entry)

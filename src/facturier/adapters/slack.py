@@ -1,0 +1,106 @@
+"""Slack incoming webhook: one message per drafted reminder at or above the thresholds.
+
+`[collections.slack] webhook_env` names the environment variable holding the webhook URL
+(a secret: whoever has it can post to the channel). Slack answers `200 ok` in the body when
+it accepted a message, and an error word otherwise (`invalid_payload`, `no_service`,
+`channel_is_archived`, ...). Anything but `ok` (or no answer) becomes a warning alert: a
+Slack problem never blocks drafting, and nothing is retried.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from urllib.parse import urlparse
+
+from facturier.config.collections import SlackConfig
+from facturier.config.mail import is_loopback
+
+TIMEOUT = 10
+
+
+@dataclass(frozen=True, slots=True)
+class SlackNotice:
+    """What a message says about one drafted reminder."""
+
+    invoice: str
+    client: str
+    amount: Decimal
+    currency: str
+    stage: int
+    days_overdue: int
+
+
+def wanted(config: SlackConfig, stage: int, amount: Decimal) -> bool:
+    """At or above both thresholds (the amount compared in the invoice's own currency)."""
+    return stage >= config.min_stage and amount >= config.min_amount
+
+
+def _escape(text: str) -> str:
+    """Slack's three control characters in message text."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def message_text(notice: SlackNotice) -> str:
+    """One line a channel reads at a glance."""
+    return _escape(f"Reminder drafted: invoice {notice.invoice} ({notice.client}), {notice.amount} "
+                   f"{notice.currency} due, stage {notice.stage}, {notice.days_overdue} days overdue")
+
+
+class SlackWebhook:
+    """Posts JSON `{"text": ...}` to the webhook; `post` returns a warning or None."""
+
+    def __init__(self, url: str, timeout: float = TIMEOUT) -> None:
+        self.url = url
+        self.timeout = timeout
+
+    def post(self, text: str) -> str | None:
+        """None when Slack answered `ok`; else the warning to show (never raises)."""
+        request = urllib.request.Request(self.url, data=json.dumps({"text": text}).encode("utf-8"),
+                                         headers={"Content-Type": "application/json"}, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                body = response.read(2048).decode("utf-8", "replace").strip()
+                status = response.status
+        except urllib.error.HTTPError as exc:
+            body = exc.read(2048).decode("utf-8", "replace").strip()
+            return f"Slack refused the alert ({exc.code} {body or exc.reason}); the reminder was drafted"
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", exc)
+            return f"Slack could not be reached ({reason}); the reminder was drafted"
+        if status != 200 or body != "ok":
+            return f"Slack did not accept the alert ({status} {body[:200]!r}); the reminder was drafted"
+        return None
+
+
+def open_webhook(config: SlackConfig, environ: Mapping[str, str]) -> tuple[SlackWebhook | None, str | None]:
+    """The webhook, or the warning saying why there is none (never an error)."""
+    url = environ.get(config.webhook_env, "").strip()
+    if not url:
+        return None, (f"[collections.slack] webhook_env: the environment variable {config.webhook_env} is "
+                      "not set; no Slack alerts")
+    parsed = urlparse(url)
+    if parsed.scheme != "https" and not (parsed.scheme == "http" and is_loopback(parsed.hostname or "")):
+        return None, (f"[collections.slack] webhook_env: {config.webhook_env} is not an https:// URL "
+                      "(the value is not shown); no Slack alerts")
+    return SlackWebhook(url), None
+
+
+def notify(config: SlackConfig, environ: Mapping[str, str], notices: list[SlackNotice]) -> list[str]:
+    """Post one message per notice at or above the thresholds; the warnings, if any."""
+    chosen = [n for n in notices if wanted(config, n.stage, n.amount)]
+    if not chosen:
+        return []
+    webhook, warning = open_webhook(config, environ)
+    if webhook is None:
+        return [warning] if warning else []
+    warnings = []
+    for notice in chosen:
+        problem = webhook.post(message_text(notice))
+        if problem:
+            warnings.append(f"{notice.invoice}: {problem}")
+    return warnings

@@ -1,0 +1,342 @@
+"""Receivables kept in a sheet (seed 003): the row schema, parsed without any I/O.
+
+A Google Sheet or a CSV export with the seed's header row, columns found by name in any
+order (case and spaces ignored; other columns are left alone):
+
+    invoice_id | client_name | client_email | amount | currency | due_date | sent_date |
+    status | notes | last_stage_sent | last_sent_at
+
+Only rows whose `status` is `overdue`, or `open` and past the due date, are receivables;
+`paid`, `draft`, `void` and `cancelled` rows never are. Cells are what the source gives:
+numbers and serial-number dates (days since 1899-12-30, what Google Sheets and Excel store)
+from the Sheets API, text from a CSV. Text dates may be ISO (2026-10-15), with an English
+month name (15 Oct 2026, Oct 15, 2026), or numeric day/month/year when unambiguous (a
+3/4/2026 could be either, so it is refused with the fix). Trailing empty cells may be
+missing (the API leaves them out). Amounts are what remains due, in the row's currency,
+never rounded: more decimals than the currency has is a problem (except the float noise
+of a formula, 120.00000000000001).
+
+Every problem names the sheet, the row (as the spreadsheet numbers it) and the column, like
+a batch CSV: `Invoices:7:due_date: ...`. A sheet with problems drafts nothing, unless the
+caller skips the bad rows.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from facturier.core.dunning import Receivable
+from facturier.core.money import ZERO, quantize
+
+COLUMNS = ("invoice_id", "client_name", "client_email", "amount", "currency", "due_date",
+           "sent_date", "status", "notes", "last_stage_sent", "last_sent_at")
+REQUIRED = ("invoice_id", "client_name", "client_email", "amount", "currency", "due_date", "status")
+WRITE_BACK = ("last_stage_sent", "last_sent_at")
+STATUSES = ("overdue", "open", "paid", "draft", "void", "cancelled", "canceled")
+SERIAL_EPOCH = date(1899, 12, 30)  # day 0 of Google Sheets' and Excel's serial dates
+_FLOAT_NOISE = Decimal("0.000001")
+_NUMERIC_DATE = re.compile(r"(\d{1,4})[/.\-](\d{1,2})[/.\-](\d{1,4})")
+_TEXT_FORMATS = ("%d %b %Y", "%d %B %Y", "%b %d, %Y", "%B %d, %Y", "%b %d %Y", "%B %d %Y",
+                 "%d-%b-%Y", "%d-%b-%y")
+_PLAIN_AMOUNT = re.compile(r"\d+([.,]\d+)?")
+
+
+@dataclass(frozen=True, slots=True)
+class CellChecks:
+    """The field checks shared with the configuration (config/fields.py): each returns the
+    clean value or raises ValueError with the message to show."""
+
+    email: Callable[[str], str]
+    currency: Callable[[str], str]
+
+
+@dataclass(frozen=True, slots=True)
+class SheetProblem:
+    """One problem, located the way a user finds it in the spreadsheet."""
+
+    sheet: str
+    row: int
+    column: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.sheet}:{self.row}:{self.column}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class SheetRow:
+    """A receivable row: `row` is its number in the spreadsheet (the header is row 1)."""
+
+    row: int
+    invoice_id: str
+    client_name: str
+    emails: tuple[str, ...]
+    amount: Decimal
+    currency: str
+    due_on: date
+    sent_on: date | None
+    status: str
+    notes: str
+    last_stage: int | None
+    last_sent_on: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class SheetParse:
+    """The receivable rows, every problem, and where each known column is (0-based)."""
+
+    rows: tuple[SheetRow, ...]
+    problems: tuple[SheetProblem, ...]
+    columns: dict[str, int]
+    bad_rows: frozenset[int] = frozenset()
+
+    @property
+    def ok(self) -> bool:
+        """True when the sheet has no problem at all."""
+        return not self.problems
+
+
+def header_name(cell: Any) -> str:
+    """A header cell as a column name: `Invoice ID` -> `invoice_id`."""
+    return "_".join(str(cell).strip().lower().replace("-", " ").split())
+
+
+def parse_sheet(values: Sequence[Sequence[Any]], *, sheet: str, today: date, checks: CellChecks,
+                write_back: bool = False, first_row: int = 1) -> SheetParse:
+    """Read a sheet's cells (header first) into receivable rows and problems."""
+    if not values or not any(_text(c) for c in values[0]):
+        return SheetParse((), (SheetProblem(sheet, first_row, "(header)", "the range is empty: check the "
+                          "spreadsheet id, the range and that the sheet is shared with your account"),), {})
+    columns, problems = _columns(values[0], sheet, first_row, write_back)
+    if problems:
+        return SheetParse((), tuple(problems), columns)
+    rows: list[SheetRow] = []
+    bad: set[int] = set()
+    seen: dict[str, int] = {}
+    for offset, cells in enumerate(values[1:], start=1):
+        number = first_row + offset
+        if not any(_text(c) for c in cells):
+            continue  # an empty row between blocks is normal
+        row_problems, row = _row(cells, columns, sheet, number, today, checks)
+        key = _text(_cell(cells, columns, "invoice_id"))
+        if key and key in seen:
+            row_problems.append(SheetProblem(sheet, number, "invoice_id", f"{key!r} is also on row "
+                                             f"{seen[key]}: each invoice must be on one row"))
+        seen.setdefault(key, number)
+        if row_problems:
+            problems.extend(row_problems)
+            bad.add(number)
+        elif row is not None:
+            rows.append(row)
+    return SheetParse(tuple(rows), tuple(problems), columns, frozenset(bad))
+
+
+def _columns(header: Sequence[Any], sheet: str, row: int,
+             write_back: bool) -> tuple[dict[str, int], list[SheetProblem]]:
+    columns: dict[str, int] = {}
+    problems: list[SheetProblem] = []
+    for index, cell in enumerate(header):
+        name = header_name(cell)
+        if name in COLUMNS:
+            if name in columns:
+                problems.append(SheetProblem(sheet, row, name, f"the column appears twice (columns "
+                                             f"{column_letter(columns[name])} and {column_letter(index)})"))
+            columns.setdefault(name, index)
+    needed = REQUIRED + (WRITE_BACK if write_back else ())
+    for name in needed:
+        if name not in columns:
+            why = " (needed to record the reminders drafted, write_back = true)" if name in WRITE_BACK else ""
+            problems.append(SheetProblem(sheet, row, name, f"column missing from the header row{why}; "
+                                         f"the columns are: {' | '.join(COLUMNS)}"))
+    return columns, problems
+
+
+def _row(cells: Sequence[Any], columns: dict[str, int], sheet: str, number: int, today: date,
+         checks: CellChecks) -> tuple[list[SheetProblem], SheetRow | None]:
+    """The row's problems, and the row when it is a receivable (None for paid, open not due...)."""
+    problems: list[SheetProblem] = []
+
+    def field(name: str, parse: Callable[[Any], Any], required: bool = False) -> Any:
+        value = _cell(cells, columns, name)
+        if not _text(value):
+            if required:
+                problems.append(SheetProblem(sheet, number, name, "is empty"))
+            return None
+        try:
+            return parse(value)
+        except ValueError as exc:
+            problems.append(SheetProblem(sheet, number, name, str(exc)))
+            return None
+
+    invoice_id = field("invoice_id", _text, required=True)
+    status = field("status", _status, required=True)
+    if status is None or status in ("paid", "draft", "void", "cancelled", "canceled"):
+        return problems, None
+    due_on = field("due_date", parse_date, required=True)
+    if status == "open" and due_on is not None and due_on >= today:
+        return problems, None  # not yet past due
+    currency = field("currency", lambda v: checks.currency(_text(v).upper()), required=True)
+    values = {
+        "client_name": field("client_name", _text, required=True),
+        "emails": field("client_email", lambda v: _emails(v, checks), required=True),
+        "amount": field("amount", lambda v: parse_amount(v, currency), required=True) if currency else None,
+        "sent_on": field("sent_date", parse_date),
+        "notes": field("notes", _text) or "",
+        "last_stage": field("last_stage_sent", _stage),
+        "last_sent_on": field("last_sent_at", parse_date),
+    }
+    if problems or invoice_id is None or due_on is None or currency is None:
+        return problems, None
+    return problems, SheetRow(row=number, invoice_id=invoice_id, currency=currency, due_on=due_on,
+                              status=status, **values)
+
+
+def _cell(cells: Sequence[Any], columns: dict[str, int], name: str) -> Any:
+    index = columns.get(name)
+    return cells[index] if index is not None and index < len(cells) else None  # short rows are normal
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _status(value: Any) -> str:
+    status = _text(value).lower()
+    if status not in STATUSES:
+        raise ValueError(f"{_text(value)!r} is not a status: {', '.join(STATUSES[:6])}")
+    return status
+
+
+def _emails(value: Any, checks: CellChecks) -> tuple[str, ...]:
+    parts = [p.strip() for p in re.split(r"[,;]", _text(value)) if p.strip()]
+    if not parts:
+        raise ValueError("is empty")
+    return tuple(checks.email(p) for p in parts)
+
+
+def _stage(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a stage (a whole number of days, e.g. 14)")
+    if isinstance(value, (int, float)) and float(value).is_integer() and value > 0:
+        return int(value)
+    text = _text(value)
+    if text.isdigit() and int(text) > 0:
+        return int(text)
+    raise ValueError(f"{text!r} is not a stage (a whole number of days, e.g. 14)")
+
+
+def parse_amount(value: Any, currency: str) -> Decimal:
+    """A positive amount in `currency`: a number cell, or plain text ('1234.50', '1234,50')."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not an amount")
+    if isinstance(value, int):
+        amount = Decimal(value)
+    elif isinstance(value, float):
+        amount = Decimal(repr(value))  # the shortest text that reads back as this float
+        near = quantize(amount, currency)
+        if abs(near - amount) < _FLOAT_NOISE:
+            amount = near
+    else:
+        text = _text(value)
+        if not _PLAIN_AMOUNT.fullmatch(text):
+            raise ValueError(f"{text!r} is not a plain amount (digits and one '.' or ',' as decimal "
+                             "mark; no currency sign or thousands separator)")
+        amount = Decimal(text.replace(",", "."))
+    try:
+        rounded = quantize(amount, currency)
+    except InvalidOperation:
+        raise ValueError(f"{value!r} is not an amount") from None
+    if rounded != amount:
+        raise ValueError(f"{amount} has more decimals than {currency} allows")
+    if rounded <= ZERO:
+        raise ValueError(f"{amount} is not a positive amount (a paid row has status paid)")
+    return rounded
+
+
+def parse_date(value: Any) -> date:
+    """A date cell: a serial number (days since 1899-12-30), ISO text, or a formatted date."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a date")
+    if isinstance(value, (int, float)):
+        if not 1 <= value < 2958466:
+            raise ValueError(f"{value!r} is not a date serial number (days since 1899-12-30)")
+        return SERIAL_EPOCH + timedelta(days=int(value))  # a fraction is the time of day
+    text = _text(value)
+    try:
+        return date.fromisoformat(text[:10]) if re.fullmatch(r"\d{4}-\d{2}-\d{2}([T ].*)?", text) \
+            else _formatted_date(text)
+    except ValueError as exc:
+        if "ambiguous" in str(exc) or "is not a date" in str(exc):
+            raise
+        raise ValueError(f"{text!r} is not a date: {exc}") from None
+
+
+def _formatted_date(text: str) -> date:
+    match = _NUMERIC_DATE.fullmatch(text)
+    if match:
+        a, b, c = (int(g) for g in match.groups())
+        if len(match.group(1)) == 4:
+            return date(a, b, c)  # 2026/10/15
+        if len(match.group(3)) != 4:
+            raise ValueError(f"{text!r} is not a date with a four-digit year")
+        if a > 12 or a == b:
+            return date(c, b, a)  # day first
+        if b > 12:
+            return date(c, a, b)  # month first
+        raise ValueError(f"{text!r} is ambiguous (day/month or month/day?): write it as "
+                         f"{c:04d}-{b:02d}-{a:02d} or {c:04d}-{a:02d}-{b:02d}, or format the column as a date")
+    for pattern in _TEXT_FORMATS:
+        try:
+            return datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    raise ValueError(f"{text!r} is not a date (use 2026-10-15, 15 Oct 2026, or a date cell)")
+
+
+def column_letter(index: int) -> str:
+    """0 -> A, 25 -> Z, 26 -> AA: A1 notation of a 0-based column."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+def to_receivables(rows: Sequence[SheetRow], *, language: str, business: bool = True) -> list[Receivable]:
+    """The sheet's rows as the collections router takes them; the amount is what remains.
+
+    A sheet has no client ids: the client is its first email address (lower-cased), so a
+    combined reminder groups the invoices sent to one address.
+    """
+    return [Receivable(
+        number=r.invoice_id, client=r.emails[0].lower(), client_name=r.client_name, emails=r.emails,
+        language=language, currency=r.currency, issued_on=r.sent_on or r.due_on, due_on=r.due_on,
+        total=r.amount, paid=ZERO, credited=ZERO, remaining=r.amount, business=business,
+        last_stage=r.last_stage, last_drafted_on=r.last_sent_on) for r in rows]
+
+
+def with_journal_history(receivables: Sequence[Receivable],
+                         history: dict[str, tuple[int, date]]) -> list[Receivable]:
+    """Receivables whose history also counts what the journal says was drafted: the journal
+    is the record, so a write-back that failed never leads to a second draft."""
+    out = []
+    for r in receivables:
+        journalled = history.get(r.number)
+        if journalled is None:
+            out.append(r)
+            continue
+        stage, day = journalled
+        last_stage = max(stage, r.last_stage or 0)
+        last_day = max(day, r.last_drafted_on) if r.last_drafted_on else day
+        out.append(replace(r, last_stage=last_stage, last_drafted_on=last_day))
+    return out

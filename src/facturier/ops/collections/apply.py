@@ -1,0 +1,178 @@
+"""Apply `remind`'s plan: hand each draft to the store between `reminder.drafting` and
+`reminder.drafted`, in batched commits.
+
+The contract is the one stated on `adapters.drafts.DraftStore`. Per batch of drafts: one
+commit journals `reminder.drafting` for every invoice of the batch; each draft is created;
+the store is flushed (the outbox makes the whole batch durable at once); one commit
+journals `reminder.drafted` for every draft stored, and `reminder.draft_failed` for those
+surely not stored (refused, store unreachable, or not attempted after the store failed),
+which the next run drafts again. A draft whose hand-over was cut mid-way
+(`DraftInterrupted`) stays in flight: never redone automatically, reported by every run
+until `remind --confirm` or `--retry` settles it.
+
+The first batch holds one draft, so a store that is down costs one pair of entries, not a
+batch of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from facturier.adapters.drafts import (
+    DraftError,
+    DraftInterrupted,
+    DraftReceipt,
+    DraftRefused,
+    DraftStore,
+)
+from facturier.core.dunning import ClientReminder
+from facturier.core.errors import FacturierError
+from facturier.core.money import fmt_amount
+from facturier.ops.collections.drafts import Draft, DraftBuilder
+from facturier.ops.collections.metrics import record_drafts
+from facturier.ops.collections.plan import RemindPlan
+from facturier.ops.report import Alert, Report
+from facturier.store.events import T
+from facturier.store.ledger import Ledger
+
+if TYPE_CHECKING:
+    from facturier.config import Workspace
+
+BATCH = 500
+REVIEW_COLUMNS = ["invoice", "client", "email", "days_overdue", "stage", "amount", "currency", "subject",
+                  "draft", "status"]
+
+
+@dataclass
+class BatchOutcome:
+    """What happened to the drafts of one batch."""
+
+    stored: list[tuple[Draft, DraftReceipt]] = field(default_factory=list)
+    failed: list[tuple[Draft, str]] = field(default_factory=list)
+    unknown: list[Draft] = field(default_factory=list)
+    stopped: DraftError | None = None
+
+
+def review_row(group: ClientReminder, subject: str, to: str, draft: str, status: str) -> dict[str, Any]:
+    """One line of the review table."""
+    return {"invoice": ", ".join(group.numbers), "client": group.client, "email": to,
+            "days_overdue": group.days_overdue, "stage": group.stage,
+            "amount": fmt_amount(group.remaining, group.currency), "currency": group.currency,
+            "subject": subject, "draft": draft, "status": status}
+
+
+def _batches(groups: Sequence[ClientReminder]) -> Iterator[Sequence[ClientReminder]]:
+    """1 group, then BATCH at a time (see the module docstring)."""
+    if groups:
+        yield groups[:1]
+    for start in range(1, len(groups), BATCH):
+        yield groups[start:start + BATCH]
+
+
+def reminder_ids(draft: Draft, store: str, day: date) -> list[dict[str, Any]]:
+    """The keys shared by the entries of one draft, one dict per invoice it reminds."""
+    return [{"number": due.number, "client": draft.group.client, "stage": due.stage, "store": store,
+             "message_id": draft.message_id, "date": day.isoformat()} for due in draft.group.dues]
+
+
+def apply_plan(ws: Workspace, ledger: Ledger, plan: RemindPlan, builder: DraftBuilder, store: DraftStore,
+               report: Report) -> None:
+    """Draft every group of the plan, batch by batch; stop at the first store failure."""
+    processed = 0
+    for batch in _batches(plan.groups):
+        processed += len(batch)
+        drafts = _build(builder, batch, report)
+        if not drafts:
+            continue
+        ledger.journal.append_many([(T.REMINDER_DRAFTING, ids) for d in drafts
+                                    for ids in reminder_ids(d, store.name, plan.day)])
+        outcome = hand_over(store, drafts)
+        settle_batch(ws, ledger, store.name, plan.day, outcome, report)
+        if outcome.stopped is not None:
+            left = len(plan.groups) - processed
+            if left > 0:
+                report.notes.append(f"{left} draft(s) not attempted after the store failed; the next run "
+                                    "drafts them.")
+            return
+
+
+def _build(builder: DraftBuilder, batch: Sequence[ClientReminder], report: Report) -> list[Draft]:
+    """The batch's drafts; a template that fails stops only its own draft (an error alert)."""
+    drafts = []
+    for group in batch:
+        try:
+            drafts.append(builder.build(group))
+        except FacturierError as exc:
+            report.alerts.append(Alert("error", f"{', '.join(group.numbers)}: no reminder drafted: {exc}"))
+            report.rows.append(review_row(group, "", "", "", "error"))
+    return drafts
+
+
+def hand_over(store: DraftStore, drafts: list[Draft]) -> BatchOutcome:
+    """Create each draft, then flush; a refused draft fails alone, an unreachable store stops the batch."""
+    outcome = BatchOutcome()
+    for index, draft in enumerate(drafts):
+        try:
+            outcome.stored.append((draft, store.create(draft.message)))
+        except DraftInterrupted as exc:
+            outcome.unknown.append(draft)
+            outcome.stopped = exc
+        except DraftRefused as exc:
+            outcome.failed.append((draft, str(exc)))
+            continue
+        except DraftError as exc:
+            outcome.failed.append((draft, str(exc)))
+            outcome.stopped = exc
+        if outcome.stopped is not None:
+            outcome.failed.extend((d, "not attempted: the draft store failed on an earlier draft")
+                                  for d in drafts[index + 1:])
+            break
+    try:
+        store.flush()
+    except DraftError as exc:  # written but maybe not durable: the outcome is unknown
+        outcome.unknown.extend(d for d, _ in outcome.stored)
+        outcome.stored.clear()
+        outcome.stopped = exc
+    return outcome
+
+
+def settle_batch(ws: Workspace, ledger: Ledger, store: str, day: date, outcome: BatchOutcome,
+                 report: Report) -> None:
+    """One commit for the batch's outcomes, then the review rows, the CSV and the logs."""
+    entries: list[tuple[str, dict[str, Any]]] = []
+    for draft, receipt in outcome.stored:
+        extra: dict[str, Any] = {"draft_id": receipt.draft_id}
+        if receipt.uid is not None:
+            extra["uid"] = receipt.uid
+        entries += [(T.REMINDER_DRAFTED, {**ids, **extra}) for ids in reminder_ids(draft, store, day)]
+    for draft, error in outcome.failed:
+        entries += [(T.REMINDER_DRAFT_FAILED, {**ids, "error": error}) for ids in reminder_ids(draft, store, day)]
+    ledger.journal.append_many(entries)
+    for draft, receipt in outcome.stored:
+        status = "already in the store" if receipt.existing else "drafted"
+        report.rows.append(review_row(draft.group, draft.subject, draft.to, receipt.draft_id, status))
+    for draft, error in outcome.failed:
+        status = "not attempted" if error.startswith("not attempted") else "failed"
+        report.rows.append(review_row(draft.group, draft.subject, draft.to, "", status))
+    for draft in outcome.unknown:
+        report.rows.append(review_row(draft.group, draft.subject, draft.to, "", "in flight"))
+    _alerts(outcome, report)
+    record_drafts(ws.root, [(due.number, d.group.client, due.stage, d.to, f"{store}: {r.draft_id}, {d.message_id}")
+                            for d, r in outcome.stored for due in d.group.dues])
+
+
+def _alerts(outcome: BatchOutcome, report: Report) -> None:
+    for draft, error in outcome.failed:
+        if not error.startswith("not attempted"):
+            report.alerts.append(Alert("error", f"{', '.join(draft.group.numbers)}: reminder not drafted, the "
+                                                f"next run drafts it again: {error}"))
+    for draft in outcome.unknown:
+        numbers = ", ".join(draft.group.numbers)
+        report.alerts.append(Alert("error", f"{numbers}: the hand-over of the reminder (Message-ID "
+                                            f"{draft.message_id}) was cut off: {outcome.stopped}. It may or may "
+                                            f"not be in the drafts; it is NOT redone automatically. Check, then "
+                                            f"run `facturier remind --confirm {draft.group.numbers[0]}` or "
+                                            f"`--retry {draft.group.numbers[0]}`."))

@@ -1,0 +1,94 @@
+"""`facturier dispute` and `facturier promise`: facts about an invoice that stop its reminders.
+
+Each is one journal entry (`invoice.disputed`, `invoice.dispute_resolved`, `invoice.promised`,
+keys in docs/collections.md). They are refused for a number that is not a live direct
+invoice, and (except resolving a dispute) for an invoice with nothing left to pay.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING
+
+from facturier.core.errors import InputError
+from facturier.ops.accounts import client_balances
+from facturier.ops.logs import log
+from facturier.ops.report import Report
+from facturier.store.events import DocumentIssued, T
+from facturier.store.ledger import Ledger
+from facturier.store.state import LedgerState
+
+if TYPE_CHECKING:
+    from facturier.config import Workspace
+
+COLUMNS = ["invoice", "client", "status", "detail"]
+
+
+def collectable_invoice(state: LedgerState, number: str, day: date) -> DocumentIssued:
+    """The live direct invoice `number`, still owed on `day`; a clear error otherwise."""
+    doc = next((d for d in state.documents(state.index.documents_named(number))
+                if not d.is_credit_note and d.seller == "issuer"), None)
+    if doc is None:
+        other = state.document(number)
+        if other is not None and other.is_credit_note:
+            raise InputError(f"{number} is a credit note, not an invoice")
+        if other is not None:
+            raise InputError(f"{number} is an invoice of batch client {other.seller!r}: its seller collects it")
+        raise InputError(f"no invoice numbered {number!r}")
+    if doc.mode != "live":
+        raise InputError(f"{number} is a test invoice: test invoices are never reminded")
+    _require_open(state, doc, day)
+    return doc
+
+
+def _require_open(state: LedgerState, doc: DocumentIssued, day: date) -> None:
+    for balance in client_balances(state, doc.client, max(day, doc.date)):
+        for status in balance.invoices:
+            if status.number != doc.number:
+                continue
+            if status.open_amount <= 0:
+                why = "fully credited" if status.status == "credited" else "already paid"
+                raise InputError(f"{doc.number} is {why}: nothing is left to pay, so there is nothing to "
+                                 "dispute or promise")
+            return
+
+
+def dispute(ws: Workspace, number: str, day: date, reason: str | None, resolve: bool) -> Report:
+    """Stop the reminders of an invoice under dispute, or (`resolve`) let them resume."""
+    with Ledger(ws.root) as ledger:
+        state = ledger.state
+        disputed = number in state.collections.disputed
+        if resolve:
+            doc = state.document(number)
+            if doc is None:
+                raise InputError(f"no invoice numbered {number!r}")
+            if not disputed:
+                raise InputError(f"{number} is not disputed: nothing to resolve")
+            ledger.append(T.INVOICE_DISPUTE_RESOLVED, {"number": number, "date": day.isoformat()})
+            message, status = f"dispute resolved on {day}; reminders resume at the stage the days overdue give", "resolved"
+        else:
+            doc = collectable_invoice(state, number, day)
+            if disputed:
+                since = state.entry_at(state.collections.disputed[number])
+                raise InputError(f"{number} is already disputed (since {since['date']}); "
+                                 f"`facturier dispute {number} --resolve` ends the dispute")
+            ledger.append(T.INVOICE_DISPUTED, {"number": number, "reason": reason or "", "date": day.isoformat()})
+            message, status = f"disputed on {day}" + (f": {reason}" if reason else ""), "disputed"
+    log(ws.root, f"{number} {message}", doc.client)
+    report = Report("Dispute", COLUMNS)
+    report.rows.append({"invoice": number, "client": doc.client, "status": status, "detail": message})
+    return report
+
+
+def promise(ws: Workspace, number: str, day: date, until: date) -> Report:
+    """A promise to pay by `until`: no reminder for the invoice before that day."""
+    with Ledger(ws.root) as ledger:
+        doc = collectable_invoice(ledger.state, number, day)
+        if until <= day:
+            raise InputError(f"--until {until} must be after {day}: a promise is about a day still to come")
+        ledger.append(T.INVOICE_PROMISED, {"number": number, "until": until.isoformat(), "date": day.isoformat()})
+    message = f"payment promised by {until} (recorded {day}); no reminder before that day"
+    log(ws.root, f"{number} {message}", doc.client)
+    report = Report("Promise", COLUMNS)
+    report.rows.append({"invoice": number, "client": doc.client, "status": "promised", "detail": message})
+    return report

@@ -1,0 +1,88 @@
+"""`remind`'s plan: what is due today, computed purely from the ledger state and the configuration.
+
+Nothing here writes: a dry run prints this plan, a real run hands it to `apply`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING
+
+from facturier.adapters.sheets import SheetReceivables
+from facturier.core.dunning import ClientReminder, Skipped, group_reminders, plan_reminders
+from facturier.ops.collections.receivables import receivables_from_ledger
+from facturier.ops.connectors import sheet_source_receivables
+from facturier.store.state import LedgerState
+
+if TYPE_CHECKING:
+    from facturier.config import Workspace
+
+
+@dataclass(frozen=True, slots=True)
+class InFlight:
+    """A `reminder.drafting` without its outcome: the draft may or may not be in the store."""
+
+    number: str
+    client: str
+    stage: int
+    store: str
+    message_id: str
+    day: date
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class RemindPlan:
+    """The drafts to make on `day` (one per invoice, or per client with `combine`), the
+    invoices left alone and why, and the hand-overs still in flight from an earlier run."""
+
+    day: date
+    groups: tuple[ClientReminder, ...]
+    skipped: tuple[Skipped, ...]
+    in_flight: tuple[InFlight, ...]
+    # From a sheet source: the sheet as read (for the write-back); the invoices still open,
+    # whose payment links stay on (None for a --client run, which sees only one client).
+    sheet: SheetReceivables | None = None
+    open_numbers: frozenset[str] | None = None
+
+    @property
+    def invoice_count(self) -> int:
+        """How many invoices the drafts remind."""
+        return sum(len(g.dues) for g in self.groups)
+
+
+def plan_run(ws: Workspace, state: LedgerState, day: date, client: str | None = None,
+             skip_bad_rows: bool | None = None) -> RemindPlan:
+    """The reminders due on `day` (for one client, or all), by the rules of core.dunning.
+
+    An invoice whose previous hand-over is in flight is left out: it is never redrafted
+    until a human settles it (`remind --confirm` / `--retry`).
+    """
+    collections = ws.config.collections
+    flights = in_flight(state, client)
+    busy = {f.number for f in flights}
+    sheet = None
+    if collections.source in ("csv", "sheets"):  # issue 12: the seed's sheet instead of the ledger
+        sheet = sheet_source_receivables(ws, day, state.collections.last, skip_bad_rows=skip_bad_rows)
+        source = [r for r in sheet.receivables if client is None or r.client == client]
+    else:
+        source = receivables_from_ledger(ws, state, day, None if client is None else [client])
+    receivables = [r for r in source if r.number not in busy]
+    decisions = plan_reminders(receivables, day, collections.stage_tuple())
+    groups = group_reminders(decisions.due, collections.combine)
+    still_open = frozenset(r.number for r in source if r.remaining > 0) if client is None else None
+    return RemindPlan(day, groups, decisions.skipped, flights, sheet, still_open)
+
+
+def in_flight(state: LedgerState, client: str | None = None) -> tuple[InFlight, ...]:
+    """Every interrupted hand-over (of one client), in journal order."""
+    out = []
+    for number, (offset, stage, day, message_id) in sorted(state.collections.in_flight.items(),
+                                                           key=lambda item: item[1][0]):
+        entry = state.entry_at(offset)
+        if client is not None and entry.get("client") != client:
+            continue
+        out.append(InFlight(number, str(entry.get("client", "")), stage, str(entry.get("store", "")),
+                            message_id, date.fromordinal(day), offset))
+    return tuple(out)

@@ -1,0 +1,86 @@
+"""The invoices collections look at, from the ledger: `receivables_from_ledger`.
+
+A `Receivable` (core.dunning) is one open invoice with what remains due after payments and
+credit notes, its client's contact details and its reminder history. This module is the
+only place that knows where they come from: a sheet source (PRODUCT.md §8 "Sources") would
+provide the same list from another function with the same signature shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from facturier.core.accounts import from_minor
+from facturier.core.dunning import Receivable
+from facturier.ops.accounts import client_balances
+from facturier.store.state import Collections, LedgerState
+
+if TYPE_CHECKING:
+    from facturier.config import ClientConfig, Workspace
+
+
+def receivables_from_ledger(ws: Workspace, state: LedgerState, day: date,
+                            clients: Iterable[str] | None = None) -> list[Receivable]:
+    """Every live direct invoice of a configured client still open on `day`, oldest due first.
+
+    Amounts are those of the client's running account (the allocation rules of the ledger),
+    or recomputed at `day` when a later fact exists (`--date` replaying an earlier day).
+    Invoices issued after `day` do not exist yet on that day. Invoices of a client whose
+    file was removed are left out: there is no address to remind.
+    """
+    wanted = sorted(ws.clients) if clients is None else list(clients)
+    section = state.collections
+    out: list[Receivable] = []
+    for client_id in wanted:
+        client = ws.clients.get(client_id)
+        if client is None:
+            continue
+        for currency, rows in _open_invoices(state, client_id, day):
+            out.extend(_receivable(client_id, client, currency, row, section) for row in rows)
+    out.sort(key=lambda r: (r.due_on, r.number))
+    return out
+
+
+# (number, issued, due, total, credited, paid, remaining)
+_Row = tuple[str, date, date, Decimal, Decimal, Decimal, Decimal]
+
+
+def _open_invoices(state: LedgerState, client: str, day: date) -> list[tuple[str, list[_Row]]]:
+    """Per currency, the client's invoices with something left to pay on `day`."""
+    accounts = state.accounts.of_client(client)
+    if not all(a.covers(day) for a in accounts):
+        return [(b.currency, [(s.number, s.issued, s.due, s.total, s.credited, s.paid, s.open_amount)
+                              for s in b.invoices if s.open_amount > 0])
+                for b in client_balances(state, client, day)]
+    out = []
+    for account in accounts:
+        amounts, _ = account.settled()  # O(invoices), no InvoiceStatus built for paid ones
+        exp = account.exponent
+        rows = []
+        for number, (credited, paid, left) in amounts.items():
+            if left <= 0:
+                continue
+            issued, due, total, _, _ = account.invoices[number]
+            rows.append((number, date.fromordinal(issued), date.fromordinal(due), from_minor(total, exp),
+                         from_minor(credited, exp), from_minor(paid, exp), from_minor(left, exp)))
+        out.append((account.currency, rows))
+    return out
+
+
+def _receivable(client_id: str, client: ClientConfig, currency: str, row: _Row,
+                section: Collections) -> Receivable:
+    number, issued, due, total, credited, paid, left = row
+    last_stage, last_day = section.last(number)
+    promised = section.promised.get(number)
+    return Receivable(
+        number=number, client=client_id, client_name=client.name, emails=tuple(client.recipients()),
+        language=client.language, currency=currency, issued_on=issued, due_on=due, total=total,
+        paid=paid, credited=credited, remaining=left, mode="live",  # accounts hold live invoices only
+        business=client.business, disputed=number in section.disputed,
+        promised_until=date.fromordinal(promised) if promised else None,
+        last_stage=last_stage, last_drafted_on=last_day, sent_message_id=section.sent_ids.get(number),
+        collections_enabled=client.collections.enabled,
+    )

@@ -1,0 +1,148 @@
+"""`facturier remind`: draft the reminders due today, or preview them (dry run).
+
+Three outcomes before anything is planned: collections switched off (`enabled = false`),
+outside the drafting window (says when it opens), or a dry run (by `--dry-run`, or by
+`[collections] dry_run = true`, the default of a new workspace). A real run opens the
+ledger under the lock, plans, and applies the plan (`apply`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from facturier.adapters.drafts import DraftStore, DraftStoreOptions, open_draft_store
+from facturier.core.dunning import check_window
+from facturier.core.errors import FacturierError, InputError
+from facturier.ops.collections.apply import REVIEW_COLUMNS, apply_plan, review_row
+from facturier.ops.collections.drafts import DraftBuilder
+from facturier.ops.collections.formal_notice import attacher_for
+from facturier.ops.collections.plan import InFlight, RemindPlan, plan_run
+from facturier.ops.connectors import (
+    deactivate_paid_links,
+    payment_link_of,
+    slack_alerts,
+    write_back,
+)
+from facturier.ops.gmail_threads import gmail_threads
+from facturier.ops.report import Alert, Report
+from facturier.ops.state import read_state
+from facturier.store.ledger import Ledger
+
+if TYPE_CHECKING:
+    from facturier.config import Workspace
+
+
+def remind(ws: Workspace, day: date, now: datetime, *, dry_run: bool = False, client: str | None = None,
+           store: DraftStore | None = None, skip_bad_rows: bool | None = None) -> Report:
+    """Draft (or preview) every reminder due on `day`; `now` is the local time for the window.
+
+    `store` replaces the configured draft store (tests pass `MemoryDrafts`).
+    """
+    collections = ws.config.collections
+    if client is not None and client not in ws.clients:
+        raise InputError(f"--client: unknown client {client!r} (no clients/{client}.toml)")
+    preview = dry_run or collections.dry_run
+    report = Report("Reminders" + (" (dry run: nothing drafted)" if preview else ""), REVIEW_COLUMNS)
+    notice = collections.notice()
+    if not collections.enabled:
+        report.notes.append(f"Nothing drafted: {notice}.")
+        return report
+    window = check_window(collections.drafting_window(), now)
+    if preview:
+        return _preview(ws, day, client, report, window.message(), dry_run, skip_bad_rows)
+    if not window.open:
+        report.notes.append(f"Nothing drafted: {window.message()} ([collections] window = "
+                            f"\"{collections.window}\", {ws.config.timezone}).")
+        return report
+    with Ledger(ws.root) as ledger:
+        plan = plan_run(ws, ledger.state, day, client, skip_bad_rows)
+        report.alerts.extend(in_flight_alerts(plan.in_flight))
+        if plan.groups:
+            _draft(ws, ledger, plan, report, store)
+        _after_drafting(ws, ledger, plan, report)
+        _summary(plan, report)
+    return report
+
+
+def _draft(ws: Workspace, ledger: Ledger, plan: RemindPlan, report: Report, store: DraftStore | None) -> None:
+    try:
+        options = DraftStoreOptions(google=ws.config.google, gmail_threads=gmail_threads(ledger.state))
+        opened = store if store is not None else open_draft_store(ws.config.collections, ws.root, options=options)
+    except FacturierError as exc:
+        report.alerts.append(Alert("error", f"nothing drafted: {exc}"))
+        return
+    builder = DraftBuilder(ws, attacher_for(ws, ledger.state, plan.day))
+    builder.payment_link, link_warnings = payment_link_of(ws, ledger.state, ledger)
+    try:
+        apply_plan(ws, ledger, plan, builder, opened, report)
+    finally:
+        opened.close()
+    report.alerts.extend(Alert("warning", w) for w in link_warnings)
+    state = ledger.state
+    drafted = [g for g in plan.groups if all(state.collections.last(d.number) == (d.stage, plan.day)
+                                             for d in g.dues)]
+    report.alerts.extend(Alert("warning", w) for w in slack_alerts(ws, drafted))
+
+
+def _after_drafting(ws: Workspace, ledger: Ledger, plan: RemindPlan, report: Report) -> None:
+    """Issue 12's follow-ups, all warnings at worst: the sheet rows behind the journal are
+    written back (this run's drafts and earlier failed write-backs), and the payment links
+    of invoices no longer open are switched off."""
+    warnings = []
+    if plan.sheet is not None:
+        warnings += [f"row left out (--skip-bad-rows): {p}" for p in plan.sheet.skipped]
+        warnings += write_back(plan.sheet, ledger.state.collections.last)
+    if plan.open_numbers is not None:
+        warnings += deactivate_paid_links(ws, ledger.state, ledger, set(plan.open_numbers))
+    report.alerts.extend(Alert("warning", w) for w in warnings)
+
+
+def _preview(ws: Workspace, day: date, client: str | None, report: Report, closed: str, asked: bool,
+             skip_bad_rows: bool | None = None) -> Report:
+    state = read_state(ws.root)
+    try:
+        plan = plan_run(ws, state, day, client, skip_bad_rows)
+        builder = DraftBuilder(ws)
+        store = ws.config.collections.drafts
+        for group in plan.groups:
+            try:
+                subject = builder.render_subject(group)
+            except FacturierError as exc:
+                report.alerts.append(Alert("error", f"{', '.join(group.numbers)}: {exc}"))
+                subject = "(template error)"
+            to = ", ".join(dict.fromkeys(e for d in group.dues for e in d.receivable.emails))
+            report.rows.append(review_row(group, subject, to, store, "would draft"))
+        report.alerts.extend(Alert("warning", a.message) for a in in_flight_alerts(plan.in_flight))
+        _summary(plan, report, preview=True)
+    finally:
+        state.close()
+    if not asked:
+        report.notes.append(f"Note: {ws.config.collections.notice()}.")
+    if closed:
+        report.notes.append(f"Note: {closed}; a real run now would draft nothing.")
+    return report
+
+
+def _summary(plan: RemindPlan, report: Report, preview: bool = False) -> None:
+    drafted = sum(1 for row in report.rows if row["status"] in ("drafted", "already in the store"))
+    if preview:
+        head = f"{len(plan.groups)} draft(s) would be made for {plan.invoice_count} invoice(s) on {plan.day}."
+    elif plan.groups:
+        head = f"{drafted} of {len(plan.groups)} draft(s) made on {plan.day}."
+    else:
+        head = f"Nothing to remind on {plan.day}."
+    reasons = Counter(s.reason.value for s in plan.skipped)
+    if reasons:
+        head += " Left alone: " + ", ".join(f"{n} {reason}" for reason, n in sorted(reasons.items())) + "."
+    report.notes.insert(0, head)
+
+
+def in_flight_alerts(flights: tuple[InFlight, ...]) -> list[Alert]:
+    """An error for every interrupted hand-over: a human settles it, nothing is redone on its own."""
+    return [Alert("error", f"{f.number}: a reminder (stage {f.stage}, Message-ID {f.message_id}) was being "
+                           f"handed to the {f.store} store on {f.day} when the run stopped; it is NOT redrafted "
+                           f"automatically. Check your drafts, then run `facturier remind --confirm {f.number}` "
+                           f"if it is there, or `facturier remind --retry {f.number}`.") for f in flights]
+

@@ -1,0 +1,123 @@
+"""`remind --confirm NUMBER` / `--retry NUMBER`: settle a hand-over cut off mid-way.
+
+`--confirm` journals `reminder.drafted` for a draft a human found in the drafts (the store
+is asked first, to record where it is); `--retry` hands the same draft over again, with the
+same Message-ID, so a store that already holds it returns it instead of making a second
+one. Every invoice of a combined draft is settled together (they share the Message-ID).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING, Any, Literal
+
+from facturier.adapters.drafts import (
+    DraftError,
+    DraftReceipt,
+    DraftStore,
+    DraftStoreOptions,
+    open_draft_store,
+)
+from facturier.core.dunning import ReminderDue, days_overdue, group_reminders
+from facturier.core.errors import InputError
+from facturier.ops.collections.apply import REVIEW_COLUMNS, hand_over, settle_batch
+from facturier.ops.collections.drafts import DraftBuilder
+from facturier.ops.collections.formal_notice import attacher_for
+from facturier.ops.collections.metrics import record_drafts
+from facturier.ops.collections.plan import InFlight, in_flight
+from facturier.ops.collections.receivables import receivables_from_ledger
+from facturier.ops.gmail_threads import gmail_threads
+from facturier.ops.report import Alert, Report
+from facturier.store.events import T
+from facturier.store.ledger import Ledger
+
+if TYPE_CHECKING:
+    from facturier.config import Workspace
+
+
+def settle(ws: Workspace, number: str, action: Literal["confirm", "retry"], day: date,
+           store: DraftStore | None = None) -> Report:
+    """Confirm or retry the in-flight reminder of an invoice (and of its combined siblings)."""
+    report = Report("Reminders", REVIEW_COLUMNS)
+    with Ledger(ws.root) as ledger:
+        flights = in_flight(ledger.state)
+        mine = next((f for f in flights if f.number == number), None)
+        if mine is None:
+            raise InputError(_nothing_in_flight(ledger, number))
+        group = [f for f in flights if f.message_id == mine.message_id]
+        options = DraftStoreOptions(google=ws.config.google, gmail_threads=gmail_threads(ledger.state))
+        opened = store if store is not None else open_draft_store(ws.config.collections, ws.root, options=options)
+        try:
+            if action == "confirm":
+                _confirm(ws, ledger, opened, group, report)
+            else:
+                _retry(ws, ledger, opened, group, day, report)
+        finally:
+            opened.close()
+    return report
+
+
+def _nothing_in_flight(ledger: Ledger, number: str) -> str:
+    if ledger.state.document(number) is None:
+        return f"no invoice numbered {number!r}"
+    stage, when = ledger.state.collections.last(number)
+    done = f" (last drafted: stage {stage} on {when})" if stage else ""
+    return f"{number} has no reminder in flight to settle{done}"
+
+
+def _confirm(ws: Workspace, ledger: Ledger, store: DraftStore, group: list[InFlight], report: Report) -> None:
+    first = group[0]
+    try:
+        receipt = store.find(first.message_id)
+    except DraftError as exc:
+        raise InputError(f"cannot look for the draft in the {first.store} store to confirm it: {exc}") from None
+    if receipt is None:
+        receipt = DraftReceipt(first.store, "", first.message_id)
+        report.alerts.append(Alert("warning", f"{first.number}: the draft (Message-ID {first.message_id}) is not "
+                                              f"in the {first.store} store; recorded as drafted as you confirmed"))
+    extra: dict[str, Any] = {"draft_id": receipt.draft_id, "confirmed_by_operator": True}
+    if receipt.uid is not None:
+        extra["uid"] = receipt.uid
+    ledger.journal.append_many([(T.REMINDER_DRAFTED, {**_ids(f), **extra}) for f in group])
+    for f in group:
+        report.rows.append({"invoice": f.number, "client": f.client, "stage": f.stage, "draft": receipt.draft_id,
+                            "status": "confirmed drafted"})
+    record_drafts(ws.root, [(f.number, f.client, f.stage, _recipients(ws, f.client),
+                             f"{f.store}: confirmed, {f.message_id}") for f in group])
+
+
+def _recipients(ws: Workspace, client: str) -> str:
+    config = ws.clients.get(client)
+    return ", ".join(config.recipients()) if config is not None else ""
+
+
+def _ids(f: InFlight) -> dict[str, Any]:
+    return {"number": f.number, "client": f.client, "stage": f.stage, "store": f.store,
+            "message_id": f.message_id, "date": f.day.isoformat()}
+
+
+def _retry(ws: Workspace, ledger: Ledger, store: DraftStore, group: list[InFlight], day: date,
+           report: Report) -> None:
+    """Rebuild the draft from today's amounts with the same Message-ID, and hand it over again."""
+    numbers = {f.number: f for f in group}
+    if ws.config.collections.source in ("csv", "sheets"):  # issue 12: the row as the sheet says now
+        from facturier.ops.connectors import sheet_source_receivables
+
+        source = sheet_source_receivables(ws, day, ledger.state.collections.last, skip_bad_rows=True).receivables
+    else:
+        source = receivables_from_ledger(ws, ledger.state, day, {f.client for f in group})
+    open_now = {r.number: r for r in source if r.number in numbers}
+    settled = [f for f in group if f.number not in open_now]
+    if settled:  # paid or credited since: a reminder now would be wrong
+        ledger.journal.append_many([(T.REMINDER_DRAFT_FAILED, {**_ids(f), "error": "cancelled: nothing left to pay"})
+                                    for f in settled])
+        report.notes.extend(f"{f.number}: nothing left to pay; its interrupted reminder is cancelled." for f in settled)
+    dues = [ReminderDue(r, numbers[n].stage, days_overdue(r.due_on, day), r.remaining) for n, r in open_now.items()]
+    if not dues:
+        return
+    first = group[0]
+    [combined] = group_reminders(dues, combine=True)
+    builder = DraftBuilder(ws, attacher_for(ws, ledger.state, day))
+    draft = builder.build(combined, message_id=first.message_id)
+    outcome = hand_over(store, [draft])
+    settle_batch(ws, ledger, store.name, first.day, outcome, report)
