@@ -695,7 +695,7 @@ class LedgerState:
         """Every usage record id ever journalled."""
         return self._section("usage_ids")  # type: ignore[return-value]
 
-
+    @property
     def collections(self) -> Collections:
         """Reminders, disputes, promises, and the Message-IDs of invoice emails."""
         return self._section("collections")  # type: ignore[return-value]
