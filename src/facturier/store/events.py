@@ -33,6 +33,7 @@ class T:
     BATCH_ACCEPTED: Final = "batch.accepted"
     BATCH_REJECTED: Final = "batch.rejected"
     BATCH_COMPLETED: Final = "batch.completed"
+    REMINDER_DRAFTED: Final = "reminder.drafted"
 
 
 ISSUED_TYPES: Final = (T.INVOICE_ISSUED, T.CREDIT_NOTE_ISSUED)

@@ -270,8 +270,38 @@ class Index:
         return index
 
 
-Section = Core | Accounts | Index
-SECTIONS: dict[str, type[Core] | type[Accounts] | type[Index]] = {"core": Core, "accounts": Accounts, "index": Index}
+class Reminders:
+    """Where each `reminder.drafted` entry is, journal order (`report` reads them back).
+
+    Matched on the entry type, whatever record the event parses into, so it keeps working
+    once the type has a record of its own.
+    """
+
+    name = "reminders"
+
+    def __init__(self) -> None:
+        self.drafted: list[int] = []
+
+    def apply(self, ev: Event, offset: int) -> None:
+        """Take one event into account."""
+        if ev.type == T.REMINDER_DRAFTED:
+            self.drafted.append(offset)
+
+    def dump(self) -> Any:
+        """Plain containers for the checkpoint."""
+        return self.drafted
+
+    @classmethod
+    def load(cls, data: Any) -> Reminders:
+        """The section from its checkpoint containers."""
+        section = cls()
+        section.drafted = list(data)
+        return section
+
+
+Section = Core | Accounts | Index | Reminders
+SECTIONS: dict[str, type[Core] | type[Accounts] | type[Index] | type[Reminders]] = {
+    "core": Core, "accounts": Accounts, "index": Index, "reminders": Reminders}
 
 
 class _PlainUnpickler(pickle.Unpickler):
@@ -347,6 +377,11 @@ class LedgerState:
     def index(self) -> Index:
         """Where documents and payments are in the journal."""
         return self._section("index")  # type: ignore[return-value]
+
+    @property
+    def reminders(self) -> Reminders:
+        """Where the drafted reminders are in the journal."""
+        return self._section("reminders")  # type: ignore[return-value]
 
     def _section(self, name: str) -> Section:
         loaded = self._loaded.get(name)
