@@ -131,3 +131,4 @@ def test_lettering_marks_fully_settled_invoices_only(tmp_path: Path) -> None:
     lettered = {(r["PieceRef"], r["EcritureLet"], r["DateLet"]) for r in rows if r["EcritureLet"]}
     assert lettered == {("2025-00000", "2025-00000", "20250116"), ("VIR 0-0", "2025-00000", "20250116"),
                         ("2025-00002", "2025-00002", "20250210"), ("AV-2025-00002", "2025-00002", "20250210")}
+

@@ -30,6 +30,7 @@ from typing import Any
 from facturier.core.accounts import from_minor
 from facturier.core.aging import BUCKETS, DSO_WINDOW_DAYS, ClientBalance
 from facturier.ops.accounts import balance_clients, client_balances
+from facturier.ops.reports.rewind import balances_at
 from facturier.store.events import DocumentIssued, PaymentRecorded
 from facturier.store.state import LedgerState
 from facturier.store.views import signed
@@ -125,7 +126,9 @@ def report_figures(state: LedgerState, year: int, as_of: date, batch_sellers: se
                 f.vat += signed(d, d.total_vat)
         for p in pays.get(y, []):
             of(p.currency).received[y][p.date.month - 1] += p.amount
-    balances = {c: client_balances(state, c, as_of, with_invoices=False) for c in balance_clients(state)}
+    later = [*(d for ds in docs.values() for d in ds), *(p for ps in pays.values() for p in ps)]
+    balancer = Balancer(state, as_of, later if as_of >= date(year - 1, 1, 1) else None)
+    balances = {c: balancer.of(c, with_invoices=False) for c in balance_clients(state)}
     for client_rows in balances.values():
         for b in client_rows:
             f = of(b.currency)
@@ -135,12 +138,34 @@ def report_figures(state: LedgerState, year: int, as_of: date, batch_sellers: se
     for f in figures.values():
         f.dso = dso_points(state, f.currency, year, as_of,
                            [d for ds in docs.values() for d in ds], [p for ps in pays.values() for p in ps])
-    stages = reminder_figures(state, year, as_of)
+    stages = reminder_figures(state, year, as_of, balancer)
     for f in figures.values():
-        f.top = top_overdue(state, balances, f.currency, as_of, stages[2])
+        f.top = top_overdue(state, balances, f.currency, balancer, stages[2])
     return ReportFigures(year, as_of, state.position.seq, state.position.hash, dict(sorted(figures.items())),
                          stages[0], stages[1], bool(state.reminders.drafted),
                          batch_figures(state, year, batch_sellers))
+
+
+class Balancer:
+    """Client balances at the report date, as `balances --date` gives them.
+
+    For a date before a client's latest fact, the client's account is rewound (`rewind.py`)
+    by the facts dated after it, when the report has read them all (`later`); else the
+    balance is recomputed from the client's every fact, like `balances` does.
+    """
+
+    def __init__(self, state: LedgerState, as_of: date,
+                 later: list[DocumentIssued | PaymentRecorded] | None) -> None:
+        self.state = state
+        self.as_of = as_of
+        self.later = later
+
+    def of(self, client: str, with_invoices: bool = True) -> list[ClientBalance]:
+        """The client's balances at the report date, one per currency."""
+        accounts = self.state.accounts.of_client(client)
+        if self.later is None or all(a.covers(self.as_of) for a in accounts):
+            return client_balances(self.state, client, self.as_of, with_invoices)
+        return balances_at(accounts, self.as_of, self.later, with_invoices)
 
 
 def month_ends(year: int, as_of: date) -> list[date]:
@@ -186,7 +211,7 @@ def dso_points(state: LedgerState, currency: str, year: int, as_of: date, docs: 
     return points
 
 
-def reminder_figures(state: LedgerState, year: int, as_of: date
+def reminder_figures(state: LedgerState, year: int, as_of: date, balancer: Balancer
                      ) -> tuple[dict[str, list[int]], dict[str, int], dict[str, tuple[str, str]]]:
     """(stage -> drafted per month of the year, stage -> invoices paid after it, number -> last (stage, date))."""
     per_month: dict[str, list[int]] = {}
@@ -203,7 +228,7 @@ def reminder_figures(state: LedgerState, year: int, as_of: date
     paid_after: dict[str, int] = {s: 0 for s in per_month}
     statuses: dict[str, str] = {}
     for client in sorted({c for _, _, c in last.values() if c}):
-        for b in client_balances(state, client, as_of):
+        for b in balancer.of(client):
             statuses.update({st.number: st.status for st in b.invoices})
     for number, (_, stage, _) in last.items():
         if statuses.get(number) in ("paid", "credited"):
@@ -217,7 +242,7 @@ def _stage_key(stage: str) -> tuple[int, int, str]:
     return (0, int(stage), "") if stage.isdigit() else (1, 0, stage)
 
 
-def top_overdue(state: LedgerState, balances: dict[str, list[ClientBalance]], currency: str, as_of: date,
+def top_overdue(state: LedgerState, balances: dict[str, list[ClientBalance]], currency: str, balancer: Balancer,
                 last_stage: dict[str, tuple[str, str]]) -> list[dict[str, Any]]:
     """The clients owing the most past due in this currency, with their oldest overdue invoice."""
     ranked = sorted(((sum((v for k, v in b.aging.items() if k != "current"), ZERO), client)
@@ -225,7 +250,7 @@ def top_overdue(state: LedgerState, balances: dict[str, list[ClientBalance]], cu
                     key=lambda t: (-t[0], t[1]))
     out = []
     for overdue, client in [t for t in ranked if t[0] > ZERO][:TOP]:
-        detail = next(b for b in client_balances(state, client, as_of) if b.currency == currency)
+        detail = next(b for b in balancer.of(client) if b.currency == currency)
         late = [st for st in detail.invoices if st.status == "overdue"]
         oldest = min(late, key=lambda st: (st.due, st.number)) if late else None
         stage = next((last_stage[st.number] for st in sorted(detail.invoices, key=lambda s: s.due, reverse=True)
