@@ -29,3 +29,24 @@ def test_a_rewound_account_gives_the_balance_balances_recomputes(tmp_path: Path,
         fast = balances_at(state.accounts.of_client(client), as_of, later)  # type: ignore[arg-type]
         assert fast == Facts(state, client).balances(as_of)
     state.close()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(facts=FACTS, offset=st.integers(0, 800))
+def test_every_way_the_report_finds_past_accounts_gives_balances_figures(tmp_path: Path, facts: list[Fact],
+                                                                          offset: int) -> None:
+    """Rewound over the later facts, or replayed from the client's facts: the same balances."""
+    from facturier.ops.reports.rewind import Balancer
+
+    path = tmp_path / "journal.jsonl"
+    write_journal(path, entries_for(facts, 2025))
+    state = open_state(path)
+    as_of = date(2025, 1, 1) + timedelta(days=offset)
+    later = [*state.all_documents(), *state.payments([o for v in state.index.payments_by_year.values() for o in v])]
+    for balancer in (Balancer(state, as_of, later), Balancer(state, as_of, None)):  # type: ignore[arg-type]
+        for client in sorted({c for c, _ in state.accounts.accounts}):
+            exact = Facts(state, client).balances(as_of)
+            assert balancer.balances(client) == [
+                type(b)(b.client, b.currency, b.invoiced, b.credited, b.paid, b.balance, b.unapplied_credit, (),
+                        b.aging, b.dso) for b in exact]
+    state.close()

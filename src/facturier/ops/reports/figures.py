@@ -21,7 +21,7 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -29,8 +29,9 @@ from typing import Any
 
 from facturier.core.accounts import from_minor
 from facturier.core.aging import BUCKETS, DSO_WINDOW_DAYS, ClientBalance
-from facturier.ops.accounts import balance_clients, client_balances
-from facturier.ops.reports.rewind import balances_at
+from facturier.core.accounts import from_minor
+from facturier.ops.accounts import balance_clients
+from facturier.ops.reports.rewind import Balancer
 from facturier.store.events import DocumentIssued, PaymentRecorded
 from facturier.store.state import LedgerState
 from facturier.store.views import signed
@@ -128,7 +129,7 @@ def report_figures(state: LedgerState, year: int, as_of: date, batch_sellers: se
             of(p.currency).received[y][p.date.month - 1] += p.amount
     later = [*(d for ds in docs.values() for d in ds), *(p for ps in pays.values() for p in ps)]
     balancer = Balancer(state, as_of, later if as_of >= date(year - 1, 1, 1) else None)
-    balances = {c: balancer.of(c, with_invoices=False) for c in balance_clients(state)}
+    balances = {c: balancer.balances(c) for c in balance_clients(state)}
     for client_rows in balances.values():
         for b in client_rows:
             f = of(b.currency)
@@ -140,32 +141,10 @@ def report_figures(state: LedgerState, year: int, as_of: date, batch_sellers: se
                            [d for ds in docs.values() for d in ds], [p for ps in pays.values() for p in ps])
     stages = reminder_figures(state, year, as_of, balancer)
     for f in figures.values():
-        f.top = top_overdue(state, balances, f.currency, balancer, stages[2])
+        f.top = top_overdue(state, balances, f.currency, balancer, as_of, stages[2])
     return ReportFigures(year, as_of, state.position.seq, state.position.hash, dict(sorted(figures.items())),
                          stages[0], stages[1], bool(state.reminders.drafted),
                          batch_figures(state, year, batch_sellers))
-
-
-class Balancer:
-    """Client balances at the report date, as `balances --date` gives them.
-
-    For a date before a client's latest fact, the client's account is rewound (`rewind.py`)
-    by the facts dated after it, when the report has read them all (`later`); else the
-    balance is recomputed from the client's every fact, like `balances` does.
-    """
-
-    def __init__(self, state: LedgerState, as_of: date,
-                 later: list[DocumentIssued | PaymentRecorded] | None) -> None:
-        self.state = state
-        self.as_of = as_of
-        self.later = later
-
-    def of(self, client: str, with_invoices: bool = True) -> list[ClientBalance]:
-        """The client's balances at the report date, one per currency."""
-        accounts = self.state.accounts.of_client(client)
-        if self.later is None or all(a.covers(self.as_of) for a in accounts):
-            return client_balances(self.state, client, self.as_of, with_invoices)
-        return balances_at(accounts, self.as_of, self.later, with_invoices)
 
 
 def month_ends(year: int, as_of: date) -> list[date]:
@@ -190,25 +169,29 @@ def dso_points(state: LedgerState, currency: str, year: int, as_of: date, docs: 
         return []
     exponent = accounts[0].exponent
     now = {a.client: from_minor(a.invoiced - a.credited - a.paid, exponent) for a in accounts}
-    facts: list[tuple[date, str, Decimal, bool]] = [
-        (d.date, d.client, signed(d, d.total_incl_vat), True) for d in docs if d.currency == currency]
-    facts += [(p.date, p.client, -p.amount, False) for p in payments if p.currency == currency]
-    points = []
-    for day in month_ends(year, as_of):
-        balance = dict(now)
-        window_start = day - timedelta(days=DSO_WINDOW_DAYS)
-        recent: dict[str, Decimal] = defaultdict(lambda: ZERO)
-        for when, client, amount, is_doc in facts:
-            if when > day:
-                balance[client] = balance.get(client, ZERO) - amount
-            elif is_doc and when > window_start:
-                recent[client] += amount
+    # Facts newest first: walking month ends backwards, each is taken out of its client's
+    # balance once (O(facts + month ends x clients)).
+    facts = sorted([(d.date, d.client, signed(d, d.total_incl_vat)) for d in docs if d.currency == currency]
+                   + [(p.date, p.client, -p.amount) for p in payments if p.currency == currency],
+                   key=lambda f: f[0], reverse=True)
+    sales = sorted((d.date, signed(d, d.total_incl_vat)) for d in docs if d.currency == currency)
+    sale_days = [day for day, _ in sales]
+    running = [ZERO]
+    for _, amount in sales:
+        running.append(running[-1] + amount)
+    balance, cursor, points = dict(now), 0, []
+    for day in reversed(month_ends(year, as_of)):
+        while cursor < len(facts) and facts[cursor][0] > day:
+            _, client, amount = facts[cursor]
+            balance[client] = balance.get(client, ZERO) - amount
+            cursor += 1
         outstanding = sum((max(v, ZERO) for v in balance.values()), ZERO)
-        net = sum(recent.values(), ZERO)
+        start = day - timedelta(days=DSO_WINDOW_DAYS)
+        net = running[bisect_right(sale_days, day)] - running[bisect_right(sale_days, start)]
         dso = (outstanding / net * DSO_WINDOW_DAYS).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP) \
             if net > ZERO else None
         points.append((day, outstanding, net, dso))
-    return points
+    return points[::-1]
 
 
 def reminder_figures(state: LedgerState, year: int, as_of: date, balancer: Balancer
@@ -226,13 +209,11 @@ def reminder_figures(state: LedgerState, year: int, as_of: date, balancer: Balan
         if number and (number not in last or day >= last[number][0]):
             last[number] = (day, stage, str(e.get("client", "")))
     paid_after: dict[str, int] = {s: 0 for s in per_month}
-    statuses: dict[str, str] = {}
-    for client in sorted({c for _, _, c in last.values() if c}):
-        for b in balancer.of(client):
-            statuses.update({st.number: st.status for st in b.invoices})
-    for number, (_, stage, _) in last.items():
-        if statuses.get(number) in ("paid", "credited"):
-            paid_after[stage] = paid_after.get(stage, 0) + 1
+    for number, (_, stage, client) in last.items():
+        for acc in balancer.accounts(client) if client else []:
+            row = balancer.open_invoices(client, acc.currency).get(number)
+            if row is not None and row[2] == 0:  # nothing left open: paid or credited
+                paid_after[stage] = paid_after.get(stage, 0) + 1
     order = sorted(set(per_month) | set(paid_after), key=_stage_key)
     return ({s: per_month.get(s, [0] * 12) for s in order}, {s: paid_after.get(s, 0) for s in order},
             {n: (s, d) for n, (d, s, _) in last.items()})
@@ -243,22 +224,24 @@ def _stage_key(stage: str) -> tuple[int, int, str]:
 
 
 def top_overdue(state: LedgerState, balances: dict[str, list[ClientBalance]], currency: str, balancer: Balancer,
-                last_stage: dict[str, tuple[str, str]]) -> list[dict[str, Any]]:
+                as_of: date, last_stage: dict[str, tuple[str, str]]) -> list[dict[str, Any]]:
     """The clients owing the most past due in this currency, with their oldest overdue invoice."""
     ranked = sorted(((sum((v for k, v in b.aging.items() if k != "current"), ZERO), client)
                      for client, rows in balances.items() for b in rows if b.currency == currency),
                     key=lambda t: (-t[0], t[1]))
     out = []
     for overdue, client in [t for t in ranked if t[0] > ZERO][:TOP]:
-        detail = next(b for b in balancer.of(client) if b.currency == currency)
-        late = [st for st in detail.invoices if st.status == "overdue"]
-        oldest = min(late, key=lambda st: (st.due, st.number)) if late else None
-        stage = next((last_stage[st.number] for st in sorted(detail.invoices, key=lambda s: s.due, reverse=True)
-                      if st.number in last_stage), None)
+        invoices = balancer.open_invoices(client, currency)
+        day = as_of.toordinal()
+        late = sorted((due, n) for n, (_, due, left) in invoices.items() if left > 0 and day > due)
+        oldest = late[0] if late else None
+        reminded = sorted(((due, n) for n, (_, due, _) in invoices.items() if n in last_stage), reverse=True)
+        stage = last_stage[reminded[0][1]] if reminded else None
         out.append({
             "client": client, "name": state.index.client_names.get(client, client), "overdue": overdue,
-            "oldest_number": oldest.number if oldest else "", "oldest_due": oldest.due.isoformat() if oldest else "",
-            "days_late": oldest.days_past_due if oldest else 0,
+            "oldest_number": oldest[1] if oldest else "",
+            "oldest_due": date.fromordinal(oldest[0]).isoformat() if oldest else "",
+            "days_late": day - oldest[0] if oldest else 0,
             "last_stage": stage[0] if stage else "", "last_stage_date": stage[1] if stage else "",
         })
     return out
