@@ -29,13 +29,14 @@ import pickle
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import orjson
 import xxhash
 
-from facturier.core.accounts import Account
+from facturier.core.accounts import Account, to_minor
 from facturier.core.money import minor_exponent
 from facturier.core.numbering import SeriesState
 from facturier.store.files import atomic_write, ensure_dir
@@ -270,38 +271,85 @@ class Index:
         return index
 
 
-class Reminders:
-    """Where each `reminder.drafted` entry is, journal order (`report` reads them back).
+class Reports:
+    """What `report` and `export fec` read, kept small so they load fast on a long journal.
 
-    Matched on the entry type, whatever record the event parses into, so it keeps working
-    once the type has a record of its own.
+    Amounts are integers in the currency's minor unit, per day (date ordinal), of the
+    issuer's live documents (credit notes negative) and of payments: `sales` (incl. VAT per
+    currency), `sales_excl` and `sales_vat` (per currency and year), `received` (per
+    currency), `flows` (per client and currency: documents minus payments, what moves its
+    balance). Also the offsets of the issuer's live documents and of payments per year, of
+    `reminder.drafted` entries, and the live invoices of each batch seller per month.
+    `reminder.drafted` is matched on the entry type, whatever record it parses into.
     """
 
-    name = "reminders"
+    name = "reports"
 
     def __init__(self) -> None:
-        self.drafted: list[int] = []
+        self.sales: dict[str, dict[int, int]] = {}
+        self.sales_excl: dict[tuple[str, int], int] = {}
+        self.sales_vat: dict[tuple[str, int], int] = {}
+        self.received: dict[str, dict[int, int]] = {}
+        self.flows: dict[tuple[str, str], dict[int, int]] = {}
+        self.documents: dict[int, list[int]] = {}
+        self.payments: dict[int, list[int]] = {}
+        self.reminders: list[int] = []
+        self.batch: dict[tuple[str, int, int], int] = {}  # (seller, year, month) -> live invoices
+        self.names: dict[str, str] = {}  # direct client -> name on its latest live document
 
     def apply(self, ev: Event, offset: int) -> None:
         """Take one event into account."""
-        if ev.type == T.REMINDER_DRAFTED:
-            self.drafted.append(offset)
+        if isinstance(ev, DocumentIssued):
+            if ev.direct_live:
+                self._document(ev, offset)
+            elif ev.seller != "issuer" and ev.mode == "live" and ev.type == T.INVOICE_ISSUED:
+                key = (ev.seller, ev.date.year, ev.date.month)
+                self.batch[key] = self.batch.get(key, 0) + 1
+        elif isinstance(ev, PaymentRecorded):
+            amount = _minor(ev.amount, ev.currency)
+            day = ev.date.toordinal()
+            _add(self.received.setdefault(ev.currency, {}), day, amount)
+            _add(self.flows.setdefault((ev.client, ev.currency), {}), day, -amount)
+            self.payments.setdefault(ev.date.year, []).append(offset)
+        elif ev.type == T.REMINDER_DRAFTED:
+            self.reminders.append(offset)
+
+    def _document(self, ev: DocumentIssued, offset: int) -> None:
+        sign = -1 if ev.is_credit_note else 1
+        day, year = ev.date.toordinal(), ev.date.year
+        incl = sign * _minor(ev.total_incl_vat, ev.currency)
+        _add(self.sales.setdefault(ev.currency, {}), day, incl)
+        _add(self.flows.setdefault((ev.client, ev.currency), {}), day, incl)
+        _add(self.sales_excl, (ev.currency, year), sign * _minor(ev.total_excl_vat, ev.currency))
+        _add(self.sales_vat, (ev.currency, year), sign * _minor(ev.total_vat, ev.currency))
+        self.documents.setdefault(year, []).append(offset)
+        self.names[ev.client] = ev.client_name
 
     def dump(self) -> Any:
         """Plain containers for the checkpoint."""
-        return self.drafted
+        return (self.sales, self.sales_excl, self.sales_vat, self.received, self.flows, self.documents,
+                self.payments, self.reminders, self.batch, self.names)
 
     @classmethod
-    def load(cls, data: Any) -> Reminders:
+    def load(cls, data: Any) -> Reports:
         """The section from its checkpoint containers."""
         section = cls()
-        section.drafted = list(data)
+        (section.sales, section.sales_excl, section.sales_vat, section.received, section.flows,
+         section.documents, section.payments, section.reminders, section.batch, section.names) = data
         return section
 
 
-Section = Core | Accounts | Index | Reminders
-SECTIONS: dict[str, type[Core] | type[Accounts] | type[Index] | type[Reminders]] = {
-    "core": Core, "accounts": Accounts, "index": Index, "reminders": Reminders}
+def _minor(amount: Decimal, currency: str) -> int:
+    return to_minor(amount, -minor_exponent(currency).as_tuple().exponent)  # type: ignore[operator]
+
+
+def _add(table: dict[Any, int], key: Any, value: int) -> None:
+    table[key] = table.get(key, 0) + value
+
+
+Section = Core | Accounts | Index | Reports
+SECTIONS: dict[str, type[Core] | type[Accounts] | type[Index] | type[Reports]] = {
+    "core": Core, "accounts": Accounts, "index": Index, "reports": Reports}
 
 
 class _PlainUnpickler(pickle.Unpickler):
@@ -379,9 +427,9 @@ class LedgerState:
         return self._section("index")  # type: ignore[return-value]
 
     @property
-    def reminders(self) -> Reminders:
-        """Where the drafted reminders are in the journal."""
-        return self._section("reminders")  # type: ignore[return-value]
+    def reports(self) -> Reports:
+        """Daily sums and offsets by year, for `report` and `export fec`."""
+        return self._section("reports")  # type: ignore[return-value]
 
     def _section(self, name: str) -> Section:
         loaded = self._loaded.get(name)

@@ -1,5 +1,10 @@
 """The figures of `facturier report`, each the same as the `balances` or `export` figure it shows.
 
+Sums come from the state's `reports` section (daily sums per currency and client, kept fact
+by fact), balances from the client accounts: a report reads back from the journal only the
+facts dated after its date, if any (to rewind the accounts), and the reminders.
+
+
 - invoiced per month: the `export revenues` rows of the month, incl. VAT (credit notes
   negative); received per month: the `export receipts` amounts of the month. Both for the
   whole year and the year before, whatever the report date;
@@ -29,12 +34,11 @@ from typing import Any
 
 from facturier.core.accounts import from_minor
 from facturier.core.aging import BUCKETS, DSO_WINDOW_DAYS, ClientBalance
-from facturier.core.accounts import from_minor
+from facturier.core.money import minor_exponent
 from facturier.ops.accounts import balance_clients
 from facturier.ops.reports.rewind import Balancer
 from facturier.store.events import DocumentIssued, PaymentRecorded
-from facturier.store.state import LedgerState
-from facturier.store.views import signed
+from facturier.store.state import LedgerState, Reports
 
 ZERO = Decimal(0)
 TOP = 10
@@ -104,47 +108,65 @@ class ReportFigures:
         }
 
 
-def report_figures(state: LedgerState, year: int, as_of: date, batch_sellers: set[str]) -> ReportFigures:
+def report_figures(state: LedgerState, year: int, as_of: date) -> ReportFigures:
     """Every figure of the report of `year` at `as_of`."""
-    later_years = sorted({y for _, y in state.index.by_owner_year if y >= year - 1}
-                         | {y for y in state.index.payments_by_year if y >= year - 1})
-    docs = {y: [d for d in state.documents_of("issuer", y) if d.direct_live] for y in later_years}
-    pays = {y: state.payments(state.index.payments_by_year.get(y, [])) for y in later_years}
+    sums = state.reports
     figures: dict[str, CurrencyFigures] = {}
-
-    def of(currency: str) -> CurrencyFigures:
-        if currency not in figures:
-            figures[currency] = CurrencyFigures(currency, {y: [ZERO] * 12 for y in (year - 1, year)},
-                                                {y: [ZERO] * 12 for y in (year - 1, year)})
-        return figures[currency]
-
-    for y in (year - 1, year):
-        for d in docs.get(y, []):
-            f = of(d.currency)
-            f.invoiced[y][d.date.month - 1] += signed(d, d.total_incl_vat)
-            if y == year:
-                f.excl_vat += signed(d, d.total_excl_vat)
-                f.vat += signed(d, d.total_vat)
-        for p in pays.get(y, []):
-            of(p.currency).received[y][p.date.month - 1] += p.amount
-    later = [*(d for ds in docs.values() for d in ds), *(p for ps in pays.values() for p in ps)]
-    balancer = Balancer(state, as_of, later if as_of >= date(year - 1, 1, 1) else None)
+    for currency in sorted(set(sums.sales) | set(sums.received)):
+        f = CurrencyFigures(currency)
+        exp = exponent_of(currency)
+        for y in (year - 1, year):
+            f.invoiced[y] = per_month(sums.sales.get(currency, {}), y, exp)
+            f.received[y] = per_month(sums.received.get(currency, {}), y, exp)
+        f.excl_vat = from_minor(sums.sales_excl.get((currency, year), 0), exp)
+        f.vat = from_minor(sums.sales_vat.get((currency, year), 0), exp)
+        f.dso = dso_points(sums, currency, exp, year, as_of)
+        if any(f.invoiced[year]) or any(f.received[year]) or any(p[1] for p in f.dso):
+            figures[currency] = f
+    balancer = Balancer(state, as_of, lambda: facts_after(state, as_of))
     balances = {c: balancer.balances(c) for c in balance_clients(state)}
     for client_rows in balances.values():
         for b in client_rows:
-            f = of(b.currency)
+            f = figures.setdefault(b.currency, CurrencyFigures(b.currency))
             for k, v in b.aging.items():
                 f.aging[k] += v
             f.unapplied_credit += b.unapplied_credit
-    for f in figures.values():
-        f.dso = dso_points(state, f.currency, year, as_of,
-                           [d for ds in docs.values() for d in ds], [p for ps in pays.values() for p in ps])
     stages = reminder_figures(state, year, as_of, balancer)
     for f in figures.values():
+        for y in (year - 1, year):
+            f.invoiced.setdefault(y, [ZERO] * 12)
+            f.received.setdefault(y, [ZERO] * 12)
         f.top = top_overdue(state, balances, f.currency, balancer, as_of, stages[2])
+    batch = {seller: [sums.batch.get((seller, year, m), 0) for m in range(1, 13)]
+             for seller in sorted({s for s, y, _ in sums.batch if y == year})}
     return ReportFigures(year, as_of, state.position.seq, state.position.hash, dict(sorted(figures.items())),
-                         stages[0], stages[1], bool(state.reminders.drafted),
-                         batch_figures(state, year, batch_sellers))
+                         stages[0], stages[1], bool(sums.reminders), batch)
+
+
+def exponent_of(currency: str) -> int:
+    """The number of decimals of a currency (2 for EUR, 0 for JPY)."""
+    return -int(minor_exponent(currency).as_tuple().exponent)
+
+
+def per_month(days: dict[int, int], year: int, exp: int) -> list[Decimal]:
+    """Daily sums (date ordinal -> minor units) added up per month of a year."""
+    months = [0] * 12
+    first, last = date(year, 1, 1).toordinal(), date(year, 12, 31).toordinal()
+    for day, amount in days.items():
+        if first <= day <= last:
+            months[date.fromordinal(day).month - 1] += amount
+    return [from_minor(v, exp) for v in months]
+
+
+def facts_after(state: LedgerState, as_of: date) -> list[DocumentIssued | PaymentRecorded]:
+    """The issuer's live documents and the payments dated after `as_of` (read back from the journal)."""
+    sums = state.reports
+    out: list[DocumentIssued | PaymentRecorded] = []
+    for year in sorted(y for y in sums.documents if y >= as_of.year):
+        out += [d for d in state.documents(sums.documents[year]) if d.date > as_of]
+    for year in sorted(y for y in sums.payments if y >= as_of.year):
+        out += [p for p in state.payments(sums.payments[year]) if p.date > as_of]
+    return out
 
 
 def month_ends(year: int, as_of: date) -> list[date]:
@@ -156,42 +178,29 @@ def month_ends(year: int, as_of: date) -> list[date]:
     return out
 
 
-def dso_points(state: LedgerState, currency: str, year: int, as_of: date, docs: list[DocumentIssued],
-               payments: list[PaymentRecorded]) -> list[tuple[date, Decimal, Decimal, Decimal | None]]:
-    """(date, outstanding, net invoiced over 90 days, DSO) at each month end, over the currency's clients.
+def running_totals(days: dict[int, int]) -> tuple[list[int], list[int]]:
+    """(sorted days, running sums with a leading 0): the sum up to day D is sums[bisect_right(days, D)]."""
+    ordered = sorted(days)
+    sums = [0]
+    for day in ordered:
+        sums.append(sums[-1] + days[day])
+    return ordered, sums
 
-    Each client's balance at a date is its running account (every fact) minus the facts
-    dated after that date, which all belong to the years from `year - 1` on (`docs`,
-    `payments`: those facts, already read).
-    """
-    accounts = [a for (_, cur), a in state.accounts.accounts.items() if cur == currency]
-    if not accounts:
-        return []
-    exponent = accounts[0].exponent
-    now = {a.client: from_minor(a.invoiced - a.credited - a.paid, exponent) for a in accounts}
-    # Facts newest first: walking month ends backwards, each is taken out of its client's
-    # balance once (O(facts + month ends x clients)).
-    facts = sorted([(d.date, d.client, signed(d, d.total_incl_vat)) for d in docs if d.currency == currency]
-                   + [(p.date, p.client, -p.amount) for p in payments if p.currency == currency],
-                   key=lambda f: f[0], reverse=True)
-    sales = sorted((d.date, signed(d, d.total_incl_vat)) for d in docs if d.currency == currency)
-    sale_days = [day for day, _ in sales]
-    running = [ZERO]
-    for _, amount in sales:
-        running.append(running[-1] + amount)
-    balance, cursor, points = dict(now), 0, []
-    for day in reversed(month_ends(year, as_of)):
-        while cursor < len(facts) and facts[cursor][0] > day:
-            _, client, amount = facts[cursor]
-            balance[client] = balance.get(client, ZERO) - amount
-            cursor += 1
-        outstanding = sum((max(v, ZERO) for v in balance.values()), ZERO)
-        start = day - timedelta(days=DSO_WINDOW_DAYS)
-        net = running[bisect_right(sale_days, day)] - running[bisect_right(sale_days, start)]
+
+def dso_points(sums: Reports, currency: str, exp: int, year: int, as_of: date
+               ) -> list[tuple[date, Decimal, Decimal, Decimal | None]]:
+    """(date, outstanding, net invoiced over 90 days, DSO) at each month end, over the currency's clients."""
+    clients = [running_totals(flows) for (_, cur), flows in sums.flows.items() if cur == currency]
+    sale_days, sale_sums = running_totals(sums.sales.get(currency, {}))
+    points = []
+    for day in month_ends(year, as_of):
+        end, start = day.toordinal(), (day - timedelta(days=DSO_WINDOW_DAYS)).toordinal()
+        outstanding = from_minor(sum(max(totals[bisect_right(days, end)], 0) for days, totals in clients), exp)
+        net = from_minor(sale_sums[bisect_right(sale_days, end)] - sale_sums[bisect_right(sale_days, start)], exp)
         dso = (outstanding / net * DSO_WINDOW_DAYS).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP) \
             if net > ZERO else None
         points.append((day, outstanding, net, dso))
-    return points[::-1]
+    return points
 
 
 def reminder_figures(state: LedgerState, year: int, as_of: date, balancer: Balancer
@@ -199,7 +208,7 @@ def reminder_figures(state: LedgerState, year: int, as_of: date, balancer: Balan
     """(stage -> drafted per month of the year, stage -> invoices paid after it, number -> last (stage, date))."""
     per_month: dict[str, list[int]] = {}
     last: dict[str, tuple[str, str, str]] = {}  # number -> (date, stage, client)
-    for offset in state.reminders.drafted:
+    for offset in state.reports.reminders:
         e = state.entry_at(offset)
         day, stage, number = str(e.get("date", "")), str(e.get("stage", "")), str(e.get("number", ""))
         if not day or day > as_of.isoformat():
@@ -211,8 +220,8 @@ def reminder_figures(state: LedgerState, year: int, as_of: date, balancer: Balan
     paid_after: dict[str, int] = {s: 0 for s in per_month}
     for number, (_, stage, client) in last.items():
         for acc in balancer.accounts(client) if client else []:
-            row = balancer.open_invoices(client, acc.currency).get(number)
-            if row is not None and row[2] == 0:  # nothing left open: paid or credited
+            left = balancer.settled(client, acc.currency)[1].get(number)
+            if left is not None and left[2] == 0:  # nothing left open: paid or credited
                 paid_after[stage] = paid_after.get(stage, 0) + 1
     order = sorted(set(per_month) | set(paid_after), key=_stage_key)
     return ({s: per_month.get(s, [0] * 12) for s in order}, {s: paid_after.get(s, 0) for s in order},
@@ -229,34 +238,21 @@ def top_overdue(state: LedgerState, balances: dict[str, list[ClientBalance]], cu
     ranked = sorted(((sum((v for k, v in b.aging.items() if k != "current"), ZERO), client)
                      for client, rows in balances.items() for b in rows if b.currency == currency),
                     key=lambda t: (-t[0], t[1]))
+    day = as_of.toordinal()
     out = []
     for overdue, client in [t for t in ranked if t[0] > ZERO][:TOP]:
-        invoices = balancer.open_invoices(client, currency)
-        day = as_of.toordinal()
-        late = sorted((due, n) for n, (_, due, left) in invoices.items() if left > 0 and day > due)
-        oldest = late[0] if late else None
-        reminded = sorted(((due, n) for n, (_, due, _) in invoices.items() if n in last_stage), reverse=True)
-        stage = last_stage[reminded[0][1]] if reminded else None
+        acc, amounts = balancer.settled(client, currency)
+        assert acc is not None
+        rows = acc.invoices
+        oldest = min(((rows[n][1], n) for n, (_, _, left) in amounts.items() if left > 0 and day > rows[n][1]),
+                     default=None)
+        reminded = max(((rows[n][1], n) for n in last_stage if n in rows), default=None)
+        stage = last_stage[reminded[1]] if reminded else None
         out.append({
-            "client": client, "name": state.index.client_names.get(client, client), "overdue": overdue,
+            "client": client, "name": state.reports.names.get(client, client), "overdue": overdue,
             "oldest_number": oldest[1] if oldest else "",
             "oldest_due": date.fromordinal(oldest[0]).isoformat() if oldest else "",
             "days_late": day - oldest[0] if oldest else 0,
             "last_stage": stage[0] if stage else "", "last_stage_date": stage[1] if stage else "",
         })
-    return out
-
-
-def batch_figures(state: LedgerState, year: int, sellers: set[str]) -> dict[str, list[int]]:
-    """Live invoices issued in each batch seller's name, per month of the year."""
-    direct = set(state.index.client_names) | {c for c, _ in state.accounts.accounts} | {"issuer"}
-    owners = sellers | {o for o, y in state.index.by_owner_year if y == year and o not in direct}
-    out: dict[str, list[int]] = {}
-    for seller in sorted(owners):
-        months = [0] * 12
-        for d in state.documents_of(seller, year):
-            if d.seller == seller and not d.is_credit_note and d.mode == "live":
-                months[d.date.month - 1] += 1
-        if any(months):
-            out[seller] = months
     return out

@@ -34,7 +34,7 @@ def build_html_report(ws: Workspace, year: int, as_of: date, language: str | Non
     lang = report_language(ws, language)
     state = read_state(ws.root)
     try:
-        figures = report_figures(state, year, as_of, set(ws.batch_clients))
+        figures = report_figures(state, year, as_of)
     finally:
         save_quietly(state)
     data = figures.as_json()

@@ -12,14 +12,14 @@ guarantees, and a test holds this module to).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from copy import deepcopy
 from datetime import date
 
 from facturier.core.accounts import Account, to_minor
 from facturier.core.aging import ClientBalance
 from facturier.store.events import DocumentIssued, PaymentRecorded
-from facturier.store.state import Accounts, LedgerState
+from facturier.store.state import LedgerState
 
 
 def rewound(account: Account, as_of: date, later: Iterable[DocumentIssued | PaymentRecorded]) -> Account:
@@ -77,52 +77,42 @@ class Balancer:
     """Each client's accounts as they stood at the report date, and their balances.
 
     An account with no fact after the date is used as it is (what `balances` does); else it
-    is rewound over the later facts when the report has read them all (`later`), or rebuilt
-    from the client's facts up to the date, as `balances --date` recomputes them. All three
-    give the balance `balances --date` prints.
+    is rewound over the facts dated after it (`later()`, read once, on first need). Both give
+    the balance `balances --date` prints.
     """
 
     def __init__(self, state: LedgerState, as_of: date,
-                 later: list[DocumentIssued | PaymentRecorded] | None) -> None:
+                 later: Callable[[], list[DocumentIssued | PaymentRecorded]]) -> None:
         self.state = state
         self.as_of = as_of
-        self.later = later
+        self._later = later
+        self._facts: list[DocumentIssued | PaymentRecorded] | None = None
         self._accounts: dict[str, list[Account]] = {}
         self._settled: dict[tuple[str, str], dict[str, tuple[int, int, int]]] = {}
 
     def accounts(self, client: str) -> list[Account]:
         """The client's accounts at the report date, by currency."""
-        if client not in self._accounts:
-            self._accounts[client] = self._accounts_at(client)
-        return self._accounts[client]
-
-    def _accounts_at(self, client: str) -> list[Account]:
-        current = self.state.accounts.of_client(client)
-        if all(a.covers(self.as_of) for a in current):
-            return [a for a in current if a.last_day]
-        if self.later is not None:
-            return [acc for acc in (a if a.covers(self.as_of) else rewound(a, self.as_of, self.later)
-                                    for a in current) if has_facts(acc)]
-        replay = Accounts()
-        offsets = sorted(self.state.index.payments_of.get(client, [])
-                         + [o for (owner, _), found in self.state.index.by_owner_year.items() if owner == client
-                            for o in found])
-        for offset in offsets:
-            ev = self.state.event_at(offset)
-            if isinstance(ev, (DocumentIssued, PaymentRecorded)) and ev.client == client and ev.date <= self.as_of:
-                replay.apply(ev, offset)
-        return replay.of_client(client)
+        found = self._accounts.get(client)
+        if found is None:
+            current = self.state.accounts.of_client(client)
+            if all(a.covers(self.as_of) for a in current):
+                found = [a for a in current if a.last_day]
+            else:
+                if self._facts is None:
+                    self._facts = self._later()
+                found = [acc for acc in (a if a.covers(self.as_of) else rewound(a, self.as_of, self._facts)
+                                         for a in current) if has_facts(acc)]
+            self._accounts[client] = found
+        return found
 
     def balances(self, client: str) -> list[ClientBalance]:
         """The client's balances at the report date (without the per-invoice list), as `balances` prints."""
         return [a.balance(self.as_of, with_invoices=False) for a in self.accounts(client)]
 
-    def open_invoices(self, client: str, currency: str) -> dict[str, tuple[int, int, int]]:
-        """number -> (issued, due, open minor units) of the account's invoices at the report date."""
+    def settled(self, client: str, currency: str) -> tuple[Account | None, dict[str, tuple[int, int, int]]]:
+        """The account and each invoice's (credited, paid, open) at the report date, pool applied."""
+        acc = next((a for a in self.accounts(client) if a.currency == currency), None)
         key = (client, currency)
         if key not in self._settled:
-            acc = next((a for a in self.accounts(client) if a.currency == currency), None)
-            amounts = acc.settled()[0] if acc else {}
-            self._settled[key] = {n: (acc.invoices[n][0], acc.invoices[n][1], left)  # type: ignore[union-attr]
-                                  for n, (_, _, left) in amounts.items()}
-        return self._settled[key]
+            self._settled[key] = acc.settled()[0] if acc else {}
+        return acc, self._settled[key]
