@@ -36,4 +36,5 @@ def main() -> None:
     report = ws / "exports" / "report-2026.html"  # type: ignore[operator]
     fec = ws / "exports" / "732829320FEC20261231.txt"  # type: ignore[operator]
     row("report-2026.html", f"{report.stat().st_size / 1024:6.0f} KiB")
-    row("FEC 2026", f"{sum(1 for _ in open(fec, 'rb')) - 1:6d} lines")
+    lines = fec.read_bytes().count(b"\n") - 1
+    row("FEC 2026", f"{lines:6d} lines")

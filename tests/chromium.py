@@ -73,7 +73,8 @@ class Browser:
             os.dup2(from_chrome_w, 4)
 
         # close_fds=False keeps 3 and 4 (Python opens every other descriptor non-inheritable).
-        self.proc = subprocess.Popen([executable, *flags], preexec_fn=as_fds_3_and_4, close_fds=False,
+        self.proc = subprocess.Popen([executable, *flags], preexec_fn=as_fds_3_and_4, close_fds=False,  # noqa: PLW1509 (two dup2 calls only)
+                                     
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         os.close(to_chrome_r)
         os.close(from_chrome_w)

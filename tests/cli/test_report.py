@@ -32,7 +32,7 @@ def books(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def figures_of(html: str) -> dict[str, Any]:
-    found = re.search(r'<script type="application/json" id="facturier-figures">(.*?)</script>', html, re.S)
+    found = re.search(r'<script type="application/json" id="facturier-figures">(.*?)</script>', html, re.DOTALL)
     assert found
     data: dict[str, Any] = json.loads(found.group(1))
     return data

@@ -16,8 +16,9 @@ from facturier.ops.reports.fec import fec_of_state
 from facturier.store.journal import open_state
 from tests.ledger_gen import FACTS, Fact, entries_for, write_journal
 
-COLUMNS = ("JournalCode JournalLib EcritureNum EcritureDate CompteNum CompteLib CompAuxNum CompAuxLib "
-           "PieceRef PieceDate EcritureLib Debit Credit EcritureLet DateLet ValidDate Montantdevise Idevise").split()
+COLUMNS = ["JournalCode", "JournalLib", "EcritureNum", "EcritureDate", "CompteNum", "CompteLib", "CompAuxNum",
+           "CompAuxLib", "PieceRef", "PieceDate", "EcritureLib", "Debit", "Credit", "EcritureLet", "DateLet",
+           "ValidDate", "Montantdevise", "Idevise"]
 DATE = re.compile(r"(19|20)\d\d(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])")
 AMOUNT = re.compile(r"-?\d+,\d\d")
 RATE = Decimal("1.1650")
@@ -83,6 +84,15 @@ def amount(text: str) -> Decimal:
     return Decimal(text.replace(",", ".")) if text else Decimal(0)
 
 
+def in_currency(r: dict[str, str], currency: str) -> Decimal:
+    """A line's amount in its document's currency (Montantdevise, or euros for EUR)."""
+    return amount(r["Montantdevise"]) if currency != "EUR" else amount(r["Debit"]) + amount(r["Credit"])
+
+
+def sign(r: dict[str, str]) -> int:
+    return 1 if amount(r["Debit"]) else -1
+
+
 def export_year(tmp: Path, facts: list[Fact], year: int) -> tuple[bytes, object]:
     path = tmp / "journal.jsonl"
     write_journal(path, entries_for(facts, 2025))
@@ -103,19 +113,13 @@ def test_every_generated_year_gives_a_well_formed_fec_matching_the_exports(tmp_p
         revenues = revenue_rows(state, year, None)  # type: ignore[arg-type]
         receipts = receipt_rows(state, year, None)  # type: ignore[arg-type]
         for cur in ("EUR", "GBP"):
-            def foreign_or_euros(r: dict[str, str]) -> Decimal:
-                return amount(r["Montantdevise"]) if cur != "EUR" else amount(r["Debit"]) + amount(r["Credit"])
-
-            def sign(r: dict[str, str]) -> int:
-                return 1 if amount(r["Debit"]) else -1
-
-            vt_411 = sum((sign(r) * foreign_or_euros(r) for r in rows if r["JournalCode"] == "VT"
+            vt_411 = sum((sign(r) * in_currency(r, cur) for r in rows if r["JournalCode"] == "VT"
                           and r["CompteNum"].startswith("411") and (r["Idevise"] or "EUR") == cur), Decimal(0))
             assert vt_411 == sum((Decimal(r["amount_incl_vat"]) for r in revenues if r["currency"] == cur), Decimal(0))
-            vt_706 = sum((-sign(r) * foreign_or_euros(r) for r in rows if r["JournalCode"] == "VT"
+            vt_706 = sum((-sign(r) * in_currency(r, cur) for r in rows if r["JournalCode"] == "VT"
                           and r["CompteNum"].startswith("7") and (r["Idevise"] or "EUR") == cur), Decimal(0))
             assert vt_706 == sum((Decimal(r["amount_excl_vat"]) for r in revenues if r["currency"] == cur), Decimal(0))
-            bq_512 = sum((sign(r) * foreign_or_euros(r) for r in rows if r["JournalCode"] == "BQ"
+            bq_512 = sum((sign(r) * in_currency(r, cur) for r in rows if r["JournalCode"] == "BQ"
                           and r["CompteNum"].startswith("512") and (r["Idevise"] or "EUR") == cur), Decimal(0))
             assert bq_512 == sum((Decimal(r["amount"]) for r in receipts if r["currency"] == cur), Decimal(0))
         # Batch sellers' documents are not the issuer's sales.

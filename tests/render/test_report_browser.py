@@ -48,7 +48,7 @@ def test_the_report_renders_offline_without_errors_to_png_and_pdf(report: Path, 
     pdf_text = plain("\n".join(page.extract_text() or "" for page in pdf.pages))
     text = plain(seen.text)
     figures = json.loads(re.search(r'id="facturier-figures">(.*?)</script>', report.read_text(encoding="utf-8"),
-                                   re.S).group(1))  # type: ignore[union-attr]
+                                   re.DOTALL).group(1))  # type: ignore[union-attr]
     # The totals, as Babel writes them in French, on the screen and on paper.
     for shown in ("7 027,28 €", "2 827,88 €", "10 620,00 £GB", "1 000,00 £GB", "Rapport 2026 · Palks Studio"):
         assert shown in text

@@ -7,13 +7,15 @@ from pathlib import Path
 import typer
 
 from facturier.cli.common import DateOpt, app, console, load, run_date
-from facturier.cli.exports import OutOpt, YearOpt, export_app
+from facturier.cli.exports import YearOpt, export_app
+
+FecOutOpt = typer.Option(None, "--out", help="Output file (default: exports/<SIREN>FEC<YYYY>1231.txt).")
+ReportOutOpt = typer.Option(None, "--out", help="Output file (default: exports/report-<YEAR>.html).")
+LanguageOpt = typer.Option(None, "--language", help="fr or en (default: fr for a French issuer, else en).")
 
 
 @export_app.command("fec")
-def fec(ctx: typer.Context, year: int = YearOpt,
-        out: Path | None = typer.Option(None, "--out", help="Output file (default: exports/<SIREN>FEC<YYYY>1231.txt).")
-        ) -> None:
+def fec(ctx: typer.Context, year: int = YearOpt, out: Path | None = FecOutOpt) -> None:
     """The FEC (art. A47 A-1 LPF) of a calendar year: sales and bank journals, for the accountant."""
     from facturier.ops.reports.exports import write_export
     from facturier.ops.reports.fec import build_fec
@@ -34,10 +36,7 @@ def fec(ctx: typer.Context, year: int = YearOpt,
 
 @app.command("report")
 def report(ctx: typer.Context, year: int = YearOpt, date: str | None = DateOpt,
-           out: Path | None = typer.Option(None, "--out", help="Output file (default: exports/report-<YEAR>.html)."),
-           language: str | None = typer.Option(None, "--language",
-                                               help="fr or en (default: fr for a French issuer, else en).")
-           ) -> None:
+           out: Path | None = ReportOutOpt, language: str | None = LanguageOpt) -> None:
     """One self-contained HTML report of a year: receivables, aging, DSO, reminders, batch service."""
     from facturier.ops.reports.exports import write_export
     from facturier.ops.reports.html_report import build_html_report, default_report_date

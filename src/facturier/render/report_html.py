@@ -18,7 +18,6 @@ from typing import Any
 import jinja2
 from babel.dates import get_month_names
 from babel.numbers import format_decimal
-from markupsafe import Markup
 
 from facturier.core.aging import BUCKETS
 from facturier.render.charts import Series, bar_chart, line_chart

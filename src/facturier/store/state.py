@@ -348,7 +348,7 @@ def _add(table: dict[Any, int], key: Any, value: int) -> None:
 
 
 Section = Core | Accounts | Index | Reports
-SECTIONS: dict[str, type[Core] | type[Accounts] | type[Index] | type[Reports]] = {
+SECTIONS: dict[str, type[Core | Accounts | Index | Reports]] = {
     "core": Core, "accounts": Accounts, "index": Index, "reports": Reports}
 
 
