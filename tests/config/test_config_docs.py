@@ -20,12 +20,13 @@ def toml_blocks() -> list[dict[str, Any]]:
 
 def test_every_example_parses_and_validates() -> None:
     blocks = toml_blocks()
-    assert len(blocks) == 6
-    full, smtp, bank, collections, client, batch = blocks
+    assert len(blocks) == 7
+    full, smtp, bank, collections, accounting, client, batch = blocks
     FacturierConfig.model_validate(full)
     MailConfig.model_validate(smtp["mail"])
     FacturierConfig.model_validate({**full, "bank": bank["bank"]})
     FacturierConfig.model_validate({**full, "collections": collections["collections"]})
+    FacturierConfig.model_validate({**full, "accounting": accounting["accounting"]})
     ClientConfig.model_validate(client)
     BatchClientConfig.model_validate(batch)
 

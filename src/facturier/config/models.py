@@ -35,6 +35,7 @@ from facturier.config.fields import (
     check_vat_rate,
     late_penalty_text,
 )
+from facturier.config.accounting import AccountingConfig
 from facturier.config.collections import CollectionsConfig
 from facturier.config.google import GoogleConfig
 from facturier.config.mail import MailConfig, sender_address
@@ -209,6 +210,7 @@ class FacturierConfig(StrictModel):
     bank: BankConfig = Field(default_factory=BankConfig)
     collections: CollectionsConfig = Field(default_factory=CollectionsConfig)
     google: GoogleConfig = Field(default_factory=GoogleConfig)
+    accounting: AccountingConfig = Field(default_factory=AccountingConfig)
 
     @model_validator(mode="before")
     @classmethod

@@ -33,13 +33,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import orjson
 import xxhash
 
-from facturier.core.accounts import Account
+from facturier.core.accounts import Account, to_minor
 from facturier.core.money import minor_exponent
 from facturier.core.numbering import SeriesState
 from facturier.store.events import (
@@ -592,10 +593,86 @@ class GmailThreads:
         return section
 
 
-Section = Core | Accounts | Index | Usage | UsageIds | Collections | Links | GmailThreads
+class Reports:
+    """What `report` and `export fec` read, kept small so they load fast on a long journal.
+
+    Amounts are integers in the currency's minor unit, per day (date ordinal), of the
+    issuer's live documents (credit notes negative) and of payments: `sales` (incl. VAT per
+    currency), `sales_excl` and `sales_vat` (per currency and year), `received` (per
+    currency), `flows` (per client and currency: documents minus payments, what moves its
+    balance). Also the offsets of the issuer's live documents and of payments per year, of
+    `reminder.drafted` entries, and the live invoices of each batch seller per month.
+    `reminder.drafted` is matched on the entry type, whatever record it parses into.
+    """
+
+    name = "reports"
+
+    def __init__(self) -> None:
+        self.sales: dict[str, dict[int, int]] = {}
+        self.sales_excl: dict[tuple[str, int], int] = {}
+        self.sales_vat: dict[tuple[str, int], int] = {}
+        self.received: dict[str, dict[int, int]] = {}
+        self.flows: dict[tuple[str, str], dict[int, int]] = {}
+        self.documents: dict[int, list[int]] = {}
+        self.payments: dict[int, list[int]] = {}
+        self.reminders: list[int] = []
+        self.batch: dict[tuple[str, int, int], int] = {}  # (seller, year, month) -> live invoices
+        self.names: dict[str, str] = {}  # direct client -> name on its latest live document
+
+    def apply(self, ev: Event, offset: int) -> None:
+        """Take one event into account."""
+        if isinstance(ev, DocumentIssued):
+            if ev.direct_live:
+                self._document(ev, offset)
+            elif ev.seller != "issuer" and ev.mode == "live" and ev.type == T.INVOICE_ISSUED:
+                key = (ev.seller, ev.date.year, ev.date.month)
+                self.batch[key] = self.batch.get(key, 0) + 1
+        elif isinstance(ev, PaymentRecorded):
+            amount = _minor(ev.amount, ev.currency)
+            day = ev.date.toordinal()
+            _add(self.received.setdefault(ev.currency, {}), day, amount)
+            _add(self.flows.setdefault((ev.client, ev.currency), {}), day, -amount)
+            self.payments.setdefault(ev.date.year, []).append(offset)
+        elif ev.type == T.REMINDER_DRAFTED:
+            self.reminders.append(offset)
+
+    def _document(self, ev: DocumentIssued, offset: int) -> None:
+        sign = -1 if ev.is_credit_note else 1
+        day, year = ev.date.toordinal(), ev.date.year
+        incl = sign * _minor(ev.total_incl_vat, ev.currency)
+        _add(self.sales.setdefault(ev.currency, {}), day, incl)
+        _add(self.flows.setdefault((ev.client, ev.currency), {}), day, incl)
+        _add(self.sales_excl, (ev.currency, year), sign * _minor(ev.total_excl_vat, ev.currency))
+        _add(self.sales_vat, (ev.currency, year), sign * _minor(ev.total_vat, ev.currency))
+        self.documents.setdefault(year, []).append(offset)
+        self.names[ev.client] = ev.client_name
+
+    def dump(self) -> Any:
+        """Plain containers for the checkpoint."""
+        return (self.sales, self.sales_excl, self.sales_vat, self.received, self.flows, self.documents,
+                self.payments, self.reminders, self.batch, self.names)
+
+    @classmethod
+    def load(cls, data: Any) -> Reports:
+        """The section from its checkpoint containers."""
+        section = cls()
+        (section.sales, section.sales_excl, section.sales_vat, section.received, section.flows,
+         section.documents, section.payments, section.reminders, section.batch, section.names) = data
+        return section
+
+
+def _minor(amount: Decimal, currency: str) -> int:
+    return to_minor(amount, -minor_exponent(currency).as_tuple().exponent)  # type: ignore[operator]
+
+
+def _add(table: dict[Any, int], key: Any, value: int) -> None:
+    table[key] = table.get(key, 0) + value
+
+
+Section = Core | Accounts | Index | Usage | UsageIds | Collections | Links | GmailThreads | Reports
 SECTIONS: dict[str, type[Section]] = {
     "core": Core, "accounts": Accounts, "index": Index, "usage": Usage, "usage_ids": UsageIds,
-    "collections": Collections, "links": Links, "gmail": GmailThreads}
+    "collections": Collections, "links": Links, "gmail": GmailThreads, "reports": Reports}
 
 
 class _PlainUnpickler(pickle.Unpickler):
@@ -709,6 +786,11 @@ class LedgerState:
     def links(self) -> Links:
         """Reminders' payment links, by invoice."""
         return self._section("links")  # type: ignore[return-value]
+
+    @property
+    def reports(self) -> Reports:
+        """Daily sums and offsets by year, for `report` and `export fec`."""
+        return self._section("reports")  # type: ignore[return-value]
 
     def _section(self, name: str) -> Section:
         loaded = self._loaded.get(name)

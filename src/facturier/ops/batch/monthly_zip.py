@@ -17,7 +17,7 @@ from pathlib import Path
 
 from facturier.core.text import spreadsheet_cell
 from facturier.store.events import T
-from facturier.store.files import atomic_file, fsync_dir, named_file, open_regular
+from facturier.store.files import atomic_file, named_file, open_regular
 from facturier.store.journal import Entry
 from facturier.store.state import LedgerState
 
