@@ -105,7 +105,7 @@ def invoices(
     ctx: typer.Context,
     client: str | None = typer.Option(None, "--client", help="Only this client (or batch client)."),
     year: int | None = typer.Option(None, "--year", help="Only this year."),
-    status: str | None = typer.Option(None, "--status", help="paid, partial, unpaid, overdue or credited."),
+    status: str | None = typer.Option(None, "--status", help="paid, partial, unpaid, overdue, credited or disputed."),
     date: str | None = DateOpt,
     as_json: bool = JsonOpt,
 ) -> None:
