@@ -9,6 +9,7 @@ recommends (https://owasp.org/www-community/attacks/CSV_Injection).
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import dataclass
 
 # Control, format, surrogate, private-use, unassigned and line/paragraph separator characters:
 # the ones a terminal or a log reader may act on or show as something else.
@@ -64,3 +65,17 @@ def spreadsheet_cell(value: str) -> str:
     if value.startswith(FORMULA_TRIGGERS):
         return "'" + value
     return value
+
+
+@dataclass(frozen=True, slots=True)
+class FileProblem:
+    """One problem of an input file, located by physical line and column name."""
+
+    file: str
+    line: int
+    column: str
+    message: str
+
+    def __str__(self) -> str:
+        # Escaped: a newline in a file name or a cell must not forge another problem line.
+        return printable(f"{self.file}:{self.line}:{self.column}: {self.message}")

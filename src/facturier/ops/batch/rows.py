@@ -34,8 +34,8 @@ from facturier.config.fields import (
     plain_decimal,
 )
 from facturier.core.money import line_amount_problem
-from facturier.core.text import printable
 from facturier.core.numbering import series_key
+from facturier.core.text import FileProblem as Problem
 
 T = TypeVar("T")
 REQUIRED = ("reference", "customer_name", "customer_address", "description", "unit_price")
@@ -51,20 +51,6 @@ MULTILINE_COLUMNS = frozenset({"customer_address"})
 MAX_PROBLEMS = 100
 MAX_TEXT = 500  # longer text cannot be laid out on an invoice line
 _ADDRESS_SPLIT = re.compile(r" \| |\r\n|\r|\n")
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """One problem of a CSV file, located by physical line and column name."""
-
-    file: str
-    line: int
-    column: str
-    message: str
-
-    def __str__(self) -> str:
-        # Escaped: a newline in a file name or a cell must not forge another problem line.
-        return printable(f"{self.file}:{self.line}:{self.column}: {self.message}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ import orjson
 
 from facturier.config.fields import check_iso_date, describe_invisible, invisible_characters
 from facturier.core.errors import InputError
+from facturier.core.text import FileProblem as Problem
 from facturier.core.text import printable
 from facturier.core.usage import MAX_ID_LENGTH, MAX_KEY_LENGTH, quantity_problem
 from facturier.store.events import USAGE_FIELDS
@@ -30,19 +31,6 @@ if TYPE_CHECKING:
 REQUIRED = ("client", "metric", "quantity", "date", "id")
 MAX_SHOWN = 100
 MAX_FILE_BYTES = 1 << 30
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """One problem of a usage file."""
-
-    file: str
-    line: int
-    column: str
-    message: str
-
-    def __str__(self) -> str:
-        return printable(f"{self.file}:{self.line}:{self.column}: {self.message}")
 
 
 @dataclass(frozen=True, slots=True)
