@@ -41,7 +41,7 @@ def outputs(ws: Path) -> list[str]:
     return out
 
 
-def checkpoint(ws: Path, name: str = "core") -> Path:
+def checkpoint(ws: Path, name: str = "anchor") -> Path:
     return ws / "data" / "state" / f"{name}.pickle"
 
 
@@ -52,9 +52,12 @@ def test_a_current_checkpoint_is_used_silently(busy_ws: Path) -> None:
 
 
 @pytest.mark.parametrize("damage", ["deleted", "truncated", "corrupted", "other_version", "hostile"])
-def test_a_damaged_checkpoint_is_rebuilt_never_used(busy_ws: Path, damage: str) -> None:
+@pytest.mark.parametrize("name", ["anchor", "accounts"])
+def test_a_damaged_checkpoint_is_rebuilt_never_used(busy_ws: Path, damage: str, name: str) -> None:
+    """The anchor (journal position and prefix digest) or a section file (`balances` reads accounts)."""
     expected = outputs(busy_ws)
-    path = checkpoint(busy_ws)
+    path = checkpoint(busy_ws, name)
+    assert path.exists()
     if damage == "deleted":
         path.unlink()
     elif damage == "truncated":
@@ -71,17 +74,19 @@ def test_a_damaged_checkpoint_is_rebuilt_never_used(busy_ws: Path, damage: str) 
     r = run_cli(busy_ws, "balances", "--date", "2026-12-31")
     assert r.code == 0, r.text
     if damage != "deleted":
-        assert "note: state checkpoint data/state/core.pickle not used" in r.err
+        assert f"note: state checkpoint data/state/{name}.pickle not used" in r.err
     assert not (busy_ws / "pwned").exists()
     assert outputs(busy_ws) == expected
     assert run_cli(busy_ws, "verify").code == 0
 
 
 def test_a_stale_checkpoint_catches_up_with_the_journal(busy_ws: Path) -> None:
-    stale = checkpoint(busy_ws).read_bytes()
+    names = ("anchor", "core", "accounts", "index")
+    stale = {name: checkpoint(busy_ws, name).read_bytes() for name in names}
     assert run_cli(busy_ws, "pay", "acme", "50.00", "--date", "2026-11-25").code == 0
     expected = outputs(busy_ws)
-    checkpoint(busy_ws).write_bytes(stale)  # as if the last command had not saved it
+    for name in names:  # as if the last command had not saved them
+        checkpoint(busy_ws, name).write_bytes(stale[name])
     assert outputs(busy_ws) == expected
     r = run_cli(busy_ws, "pay", "acme", "1.00", "--date", "2026-11-26")
     assert r.code == 0 and "note:" not in r.err
@@ -198,3 +203,15 @@ def test_documents_with_the_same_file_name_never_collide_in_staging(tmp_path: Pa
     assert (tmp_path / "data/a/2026-0001.pdf").read_bytes() == b"A"
     assert (tmp_path / "data/b/2026-0001.pdf").read_bytes() == b"B"
     assert not list((tmp_path / "data" / "staging").iterdir())
+
+
+def test_views_appended_payment_by_payment_equal_a_rebuild(busy_ws: Path) -> None:
+    """The payments and revenue views grow in place; the bytes are those `rebuild` writes."""
+    for day in ("2026-11-23", "2026-11-24", "2026-11-25"):
+        assert run_cli(busy_ws, "pay", "acme", "10.00", "--date", day).code == 0
+    assert run_cli(busy_ws, "credit", "2026-0001", "--amount", "5.00", "--date", "2026-11-25").code == 0
+    views = {p: p.read_bytes() for p in (busy_ws / "data").glob("*/*.json") if p.parent.name in
+             ("revenues", "payments", "balance")}
+    assert b'"seq"' in views[busy_ws / "data" / "payments" / "acme.json"]
+    assert run_cli(busy_ws, "rebuild").code == 0
+    assert {p: p.read_bytes() for p in views} == views

@@ -8,10 +8,15 @@ date of that client's latest document or payment, never today, so `rebuild` is b
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
+import orjson
+
+from facturier.core.accounts import Account, iso_days, minor_formatter, status_name
 from facturier.core.aging import (
     ClientBalance,
     CreditFact,
@@ -22,9 +27,9 @@ from facturier.core.aging import (
 )
 from facturier.core.money import fmt_amount
 from facturier.core.payments import Allocation
-from facturier.store.events import PaymentRecorded
+from facturier.store.events import PaymentRecorded, T
 from facturier.store.state import LedgerState
-from facturier.store.views import list_slot, streamed_view_bytes, view_bytes
+from facturier.store.views import GROWING, GrowingView, list_slot, streamed_view_bytes, view_bytes
 
 BALANCE_COLUMNS = [
     "client", "currency", "status", "invoiced", "credited", "paid", "balance", "credit",
@@ -119,28 +124,67 @@ def client_balance_view(state: LedgerState, client: str, as_of: date) -> bytes:
         "as_of": as_of.isoformat(),
         "status": strongest_status(b.status for b in balances),
         "currencies": [{**balance_row(b), "invoices": list_slot(f"invoices{i}")} for i, b in enumerate(balances)],
-    }, {f"invoices{i}": a.invoice_rows(as_of) for i, a in enumerate(accounts)})
+    }, {f"invoices{i}": partial(placed_rows, a, as_of) for i, a in enumerate(accounts)})
+
+
+
+# One invoice of the balance view exactly as `view_bytes` writes it (keys sorted), each line
+# after the first starting with `{pad}`: the indent of the list's items.
+INVOICE_ROW = ('{{\n{pad}  "credited": "%s",\n{pad}  "date": "%s",\n{pad}  "due_date": "%s",\n'
+               '{pad}  "number": %s,\n{pad}  "open": "%s",\n{pad}  "paid": "%s",\n{pad}  "status": "%s",\n'
+               '{pad}  "total": "%s"\n{pad}}}')
+
+
+def placed_rows(account: Account, as_of: date, indent: int = 0) -> list[bytes]:
+    """Each invoice of the account as the balance view lists it, its lines placed at `indent`.
+
+    The same figures as `account.balance(as_of).invoices`, formatted straight from the
+    integer sums in one pass (a property test holds the bytes to `view_bytes` of those
+    invoices): the balance view of a client with 250,000 invoices costs about a second,
+    not seconds of Decimals and a dict per row. Every field but the number is digits,
+    signs, dots and dashes or a status name, which JSON writes as is; orjson escapes the number.
+    """
+    amounts, _ = account.settled()
+    day = as_of.toordinal()
+    fmt = minor_formatter(account.exponent)
+    iso = iso_days()
+    template = INVOICE_ROW.format(pad=" " * indent)
+    dumps = orjson.dumps
+    return [(template % (fmt(credited), iso(issued), iso(due), dumps(number).decode(), fmt(left), fmt(paid),
+                         status_name(total, credited, left, day - due), fmt(total))).encode()
+            for number, (issued, due, total, _, _) in account.invoices.items()
+            for credited, paid, left in (amounts[number],)]
 
 
 PAYMENT_VIEW_KEYS = ("date", "amount", "currency", "method", "reference", "allocation",
                      "unallocated", "source", "bank_id")
 
 
-def payment_and_balance_views(state: LedgerState, clients: set[str] | None) -> dict[str, bytes]:
+def payment_and_balance_views(state: LedgerState, clients: set[str] | None) -> dict[str, bytes | GrowingView]:
     """data/payments/<client>.json and data/balance/<client>.json.
 
-    The as-of date of a client's balance view is the date of its latest document or
-    payment, never today, so `rebuild` gives the same bytes.
+    The payments view only grows: its new payments are appended (`GrowingView`). The
+    as-of date of a client's balance view is the date of its latest document or payment,
+    never today, so `rebuild` gives the same bytes.
     """
-    out: dict[str, bytes] = {}
+    out: dict[str, bytes | GrowingView] = {}
     for client in balance_clients(state):
         if clients is not None and client not in clients:
             continue
-        entries = state.iter_entries_at(state.index.payments_of.get(client, []))
-        payments = ({"seq": e["seq"], **{k: e[k] for k in PAYMENT_VIEW_KEYS if k in e}} for e in entries)
-        out[f"data/payments/{client}.json"] = streamed_view_bytes({"client": client, "payments": list_slot("payments")},
-                                                                  {"payments": payments})
+        out[f"data/payments/{client}.json"] = GrowingView({"client": client, "payments": list_slot(GROWING)},
+                                                          partial(payment_items, state, client))
         last = max(a.last_day for a in state.accounts.of_client(client))
         as_of = date.fromordinal(last)
         out[f"data/balance/{client}.json"] = client_balance_view(state, client, as_of)
     return out
+
+
+def payment_items(state: LedgerState, client: str, since: int) -> Iterator[dict[str, Any]]:
+    """The client's payments journalled at byte `since` or later, as the payments view lists them."""
+    if since:  # the few entries since the view was written: read them, not the whole index
+        entries = (e for e in state.entries_since(since, T.PAYMENT_RECORDED.encode())
+                   if e["type"] == T.PAYMENT_RECORDED and e["client"] == client)
+    else:
+        entries = state.iter_entries_at(state.index.payments_of.get(client, []))
+    for e in entries:
+        yield {"seq": e["seq"], **{k: e[k] for k in PAYMENT_VIEW_KEYS if k in e}}

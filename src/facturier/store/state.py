@@ -61,7 +61,7 @@ from facturier.store.events import (
 )
 from facturier.store.files import atomic_write, ensure_dir
 
-STATE_VERSION = 2  # 2: offset lists as arrays, mentions split
+STATE_VERSION = 3  # 2: offset lists as arrays, mentions split; 3: revenue totals, the anchor file
 # A lagging section is saved again once it is this many entries behind the journal, so
 # catching up never costs more than parsing that many lines.
 SAVE_LAG = 2_000
@@ -179,12 +179,15 @@ class Core:
 
 
 class Accounts:
-    """Each direct client's running balance per currency (live documents of the issuer only)."""
+    """Each direct client's running balance per currency (live documents of the issuer only),
+    and its revenue totals (excl. VAT, VAT, incl. VAT, credit notes negative) for its view."""
 
     name = "accounts"
 
     def __init__(self) -> None:
         self.accounts: dict[tuple[str, str], Account] = {}
+        self.revenue: dict[str, dict[str, list[int]]] = {}  # client -> currency -> [excl, vat, incl]
+        self.last_currency: dict[str, str] = {}  # client -> currency of its latest document
 
     def account(self, client: str, currency: str) -> Account:
         """The account of a client in a currency, created empty when new."""
@@ -205,6 +208,11 @@ class Accounts:
                 account.add_credit(ev.date, ev.refers_to or "", ev.total_incl_vat)
             else:
                 account.add_invoice(ev.number, ev.date, ev.due_date, ev.total_incl_vat)
+            sign = -1 if ev.is_credit_note else 1
+            totals = self.revenue.setdefault(ev.client, {}).setdefault(ev.currency, [0, 0, 0])
+            for i, amount in enumerate((ev.total_excl_vat, ev.total_vat, ev.total_incl_vat)):
+                totals[i] += sign * to_minor(amount, account.exponent)
+            self.last_currency[ev.client] = ev.currency
 
     def of_client(self, client: str) -> list[Account]:
         """The client's accounts, by currency."""
@@ -212,14 +220,16 @@ class Accounts:
 
     def dump(self) -> Any:
         """Plain containers for the checkpoint."""
-        return [(a.client, a.currency, a.exponent, a.invoices, a.invoiced, a.credited, a.paid,
+        rows = [(a.client, a.currency, a.exponent, a.invoices, a.invoiced, a.credited, a.paid,
                  a.unallocated, a.orphan, a.credit_dates, a.last_day) for a in self.accounts.values()]
+        return rows, self.revenue, self.last_currency
 
     @classmethod
     def load(cls, data: Any) -> Accounts:
         """The section from its checkpoint containers."""
         section = cls()
-        for row in data:
+        rows, section.revenue, section.last_currency = data
+        for row in rows:
             account = Account(*row)
             section.accounts[(account.client, account.currency)] = account
         return section
@@ -682,21 +692,23 @@ class _PlainUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"checkpoint refers to {module}.{name}")
 
 
-def prefix_digest(path: Path, offset: int) -> str:
-    """xxh3-128 of the journal's first `offset` bytes (0.05 s for 400 MB on this machine).
+def prefix_hasher(path: Path, offset: int, start: Any = None) -> Any:
+    """xxh3-128 over the journal's first `offset` bytes (0.05 s for 400 MB on this machine),
+    continuing `start` = (its offset, a hasher) when given.
 
     A change detector, not a proof: SHA-256 over the chain (`facturier verify`) is the proof.
     """
-    digest = xxhash.xxh3_128()
+    begin, digest = (0, xxhash.xxh3_128()) if start is None else (start[0], start[1].copy())
     with open(path, "rb") as fh:
-        remaining = offset
+        fh.seek(begin)
+        remaining = offset - begin
         while remaining > 0:
             chunk = fh.read(min(remaining, 1 << 24))
             if not chunk:
                 break
             digest.update(chunk)
             remaining -= len(chunk)
-    return digest.hexdigest()
+    return digest
 
 
 def read_line(fh: io.BufferedReader, offset: int) -> bytes:
@@ -744,6 +756,8 @@ class LedgerState:
         self._loaded: dict[str, LoadedSection] = {}
         self._notice = notice or (lambda _: None)
         self._reader: io.BufferedReader | None = None
+        self._anchor: Stamp | None = None  # the position the anchor file names
+        self._prefix: tuple[int, Any] | None = None  # (offset, xxh3 of the journal before it)
 
     # -- sections ---------------------------------------------------------------------------
 
@@ -831,9 +845,14 @@ class LedgerState:
             raise StateError("it is ahead of the journal")
         if stamp != GENESIS_STAMP and self._hash_at(offset) != (seq, digest_hash):
             raise StateError(f"it does not match the journal at entry {seq}")
-        if digest is not None and digest != prefix_digest(self.journal, offset):
-            raise StateError(f"the journal changed before entry {seq}")
+        if digest is not None:
+            raise StateError("written by another version")
         return stamp, data
+
+    def hash_at(self, end: int) -> str | None:
+        """The hash of the journal entry ending at byte `end`, or None (no entry ends there)."""
+        found = self._hash_at(end) if end > 0 else (0, GENESIS_STAMP.hash)
+        return None if found is None else found[1]
 
     def _hash_at(self, end: int) -> tuple[int, str] | None:
         """(seq, hash) of the journal line ending at byte `end`."""
@@ -869,18 +888,37 @@ class LedgerState:
         loaded.at = self.position
 
     def checkpoint_stamp(self) -> Stamp | None:
-        """Load the `core` checkpoint if it matches the journal; its stamp, or None to rebuild."""
-        path = self.dir / "core.pickle"
+        """The anchor of the checkpoint if it matches the journal; its stamp, or None to rebuild.
+
+        `data/state/anchor.pickle` names the journal position (seq, offset, hash) of the last
+        save and the xxh3 digest of every byte before it: a match proves the journal's prefix
+        unchanged (the chain after it is checked by the caller), so each section file is then
+        trusted once its own stamp names an entry of that journal. No section is loaded here:
+        `pay` never reads the numbering, `balances` never reads the index.
+        """
+        path = self.dir / "anchor.pickle"
         if not path.exists():
             return None
         try:
-            with quiet_gc():
-                stamp, data = self._read_checkpoint(path, "core")
-                self._loaded["core"] = LoadedSection(Core.load(data), stamp, stamp)
+            with open(path, "rb") as fh:
+                payload = _PlainUnpickler(fh).load()
+            if not (isinstance(payload, tuple) and len(payload) == 3 and payload[0] == STATE_VERSION):
+                raise StateError("written by another version")
+            _, (seq, offset, digest_hash), digest = payload
+            stamp = Stamp(int(seq), int(offset), str(digest_hash))
+            if offset > self.position.offset:
+                raise StateError("it is ahead of the journal")
+            if stamp != GENESIS_STAMP and self._hash_at(offset) != (seq, digest_hash):
+                raise StateError(f"it does not match the journal at entry {seq}")
+            hasher = prefix_hasher(self.journal, offset)
+            if digest != hasher.hexdigest():
+                raise StateError(f"the journal changed before entry {seq}")
+            self._prefix = (offset, hasher)
+            self._anchor = stamp
             return stamp
         except (StateError, OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError,
                 AttributeError, IndexError, KeyError) as exc:
-            self._notice(f"state checkpoint data/state/core.pickle not used ({exc}); "
+            self._notice(f"state checkpoint data/state/anchor.pickle not used ({exc}); "
                          "rebuilding the state from the journal")
             return None
 
@@ -947,6 +985,19 @@ class LedgerState:
                         end = block.find(b"\n")
                 yield loads(block[at:end])
 
+    def entries_since(self, offset: int, marker: bytes = b"") -> Iterator[dict[str, Any]]:
+        """The raw entries from byte `offset` to the end the state knows, those whose line holds
+        `marker` (a cheap pre-filter; the caller still checks the parsed entry).
+
+        What a view appends after its last write: the few lines since, without the index.
+        """
+        with open(self.journal, "rb") as fh:
+            fh.seek(offset)
+            data = fh.read(max(0, self.position.offset - offset))
+        for raw in data.splitlines():
+            if marker in raw:
+                yield orjson.loads(raw)
+
     def documents(self, offsets: list[int]) -> list[DocumentIssued]:
         """The documents at these offsets (ascending)."""
         out = [parse_event(e) for e in self.entries_at(offsets)]
@@ -1010,23 +1061,31 @@ class LedgerState:
     # -- checkpoint -------------------------------------------------------------------------
 
     def save(self, force: bool = False) -> None:
-        """Write the checkpoint of every loaded section that lags its file (or all, `force`)."""
+        """Write the checkpoint of every loaded section that lags its file (or all, `force`),
+        and the anchor at the current position.
+
+        A section is saved again once it lags by SAVE_LAG entries (or SAVE_LAG_BYTES): until
+        then catching up costs little, and re-pickling it after every command cost seconds.
+        """
         ensure_dir(self.dir)
-        digest: str | None = None
+        stamp = (self.position.seq, self.position.offset, self.position.hash)
         for name, loaded in self._loaded.items():
             behind = self.position.seq - loaded.saved.seq
             if not force and behind == 0:
                 continue
-            if (not force and name != "core" and behind < SAVE_LAG
+            if (not force and loaded.saved.seq and behind < SAVE_LAG
                     and self.position.offset - loaded.saved.offset < SAVE_LAG_BYTES):
                 continue
-            if name == "core" and digest is None:
-                digest = prefix_digest(self.journal, self.position.offset)
-            stamp = (self.position.seq, self.position.offset, self.position.hash)
-            payload = (STATE_VERSION, stamp, digest if name == "core" else None, loaded.section.dump())
+            payload = (STATE_VERSION, stamp, None, loaded.section.dump())
             # Not fsynced: a checkpoint lost in a crash is only rebuilt.
             atomic_write(self.dir / f"{name}.pickle", pickle.dumps(payload, protocol=5), durable=False)
             loaded.saved = self.position
+        if force or self._anchor != self.position:
+            self._prefix = (self.position.offset, prefix_hasher(self.journal, self.position.offset, self._prefix))
+            digest = self._prefix[1].hexdigest()
+            atomic_write(self.dir / "anchor.pickle", pickle.dumps((STATE_VERSION, stamp, digest), protocol=5),
+                         durable=False)
+            self._anchor = self.position
 
     def ensure(self, *names: str) -> None:
         """Load (and catch up) these sections now."""

@@ -8,19 +8,22 @@ because a view is a pure function of the journal.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from facturier.store.events import DocumentIssued, T
+from facturier.core.accounts import from_minor
+from facturier.store.events import ISSUED_TYPES, DocumentIssued, T
 from facturier.store.files import atomic_write
 from facturier.store.state import LedgerState
 
 VIEW_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
-ViewBuilder = Callable[["LedgerState", set[str] | None], dict[str, bytes]]
+ViewBuilder = Callable[["LedgerState", set[str] | None], "dict[str, bytes | GrowingView]"]
 
 
 def view_bytes(obj: Any) -> bytes:
@@ -37,26 +40,155 @@ def list_slot(name: str) -> str:
     return f"\x00{name}\x00"
 
 
-def streamed_view_bytes(obj: Any, lists: dict[str, Iterable[Any]]) -> bytes:
+def _item_bytes(item: Any) -> bytes:
+    """A list item as `view_bytes` writes it at depth 0 (bytes are taken as already written so)."""
+    return item if isinstance(item, bytes) else orjson.dumps(item, option=VIEW_OPTIONS)
+
+
+def _slot_at(out: bytes, name: str) -> tuple[int, int, int]:
+    """(start, end, indent) of the placeholder of list `name` in `out`."""
+    token = orjson.dumps(list_slot(name))
+    at = out.index(token)
+    line = out[out.rindex(b"\n", 0, at) + 1:at]
+    return at, at + len(token), len(line) - len(line.lstrip(b" "))
+
+
+# A list given as a function of the indent of its items gives them already placed there.
+PlacedItems = Callable[[int], Iterable[bytes]]
+
+
+def _list_body(items: Iterable[Any] | PlacedItems, indent: int) -> bytes:
+    inner = b"\n" + b" " * (indent + 2)
+    if callable(items):
+        parts = list(items(indent + 2))
+    else:
+        parts = [_item_bytes(item).replace(b"\n", inner) for item in items]
+    return b"[" + inner + (b"," + inner).join(parts) + b"\n" + b" " * indent + b"]" if parts else b"[]"
+
+
+def streamed_view_bytes(obj: Any, lists: dict[str, Iterable[Any] | PlacedItems]) -> bytes:
     """`view_bytes` of `obj` in which each value `list_slot(name)` stands for the list `lists[name]`.
 
     The same bytes as `view_bytes` of the object with the lists in place, but each item is
     serialised as it comes and dropped: the payments view of a client with 250,000 payments
     no longer holds 250,000 parsed entries at once (430 MB measured), only its bytes.
     Indentation is by depth alone in `view_bytes`, so an item serialised on its own is
-    placed by shifting its lines to the depth of the list.
+    placed by shifting its lines to the depth of the list. An item given as bytes is taken
+    as already serialised (at depth 0) the way `view_bytes` would; a list given as a
+    function of the items' indent (`PlacedItems`) yields them already placed.
     """
     out = view_bytes(obj)
     for name, items in lists.items():
-        token = orjson.dumps(list_slot(name))
-        at = out.index(token)
-        line = out[out.rindex(b"\n", 0, at) + 1:at]
-        indent = len(line) - len(line.lstrip(b" "))
-        inner = b"\n" + b" " * (indent + 2)
-        parts = [orjson.dumps(item, option=VIEW_OPTIONS).replace(b"\n", inner) for item in items]
-        body = b"[" + inner + (b"," + inner).join(parts) + b"\n" + b" " * indent + b"]" if parts else b"[]"
-        out = out[:at] + body + out[at + len(token):]
+        start, end, indent = _slot_at(out, name)
+        out = out[:start] + _list_body(items, indent) + out[end:]
     return out
+
+
+GROWING = "items"
+
+
+@dataclass(frozen=True)
+class GrowingView:
+    """A view with one list that only grows, as the journal does (payments, revenue history).
+
+    `obj` is the view with `list_slot(GROWING)` where the list goes (the rest is small and
+    rewritten every time); `items(offset)` gives the list's items from the journal entries
+    at byte offsets >= `offset` (0: all of them). When the file on disk is the one last
+    written (its size and mtime as recorded in `data/state/views.json`, its head unchanged),
+    only the new items are appended and the part after the list rewritten: recording one
+    payment no longer re-reads and re-serialises the 250,000 before it. The bytes are those
+    of the whole view, always (a property test holds it).
+    """
+
+    obj: Any
+    items: Callable[[int], Iterable[Any]]
+
+
+class ViewStamps:
+    """data/state/views.json: for each growing view, what was last written (derived, deletable).
+
+    views: rel -> [size, mtime_ns, journal offset covered, item count, head length, list end];
+    anchor: the journal's end (offset, hash) when they were saved. Stamps whose anchor is not
+    in the journal any more (a journal restored or replaced) are all dropped.
+    """
+
+    def __init__(self, path: Path, stamps: dict[str, list[int]] | None = None) -> None:
+        self.path = path
+        self.stamps: dict[str, list[int]] = stamps or {}
+        self.changed = False
+
+    @classmethod
+    def load(cls, path: Path, state: LedgerState) -> ViewStamps:
+        """The stamps saved at `path`, none if unreadable or if their anchor is not in this journal."""
+        try:
+            data = orjson.loads(path.read_bytes())
+            offset, digest = data["anchor"]
+            if state.hash_at(offset) == digest:
+                return cls(path, {k: v for k, v in data["views"].items()
+                                  if isinstance(v, list) and len(v) == 6 and all(type(x) is int for x in v)})
+        except (OSError, orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
+            pass
+        return cls(path)
+
+    def save(self, state: LedgerState) -> None:
+        """Write the stamps if any changed (not fsynced: lost stamps only mean whole rewrites)."""
+        if self.changed:
+            anchor = [state.position.offset, state.position.hash]
+            atomic_write(self.path, orjson.dumps({"anchor": anchor, "views": self.stamps},
+                                                 option=orjson.OPT_SORT_KEYS), durable=False)
+
+
+def _append(path: Path, stamp: list[int], head: bytes, tail: bytes, view: GrowingView, indent: int) -> list[int] | None:
+    """Append the new items of `view` to the file last written as `stamp`; None when it is not."""
+    size, mtime, upto, count, head_len, list_end = stamp
+    try:
+        st = path.stat()
+        if st.st_size != size or st.st_mtime_ns != mtime or count == 0 or head_len != len(head):
+            return None
+        with open(path, "r+b") as fh:
+            if fh.read(len(head)) != head:
+                return None
+            inner = b"\n" + b" " * (indent + 2)
+            new = [_item_bytes(item).replace(b"\n", inner) for item in view.items(upto)]
+            body = b"".join(b"," + inner + part for part in new)
+            close = b"\n" + b" " * indent + b"]" + tail
+            fh.seek(list_end)
+            if not new and fh.read() == close:
+                return [size, mtime, -1, count, head_len, list_end]  # unchanged: the caller sets upto
+            fh.seek(list_end)
+            fh.write(body + close)
+            fh.truncate()
+        st = path.stat()
+        return [st.st_size, st.st_mtime_ns, -1, count + len(new), head_len, list_end + len(body)]
+    except OSError:
+        return None
+
+
+def write_growing(path: Path, rel: str, view: GrowingView, stamps: ViewStamps, position: int) -> bool:
+    """Write a growing view, appending when possible; whether the file changed."""
+    out = view_bytes(view.obj)
+    start, end, indent = _slot_at(out, GROWING)
+    head, tail = out[:start], out[end:]
+    stamp = stamps.stamps.get(rel)
+    appended = None if stamp is None else _append(path, stamp, head, tail, view, indent)
+    if appended is not None:
+        changed = appended[0] != stamp[0] or appended[1] != stamp[1]  # type: ignore[index]
+        appended[2] = position
+        stamps.stamps[rel] = appended
+        stamps.changed = True
+        return changed
+    items = list(view.items(0))
+    body = _list_body(items, indent)
+    content = head + body + tail
+    changed = not path.exists() or path.read_bytes() != content
+    if changed:
+        atomic_write(path, content, durable=False)
+    st = path.stat()
+    closing = len(b"\n" + b" " * indent + b"]")
+    stamps.stamps[rel] = [st.st_size, st.st_mtime_ns, position, len(items), len(head),
+                          len(head) + len(body) - closing if items else 0]
+    stamps.changed = True
+    return changed
 
 
 def signed(doc: DocumentIssued, amount: Decimal) -> Decimal:
@@ -64,55 +196,58 @@ def signed(doc: DocumentIssued, amount: Decimal) -> Decimal:
     return -amount if doc.is_credit_note else amount
 
 
-def revenue_views(state: LedgerState, clients: set[str] | None) -> dict[str, bytes]:
+def revenue_views(state: LedgerState, clients: set[str] | None) -> dict[str, bytes | GrowingView]:
     """data/revenues/<client>.json: cumulative totals per currency and the history.
 
-    Built from the raw entries (their amounts are already the plain strings the view
+    The totals come from the accounts section; the history only grows (`GrowingView`), its
+    items built from the raw entries (their amounts are already the plain strings the view
     prints): typed events and Decimals for every document made this view cost seconds for
     a client with 250,000 documents.
     """
-    owners = sorted(({owner for owner, _ in state.index.by_owner_year} - {"issuer"}) if clients is None else clients)
-    out = {}
+    accounts = state.accounts
+    owners = sorted(accounts.last_currency if clients is None else clients & accounts.last_currency.keys())
+    out: dict[str, bytes | GrowingView] = {}
     for client in owners:
-        keys = sorted(k for k in state.index.by_owner_year if k[0] == client)
-        offsets = sorted(o for k in keys for o in state.index.by_owner_year[k])
-        docs = [e for e in state.entries_at(offsets)
-                if e["client"] == client and e["seller"] == "issuer" and e["mode"] == "live"]
-        if not docs:
-            continue
-        totals: dict[str, list[Decimal]] = {}
-        history = []
-        for d in docs:
-            t = totals.setdefault(d["currency"], [Decimal(0), Decimal(0), Decimal(0)])
-            excl, vat, incl = Decimal(d["total_excl_vat"]), Decimal(d["total_vat"]), Decimal(d["total_incl_vat"])
-            if d["type"] == T.CREDIT_NOTE_ISSUED:
-                excl, vat, incl = -excl, -vat, -incl
-            t[0] += excl
-            t[1] += vat
-            t[2] += incl
-            history.append({
-                "number": d["number"], "kind": d["kind"], "date": d["date"], "currency": d["currency"],
-                "amount_excl_vat": str(excl), "vat_amount": str(vat), "amount_incl_vat": str(incl),
-            })
-        out[f"data/revenues/{client}.json"] = view_bytes({
-            "client": client,
-            "currency": docs[-1]["currency"],
-            "totals": {
-                cur: {"amount_excl_vat": str(t[0]), "vat_amount": str(t[1]), "amount_incl_vat": str(t[2])}
-                for cur, t in sorted(totals.items())
-            },
-            "history": history,
-        })
+        exponents = {a.currency: a.exponent for a in accounts.of_client(client)}
+        totals = {
+            cur: {name: str(from_minor(value, exponents[cur]))
+                  for name, value in zip(("amount_excl_vat", "vat_amount", "amount_incl_vat"), sums, strict=True)}
+            for cur, sums in sorted(accounts.revenue[client].items())
+        }
+        obj = {"client": client, "currency": accounts.last_currency[client], "totals": totals,
+               "history": list_slot(GROWING)}
+        out[f"data/revenues/{client}.json"] = GrowingView(obj, partial(revenue_items, state, client))
     return out
+
+
+def revenue_items(state: LedgerState, client: str, since: int) -> Iterator[dict[str, str]]:
+    """The client's live documents journalled at byte `since` or later, as its revenue history lists them."""
+    if since:  # the few entries since the view was written: read them, not the whole index
+        docs = state.entries_since(since, b".issued")
+    else:
+        by_owner_year = state.index.by_owner_year
+        docs = state.iter_entries_at(sorted(o for k in by_owner_year if k[0] == client for o in by_owner_year[k]))
+    for d in docs:
+        if (d["type"] not in ISSUED_TYPES or d["client"] != client or d["seller"] != "issuer"
+                or d["mode"] != "live"):
+            continue
+        excl, vat, incl = d["total_excl_vat"], d["total_vat"], d["total_incl_vat"]
+        if d["type"] == T.CREDIT_NOTE_ISSUED:
+            excl, vat, incl = (str(-Decimal(x)) for x in (excl, vat, incl))
+        yield {"number": d["number"], "kind": d["kind"], "date": d["date"], "currency": d["currency"],
+               "amount_excl_vat": excl, "vat_amount": vat, "amount_incl_vat": incl}
 
 
 def write_views(root: Path, state: LedgerState, builders: list[ViewBuilder], clients: set[str] | None = None) -> int:
     """Write the views of these builders (for the given clients, or all); return the file count."""
     count, changed = 0, False
+    stamps = ViewStamps.load(root / "data" / "state" / "views.json", state)
     for builder in builders:
         for rel, content in builder(state, clients).items():
             path = root / rel
-            if not path.exists() or path.read_bytes() != content:
+            if isinstance(content, GrowingView):
+                changed |= write_growing(path, rel, content, stamps, state.position.offset)
+            elif not path.exists() or path.read_bytes() != content:
                 # Atomic (temp file + rename) now, durable below with one sync for all: an
                 # fsync per view file cost 3.3 s for the 3,000 views of a 1,000-client run.
                 atomic_write(path, content, durable=False)
@@ -120,4 +255,5 @@ def write_views(root: Path, state: LedgerState, builders: list[ViewBuilder], cli
             count += 1
     if changed:
         os.sync()
+    stamps.save(state)
     return count
