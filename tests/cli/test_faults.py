@@ -107,6 +107,42 @@ def test_sigkill_at_a_random_instant_then_rerun_completes(tmp_path: Path, seed: 
     assert not any((ws / "data" / "staging").iterdir()) if (ws / "data" / "staging").exists() else True
 
 
+def derived(ws: Path) -> tuple[list[str], dict[str, bytes]]:
+    """What read-only commands print, and the views' bytes: all derived from the journal."""
+    outs = []
+    for args in (("balances", "--date", "2026-12-31", "--json"), ("invoices", "--json"), ("show", "2026-0001")):
+        r = run_cli(ws, *args)
+        assert r.code == 0, r.text
+        outs.append(r.out)
+    views = {str(p.relative_to(ws)): p.read_bytes() for p in sorted((ws / "data").glob("*/*.json"))
+             if p.parent.name in ("revenues", "payments", "balance")}
+    return outs, views
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_sigkill_during_payments_leaves_journal_head_checkpoint_and_views_consistent(tmp_path: Path, seed: int) -> None:
+    """Kills land in the commit (head pending, line written, head updated), in the views'
+    in-place append and in the checkpoint save: the next command completes or ignores what
+    was cut, and its checkpoint and views are those of a rebuild from the journal alone."""
+    ws = tmp_path / "ws"
+    shutil.copytree(DEMO, ws)
+    assert run_cli(ws, "run", "--date", "2026-11-15").code == 0
+    rng = random.Random(seed)
+    for _ in range(4):
+        proc = spawn(ws, "pay", "acme", "1.00", "--date", "2026-11-20")
+        time.sleep(rng.uniform(0.25, 0.9))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    r = run_cli(ws, "pay", "acme", "1.00", "--date", "2026-11-21")
+    assert r.code == 0, r.text
+    assert run_cli(ws, "verify").code == 0
+    payments = [e for e in journal(ws) if e["type"] == "payment.recorded"]
+    assert 1 <= len(payments) <= 5 and payments[-1]["date"] == "2026-11-21"
+    after_kills = derived(ws)
+    assert run_cli(ws, "rebuild").code == 0
+    assert derived(ws) == after_kills
+
+
 def _children_of(pid: int) -> list[int]:
     """Every live process whose parent is `pid` (Linux /proc)."""
     found = []
