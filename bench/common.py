@@ -7,6 +7,7 @@ import resource
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -103,16 +104,21 @@ def timed_cli_tree(ws: Path, *args: str, interval: float = 0.05,
     os.sync()  # flush what earlier benchmarks left dirty: each measures only its own writes
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "facturier.cli.app", "--workspace", str(ws), *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,  # noqa: PLW1509  (no threads here)
-    )
-    peak = 0
-    while proc.poll() is None:
-        peak = max(peak, tree_rss_kib(proc.pid))
-        time.sleep(interval)
-    out, err = proc.communicate()
+    # Output goes to files, not pipes: a pipe nobody reads while sampling fills up (64 KiB,
+    # the table of 1,000 invoices) and blocks the command.
+    with tempfile.TemporaryFile("w+") as out_fh, tempfile.TemporaryFile("w+") as err_fh:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "facturier.cli.app", "--workspace", str(ws), *args],
+            stdout=out_fh, stderr=err_fh, text=True,
+            preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,  # noqa: PLW1509  (no threads here)
+        )
+        peak = 0
+        while proc.poll() is None:
+            peak = max(peak, tree_rss_kib(proc.pid))
+            time.sleep(interval)
+        out_fh.seek(0)
+        err_fh.seek(0)
+        out, err = out_fh.read(), err_fh.read()
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:

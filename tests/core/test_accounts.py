@@ -47,11 +47,15 @@ def histories(draw: st.DrawFn) -> list[tuple[str, object]]:
 
 
 @settings(max_examples=400, deadline=None)
-@given(histories(), st.integers(min_value=0, max_value=120))
-def test_account_balance_equals_the_full_computation(facts: list[tuple[str, object]], later: int) -> None:
+@given(histories(), st.integers(min_value=0, max_value=120), st.booleans())
+def test_account_balance_equals_the_full_computation(facts: list[tuple[str, object]], later: int,
+                                                     peek: bool) -> None:
+    """`peek` reads the settled amounts after every fact: payments then patch them in place."""
     account = Account("acme", "EUR", 2)
     invoices, credits, payments = [], [], []
     for kind, fact in facts:
+        if peek:
+            account.settled()
         if isinstance(fact, InvoiceFact):
             account.add_invoice(fact.number, fact.issued, fact.due, fact.total)
             invoices.append(fact)

@@ -12,6 +12,7 @@ excess joins the credit pool. For an earlier date the caller recomputes from the
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -89,6 +90,7 @@ class Account:
     last_day: int = 0
     # settled() of the facts applied so far, computed once per command (not checkpointed)
     _settled: tuple[dict[str, tuple[int, int, int]], int] | None = field(default=None, repr=False, compare=False)
+    _no_pool: bool = field(default=False, repr=False, compare=False)  # _settled had no credit pool to spread
 
     def add_invoice(self, number: str, issued: date, due: date, total: Decimal) -> None:
         """An issued live invoice."""
@@ -111,16 +113,39 @@ class Account:
 
     def add_payment(self, paid_on: date, amount: Decimal, allocation: list[tuple[str, Decimal]],
                     unallocated: Decimal) -> None:
-        """A payment and its allocation."""
+        """A payment and its allocation.
+
+        When the settled amounts are known and had no credit pool to spread, a payment that
+        adds none (no unallocated part, nothing beyond an invoice's open amount) patches the
+        invoices it names instead of dropping them: `pay` then settles 250,000 invoices once,
+        not twice. A property test reads them after every fact.
+        """
         self.paid += to_minor(amount, self.exponent)
-        self.unallocated += to_minor(unallocated, self.exponent)
+        extra = to_minor(unallocated, self.exponent)
+        self.unallocated += extra
+        touched = []
         for number, part in allocation:
             value = to_minor(part, self.exponent)
             row = self.invoices.get(number)
             if row is None:
                 self.orphan += value
+                extra += value
             else:
                 row[4] += value
+                touched.append(number)
+        settled = self._settled if self._no_pool and extra == 0 else None
+        if settled is not None:
+            amounts = settled[0]
+            for number in touched:
+                _, _, total, credit_sum, alloc_sum = self.invoices[number]
+                credited = min(credit_sum, total)
+                paid = min(alloc_sum, total - credited)
+                if credit_sum - credited + alloc_sum - paid:
+                    break  # this invoice is overpaid: the excess joins the pool
+                amounts[number] = (credited, paid, total - credited - paid)
+            else:
+                self.last_day = max(self.last_day, paid_on.toordinal())
+                return
         self._seen(paid_on)
 
     def _seen(self, day: date) -> None:
@@ -157,6 +182,7 @@ class Account:
 
     def _settle(self) -> tuple[dict[str, tuple[int, int, int]], int]:
         amounts, pool = self.open_amounts()
+        self._no_pool = pool == 0
         if pool > 0:
             waiting = sorted((self.invoices[n][1], n) for n, (_, _, left) in amounts.items() if left > 0)
             for _, number in waiting:
@@ -227,12 +253,17 @@ class Account:
         allocating a payment of that amount can touch.
         """
         amounts, _ = self.settled()
-        rows = sorted((self.invoices[n][1], n, left) for n, (_, _, left) in amounts.items() if left > 0)
-        if enough is not None:
-            target, total = to_minor(enough, self.exponent), 0
-            for i, (_, _, left) in enumerate(rows):
-                total += left
+        invoices = self.invoices
+        rows = [(invoices[n][1], n, left) for n, (_, _, left) in amounts.items() if left > 0]
+        if enough is None:
+            rows.sort()
+        else:  # a heap: the few oldest items, without sorting 250,000 of them
+            heapq.heapify(rows)
+            target, total, oldest = to_minor(enough, self.exponent), 0, []
+            while rows:
+                oldest.append(heapq.heappop(rows))
+                total += oldest[-1][2]
                 if total >= target:
-                    del rows[i + 1:]
                     break
+            rows = oldest
         return [(n, date.fromordinal(due), self._dec(left)) for due, n, left in rows]

@@ -181,6 +181,7 @@ def payment_and_balance_views(state: LedgerState, clients: set[str] | None) -> d
 
 def payment_items(state: LedgerState, client: str, since: int) -> Iterator[dict[str, Any]]:
     """The client's payments journalled at byte `since` or later, as the payments view lists them."""
+    entries: Iterator[dict[str, Any]]
     if since:  # the few entries since the view was written: read them, not the whole index
         entries = (e for e in state.entries_since(since, T.PAYMENT_RECORDED.encode())
                    if e["type"] == T.PAYMENT_RECORDED and e["client"] == client)

@@ -8,12 +8,12 @@ because a view is a pure function of the journal.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
@@ -23,7 +23,7 @@ from facturier.store.files import atomic_write
 from facturier.store.state import LedgerState
 
 VIEW_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
-ViewBuilder = Callable[["LedgerState", set[str] | None], "dict[str, bytes | GrowingView]"]
+ViewBuilder = Callable[["LedgerState", set[str] | None], "Mapping[str, bytes | GrowingView]"]
 
 
 def view_bytes(obj: Any) -> bytes:
@@ -138,6 +138,12 @@ class ViewStamps:
                                                  option=orjson.OPT_SORT_KEYS), durable=False)
 
 
+def open_in_place(path: Path) -> BinaryIO:
+    """A view file opened for reading and writing in place; OSError if it is a symbolic link
+    (a view is then replaced, never written through the link)."""
+    return os.fdopen(os.open(path, os.O_RDWR | os.O_NOFOLLOW), "r+b")
+
+
 def _append(path: Path, stamp: list[int], head: bytes, tail: bytes, view: GrowingView, indent: int) -> list[int] | None:
     """Append the new items of `view` to the file last written as `stamp`; None when it is not."""
     size, mtime, upto, count, head_len, list_end = stamp
@@ -145,7 +151,7 @@ def _append(path: Path, stamp: list[int], head: bytes, tail: bytes, view: Growin
         st = path.stat()
         if st.st_size != size or st.st_mtime_ns != mtime or count == 0 or head_len != len(head):
             return None
-        with open(path, "r+b") as fh:
+        with open_in_place(path) as fh:
             if fh.read(len(head)) != head:
                 return None
             inner = b"\n" + b" " * (indent + 2)
@@ -238,6 +244,48 @@ def revenue_items(state: LedgerState, client: str, since: int) -> Iterator[dict[
                "amount_excl_vat": excl, "vat_amount": vat, "amount_incl_vat": incl}
 
 
+PATCH_SIZE = 4 << 20  # a view this big is patched in place where it changed
+PATCH_BLOCK = 1 << 16
+
+
+def write_view(path: Path, content: bytes) -> bool:
+    """Write a view unless it already holds `content`; whether it changed.
+
+    Not fsynced here: `write_views` syncs once for all (an fsync per view file cost 3.3 s
+    for the 3,000 views of a 1,000-client run). A small view is replaced atomically (temp
+    file and rename). A big one (the balance view of a client with 250,000 invoices is
+    67 MB) is patched in place: only the 64 KiB blocks that differ are written, so syncing
+    costs the few blocks a payment changed, not the whole file (0.9 s measured for 67 MB).
+    """
+    try:
+        with open_in_place(path) as fh:
+            old = fh.read()
+            if old == content:
+                return False
+            if len(old) < PATCH_SIZE:
+                raise FileNotFoundError  # replaced whole, below
+            common = min(len(old), len(content))
+            at = 0
+            while at < common:  # contiguous runs of differing blocks, one write each
+                if old[at:at + PATCH_BLOCK] == content[at:at + PATCH_BLOCK]:
+                    at += PATCH_BLOCK
+                    continue
+                end = at + PATCH_BLOCK
+                while end < common and old[end:end + PATCH_BLOCK] != content[end:end + PATCH_BLOCK]:
+                    end += PATCH_BLOCK
+                fh.seek(at)
+                fh.write(content[at:min(end, common)])
+                at = end
+            if len(content) > common:
+                fh.seek(common)
+                fh.write(content[common:])
+            fh.truncate(len(content))
+        return True
+    except OSError:  # missing, or a link (never written through)
+        atomic_write(path, content, durable=False)
+        return True
+
+
 def write_views(root: Path, state: LedgerState, builders: list[ViewBuilder], clients: set[str] | None = None) -> int:
     """Write the views of these builders (for the given clients, or all); return the file count."""
     count, changed = 0, False
@@ -247,11 +295,8 @@ def write_views(root: Path, state: LedgerState, builders: list[ViewBuilder], cli
             path = root / rel
             if isinstance(content, GrowingView):
                 changed |= write_growing(path, rel, content, stamps, state.position.offset)
-            elif not path.exists() or path.read_bytes() != content:
-                # Atomic (temp file + rename) now, durable below with one sync for all: an
-                # fsync per view file cost 3.3 s for the 3,000 views of a 1,000-client run.
-                atomic_write(path, content, durable=False)
-                changed = True
+            else:
+                changed |= write_view(path, content)
             count += 1
     if changed:
         os.sync()
