@@ -13,8 +13,7 @@ guarantees, and a test holds this module to).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from copy import deepcopy
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import date
 
 from facturier.core.accounts import Account, to_minor
@@ -25,7 +24,10 @@ from facturier.store.state import LedgerState
 
 def rewound(account: Account, as_of: date, later: Iterable[DocumentIssued | PaymentRecorded]) -> Account:
     """A copy of the account without the facts dated after `as_of` (`later` must hold them all)."""
-    acc = deepcopy(account)
+    # Rows are copied only when a later fact is taken out of them (`_take`): a deep copy of
+    # an account with 250,000 invoices cost over a second.
+    acc = replace(account, invoices=dict(account.invoices), credit_dates=list(account.credit_dates),
+                  _settled=None, _no_pool=False)
     day = as_of.toordinal()
     exp = acc.exponent
     dropped: list[str] = []
@@ -59,6 +61,7 @@ def _take(acc: Account, number: str, column: int, value: int) -> None:
     if row is None:
         acc.orphan -= value
     else:
+        row = acc.invoices[number] = row.copy()  # shared with the running account until now
         row[column] -= value
 
 
