@@ -81,7 +81,7 @@ def test_a_damaged_checkpoint_is_rebuilt_never_used(busy_ws: Path, damage: str, 
 
 
 def test_a_stale_checkpoint_catches_up_with_the_journal(busy_ws: Path) -> None:
-    names = ("anchor", "core", "accounts", "index")
+    names = ("anchor", "core", "accounts", "index", "names")
     stale = {name: checkpoint(busy_ws, name).read_bytes() for name in names}
     assert run_cli(busy_ws, "pay", "acme", "50.00", "--date", "2026-11-25").code == 0
     expected = outputs(busy_ws)

@@ -73,6 +73,15 @@ def iso_days() -> Callable[[int], str]:
     return iso
 
 
+def row_open(row: InvoiceRow) -> tuple[int, int]:
+    """(open amount before the credit pool, excess joining the pool) of an invoice row:
+    what it can absorb is min(credited, total) then min(allocated, total - credited)."""
+    _, _, total, credit_sum, alloc_sum = row
+    credited = min(credit_sum, total)
+    paid = min(alloc_sum, total - credited)
+    return total - credited - paid, credit_sum - credited + alloc_sum - paid
+
+
 @dataclass(slots=True)
 class Account:
     """One client's invoices, credits and payments in one currency, as running sums."""
@@ -88,6 +97,13 @@ class Account:
     orphan: int = 0  # credited or allocated to a number this account does not hold
     credit_dates: list[tuple[int, int]] = field(default_factory=list)  # (issued ordinal, amount)
     last_day: int = 0
+    # Running aggregates for a balance without its invoice list (`balance(with_invoices=False)`
+    # reads these, not the 250,000 rows): each invoice's open amount before the credit pool,
+    # summed by due date; the sum of what invoices were credited or allocated beyond their
+    # total (it joins the pool); invoice totals by issue day (for DSO).
+    open_by_due: dict[int, int] = field(default_factory=dict)
+    excess: int = 0
+    invoiced_on: dict[int, int] = field(default_factory=dict)
     # settled() of the facts applied so far, computed once per command (not checkpointed)
     _settled: tuple[dict[str, tuple[int, int, int]], int] | None = field(default=None, repr=False, compare=False)
     _no_pool: bool = field(default=False, repr=False, compare=False)  # _settled had no credit pool to spread
@@ -95,9 +111,45 @@ class Account:
     def add_invoice(self, number: str, issued: date, due: date, total: Decimal) -> None:
         """An issued live invoice."""
         amount = to_minor(total, self.exponent)
-        self.invoices[number] = [issued.toordinal(), due.toordinal(), amount, 0, 0]
+        replaced = self.invoices.get(number)
+        if replaced is not None:  # a number issued twice: the later row stands (as it always did)
+            self._count(replaced, -1)
+        row = self.invoices[number] = [issued.toordinal(), due.toordinal(), amount, 0, 0]
+        self._count(row, 1)
         self.invoiced += amount
         self._seen(issued)
+
+    def _count(self, row: InvoiceRow, sign: int) -> None:
+        """Add (1) or take out (-1) a row's share of the aggregates."""
+        left, excess = row_open(row)
+        self._add_open(row[1], sign * left)
+        self.excess += sign * excess
+        self.invoiced_on[row[0]] = self.invoiced_on.get(row[0], 0) + sign * row[2]
+        if not self.invoiced_on[row[0]]:
+            del self.invoiced_on[row[0]]
+
+    def _add_open(self, due: int, delta: int) -> None:
+        if delta:
+            value = self.open_by_due.get(due, 0) + delta
+            if value:
+                self.open_by_due[due] = value
+            else:
+                del self.open_by_due[due]
+
+    def _change(self, row: InvoiceRow, column: int, value: int) -> None:
+        """Add `value` to a row's credited (3) or allocated (4) sum, keeping the aggregates."""
+        left, excess = row_open(row)
+        row[column] += value
+        new_left, new_excess = row_open(row)
+        self._add_open(row[1], new_left - left)
+        self.excess += new_excess - excess
+
+    def reindex(self) -> None:
+        """Recompute the aggregates from the rows (after the rows were edited directly)."""
+        self.open_by_due, self.excess, self.invoiced_on = {}, 0, {}
+        for row in self.invoices.values():
+            self._count(row, 1)
+        self._settled = None
 
     def add_credit(self, issued: date, refers_to: str, amount: Decimal) -> None:
         """A credit note taking `amount` off the invoice it refers to."""
@@ -108,7 +160,7 @@ class Account:
         if row is None:
             self.orphan += value
         else:
-            row[3] += value
+            self._change(row, 3, value)
         self._seen(issued)
 
     def add_payment(self, paid_on: date, amount: Decimal, allocation: list[tuple[str, Decimal]],
@@ -131,7 +183,7 @@ class Account:
                 self.orphan += value
                 extra += value
             else:
-                row[4] += value
+                self._change(row, 4, value)
                 touched.append(number)
         settled = self._settled if self._no_pool and extra == 0 else None
         if settled is not None:
@@ -195,7 +247,14 @@ class Account:
         return amounts, pool
 
     def balance(self, as_of: date, with_invoices: bool = True) -> ClientBalance:
-        """The balance at `as_of` (which `covers` must allow), as `aging.client_balance` gives it."""
+        """The balance at `as_of` (which `covers` must allow), as `aging.client_balance` gives it.
+
+        Without the invoice list, from the aggregates: the open amounts by due date, the pool
+        spent on the oldest due dates first (as `settled` spends it on the oldest invoices),
+        in as many steps as there are due dates, not invoices.
+        """
+        if not with_invoices:
+            return self._summary(as_of)
         amounts, pool = self.settled()
         day = as_of.toordinal()
         statuses: list[InvoiceStatus] = []
@@ -214,6 +273,29 @@ class Account:
             credited=dec(self.credited), paid=dec(self.paid),
             balance=dec(self.invoiced - self.credited - self.paid), unapplied_credit=dec(pool),
             invoices=tuple(statuses), aging={k: dec(v) for k, v in aging.items()},
+            dso=self._dso(as_of, outstanding),
+        )
+
+    def _summary(self, as_of: date) -> ClientBalance:
+        pool = self.unallocated + self.orphan + self.excess
+        day = as_of.toordinal()
+        aging = {name: 0 for name in BUCKETS}
+        outstanding = 0
+        for due in sorted(self.open_by_due):
+            left = self.open_by_due[due]
+            if pool > 0 and left > 0:
+                part = min(pool, left)
+                left -= part
+                pool -= part
+            if left > 0:
+                outstanding += left
+                aging[bucket_of(day - due)] += left
+        dec = self._dec
+        return ClientBalance(
+            client=self.client, currency=self.currency, invoiced=dec(self.invoiced),
+            credited=dec(self.credited), paid=dec(self.paid),
+            balance=dec(self.invoiced - self.credited - self.paid), unapplied_credit=dec(pool),
+            invoices=(), aging={k: dec(v) for k, v in aging.items()},
             dso=self._dso(as_of, outstanding),
         )
 
@@ -239,7 +321,7 @@ class Account:
 
     def _dso(self, as_of: date, outstanding: int) -> Decimal | None:
         start = (as_of - timedelta(days=DSO_WINDOW_DAYS)).toordinal()
-        recent = sum(row[2] for row in self.invoices.values() if row[0] > start)
+        recent = sum(amount for issued, amount in self.invoiced_on.items() if issued > start)
         recent -= sum(amount for issued, amount in self.credit_dates if issued > start)
         if recent <= 0:
             return None

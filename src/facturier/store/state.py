@@ -61,7 +61,7 @@ from facturier.store.events import (
 )
 from facturier.store.files import atomic_write, ensure_dir
 
-STATE_VERSION = 3  # 2: offset lists as arrays, mentions split; 3: revenue totals, the anchor file
+STATE_VERSION = 4  # 2: offset arrays, mentions split; 3: revenue totals, anchor; 4: aggregates, names
 # A lagging section is saved again once it is this many entries behind the journal, so
 # catching up never costs more than parsing that many lines.
 SAVE_LAG = 2_000
@@ -220,8 +220,9 @@ class Accounts:
 
     def dump(self) -> Any:
         """Plain containers for the checkpoint."""
-        rows = [(a.client, a.currency, a.exponent, a.invoices, a.invoiced, a.credited, a.paid,
-                 a.unallocated, a.orphan, a.credit_dates, a.last_day) for a in self.accounts.values()]
+        rows = [(a.client, a.currency, a.exponent, pack_rows(a.invoices), a.invoiced, a.credited, a.paid,
+                 a.unallocated, a.orphan, a.credit_dates, a.last_day, a.open_by_due, a.excess, a.invoiced_on)
+                for a in self.accounts.values()]
         return rows, self.revenue, self.last_currency
 
     @classmethod
@@ -230,9 +231,34 @@ class Accounts:
         section = cls()
         rows, section.revenue, section.last_currency = data
         for row in rows:
-            account = Account(*row)
+            account = Account(*row[:3], unpack_rows(row[3]), *row[4:])
             section.accounts[(account.client, account.currency)] = account
         return section
+
+
+def pack_rows(invoices: dict[str, list[int]]) -> Any:
+    """An account's invoice rows for the checkpoint: the numbers joined by NUL and five
+    columns of int64 as bytes (a third faster to load than the dict of lists: 0.2 s, not
+    0.33 s, for 250,000 rows). Numbers are validated text, never NUL; if one were, or a sum
+    outgrew int64, the dict is kept as it is."""
+    try:
+        if not invoices or any("\0" in number or not number for number in invoices):
+            return invoices
+        columns = [array("q", (row[k] for row in invoices.values())).tobytes() for k in range(5)]
+    except OverflowError:
+        return invoices
+    return "\0".join(invoices), columns
+
+
+def unpack_rows(data: Any) -> dict[str, list[int]]:
+    """`pack_rows` undone."""
+    if isinstance(data, dict):
+        return data
+    numbers, packed = data
+    columns = [array("q") for _ in packed]
+    for column, raw in zip(columns, packed, strict=True):
+        column.frombytes(raw)
+    return dict(zip(numbers.split("\0"), map(list, zip(*columns, strict=True)), strict=True))
 
 
 Offsets = array  # array("q") of journal byte offsets: 8 bytes each instead of a 36-byte int in a list
@@ -258,47 +284,35 @@ def unpack(groups: dict[Any, bytes]) -> dict[Any, Offsets]:
 
 
 class Index:
-    """Where each document and payment is in the journal (line offsets).
-
-    Offset lists are `array("q")`: at 1M entries the index took 300 MB as lists of ints.
+    """Where each document and payment is in the journal (line offsets), by owner and year,
+    client and day; and each direct client's name. Small to load: offset lists are
+    `array("q")` (at 1M entries the index took 300 MB as lists of ints) saved as bytes.
+    What is looked up by document number is the `names` section.
     """
 
     name = "index"
 
     def __init__(self) -> None:
         self.documents: Offsets = new_offsets()  # every document, journal order
-        self.by_number: dict[str, int] = {}  # the first document with each number
-        self.same_number: dict[str, list[int]] = {}  # later documents reusing a number (other sellers)
         self.by_owner_year: dict[tuple[str, int], Offsets] = {}  # (client or seller, year)
         self.payments_of: dict[str, Offsets] = {}
         self.payments_by_year: dict[int, Offsets] = {}
         self.payments_on: dict[int, Offsets] = {}  # date ordinal -> payments of that day
-        # number -> the first entry naming it (not its own); later ones in more_mentions
-        self.first_mention: dict[str, int] = {}
-        self.more_mentions: dict[str, list[int]] = {}
         self.client_names: dict[str, str] = {}  # direct client -> name on its latest live document
 
     def apply(self, ev: Event, offset: int) -> None:
         """Take one event into account."""
         if isinstance(ev, DocumentIssued):
             self.documents.append(offset)
-            if self.by_number.setdefault(ev.number, offset) != offset:
-                self.same_number.setdefault(ev.number, []).append(offset)
             year = ev.date.year
             for owner in {ev.client, ev.seller}:
                 self._add(self.by_owner_year, (owner, year), offset)
-            if ev.refers_to:
-                self._mention(ev.refers_to, offset)
             if ev.direct_live:
                 self.client_names[ev.client] = ev.client_name
         elif isinstance(ev, PaymentRecorded):
             self._add(self.payments_of, ev.client, offset)
             self._add(self.payments_by_year, ev.date.year, offset)
             self._add(self.payments_on, ev.date.toordinal(), offset)
-            for number in dict.fromkeys(a.number for a in ev.allocation):
-                self._mention(number, offset)
-        elif isinstance(ev, DeliveryEvent) and ev.number is not None:
-            self._mention(ev.number, offset)
 
     @staticmethod
     def _add(groups: dict[Any, Offsets], key: Any, offset: int) -> None:
@@ -306,6 +320,51 @@ class Index:
         if found is None:
             found = groups[key] = new_offsets()
         found.append(offset)
+
+    def dump(self) -> Any:
+        """Plain containers for the checkpoint."""
+        return (self.documents.tobytes(), pack(self.by_owner_year), pack(self.payments_of),
+                pack(self.payments_by_year), pack(self.payments_on), self.client_names)
+
+    @classmethod
+    def load(cls, data: Any) -> Index:
+        """The section from its checkpoint containers."""
+        index = cls()
+        documents, by_owner_year, payments_of, payments_by_year, payments_on, index.client_names = data
+        index.documents.frombytes(documents)
+        index.by_owner_year, index.payments_of = unpack(by_owner_year), unpack(payments_of)
+        index.payments_by_year, index.payments_on = unpack(payments_by_year), unpack(payments_on)
+        return index
+
+
+class Names:
+    """Each document number: where its documents are, and which entries name it.
+
+    Its own section (two dicts of every number ever issued, 0.7 s to load at 1M entries),
+    loaded only by the commands that look a number up: `show`, `credit`, sends, collections.
+    """
+
+    name = "names"
+
+    def __init__(self) -> None:
+        self.by_number: dict[str, int] = {}  # the first document with each number
+        self.same_number: dict[str, list[int]] = {}  # later documents reusing a number (other sellers)
+        # number -> the first entry naming it (not its own); later ones in more_mentions
+        self.first_mention: dict[str, int] = {}
+        self.more_mentions: dict[str, list[int]] = {}
+
+    def apply(self, ev: Event, offset: int) -> None:
+        """Take one event into account."""
+        if isinstance(ev, DocumentIssued):
+            if self.by_number.setdefault(ev.number, offset) != offset:
+                self.same_number.setdefault(ev.number, []).append(offset)
+            if ev.refers_to:
+                self._mention(ev.refers_to, offset)
+        elif isinstance(ev, PaymentRecorded):
+            for number in dict.fromkeys(a.number for a in ev.allocation):
+                self._mention(number, offset)
+        elif isinstance(ev, DeliveryEvent) and ev.number is not None:
+            self._mention(ev.number, offset)
 
     def _mention(self, number: str, offset: int) -> None:
         if self.first_mention.setdefault(number, offset) != offset:
@@ -325,20 +384,14 @@ class Index:
 
     def dump(self) -> Any:
         """Plain containers for the checkpoint."""
-        return (self.documents.tobytes(), self.by_number, self.same_number, pack(self.by_owner_year),
-                pack(self.payments_of), pack(self.payments_by_year), pack(self.payments_on),
-                self.first_mention, self.more_mentions, self.client_names)
+        return self.by_number, self.same_number, self.first_mention, self.more_mentions
 
     @classmethod
-    def load(cls, data: Any) -> Index:
+    def load(cls, data: Any) -> Names:
         """The section from its checkpoint containers."""
-        index = cls()
-        (documents, index.by_number, index.same_number, by_owner_year, payments_of, payments_by_year,
-         payments_on, index.first_mention, index.more_mentions, index.client_names) = data
-        index.documents.frombytes(documents)
-        index.by_owner_year, index.payments_of = unpack(by_owner_year), unpack(payments_of)
-        index.payments_by_year, index.payments_on = unpack(payments_by_year), unpack(payments_on)
-        return index
+        names = cls()
+        names.by_number, names.same_number, names.first_mention, names.more_mentions = data
+        return names
 
 
 def previous_month(period: str) -> str:
@@ -681,7 +734,7 @@ def _add(table: dict[Any, int], key: Any, value: int) -> None:
 
 Section = Core | Accounts | Index | Usage | UsageIds | Collections | Links | GmailThreads | Reports
 SECTIONS: dict[str, type[Section]] = {
-    "core": Core, "accounts": Accounts, "index": Index, "usage": Usage, "usage_ids": UsageIds,
+    "core": Core, "accounts": Accounts, "index": Index, "names": Names, "usage": Usage, "usage_ids": UsageIds,
     "collections": Collections, "links": Links, "gmail": GmailThreads, "reports": Reports}
 
 
@@ -777,6 +830,11 @@ class LedgerState:
         return self._section("index")  # type: ignore[return-value]
 
     @property
+    def names(self) -> Names:
+        """Where each document number is, and the entries naming it."""
+        return self._section("names")  # type: ignore[return-value]
+
+    @property
     def usage(self) -> Usage:
         """Usage aggregates, months billed, pending charges."""
         return self._section("usage")  # type: ignore[return-value]
@@ -839,15 +897,17 @@ class LedgerState:
             payload = _PlainUnpickler(fh).load()
         if not (isinstance(payload, tuple) and len(payload) == 4 and payload[0] == STATE_VERSION):
             raise StateError("written by another version")
-        _, (seq, offset, digest_hash), digest, data = payload
+        _, (seq, offset, digest_hash), checksum, blob = payload
         stamp = Stamp(seq, offset, digest_hash)
         if offset > self.position.offset:
             raise StateError("it is ahead of the journal")
         if stamp != GENESIS_STAMP and self._hash_at(offset) != (seq, digest_hash):
             raise StateError(f"it does not match the journal at entry {seq}")
-        if digest is not None:
-            raise StateError("written by another version")
-        return stamp, data
+        # The section's own bytes are checksummed: a changed byte inside them could
+        # otherwise still unpickle, as a wrong figure (2 ms for 18 MB).
+        if not isinstance(blob, bytes) or xxhash.xxh3_128_hexdigest(blob) != checksum:
+            raise StateError("its content is damaged")
+        return stamp, _PlainUnpickler(io.BytesIO(blob)).load()
 
     def hash_at(self, end: int) -> str | None:
         """The hash of the journal entry ending at byte `end`, or None (no entry ends there)."""
@@ -1012,18 +1072,18 @@ class LedgerState:
 
     def document(self, number: str) -> DocumentIssued | None:
         """The first document issued with this number (any seller), or None."""
-        offset = self.index.by_number.get(number)
+        offset = self.names.by_number.get(number)
         return None if offset is None else self.documents([offset])[0]
 
     def document_entry(self, number: str) -> dict[str, Any] | None:
         """The raw journal entry of the first document with this number, or None."""
-        offset = self.index.by_number.get(number)
+        offset = self.names.by_number.get(number)
         return None if offset is None else self.entry_at(offset)
 
     def entries_naming(self, number: str) -> list[dict[str, Any]]:
         """The raw entries that name a document: its own, its sends, payments and credit notes."""
-        offsets = self.index.mentions(number)
-        own = self.index.by_number.get(number)
+        offsets = self.names.mentions(number)
+        own = self.names.by_number.get(number)
         if own is not None:
             offsets.append(own)
         return self.entries_at(sorted(set(offsets)))
@@ -1076,7 +1136,8 @@ class LedgerState:
             if (not force and loaded.saved.seq and behind < SAVE_LAG
                     and self.position.offset - loaded.saved.offset < SAVE_LAG_BYTES):
                 continue
-            payload = (STATE_VERSION, stamp, None, loaded.section.dump())
+            blob = pickle.dumps(loaded.section.dump(), protocol=5)
+            payload = (STATE_VERSION, stamp, xxhash.xxh3_128_hexdigest(blob), blob)
             # Not fsynced: a checkpoint lost in a crash is only rebuilt.
             atomic_write(self.dir / f"{name}.pickle", pickle.dumps(payload, protocol=5), durable=False)
             loaded.saved = self.position

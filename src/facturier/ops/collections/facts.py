@@ -26,7 +26,7 @@ COLUMNS = ["invoice", "client", "status", "detail"]
 
 def collectable_invoice(state: LedgerState, number: str, day: date) -> DocumentIssued:
     """The live direct invoice `number`, still owed on `day`; a clear error otherwise."""
-    doc = next((d for d in state.documents(state.index.documents_named(number))
+    doc = next((d for d in state.documents(state.names.documents_named(number))
                 if not d.is_credit_note and d.seller == "issuer"), None)
     if doc is None:
         other = state.document(number)

@@ -207,7 +207,7 @@ def find_delivery(ws: Workspace, state: LedgerState, key: str) -> Delivery:
         if batch_id not in ws.batch_clients:
             raise InputError(f"{key}: no batch client {batch_id!r}")
         return batch_delivery(ws, batch_id, month)
-    for entry in (state.entry_at(o) for o in state.index.documents_named(key)):
+    for entry in (state.entry_at(o) for o in state.names.documents_named(key)):
         if entry["type"] == T.INVOICE_ISSUED and entry.get("seller") == "issuer":
             if entry["mode"] != "live":
                 raise InputError(f"{key} is a test invoice: test invoices are never sent")

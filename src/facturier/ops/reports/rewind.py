@@ -53,6 +53,7 @@ def rewound(account: Account, as_of: date, later: Iterable[DocumentIssued | Paym
         acc.invoiced -= row[2]
         acc.orphan += row[3] + row[4]
     acc.last_day = day
+    acc.reindex()
     return acc
 
 
