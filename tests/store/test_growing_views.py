@@ -46,3 +46,24 @@ def test_a_view_changed_on_disk_is_rewritten_whole(tmp_path: Path) -> None:
     os.utime(path, ns=(1, 1))
     write_growing(path, "view.json", view([*first, {"seq": 3}]), stamps, 4)
     assert path.read_bytes() == view_bytes({"client": "acme", "payments": [*first, {"seq": 3}]})
+
+
+def test_a_big_view_is_patched_in_place_and_never_written_through_a_link(tmp_path: Path) -> None:
+    from facturier.store.views import PATCH_SIZE, write_view
+
+    path = tmp_path / "balance.json"
+    old = b"a" * (PATCH_SIZE + 100_000)
+    path.write_bytes(old)
+    inode = path.stat().st_ino
+    new = b"b" + old[1:-50_000] + b"tail"  # a block changed at the start, the end shorter
+    assert write_view(path, new) and path.read_bytes() == new
+    assert path.stat().st_ino == inode  # patched, not replaced
+    assert not write_view(path, new)  # unchanged: nothing written
+
+    target = tmp_path / "elsewhere.json"
+    target.write_bytes(old)
+    path.unlink()
+    path.symlink_to(target)
+    assert write_view(path, new)
+    assert not path.is_symlink() and path.read_bytes() == new
+    assert target.read_bytes() == old
