@@ -35,6 +35,7 @@ from facturier.config.google import GoogleConfig
 from facturier.config.mail import MailConfig, SmtpConfig
 from facturier.core.errors import FacturierError
 from facturier.store.files import atomic_write
+from facturier.store.paths import WorkspacePaths
 
 # A header naming what a message is about (invoice number, batch month, "alerts"); it names
 # outbox files and lets a human trace a message back to the journal.
@@ -274,7 +275,7 @@ TransportFactory = Callable[[MailConfig, Path, GoogleConfig], MailTransport]
 
 
 def _open_outbox(mail: MailConfig, root: Path, google: GoogleConfig) -> MailTransport:
-    return OutboxMailer(root / "data" / "outbox")
+    return OutboxMailer(WorkspacePaths(root).outbox)
 
 
 def _open_smtp(mail: MailConfig, root: Path, google: GoogleConfig) -> MailTransport:

@@ -8,6 +8,7 @@ import typer
 
 from facturier.cli.common import DateOpt, app, console, load, run_date
 from facturier.cli.exports import YearOpt, export_app
+from facturier.store.paths import WorkspacePaths
 
 FecOutOpt = typer.Option(None, "--out", help="Output file (default: exports/<SIREN>FEC<YYYY>1231.txt).")
 ReportOutOpt = typer.Option(None, "--out", help="Output file (default: exports/report-<YEAR>.html).")
@@ -22,7 +23,7 @@ def fec(ctx: typer.Context, year: int = YearOpt, out: Path | None = FecOutOpt) -
 
     ws = load(ctx)
     result = build_fec(ws, year)
-    path = out or ws.root / "exports" / result.name
+    path = out or WorkspacePaths(ws.root).exports / result.name
     write_export(path, result.content)
     journals = ", ".join(f"{n} {code}" for code, n in result.entries.items())
     console.print(f"Wrote {result.lines} line(s) ({journals} entries) to {path}", markup=False, highlight=False)
@@ -44,6 +45,6 @@ def report(ctx: typer.Context, year: int = YearOpt, date: str | None = DateOpt,
     ws = load(ctx)
     as_of = run_date(date, ws.config.timezone) if date else default_report_date(year, run_date(None, ws.config.timezone))
     content = build_html_report(ws, year, as_of, language)
-    path = out or ws.root / "exports" / f"report-{year:04d}.html"
+    path = out or WorkspacePaths(ws.root).exports / f"report-{year:04d}.html"
     write_export(path, content)
     console.print(f"Wrote the {year} report at {as_of} to {path}", markup=False, highlight=False)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from facturier.core.text import printable
 from facturier.store.files import ensure_dir, open_append
+from facturier.store.paths import WorkspacePaths
 
 
 def log(root: Path, message: str, client_id: str | None = None) -> None:
@@ -14,7 +15,7 @@ def log(root: Path, message: str, client_id: str | None = None) -> None:
 
     The message is escaped (`printable`): a file name holding a newline must not forge a line.
     """
-    logs = root / "data" / "logs"
+    logs = WorkspacePaths(root).logs
     ensure_dir(logs)
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     message = printable(message)
@@ -30,7 +31,7 @@ def log_many(root: Path, lines: list[tuple[str, str | None]]) -> None:
     """`log` for many (message, client id) pairs: each log file opened once, lines in order."""
     if not lines:
         return
-    logs = root / "data" / "logs"
+    logs = WorkspacePaths(root).logs
     ensure_dir(logs)
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     main: list[str] = []
@@ -52,7 +53,7 @@ def purge_logs(root: Path, older_than_days: int) -> list[Path]:
     import time
 
     cutoff = time.time() - older_than_days * 86400
-    logs = root / "data" / "logs"
+    logs = WorkspacePaths(root).logs
     removed = []
     for path in sorted(logs.glob("*.log")) if logs.is_dir() else []:
         if path.is_file() and path.stat().st_mtime < cutoff:

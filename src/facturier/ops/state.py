@@ -14,12 +14,13 @@ from facturier.core.numbering import SeriesState, format_number, next_seq, serie
 from facturier.store.events import DocumentIssued
 from facturier.store.journal import open_state
 from facturier.store.notices import notice
+from facturier.store.paths import WorkspacePaths
 from facturier.store.state import LedgerState
 
 
 def read_state(root: Path) -> LedgerState:
     """The ledger state of a workspace, for a command that writes nothing to the journal."""
-    return open_state(root / "data" / "journal.jsonl", notice)
+    return open_state(WorkspacePaths(root).journal, notice)
 
 
 def save_quietly(state: LedgerState) -> None:

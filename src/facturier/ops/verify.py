@@ -5,12 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from facturier.core.errors import UnsafeFileError
+from facturier.core.errors import IntegrityError, UnsafeFileError
 from facturier.ops.einvoice import EInvoiceReport, verify_einvoices
 from facturier.store.files import sha256_file
-from facturier.core.errors import IntegrityError
-from facturier.store.journal import GENESIS, ChainSpan, check_chain_whole, head_path, head_problem, read_head
+from facturier.store.journal import (
+    GENESIS,
+    ChainSpan,
+    check_chain_whole,
+    head_path,
+    head_problem,
+    read_head,
+)
 from facturier.store.lock import WorkspaceLock
+from facturier.store.paths import WorkspacePaths
 
 # Folders whose every file must be named by the journal: an extra file there is suspect.
 RECORDED_FOLDERS = ("data/invoices", "data/invoices_batch", "data/credit_notes", "data/archive_batch")
@@ -36,8 +43,8 @@ def verify_workspace(root: Path, expect: str | None = None, einvoice: bool = Fal
     journal must end at that entry, or contain it (then the entries after it are listed).
     """
     result = Verification()
-    journal = root / "data" / "journal.jsonl"
-    with WorkspaceLock(root / "data"):
+    journal = WorkspacePaths(root).journal
+    with WorkspaceLock(WorkspacePaths(root).data):
         chain = check_chain_whole(journal, expect.strip().lower() if expect else None)
         for p in chain.problems:
             text = f"data/journal.jsonl: line {p.line}: {p.message}"
@@ -115,7 +122,7 @@ def _check_expected(chain: ChainSpan, expect: str, result: Verification) -> None
 
 
 def _staged_hashes(root: Path) -> set[tuple[str, str]]:
-    staging = root / "data" / "staging"
+    staging = WorkspacePaths(root).staging
     if not staging.is_dir():
         return set()
     from facturier.store.ledger import final_name

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from facturier.ops.accounts import payment_and_balance_views
 from facturier.ops.state import read_state
 from facturier.ops.usage.views import usage_views
+from facturier.store.paths import WorkspacePaths
 from facturier.store.state import LedgerState
 from facturier.store.views import ViewBuilder, revenue_views, write_views
 
@@ -31,7 +32,7 @@ def refresh_views(ws: Workspace, state: LedgerState, clients: set[str],
 
 def rebuild_views(ws: Workspace) -> int:
     """Rebuild the state checkpoint from the journal, then every view; the number of view files."""
-    shutil.rmtree(ws.root / "data" / "state", ignore_errors=True)
+    shutil.rmtree(WorkspacePaths(ws.root).state, ignore_errors=True)
     state = read_state(ws.root)
     try:
         count = write_views(ws.root, state, VIEWS)

@@ -23,11 +23,19 @@ from typing import Any
 import orjson
 
 from facturier.core.errors import IntegrityError
-from facturier.store.files import ensure_dir, fsync_dir, open_new, open_regular, sha256_bytes, sha256_file, write_new
+from facturier.store.files import (
+    ensure_dir,
+    fsync_dir,
+    open_new,
+    open_regular,
+    sha256_bytes,
+    sha256_file,
+    write_new,
+)
 from facturier.store.journal import Entry, Journal
-from facturier.store.state import LedgerState
 from facturier.store.lock import DEFAULT_WAIT_SECONDS, WorkspaceLock
-
+from facturier.store.paths import WorkspacePaths
+from facturier.store.state import LedgerState
 
 STAGING_WRITERS = 16
 
@@ -69,15 +77,16 @@ class Ledger:
                  notice: Callable[[str], None] | None = None) -> None:
         self.root = root
         self._notice = notice
-        self.data = root / "data"
-        self.staging = self.data / "staging"
+        self.paths = WorkspacePaths(root)
+        self.data = self.paths.data
+        self.staging = self.paths.staging
         self._lock = WorkspaceLock(self.data, lock_wait)
         self.journal: Journal
 
     def __enter__(self) -> Ledger:
         self._lock.acquire()
         try:
-            self.journal = Journal(self.data / "journal.jsonl", self._notice)
+            self.journal = Journal(self.paths.journal, self._notice)
             self._recover_staging()
         except BaseException:
             self._lock.release()

@@ -20,6 +20,7 @@ import orjson
 from facturier.core.accounts import from_minor
 from facturier.store.events import ISSUED_TYPES, DocumentIssued, T
 from facturier.store.files import atomic_write
+from facturier.store.paths import WorkspacePaths
 from facturier.store.state import LedgerState
 
 VIEW_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
@@ -289,7 +290,7 @@ def write_view(path: Path, content: bytes) -> bool:
 def write_views(root: Path, state: LedgerState, builders: list[ViewBuilder], clients: set[str] | None = None) -> int:
     """Write the views of these builders (for the given clients, or all); return the file count."""
     count, changed = 0, False
-    stamps = ViewStamps.load(root / "data" / "state" / "views.json", state)
+    stamps = ViewStamps.load(WorkspacePaths(root).view_stamps, state)
     for builder in builders:
         for rel, content in builder(state, clients).items():
             path = root / rel

@@ -45,6 +45,7 @@ from facturier.adapters.drafts.files import MemoryDrafts, OutboxDrafts, iter_out
 from facturier.adapters.drafts.imap import ImapDrafts, imap_password
 from facturier.config.collections import CollectionsConfig
 from facturier.config.google import GoogleConfig
+from facturier.store.paths import WorkspacePaths
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +66,7 @@ DraftStoreFactory = Callable[[CollectionsConfig, Path, Mapping[str, str], DraftS
 def _open_outbox(collections: CollectionsConfig, root: Path, environ: Mapping[str, str],
                  options: DraftStoreOptions) -> DraftStore:
     # Durability per group (`flush`): remind journals reminder.drafted only after flushing.
-    return OutboxDrafts(root / "data" / "drafts", durable=False)
+    return OutboxDrafts(WorkspacePaths(root).drafts, durable=False)
 
 
 def _open_imap(collections: CollectionsConfig, root: Path, environ: Mapping[str, str],

@@ -19,6 +19,7 @@ from facturier.core.text import spreadsheet_cell
 from facturier.store.events import T
 from facturier.store.files import atomic_file, named_file, open_regular
 from facturier.store.journal import Entry
+from facturier.store.paths import WorkspacePaths
 from facturier.store.state import LedgerState
 
 MANIFEST_COLUMNS = ("number", "date", "customer", "total_incl_vat", "sha256")
@@ -27,7 +28,7 @@ FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest ZIP date: no wall clock in th
 
 def zip_path(root: Path, batch_id: str, month: str) -> Path:
     """Where the monthly ZIP of a batch client lives."""
-    return root / "downloads" / f"{batch_id}-{month}.zip"
+    return WorkspacePaths(root).downloads / f"{batch_id}-{month}.zip"
 
 
 def month_invoices(state: LedgerState, batch_id: str, month: str) -> list[Entry]:

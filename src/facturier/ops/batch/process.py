@@ -45,6 +45,7 @@ from facturier.store.files import (
 )
 from facturier.store.journal import Entry
 from facturier.store.ledger import Ledger
+from facturier.store.paths import WorkspacePaths
 from facturier.store.state import LedgerState
 
 if TYPE_CHECKING:
@@ -113,7 +114,7 @@ def batch_document(cfg: BatchClientConfig, batch_id: str, row: BatchRow, allocat
 
 def inbox_dir(root: Path, batch_id: str) -> Path:
     """Where a batch client drops its CSV files."""
-    return root / "data" / "inbox_batch" / batch_id
+    return WorkspacePaths(root).inbox(batch_id)
 
 
 def inbox_files(root: Path, batch_id: str) -> list[Path]:
@@ -176,7 +177,7 @@ def selected_clients(ws: Workspace, client: str | None) -> list[str]:
 
 def orphan_inboxes(ws: Workspace) -> list[str]:
     """Inbox folders holding CSV files for no configured batch client."""
-    base = ws.root / "data" / "inbox_batch"
+    base = WorkspacePaths(ws.root).inboxes
     if not base.is_dir():
         return []
     return sorted(d.name for d in base.iterdir()

@@ -12,6 +12,7 @@ from pathlib import Path
 from facturier.core.text import spreadsheet_cell
 from facturier.ops.logs import log_many
 from facturier.store.files import ensure_dir, open_append
+from facturier.store.paths import WorkspacePaths
 
 CSV_HEADER = ("timestamp", "invoice_id", "stage", "email")
 
@@ -23,7 +24,7 @@ def record_drafts(root: Path, rows: Sequence[tuple[str, str, int, str, str]]) ->
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    path = root / "data" / "logs" / "reminders.csv"
+    path = WorkspacePaths(root).logs / "reminders.csv"
     ensure_dir(path.parent)
     if not path.exists() or path.stat().st_size == 0:
         writer.writerow(CSV_HEADER)

@@ -11,11 +11,12 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from facturier.core.send_rules import SendFacts, may_send, previous_month
-from facturier.ops.delivery.model import Delivery
 from facturier.ops.delivery.messages import attach, compose, month_name, template_env
+from facturier.ops.delivery.model import Delivery
 from facturier.ops.report import Alert, Report
 from facturier.store.files import open_regular
 from facturier.store.journal import Entry
+from facturier.store.paths import WorkspacePaths
 
 if TYPE_CHECKING:
     from email.message import EmailMessage
@@ -54,7 +55,7 @@ def batch_deliveries(ws: Workspace, day: date, states: dict[str, tuple[str, Entr
 
 def zip_problem(ws: Workspace, batch_id: str, month: str) -> Alert | None:
     """Why the month's ZIP cannot be delivered: none issued (a note) or too big to attach (an error)."""
-    path = ws.root / "downloads" / zip_name(batch_id, month)
+    path = WorkspacePaths(ws.root).downloads / zip_name(batch_id, month)
     if not path.is_file():
         return Alert("warning", f"{batch_id}: no {path.name} (nothing issued in {month}); nothing to deliver.")
     size = path.stat().st_size
@@ -83,6 +84,6 @@ def batch_message(ws: Workspace, batch_id: str, month: str) -> EmailMessage:
     message = compose(ws, template_env(ws.root), kind, client.language, fields, [client.email],
                       f"{batch_id}-{month}")
     if client.delivery == "attach":
-        with open_regular(ws.root / "downloads" / name) as fh:  # a link there must not mail its target
+        with open_regular(WorkspacePaths(ws.root).downloads / name) as fh:  # a link there must not mail its target
             attach(message, fh.read(), "application", "zip", name)
     return message

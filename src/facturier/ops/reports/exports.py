@@ -12,6 +12,7 @@ from typing import Any
 from facturier.core.text import spreadsheet_cell
 from facturier.store.files import atomic_write
 from facturier.store.journal import Entry
+from facturier.store.paths import WorkspacePaths
 from facturier.store.state import LedgerState
 from facturier.store.views import signed
 
@@ -68,7 +69,7 @@ def export_cell(column: str, value: Any, excel: bool) -> str:
 def default_export_path(root: Path, name: str, year: int, month: int | None, excel: bool) -> Path:
     """exports/<name>-<YYYY>[-<MM>][-excel].csv"""
     stem = f"{name}-{year:04d}" + (f"-{month:02d}" if month else "") + ("-excel" if excel else "")
-    return root / "exports" / f"{stem}.csv"
+    return WorkspacePaths(root).exports / f"{stem}.csv"
 
 
 def write_export(path: Path, content: bytes) -> None:
