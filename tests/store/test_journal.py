@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import re
 import time
 from pathlib import Path
 
@@ -126,7 +127,7 @@ def test_canonical_bytes_are_the_documented_json_dumps_form(obj: object) -> None
     assert canonical(obj) == expected
 
 
-@pytest.mark.parametrize("damage", ["none", "byte", "removed", "json", "torn"])
+@pytest.mark.parametrize("damage", ["none", "byte", "removed", "json", "torn", "seqs"])
 def test_the_parallel_whole_chain_check_finds_what_the_sequential_one_finds(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: str) -> None:
     from facturier.store import journal as journal_module
@@ -143,6 +144,8 @@ def test_the_parallel_whole_chain_check_finds_what_the_sequential_one_finds(
         lines[31] = b"{not json\n"
     elif damage == "torn":
         lines[-1] = lines[-1][:-5]
+    elif damage == "seqs":  # every span's first line then misleads about where the span starts
+        lines = [re.sub(rb'"seq":\d+', b'"seq":1', line) for line in lines]
     path.write_bytes(b"".join(lines))
     entries, expected = check_chain(path)
     monkeypatch.setattr(journal_module, "PARALLEL_FROM", 0)

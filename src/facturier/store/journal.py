@@ -342,6 +342,7 @@ class ChainSpan:
     files: dict[str, str] = dc_field(default_factory=dict)
     expected_seq: int | None = None  # the last entry whose hash starts with `expect`
     document_pdfs: list[tuple[str, str]] = dc_field(default_factory=list)  # (entry type, PDF path)
+    base: int = 0  # the lines before the span's first
 
 
 def _lines_between(path: str, start: int, end: int, block: int = 8 << 20) -> Iterator[bytes]:
@@ -362,9 +363,16 @@ def _lines_between(path: str, start: int, end: int, block: int = 8 << 20) -> Ite
             yield rest
 
 
-def _check_span(path: str, start: int, end: int, base: int, expect: str | None) -> ChainSpan:
-    """Check lines [start, end) whose first is line `base` + 1: hashes, seq, inner prev links."""
-    span = ChainSpan()
+def _check_span(path: str, start: int, end: int, base: int | None, expect: str | None) -> ChainSpan:
+    """Check lines [start, end) whose first is line `base` + 1: hashes, seq, inner prev links.
+
+    With `base` None, the first line's own seq says where the span starts (counting the
+    lines before it would cost a pass over the file); the caller checks that guess once the
+    spans before it have been counted, and checks the span again if it was wrong.
+    """
+    if base is None:
+        base = _guess_base(path, start)
+    span = ChainSpan(base=base)
     prev: str | None = None
     for index, raw in enumerate(_lines_between(path, start, end)):
         number = base + index + 1
@@ -419,7 +427,7 @@ def check_chain_whole(path: Path, expect: str | None = None, workers: int | None
     size = path.stat().st_size
     count = workers or os.cpu_count() or 1
     if size < PARALLEL_FROM or count < 2:
-        bounds = [(0, size, 0)]
+        bounds: list[tuple[int, int, int | None]] = [(0, size, 0)]
     else:
         bounds = _spans(path, size, count)
     if len(bounds) == 1:
@@ -431,11 +439,23 @@ def check_chain_whole(path: Path, expect: str | None = None, workers: int | None
         with ProcessPoolExecutor(len(bounds), mp_context=multiprocessing.get_context("spawn")) as pool:
             spans = list(pool.map(_check_span, [str(path)] * len(bounds), *zip(*bounds),
                                   [expect] * len(bounds)))
+        spans = _true_bases(path, spans, bounds, expect)
     return _stitch(spans)
 
 
-def _spans(path: Path, size: int, count: int) -> list[tuple[int, int, int]]:
-    """(start, end, lines before start) of `count` spans of whole lines."""
+def _guess_base(path: str, start: int) -> int:
+    """The number of lines before byte `start`, if the line there tells its seq truly."""
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        try:
+            seq = orjson.loads(fh.readline()).get("seq")
+        except (orjson.JSONDecodeError, AttributeError):
+            return 0
+    return seq - 1 if type(seq) is int and seq > 0 else 0
+
+
+def _spans(path: Path, size: int, count: int) -> list[tuple[int, int, int | None]]:
+    """(start, end, lines before start: None for "ask the span") of `count` spans of whole lines."""
     import mmap
 
     with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as view:
@@ -446,12 +466,21 @@ def _spans(path: Path, size: int, count: int) -> list[tuple[int, int, int]]:
                 break
             cuts.append(cut + 1)
         cuts.append(size)
-        bases, lines = [], 0
-        for start, end in zip(cuts, cuts[1:]):
-            bases.append(lines)
-            for block in range(start, end, 16 << 20):  # slices of the map are copies: keep them small
-                lines += view[block:min(end, block + (16 << 20))].count(b"\n")
-    return [(s, e, b) for (s, e), b in zip(zip(cuts, cuts[1:]), bases) if e > s]
+    return [(s, e, 0 if s == 0 else None) for s, e in zip(cuts, cuts[1:]) if e > s]
+
+
+def _true_bases(path: Path, spans: list[ChainSpan], bounds: list[tuple[int, int, int | None]],
+                expect: str | None) -> list[ChainSpan]:
+    """The spans, each checked again with the right first line number if its guess was wrong
+    (only a journal whose seq values are themselves wrong: the messages stay those of
+    `check_chain`)."""
+    out, lines = [], 0
+    for span, (start, end, _) in zip(spans, bounds, strict=True):
+        if span.base != lines:
+            span = _check_span(str(path), start, end, lines, expect)
+        out.append(span)
+        lines += span.lines
+    return out
 
 
 def _stitch(spans: list[ChainSpan]) -> ChainSpan:
