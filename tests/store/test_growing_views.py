@@ -8,7 +8,14 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from facturier.store.views import GROWING, GrowingView, ViewStamps, list_slot, view_bytes, write_growing
+from facturier.store.views import (
+    GROWING,
+    GrowingView,
+    ViewStamps,
+    list_slot,
+    view_bytes,
+    write_growing,
+)
 
 items = st.dictionaries(st.sampled_from(["amount", "date", "number", "seq"]),
                         st.text(max_size=6) | st.integers(min_value=-(2**63), max_value=2**63 - 1), max_size=4)
