@@ -73,13 +73,13 @@ def iso_days() -> Callable[[int], str]:
     return iso
 
 
-def row_open(row: InvoiceRow) -> tuple[int, int]:
-    """(open amount before the credit pool, excess joining the pool) of an invoice row:
-    what it can absorb is min(credited, total) then min(allocated, total - credited)."""
+def absorbed(row: InvoiceRow) -> tuple[int, int, int, int]:
+    """(credited, paid, open, excess) of an invoice row before the credit pool: it absorbs
+    min(credited, total) then min(allocated, total - credited); the excess joins the pool."""
     _, _, total, credit_sum, alloc_sum = row
     credited = min(credit_sum, total)
     paid = min(alloc_sum, total - credited)
-    return total - credited - paid, credit_sum - credited + alloc_sum - paid
+    return credited, paid, total - credited - paid, credit_sum - credited + alloc_sum - paid
 
 
 @dataclass(slots=True)
@@ -121,7 +121,7 @@ class Account:
 
     def _count(self, row: InvoiceRow, sign: int) -> None:
         """Add (1) or take out (-1) a row's share of the aggregates."""
-        left, excess = row_open(row)
+        _, _, left, excess = absorbed(row)
         self._add_open(row[1], sign * left)
         self.excess += sign * excess
         self.invoiced_on[row[0]] = self.invoiced_on.get(row[0], 0) + sign * row[2]
@@ -138,9 +138,9 @@ class Account:
 
     def _change(self, row: InvoiceRow, column: int, value: int) -> None:
         """Add `value` to a row's credited (3) or allocated (4) sum, keeping the aggregates."""
-        left, excess = row_open(row)
+        _, _, left, excess = absorbed(row)
         row[column] += value
-        new_left, new_excess = row_open(row)
+        _, _, new_left, new_excess = absorbed(row)
         self._add_open(row[1], new_left - left)
         self.excess += new_excess - excess
 
@@ -189,12 +189,10 @@ class Account:
         if settled is not None:
             amounts = settled[0]
             for number in touched:
-                _, _, total, credit_sum, alloc_sum = self.invoices[number]
-                credited = min(credit_sum, total)
-                paid = min(alloc_sum, total - credited)
-                if credit_sum - credited + alloc_sum - paid:
+                credited, paid, left, excess = absorbed(self.invoices[number])
+                if excess:
                     break  # this invoice is overpaid: the excess joins the pool
-                amounts[number] = (credited, paid, total - credited - paid)
+                amounts[number] = (credited, paid, left)
             else:
                 self.last_day = max(self.last_day, paid_on.toordinal())
                 return
@@ -212,14 +210,14 @@ class Account:
         """Each invoice's (credited, paid, open) before the pool, and the credit pool."""
         pool = self.unallocated + self.orphan
         out: dict[str, tuple[int, int, int]] = {}
-        for number, (_, _, total, credit_sum, alloc_sum) in self.invoices.items():
+        for number, row in self.invoices.items():
+            total, credit_sum, alloc_sum = row[2], row[3], row[4]
             if credit_sum == 0 and alloc_sum <= total:  # the usual case, without min()
                 out[number] = (0, alloc_sum, total - alloc_sum)
                 continue
-            credited = min(credit_sum, total)
-            paid = min(alloc_sum, total - credited)
-            pool += credit_sum - credited + alloc_sum - paid
-            out[number] = (credited, paid, total - credited - paid)
+            credited, paid, left, excess = absorbed(row)
+            pool += excess
+            out[number] = (credited, paid, left)
         return out, pool
 
     def settled(self) -> tuple[dict[str, tuple[int, int, int]], int]:

@@ -58,13 +58,21 @@ def _slot_at(out: bytes, name: str) -> tuple[int, int, int]:
 PlacedItems = Callable[[int], Iterable[bytes]]
 
 
+def _framing(indent: int) -> tuple[bytes, bytes]:
+    """(what precedes each item, what closes the list) of a list at `indent`, as `view_bytes` writes it."""
+    return b"\n" + b" " * (indent + 2), b"\n" + b" " * indent + b"]"
+
+
+def _placed(items: Iterable[Any], indent: int) -> list[bytes]:
+    """Items serialised and shifted to the depth of a list at `indent`."""
+    inner, _ = _framing(indent)
+    return [_item_bytes(item).replace(b"\n", inner) for item in items]
+
+
 def _list_body(items: Iterable[Any] | PlacedItems, indent: int) -> bytes:
-    inner = b"\n" + b" " * (indent + 2)
-    if callable(items):
-        parts = list(items(indent + 2))
-    else:
-        parts = [_item_bytes(item).replace(b"\n", inner) for item in items]
-    return b"[" + inner + (b"," + inner).join(parts) + b"\n" + b" " * indent + b"]" if parts else b"[]"
+    inner, close = _framing(indent)
+    parts = list(items(indent + 2)) if callable(items) else _placed(items, indent)
+    return b"[" + inner + (b"," + inner).join(parts) + close if parts else b"[]"
 
 
 def streamed_view_bytes(obj: Any, lists: dict[str, Iterable[Any] | PlacedItems]) -> bytes:
@@ -155,10 +163,10 @@ def _append(path: Path, stamp: list[int], head: bytes, tail: bytes, view: Growin
         with open_in_place(path) as fh:
             if fh.read(len(head)) != head:
                 return None
-            inner = b"\n" + b" " * (indent + 2)
-            new = [_item_bytes(item).replace(b"\n", inner) for item in view.items(upto)]
+            inner, close = _framing(indent)
+            new = _placed(view.items(upto), indent)
             body = b"".join(b"," + inner + part for part in new)
-            close = b"\n" + b" " * indent + b"]" + tail
+            close += tail
             fh.seek(list_end)
             if not new and fh.read() == close:
                 return [size, mtime, -1, count, head_len, list_end]  # unchanged: the caller sets upto
@@ -191,9 +199,8 @@ def write_growing(path: Path, rel: str, view: GrowingView, stamps: ViewStamps, p
     if changed:
         atomic_write(path, content, durable=False)
     st = path.stat()
-    closing = len(b"\n" + b" " * indent + b"]")
     stamps.stamps[rel] = [st.st_size, st.st_mtime_ns, position, len(items), len(head),
-                          len(head) + len(body) - closing if items else 0]
+                          len(head) + len(body) - len(_framing(indent)[1]) if items else 0]
     stamps.changed = True
     return changed
 
