@@ -25,7 +25,7 @@ def test_a_rewound_account_gives_the_balance_balances_recomputes(tmp_path: Path,
     state = open_state(path)
     as_of = date(2025, 1, 1) + timedelta(days=offset)
     later = [*state.all_documents(), *state.payments([o for v in state.index.payments_by_year.values() for o in v])]
-    for client in sorted({c for c, _ in state.accounts.accounts}):
+    for client in sorted({c for c, _ in state.accounts.pairs()}):
         fast = balances_at(state.accounts.of_client(client), as_of, later)  # type: ignore[arg-type]
         assert fast == Facts(state, client).balances(as_of)
     state.close()
@@ -44,7 +44,7 @@ def test_every_way_the_report_finds_past_accounts_gives_balances_figures(tmp_pat
     as_of = date(2025, 1, 1) + timedelta(days=offset)
     later = [*state.all_documents(), *state.payments([o for v in state.index.payments_by_year.values() for o in v])]
     for balancer in (Balancer(state, as_of, lambda: later),):  # type: ignore[arg-type, return-value]
-        for client in sorted({c for c, _ in state.accounts.accounts}):
+        for client in sorted({c for c, _ in state.accounts.pairs()}):
             exact = Facts(state, client).balances(as_of)
             assert balancer.balances(client) == [
                 type(b)(b.client, b.currency, b.invoiced, b.credited, b.paid, b.balance, b.unapplied_credit, (),

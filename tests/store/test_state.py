@@ -215,3 +215,30 @@ def test_views_appended_payment_by_payment_equal_a_rebuild(busy_ws: Path) -> Non
     assert b'"seq"' in views[busy_ws / "data" / "payments" / "acme.json"]
     assert run_cli(busy_ws, "rebuild").code == 0
     assert {p: p.read_bytes() for p in views} == views
+
+
+def unsynced(ws: Path) -> Path:
+    return ws / "data" / "state" / "views.unsynced"
+
+
+@pytest.mark.skipif(not Path("/proc/sys/kernel/random/boot_id").exists(), reason="no boot id on this system")
+def test_views_a_system_crash_may_have_torn_are_rewritten_by_the_next_command(busy_ws: Path) -> None:
+    """Views are not synced: the clients whose views were written are recorded with the boot
+    id. After a crash (another boot id), the next command rewrites those views whole."""
+    views = {p: p.read_bytes() for p in (busy_ws / "data").glob("*/acme.json")}
+    assert views and "acme" in json.loads(unsynced(busy_ws).read_bytes())["clients"]
+    for p, content in views.items():
+        p.write_bytes(content[: len(content) // 2])  # what the crash left
+    record = json.loads(unsynced(busy_ws).read_bytes())
+    unsynced(busy_ws).write_text(json.dumps({**record, "boot": "another-boot"}))
+    assert run_cli(busy_ws, "pay", "northwind", "1.00", "--date", "2026-11-23").code == 0
+    assert {p: p.read_bytes() for p in views} == views
+    now = json.loads(unsynced(busy_ws).read_bytes())
+    assert now["boot"] == record["boot"] and set(record["clients"]) | {"northwind"} <= set(now["clients"])
+
+
+def test_an_old_record_of_unsynced_views_is_synced_and_started_afresh(busy_ws: Path) -> None:
+    record = json.loads(unsynced(busy_ws).read_bytes())
+    unsynced(busy_ws).write_text(json.dumps({**record, "since": 1}))
+    assert run_cli(busy_ws, "pay", "northwind", "1.00", "--date", "2026-11-23").code == 0
+    assert json.loads(unsynced(busy_ws).read_bytes())["clients"] == ["northwind"]

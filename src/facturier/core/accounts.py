@@ -332,8 +332,29 @@ class Account:
         With `enough`, only the oldest items whose open amounts first reach it: all that
         allocating a payment of that amount can touch.
         """
-        amounts, _ = self.settled()
         invoices = self.invoices
+        if enough is not None and self.unallocated + self.orphan + self.excess == 0:
+            # No credit pool: an invoice's open amount is its own (`absorbed`), and the
+            # aggregates say by which due date the oldest open amounts reach `enough`; only
+            # the invoices due by then are read (a payment no longer settles 250,000 of them).
+            target, total, cutoff = to_minor(enough, self.exponent), 0, None
+            for due in sorted(self.open_by_due):
+                total += self.open_by_due[due]
+                if total >= target:
+                    cutoff = due
+                    break
+            rows = [(row[1], n, left) for n, row in invoices.items()
+                    if cutoff is None or row[1] <= cutoff
+                    for left in (absorbed(row)[2],) if left > 0]
+            rows.sort()
+            total, upto = 0, len(rows)
+            for i, (_, _, left) in enumerate(rows):
+                total += left
+                if total >= target:
+                    upto = i + 1
+                    break
+            return [(n, date.fromordinal(due), self._dec(left)) for due, n, left in rows[:upto]]
+        amounts, _ = self.settled()
         rows = [(invoices[n][1], n, left) for n, (_, _, left) in amounts.items() if left > 0]
         if enough is None:
             rows.sort()

@@ -27,7 +27,7 @@ def refresh_views(ws: Workspace, state: LedgerState, clients: set[str],
                   views: list[ViewBuilder] | None = None) -> None:
     """Rewrite the views (all, or those named) of the clients a command touched."""
     if clients:
-        write_views(ws.root, state, VIEWS if views is None else views, clients)
+        write_views(ws.root, state, VIEWS if views is None else views, clients, every=VIEWS)
 
 
 def rebuild_views(ws: Workspace) -> int:

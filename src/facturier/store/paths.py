@@ -37,6 +37,11 @@ class WorkspacePaths:
         return self.state / "views.json"
 
     @property
+    def unsynced_views(self) -> Path:
+        """data/state/views.unsynced: whose views were written since the last sync, and in which boot."""
+        return self.state / "views.unsynced"
+
+    @property
     def staging(self) -> Path:
         """data/staging/: files of a commit before they are moved into place."""
         return self.data / "staging"

@@ -185,17 +185,34 @@ class Accounts:
     name = "accounts"
 
     def __init__(self) -> None:
-        self.accounts: dict[tuple[str, str], Account] = {}
+        self._accounts: dict[tuple[str, str], Account] = {}
+        self._packed: dict[tuple[str, str], tuple[Any, ...]] = {}  # as checkpointed, unpacked when asked for
         self.revenue: dict[str, dict[str, list[int]]] = {}  # client -> currency -> [excl, vat, incl]
         self.last_currency: dict[str, str] = {}  # client -> currency of its latest document
 
+    def get(self, client: str, currency: str) -> Account | None:
+        """The account of a client in a currency, or None.
+
+        Loaded lazily: a payment of one client never unpacks the 250,000 invoice rows of another.
+        """
+        key = (client, currency)
+        found = self._accounts.get(key)
+        if found is None and key in self._packed:
+            row = self._packed.pop(key)
+            found = self._accounts[key] = Account(*row[:3], unpack_rows(row[3]), *row[4:])
+        return found
+
     def account(self, client: str, currency: str) -> Account:
         """The account of a client in a currency, created empty when new."""
-        key = (client, currency)
-        found = self.accounts.get(key)
+        found = self.get(client, currency)
         if found is None:
-            found = self.accounts[key] = Account(client, currency, -minor_exponent(currency).as_tuple().exponent)
+            found = self._accounts[(client, currency)] = Account(
+                client, currency, -minor_exponent(currency).as_tuple().exponent)
         return found
+
+    def pairs(self) -> list[tuple[str, str]]:
+        """Every (client, currency) with an account, sorted."""
+        return sorted({*self._accounts, *self._packed})
 
     def apply(self, ev: Event, offset: int) -> None:
         """Take one event into account."""
@@ -216,14 +233,15 @@ class Accounts:
 
     def of_client(self, client: str) -> list[Account]:
         """The client's accounts, by currency."""
-        return [a for (c, _), a in sorted(self.accounts.items()) if c == client]
+        found = (self.get(c, cur) for c, cur in self.pairs() if c == client)
+        return [a for a in found if a is not None]
 
     def dump(self) -> Any:
-        """Plain containers for the checkpoint."""
+        """Plain containers for the checkpoint (accounts never unpacked are kept as they were)."""
         rows = [(a.client, a.currency, a.exponent, pack_rows(a.invoices), a.invoiced, a.credited, a.paid,
                  a.unallocated, a.orphan, a.credit_dates, a.last_day, a.open_by_due, a.excess, a.invoiced_on)
-                for a in self.accounts.values()]
-        return rows, self.revenue, self.last_currency
+                for a in self._accounts.values()]
+        return [*rows, *self._packed.values()], self.revenue, self.last_currency
 
     @classmethod
     def load(cls, data: Any) -> Accounts:
@@ -231,8 +249,9 @@ class Accounts:
         section = cls()
         rows, section.revenue, section.last_currency = data
         for row in rows:
-            account = Account(*row[:3], unpack_rows(row[3]), *row[4:])
-            section.accounts[(account.client, account.currency)] = account
+            if len(row) != 14:
+                raise ValueError("an account of another shape")
+            section._packed[(row[0], row[1])] = tuple(row)
         return section
 
 

@@ -27,15 +27,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from facturier.adapters.bank import BankTransaction, detect_format, parse_statement
+from facturier.core.accounts import Account
 from facturier.core.errors import InputError
 from facturier.core.money import check_minor_unit, quantize
-from facturier.core.accounts import Account
 from facturier.core.payments import OpenInvoice
 from facturier.ops.logs import log
 from facturier.ops.payments.record import allocated_payment, open_invoices
 from facturier.ops.report import Alert, Report
-from facturier.ops.views import PAYMENT_VIEWS, refresh_views
 from facturier.ops.state import read_state
+from facturier.ops.views import PAYMENT_VIEWS, refresh_views
 from facturier.store.events import T
 from facturier.store.journal import Entry
 from facturier.store.ledger import Ledger
@@ -75,7 +75,7 @@ class PaymentPlan:
         """The client's account with the planned payments applied."""
         key = (client, currency)
         if key not in self._accounts:
-            found = self.state.accounts.accounts.get(key)
+            found = self.state.accounts.get(*key)
             self._accounts[key] = copy.deepcopy(found) if found is not None else None
         return self._accounts[key]
 

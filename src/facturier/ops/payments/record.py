@@ -69,7 +69,7 @@ def open_invoices(state: LedgerState, client: str, currency: str, day: date,
     a payment dated earlier than the latest fact is allocated as of its own date, exactly.
     With `enough`, the list may stop at the oldest invoices whose open amounts reach it.
     """
-    account = state.accounts.accounts.get((client, currency))
+    account = state.accounts.get(client, currency)
     if account is None:
         return []
     if account.covers(day):
