@@ -49,7 +49,7 @@ def histories(draw: st.DrawFn, unallocated: bool = True) -> list[tuple[str, obje
 
 
 @settings(max_examples=400, deadline=None)
-@given(histories(), st.integers(min_value=0, max_value=120), st.booleans())
+@given(histories() | histories(unallocated=False), st.integers(min_value=0, max_value=120), st.booleans())
 def test_account_balance_equals_the_full_computation(facts: list[tuple[str, object]], later: int,
                                                      peek: bool) -> None:
     """`peek` reads the settled amounts after every fact: payments then patch them in place."""
@@ -86,6 +86,9 @@ def test_account_balance_equals_the_full_computation(facts: list[tuple[str, obje
          "credited": str(s.credited), "paid": str(s.paid), "open": str(s.open_amount), "status": s.status},
         option=VIEW_OPTIONS) for s in full]
     assert account.statuses(as_of) == {s.number: s.status for s in full}
+    amounts, _ = account.settled()
+    assert [(n, c, p, left) for n, _, c, p, left in account.open_rows()] == [
+        (n, c, p, left) for n, (c, p, left) in amounts.items() if left > 0]
 
 
 @settings(max_examples=300, deadline=None)
@@ -111,3 +114,25 @@ def test_the_open_items_a_payment_needs_are_the_oldest_of_all_open_items(
     def allocate(items: list[tuple[str, date, Decimal]]) -> object:
         return allocate_payment([OpenInvoice(n, d, a) for n, d, a in items], amount)
     assert allocate(enough) == allocate(every)
+
+
+@settings(max_examples=200, deadline=None)
+@given(histories() | histories(unallocated=False))
+def test_open_rows_read_from_a_packed_account_are_those_of_the_account(facts: list[tuple[str, object]]) -> None:
+    """`remind` reads the open invoices of an account still packed (as checkpointed) from its columns."""
+    from facturier.store.state import Accounts
+
+    section = Accounts()
+    for kind, fact in facts:
+        if kind == "invoice":
+            section.account("acme", "EUR").add_invoice(fact.number, fact.issued, fact.due, fact.total)  # type: ignore[attr-defined]
+        elif kind == "credit":
+            section.account("acme", "EUR").add_credit(fact.issued, fact.refers_to, fact.amount)  # type: ignore[attr-defined]
+        else:
+            section.account("acme", "EUR").add_payment(fact.paid_on, fact.amount,  # type: ignore[attr-defined]
+                                                       [(a.number, a.amount) for a in fact.allocations],  # type: ignore[attr-defined]
+                                                       fact.unallocated)  # type: ignore[attr-defined]
+    expected = section.open_rows("acme", "EUR")
+    packed = Accounts.load(section.dump())
+    assert packed.open_rows("acme", "EUR") == expected
+    assert packed.currencies_covering("acme", START) in (None, ["EUR"] if facts else [])

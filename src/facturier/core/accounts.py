@@ -300,6 +300,22 @@ class Account:
     def _dec(self, value: int) -> Decimal:
         return from_minor(value, self.exponent)
 
+    def open_rows(self) -> list[tuple[str, InvoiceRow, int, int, int]]:
+        """(number, row, credited, paid, open) of each invoice with something left to pay once
+        the credit pool is spent, in account order.
+
+        Without a credit pool an invoice's figures are its own (`absorbed`), and only the
+        invoices due on a day with an open amount (`open_by_due`) can be open: 250,000
+        settled invoices are then read, not settled.
+        """
+        if self.unallocated + self.orphan + self.excess == 0:
+            dues = {due for due, left in self.open_by_due.items() if left > 0}
+            return [(number, row, credited, paid, left) for number, row in self.invoices.items() if row[1] in dues
+                    for credited, paid, left, _ in (absorbed(row),) if left > 0]
+        amounts, _ = self.settled()
+        return [(number, self.invoices[number], credited, paid, left)
+                for number, (credited, paid, left) in amounts.items() if left > 0]
+
     def statuses(self, as_of: date) -> dict[str, str]:
         """Each invoice's status at `as_of` (which `covers` must allow), as `balance()` names it."""
         amounts, _ = self.settled()

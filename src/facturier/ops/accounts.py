@@ -216,9 +216,13 @@ class BalanceView(PatchedView):
         head = balance_head(self.client, accounts, self.as_of)
         no_pool = all(a.unallocated + a.orphan + a.excess == 0 for a in accounts)
         patched = self._patched(path, stamp, head, accounts) if stamp and no_pool else None
-        content, spans = patched or streamed_view_spans(head, {
-            f"invoices{i}": partial(placed_rows, a, self.as_of) for i, a in enumerate(accounts)})
-        write_view(path, content)
+        if patched is None:
+            content, spans = streamed_view_spans(head, {
+                f"invoices{i}": partial(placed_rows, a, self.as_of) for i, a in enumerate(accounts)})
+            write_view(path, content)
+        else:
+            content, spans, old = patched
+            write_view(path, content, old)
         if not no_pool:
             return None
         st = path.stat()
@@ -227,8 +231,9 @@ class BalanceView(PatchedView):
                 *(x for a, span in zip(accounts, spans, strict=True) for x in (len(a.invoices), *span))]
 
     def _patched(self, path: Path, stamp: list[int], head: dict[str, Any],
-                 accounts: list[Account]) -> tuple[bytes, list[tuple[int, int]]] | None:
-        """The view patched from the file last written, or None when it cannot be."""
+                 accounts: list[Account]) -> tuple[bytes, list[tuple[int, int]], bytes] | None:
+        """(the view, its lists' spans, the file as it was) patched from the file last written,
+        or None when it cannot be."""
         if len(stamp) < 6:
             return None
         size, mtime, digest, offset, old_day, count, *lists = stamp
@@ -254,9 +259,9 @@ class BalanceView(PatchedView):
             changed = self._changed(account, touched, old_day, rows)
             if changed is None:
                 return None
-            bodies[f"invoices{i}"] = ListBody(partial(self._body, account, old[start:end], rows, changed))
+            bodies[f"invoices{i}"] = ListBody(partial(self._body, account, old, start, end, rows, changed))
         try:
-            return streamed_view_spans(head, bodies)
+            return (*streamed_view_spans(head, bodies), old)
         except LookupError:  # a row not where the stamp says: written whole
             return None
 
@@ -284,27 +289,30 @@ class BalanceView(PatchedView):
                 changed.append(number)
         return None if len(changed) * PATCH_SHARE > max(rows, 256) else changed
 
-    def _body(self, account: Account, old: bytes, rows: int, changed: list[str], indent: int) -> bytes:
-        """The account's list: the old body with the changed rows replaced and the new rows appended."""
+    def _body(self, account: Account, old: bytes, start: int, end: int, rows: int, changed: list[str],
+              indent: int) -> list[bytes | memoryview]:
+        """The account's list, `old[start:end]` with the changed rows replaced and the new rows appended."""
         row = row_formatter(account, self.as_of, indent + 2)
         pad = b" " * (indent + 2)
-        parts, at = [], 0
+        inner, close = list_framing(indent)
+        if old[end - len(close):end] != close:
+            raise LookupError("the list does not end where the stamp says")
+        view = memoryview(old)
+        parts: list[bytes | memoryview] = []
+        at = start
         for number in changed:
             token = b"\n" + pad + b'  "number": ' + orjson.dumps(number) + b",\n"
-            found = old.index(token, at)
-            start = old.rindex(b"{", at, found)
-            end = old.index(b"\n" + pad + b"}", found) + len(pad) + 2
+            found = old.index(token, at, end)
+            first = old.rindex(b"{", at, found)
+            last = old.index(b"\n" + pad + b"}", found, end) + len(pad) + 2
             sums = account.invoices[number]
-            parts += [old[at:start], row(number, *sums[:3], *absorbed(sums)[:3])]
-            at = end
-        inner, close = list_framing(indent)
-        if not old.endswith(close):
-            raise LookupError("the list does not end where the stamp says")
-        parts.append(old[at:len(old) - len(close)])
+            parts += [view[at:first], row(number, *sums[:3], *absorbed(sums)[:3])]
+            at = last
+        parts.append(view[at:end - len(close)])
         for number, sums in islice(account.invoices.items(), rows, None):
             parts += [b",", inner, row(number, *sums[:3], *absorbed(sums)[:3])]
         parts.append(close)
-        return b"".join(parts)
+        return parts
 
 
 PAYMENT_VIEW_KEYS = ("date", "amount", "currency", "method", "reference", "allocation",

@@ -40,7 +40,8 @@ from typing import Any
 import orjson
 import xxhash
 
-from facturier.core.accounts import Account, to_minor
+from facturier.core.accounts import Account, InvoiceRow, absorbed, to_minor
+from facturier.core.aging import ClientBalance
 from facturier.core.money import minor_exponent
 from facturier.core.numbering import SeriesState
 from facturier.store.events import (
@@ -199,7 +200,8 @@ class Accounts:
         found = self._accounts.get(key)
         if found is None and key in self._packed:
             row = self._packed.pop(key)
-            found = self._accounts[key] = Account(*row[:3], unpack_rows(row[3]), *row[4:])
+            with quiet_gc():  # 250,000 rows: twice as fast without the cyclic GC traversing them
+                found = self._accounts[key] = Account(*row[:3], unpack_rows(row[3]), *row[4:])
         return found
 
     def account(self, client: str, currency: str) -> Account:
@@ -209,6 +211,62 @@ class Accounts:
             found = self._accounts[(client, currency)] = Account(
                 client, currency, -minor_exponent(currency).as_tuple().exponent)
         return found
+
+    def summaries(self, client: str, as_of: date) -> list[ClientBalance] | None:
+        """The client's balances at `as_of` without their invoice lists, from the running
+        aggregates alone: an account still packed stays packed (`balances` reads no row).
+        None when one of its accounts has a fact dated after `as_of`."""
+        out = []
+        for key in self.pairs():
+            if key[0] != client:
+                continue
+            account = self._accounts.get(key)
+            if account is None:  # its aggregates, without the rows (never kept)
+                row = self._packed[key]
+                account = Account(*row[:3], {}, *row[4:])
+            if not account.covers(as_of):
+                return None
+            if account.last_day:
+                out.append(account.balance(as_of, with_invoices=False))
+        return out
+
+    def currencies_covering(self, client: str, day: date) -> list[str] | None:
+        """The currencies of the client's accounts, or None if one has a fact dated after `day`
+        (read without unpacking any account)."""
+        out = []
+        for key in self.pairs():
+            if key[0] == client:
+                account = self._accounts.get(key)
+                if (account.last_day if account is not None else self._packed[key][10]) > day.toordinal():
+                    return None
+                out.append(key[1])
+        return out
+
+    def open_rows(self, client: str, currency: str) -> list[tuple[str, InvoiceRow, int, int, int]]:
+        """`Account.open_rows` of an account; one still packed and without a credit pool is
+        read from its columns, unpacking only the open rows (`remind` over 10,000 open
+        invoices among 500,000 no longer builds 500,000 rows)."""
+        key = (client, currency)
+        packed = self._packed.get(key)
+        if packed is None or isinstance(packed[3], dict) or packed[7] + packed[8] + packed[12] != 0:
+            account = self.get(client, currency)
+            return [] if account is None else account.open_rows()
+        numbers, raw = packed[3]
+        columns = [array("q") for _ in raw]
+        for column, blob in zip(columns, raw, strict=True):
+            column.frombytes(blob)
+        dues = {due for due, left in packed[11].items() if left > 0}
+        at = [i for i, due in enumerate(columns[1]) if due in dues]
+        if not at:
+            return []
+        names = numbers.split("\0")
+        out = []
+        for i in at:
+            row = [column[i] for column in columns]
+            credited, paid, left, _ = absorbed(row)
+            if left > 0:
+                out.append((names[i], row, credited, paid, left))
+        return out
 
     def pairs(self) -> list[tuple[str, str]]:
         """Every (client, currency) with an account, sorted."""
@@ -765,8 +823,9 @@ class _PlainUnpickler(pickle.Unpickler):
 
 
 def prefix_hasher(path: Path, offset: int, start: Any = None) -> Any:
-    """xxh3-128 over the journal's first `offset` bytes (0.05 s for 400 MB on this machine),
-    continuing `start` = (its offset, a hasher) when given.
+    """xxh3-128 over the journal's first `offset` bytes (0.08 s for 450 MB on this machine),
+    continuing `start` = (its offset, a hasher) when given. Read 1 MiB at a time: a buffer
+    that stays in the CPU cache (16 MiB reads took 0.2 s, most of it faulting fresh pages).
 
     A change detector, not a proof: SHA-256 over the chain (`facturier verify`) is the proof.
     """
@@ -775,7 +834,7 @@ def prefix_hasher(path: Path, offset: int, start: Any = None) -> Any:
         fh.seek(begin)
         remaining = offset - begin
         while remaining > 0:
-            chunk = fh.read(min(remaining, 1 << 24))
+            chunk = fh.read(min(remaining, READ_BLOCK))
             if not chunk:
                 break
             digest.update(chunk)

@@ -98,18 +98,20 @@ def streamed_view_spans(obj: Any, lists: Mapping[str, Iterable[Any] | PlacedItem
     A list may also be given as its whole body (`ListBody`, a function of the list's indent).
     """
     out = view_bytes(obj)
-    bodies = {}
+    bodies: dict[str, list[bytes | memoryview]] = {}
     for name, items in lists.items():
         _, _, indent = _slot_at(out, name)
-        bodies[name] = items.make(indent) if isinstance(items, ListBody) else _list_body(items, indent)
+        bodies[name] = items.make(indent) if isinstance(items, ListBody) else [_list_body(items, indent)]
     found = sorted((_slot_at(out, name)[:2], name) for name in bodies)
-    parts, spans, at, size = [], {}, 0, 0
+    parts: list[bytes | memoryview] = []
+    spans, at, size = {}, 0, 0
     for (start, end), name in found:
         body = bodies[name]
-        parts += [out[at:start], body]
+        length = sum(len(part) for part in body)
+        parts += [out[at:start], *body]
         size += start - at
-        spans[name] = (size, size + len(body))
-        size += len(body)
+        spans[name] = (size, size + length)
+        size += length
         at = end
     parts.append(out[at:])
     return b"".join(parts), [spans[name] for name in lists]
@@ -117,9 +119,11 @@ def streamed_view_spans(obj: Any, lists: Mapping[str, Iterable[Any] | PlacedItem
 
 @dataclass(frozen=True)
 class ListBody:
-    """A list of a streamed view given as its whole body: `make(indent)` of the list."""
+    """A list of a streamed view given as its whole body: `make(indent)` of the list, in parts
+    joined once with the rest of the view (parts may be memoryviews of a file read: a 67 MB
+    list is then copied once, not once per slice)."""
 
-    make: Callable[[int], bytes]
+    make: Callable[[int], list[bytes | memoryview]]
 
 
 class PatchedView(ABC):
@@ -294,17 +298,19 @@ PATCH_SIZE = 4 << 20  # a view this big is patched in place where it changed
 PATCH_BLOCK = 1 << 16
 
 
-def write_view(path: Path, content: bytes) -> bool:
+def write_view(path: Path, content: bytes, old: bytes | None = None) -> bool:
     """Write a view unless it already holds `content`; whether it changed.
 
     Not fsynced (an fsync per view file cost 3.3 s for the 3,000 views of a 1,000-client
     run): `UnsyncedViews` covers a system crash. A small view is replaced atomically (temp
     file and rename). A big one (the balance view of a client with 250,000 invoices is
-    67 MB) is patched in place: only the 64 KiB blocks that differ are written.
+    67 MB) is patched in place: only the 64 KiB blocks that differ are written. `old`: the
+    file's content, when the caller has just read it.
     """
     try:
         with open_in_place(path) as fh:
-            old = fh.read()
+            if old is None:  # else: what the caller just read from it
+                old = fh.read()
             if old == content:
                 return False
             if len(old) < PATCH_SIZE:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from facturier.core.accounts import from_minor
 from facturier.core.dunning import Receivable
+from facturier.core.money import minor_exponent
 from facturier.ops.accounts import client_balances
 from facturier.store.state import Collections, LedgerState
 
@@ -50,23 +51,19 @@ _Row = tuple[str, date, date, Decimal, Decimal, Decimal, Decimal]
 
 def _open_invoices(state: LedgerState, client: str, day: date) -> list[tuple[str, list[_Row]]]:
     """Per currency, the client's invoices with something left to pay on `day`."""
-    accounts = state.accounts.of_client(client)
-    if not all(a.covers(day) for a in accounts):
+    currencies = state.accounts.currencies_covering(client, day)
+    if currencies is None:
         return [(b.currency, [(s.number, s.issued, s.due, s.total, s.credited, s.paid, s.open_amount)
                               for s in b.invoices if s.open_amount > 0])
                 for b in client_balances(state, client, day)]
     out = []
-    for account in accounts:
-        amounts, _ = account.settled()  # O(invoices), no InvoiceStatus built for paid ones
-        exp = account.exponent
-        rows = []
-        for number, (credited, paid, left) in amounts.items():
-            if left <= 0:
-                continue
-            issued, due, total, _, _ = account.invoices[number]
-            rows.append((number, date.fromordinal(issued), date.fromordinal(due), from_minor(total, exp),
-                         from_minor(credited, exp), from_minor(paid, exp), from_minor(left, exp)))
-        out.append((account.currency, rows))
+    for currency in currencies:
+        exp = -minor_exponent(currency).as_tuple().exponent
+        rows = [(number, date.fromordinal(issued), date.fromordinal(due), from_minor(total, exp),
+                 from_minor(credited, exp), from_minor(paid, exp), from_minor(left, exp))
+                for number, (issued, due, total, _, _), credited, paid, left
+                in state.accounts.open_rows(client, currency)]
+        out.append((currency, rows))
     return out
 
 
