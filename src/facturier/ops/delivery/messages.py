@@ -39,7 +39,7 @@ def template_env(root: Path) -> jinja2.Environment:
         jinja2.FileSystemLoader(str(BUNDLED)),
     ])
     # StrictUndefined: a typo in a merge field must stop the send, not mail a blank.
-    return jinja2.Environment(loader=loader, undefined=jinja2.StrictUndefined,
+    return jinja2.Environment(loader=loader, undefined=jinja2.StrictUndefined, auto_reload=False,
                               autoescape=jinja2.select_autoescape(["html"]), keep_trailing_newline=True)
 
 
