@@ -41,7 +41,6 @@ import orjson
 import xxhash
 
 from facturier.core.accounts import Account, InvoiceRow, absorbed, to_minor
-from facturier.core.aging import ClientBalance
 from facturier.core.money import minor_exponent
 from facturier.core.numbering import SeriesState
 from facturier.store.events import (
@@ -187,79 +186,40 @@ class Accounts:
 
     def __init__(self) -> None:
         self._accounts: dict[tuple[str, str], Account] = {}
-        self._packed: dict[tuple[str, str], tuple[Any, ...]] = {}  # as checkpointed, unpacked when asked for
         self.revenue: dict[str, dict[str, list[int]]] = {}  # client -> currency -> [excl, vat, incl]
         self.last_currency: dict[str, str] = {}  # client -> currency of its latest document
 
     def get(self, client: str, currency: str) -> Account | None:
-        """The account of a client in a currency, or None.
-
-        Loaded lazily: a payment of one client never unpacks the 250,000 invoice rows of another.
-        """
-        key = (client, currency)
-        found = self._accounts.get(key)
-        if found is None and key in self._packed:
-            row = self._packed.pop(key)
-            with quiet_gc():  # 250,000 rows: twice as fast without the cyclic GC traversing them
-                found = self._accounts[key] = Account(*row[:3], unpack_rows(row[3]), *row[4:])
-        return found
+        """The account of a client in a currency, or None."""
+        return self._accounts.get((client, currency))
 
     def account(self, client: str, currency: str) -> Account:
         """The account of a client in a currency, created empty when new."""
-        found = self.get(client, currency)
+        key = (client, currency)
+        found = self._accounts.get(key)
         if found is None:
-            found = self._accounts[(client, currency)] = Account(
-                client, currency, -minor_exponent(currency).as_tuple().exponent)
+            found = self._accounts[key] = Account(client, currency, -minor_exponent(currency).as_tuple().exponent)
         return found
 
-    def summaries(self, client: str, as_of: date) -> list[ClientBalance] | None:
-        """The client's balances at `as_of` without their invoice lists, from the running
-        aggregates alone: an account still packed stays packed (`balances` reads no row).
-        None when one of its accounts has a fact dated after `as_of`."""
-        out = []
-        for key in self.pairs():
-            if key[0] != client:
-                continue
-            account = self._accounts.get(key)
-            if account is None:  # its aggregates, without the rows (never kept)
-                row = self._packed[key]
-                account = Account(*row[:3], {}, *row[4:])
-            if not account.covers(as_of):
-                return None
-            if account.last_day:
-                out.append(account.balance(as_of, with_invoices=False))
-        return out
-
-    def currencies_covering(self, client: str, day: date) -> list[str] | None:
-        """The currencies of the client's accounts, or None if one has a fact dated after `day`
-        (read without unpacking any account)."""
-        out = []
-        for key in self.pairs():
-            if key[0] == client:
-                account = self._accounts.get(key)
-                if (account.last_day if account is not None else self._packed[key][10]) > day.toordinal():
-                    return None
-                out.append(key[1])
-        return out
+    def pairs(self) -> list[tuple[str, str]]:
+        """Every (client, currency) with an account, sorted."""
+        return sorted(self._accounts)
 
     def open_rows(self, client: str, currency: str) -> list[tuple[str, InvoiceRow, int, int, int]]:
-        """`Account.open_rows` of an account; one still packed and without a credit pool is
-        read from its columns, unpacking only the open rows (`remind` over 10,000 open
-        invoices among 500,000 no longer builds 500,000 rows)."""
-        key = (client, currency)
-        packed = self._packed.get(key)
-        if packed is None or isinstance(packed[3], dict) or packed[7] + packed[8] + packed[12] != 0:
-            account = self.get(client, currency)
-            return [] if account is None else account.open_rows()
-        numbers, raw = packed[3]
-        columns = [array("q") for _ in raw]
-        for column, blob in zip(columns, raw, strict=True):
-            column.frombytes(blob)
-        dues = {due for due, left in packed[11].items() if left > 0}
-        at = [i for i, due in enumerate(columns[1]) if due in dues]
-        if not at:
+        """`Account.open_rows` of an account; one whose rows are still packed and which has no
+        credit pool is read from its columns, unpacking only the open rows (`remind` over
+        10,000 open invoices among 500,000 no longer builds 500,000 rows)."""
+        account = self._accounts.get((client, currency))
+        if account is None:
             return []
-        names = numbers.split("\0")
+        rows = account.invoices
+        if not (isinstance(rows, PackedRows) and rows.pristine
+                and account.unallocated + account.orphan + account.excess == 0):
+            return account.open_rows()
+        columns = rows.columns()
+        dues = {due for due, left in account.open_by_due.items() if left > 0}
+        at = [i for i, due in enumerate(columns[1]) if due in dues]
+        names = rows.numbers() if at else []
         out = []
         for i in at:
             row = [column[i] for column in columns]
@@ -267,10 +227,6 @@ class Accounts:
             if left > 0:
                 out.append((names[i], row, credited, paid, left))
         return out
-
-    def pairs(self) -> list[tuple[str, str]]:
-        """Every (client, currency) with an account, sorted."""
-        return sorted({*self._accounts, *self._packed})
 
     def apply(self, ev: Event, offset: int) -> None:
         """Take one event into account."""
@@ -291,25 +247,26 @@ class Accounts:
 
     def of_client(self, client: str) -> list[Account]:
         """The client's accounts, by currency."""
-        found = (self.get(c, cur) for c, cur in self.pairs() if c == client)
-        return [a for a in found if a is not None]
+        return [a for (c, _), a in sorted(self._accounts.items()) if c == client]
 
     def dump(self) -> Any:
-        """Plain containers for the checkpoint (accounts never unpacked are kept as they were)."""
+        """Plain containers for the checkpoint."""
         rows = [(a.client, a.currency, a.exponent, pack_rows(a.invoices), a.invoiced, a.credited, a.paid,
                  a.unallocated, a.orphan, a.credit_dates, a.last_day, a.open_by_due, a.excess, a.invoiced_on)
                 for a in self._accounts.values()]
-        return [*rows, *self._packed.values()], self.revenue, self.last_currency
+        return rows, self.revenue, self.last_currency
 
     @classmethod
     def load(cls, data: Any) -> Accounts:
-        """The section from its checkpoint containers."""
+        """The section from its checkpoint containers (the rows stay packed until used: `PackedRows`)."""
         section = cls()
         rows, section.revenue, section.last_currency = data
         for row in rows:
             if len(row) != 14:
                 raise ValueError("an account of another shape")
-            section._packed[(row[0], row[1])] = tuple(row)
+            invoices = row[3] if isinstance(row[3], dict) else PackedRows(row[3])
+            account = Account(*row[:3], invoices, *row[4:])
+            section._accounts[(account.client, account.currency)] = account
         return section
 
 
@@ -318,6 +275,8 @@ def pack_rows(invoices: dict[str, list[int]]) -> Any:
     columns of int64 as bytes (a third faster to load than the dict of lists: 0.2 s, not
     0.33 s, for 250,000 rows). Numbers are validated text, never NUL; if one were, or a sum
     outgrew int64, the dict is kept as it is."""
+    if isinstance(invoices, PackedRows) and (packed := invoices.packed()) is not None:
+        return packed  # never unpacked, nothing asked for: as it was loaded
     try:
         if not invoices or any("\0" in number or not number for number in invoices):
             return invoices
@@ -327,15 +286,183 @@ def pack_rows(invoices: dict[str, list[int]]) -> Any:
     return "\0".join(invoices), columns
 
 
-def unpack_rows(data: Any) -> dict[str, list[int]]:
-    """`pack_rows` undone."""
-    if isinstance(data, dict):
-        return data
-    numbers, packed = data
-    columns = [array("q") for _ in packed]
-    for column, raw in zip(columns, packed, strict=True):
-        column.frombytes(raw)
-    return dict(zip(numbers.split("\0"), map(list, zip(*columns, strict=True)), strict=True))
+class PackedRows(dict):  # type: ignore[type-arg]
+    """An account's invoice rows as checkpointed (`pack_rows`), unpacked only when all are needed.
+
+    A dict whose own entries are the rows already asked for by number, or added: looking a
+    number up reads its row from the columns (and keeps it, so that changing it sticks).
+    Anything that walks the rows (iteration, `len`, `items`, `values`, `pop`, copies...)
+    first unpacks every row in account order, and from then on it is a plain dict. Catching
+    up a few facts (a payment, an invoice) costs a few lookups instead of unpacking 250,000
+    rows, and `balances`, which reads only the aggregates, reads no row at all.
+    """
+
+    __slots__ = ("_columns", "_joined", "_raw", "_sentinel")
+
+    def __init__(self, packed: tuple[str, list[bytes]]) -> None:
+        super().__init__()
+        self._joined: str | None = packed[0]
+        self._raw: list[bytes] | None = packed[1]
+        self._columns: list[array[int]] | None = None
+        self._sentinel: str | None = None
+
+    # -- reading rows from the columns ----------------------------------------------------
+
+    @property
+    def pristine(self) -> bool:
+        """Still packed, and no row asked for or added: the columns are the rows."""
+        return self._raw is not None and dict.__len__(self) == 0
+
+    def packed(self) -> tuple[str, list[bytes]] | None:
+        """The checkpointed form, when nothing was asked for or added since."""
+        if self._joined is None or self._raw is None or dict.__len__(self):
+            return None
+        return self._joined, self._raw
+
+    def columns(self) -> list[array[int]]:
+        """The five int64 columns (issued, due, total, credited, allocated), account order."""
+        if self._columns is None:
+            self._columns = []
+            for blob in self._raw or []:
+                column = array("q")
+                column.frombytes(blob)
+                self._columns.append(column)
+        return self._columns
+
+    def numbers(self) -> list[str]:
+        """The invoice numbers, account order (while packed)."""
+        return self._joined.split("\0") if self._joined is not None else []
+
+    def _index(self, number: str) -> int | None:
+        """The position of a number in the columns (a search in the joined numbers: a few
+        lookups cost less than splitting 250,000 of them into a dict)."""
+        if "\0" in number:
+            return None
+        if self._sentinel is None:
+            self._sentinel = "\0" + (self._joined or "") + "\0"
+        at = self._sentinel.find("\0" + number + "\0")
+        return None if at < 0 else self._sentinel.count("\0", 0, at)
+
+    def _fetch(self, number: str) -> list[int] | None:
+        if self._raw is None:
+            return None
+        i = self._index(number)
+        if i is None:
+            return None
+        row = [column[i] for column in self.columns()]
+        dict.__setitem__(self, number, row)
+        return row
+
+    def __getitem__(self, number: str) -> list[int]:
+        try:
+            return dict.__getitem__(self, number)
+        except KeyError:
+            row = self._fetch(number)
+            if row is None:
+                raise
+            return row
+
+    def get(self, number: str, default: Any = None) -> Any:
+        """The row of a number, read from the columns if need be."""
+        found = dict.get(self, number)
+        if found is None:
+            found = self._fetch(number)
+        return default if found is None else found
+
+    def __contains__(self, number: object) -> bool:
+        return dict.__contains__(self, number) or (
+            isinstance(number, str) and self._raw is not None and self._index(number) is not None)
+
+    def __setitem__(self, number: str, row: list[int]) -> None:
+        dict.__setitem__(self, number, row)
+
+    # -- everything else sees every row ---------------------------------------------------
+
+    def unpack(self) -> None:
+        """Every row, account order (rows asked for or replaced in their place, added ones after)."""
+        if self._raw is None:
+            return
+        with quiet_gc():
+            asked = dict(dict.items(self))
+            rows = dict(zip(self.numbers(), map(list, zip(*self.columns(), strict=True)), strict=True))
+            for number, row in asked.items():
+                rows[number] = row
+            dict.clear(self)
+            dict.update(self, rows)
+        self._joined = self._raw = self._columns = self._sentinel = None
+
+    def __iter__(self) -> Iterator[str]:
+        self.unpack()
+        return dict.__iter__(self)
+
+    def __len__(self) -> int:
+        self.unpack()
+        return dict.__len__(self)
+
+    def __bool__(self) -> bool:
+        return self._raw is not None and bool(self._joined) or dict.__len__(self) > 0
+
+    def __reversed__(self) -> Iterator[str]:
+        self.unpack()
+        return dict.__reversed__(self)
+
+    def keys(self) -> Any:
+        self.unpack()
+        return dict.keys(self)
+
+    def values(self) -> Any:
+        self.unpack()
+        return dict.values(self)
+
+    def items(self) -> Any:
+        self.unpack()
+        return dict.items(self)
+
+    def pop(self, *args: Any) -> Any:
+        self.unpack()
+        return dict.pop(self, *args)
+
+    def popitem(self) -> Any:
+        self.unpack()
+        return dict.popitem(self)
+
+    def setdefault(self, *args: Any) -> Any:
+        self.unpack()
+        return dict.setdefault(self, *args)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        self.unpack()
+        dict.update(self, *args, **kwargs)
+
+    def __delitem__(self, number: str) -> None:
+        self.unpack()
+        dict.__delitem__(self, number)
+
+    def copy(self) -> dict[str, list[int]]:  # type: ignore[override]
+        self.unpack()
+        return dict(dict.items(self))
+
+    def __eq__(self, other: object) -> bool:
+        self.unpack()
+        if isinstance(other, PackedRows):
+            other.unpack()
+        return dict.__eq__(self, other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        self.unpack()
+        return dict.__repr__(self)
+
+    def __copy__(self) -> dict[str, list[int]]:
+        return self.copy()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, list[int]]:
+        self.unpack()
+        return {number: list(row) for number, row in dict.items(self)}
+
+    def __reduce__(self) -> Any:
+        return dict, (self.copy(),)
 
 
 Offsets = array  # array("q") of journal byte offsets: 8 bytes each instead of a 36-byte int in a list

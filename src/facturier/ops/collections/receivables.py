@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 
 from facturier.core.accounts import from_minor
 from facturier.core.dunning import Receivable
-from facturier.core.money import minor_exponent
 from facturier.ops.accounts import client_balances
 from facturier.store.state import Collections, LedgerState
 
@@ -51,19 +50,19 @@ _Row = tuple[str, date, date, Decimal, Decimal, Decimal, Decimal]
 
 def _open_invoices(state: LedgerState, client: str, day: date) -> list[tuple[str, list[_Row]]]:
     """Per currency, the client's invoices with something left to pay on `day`."""
-    currencies = state.accounts.currencies_covering(client, day)
-    if currencies is None:
+    accounts = state.accounts.of_client(client)
+    if not all(a.covers(day) for a in accounts):
         return [(b.currency, [(s.number, s.issued, s.due, s.total, s.credited, s.paid, s.open_amount)
                               for s in b.invoices if s.open_amount > 0])
                 for b in client_balances(state, client, day)]
     out = []
-    for currency in currencies:
-        exp = -minor_exponent(currency).as_tuple().exponent
+    for account in accounts:
+        exp = account.exponent
         rows = [(number, date.fromordinal(issued), date.fromordinal(due), from_minor(total, exp),
                  from_minor(credited, exp), from_minor(paid, exp), from_minor(left, exp))
                 for number, (issued, due, total, _, _), credited, paid, left
-                in state.accounts.open_rows(client, currency)]
-        out.append((currency, rows))
+                in state.accounts.open_rows(client, account.currency)]
+        out.append((account.currency, rows))
     return out
 
 

@@ -21,9 +21,7 @@ def balances_report(state: LedgerState, as_of: date) -> Report:
     """`facturier balances`: one row per client and currency."""
     report = Report(f"Balances at {as_of}", BALANCE_COLUMNS)
     at = balancer(state, as_of)
-    for client in balance_clients(state):
-        found = state.accounts.summaries(client, as_of)
-        report.rows += [balance_row(b) for b in (at.balances(client) if found is None else found)]
+    report.rows = [balance_row(b) for client in balance_clients(state) for b in at.balances(client)]
     if not report.rows:
         report.notes.append("No live invoice or payment yet.")
     return report
