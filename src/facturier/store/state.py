@@ -186,6 +186,7 @@ class Accounts:
 
     def __init__(self) -> None:
         self._accounts: dict[tuple[str, str], Account] = {}
+        self._of_client: dict[str, dict[str, Account]] = {}  # the same accounts, by client then currency
         self.revenue: dict[str, dict[str, list[int]]] = {}  # client -> currency -> [excl, vat, incl]
         self.last_currency: dict[str, str] = {}  # client -> currency of its latest document
 
@@ -198,8 +199,13 @@ class Accounts:
         key = (client, currency)
         found = self._accounts.get(key)
         if found is None:
-            found = self._accounts[key] = Account(client, currency, -minor_exponent(currency).as_tuple().exponent)
+            found = Account(client, currency, -minor_exponent(currency).as_tuple().exponent)
+            self._add(found)
         return found
+
+    def _add(self, account: Account) -> None:
+        self._accounts[(account.client, account.currency)] = account
+        self._of_client.setdefault(account.client, {})[account.currency] = account
 
     def pairs(self) -> list[tuple[str, str]]:
         """Every (client, currency) with an account, sorted."""
@@ -246,8 +252,8 @@ class Accounts:
             self.last_currency[ev.client] = ev.currency
 
     def of_client(self, client: str) -> list[Account]:
-        """The client's accounts, by currency."""
-        return [a for (c, _), a in sorted(self._accounts.items()) if c == client]
+        """The client's accounts, by currency (1,000 clients' views no longer sort 1,000 accounts each)."""
+        return [a for _, a in sorted(self._of_client.get(client, {}).items())]
 
     def dump(self) -> Any:
         """Plain containers for the checkpoint."""
@@ -265,8 +271,7 @@ class Accounts:
             if len(row) != 14:
                 raise ValueError("an account of another shape")
             invoices = row[3] if isinstance(row[3], dict) else PackedRows(row[3])
-            account = Account(*row[:3], invoices, *row[4:])
-            section._accounts[(account.client, account.currency)] = account
+            section._add(Account(*row[:3], invoices, *row[4:]))
         return section
 
 
