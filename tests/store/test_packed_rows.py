@@ -30,6 +30,14 @@ def test_packed_rows_answer_as_the_unpacked_dict(names: list[str], steps: list[t
         elif name in plain:  # a row changed in place sticks, as in the dict
             rows[name][4] += 1
             plain[name][4] += 1
+    # What the views and `pay` ask without unpacking: rows by due date, positions, the tail, the count.
+    order = list(plain)
+    assert [(i, n, r) for i, n, r in rows.rows_due(lambda due: due % 3 == 0)] == [
+        (i, n, r) for i, (n, r) in enumerate(plain.items()) if r[1] % 3 == 0]
+    assert all(rows.position(n) == i for i, n in enumerate(order)) and rows.position("absent") is None
+    for start in (0, 1, len(order) // 2, len(order), len(order) + 1):
+        assert rows.rows_from(start) == list(plain.items())[start:]
+    assert len(rows) == len(plain)
     if walk == "items":
         assert list(rows.items()) == list(plain.items())
     elif walk == "len":

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache, lru_cache
+from itertools import islice
 
 from facturier.core.aging import BUCKETS, DSO_WINDOW_DAYS, ClientBalance, InvoiceStatus, bucket_of
 
@@ -80,6 +81,34 @@ def absorbed(row: InvoiceRow) -> tuple[int, int, int, int]:
     credited = min(credit_sum, total)
     paid = min(alloc_sum, total - credited)
     return credited, paid, total - credited - paid, credit_sum - credited + alloc_sum - paid
+
+
+def rows_due(invoices: dict[str, InvoiceRow], keep: Callable[[int], bool]) -> list[tuple[int, str, InvoiceRow]]:
+    """(position, number, row) of the invoice rows whose due date `keep` accepts, account order.
+
+    Rows the checkpoint keeps packed (`store.state.PackedRows`) answer from their columns
+    without being unpacked; rows read that way are for reading, not for changing.
+    """
+    scan = getattr(invoices, "rows_due", None)
+    if scan is not None:
+        return scan(keep)  # type: ignore[no-any-return]
+    return [(i, number, row) for i, (number, row) in enumerate(invoices.items()) if keep(row[1])]
+
+
+def rows_from(invoices: dict[str, InvoiceRow], start: int) -> list[tuple[str, InvoiceRow]]:
+    """(number, row) of the rows at positions `start` and after (packed rows: see `rows_due`)."""
+    scan = getattr(invoices, "rows_from", None)
+    if scan is not None:
+        return scan(start)  # type: ignore[no-any-return]
+    return list(islice(invoices.items(), start, None))
+
+
+def positions(invoices: dict[str, InvoiceRow], numbers: set[str]) -> dict[str, int]:
+    """Where each of these numbers is in account order (those the account holds)."""
+    find = getattr(invoices, "position", None)
+    if find is not None and getattr(invoices, "is_packed", False) and len(numbers) < 64:  # a search each
+        return {n: p for n in numbers if (p := find(n)) is not None}
+    return {n: i for i, n in enumerate(invoices) if n in numbers}
 
 
 @dataclass(slots=True)
@@ -310,7 +339,7 @@ class Account:
         """
         if self.unallocated + self.orphan + self.excess == 0:
             dues = {due for due, left in self.open_by_due.items() if left > 0}
-            return [(number, row, credited, paid, left) for number, row in self.invoices.items() if row[1] in dues
+            return [(number, row, credited, paid, left) for _, number, row in rows_due(self.invoices, dues.__contains__)
                     for credited, paid, left, _ in (absorbed(row),) if left > 0]
         amounts, _ = self.settled()
         return [(number, self.invoices[number], credited, paid, left)
@@ -359,8 +388,7 @@ class Account:
                 if total >= target:
                     cutoff = due
                     break
-            rows = [(row[1], n, left) for n, row in invoices.items()
-                    if cutoff is None or row[1] <= cutoff
+            rows = [(row[1], n, left) for _, n, row in rows_due(invoices, lambda due: cutoff is None or due <= cutoff)
                     for left in (absorbed(row)[2],) if left > 0]
             rows.sort()
             total, upto = 0, len(rows)

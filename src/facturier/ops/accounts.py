@@ -13,14 +13,22 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import partial
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
 import orjson
 import xxhash
 
-from facturier.core.accounts import Account, absorbed, iso_days, minor_formatter, status_name
+from facturier.core.accounts import (
+    Account,
+    absorbed,
+    iso_days,
+    minor_formatter,
+    positions,
+    rows_due,
+    rows_from,
+    status_name,
+)
 from facturier.core.aging import (
     ClientBalance,
     CreditFact,
@@ -277,17 +285,17 @@ class BalanceView(PatchedView):
         return out
 
     def _changed(self, account: Account, touched: set[str], old_day: int, rows: int) -> list[str] | None:
-        """The numbers of the first `rows` invoices whose row may differ, in list order (None: too many)."""
+        """The numbers of the first `rows` invoices whose row may differ, in list order (None: too many).
+
+        Asked of the rows by number and by due date (`positions`, `rows_due`): rows the
+        checkpoint keeps packed answer without being unpacked."""
         day = self.as_of.toordinal()
-        invoices = account.invoices
-        newly_due = any(old_day <= due < day for due in account.open_by_due)
-        changed = []
-        for i, (number, row) in enumerate(invoices.items()):
-            if i == rows:
-                break
-            if number in touched or (newly_due and old_day <= row[1] < day and absorbed(row)[2] > 0):
-                changed.append(number)
-        return None if len(changed) * PATCH_SHARE > max(rows, 256) else changed
+        found = {at: number for number, at in positions(account.invoices, touched).items() if at < rows}
+        if any(old_day <= due < day for due in account.open_by_due):
+            for at, number, row in rows_due(account.invoices, lambda due: old_day <= due < day):
+                if at < rows and absorbed(row)[2] > 0:
+                    found[at] = number
+        return None if len(found) * PATCH_SHARE > max(rows, 256) else [found[at] for at in sorted(found)]
 
     def _body(self, account: Account, old: bytes, start: int, end: int, rows: int, changed: list[str],
               indent: int) -> list[bytes | memoryview]:
@@ -309,7 +317,7 @@ class BalanceView(PatchedView):
             parts += [view[at:first], row(number, *sums[:3], *absorbed(sums)[:3])]
             at = last
         parts.append(view[at:end - len(close)])
-        for number, sums in islice(account.invoices.items(), rows, None):
+        for number, sums in rows_from(account.invoices, rows):
             parts += [b",", inner, row(number, *sums[:3], *absorbed(sums)[:3])]
         parts.append(close)
         return parts

@@ -34,13 +34,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 import orjson
 import xxhash
 
-from facturier.core.accounts import Account, InvoiceRow, absorbed, to_minor
+from facturier.core.accounts import Account, to_minor
 from facturier.core.money import minor_exponent
 from facturier.core.numbering import SeriesState
 from facturier.store.events import (
@@ -211,29 +212,6 @@ class Accounts:
         """Every (client, currency) with an account, sorted."""
         return sorted(self._accounts)
 
-    def open_rows(self, client: str, currency: str) -> list[tuple[str, InvoiceRow, int, int, int]]:
-        """`Account.open_rows` of an account; one whose rows are still packed and which has no
-        credit pool is read from its columns, unpacking only the open rows (`remind` over
-        10,000 open invoices among 500,000 no longer builds 500,000 rows)."""
-        account = self._accounts.get((client, currency))
-        if account is None:
-            return []
-        rows = account.invoices
-        if not (isinstance(rows, PackedRows) and rows.pristine
-                and account.unallocated + account.orphan + account.excess == 0):
-            return account.open_rows()
-        columns = rows.columns()
-        dues = {due for due, left in account.open_by_due.items() if left > 0}
-        at = [i for i, due in enumerate(columns[1]) if due in dues]
-        names = rows.numbers() if at else []
-        out = []
-        for i in at:
-            row = [column[i] for column in columns]
-            credited, paid, left, _ = absorbed(row)
-            if left > 0:
-                out.append((names[i], row, credited, paid, left))
-        return out
-
     def apply(self, ev: Event, offset: int) -> None:
         """Take one event into account."""
         if isinstance(ev, PaymentRecorded):
@@ -302,7 +280,7 @@ class PackedRows(dict):  # type: ignore[type-arg]
     rows, and `balances`, which reads only the aggregates, reads no row at all.
     """
 
-    __slots__ = ("_columns", "_joined", "_raw", "_sentinel")
+    __slots__ = ("_added", "_columns", "_count", "_joined", "_raw", "_sentinel")
 
     def __init__(self, packed: tuple[str, list[bytes]]) -> None:
         super().__init__()
@@ -310,8 +288,15 @@ class PackedRows(dict):  # type: ignore[type-arg]
         self._raw: list[bytes] | None = packed[1]
         self._columns: list[array[int]] | None = None
         self._sentinel: str | None = None
+        self._count = packed[0].count("\0") + 1  # rows in the columns
+        self._added: list[str] = []  # numbers added since, not in the columns, in order
 
     # -- reading rows from the columns ----------------------------------------------------
+
+    @property
+    def is_packed(self) -> bool:
+        """Not unpacked yet: lookups and `rows_due` read the columns."""
+        return self._raw is not None
 
     @property
     def pristine(self) -> bool:
@@ -379,7 +364,52 @@ class PackedRows(dict):  # type: ignore[type-arg]
             isinstance(number, str) and self._raw is not None and self._index(number) is not None)
 
     def __setitem__(self, number: str, row: list[int]) -> None:
+        if self._raw is not None and not dict.__contains__(self, number) and self._index(number) is None:
+            self._added.append(number)
         dict.__setitem__(self, number, row)
+
+    # -- questions answered without unpacking (`core.accounts.rows_due`, `rows_from`) -------
+
+    def _row(self, i: int, number: str, columns: list[array[int]]) -> list[int]:
+        found = dict.get(self, number)
+        return found if found is not None else [column[i] for column in columns]
+
+    def rows_due(self, keep: Callable[[int], bool]) -> list[tuple[int, str, list[int]]]:
+        """(position, number, row) of the rows whose due date `keep` accepts, account order.
+        Rows read from the columns are not kept: they are for reading."""
+        if self._raw is None:
+            return [(i, n, row) for i, (n, row) in enumerate(dict.items(self)) if keep(row[1])]
+        columns = self.columns()
+        at = [i for i, due in enumerate(columns[1]) if keep(due)]
+        names = self.numbers() if at or dict.__len__(self) else []
+        out = {i: (i, names[i], self._row(i, names[i], columns)) for i in at}
+        for number, row in dict.items(self):  # rows asked for or added: their own due date
+            i = self.position(number)
+            if i is not None and i not in out and keep(row[1]):
+                out[i] = (i, number, row)
+            elif i in out and not keep(row[1]):
+                del out[i]
+        return [out[i] for i in sorted(out)]
+
+    def rows_from(self, start: int) -> list[tuple[str, list[int]]]:
+        """(number, row) of the rows at positions `start` and after, account order (for reading)."""
+        if self._raw is None:
+            return list(islice(dict.items(self), start, None))
+        out = []
+        if start < self._count:
+            columns = self.columns()
+            names = self.numbers()
+            out = [(names[i], self._row(i, names[i], columns)) for i in range(start, self._count)]
+        return out + [(n, dict.__getitem__(self, n)) for n in self._added[max(0, start - self._count):]]
+
+    def position(self, number: str) -> int | None:
+        """Where a number is in account order, or None."""
+        if self._raw is None:
+            return next((i for i, n in enumerate(dict.__iter__(self)) if n == number), None)
+        i = self._index(number)
+        if i is None and number in self._added:
+            i = self._count + self._added.index(number)
+        return i
 
     # -- everything else sees every row ---------------------------------------------------
 
@@ -395,17 +425,17 @@ class PackedRows(dict):  # type: ignore[type-arg]
             dict.clear(self)
             dict.update(self, rows)
         self._joined = self._raw = self._columns = self._sentinel = None
+        self._added = []
 
     def __iter__(self) -> Iterator[str]:
         self.unpack()
         return dict.__iter__(self)
 
     def __len__(self) -> int:
-        self.unpack()
-        return dict.__len__(self)
+        return self._count + len(self._added) if self._raw is not None else dict.__len__(self)
 
     def __bool__(self) -> bool:
-        return self._raw is not None and bool(self._joined) or dict.__len__(self) > 0
+        return len(self) > 0
 
     def __reversed__(self) -> Iterator[str]:
         self.unpack()

@@ -60,8 +60,7 @@ def _open_invoices(state: LedgerState, client: str, day: date) -> list[tuple[str
         exp = account.exponent
         rows = [(number, date.fromordinal(issued), date.fromordinal(due), from_minor(total, exp),
                  from_minor(credited, exp), from_minor(paid, exp), from_minor(left, exp))
-                for number, (issued, due, total, _, _), credited, paid, left
-                in state.accounts.open_rows(client, account.currency)]
+                for number, (issued, due, total, _, _), credited, paid, left in account.open_rows()]
         out.append((account.currency, rows))
     return out
 

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any, Literal
 from facturier.adapters.mail import MailConnectionError, MailError, MailTransport, open_mailer
 from facturier.core.errors import FacturierError, InputError
 from facturier.core.send_rules import SendFacts, may_send, missed_send_day
-from facturier.ops.delivery.zips import batch_deliveries, batch_delivery
-from facturier.ops.delivery.model import JOURNAL_TYPES, Delivery, delivery_states
-from facturier.ops.logs import log
 from facturier.ops.delivery.messages import invoice_message, template_env
+from facturier.ops.delivery.model import JOURNAL_TYPES, Delivery, delivery_states
+from facturier.ops.delivery.zips import batch_deliveries, batch_delivery
+from facturier.ops.logs import log
 from facturier.ops.report import Alert, Report
 from facturier.store.events import T
 from facturier.store.journal import Entry
@@ -53,12 +53,16 @@ def send_candidates(state: LedgerState, day: date, send_day: int,
     """
     month = (day.year, day.month)
     chosen = []
+    concerned: dict[int, bool] = {}  # issue day -> whether a rule can concern it (few distinct days)
     for number, (offset, day_number) in state.core.unsent.items():
-        if states.get(number, ("", None))[0] == "failed":
+        if number in states and states[number][0] == "failed":
             chosen.append(offset)
             continue
-        issued = date.fromordinal(day_number)
-        if (issued.year, issued.month) == month or issued.day > send_day:
+        verdict = concerned.get(day_number)
+        if verdict is None:
+            issued = date.fromordinal(day_number)
+            verdict = concerned[day_number] = (issued.year, issued.month) == month or issued.day > send_day
+        if verdict:
             chosen.append(offset)
     return [state.entry_at(o) for o in sorted(chosen)]
 
