@@ -303,8 +303,15 @@ class Account:
             dso=self._dso(as_of, outstanding),
         )
 
+    @property
+    def pool(self) -> int:
+        """The credit pool before it is spent on open invoices: unallocated payments, what was
+        credited or allocated to numbers outside the account or beyond an invoice's total.
+        Zero, an invoice's figures are its own (`absorbed`): the fast paths read rows alone."""
+        return self.unallocated + self.orphan + self.excess
+
     def _summary(self, as_of: date) -> ClientBalance:
-        pool = self.unallocated + self.orphan + self.excess
+        pool = self.pool
         day = as_of.toordinal()
         aging = {name: 0 for name in BUCKETS}
         outstanding = 0
@@ -337,7 +344,7 @@ class Account:
         invoices due on a day with an open amount (`open_by_due`) can be open: 250,000
         settled invoices are then read, not settled.
         """
-        if self.unallocated + self.orphan + self.excess == 0:
+        if self.pool == 0:
             dues = {due for due, left in self.open_by_due.items() if left > 0}
             return [(number, row, credited, paid, left) for _, number, row in rows_due(self.invoices, dues.__contains__)
                     for credited, paid, left, _ in (absorbed(row),) if left > 0]
@@ -378,11 +385,11 @@ class Account:
         allocating a payment of that amount can touch.
         """
         invoices = self.invoices
-        if enough is not None and self.unallocated + self.orphan + self.excess == 0:
-            # No credit pool: an invoice's open amount is its own (`absorbed`), and the
-            # aggregates say by which due date the oldest open amounts reach `enough`; only
-            # the invoices due by then are read (a payment no longer settles 250,000 of them).
-            target, total, cutoff = to_minor(enough, self.exponent), 0, None
+        target = None if enough is None else to_minor(enough, self.exponent)
+        if target is not None and self.pool == 0:
+            # No credit pool: the aggregates say by which due date the oldest open amounts
+            # reach `enough`; only the invoices due by then are read, none is settled.
+            total, cutoff = 0, None
             for due in sorted(self.open_by_due):
                 total += self.open_by_due[due]
                 if total >= target:
@@ -390,21 +397,14 @@ class Account:
                     break
             rows = [(row[1], n, left) for _, n, row in rows_due(invoices, lambda due: cutoff is None or due <= cutoff)
                     for left in (absorbed(row)[2],) if left > 0]
-            rows.sort()
-            total, upto = 0, len(rows)
-            for i, (_, _, left) in enumerate(rows):
-                total += left
-                if total >= target:
-                    upto = i + 1
-                    break
-            return [(n, date.fromordinal(due), self._dec(left)) for due, n, left in rows[:upto]]
-        amounts, _ = self.settled()
-        rows = [(invoices[n][1], n, left) for n, (_, _, left) in amounts.items() if left > 0]
-        if enough is None:
+        else:
+            amounts, _ = self.settled()
+            rows = [(invoices[n][1], n, left) for n, (_, _, left) in amounts.items() if left > 0]
+        if target is None:
             rows.sort()
         else:  # a heap: the few oldest items, without sorting 250,000 of them
             heapq.heapify(rows)
-            target, total, oldest = to_minor(enough, self.exponent), 0, []
+            total, oldest = 0, []
             while rows:
                 oldest.append(heapq.heappop(rows))
                 total += oldest[-1][2]

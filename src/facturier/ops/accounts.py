@@ -140,8 +140,13 @@ def client_balance_view(state: LedgerState, client: str, as_of: date) -> bytes:
     accounts = [a for a in state.accounts.of_client(client) if a.last_day]
     if not all(a.covers(as_of) for a in accounts):
         return view_bytes(balance_view(client, Facts(state, client).balances(as_of), as_of))
-    return streamed_view_spans(balance_head(client, accounts, as_of), {
-        f"invoices{i}": partial(placed_rows, a, as_of) for i, a in enumerate(accounts)})[0]
+    return whole_balance_view(balance_head(client, accounts, as_of), accounts, as_of)[0]
+
+
+def whole_balance_view(head: dict[str, Any], accounts: list[Account], as_of: date
+                       ) -> tuple[bytes, list[tuple[int, int]]]:
+    """The balance view `head` of accounts covering `as_of` with every row formatted; where each list is."""
+    return streamed_view_spans(head, {f"invoices{i}": partial(placed_rows, a, as_of) for i, a in enumerate(accounts)})
 
 
 def balance_head(client: str, accounts: list[Account], as_of: date) -> dict[str, Any]:
@@ -222,11 +227,10 @@ class BalanceView(PatchedView):
             write_view(path, client_balance_view(self.state, self.client, self.as_of))
             return None
         head = balance_head(self.client, accounts, self.as_of)
-        no_pool = all(a.unallocated + a.orphan + a.excess == 0 for a in accounts)
+        no_pool = all(a.pool == 0 for a in accounts)
         patched = self._patched(path, stamp, head, accounts) if stamp and no_pool else None
         if patched is None:
-            content, spans = streamed_view_spans(head, {
-                f"invoices{i}": partial(placed_rows, a, self.as_of) for i, a in enumerate(accounts)})
+            content, spans = whole_balance_view(head, accounts, self.as_of)
             write_view(path, content)
         else:
             content, spans, old = patched

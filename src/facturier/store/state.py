@@ -304,8 +304,8 @@ class PackedRows(dict):  # type: ignore[type-arg]
         return self._raw is not None and dict.__len__(self) == 0
 
     def packed(self) -> tuple[str, list[bytes]] | None:
-        """The checkpointed form, when nothing was asked for or added since."""
-        if self._joined is None or self._raw is None or dict.__len__(self):
+        """The checkpointed form, when nothing was asked for or added since (`pristine`)."""
+        if not self.pristine or self._joined is None or self._raw is None:
             return None
         return self._joined, self._raw
 
@@ -427,51 +427,11 @@ class PackedRows(dict):  # type: ignore[type-arg]
         self._joined = self._raw = self._columns = self._sentinel = None
         self._added = []
 
-    def __iter__(self) -> Iterator[str]:
-        self.unpack()
-        return dict.__iter__(self)
-
     def __len__(self) -> int:
         return self._count + len(self._added) if self._raw is not None else dict.__len__(self)
 
     def __bool__(self) -> bool:
         return len(self) > 0
-
-    def __reversed__(self) -> Iterator[str]:
-        self.unpack()
-        return dict.__reversed__(self)
-
-    def keys(self) -> Any:
-        self.unpack()
-        return dict.keys(self)
-
-    def values(self) -> Any:
-        self.unpack()
-        return dict.values(self)
-
-    def items(self) -> Any:
-        self.unpack()
-        return dict.items(self)
-
-    def pop(self, *args: Any) -> Any:
-        self.unpack()
-        return dict.pop(self, *args)
-
-    def popitem(self) -> Any:
-        self.unpack()
-        return dict.popitem(self)
-
-    def setdefault(self, *args: Any) -> Any:
-        self.unpack()
-        return dict.setdefault(self, *args)
-
-    def update(self, *args: Any, **kwargs: Any) -> None:
-        self.unpack()
-        dict.update(self, *args, **kwargs)
-
-    def __delitem__(self, number: str) -> None:
-        self.unpack()
-        dict.__delitem__(self, number)
 
     def copy(self) -> dict[str, list[int]]:  # type: ignore[override]
         self.unpack()
@@ -483,12 +443,6 @@ class PackedRows(dict):  # type: ignore[type-arg]
             other.unpack()
         return dict.__eq__(self, other)
 
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        self.unpack()
-        return dict.__repr__(self)
-
     def __copy__(self) -> dict[str, list[int]]:
         return self.copy()
 
@@ -498,6 +452,23 @@ class PackedRows(dict):  # type: ignore[type-arg]
 
     def __reduce__(self) -> Any:
         return dict, (self.copy(),)
+
+
+def _unpacking(name: str) -> Callable[..., Any]:
+    """`dict.<name>` after unpacking every row: a method that walks the rows or moves them."""
+    method = getattr(dict, name)
+
+    def call(self: PackedRows, *args: Any, **kwargs: Any) -> Any:
+        self.unpack()
+        return method(self, *args, **kwargs)
+    call.__name__ = call.__qualname__ = name
+    call.__doc__ = f"`dict.{name}`, every row unpacked first."
+    return call
+
+
+for _name in ("__iter__", "__reversed__", "__delitem__", "__repr__", "keys", "values", "items", "pop", "popitem",
+              "setdefault", "update"):
+    setattr(PackedRows, _name, _unpacking(_name))
 
 
 Offsets = array  # array("q") of journal byte offsets: 8 bytes each instead of a 36-byte int in a list

@@ -98,15 +98,13 @@ def streamed_view_spans(obj: Any, lists: Mapping[str, Iterable[Any] | PlacedItem
     A list may also be given as its whole body (`ListBody`, a function of the list's indent).
     """
     out = view_bytes(obj)
-    bodies: dict[str, list[bytes | memoryview]] = {}
-    for name, items in lists.items():
-        _, _, indent = _slot_at(out, name)
-        bodies[name] = items.make(indent) if isinstance(items, ListBody) else [_list_body(items, indent)]
-    found = sorted((_slot_at(out, name)[:2], name) for name in bodies)
+    slots = {name: _slot_at(out, name) for name in lists}
     parts: list[bytes | memoryview] = []
     spans, at, size = {}, 0, 0
-    for (start, end), name in found:
-        body = bodies[name]
+    for name in sorted(slots, key=lambda n: slots[n][0]):  # in the order the slots appear
+        start, end, indent = slots[name]
+        items = lists[name]
+        body = items.make(indent) if isinstance(items, ListBody) else [_list_body(items, indent)]
         length = sum(len(part) for part in body)
         parts += [out[at:start], *body]
         size += start - at
@@ -236,10 +234,7 @@ def write_growing(path: Path, rel: str, view: GrowingView, stamps: ViewStamps, p
         return changed
     items = list(view.items(0))
     body = _list_body(items, indent)
-    content = head + body + tail
-    changed = not path.exists() or path.read_bytes() != content
-    if changed:
-        atomic_write(path, content, durable=False)
+    changed = write_view(path, head + body + tail)
     st = path.stat()
     stamps.stamps[rel] = [st.st_size, st.st_mtime_ns, position, len(items), len(head),
                           len(head) + len(body) - len(list_framing(indent)[1]) if items else 0]
