@@ -26,6 +26,7 @@ from facturier.core.errors import FacturierError
 from facturier.render.facturx import facturx_xml
 from facturier.render.facturx_pdf import embed_facturx, merge_fx_xmp
 from facturier.render.glyphs import bundled_fonts, ensure_printable
+from facturier.render.qr import QR_SLOT_PIXELS, png_bitmap
 
 # Re-exported: configuration and CSV validation refuse unprintable text through these names.
 from facturier.render.glyphs import describe_unprintable as describe_unprintable  # noqa: PLC0414
@@ -99,10 +100,12 @@ class PdfRenderer:
 
     def render(self, record: dict[str, Any]) -> bytes:
         """The Factur-X PDF of one document record; identical records give identical bytes."""
-        payload = printable_payload(build_view(record))
+        view = build_view(record)
+        qr = self._take_qr(view)
+        payload = printable_payload(view)
         xml = facturx_xml(record)  # before compiling: an invalid e-invoice fails fast
         pdf = self._compile(self._compiler, self.template, "view", payload, record)
-        return with_facturx(pdf, xml, creation_timestamp(record))
+        return with_facturx(pdf, xml, creation_timestamp(record), qr, view["document_title"])
 
     def render_many(self, records: list[dict[str, Any]]) -> list[bytes]:
         """The PDFs of several records, in order: one compile when they can share a sheet.
@@ -115,6 +118,7 @@ class PdfRenderer:
         if self._sheets is None or len(records) < 2 or len({sheet_key(r) for r in records}) > 1:
             return [self.render(r) for r in records]
         views = [build_view(r) for r in records]
+        qrs = [self._take_qr(v) for v in views]
         payload = printable_payload(views)
         xmls = [facturx_xml(r) for r in records]
         sheet = self._compile(self._sheets, BUNDLED_TEMPLATES / SHEETS_NAME, "views", payload, records[0])
@@ -122,9 +126,24 @@ class PdfRenderer:
 
         def finish(out: pikepdf.Pdf, index: int) -> None:
             embed_facturx(out, xmls[index], when, xmp=False)  # the sheet's XMP has fx already
+            qr = qrs[index]
+            if qr is not None:
+                fill_qr_slot(out, qr, views[index]["document_title"])
 
         pdfs = split_sheet(sheet, [(v["document_title"], v["lang"]) for v in views], finish, merge_fx_xmp)
         return pdfs if pdfs is not None else [self.render(r) for r in records]
+
+    def _take_qr(self, view: dict[str, Any]) -> bytes | None:
+        """The view's QR code PNG, taken out for the bundled template, which draws the slot instead.
+
+        An override template keeps `qr_png` in its view and draws it itself (None is returned).
+        """
+        payment = view["payment"]
+        if self._override is not None or payment is None or payment["qr_png"] is None:
+            return None
+        png = bytes(payment["qr_png"])
+        payment["qr_png"], payment["qr_slot"] = None, True
+        return png
 
     def _compile(self, compiler: typst.Compiler, template: Path, key: str, payload: str,
                  record: dict[str, Any]) -> bytes:
@@ -175,10 +194,13 @@ def _xmp_language(lang: str) -> bytes:
     return f"<dc:language><rdf:Bag><rdf:li>{escape(lang)}</rdf:li></rdf:Bag></dc:language>".encode()
 
 
-def with_facturx(pdf: bytes, xml: bytes, when: datetime) -> bytes:
-    """Post-processing of one compiled PDF: factur-x.xml embedded, fx XMP merged (render/facturx_pdf)."""
+def with_facturx(pdf: bytes, xml: bytes, when: datetime, qr: bytes | None = None, label: str = "") -> bytes:
+    """Post-processing of one compiled PDF: factur-x.xml embedded, fx XMP merged (render/facturx_pdf),
+    and the payment QR code `qr` put into its slot when the bundled template drew one."""
     with pikepdf.open(io.BytesIO(pdf)) as doc:
         embed_facturx(doc, xml, when)
+        if qr is not None:
+            fill_qr_slot(doc, qr, label)
         return _save(doc, doc.pdf_version)
 
 
@@ -272,6 +294,30 @@ def _trim_heap() -> None:
         ctypes.CDLL(None).malloc_trim(0)
     except (OSError, AttributeError):  # not glibc: nothing to hand back this way
         pass
+
+
+def fill_qr_slot(pdf: pikepdf.Pdf, png: bytes, label: str) -> None:
+    """Put the QR code `png` into the blank slot image of every page of `pdf` that draws it.
+
+    The PNG's compressed scanlines become the image stream as they are: PDF's Flate filter
+    with the PNG predictor reads them (each scanline starts with its filter byte). The
+    slot's colour space (Typst's grey ICC profile) stays. A document whose slot is missing
+    is refused rather than issued without its code (`label` names it).
+    """
+    width, height, data = png_bitmap(png)
+    filled = 0
+    for page in pdf.pages:
+        resources = page.obj.get("/Resources")
+        xobjects = resources.get("/XObject") if resources is not None else None
+        for image in (xobjects.values() if xobjects is not None else ()):
+            if (image.get("/Subtype") == pikepdf.Name.Image and image.get("/Width") == QR_SLOT_PIXELS
+                    and image.get("/Height") == QR_SLOT_PIXELS):
+                image.write(data, filter=pikepdf.Name.FlateDecode, decode_parms=pikepdf.Dictionary(
+                    Predictor=15, Colors=1, BitsPerComponent=1, Columns=width))
+                image.Width, image.Height, image.BitsPerComponent = width, height, 1
+                filled += 1
+    if not filled:
+        raise FacturierError(f"internal error: {label}: the template drew no payment QR code slot")
 
 
 def check_template(override_dir: Path) -> list[str]:

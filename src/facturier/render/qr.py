@@ -1,11 +1,18 @@
-"""EPC (SEPA credit transfer) QR code for the payment block, as a small PNG for Typst."""
+"""EPC (SEPA credit transfer) QR code for the payment block, as a small PNG.
+
+The bundled template does not decode it: Typst draws a blank slot image there (the same
+for every invoice, so it is decoded once per compile), and `render.pdf.fill_qr_slot` puts the
+invoice's own code into that image's stream afterwards (measured ~1 ms of Typst per
+invoice: decoding the PNG, converting it to 8 bits and compressing it again). A template
+override draws `qr_png` itself.
+"""
 
 from __future__ import annotations
 
 import struct
 import zlib
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
 import zxingcpp
 
@@ -96,3 +103,25 @@ def payment_qr_for(record: dict[str, Any]) -> bytes | None:
         amount=Decimal(record["total_incl_vat"]),
         text=record["number"],
     )
+
+
+# The blank image the bundled template draws where the QR code goes (templates/qr-slot.png,
+# written by `png_modules` from 7 x 7 light modules): 28 pixels a side, a size no QR code
+# has (the smallest, with its quiet zone, is 29 modules of 4 pixels).
+QR_SLOT_FILE: Final = "qr-slot.png"
+QR_SLOT_PIXELS: Final = 28
+
+
+def blank_slot_png() -> bytes:
+    """The bytes of templates/qr-slot.png (a test holds the shipped file to them)."""
+    return png_modules(7, 7, b"\xff" * 49)
+
+
+def png_bitmap(png: bytes) -> tuple[int, int, bytes]:
+    """(width, height, zlib data) of a PNG written by `png_modules`: 1-bit grey, one IDAT."""
+    width, height, depth, colour = struct.unpack(">IIBB", png[16:26])
+    length = struct.unpack(">I", png[33:37])[0]
+    if png[:8] != b"\x89PNG\r\n\x1a\n" or png[12:16] != b"IHDR" or png[37:41] != b"IDAT" or (depth, colour) != (1, 0):
+        raise FacturierError("internal error: the payment QR code is not the 1-bit PNG png_modules writes")
+    return width, height, png[41:41 + length]
+

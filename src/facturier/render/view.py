@@ -281,6 +281,7 @@ def _payment(record: dict[str, Any], language: str) -> View | None:
         "lines": lines,
         # PNG bytes as a list of integers: JSON has no bytes, Typst's bytes() takes the list.
         "qr_png": list(qr) if qr else None,
+        "qr_slot": False,  # the bundled renderer swaps qr_png for its slot (render.pdf)
         "qr_caption": words["qr_caption"] if qr else None,
     }
 
