@@ -42,15 +42,16 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def ensure_dir(path: Path) -> None:
-    """Create `path` and its missing parents, each `DIR_MODE` whatever the umask."""
+def ensure_dir(path: Path) -> list[Path]:
+    """Create `path` and its missing parents, each `DIR_MODE` whatever the umask; the folders created."""
     if path.is_dir():
-        return
+        return []
     missing = []
     for folder in (path, *path.parents):
         if folder.is_dir():
             break
         missing.append(folder)
+    created = []
     for folder in reversed(missing):
         try:
             os.mkdir(folder, DIR_MODE)
@@ -59,6 +60,8 @@ def ensure_dir(path: Path) -> None:
                 raise
             continue
         os.chmod(folder, DIR_MODE)
+        created.append(folder)
+    return created
 
 
 def _refuse_link(path: Path, exc: OSError) -> UnsafeFileError:

@@ -165,19 +165,20 @@ class Ledger:
         # Creating a file can block for 0.3-2.5 ms (measured on a journal-less ext4 that scans
         # past recently freed inodes, worse while render workers keep the cores busy); from
         # many threads those waits overlap instead of adding up.
+        # A monthly run has one folder per client: 1,000 folders created and fsynced one after
+        # the other took 1.5-3.4 s of a 1,000-client run; from the same threads, ~0.15 s.
+        folders = sorted({final.parent for _, final in moves})
         with ThreadPoolExecutor(STAGING_WRITERS) as writers:
             for _ in writers.map(write_new, [staged for staged, _ in moves], contents):
                 pass
-        os.sync()
-        entries = self.journal.append_many(named_items)
-        folders = {self.staging}
-        for staged, final in moves:
-            if final.parent not in folders:
-                ensure_dir(final.parent)
-                folders.add(final.parent)
-            os.replace(staged, final)
-        for folder in sorted(folders):
-            fsync_dir(folder)
+            for _ in writers.map(ensure_dir, folders):  # before the sync, which makes them durable
+                pass
+            os.sync()
+            entries = self.journal.append_many(named_items)
+            for staged, final in moves:
+                os.replace(staged, final)
+            for _ in writers.map(fsync_dir, [self.staging, *folders]):
+                pass
         return entries
 
     def append(self, type_: str, data: dict[str, Any]) -> Entry:
