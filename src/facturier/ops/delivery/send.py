@@ -77,10 +77,10 @@ def invoice_deliveries(ws: Workspace, state: LedgerState, day: date,
         client = ws.clients.get(entry["client"])
         if client is None:
             continue
-        state = states.get(entry["number"], ("", entry))[0]
+        known = states.get(entry["number"], ("", entry))[0]
         facts = SendFacts(active=client.active, auto_send=client.options.auto_send, mode=entry["mode"],
                           run_date=day, send_day=ws.config.schedule.send_day,
-                          already_sent=state in ("sent", "sending"), failed_before=state == "failed",
+                          already_sent=known in ("sent", "sending"), failed_before=known == "failed",
                           issued_on=date.fromisoformat(entry["date"]))
         if may_send(facts)[0]:
             due.append(invoice_delivery(ws, env, entry))
