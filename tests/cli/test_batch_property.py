@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from facturier.config import load_workspace
-from facturier.ops.batch.process import process_batches
+from facturier.ops.batch.plan import process_batches
 from tests.conftest import copy_demo, journal, run_cli
 
 BID = "boulangerie-martin"

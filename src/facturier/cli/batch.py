@@ -1,4 +1,4 @@
-"""`facturier batch`: process the batch inboxes (see facturier.ops.batch.process and docs/batch.md)."""
+"""`facturier batch`: process the batch inboxes (see facturier.ops.batch.plan and docs/batch.md)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def batch(
     as_json: bool = JsonOpt,
 ) -> None:
     """Process every CSV file in the batch inboxes: one invoice per row (docs/csv-format.md)."""
-    from facturier.ops.batch.process import process_batches
+    from facturier.ops.batch.plan import process_batches
     from facturier.ops.batch.rows import template_header
 
     if template:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import typer
 
 from facturier.cli.common import (
@@ -15,9 +13,6 @@ from facturier.cli.common import (
     writing_date,
 )
 from facturier.core.errors import InputError
-
-if TYPE_CHECKING:
-    pass
 
 
 @app.command()
@@ -34,9 +29,8 @@ def send(
     as_json: bool = JsonOpt,
 ) -> None:
     """Deliver invoice emails and batch ZIPs that the send rules allow (also done by `run`)."""
-    from facturier.ops.delivery.send import resolve_in_flight, send_deliveries
-    from facturier.ops.state import read_state
-    from facturier.store.ledger import Ledger
+    from facturier.ops.delivery.send import plan_deliveries, resolve_in_flight
+    from facturier.ops.plan import carry_out
 
     ws = load(ctx)
     day = writing_date(date, ws.config.timezone, dry_run)
@@ -44,15 +38,8 @@ def send(
         raise InputError("use --confirm-sent or --retry, not both")
     if confirm_sent or retry:
         report = resolve_in_flight(ws, confirm_sent or retry or "", "confirm" if confirm_sent else "retry")
-    elif dry_run:
-        state = read_state(ws.root)
-        try:
-            report = send_deliveries(ws, state, day, None)
-        finally:
-            state.close()
     else:
-        with Ledger(ws.root) as ledger:
-            report = send_deliveries(ws, ledger.state, day, ledger)
+        report = carry_out(ws.root, lambda state: plan_deliveries(ws, state, day), dry_run=dry_run)
     finish(ws, [report], day, dry_run, as_json)
 
 

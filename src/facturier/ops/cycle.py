@@ -5,33 +5,23 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING
 
+from facturier.ops.delivery.send import plan_deliveries
+from facturier.ops.invoicing.monthly import plan_monthly_invoices
+from facturier.ops.plan import carry_out_steps
 from facturier.ops.report import ProgressHook, Report
-from facturier.ops.invoicing.monthly import issue_monthly_invoices
-from facturier.ops.delivery.send import send_deliveries
-from facturier.ops.views import refresh_views
-from facturier.ops.state import read_state
-from facturier.store.ledger import Ledger
 
 if TYPE_CHECKING:
     from facturier.config import Workspace
 
 
 def monthly_cycle(ws: Workspace, day: date, dry_run: bool, progress: ProgressHook | None = None) -> list[Report]:
-    """Issue the due monthly invoices, refresh the views, then send what the rules allow.
+    """Issue the due monthly invoices (their views refreshed), then send what the rules allow.
 
-    A dry run writes and sends nothing; it lists what would be sent among the invoices that
-    already exist (those it would issue today are not emails yet).
+    Two plans carried out in one lock session (`ops.plan`): the sending plan is made once
+    the invoices are issued, and no other process can send in between. A dry run writes and
+    sends nothing; it lists what would be sent among the invoices that already exist (those
+    it would issue today are not emails yet).
     """
-    if dry_run:
-        state = read_state(ws.root)
-        try:
-            return [issue_monthly_invoices(ws, state, day, ledger=None),
-                    send_deliveries(ws, state, day, ledger=None)]
-        finally:
-            state.close()
-    with Ledger(ws.root) as ledger:
-        report = issue_monthly_invoices(ws, ledger.state, day, ledger, progress)
-        refresh_views(ws, ledger.state, {r["client"] for r in report.rows})
-        # Same lock session: no other process can send between issuing and sending.
-        sent = send_deliveries(ws, ledger.state, day, ledger)
-    return [report, sent]
+    return carry_out_steps(ws.root, [lambda state: plan_monthly_invoices(ws, state, day),
+                                     lambda state: plan_deliveries(ws, state, day)],
+                           dry_run=dry_run, progress=progress)

@@ -20,8 +20,9 @@ A caller composes its documents; the pipeline does the rest, the same way for al
 journalled, so a caller keeps only what it needs (a 10,000-row batch streams through in
 flat memory). Drafts are composed lazily, as the render window asks for them.
 
-Dry runs never reach this module: they number the same drafts with `plan_numbers`, which
-advances an allocator the same way and renders, writes and logs nothing.
+A dry run (the `report()` of a plan, `ops/plan.py`) never reaches `issue_documents`: it
+numbers the same drafts with `plan_numbers`, which advances an allocator the same way and
+renders, writes and logs nothing.
 """
 
 from __future__ import annotations

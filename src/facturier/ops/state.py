@@ -1,8 +1,8 @@
 """Opening the ledger state for a command, and numbering from it.
 
 Writing commands get the state from their `Ledger` (under the lock); read-only commands and
-dry runs open it without the lock (`read_state`): the same checks, nothing written but the
-checkpoint.
+dry runs (`ops.plan.carry_out`) open it without the lock (`read_state`): the same checks,
+nothing written but the checkpoint (and not even that by a dry run).
 """
 
 from __future__ import annotations

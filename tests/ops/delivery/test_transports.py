@@ -17,7 +17,7 @@ import pytest
 from facturier.adapters import mail as mail_adapter
 from facturier.adapters.mail import MailRefused, MemoryMailer
 from facturier.config import load_workspace
-from facturier.ops.delivery.send import send_deliveries
+from facturier.ops.delivery.send import plan_deliveries
 from facturier.store.ledger import Ledger
 from tests.conftest import journal, run_cli
 
@@ -46,7 +46,7 @@ def test_memory_transport_through_the_registry(issued: Path, monkeypatch: pytest
     monkeypatch.setitem(mail_adapter.TRANSPORTS, "memory", lambda mail, root, google: mailer)
     ws = with_transport(issued, "memory")
     with Ledger(issued) as ledger:
-        report = send_deliveries(ws, ledger.state, NOV15, ledger)
+        report = plan_deliveries(ws, ledger.state, NOV15).apply(ledger)
     [msg] = mailer.sent
     assert msg["To"] == "compta@acme.example" and mailer.closed
     assert [r["status"] for r in report.rows] == ["sent"]
@@ -61,11 +61,11 @@ def test_a_refused_message_is_journalled_as_failed_and_retried(issued: Path, mon
     monkeypatch.setitem(mail_adapter.TRANSPORTS, "memory", lambda mail, root, google: mailer)
     ws = with_transport(issued, "memory")
     with Ledger(issued) as ledger:
-        report = send_deliveries(ws, ledger.state, NOV15, ledger)
+        report = plan_deliveries(ws, ledger.state, NOV15).apply(ledger)
     assert [r["status"] for r in report.rows] == ["failed"] and mailer.sent == []
     assert [e["type"] for e in journal(issued)][-2:] == ["invoice.sending", "invoice.send_failed"]
     with Ledger(issued) as ledger:  # the next allowed run sends it
-        send_deliveries(ws, ledger.state, NOV15, ledger)
+        plan_deliveries(ws, ledger.state, NOV15).apply(ledger)
     assert len(mailer.sent) == 1
 
 
@@ -85,7 +85,7 @@ def test_gmail_transport_journals_gmail_ids_as_new_keys(issued: Path, tmp_path: 
     monkeypatch.setitem(mail_adapter.TRANSPORTS, "gmail",
                         lambda mail, root, google: open_gmail_mailer(root, google, http=http, sleep=lambda s: None))
     with Ledger(issued) as ledger:
-        send_deliveries(ws, ledger.state, NOV15, ledger)
+        plan_deliveries(ws, ledger.state, NOV15).apply(ledger)
     [sent] = [e for e in journal(issued) if e["type"] == "invoice.sent"]
     assert sent["transport"] == "gmail"
     assert (sent["gmail_message_id"], sent["gmail_thread_id"]) == ("18c0ffee", "18c0ffee")
@@ -115,7 +115,7 @@ def test_the_gmail_thread_of_a_sent_invoice_is_found_by_its_message_id(issued: P
     ws = replace(ws, config=ws.config.model_copy(update={"google": ws.config.google.model_copy(
         update={"token_file": str(token)})}))
     with Ledger(issued) as ledger:
-        send_deliveries(ws, ledger.state, NOV15, ledger)
+        plan_deliveries(ws, ledger.state, NOV15).apply(ledger)
     [sent] = [e for e in journal(issued) if e["type"] == "invoice.sent"]
     state = read_state(issued)
     try:
@@ -158,7 +158,7 @@ def test_remind_drafts_into_the_gmail_thread_of_the_invoice(issued: Path, tmp_pa
                     + '\n[collections]\ndry_run = false\nwindow = "00:00-24:00"\ndrafts = "gmail"\n')
     ws = load_workspace(issued)
     with Ledger(issued) as ledger:
-        send_deliveries(ws, ledger.state, NOV15, ledger)
+        plan_deliveries(ws, ledger.state, NOV15).apply(ledger)
     [sent] = [e for e in journal(issued) if e["type"] == "invoice.sent"]
     http = mock(ok({"id": "r-1", "message": {"id": "m2", "threadId": "t-inv"}}))
     state = read_state(issued)

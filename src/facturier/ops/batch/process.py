@@ -1,7 +1,10 @@
-"""`facturier batch`: CSV files in the batch inboxes become invoices (PRODUCT.md §6, docs/batch.md).
+"""`facturier batch` applied: CSV files in the batch inboxes become invoices (PRODUCT.md §6, docs/batch.md).
 
-For each active batch client, every `data/inbox_batch/<id>/*.csv`, in name order:
-1. a file whose SHA-256 was already accepted is rejected as a duplicate;
+`plan.py` plans a run and carries it out; this module is what applying the plan does. For
+each active batch client, every `data/inbox_batch/<id>/*.csv` the plan listed, in name order:
+1. a file whose SHA-256 was already accepted is rejected as a duplicate (checked here again,
+   not taken from the plan's verdict: the inbox is not under the lock, and a file may be
+   the duplicate of one accepted earlier in this very run);
 2. the file is copied to staging and that copy is validated whole, streamed; any problem
    rejects it: moved to `rejected/` with `<name>.errors.txt`, `batch.rejected` journalled,
    an error alert raised, nothing issued;
@@ -53,8 +56,6 @@ if TYPE_CHECKING:
 
 ERRORS_SUFFIX = ".errors.txt"
 FILE_COLUMNS = ["client", "file", "status", "rows", "issued", "first", "last"]
-DRY_COLUMNS = ["client", "file", "line", "number", "reference", "customer", "date", "due_date",
-               "currency", "total_incl_vat", "mode"]
 
 
 @dataclass
@@ -184,34 +185,13 @@ def orphan_inboxes(ws: Workspace) -> list[str]:
                   if d.is_dir() and d.name not in ws.batch_clients and inbox_files(ws.root, d.name))
 
 
-def process_batches(ws: Workspace, run_date: date, client: str | None = None, dry_run: bool = False,
-                    progress: ProgressHook | None = None) -> Report:
-    """Process every inbox of the selected active batch clients; a dry run writes nothing."""
-    from facturier.ops.batch.dry import dry_run_batches
-
-    clients = selected_clients(ws, client)
-    if dry_run:
-        report = dry_run_batches(ws, run_date, clients)
-    else:
-        report = Report("Batch files", FILE_COLUMNS)
-        with Ledger(ws.root) as ledger:
-            for batch_id in clients:
-                _process_client(ws, ledger, batch_id, run_date, report, progress)
-    for name in orphan_inboxes(ws):
-        shown = printable(name)
-        report.alerts.append(Alert("warning", f"data/inbox_batch/{shown}/ holds CSV files but there is no "
-                                              f"batch_clients/{shown}.toml: they are left untouched"))
-    if not report.rows and not report.alerts:
-        report.notes.append("No CSV file waiting in the batch inboxes.")
-    return report
-
-
-def _process_client(ws: Workspace, ledger: Ledger, batch_id: str, run_date: date, report: Report,
-                    progress: ProgressHook | None) -> None:
+def process_client(ws: Workspace, ledger: Ledger, batch_id: str, interrupted: list[Entry], inbox: list[Path],
+                   run_date: date, report: Report, progress: ProgressHook | None) -> None:
+    """Resume the client's interrupted batches, take in and issue its inbox files, rebuild the ZIPs."""
     months: set[str] = set()
-    for accepted in ledger_view(ledger.state, batch_id).interrupted:
+    for accepted in interrupted:
         months |= _issue_accepted(ws, ledger, batch_id, accepted, report, progress, resumed=True)
-    for path in inbox_files(ws.root, batch_id):
+    for path in inbox:
         fresh = _intake(ws, ledger, batch_id, path, run_date, report)
         if fresh is not None:
             months |= _issue_accepted(ws, ledger, batch_id, fresh, report, progress, resumed=False)

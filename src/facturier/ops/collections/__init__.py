@@ -4,7 +4,8 @@ Plan, then apply: `plan.plan_run` computes, purely from the ledger state and the
 configuration, which reminders are due today (`core.dunning` decides); `apply.apply_plan`
 hands them to the configured draft store (`adapters.drafts`), journalling
 `reminder.drafting` before and `reminder.drafted` after, in batched commits. A dry run
-prints the plan and writes nothing.
+prints the plan and writes nothing; `remind.ReminderDrafts` is that plan as the shared
+`ops.plan.carry_out` runs it, like every writing command.
 
 Modules: `receivables` (the invoices as collections see them, from the ledger; the one
 place a sheet source would replace), `plan`, `drafts` (a planned reminder as an email),
@@ -13,5 +14,5 @@ place a sheet source would replace), `plan`, `drafts` (a planned reminder as an 
 `formal_notice` (the "mise en demeure" PDF of the last stage).
 
 May import core, config, store, render, adapters and the shared ops modules (`report`,
-`logs`, `state`, `accounts`); never a sibling feature package.
+`logs`, `plan`, `state`, `accounts`); never a sibling feature package.
 """

@@ -3,12 +3,14 @@
 Three outcomes before anything is planned: collections switched off (`enabled = false`),
 outside the drafting window (says when it opens), or a dry run (by `--dry-run`, or by
 `[collections] dry_run = true`, the default of a new workspace). A real run opens the
-ledger under the lock, plans, and applies the plan (`apply`).
+ledger under the lock, plans, and applies the plan (`apply`); a dry run prints the plan's
+review table. Both through `ops.plan.carry_out`, as every writing command.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
@@ -26,8 +28,8 @@ from facturier.ops.connectors import (
     write_back,
 )
 from facturier.ops.gmail_threads import gmail_threads
-from facturier.ops.report import Alert, Report
-from facturier.ops.state import read_state
+from facturier.ops.plan import carry_out
+from facturier.ops.report import Alert, ProgressHook, Report
 from facturier.store.ledger import Ledger
 
 if TYPE_CHECKING:
@@ -44,26 +46,66 @@ def remind(ws: Workspace, day: date, now: datetime, *, dry_run: bool = False, cl
     if client is not None and client not in ws.clients:
         raise InputError(f"--client: unknown client {client!r} (no clients/{client}.toml)")
     preview = dry_run or collections.dry_run
-    report = Report("Reminders" + (" (dry run: nothing drafted)" if preview else ""), REVIEW_COLUMNS)
     notice = collections.notice()
     if not collections.enabled:
-        report.notes.append(f"Nothing drafted: {notice}.")
-        return report
+        return _nothing(preview, f"Nothing drafted: {notice}.")
     window = check_window(collections.drafting_window(), now)
-    if preview:
-        return _preview(ws, day, client, report, window.message(), dry_run, skip_bad_rows)
-    if not window.open:
-        report.notes.append(f"Nothing drafted: {window.message()} ([collections] window = "
-                            f"\"{collections.window}\", {ws.config.timezone}).")
-        return report
-    with Ledger(ws.root) as ledger:
-        plan = plan_run(ws, ledger.state, day, client, skip_bad_rows)
-        report.alerts.extend(in_flight_alerts(plan.in_flight))
-        if plan.groups:
-            _draft(ws, ledger, plan, report, store)
-        _after_drafting(ws, ledger, plan, report)
-        _summary(plan, report)
+    if not preview and not window.open:
+        return _nothing(preview, f"Nothing drafted: {window.message()} ([collections] window = "
+                                 f"\"{collections.window}\", {ws.config.timezone}).")
+    report = carry_out(ws.root, lambda state: ReminderDrafts(ws, plan_run(ws, state, day, client, skip_bad_rows),
+                                                             store), dry_run=preview)
+    if preview and not dry_run:
+        report.notes.append(f"Note: {notice}.")
+    if preview and window.message():
+        report.notes.append(f"Note: {window.message()}; a real run now would draft nothing.")
     return report
+
+
+def _nothing(preview: bool, note: str) -> Report:
+    report = Report("Reminders" + (" (dry run: nothing drafted)" if preview else ""), REVIEW_COLUMNS)
+    report.notes.append(note)
+    return report
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderDrafts:
+    """`remind`'s plan as `ops.plan` carries it out: previewed, or handed to the draft store.
+
+    `store` replaces the configured draft store when given (tests pass `MemoryDrafts`).
+    """
+
+    ws: Workspace
+    plan: RemindPlan
+    store: DraftStore | None = None
+
+    def report(self) -> Report:
+        """The review table of the drafts that would be made (subjects rendered), nothing drafted."""
+        ws, plan = self.ws, self.plan
+        report = Report("Reminders (dry run: nothing drafted)", REVIEW_COLUMNS)
+        builder = DraftBuilder(ws)
+        store = ws.config.collections.drafts
+        for group in plan.groups:
+            try:
+                subject = builder.render_subject(group)
+            except FacturierError as exc:
+                report.alerts.append(Alert("error", f"{', '.join(group.numbers)}: {exc}"))
+                subject = "(template error)"
+            to = ", ".join(dict.fromkeys(e for d in group.dues for e in d.receivable.emails))
+            report.rows.append(review_row(group, subject, to, store, "would draft"))
+        report.alerts.extend(Alert("warning", a.message) for a in in_flight_alerts(plan.in_flight))
+        _summary(plan, report, preview=True)
+        return report
+
+    def apply(self, ledger: Ledger, progress: ProgressHook | None = None) -> Report:
+        """Hand the drafts over (`apply.apply_plan`), then the sheet write-back and payment links."""
+        report = Report("Reminders", REVIEW_COLUMNS)
+        report.alerts.extend(in_flight_alerts(self.plan.in_flight))
+        if self.plan.groups:
+            _draft(self.ws, ledger, self.plan, report, self.store)
+        _after_drafting(self.ws, ledger, self.plan, report)
+        _summary(self.plan, report)
+        return report
 
 
 def _draft(ws: Workspace, ledger: Ledger, plan: RemindPlan, report: Report, store: DraftStore | None) -> None:
@@ -97,32 +139,6 @@ def _after_drafting(ws: Workspace, ledger: Ledger, plan: RemindPlan, report: Rep
     if plan.open_numbers is not None:
         warnings += deactivate_paid_links(ws, ledger.state, ledger, set(plan.open_numbers))
     report.alerts.extend(Alert("warning", w) for w in warnings)
-
-
-def _preview(ws: Workspace, day: date, client: str | None, report: Report, closed: str, asked: bool,
-             skip_bad_rows: bool | None = None) -> Report:
-    state = read_state(ws.root)
-    try:
-        plan = plan_run(ws, state, day, client, skip_bad_rows)
-        builder = DraftBuilder(ws)
-        store = ws.config.collections.drafts
-        for group in plan.groups:
-            try:
-                subject = builder.render_subject(group)
-            except FacturierError as exc:
-                report.alerts.append(Alert("error", f"{', '.join(group.numbers)}: {exc}"))
-                subject = "(template error)"
-            to = ", ".join(dict.fromkeys(e for d in group.dues for e in d.receivable.emails))
-            report.rows.append(review_row(group, subject, to, store, "would draft"))
-        report.alerts.extend(Alert("warning", a.message) for a in in_flight_alerts(plan.in_flight))
-        _summary(plan, report, preview=True)
-    finally:
-        state.close()
-    if not asked:
-        report.notes.append(f"Note: {ws.config.collections.notice()}.")
-    if closed:
-        report.notes.append(f"Note: {closed}; a real run now would draft nothing.")
-    return report
 
 
 def _summary(plan: RemindPlan, report: Report, preview: bool = False) -> None:

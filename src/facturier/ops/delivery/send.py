@@ -10,6 +10,7 @@ have left, so it is never resent automatically; a human checks and runs
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -20,7 +21,7 @@ from facturier.ops.delivery.messages import invoice_message, template_env
 from facturier.ops.delivery.model import JOURNAL_TYPES, Delivery, delivery_states
 from facturier.ops.delivery.zips import batch_deliveries, batch_delivery
 from facturier.ops.logs import log
-from facturier.ops.report import Alert, Report
+from facturier.ops.report import Alert, ProgressHook, Report
 from facturier.store.events import T
 from facturier.store.journal import Entry
 from facturier.store.ledger import Ledger
@@ -76,10 +77,10 @@ def invoice_deliveries(ws: Workspace, state: LedgerState, day: date,
         client = ws.clients.get(entry["client"])
         if client is None:
             continue
-        state = states.get(entry["number"], ("", entry))[0]
+        known = states.get(entry["number"], ("", entry))[0]
         facts = SendFacts(active=client.active, auto_send=client.options.auto_send, mode=entry["mode"],
                           run_date=day, send_day=ws.config.schedule.send_day,
-                          already_sent=state in ("sent", "sending"), failed_before=state == "failed",
+                          already_sent=known in ("sent", "sending"), failed_before=known == "failed",
                           issued_on=date.fromisoformat(entry["date"]))
         if may_send(facts)[0]:
             due.append(invoice_delivery(ws, env, entry))
@@ -98,19 +99,47 @@ def invoice_delivery(ws: Workspace, env: Any, entry: Entry) -> Delivery:
                     lambda: invoice_message(ws, env, entry, list(to)))
 
 
-def send_deliveries(ws: Workspace, state: LedgerState, day: date, ledger: Ledger | None) -> Report:
-    """Deliver everything the rules allow on `day`; without a ledger, only list it (dry run)."""
-    report = Report("Emails" + (" (dry run: nothing sent)" if ledger is None else ""), SEND_COLUMNS)
+@dataclass(frozen=True, slots=True)
+class Deliveries:
+    """What the send rules allow today (`ops.plan.Plan`), in order: direct invoices in journal
+    order, then batch ZIPs; with the alerts and notes found while deciding (sends in flight,
+    invoices issued after the send day, ZIPs that cannot go)."""
+
+    ws: Workspace
+    day: date
+    due: tuple[Delivery, ...]
+    alerts: tuple[Alert, ...]
+    notes: tuple[str, ...]
+
+    def report(self) -> Report:
+        """What would be sent; nothing is built, journalled or handed to the transport."""
+        report = self._report("Emails (dry run: nothing sent)")
+        report.rows = [_row(d, "would send", "") for d in self.due]
+        return self._finish(report)
+
+    def apply(self, ledger: Ledger, progress: ProgressHook | None = None) -> Report:
+        """Send each message in order over one transport, journalling around each hand-over."""
+        report = self._report("Emails")
+        if self.due:
+            deliver_all(self.ws, ledger, list(self.due), report)
+        return self._finish(report)
+
+    def _report(self, title: str) -> Report:
+        return Report(title, SEND_COLUMNS, alerts=list(self.alerts), notes=list(self.notes))
+
+    def _finish(self, report: Report) -> Report:
+        if not self.due:
+            report.notes.append(_nothing_note(self.ws, self.day))
+        return report
+
+
+def plan_deliveries(ws: Workspace, state: LedgerState, day: date) -> Deliveries:
+    """Everything the rules allow on `day`, from the journalled delivery states."""
+    findings = Report("", [])
     states = delivery_states(state)
-    report.alerts.extend(in_flight_alerts(states))
-    due = invoice_deliveries(ws, state, day, states, report) + batch_deliveries(ws, day, states, report)
-    if ledger is None:
-        report.rows = [_row(d, "would send", "") for d in due]
-    elif due:
-        deliver_all(ws, ledger, due, report)
-    if not due:
-        report.notes.append(_nothing_note(ws, day))
-    return report
+    findings.alerts.extend(in_flight_alerts(states))
+    due = invoice_deliveries(ws, state, day, states, findings) + batch_deliveries(ws, day, states, findings)
+    return Deliveries(ws, day, tuple(due), tuple(findings.alerts), tuple(findings.notes))
 
 
 def deliver_all(ws: Workspace, ledger: Ledger, due: list[Delivery], report: Report) -> None:

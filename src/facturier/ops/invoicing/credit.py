@@ -14,6 +14,7 @@ client's numbering, in its own series. `--dry-run` builds the same document and 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -29,10 +30,10 @@ from facturier.core.errors import InputError
 from facturier.core.invoice import Document, Line, Party
 from facturier.core.money import ZERO, fmt_amount, quantize
 from facturier.ops.issuing import Draft, issue_documents
-from facturier.ops.report import Report
+from facturier.ops.plan import carry_out
+from facturier.ops.report import ProgressHook, Report
 from facturier.ops.state import NumberAllocator
 from facturier.ops.views import refresh_views
-from facturier.ops.state import read_state
 from facturier.store.events import T
 from facturier.store.files import named_file
 from facturier.store.journal import Entry
@@ -201,36 +202,53 @@ def check_creditable(original: Entry, remaining: Decimal, day: date) -> None:
                          f"of {original['date']}")
 
 
+@dataclass(frozen=True, slots=True)
+class CreditPlan:
+    """`credit`'s plan (`ops.plan.Plan`): the credit note, built and numbered from the state.
+
+    Applying it issues exactly this document through the issuing pipeline (its number is the
+    next of its series in the same state) and refreshes the client's views.
+    """
+
+    ws: Workspace
+    number: str  # the invoice credited
+    doc: Document
+    extra: dict[str, Any]
+
+    def report(self) -> Report:
+        """The credit note a real run would issue now."""
+        return credit_report(self.doc, self.number, "Credit note (dry run: nothing issued)")
+
+    def apply(self, ledger: Ledger, progress: ProgressHook | None = None) -> Report:
+        """Render and commit the credit note, log it, refresh its client's views."""
+        (issued,) = issue_documents(ledger, lambda numbers: [Draft(self.doc, self.extra)],
+                                    templates=self.ws.root / "templates", expected=1,
+                                    log=lambda i: f"credit note {i.doc.number} on {self.number}: "
+                                                  f"{i.doc.currency} {i.record['total_incl_vat']}")
+        refresh_views(self.ws, ledger.state, {issued.doc.client_id})
+        return credit_report(issued.doc, self.number, "Credit note issued")
+
+
+def plan_credit_note(
+    ws: Workspace, state: LedgerState, number: str, amount: Decimal | None, reason: str | None, day: date,
+    lines: tuple[int, ...] = (),
+) -> CreditPlan:
+    """The credit note against invoice `number` for `amount` or `lines`; InputError when it cannot be."""
+    original = original_invoice(state, number)
+    doc = credit_document(ws, state, original, amount, reason, day, lines)
+    extra: dict[str, Any] = {"refers_to": number, "reason": reason or ""}
+    if lines:
+        extra["credited_lines"] = sorted(set(lines))  # so a line is never credited twice
+    return CreditPlan(ws, number, doc, extra)
+
+
 def issue_credit_note(
     ws: Workspace, number: str, amount: Decimal | None, reason: str | None, day: date,
     lines: tuple[int, ...] = (), dry_run: bool = False,
 ) -> Report:
-    """Build, render and commit a credit note; refresh the client's views (a dry run only builds it)."""
-    if dry_run:
-        # Read without the lock, like every read-only command: a dry run must not even wait.
-        state = read_state(ws.root)
-        try:
-            original = original_invoice(state, number)
-            doc = credit_document(ws, state, original, amount, reason, day, lines)
-        finally:
-            state.close()
-        return credit_report(doc, number, "Credit note (dry run: nothing issued)")
-    extra: dict[str, Any] = {"refers_to": number, "reason": reason or ""}
-    if lines:
-        extra["credited_lines"] = sorted(set(lines))  # so a line is never credited twice
-    with Ledger(ws.root) as ledger:
-        original = original_invoice(ledger.state, number)
-        state = ledger.state
-
-        def drafts(numbers: NumberAllocator) -> list[Draft]:
-            return [Draft(credit_document(ws, state, original, amount, reason, day, lines, numbers), extra)]
-
-        (issued,) = issue_documents(ledger, drafts, templates=ws.root / "templates", expected=1,
-                                    log=lambda i: f"credit note {i.doc.number} on {number}: {i.doc.currency} "
-                                                  f"{i.record['total_incl_vat']}")
-        doc = issued.doc
-        refresh_views(ws, ledger.state, {doc.client_id})
-    return credit_report(doc, number, "Credit note issued")
+    """Issue a credit note and refresh the client's views; a dry run reports it (no lock taken)."""
+    return carry_out(ws.root, lambda state: plan_credit_note(ws, state, number, amount, reason, day, lines),
+                     dry_run=dry_run)
 
 
 def original_invoice(state: LedgerState, number: str) -> Entry:

@@ -20,6 +20,7 @@ from facturier.ops.invoicing.compose import compose_lines, sample_lines
 from facturier.ops.issuing import Draft, Issued, issue_documents, plan_numbers
 from facturier.ops.report import ProgressHook, Report
 from facturier.ops.state import NumberAllocator
+from facturier.ops.views import refresh_views
 from facturier.store.ledger import Ledger
 from facturier.store.state import LedgerState
 
@@ -123,38 +124,56 @@ def row(doc: Document, total: str) -> dict[str, str]:
     }
 
 
-def issue_monthly_invoices(
-    ws: Workspace, state: LedgerState, run_date: date, ledger: Ledger | None,
-    progress: ProgressHook | None = None,
-) -> Report:
-    """Issue every due monthly invoice, numbers in client-id order; without a ledger, a dry run.
+@dataclass(frozen=True, slots=True)
+class MonthlyInvoices:
+    """`run`'s plan of monthly invoices (`ops.plan.Plan`): who is invoiced today, with what.
 
-    Through the issuing pipeline (`ops/issuing`): numbers allocated in memory in order, PDFs
-    rendered over all cores, documents committed in the same order in durable groups, so the
-    journal never has a gap even if the run stops midway (uncommitted numbers are simply
-    reused by the next run).
+    Numbered by the issuing pipeline (`ops/issuing`): numbers allocated in memory in
+    client-id order, PDFs rendered over all cores, documents committed in the same order in
+    durable groups, so the journal never has a gap even if the run stops midway
+    (uncommitted numbers are simply reused by the next run). The dry-run report numbers
+    the same drafts the same way (`plan_numbers`) and renders nothing.
     """
-    title = "Monthly invoices" + (" (dry run: nothing written)" if ledger is None else "")
-    report = Report(title, RUN_COLUMNS)
-    plan = plan_monthly(ws, state, run_date)
-    period = {"period": month_key(run_date)}
 
-    def drafts(numbers: NumberAllocator) -> Iterator[Draft]:
-        for client_id in plan.due:
-            yield Draft(monthly_document(ws, client_id, run_date, numbers, plan.lines[client_id]), period)
+    ws: Workspace
+    state: LedgerState
+    run_date: date
+    plan: MonthlyPlan
 
-    if ledger is None:
-        report.rows = [row(d.doc, record["total_incl_vat"]) for d, record in plan_numbers(state, drafts)]
-    else:
+    def drafts(self, numbers: NumberAllocator) -> Iterator[Draft]:
+        """The due invoices in client-id order, each numbered by `numbers`."""
+        period = {"period": month_key(self.run_date)}
+        for client_id in self.plan.due:
+            doc = monthly_document(self.ws, client_id, self.run_date, numbers, self.plan.lines[client_id])
+            yield Draft(doc, period)
+
+    def report(self) -> Report:
+        """The invoices a real run would issue now, with their numbers."""
+        rows = [row(d.doc, record["total_incl_vat"]) for d, record in plan_numbers(self.state, self.drafts)]
+        return self._report("Monthly invoices (dry run: nothing written)", rows)
+
+    def apply(self, ledger: Ledger, progress: ProgressHook | None = None) -> Report:
+        """Issue the due invoices, then refresh their clients' views."""
+        due = self.plan.due
         issued = issue_documents(
-            ledger, drafts, templates=ws.root / "templates", expected=len(plan.due), progress=progress,
-            label="Issuing monthly invoices" if plan.due else None, log=_log_line,
+            ledger, self.drafts, templates=self.ws.root / "templates", expected=len(due), progress=progress,
+            label="Issuing monthly invoices" if due else None, log=_log_line,
         )
-        report.rows = [row(i.doc, i.record["total_incl_vat"]) for i in issued]
-    report.notes.extend(plan.skipped)
-    if not plan.due and not plan.skipped:
-        report.notes.append(_nothing_due_note(plan, run_date))
-    return report
+        report = self._report("Monthly invoices", [row(i.doc, i.record["total_incl_vat"]) for i in issued])
+        refresh_views(self.ws, ledger.state, {r["client"] for r in report.rows})
+        return report
+
+    def _report(self, title: str, rows: list[dict[str, str]]) -> Report:
+        report = Report(title, RUN_COLUMNS, rows)
+        report.notes.extend(self.plan.skipped)
+        if not self.plan.due and not self.plan.skipped:
+            report.notes.append(_nothing_due_note(self.plan, self.run_date))
+        return report
+
+
+def plan_monthly_invoices(ws: Workspace, state: LedgerState, run_date: date) -> MonthlyInvoices:
+    """The monthly invoices due on `run_date` (`plan_monthly`), as a plan to report or apply."""
+    return MonthlyInvoices(ws, state, run_date, plan_monthly(ws, state, run_date))
 
 
 def _log_line(issued: Issued) -> str:

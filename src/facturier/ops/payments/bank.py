@@ -21,6 +21,7 @@ import copy
 import hashlib
 import re
 import unicodedata
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -33,8 +34,8 @@ from facturier.core.money import check_minor_unit, quantize
 from facturier.core.payments import OpenInvoice
 from facturier.ops.logs import log
 from facturier.ops.payments.record import allocated_payment, open_invoices
-from facturier.ops.report import Alert, Report
-from facturier.ops.state import read_state
+from facturier.ops.plan import carry_out
+from facturier.ops.report import Alert, ProgressHook, Report
 from facturier.ops.views import PAYMENT_VIEWS, refresh_views
 from facturier.store.events import T
 from facturier.store.journal import Entry
@@ -58,9 +59,9 @@ def bank_key(tx: BankTransaction) -> str:
 class PaymentPlan:
     """The ledger state as it will be once the planned payments are recorded; writes nothing.
 
-    Matching runs on a plan (later credits of a statement see the payments of earlier ones),
-    and the plan is applied only when every line was accepted: one mechanism for the dry run
-    and the real import. Accounts are copied on first use, so the state itself never changes.
+    Matching runs on it (later credits of a statement see the payments of earlier ones); its
+    payments become the `BankImport` plan, applied only when every line was accepted. Accounts
+    are copied on first use, so the state itself never changes.
     """
 
     def __init__(self, state: LedgerState) -> None:
@@ -218,38 +219,59 @@ def import_statement(
         raise InputError(f"{file}: {exc}") from None
 
 
+@dataclass(frozen=True, slots=True)
+class BankImport:
+    """`import-bank`'s plan (`ops.plan.Plan`): every credit of the statement matched, the
+    payments to record, and the matching table. Made only when every line was accepted (a
+    refused line raises while planning), so applying it records the whole file or nothing."""
+
+    ws: Workspace
+    matching: Report  # rows, notes and alerts; its title is the report's
+    payments: tuple[dict[str, Any], ...]
+
+    def report(self) -> Report:
+        """The matching; nothing recorded."""
+        matching = self.matching
+        return replace(matching, title="Bank import (dry run: nothing written)", rows=list(matching.rows),
+                       notes=list(matching.notes), alerts=list(matching.alerts))
+
+    def apply(self, ledger: Ledger, progress: ProgressHook | None = None) -> Report:
+        """Journal the planned payments in statement order, log them, refresh the clients' views."""
+        for data in self.payments:
+            ledger.append(T.PAYMENT_RECORDED, data)
+            log(self.ws.root, f"bank payment {data['currency']} {data['amount']} on {data['date']} -> "
+                              f"{data['allocation'][0]['number'] if data['allocation'] else '-'}", data["client"])
+        refresh_views(self.ws, ledger.state, {d["client"] for d in self.payments}, PAYMENT_VIEWS)
+        return self.matching
+
+
+def plan_import(ws: Workspace, state: LedgerState, transactions: list[BankTransaction], source: str,
+                today: date, accept_duplicates: bool = False) -> BankImport:
+    """Match every credit on a `PaymentPlan` of the state; InputError for a credit refused."""
+    plan = PaymentPlan(state)
+    matching = match_all(ws, plan, transactions, source, today, accept_duplicates)
+    return BankImport(ws, matching, tuple(plan.payments))
+
+
 def _import(
     ws: Workspace, transactions: list[BankTransaction], fmt: str, name: str, dry_run: bool, today: date,
     accept_duplicates: bool,
 ) -> Report:
     source = f"bank:{fmt}:{name}"
-    if dry_run:
-        state = read_state(ws.root)
-        try:
-            return match_all(ws, PaymentPlan(state), transactions, source, today, True, accept_duplicates)
-        finally:
-            state.close()
-    with Ledger(ws.root) as ledger:
-        plan = PaymentPlan(ledger.state)
-        report = match_all(ws, plan, transactions, source, today, False, accept_duplicates)
-        for data in plan.payments:  # every line was accepted: apply the plan
-            ledger.append(T.PAYMENT_RECORDED, data)
-            log(ws.root, f"bank payment {data['currency']} {data['amount']} on {data['date']} -> "
-                         f"{data['allocation'][0]['number'] if data['allocation'] else '-'}", data["client"])
-        refresh_views(ws, ledger.state, {d["client"] for d in plan.payments}, PAYMENT_VIEWS)
-    return report
+    return carry_out(ws.root, lambda state: plan_import(ws, state, transactions, source, today, accept_duplicates),
+                     dry_run=dry_run)
 
 
 def match_all(
     ws: Workspace, plan: PaymentPlan, transactions: list[BankTransaction], source: str,
-    today: date, dry_run: bool, accept_duplicates: bool = False,
+    today: date, accept_duplicates: bool = False,
 ) -> Report:
     """Match each credit in file order into the plan; later credits see the earlier ones.
 
     Credits of this very file are distinct lines of one statement, never likely duplicates
     of each other: they are compared with what was recorded before this import only.
     """
-    report = Report("Bank import" + (" (dry run: nothing written)" if dry_run else ""), BANK_COLUMNS)
+    report = Report("Bank import", BANK_COLUMNS)
     fmt = source.split(":")[1]
     for tx in transactions:
         row = {"date": tx.date.isoformat(), "amount": str(tx.amount), "currency": tx.currency or "",
