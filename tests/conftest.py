@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,10 @@ REPO = Path(__file__).resolve().parent.parent
 # Tests replay fixed dates in 2026 and 2027; writing commands refuse dates after "today", so
 # pin today for every CLI subprocess (a test may override it through run_cli's env).
 os.environ.setdefault("FACTURIER_TODAY", "2027-12-31")
+# The validated configuration is cached in the user's cache folder (config/cache.py): the suite
+# keeps its own, removed at exit, instead of leaving a file per test workspace in ~/.cache.
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="facturier-test-cache-")
+atexit.register(shutil.rmtree, os.environ["XDG_CACHE_HOME"], True)
 DEMO = REPO / "examples" / "demo"
 
 

@@ -50,6 +50,8 @@ class _Loader:
     """Accumulates models and problems while reading one workspace."""
 
     root: Path
+    # The bytes of files already read (`config_inputs`), validated as they were read.
+    contents: dict[Path, bytes] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     # What does not stop a run but is probably a mistake (shown by `check`, never fatal).
     warnings: list[str] = field(default_factory=list)
@@ -68,7 +70,8 @@ class _Loader:
         """Parse one TOML file, or record why it cannot be parsed."""
         try:
             # Windows editors (Notepad) save UTF-8 with a BOM, which tomllib refuses.
-            text = path.read_bytes().removeprefix(codecs.BOM_UTF8).decode("utf-8")
+            raw = self.contents[path] if path in self.contents else path.read_bytes()
+            text = raw.removeprefix(codecs.BOM_UTF8).decode("utf-8")
             return tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             self.file_problem(path, toml_error_message(exc))
@@ -201,12 +204,32 @@ def _placeholder_warnings(loader: _Loader, config: FacturierConfig | None,
                 "before issuing a real invoice")))
 
 
-def _collect(root: Path) -> tuple[Workspace | None, list[str], list[str]]:
-    """Validate the whole workspace: (Workspace or None when any problem, problems, warnings)."""
+def config_files(root: Path) -> list[Path]:
+    """The files the loader reads, in its order: facturier.toml, then each client file by name."""
+    files = [root / CONFIG_FILE]
+    for name in (CLIENTS_DIR, BATCH_CLIENTS_DIR):
+        if (root / name).is_dir():
+            files.extend(p for p in sorted((root / name).glob("*.toml")) if p.is_file())
+    return files
+
+
+def config_inputs(root: Path) -> dict[Path, bytes] | None:
+    """The bytes of every file the loader reads, or None when one cannot be read (the loader says why)."""
+    try:
+        return {path: path.read_bytes() for path in config_files(root)}
+    except OSError:
+        return None
+
+
+def _collect(root: Path, contents: dict[Path, bytes] | None = None) -> tuple[Workspace | None, list[str], list[str]]:
+    """Validate the whole workspace: (Workspace or None when any problem, problems, warnings).
+
+    `contents` are files already read (`config_inputs`): those bytes are what is validated.
+    """
     config_path = root / CONFIG_FILE
     if not config_path.is_file():
         return None, [format_problem(CONFIG_FILE, FILE_KEY, not_a_workspace_message(root))], []
-    loader = _Loader(root=root)
+    loader = _Loader(root=root, contents=contents or {})
     config = loader.validate(config_path, FacturierConfig)
     clients = loader.load_dir(CLIENTS_DIR, ClientConfig)
     batch = loader.load_dir(BATCH_CLIENTS_DIR, BatchClientConfig)
@@ -239,8 +262,21 @@ def check_workspace_report(root: Path) -> tuple[list[str], list[str]]:
 
 
 def load_workspace(root: Path) -> Workspace:
-    """Load and validate the workspace; raise ConfigError listing every problem."""
-    workspace, problems, _ = _collect(Path(root))
+    """Load and validate the workspace; raise ConfigError listing every problem.
+
+    A valid configuration is cached by content (`config/cache.py`): when every file holds the
+    bytes the cache was made from, the validated models are read back instead of parsed.
+    """
+    from facturier.config.cache import ConfigCache
+
+    root = Path(root)
+    inputs = config_inputs(root) if (root / CONFIG_FILE).is_file() else None
+    cache = ConfigCache(root, inputs) if inputs is not None else None
+    if cache is not None and (cached := cache.load()) is not None:
+        return cached
+    workspace, problems, _ = _collect(root, inputs)
     if workspace is None:
         raise ConfigError(problems)
+    if cache is not None:
+        cache.save(workspace)
     return workspace

@@ -1,0 +1,112 @@
+"""The validated configuration, cached by content, so a command does not parse it again.
+
+Reading a workspace's configuration parses every TOML file (tomllib is pure Python) and
+validates it with pydantic: ~0.9 ms per client file, a second for 1,000 clients, and the
+pydantic schemas of every model built at import (~0.2 s). A command that finds the cache
+current unpickles the validated models instead and never builds a schema (the models are
+declared with `defer_build`).
+
+The cache is derived and disposable, and lives outside the workspace
+(`$XDG_CACHE_HOME/facturier/`, `~/.cache/facturier/` by default): dry runs and read-only
+commands still write nothing in the workspace. It is trusted only for exactly the bytes it
+was made from: its key is a digest of the name and bytes of every file the loader reads
+(`facturier.toml`, `clients/*.toml`, `batch_clients/*.toml`; each read once, and the same
+bytes are then validated on a miss), of the configuration code (name, size and time of each
+module of this package) and of the Python and pydantic versions. Nothing about it is
+trusted from a file's timestamp. A missing, unreadable, foreign (another owner, writable by
+others) or mismatched cache is simply not used; failing to write it changes nothing.
+`check` always validates from the files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+import pydantic
+import xxhash
+
+if TYPE_CHECKING:
+    from facturier.config.load import Workspace
+
+FORMAT: Final = 1
+CONFIG_CODE: Final = Path(__file__).parent
+
+
+def cache_dir() -> Path | None:
+    """Where the caches of every workspace of this user live; None without a home folder."""
+    base = os.environ.get("XDG_CACHE_HOME")
+    if not base:
+        try:
+            base = str(Path.home() / ".cache")
+        except RuntimeError:  # no HOME and no password entry: no cache
+            return None
+    return Path(base) / "facturier"
+
+
+def _code_key() -> bytes:
+    parts = [f"{FORMAT} {sys.version} {pydantic.VERSION}"]
+    for module in sorted(CONFIG_CODE.glob("*.py")):
+        st = module.stat()
+        parts.append(f"{module.name} {st.st_size} {st.st_mtime_ns}")
+    return "\n".join(parts).encode()
+
+
+class ConfigCache:
+    """The cache of one workspace's configuration: the inputs read, their digest, the cached models."""
+
+    def __init__(self, root: Path, inputs: dict[Path, bytes]) -> None:
+        """`inputs` are the bytes of every file the loader reads, by path."""
+        self.root = root
+        self.inputs = inputs
+        digest = xxhash.xxh3_128(_code_key())
+        for path, data in inputs.items():
+            name = path.relative_to(root).as_posix().encode()
+            digest.update(len(name).to_bytes(4, "little") + name + len(data).to_bytes(8, "little") + data)
+        self.digest = digest.digest()
+        folder = cache_dir()
+        name = f"config-{xxhash.xxh3_64_hexdigest(os.fsencode(root.resolve()))}.pickle"
+        self.path = folder / name if folder is not None else None
+
+    def load(self) -> Workspace | None:
+        """The cached workspace when the cache was made from exactly these inputs, else None."""
+        from facturier.config.load import Workspace
+
+        if self.path is None:
+            return None
+        try:
+            with open(self.path, "rb") as fh:
+                st = os.fstat(fh.fileno())
+                if st.st_uid != os.getuid() or st.st_mode & 0o022:
+                    return None  # not this user's own file: never unpickled
+                data = fh.read()
+        except OSError:
+            return None
+        if data[:16] != self.digest:
+            return None
+        try:
+            config, clients, batch = pickle.loads(data[16:])
+        except Exception:  # noqa: BLE001  # a torn or foreign file: rebuilt from the TOML files
+            return None
+        return Workspace(root=self.root, config=config, clients=clients, batch_clients=batch)
+
+    def save(self, workspace: Workspace) -> None:
+        """Write the cache for these inputs (best effort: a cache that cannot be written is not needed)."""
+        if self.path is None:
+            return
+        data = self.digest + pickle.dumps((workspace.config, workspace.clients, workspace.batch_clients),
+                                          protocol=pickle.HIGHEST_PROTOCOL)
+        temp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
+        try:
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(temp, self.path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                temp.unlink(missing_ok=True)

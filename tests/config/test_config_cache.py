@@ -1,0 +1,89 @@
+"""The validated configuration is cached by content: never stale, never trusted when foreign or torn."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from facturier.config import load_workspace
+from facturier.config.cache import ConfigCache
+from facturier.config.load import config_inputs
+from facturier.core.errors import ConfigError
+from tests.config.conftest import EditableWorkspace
+
+
+@pytest.fixture(autouse=True)
+def own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(folder))
+    return folder / "facturier"
+
+
+def cache_of(root: Path) -> ConfigCache:
+    inputs = config_inputs(root)
+    assert inputs is not None
+    return ConfigCache(root, inputs)
+
+
+def test_a_second_load_reads_the_cache_and_gives_the_same_workspace(demo: EditableWorkspace) -> None:
+    first = load_workspace(demo.root)
+    assert cache_of(demo.root).load() == first  # written by the first load, for these very bytes
+    assert load_workspace(demo.root) == first
+
+
+def test_an_edit_that_keeps_size_and_time_is_still_seen(demo: EditableWorkspace) -> None:
+    load_workspace(demo.root)
+    path = demo.root / "clients" / "acme.toml"
+    st = path.stat()
+    demo.replace("clients/acme.toml", 'unit_price = "450.00"', 'unit_price = "451.00"')
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))  # same size, same modification time
+    assert load_workspace(demo.root).clients["acme"].lines[0].unit_price == 451
+
+
+def test_a_new_client_file_and_a_removed_one_are_seen(demo: EditableWorkspace) -> None:
+    load_workspace(demo.root)
+    (demo.root / "clients" / "acme.toml").rename(demo.root / "clients" / "acme2.toml")
+    assert set(load_workspace(demo.root).clients) == {"acme2", "atelier-lumiere", "northwind", "sandbox"}
+
+
+def test_a_file_broken_after_a_valid_load_is_reported_not_hidden_by_the_cache(demo: EditableWorkspace) -> None:
+    load_workspace(demo.root)
+    demo.replace("clients/acme.toml", 'unit_price = "450.00"', 'unit_price = "lots"')
+    with pytest.raises(ConfigError, match="acme.toml"):
+        load_workspace(demo.root)
+
+
+def test_a_torn_or_tampered_cache_is_not_used(demo: EditableWorkspace) -> None:
+    first = load_workspace(demo.root)
+    cache = cache_of(demo.root)
+    assert cache.path is not None
+    data = bytearray(cache.path.read_bytes())
+    cache.path.write_bytes(bytes(data[: len(data) // 2]))  # torn
+    assert cache.load() is None and load_workspace(demo.root) == first
+    cache.path.write_bytes(b"\0" * 16 + bytes(data[16:]))  # another key
+    assert cache.load() is None and load_workspace(demo.root) == first
+
+
+def test_a_cache_file_others_may_write_is_never_unpickled(demo: EditableWorkspace) -> None:
+    load_workspace(demo.root)
+    cache = cache_of(demo.root)
+    assert cache.path is not None
+    cache.path.chmod(0o666)
+    assert cache.load() is None
+
+
+def test_a_cache_folder_that_cannot_be_written_changes_nothing(demo: EditableWorkspace, own_cache: Path) -> None:
+    own_cache.parent.mkdir(parents=True)
+    own_cache.write_text("a file where the cache folder would go")
+    first = load_workspace(demo.root)
+    assert load_workspace(demo.root) == first
+    assert own_cache.is_file()
+
+
+def test_loading_writes_nothing_in_the_workspace(demo: EditableWorkspace) -> None:
+    before = sorted(p.relative_to(demo.root).as_posix() for p in demo.root.rglob("*"))
+    load_workspace(demo.root)
+    load_workspace(demo.root)
+    assert sorted(p.relative_to(demo.root).as_posix() for p in demo.root.rglob("*")) == before
