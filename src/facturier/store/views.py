@@ -292,6 +292,7 @@ def revenue_items(state: LedgerState, client: str, since: int) -> Iterator[dict[
 
 PATCH_SIZE = 4 << 20  # a view this big is patched in place where it changed
 VIEW_WRITERS = 8
+BIG_VIEW = 1 << 20  # bytes
 PATCH_BLOCK = 1 << 16
 
 
@@ -411,6 +412,14 @@ def view_client(rel: str) -> str:
     return Path(rel).parts[2].removesuffix(".json")
 
 
+def _was_big(path: Path) -> bool:
+    """Whether the view's file, as last written, is over a MiB (its rewrite is formatted inline)."""
+    try:
+        return path.stat().st_size > BIG_VIEW
+    except OSError:
+        return False
+
+
 def write_views(root: Path, state: LedgerState, builders: list[ViewBuilder], clients: set[str] | None = None,
                 every: list[ViewBuilder] | None = None) -> int:
     """Write the views of these builders (for the given clients, or all); return the file count.
@@ -428,26 +437,33 @@ def write_views(root: Path, state: LedgerState, builders: list[ViewBuilder], cli
         builders = every or builders
         clients = None if clients is None or not lost else clients | lost
     unsynced.mark(clients)
-    jobs: list[tuple[str, Any, Future[Any]]] = []
+    jobs: list[tuple[str, bool, Future[Any]]] = []
     # Each view is a new file renamed into place, and creating a file can block for 0.3-2.5 ms
     # on a journal-less ext4 (see Ledger.commit_group): a 1,000-client run writes 3,000 views,
     # 1.5-4 s one after the other. From several threads those waits overlap. Each view has its
     # own path and stamp key, so the writes are independent; stamps of patched views are
-    # recorded here, in order, once each write is done.
+    # recorded here, in order, once each write is done. A view that was big when last written
+    # is written here, one at a time, as before: formatting several 67 MB views at once
+    # doubled the peak memory of `rebuild` and `run`.
     with ThreadPoolExecutor(VIEW_WRITERS) as writers:
         for builder in builders:
             for rel, content in builder(state, clients).items():
                 path = root / rel
                 if isinstance(content, GrowingView):
-                    job = writers.submit(write_growing, path, rel, content, stamps, state.position.offset)
+                    write = partial(write_growing, path, rel, content, stamps, state.position.offset)
                 elif isinstance(content, PatchedView):
-                    job = writers.submit(content.write_to, path, stamps.stamps.get(rel))
+                    write = partial(content.write_to, path, stamps.stamps.get(rel))
                 else:
-                    job = writers.submit(write_view, path, content)
-                jobs.append((rel, content, job))
-    for rel, content, job in jobs:
+                    write = partial(write_view, path, content)
+                job: Future[Any] = Future()
+                if _was_big(path):
+                    job.set_result(write())
+                else:
+                    job = writers.submit(write)
+                jobs.append((rel, isinstance(content, PatchedView), job))
+    for rel, patched, job in jobs:
         result = job.result()  # a failed write raises here, as it did written in turn
-        if isinstance(content, PatchedView):
+        if patched:
             if result is None:
                 stamps.stamps.pop(rel, None)
             else:
