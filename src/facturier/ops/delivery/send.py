@@ -53,18 +53,16 @@ def send_candidates(state: LedgerState, day: date, send_day: int,
     read back: `may_send` and `missed_send_day` are false for every other one.
     """
     month = (day.year, day.month)
-    chosen = []
-    concerned: dict[int, bool] = {}  # issue day -> whether a rule can concern it (few distinct days)
-    for number, (offset, day_number) in state.core.unsent.items():
-        if number in states and states[number][0] == "failed":
-            chosen.append(offset)
-            continue
-        verdict = concerned.get(day_number)
-        if verdict is None:
-            issued = date.fromordinal(day_number)
-            verdict = concerned[day_number] = (issued.year, issued.month) == month or issued.day > send_day
-        if verdict:
-            chosen.append(offset)
+    unsent = state.core.unsent
+    # Judged per issue day (few distinct ones), then selected in one pass: a loop in Python
+    # over 500,000 unsent invoices took 0.4 s of a `run`.
+    concerned = set()
+    for day_number in {d for _, d in unsent.values()}:
+        issued = date.fromordinal(day_number)
+        if (issued.year, issued.month) == month or issued.day > send_day:
+            concerned.add(day_number)
+    chosen = {offset for offset, day_number in unsent.values() if day_number in concerned}
+    chosen.update(unsent[n][0] for n, (status, _) in states.items() if status == "failed" and n in unsent)
     return [state.entry_at(o) for o in sorted(chosen)]
 
 
