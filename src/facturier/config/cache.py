@@ -12,9 +12,10 @@ commands still write nothing in the workspace. It is trusted only for exactly th
 was made from: its key is a digest of the name and bytes of every file the loader reads
 (`facturier.toml`, `clients/*.toml`, `batch_clients/*.toml`; each read once, and the same
 bytes are then validated on a miss), of the configuration code (name, size and time of each
-module of this package) and of the Python and pydantic versions. Nothing about it is
-trusted from a file's timestamp. A missing, unreadable, foreign (another owner, writable by
-others) or mismatched cache is simply not used; failing to write it changes nothing.
+module of this package) and of the Python and pydantic versions. No configuration file's
+timestamp is trusted: an edit that keeps its size and time is still seen. A missing,
+unreadable, foreign (another owner, writable by others) or mismatched cache is simply not
+used; failing to write it changes nothing.
 `check` always validates from the files.
 """
 
