@@ -26,11 +26,11 @@ from facturier.core.errors import FacturierError
 from facturier.render.facturx import facturx_xml
 from facturier.render.facturx_pdf import embed_facturx, merge_fx_xmp
 from facturier.render.glyphs import bundled_fonts, ensure_printable
-from facturier.render.qr import QR_SLOT_PIXELS, png_bitmap
 
 # Re-exported: configuration and CSV validation refuse unprintable text through these names.
 from facturier.render.glyphs import describe_unprintable as describe_unprintable  # noqa: PLC0414
 from facturier.render.glyphs import unprintable_characters as unprintable_characters  # noqa: PLC0414
+from facturier.render.qr import QR_SLOT_PIXELS, png_bitmap
 from facturier.render.sheets import BUNDLED_TEMPLATES as BUNDLED_TEMPLATES  # noqa: PLC0414
 from facturier.render.sheets import TEMPLATE_NAME as TEMPLATE_NAME  # noqa: PLC0414
 from facturier.render.sheets import sheet_key as sheet_key  # noqa: PLC0414

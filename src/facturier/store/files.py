@@ -42,16 +42,15 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def ensure_dir(path: Path) -> list[Path]:
-    """Create `path` and its missing parents, each `DIR_MODE` whatever the umask; the folders created."""
+def ensure_dir(path: Path) -> None:
+    """Create `path` and its missing parents, each `DIR_MODE` whatever the umask."""
     if path.is_dir():
-        return []
+        return
     missing = []
     for folder in (path, *path.parents):
         if folder.is_dir():
             break
         missing.append(folder)
-    created = []
     for folder in reversed(missing):
         try:
             os.mkdir(folder, DIR_MODE)
@@ -60,8 +59,6 @@ def ensure_dir(path: Path) -> list[Path]:
                 raise
             continue
         os.chmod(folder, DIR_MODE)
-        created.append(folder)
-    return created
 
 
 def _refuse_link(path: Path, exc: OSError) -> UnsafeFileError:

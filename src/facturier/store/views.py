@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 import time
 from abc import ABC, abstractmethod
-from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
@@ -437,7 +437,7 @@ def write_views(root: Path, state: LedgerState, builders: list[ViewBuilder], cli
         builders = every or builders
         clients = None if clients is None or not lost else clients | lost
     unsynced.mark(clients)
-    jobs: list[tuple[str, bool, Future[Any]]] = []
+    jobs: list[tuple[str, bool, Any]] = []  # (rel, patched, result or Future of it)
     # Each view is a new file renamed into place, and creating a file can block for 0.3-2.5 ms
     # on a journal-less ext4 (see Ledger.commit_group): a 1,000-client run writes 3,000 views,
     # 1.5-4 s one after the other. From several threads those waits overlap. Each view has its
@@ -455,14 +455,10 @@ def write_views(root: Path, state: LedgerState, builders: list[ViewBuilder], cli
                     write = partial(content.write_to, path, stamps.stamps.get(rel))
                 else:
                     write = partial(write_view, path, content)
-                job: Future[Any] = Future()
-                if clients is None or _was_big(path):
-                    job.set_result(write())
-                else:
-                    job = writers.submit(write)
-                jobs.append((rel, isinstance(content, PatchedView), job))
+                inline = clients is None or _was_big(path)
+                jobs.append((rel, isinstance(content, PatchedView), write() if inline else writers.submit(write)))
     for rel, patched, job in jobs:
-        result = job.result()  # a failed write raises here, as it did written in turn
+        result = job.result() if isinstance(job, Future) else job  # a failed write raises here
         if patched:
             if result is None:
                 stamps.stamps.pop(rel, None)

@@ -1,11 +1,11 @@
 """`facturier batch`: the plan of a run, its dry-run report, and carrying it out.
 
 The plan (`BatchPlan`, an `ops.plan.Plan`) lists, per selected batch client, the
-interrupted batches a real run resumes first and each inbox file with its verdict before
-its rows are read (refused for its name or kind, unreadable, a duplicate of a file already
-accepted, or to be validated). Its report (`batch --dry-run`) validates the rows of every
-file that passes and numbers them as the issuing pipeline would, on one allocator shared
-by every file; applying it processes the clients in order (`process.process_client`):
+interrupted batches a real run resumes first and the files waiting in its inbox. Its
+report (`batch --dry-run`) gives each file its verdict before its rows are read (refused
+for its name or kind, unreadable, a duplicate of a file already accepted), validates the
+rows of every file that passes and numbers them as the issuing pipeline would, on one
+allocator shared by every file; applying it processes the clients in order (`process.process_client`):
 resumes, intake (which checks each file again, as it is copied), issuing, monthly ZIPs.
 
 Only the dry run keeps rows in memory (it prints every one); a real run streams them.
@@ -59,20 +59,13 @@ class Interrupted:
 
 
 @dataclass(frozen=True, slots=True)
-class InboxFile:
-    """A file waiting in an inbox; `refused` says why it would be rejected unread, else None."""
-
-    path: Path
-    refused: str | None
-
-
-@dataclass(frozen=True, slots=True)
 class ClientBatches:
-    """One batch client's part of the plan, and the references it has invoiced already."""
+    """One batch client's part of the plan: its files accepted and the references it has invoiced."""
 
     batch_id: str
     interrupted: tuple[Interrupted, ...]
-    inbox: tuple[InboxFile, ...]
+    inbox: tuple[Path, ...]  # in name order
+    accepted: frozenset[str]  # SHA-256 of the files accepted already
     invoiced: dict[str, str]  # reference -> number
 
 
@@ -94,8 +87,8 @@ class BatchPlan:
                 report.notes.append(f"{client.batch_id}/{printable(stopped.accepted['name'])}: interrupted batch, "
                                     f"{stopped.left} row(s) left to issue; the next real run resumes it first")
             invoiced = dict(client.invoiced)
-            for inbox in client.inbox:
-                _report_file(self.ws, client.batch_id, inbox, self.run_date, allocator, invoiced, report)
+            for path in client.inbox:
+                _report_file(self.ws, client, path, self.run_date, allocator, invoiced, report)
         return report
 
     def apply(self, ledger: Ledger, progress: ProgressHook | None = None) -> Report:
@@ -103,7 +96,7 @@ class BatchPlan:
         report = Report("Batch files", FILE_COLUMNS)
         for client in self.clients:
             process_client(self.ws, ledger, client.batch_id, [i.accepted for i in client.interrupted],
-                           [f.path for f in client.inbox], self.run_date, report, progress)
+                           list(client.inbox), self.run_date, report, progress)
         return report
 
 
@@ -114,9 +107,10 @@ def plan_batches(ws: Workspace, state: LedgerState, run_date: date, clients: lis
         view = ledger_view(state, batch_id)
         interrupted = tuple(Interrupted(e, int(e["rows"]) - len(view.issued_by_batch.get(e["sha256"], set())))
                             for e in view.interrupted)
-        accepted = set(view.accepted)
-        inbox = tuple(InboxFile(path, _refused(path, accepted)) for path in inbox_files(ws.root, batch_id))
-        planned.append(ClientBatches(batch_id, interrupted, inbox, dict(view.invoiced)))
+        # The files are not hashed here: applying takes each one in (and hashes it) anyway,
+        # and only the dry-run report needs their verdict before reading their rows.
+        inbox = tuple(inbox_files(ws.root, batch_id))
+        planned.append(ClientBatches(batch_id, interrupted, inbox, frozenset(view.accepted), dict(view.invoiced)))
     return BatchPlan(ws, state, run_date, tuple(planned))
 
 
@@ -135,7 +129,7 @@ def process_batches(ws: Workspace, run_date: date, client: str | None = None, dr
     return report
 
 
-def _refused(path: Path, accepted: set[str]) -> str | None:
+def _refused(path: Path, accepted: frozenset[str]) -> str | None:
     """Why a file would be rejected before its rows are read (shown as printed), or None."""
     try:
         problem = inbox_problem(path)
@@ -151,18 +145,20 @@ def _unreadable(exc: OSError | UnsafeFileError) -> str:
     return f"cannot read it ({printable(reason)})"
 
 
-def _report_file(ws: Workspace, batch_id: str, inbox: InboxFile, run_date: date, allocator: NumberAllocator,
+def _report_file(ws: Workspace, client: ClientBatches, path: Path, run_date: date, allocator: NumberAllocator,
                  invoiced: dict[str, str], report: Report) -> None:
     """Validate one file; on success add its would-be invoices and advance the numbers in memory."""
-    label = f"{batch_id}/{printable(inbox.path.name)}"
-    if inbox.refused is not None:
-        report.alerts.append(Alert("error", f"{label} would be rejected: {inbox.refused}"))
+    batch_id = client.batch_id
+    label = f"{batch_id}/{printable(path.name)}"
+    refused = _refused(path, client.accepted)
+    if refused is not None:
+        report.alerts.append(Alert("error", f"{label} would be rejected: {refused}"))
         return
     cfg = ws.batch_clients[batch_id]
     ctx = batch_context(cfg, batch_id, run_date, allocator, invoiced)
     check = FileCheck()
     try:
-        rows = list(iter_rows(inbox.path, ctx, check))  # a dry run prints every row anyway
+        rows = list(iter_rows(path, ctx, check))  # a dry run prints every row anyway
     except (OSError, UnsafeFileError) as exc:
         report.alerts.append(Alert("error", f"{label} would be rejected: {_unreadable(exc)}"))
         return
@@ -181,7 +177,7 @@ def _report_file(ws: Workspace, batch_id: str, inbox: InboxFile, run_date: date,
         doc = draft.doc
         invoiced[row.reference] = doc.number
         report.rows.append({
-            "client": batch_id, "file": printable(inbox.path.name), "line": row.line, "number": doc.number,
+            "client": batch_id, "file": printable(path.name), "line": row.line, "number": doc.number,
             "reference": row.reference, "customer": row.customer_name, "date": row.issue_date.isoformat(),
             "due_date": row.due_date.isoformat(), "currency": doc.currency,
             "total_incl_vat": record["total_incl_vat"], "mode": doc.mode,

@@ -2,9 +2,9 @@
 
 `plan.py` plans a run and carries it out; this module is what applying the plan does. For
 each active batch client, every `data/inbox_batch/<id>/*.csv` the plan listed, in name order:
-1. a file whose SHA-256 was already accepted is rejected as a duplicate (checked here again,
-   not taken from the plan's verdict: the inbox is not under the lock, and a file may be
-   the duplicate of one accepted earlier in this very run);
+1. a file whose SHA-256 was already accepted is rejected as a duplicate (checked here, as
+   each file is taken in: the inbox is not under the lock, and a file may be the duplicate
+   of one accepted earlier in this very run);
 2. the file is copied to staging and that copy is validated whole, streamed; any problem
    rejects it: moved to `rejected/` with `<name>.errors.txt`, `batch.rejected` journalled,
    an error alert raised, nothing issued;
