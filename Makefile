@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 DEMO := demo-workspace
 DEMO_DATE := 2026-11-15
 
-.PHONY: install demo test bench lint clean
+.PHONY: install demo test bench bench-reference lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,12 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+# Today's code next to the code the speed goals were set against (2026-11-21, before
+# Factur-X), same harness, turn about, and in instructions when valgrind is installed:
+# whether the code or the machine got slower (bench/reference.py, docs/operations.md).
+bench-reference: $(STAMP)
+	$(BIN)/python bench/reference.py
 
 lint: $(STAMP)
 	$(BIN)/python -m ruff check src tests || true
