@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import OUT, REPO, TRASH, row, timed_cli_tree
+from bench.common import OUT, REPO, TRASH, empty_trash, row, timed_cli_tree
 
 REFERENCE = "86c4d93"
 MEASURED_THEN = {"batch": "28.9-29.6 s", "direct": "5.7 ms"}  # 2026-11-21, docs/operations.md
@@ -104,8 +104,15 @@ def instructions(root: Path, label: str, kind: str, n: int) -> int:
 
 
 def main() -> None:
+    """Print both versions' figures side by side, then empty the trash (after measuring, never before)."""
+    try:
+        compare(extract_reference())
+    finally:
+        empty_trash()
+
+
+def compare(reference: Path) -> None:
     """Print both versions' figures side by side."""
-    reference = extract_reference()
     versions = {f"reference {REFERENCE}": reference, "today's code": REPO}
     print(f"Reference: commit {REFERENCE}, 2026-11-21, before Factur-X (then: batch {MEASURED_THEN['batch']}, "
           f"direct {MEASURED_THEN['direct']} per invoice on one core)")
