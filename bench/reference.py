@@ -55,8 +55,9 @@ def extract_reference() -> Path:
 
 def version_env(root: Path) -> dict[str, str]:
     """The environment that runs `root`'s code with this virtualenv's libraries, cache empty."""
+    TRASH.mkdir(parents=True, exist_ok=True)  # the configuration caches go with the trash
     return {**os.environ, "PYTHONPATH": f"{root / 'src'}:{root}", "FACTURIER_TODAY": "2026-11-30",
-            "XDG_CACHE_HOME": tempfile.mkdtemp(prefix="facturier-ref-cache-")}
+            "XDG_CACHE_HOME": tempfile.mkdtemp(prefix="cache-", dir=TRASH)}
 
 
 def workspace(root: Path, kind: str, n: int, name: str) -> Path:
