@@ -89,8 +89,8 @@ def tree_rss_kib(root_pid: int) -> int:
     return total
 
 
-def timed_cli_tree(ws: Path, *args: str, interval: float = 0.05,
-                   cpus: set[int] | None = None) -> tuple[float, float, str, float]:
+def timed_cli_tree(ws: Path, *args: str, interval: float = 0.05, cpus: set[int] | None = None,
+                   env: dict[str, str] | None = None) -> tuple[float, float, str, float]:
     """Run the real CLI: (wall seconds, peak summed RSS MiB of it and its pool workers, stdout,
     CPU seconds of it and its pool workers).
 
@@ -99,7 +99,8 @@ def timed_cli_tree(ws: Path, *args: str, interval: float = 0.05,
 
     getrusage reports only the largest single process; a process pool's memory is the sum
     of its processes, so the tree is sampled every `interval` seconds instead. `cpus` pins
-    the command (and so its render workers and Typst's threads) to those cores.
+    the command (and so its render workers and Typst's threads) to those cores. `env`: the
+    command's environment (default: this process's).
     """
     os.sync()  # flush what earlier benchmarks left dirty: each measures only its own writes
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -109,7 +110,7 @@ def timed_cli_tree(ws: Path, *args: str, interval: float = 0.05,
     with tempfile.TemporaryFile("w+") as out_fh, tempfile.TemporaryFile("w+") as err_fh:
         proc = subprocess.Popen(
             [sys.executable, "-m", "facturier.cli.app", "--workspace", str(ws), *args],
-            stdout=out_fh, stderr=err_fh, text=True,
+            stdout=out_fh, stderr=err_fh, text=True, env=env,
             preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,  # noqa: PLW1509  (no threads here)
         )
         peak = 0

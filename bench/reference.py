@@ -78,16 +78,10 @@ def timed(root: Path, kind: str) -> tuple[float, float]:
     """(wall s, CPU s) of the batch, or of the direct run pinned to core 0 with one worker."""
     n = BATCH_ROWS if kind == "batch" else DIRECT
     ws = workspace(root, kind, n, "ref-direct")
-    saved = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(version_env(root))
+    env = version_env(root)
     if kind == "direct":
-        os.environ["FACTURIER_WORKERS"] = "1"
-    try:
-        wall, _, _, cpu = timed_cli_tree(ws, *command(kind), cpus={0} if kind == "direct" else None)
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+        env["FACTURIER_WORKERS"] = "1"
+    wall, _, _, cpu = timed_cli_tree(ws, *command(kind), cpus={0} if kind == "direct" else None, env=env)
     return wall, cpu
 
 
