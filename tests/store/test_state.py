@@ -1,10 +1,11 @@
-"""The ledger state checkpoint and the head record: never trusted blindly, never hiding a change."""
+"""The ledger state (data/state.sqlite) and the head record: never trusted blindly, never hiding a change."""
 
 from __future__ import annotations
 
 import json
-import pickle
+import os
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -41,68 +42,110 @@ def outputs(ws: Path) -> list[str]:
     return out
 
 
-def checkpoint(ws: Path, name: str = "anchor") -> Path:
-    return ws / "data" / "state" / f"{name}.pickle"
+def state_file(ws: Path) -> Path:
+    return ws / "data" / "state.sqlite"
 
 
-def test_a_current_checkpoint_is_used_silently(busy_ws: Path) -> None:
-    assert checkpoint(busy_ws).exists()
+def test_a_current_state_is_used_silently(busy_ws: Path) -> None:
+    assert state_file(busy_ws).is_file()
+    assert not (busy_ws / "data" / "state").exists()
     r = run_cli(busy_ws, "balances", "--date", "2026-12-31")
     assert r.code == 0 and "note:" not in r.err
 
 
-@pytest.mark.parametrize("damage", ["deleted", "truncated", "corrupted", "other_version", "hostile"])
-@pytest.mark.parametrize("name", ["anchor", "accounts"])
-def test_a_damaged_checkpoint_is_rebuilt_never_used(busy_ws: Path, damage: str, name: str) -> None:
-    """The anchor (journal position and prefix digest) or a section file (`balances` reads accounts)."""
+def _sql(ws: Path, *statements: str) -> None:
+    db = sqlite3.connect(state_file(ws))
+    with db:
+        for statement in statements:
+            db.execute(statement)
+    db.close()
+
+
+@pytest.mark.parametrize("damage", ["deleted", "truncated", "garbage", "other_schema", "stamp_elsewhere",
+                                    "empty_file"])
+def test_a_damaged_state_is_rebuilt_never_used(busy_ws: Path, damage: str) -> None:
     expected = outputs(busy_ws)
-    path = checkpoint(busy_ws, name)
-    assert path.exists()
+    path = state_file(busy_ws)
     if damage == "deleted":
         path.unlink()
     elif damage == "truncated":
-        path.write_bytes(path.read_bytes()[:40])
-    elif damage == "corrupted":
-        data = bytearray(path.read_bytes())
-        data[len(data) // 2] ^= 0xFF
-        path.write_bytes(bytes(data))
-    elif damage == "other_version":
-        payload = pickle.loads(path.read_bytes())
-        path.write_bytes(pickle.dumps((99, *payload[1:])))
-    else:  # a pickle that would run code if it were loaded with the plain unpickler
-        path.write_bytes(b"cos\nsystem\n(S'touch " + str(busy_ws / "pwned").encode() + b"'\ntR.")
+        path.write_bytes(path.read_bytes()[:5000])
+    elif damage == "garbage":
+        path.write_bytes(b"not a database at all" * 500)
+    elif damage == "empty_file":
+        path.write_bytes(b"")
+    elif damage == "other_schema":
+        _sql(busy_ws, "UPDATE meta SET value = '99' WHERE key = 'schema'")
+    else:  # a position that names no entry of this journal
+        _sql(busy_ws, "UPDATE meta SET value = '3' WHERE key = 'seq'")
     r = run_cli(busy_ws, "balances", "--date", "2026-12-31")
     assert r.code == 0, r.text
-    if damage != "deleted":
-        assert f"note: state checkpoint data/state/{name}.pickle not used" in r.err
-    assert not (busy_ws / "pwned").exists()
+    assert "Traceback" not in r.text
+    if damage not in ("deleted", "empty_file"):
+        assert "note: state file data/state.sqlite not used" in r.err
     assert outputs(busy_ws) == expected
     assert run_cli(busy_ws, "verify").code == 0
 
 
-def test_a_stale_checkpoint_catches_up_with_the_journal(busy_ws: Path) -> None:
-    names = ("anchor", "core", "accounts", "index", "names")
-    stale = {name: checkpoint(busy_ws, name).read_bytes() for name in names}
+def test_a_stale_state_catches_up_with_the_journal(busy_ws: Path) -> None:
+    stale = state_file(busy_ws).read_bytes()
     assert run_cli(busy_ws, "pay", "acme", "50.00", "--date", "2026-11-25").code == 0
     expected = outputs(busy_ws)
-    for name in names:  # as if the last command had not saved them
-        checkpoint(busy_ws, name).write_bytes(stale[name])
+    state_file(busy_ws).write_bytes(stale)  # as if the last command had been killed before its commit
     assert outputs(busy_ws) == expected
     r = run_cli(busy_ws, "pay", "acme", "1.00", "--date", "2026-11-26")
     assert r.code == 0 and "note:" not in r.err
+    assert run_cli(busy_ws, "verify").code == 0
 
 
-def test_a_checkpoint_from_another_journal_is_detected(busy_ws: Path, tmp_path: Path) -> None:
+def test_a_state_ahead_of_the_journal_or_from_another_is_rebuilt(busy_ws: Path, tmp_path: Path) -> None:
     other = tmp_path / "other"
-    shutil.copytree(DEMO, other)
-    assert run_cli(other, "run", "--date", DAY).code == 0
+    shutil.copytree(busy_ws, other)
     assert run_cli(other, "pay", "acme", "3.00", "--date", "2026-11-20").code == 0
     assert run_cli(other, "pay", "acme", "4.00", "--date", "2026-11-20").code == 0
     expected = outputs(busy_ws)
-    shutil.rmtree(busy_ws / "data" / "state")
-    shutil.copytree(other / "data" / "state", busy_ws / "data" / "state")
+    shutil.copy(state_file(other), state_file(busy_ws))  # ahead: two payments this journal lacks
     r = run_cli(busy_ws, "balances", "--date", "2026-12-31")
-    assert "not used" in r.err and "does not match the journal" in r.err
+    assert "not used" in r.err and "ahead of the journal" in r.err
+    assert outputs(busy_ws) == expected
+    fresh = tmp_path / "fresh"
+    shutil.copytree(DEMO, fresh)
+    assert run_cli(fresh, "run", "--date", DAY).code == 0
+    for _ in range(6):
+        assert run_cli(fresh, "pay", "acme", "1.00", "--date", "2026-11-20").code == 0
+    shutil.copy(state_file(fresh), state_file(busy_ws))  # same length or so, another journal
+    r = run_cli(busy_ws, "balances", "--date", "2026-12-31")
+    assert "not used" in r.err
+    assert outputs(busy_ws) == expected
+
+
+def test_a_forged_state_is_named_by_verify_and_repaired_by_rebuild(busy_ws: Path) -> None:
+    expected = outputs(busy_ws)
+    _sql(busy_ws, "UPDATE accounts SET invoiced = 100 WHERE client = 'acme'")
+    r = run_cli(busy_ws, "verify")
+    assert r.code == 1 and "data/state.sqlite: table accounts differs" in r.text and "facturier rebuild" in r.text
+    assert run_cli(busy_ws, "rebuild").code == 0
+    assert run_cli(busy_ws, "verify").code == 0
+    assert outputs(busy_ws) == expected
+
+
+def test_a_state_that_is_not_a_regular_file_is_refused_at_once(busy_ws: Path) -> None:
+    path = state_file(busy_ws)
+    path.unlink()
+    os.mkfifo(path)
+    r = run_cli(busy_ws, "balances", "--date", "2026-12-31")
+    assert r.code == 1 and "not a regular file" in r.err and "Traceback" not in r.text
+
+
+def test_an_old_pickled_state_is_removed_never_loaded(busy_ws: Path) -> None:
+    expected = outputs(busy_ws)
+    old = busy_ws / "data" / "state"
+    old.mkdir()
+    (old / "accounts.pickle").write_bytes(b"cos\nsystem\n(S'touch " + str(busy_ws / "pwned").encode() + b"'\ntR.")
+    state_file(busy_ws).unlink()
+    r = run_cli(busy_ws, "balances", "--date", "2026-12-31")
+    assert r.code == 0 and "data/state/ folder was removed" in r.err
+    assert not old.exists() and not (busy_ws / "pwned").exists()
     assert outputs(busy_ws) == expected
 
 
@@ -168,10 +211,10 @@ def test_verify_prints_the_head_and_checks_an_expected_hash(busy_ws: Path) -> No
 
 
 def test_a_workspace_without_head_or_state_keeps_working(busy_ws: Path) -> None:
-    """Workspaces written before the head record and the checkpoint existed."""
+    """Workspaces written before the head record and the state file existed."""
     expected = outputs(busy_ws)
     (busy_ws / "data" / "journal.head").unlink()
-    shutil.rmtree(busy_ws / "data" / "state")
+    state_file(busy_ws).unlink()
     assert run_cli(busy_ws, "verify").code == 0
     assert outputs(busy_ws) == expected
     r = run_cli(busy_ws, "pay", "acme", "1.00", "--date", "2026-11-26")
@@ -180,15 +223,15 @@ def test_a_workspace_without_head_or_state_keeps_working(busy_ws: Path) -> None:
     assert run_cli(busy_ws, "verify").code == 0
 
 
-def test_rebuild_regenerates_the_checkpoint_and_identical_views(busy_ws: Path) -> None:
+def test_rebuild_regenerates_the_state_and_identical_views(busy_ws: Path) -> None:
     views = {p: p.read_bytes() for p in (busy_ws / "data").glob("*/*.json") if p.parent.name in
              ("revenues", "payments", "balance")}
-    shutil.rmtree(busy_ws / "data" / "state")
+    state_file(busy_ws).unlink()
     for p in views:
         p.unlink()
     assert run_cli(busy_ws, "rebuild").code == 0
     assert {p: p.read_bytes() for p in views} == views
-    assert checkpoint(busy_ws, "index").exists() and checkpoint(busy_ws, "accounts").exists()
+    assert state_file(busy_ws).is_file()
 
 
 def test_documents_with_the_same_file_name_never_collide_in_staging(tmp_path: Path) -> None:
@@ -206,7 +249,7 @@ def test_documents_with_the_same_file_name_never_collide_in_staging(tmp_path: Pa
 
 
 def test_views_appended_payment_by_payment_equal_a_rebuild(busy_ws: Path) -> None:
-    """The payments and revenue views grow in place; the bytes are those `rebuild` writes."""
+    """The views written by each command are the bytes `rebuild` writes."""
     for day in ("2026-11-23", "2026-11-24", "2026-11-25"):
         assert run_cli(busy_ws, "pay", "acme", "10.00", "--date", day).code == 0
     assert run_cli(busy_ws, "credit", "2026-0001", "--amount", "5.00", "--date", "2026-11-25").code == 0
@@ -215,30 +258,3 @@ def test_views_appended_payment_by_payment_equal_a_rebuild(busy_ws: Path) -> Non
     assert b'"seq"' in views[busy_ws / "data" / "payments" / "acme.json"]
     assert run_cli(busy_ws, "rebuild").code == 0
     assert {p: p.read_bytes() for p in views} == views
-
-
-def unsynced(ws: Path) -> Path:
-    return ws / "data" / "state" / "views.unsynced"
-
-
-@pytest.mark.skipif(not Path("/proc/sys/kernel/random/boot_id").exists(), reason="no boot id on this system")
-def test_views_a_system_crash_may_have_torn_are_rewritten_by_the_next_command(busy_ws: Path) -> None:
-    """Views are not synced: the clients whose views were written are recorded with the boot
-    id. After a crash (another boot id), the next command rewrites those views whole."""
-    views = {p: p.read_bytes() for p in (busy_ws / "data").glob("*/acme.json")}
-    assert views and "acme" in json.loads(unsynced(busy_ws).read_bytes())["clients"]
-    for p, content in views.items():
-        p.write_bytes(content[: len(content) // 2])  # what the crash left
-    record = json.loads(unsynced(busy_ws).read_bytes())
-    unsynced(busy_ws).write_text(json.dumps({**record, "boot": "another-boot"}))
-    assert run_cli(busy_ws, "pay", "northwind", "1.00", "--date", "2026-11-23").code == 0
-    assert {p: p.read_bytes() for p in views} == views
-    now = json.loads(unsynced(busy_ws).read_bytes())
-    assert now["boot"] == record["boot"] and set(record["clients"]) | {"northwind"} <= set(now["clients"])
-
-
-def test_an_old_record_of_unsynced_views_is_synced_and_started_afresh(busy_ws: Path) -> None:
-    record = json.loads(unsynced(busy_ws).read_bytes())
-    unsynced(busy_ws).write_text(json.dumps({**record, "since": 1}))
-    assert run_cli(busy_ws, "pay", "northwind", "1.00", "--date", "2026-11-23").code == 0
-    assert json.loads(unsynced(busy_ws).read_bytes())["clients"] == ["northwind"]

@@ -60,14 +60,14 @@ def pay(
 def balances(ctx: typer.Context, date: str | None = DateOpt, as_json: bool = JsonOpt) -> None:
     """Invoiced vs credited vs paid per client and currency, with status, aging and DSO."""
     from facturier.ops.reports.balances import balances_report
-    from facturier.ops.state import read_state, save_quietly
+    from facturier.ops.state import read_state
 
     ws = load(ctx)
     state = read_state(ws.root)
     try:
         report = balances_report(state, run_date(date, ws.config.timezone))
     finally:
-        save_quietly(state)
+        state.close()
     print_report(report, as_json)
 
 

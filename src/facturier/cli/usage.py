@@ -79,7 +79,7 @@ def list_command(
     as_json: bool = JsonOpt,
 ) -> None:
     """Aggregated usage per client, month and metric, and the charges not invoiced yet."""
-    from facturier.ops.state import read_state, save_quietly
+    from facturier.ops.state import read_state
     from facturier.ops.usage.views import list_usage
 
     if month is not None and not _MONTH.fullmatch(month):
@@ -91,7 +91,7 @@ def list_command(
     try:
         report = list_usage(ws, state, client, month)
     finally:
-        save_quietly(state)
+        state.close()
     print_report(report, as_json)
 
 

@@ -66,7 +66,7 @@ def carry_out_steps(root: Path, steps: Sequence[MakePlan], *, dry_run: bool,
     the state the earlier steps left.
     """
     if dry_run:
-        state = read_state(root)
+        state = read_state(root, dry_run=True)
         try:
             return [make(state).report() for make in steps]
         finally:

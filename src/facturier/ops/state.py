@@ -2,7 +2,7 @@
 
 Writing commands get the state from their `Ledger` (under the lock); read-only commands and
 dry runs (`ops.plan.carry_out`) open it without the lock (`read_state`): the same checks,
-nothing written but the checkpoint (and not even that by a dry run).
+nothing written but the state file caught up (and not even that by a dry run).
 """
 
 from __future__ import annotations
@@ -18,22 +18,16 @@ from facturier.store.paths import WorkspacePaths
 from facturier.store.state import LedgerState
 
 
-def read_state(root: Path) -> LedgerState:
-    """The ledger state of a workspace, for a command that writes nothing to the journal."""
-    return open_state(WorkspacePaths(root).journal, notice)
+def read_state(root: Path, dry_run: bool = False, fresh: bool = False) -> LedgerState:
+    """The ledger state of a workspace, for a command that writes nothing to the journal.
 
-
-def save_quietly(state: LedgerState) -> None:
-    """Keep the checkpoint current after a read-only command (best effort: it is derived).
-
-    Dry runs call `state.close()` instead: they write nothing at all, not even the checkpoint.
+    It is caught up with the journal (and the state file saved) unless `dry_run`, which
+    writes nothing at all; `fresh` rebuilds it from the whole journal (`rebuild`). Either
+    way it reads one snapshot until `close()`.
     """
-    try:
-        if state.journal.exists():
-            state.save()
-    except OSError:
-        pass
-    state.close()
+    state = open_state(WorkspacePaths(root).journal, notice, dry_run=dry_run, fresh=fresh)
+    state.hold_snapshot()
+    return state
 
 
 class NumberAllocator:

@@ -21,7 +21,7 @@ import orjson
 from facturier.core.errors import IntegrityError
 from facturier.store import notices
 from facturier.store.files import atomic_write, open_append, open_update, sha256_bytes
-from facturier.store.state import GENESIS_STAMP, LedgerState, Stamp, quiet_gc
+from facturier.store.state import GENESIS_STAMP, LedgerState, open_db, quiet_gc, rebuilt_in_memory
 
 GENESIS = "0" * 64
 RESERVED = frozenset({"seq", "at", "type", "prev", "hash"})
@@ -204,32 +204,61 @@ def complete_end(path: Path) -> int:
     return 0 if cut < 0 else size - back + cut + 1
 
 
-def open_state(path: Path, notice: Callable[[str], None] | None = None) -> LedgerState:
-    """The ledger state of the journal at `path`, from its checkpoint plus the entries after it.
+def open_state(path: Path, notice: Callable[[str], None] | None = None, dry_run: bool = False,
+               fresh: bool = False) -> LedgerState:
+    """The ledger state of the journal at `path`, caught up with every entry after its stamp.
 
-    The chain of every entry after the checkpoint is checked; with no usable checkpoint the
-    whole journal is checked and the state rebuilt in one pass (with a notice). Raises
-    IntegrityError when the chain is broken, or when the journal's end disagrees with its
-    head record (entries removed from or added to its end).
+    The chain of every entry after the stamp is checked and each entry applied in one
+    transaction with the position it leads to; with no usable state the whole journal is
+    checked and the state rebuilt (with a notice). A read-only command then reads one
+    snapshot (a read transaction) however long it runs. Raises IntegrityError when the chain
+    is broken, or when the journal's end disagrees with its head record (entries removed
+    from or added to its end).
     """
     say = notice or notices.notice
-    end = complete_end(path)
-    state = LedgerState(path, path.parent / "state", Stamp(0, end, ""), say)
-    stamp = state.checkpoint_stamp()
-    if stamp is None and end and (path.parent / "state").exists():
-        say("rebuilding the ledger state from the journal")
-    state.begin(stamp)
-    start = stamp or GENESIS_STAMP
-    with quiet_gc():
-        problems = scan_chain(path, state.apply, start.offset, start.seq, start.hash if start.seq else GENESIS)
-    real = [p for p in problems if "incomplete last line" not in p.message]
-    if real:
-        raise IntegrityError(f"{path}: line {real[0].line}: {real[0].message}; run 'facturier verify' "
-                             "for details. Nothing was written.")
-    problem = head_problem(read_head(head_path(path)), state.position.seq, state.position.hash)
-    if problem:
-        raise IntegrityError(f"{path}: {problem}; run 'facturier verify'. Nothing was written.")
+    state = open_db(path, complete_end(path), say, dry_run, fresh)
+    try:
+        start = state.position
+        with quiet_gc():
+            problems = scan_chain(path, state.apply, start.offset, start.seq, start.hash if start.seq else GENESIS)
+        real = [p for p in problems if "incomplete last line" not in p.message]
+        if real:
+            raise IntegrityError(f"{path}: line {real[0].line}: {real[0].message}; run 'facturier verify' "
+                                 "for details. Nothing was written.")
+        problem = head_problem(read_head(head_path(path)), state.position.seq, state.position.hash)
+        if problem:
+            raise IntegrityError(f"{path}: {problem}; run 'facturier verify'. Nothing was written.")
+        state.commit()
+    except BaseException:
+        state.close()
+        raise
     return state
+
+
+def rebuild_state(path: Path) -> LedgerState:
+    """The state rebuilt from the whole journal in memory (what `verify` compares the saved one with)."""
+    state = rebuilt_in_memory(path)
+    with quiet_gc():
+        scan_chain(path, state.apply, 0, 0, GENESIS)
+    state.commit()
+    return state
+
+
+def state_problems(path: Path, notice: Callable[[str], None] | None = None) -> list[str]:
+    """The tables of the saved state (caught up with the journal) that differ from the state
+    rebuilt from the whole journal: a state file edited or forged, which `rebuild` repairs."""
+    saved = open_state(path, notice)
+    try:
+        fresh = rebuild_state(path)
+        try:
+            mine, theirs = saved.dump(), fresh.dump()
+        finally:
+            fresh.close()
+    finally:
+        saved.close()
+    return [f"data/state.sqlite: table {table} differs from the state rebuilt from the journal "
+            f"({len(set(mine[table]) ^ set(theirs[table]))} row(s)); run 'facturier rebuild'"
+            for table in sorted(theirs) if mine.get(table) != theirs[table]]
 
 
 class Journal:
@@ -254,6 +283,7 @@ class Journal:
         if head is None or head.pending or (head.seq, head.hash) != (position.seq, position.hash):
             write_head(self.head_file, Head(position.seq, position.hash or GENESIS))
         self._fh = open_append(path)
+        self._end = self.state.position.offset
 
     def _repair_torn_tail(self) -> None:
         """Drop a last line left half-written by a killed process: it was never committed."""
@@ -303,10 +333,8 @@ class Journal:
         self._fh.write(b"".join(lines))
         self._fh.flush()
         os.fsync(self._fh.fileno())
-        offset = self.state.position.offset
-        for entry, line in zip(entries, lines):
-            self.state.apply(entry, offset, len(line))
-            offset += len(line)
+        self.state.applied(entries, self._end, [len(line) for line in lines])
+        self._end += sum(len(line) for line in lines)
         write_head(self.head_file, Head(self.seq, self.last_hash))
         return entries
 

@@ -97,10 +97,8 @@ class Ledger:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         try:
-            if exc_type is None:
-                self.state.save()
-        finally:
             self.journal.close()
+        finally:
             self._lock.release()
 
     @property

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from facturier.core.errors import InputError
 from facturier.ops.report import Report
-from facturier.ops.state import read_state, save_quietly
+from facturier.ops.state import read_state
 from facturier.store.events import T
 from facturier.store.state import LedgerState
 
@@ -25,7 +25,7 @@ def list_reminders(ws: Workspace, client: str | None, since: date | None) -> Rep
     try:
         rows = reminder_rows(state, client, since)
     finally:
-        save_quietly(state)
+        state.close()
     report = Report("Reminders drafted", COLUMNS, rows)
     if not rows:
         report.notes.append("No reminder drafted" + (f" since {since}" if since else "") + ".")

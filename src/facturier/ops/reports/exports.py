@@ -142,12 +142,12 @@ EXPORTS = {
 
 def build_export(ws: Any, name: str, year: int, month: int | None, excel: bool) -> tuple[bytes, int]:
     """The CSV bytes of a named export and its row count."""
-    from facturier.ops.state import read_state, save_quietly
+    from facturier.ops.state import read_state
 
     columns, rows_of = EXPORTS[name]
     state = read_state(ws.root)
     try:
         rows = rows_of(state, year, month)
     finally:
-        save_quietly(state)
+        state.close()
     return csv_bytes(columns, rows, excel), len(rows)

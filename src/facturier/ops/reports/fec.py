@@ -98,7 +98,7 @@ def fec_file_name(siren: str, year: int) -> str:
 
 def build_fec(ws: Workspace, year: int) -> FecExport:
     """The FEC of a calendar year, from the journal."""
-    from facturier.ops.state import read_state, save_quietly
+    from facturier.ops.state import read_state
 
     siren = ws.config.issuer.siren
     if not siren:
@@ -108,7 +108,7 @@ def build_fec(ws: Workspace, year: int) -> FecExport:
     try:
         return fec_of_state(state, ws.root, ws.config.accounting, siren, year)
     finally:
-        save_quietly(state)
+        state.close()
 
 
 def fec_of_state(state: LedgerState, root: Path, config: AccountingConfig, siren: str, year: int) -> FecExport:

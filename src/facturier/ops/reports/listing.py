@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from facturier.core.errors import InputError
 from facturier.ops.report import Report
-from facturier.ops.state import read_state, save_quietly
+from facturier.ops.state import read_state
 from facturier.store.events import DocumentIssued
 from facturier.store.files import named_file
 from facturier.store.journal import Entry
@@ -28,7 +28,7 @@ def list_documents(
     try:
         return _list(ws, state, client, year, status, today)
     finally:
-        save_quietly(state)
+        state.close()
 
 
 def _list(ws: Workspace, state: LedgerState, client: str | None, year: int | None, status: str | None,
@@ -93,7 +93,7 @@ def document_events(ws: Workspace, number: str) -> tuple[dict[str, Any], list[di
         events = [{"seq": e["seq"], "at": e["at"], "type": e["type"], "detail": _detail(e)}
                   for e in sorted(named, key=lambda e: e["seq"])]
     finally:
-        save_quietly(state)
+        state.close()
     return record, events
 
 
@@ -118,7 +118,7 @@ def collections_summary(ws: Workspace, number: str) -> dict[str, Any]:
         until = section.promised.get(number)
         promised = date.fromordinal(until).isoformat() if until else None
     finally:
-        save_quietly(state)
+        state.close()
     return {"reminders": reminders, "disputed": dispute, "promised_until": promised}
 
 

@@ -39,7 +39,7 @@ from facturier.ops.views import refresh_views
 from facturier.store.events import T
 from facturier.store.files import open_regular
 from facturier.store.ledger import Ledger
-from facturier.store.state import SECTIONS, Usage
+from facturier.store.state import Usage
 
 if TYPE_CHECKING:
     from facturier.config import Workspace
@@ -111,9 +111,6 @@ def import_usage(ws: Workspace, path: Path, today: date) -> UsageResult:
     touched: Counter[tuple[str, str, str]] = Counter()
     late: dict[tuple[str, str], int] = {}
     with Ledger(ws.root) as ledger:
-        # Every section follows the import as it is written and is saved after it, so that no
-        # later command re-reads these (large) entries to catch up.
-        ledger.state.ensure(*SECTIONS)
         seen = ledger.state.usage_ids.ids
         usage = ledger.state.usage
         for batch in _commits(valid_rows(name, kind, text, meters), seen):
