@@ -309,7 +309,6 @@ def rewrite_journal(ws: Path, change: Any) -> None:
     A thorough forger also rewrites the head record (the end of the chain) and drops the
     derived checkpoint; what is tested here is what happens after such a rewrite.
     """
-    import shutil
 
     from facturier.store.journal import GENESIS, Head, canonical, entry_hash, write_head
 
@@ -324,7 +323,7 @@ def rewrite_journal(ws: Path, change: Any) -> None:
         lines.append(canonical(entry) + b"\n")
     (ws / "data" / "journal.jsonl").write_bytes(b"".join(lines))
     write_head(ws / "data" / "journal.head", Head(len(entries), prev))
-    shutil.rmtree(ws / "data" / "state", ignore_errors=True)
+    (ws / "data" / "state.sqlite").unlink(missing_ok=True)
 
 
 def test_send_meeting_an_invoice_without_files_is_an_integrity_error_naming_it(ws: Path) -> None:

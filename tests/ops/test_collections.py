@@ -300,7 +300,7 @@ def test_client_filter_and_unknown_client(ws: Path) -> None:
         run(ws, date(2027, 1, 20), client="nobody")
 
 
-def test_the_collections_section_survives_its_checkpoint_and_catches_up(ws: Path) -> None:
+def test_the_collections_state_survives_the_state_file_and_catches_up(ws: Path) -> None:
     from facturier.ops.state import read_state
 
     n = numbers_of(ws)
@@ -309,17 +309,16 @@ def test_the_collections_section_survives_its_checkpoint_and_catches_up(ws: Path
     run(ws, date(2026, 12, 22), store)  # acme in flight, the others drafted
     dispute(load_workspace(ws), n["client0"], date(2026, 12, 23), "x", resolve=False)
     state = read_state(ws)
-    built = state.collections.dump()
-    state.save(force=True)
+    built = state.dump()
     state.close()
-    stale = (ws / "data" / "state" / "collections.pickle").read_bytes()
+    stale = (ws / "data" / "state.sqlite").read_bytes()
     state = read_state(ws)
-    assert state.collections.dump() == built  # from the checkpoint file
+    assert state.dump() == built  # from the state file
     assert state.collections.last(n["acme"]) == (7, date(2026, 12, 22))  # in flight counts as the last stage
     assert n["client0"] in state.collections.disputed and n["acme"] in state.collections.in_flight
     state.close()
     promise(load_workspace(ws), n["client1"], date(2026, 12, 24), date(2027, 2, 1))
-    (ws / "data" / "state" / "collections.pickle").write_bytes(stale)
+    (ws / "data" / "state.sqlite").write_bytes(stale)  # behind the journal: caught up
     state = read_state(ws)
     assert state.collections.promised[n["client1"]] == date(2027, 2, 1).toordinal()
     state.close()

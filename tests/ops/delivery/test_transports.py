@@ -124,7 +124,7 @@ def test_the_gmail_thread_of_a_sent_invoice_is_found_by_its_message_id(issued: P
         assert gmail_threads(state)("<other@x.example>") is None
     finally:
         state.close()
-    (issued / "data" / "state" / "gmail.pickle").unlink(missing_ok=True)
+    (issued / "data" / "state.sqlite").unlink()
     state = read_state(issued)  # rebuilt from the journal
     try:
         assert gmail_threads(state)(sent["message_id"]) is not None
