@@ -65,11 +65,6 @@ def plain(value: Decimal) -> Decimal:
     return normal.quantize(Decimal(1)) if isinstance(exponent, int) and exponent > 0 else normal
 
 
-def month_of(day: date) -> str:
-    """'YYYY-MM' of a date."""
-    return f"{day.year:04d}-{day.month:02d}"
-
-
 @dataclass(frozen=True, slots=True)
 class Aggregate:
     """What one client's records of one metric in one month add up to (quantities in units)."""

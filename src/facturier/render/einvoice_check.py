@@ -162,14 +162,3 @@ def check_pdf(path: Path, label: str) -> tuple[list[str], list[str]]:
     if xml is None:
         return [f"{label}: no {FILENAME} embedded"], []
     return check_xml(xml, label)
-
-
-def check_files(paths: list[tuple[Path, str]]) -> tuple[list[str], list[str]]:
-    """(errors, warnings) over many (path, label) pairs, one validator for all."""
-    errors: list[str] = []
-    warnings: list[str] = []
-    for path, label in paths:
-        e, w = check_pdf(path, label)
-        errors.extend(e)
-        warnings.extend(w)
-    return errors, warnings

@@ -112,11 +112,6 @@ QR_SLOT_FILE: Final = "qr-slot.png"
 QR_SLOT_PIXELS: Final = 28
 
 
-def blank_slot_png() -> bytes:
-    """The bytes of templates/qr-slot.png (a test holds the shipped file to them)."""
-    return png_modules(7, 7, b"\xff" * 49)
-
-
 def png_bitmap(png: bytes) -> tuple[int, int, bytes]:
     """(width, height, zlib data) of a PNG written by `png_modules`: 1-bit grey, one IDAT."""
     width, height, depth, colour = struct.unpack(">IIBB", png[16:26])

@@ -85,6 +85,10 @@ CREATE TABLE invoice_rows(client TEXT, currency TEXT, number TEXT, pos INTEGER N
                           due INTEGER, total INTEGER, credit_sum INTEGER, alloc_sum INTEGER,
                           PRIMARY KEY(client, currency, number)) WITHOUT ROWID;
 CREATE INDEX invoice_rows_pos ON invoice_rows(client, currency, pos);
+CREATE TABLE facts(offset INTEGER PRIMARY KEY, client TEXT NOT NULL, currency TEXT NOT NULL, kind TEXT NOT NULL,
+                   day INTEGER NOT NULL, number TEXT, due INTEGER, amount TEXT NOT NULL, unallocated TEXT,
+                   parts TEXT);
+CREATE INDEX facts_client ON facts(client, day);
 CREATE TABLE revenue(client TEXT, currency TEXT, excl INTEGER, vat INTEGER, incl INTEGER,
                      PRIMARY KEY(client, currency)) WITHOUT ROWID;
 CREATE TABLE last_currency(client TEXT PRIMARY KEY, currency TEXT NOT NULL) WITHOUT ROWID;
@@ -399,7 +403,7 @@ class Accounts:
         exponent, invoiced, credited, paid, unallocated, orphan, excess, last_day, credits, opened, on = row
         self._next_pos[(client, currency)] = len(invoices)
         return Account(client, currency, exponent, invoices, invoiced, credited, paid, unallocated, orphan,
-                       [tuple(c) for c in json.loads(credits)],  # type: ignore[misc]
+                       [(day, amount) for day, amount in json.loads(credits)],
                        last_day, {int(k): v for k, v in json.loads(opened).items()}, excess,
                        {int(k): v for k, v in json.loads(on).items()})
 
@@ -423,6 +427,31 @@ class Accounts:
         currencies.update(r[0] for r in self.db.execute("SELECT currency FROM accounts WHERE client = ?", (client,)))
         return [a for cur in sorted(currencies) if (a := self.get(client, cur)) is not None]
 
+    def at(self, client: str, as_of: date) -> list[Account]:
+        """The client's accounts as they stood at `as_of`, by currency: the running accounts when
+        no fact of theirs is dated later, else replayed from the client's facts dated up to then
+        (journal order, as the running account took them). The one balance engine: every
+        balance, at any date, is `Account.balance` over these."""
+        current = self.of_client(client)
+        if all(a.covers(as_of) for a in current):
+            return [a for a in current if a.last_day]
+        replayed: dict[str, Account] = {}
+        for kind, currency, day, number, due, amount, unallocated, parts in self.db.execute(
+                "SELECT kind, currency, day, number, due, amount, unallocated, parts FROM facts "
+                "WHERE client = ? AND day <= ? ORDER BY offset", (client, as_of.toordinal())):
+            acc = replayed.get(currency)
+            if acc is None:
+                acc = replayed[currency] = Account(client, currency, -minor_exponent(currency).as_tuple().exponent)  # type: ignore[operator]
+            issued = date.fromordinal(day)
+            if kind == "invoice":
+                acc.add_invoice(number, issued, date.fromordinal(due), Decimal(amount))
+            elif kind == "credit":
+                acc.add_credit(issued, number, Decimal(amount))
+            else:
+                acc.add_payment(issued, Decimal(amount), [(n, Decimal(a)) for n, a in json.loads(parts)],
+                                Decimal(unallocated))
+        return [replayed[c] for c in sorted(replayed)]
+
     def _touch(self, account: Account, number: str, new: bool = False) -> None:
         """Mark a row to write back; a new row takes the next position (account order)."""
         key = (account.client, account.currency)
@@ -436,11 +465,18 @@ class Accounts:
         if isinstance(ev, PaymentRecorded):
             account = self.account(ev.client, ev.currency)
             account.add_payment(ev.date, ev.amount, [(a.number, a.amount) for a in ev.allocation], ev.unallocated)
+            self.db.execute("INSERT INTO facts VALUES (?, ?, ?, 'payment', ?, NULL, NULL, ?, ?, ?)",
+                            (offset, ev.client, ev.currency, ev.date.toordinal(), str(ev.amount), str(ev.unallocated),
+                             json.dumps([[a.number, str(a.amount)] for a in ev.allocation])))
             for a in ev.allocation:
                 self._touch(account, a.number)
             self._dirty.setdefault((ev.client, ev.currency), set())
         elif isinstance(ev, DocumentIssued) and ev.direct_live:
             account = self.account(ev.client, ev.currency)
+            self.db.execute("INSERT INTO facts VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
+                            (offset, ev.client, ev.currency, "credit" if ev.is_credit_note else "invoice",
+                             ev.date.toordinal(), (ev.refers_to or "") if ev.is_credit_note else ev.number,
+                             ev.due_date.toordinal(), str(ev.total_incl_vat)))
             if ev.is_credit_note:
                 account.add_credit(ev.date, ev.refers_to or "", ev.total_incl_vat)
                 self._touch(account, ev.refers_to or "")
@@ -1138,7 +1174,8 @@ class LedgerState:
         """Documents whose client or seller is `owner` (in a year), journal order."""
         sql, args = "SELECT offset FROM owners WHERE owner = ?", [owner]
         if year is not None:
-            sql, args = sql + " AND year = ?", [owner, year]
+            sql += " AND year = ?"
+            args.append(str(year))  # compared as a number (the column's affinity)
         return self.documents([r[0] for r in self.db.execute(sql + " ORDER BY offset", args)])
 
     def all_documents(self) -> list[DocumentIssued]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -141,7 +141,7 @@ class _Commit:
     duplicates: int
 
 
-def _commits(rows: Iterator[list[Any]], seen: set[str]) -> Iterator[_Commit]:
+def _commits(rows: Iterator[list[Any]], seen: Container[str]) -> Iterator[_Commit]:
     """Rows not seen before, in chunks of ENTRY_RECORDS, COMMIT_RECORDS a commit.
 
     `seen` grows as each commit is applied to the state; ids repeated within the file are
