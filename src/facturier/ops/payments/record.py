@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 from facturier.core.errors import InputError
 from facturier.core.money import ZERO, fmt_amount, quantize
 from facturier.core.payments import OpenInvoice, allocate_payment
-from facturier.ops.accounts import Facts
 from facturier.ops.logs import log
 from facturier.ops.report import Report
 from facturier.ops.views import PAYMENT_VIEWS, refresh_views
@@ -76,8 +75,8 @@ def open_invoices(state: LedgerState, client: str, currency: str, day: date,
         return [OpenInvoice(n, due, left) for n, due, left in account.open_items(day, enough)]
     return [
         OpenInvoice(st.number, st.due, st.open_amount)
-        for b in Facts(state, client).balances(day) if b.currency == currency
-        for st in b.invoices if st.open_amount > ZERO
+        for acc in state.accounts.at(client, day) if acc.currency == currency
+        for st in acc.balance(day).invoices if st.open_amount > ZERO
     ]
 
 

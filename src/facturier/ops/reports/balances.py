@@ -4,17 +4,41 @@ from __future__ import annotations
 
 from datetime import date
 
+from facturier.core.accounts import Account
+from facturier.core.aging import ClientBalance
 from facturier.ops.accounts import BALANCE_COLUMNS, balance_clients, balance_row
 from facturier.ops.report import Report
-from facturier.ops.reports.figures import facts_after
-from facturier.ops.reports.rewind import Balancer
 from facturier.store.state import LedgerState
 
 
+class Balancer:
+    """Each client's accounts as they stood at one date (`state.accounts.at`), read once."""
+
+    def __init__(self, state: LedgerState, as_of: date) -> None:
+        self.state = state
+        self.as_of = as_of
+        self._accounts: dict[str, list[Account]] = {}
+
+    def accounts(self, client: str) -> list[Account]:
+        """The client's accounts at the date, by currency."""
+        found = self._accounts.get(client)
+        if found is None:
+            found = self._accounts[client] = self.state.accounts.at(client, self.as_of)
+        return found
+
+    def balances(self, client: str) -> list[ClientBalance]:
+        """The client's balances at the date (without the per-invoice list), as `balances` prints."""
+        return [a.balance(self.as_of, with_invoices=False) for a in self.accounts(client)]
+
+    def settled(self, client: str, currency: str) -> tuple[Account | None, dict[str, tuple[int, int, int]]]:
+        """The account and each invoice's (credited, paid, open) at the date, pool applied."""
+        acc = next((a for a in self.accounts(client) if a.currency == currency), None)
+        return acc, acc.settled()[0] if acc else {}
+
+
 def balancer(state: LedgerState, as_of: date) -> Balancer:
-    """The accounts as they stood at `as_of`: as they are, or rewound over the facts dated after
-    it (a balance at a past date no longer recomputes 500,000 facts: 44 s measured at 1M entries)."""
-    return Balancer(state, as_of, lambda: facts_after(state, as_of))
+    """The accounts as they stood at `as_of`."""
+    return Balancer(state, as_of)
 
 
 def balances_report(state: LedgerState, as_of: date) -> Report:

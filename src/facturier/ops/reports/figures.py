@@ -36,8 +36,7 @@ from facturier.core.accounts import from_minor
 from facturier.core.aging import BUCKETS, DSO_WINDOW_DAYS, ClientBalance
 from facturier.core.money import minor_exponent
 from facturier.ops.accounts import balance_clients
-from facturier.ops.reports.rewind import Balancer
-from facturier.store.events import DocumentIssued, PaymentRecorded
+from facturier.ops.reports.balances import Balancer
 from facturier.store.state import LedgerState, Reports
 
 ZERO = Decimal(0)
@@ -123,7 +122,7 @@ def report_figures(state: LedgerState, year: int, as_of: date) -> ReportFigures:
         f.dso = dso_points(sums, currency, exp, year, as_of)
         if any(f.invoiced[year]) or any(f.received[year]) or any(p[1] for p in f.dso):
             figures[currency] = f
-    balancer = Balancer(state, as_of, lambda: facts_after(state, as_of))
+    balancer = Balancer(state, as_of)
     balances = {c: balancer.balances(c) for c in balance_clients(state)}
     for client_rows in balances.values():
         for b in client_rows:
@@ -156,17 +155,6 @@ def per_month(days: dict[int, int], year: int, exp: int) -> list[Decimal]:
         if first <= day <= last:
             months[date.fromordinal(day).month - 1] += amount
     return [from_minor(v, exp) for v in months]
-
-
-def facts_after(state: LedgerState, as_of: date) -> list[DocumentIssued | PaymentRecorded]:
-    """The issuer's live documents and the payments dated after `as_of` (read back from the journal)."""
-    sums = state.reports
-    out: list[DocumentIssued | PaymentRecorded] = []
-    for year in sorted(y for y in sums.documents if y >= as_of.year):
-        out += [d for d in state.documents(sums.documents[year]) if d.date > as_of]
-    for year in sorted(y for y in sums.payments if y >= as_of.year):
-        out += [p for p in state.payments(sums.payments[year]) if p.date > as_of]
-    return out
 
 
 def month_ends(year: int, as_of: date) -> list[date]:

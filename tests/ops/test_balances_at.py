@@ -1,0 +1,66 @@
+"""Balances at any date come from one engine: the state's accounts as they stood then
+(`state.accounts.at`), against the plain implementation of the rules over every fact of the
+journal, over generated ledgers."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from facturier.core.payments import Allocation
+from facturier.ops.reports.balances import Balancer
+from facturier.store.journal import open_state
+from facturier.store.state import LedgerState
+from tests.balance_reference import CreditFact, InvoiceFact, PaymentFact, compute_balances
+from tests.ledger_gen import FACTS, Fact, entries_for, write_journal
+
+
+def reference(state: LedgerState, client: str, as_of: date) -> list:  # type: ignore[type-arg]
+    """The client's balances by the reference, from every document and payment of the journal."""
+    invoices, credits = [], []
+    for doc in state.documents_of(client):
+        if doc.client != client or not doc.direct_live:
+            continue
+        if doc.is_credit_note:
+            credits.append(CreditFact(doc.number, client, doc.currency, doc.date, doc.refers_to or "",
+                                      doc.total_incl_vat))
+        else:
+            invoices.append(InvoiceFact(doc.number, client, doc.currency, doc.date, doc.due_date, doc.total_incl_vat))
+    payments = [PaymentFact(p.client, p.currency, p.date, p.amount,
+                            tuple(Allocation(a.number, a.amount) for a in p.allocation), p.unallocated)
+                for p in state.payments(state.index.payments_of.get(client, []))]
+    return compute_balances(invoices, credits, payments, as_of)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(facts=FACTS, offset=st.integers(0, 800))
+def test_accounts_at_a_past_date_give_the_balances_of_the_rules(tmp_path: Path, facts: list[Fact],
+                                                               offset: int) -> None:
+    path = tmp_path / "journal.jsonl"
+    write_journal(path, entries_for(facts, 2025))
+    state = open_state(path)
+    as_of = date(2025, 1, 1) + timedelta(days=offset)
+    for client in sorted({c for c, _ in state.accounts.pairs()}):
+        at = [a.balance(as_of) for a in state.accounts.at(client, as_of)]
+        assert at == reference(state, client, as_of)
+    state.close()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(facts=FACTS, offset=st.integers(0, 800))
+def test_the_report_balancer_gives_the_balances_balances_prints(tmp_path: Path, facts: list[Fact],
+                                                                offset: int) -> None:
+    path = tmp_path / "journal.jsonl"
+    write_journal(path, entries_for(facts, 2025))
+    state = open_state(path)
+    as_of = date(2025, 1, 1) + timedelta(days=offset)
+    balancer = Balancer(state, as_of)
+    for client in sorted({c for c, _ in state.accounts.pairs()}):
+        exact = reference(state, client, as_of)
+        assert balancer.balances(client) == [
+            type(b)(b.client, b.currency, b.invoiced, b.credited, b.paid, b.balance, b.unapplied_credit, (),
+                    b.aging, b.dso) for b in exact]
+    state.close()
