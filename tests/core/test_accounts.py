@@ -114,28 +114,3 @@ def test_the_open_items_a_payment_needs_are_the_oldest_of_all_open_items(
     def allocate(items: list[tuple[str, date, Decimal]]) -> object:
         return allocate_payment([OpenInvoice(n, d, a) for n, d, a in items], amount)
     assert allocate(enough) == allocate(every)
-
-@given(histories() | histories(unallocated=False))
-def test_open_rows_and_items_read_from_a_packed_account_are_those_of_the_account(facts: list[tuple[str, object]]) -> None:
-    """`remind` reads the open invoices of an account still packed (as checkpointed) from its columns."""
-    from facturier.store.state import Accounts
-
-    section = Accounts()
-    for kind, fact in facts:
-        if kind == "invoice":
-            section.account("acme", "EUR").add_invoice(fact.number, fact.issued, fact.due, fact.total)  # type: ignore[attr-defined]
-        elif kind == "credit":
-            section.account("acme", "EUR").add_credit(fact.issued, fact.refers_to, fact.amount)  # type: ignore[attr-defined]
-        else:
-            section.account("acme", "EUR").add_payment(fact.paid_on, fact.amount,  # type: ignore[attr-defined]
-                                                       [(a.number, a.amount) for a in fact.allocations],  # type: ignore[attr-defined]
-                                                       fact.unallocated)  # type: ignore[attr-defined]
-    account = section.get("acme", "EUR")
-    if account is None:
-        return
-    packed = Accounts.load(section.dump()).get("acme", "EUR")
-    assert packed is not None
-    day = date.fromordinal(max(account.last_day, START.toordinal()))
-    assert packed.open_rows() == account.open_rows()
-    for amount in (Decimal("0.01"), Decimal("150.00"), Decimal("99999.99")):
-        assert packed.open_items(day, amount) == account.open_items(day, amount)
