@@ -1,0 +1,196 @@
+"""Each direct client's running accounts and revenue totals, and the facts replayed for a
+balance at a past date (the one balance engine)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Mapping
+from datetime import date
+from decimal import Decimal
+
+from facturier.core.accounts import Account, to_minor
+from facturier.core.money import minor_exponent
+from facturier.store.events import (
+    DocumentIssued,
+    Event,
+    PaymentRecorded,
+)
+from facturier.store.state.schema import TableMap, quiet_gc
+
+
+class Revenue(Mapping[str, dict[str, list[int]]]):
+    """client -> currency -> [excl, vat, incl] in minor units (credit notes negative)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __getitem__(self, client: str) -> dict[str, list[int]]:
+        found = {cur: [excl, vat, incl] for cur, excl, vat, incl in self.db.execute(
+            "SELECT currency, excl, vat, incl FROM revenue WHERE client = ? ORDER BY currency", (client,))}
+        if not found:
+            raise KeyError(client)
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return (r[0] for r in self.db.execute("SELECT DISTINCT client FROM revenue ORDER BY client").fetchall())
+
+    def __len__(self) -> int:
+        return int(self.db.execute("SELECT count(DISTINCT client) FROM revenue").fetchone()[0])
+
+
+class Accounts:
+    """Each direct client's running balance per currency (live documents of the issuer only),
+    and its revenue totals (excl. VAT, VAT, incl. VAT, credit notes negative) for its view.
+
+    An account is read from its tables when first asked for, kept for the command (its
+    invoice rows are what `core.accounts.Account` computes on), and the rows an event
+    touched are written back with the position they lead to (`flush`).
+    """
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+        self._cache: dict[tuple[str, str], Account] = {}
+        self._dirty: dict[tuple[str, str], set[str]] = {}
+        self._next_pos: dict[tuple[str, str], int] = {}
+        self._new: dict[tuple[str, str], dict[str, int]] = {}
+        self.revenue = Revenue(db)
+        self.last_currency = TableMap(db, "last_currency", ("client",), ("currency",))
+
+    def forget(self) -> None:
+        """Drop what was read (the tables moved on without this process)."""
+        self._cache.clear()
+        self._dirty.clear()
+        self._next_pos.clear()
+        self._new.clear()
+
+    def get(self, client: str, currency: str) -> Account | None:
+        """The account of a client in a currency, or None."""
+        key = (client, currency)
+        found = self._cache.get(key)
+        if found is None:
+            found = self._load(client, currency)
+            if found is not None:
+                self._cache[key] = found
+        return found
+
+    def _load(self, client: str, currency: str) -> Account | None:
+        row = self.db.execute("SELECT exponent, invoiced, credited, paid, unallocated, orphan, excess, last_day, "
+                              "credit_dates, open_by_due, invoiced_on FROM accounts WHERE client = ? AND currency = ?",
+                              (client, currency)).fetchone()
+        if row is None:
+            return None
+        with quiet_gc():
+            invoices = {number: [issued, due, total, credit_sum, alloc_sum]
+                        for number, issued, due, total, credit_sum, alloc_sum in self.db.execute(
+                            "SELECT number, issued, due, total, credit_sum, alloc_sum FROM invoice_rows "
+                            "WHERE client = ? AND currency = ? ORDER BY pos", (client, currency))}
+        exponent, invoiced, credited, paid, unallocated, orphan, excess, last_day, credits, opened, on = row
+        self._next_pos[(client, currency)] = len(invoices)
+        return Account(client, currency, exponent, invoices, invoiced, credited, paid, unallocated, orphan,
+                       [(day, amount) for day, amount in json.loads(credits)],
+                       last_day, {int(k): v for k, v in json.loads(opened).items()}, excess,
+                       {int(k): v for k, v in json.loads(on).items()})
+
+    def account(self, client: str, currency: str) -> Account:
+        """The account of a client in a currency, created empty when new."""
+        found = self.get(client, currency)
+        if found is None:
+            found = Account(client, currency, -minor_exponent(currency).as_tuple().exponent)  # type: ignore[operator]
+            self._cache[(client, currency)] = found
+            self._next_pos[(client, currency)] = 0
+            self._dirty.setdefault((client, currency), set())
+        return found
+
+    def pairs(self) -> list[tuple[str, str]]:
+        """Every (client, currency) with an account, sorted."""
+        return [(c, cur) for c, cur in self.db.execute("SELECT client, currency FROM accounts ORDER BY client, currency")]
+
+    def of_client(self, client: str) -> list[Account]:
+        """The client's accounts, by currency."""
+        currencies = {cur for (c, cur) in self._cache if c == client}
+        currencies.update(r[0] for r in self.db.execute("SELECT currency FROM accounts WHERE client = ?", (client,)))
+        return [a for cur in sorted(currencies) if (a := self.get(client, cur)) is not None]
+
+    def at(self, client: str, as_of: date) -> list[Account]:
+        """The client's accounts as they stood at `as_of`, by currency: the running accounts when
+        no fact of theirs is dated later, else replayed from the client's facts dated up to then
+        (journal order, as the running account took them). The one balance engine: every
+        balance, at any date, is `Account.balance` over these."""
+        current = self.of_client(client)
+        if all(a.covers(as_of) for a in current):
+            return [a for a in current if a.last_day]
+        replayed: dict[str, Account] = {}
+        for kind, currency, day, number, due, amount, unallocated, parts in self.db.execute(
+                "SELECT kind, currency, day, number, due, amount, unallocated, parts FROM facts "
+                "WHERE client = ? AND day <= ? ORDER BY offset", (client, as_of.toordinal())):
+            acc = replayed.get(currency)
+            if acc is None:
+                acc = replayed[currency] = Account(client, currency, -minor_exponent(currency).as_tuple().exponent)  # type: ignore[operator]
+            issued = date.fromordinal(day)
+            if kind == "invoice":
+                acc.add_invoice(number, issued, date.fromordinal(due), Decimal(amount))
+            elif kind == "credit":
+                acc.add_credit(issued, number, Decimal(amount))
+            else:
+                acc.add_payment(issued, Decimal(amount), [(n, Decimal(a)) for n, a in json.loads(parts)],
+                                Decimal(unallocated))
+        return [replayed[c] for c in sorted(replayed)]
+
+    def _touch(self, account: Account, number: str, new: bool = False) -> None:
+        """Mark a row to write back; a new row takes the next position (account order)."""
+        key = (account.client, account.currency)
+        self._dirty.setdefault(key, set()).add(number)
+        if new:
+            self._new.setdefault(key, {})[number] = self._next_pos[key]
+            self._next_pos[key] += 1
+
+    def apply(self, ev: Event, offset: int) -> None:
+        """Take one event into account."""
+        if isinstance(ev, PaymentRecorded):
+            account = self.account(ev.client, ev.currency)
+            account.add_payment(ev.date, ev.amount, [(a.number, a.amount) for a in ev.allocation], ev.unallocated)
+            self.db.execute("INSERT INTO facts VALUES (?, ?, ?, 'payment', ?, NULL, NULL, ?, ?, ?)",
+                            (offset, ev.client, ev.currency, ev.date.toordinal(), str(ev.amount), str(ev.unallocated),
+                             json.dumps([[a.number, str(a.amount)] for a in ev.allocation])))
+            for a in ev.allocation:
+                self._touch(account, a.number)
+            self._dirty.setdefault((ev.client, ev.currency), set())
+        elif isinstance(ev, DocumentIssued) and ev.direct_live:
+            account = self.account(ev.client, ev.currency)
+            self.db.execute("INSERT INTO facts VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
+                            (offset, ev.client, ev.currency, "credit" if ev.is_credit_note else "invoice",
+                             ev.date.toordinal(), (ev.refers_to or "") if ev.is_credit_note else ev.number,
+                             ev.due_date.toordinal(), str(ev.total_incl_vat)))
+            if ev.is_credit_note:
+                account.add_credit(ev.date, ev.refers_to or "", ev.total_incl_vat)
+                self._touch(account, ev.refers_to or "")
+            else:
+                new = ev.number not in account.invoices
+                account.add_invoice(ev.number, ev.date, ev.due_date, ev.total_incl_vat)
+                self._touch(account, ev.number, new)
+            sign = -1 if ev.is_credit_note else 1
+            excl, vat, incl = (sign * to_minor(v, account.exponent)
+                               for v in (ev.total_excl_vat, ev.total_vat, ev.total_incl_vat))
+            self.db.execute("INSERT INTO revenue VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
+                            "excl = excl + excluded.excl, vat = vat + excluded.vat, incl = incl + excluded.incl",
+                            (ev.client, ev.currency, excl, vat, incl))
+            self.db.execute("INSERT OR REPLACE INTO last_currency VALUES (?, ?)", (ev.client, ev.currency))
+
+    def flush(self) -> None:
+        """Write back the accounts and rows changed since the last flush."""
+        db = self.db
+        for key, numbers in self._dirty.items():
+            a = self._cache[key]
+            db.execute("INSERT OR REPLACE INTO accounts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       (a.client, a.currency, a.exponent, a.invoiced, a.credited, a.paid, a.unallocated, a.orphan,
+                        a.excess, a.last_day, json.dumps(a.credit_dates), json.dumps(a.open_by_due, sort_keys=True),
+                        json.dumps(a.invoiced_on, sort_keys=True)))
+            new = self._new.get(key, {})
+            db.executemany(
+                "INSERT INTO invoice_rows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
+                "issued = excluded.issued, due = excluded.due, total = excluded.total, "
+                "credit_sum = excluded.credit_sum, alloc_sum = excluded.alloc_sum",
+                [(a.client, a.currency, n, new.get(n, 0), *a.invoices[n]) for n in numbers if n in a.invoices])
+        self._dirty.clear()
+        self._new.clear()

@@ -1,0 +1,180 @@
+"""Documents, deliveries, batch files, bank ids: where each document and payment is in the
+journal, by number, owner and year, client and day."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import date
+
+from facturier.core.numbering import SeriesState
+from facturier.store.events import (
+    BatchAccepted,
+    BatchCompleted,
+    DeliveryEvent,
+    DocumentIssued,
+    Event,
+    PaymentRecorded,
+    T,
+)
+from facturier.store.state.schema import Offsets, TableMap
+
+DELIVERY_STATES = {T.INVOICE_SENDING: "sending", T.INVOICE_SENT: "sent", T.INVOICE_SEND_FAILED: "failed",
+                   T.BATCH_SENDING: "sending", T.BATCH_DELIVERED: "sent", T.BATCH_SEND_FAILED: "failed"}
+
+@dataclass(slots=True)
+class BatchFiles:
+    """What the journal says about one batch client's files and references."""
+
+    accepted: dict[str, int] = field(default_factory=dict)  # sha256 -> offset of batch.accepted
+    completed: set[str] = field(default_factory=set)
+    invoiced: dict[str, str] = field(default_factory=dict)  # reference -> number
+    issued_by_batch: dict[str, set[str]] = field(default_factory=dict)  # sha256 -> references
+
+
+class Batches:
+    """Each batch client's files and references, read per client."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def get(self, client: str, default: BatchFiles | None = None) -> BatchFiles | None:
+        """What the journal says of this batch client, or `default` when nothing."""
+        db, files = self.db, BatchFiles()
+        files.accepted = dict(db.execute("SELECT sha256, offset FROM batch_accepted WHERE client = ? "
+                                         "ORDER BY offset", (client,)).fetchall())
+        files.completed = {r[0] for r in db.execute("SELECT sha256 FROM batch_completed WHERE client = ?", (client,))}
+        files.invoiced = dict(db.execute("SELECT reference, number FROM batch_refs WHERE client = ?", (client,)))
+        for batch, reference in db.execute("SELECT batch, reference FROM batch_issued WHERE client = ?", (client,)):
+            files.issued_by_batch.setdefault(batch, set()).add(reference)
+        if not (files.accepted or files.completed or files.invoiced or files.issued_by_batch):
+            return default
+        return files
+
+    def accepted_offsets(self) -> list[int]:
+        """Offsets of every `batch.accepted` entry."""
+        return [r[0] for r in self.db.execute("SELECT offset FROM batch_accepted ORDER BY offset")]
+
+
+class Core:
+    """Numbers, months, deliveries, unsent invoices, batch files and bank ids."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+        self.months = TableMap(db, "months", ("client", "period"), ("1",))
+        self.deliveries = TableMap(db, "deliveries", ("key",), ("state", "offset"))
+        # Direct invoices no send was started for, or whose send failed, and those in flight:
+        # number -> (offset, issue date ordinal).
+        self.unsent = TableMap(db, "unsent", ("number",), ("offset", "day"), "in_flight = 0")
+        self.in_flight = TableMap(db, "unsent", ("number",), ("offset", "day"), "in_flight = 1")
+        self.batches = Batches(db)
+        self.bank_ids = TableMap(db, "bank", ("key",), ("1",), "kind = 'id'")
+        self.bank_keys = TableMap(db, "bank", ("key",), ("1",), "kind = 'key'")  # every payment's bank key
+        self.bank_keys_without_id = TableMap(db, "bank", ("key",), ("1",), "kind = 'key_without_id'")
+
+    def series_states(self) -> dict[str, SeriesState]:
+        """Every series and where it stands, for numbering."""
+        return {k: SeriesState(seq, date.fromordinal(day))
+                for k, seq, day in self.db.execute("SELECT series, seq, day FROM series")}
+
+    def apply(self, ev: Event, offset: int) -> None:
+        """Take one event into account."""
+        db = self.db
+        if isinstance(ev, DocumentIssued):
+            db.execute("INSERT OR REPLACE INTO series VALUES (?, ?, ?)", (ev.series, ev.series_seq, ev.date.toordinal()))
+            if ev.type == T.INVOICE_ISSUED and ev.seller == "issuer":
+                if ev.period:
+                    db.execute("INSERT OR IGNORE INTO months VALUES (?, ?)", (ev.client, ev.period))
+                if ev.number not in self.deliveries:
+                    db.execute("INSERT OR REPLACE INTO unsent VALUES (?, ?, ?, 0)",
+                               (ev.number, offset, ev.date.toordinal()))
+            if ev.reference and ev.type == T.INVOICE_ISSUED and ev.seller != "issuer":
+                db.execute("INSERT OR REPLACE INTO batch_refs VALUES (?, ?, ?)", (ev.client, ev.reference, ev.number))
+                db.execute("INSERT OR IGNORE INTO batch_issued VALUES (?, ?, ?)",
+                           (ev.client, ev.batch or "", ev.reference))
+        elif isinstance(ev, DeliveryEvent):
+            self._delivery(ev, offset)
+        elif isinstance(ev, PaymentRecorded):
+            if ev.bank_id:
+                db.execute("INSERT OR IGNORE INTO bank VALUES ('id', ?)", (ev.bank_id,))
+            if ev.bank_key:
+                db.execute("INSERT OR IGNORE INTO bank VALUES ('key', ?)", (ev.bank_key,))
+                if not ev.bank_id:
+                    db.execute("INSERT OR IGNORE INTO bank VALUES ('key_without_id', ?)", (ev.bank_key,))
+        elif isinstance(ev, BatchAccepted):
+            db.execute("INSERT OR REPLACE INTO batch_accepted VALUES (?, ?, ?)", (ev.client, ev.sha256, offset))
+        elif isinstance(ev, BatchCompleted):
+            db.execute("INSERT OR IGNORE INTO batch_completed VALUES (?, ?)", (ev.client, ev.sha256))
+
+    def _delivery(self, ev: DeliveryEvent, offset: int) -> None:
+        key, status = ev.key, DELIVERY_STATES[ev.type]
+        if self.deliveries.get(key, ("", 0))[0] == "sent":
+            return  # sent is final
+        db = self.db
+        db.execute("INSERT OR REPLACE INTO deliveries VALUES (?, ?, ?)", (key, status, offset))
+        if ev.number is None:
+            return
+        if status == "sending":
+            db.execute("UPDATE unsent SET in_flight = 1 WHERE number = ?", (key,))
+        elif status == "failed":
+            db.execute("UPDATE unsent SET in_flight = 0 WHERE number = ?", (key,))
+        else:
+            db.execute("DELETE FROM unsent WHERE number = ?", (key,))
+
+class Index:
+    """Where each document and payment is in the journal (line offsets), by owner and year,
+    client and day; and each direct client's name on its latest live document."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+        self.by_owner_year = Offsets(db, "owners", ("owner", "year"))  # (client or seller, year)
+        self.payments_of = Offsets(db, "payments", ("client",))
+        self.payments_by_year = Offsets(db, "payments", ("year",))
+        self.payments_on = Offsets(db, "payments", ("day",))  # date ordinal -> payments of that day
+        self.client_names = TableMap(db, "client_names", ("client",), ("name",))
+
+    @property
+    def documents(self) -> list[int]:
+        """Every document, journal order."""
+        return [r[0] for r in self.db.execute("SELECT offset FROM documents ORDER BY offset")]
+
+    def apply(self, ev: Event, offset: int) -> None:
+        """Take one event into account."""
+        db = self.db
+        if isinstance(ev, DocumentIssued):
+            year = ev.date.year
+            db.execute("INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       (offset, ev.number, ev.type, ev.client, ev.seller, year, int(ev.direct_live)))
+            db.executemany("INSERT OR IGNORE INTO owners VALUES (?, ?, ?)",
+                           [(owner, year, offset) for owner in {ev.client, ev.seller}])
+            if ev.direct_live:
+                db.execute("INSERT OR REPLACE INTO client_names VALUES (?, ?)", (ev.client, ev.client_name))
+            if ev.refers_to:
+                db.execute("INSERT OR IGNORE INTO mentions VALUES (?, ?)", (ev.refers_to, offset))
+        elif isinstance(ev, PaymentRecorded):
+            db.execute("INSERT INTO payments VALUES (?, ?, ?, ?)", (offset, ev.client, ev.date.year, ev.date.toordinal()))
+            db.executemany("INSERT OR IGNORE INTO mentions VALUES (?, ?)",
+                           [(n, offset) for n in dict.fromkeys(a.number for a in ev.allocation)])
+        elif isinstance(ev, DeliveryEvent) and ev.number is not None:
+            db.execute("INSERT OR IGNORE INTO mentions VALUES (?, ?)", (ev.number, offset))
+
+
+class Names:
+    """Each document number: where its documents are, and which entries name it."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def mentions(self, number: str) -> list[int]:
+        """Offsets of the entries naming a document other than its own (sends, payments, credits)."""
+        return [r[0] for r in self.db.execute("SELECT offset FROM mentions WHERE number = ? ORDER BY offset", (number,))]
+
+    def documents_named(self, number: str) -> list[int]:
+        """Offsets of every document with this number (several sellers may share one)."""
+        return [r[0] for r in self.db.execute("SELECT offset FROM documents WHERE number = ? ORDER BY offset",
+                                              (number,))]
+
+    def first(self, number: str) -> int | None:
+        """Offset of the first document issued with this number, or None."""
+        row = self.db.execute("SELECT min(offset) FROM documents WHERE number = ?", (number,)).fetchone()
+        return None if row[0] is None else int(row[0])

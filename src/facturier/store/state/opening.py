@@ -1,0 +1,151 @@
+"""Opening the state file: checked against the journal, rebuilt when it cannot be used."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import stat
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from facturier.core.errors import IntegrityError
+from facturier.store.state.ledger_state import LedgerState, prefix_hasher
+from facturier.store.state.schema import GENESIS_STAMP, Stamp, StateError, connect, read_stamp, reset_tables
+
+
+def state_path(journal: Path) -> Path:
+    """data/state.sqlite, beside the journal."""
+    return journal.parent / "state.sqlite"
+
+
+def _regular_or_absent(path: Path) -> bool:
+    """Whether `path` is a regular file (False when absent); anything else is refused at once:
+    a FIFO would block every command, a link could point anywhere."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return False
+    if not stat.S_ISREG(mode):
+        raise IntegrityError(f"{path} is not a regular file; remove it (the state is rebuilt from the journal)")
+    return True
+
+
+def _drop_files(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+def _matches(journal: Path, stamp: Stamp, prefix: str, end: int) -> tuple[int, Any]:
+    """The prefix hasher when the stamp names this journal's entry at its offset and the bytes
+    before it are unchanged; raises StateError why not."""
+    if stamp.offset > end:
+        raise StateError("it is ahead of the journal")
+    if stamp.seq and entry_ending_at(journal, stamp.offset) != (stamp.seq, stamp.hash):
+        raise StateError(f"it does not match the journal at entry {stamp.seq}")
+    hasher = prefix_hasher(journal, stamp.offset)
+    if hasher.hexdigest() != prefix:
+        raise StateError(f"the journal changed before entry {stamp.seq}")
+    return stamp.offset, hasher
+
+
+def entry_ending_at(journal: Path, end: int) -> tuple[int, str] | None:
+    """(seq, hash) of the journal line ending at byte `end`, or None."""
+    size = 65536
+    with open(journal, "rb") as fh:
+        while True:  # a line longer than the window (a usage import's entry): widen it
+            start = max(0, end - size)
+            fh.seek(start)
+            window = fh.read(end - start)
+            cut = window.rfind(b"\n", 0, len(window) - 1)
+            if cut >= 0 or start == 0:
+                break
+            size *= 4
+    if not window.endswith(b"\n"):
+        return None
+    try:
+        entry = orjson.loads(window[cut + 1:])
+        return int(entry["seq"]), str(entry["hash"])
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        return None
+
+
+def _snapshot(path: Path) -> sqlite3.Connection | None:
+    """A private in-memory copy of the state file for a dry run, which must write nothing (not
+    even SQLite's -wal and -shm files); None while another process has it open in WAL."""
+    if Path(f"{path}-wal").exists():
+        return None
+    db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+    try:
+        db.deserialize(path.read_bytes())
+    except (sqlite3.DatabaseError, OSError):
+        db.close()
+        db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+    return db
+
+
+def open_db(journal: Path, end: int, notice: Callable[[str], None], dry_run: bool = False,
+            fresh: bool = False) -> LedgerState:
+    """The state of `journal` (whose complete lines end at byte `end`), in a write transaction
+    at the position its tables reflect, checked against the journal: a state that is missing,
+    torn, garbage, of another schema, ahead of the journal or from another journal is emptied
+    (with a notice) to be rebuilt; `fresh` empties it (`rebuild`). A dry run gets a private
+    copy and writes nothing."""
+    path = state_path(journal)
+    old = journal.parent / "state"
+    if old.is_dir() and not dry_run:
+        shutil.rmtree(old, ignore_errors=True)
+        notice("the ledger state moved to data/state.sqlite; the old data/state/ folder was removed "
+               "(it is rebuilt from the journal, nothing of it was read)")
+    exists = _regular_or_absent(path)
+    durable = True
+    if dry_run:
+        db = (_snapshot(path) if exists else None)
+        if db is None and exists:
+            db, durable = connect(path), False
+        elif db is None:
+            db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+    else:
+        try:
+            db = connect(path)
+        except sqlite3.DatabaseError as exc:
+            notice(f"state file data/state.sqlite not used ({exc}); rebuilding it from the journal")
+            _drop_files(path)
+            db, exists = connect(path), False
+    state = LedgerState(journal, db, GENESIS_STAMP, durable=durable)
+    try:
+        stamp, prefix = state.begin(), read_stamp(db)[1]
+        if fresh:
+            raise StateError("rebuilt on request")
+        state._prefix = _matches(journal, stamp, prefix, end)
+    except (StateError, sqlite3.DatabaseError) as exc:
+        if exists and end and not fresh:
+            notice(f"state file data/state.sqlite not used ({exc}); rebuilding it from the journal")
+        try:
+            if not db.in_transaction:
+                db.execute("BEGIN IMMEDIATE")
+            reset_tables(db)
+        except sqlite3.DatabaseError:
+            db.close()
+            if dry_run:
+                db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+            else:
+                _drop_files(path)
+                db = connect(path)
+            db.execute("BEGIN IMMEDIATE")
+            reset_tables(db)
+            state = LedgerState(journal, db, GENESIS_STAMP, durable=durable)
+        state.position, state._prefix = GENESIS_STAMP, None
+        state.accounts.forget()
+    return state
+
+
+def rebuilt_in_memory(journal: Path) -> LedgerState:
+    """An empty state in memory, in its write transaction, for `verify` to rebuild and compare."""
+    db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+    state = LedgerState(journal, db, GENESIS_STAMP)
+    db.execute("BEGIN IMMEDIATE")
+    reset_tables(db)
+    return state
