@@ -5,10 +5,9 @@ The fixture is `bench_balances` scaled up: N invoices of 120.00 and N payments o
 acme and northwind, dated on the 15th of the months before the benchmark date, written
 directly as a valid hash-chained journal (no PDFs: these commands read the journal only).
 For each size the bench prints: the first command after the fixture is written (it builds
-the checkpoint from scratch), `rebuild` (the checkpoint and every view, with the stamps that
-let the growing views be appended to), then each command with a current checkpoint, then
-`verify`, and last a `pay` right after `data/state/` is deleted (the worst case: every
-section and view rebuilt).
+the checkpoint from scratch), `rebuild` (the checkpoint and every view, each written whole),
+then each command with a current checkpoint, then `verify`, and last a `pay` right after
+`data/state/` is deleted (the worst case: every section and view rebuilt).
 Goals at 1M entries: pay <= 0.3 s, run <= 1.5 s, balances and invoices --client <= 1 s,
 verify <= 5 s, peak RSS <= 600 MB.
 """

@@ -1,11 +1,14 @@
-"""Streamed views are byte for byte the views serialised whole."""
+"""View files: the JSON they are defined as, written whole, atomically, never through a link."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from facturier.store.views import list_slot, streamed_view_bytes, view_bytes
+from facturier.store.views import view_bytes, write_view
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(min_value=-(2**63), max_value=2**63 - 1) | st.text(max_size=8),
@@ -15,12 +18,32 @@ json_values = st.recursive(
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(json_values, max_size=5), st.lists(json_values, max_size=5), st.text(max_size=6))
-def test_a_streamed_view_equals_the_whole_view(first: list[object], second: list[object], name: str) -> None:
-    whole = view_bytes({"client": name, "currencies": [{"invoices": first, "x": 1}, {"invoices": second}],
-                        "payments": first, "status": "paid"})
-    streamed = streamed_view_bytes(
-        {"client": name, "currencies": [{"invoices": list_slot("a"), "x": 1}, {"invoices": list_slot("b")}],
-         "payments": list_slot("p"), "status": "paid"},
-        {"a": iter(first), "b": iter(second), "p": iter(first)})
-    assert streamed == whole
+@given(json_values)
+def test_view_bytes_are_the_json_a_view_is_defined_as(value: object) -> None:
+    expected = json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+    assert view_bytes(value) == expected.encode("utf-8")
+
+
+def test_a_view_is_replaced_whole_and_only_when_it_changed(tmp_path: Path) -> None:
+    path = tmp_path / "data" / "balance" / "acme.json"
+    assert write_view(path, b"{}\n") and path.read_bytes() == b"{}\n"
+    inode = path.stat().st_ino
+    assert not write_view(path, b"{}\n")  # the same bytes: nothing written
+    assert path.stat().st_ino == inode
+    assert write_view(path, b'{"a": 1}\n') and path.read_bytes() == b'{"a": 1}\n'
+    assert path.stat().st_ino != inode  # a new file renamed into place, never changed in place
+    assert [p.name for p in path.parent.iterdir()] == ["acme.json"]  # no temp file left
+
+
+def test_a_view_is_never_written_through_a_link(tmp_path: Path) -> None:
+    target = tmp_path / "elsewhere.json"
+    target.write_bytes(b"{}\n")
+    path = tmp_path / "acme.json"
+    path.symlink_to(target)
+    assert write_view(path, b"{}\n")  # the link's target holds these bytes: replaced all the same
+    assert not path.is_symlink() and path.read_bytes() == b"{}\n"
+    path.unlink()
+    path.symlink_to(target)
+    assert write_view(path, b'{"a": 1}\n')
+    assert not path.is_symlink() and path.read_bytes() == b'{"a": 1}\n'
+    assert target.read_bytes() == b"{}\n"

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache, lru_cache
-from itertools import islice
 
 from facturier.core.aging import BUCKETS, DSO_WINDOW_DAYS, ClientBalance, InvoiceStatus, bucket_of
 
@@ -93,22 +92,6 @@ def rows_due(invoices: dict[str, InvoiceRow], keep: Callable[[int], bool]) -> li
     if scan is not None:
         return scan(keep)  # type: ignore[no-any-return]
     return [(i, number, row) for i, (number, row) in enumerate(invoices.items()) if keep(row[1])]
-
-
-def rows_from(invoices: dict[str, InvoiceRow], start: int) -> list[tuple[str, InvoiceRow]]:
-    """(number, row) of the rows at positions `start` and after (packed rows: see `rows_due`)."""
-    scan = getattr(invoices, "rows_from", None)
-    if scan is not None:
-        return scan(start)  # type: ignore[no-any-return]
-    return list(islice(invoices.items(), start, None))
-
-
-def positions(invoices: dict[str, InvoiceRow], numbers: set[str]) -> dict[str, int]:
-    """Where each of these numbers is in account order (those the account holds)."""
-    find = getattr(invoices, "position", None)
-    if find is not None and getattr(invoices, "is_packed", False) and len(numbers) < 64:  # a search each
-        return {n: p for n in numbers if (p := find(n)) is not None}
-    return {n: i for i, n in enumerate(invoices) if n in numbers}
 
 
 @dataclass(slots=True)

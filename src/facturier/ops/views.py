@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
+import os
 from typing import TYPE_CHECKING
 
 from facturier.ops.accounts import payment_and_balance_views
 from facturier.ops.state import read_state
 from facturier.ops.usage.views import usage_views
-from facturier.store.paths import WorkspacePaths
 from facturier.store.state import LedgerState
 from facturier.store.views import ViewBuilder, revenue_views, write_views
 
@@ -27,16 +26,15 @@ def refresh_views(ws: Workspace, state: LedgerState, clients: set[str],
                   views: list[ViewBuilder] | None = None) -> None:
     """Rewrite the views (all, or those named) of the clients a command touched."""
     if clients:
-        write_views(ws.root, state, VIEWS if views is None else views, clients, every=VIEWS)
+        write_views(ws.root, state, VIEWS if views is None else views, clients)
 
 
 def rebuild_views(ws: Workspace) -> int:
-    """Rebuild the state checkpoint from the journal, then every view; the number of view files."""
-    shutil.rmtree(WorkspacePaths(ws.root).state, ignore_errors=True)
-    state = read_state(ws.root)
+    """Rebuild the ledger state from the journal, then every view; the number of view files."""
+    state = read_state(ws.root, fresh=True)
     try:
-        count = write_views(ws.root, state, VIEWS)
-        state.save(force=True)
+        written = write_views(ws.root, state, VIEWS)
     finally:
         state.close()
-    return count
+    os.sync()  # views are written without an fsync each: once rebuilt, they are on disk
+    return len(written)

@@ -27,21 +27,6 @@ class WorkspacePaths:
         return self.data / "journal.jsonl"
 
     @property
-    def state(self) -> Path:
-        """data/state/: the derived, rebuildable checkpoint of the journal."""
-        return self.data / "state"
-
-    @property
-    def view_stamps(self) -> Path:
-        """data/state/views.json: what each growing view last had written."""
-        return self.state / "views.json"
-
-    @property
-    def unsynced_views(self) -> Path:
-        """data/state/views.unsynced: whose views were written since the last sync, and in which boot."""
-        return self.state / "views.unsynced"
-
-    @property
     def staging(self) -> Path:
         """data/staging/: files of a commit before they are moved into place."""
         return self.data / "staging"
