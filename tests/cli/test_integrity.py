@@ -21,7 +21,7 @@ def issued_ws(ws: Path) -> Path:
 def test_verify_passes_on_an_untouched_workspace(issued_ws: Path) -> None:
     r = run_cli(issued_ws, "verify")
     assert r.code == 0, r.text
-    assert "Integrity OK: 5 journal entries, 6 files verified" in r.out
+    assert "Integrity OK: 5 journal entries, 6 files verified, 6 views match the journal." in r.out
 
 
 @pytest.mark.parametrize("suffix", [".pdf", ".json"])
@@ -71,6 +71,39 @@ def test_rebuild_regenerates_views_byte_identically(issued_ws: Path) -> None:
     acme = json.loads(before["acme.json"])
     assert acme["totals"]["EUR"]["amount_incl_vat"] == "827.88"
     assert acme["history"][0]["number"] == "2026-0001"
+
+
+def test_verify_names_a_view_edited_by_hand_until_rebuild(issued_ws: Path) -> None:
+    assert run_cli(issued_ws, "pay", "acme", "100.00", "--date", "2026-11-20").code == 0
+    view = issued_ws / "data/payments/acme.json"
+    whole = view.read_bytes()
+    view.write_bytes(whole.replace(b'"amount": "100.00"', b'"amount": "1000.00"'))
+    r = run_cli(issued_ws, "verify")
+    assert r.code == 1 and "Integrity check FAILED: 1 problem(s)." in r.err
+    assert ("BROKEN: data/payments/acme.json differs from the journal (edited by hand, or left "
+            "behind by an interrupted command?)") in r.out
+    assert "record a payment with 'facturier pay CLIENT AMOUNT --date D'" in r.out
+    assert "'facturier rebuild' rewrites the views" in r.out
+    assert run_cli(issued_ws, "rebuild").code == 0
+    assert view.read_bytes() == whole
+    r = run_cli(issued_ws, "verify")
+    assert r.code == 0, r.text
+    assert "6 views match the journal" in r.out
+
+
+def test_verify_reports_a_deleted_view_and_one_the_journal_does_not_give(issued_ws: Path) -> None:
+    balance = issued_ws / "data/balance/acme.json"
+    whole = balance.read_bytes()
+    balance.unlink()
+    stray = issued_ws / "data/revenues/ghost.json"
+    stray.write_bytes((issued_ws / "data/revenues/acme.json").read_bytes())
+    r = run_cli(issued_ws, "verify")
+    assert r.code == 1
+    assert "BROKEN: data/balance/acme.json is missing" in r.out
+    assert "BROKEN: data/revenues/ghost.json is not a view the journal gives" in r.out
+    assert run_cli(issued_ws, "rebuild").code == 0
+    assert balance.read_bytes() == whole and not stray.exists()
+    assert run_cli(issued_ws, "verify").code == 0
 
 
 def test_invalid_workspace_is_refused_by_every_command(issued_ws: Path) -> None:

@@ -187,7 +187,7 @@ def verify(
     einvoice: bool = typer.Option(False, "--einvoice",
                                   help="Also validate every issued Factur-X XML (XSD and EN 16931 schematrons)."),
 ) -> None:
-    """Check the journal chain, its head record and the SHA-256 of every file it names."""
+    """Check the journal chain and head record, every file it names, the state and the views."""
     from facturier.ops.verify import verify_workspace
 
     started = time.perf_counter()
@@ -199,7 +199,8 @@ def verify(
     if result.problems:
         print(f"Integrity check FAILED: {len(result.problems)} problem(s).", file=sys.stderr)
     else:
-        console.print(f"Integrity OK: {result.entries} journal entries, {result.files} files verified.")
+        console.print(f"Integrity OK: {result.entries} journal entries, {result.files} files "
+                      f"verified, {result.views} views match the journal.")
         console.print(f"The journal ends at entry {result.entries}, hash {result.head_hash}", markup=False,
                       highlight=False)
     einvoice_failed = result.einvoice is not None and _print_einvoice(result.einvoice, time.perf_counter() - started)

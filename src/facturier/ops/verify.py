@@ -1,4 +1,5 @@
-"""`facturier verify`: the journal chain and the SHA-256 of every file it names."""
+"""`facturier verify`: the journal chain, the SHA-256 of every file it names, the ledger state
+and every derived view."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from pathlib import Path
 
 from facturier.core.errors import IntegrityError, UnsafeFileError
 from facturier.ops.einvoice import EInvoiceReport, verify_einvoices
+from facturier.ops.state import read_state
+from facturier.ops.views import view_problems
 from facturier.store.files import sha256_file
 from facturier.store.journal import (
     GENESIS,
@@ -15,8 +18,10 @@ from facturier.store.journal import (
     head_path,
     head_problem,
     read_head,
+    state_problems,
 )
 from facturier.store.lock import WorkspaceLock
+from facturier.store.notices import notice
 from facturier.store.paths import WorkspacePaths
 
 # Folders whose every file must be named by the journal: an extra file there is suspect.
@@ -29,6 +34,7 @@ class Verification:
 
     entries: int = 0
     files: int = 0
+    views: int = 0
     head_hash: str = ""
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -36,8 +42,8 @@ class Verification:
 
 
 def verify_workspace(root: Path, expect: str | None = None, einvoice: bool = False) -> Verification:
-    """Check every entry's chain link and hash, the head record, every named file's SHA-256, and
-    (with `einvoice`) every issued Factur-X XML.
+    """Check every entry's chain link and hash, the head record, every named file's SHA-256, the
+    ledger state, every derived view, and (with `einvoice`) every issued Factur-X XML.
 
     `expect` is a hash the user kept elsewhere (a printed report, an alert email): the
     journal must end at that entry, or contain it (then the entries after it are listed).
@@ -55,6 +61,7 @@ def verify_workspace(root: Path, expect: str | None = None, einvoice: bool = Fal
         result.entries = chain.lines
         result.head_hash = chain.last_hash if chain.lines else GENESIS
         _check_head(journal, chain.lines, result)
+        sound = not result.problems  # state and views are compared with an intact journal only
         if expect is not None:
             _check_expected(chain, expect.strip().lower(), result)
         named = chain.files
@@ -79,12 +86,37 @@ def verify_workspace(root: Path, expect: str | None = None, einvoice: bool = Fal
                     result.problems.append(f"{rel}: content changed (SHA-256 differs from the journal)")
         for rel in _unrecorded(root, named):
             result.problems.append(f"{rel}: not recorded in the journal")
+        if sound:
+            _check_state_and_views(root, result)
         if einvoice:
             from facturier.render.pool import worker_count
 
             documents = [{"type": t, "files": {"pdf": {"path": rel}}} for t, rel in chain.document_pdfs]
             result.einvoice = verify_einvoices(root, documents, worker_count())
     return result
+
+
+def _check_state_and_views(root: Path, result: Verification) -> None:
+    """The saved state must be the one the whole journal gives (`state_problems`), and every view
+    file the bytes the builders give from it. Checked under the lock: no command writes meanwhile.
+    A state found wrong is the problem to fix first: `rebuild` repairs it and rewrites the views."""
+    journal = WorkspacePaths(root).journal
+    if not journal.exists():  # nothing journalled yet: no state, and no view either
+        result.problems += view_problems(root, None)[1]
+        return
+    try:
+        problems = state_problems(journal, notice)
+    except IntegrityError:  # a journal the state refuses: already a problem of its own
+        return
+    result.problems += problems
+    if problems:
+        return
+    state = read_state(root)
+    try:
+        result.views, problems = view_problems(root, state)
+    finally:
+        state.close()
+    result.problems += problems
 
 
 def _check_head(journal: Path, count: int, result: Verification) -> None:

@@ -1,15 +1,16 @@
-"""Refreshing and rebuilding the derived views, and the explicit list of view builders."""
+"""Refreshing, rebuilding and checking the derived views, and the explicit list of view builders."""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from facturier.ops.accounts import payment_and_balance_views
 from facturier.ops.state import read_state
 from facturier.ops.usage.views import usage_views
 from facturier.store.state import LedgerState
-from facturier.store.views import ViewBuilder, revenue_views, write_views
+from facturier.store.views import ViewBuilder, read_view, revenue_views, view_files, write_views
 
 if TYPE_CHECKING:
     from facturier.config import Workspace
@@ -21,6 +22,18 @@ VIEWS: list[ViewBuilder] = [revenue_views, payment_and_balance_views, usage_view
 # A payment changes the payment and balance views of its client, never its revenues.
 PAYMENT_VIEWS: list[ViewBuilder] = [payment_and_balance_views]
 
+# How what a view shows changes for real: through the commands that journal facts.
+FACT_COMMANDS = {
+    "revenues": "issue invoices with 'facturier run' or credit notes with "
+                "'facturier credit NUMBER'",
+    "payments": "record a payment with 'facturier pay CLIENT AMOUNT --date D' "
+                "(or 'facturier import-bank FILE')",
+    "balance": "record a payment with 'facturier pay CLIENT AMOUNT --date D' "
+               "(or 'facturier import-bank FILE') or a credit note with 'facturier credit NUMBER'",
+    "usage": "record usage with 'facturier usage record CLIENT METRIC QUANTITY --date D' "
+             "(or 'facturier usage import FILE')",
+}
+
 
 def refresh_views(ws: Workspace, state: LedgerState, clients: set[str],
                   views: list[ViewBuilder] | None = None) -> None:
@@ -30,11 +43,53 @@ def refresh_views(ws: Workspace, state: LedgerState, clients: set[str],
 
 
 def rebuild_views(ws: Workspace) -> int:
-    """Rebuild the ledger state from the journal, then every view; the number of view files."""
+    """Rebuild the ledger state from the journal, then every view; the number of view files.
+
+    View files the journal gives no view for (copied in by hand, a client's leftovers) are
+    removed, so that `verify` finds the view folders as the journal makes them.
+    """
     state = read_state(ws.root, fresh=True)
     try:
         written = write_views(ws.root, state, VIEWS)
     finally:
         state.close()
+    for rel in view_files(ws.root) - written:
+        if not (ws.root / rel).is_dir():
+            (ws.root / rel).unlink(missing_ok=True)
     os.sync()  # views are written without an fsync each: once rebuilt, they are on disk
     return len(written)
+
+
+def view_problems(root: Path, state: LedgerState | None) -> tuple[int, list[str]]:
+    """(views checked, problems): every view file against the bytes the builders give from the
+    state (None: a workspace without a journal, which has no view).
+
+    A view that differs, one missing and a view file for which the journal gives no view
+    are each a problem, with what to do about it. Built one builder at a time: only one
+    kind of view of every client is held at once.
+    """
+    on_disk = view_files(root)
+    problems, count = [], 0
+    for builder in VIEWS:
+        for rel, content in (builder(state, None) if state is not None else {}).items():
+            count += 1
+            on_disk.discard(rel)
+            if read_view(root / rel) != content:
+                problems.append(_differs(root, rel))
+    problems += [f"{rel} is not a view the journal gives (copied or renamed by hand?): views are "
+                 "derived from the journal; 'facturier rebuild' removes it" for rel in on_disk]
+    return count, sorted(problems)
+
+
+def _differs(root: Path, rel: str) -> str:
+    """The problem of a view whose file is not what the journal gives, and what to do."""
+    kind, path = Path(rel).parts[1], root / rel
+    if path.is_symlink():
+        return f"{rel} is a symbolic link, never followed: 'facturier rebuild' replaces it"
+    if path.exists() and not path.is_file():
+        return f"{rel} is not a regular file: remove it, then 'facturier rebuild' writes the view"
+    if not path.exists():
+        return f"{rel} is missing: views are derived; 'facturier rebuild' writes it again"
+    return (f"{rel} differs from the journal (edited by hand, or left behind by an interrupted "
+            "command?): views are derived and rewritten by every command; to change what it "
+            f"shows, {FACT_COMMANDS[kind]}; 'facturier rebuild' rewrites the views")
