@@ -106,6 +106,20 @@ def test_verify_reports_a_deleted_view_and_one_the_journal_does_not_give(issued_
     assert run_cli(issued_ws, "verify").code == 0
 
 
+def test_a_rerun_of_the_month_writes_the_views_a_killed_run_left_behind(issued_ws: Path) -> None:
+    """A run killed after its commits and before its views: the next run of the month, with
+    nothing left to issue, brings the views of the month's clients up to date."""
+    views = {p: p.read_bytes() for p in issued_ws.glob("data/*/acme.json")}
+    assert len(views) == 3
+    for p in views:
+        p.unlink()
+    assert run_cli(issued_ws, "verify").code == 1
+    r = run_cli(issued_ws, "run", "--date", "2026-11-20")
+    assert r.code == 0 and "already invoiced" in r.out
+    assert {p: p.read_bytes() for p in views} == views
+    assert run_cli(issued_ws, "verify").code == 0
+
+
 def test_invalid_workspace_is_refused_by_every_command(issued_ws: Path) -> None:
     client = issued_ws / "clients/acme.toml"
     client.write_text(client.read_text().replace('unit_price = "450.00"', "unit_price = 450.0"))
