@@ -101,7 +101,9 @@ def open_db(journal: Path, end: int, notice: Callable[[str], None], dry_run: boo
                "(it is rebuilt from the journal, nothing of it was read)")
     exists = _regular_or_absent(path)
     durable = True
-    if dry_run:
+    if not journal.parent.is_dir():  # no data/ yet: nothing to keep, and nothing written
+        db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+    elif dry_run:
         db = (_snapshot(path) if exists else None)
         if db is None and exists:
             db, durable = connect(path), False

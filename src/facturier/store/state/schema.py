@@ -3,7 +3,9 @@ mappings through which the sections read their tables."""
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import os
 import sqlite3
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -16,6 +18,7 @@ import xxhash
 
 from facturier.core.accounts import to_minor
 from facturier.core.money import minor_exponent
+from facturier.store.files import FILE_MODE
 
 SCHEMA_VERSION = "1"
 
@@ -204,7 +207,15 @@ def quiet_gc() -> Iterator[None]:
 
 
 def connect(path: Path | str) -> sqlite3.Connection:
-    """A connection in autocommit mode (transactions are explicit), WAL, waiting for writers."""
+    """A connection in autocommit mode (transactions are explicit), WAL, waiting for writers.
+
+    A new state file is created 0640 like every file of the workspace (SQLite gives its -wal
+    and -shm files the same mode).
+    """
+    if path != ":memory:":
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE))
+            os.chmod(path, FILE_MODE)  # whatever the umask
     db = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
     db.execute("PRAGMA journal_mode = WAL")
     db.execute("PRAGMA synchronous = NORMAL")  # derived: a state lost in a power cut is caught up
