@@ -82,8 +82,9 @@ def facts(root: Path) -> tuple[list[InvoiceFact], list[CreditFact], list[Payment
     for e in journal(root):
         day = date.fromisoformat(e["date"])
         if e["type"] == T.INVOICE_ISSUED:
-            invoices.append(InvoiceFact(e["number"], e["client"], e["currency"], day,
-                                        date.fromisoformat(e["due_date"]), Decimal(e["total_incl_vat"])))
+            due = date.fromisoformat(e["due_date"])
+            invoices.append(InvoiceFact(e["number"], e["client"], e["currency"], day, due,
+                                        Decimal(e["total_incl_vat"])))
         elif e["type"] == T.CREDIT_NOTE_ISSUED:
             credits.append(CreditFact(e["number"], e["client"], e["currency"], day, e["refers_to"],
                                       Decimal(e["total_incl_vat"])))
@@ -112,8 +113,8 @@ def expected_view(root: Path, as_of: date) -> bytes:
 
 @settings(max_examples=100, deadline=None)
 @given(steps, st.lists(st.booleans(), min_size=14, max_size=14))
-def test_the_balance_view_after_each_fact_says_what_the_rules_say(tmp_path_factory: object, plan: list,
-                                                                 reloads: list[bool]) -> None:
+def test_the_balance_view_after_each_fact_says_what_the_rules_say(
+        tmp_path_factory: object, plan: list, reloads: list[bool]) -> None:
     """`reloads`: after a step, the accounts as a later command finds them (read back from the
     state file's tables)."""
     root = tmp_path_factory.mktemp("balance")  # type: ignore[attr-defined]
