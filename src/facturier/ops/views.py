@@ -37,9 +37,14 @@ FACT_COMMANDS = {
 
 def refresh_views(ws: Workspace, state: LedgerState, clients: set[str],
                   views: list[ViewBuilder] | None = None) -> None:
-    """Rewrite the views (all, or those named) of the clients a command touched."""
-    if clients:
-        write_views(ws.root, state, VIEWS if views is None else views, clients)
+    """Rewrite the views (all, or those named) of the clients a command touched, and every view
+    of the clients an earlier command journalled for and was stopped before writing."""
+    pending = state.views_pending()
+    if pending:
+        write_views(ws.root, state, VIEWS, pending)
+    if clients - pending:
+        write_views(ws.root, state, VIEWS if views is None else views, clients - pending)
+    state.views_written(pending | clients)
 
 
 def rebuild_views(ws: Workspace) -> int:
@@ -51,6 +56,7 @@ def rebuild_views(ws: Workspace) -> int:
     state = read_state(ws.root, fresh=True)
     try:
         written = write_views(ws.root, state, VIEWS)
+        state.views_written(None)
     finally:
         state.close()
     for rel in view_files(ws.root) - written:

@@ -160,11 +160,9 @@ class MonthlyInvoices:
             label="Issuing monthly invoices" if due else None, log=_log_line,
         )
         report = self._report("Monthly invoices", [row(i.doc, i.record["total_incl_vat"]) for i in issued])
-        # A run killed between its commits and its views leaves its clients in `already`:
-        # writing their views too (an unchanged one is only compared) lets the run that
-        # completes the month leave every view of the month current.
-        issued_to = {r["client"] for r in report.rows}
-        refresh_views(self.ws, ledger.state, issued_to | set(self.plan.already))
+        # A run killed between its commits and its views left those clients' views pending in
+        # the state: refresh_views writes them too.
+        refresh_views(self.ws, ledger.state, {r["client"] for r in report.rows})
         return report
 
     def _report(self, title: str, rows: list[dict[str, str]]) -> Report:

@@ -13,9 +13,11 @@ import orjson
 import xxhash
 
 from facturier.store.events import (
+    ChargeAdded,
     DocumentIssued,
     Event,
     PaymentRecorded,
+    UsageRecorded,
     parse_event,
 )
 from facturier.store.state.client_accounts import Accounts
@@ -23,6 +25,15 @@ from facturier.store.state.collections_tables import Collections, GmailThreads, 
 from facturier.store.state.documents import Core, Index, Names
 from facturier.store.state.schema import TABLES, Stamp, StateError, quiet_gc, read_stamp
 from facturier.store.state.usage_tables import Usage, UsageIds
+
+
+def _clients_of(ev: Event) -> set[str]:
+    """The clients whose views an event changes."""
+    if isinstance(ev, (DocumentIssued, PaymentRecorded, ChargeAdded)):
+        return {ev.client}
+    if isinstance(ev, UsageRecorded):
+        return {row[1] for row in ev.rows}
+    return set()
 
 
 def prefix_hasher(path: Path, offset: int, start: Any = None) -> Any:
@@ -86,6 +97,7 @@ class LedgerState:
         ev = parse_event(entry)
         for apply in self._appliers:
             apply(ev, offset)
+        self.db.executemany("INSERT OR IGNORE INTO views_pending VALUES (?)", [(c,) for c in _clients_of(ev)])
         self.position = Stamp(int(entry["seq"]), offset + length, str(entry["hash"]))
         return ev
 
@@ -248,7 +260,28 @@ class LedgerState:
     def dump(self) -> dict[str, list[tuple[Any, ...]]]:
         """Every table's rows, sorted: what `verify` compares with a state rebuilt from the journal."""
         return {t: sorted(self.db.execute(f"SELECT * FROM {t}").fetchall(), key=repr)
-                for t in TABLES if t != "meta"}
+                for t in TABLES if t not in ("meta", "views_pending")}
+
+    # -- views not yet written --------------------------------------------------------------
+
+    def views_pending(self) -> set[str]:
+        """Clients whose views entries changed and no command has written since: recorded in the
+        transaction that applies the entries, so a command killed between its commit and its
+        view writes leaves them to the next command that writes views."""
+        return {r[0] for r in self.db.execute("SELECT client FROM views_pending")}
+
+    def views_written(self, clients: set[str] | None) -> None:
+        """These clients' views (None: every client's) are current with the state."""
+        if not self._durable:
+            return  # a dry run writes nothing
+        if self.db.in_transaction:
+            self.db.execute("COMMIT")  # the snapshot a reader held (`rebuild`) ends here
+        self.db.execute("BEGIN IMMEDIATE")
+        if clients is None:
+            self.db.execute("DELETE FROM views_pending")
+        else:
+            self.db.executemany("DELETE FROM views_pending WHERE client = ?", [(c,) for c in clients])
+        self.db.execute("COMMIT")
 
     def close(self) -> None:
         """Close the journal reader and the database (an uncommitted dry run is dropped)."""

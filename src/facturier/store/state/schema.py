@@ -93,6 +93,7 @@ CREATE TABLE day_sums(kind TEXT, currency TEXT, client TEXT, day INTEGER, amount
                       PRIMARY KEY(kind, currency, client, day)) WITHOUT ROWID;
 CREATE TABLE year_sums(kind TEXT, currency TEXT, year INTEGER, amount INTEGER,
                        PRIMARY KEY(kind, currency, year)) WITHOUT ROWID;
+CREATE TABLE views_pending(client TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE batch_counts(seller TEXT, year INTEGER, month INTEGER, count INTEGER,
                           PRIMARY KEY(seller, year, month)) WITHOUT ROWID;
 """
