@@ -58,7 +58,8 @@ READ_AT_IMPORT = frozenset({"FACTURIER_LOCK_WAIT", "FACTURIER_USAGE_COMMIT"})
 APP_MODULE = "facturier.cli.app"
 
 
-def run_cli(ws: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120) -> Result:
+def run_cli(ws: Path, *args: str, env: dict[str, str] | None = None,
+            timeout: float = 120) -> Result:
     """Run `facturier --workspace ws ARGS` in this process, as a fresh process would run it.
 
     Through Typer's CliRunner (stdout and stderr kept apart) and the CLI's own entry point,
@@ -72,7 +73,8 @@ def run_cli(ws: Path, *args: str, env: dict[str, str] | None = None, timeout: fl
     from typer.testing import CliRunner
 
     if env and READ_AT_IMPORT & env.keys():
-        raise AssertionError(f"{sorted(READ_AT_IMPORT & env.keys())} are read at import: use run_cli_process")
+        names = sorted(READ_AT_IMPORT & env.keys())
+        raise AssertionError(f"{names} are read at import: use run_cli_process")
     code, crash = 0, ""
     with CliRunner().isolation(env={"COLUMNS": "200", **(env or {})}) as (out, err, _):
         entry = importlib.import_module(APP_MODULE)
@@ -151,7 +153,7 @@ def forget_workspace_caches() -> None:
 
 @contextlib.contextmanager
 def time_limit(seconds: float, argv: list[str]) -> Iterator[None]:
-    """Raise subprocess.TimeoutExpired in the command after `seconds` (from the main thread only)."""
+    """Raise subprocess.TimeoutExpired in the command after `seconds` (main thread only)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -168,7 +170,8 @@ def time_limit(seconds: float, argv: list[str]) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-def run_cli_process(ws: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120) -> Result:
+def run_cli_process(ws: Path, *args: str, env: dict[str, str] | None = None,
+                    timeout: float = 120) -> Result:
     """Run `facturier --workspace ws ARGS` as a real subprocess and capture everything."""
     full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
     proc = subprocess.run(

@@ -35,7 +35,8 @@ def test_in_process_and_real_process_print_the_same(issued: Path, args: tuple[st
     assert (inside.code, inside.out, inside.err) == (outside.code, outside.out, outside.err)
 
 
-def test_an_uncaught_exception_is_a_traceback_and_exit_code_1(ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_uncaught_exception_is_a_traceback_and_exit_code_1(
+        ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from facturier.ops.reports import listing
 
     def broken(*args: object) -> None:
@@ -44,16 +45,22 @@ def test_an_uncaught_exception_is_a_traceback_and_exit_code_1(ws: Path, monkeypa
     monkeypatch.setattr(listing, "list_documents", broken)
     r = run_cli(ws, "invoices")
     assert r.code == 1 and r.out == ""
-    assert r.err.startswith("Traceback (most recent call last):") and r.err.endswith("RuntimeError: a bug\n")
+    assert r.err.startswith("Traceback (most recent call last):")
+    assert r.err.endswith("RuntimeError: a bug\n")
 
 
 def test_the_environment_and_the_process_state_are_restored(ws: Path) -> None:
     from facturier.store import notices
 
-    before = dict(os.environ), list(sys.argv), sys.modules["__main__"], notices.sink, sys.excepthook
-    r = run_cli(ws, "run", "--date", "2026-11-15", env={"FACTURIER_TODAY": "2026-11-01", "EXTRA": "1"})
-    assert r.code == 1 and "is after today (2026-11-01)" in r.err  # the variable applied to the call
-    assert (dict(os.environ), list(sys.argv), sys.modules["__main__"], notices.sink, sys.excepthook) == before
+    def process_state() -> tuple[object, ...]:
+        return (dict(os.environ), list(sys.argv), sys.modules["__main__"], notices.sink,
+                sys.excepthook)
+
+    before = process_state()
+    env = {"FACTURIER_TODAY": "2026-11-01", "EXTRA": "1"}
+    r = run_cli(ws, "run", "--date", "2026-11-15", env=env)
+    assert r.code == 1 and "is after today (2026-11-01)" in r.err  # the variable applied
+    assert process_state() == before
 
 
 def test_a_variable_read_at_import_is_refused_in_process(ws: Path) -> None:
