@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DEMO, copy_demo, journal, pdf_text, run_cli
+from tests.conftest import DEMO, copy_demo, journal, pdf_text, run_cli, run_cli_process
 
 BID = "boulangerie-martin"
 HEADER = "reference,date,customer_name,customer_address,description,unit_price"
@@ -212,7 +212,7 @@ def test_killed_batch_resumes_with_nothing_twice_and_no_gap(ws: Path) -> None:
         time.sleep(rng.uniform(0.3, 2.5))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-    r = run_cli(ws, "batch", "--date", DATE)
+    r = run_cli_process(ws, "batch", "--date", DATE)
     assert r.code == 0, r.text
     docs = issued(ws)
     assert sorted(d["series_seq"] for d in docs) == list(range(1, n + 1))
@@ -222,5 +222,5 @@ def test_killed_batch_resumes_with_nothing_twice_and_no_gap(ws: Path) -> None:
     assert types.count("batch.accepted") == 1 and types.count("batch.completed") == 1
     assert not (inbox(ws) / "big.csv").exists()
     assert len(list((ws / "data" / "invoices_batch").rglob("*.pdf"))) == n
-    v = run_cli(ws, "verify")
+    v = run_cli_process(ws, "verify")
     assert v.code == 0, v.text

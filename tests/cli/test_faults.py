@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DEMO, journal, run_cli
+from tests.conftest import DEMO, journal, run_cli_process
 
 CLIENT = """name = "Client {i}"
 email = "c{i}@example.com"
@@ -56,7 +56,7 @@ def assert_gapless_once_each(ws: Path, n: int) -> None:
     assert sorted(e["client"] for e in entries) == [f"c{i:03d}" for i in range(n)]
     pdfs = sorted(p.name for p in (ws / "data" / "invoices").rglob("*.pdf"))
     assert len(pdfs) == n
-    r = run_cli(ws, "verify")
+    r = run_cli_process(ws, "verify")
     assert r.code == 0, r.text
 
 
@@ -80,7 +80,7 @@ def test_a_second_run_gives_up_with_the_holders_name(tmp_path: Path) -> None:
     )
     try:
         assert holder.stdout and holder.stdout.readline().strip() == "held"
-        r = run_cli(ws, "run", "--date", "2026-11-15", env={"FACTURIER_LOCK_WAIT": "0.5"})
+        r = run_cli_process(ws, "run", "--date", "2026-11-15", env={"FACTURIER_LOCK_WAIT": "0.5"})
         assert r.code == 1
         assert f"locked by another facturier process (pid {holder.pid}" in r.err
         assert journal(ws) == []
@@ -101,7 +101,7 @@ def test_sigkill_at_a_random_instant_then_rerun_completes(tmp_path: Path, seed: 
         time.sleep(rng.uniform(0.3, 1.3))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-    r = run_cli(ws, "run", "--date", "2026-11-15")
+    r = run_cli_process(ws, "run", "--date", "2026-11-15")
     assert r.code == 0, r.text
     assert_gapless_once_each(ws, n)
     assert not any((ws / "data" / "staging").iterdir()) if (ws / "data" / "staging").exists() else True
@@ -111,7 +111,7 @@ def derived(ws: Path) -> tuple[list[str], dict[str, bytes]]:
     """What read-only commands print, and the views' bytes: all derived from the journal."""
     outs = []
     for args in (("balances", "--date", "2026-12-31", "--json"), ("invoices", "--json"), ("show", "2026-0001")):
-        r = run_cli(ws, *args)
+        r = run_cli_process(ws, *args)
         assert r.code == 0, r.text
         outs.append(r.out)
     views = {str(p.relative_to(ws)): p.read_bytes() for p in sorted((ws / "data").glob("*/*.json"))
@@ -126,20 +126,20 @@ def test_sigkill_during_payments_leaves_journal_head_checkpoint_and_views_consis
     was cut, and its checkpoint and views are those of a rebuild from the journal alone."""
     ws = tmp_path / "ws"
     shutil.copytree(DEMO, ws)
-    assert run_cli(ws, "run", "--date", "2026-11-15").code == 0
+    assert run_cli_process(ws, "run", "--date", "2026-11-15").code == 0
     rng = random.Random(seed)
     for _ in range(4):
         proc = spawn(ws, "pay", "acme", "1.00", "--date", "2026-11-20")
         time.sleep(rng.uniform(0.25, 0.9))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-    r = run_cli(ws, "pay", "acme", "1.00", "--date", "2026-11-21")
+    r = run_cli_process(ws, "pay", "acme", "1.00", "--date", "2026-11-21")
     assert r.code == 0, r.text
-    assert run_cli(ws, "verify").code == 0
+    assert run_cli_process(ws, "verify").code == 0
     payments = [e for e in journal(ws) if e["type"] == "payment.recorded"]
     assert 1 <= len(payments) <= 5 and payments[-1]["date"] == "2026-11-21"
     after_kills = derived(ws)
-    assert run_cli(ws, "rebuild").code == 0
+    assert run_cli_process(ws, "rebuild").code == 0
     assert derived(ws) == after_kills
 
 

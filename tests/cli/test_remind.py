@@ -22,7 +22,7 @@ from tests.collections_workspace import (
     of_type,
     set_text,
 )
-from tests.conftest import REPO, journal, run_cli
+from tests.conftest import REPO, journal, run_cli, run_cli_process
 
 OPEN = '[collections]\ndry_run = false\nwindow = "00:00-24:00"\n'
 
@@ -205,24 +205,24 @@ def test_a_kill_between_drafting_and_drafted_is_reported_and_confirmed_never_two
     killed_mid_handover(ws, "2026-12-22")
     assert [e["type"] for e in journal(ws) if e["type"].startswith("reminder.")] == ["reminder.drafting"]
     assert len(drafts(ws)) == 1
-    result = run_cli(ws, "remind", "--date", "2026-12-22")
+    result = run_cli_process(ws, "remind", "--date", "2026-12-22")
     assert result.code == 1 and f"facturier remind --confirm {acme}" in result.err
     assert "NOT redrafted automatically" in result.err
     assert len(drafts(ws)) == 3  # the two others; never a second one for acme
     assert [m["X-Facturier-Ref"] for m in drafts(ws).values()].count(f"{acme}-stage07") == 1
-    confirm = run_cli(ws, "remind", "--confirm", acme)
+    confirm = run_cli_process(ws, "remind", "--confirm", acme)
     assert confirm.code == 0, confirm.text
     done = [e for e in of_type(ws, "reminder.drafted") if e["number"] == acme]
     assert len(done) == 1 and done[0]["confirmed_by_operator"] is True
     assert done[0]["draft_id"] in drafts(ws)
-    after = run_cli(ws, "remind", "--date", "2026-12-23")
+    after = run_cli_process(ws, "remind", "--date", "2026-12-23")
     assert after.code == 0 and "ERROR" not in after.err and len(drafts(ws)) == 3
 
 
 def test_a_kill_between_drafting_and_drafted_retried_keeps_one_draft(ws: Path) -> None:
     acme = numbers_of(ws)["acme"]
     killed_mid_handover(ws, "2026-12-22")
-    retry = run_cli(ws, "remind", "--retry", acme)
+    retry = run_cli_process(ws, "remind", "--retry", acme)
     assert retry.code == 0, retry.text
     assert "already in the store" in retry.out
     [done] = of_type(ws, "reminder.drafted")

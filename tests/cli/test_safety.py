@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import journal, run_cli
+from tests.conftest import journal, run_cli, run_cli_process
 
 BID = "boulangerie-martin"
 HEADER = "reference,date,customer_name,customer_address,description,unit_price"
@@ -93,7 +93,7 @@ def test_an_unreadable_file_is_rejected_and_the_others_proceed(ws: Path) -> None
     locked.write_text(rows_csv(["R-1"]))
     locked.chmod(0)
     (inbox(ws) / "b-next.csv").write_text(rows_csv(["R-2"]))
-    r = run_cli(ws, "batch", "--date", DATE)
+    r = run_cli_process(ws, "batch", "--date", DATE)
     assert r.code == 1 and "a-locked.csv rejected" in r.err and "Permission denied" in r.err
     no_traceback(r)
     assert [e["name"] for e in of_type(ws, "batch.completed")] == ["b-next.csv"]
@@ -144,7 +144,7 @@ def test_a_link_is_reported_by_the_dry_run_too(ws: Path, tmp_path: Path) -> None
 def test_a_fifo_in_the_inbox_is_rejected_without_hanging(ws: Path) -> None:
     os.mkfifo(inbox(ws) / "pipe.csv")
     (inbox(ws) / "z.csv").write_text(rows_csv(["R-2"]))
-    r = run_cli(ws, "batch", "--date", DATE, timeout=60)
+    r = run_cli_process(ws, "batch", "--date", DATE, timeout=60)
     assert r.code == 1 and "not a regular file" in r.err
     no_traceback(r)
     assert len(of_type(ws, "invoice.issued")) == 1
@@ -190,10 +190,10 @@ def test_every_file_is_0640_and_every_folder_0750_whatever_the_umask(ws: Path, u
         os.chmod(folder, 0o750)
     (inbox(ws) / "a.csv").write_text(rows_csv(["R-1"]))
     (inbox(ws) / "bad.csv").write_text(HEADER + "\nR-9,2026-13-02,A,x,d,1\n")
-    assert run_cli(ws, "run", "--date", "2026-11-15").code == 0  # outbox .eml for acme
-    assert run_cli(ws, "batch", "--date", DATE).code == 1  # a ZIP, a rejection, an alert .eml
-    assert run_cli(ws, "pay", "acme", "10", "--date", "2026-11-18", "--ref", "R1").code == 0
-    assert run_cli(ws, "export", "receipts", "--year", "2026").code == 0
+    assert run_cli_process(ws, "run", "--date", "2026-11-15").code == 0  # outbox .eml for acme
+    assert run_cli_process(ws, "batch", "--date", DATE).code == 1  # a ZIP, a rejection, an alert .eml
+    assert run_cli_process(ws, "pay", "acme", "10", "--date", "2026-11-18", "--ref", "R1").code == 0
+    assert run_cli_process(ws, "export", "receipts", "--year", "2026").code == 0
     paths = product_paths(ws)
     kinds = {p.suffix for p in paths}
     assert {".jsonl", ".pdf", ".json", ".eml", ".zip", ".csv", ".txt", ".log", ".lock"} <= kinds | {

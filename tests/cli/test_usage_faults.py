@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.test_usage import metered_ws, usage_entries
-from tests.conftest import run_cli
+from tests.conftest import run_cli_process
 
 RECORDS = 60_000
 
@@ -45,11 +45,11 @@ def test_sigkill_during_import_then_reimport_records_each_record_once(tmp_path: 
         time.sleep(rng.uniform(0.4, 2.5))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-    r = run_cli(ws, "usage", "import", str(source))
+    r = run_cli_process(ws, "usage", "import", str(source))
     assert r.code == 0, r.text
     ids = [row[0] for row in usage_entries(ws)]
     assert len(ids) == len(set(ids)) == RECORDS  # every record journalled, none twice
-    listing = run_cli(ws, "usage", "list", "--client", "meter", "--json")
+    listing = run_cli_process(ws, "usage", "list", "--client", "meter", "--json")
     assert listing.code == 0, listing.text
     # Entries of thousands of records are longer than any other line: the checkpoint written
     # after them is still found to match the journal, never rebuilt from it.
@@ -58,10 +58,10 @@ def test_sigkill_during_import_then_reimport_records_each_record_once(tmp_path: 
 
     rows = json.loads(listing.out)["rows"]
     assert [(r["metric"], r["records"], Decimal(r["sum"])) for r in rows] == [("api_calls", RECORDS, total)]
-    again = run_cli(ws, "usage", "import", str(source))
+    again = run_cli_process(ws, "usage", "import", str(source))
     assert f"0 record(s) recorded, {RECORDS} duplicate(s) ignored" in again.out
-    assert run_cli(ws, "verify").code == 0
+    assert run_cli_process(ws, "verify").code == 0
     # The state rebuilt from the journal alone agrees.
-    assert run_cli(ws, "rebuild").code == 0
-    rebuilt = json.loads(run_cli(ws, "usage", "list", "--json").out)["rows"]
+    assert run_cli_process(ws, "rebuild").code == 0
+    rebuilt = json.loads(run_cli_process(ws, "usage", "list", "--json").out)["rows"]
     assert rebuilt == rows
