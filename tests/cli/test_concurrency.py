@@ -186,8 +186,6 @@ def test_readers_during_a_batch_see_each_invoice_once(ws: Path) -> None:
     """The same beside a 120-row batch: every reader exits 0, no number twice, none unknown."""
     from tests.cli.test_batch import drop, rows_csv
 
-    # A workspace in use, with a journal: on a new one, a reader that comes before the first
-    # commit breaks the workspace (tests/store/test_state.py, an xfail: a bug of src/).
     assert run_cli(ws, "run", "--date", "2026-11-15").code == 0
     before = len(journalled_numbers(ws))
     drop(ws, "big.csv", rows_csv([f"R-{i:03d}" for i in range(120)]))

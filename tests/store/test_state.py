@@ -260,13 +260,6 @@ def test_views_appended_payment_by_payment_equal_a_rebuild(busy_ws: Path) -> Non
     assert {p: p.read_bytes() for p in views} == views
 
 
-
-NO_DATA_FOLDER = ("src bug: open_db connects to data/state.sqlite without creating data/ first, so "
-                  "a read command on a workspace that never wrote anything dies with "
-                  "sqlite3.OperationalError 'unable to open database file' and a traceback")
-
-
-@pytest.mark.xfail(strict=True, reason=NO_DATA_FOLDER)
 @pytest.mark.parametrize("command", ["balances", "invoices"])
 def test_a_new_workspace_lists_nothing_without_a_traceback(ws: Path, command: str) -> None:
     assert not (ws / "data").exists()
@@ -275,15 +268,6 @@ def test_a_new_workspace_lists_nothing_without_a_traceback(ws: Path, command: st
     assert json.loads(r.out)["rows"] == []
 
 
-STATE_BEFORE_JOURNAL = (
-    "src bug: a read command on a workspace with data/ but no journal yet saves data/state.sqlite "
-    "at entry 0; every later command opens it, _matches calls prefix_hasher, which opens the "
-    "missing journal.jsonl, and FileNotFoundError escapes open_db: every command (run, batch, "
-    "pay, invoices...) fails with 'Error: data/journal.jsonl: No such file or directory' until "
-    "the state file is deleted")
-
-
-@pytest.mark.xfail(strict=True, reason=STATE_BEFORE_JOURNAL)
 def test_a_read_before_the_first_write_leaves_the_workspace_usable(ws: Path) -> None:
     assert run_cli(ws, "verify").code == 0  # makes data/ (its lock file), writes no journal
     assert run_cli(ws, "invoices", "--json").code == 0
