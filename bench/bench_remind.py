@@ -5,9 +5,9 @@
    2026-10-01, due 2026-10-31, unpaid and emailed (so each reminder answers its invoice
    email), half for acme (French templates), half for northwind (English). On 2026-11-30
    each is 30 days overdue: 10,000 drafts of stage 28. Goals: the dry run <= 3 s, drafting
-   into the outbox <= 10 s (with a current checkpoint: the first commands after the fixture
+   into the outbox <= 10 s (with a current state: the first commands after the fixture
    is written build it, `balances` for the ledger's sections and `reminders` for the
-   collections section, and are shown too; a dry run writes nothing, not even a checkpoint).
+   collections tables, and are shown too; a dry run writes nothing, not even the state).
 2. IMAP APPEND to a loopback Dovecot (the tests' server, `mail_fsync = never`): 1,000
    drafts through `ImapDrafts.create` (each a SEARCH for its Message-ID, then APPEND), and
    `remind` drafting 1,000 invoices into it end to end. Goal >= 100 drafts/s.
@@ -107,7 +107,7 @@ def timed(ws: Path, *args: str) -> tuple[str, str]:
 def outbox_figures() -> None:
     ws, entries = workspace("remind", HISTORY, OVERDUE)
     print(f"  {entries:,} journal entries, {OVERDUE:,} overdue invoices (goals: dry run <= 3 s, outbox <= 10 s)")
-    row("  balances (builds the checkpoint)", timed(ws, "balances", "--date", DAY)[0])
+    row("  balances (builds the state)", timed(ws, "balances", "--date", DAY)[0])
     row("  reminders (builds collections' one)", timed(ws, "reminders")[0])
     figure, out = timed(ws, "remind", "--date", DAY, "--dry-run")
     assert f"{OVERDUE} draft(s) would be made" in out, out[-500:]

@@ -2,7 +2,7 @@
 
 The fixture is bench_scale's (500,000 invoices and as many payments since 1990, for acme in
 EUR and northwind in GBP, written as a valid chained journal), with an exchange rate for
-the FEC. Goals: `report` <= 5 s, `export fec` <= 10 s, each with a current checkpoint (the
+the FEC. Goals: `report` <= 5 s, `export fec` <= 10 s, each with a current state (the
 first command after the fixture is written builds it, and is shown apart).
 """
 
@@ -24,7 +24,7 @@ def main() -> None:
     with open(ws / "facturier.toml", "a", encoding="utf-8") as fh:  # type: ignore[operator]
         fh.write('\n[accounting]\nexchange_rates = { GBP = "1.1650" }\n')
     steps = [
-        ("balances (builds the checkpoint)", ("balances", "--date", "2026-11-30")),
+        ("balances (builds the state)", ("balances", "--date", "2026-11-30")),
         ("report --year 2026", ("report", "--year", "2026", "--date", "2026-11-30")),
         ("report --year 2025 (at 2025-12-31)", ("report", "--year", "2025")),
         ("export fec --year 2026", ("export", "fec", "--year", "2026")),
