@@ -13,7 +13,12 @@ from hypothesis import strategies as st
 
 from facturier.ops.accounts import client_balance_view
 from facturier.ops.views import PAYMENT_VIEWS
-from facturier.store.events import T
+from facturier.store.events import (
+    ISSUED_TYPE_OF_KIND,
+    AllocationPart,
+    DocumentIssued,
+    PaymentRecorded,
+)
 from facturier.store.ledger import Ledger
 from facturier.store.paths import WorkspacePaths
 from facturier.store.views import write_views
@@ -28,20 +33,25 @@ steps = st.lists(st.one_of(
 ), min_size=1, max_size=14)
 
 
-def money(value: int) -> str:
-    return str(Decimal(value).scaleb(-2))
+def money(value: int) -> Decimal:
+    return Decimal(value).scaleb(-2)
 
 
 def invoice(number: str, day: date, due: date, total: int, currency: str, kind: str = "invoice",
-            refers_to: str | None = None) -> dict[str, object]:
-    data: dict[str, object] = {
-        "kind": kind, "number": number, "series": "s", "series_seq": 1, "seller": "issuer", "client": "acme",
-        "client_name": "Acme", "mode": "live", "date": day.isoformat(), "due_date": due.isoformat(),
-        "currency": currency, "total_excl_vat": money(total), "total_vat": "0.00", "total_incl_vat": money(total),
-        "files": {}}
-    if refers_to is not None:
-        data["refers_to"] = refers_to
-    return data
+            refers_to: str | None = None) -> DocumentIssued:
+    return DocumentIssued(
+        type=ISSUED_TYPE_OF_KIND[kind], kind=kind, number=number, series="s", series_seq=1,
+        seller="issuer", client="acme", client_name="Acme", mode="live", date=day, due_date=due,
+        currency=currency, total_excl_vat=money(total), total_vat=Decimal("0.00"),
+        total_incl_vat=money(total), refers_to=refers_to)
+
+
+def payment(day: date, amount: Decimal, currency: str, parts: list[tuple[str, Decimal]],
+            unallocated: Decimal) -> PaymentRecorded:
+    return PaymentRecorded(client="acme", date=day, amount=amount, currency=currency,
+                           method="transfer", reference="", source="manual",
+                           allocation=tuple(AllocationPart(n, a) for n, a in parts),
+                           unallocated=unallocated)
 
 
 def apply(ledger: Ledger, step: tuple, i: int, numbers: list[tuple[str, str]]) -> None:
@@ -51,23 +61,19 @@ def apply(ledger: Ledger, step: tuple, i: int, numbers: list[tuple[str, str]]) -
         total, currency = (step[3], step[4]) if step[0] == "invoice" else (1000, "EUR")
         number = f"2026-{i:04d}"
         numbers.append((number, currency))
-        ledger.append(T.INVOICE_ISSUED, invoice(number, day, day + timedelta(days=step[2] if step[0] == "invoice"
-                                                                             else 30), total, currency))
+        due = day + timedelta(days=step[2] if step[0] == "invoice" else 30)
+        ledger.append(invoice(number, day, due, total, currency))
     elif step[0] == "pay":
         parts = [(numbers[k % len(numbers)], amount) for k, amount in step[2]]
         currency = parts[0][0][1] if parts else "EUR"
         parts = [((n, c), a) for (n, c), a in parts if c == currency]
         amount = sum(a for _, a in parts) + step[3]
         if amount:
-            ledger.append(T.PAYMENT_RECORDED, {
-                "client": "acme", "date": day.isoformat(), "amount": money(amount), "currency": currency,
-                "method": "transfer", "reference": "", "source": "manual",
-                "allocation": [{"number": n, "amount": money(a)} for (n, _), a in parts],
-                "unallocated": money(step[3])})
+            allocated = [(n, money(a)) for (n, _), a in parts]
+            ledger.append(payment(day, money(amount), currency, allocated, money(step[3])))
     else:
         number, currency = numbers[step[2] % len(numbers)]
-        ledger.append(T.CREDIT_NOTE_ISSUED, invoice(f"AV-{i:04d}", day, day, step[3], currency,
-                                                    "credit_note", number))
+        ledger.append(invoice(f"AV-{i:04d}", day, day, step[3], currency, "credit_note", number))
 
 
 def as_of(ledger: Ledger) -> date:
@@ -100,7 +106,7 @@ def test_a_payment_patches_the_rows_it_changed_and_keeps_the_others(tmp_path: Pa
     payment of another invoice; a row edited without its stamp matching is written whole."""
     with Ledger(tmp_path) as ledger:
         for i in range(3):
-            ledger.append(T.INVOICE_ISSUED, invoice(f"2026-{i:04d}", START, START + timedelta(days=30), 10000, "EUR"))
+            ledger.append(invoice(f"2026-{i:04d}", START, START + timedelta(days=30), 10000, "EUR"))
         write_views(tmp_path, ledger.state, PAYMENT_VIEWS, {"acme"})
         view = tmp_path / "data" / "balance" / "acme.json"
         stamps_path = WorkspacePaths(tmp_path).view_stamps
@@ -114,10 +120,8 @@ def test_a_payment_patches_the_rows_it_changed_and_keeps_the_others(tmp_path: Pa
         stamps_path.write_bytes(orjson.dumps(stamps))
 
         def pay(number: str) -> None:
-            ledger.append(T.PAYMENT_RECORDED, {
-                "client": "acme", "date": "2026-01-05", "amount": "10.00", "currency": "EUR", "method": "transfer",
-                "reference": "", "source": "manual", "allocation": [{"number": number, "amount": "10.00"}],
-                "unallocated": "0.00"})
+            ten = Decimal("10.00")
+            ledger.append(payment(date(2026, 1, 5), ten, "EUR", [(number, ten)], Decimal("0.00")))
             write_views(tmp_path, ledger.state, PAYMENT_VIEWS, {"acme"})
 
         pay("2026-0000")
