@@ -8,8 +8,10 @@ note, and `reminder.drafted` entries (journalled the way collections journal the
 from __future__ import annotations
 
 import shutil
+from datetime import date
 from pathlib import Path
 
+from facturier.store.events import ReminderEvent, T
 from facturier.store.ledger import Ledger
 from tests.conftest import DEMO, run_cli
 
@@ -47,6 +49,7 @@ def build_books(ws: Path) -> Path:
                  ("2026-0002", "atelier-lumiere", 7, "2026-02-21")]
     with Ledger(ws) as ledger:
         for number, client, stage, day in reminders:
-            ledger.append("reminder.drafted", {"number": number, "client": client, "stage": stage, "date": day,
-                                               "store": "outbox", "draft_id": f"{number}-{stage}"})
+            ledger.append(ReminderEvent(type=T.REMINDER_DRAFTED, number=number, client=client,
+                                        stage=stage, date=date.fromisoformat(day), store="outbox",
+                                        message_id="", draft_id=f"{number}-{stage}"))
     return ws

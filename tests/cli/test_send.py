@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from facturier.store.events import DeliveryEvent, T
 from tests.conftest import journal, run_cli
 from tests.smtp_server import use_smtp
 
@@ -139,7 +140,8 @@ def test_interrupted_send_is_not_resent_but_raised_then_confirmed(ws: Path, smtp
     assert run_cli(ws, "run", *NOV15, env=env).code == 0
     set_option(ws, "clients/acme.toml", "auto_send = false", "auto_send = true")
     with Ledger(ws) as ledger:  # what a process killed right after handing the message over leaves
-        ledger.append("invoice.sending", {"number": "2026-0002", "client": "acme", "message_id": "<x@palks.example>"})
+        ledger.append(DeliveryEvent(type=T.INVOICE_SENDING, number="2026-0002", client="acme",
+                                    message_id="<x@palks.example>"))
     blocked = run_cli(ws, "send", *NOV15, env=env)
     assert blocked.code == 1 and "--confirm-sent 2026-0002" in blocked.err
     assert "2026-0002" not in smtp_server.recorder.refs()
@@ -158,7 +160,8 @@ def test_retry_sends_an_interrupted_invoice_now(ws: Path, smtp_server: Any) -> N
     set_option(ws, "clients/acme.toml", "auto_send = true", "auto_send = false")
     assert run_cli(ws, "run", *NOV15, env=env).code == 0
     with Ledger(ws) as ledger:
-        ledger.append("invoice.sending", {"number": "2026-0001", "client": "acme", "message_id": "<y@palks.example>"})
+        ledger.append(DeliveryEvent(type=T.INVOICE_SENDING, number="2026-0001", client="acme",
+                                    message_id="<y@palks.example>"))
     result = run_cli(ws, "send", "--retry", "2026-0001", env=env)
     assert result.code == 0, result.text
     assert smtp_server.recorder.refs() == ["2026-0001"]

@@ -20,6 +20,7 @@ from facturier.ops.delivery.send import plan_deliveries
 from facturier.ops.invoicing.credit import issue_credit_note
 from facturier.ops.plan import carry_out, carry_out_steps
 from facturier.ops.report import ProgressHook, Report
+from facturier.store.events import OtherEvent
 from facturier.store.ledger import Ledger
 from facturier.store.state import LedgerState
 from tests.conftest import DEMO, copy_demo, journal
@@ -55,7 +56,7 @@ class FakePlan:
     def apply(self, ledger: Ledger, progress: ProgressHook | None = None) -> Report:
         self.calls.append("apply")
         assert ledger.state is self.state
-        ledger.append("test.fact", {"n": len(self.calls)})
+        ledger.append(OtherEvent(type="test.fact", data={"n": len(self.calls)}))
         return Report("fake", ["entries"], [{"entries": self.state.position.seq}])
 
 

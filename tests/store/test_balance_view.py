@@ -14,7 +14,13 @@ from facturier.core.money import fmt_amount
 from facturier.core.payments import Allocation
 from facturier.ops.accounts import balance_row
 from facturier.ops.views import PAYMENT_VIEWS
-from facturier.store.events import T
+from facturier.store.events import (
+    ISSUED_TYPE_OF_KIND,
+    AllocationPart,
+    DocumentIssued,
+    PaymentRecorded,
+    T,
+)
 from facturier.store.ledger import Ledger
 from facturier.store.views import view_bytes, write_views
 from tests.balance_reference import CreditFact, InvoiceFact, PaymentFact, compute_balances
@@ -30,20 +36,25 @@ steps = st.lists(st.one_of(
 ), min_size=1, max_size=14)
 
 
-def money(value: int) -> str:
-    return str(Decimal(value).scaleb(-2))
+def money(value: int) -> Decimal:
+    return Decimal(value).scaleb(-2)
 
 
 def invoice(number: str, day: date, due: date, total: int, currency: str, kind: str = "invoice",
-            refers_to: str | None = None) -> dict[str, object]:
-    data: dict[str, object] = {
-        "kind": kind, "number": number, "series": "s", "series_seq": 1, "seller": "issuer", "client": "acme",
-        "client_name": "Acme", "mode": "live", "date": day.isoformat(), "due_date": due.isoformat(),
-        "currency": currency, "total_excl_vat": money(total), "total_vat": "0.00", "total_incl_vat": money(total),
-        "files": {}}
-    if refers_to is not None:
-        data["refers_to"] = refers_to
-    return data
+            refers_to: str | None = None) -> DocumentIssued:
+    return DocumentIssued(
+        type=ISSUED_TYPE_OF_KIND[kind], kind=kind, number=number, series="s", series_seq=1,
+        seller="issuer", client="acme", client_name="Acme", mode="live", date=day, due_date=due,
+        currency=currency, total_excl_vat=money(total), total_vat=Decimal("0.00"),
+        total_incl_vat=money(total), refers_to=refers_to)
+
+
+def payment(day: date, amount: Decimal, currency: str, parts: list[tuple[str, Decimal]],
+            unallocated: Decimal) -> PaymentRecorded:
+    return PaymentRecorded(client="acme", date=day, amount=amount, currency=currency,
+                           method="transfer", reference="", source="manual",
+                           allocation=tuple(AllocationPart(n, a) for n, a in parts),
+                           unallocated=unallocated)
 
 
 def apply(ledger: Ledger, step: tuple, i: int, numbers: list[tuple[str, str]]) -> None:
@@ -53,23 +64,19 @@ def apply(ledger: Ledger, step: tuple, i: int, numbers: list[tuple[str, str]]) -
         total, currency = (step[3], step[4]) if step[0] == "invoice" else (1000, "EUR")
         number = f"2026-{i:04d}"
         numbers.append((number, currency))
-        ledger.append(T.INVOICE_ISSUED, invoice(number, day, day + timedelta(days=step[2] if step[0] == "invoice"
-                                                                             else 30), total, currency))
+        due = day + timedelta(days=step[2] if step[0] == "invoice" else 30)
+        ledger.append(invoice(number, day, due, total, currency))
     elif step[0] == "pay":
         parts = [(numbers[k % len(numbers)], amount) for k, amount in step[2]]
         currency = parts[0][0][1] if parts else "EUR"
         parts = [((n, c), a) for (n, c), a in parts if c == currency]
         amount = sum(a for _, a in parts) + step[3]
         if amount:
-            ledger.append(T.PAYMENT_RECORDED, {
-                "client": "acme", "date": day.isoformat(), "amount": money(amount), "currency": currency,
-                "method": "transfer", "reference": "", "source": "manual",
-                "allocation": [{"number": n, "amount": money(a)} for (n, _), a in parts],
-                "unallocated": money(step[3])})
+            allocated = [(n, money(a)) for (n, _), a in parts]
+            ledger.append(payment(day, money(amount), currency, allocated, money(step[3])))
     else:
         number, currency = numbers[step[2] % len(numbers)]
-        ledger.append(T.CREDIT_NOTE_ISSUED, invoice(f"AV-{i:04d}", day, day, step[3], currency,
-                                                    "credit_note", number))
+        ledger.append(invoice(f"AV-{i:04d}", day, day, step[3], currency, "credit_note", number))
 
 
 def as_of(ledger: Ledger) -> date:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from facturier.core.errors import IntegrityError, LockBusyError
+from facturier.store.events import OtherEvent
 from facturier.store.journal import GENESIS, Journal, check_chain, entry_hash, read_entries
 from facturier.store.lock import WorkspaceLock
 
@@ -18,7 +19,7 @@ from facturier.store.lock import WorkspaceLock
 def make_journal(path: Path, n: int) -> None:
     j = Journal(path)
     for i in range(n):
-        j.append("test.fact", {"i": i, "text": "é"})
+        j.append(OtherEvent(type="test.fact", data={"i": i, "text": "é"}))
     j.close()
 
 
@@ -73,7 +74,7 @@ def test_a_torn_last_line_is_discarded_by_the_next_writer(tmp_path: Path) -> Non
         fh.write(b'{"seq":3,"at":"2026-')
     j = Journal(path)
     assert j.repaired_tail
-    entry = j.append("test.fact", {"i": 3})
+    entry = j.append(OtherEvent(type="test.fact", data={"i": 3}))
     j.close()
     assert entry["seq"] == 3
     assert check_chain(path)[1] == []

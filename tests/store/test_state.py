@@ -236,12 +236,15 @@ def test_rebuild_regenerates_the_state_and_identical_views(busy_ws: Path) -> Non
 
 def test_documents_with_the_same_file_name_never_collide_in_staging(tmp_path: Path) -> None:
     """Two documents of one commit group whose files share a name (two sellers' 2026-0001)."""
+    from facturier.store.events import OtherEvent
     from facturier.store.ledger import Ledger
 
     with Ledger(tmp_path) as ledger:
         ledger.commit_group([
-            ("test.document", {"number": "2026-0001", "n": 1}, {"pdf": ("data/a/2026-0001.pdf", b"A")}),
-            ("test.document", {"number": "2026-0001", "n": 2}, {"pdf": ("data/b/2026-0001.pdf", b"B")}),
+            (OtherEvent(type="test.document", data={"number": "2026-0001", "n": 1}),
+             {"pdf": ("data/a/2026-0001.pdf", b"A")}),
+            (OtherEvent(type="test.document", data={"number": "2026-0001", "n": 2}),
+             {"pdf": ("data/b/2026-0001.pdf", b"B")}),
         ])
     assert (tmp_path / "data/a/2026-0001.pdf").read_bytes() == b"A"
     assert (tmp_path / "data/b/2026-0001.pdf").read_bytes() == b"B"

@@ -61,7 +61,8 @@ class PasswordError(FacturierError):
 @dataclass(frozen=True, slots=True)
 class SendReceipt:
     """A message the transport accepted: its Message-ID, and what the transport adds to the
-    delivery's journal entry (Gmail: `gmail_message_id`, `gmail_thread_id`), new keys only."""
+    delivery's journal entry (Gmail: `gmail_message_id`, `gmail_thread_id`, `gmail_subject`,
+    each when not empty: the fields `store.events.DeliveryEvent` declares for them)."""
 
     message_id: str
     journal_fields: dict[str, str] = field(default_factory=dict)

@@ -103,9 +103,14 @@ def unsigned_zero(value: Decimal) -> Decimal:
     return value.copy_abs() if value.is_zero() else value
 
 
+def rounded(amount: Decimal, currency: str) -> Decimal:
+    """The amount at the currency's minor unit, a zero unsigned: what `fmt_amount` prints."""
+    return unsigned_zero(quantize(amount, currency))
+
+
 def fmt_amount(amount: Decimal, currency: str) -> str:
     """Plain machine format of a rounded amount ('1234.50'), as stored in JSON and CSV."""
-    return str(unsigned_zero(quantize(amount, currency)))
+    return str(rounded(amount, currency))
 
 
 def to_minor(amount: Decimal, currency: str) -> int:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+from datetime import date
+from decimal import Decimal
 from typing import Any, Protocol
 
 from facturier.core.invoice import Document, Party
+from facturier.store.events import ISSUED_TYPE_OF_KIND, DocumentIssued
 from facturier.store.journal import Entry
 from facturier.store.ledger import Ledger, document_json
 
@@ -63,34 +66,27 @@ def document_folder(doc: Document) -> str:
     return f"data/{base}/{owner}/{doc.issue_date.year}"
 
 
-def entry_data(doc: Document, record: dict[str, Any]) -> dict[str, Any]:
-    """The journal data of an issued document: identity, dates and totals."""
-    return {
-        "kind": doc.kind,
-        "number": doc.number,
-        "series": doc.series,
-        "series_seq": doc.seq,
-        "seller": doc.seller_id,
-        "client": doc.client_id,
-        "client_name": doc.buyer.name,
-        "mode": doc.mode,
-        "date": record["issue_date"],
-        "due_date": record["due_date"],
-        "currency": doc.currency,
-        "total_excl_vat": record["total_excl_vat"],
-        "total_vat": record["total_vat"],
-        "total_incl_vat": record["total_incl_vat"],
-    }
+def issued_event(doc: Document, record: dict[str, Any],
+                 extra: dict[str, Any] | None = None) -> DocumentIssued:
+    """The journal record of an issued document: identity, dates and totals as its record has
+    them, and `extra`, the optional fields its draft adds (see `ops.issuing.Draft`)."""
+    return DocumentIssued(
+        type=ISSUED_TYPE_OF_KIND[doc.kind], kind=doc.kind, number=doc.number, series=doc.series,
+        series_seq=doc.seq, seller=doc.seller_id, client=doc.client_id,
+        client_name=doc.buyer.name, mode=doc.mode, date=date.fromisoformat(record["issue_date"]),
+        due_date=date.fromisoformat(record["due_date"]), currency=doc.currency,
+        total_excl_vat=Decimal(record["total_excl_vat"]), total_vat=Decimal(record["total_vat"]),
+        total_incl_vat=Decimal(record["total_incl_vat"]), **(extra or {}),
+    )
 
 
 def document_commit(
     doc: Document, record: dict[str, Any], pdf: bytes, extra: dict[str, Any] | None = None
-) -> tuple[str, dict[str, Any], dict[str, tuple[str, bytes]]]:
-    """(entry type, entry data, files) that issue a rendered document, for the ledger to commit."""
+) -> tuple[DocumentIssued, dict[str, tuple[str, bytes]]]:
+    """(entry, files) that issue a rendered document, for the ledger to commit."""
     stem = f"{document_folder(doc)}/{doc.number}"
-    data = {**entry_data(doc, record), **(extra or {})}
     files = {"pdf": (f"{stem}.pdf", pdf), "json": (f"{stem}.json", document_json(record))}
-    return f"{doc.kind}.issued", data, files
+    return issued_event(doc, record, extra), files
 
 
 def commit_document(

@@ -14,9 +14,9 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from facturier.store.events import ISSUED_TYPES
 from facturier.store.journal import Entry
 
-DOCUMENT_TYPES = ("invoice.issued", "credit_note.issued")
 INLINE_BELOW = 40  # below this, starting workers (each compiles the XSLT, ~1 s) costs more
 CHUNK = 50
 
@@ -34,7 +34,7 @@ class EInvoiceReport:
 def issued_pdfs(entries: list[Entry]) -> list[str]:
     """Workspace-relative paths of every issued invoice and credit note PDF, in journal order."""
     return [e["files"]["pdf"]["path"] for e in entries
-            if e.get("type") in DOCUMENT_TYPES and "pdf" in e.get("files", {})]
+            if e.get("type") in ISSUED_TYPES and "pdf" in e.get("files", {})]
 
 
 def document_xml(root: Path, number: str) -> bytes:

@@ -46,8 +46,9 @@ from facturier.store.state import LedgerState
 class Draft:
     """A composed, numbered document not yet rendered, and what its journal entry adds.
 
-    `extra` is journal data beside the document's own (a batch row's customer and
-    reference, a credit note's `refers_to`, a monthly invoice's period).
+    `extra` sets optional fields of its `DocumentIssued` entry by name: a batch row's
+    customer, reference and batch, a credit note's refers_to, reason and credited_lines, a
+    monthly invoice's period.
     """
 
     doc: Document

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from facturier.adapters.payment_links import PaymentLinkError, PaymentLinkProvider
 from facturier.core.money import fmt_amount
-from facturier.store.events import T
+from facturier.store.events import PaymentLinkEvent, T
 from facturier.store.ledger import Ledger
 from facturier.store.state import LedgerState
 
@@ -42,9 +42,9 @@ def link_for(state: LedgerState, ledger: Ledger | None, provider: PaymentLinkPro
         return DRY_RUN_LINK
     stale = [link for link in state.links.active(number) if link[2] == provider.name]
     link = provider.create(number, amount, currency)
-    ledger.append(T.PAYMENT_LINK_CREATED, {"number": number, "provider": link.provider, "link_id": link.link_id,
-                                           "url": link.url, "amount": fmt_amount(amount, currency),
-                                           "currency": currency})
+    ledger.append(PaymentLinkEvent(type=T.PAYMENT_LINK_CREATED, number=number,
+                                   provider=link.provider, link_id=link.link_id, url=link.url,
+                                   amount=fmt_amount(amount, currency), currency=currency))
     for old_amount, old_currency, _, link_id, url in stale:
         _switch_off(ledger, provider, number, link_id, url, old_amount, old_currency)
     return link.url
@@ -68,5 +68,6 @@ def deactivate_links(state: LedgerState, ledger: Ledger, provider: PaymentLinkPr
 def _switch_off(ledger: Ledger, provider: PaymentLinkProvider, number: str, link_id: str, url: str,
                 amount: str, currency: str) -> None:
     provider.deactivate(link_id)
-    ledger.append(T.PAYMENT_LINK_DEACTIVATED, {"number": number, "provider": provider.name, "link_id": link_id,
-                                               "url": url, "amount": amount, "currency": currency})
+    ledger.append(PaymentLinkEvent(type=T.PAYMENT_LINK_DEACTIVATED, number=number,
+                                   provider=provider.name, link_id=link_id, url=url, amount=amount,
+                                   currency=currency))

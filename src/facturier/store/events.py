@@ -1,22 +1,32 @@
-"""Typed journal events: one frozen record per entry type, parsed once from a journal line.
+"""Journal events: one frozen record per entry type, the journal's schema both ways.
 
-Like beancount's `core/data.py`, every fact the journal can hold is declared here, its
-docstring listing the fields, and everything downstream (the ledger state, the use cases)
-reads these records instead of raw dictionaries. The on-disk format is unchanged: each
-record is parsed from the JSON object of one line (`parse_event`), and the keys written by
-earlier versions are all accepted. Common to every event: `seq` (1-based line number) and
-`at` (UTC timestamp of the append).
+Like beancount's `core/data.py` with its printer, in one module: every fact the journal can
+hold is declared here, its docstring listing the fields, and each record both parses itself
+from the JSON object of a journal line (`parse`, dispatched on the entry type by
+`parse_event`) and serializes itself back (`to_data`: the entry's data, without `seq`, `at`,
+`type`, `prev` and `hash`, which the journal adds). Every write site builds a record and the
+ledger appends it (`Ledger.append`, `commit_files`, `commit_group`, `commit_staged`,
+`Journal.append_many`), so what is on disk is exactly what is declared here; the ledger
+state, the views and the use cases read the same records. For every entry this version
+writes, `parse(entry).to_data()` is the entry's data, key for key and value for value, and
+the bytes are those the version before the records wrote (tests/store/test_events.py holds
+both). The keys written by earlier versions are all accepted when parsing.
 
-Entry type names are defined once, in `T`, and nowhere else.
+Common to every event: `seq` (1-based line number) and `at` (UTC timestamp of the append),
+0 and "" on a record not journalled yet; `type`, the entry type (a class constant on a record
+of one type, a field on one that several entry types share). An optional field is None when
+its key is absent from the entry, and is then not written.
+
+Entry type names are defined once, in `T`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
+import datetime as dt
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from collections.abc import Iterator
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 
 class T:
@@ -47,6 +57,19 @@ class T:
 
 
 ISSUED_TYPES: Final = (T.INVOICE_ISSUED, T.CREDIT_NOTE_ISSUED)
+# The entry type of each kind of issued document.
+ISSUED_TYPE_OF_KIND: Final = {"invoice": T.INVOICE_ISSUED, "credit_note": T.CREDIT_NOTE_ISSUED}
+_DELIVERED: Final = (T.INVOICE_SENT, T.BATCH_DELIVERED)
+_SEND_FAILED: Final = (T.INVOICE_SEND_FAILED, T.BATCH_SEND_FAILED)
+
+
+def _present(**fields: Any) -> dict[str, Any]:
+    """The fields that are not None: the optional keys an entry has."""
+    return {key: value for key, value in fields.items() if value is not None}
+
+
+def _day(value: Any) -> dt.date:
+    return dt.date.fromisoformat(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,19 +81,31 @@ class FileRef:
     sha256: str
 
 
-@dataclass(frozen=True, slots=True)
+def _files(raw: Any) -> tuple[FileRef, ...]:
+    if not isinstance(raw, dict):
+        return ()
+    return tuple(FileRef(role, item["path"], item["sha256"]) for role, item in raw.items())
+
+
+def _files_data(files: tuple[FileRef, ...]) -> dict[str, dict[str, str]]:
+    return {f.role: {"path": f.path, "sha256": f.sha256} for f in files}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DocumentIssued:
     """`invoice.issued` / `credit_note.issued`: a document is issued from this entry on.
 
     Fields: kind ("invoice" | "credit_note"), number, series, series_seq, seller ("issuer"
     or a batch client id), client, client_name, mode ("live" | "test"), date, due_date,
-    currency, total_excl_vat, total_vat, total_incl_vat, files (PDF and JSON record);
-    optional: period ("YYYY-MM" of a monthly invoice), refers_to and reason (credit notes),
-    customer, reference and batch (the SHA-256 of the batch file of a batch invoice).
+    currency, total_excl_vat, total_vat, total_incl_vat, files (PDF and JSON record, named
+    by the ledger when it commits them); optional: period ("YYYY-MM" of a monthly invoice),
+    refers_to, reason and credited_lines (credit notes; credited_lines: the 1-based lines of
+    the original credited by `credit --line`), customer, reference and batch (the SHA-256 of
+    the batch file of a batch invoice).
     """
 
-    seq: int
-    at: str
+    seq: int = 0
+    at: str = ""
     type: str
     kind: str
     number: str
@@ -80,16 +115,17 @@ class DocumentIssued:
     client: str
     client_name: str
     mode: str
-    date: date
-    due_date: date
+    date: dt.date
+    due_date: dt.date
     currency: str
     total_excl_vat: Decimal
     total_vat: Decimal
     total_incl_vat: Decimal
-    files: tuple[FileRef, ...]
+    files: tuple[FileRef, ...] = ()
     period: str | None = None
     refers_to: str | None = None
-    reason: str = ""
+    reason: str | None = None
+    credited_lines: tuple[int, ...] | None = None
     customer: str | None = None
     reference: str | None = None
     batch: str | None = None
@@ -108,19 +144,56 @@ class DocumentIssued:
         """The file of a role ("pdf", "json"), or None when the entry names none."""
         return next((f for f in self.files if f.role == role), None)
 
+    def with_files(self, files: tuple[FileRef, ...]) -> DocumentIssued:
+        """The same document naming these files."""
+        return replace(self, files=files)
 
-@dataclass(frozen=True, slots=True)
+    @classmethod
+    def parse(cls, e: dict[str, Any]) -> DocumentIssued:
+        """The record of a journal entry of this type."""
+        lines = e.get("credited_lines")
+        return cls(
+            seq=e["seq"], at=e["at"], type=e["type"], kind=e["kind"], number=e["number"],
+            series=e["series"], series_seq=int(e["series_seq"]), seller=e["seller"],
+            client=e["client"], client_name=e.get("client_name", ""), mode=e["mode"],
+            date=_day(e["date"]), due_date=_day(e["due_date"]), currency=e["currency"],
+            total_excl_vat=Decimal(e["total_excl_vat"]), total_vat=Decimal(e["total_vat"]),
+            total_incl_vat=Decimal(e["total_incl_vat"]), files=_files(e.get("files")),
+            period=e.get("period"), refers_to=e.get("refers_to"), reason=e.get("reason"),
+            credited_lines=None if lines is None else tuple(int(n) for n in lines),
+            customer=e.get("customer"), reference=e.get("reference"), batch=e.get("batch"),
+        )
+
+    def to_data(self) -> dict[str, Any]:
+        """The entry's data, as journalled."""
+        lines = None if self.credited_lines is None else list(self.credited_lines)
+        return {
+            "kind": self.kind, "number": self.number, "series": self.series,
+            "series_seq": self.series_seq, "seller": self.seller, "client": self.client,
+            "client_name": self.client_name, "mode": self.mode, "date": self.date.isoformat(),
+            "due_date": self.due_date.isoformat(), "currency": self.currency,
+            "total_excl_vat": str(self.total_excl_vat), "total_vat": str(self.total_vat),
+            "total_incl_vat": str(self.total_incl_vat),
+            **_present(period=self.period, refers_to=self.refers_to, reason=self.reason,
+                       credited_lines=lines, customer=self.customer, reference=self.reference,
+                       batch=self.batch),
+            "files": _files_data(self.files),
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DeliveryEvent:
     """`invoice.sending|sent|send_failed` and `batch.sending|delivered|send_failed`.
 
-    Fields: number (invoice deliveries) or client and month (a batch client's monthly ZIP),
-    message_id; `sent`/`delivered` add to and transport (and confirmed_by_operator when a
-    human confirmed an in-flight send, and gmail_message_id, gmail_thread_id, gmail_subject
-    when sent through Gmail); `send_failed` adds error.
+    Fields: number and client (invoice deliveries) or client and month (a batch client's
+    monthly ZIP), message_id; `sent`/`delivered` add to and transport (and
+    confirmed_by_operator when a human confirmed an in-flight send, and gmail_message_id,
+    gmail_thread_id, gmail_subject, each when not empty, when sent through Gmail);
+    `send_failed` adds error.
     """
 
-    seq: int
-    at: str
+    seq: int = 0
+    at: str = ""
     type: str
     message_id: str
     number: str | None = None
@@ -130,6 +203,7 @@ class DeliveryEvent:
     transport: str = ""
     error: str = ""
     confirmed_by_operator: bool = False
+    gmail_message_id: str = ""
     gmail_thread_id: str = ""
     gmail_subject: str = ""
 
@@ -137,6 +211,34 @@ class DeliveryEvent:
     def key(self) -> str:
         """The delivery key: the invoice number or `<batch id>/<YYYY-MM>`."""
         return self.number if self.number is not None else f"{self.client}/{self.month}"
+
+    @classmethod
+    def parse(cls, e: dict[str, Any]) -> DeliveryEvent:
+        """The record of a journal entry of one of these types."""
+        return cls(
+            seq=e["seq"], at=e["at"], type=e["type"], message_id=str(e.get("message_id", "")),
+            number=e.get("number"), client=e.get("client"), month=e.get("month"),
+            to=tuple(e.get("to", ())), transport=e.get("transport", ""), error=e.get("error", ""),
+            confirmed_by_operator=bool(e.get("confirmed_by_operator", False)),
+            gmail_message_id=str(e.get("gmail_message_id", "")),
+            gmail_thread_id=str(e.get("gmail_thread_id", "")),
+            gmail_subject=str(e.get("gmail_subject", "")),
+        )
+
+    def to_data(self) -> dict[str, Any]:
+        """The entry's data, as journalled: the outcome's keys only on an outcome."""
+        data = _present(number=self.number, client=self.client, month=self.month)
+        data["message_id"] = self.message_id
+        if self.type in _DELIVERED:
+            data.update(to=list(self.to), transport=self.transport)
+            if self.confirmed_by_operator:
+                data["confirmed_by_operator"] = True
+            gmail = {"gmail_message_id": self.gmail_message_id,
+                     "gmail_thread_id": self.gmail_thread_id, "gmail_subject": self.gmail_subject}
+            data.update((k, v) for k, v in gmail.items() if v)
+        elif self.type in _SEND_FAILED:
+            data["error"] = self.error
+        return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,20 +249,22 @@ class AllocationPart:
     amount: Decimal
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PaymentRecorded:
     """`payment.recorded`: money received from a direct client.
 
     Fields: client, date, amount, currency, method, reference, source ("manual" or
     "bank:<format>:<file>"), allocation (per invoice), unallocated (left as credit); bank
-    imports add bank_id (the bank's own id, when the statement has one) and bank_key.
+    imports add bank_id (the bank's own id, null when the statement has none) and bank_key,
+    and since they hold back likely duplicates, counterparty and remittance (the payer and
+    the remittance text, compared with a later import of the same credit).
     """
 
-    seq: int
-    at: str
-    type: str
+    type: ClassVar[str] = T.PAYMENT_RECORDED
+    seq: int = 0
+    at: str = ""
     client: str
-    date: date
+    date: dt.date
     amount: Decimal
     currency: str
     method: str
@@ -170,49 +274,128 @@ class PaymentRecorded:
     unallocated: Decimal
     bank_id: str | None = None
     bank_key: str | None = None
+    counterparty: str | None = None
+    remittance: str | None = None
+
+    @classmethod
+    def parse(cls, e: dict[str, Any]) -> PaymentRecorded:
+        """The record of a journal entry of this type."""
+        parts = tuple(AllocationPart(a["number"], Decimal(a["amount"])) for a in e["allocation"])
+        return cls(
+            seq=e["seq"], at=e["at"], client=e["client"], date=_day(e["date"]),
+            amount=Decimal(e["amount"]), currency=e["currency"], method=e.get("method", ""),
+            reference=e.get("reference", ""), source=e.get("source", ""), allocation=parts,
+            unallocated=Decimal(e["unallocated"]), bank_id=e.get("bank_id"),
+            bank_key=e.get("bank_key"), counterparty=e.get("counterparty"),
+            remittance=e.get("remittance"),
+        )
+
+    def to_data(self) -> dict[str, Any]:
+        """The entry's data, as journalled."""
+        data: dict[str, Any] = {
+            "client": self.client, "date": self.date.isoformat(), "amount": str(self.amount),
+            "currency": self.currency, "method": self.method, "reference": self.reference,
+            "source": self.source,
+            "allocation": [{"number": a.number, "amount": str(a.amount)} for a in self.allocation],
+            "unallocated": str(self.unallocated),
+        }
+        if self.bank_key is not None or self.bank_id is not None:
+            # A bank import writes both, the id null when the statement gives none.
+            data.update(bank_id=self.bank_id, bank_key=self.bank_key)
+        data.update(_present(counterparty=self.counterparty, remittance=self.remittance))
+        return data
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class BatchAccepted:
     """`batch.accepted`: an inbox file validated whole and archived (files: the archive).
 
-    Fields: client (batch client id), name (inbox file name), sha256, rows, run_date, files.
+    Fields: client (batch client id), name (inbox file name), sha256, rows, run_date, files
+    (named by the ledger when it commits the archive).
     """
 
-    seq: int
-    at: str
-    type: str
+    type: ClassVar[str] = T.BATCH_ACCEPTED
+    seq: int = 0
+    at: str = ""
     client: str
     name: str
     sha256: str
     rows: int
-    run_date: date
-    files: tuple[FileRef, ...]
+    run_date: dt.date
+    files: tuple[FileRef, ...] = ()
+
+    def with_files(self, files: tuple[FileRef, ...]) -> BatchAccepted:
+        """The same acceptance naming these files."""
+        return replace(self, files=files)
+
+    @classmethod
+    def parse(cls, e: dict[str, Any]) -> BatchAccepted:
+        """The record of a journal entry of this type."""
+        return cls(seq=e["seq"], at=e["at"], client=e["client"], name=e["name"], sha256=e["sha256"],
+                   rows=int(e["rows"]), run_date=_day(e["run_date"]), files=_files(e.get("files")))
+
+    def to_data(self) -> dict[str, Any]:
+        """The entry's data, as journalled."""
+        return {"client": self.client, "name": self.name, "sha256": self.sha256, "rows": self.rows,
+                "run_date": self.run_date.isoformat(), "files": _files_data(self.files)}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class BatchRejected:
-    """`batch.rejected`: an inbox file refused. Fields: client, name, sha256, problems, rejected."""
+    """`batch.rejected`: an inbox file refused.
 
-    seq: int
-    at: str
-    type: str
+    Fields: client, name, sha256 (null when the file could not be read), problems (how
+    many), rejected (where the file and its .errors.txt went).
+    """
+
+    type: ClassVar[str] = T.BATCH_REJECTED
+    seq: int = 0
+    at: str = ""
     client: str
     name: str
-    sha256: str
+    sha256: str | None
     problems: int
     rejected: str
 
+    @classmethod
+    def parse(cls, e: dict[str, Any]) -> BatchRejected:
+        """The record of a journal entry of this type."""
+        return cls(seq=e["seq"], at=e["at"], client=e["client"], name=e["name"],
+                   sha256=e.get("sha256"), problems=int(e.get("problems", 0)),
+                   rejected=e.get("rejected", ""))
 
-@dataclass(frozen=True, slots=True)
+    def to_data(self) -> dict[str, Any]:
+        """The entry's data, as journalled."""
+        return {"client": self.client, "name": self.name, "sha256": self.sha256,
+                "problems": self.problems, "rejected": self.rejected}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class BatchCompleted:
-    """`batch.completed`: every row of an accepted file is issued. Fields: client, sha256."""
+    """`batch.completed`: every row of an accepted file is issued.
 
-    seq: int
-    at: str
-    type: str
+    Fields: client, name (the inbox file name), sha256, issued (how many invoices the file
+    gave in all).
+    """
+
+    type: ClassVar[str] = T.BATCH_COMPLETED
+    seq: int = 0
+    at: str = ""
     client: str
     sha256: str
+    name: str = ""
+    issued: int = 0
+
+    @classmethod
+    def parse(cls, e: dict[str, Any]) -> BatchCompleted:
+        """The record of a journal entry of this type."""
+        return cls(seq=e["seq"], at=e["at"], client=e["client"], sha256=e["sha256"],
+                   name=e.get("name", ""), issued=int(e.get("issued", 0)))
+
+    def to_data(self) -> dict[str, Any]:
+        """The entry's data, as journalled."""
+        return {"client": self.client, "name": self.name, "sha256": self.sha256,
+                "issued": self.issued}
 
 
 USAGE_FIELDS: Final = ("id", "client", "metric", "quantity", "date", "key")
@@ -234,20 +417,21 @@ class UsageRecord:
     key: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class UsageRecorded:
     """`usage.recorded`: usage records, validated whole before they were journalled.
 
-    Fields: source ("manual", or "import:<file name>"), sha256 (of an imported file), records
-    (a list of [id, client, metric, quantity, date, key] in the order of `USAGE_FIELDS`).
-    One import is journalled as entries of a few thousand records each. `rows` keeps the
-    lists as parsed (a command that does not read usage pays nothing per record);
-    `records()` gives them typed.
+    Fields: source ("manual", or "import:<file name>"), records (a list of [id, client,
+    metric, quantity, date, key] in the order of `USAGE_FIELDS`); optional: sha256 (of the
+    imported file; read and written back, though no version writes it yet). One import is
+    journalled as entries of a few thousand records each. `rows` keeps the lists as parsed
+    (a command that does not read usage pays nothing per record); `records()` gives them
+    typed.
     """
 
-    seq: int
-    at: str
-    type: str
+    type: ClassVar[str] = T.USAGE_RECORDED
+    seq: int = 0
+    at: str = ""
     source: str
     rows: tuple[list[Any], ...]
     sha256: str | None = None
@@ -257,8 +441,21 @@ class UsageRecorded:
         for r in self.rows:
             yield UsageRecord(r[0], r[1], r[2], r[3], r[4], r[5] if len(r) > 5 else None)
 
+    @classmethod
+    def parse(cls, e: dict[str, Any]) -> UsageRecorded:
+        """The record of a journal entry of this type."""
+        rows = e["records"]
+        if not isinstance(rows, list):
+            raise TypeError("records is not a list")
+        return cls(seq=e["seq"], at=e["at"], source=str(e.get("source", "")), rows=tuple(rows),
+                   sha256=e.get("sha256"))
 
-@dataclass(frozen=True, slots=True)
+    def to_data(self) -> dict[str, Any]:
+        """The entry's data, as journalled."""
+        return {"source": self.source, "records": list(self.rows), **_present(sha256=self.sha256)}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ChargeAdded:
     """`charge.added`: a one-off line for a direct client's next monthly invoice.
 
@@ -267,74 +464,140 @@ class ChargeAdded:
     monthly invoice of that client journalled after it.
     """
 
-    seq: int
-    at: str
-    type: str
+    type: ClassVar[str] = T.CHARGE_ADDED
+    seq: int = 0
+    at: str = ""
     client: str
     amount: Decimal
     currency: str
     description: str
-    date: date
+    date: dt.date
     vat_rate: Decimal | None = None
 
+    @classmethod
+    def parse(cls, e: dict[str, Any]) -> ChargeAdded:
+        """The record of a journal entry of this type."""
+        rate = e.get("vat_rate")
+        return cls(seq=e["seq"], at=e["at"], client=e["client"], amount=Decimal(e["amount"]),
+                   currency=e["currency"], description=e["description"], date=_day(e["date"]),
+                   vat_rate=None if rate is None else Decimal(rate))
 
-@dataclass(frozen=True, slots=True)
+    def to_data(self) -> dict[str, Any]:
+        """The entry's data, as journalled."""
+        rate = None if self.vat_rate is None else str(self.vat_rate)
+        return {"client": self.client, "amount": str(self.amount), "currency": self.currency,
+                "description": self.description, "date": self.date.isoformat(),
+                **_present(vat_rate=rate)}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ReminderEvent:
     """`reminder.drafting|drafted|draft_failed`: one invoice's reminder handed to a draft store.
 
     Fields: number, client, stage, store ("outbox", "imap", ...), message_id (a combined
     draft's entries share it), date (the run day); `drafted` adds draft_id (file name or
-    `mailbox/UID`), uid (IMAP, when the server gives one) and confirmed_by_operator (a human
-    settled an in-flight draft with `remind --confirm`); `draft_failed` adds error (nothing
-    was stored: the next run drafts it again).
+    `mailbox/UID`, "" when a human confirmed a draft the store could not find), uid (IMAP,
+    when the server gives one) and confirmed_by_operator (a human settled an in-flight draft
+    with `remind --confirm`); `draft_failed` adds error (nothing was stored: the next run
+    drafts it again).
     """
 
-    seq: int
-    at: str
+    seq: int = 0
+    at: str = ""
     type: str
     number: str
     client: str
     stage: int
     store: str
     message_id: str
-    date: date
+    date: dt.date
     draft_id: str = ""
     uid: int | None = None
     error: str = ""
     confirmed_by_operator: bool = False
 
+    @classmethod
+    def parse(cls, e: dict[str, Any]) -> ReminderEvent:
+        """The record of a journal entry of one of these types."""
+        uid = e.get("uid")
+        return cls(seq=e["seq"], at=e["at"], type=e["type"], number=e["number"],
+                   client=e.get("client", ""), stage=int(e["stage"]), store=e.get("store", ""),
+                   message_id=str(e.get("message_id", "")), date=_day(e["date"]),
+                   draft_id=str(e.get("draft_id") or ""), uid=None if uid is None else int(uid),
+                   error=e.get("error", ""),
+                   confirmed_by_operator=bool(e.get("confirmed_by_operator", False)))
 
-@dataclass(frozen=True, slots=True)
+    def to_data(self) -> dict[str, Any]:
+        """The entry's data, as journalled: the outcome's keys only on an outcome."""
+        data: dict[str, Any] = {"number": self.number, "client": self.client, "stage": self.stage,
+                                "store": self.store, "message_id": self.message_id,
+                                "date": self.date.isoformat()}
+        if self.type == T.REMINDER_DRAFTED:
+            data["draft_id"] = self.draft_id
+            if self.uid is not None:
+                data["uid"] = self.uid
+            if self.confirmed_by_operator:
+                data["confirmed_by_operator"] = True
+        elif self.type == T.REMINDER_DRAFT_FAILED:
+            data["error"] = self.error
+        return data
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DisputeEvent:
     """`invoice.disputed` / `invoice.dispute_resolved`: reminders stop, then resume.
 
     Fields: number, date (the command's day); `disputed` adds reason (may be empty).
     """
 
-    seq: int
-    at: str
+    seq: int = 0
+    at: str = ""
     type: str
     number: str
-    date: date
+    date: dt.date
     reason: str = ""
 
+    @classmethod
+    def parse(cls, e: dict[str, Any]) -> DisputeEvent:
+        """The record of a journal entry of one of these types."""
+        return cls(seq=e["seq"], at=e["at"], type=e["type"], number=e["number"],
+                   date=_day(e["date"]), reason=e.get("reason") or "")
 
-@dataclass(frozen=True, slots=True)
+    def to_data(self) -> dict[str, Any]:
+        """The entry's data, as journalled."""
+        data: dict[str, Any] = {"number": self.number, "date": self.date.isoformat()}
+        if self.type == T.INVOICE_DISPUTED:
+            data["reason"] = self.reason
+        return data
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PromiseEvent:
     """`invoice.promised`: the client promised to pay by `until`; no reminder before that day.
 
     Fields: number, until, date (the command's day). A later promise replaces an earlier one.
     """
 
-    seq: int
-    at: str
-    type: str
+    type: ClassVar[str] = T.INVOICE_PROMISED
+    seq: int = 0
+    at: str = ""
     number: str
-    until: date
-    date: date
+    until: dt.date
+    date: dt.date
+
+    @classmethod
+    def parse(cls, e: dict[str, Any]) -> PromiseEvent:
+        """The record of a journal entry of this type."""
+        return cls(seq=e["seq"], at=e["at"], number=e["number"], until=_day(e["until"]),
+                   date=_day(e["date"]))
+
+    def to_data(self) -> dict[str, Any]:
+        """The entry's data, as journalled."""
+        return {"number": self.number, "until": self.until.isoformat(),
+                "date": self.date.isoformat()}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PaymentLinkEvent:
     """`payment_link.created` / `payment_link.deactivated`: a reminder's payment link.
 
@@ -343,8 +606,8 @@ class PaymentLinkEvent:
     text) and currency.
     """
 
-    seq: int
-    at: str
+    seq: int = 0
+    at: str = ""
     type: str
     number: str
     provider: str
@@ -353,133 +616,85 @@ class PaymentLinkEvent:
     amount: str
     currency: str
 
+    @classmethod
+    def parse(cls, e: dict[str, Any]) -> PaymentLinkEvent:
+        """The record of a journal entry of one of these types."""
+        return cls(seq=e["seq"], at=e["at"], type=e["type"], number=e["number"],
+                   provider=e["provider"], link_id=e.get("link_id", ""), url=e.get("url", ""),
+                   amount=e.get("amount", ""), currency=e.get("currency", ""))
 
-@dataclass(frozen=True, slots=True)
+    def to_data(self) -> dict[str, Any]:
+        """The entry's data, as journalled."""
+        return {"number": self.number, "provider": self.provider, "link_id": self.link_id,
+                "url": self.url, "amount": self.amount, "currency": self.currency}
+
+
+RESERVED_KEYS: Final = frozenset({"seq", "at", "type", "prev", "hash"})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class OtherEvent:
     """An entry of a type this version does not interpret: kept, chained, never an error.
 
-    Fields: `files` when it names any (the rest stays in the journal line, read back on demand).
+    Fields: `data`, the entry's data as it is (without seq, at, type, prev and hash),
+    written back unchanged; `files`, the files it names, if any.
     """
 
-    seq: int
-    at: str
+    seq: int = 0
+    at: str = ""
     type: str
-    files: tuple[FileRef, ...] = ()
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def files(self) -> tuple[FileRef, ...]:
+        """The files the entry names."""
+        return _files(self.data.get("files"))
+
+    def with_files(self, files: tuple[FileRef, ...]) -> OtherEvent:
+        """The same entry naming these files."""
+        return replace(self, data={**self.data, "files": _files_data(files)})
+
+    @classmethod
+    def parse(cls, e: dict[str, Any]) -> OtherEvent:
+        """The record of a journal entry of a type not interpreted."""
+        _files(e.get("files"))  # named files must have their shape, whatever the type
+        return cls(seq=int(e["seq"]), at=str(e.get("at", "")), type=str(e.get("type", "")),
+                   data={k: v for k, v in e.items() if k not in RESERVED_KEYS})
+
+    def to_data(self) -> dict[str, Any]:
+        """The entry's data, as it was."""
+        return dict(self.data)
 
 
-Event = (DocumentIssued | DeliveryEvent | PaymentRecorded | BatchAccepted | BatchRejected | BatchCompleted
-         | UsageRecorded | ChargeAdded | ReminderEvent | DisputeEvent | PromiseEvent | PaymentLinkEvent
-         | OtherEvent)
+Event = (DocumentIssued | DeliveryEvent | PaymentRecorded | BatchAccepted | BatchRejected
+         | BatchCompleted | UsageRecorded | ChargeAdded | ReminderEvent | DisputeEvent
+         | PromiseEvent | PaymentLinkEvent | OtherEvent)
+# The records that name files, which the ledger stages and places (`Ledger.commit_group`).
+FiledEvent = DocumentIssued | BatchAccepted | OtherEvent
 
-
-def _files(raw: Any) -> tuple[FileRef, ...]:
-    if not isinstance(raw, dict):
-        return ()
-    return tuple(FileRef(role, item["path"], item["sha256"]) for role, item in raw.items())
-
-
-def _document(e: dict[str, Any]) -> DocumentIssued:
-    return DocumentIssued(
-        e["seq"], e["at"], e["type"], e["kind"], e["number"], e["series"], int(e["series_seq"]),
-        e["seller"], e["client"], e.get("client_name", ""), e["mode"], date.fromisoformat(e["date"]),
-        date.fromisoformat(e["due_date"]), e["currency"], Decimal(e["total_excl_vat"]),
-        Decimal(e["total_vat"]), Decimal(e["total_incl_vat"]), _files(e.get("files")),
-        e.get("period"), e.get("refers_to"), e.get("reason", ""), e.get("customer"),
-        e.get("reference"), e.get("batch"),
-    )
-
-
-def _delivery(e: dict[str, Any]) -> DeliveryEvent:
-    return DeliveryEvent(
-        e["seq"], e["at"], e["type"], str(e.get("message_id", "")), e.get("number"), e.get("client"),
-        e.get("month"), tuple(e.get("to", ())), e.get("transport", ""), e.get("error", ""),
-        bool(e.get("confirmed_by_operator", False)), str(e.get("gmail_thread_id", "")),
-        str(e.get("gmail_subject", "")),
-    )
-
-
-def _payment(e: dict[str, Any]) -> PaymentRecorded:
-    return PaymentRecorded(
-        e["seq"], e["at"], e["type"], e["client"], date.fromisoformat(e["date"]), Decimal(e["amount"]),
-        e["currency"], e.get("method", ""), e.get("reference", ""), e.get("source", ""),
-        tuple(AllocationPart(a["number"], Decimal(a["amount"])) for a in e["allocation"]),
-        Decimal(e["unallocated"]), e.get("bank_id"), e.get("bank_key"),
-    )
-
-
-def _accepted(e: dict[str, Any]) -> BatchAccepted:
-    return BatchAccepted(e["seq"], e["at"], e["type"], e["client"], e["name"], e["sha256"], int(e["rows"]),
-                         date.fromisoformat(e["run_date"]), _files(e.get("files")))
-
-
-def _rejected(e: dict[str, Any]) -> BatchRejected:
-    return BatchRejected(e["seq"], e["at"], e["type"], e["client"], e["name"], e.get("sha256") or "",
-                         int(e.get("problems", 0)), e.get("rejected", ""))
-
-
-def _payment_link(e: dict[str, Any]) -> PaymentLinkEvent:
-    return PaymentLinkEvent(e["seq"], e["at"], e["type"], e["number"], e["provider"], e.get("link_id", ""),
-                            e.get("url", ""), e.get("amount", ""), e.get("currency", ""))
-
-
-def _completed(e: dict[str, Any]) -> BatchCompleted:
-    return BatchCompleted(e["seq"], e["at"], e["type"], e["client"], e["sha256"])
-
-
-def _usage(e: dict[str, Any]) -> UsageRecorded:
-    rows = e["records"]
-    if not isinstance(rows, list):
-        raise TypeError("records is not a list")
-    return UsageRecorded(e["seq"], e["at"], e["type"], str(e.get("source", "")), tuple(rows), e.get("sha256"))
-
-
-def _charge(e: dict[str, Any]) -> ChargeAdded:
-    rate = e.get("vat_rate")
-    return ChargeAdded(e["seq"], e["at"], e["type"], e["client"], Decimal(e["amount"]), e["currency"],
-                       e["description"], date.fromisoformat(e["date"]), None if rate is None else Decimal(rate))
-
-
-def _reminder(e: dict[str, Any]) -> ReminderEvent:
-    uid = e.get("uid")
-    return ReminderEvent(e["seq"], e["at"], e["type"], e["number"], e.get("client", ""), int(e["stage"]),
-                         e.get("store", ""), str(e.get("message_id", "")), date.fromisoformat(e["date"]),
-                         str(e.get("draft_id") or ""), None if uid is None else int(uid), e.get("error", ""),
-                         bool(e.get("confirmed_by_operator", False)))
-
-
-def _dispute(e: dict[str, Any]) -> DisputeEvent:
-    return DisputeEvent(e["seq"], e["at"], e["type"], e["number"], date.fromisoformat(e["date"]),
-                        e.get("reason") or "")
-
-
-def _promise(e: dict[str, Any]) -> PromiseEvent:
-    return PromiseEvent(e["seq"], e["at"], e["type"], e["number"], date.fromisoformat(e["until"]),
-                        date.fromisoformat(e["date"]))
-
-
-PARSERS: Final = {
-    T.INVOICE_ISSUED: _document,
-    T.CREDIT_NOTE_ISSUED: _document,
-    T.INVOICE_SENDING: _delivery,
-    T.INVOICE_SENT: _delivery,
-    T.INVOICE_SEND_FAILED: _delivery,
-    T.BATCH_SENDING: _delivery,
-    T.BATCH_DELIVERED: _delivery,
-    T.BATCH_SEND_FAILED: _delivery,
-    T.PAYMENT_RECORDED: _payment,
-    T.BATCH_ACCEPTED: _accepted,
-    T.BATCH_REJECTED: _rejected,
-    T.BATCH_COMPLETED: _completed,
-    T.USAGE_RECORDED: _usage,
-    T.CHARGE_ADDED: _charge,
-    T.REMINDER_DRAFTING: _reminder,
-    T.REMINDER_DRAFTED: _reminder,
-    T.REMINDER_DRAFT_FAILED: _reminder,
-    T.INVOICE_DISPUTED: _dispute,
-    T.INVOICE_DISPUTE_RESOLVED: _dispute,
-    T.INVOICE_PROMISED: _promise,
-    T.PAYMENT_LINK_CREATED: _payment_link,
-    T.PAYMENT_LINK_DEACTIVATED: _payment_link,
+PARSERS: Final[dict[str, Callable[[dict[str, Any]], Event]]] = {
+    T.INVOICE_ISSUED: DocumentIssued.parse,
+    T.CREDIT_NOTE_ISSUED: DocumentIssued.parse,
+    T.INVOICE_SENDING: DeliveryEvent.parse,
+    T.INVOICE_SENT: DeliveryEvent.parse,
+    T.INVOICE_SEND_FAILED: DeliveryEvent.parse,
+    T.BATCH_SENDING: DeliveryEvent.parse,
+    T.BATCH_DELIVERED: DeliveryEvent.parse,
+    T.BATCH_SEND_FAILED: DeliveryEvent.parse,
+    T.PAYMENT_RECORDED: PaymentRecorded.parse,
+    T.BATCH_ACCEPTED: BatchAccepted.parse,
+    T.BATCH_REJECTED: BatchRejected.parse,
+    T.BATCH_COMPLETED: BatchCompleted.parse,
+    T.USAGE_RECORDED: UsageRecorded.parse,
+    T.CHARGE_ADDED: ChargeAdded.parse,
+    T.REMINDER_DRAFTING: ReminderEvent.parse,
+    T.REMINDER_DRAFTED: ReminderEvent.parse,
+    T.REMINDER_DRAFT_FAILED: ReminderEvent.parse,
+    T.INVOICE_DISPUTED: DisputeEvent.parse,
+    T.INVOICE_DISPUTE_RESOLVED: DisputeEvent.parse,
+    T.INVOICE_PROMISED: PromiseEvent.parse,
+    T.PAYMENT_LINK_CREATED: PaymentLinkEvent.parse,
+    T.PAYMENT_LINK_DEACTIVATED: PaymentLinkEvent.parse,
 }
 
 
@@ -489,11 +704,9 @@ class EventError(ValueError):
 
 def parse_event(entry: dict[str, Any]) -> Event:
     """The typed record of one journal entry (an entry of an unknown type becomes OtherEvent)."""
-    parser = PARSERS.get(entry.get("type", ""))
+    parse = PARSERS.get(entry.get("type", ""), OtherEvent.parse)
     try:
-        if parser is None:
-            return OtherEvent(int(entry["seq"]), str(entry.get("at", "")), str(entry.get("type", "")),
-                              _files(entry.get("files")))
-        return parser(entry)
+        return parse(entry)
     except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
-        raise EventError(f"entry {entry.get('seq')!r} ({entry.get('type')!r}): malformed field {exc}") from None
+        where = f"entry {entry.get('seq')!r} ({entry.get('type')!r})"
+        raise EventError(f"{where}: malformed field {exc}") from None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from datetime import UTC, datetime
@@ -20,6 +20,7 @@ import orjson
 
 from facturier.core.errors import IntegrityError
 from facturier.store import notices
+from facturier.store.events import Event
 from facturier.store.files import atomic_write, open_append, open_update, sha256_bytes
 from facturier.store.state import GENESIS_STAMP, LedgerState, open_db, quiet_gc, rebuilt_in_memory
 
@@ -308,15 +309,16 @@ class Journal:
         """Hash of the last entry, or the genesis hash for an empty journal."""
         return self.state.position.hash if self.state.position.seq else GENESIS
 
-    def append(self, type_: str, data: dict[str, Any]) -> Entry:
+    def append(self, event: Event) -> Entry:
         """Chain, write and fsync one entry (one commit); return it as written."""
-        return self.append_many([(type_, data)])[0]
+        return self.append_many([event])[0]
 
-    def append_many(self, items: list[tuple[str, dict[str, Any]]]) -> list[Entry]:
+    def append_many(self, events: Sequence[Event]) -> list[Entry]:
         """Chain and write entries as one commit: head pending, lines, one fsync, head final."""
         entries: list[Entry] = []
         prev, seq, at = self.last_hash, self.seq, _now()
-        for type_, data in items:
+        for event in events:
+            type_, data = event.type, event.to_data()
             clash = RESERVED.intersection(data)
             if clash:
                 raise ValueError(f"journal data may not set reserved keys {sorted(clash)}")

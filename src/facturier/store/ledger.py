@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 
 from facturier.core.errors import IntegrityError
+from facturier.store.events import Event, FiledEvent, FileRef
 from facturier.store.files import (
     ensure_dir,
     fsync_dir,
@@ -126,14 +127,16 @@ class Ledger:
                 staged.unlink()
         fsync_dir(self.staging)
 
-    def commit_files(self, type_: str, data: dict[str, Any], files: dict[str, tuple[str, bytes]]) -> Entry:
+    def commit_files(self, event: FiledEvent, files: dict[str, tuple[str, bytes]]) -> Entry:
         """Stage files, journal the entry that names them, then move them into place.
 
-        `files` maps a role ("pdf", "json") to (path relative to the workspace, content).
+        `files` maps a role ("pdf", "json") to (path relative to the workspace, content); the
+        entry journalled is `event` naming them (their final paths and SHA-256).
         """
-        return self.commit_group([(type_, data, files)])[0]
+        return self.commit_group([(event, files)])[0]
 
-    def commit_group(self, items: list[tuple[str, dict[str, Any], dict[str, tuple[str, bytes]]]]) -> list[Entry]:
+    def commit_group(self, items: list[tuple[FiledEvent, dict[str, tuple[str, bytes]]]]
+                     ) -> list[Entry]:
         """Stage, journal and place documents in order, with one flush per step, not per file.
 
         The three steps of the module docstring, applied to the group in order: every
@@ -142,12 +145,12 @@ class Ledger:
         journal fsynced once; then the files are moved and each folder fsynced once. A crash
         mid-group leaves a prefix of the entries journalled: exactly those documents are issued.
         """
-        named_items = []
+        named_events: list[FiledEvent] = []
         moves: list[tuple[Path, Path]] = []  # (staged, final), each path built once
         contents: list[bytes] = []
         ensure_dir(self.staging)
-        for type_, data, files in items:
-            named = {}
+        for event, files in items:
+            named: list[FileRef] = []
             for role, (rel, content) in files.items():
                 final = self.root / rel
                 if final.exists():
@@ -157,8 +160,8 @@ class Ledger:
                 # (an invoice and a test invoice, say) never meet in the flat staging folder.
                 moves.append((self.staging / staged_name(final.name, digest), final))
                 contents.append(content)
-                named[role] = {"path": rel, "sha256": digest}
-            named_items.append((type_, {**data, "files": named}))
+                named.append(FileRef(role, rel, digest))
+            named_events.append(event.with_files(tuple(named)))
         # No temp file: a torn staged file fails its hash check and is dropped on recovery.
         # Creating a file can block for 0.3-2.5 ms (measured on a journal-less ext4 that scans
         # past recently freed inodes, worse while render workers keep the cores busy); from
@@ -172,16 +175,16 @@ class Ledger:
             for _ in writers.map(ensure_dir, folders):  # before the sync, which makes them durable
                 pass
             os.sync()
-            entries = self.journal.append_many(named_items)
+            entries = self.journal.append_many(named_events)
             for staged, final in moves:
                 os.replace(staged, final)
             for _ in writers.map(fsync_dir, [self.staging, *folders]):
                 pass
         return entries
 
-    def append(self, type_: str, data: dict[str, Any]) -> Entry:
+    def append(self, event: Event) -> Entry:
         """Journal a fact that names no file (a payment, a send, a rejection...)."""
-        return self.journal.append(type_, data)
+        return self.journal.append(event)
 
     def stage_copy(self, source: Path, name: str) -> str:
         """Copy a (possibly large) file into staging under `name`, streamed and fsynced; its SHA-256.
@@ -205,13 +208,14 @@ class Ledger:
         """Where `stage_copy` put a file."""
         return self.staging / name
 
-    def commit_staged(self, type_: str, data: dict[str, Any], files: dict[str, tuple[str, str]]) -> Entry:
-        """Journal an entry naming files already staged (role -> (final rel path, SHA-256)), then place them."""
+    def commit_staged(self, event: FiledEvent, files: dict[str, tuple[str, str]]) -> Entry:
+        """Journal `event` naming files already staged (role -> (final rel path, SHA-256)),
+        then place them."""
         for rel, _ in files.values():
             if (self.root / rel).exists():
                 raise IntegrityError(f"{rel} already exists; refusing to overwrite a recorded file")
-        named = {role: {"path": rel, "sha256": digest} for role, (rel, digest) in files.items()}
-        entry = self.journal.append(type_, {**data, "files": named})
+        named = tuple(FileRef(role, rel, digest) for role, (rel, digest) in files.items())
+        entry = self.journal.append(event.with_files(named))
         for rel, _ in files.values():
             final = self.root / rel
             ensure_dir(final.parent)

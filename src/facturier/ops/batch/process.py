@@ -38,6 +38,7 @@ from facturier.ops.issuing import Draft, issue_documents
 from facturier.ops.logs import log
 from facturier.ops.report import Alert, ProgressHook, Report
 from facturier.ops.state import NumberAllocator
+from facturier.store.events import BatchAccepted, BatchCompleted, BatchRejected
 from facturier.store.files import (
     NAME_MAX,
     atomic_write,
@@ -247,11 +248,9 @@ def _intake_file(ws: Workspace, ledger: Ledger, batch_id: str, path: Path, run_d
         _reject(ledger, batch_id, path, sha, check.problems, check.problem_count, report)
         return None
     rel = f"data/archive_batch/{batch_id}/{archive_name}"
-    return ledger.commit_staged(
-        "batch.accepted",
-        {"client": batch_id, "name": path.name, "sha256": sha, "rows": check.rows, "run_date": run_date.isoformat()},
-        {"csv": (rel, sha)},
-    )
+    accepted = BatchAccepted(client=batch_id, name=path.name, sha256=sha, rows=check.rows,
+                             run_date=run_date)
+    return ledger.commit_staged(accepted, {"csv": (rel, sha)})
 
 
 def _stage_inbox_copy(ledger: Ledger, path: Path, archive_name: str) -> str:
@@ -301,8 +300,8 @@ def _reject(ledger: Ledger, batch_id: str, path: Path, sha: str | None, problems
         lines.append(f"... and {count - len(problems)} more problem(s) (only the first {len(problems)} are listed)")
     atomic_write(Path(f"{dest}{ERRORS_SUFFIX}"), ("\n".join(lines) + "\n").encode())
     rel = dest.relative_to(ledger.root).as_posix()
-    ledger.append("batch.rejected", {"client": batch_id, "name": recorded_name(path.name), "sha256": sha,
-                                     "problems": count, "rejected": rel})
+    ledger.append(BatchRejected(client=batch_id, name=recorded_name(path.name), sha256=sha,
+                                problems=count, rejected=rel))
     moved = _move_rejected(path, dest, report, f"{batch_id}/{shown_name}")
     report.rows.append({"client": batch_id, "file": shown_name, "status": "rejected", "rows": "",
                         "issued": 0, "first": "", "last": ""})
@@ -367,5 +366,5 @@ def _complete(ledger: Ledger, batch_id: str, accepted: Entry, issued: int) -> No
     if not inbox.is_symlink() and inbox.is_file() and sha256_file(inbox) == accepted["sha256"]:
         inbox.unlink()
         fsync_dir(inbox.parent)
-    ledger.append("batch.completed", {"client": batch_id, "name": accepted["name"],
-                                      "sha256": accepted["sha256"], "issued": issued})
+    ledger.append(BatchCompleted(client=batch_id, name=accepted["name"], sha256=accepted["sha256"],
+                                 issued=issued))

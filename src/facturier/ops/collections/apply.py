@@ -17,7 +17,7 @@ batch of them.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +35,7 @@ from facturier.ops.collections.drafts import Draft, DraftBuilder
 from facturier.ops.collections.metrics import record_drafts
 from facturier.ops.collections.plan import RemindPlan
 from facturier.ops.report import Alert, Report
-from facturier.store.events import T
+from facturier.store.events import ReminderEvent, T
 from facturier.store.ledger import Ledger
 
 if TYPE_CHECKING:
@@ -72,10 +72,12 @@ def _batches(groups: Sequence[ClientReminder]) -> Iterator[Sequence[ClientRemind
         yield groups[start:start + BATCH]
 
 
-def reminder_ids(draft: Draft, store: str, day: date) -> list[dict[str, Any]]:
-    """The keys shared by the entries of one draft, one dict per invoice it reminds."""
-    return [{"number": due.number, "client": draft.group.client, "stage": due.stage, "store": store,
-             "message_id": draft.message_id, "date": day.isoformat()} for due in draft.group.dues]
+def reminder_events(type_: str, draft: Draft, store: str, day: date) -> list[ReminderEvent]:
+    """The entries of type `type_` of one draft, one per invoice it reminds (the outcome's
+    fields added by the caller)."""
+    return [ReminderEvent(type=type_, number=due.number, client=draft.group.client, stage=due.stage,
+                          store=store, message_id=draft.message_id, date=day)
+            for due in draft.group.dues]
 
 
 def apply_plan(ws: Workspace, ledger: Ledger, plan: RemindPlan, builder: DraftBuilder, store: DraftStore,
@@ -87,8 +89,8 @@ def apply_plan(ws: Workspace, ledger: Ledger, plan: RemindPlan, builder: DraftBu
         drafts = _build(builder, batch, report)
         if not drafts:
             continue
-        ledger.journal.append_many([(T.REMINDER_DRAFTING, ids) for d in drafts
-                                    for ids in reminder_ids(d, store.name, plan.day)])
+        drafting = [reminder_events(T.REMINDER_DRAFTING, d, store.name, plan.day) for d in drafts]
+        ledger.journal.append_many([e for events in drafting for e in events])
         outcome = hand_over(store, drafts)
         settle_batch(ws, ledger, store.name, plan.day, outcome, report)
         if outcome.stopped is not None:
@@ -142,14 +144,13 @@ def hand_over(store: DraftStore, drafts: list[Draft]) -> BatchOutcome:
 def settle_batch(ws: Workspace, ledger: Ledger, store: str, day: date, outcome: BatchOutcome,
                  report: Report) -> None:
     """One commit for the batch's outcomes, then the review rows, the CSV and the logs."""
-    entries: list[tuple[str, dict[str, Any]]] = []
+    entries: list[ReminderEvent] = []
     for draft, receipt in outcome.stored:
-        extra: dict[str, Any] = {"draft_id": receipt.draft_id}
-        if receipt.uid is not None:
-            extra["uid"] = receipt.uid
-        entries += [(T.REMINDER_DRAFTED, {**ids, **extra}) for ids in reminder_ids(draft, store, day)]
+        entries += [replace(e, draft_id=receipt.draft_id, uid=receipt.uid)
+                    for e in reminder_events(T.REMINDER_DRAFTED, draft, store, day)]
     for draft, error in outcome.failed:
-        entries += [(T.REMINDER_DRAFT_FAILED, {**ids, "error": error}) for ids in reminder_ids(draft, store, day)]
+        entries += [replace(e, error=error)
+                    for e in reminder_events(T.REMINDER_DRAFT_FAILED, draft, store, day)]
     ledger.journal.append_many(entries)
     for draft, receipt in outcome.stored:
         status = "already in the store" if receipt.existing else "drafted"

@@ -14,7 +14,7 @@ from facturier.core.errors import InputError
 from facturier.ops.accounts import client_balances
 from facturier.ops.logs import log
 from facturier.ops.report import Report
-from facturier.store.events import DocumentIssued, T
+from facturier.store.events import DisputeEvent, DocumentIssued, PromiseEvent, T
 from facturier.store.ledger import Ledger
 from facturier.store.state import LedgerState
 
@@ -64,7 +64,7 @@ def dispute(ws: Workspace, number: str, day: date, reason: str | None, resolve: 
                 raise InputError(f"no invoice numbered {number!r}")
             if not disputed:
                 raise InputError(f"{number} is not disputed: nothing to resolve")
-            ledger.append(T.INVOICE_DISPUTE_RESOLVED, {"number": number, "date": day.isoformat()})
+            ledger.append(DisputeEvent(type=T.INVOICE_DISPUTE_RESOLVED, number=number, date=day))
             message, status = f"dispute resolved on {day}; reminders resume at the stage the days overdue give", "resolved"
         else:
             doc = collectable_invoice(state, number, day)
@@ -72,7 +72,8 @@ def dispute(ws: Workspace, number: str, day: date, reason: str | None, resolve: 
                 since = state.entry_at(state.collections.disputed[number])
                 raise InputError(f"{number} is already disputed (since {since['date']}); "
                                  f"`facturier dispute {number} --resolve` ends the dispute")
-            ledger.append(T.INVOICE_DISPUTED, {"number": number, "reason": reason or "", "date": day.isoformat()})
+            ledger.append(DisputeEvent(type=T.INVOICE_DISPUTED, number=number, date=day,
+                                       reason=reason or ""))
             message, status = f"disputed on {day}" + (f": {reason}" if reason else ""), "disputed"
     log(ws.root, f"{number} {message}", doc.client)
     report = Report("Dispute", COLUMNS)
@@ -86,7 +87,7 @@ def promise(ws: Workspace, number: str, day: date, until: date) -> Report:
         doc = collectable_invoice(ledger.state, number, day)
         if until <= day:
             raise InputError(f"--until {until} must be after {day}: a promise is about a day still to come")
-        ledger.append(T.INVOICE_PROMISED, {"number": number, "until": until.isoformat(), "date": day.isoformat()})
+        ledger.append(PromiseEvent(number=number, until=until, date=day))
     message = f"payment promised by {until} (recorded {day}); no reminder before that day"
     log(ws.root, f"{number} {message}", doc.client)
     report = Report("Promise", COLUMNS)

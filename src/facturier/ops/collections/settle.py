@@ -8,8 +8,9 @@ one. Every invoice of a combined draft is settled together (they share the Messa
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from facturier.adapters.drafts import (
     DraftError,
@@ -28,7 +29,7 @@ from facturier.ops.collections.plan import InFlight, in_flight
 from facturier.ops.collections.receivables import receivables_from_ledger
 from facturier.ops.gmail_threads import gmail_threads
 from facturier.ops.report import Alert, Report
-from facturier.store.events import T
+from facturier.store.events import ReminderEvent, T
 from facturier.store.ledger import Ledger
 
 if TYPE_CHECKING:
@@ -75,10 +76,9 @@ def _confirm(ws: Workspace, ledger: Ledger, store: DraftStore, group: list[InFli
         receipt = DraftReceipt(first.store, "", first.message_id)
         report.alerts.append(Alert("warning", f"{first.number}: the draft (Message-ID {first.message_id}) is not "
                                               f"in the {first.store} store; recorded as drafted as you confirmed"))
-    extra: dict[str, Any] = {"draft_id": receipt.draft_id, "confirmed_by_operator": True}
-    if receipt.uid is not None:
-        extra["uid"] = receipt.uid
-    ledger.journal.append_many([(T.REMINDER_DRAFTED, {**_ids(f), **extra}) for f in group])
+    ledger.journal.append_many([replace(_event(T.REMINDER_DRAFTED, f), draft_id=receipt.draft_id,
+                                        uid=receipt.uid, confirmed_by_operator=True)
+                                for f in group])
     for f in group:
         report.rows.append({"invoice": f.number, "client": f.client, "stage": f.stage, "draft": receipt.draft_id,
                             "status": "confirmed drafted"})
@@ -91,9 +91,11 @@ def _recipients(ws: Workspace, client: str) -> str:
     return ", ".join(config.recipients()) if config is not None else ""
 
 
-def _ids(f: InFlight) -> dict[str, Any]:
-    return {"number": f.number, "client": f.client, "stage": f.stage, "store": f.store,
-            "message_id": f.message_id, "date": f.day.isoformat()}
+def _event(type_: str, f: InFlight) -> ReminderEvent:
+    """The entry of type `type_` of an in-flight reminder (its outcome's fields added by the
+    caller)."""
+    return ReminderEvent(type=type_, number=f.number, client=f.client, stage=f.stage, store=f.store,
+                         message_id=f.message_id, date=f.day)
 
 
 def _retry(ws: Workspace, ledger: Ledger, store: DraftStore, group: list[InFlight], day: date,
@@ -109,7 +111,8 @@ def _retry(ws: Workspace, ledger: Ledger, store: DraftStore, group: list[InFligh
     open_now = {r.number: r for r in source if r.number in numbers}
     settled = [f for f in group if f.number not in open_now]
     if settled:  # paid or credited since: a reminder now would be wrong
-        ledger.journal.append_many([(T.REMINDER_DRAFT_FAILED, {**_ids(f), "error": "cancelled: nothing left to pay"})
+        cancelled = "cancelled: nothing left to pay"
+        ledger.journal.append_many([replace(_event(T.REMINDER_DRAFT_FAILED, f), error=cancelled)
                                     for f in settled])
         report.notes.extend(f"{f.number}: nothing left to pay; its interrupted reminder is cancelled." for f in settled)
     dues = [ReminderDue(r, numbers[n].stage, days_overdue(r.due_on, day), r.remaining) for n, r in open_now.items()]

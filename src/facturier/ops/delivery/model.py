@@ -7,14 +7,15 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Literal
 
+from facturier.store.events import DeliveryEvent, T
 from facturier.store.journal import Entry
 from facturier.store.state import LedgerState
 
 Kind = Literal["invoice", "batch"]
 # (before handing over, accepted, not accepted) journal types of each kind of delivery.
 JOURNAL_TYPES: dict[str, tuple[str, str, str]] = {
-    "invoice": ("invoice.sending", "invoice.sent", "invoice.send_failed"),
-    "batch": ("batch.sending", "batch.delivered", "batch.send_failed"),
+    "invoice": (T.INVOICE_SENDING, T.INVOICE_SENT, T.INVOICE_SEND_FAILED),
+    "batch": (T.BATCH_SENDING, T.BATCH_DELIVERED, T.BATCH_SEND_FAILED),
 }
 
 
@@ -26,8 +27,14 @@ class Delivery:
     key: str  # the invoice number, or "<batch id>/<YYYY-MM>"
     client: str
     to: tuple[str, ...]
-    ids: dict[str, str]  # what identifies it in the journal: number, or client and month
+    month: str | None  # a batch client's month ("YYYY-MM"); None for an invoice
     build: Callable[[], EmailMessage]
+
+    def event(self, type_: str, message_id: str) -> DeliveryEvent:
+        """Its journal entry of type `type_`: number and client, or client and month."""
+        number = self.key if self.kind == "invoice" else None
+        return DeliveryEvent(type=type_, number=number, client=self.client, month=self.month,
+                             message_id=message_id)
 
 
 DeliveryStates = dict[str, tuple[str, Entry]]

@@ -10,7 +10,7 @@ have left, so it is never resent automatically; a human checks and runs
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -22,7 +22,7 @@ from facturier.ops.delivery.model import JOURNAL_TYPES, Delivery, delivery_state
 from facturier.ops.delivery.zips import batch_deliveries, batch_delivery
 from facturier.ops.logs import log
 from facturier.ops.report import Alert, ProgressHook, Report
-from facturier.store.events import T
+from facturier.store.events import DeliveryEvent, T
 from facturier.store.journal import Entry
 from facturier.store.ledger import Ledger
 from facturier.store.state import LedgerState
@@ -93,7 +93,7 @@ def invoice_deliveries(ws: Workspace, state: LedgerState, day: date,
 def invoice_delivery(ws: Workspace, env: Any, entry: Entry) -> Delivery:
     """The delivery of one issued direct invoice to its client's recipients."""
     to = tuple(ws.clients[entry["client"]].recipients())
-    return Delivery("invoice", entry["number"], entry["client"], to, {"number": entry["number"], "client": entry["client"]},
+    return Delivery("invoice", entry["number"], entry["client"], to, None,
                     lambda: invoice_message(ws, env, entry, list(to)))
 
 
@@ -161,7 +161,7 @@ def deliver_all(ws: Workspace, ledger: Ledger, due: list[Delivery], report: Repo
 
 def deliver(ws: Workspace, ledger: Ledger, mailer: MailTransport, delivery: Delivery, report: Report) -> bool:
     """Build, journal `sending`, hand over, journal the outcome; False when the transport is gone."""
-    sending, done, failed = JOURNAL_TYPES[delivery.kind]
+    sending, _, failed = JOURNAL_TYPES[delivery.kind]
     try:
         message = delivery.build()
     except FacturierError as exc:
@@ -169,24 +169,31 @@ def deliver(ws: Workspace, ledger: Ledger, mailer: MailTransport, delivery: Deli
         report.rows.append(_row(delivery, "error", ""))
         return True
     message_id = str(message["Message-ID"])
-    ids = delivery.ids
-    ledger.append(sending, {**ids, "message_id": message_id})
+    ledger.append(delivery.event(sending, message_id))
     try:
         receipt = mailer.send_receipt(message)
     except MailError as exc:
-        ledger.append(failed, {**ids, "message_id": message_id, "error": str(exc)})
+        ledger.append(replace(delivery.event(failed, message_id), error=str(exc)))
         report.alerts.append(Alert("error", f"{delivery.key}: not sent, will be retried on the next "
                                             f"allowed run: {exc}"))
         report.rows.append(_row(delivery, "failed", message_id))
         log(ws.root, f"send failed {delivery.key}: {exc}", delivery.client)
         return not isinstance(exc, MailConnectionError)
-    # The transport's own fields (Gmail's message and thread ids) are new keys, added last.
-    extra = {k: v for k, v in receipt.journal_fields.items() if k not in ids}
-    ledger.append(done, {**ids, "message_id": message_id, "to": list(delivery.to),
-                         "transport": ws.config.mail.transport, **extra})
+    ledger.append(delivered(delivery, message_id, ws.config.mail.transport, receipt.journal_fields))
     report.rows.append(_row(delivery, "sent", message_id))
     log(ws.root, f"sent {delivery.key} to {', '.join(delivery.to)} ({message_id})", delivery.client)
     return True
+
+
+def delivered(delivery: Delivery, message_id: str, transport: str,
+              fields: dict[str, str]) -> DeliveryEvent:
+    """The `sent`/`delivered` entry: recipients, transport, and what the transport journals
+    (Gmail's message and thread ids and subject, `SendReceipt.journal_fields`)."""
+    _, done, _ = JOURNAL_TYPES[delivery.kind]
+    return replace(delivery.event(done, message_id), to=delivery.to, transport=transport,
+                   gmail_message_id=fields.get("gmail_message_id", ""),
+                   gmail_thread_id=fields.get("gmail_thread_id", ""),
+                   gmail_subject=fields.get("gmail_subject", ""))
 
 
 def _row(delivery: Delivery, status: str, message_id: str) -> dict[str, str]:
@@ -224,10 +231,8 @@ def confirm_sent(ws: Workspace, ledger: Ledger, delivery: Delivery, state: str,
     """Journal the outcome a human observed for a send the process could not record."""
     if state != "sending" or last is None:
         raise InputError(f"{delivery.key} has no send in flight to confirm; use --retry to send it")
-    _, done, _ = JOURNAL_TYPES[delivery.kind]
-    ids = delivery.ids
-    ledger.append(done, {**ids, "message_id": last["message_id"], "to": list(delivery.to),
-                         "transport": ws.config.mail.transport, "confirmed_by_operator": True})
+    event = delivered(delivery, str(last["message_id"]), ws.config.mail.transport, {})
+    ledger.append(replace(event, confirmed_by_operator=True))
     report.rows.append(_row(delivery, "confirmed sent", str(last["message_id"])))
 
 

@@ -69,7 +69,7 @@ def batch_delivery(ws: Workspace, batch_id: str, month: str) -> Delivery:
     """The monthly message of one batch client (built only when it is sent)."""
     client = ws.batch_clients[batch_id]
     return Delivery("batch", f"{batch_id}/{month}", batch_id, (client.email,),
-                    {"client": batch_id, "month": month}, lambda: batch_message(ws, batch_id, month))
+                    month, lambda: batch_message(ws, batch_id, month))
 
 
 def batch_message(ws: Workspace, batch_id: str, month: str) -> EmailMessage:

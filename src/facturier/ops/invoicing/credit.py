@@ -238,7 +238,7 @@ def plan_credit_note(
     doc = credit_document(ws, state, original, amount, reason, day, lines)
     extra: dict[str, Any] = {"refers_to": number, "reason": reason or ""}
     if lines:
-        extra["credited_lines"] = sorted(set(lines))  # so a line is never credited twice
+        extra["credited_lines"] = tuple(sorted(set(lines)))  # so a line is never credited twice
     return CreditPlan(ws, number, doc, extra)
 
 

@@ -30,14 +30,14 @@ from typing import TYPE_CHECKING, Any
 from facturier.adapters.bank import BankTransaction, detect_format, parse_statement
 from facturier.core.accounts import Account
 from facturier.core.errors import InputError
-from facturier.core.money import check_minor_unit, quantize
+from facturier.core.money import ZERO, check_minor_unit, quantize
 from facturier.core.payments import OpenInvoice
 from facturier.ops.logs import log
 from facturier.ops.payments.record import allocated_payment, open_invoices
 from facturier.ops.plan import carry_out
 from facturier.ops.report import Alert, ProgressHook, Report
 from facturier.ops.views import PAYMENT_VIEWS, refresh_views
-from facturier.store.events import T
+from facturier.store.events import PaymentRecorded, T
 from facturier.store.journal import Entry
 from facturier.store.ledger import Ledger
 from facturier.store.state import LedgerState
@@ -70,7 +70,7 @@ class PaymentPlan:
         self.bank_ids: set[str] = set()
         self.bank_keys: set[str] = set()
         self.bank_keys_without_id: set[str] = set()
-        self.payments: list[dict[str, Any]] = []
+        self.payments: list[PaymentRecorded] = []
 
     def account(self, client: str, currency: str) -> Account | None:
         """The client's account with the planned payments applied."""
@@ -90,19 +90,19 @@ class PaymentPlan:
             return [OpenInvoice(n, due, left) for n, due, left in account.open_items(day)]
         return open_invoices(self.state, client, currency, day)
 
-    def add(self, data: dict[str, Any]) -> None:
-        """Plan one payment (its journal data)."""
-        self.payments.append(data)
-        account = self.account(data["client"], data["currency"])
+    def add(self, payment: PaymentRecorded) -> None:
+        """Plan one payment of the statement (its bank_key set)."""
+        assert payment.bank_key is not None
+        self.payments.append(payment)
+        account = self.account(payment.client, payment.currency)
         if account is not None:
-            account.add_payment(date.fromisoformat(data["date"]), Decimal(data["amount"]),
-                                [(a["number"], Decimal(a["amount"])) for a in data["allocation"]],
-                                Decimal(data["unallocated"]))
-        if data.get("bank_id"):
-            self.bank_ids.add(data["bank_id"])
+            parts = [(a.number, a.amount) for a in payment.allocation]
+            account.add_payment(payment.date, payment.amount, parts, payment.unallocated)
+        if payment.bank_id:
+            self.bank_ids.add(payment.bank_id)
         else:
-            self.bank_keys_without_id.add(data["bank_key"])
-        self.bank_keys.add(data["bank_key"])
+            self.bank_keys_without_id.add(payment.bank_key)
+        self.bank_keys.add(payment.bank_key)
 
     def recorded_on(self, day: date) -> list[Entry]:
         """Payments recorded before this import, dated `day` (for the likely-duplicate check)."""
@@ -227,7 +227,7 @@ class BankImport:
 
     ws: Workspace
     matching: Report  # rows, notes and alerts; its title is the report's
-    payments: tuple[dict[str, Any], ...]
+    payments: tuple[PaymentRecorded, ...]
 
     def report(self) -> Report:
         """The matching; nothing recorded."""
@@ -237,11 +237,12 @@ class BankImport:
 
     def apply(self, ledger: Ledger, progress: ProgressHook | None = None) -> Report:
         """Journal the planned payments in statement order, log them, refresh the clients' views."""
-        for data in self.payments:
-            ledger.append(T.PAYMENT_RECORDED, data)
-            log(self.ws.root, f"bank payment {data['currency']} {data['amount']} on {data['date']} -> "
-                              f"{data['allocation'][0]['number'] if data['allocation'] else '-'}", data["client"])
-        refresh_views(self.ws, ledger.state, {d["client"] for d in self.payments}, PAYMENT_VIEWS)
+        for payment in self.payments:
+            ledger.append(payment)
+            first = payment.allocation[0].number if payment.allocation else "-"
+            log(self.ws.root, f"bank payment {payment.currency} {payment.amount} on {payment.date} "
+                              f"-> {first}", payment.client)
+        refresh_views(self.ws, ledger.state, {p.client for p in self.payments}, PAYMENT_VIEWS)
         return self.matching
 
 
@@ -312,12 +313,14 @@ def _record(
     client, invoice = found
     currency = tx.currency or ws.clients[client].currency
     amount = check_minor_unit(tx.amount, currency, f"{tx.where or 'transaction'}: amount")
-    extra = {"method": "transfer", "reference": tx.bank_id or tx.text[:80], "source": source,
-             "bank_id": tx.bank_id, "bank_key": bank_key(tx),
-             # Kept so that a later import of the same credit in another format is recognised.
-             "counterparty": tx.counterparty, "remittance": " ".join(tx.text.split())[:500]}
+    payment = PaymentRecorded(
+        client=client, date=tx.date, amount=amount, currency=currency, method="transfer",
+        reference=tx.bank_id or tx.text[:80], source=source, allocation=(), unallocated=ZERO,
+        bank_id=tx.bank_id, bank_key=bank_key(tx),
+        # Kept so that a later import of the same credit in another format is recognised.
+        counterparty=tx.counterparty, remittance=" ".join(tx.text.split())[:500])
     open_now = plan.open_invoices(client, currency, tx.date)
-    plan.add(allocated_payment(open_now, client, amount, currency, tx.date, invoice, extra))
+    plan.add(allocated_payment(open_now, payment, invoice))
     row.update(result="matched", client=client, invoice=invoice, currency=currency)
 
 

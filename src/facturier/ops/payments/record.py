@@ -6,17 +6,18 @@ by that batch client, who keeps its own receivables.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from facturier.core.errors import InputError
-from facturier.core.money import ZERO, fmt_amount, quantize
+from facturier.core.money import ZERO, quantize, rounded
 from facturier.core.payments import OpenInvoice, allocate_payment
 from facturier.ops.logs import log
 from facturier.ops.report import Report
 from facturier.ops.views import PAYMENT_VIEWS, refresh_views
-from facturier.store.events import T
+from facturier.store.events import AllocationPart, PaymentRecorded, T
 from facturier.store.ledger import Ledger
 from facturier.store.state import LedgerState
 
@@ -80,33 +81,27 @@ def open_invoices(state: LedgerState, client: str, currency: str, day: date,
     ]
 
 
-def payment_data(
-    state: LedgerState, client: str, amount: Decimal, currency: str, day: date,
-    invoice: str | None, extra: dict[str, Any],
-) -> dict[str, Any]:
-    """The journal data of a payment, allocated against the open invoices at its date."""
+def allocated_from_state(state: LedgerState, payment: PaymentRecorded,
+                         invoice: str | None) -> PaymentRecorded:
+    """The payment allocated against the client's open invoices at its date."""
     # Allocation goes oldest first and stops when the amount is spent, so without a named
     # invoice only the oldest open invoices that the amount reaches are needed.
-    enough = amount if invoice is None else None
-    return allocated_payment(open_invoices(state, client, currency, day, enough), client, amount, currency,
-                             day, invoice, extra)
+    enough = payment.amount if invoice is None else None
+    open_now = open_invoices(state, payment.client, payment.currency, payment.date, enough)
+    return allocated_payment(open_now, payment, invoice)
 
 
-def allocated_payment(
-    open_now: list[OpenInvoice], client: str, amount: Decimal, currency: str, day: date,
-    invoice: str | None, extra: dict[str, Any],
-) -> dict[str, Any]:
-    """The journal data of a payment allocated over these open invoices (a pure step)."""
+def allocated_payment(open_now: list[OpenInvoice], payment: PaymentRecorded,
+                      invoice: str | None) -> PaymentRecorded:
+    """The payment allocated over these open invoices, its amounts rounded as journalled (a
+    pure step)."""
     if invoice is not None and not any(inv.number == invoice for inv in open_now):
-        raise InputError(f"invoice {invoice} has nothing left to pay on {day}")
-    result = allocate_payment(open_now, amount, invoice)
-    return {
-        "client": client, "date": day.isoformat(), "amount": fmt_amount(amount, currency),
-        "currency": currency, **extra,
-        "allocation": [{"number": a.number, "amount": fmt_amount(a.amount, currency)}
-                       for a in result.allocations],
-        "unallocated": fmt_amount(result.unallocated, currency),
-    }
+        raise InputError(f"invoice {invoice} has nothing left to pay on {payment.date}")
+    result = allocate_payment(open_now, payment.amount, invoice)
+    cur = payment.currency
+    parts = tuple(AllocationPart(a.number, rounded(a.amount, cur)) for a in result.allocations)
+    return replace(payment, amount=rounded(payment.amount, cur), allocation=parts,
+                   unallocated=rounded(result.unallocated, cur))
 
 
 def record_payment(
@@ -118,25 +113,30 @@ def record_payment(
         raise InputError(f"--method must be one of {', '.join(METHODS)}, not {method!r}")
     currency = currency or (ws.clients[client].currency if client in ws.clients else "")
     check_payment(ws, client, amount, currency, day, today)
+    received = PaymentRecorded(client=client, date=day, amount=amount, currency=currency,
+                               method=method, reference=reference or "", source="manual",
+                               allocation=(), unallocated=ZERO)
     with Ledger(ws.root) as ledger:
         if invoice is not None:
             check_named_invoice(ledger.state, invoice, client, currency)
-        data = payment_data(ledger.state, client, amount, currency, day, invoice,
-                            {"method": method, "reference": reference or "", "source": "manual"})
-        ledger.append(T.PAYMENT_RECORDED, data)
+        payment = allocated_from_state(ledger.state, received, invoice)
+        ledger.append(payment)
         refresh_views(ws, ledger.state, {client}, PAYMENT_VIEWS)
     log(ws.root, f"payment {currency} {amount} on {day} ({method})", client)
-    return payment_report(data)
+    return payment_report(payment)
 
 
-def payment_report(data: dict[str, Any]) -> Report:
+def payment_report(payment: PaymentRecorded) -> Report:
     """One row per allocation, plus the unallocated credit."""
     report = Report("Payment recorded", PAY_COLUMNS)
-    base = {k: data[k] for k in ("client", "date", "currency", "amount")}
-    for alloc in data["allocation"]:
-        report.rows.append({**base, "invoice": alloc["number"], "allocated": alloc["amount"], "unallocated": ""})
-    if Decimal(data["unallocated"]) > ZERO:
-        report.rows.append({**base, "invoice": "", "allocated": "", "unallocated": data["unallocated"]})
-        report.notes.append(f"{data['unallocated']} {data['currency']} stays as credit of {data['client']}; "
+    base = {"client": payment.client, "date": payment.date.isoformat(),
+            "currency": payment.currency, "amount": str(payment.amount)}
+    for part in payment.allocation:
+        report.rows.append({**base, "invoice": part.number, "allocated": str(part.amount),
+                            "unallocated": ""})
+    if payment.unallocated > ZERO:
+        left = str(payment.unallocated)
+        report.rows.append({**base, "invoice": "", "allocated": "", "unallocated": left})
+        report.notes.append(f"{left} {payment.currency} stays as credit of {payment.client}; "
                             "it settles the next open invoice in the balances.")
     return report

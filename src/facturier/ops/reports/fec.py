@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from facturier.core.errors import FacturierError, InputError
-from facturier.store.events import DocumentIssued, PaymentRecorded
+from facturier.store.events import DocumentIssued, PaymentRecorded, T
 from facturier.store.state import LedgerState
 
 if TYPE_CHECKING:
@@ -169,7 +169,8 @@ class Lettering:
 
     def _settled_on(self, number: str) -> date | None:
         entries = self.state.entries_naming(number)
-        invoice = next((e for e in entries if e["type"] == "invoice.issued" and e["number"] == number
+        invoice = next((e for e in entries
+                        if e["type"] == T.INVOICE_ISSUED and e["number"] == number
                         and e["seller"] == "issuer" and e["mode"] == "live"), None)
         if invoice is None:
             return None
@@ -177,9 +178,9 @@ class Lettering:
         for e in entries:
             if e.get("date", "9999") > self.closing:
                 continue
-            if e["type"] == "payment.recorded":
+            if e["type"] == T.PAYMENT_RECORDED:
                 parts = [Decimal(a["amount"]) for a in e["allocation"] if a["number"] == number]
-            elif (e["type"] == "credit_note.issued" and e.get("refers_to") == number
+            elif (e["type"] == T.CREDIT_NOTE_ISSUED and e.get("refers_to") == number
                   and e["seller"] == "issuer" and e["mode"] == "live"):
                 parts = [Decimal(e["total_incl_vat"])]
             else:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from facturier.core.errors import InputError
 from facturier.ops.report import Report
 from facturier.ops.state import read_state
-from facturier.store.events import DocumentIssued
+from facturier.store.events import DocumentIssued, T
 from facturier.store.files import named_file
 from facturier.store.journal import Entry
 from facturier.store.state import LedgerState
@@ -102,15 +102,17 @@ def collections_summary(ws: Workspace, number: str) -> dict[str, Any]:
     state = read_state(ws.root)
     try:
         section = state.collections
-        offsets = [o for o in section.mentions.get(number, []) if state.entry_at(o)["type"] == "reminder.drafted"]
+        offsets = [o for o in section.mentions.get(number, [])
+                   if state.entry_at(o)["type"] == T.REMINDER_DRAFTED]
         if number in section.in_flight:
             offsets.append(section.in_flight[number][0])
         reminders = []
         for offset in sorted(offsets):
             e = state.entry_at(offset)
+            drafted = e["type"] == T.REMINDER_DRAFTED
             reminders.append({"date": e["date"], "stage": e["stage"], "store": e.get("store", ""),
                               "draft": e.get("draft_id", ""),
-                              "status": "drafted" if e["type"] == "reminder.drafted" else "in flight"})
+                              "status": "drafted" if drafted else "in flight"})
         dispute = None
         if number in section.disputed:
             e = state.entry_at(section.disputed[number])

@@ -36,7 +36,7 @@ from facturier.ops.usage.rows import (
 )
 from facturier.ops.usage.views import usage_views
 from facturier.ops.views import refresh_views
-from facturier.store.events import T
+from facturier.store.events import ChargeAdded, UsageRecorded
 from facturier.store.files import open_regular
 from facturier.store.ledger import Ledger
 from facturier.store.state import Usage
@@ -78,7 +78,7 @@ def record_usage(ws: Workspace, client: str, metric: str, quantity: str, day: da
         if row[0] in ledger.state.usage_ids.ids:
             report.notes.append(f"id {printable(row[0])!r} was already recorded: ignored (1 duplicate).")
             return report
-        ledger.journal.append(T.USAGE_RECORDED, {"source": "manual", "records": [row]})
+        ledger.journal.append(UsageRecorded(source="manual", rows=(row,)))
         state = ledger.state
         report.rows.append(dict(zip(report.columns, [row[1], row[2], row[3], row[4], row[0]])))
         if state.usage.invoiced_by(client, row[4][:7]):
@@ -115,7 +115,7 @@ def import_usage(ws: Workspace, path: Path, today: date) -> UsageResult:
         usage = ledger.state.usage
         for batch in _commits(valid_rows(name, kind, text, meters), seen):
             duplicates += batch.duplicates
-            entries = [(T.USAGE_RECORDED, {"source": f"import:{path.name}", "records": chunk})
+            entries = [UsageRecorded(source=f"import:{path.name}", rows=tuple(chunk))
                        for chunk in batch.chunks]
             for chunk in batch.chunks:
                 touched.update((row[1], row[4][:7], row[2]) for row in chunk)
@@ -194,12 +194,10 @@ def add_charge(ws: Workspace, client: str, amount: str, description: str, day: d
             rate = check_vat_rate(parsed, ws.config.issuer.country)
         except ValueError as exc:
             raise InputError(f"--vat-rate: {exc}") from None
-    data: dict[str, Any] = {"client": client, "amount": str(value), "currency": config.currency,
-                            "description": text, "date": day.isoformat()}
-    if rate is not None:
-        data["vat_rate"] = str(rate)
+    charge = ChargeAdded(client=client, amount=value, currency=config.currency, description=text,
+                         date=day, vat_rate=rate)
     with Ledger(ws.root) as ledger:
-        entry = ledger.journal.append(T.CHARGE_ADDED, data)
+        entry = ledger.journal.append(charge)
         refresh_views(ws, ledger.state, {client}, [usage_views])
     report = Report("Charge added", ["seq", "client", "amount", "currency", "description"])
     report.rows.append({"seq": entry["seq"], "client": client, "amount": str(value), "currency": config.currency,
