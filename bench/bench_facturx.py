@@ -24,7 +24,7 @@ from facturier.render.pdf import (
     PdfRenderer,
     creation_timestamp,
     printable_payload,
-    split_sheet,
+    split_compiled,
     with_facturx,
 )
 from facturier.render.view import build_view
@@ -76,11 +76,11 @@ def measure(lines: int) -> None:
     assert renderer._sheets is not None  # the bundled template renders sheets
     sheet = renderer._compile(renderer._sheets, renderer.template, "views", printable_payload(views), batch[0])
     docs = [(v["document_title"], v["lang"]) for v in views]
-    assert split_sheet(sheet, docs) is not None, "one page per document, or the sheet is not split"
+    assert split_compiled(sheet, docs) is not None, "one page per document, or the sheet is not split"
     when = creation_timestamp(batch[0])
     xml_ms = cpu_ms(lambda: facturx_xml(batch[0]))
-    plain = cpu_ms(lambda: split_sheet(sheet, docs), REPEAT // 8) / len(batch)
-    attached = cpu_ms(lambda: split_sheet(sheet, docs, lambda out, i: embed_facturx(out, xmls[i], when, xmp=False),
+    plain = cpu_ms(lambda: split_compiled(sheet, docs), REPEAT // 8) / len(batch)
+    attached = cpu_ms(lambda: split_compiled(sheet, docs, lambda out, i: embed_facturx(out, xmls[i], when, xmp=False),
                                           merge_fx_xmp), REPEAT // 8) / len(batch)
     single = renderer.render(batch[0])
     direct = cpu_ms(lambda: with_facturx(single, xmls[0], when))

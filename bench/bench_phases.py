@@ -28,7 +28,7 @@ def _records(n: int) -> tuple[list[dict[str, Any]], float]:
     from facturier.config import load_workspace
     from facturier.ops.batch.process import batch_context, batch_document
     from facturier.ops.batch.rows import FileCheck, iter_rows
-    from facturier.ops.state import NumberAllocator
+    from facturier.ops.state_access import NumberAllocator
 
     root = make_workspace(n)
     ws = load_workspace(root)
@@ -68,7 +68,7 @@ def main() -> None:
         PdfRenderer,
         creation_timestamp,
         printable_payload,
-        split_sheet,
+        split_compiled,
     )
     from facturier.render.pool import sheets
     from facturier.render.qr import payment_qr_for
@@ -99,11 +99,11 @@ def main() -> None:
                 def attach(out: Any, i: int, xml: list[bytes] = xml, when: Any = when) -> None:
                     embed_facturx(out, xml[i], when, xmp=False)
 
-                split_sheet(sheet, docs, attach, merge_fx_xmp)
+                split_compiled(sheet, docs, attach, merge_fx_xmp)
             else:
-                split_sheet(sheet, docs)
+                split_compiled(sheet, docs)
 
-    pdfs = [pdf for sheet, docs in zip(compiled, titles, strict=True) for pdf in split_sheet(sheet, docs) or []]
+    pdfs = [pdf for sheet, docs in zip(compiled, titles, strict=True) for pdf in split_compiled(sheet, docs) or []]
     phases = {
         "main: CSV row checks, document, record": compose,
         "main: JSON file + SHA-256 of PDF and JSON": _cpu_ms(

@@ -127,7 +127,7 @@ def compose_seconds(ws: Path) -> tuple[float, float]:
     (the configuration is loaded before the clock starts: both workspaces have the same)."""
     from facturier.config import load_workspace
     from facturier.ops.invoicing.monthly import plan_monthly
-    from facturier.ops.state import read_state
+    from facturier.ops.state_access import read_state
 
     config = load_workspace(ws)
     start, cpu = time.perf_counter(), time.process_time()

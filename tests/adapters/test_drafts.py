@@ -20,7 +20,6 @@ from facturier.adapters.drafts import (
     DraftCredentialsError,
     DraftRefused,
     DraftStoreUnavailable,
-    DraftStoreUnsupported,
     ImapDrafts,
     MemoryDrafts,
     OutboxDrafts,

@@ -176,8 +176,8 @@ def test_links_of_invoices_no_longer_open_are_switched_off(ws: Path, stripe_api:
 
     links = StripeLinks("sk_test_1", api_base=stripe_api)
     with Ledger(ws) as ledger:
-        link_for(ledger.state, ledger, links, "A-1", Decimal("10"), "EUR")
-        link_for(ledger.state, ledger, links, "A-2", Decimal("20"), "EUR")
+        link_for(ledger.state, ledger, links, "A-1", Decimal(10), "EUR")
+        link_for(ledger.state, ledger, links, "A-2", Decimal(20), "EUR")
         assert deactivate_paid_links(workspace, ledger.state, ledger, {"A-1", "A-2"}, env) == []
         assert deactivate_paid_links(workspace, ledger.state, ledger, {"A-1"}, env) == []
         assert [n for n in ("A-1", "A-2") if ledger.state.links.active(n)] == ["A-1"]

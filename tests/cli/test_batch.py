@@ -6,7 +6,6 @@ import email
 import email.policy
 import json
 import random
-import shutil
 import signal
 import subprocess
 import sys
@@ -14,9 +13,7 @@ import time
 import zipfile
 from pathlib import Path
 
-import pytest
-
-from tests.conftest import DEMO, copy_demo, journal, pdf_text, run_cli, run_cli_process
+from tests.conftest import copy_demo, journal, pdf_text, run_cli, run_cli_process
 
 BID = "boulangerie-martin"
 HEADER = "reference,date,customer_name,customer_address,description,unit_price"
@@ -158,7 +155,7 @@ def test_test_mode_client_gets_test_series_and_no_zip(ws: Path) -> None:
 
 def test_monthly_zip_is_deterministic_and_rebuilt(ws: Path) -> None:
     from facturier.ops.batch.monthly_zip import build_monthly_zip
-    from facturier.ops.state import read_state
+    from facturier.ops.state_access import read_state
 
     drop(ws, "a.csv", rows_csv(["R-1", "R-2"]))
     assert run_cli(ws, "batch", "--date", DATE).code == 0

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import facturx
 import pikepdf
-from lxml import etree
-
 import pytest
+from lxml import etree
 
 from facturier.ops import einvoice
 from tests.conftest import copy_demo, journal, run_cli

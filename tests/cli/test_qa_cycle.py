@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
-from tests.conftest import copy_demo, journal, pdf_text, run_cli
+from tests.conftest import journal, pdf_text, run_cli
 
 
 def _issued(ws: Path) -> Path:

@@ -91,7 +91,7 @@ def test_invoices_status_help_lists_every_status(ws: Path) -> None:
 
 
 def test_templates_doc_states_the_sheet_size_the_code_uses() -> None:
-    from facturier.render.pool import SHEET_SIZE
+    from facturier.render.pool import GROUP_SIZE
 
     doc = (REPO / "docs" / "templates.md").read_text(encoding="utf-8")
-    assert f"compiles up to {SHEET_SIZE} consecutive" in " ".join(doc.split())
+    assert f"compiles up to {GROUP_SIZE} consecutive" in " ".join(doc.split())

@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from facturier.core.accounts import Account
-from tests.balance_reference import CreditFact, InvoiceFact, PaymentFact, compute_balances
 from facturier.core.payments import Allocation
-from facturier.ops.accounts import invoice_rows
+from facturier.ops.balance_views import invoice_rows
+from tests.balance_reference import CreditFact, InvoiceFact, PaymentFact, compute_balances
 
 START = date(2026, 1, 1)
 cents = st.integers(min_value=1, max_value=50_000).map(lambda c: Decimal(c).scaleb(-2))

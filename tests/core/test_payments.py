@@ -9,9 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from facturier.core.aging import bucket_of
+from facturier.core.payments import Allocation, OpenInvoice, allocate_payment
 from tests.balance_reference import CreditFact, InvoiceFact, PaymentFact
 from tests.balance_reference import engine_balances as compute_balances
-from facturier.core.payments import Allocation, OpenInvoice, allocate_payment
 
 D = Decimal
 cents = st.integers(min_value=1, max_value=10_000_00).map(lambda c: D(c) / 100)

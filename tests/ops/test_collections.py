@@ -24,7 +24,7 @@ from facturier.core.errors import InputError
 from facturier.ops.collections.facts import dispute, promise
 from facturier.ops.collections.remind import remind
 from facturier.ops.collections.settle import settle
-from facturier.ops.report import Report
+from facturier.ops.outcome import Report
 from tests.collections_workspace import (
     base_workspace,
     clone,
@@ -301,7 +301,7 @@ def test_client_filter_and_unknown_client(ws: Path) -> None:
 
 
 def test_the_collections_state_survives_the_state_file_and_catches_up(ws: Path) -> None:
-    from facturier.ops.state import read_state
+    from facturier.ops.state_access import read_state
 
     n = numbers_of(ws)
     store = MemoryDrafts()

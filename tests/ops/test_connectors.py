@@ -13,7 +13,7 @@ from facturier.adapters.sheets import SheetError
 from facturier.config import load_workspace
 from facturier.core.dunning import group_reminders, plan_reminders
 from facturier.ops.connectors import payment_link_of, sheet_source_receivables, write_back
-from facturier.ops.state import read_state
+from facturier.ops.state_access import read_state
 
 TODAY = date(2026, 12, 1)
 HEADER = "invoice_id,client_name,client_email,amount,currency,due_date,sent_date,status,notes,last_stage_sent,last_sent_at"
@@ -33,7 +33,7 @@ def test_journal_history_wins_and_the_write_back_catches_up(ws: Path) -> None:
     workspace = load_workspace(ws)
     # The journal: INV-2's stage 14 was drafted yesterday, but its write-back failed.
     journal = {"INV-2": (14, date(2026, 11, 30))}
-    history = lambda number: journal.get(number, (None, None))  # noqa: E731
+    history = lambda number: journal.get(number, (None, None))
     sheet = sheet_source_receivables(workspace, TODAY, history)
     plan = plan_reminders(sheet.receivables, TODAY, workspace.config.collections.stage_tuple())
     assert [(d.number, d.stage) for d in plan.due] == [("INV-1", 21)]  # INV-2 at 14 already

@@ -18,8 +18,8 @@ from facturier.config import Workspace, load_workspace
 from facturier.core.errors import FacturierError
 from facturier.ops.batch.process import batch_document
 from facturier.ops.batch.rows import BatchRow
-from facturier.ops.issuing import Draft, Issued, issue_documents, plan_numbers
-from facturier.ops.state import NumberAllocator
+from facturier.ops.issuing import DocumentDraft, Issued, issue_documents, plan_numbers
+from facturier.ops.state_access import NumberAllocator
 from facturier.store.files import sha256_file
 from facturier.store.ledger import Ledger
 from tests.conftest import copy_demo, journal
@@ -45,9 +45,9 @@ def row(i: int, day: date, description: str = "Croissants") -> BatchRow:
 def drafts_of(ws: Workspace, rows: list[BatchRow]):  # type: ignore[no-untyped-def]
     cfg = ws.batch_clients[SELLER]
 
-    def compose(numbers: NumberAllocator) -> Iterator[Draft]:
+    def compose(numbers: NumberAllocator) -> Iterator[DocumentDraft]:
         for r in rows:
-            yield Draft(batch_document(cfg, SELLER, r, numbers), {"reference": r.reference})
+            yield DocumentDraft(batch_document(cfg, SELLER, r, numbers), {"reference": r.reference})
 
     return compose
 

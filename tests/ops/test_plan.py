@@ -18,8 +18,8 @@ from facturier.ops.batch.plan import process_batches
 from facturier.ops.cycle import monthly_cycle
 from facturier.ops.delivery.send import plan_deliveries
 from facturier.ops.invoicing.credit import issue_credit_note
+from facturier.ops.outcome import ProgressHook, Report
 from facturier.ops.plan import carry_out, carry_out_steps
-from facturier.ops.report import ProgressHook, Report
 from facturier.store.events import OtherEvent
 from facturier.store.ledger import Ledger
 from facturier.store.state import LedgerState

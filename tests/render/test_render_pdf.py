@@ -169,12 +169,12 @@ def test_forked_after_use_fails_instead_of_hanging(
 def test_render_ordered_pool_gives_the_same_bytes_in_input_order(
     record: Record, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from facturier.render.pool import SHEET_SIZE, render_ordered
+    from facturier.render.pool import GROUP_SIZE, render_ordered
 
     monkeypatch.setenv("FACTURIER_WORKERS", "2")
     records = [{**record, "number": f"2026-{i:04d}"} for i in range(1, 11)]
-    # The parent has used Typst (fork would hang); the pool renders sheets of SHEET_SIZE.
-    expected = [pdf for i in range(0, len(records), SHEET_SIZE) for pdf in render_records(records[i:i + SHEET_SIZE])]
+    # The parent has used Typst (fork would hang); the pool renders sheets of GROUP_SIZE.
+    expected = [pdf for i in range(0, len(records), GROUP_SIZE) for pdf in render_records(records[i:i + GROUP_SIZE])]
     results = list(render_ordered(((r["number"], r) for r in records), None, expected=len(records)))
     assert [tag for tag, _ in results] == [r["number"] for r in records]
     assert [pdf for _, pdf in results] == expected
@@ -214,13 +214,13 @@ def test_a_document_longer_than_a_page_makes_the_sheet_render_one_by_one(record:
 
 
 def test_documents_of_different_dates_never_share_a_sheet(record: Record) -> None:
-    from facturier.render.pool import sheets
+    from facturier.render.pool import compile_groups
 
     records = [record, {**record, "issue_date": "2026-11-16"}, {**record, "issue_date": "2026-11-16", "language": "en"},
                {**record, "seller": {**record["seller"], "name": "Other"}}]
-    groups = list(sheets(enumerate(records), size=16))
+    groups = list(compile_groups(enumerate(records), size=16))
     assert [[i for i, _ in g] for g in groups] == [[0], [1, 2], [3]]
-    assert [len(g) for g in sheets(enumerate([record] * 20), size=16)] == [16, 4]
+    assert [len(g) for g in compile_groups(enumerate([record] * 20), size=16)] == [16, 4]
 
 
 def test_a_mixed_language_sheet_gives_each_pdf_its_own_language(record: Record) -> None:
@@ -235,8 +235,8 @@ def test_a_mixed_language_sheet_gives_each_pdf_its_own_language(record: Record) 
 
 
 def test_a_sheet_whose_metadata_cannot_be_rewritten_is_not_split(record: Record) -> None:
-    from facturier.render.pdf import split_sheet
+    from facturier.render.pdf import split_compiled
 
     sheet = PdfRenderer().render(record)  # one page titled "Facture 2026-0001"
-    assert split_sheet(sheet, [("Facture 2026-0001", "fr")]) is not None
-    assert split_sheet(sheet, [("Facture autre", "fr")]) is None
+    assert split_compiled(sheet, [("Facture 2026-0001", "fr")]) is not None
+    assert split_compiled(sheet, [("Facture autre", "fr")]) is None

@@ -28,7 +28,7 @@ def flat(value: Any) -> str:
         ("1234.56", "USD", "en", "$1,234.56"),
         ("1234.56", "GBP", "en", "£1,234.56"),
         ("1234.56", "EUR", "en", "€1,234.56"),
-        (Decimal("-40"), "EUR", "fr", "-40,00 €"),
+        (Decimal(-40), "EUR", "fr", "-40,00 €"),
         ("0.125", "EUR", "fr", "0,125 €"),  # a precise unit price is not rounded away
     ],
 )

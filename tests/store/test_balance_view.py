@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from facturier.core.aging import ClientBalance, strongest_status
 from facturier.core.money import fmt_amount
 from facturier.core.payments import Allocation
-from facturier.ops.accounts import balance_row
+from facturier.ops.balance_views import balance_row
 from facturier.ops.views import PAYMENT_VIEWS
 from facturier.store.events import (
     ISSUED_TYPE_OF_KIND,

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import sys
 
-from facturier.cli import batch, collections, commands, exports, google, mail, payments, reports, usage  # noqa: F401  (registers commands)
+from facturier.cli import (  # noqa: F401  (registers commands)
+    batch,
+    collections,
+    commands,
+    exports,
+    google,
+    mail,
+    payments,
+    reports,
+    usage,
+)
 from facturier.cli.common import app, err_console
 from facturier.core.errors import ConfigError, FacturierError
 from facturier.core.text import printable, printable_lines

@@ -18,7 +18,7 @@ from rich.table import Table
 
 from facturier.core.errors import InputError
 from facturier.core.text import printable, printable_lines
-from facturier.ops.report import Report
+from facturier.ops.outcome import Report
 
 app = typer.Typer(
     name="facturier",

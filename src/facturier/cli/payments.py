@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import re
-
 from pathlib import Path
 
 import typer
-
-from facturier.core.errors import InputError
 
 from facturier.cli.common import (
     DateOpt,
@@ -22,6 +19,7 @@ from facturier.cli.common import (
     today,
     writing_date,
 )
+from facturier.core.errors import InputError
 
 
 # "-5" would otherwise be read as an unknown option ("No such option: -5"); taken as the
@@ -60,7 +58,7 @@ def pay(
 def balances(ctx: typer.Context, date: str | None = DateOpt, as_json: bool = JsonOpt) -> None:
     """Invoiced vs credited vs paid per client and currency, with status, aging and DSO."""
     from facturier.ops.reports.balances import balances_report
-    from facturier.ops.state import read_state
+    from facturier.ops.state_access import read_state
 
     ws = load(ctx)
     state = read_state(ws.root)

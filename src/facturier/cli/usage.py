@@ -79,7 +79,7 @@ def list_command(
     as_json: bool = JsonOpt,
 ) -> None:
     """Aggregated usage per client, month and metric, and the charges not invoiced yet."""
-    from facturier.ops.state import read_state
+    from facturier.ops.state_access import read_state
     from facturier.ops.usage.views import list_usage
 
     if month is not None and not _MONTH.fullmatch(month):

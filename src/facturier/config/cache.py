@@ -67,8 +67,8 @@ class ConfigCache:
         self.inputs = inputs
         digest = xxhash.xxh3_128(_code_key())
         for path, data in inputs.items():
-            name = path.relative_to(root).as_posix().encode()
-            digest.update(len(name).to_bytes(4, "little") + name + len(data).to_bytes(8, "little") + data)
+            rel = path.relative_to(root).as_posix().encode()
+            digest.update(len(rel).to_bytes(4, "little") + rel + len(data).to_bytes(8, "little") + data)
         self.digest = digest.digest()
         folder = cache_dir()
         name = f"config-{xxhash.xxh3_64_hexdigest(os.fsencode(root.resolve()))}.pickle"

@@ -180,7 +180,10 @@ def check_non_empty(value: str) -> str:
 
 def check_printable(value: str) -> str:
     """Refuse text the invoice PDF cannot show (PDF/A-3b fails on a missing glyph)."""
-    from facturier.render.glyphs import describe_unprintable, unprintable_characters  # typst is heavy
+    from facturier.render.glyphs import (  # typst is heavy
+        describe_unprintable,
+        unprintable_characters,
+    )
 
     bad = unprintable_characters(value)
     if bad:

@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
+from facturier.config.accounting import AccountingConfig
+from facturier.config.collections import CollectionsConfig
 from facturier.config.fields import (
     DEFAULT_LATE_PENALTY,
     Address,
@@ -35,8 +37,6 @@ from facturier.config.fields import (
     check_vat_rate,
     late_penalty_text,
 )
-from facturier.config.accounting import AccountingConfig
-from facturier.config.collections import CollectionsConfig
 from facturier.config.google import GoogleConfig
 from facturier.config.mail import MailConfig, sender_address
 

@@ -309,8 +309,23 @@ def check_window(window: Window, now: datetime) -> WindowCheck:
 
 
 __all__ = [
-    "DEFAULT_STAGES", "DEFAULT_WINDOW", "ClientReminder", "accrued_penalty", "DunningPlan", "Receivable",
-    "ReminderDue", "SkipReason", "Skipped", "Window", "WindowCheck", "check_stages",
-    "check_window", "days_overdue", "decide", "group_reminders", "parse_window",
-    "plan_reminders", "stage_for",
+    "DEFAULT_STAGES",
+    "DEFAULT_WINDOW",
+    "ClientReminder",
+    "DunningPlan",
+    "Receivable",
+    "ReminderDue",
+    "SkipReason",
+    "Skipped",
+    "Window",
+    "WindowCheck",
+    "accrued_penalty",
+    "check_stages",
+    "check_window",
+    "days_overdue",
+    "decide",
+    "group_reminders",
+    "parse_window",
+    "plan_reminders",
+    "stage_for",
 ]

@@ -19,7 +19,7 @@ VatRegime = Literal["standard", "franchise", "reverse_charge", "exempt"]
 OperationCategory = Literal["services", "goods", "mixed"]
 DocumentKind = Literal["invoice", "credit_note"]
 
-RECOVERY_INDEMNITY_EUR = Decimal("40")
+RECOVERY_INDEMNITY_EUR = Decimal(40)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from functools import lru_cache
+from functools import cache
 
 from babel.numbers import get_currency_precision
 
 from facturier.core.errors import InputError
 
-ZERO = Decimal("0")
+ZERO = Decimal(0)
 # Plain decimal text: ASCII digits and one '.'; no exponent, underscore or non-ASCII digit
 # (Decimal() would silently accept "1e3", "1_000" or Arabic-Indic digits).
 _DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
@@ -25,7 +25,7 @@ _RECEIVED_TEXT = re.compile(r"\+?[0-9]+(?:\.[0-9]+)?")
 
 # Quantity x unit price of one line must stay below this: far beyond any real invoice, and far
 # enough below Decimal's 28 significant digits that lines, VAT and totals quantize exactly.
-MAX_LINE_AMOUNT = Decimal("1000000000000000")  # 10^15
+MAX_LINE_AMOUNT = Decimal(1000000000000000)  # 10^15
 
 
 def line_amount_problem(quantity: Decimal, unit_price: Decimal) -> str | None:
@@ -86,7 +86,7 @@ def check_minor_unit(amount: Decimal, currency: str, what: str) -> Decimal:
     return rounded
 
 
-@lru_cache(maxsize=None)
+@cache
 def minor_exponent(currency: str) -> Decimal:
     """The quantum of a currency's minor unit, e.g. Decimal('0.01') for EUR, Decimal('1') for JPY."""
     return Decimal(1).scaleb(-get_currency_precision(currency))

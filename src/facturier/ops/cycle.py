@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 from facturier.ops.delivery.send import plan_deliveries
 from facturier.ops.invoicing.monthly import plan_monthly_invoices
+from facturier.ops.outcome import ProgressHook, Report
 from facturier.ops.plan import carry_out_steps
-from facturier.ops.report import ProgressHook, Report
 
 if TYPE_CHECKING:
     from facturier.config import Workspace

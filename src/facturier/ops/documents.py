@@ -9,8 +9,7 @@ from typing import Any, Protocol
 
 from facturier.core.invoice import Document, Party
 from facturier.store.events import ISSUED_TYPE_OF_KIND, DocumentIssued
-from facturier.store.journal import Entry
-from facturier.store.ledger import Ledger, document_json
+from facturier.store.ledger import document_json
 
 FOLDERS = {"invoice": "invoices", "credit_note": "credit_notes"}
 # Documents committed together by `run` and `batch`: one sync of the staged files and one
@@ -87,10 +86,3 @@ def document_commit(
     stem = f"{document_folder(doc)}/{doc.number}"
     files = {"pdf": (f"{stem}.pdf", pdf), "json": (f"{stem}.json", document_json(record))}
     return issued_event(doc, record, extra), files
-
-
-def commit_document(
-    ledger: Ledger, doc: Document, record: dict[str, Any], pdf: bytes, extra: dict[str, Any] | None = None
-) -> Entry:
-    """Stage, journal and place a rendered document; from the journal write on, it is issued."""
-    return ledger.commit_files(*document_commit(doc, record, pdf, extra))

@@ -40,7 +40,7 @@ def issued_pdfs(entries: list[Entry]) -> list[str]:
 def document_xml(root: Path, number: str) -> bytes:
     """The factur-x.xml embedded in an issued document's PDF (`show NUMBER --xml`)."""
     from facturier.core.errors import InputError
-    from facturier.ops.state import read_state
+    from facturier.ops.state_access import read_state
     from facturier.render.einvoice_check import embedded_xml
 
     state = read_state(root)

@@ -2,7 +2,7 @@
 
 A caller composes its documents; the pipeline does the rest, the same way for all three:
 
-1. **Ordered numbering.** `compose(numbers)` yields `Draft`s, each numbered with
+1. **Ordered numbering.** `compose(numbers)` yields `DocumentDraft`s, each numbered with
    `numbers.peek(...)` (a `NumberAllocator` on the ledger state). The pipeline advances the
    draft's series as soon as it is handed over, so the next draft gets the next number:
    numbers follow the order of the drafts.
@@ -35,15 +35,15 @@ from typing import Any
 from facturier.core.invoice import Document
 from facturier.ops.documents import commit_group_size, document_commit
 from facturier.ops.logs import log as write_log
-from facturier.ops.report import ProgressHook
-from facturier.ops.state import NumberAllocator
+from facturier.ops.outcome import ProgressHook
+from facturier.ops.state_access import NumberAllocator
 from facturier.store.journal import Entry
 from facturier.store.ledger import Ledger
 from facturier.store.state import LedgerState
 
 
 @dataclass(frozen=True, slots=True)
-class Draft:
+class DocumentDraft:
     """A composed, numbered document not yet rendered, and what its journal entry adds.
 
     `extra` sets optional fields of its `DocumentIssued` entry by name: a batch row's
@@ -59,7 +59,7 @@ class Draft:
 class Issued:
     """A document journalled: its draft, canonical record and journal entry."""
 
-    draft: Draft
+    draft: DocumentDraft
     record: dict[str, Any]
     entry: Entry
 
@@ -69,11 +69,11 @@ class Issued:
         return self.draft.doc
 
 
-Compose = Callable[[NumberAllocator], Iterable[Draft]]
+Compose = Callable[[NumberAllocator], Iterable[DocumentDraft]]
 """Composes the drafts in order, numbering each with the allocator it is given."""
 
 
-def numbered(compose: Compose, numbers: NumberAllocator) -> Iterator[tuple[Draft, dict[str, Any]]]:
+def numbered(compose: Compose, numbers: NumberAllocator) -> Iterator[tuple[DocumentDraft, dict[str, Any]]]:
     """(draft, record) in order, each draft's series advanced before the next is composed."""
     for draft in compose(numbers):
         doc = draft.doc
@@ -81,7 +81,7 @@ def numbered(compose: Compose, numbers: NumberAllocator) -> Iterator[tuple[Draft
         yield draft, doc.to_record()
 
 
-def plan_numbers(state: LedgerState | None, compose: Compose) -> list[tuple[Draft, dict[str, Any]]]:
+def plan_numbers(state: LedgerState | None, compose: Compose) -> list[tuple[DocumentDraft, dict[str, Any]]]:
     """What `issue_documents` would issue, numbered the same way; nothing rendered or written."""
     return list(numbered(compose, NumberAllocator(state)))
 
@@ -110,7 +110,7 @@ def issue_documents(
     numbers = NumberAllocator(ledger.state)
     if progress is not None and label is not None:
         progress.start(label, expected or 0)
-    group: list[tuple[Draft, dict[str, Any], bytes]] = []
+    group: list[tuple[DocumentDraft, dict[str, Any], bytes]] = []
     size = commit_group_size()
     rendered = render_ordered(((pair, pair[1]) for pair in numbered(compose, numbers)), templates, expected)
     for (draft, record), pdf in rendered:
@@ -120,7 +120,7 @@ def issue_documents(
     yield from _commit(ledger, group, progress, log)
 
 
-def _commit(ledger: Ledger, group: list[tuple[Draft, dict[str, Any], bytes]], progress: ProgressHook | None,
+def _commit(ledger: Ledger, group: list[tuple[DocumentDraft, dict[str, Any], bytes]], progress: ProgressHook | None,
             log: Callable[[Issued], str | None] | None) -> Iterator[Issued]:
     """Commit a group durably and in order, log each document, advance progress; empty the group."""
     if not group:

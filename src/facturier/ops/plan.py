@@ -28,8 +28,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
-from facturier.ops.report import ProgressHook, Report
-from facturier.ops.state import read_state
+from facturier.ops.outcome import ProgressHook, Report
+from facturier.ops.state_access import read_state
 from facturier.store.ledger import Ledger
 from facturier.store.state import LedgerState
 

@@ -22,7 +22,7 @@ from facturier.core.invoice import Document
 from facturier.ops.batch.process import batch_document
 from facturier.ops.batch.rows import BatchRow
 from facturier.ops.invoicing.monthly import monthly_document
-from facturier.ops.state import NumberAllocator
+from facturier.ops.state_access import NumberAllocator
 from facturier.render.glyphs import unprintable_fields
 from facturier.render.view import build_view
 

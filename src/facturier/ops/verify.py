@@ -8,7 +8,7 @@ from pathlib import Path
 
 from facturier.core.errors import IntegrityError, UnsafeFileError
 from facturier.ops.einvoice import EInvoiceReport, verify_einvoices
-from facturier.ops.state import read_state
+from facturier.ops.state_access import read_state
 from facturier.ops.views import view_problems
 from facturier.store.files import sha256_file
 from facturier.store.journal import (

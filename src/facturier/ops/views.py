@@ -6,8 +6,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from facturier.ops.accounts import payment_and_balance_views
-from facturier.ops.state import read_state
+from facturier.ops.balance_views import payment_and_balance_views
+from facturier.ops.state_access import read_state
 from facturier.ops.usage.views import usage_views
 from facturier.store.state import LedgerState
 from facturier.store.views import ViewBuilder, read_view, revenue_views, view_files, write_views

@@ -14,7 +14,7 @@ import json
 import os
 import re
 from collections.abc import Callable
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Final
 from xml.sax.saxutils import escape
@@ -23,6 +23,10 @@ import pikepdf
 import typst
 
 from facturier.core.errors import FacturierError
+from facturier.render.compile_groups import BUNDLED_TEMPLATES as BUNDLED_TEMPLATES  # noqa: PLC0414
+from facturier.render.compile_groups import TEMPLATE_NAME as TEMPLATE_NAME  # noqa: PLC0414
+from facturier.render.compile_groups import compile_key as compile_key  # noqa: PLC0414
+from facturier.render.compile_groups import template_path as template_path  # noqa: PLC0414
 from facturier.render.facturx import facturx_xml
 from facturier.render.facturx_pdf import embed_facturx, merge_fx_xmp
 from facturier.render.glyphs import bundled_fonts, ensure_printable
@@ -31,10 +35,6 @@ from facturier.render.glyphs import bundled_fonts, ensure_printable
 from facturier.render.glyphs import describe_unprintable as describe_unprintable  # noqa: PLC0414
 from facturier.render.glyphs import unprintable_characters as unprintable_characters  # noqa: PLC0414
 from facturier.render.qr import QR_SLOT_PIXELS, png_bitmap
-from facturier.render.sheets import BUNDLED_TEMPLATES as BUNDLED_TEMPLATES  # noqa: PLC0414
-from facturier.render.sheets import TEMPLATE_NAME as TEMPLATE_NAME  # noqa: PLC0414
-from facturier.render.sheets import sheet_key as sheet_key  # noqa: PLC0414
-from facturier.render.sheets import template_path as template_path  # noqa: PLC0414
 from facturier.render.template_folder import (
     NO_PACKAGES,
     ensure_template_folder,
@@ -55,7 +55,7 @@ PDF_TAGS: Final = False
 def creation_timestamp(record: dict[str, Any]) -> datetime:
     """The issue date at 00:00 UTC: fixed per document, so the same record gives the same bytes."""
     issued = date.fromisoformat(record["issue_date"])
-    return datetime(issued.year, issued.month, issued.day, tzinfo=timezone.utc)
+    return datetime(issued.year, issued.month, issued.day, tzinfo=UTC)
 
 
 def _typst_message(template: Path, exc: typst.TypstError) -> str:
@@ -110,12 +110,12 @@ class PdfRenderer:
     def render_many(self, records: list[dict[str, Any]]) -> list[bytes]:
         """The PDFs of several records, in order: one compile when they can share a sheet.
 
-        Records share a sheet when they have the same `sheet_key` and the bundled template
+        Records share a sheet when they have the same `compile_key` and the bundled template
         is used. When a document needs more than one page, the page count of the sheet no
         longer says which page is whose: then each record is rendered alone (as when the
         sheet's metadata cannot be rewritten per document).
         """
-        if self._sheets is None or len(records) < 2 or len({sheet_key(r) for r in records}) > 1:
+        if self._sheets is None or len(records) < 2 or len({compile_key(r) for r in records}) > 1:
             return [self.render(r) for r in records]
         views = [build_view(r) for r in records]
         qrs = [self._take_qr(v) for v in views]
@@ -130,7 +130,7 @@ class PdfRenderer:
             if qr is not None:
                 fill_qr_slot(out, qr, views[index]["document_title"])
 
-        pdfs = split_sheet(sheet, [(v["document_title"], v["lang"]) for v in views], finish, merge_fx_xmp)
+        pdfs = split_compiled(sheet, [(v["document_title"], v["lang"]) for v in views], finish, merge_fx_xmp)
         return pdfs if pdfs is not None else [self.render(r) for r in records]
 
     def _take_qr(self, view: dict[str, Any]) -> bytes | None:
@@ -211,7 +211,7 @@ def _save(doc: pikepdf.Pdf, version: str) -> bytes:
     return buffer.getvalue()
 
 
-def split_sheet(sheet: bytes, documents: list[tuple[str, str]],
+def split_compiled(sheet: bytes, documents: list[tuple[str, str]],
                 finish: Callable[[pikepdf.Pdf, int], None] | None = None,
                 sheet_xmp: Callable[[bytes], bytes] | None = None) -> list[bytes] | None:
     """One PDF per page of a sheet, from (title, language) per document; None when it cannot split.

@@ -5,7 +5,7 @@ and journal commits stay in the calling process. `render_ordered` yields results
 order and keeps a bounded number of documents in flight, so memory does not grow with the
 number of documents (a 10,000-row batch streams through). Consecutive documents that can
 share a sheet (same issue date and seller) travel and render together, up to
-SHEET_SIZE at a time: one compile for all of them, split into one PDF each.
+GROUP_SIZE at a time: one compile for all of them, split into one PDF each.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from facturier.render.sheets import BUNDLED_TEMPLATES, sheet_key, template_path
+from facturier.render.compile_groups import BUNDLED_TEMPLATES, compile_key, template_path
 
 T = TypeVar("T")
 INLINE_BELOW = 8  # below this, starting workers costs more than it saves
@@ -28,7 +28,7 @@ INLINE_BELOW = 8  # below this, starting workers costs more than it saves
 # 8, 2.2 ms by 16, 2.0 ms by 50. A worker's memory grows with the sheet (Typst keeps the
 # layouts of recent compiles): ~110 MiB by 8, ~140 by 16, which a 400 MB budget for two
 # workers and the main process does not allow.
-SHEET_SIZE = 8
+GROUP_SIZE = 8
 
 
 def render_records(records: list[dict[str, Any]], override_dir: str | None = None) -> list[bytes]:
@@ -57,11 +57,11 @@ def worker_count() -> int:
     return max(1, len(os.sched_getaffinity(0)))
 
 
-def sheets(items: Iterable[tuple[T, dict[str, Any]]], size: int = SHEET_SIZE) -> Iterator[list[tuple[T, dict[str, Any]]]]:
+def compile_groups(items: Iterable[tuple[T, dict[str, Any]]], size: int = GROUP_SIZE) -> Iterator[list[tuple[T, dict[str, Any]]]]:
     """Consecutive items, in order, grouped while they share a sheet key, at most `size` each."""
     group: list[tuple[T, dict[str, Any]]] = []
     for item in items:
-        if group and (len(group) >= size or sheet_key(group[0][1]) != sheet_key(item[1])):
+        if group and (len(group) >= size or compile_key(group[0][1]) != compile_key(item[1])):
             yield group
             group = []
         group.append(item)
@@ -78,7 +78,7 @@ def render_ordered(
     override = str(override_dir) if override_dir and use_override else None
     workers = worker_count()
     if workers == 1 or (expected is not None and expected < INLINE_BELOW):
-        for group in sheets(items):
+        for group in compile_groups(items):
             yield from zip((tag for tag, _ in group), render_records([r for _, r in group], override), strict=True)
         return
     window = workers * 4  # sheets in flight
@@ -88,7 +88,7 @@ def render_ordered(
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=watch_parent,
                              initargs=(os.getpid(),)) as pool:
         pending: deque[tuple[list[T], Future[list[bytes]]]] = deque()
-        for group in sheets(items):
+        for group in compile_groups(items):
             tags = [tag for tag, _ in group]
             pending.append((tags, pool.submit(render_records, [r for _, r in group], override)))
             if len(pending) >= window:

@@ -5,7 +5,7 @@ hold is declared here, its docstring listing the fields, and each record both pa
 from the JSON object of a journal line (`parse`, dispatched on the entry type by
 `parse_event`) and serializes itself back (`to_data`: the entry's data, without `seq`, `at`,
 `type`, `prev` and `hash`, which the journal adds). Every write site builds a record and the
-ledger appends it (`Ledger.append`, `commit_files`, `commit_group`, `commit_staged`,
+ledger appends it (`Ledger.append`, `commit_group`, `commit_staged`,
 `Journal.append_many`), so what is on disk is exactly what is declared here; the ledger
 state, the views and the use cases read the same records. For every entry this version
 writes, `parse(entry).to_data()` is the entry's data, key for key and value for value, and

@@ -20,9 +20,9 @@ import orjson
 
 from facturier.core.errors import IntegrityError
 from facturier.store import notices
-from facturier.store.events import Event
+from facturier.store.events import ISSUED_TYPES, Event
 from facturier.store.files import atomic_write, open_append, open_update, sha256_bytes
-from facturier.store.state import GENESIS_STAMP, LedgerState, open_db, quiet_gc, rebuilt_in_memory
+from facturier.store.state import LedgerState, open_db, quiet_gc, rebuilt_in_memory
 
 GENESIS = "0" * 64
 RESERVED = frozenset({"seq", "at", "type", "prev", "hash"})
@@ -48,15 +48,6 @@ def entry_hash(entry: Entry) -> str:
 class ChainProblem:
     line: int
     message: str
-
-
-def iter_lines(path: Path) -> Iterator[tuple[int, bytes]]:
-    """Yield (line number, raw bytes) of every complete line."""
-    if not path.exists():
-        return
-    with open(path, "rb") as fh:
-        for number, raw in enumerate(fh, start=1):
-            yield number, raw
 
 
 def check_chain(path: Path) -> tuple[list[Entry], list[ChainProblem]]:
@@ -436,7 +427,7 @@ def _check_span(path: str, start: int, end: int, base: int | None, expect: str |
             for role, item in files.items():
                 if isinstance(item, dict) and "path" in item:
                     span.files[item["path"]] = item.get("sha256", "")
-                    if role == "pdf" and entry.get("type") in ("invoice.issued", "credit_note.issued"):
+                    if role == "pdf" and entry.get("type") in ISSUED_TYPES:
                         span.document_pdfs.append((str(entry["type"]), item["path"]))
     span.last_hash = prev or ""
     return span

@@ -51,15 +51,6 @@ def document_json(record: dict[str, Any]) -> bytes:
     return orjson.dumps(record, option=orjson.OPT_INDENT_2) + b"\n"
 
 
-def named_files(entries: list[Entry]) -> dict[str, str]:
-    """Every file the journal names (relative path -> SHA-256), later entries winning."""
-    files: dict[str, str] = {}
-    for entry in entries:
-        for item in entry.get("files", {}).values():
-            files[item["path"]] = item["sha256"]
-    return files
-
-
 def staged_name(name: str, digest: str) -> str:
     """The staging name of a document file: 16 hex digits of its SHA-256, then its name."""
     return f"{digest[:16]}-{name}"
@@ -126,14 +117,6 @@ class Ledger:
             else:
                 staged.unlink()
         fsync_dir(self.staging)
-
-    def commit_files(self, event: FiledEvent, files: dict[str, tuple[str, bytes]]) -> Entry:
-        """Stage files, journal the entry that names them, then move them into place.
-
-        `files` maps a role ("pdf", "json") to (path relative to the workspace, content); the
-        entry journalled is `event` naming them (their final paths and SHA-256).
-        """
-        return self.commit_group([(event, files)])[0]
 
     def commit_group(self, items: list[tuple[FiledEvent, dict[str, tuple[str, bytes]]]]
                      ) -> list[Entry]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-sink: Callable[[str], None] = lambda message: None  # noqa: E731
+sink: Callable[[str], None] = lambda message: None
 
 
 def notice(message: str) -> None:

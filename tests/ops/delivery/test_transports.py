@@ -105,7 +105,7 @@ def test_the_gmail_thread_of_a_sent_invoice_is_found_by_its_message_id(issued: P
     pytest.importorskip("googleapiclient")
     from facturier.adapters.google.gmail import open_gmail_mailer
     from facturier.ops.gmail_threads import gmail_threads
-    from facturier.ops.state import read_state
+    from facturier.ops.state_access import read_state
     from tests.adapters.google.conftest import mock, ok, write_token
 
     token = write_token(tmp_path / "token.json")
@@ -146,7 +146,7 @@ def test_remind_drafts_into_the_gmail_thread_of_the_invoice(issued: Path, tmp_pa
     from facturier.config.google import GMAIL_COMPOSE
     from facturier.ops.collections.remind import remind
     from facturier.ops.gmail_threads import gmail_threads
-    from facturier.ops.state import read_state
+    from facturier.ops.state_access import read_state
     from tests.adapters.google.conftest import mock, ok, write_token
 
     token = write_token(tmp_path / "token.json")

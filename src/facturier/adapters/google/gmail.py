@@ -33,7 +33,6 @@ from facturier.adapters.mail import (
     message_id_of,
 )
 
-
 RAW_LIMIT = 4 * 1024 * 1024
 
 

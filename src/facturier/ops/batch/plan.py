@@ -32,10 +32,10 @@ from facturier.ops.batch.process import (
     selected_clients,
 )
 from facturier.ops.batch.rows import FileCheck, iter_rows
-from facturier.ops.issuing import Draft, numbered
+from facturier.ops.issuing import DocumentDraft, numbered
+from facturier.ops.outcome import Alert, ProgressHook, Report
 from facturier.ops.plan import carry_out
-from facturier.ops.report import Alert, ProgressHook, Report
-from facturier.ops.state import NumberAllocator
+from facturier.ops.state_access import NumberAllocator
 from facturier.store.files import sha256_file
 from facturier.store.journal import Entry
 from facturier.store.ledger import Ledger
@@ -168,9 +168,9 @@ def _report_file(ws: Workspace, client: ClientBatches, path: Path, run_date: dat
                                             f"{check.problem_count} problem(s)\n  {listed}"))
         return
 
-    def drafts(numbers: NumberAllocator) -> Iterator[Draft]:
+    def drafts(numbers: NumberAllocator) -> Iterator[DocumentDraft]:
         for row in rows:
-            yield Draft(batch_document(cfg, batch_id, row, numbers))
+            yield DocumentDraft(batch_document(cfg, batch_id, row, numbers))
 
     # Numbered as the issuing pipeline numbers them, on the allocator shared by every file.
     for row, (draft, record) in zip(rows, numbered(drafts, allocator), strict=True):

@@ -30,14 +30,15 @@ from typing import TYPE_CHECKING
 
 from facturier.core.errors import FacturierError, InputError, IntegrityError, UnsafeFileError
 from facturier.core.invoice import Document, Line, Party
+from facturier.core.text import FileProblem as Problem
 from facturier.core.text import is_utf8, printable
 from facturier.ops.batch.monthly_zip import build_monthly_zip
-from facturier.ops.batch.rows import BatchContext, BatchRow, FileCheck, Problem, iter_rows
+from facturier.ops.batch.rows import BatchContext, BatchRow, FileCheck, iter_rows
 from facturier.ops.documents import seller_party
-from facturier.ops.issuing import Draft, issue_documents
+from facturier.ops.issuing import DocumentDraft, issue_documents
 from facturier.ops.logs import log
-from facturier.ops.report import Alert, ProgressHook, Report
-from facturier.ops.state import NumberAllocator
+from facturier.ops.outcome import Alert, ProgressHook, Report
+from facturier.ops.state_access import NumberAllocator
 from facturier.store.events import BatchAccepted, BatchCompleted, BatchRejected
 from facturier.store.files import (
     NAME_MAX,
@@ -338,11 +339,11 @@ def _issue_accepted(ws: Workspace, ledger: Ledger, batch_id: str, accepted: Entr
     check = FileCheck()
     remaining = int(accepted["rows"]) - len(done)
 
-    def drafts(numbers: NumberAllocator) -> Iterator[Draft]:
+    def drafts(numbers: NumberAllocator) -> Iterator[DocumentDraft]:
         for row in iter_rows(archive, ctx, check, name=name):
             if row.reference not in done:
                 extra = {"customer": row.customer_name, "reference": row.reference, "batch": sha}
-                yield Draft(batch_document(cfg, batch_id, row, numbers), extra)
+                yield DocumentDraft(batch_document(cfg, batch_id, row, numbers), extra)
 
     numbers: list[str] = []
     months: set[str] = set()

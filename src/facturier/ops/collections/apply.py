@@ -34,7 +34,7 @@ from facturier.core.money import fmt_amount
 from facturier.ops.collections.drafts import Draft, DraftBuilder
 from facturier.ops.collections.metrics import record_drafts
 from facturier.ops.collections.plan import RemindPlan
-from facturier.ops.report import Alert, Report
+from facturier.ops.outcome import Alert, Report
 from facturier.store.events import ReminderEvent, T
 from facturier.store.ledger import Ledger
 

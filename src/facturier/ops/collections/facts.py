@@ -11,9 +11,9 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from facturier.core.errors import InputError
-from facturier.ops.accounts import client_balances
+from facturier.ops.balance_views import client_balances
 from facturier.ops.logs import log
-from facturier.ops.report import Report
+from facturier.ops.outcome import Report
 from facturier.store.events import DisputeEvent, DocumentIssued, PromiseEvent, T
 from facturier.store.ledger import Ledger
 from facturier.store.state import LedgerState

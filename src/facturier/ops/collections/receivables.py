@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from facturier.core.accounts import from_minor
 from facturier.core.dunning import Receivable
-from facturier.ops.accounts import client_balances
+from facturier.ops.balance_views import client_balances
 from facturier.store.state import Collections, LedgerState
 
 if TYPE_CHECKING:

@@ -28,8 +28,8 @@ from facturier.ops.connectors import (
     write_back,
 )
 from facturier.ops.gmail_threads import gmail_threads
+from facturier.ops.outcome import Alert, ProgressHook, Report
 from facturier.ops.plan import carry_out
-from facturier.ops.report import Alert, ProgressHook, Report
 from facturier.store.ledger import Ledger
 
 if TYPE_CHECKING:

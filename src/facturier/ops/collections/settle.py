@@ -28,7 +28,7 @@ from facturier.ops.collections.metrics import record_drafts
 from facturier.ops.collections.plan import InFlight, in_flight
 from facturier.ops.collections.receivables import receivables_from_ledger
 from facturier.ops.gmail_threads import gmail_threads
-from facturier.ops.report import Alert, Report
+from facturier.ops.outcome import Alert, Report
 from facturier.store.events import ReminderEvent, T
 from facturier.store.ledger import Ledger
 

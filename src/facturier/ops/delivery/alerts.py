@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from facturier.adapters.mail import open_mailer
 from facturier.core.errors import FacturierError
 from facturier.ops.delivery.messages import compose, template_env
-from facturier.ops.report import Report
+from facturier.ops.outcome import Report
 from facturier.render.view import format_date
 
 if TYPE_CHECKING:

@@ -21,7 +21,7 @@ from facturier.ops.delivery.messages import invoice_message, template_env
 from facturier.ops.delivery.model import JOURNAL_TYPES, Delivery, delivery_states
 from facturier.ops.delivery.zips import batch_deliveries, batch_delivery
 from facturier.ops.logs import log
-from facturier.ops.report import Alert, ProgressHook, Report
+from facturier.ops.outcome import Alert, ProgressHook, Report
 from facturier.store.events import DeliveryEvent, T
 from facturier.store.journal import Entry
 from facturier.store.ledger import Ledger

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from facturier.core.send_rules import SendFacts, may_send, previous_month
 from facturier.ops.delivery.messages import attach, compose, month_name, template_env
 from facturier.ops.delivery.model import Delivery
-from facturier.ops.report import Alert, Report
+from facturier.ops.outcome import Alert, Report
 from facturier.store.files import open_regular
 from facturier.store.journal import Entry
 from facturier.store.paths import WorkspacePaths

@@ -29,10 +29,10 @@ from facturier.core.credit import (
 from facturier.core.errors import InputError
 from facturier.core.invoice import Document, Line, Party
 from facturier.core.money import ZERO, fmt_amount, quantize
-from facturier.ops.issuing import Draft, issue_documents
+from facturier.ops.issuing import DocumentDraft, issue_documents
+from facturier.ops.outcome import ProgressHook, Report
 from facturier.ops.plan import carry_out
-from facturier.ops.report import ProgressHook, Report
-from facturier.ops.state import NumberAllocator
+from facturier.ops.state_access import NumberAllocator
 from facturier.ops.views import refresh_views
 from facturier.store.events import T
 from facturier.store.files import named_file
@@ -221,7 +221,7 @@ class CreditPlan:
 
     def apply(self, ledger: Ledger, progress: ProgressHook | None = None) -> Report:
         """Render and commit the credit note, log it, refresh its client's views."""
-        (issued,) = issue_documents(ledger, lambda numbers: [Draft(self.doc, self.extra)],
+        (issued,) = issue_documents(ledger, lambda numbers: [DocumentDraft(self.doc, self.extra)],
                                     templates=self.ws.root / "templates", expected=1,
                                     log=lambda i: f"credit note {i.doc.number} on {self.number}: "
                                                   f"{i.doc.currency} {i.record['total_incl_vat']}")

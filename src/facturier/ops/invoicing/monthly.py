@@ -17,9 +17,9 @@ from facturier.core.schedule import (
 )
 from facturier.ops.documents import seller_party
 from facturier.ops.invoicing.compose import compose_lines, sample_lines
-from facturier.ops.issuing import Draft, Issued, issue_documents, plan_numbers
-from facturier.ops.report import ProgressHook, Report
-from facturier.ops.state import NumberAllocator
+from facturier.ops.issuing import DocumentDraft, Issued, issue_documents, plan_numbers
+from facturier.ops.outcome import ProgressHook, Report
+from facturier.ops.state_access import NumberAllocator
 from facturier.ops.views import refresh_views
 from facturier.store.ledger import Ledger
 from facturier.store.state import LedgerState
@@ -140,12 +140,12 @@ class MonthlyInvoices:
     run_date: date
     plan: MonthlyPlan
 
-    def drafts(self, numbers: NumberAllocator) -> Iterator[Draft]:
+    def drafts(self, numbers: NumberAllocator) -> Iterator[DocumentDraft]:
         """The due invoices in client-id order, each numbered by `numbers`."""
         period = {"period": month_key(self.run_date)}
         for client_id in self.plan.due:
             doc = monthly_document(self.ws, client_id, self.run_date, numbers, self.plan.lines[client_id])
-            yield Draft(doc, period)
+            yield DocumentDraft(doc, period)
 
     def report(self) -> Report:
         """The invoices a real run would issue now, with their numbers."""

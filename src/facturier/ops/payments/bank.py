@@ -33,9 +33,9 @@ from facturier.core.errors import InputError
 from facturier.core.money import ZERO, check_minor_unit, quantize
 from facturier.core.payments import OpenInvoice
 from facturier.ops.logs import log
+from facturier.ops.outcome import Alert, ProgressHook, Report
 from facturier.ops.payments.record import allocated_payment, open_invoices
 from facturier.ops.plan import carry_out
-from facturier.ops.report import Alert, ProgressHook, Report
 from facturier.ops.views import PAYMENT_VIEWS, refresh_views
 from facturier.store.events import PaymentRecorded, T
 from facturier.store.journal import Entry

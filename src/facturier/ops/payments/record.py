@@ -15,7 +15,7 @@ from facturier.core.errors import InputError
 from facturier.core.money import ZERO, quantize, rounded
 from facturier.core.payments import OpenInvoice, allocate_payment
 from facturier.ops.logs import log
-from facturier.ops.report import Report
+from facturier.ops.outcome import Report
 from facturier.ops.views import PAYMENT_VIEWS, refresh_views
 from facturier.store.events import AllocationPart, PaymentRecorded, T
 from facturier.store.ledger import Ledger

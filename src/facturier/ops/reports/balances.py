@@ -6,8 +6,8 @@ from datetime import date
 
 from facturier.core.accounts import Account
 from facturier.core.aging import ClientBalance
-from facturier.ops.accounts import BALANCE_COLUMNS, balance_clients, balance_row
-from facturier.ops.report import Report
+from facturier.ops.balance_views import BALANCE_COLUMNS, balance_clients, balance_row
+from facturier.ops.outcome import Report
 from facturier.store.state import LedgerState
 
 

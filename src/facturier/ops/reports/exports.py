@@ -142,7 +142,7 @@ EXPORTS = {
 
 def build_export(ws: Any, name: str, year: int, month: int | None, excel: bool) -> tuple[bytes, int]:
     """The CSV bytes of a named export and its row count."""
-    from facturier.ops.state import read_state
+    from facturier.ops.state_access import read_state
 
     columns, rows_of = EXPORTS[name]
     state = read_state(ws.root)

@@ -98,7 +98,7 @@ def fec_file_name(siren: str, year: int) -> str:
 
 def build_fec(ws: Workspace, year: int) -> FecExport:
     """The FEC of a calendar year, from the journal."""
-    from facturier.ops.state import read_state
+    from facturier.ops.state_access import read_state
 
     siren = ws.config.issuer.siren
     if not siren:

@@ -35,7 +35,7 @@ from typing import Any
 from facturier.core.accounts import from_minor
 from facturier.core.aging import BUCKETS, DSO_WINDOW_DAYS, ClientBalance
 from facturier.core.money import minor_exponent
-from facturier.ops.accounts import balance_clients
+from facturier.ops.balance_views import balance_clients
 from facturier.ops.reports.balances import Balancer
 from facturier.store.state import LedgerState, Reports
 

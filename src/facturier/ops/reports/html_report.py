@@ -29,7 +29,7 @@ def report_language(ws: Workspace, language: str | None) -> str:
 
 def build_html_report(ws: Workspace, year: int, as_of: date, language: str | None) -> bytes:
     """The HTML page of the report of `year` at `as_of`, as UTF-8 bytes."""
-    from facturier.ops.state import read_state
+    from facturier.ops.state_access import read_state
 
     lang = report_language(ws, language)
     state = read_state(ws.root)

@@ -7,8 +7,8 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from facturier.core.errors import InputError
-from facturier.ops.report import Report
-from facturier.ops.state import read_state
+from facturier.ops.outcome import Report
+from facturier.ops.state_access import read_state
 from facturier.store.events import DocumentIssued, T
 from facturier.store.files import named_file
 from facturier.store.journal import Entry

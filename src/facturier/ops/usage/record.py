@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING, Any
 from facturier.config.fields import check_non_empty, check_vat_rate, plain_decimal
 from facturier.core.errors import InputError
 from facturier.core.money import check_minor_unit
+from facturier.core.text import FileProblem as Problem
 from facturier.core.text import printable
-from facturier.ops.report import Report
+from facturier.ops.outcome import Report
 from facturier.ops.usage.rows import (
     MAX_FILE_BYTES,
     Meters,
-    Problem,
     check_file_name,
     check_record,
     decode,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from facturier.core.usage import Aggregate
-from facturier.ops.report import Report
+from facturier.ops.outcome import Report
 from facturier.store.state import LedgerState, Usage, figures
 from facturier.store.views import view_bytes
 

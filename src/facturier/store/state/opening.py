@@ -14,7 +14,14 @@ import orjson
 
 from facturier.core.errors import IntegrityError
 from facturier.store.state.ledger_state import LedgerState, prefix_hasher
-from facturier.store.state.schema import GENESIS_STAMP, Stamp, StateError, connect, read_stamp, reset_tables
+from facturier.store.state.schema import (
+    GENESIS_STAMP,
+    Stamp,
+    StateError,
+    connect,
+    read_stamp,
+    reset_tables,
+)
 
 
 def state_path(journal: Path) -> Path:
@@ -104,10 +111,12 @@ def open_db(journal: Path, end: int, notice: Callable[[str], None], dry_run: boo
     if not journal.parent.is_dir():  # no data/ yet: nothing to keep, and nothing written
         db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
     elif dry_run:
-        db = (_snapshot(path) if exists else None)
-        if db is None and exists:
+        copy = _snapshot(path) if exists else None
+        if copy is not None:
+            db = copy
+        elif exists:
             db, durable = connect(path), False
-        elif db is None:
+        else:
             db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
     else:
         try:

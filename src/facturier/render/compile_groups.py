@@ -23,6 +23,6 @@ def template_path(override_dir: Path | None) -> Path:
     return BUNDLED_TEMPLATES / TEMPLATE_NAME
 
 
-def sheet_key(record: dict[str, Any]) -> tuple[str, str]:
+def compile_key(record: dict[str, Any]) -> tuple[str, str]:
     """What the documents of one sheet share: the PDF's dates and author are set once per compile."""
     return record["issue_date"], record["seller"]["name"]
