@@ -55,7 +55,7 @@ def main() -> None:
     shutil.rmtree(ws / "data", ignore_errors=True)
     (ws / "data").mkdir()
     write_journal(ws / "data" / "journal.jsonl")
-    wall, rss, result = timed_cli(ws, "balances", "--date", "2026-06-30")
+    wall, rss, _result = timed_cli(ws, "balances", "--date", "2026-06-30")
     print(f"Balances and aging over {N:,} invoices and {N:,} payments (goal < 3 s)")
     row("facturier balances", f"{wall:.2f} s")
     row("peak RSS", f"{rss:.0f} MiB")

@@ -65,7 +65,8 @@ def measure(workers: str | None) -> None:
     row("per invoice", f"{wall * 1000 / issued:.2f} ms")
     row("CPU, all processes (user + system)", f"{cpu:.1f} s, {cpu * 1000 / issued:.2f} ms/invoice")
     row("peak RSS (main + pool workers, summed)", f"{rss:.0f} MiB")
-    goal(f"direct invoices, ms/invoice on {label.split(' (')[0]}", wall * 1000 / issued, "ms", 10 if workers == "1" else None)
+    goal(f"direct invoices, ms/invoice on {label.split(' (')[0]}", wall * 1000 / issued, "ms",
+         10 if workers == "1" else None)
     goal(f"direct invoices, peak RSS on {label.split(' (')[0]}", rss * 2**20 / 1e6, "MB", None)
 
 

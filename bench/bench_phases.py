@@ -114,7 +114,8 @@ def main() -> None:
         "worker: Typst JSON + glyph check": _cpu_ms(lambda: [printable_payload(v) for v in views], N),
         "worker: Factur-X XML build": _cpu_ms(lambda: [facturx.build_tree(r) for r in records], N),
         "worker: Factur-X arithmetic + XSD": _cpu_ms(
-            lambda: [(facturx.einvoice_arithmetic(r), facturx.xsd_problems(t)) for r, t in zip(records, trees, strict=True)],
+            lambda: [(facturx.einvoice_arithmetic(r), facturx.xsd_problems(t))
+                     for r, t in zip(records, trees, strict=True)],
             N),
         "worker: Typst compile (sheets)": _cpu_ms(compile_all, N),
         "worker: split + save, no Factur-X": _cpu_ms(lambda: split(False), N),

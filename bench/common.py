@@ -54,7 +54,7 @@ def timed_cli(ws: Path, *args: str) -> tuple[float, float, subprocess.CompletedP
     start = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-c", code, sys.executable, "-m", "facturier.cli.app", "--workspace", str(ws), *args],
-        capture_output=True, text=True, env={**os.environ},
+        capture_output=True, text=True, env={**os.environ}, check=False,
     )
     wall = time.perf_counter() - start
     import json

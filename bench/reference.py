@@ -65,7 +65,8 @@ def workspace(root: Path, kind: str, n: int, name: str) -> Path:
     module = "bench_batch" if kind == "batch" else "bench_issue"
     make = f"make_workspace({n})" if kind == "batch" else f"make_workspace({n}, {name!r})"
     code = f"import sys; sys.path.insert(0, {str(root)!r}); from bench.{module} import make_workspace; print({make})"
-    out = subprocess.run([sys.executable, "-c", code], env=version_env(root), capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code], env=version_env(root), capture_output=True, text=True,
+                         check=True)
     return Path(out.stdout.strip().splitlines()[-1])
 
 
@@ -125,14 +126,16 @@ def compare(reference: Path) -> None:
     if shutil.which("valgrind") is None:
         print("valgrind is not installed: no instruction counts (apt-get install valgrind)")
         return
-    print("Instructions per invoice (callgrind, one process, start-up left out): the machine's speed does not move them")
+    print("Instructions per invoice (callgrind, one process, start-up left out): "
+          "the machine's speed does not move them")
     for kind, (small, large) in SIZES.items():
         def per_invoice(key: str, root: Path, kind: str = kind, small: int = small, large: int = large) -> float:
             low, high = (instructions(root, key, kind, n) for n in (small, large))
             return (high - low) / (large - small)
 
         with ThreadPoolExecutor(2) as pool:  # one version per core; the counts do not depend on it
-            futures = {label: pool.submit(per_invoice, f"v{i}", root) for i, (label, root) in enumerate(versions.items())}
+            futures = {label: pool.submit(per_invoice, f"v{i}", root)
+                       for i, (label, root) in enumerate(versions.items())}
             counts = {label: future.result() for label, future in futures.items()}
         for label, value in counts.items():
             row(f"{kind}: {label}", f"{value / 1e6:.1f} M")

@@ -154,7 +154,8 @@ def test_ofx_investment_statement_is_refused() -> None:
 
 def test_ofx_unclosed_transaction_list_is_read_quietly(capfd: pytest.CaptureFixture[str]) -> None:
     (tx,) = parse_ofx((FIXTURES / "unclosed-list.ofx").read_bytes())
-    assert (tx.amount, tx.currency, tx.bank_id, tx.date) == (Decimal("1770.00"), "GBP", "OFX-NB-0001", date(2026, 11, 18))
+    assert (tx.amount, tx.currency, tx.bank_id, tx.date) == (Decimal("1770.00"), "GBP", "OFX-NB-0001",
+                                                             date(2026, 11, 18))
     assert capfd.readouterr().err == ""  # ofxtools' warnings about long fields stay silent
 
 

@@ -8,7 +8,7 @@ import threading
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs
 
 import pytest
@@ -28,9 +28,9 @@ from facturier.config.collections import PaymentLinkConfig
 class FakeStripe(BaseHTTPRequestHandler):
     """POST /v1/payment_links (idempotent by key) and POST /v1/payment_links/<id> (update)."""
 
-    requests: list[dict[str, Any]] = []
-    by_key: dict[str, dict[str, Any]] = {}
-    links: dict[str, dict[str, Any]] = {}
+    requests: ClassVar[list[dict[str, Any]]] = []
+    by_key: ClassVar[dict[str, dict[str, Any]]] = {}
+    links: ClassVar[dict[str, dict[str, Any]]] = {}
     fail_next: tuple[int, dict[str, Any]] | None = None
 
     def do_POST(self) -> None:

@@ -27,7 +27,8 @@ from facturier.config.google import SHEETS
 from tests.adapters.google.conftest import Sleeps, error, mock, ok, write_token
 
 TODAY = date(2026, 12, 1)
-HEADER = "invoice_id;client_name;client_email;amount;currency;due_date;sent_date;status;notes;last_stage_sent;last_sent_at"
+HEADER = ("invoice_id;client_name;client_email;amount;currency;due_date;sent_date;status;notes;"
+          "last_stage_sent;last_sent_at")
 
 
 def csv_file(tmp_path: Path, text: str, encoding: str = "utf-8", bom: bool = False) -> Path:
@@ -68,23 +69,25 @@ def test_csv_sorted_since_the_read_is_written_into_the_right_row(tmp_path: Path)
     source.read(TODAY)
     path.write_text("\n".join([HEADER, rows[1], rows[0]]) + "\n")  # the user sorted the file
     problems = source.write_back([WriteBack("INV-1", 2, 42, TODAY), WriteBack("INV-9", 4, 7, TODAY)])
-    assert problems == ["invoices.csv: INV-9: not written back: the invoice is no longer in the sheet; "
-                        "stage 7 of 2026-12-01 stays recorded in the journal"]
+    assert problems == [("invoices.csv: INV-9: not written back: the invoice is no longer in the sheet; "
+                         "stage 7 of 2026-12-01 stays recorded in the journal")]
     lines = path.read_text().splitlines()
     assert lines[1] == rows[1] and lines[2] == rows[0].replace(";;;", ";;42;2026-12-01")
 
 
 def test_bad_rows_draft_nothing_unless_skipped(tmp_path: Path, demo_config: Any) -> None:
-    path = csv_file(tmp_path, "\n".join([HEADER, "INV-1;A;a@a.example;5;EUR;2026-10-01;;overdue;;;",
-                                         "INV-2;B;b@b.example;five;EUR;2026-10-02;;overdue;;;"]) + "\n")
+    path = csv_file(tmp_path, (f"{HEADER}\n"
+                               "INV-1;A;a@a.example;5;EUR;2026-10-01;;overdue;;;\n"
+                               "INV-2;B;b@b.example;five;EUR;2026-10-02;;overdue;;;\n"))
     source = CsvSheetSource(path)
     with pytest.raises(SheetError, match="1 problem\\(s\\) in the sheet; nothing is drafted.*\n"
                                          "invoices.csv:3:amount: 'five' is not a plain amount"):
         sheet_receivables(demo_config, tmp_path, TODAY, source=source)
     kept = sheet_receivables(demo_config, tmp_path, TODAY, skip_bad_rows=True, source=source)
-    assert [r.number for r in kept.receivables] == ["INV-1"] and {k: r.row for k, r in kept.rows.items()} == {"INV-1": 2}
-    assert kept.skipped == ["invoices.csv:3:amount: 'five' is not a plain amount (digits and one '.' or ',' "
-                            "as decimal mark; no currency sign or thousands separator)"]
+    assert ([r.number for r in kept.receivables] == ["INV-1"]
+            and {k: r.row for k, r in kept.rows.items()} == {"INV-1": 2})
+    assert kept.skipped == [("invoices.csv:3:amount: 'five' is not a plain amount (digits and one '.' or ',' "
+                             "as decimal mark; no currency sign or thousands separator)")]
 
 
 def test_missing_file_is_one_clear_line(tmp_path: Path) -> None:
@@ -155,8 +158,8 @@ def test_a_key_on_two_rows_is_not_written(tmp_path: Path) -> None:
     source = sheets(tmp_path, http)
     source.read(TODAY)
     problems = source.write_back([WriteBack("INV-1", 2, 7, TODAY)])
-    assert problems == ["Invoices: INV-1: not written back: the invoice is on several rows (3, 4); "
-                        "stage 7 of 2026-12-01 stays recorded in the journal"]
+    assert problems == [("Invoices: INV-1: not written back: the invoice is on several rows (3, 4); "
+                         "stage 7 of 2026-12-01 stays recorded in the journal")]
     assert len(http.request_sequence) == 2  # no batchUpdate
 
 

@@ -6,7 +6,7 @@ import json
 import threading
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -15,8 +15,8 @@ from facturier.config.collections import SlackConfig
 
 
 class FakeSlack(BaseHTTPRequestHandler):
-    answers: list[tuple[int, str]] = []
-    received: list[dict[str, Any]] = []
+    answers: ClassVar[list[tuple[int, str]]] = []
+    received: ClassVar[list[dict[str, Any]]] = []
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))

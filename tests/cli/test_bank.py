@@ -141,8 +141,8 @@ def test_a_bad_line_late_in_the_statement_records_nothing(issued: Path, tmp_path
 
 @pytest.mark.parametrize("content", [
     # cut after the first credit: no closing balance, the rest of the statement is missing
-    ":20:STMT1214\n:25:FR7630006000011234567890189\n:28C:1/1\n:60F:C261101EUR1000,00\n"
-    ":61:2611181118C500,00NTRFACME-1//BANKREF1\n",
+    (":20:STMT1214\n:25:FR7630006000011234567890189\n:28C:1/1\n:60F:C261101EUR1000,00\n"
+     ":61:2611181118C500,00NTRFACME-1//BANKREF1\n"),
     (FIXTURES / "statement.camt053.xml").read_text(encoding="utf-8"),  # wrong format forced
 ])
 def test_truncated_or_foreign_mt940_is_refused(issued: Path, tmp_path: Path, content: str) -> None:

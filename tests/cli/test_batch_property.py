@@ -92,6 +92,7 @@ def test_property_workspace_verifies(tmp_path: Path) -> None:
     ws = copy_demo(tmp_path / "ws")
     box = ws / "data" / "inbox_batch" / BID
     box.mkdir(parents=True)
-    (box / "f.csv").write_bytes(b'reference;customer_name;customer_address;description;unit_price\r\nR-0;x;"a\nb";d;1,5\r\n')
+    (box / "f.csv").write_bytes(b'reference;customer_name;customer_address;description;unit_price\r\n'
+                                b'R-0;x;"a\nb";d;1,5\r\n')
     assert run_cli(ws, "batch", "--date", "2026-11-20").code == 0
     assert run_cli(ws, "verify").code == 0

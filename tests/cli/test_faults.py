@@ -73,8 +73,9 @@ def test_a_second_run_gives_up_with_the_holders_name(tmp_path: Path) -> None:
     (ws / "data").mkdir()
     holder = subprocess.Popen(
         [sys.executable, "-c",
-         "import sys,time; from facturier.store.lock import WorkspaceLock as L; l=L(__import__('pathlib').Path(sys.argv[1])); "
-         "l.acquire(); print('held', flush=True); time.sleep(30)", str(ws / "data")],
+         ("import sys,time; from facturier.store.lock import WorkspaceLock as L; "
+          "l=L(__import__('pathlib').Path(sys.argv[1])); "
+          "l.acquire(); print('held', flush=True); time.sleep(30)"), str(ws / "data")],
         stdout=subprocess.PIPE, text=True,
     )
     try:

@@ -255,4 +255,5 @@ def test_the_last_stage_attaches_a_formal_notice_with_penalties_and_indemnities(
 def test_formal_notice_needs_a_penalty_rate(ws: Path) -> None:
     configure(ws, OPEN + "formal_notice = true\n")
     result = run_cli(ws, "check")
-    assert result.code == 1 and "collections.penalty_rate" in result.text and "required when formal_notice" in result.text
+    assert (result.code == 1 and "collections.penalty_rate" in result.text
+            and "required when formal_notice" in result.text)

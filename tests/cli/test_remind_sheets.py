@@ -7,19 +7,20 @@ from __future__ import annotations
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
 from facturier.adapters.drafts import iter_outbox
 from tests.conftest import copy_demo, journal, run_cli
 
-HEADER = "invoice_id;client_name;client_email;amount;currency;due_date;sent_date;status;notes;last_stage_sent;last_sent_at"
+HEADER = ("invoice_id;client_name;client_email;amount;currency;due_date;sent_date;status;notes;"
+          "last_stage_sent;last_sent_at")
 DEC1 = ("--date", "2026-12-01")
 
 
 class Slack(BaseHTTPRequestHandler):
-    texts: list[str] = []
+    texts: ClassVar[list[str]] = []
 
     def do_POST(self) -> None:
         import json

@@ -47,7 +47,7 @@ def test_before_the_window_says_when_the_next_one_is(ws: Path) -> None:
 def test_missed_day_is_caught_up_later_in_the_month(ws: Path) -> None:
     r = run_cli(ws, "run", "--date", "2026-11-27")
     assert r.code == 0
-    acme = [e for e in issued(ws) if e["client"] == "acme"][0]
+    acme = next(e for e in issued(ws) if e["client"] == "acme")
     assert acme["date"] == "2026-11-27"
     assert acme["due_date"] == "2026-12-27"
 

@@ -60,7 +60,7 @@ def test_run_on_the_send_day_emails_the_invoice_in_french_with_its_pdf(ws: Path,
     assert pdf.get_content() == (ws / issued["files"]["pdf"]["path"]).read_bytes()
     assert hashlib.sha256(pdf.get_content()).hexdigest() == issued["files"]["pdf"]["sha256"]
     sending = of_type(ws, "invoice.sending")
-    assert [e["seq"] for e in sending][0] < sent["seq"]  # journalled before the handover
+    assert sending[0]["seq"] < sent["seq"]  # journalled before the handover
 
 
 def test_english_client_gets_english_email_to_every_recipient(ws: Path, smtp_server: Any) -> None:

@@ -56,7 +56,8 @@ def test_graduated_total_is_the_sum_over_tiers(tiers: tuple[Tier, ...], quantity
                     for s, t in zip(shares, tiers)), D(0))
     assert amount(lines) == expected
     for line in lines:  # each printed line is quantity x unit price, rounded once
-        assert compute_totals((line,), "EUR", False).lines[0].amount_excl_vat == quantize(line.quantity * line.unit_price, "EUR")
+        assert (compute_totals((line,), "EUR", False).lines[0].amount_excl_vat
+                == quantize(line.quantity * line.unit_price, "EUR"))
         assert "2026-10-01 to 2026-10-31" in line.description
 
 
@@ -117,9 +118,11 @@ def test_minimum_is_a_separate_true_up_line_and_nothing_is_left_out_only_without
     assert amount(metered_lines("Calls", free, D(101), PERIOD, "en", D(20), "EUR")) == D(1)
 
 
-@given(st.integers(2026, 2030), st.integers(1, 12), st.decimals(min_value=0, max_value=10**6, places=2, allow_nan=False),
+@given(st.integers(2026, 2030), st.integers(1, 12),
+       st.decimals(min_value=0, max_value=10**6, places=2, allow_nan=False),
        st.lists(st.integers(1, 31), max_size=6))
-def test_proration_sums_to_the_full_month_over_a_whole_month(year: int, month: int, full: Decimal, cuts: list[int]) -> None:
+def test_proration_sums_to_the_full_month_over_a_whole_month(year: int, month: int, full: Decimal,
+                                                             cuts: list[int]) -> None:
     days = calendar.monthrange(year, month)[1]
     assert prorated_amount(full, 1, days, days, "EUR") == full
     edges = sorted({c for c in cuts if c < days})
@@ -133,7 +136,8 @@ def test_proration_sums_to_the_full_month_over_a_whole_month(year: int, month: i
 @given(st.lists(st.tuples(st.decimals(min_value=0, max_value=10**4, places=2, allow_nan=False),
                           st.sampled_from([D(20), D(10), D("5.5")])), min_size=1, max_size=5),
        st.decimals(min_value=D("0.01"), max_value=10**5, places=2, allow_nan=False))
-def test_fixed_discount_never_exceeds_the_lines_and_is_split_exactly(items: list[tuple[Decimal, Decimal]], off: Decimal) -> None:
+def test_fixed_discount_never_exceeds_the_lines_and_is_split_exactly(items: list[tuple[Decimal, Decimal]],
+                                                                     off: Decimal) -> None:
     lines = tuple(Line("x", D(1), price, rate) for price, rate in items)
     found = discount_lines(Discount(amount=off), lines, "EUR", "en")
     total = sum((p for p, _ in items), D(0))

@@ -43,7 +43,8 @@ def test_columns_in_any_order_with_extra_columns_and_short_rows() -> None:
     assert parsed.ok, parsed.problems
     assert [r.invoice_id for r in parsed.rows] == ["INV-1", "INV-3"]
     first, third = parsed.rows
-    assert (first.row, first.amount, first.due_on, first.status) == (2, Decimal("1200.50"), date(2026, 10, 15), "overdue")
+    assert (first.row, first.amount, first.due_on, first.status) == (2, Decimal("1200.50"), date(2026, 10, 15),
+                                                                      "overdue")
     assert (third.row, third.currency, third.emails) == (5, "USD", ("b@b.example", "c@b.example"))
     assert parsed.columns["invoice_id"] == 2
 
@@ -73,8 +74,8 @@ def test_missing_columns_and_empty_range() -> None:
     assert all(p.row == 1 for p in parsed.problems)
     empty = parse([])
     assert [str(p) for p in empty.problems] == [
-        "Invoices:1:(header): the range is empty: check the spreadsheet id, the range and that the sheet "
-        "is shared with your account"]
+        ("Invoices:1:(header): the range is empty: check the spreadsheet id, the range and that the sheet "
+         "is shared with your account")]
 
 
 @pytest.mark.parametrize("cell,expected", [

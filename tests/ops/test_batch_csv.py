@@ -24,10 +24,10 @@ ROW = "R-1,2026-11-02,Café du Parc,12 rue du Parc | 69003 Lyon,Croissants,1.50"
 
 
 def ctx(**kw: object) -> BatchContext:
-    base: dict[str, object] = dict(
-        seller_id="bm", seller_country="FR", currency="EUR", default_vat_rate=Decimal("5.5"),
-        payment_days=15, numbering="BM-{year}-{seq:05d}", test=False, run_date=date(2026, 11, 20),
-    )
+    base: dict[str, object] = {
+        "seller_id": "bm", "seller_country": "FR", "currency": "EUR", "default_vat_rate": Decimal("5.5"),
+        "payment_days": 15, "numbering": "BM-{year}-{seq:05d}", "test": False, "run_date": date(2026, 11, 20),
+    }
     base.update(kw)
     return BatchContext(**base)  # type: ignore[arg-type]
 
@@ -78,30 +78,41 @@ def test_bom_semicolon_crlf_decimal_comma_quotes_and_newlines(tmp_path: Path) ->
         (b"", "orders.csv:1:-: the file is empty"),
         ("\ufeff\n".encode(), "orders.csv:1:-: the file is empty"),
         (f"{HEADER}\n".encode(), "orders.csv:2:-: the file has a header but no rows"),
-        (f"{HEADER}\nR-1,2026-11-02,Café,x,d,1\n".encode("latin-1"), "orders.csv:2:-: the file is not UTF-8 (byte 0xe9"),
-        (b"reference,customer_name,customer_address,description\nR,a,b,c\n", "orders.csv:1:unit_price: required column is missing"),
+        (f"{HEADER}\nR-1,2026-11-02,Café,x,d,1\n".encode("latin-1"),
+         "orders.csv:2:-: the file is not UTF-8 (byte 0xe9"),
+        (b"reference,customer_name,customer_address,description\nR,a,b,c\n",
+         "orders.csv:1:unit_price: required column is missing"),
         (f"{HEADER},unit_price\n{ROW},2\n".encode(), "orders.csv:1:unit_price: duplicate column"),
         (f"{HEADER},colour\n{ROW},red\n".encode(), "orders.csv:1:colour: unknown column 'colour'"),
         (f"{HEADER.replace('unit_price', 'unit_prce')}\n{ROW}\n".encode(), "(did you mean 'unit_price'?)"),
-        (f"{HEADER}\nR-1,2026-11-02,Café\n".encode(), "orders.csv:2:customer_address: the row has 3 fields but the header has 6"),
+        (f"{HEADER}\nR-1,2026-11-02,Café\n".encode(),
+         "orders.csv:2:customer_address: the row has 3 fields but the header has 6"),
         (f"{HEADER}\n{ROW},extra\n".encode(), "orders.csv:2:-: the row has 7 fields but the header has 6"),
         (f"{HEADER}\n{ROW[:-4]}-1.50\n".encode(), "orders.csv:2:unit_price: '-1.50' is negative"),
         (f"{HEADER}\n{ROW[:-4]}abc\n".encode(), "orders.csv:2:unit_price: 'abc' is not a decimal number"),
         (f'{HEADER}\n{ROW[:-4]}"1,234.50"\n'.encode(), "orders.csv:2:unit_price: '1,234.50' has a thousands separator"),
-        (f"{HEADER}\n{ROW.replace('2026-11-02', '02/11/2026')}\n".encode(), "orders.csv:2:date: '02/11/2026' is not a date in the form YYYY-MM-DD"),
-        (f"{HEADER}\n{ROW.replace('2026-11-02', '2026-02-30')}\n".encode(), "orders.csv:2:date: '2026-02-30' is not a valid date"),
-        (f"{HEADER}\n{ROW.replace('2026-11-02', '2026-12-01')}\n".encode(), "orders.csv:2:date: 2026-12-01 is in the future"),
+        (f"{HEADER}\n{ROW.replace('2026-11-02', '02/11/2026')}\n".encode(),
+         "orders.csv:2:date: '02/11/2026' is not a date in the form YYYY-MM-DD"),
+        (f"{HEADER}\n{ROW.replace('2026-11-02', '2026-02-30')}\n".encode(),
+         "orders.csv:2:date: '2026-02-30' is not a valid date"),
+        (f"{HEADER}\n{ROW.replace('2026-11-02', '2026-12-01')}\n".encode(),
+         "orders.csv:2:date: 2026-12-01 is in the future"),
         (f"{HEADER},vat_rate\n{ROW},7\n".encode(), "orders.csv:2:vat_rate: '7' is not a French VAT rate"),
         (f"{HEADER},vat_rate\n{ROW},20%\n".encode(), "orders.csv:2:vat_rate: '20%': write the rate without '%'"),
         (f"{HEADER},quantity\n{ROW},0\n".encode(), "orders.csv:2:quantity: '0' must be greater than 0"),
         (f"{HEADER},customer_email\n{ROW},nope\n".encode(), "orders.csv:2:customer_email: 'nope' is not a valid email"),
         (f"{HEADER},customer_country\n{ROW},fr\n".encode(), "orders.csv:2:customer_country: 'fr' is not an ISO 3166"),
-        (f"{HEADER},customer_vat_id\n{ROW},FR00123\n".encode(), "orders.csv:2:customer_vat_id: 'FR00123' is not a valid VAT number"),
-        (f"{HEADER},customer_siren\n{ROW},123456789\n".encode(), "orders.csv:2:customer_siren: '123456789' is not a valid SIREN"),
+        (f"{HEADER},customer_vat_id\n{ROW},FR00123\n".encode(),
+         "orders.csv:2:customer_vat_id: 'FR00123' is not a valid VAT number"),
+        (f"{HEADER},customer_siren\n{ROW},123456789\n".encode(),
+         "orders.csv:2:customer_siren: '123456789' is not a valid SIREN"),
         (f"{HEADER},currency\n{ROW},EUX\n".encode(), "orders.csv:2:currency: 'EUX' is not an ISO 4217"),
-        (f"{HEADER},currency\n{ROW},USD\n".encode(), "orders.csv:2:currency: USD differs from the batch client's currency EUR"),
-        (f"{HEADER},due_date\n{ROW},2026-11-01\n".encode(), "orders.csv:2:due_date: 2026-11-01 is before the invoice date"),
-        (f"{HEADER}\n{ROW.replace('12 rue du Parc | ', ' | ')}\n".encode(), "orders.csv:2:customer_address: an address line is empty"),
+        (f"{HEADER},currency\n{ROW},USD\n".encode(),
+         "orders.csv:2:currency: USD differs from the batch client's currency EUR"),
+        (f"{HEADER},due_date\n{ROW},2026-11-01\n".encode(),
+         "orders.csv:2:due_date: 2026-11-01 is before the invoice date"),
+        (f"{HEADER}\n{ROW.replace('12 rue du Parc | ', ' | ')}\n".encode(),
+         "orders.csv:2:customer_address: an address line is empty"),
         (f"{HEADER}\n{ROW}\n{ROW}\n".encode(), "orders.csv:3:reference: 'R-1' is repeated: already on line 2"),
         (f"{HEADER}\n{ROW}\n\n".encode(), "orders.csv:3:-: blank line"),
         (f'{HEADER}\n{ROW}\nR-2,2026-11-02,"Café,x,d,1\n'.encode(), "orders.csv:3:-: malformed quoting"),
@@ -109,7 +120,7 @@ def test_bom_semicolon_crlf_decimal_comma_quotes_and_newlines(tmp_path: Path) ->
     ],
 )
 def test_each_problem_has_its_own_clear_message(tmp_path: Path, content: bytes, expected: str) -> None:
-    rows, check = parse(tmp_path, content)
+    _rows, check = parse(tmp_path, content)
     assert check.problem_count >= 1
     assert any(expected in m for m in messages(check)), messages(check)
 

@@ -16,7 +16,8 @@ from facturier.ops.connectors import payment_link_of, sheet_source_receivables, 
 from facturier.ops.state_access import read_state
 
 TODAY = date(2026, 12, 1)
-HEADER = "invoice_id,client_name,client_email,amount,currency,due_date,sent_date,status,notes,last_stage_sent,last_sent_at"
+HEADER = ("invoice_id,client_name,client_email,amount,currency,due_date,sent_date,status,notes,"
+          "last_stage_sent,last_sent_at")
 
 
 def sheet_workspace(ws: Path, rows: list[str], extra: str = "") -> Path:

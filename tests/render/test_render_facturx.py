@@ -69,7 +69,8 @@ CASES = {
                      vat_id="FR72823456785", iban="FR7630004000031234567890143", bic="BNPAFRPP"),
         buyer=PRIVATE_BUYER, period_start=None, period_end=None),
     "goods delivered elsewhere, VAT on debits": document(
-        operation_category="goods", vat_on_debits=True, delivery_address=("Entrepôt 4", "ZI Nord", "69120 Vaulx-en-Velin")),
+        operation_category="goods", vat_on_debits=True,
+        delivery_address=("Entrepôt 4", "ZI Nord", "69120 Vaulx-en-Velin")),
     "goods exported outside the EU": document("exempt", currency="USD", buyer=US_BUYER, operation_category="goods"),
     "mixed": document(operation_category="mixed"),
 }
@@ -150,7 +151,8 @@ def test_parties_credit_note_and_payment() -> None:
 def test_figures_that_do_not_add_up_are_refused_before_anything_is_issued() -> None:
     record = CASES["standard, several rates"].to_record()
     record["vat_breakdown"][-1]["amount"] = "90.01"  # BR-CO-17 would tolerate this; we do not
-    with pytest.raises(FacturierError, match=r"(?s)2026-0001: its Factur-X XML is invalid.*VAT at 20 %: 450.00 gives 90.00, not 90.01"):
+    with pytest.raises(FacturierError, match=(r"(?s)2026-0001: its Factur-X XML is invalid.*"
+                                              r"VAT at 20 %: 450.00 gives 90.00, not 90.01")):
         fx.facturx_xml(record)
     record = CASES["standard, several rates"].to_record()
     record["lines"][0]["amount_excl_vat"] = "451.00"
@@ -168,7 +170,8 @@ def test_an_xml_the_xsd_refuses_is_an_error_not_a_pdf(monkeypatch: pytest.Monkey
         return root
 
     monkeypatch.setattr(fx, "build_tree", without_id)
-    with pytest.raises(fx.EInvoiceError, match=r"ExchangedDocument/ram:TypeCode: Element .TypeCode.: This element is not expected"):
+    with pytest.raises(fx.EInvoiceError,
+                       match=r"ExchangedDocument/ram:TypeCode: Element .TypeCode.: This element is not expected"):
         PdfRenderer().render(CASES["standard, several rates"].to_record())
 
 

@@ -122,7 +122,8 @@ def test_pdf_declares_pdfa_3b(record: Record, renderer: PdfRenderer) -> None:
 
 def test_override_template_is_used(record: Record, tmp_path: Path) -> None:
     custom = (BUNDLED_TEMPLATES / "invoice.typ").read_text(encoding="utf-8")
-    custom = custom.replace("  // ---- Legal mentions ----", "  [Merci de votre confiance]\n  // ---- Legal mentions ----")
+    custom = custom.replace("  // ---- Legal mentions ----",
+                            "  [Merci de votre confiance]\n  // ---- Legal mentions ----")
     (tmp_path / "invoice.typ").write_text(custom, encoding="utf-8")
     renderer = PdfRenderer(tmp_path)
     assert renderer.template == tmp_path / "invoice.typ"

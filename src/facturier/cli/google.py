@@ -14,7 +14,8 @@ app.add_typer(auth_app, name="auth")
 def auth_google(
     ctx: typer.Context,
     no_browser: bool = typer.Option(False, "--no-browser", help="Print the sign-in URL instead of opening a browser."),
-    port: int = typer.Option(0, "--port", min=0, max=65535, help="Port on 127.0.0.1 for Google's redirect (0: any free one)."),
+    port: int = typer.Option(0, "--port", min=0, max=65535,
+                             help="Port on 127.0.0.1 for Google's redirect (0: any free one)."),
     timeout: int = typer.Option(300, "--timeout", min=10, help="Seconds to wait for the consent."),
 ) -> None:
     """Sign in to Google for what the configuration uses (Gmail drafts or sending, Sheets).

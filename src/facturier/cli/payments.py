@@ -102,7 +102,8 @@ def credit(
 def import_bank(
     ctx: typer.Context,
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help="Bank statement file."),
-    fmt: str | None = typer.Option(None, "--format", help="camt053, camt054, camt052, ofx, mt940 or csv (default: detected)."),
+    fmt: str | None = typer.Option(None, "--format",
+                                   help="camt053, camt054, camt052, ofx, mt940 or csv (default: detected)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show the matching; record nothing."),
     accept_duplicates: bool = typer.Option(
         False, "--accept-duplicates",

@@ -43,7 +43,8 @@ def report(ctx: typer.Context, year: int = YearOpt, date: str | None = DateOpt,
     from facturier.ops.reports.html_report import build_html_report, default_report_date
 
     ws = load(ctx)
-    as_of = run_date(date, ws.config.timezone) if date else default_report_date(year, run_date(None, ws.config.timezone))
+    as_of = (run_date(date, ws.config.timezone) if date
+             else default_report_date(year, run_date(None, ws.config.timezone)))
     content = build_html_report(ws, year, as_of, language)
     path = out or WorkspacePaths(ws.root).exports / f"report-{year:04d}.html"
     write_export(path, content)

@@ -34,7 +34,8 @@ def record(
     metric: str = typer.Argument(..., help="Metric name, as its metered line names it."),
     quantity: str = typer.Argument(..., help="Quantity, a plain decimal like 12.5 (at most 4 decimals)."),
     date: str | None = typer.Option(None, "--date", help="Day the usage happened (YYYY-MM-DD; default today)."),
-    record_id: str | None = typer.Option(None, "--id", help="Unique id: a record with an id already recorded is ignored."),
+    record_id: str | None = typer.Option(None, "--id",
+                                         help="Unique id: a record with an id already recorded is ignored."),
     key: str | None = typer.Option(None, "--key", help="What a unique count counts (a user, a device...)."),
     as_json: bool = JsonOpt,
 ) -> None:

@@ -90,10 +90,10 @@ def _decimal_parser(example: str, kind: str) -> Callable[[Any], Decimal]:
         """Parse one decimal value; floats would carry binary rounding errors into money."""
         # ValueError, not TypeError: pydantic turns only ValueError into a reported problem.
         if isinstance(value, bool):
-            raise ValueError(f"expected a decimal number, got {value!r}")  # noqa: TRY004
+            raise ValueError(f"expected a decimal number, got {value!r}")
         if isinstance(value, float):
             message = f'{value!r} is a float; write {kind} as a string like "{example}"'
-            raise ValueError(message)  # noqa: TRY004
+            raise ValueError(message)
         if isinstance(value, int):
             return Decimal(value)
         if isinstance(value, Decimal) and value.is_finite():

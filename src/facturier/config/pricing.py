@@ -177,8 +177,8 @@ def _tier_problems(line: LineConfig) -> list[tuple[str, str]]:
                 found.append((key, "only the last tier may omit up_to (tiers must follow each other, no gap)"))
             continue
         if index == last:
-            found.append((key, f"the last tier must be open: remove up_to ({tier.up_to}) so usage above "
-                               "the previous tier is billed"))
+            found.append((key, (f"the last tier must be open: remove up_to ({tier.up_to}) so usage above "
+                                "the previous tier is billed")))
         if tier.up_to <= previous:
             what = f"the previous tier's up_to ({previous})" if index else "0"
             found.append((key, f"must be greater than {what}: tiers ascend"))
@@ -208,9 +208,10 @@ def _overlap_problems(client: ClientConfig) -> list[tuple[str, str]]:
             other = client.lines[j]
             if other.metric != line.metric:
                 continue
-            if (line.from_ or far_past) <= (other.until or far_future) and (other.from_ or far_past) <= (line.until or far_future):
-                found.append((f"lines[{i}].metric", f"{line.metric!r} is also billed by lines[{j}] over the same "
-                                                    "dates: give them from/until dates that do not overlap"))
+            if ((line.from_ or far_past) <= (other.until or far_future)
+                    and (other.from_ or far_past) <= (line.until or far_future)):
+                found.append((f"lines[{i}].metric", (f"{line.metric!r} is also billed by lines[{j}] over the same "
+                                                     "dates: give them from/until dates that do not overlap")))
     return found
 
 
@@ -224,8 +225,8 @@ def _discount_problems(discount: DiscountConfig, known: set[str], client: Client
         found.append((".amount", f"must be greater than 0, got {discount.amount}"))
     if discount.line is not None and discount.line not in known:
         names = ", ".join(sorted(repr(k) for k in known)) or "none"
-        found.append((".line", f"{discount.line!r} is not a metric or description of this client's lines "
-                               f"(known: {names})"))
+        found.append((".line", (f"{discount.line!r} is not a metric or description of this client's lines "
+                                f"(known: {names})")))
     if discount.months is not None and discount.until is not None:
         found.append((".months", "write until or months, not both"))
     if discount.months is not None and discount.from_ is None and client.start_date is None:

@@ -38,7 +38,7 @@ def line_amount_problem(quantity: Decimal, unit_price: Decimal) -> str | None:
 
 def to_decimal(value: object, what: str = "amount") -> Decimal:
     """Parse a str or int as a finite Decimal; floats and bools are refused."""
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise InputError(f"{what}: {value!r} is a float; write decimals as strings, e.g. \"450.00\"")
     if isinstance(value, Decimal):
         result = value

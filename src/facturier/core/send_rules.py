@@ -38,7 +38,8 @@ def may_send(facts: SendFacts) -> tuple[bool, str]:
         return False, f"not the send day (day {facts.send_day})"
     if facts.already_sent:
         return False, "already sent"
-    if facts.issued_on is not None and not facts.failed_before and not _issued_this_month(facts.issued_on, facts.run_date):
+    if (facts.issued_on is not None and not facts.failed_before
+            and not _issued_this_month(facts.issued_on, facts.run_date)):
         return False, "issued in another month: send it by hand with --retry"
     return True, ""
 

@@ -36,12 +36,12 @@ TEXTS: dict[str, dict[str, Any]] = {
         "headers": ["Facture", "Date", "Échéance", "Restant dû", "Retard (jours)", "Pénalités", "Indemnité"],
         "remaining": "Total restant dû", "penalties": "Pénalités de retard au {date}",
         "indemnities": "Indemnités forfaitaires de recouvrement", "total": "Total exigible",
-        "body": ["Par la présente, nous vous mettons en demeure de régler la somme de {total} sous huit jours "
-                 "à compter de la réception de cette lettre.",
-                 "Les pénalités de retard courent au taux annuel de {rate} % ({late_penalty}) depuis l'échéance de "
-                 "chaque facture (article L441-10 du Code de commerce){indemnity}.",
-                 "À défaut de règlement dans ce délai, nous engagerons sans autre avis une procédure de "
-                 "recouvrement judiciaire, dont les frais resteront à votre charge."],
+        "body": [("Par la présente, nous vous mettons en demeure de régler la somme de {total} sous huit jours "
+                  "à compter de la réception de cette lettre."),
+                 ("Les pénalités de retard courent au taux annuel de {rate} % ({late_penalty}) depuis l'échéance de "
+                  "chaque facture (article L441-10 du Code de commerce){indemnity}."),
+                 ("À défaut de règlement dans ce délai, nous engagerons sans autre avis une procédure de "
+                  "recouvrement judiciaire, dont les frais resteront à votre charge.")],
         "indemnity": ", ainsi qu'une indemnité forfaitaire pour frais de recouvrement de {amount} par facture "
                      "(article D441-5)",
         "closing": "Veuillez agréer, Madame, Monsieur, nos salutations distinguées.",
@@ -55,12 +55,12 @@ TEXTS: dict[str, dict[str, Any]] = {
         "headers": ["Invoice", "Date", "Due", "Outstanding", "Days late", "Penalties", "Indemnity"],
         "remaining": "Total outstanding", "penalties": "Late-payment penalties at {date}",
         "indemnities": "Fixed recovery indemnities", "total": "Total now payable",
-        "body": ["We hereby give you formal notice to pay the sum of {total} within eight days of receiving "
-                 "this letter.",
-                 "Late-payment penalties accrue at the yearly rate of {rate} % ({late_penalty}) from each "
-                 "invoice's due date (French Commercial Code, art. L441-10){indemnity}.",
-                 "Failing payment within that time, we will start court recovery proceedings without further "
-                 "notice, at your expense."],
+        "body": [("We hereby give you formal notice to pay the sum of {total} within eight days of receiving "
+                  "this letter."),
+                 ("Late-payment penalties accrue at the yearly rate of {rate} % ({late_penalty}) from each "
+                  "invoice's due date (French Commercial Code, art. L441-10){indemnity}."),
+                 ("Failing payment within that time, we will start court recovery proceedings without further "
+                  "notice, at your expense.")],
         "indemnity": ", together with a fixed recovery indemnity of {amount} per invoice (art. D441-5)",
         "closing": "Yours faithfully,",
         "place_date": "{date}", "ids": "SIREN {siren}",

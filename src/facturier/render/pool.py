@@ -57,7 +57,8 @@ def worker_count() -> int:
     return max(1, len(os.sched_getaffinity(0)))
 
 
-def compile_groups(items: Iterable[tuple[T, dict[str, Any]]], size: int = GROUP_SIZE) -> Iterator[list[tuple[T, dict[str, Any]]]]:
+def compile_groups(items: Iterable[tuple[T, dict[str, Any]]],
+                   size: int = GROUP_SIZE) -> Iterator[list[tuple[T, dict[str, Any]]]]:
     """Consecutive items, in order, grouped while they share a sheet key, at most `size` each."""
     group: list[tuple[T, dict[str, Any]]] = []
     for item in items:

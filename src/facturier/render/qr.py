@@ -23,7 +23,8 @@ EPC_MAX_AMOUNT = Decimal("999999999.99")
 
 
 def wants_payment_qr(record: dict[str, Any]) -> bool:
-    """True when the document is a EUR invoice to pay (within the EPC amount limit) and the seller has an IBAN and a BIC."""
+    """True when the document is a EUR invoice to pay (within the EPC amount limit)
+    and the seller has an IBAN and a BIC."""
     seller = record["seller"]
     return (
         record["kind"] == "invoice"

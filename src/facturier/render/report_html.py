@@ -93,12 +93,14 @@ def currency_view(w: Words, year: int, as_of: str, code: str, f: dict[str, Any])
     sums = {y: (money(sum((Decimal(v) for v in f["invoiced"][str(y)]), Decimal(0))),
                 money(sum((Decimal(v) for v in f["received"][str(y)]), Decimal(0)))) for y in (year, year - 1)}
     aging_chart = bar_chart(f"{code}", [w(b) for b in BUCKETS],
-                            [Series(w("outstanding", date=as_of), COLORS["aging"], [Decimal(f["aging"][b]) for b in BUCKETS])],
+                            [Series(w("outstanding", date=as_of), COLORS["aging"],
+                                    [Decimal(f["aging"][b]) for b in BUCKETS])],
                             w.tick, money)
     dso = f["dso"]
     dso_chart = line_chart(f"DSO {code}", [w.date(p["date"]) if p["date"][5:] not in MONTH_ENDS
                                            else w.months[int(p["date"][5:7]) - 1] for p in dso],
-                           [Series("DSO", COLORS["dso"], [None if p["dso"] is None else Decimal(p["dso"]) for p in dso])],
+                           [Series("DSO", COLORS["dso"],
+                                   [None if p["dso"] is None else Decimal(p["dso"]) for p in dso])],
                            w.tick, lambda v: w.number(v)) if any(p["dso"] is not None for p in dso) else None
     return {
         "code": code, "excl": money(f["invoiced_excl_vat"]), "vat": money(f["vat"]),

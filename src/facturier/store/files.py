@@ -88,7 +88,8 @@ def open_new(path: Path, mode: int = FILE_MODE) -> BinaryIO:
     try:
         fd = _create(path, os.O_WRONLY, mode)
     except FileExistsError:
-        raise UnsafeFileError(f"{printable(str(path))} already exists (or is a link); refusing to overwrite it") from None
+        raise UnsafeFileError(
+            f"{printable(str(path))} already exists (or is a link); refusing to overwrite it") from None
     return os.fdopen(fd, "wb")
 
 

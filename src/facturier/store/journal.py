@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -487,7 +488,7 @@ def _spans(path: Path, size: int, count: int) -> list[tuple[int, int, int | None
                 break
             cuts.append(cut + 1)
         cuts.append(size)
-    return [(s, e, 0 if s == 0 else None) for s, e in zip(cuts, cuts[1:]) if e > s]
+    return [(s, e, 0 if s == 0 else None) for s, e in pairwise(cuts) if e > s]
 
 
 def _true_bases(path: Path, spans: list[ChainSpan], bounds: list[tuple[int, int, int | None]],

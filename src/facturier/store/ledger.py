@@ -18,7 +18,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import orjson
 
@@ -75,7 +75,7 @@ class Ledger:
         self._lock = WorkspaceLock(self.data, lock_wait)
         self.journal: Journal
 
-    def __enter__(self) -> Ledger:
+    def __enter__(self) -> Self:
         self._lock.acquire()
         try:
             self.journal = Journal(self.paths.journal, self._notice)

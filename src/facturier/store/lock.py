@@ -13,6 +13,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 from facturier.core.errors import LockBusyError, UnsafeFileError
 from facturier.store.files import FILE_MODE, ensure_dir
@@ -101,7 +102,7 @@ class WorkspaceLock:
             os.close(self._fd)
             self._fd = None
 
-    def __enter__(self) -> WorkspaceLock:
+    def __enter__(self) -> Self:
         self.acquire()
         return self
 

@@ -10,7 +10,7 @@ import urllib.request
 import webbrowser
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
@@ -23,7 +23,7 @@ from facturier.config.google import GMAIL_COMPOSE, SHEETS_READONLY
 class TokenEndpoint(BaseHTTPRequestHandler):
     """Google's token endpoint as the flow sees it: a code in, a token out."""
 
-    requests: list[dict[str, list[str]]] = []
+    requests: ClassVar[list[dict[str, list[str]]]] = []
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"])).decode()

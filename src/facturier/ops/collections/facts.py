@@ -65,7 +65,8 @@ def dispute(ws: Workspace, number: str, day: date, reason: str | None, resolve: 
             if not disputed:
                 raise InputError(f"{number} is not disputed: nothing to resolve")
             ledger.append(DisputeEvent(type=T.INVOICE_DISPUTE_RESOLVED, number=number, date=day))
-            message, status = f"dispute resolved on {day}; reminders resume at the stage the days overdue give", "resolved"
+            message, status = (f"dispute resolved on {day}; reminders resume at the stage the days overdue give",
+                               "resolved")
         else:
             doc = collectable_invoice(state, number, day)
             if disputed:

@@ -71,7 +71,7 @@ def render(env: jinja2.Environment, name: str, fields: dict[str, Any]) -> str:
         raise TemplateError(f"mail template {name}, line {exc.lineno}: {exc.message}") from None
     except UnicodeDecodeError as exc:
         raise TemplateError(f"mail template {name}: not UTF-8 text (byte {exc.start}: {exc.reason})") from None
-    except Exception as exc:  # an expression of a user's override failing at render time
+    except Exception as exc:  # noqa: BLE001 - an expression of a user's override can fail with any exception
         raise TemplateError(f"mail template {name}: {type(exc).__name__}: {exc}") from None
 
 

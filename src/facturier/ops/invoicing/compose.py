@@ -123,7 +123,8 @@ def _corrections(client: ClientConfig, client_id: str, usage: Usage, usage_start
     current = month_key(usage_start)
     first = month_key(client.start_date) if client.start_date else ""
     out: list[Line] = []
-    for (metric, month), agg in sorted(usage.aggregates.get(client_id, {}).items(), key=lambda kv: (kv[0][1], kv[0][0])):
+    for (metric, month), agg in sorted(usage.aggregates.get(client_id, {}).items(),
+                                       key=lambda kv: (kv[0][1], kv[0][0])):
         if month >= current or month < first:
             continue
         now = figures(agg)

@@ -135,8 +135,8 @@ class FastCheck:
 
 def _quantity(value: Any, problems: list[tuple[str, str]]) -> str | None:
     if isinstance(value, (bool, float)):
-        problems.append(("quantity", f"{value!r} is not a decimal written as text: write \"12.5\", not a JSON "
-                                     "number with a fraction (floats lose digits)"))
+        problems.append(("quantity", (f"{value!r} is not a decimal written as text: write \"12.5\", not a JSON "
+                                      "number with a fraction (floats lose digits)")))
         return None
     if isinstance(value, int):
         value = str(value)

@@ -104,7 +104,8 @@ class Accounts:
 
     def pairs(self) -> list[tuple[str, str]]:
         """Every (client, currency) with an account, sorted."""
-        return [(c, cur) for c, cur in self.db.execute("SELECT client, currency FROM accounts ORDER BY client, currency")]
+        return [(c, cur)
+                for c, cur in self.db.execute("SELECT client, currency FROM accounts ORDER BY client, currency")]
 
     def of_client(self, client: str) -> list[Account]:
         """The client's accounts, by currency."""

@@ -163,7 +163,8 @@ class Reports:
         """(client, currency) -> day -> documents minus payments."""
         out: dict[tuple[str, str], dict[int, int]] = {}
         for client, currency, day, amount in self.db.execute(
-                "SELECT client, currency, day, amount FROM day_sums WHERE kind = 'flows' ORDER BY client, currency, day"):
+                "SELECT client, currency, day, amount FROM day_sums WHERE kind = 'flows' "
+                "ORDER BY client, currency, day"):
             out.setdefault((client, currency), {})[day] = amount
         return out
 

@@ -81,7 +81,8 @@ class Core:
         """Take one event into account."""
         db = self.db
         if isinstance(ev, DocumentIssued):
-            db.execute("INSERT OR REPLACE INTO series VALUES (?, ?, ?)", (ev.series, ev.series_seq, ev.date.toordinal()))
+            db.execute("INSERT OR REPLACE INTO series VALUES (?, ?, ?)",
+                       (ev.series, ev.series_seq, ev.date.toordinal()))
             if ev.type == T.INVOICE_ISSUED and ev.seller == "issuer":
                 if ev.period:
                     db.execute("INSERT OR IGNORE INTO months VALUES (?, ?)", (ev.client, ev.period))
@@ -152,7 +153,8 @@ class Index:
             if ev.refers_to:
                 db.execute("INSERT OR IGNORE INTO mentions VALUES (?, ?)", (ev.refers_to, offset))
         elif isinstance(ev, PaymentRecorded):
-            db.execute("INSERT INTO payments VALUES (?, ?, ?, ?)", (offset, ev.client, ev.date.year, ev.date.toordinal()))
+            db.execute("INSERT INTO payments VALUES (?, ?, ?, ?)",
+                       (offset, ev.client, ev.date.year, ev.date.toordinal()))
             db.executemany("INSERT OR IGNORE INTO mentions VALUES (?, ?)",
                            [(n, offset) for n in dict.fromkeys(a.number for a in ev.allocation)])
         elif isinstance(ev, DeliveryEvent) and ev.number is not None:
@@ -167,7 +169,8 @@ class Names:
 
     def mentions(self, number: str) -> list[int]:
         """Offsets of the entries naming a document other than its own (sends, payments, credits)."""
-        return [r[0] for r in self.db.execute("SELECT offset FROM mentions WHERE number = ? ORDER BY offset", (number,))]
+        return [r[0]
+                for r in self.db.execute("SELECT offset FROM mentions WHERE number = ? ORDER BY offset", (number,))]
 
     def documents_named(self, number: str) -> list[int]:
         """Offsets of every document with this number (several sellers may share one)."""
