@@ -162,14 +162,14 @@ def engine_balances(invoices: list[InvoiceFact], credits: list[CreditFact], paym
     the facts dated up to `as_of` (invoices, then credit notes, then payments, as a journal
     holds them), then `Account.balance`."""
     from facturier.core.accounts import Account
-    from facturier.core.money import minor_exponent
+    from facturier.core.money import minor_digits
 
     accounts: dict[tuple[str, str], Account] = {}
 
     def account(client: str, currency: str) -> Account:
         key = (client, currency)
         if key not in accounts:
-            accounts[key] = Account(client, currency, -int(minor_exponent(currency).as_tuple().exponent))
+            accounts[key] = Account(client, currency, minor_digits(currency))
         return accounts[key]
 
     for inv in invoices:

@@ -308,12 +308,8 @@ def test_the_collections_state_survives_the_state_file_and_catches_up(ws: Path) 
     store.fail_with = DraftInterrupted("lost")
     run(ws, date(2026, 12, 22), store)  # acme in flight, the others drafted
     dispute(load_workspace(ws), n["client0"], date(2026, 12, 23), "x", resolve=False)
-    state = read_state(ws)
-    built = state.dump()
-    state.close()
     stale = (ws / "data" / "state.sqlite").read_bytes()
     state = read_state(ws)
-    assert state.dump() == built  # from the state file
     assert state.collections.last(n["acme"]) == (7, date(2026, 12, 22))  # in flight counts as the last stage
     assert n["client0"] in state.collections.disputed and n["acme"] in state.collections.in_flight
     state.close()

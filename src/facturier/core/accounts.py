@@ -20,22 +20,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from functools import cache, lru_cache
 
 from facturier.core.aging import BUCKETS, DSO_WINDOW_DAYS, ClientBalance, InvoiceStatus, bucket_of
+from facturier.core.money import from_minor, to_minor
 
 # invoice number -> [issued ordinal, due ordinal, total, credited sum, allocated sum]
 InvoiceRow = list[int]
-
-
-def to_minor(amount: Decimal, exponent: int) -> int:
-    """An exact amount in minor units (raises if it has more decimals than the currency)."""
-    scaled = amount.scaleb(exponent)
-    if scaled != scaled.to_integral_value():
-        raise ValueError(f"{amount} has more than {exponent} decimals")
-    return int(scaled)
-
-
-def from_minor(value: int, exponent: int) -> Decimal:
-    """Minor units back to a Decimal with the currency's decimals (2000 -> 20.00)."""
-    return Decimal(value).scaleb(-exponent) if exponent else Decimal(value)
 
 
 def status_name(total: int, credited: int, left: int, days_past_due: int) -> str:
@@ -122,7 +110,7 @@ class Account:
 
     def add_invoice(self, number: str, issued: date, due: date, total: Decimal) -> None:
         """An issued live invoice."""
-        amount = to_minor(total, self.exponent)
+        amount = to_minor(total, self.currency)
         replaced = self.invoices.get(number)
         if replaced is not None:  # a number issued twice: the later row stands (as it always did)
             self._count(replaced, -1)
@@ -165,7 +153,7 @@ class Account:
 
     def add_credit(self, issued: date, refers_to: str, amount: Decimal) -> None:
         """A credit note taking `amount` off the invoice it refers to."""
-        value = to_minor(amount, self.exponent)
+        value = to_minor(amount, self.currency)
         self.credited += value
         self.credit_dates.append((issued.toordinal(), value))
         row = self.invoices.get(refers_to)
@@ -184,12 +172,12 @@ class Account:
         invoices it names instead of dropping them: `pay` then settles 250,000 invoices once,
         not twice. A property test reads them after every fact.
         """
-        self.paid += to_minor(amount, self.exponent)
-        extra = to_minor(unallocated, self.exponent)
+        self.paid += to_minor(amount, self.currency)
+        extra = to_minor(unallocated, self.currency)
         self.unallocated += extra
         touched = []
         for number, part in allocation:
-            value = to_minor(part, self.exponent)
+            value = to_minor(part, self.currency)
             row = self.invoices.get(number)
             if row is None:
                 self.orphan += value
@@ -317,7 +305,7 @@ class Account:
         )
 
     def _dec(self, value: int) -> Decimal:
-        return from_minor(value, self.exponent)
+        return from_minor(value, self.currency)
 
     def open_rows(self) -> list[tuple[str, InvoiceRow, int, int, int]]:
         """(number, row, credited, paid, open) of each invoice with something left to pay once
@@ -368,7 +356,7 @@ class Account:
         allocating a payment of that amount can touch.
         """
         invoices = self.invoices
-        target = None if enough is None else to_minor(enough, self.exponent)
+        target = None if enough is None else to_minor(enough, self.currency)
         if target is not None and self.pool == 0:
             # No credit pool: the aggregates say by which due date the oldest open amounts
             # reach `enough`; only the invoices due by then are read, none is settled.

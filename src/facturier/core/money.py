@@ -113,11 +113,19 @@ def fmt_amount(amount: Decimal, currency: str) -> str:
     return str(rounded(amount, currency))
 
 
+@cache
+def minor_digits(currency: str) -> int:
+    """The number of decimals of a currency's minor unit (2 for EUR, 0 for JPY)."""
+    return int(get_currency_precision(currency))
+
+
 def to_minor(amount: Decimal, currency: str) -> int:
-    """A rounded amount as an integer count of minor units (exact arithmetic for splitting)."""
-    return int(quantize(amount, currency).scaleb(get_currency_precision(currency)))
+    """A rounded amount as an integer count of minor units: the one conversion, for exact
+    arithmetic (splitting a credit, the client accounts, the state's sums)."""
+    return int(quantize(amount, currency).scaleb(minor_digits(currency)))
 
 
 def from_minor(units: int, currency: str) -> Decimal:
     """An integer count of minor units back as an amount at the currency's precision."""
-    return quantize(Decimal(units).scaleb(-get_currency_precision(currency)), currency)
+    digits = minor_digits(currency)
+    return Decimal(units).scaleb(-digits) if digits else Decimal(units)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dc_field
@@ -23,7 +24,7 @@ from facturier.core.errors import IntegrityError
 from facturier.store import notices
 from facturier.store.events import ISSUED_TYPES, Event
 from facturier.store.files import atomic_write, open_append, open_update, sha256_bytes
-from facturier.store.state import LedgerState, open_db, quiet_gc, rebuilt_in_memory
+from facturier.store.state import LedgerState, open_db, quiet_gc, rebuilt_in, table_differences
 
 GENESIS = "0" * 64
 RESERVED = frozenset({"seq", "at", "type", "prev", "hash"})
@@ -228,30 +229,27 @@ def open_state(path: Path, notice: Callable[[str], None] | None = None, dry_run:
     return state
 
 
-def rebuild_state(path: Path) -> LedgerState:
-    """The state rebuilt from the whole journal in memory (what `verify` compares the saved one with)."""
-    state = rebuilt_in_memory(path)
-    with quiet_gc():
-        scan_chain(path, state.apply, 0, 0, GENESIS)
-    state.commit()
-    return state
-
-
 def state_problems(path: Path, notice: Callable[[str], None] | None = None) -> list[str]:
     """The tables of the saved state (caught up with the journal) that differ from the state
-    rebuilt from the whole journal: a state file edited or forged, which `rebuild` repairs."""
+    rebuilt from the whole journal: a state file edited or forged, which `rebuild` repairs.
+
+    The rebuilt state is a temporary file outside the workspace, attached to the saved one
+    and compared table by table in SQL (`EXCEPT` both ways, and the row counts), so that the
+    comparison holds neither state in memory.
+    """
     saved = open_state(path, notice)
     try:
-        fresh = rebuild_state(path)
-        try:
-            mine, theirs = saved.dump(), fresh.dump()
-        finally:
-            fresh.close()
+        with tempfile.TemporaryDirectory(prefix="facturier-verify-") as folder:
+            fresh = rebuilt_in(path, Path(folder) / "state.sqlite")
+            try:
+                with quiet_gc():
+                    scan_chain(path, fresh.apply, 0, 0, GENESIS)
+                fresh.commit()
+            finally:
+                fresh.close()
+            return table_differences(saved.db, Path(folder) / "state.sqlite")
     finally:
         saved.close()
-    return [f"data/state.sqlite: table {table} differs from the state rebuilt from the journal "
-            f"({len(set(mine[table]) ^ set(theirs[table]))} row(s)); run 'facturier rebuild'"
-            for table in sorted(theirs) if mine.get(table) != theirs[table]]
 
 
 class Journal:

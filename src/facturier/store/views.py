@@ -15,8 +15,8 @@ from typing import Any
 
 import orjson
 
-from facturier.core.accounts import from_minor
 from facturier.core.errors import UnsafeFileError
+from facturier.core.money import from_minor
 from facturier.store.events import ISSUED_TYPES, DocumentIssued, T
 from facturier.store.files import atomic_write, open_regular
 from facturier.store.state import LedgerState
@@ -63,9 +63,8 @@ def revenue_view(state: LedgerState, client: str, offsets: list[int]) -> dict[st
     """The content of data/revenues/<client>.json: totals from the accounts, and the history
     from the client's documents at these journal offsets."""
     accounts = state.accounts
-    exponents = {a.currency: a.exponent for a in accounts.of_client(client)}
     names = ("amount_excl_vat", "vat_amount", "amount_incl_vat")
-    totals = {cur: {name: str(from_minor(value, exponents[cur]))
+    totals = {cur: {name: str(from_minor(value, cur))
                     for name, value in zip(names, sums, strict=True)}
               for cur, sums in sorted(accounts.revenue[client].items())}
     return {"client": client, "currency": accounts.last_currency[client], "totals": totals,

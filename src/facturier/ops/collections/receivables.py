@@ -13,8 +13,8 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from facturier.core.accounts import from_minor
 from facturier.core.dunning import Receivable
+from facturier.core.money import from_minor
 from facturier.ops.balance_views import client_balances
 from facturier.store.state import Collections, LedgerState
 
@@ -57,9 +57,9 @@ def _open_invoices(state: LedgerState, client: str, day: date) -> list[tuple[str
                 for b in client_balances(state, client, day)]
     out = []
     for account in accounts:
-        exp = account.exponent
-        rows = [(number, date.fromordinal(issued), date.fromordinal(due), from_minor(total, exp),
-                 from_minor(credited, exp), from_minor(paid, exp), from_minor(left, exp))
+        cur = account.currency
+        rows = [(number, date.fromordinal(issued), date.fromordinal(due), from_minor(total, cur),
+                 from_minor(credited, cur), from_minor(paid, cur), from_minor(left, cur))
                 for number, (issued, due, total, _, _), credited, paid, left in account.open_rows()]
         out.append((account.currency, rows))
     return out

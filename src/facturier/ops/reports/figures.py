@@ -32,9 +32,8 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from facturier.core.accounts import from_minor
 from facturier.core.aging import BUCKETS, DSO_WINDOW_DAYS, ClientBalance
-from facturier.core.money import minor_exponent
+from facturier.core.money import from_minor
 from facturier.ops.balance_views import balance_clients
 from facturier.ops.reports.balances import Balancer
 from facturier.store.state import LedgerState, Reports
@@ -113,13 +112,12 @@ def report_figures(state: LedgerState, year: int, as_of: date) -> ReportFigures:
     figures: dict[str, CurrencyFigures] = {}
     for currency in sorted(set(sums.sales) | set(sums.received)):
         f = CurrencyFigures(currency)
-        exp = exponent_of(currency)
         for y in (year - 1, year):
-            f.invoiced[y] = per_month(sums.sales.get(currency, {}), y, exp)
-            f.received[y] = per_month(sums.received.get(currency, {}), y, exp)
-        f.excl_vat = from_minor(sums.sales_excl.get((currency, year), 0), exp)
-        f.vat = from_minor(sums.sales_vat.get((currency, year), 0), exp)
-        f.dso = dso_points(sums, currency, exp, year, as_of)
+            f.invoiced[y] = per_month(sums.sales.get(currency, {}), y, currency)
+            f.received[y] = per_month(sums.received.get(currency, {}), y, currency)
+        f.excl_vat = from_minor(sums.sales_excl.get((currency, year), 0), currency)
+        f.vat = from_minor(sums.sales_vat.get((currency, year), 0), currency)
+        f.dso = dso_points(sums, currency, year, as_of)
         if any(f.invoiced[year]) or any(f.received[year]) or any(p[1] for p in f.dso):
             figures[currency] = f
     balancer = Balancer(state, as_of)
@@ -142,19 +140,14 @@ def report_figures(state: LedgerState, year: int, as_of: date) -> ReportFigures:
                          stages[0], stages[1], bool(sums.reminders), batch)
 
 
-def exponent_of(currency: str) -> int:
-    """The number of decimals of a currency (2 for EUR, 0 for JPY)."""
-    return -int(minor_exponent(currency).as_tuple().exponent)
-
-
-def per_month(days: dict[int, int], year: int, exp: int) -> list[Decimal]:
+def per_month(days: dict[int, int], year: int, currency: str) -> list[Decimal]:
     """Daily sums (date ordinal -> minor units) added up per month of a year."""
     months = [0] * 12
     first, last = date(year, 1, 1).toordinal(), date(year, 12, 31).toordinal()
     for day, amount in days.items():
         if first <= day <= last:
             months[date.fromordinal(day).month - 1] += amount
-    return [from_minor(v, exp) for v in months]
+    return [from_minor(v, currency) for v in months]
 
 
 def month_ends(year: int, as_of: date) -> list[date]:
@@ -175,7 +168,7 @@ def running_totals(days: dict[int, int]) -> tuple[list[int], list[int]]:
     return ordered, sums
 
 
-def dso_points(sums: Reports, currency: str, exp: int, year: int, as_of: date
+def dso_points(sums: Reports, currency: str, year: int, as_of: date
                ) -> list[tuple[date, Decimal, Decimal, Decimal | None]]:
     """(date, outstanding, net invoiced over 90 days, DSO) at each month end, over the currency's clients."""
     clients = [running_totals(flows) for (_, cur), flows in sums.flows.items() if cur == currency]
@@ -183,8 +176,8 @@ def dso_points(sums: Reports, currency: str, exp: int, year: int, as_of: date
     points = []
     for day in month_ends(year, as_of):
         end, start = day.toordinal(), (day - timedelta(days=DSO_WINDOW_DAYS)).toordinal()
-        outstanding = from_minor(sum(max(totals[bisect_right(days, end)], 0) for days, totals in clients), exp)
-        net = from_minor(sale_sums[bisect_right(sale_days, end)] - sale_sums[bisect_right(sale_days, start)], exp)
+        outstanding = from_minor(sum(max(totals[bisect_right(days, end)], 0) for days, totals in clients), currency)
+        net = from_minor(sale_sums[bisect_right(sale_days, end)] - sale_sums[bisect_right(sale_days, start)], currency)
         dso = (outstanding / net * DSO_WINDOW_DAYS).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP) \
             if net > ZERO else None
         points.append((day, outstanding, net, dso))

@@ -20,12 +20,12 @@ from facturier.store.state.client_accounts import Accounts
 from facturier.store.state.collections_tables import Collections, GmailThreads, Links, Reports
 from facturier.store.state.documents import BatchFiles, Core, Index, Names
 from facturier.store.state.ledger_state import LedgerState, prefix_hasher
-from facturier.store.state.opening import open_db, rebuilt_in_memory, state_path
-from facturier.store.state.schema import GENESIS_STAMP, Stamp, StateError, minor, quiet_gc
+from facturier.store.state.opening import open_db, rebuilt_in, state_path, table_differences
+from facturier.store.state.schema import GENESIS_STAMP, Stamp, StateError, quiet_gc
 from facturier.store.state.usage_tables import Usage, UsageIds, figures
 
 __all__ = [
     "GENESIS_STAMP", "Accounts", "BatchFiles", "Collections", "Core", "GmailThreads", "Index", "LedgerState",
-    "Links", "Names", "Reports", "Stamp", "StateError", "Usage", "UsageIds", "figures", "minor", "open_db",
-    "prefix_hasher", "quiet_gc", "rebuilt_in_memory", "state_path",
+    "Links", "Names", "Reports", "Stamp", "StateError", "Usage", "UsageIds", "figures", "open_db",
+    "prefix_hasher", "quiet_gc", "rebuilt_in", "state_path", "table_differences",
 ]

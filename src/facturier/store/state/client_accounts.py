@@ -9,8 +9,8 @@ from collections.abc import Iterator, Mapping
 from datetime import date
 from decimal import Decimal
 
-from facturier.core.accounts import Account, to_minor
-from facturier.core.money import minor_exponent
+from facturier.core.accounts import Account
+from facturier.core.money import minor_digits, to_minor
 from facturier.store.events import (
     DocumentIssued,
     Event,
@@ -96,7 +96,7 @@ class Accounts:
         """The account of a client in a currency, created empty when new."""
         found = self.get(client, currency)
         if found is None:
-            found = Account(client, currency, -minor_exponent(currency).as_tuple().exponent)  # type: ignore[operator]
+            found = Account(client, currency, minor_digits(currency))
             self._cache[(client, currency)] = found
             self._next_pos[(client, currency)] = 0
             self._dirty.setdefault((client, currency), set())
@@ -127,7 +127,7 @@ class Accounts:
                 "WHERE client = ? AND day <= ? ORDER BY offset", (client, as_of.toordinal())):
             acc = replayed.get(currency)
             if acc is None:
-                acc = replayed[currency] = Account(client, currency, -minor_exponent(currency).as_tuple().exponent)  # type: ignore[operator]
+                acc = replayed[currency] = Account(client, currency, minor_digits(currency))
             issued = date.fromordinal(day)
             if kind == "invoice":
                 acc.add_invoice(number, issued, date.fromordinal(due), Decimal(amount))
@@ -171,7 +171,7 @@ class Accounts:
                 account.add_invoice(ev.number, ev.date, ev.due_date, ev.total_incl_vat)
                 self._touch(account, ev.number, new)
             sign = -1 if ev.is_credit_note else 1
-            excl, vat, incl = (sign * to_minor(v, account.exponent)
+            excl, vat, incl = (sign * to_minor(v, ev.currency)
                                for v in (ev.total_excl_vat, ev.total_vat, ev.total_incl_vat))
             self.db.execute("INSERT INTO revenue VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
                             "excl = excl + excluded.excl, vat = vat + excluded.vat, incl = incl + excluded.incl",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import date
 
+from facturier.core.money import to_minor
 from facturier.store.events import (
     DeliveryEvent,
     DisputeEvent,
@@ -16,7 +17,7 @@ from facturier.store.events import (
     ReminderEvent,
     T,
 )
-from facturier.store.state.schema import Offsets, TableMap, minor
+from facturier.store.state.schema import Offsets, TableMap
 
 
 class Collections:
@@ -211,20 +212,20 @@ class Reports:
                 self.db.execute("INSERT INTO batch_counts VALUES (?, ?, ?, 1) ON CONFLICT DO UPDATE SET "
                                 "count = count + 1", (ev.seller, ev.date.year, ev.date.month))
         elif isinstance(ev, PaymentRecorded):
-            amount, day = minor(ev.amount, ev.currency), ev.date.toordinal()
+            amount, day = to_minor(ev.amount, ev.currency), ev.date.toordinal()
             self._add_day("received", ev.currency, "", day, amount)
             self._add_day("flows", ev.currency, ev.client, day, -amount)
 
     def _document(self, ev: DocumentIssued) -> None:
         sign = -1 if ev.is_credit_note else 1
         day, year = ev.date.toordinal(), ev.date.year
-        incl = sign * minor(ev.total_incl_vat, ev.currency)
+        incl = sign * to_minor(ev.total_incl_vat, ev.currency)
         self._add_day("sales", ev.currency, "", day, incl)
         self._add_day("flows", ev.currency, ev.client, day, incl)
         for kind, amount in (("excl", ev.total_excl_vat), ("vat", ev.total_vat)):
             self.db.execute("INSERT INTO year_sums VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
                             "amount = amount + excluded.amount", (kind, ev.currency, year,
-                                                                  sign * minor(amount, ev.currency)))
+                                                                  sign * to_minor(amount, ev.currency)))
 
     def _add_day(self, kind: str, currency: str, client: str, day: int, amount: int) -> None:
         self.db.execute("INSERT INTO day_sums VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "

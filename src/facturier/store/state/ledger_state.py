@@ -23,7 +23,7 @@ from facturier.store.events import (
 from facturier.store.state.client_accounts import Accounts
 from facturier.store.state.collections_tables import Collections, GmailThreads, Links, Reports
 from facturier.store.state.documents import Core, Index, Names
-from facturier.store.state.schema import TABLES, Stamp, StateError, quiet_gc, read_stamp
+from facturier.store.state.schema import Stamp, StateError, quiet_gc, read_stamp
 from facturier.store.state.usage_tables import Usage, UsageIds
 
 
@@ -256,11 +256,6 @@ class LedgerState:
             for item in self.entry_at(offset).get("files", {}).values():
                 named[item["path"]] = item["sha256"]
         return named
-
-    def dump(self) -> dict[str, list[tuple[Any, ...]]]:
-        """Every table's rows, sorted: what `verify` compares with a state rebuilt from the journal."""
-        return {t: sorted(self.db.execute(f"SELECT * FROM {t}").fetchall(), key=repr)
-                for t in TABLES if t not in ("meta", "views_pending")}
 
     # -- views not yet written --------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from facturier.core.errors import IntegrityError
 from facturier.store.state.ledger_state import LedgerState, prefix_hasher
 from facturier.store.state.schema import (
     GENESIS_STAMP,
+    TABLES,
     Stamp,
     StateError,
     connect,
@@ -153,10 +154,35 @@ def open_db(journal: Path, end: int, notice: Callable[[str], None], dry_run: boo
     return state
 
 
-def rebuilt_in_memory(journal: Path) -> LedgerState:
-    """An empty state in memory, in its write transaction, for `verify` to rebuild and compare."""
-    db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+def rebuilt_in(journal: Path, path: Path) -> LedgerState:
+    """An empty state in a new file at `path`, in its write transaction, for `verify` to
+    rebuild from the journal and compare with the saved one."""
+    db = connect(path)
     state = LedgerState(journal, db, GENESIS_STAMP)
     db.execute("BEGIN IMMEDIATE")
     reset_tables(db)
     return state
+
+
+def table_differences(db: sqlite3.Connection, other: Path) -> list[str]:
+    """A problem per table of `db` whose rows differ from those of the state file `other`
+    (`views_pending`, a record of work to do, and `meta` aside)."""
+    db.execute("ATTACH DATABASE ? AS fresh", (str(other),))
+    try:
+        problems = []
+        for table in TABLES:
+            if table in ("meta", "views_pending"):
+                continue
+            differing = sum(db.execute(f"SELECT count(*) FROM (SELECT * FROM {a}.{table} EXCEPT "
+                                       f"SELECT * FROM {b}.{table})").fetchone()[0]
+                            for a, b in (("main", "fresh"), ("fresh", "main")))
+            counts = [db.execute(f"SELECT count(*) FROM {n}.{table}").fetchone()[0] for n in ("main", "fresh")]
+            if differing or counts[0] != counts[1]:
+                problems.append(f"data/state.sqlite: table {table} differs from the state rebuilt from the "
+                                f"journal ({max(differing, abs(counts[0] - counts[1]))} row(s)); "
+                                "run 'facturier rebuild'")
+        return problems
+    finally:
+        if db.in_transaction:
+            db.execute("COMMIT")
+        db.execute("DETACH DATABASE fresh")

@@ -10,14 +10,11 @@ import sqlite3
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import xxhash
 
-from facturier.core.accounts import to_minor
-from facturier.core.money import minor_exponent
 from facturier.store.files import FILE_MODE
 
 SCHEMA_VERSION = "1"
@@ -191,9 +188,6 @@ class Offsets(Mapping[Any, list[int]]):
     def __len__(self) -> int:
         return sum(1 for _ in self)
 
-def minor(amount: Decimal, currency: str) -> int:
-    """An amount in the currency's minor units (the one conversion: `core.accounts.to_minor`)."""
-    return to_minor(amount, -minor_exponent(currency).as_tuple().exponent)  # type: ignore[operator]
 
 @contextmanager
 def quiet_gc() -> Iterator[None]:
