@@ -27,8 +27,10 @@ class Balancer:
         return found
 
     def balances(self, client: str) -> list[ClientBalance]:
-        """The client's balances at the date (without the per-invoice list), as `balances` prints."""
-        return [a.balance(self.as_of, with_invoices=False) for a in self.accounts(client)]
+        """The client's balances at the date (without the per-invoice list), as `balances` prints:
+        from the accounts' aggregates, their rows not read unless a past date replays them."""
+        accounts = self._accounts.get(client) or self.state.accounts.at(client, self.as_of, rows=False)
+        return [a.balance(self.as_of, with_invoices=False) for a in accounts]
 
     def settled(self, client: str, currency: str) -> tuple[Account | None, dict[str, tuple[int, int, int]]]:
         """The account and each invoice's (credited, paid, open) at the date, pool applied."""

@@ -64,29 +64,32 @@ class Accounts:
         self._next_pos.clear()
         self._new.clear()
 
-    def get(self, client: str, currency: str) -> Account | None:
-        """The account of a client in a currency, or None."""
+    def get(self, client: str, currency: str, rows: bool = True) -> Account | None:
+        """The account of a client in a currency, or None. Without `rows`, its aggregates alone
+        (what a balance without its invoice list reads: 250,000 rows are not loaded), never kept."""
         key = (client, currency)
         found = self._cache.get(key)
         if found is None:
-            found = self._load(client, currency)
-            if found is not None:
+            found = self._load(client, currency, rows)
+            if found is not None and rows:
                 self._cache[key] = found
         return found
 
-    def _load(self, client: str, currency: str) -> Account | None:
+    def _load(self, client: str, currency: str, rows: bool = True) -> Account | None:
         row = self.db.execute("SELECT exponent, invoiced, credited, paid, unallocated, orphan, excess, last_day, "
                               "credit_dates, open_by_due, invoiced_on FROM accounts WHERE client = ? AND currency = ?",
                               (client, currency)).fetchone()
         if row is None:
             return None
-        with quiet_gc():
-            invoices = {number: [issued, due, total, credit_sum, alloc_sum]
-                        for number, issued, due, total, credit_sum, alloc_sum in self.db.execute(
-                            "SELECT number, issued, due, total, credit_sum, alloc_sum FROM invoice_rows "
-                            "WHERE client = ? AND currency = ? ORDER BY pos", (client, currency))}
+        invoices: dict[str, list[int]] = {}
+        if rows:
+            with quiet_gc():
+                invoices = {number: [issued, due, total, credit_sum, alloc_sum]
+                            for number, issued, due, total, credit_sum, alloc_sum in self.db.execute(
+                                "SELECT number, issued, due, total, credit_sum, alloc_sum FROM invoice_rows "
+                                "WHERE client = ? AND currency = ? ORDER BY pos", (client, currency))}
+            self._next_pos[(client, currency)] = len(invoices)
         exponent, invoiced, credited, paid, unallocated, orphan, excess, last_day, credits, opened, on = row
-        self._next_pos[(client, currency)] = len(invoices)
         return Account(client, currency, exponent, invoices, invoiced, credited, paid, unallocated, orphan,
                        [(day, amount) for day, amount in json.loads(credits)],
                        last_day, {int(k): v for k, v in json.loads(opened).items()}, excess,
@@ -107,18 +110,19 @@ class Accounts:
         return [(c, cur)
                 for c, cur in self.db.execute("SELECT client, currency FROM accounts ORDER BY client, currency")]
 
-    def of_client(self, client: str) -> list[Account]:
-        """The client's accounts, by currency."""
+    def of_client(self, client: str, rows: bool = True) -> list[Account]:
+        """The client's accounts, by currency (without `rows`: see `get`)."""
         currencies = {cur for (c, cur) in self._cache if c == client}
         currencies.update(r[0] for r in self.db.execute("SELECT currency FROM accounts WHERE client = ?", (client,)))
-        return [a for cur in sorted(currencies) if (a := self.get(client, cur)) is not None]
+        return [a for cur in sorted(currencies) if (a := self.get(client, cur, rows)) is not None]
 
-    def at(self, client: str, as_of: date) -> list[Account]:
+    def at(self, client: str, as_of: date, rows: bool = True) -> list[Account]:
         """The client's accounts as they stood at `as_of`, by currency: the running accounts when
         no fact of theirs is dated later, else replayed from the client's facts dated up to then
         (journal order, as the running account took them). The one balance engine: every
-        balance, at any date, is `Account.balance` over these."""
-        current = self.of_client(client)
+        balance, at any date, is `Account.balance` over these. Without `rows`, running accounts
+        come without their invoice rows: only for `balance(with_invoices=False)`."""
+        current = self.of_client(client, rows)
         if all(a.covers(as_of) for a in current):
             return [a for a in current if a.last_day]
         replayed: dict[str, Account] = {}
