@@ -53,15 +53,13 @@ def send_candidates(state: LedgerState, day: date, send_day: int,
     read back: `may_send` and `missed_send_day` are false for every other one.
     """
     month = (day.year, day.month)
-    unsent = state.core.unsent
-    # Judged per issue day (few distinct ones), then selected in one pass: a loop in Python
-    # over 500,000 unsent invoices took 0.4 s of a `run`.
-    concerned = set()
-    for day_number in {d for _, d in unsent.values()}:
-        issued = date.fromordinal(day_number)
-        if (issued.year, issued.month) == month or issued.day > send_day:
-            concerned.add(day_number)
-    chosen = {offset for offset, day_number in unsent.values() if day_number in concerned}
+    core = state.core
+    # Judged per issue day (few distinct ones), then only those days' invoices are read from
+    # the state: 500,000 unsent invoices are never all loaded.
+    issue_days = [date.fromordinal(d) for d in core.unsent_days()]
+    concerned = [d.toordinal() for d in issue_days if (d.year, d.month) == month or d.day > send_day]
+    chosen = set(core.unsent_on(concerned))
+    unsent = core.unsent
     chosen.update(unsent[n][0] for n, (status, _) in states.items() if status == "failed" and n in unsent)
     return [state.entry_at(o) for o in sorted(chosen)]
 

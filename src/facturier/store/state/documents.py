@@ -72,6 +72,19 @@ class Core:
         self.bank_keys = TableMap(db, "bank", ("key",), ("1",), "kind = 'key'")  # every payment's bank key
         self.bank_keys_without_id = TableMap(db, "bank", ("key",), ("1",), "kind = 'key_without_id'")
 
+    def unsent_days(self) -> list[int]:
+        """The issue days (ordinals) of the direct invoices no send was started for."""
+        return [r[0] for r in self.db.execute("SELECT DISTINCT day FROM unsent WHERE in_flight = 0")]
+
+    def unsent_on(self, days: list[int]) -> list[int]:
+        """Offsets of the unsent direct invoices issued on these days."""
+        found: list[int] = []
+        for start in range(0, len(days), 500):  # SQLite's bound on parameters per statement
+            chunk = days[start:start + 500]
+            found += [r[0] for r in self.db.execute(
+                f"SELECT offset FROM unsent WHERE in_flight = 0 AND day IN ({', '.join('?' * len(chunk))})", chunk)]
+        return found
+
     def series_states(self) -> dict[str, SeriesState]:
         """Every series and where it stands, for numbering."""
         return {k: SeriesState(seq, date.fromordinal(day))
