@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator, Mapping
 from datetime import date
 from decimal import Decimal
 
@@ -16,27 +15,7 @@ from facturier.store.events import (
     Event,
     PaymentRecorded,
 )
-from facturier.store.state.schema import TableMap, quiet_gc
-
-
-class Revenue(Mapping[str, dict[str, list[int]]]):
-    """client -> currency -> [excl, vat, incl] in minor units (credit notes negative)."""
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self.db = db
-
-    def __getitem__(self, client: str) -> dict[str, list[int]]:
-        found = {cur: [excl, vat, incl] for cur, excl, vat, incl in self.db.execute(
-            "SELECT currency, excl, vat, incl FROM revenue WHERE client = ? ORDER BY currency", (client,))}
-        if not found:
-            raise KeyError(client)
-        return found
-
-    def __iter__(self) -> Iterator[str]:
-        return (r[0] for r in self.db.execute("SELECT DISTINCT client FROM revenue ORDER BY client").fetchall())
-
-    def __len__(self) -> int:
-        return int(self.db.execute("SELECT count(DISTINCT client) FROM revenue").fetchone()[0])
+from facturier.store.state.schema import ByClient, TableMap, quiet_gc
 
 
 class Accounts:
@@ -54,7 +33,9 @@ class Accounts:
         self._dirty: dict[tuple[str, str], set[str]] = {}
         self._next_pos: dict[tuple[str, str], int] = {}
         self._new: dict[tuple[str, str], dict[str, int]] = {}
-        self.revenue = Revenue(db)
+        # client -> currency -> [excl, vat, incl] in minor units (credit notes negative)
+        self.revenue = ByClient(db, "revenue", "SELECT currency, excl, vat, incl FROM revenue WHERE client = ? "
+                                "ORDER BY currency", lambda rows: {r[0]: list(r[1:]) for r in rows})
         self.last_currency = TableMap(db, "last_currency", ("client",), ("currency",))
 
     def forget(self) -> None:

@@ -7,7 +7,7 @@ import contextlib
 import gc
 import os
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -184,6 +184,28 @@ class Offsets(Mapping[Any, list[int]]):
 
     def __iter__(self) -> Iterator[Any]:
         return (_one(row) for row in self.db.execute(self._keys).fetchall())
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+class ByClient(Mapping[str, Any]):
+    """A table's rows grouped by client: `query` selects one client's rows (its one parameter),
+    `build` makes of them what the client maps to (a dict or a list)."""
+
+    def __init__(self, db: sqlite3.Connection, table: str, query: str,
+                 build: Callable[[list[Any]], Any] = list) -> None:
+        self.db, self._query, self._build = db, query, build
+        self._clients = f"SELECT DISTINCT client FROM {table} ORDER BY client"
+
+    def __getitem__(self, client: str) -> Any:
+        rows = self.db.execute(self._query, (client,)).fetchall()
+        if not rows:
+            raise KeyError(client)
+        return self._build(rows)
+
+    def __iter__(self) -> Iterator[str]:
+        return (r[0] for r in self.db.execute(self._clients).fetchall())
 
     def __len__(self) -> int:
         return sum(1 for _ in self)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Mapping
 from typing import Any
 
 from facturier.store.events import (
@@ -13,7 +12,7 @@ from facturier.store.events import (
     T,
     UsageRecorded,
 )
-from facturier.store.state.schema import TableMap
+from facturier.store.state.schema import ByClient, TableMap
 
 
 def previous_month(period: str) -> str:
@@ -32,69 +31,9 @@ def figures(agg: list[Any]) -> tuple[int, int, int, int, int]:
     return (agg[SUM], agg[COUNT], agg[MAX], agg[LATEST], agg[KEYS])
 
 
-class UsageAggregates(Mapping[str, dict[tuple[str, str], list[Any]]]):
-    """client -> (metric, "YYYY-MM") -> aggregate, read per client."""
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self.db = db
-
-    def __getitem__(self, client: str) -> dict[tuple[str, str], list[Any]]:
-        found = {(metric, month): [s, c, m, day, latest, keys] for metric, month, s, c, m, day, latest, keys in
-                 self.db.execute(
-                     "SELECT a.metric, a.month, a.sum, a.count, a.max, a.latest_day, a.latest, "
-                     "(SELECT count(*) FROM usage_keys k WHERE k.client = a.client AND k.metric = a.metric "
-                     "AND k.month = a.month) FROM usage_agg a WHERE a.client = ? ORDER BY a.metric, a.month",
-                     (client,))}
-        if not found:
-            raise KeyError(client)
-        return found
-
-    def __iter__(self) -> Iterator[str]:
-        return (r[0] for r in self.db.execute("SELECT DISTINCT client FROM usage_agg ORDER BY client").fetchall())
-
-    def __len__(self) -> int:
-        return int(self.db.execute("SELECT count(DISTINCT client) FROM usage_agg").fetchone()[0])
-
-
-class UsageBilled(Mapping[str, dict[tuple[str, str], tuple[int, int, int, int, int]]]):
-    """client -> (metric, month) -> (sum, count, max, latest, distinct) when last billed."""
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self.db = db
-
-    def __getitem__(self, client: str) -> dict[tuple[str, str], tuple[int, int, int, int, int]]:
-        found = {(metric, month): (s, c, m, latest, keys) for metric, month, s, c, m, latest, keys in self.db.execute(
-            "SELECT metric, month, sum, count, max, latest, distinct_keys FROM usage_billed WHERE client = ?",
-            (client,))}
-        if not found:
-            raise KeyError(client)
-        return found
-
-    def __iter__(self) -> Iterator[str]:
-        return (r[0] for r in self.db.execute("SELECT DISTINCT client FROM usage_billed ORDER BY client").fetchall())
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self)
-
-
-class Charges(Mapping[str, list[tuple[int, str, str, str, str, str | None]]]):
-    """client -> charges not invoiced yet: (seq, amount, currency, description, date, vat_rate)."""
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self.db = db
-
-    def __getitem__(self, client: str) -> list[tuple[int, str, str, str, str, str | None]]:
-        found = self.db.execute("SELECT seq, amount, currency, description, day, vat_rate FROM charges "
-                                "WHERE client = ? ORDER BY rowid", (client,)).fetchall()
-        if not found:
-            raise KeyError(client)
-        return found
-
-    def __iter__(self) -> Iterator[str]:
-        return (r[0] for r in self.db.execute("SELECT DISTINCT client FROM charges ORDER BY client").fetchall())
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self)
+AGGREGATES = ("SELECT a.metric, a.month, a.sum, a.count, a.max, a.latest_day, a.latest, "
+              "(SELECT count(*) FROM usage_keys k WHERE k.client = a.client AND k.metric = a.metric "
+              "AND k.month = a.month) FROM usage_agg a WHERE a.client = ? ORDER BY a.metric, a.month")
 
 
 class Usage:
@@ -110,9 +49,15 @@ class Usage:
 
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
-        self.aggregates = UsageAggregates(db)
-        self.billed = UsageBilled(db)
-        self.charges = Charges(db)
+        # client -> (metric, "YYYY-MM") -> aggregate
+        self.aggregates = ByClient(db, "usage_agg", AGGREGATES,
+                                   lambda rows: {(r[0], r[1]): list(r[2:]) for r in rows})
+        # client -> (metric, month) -> (sum, count, max, latest, distinct) when last billed
+        self.billed = ByClient(db, "usage_billed", "SELECT metric, month, sum, count, max, latest, distinct_keys "
+                               "FROM usage_billed WHERE client = ?", lambda rows: {(r[0], r[1]): r[2:] for r in rows})
+        # client -> charges not invoiced yet: (seq, amount, currency, description, date, vat_rate)
+        self.charges = ByClient(db, "charges", "SELECT seq, amount, currency, description, day, vat_rate "
+                                "FROM charges WHERE client = ? ORDER BY rowid")
 
     def apply(self, ev: Event, offset: int) -> None:
         """Take one event into account."""
