@@ -378,3 +378,23 @@ def test_charge_is_billed_once_and_shown_by_the_dry_run(tmp_path: Path) -> None:
     lines = [l["description"] for p in sorted((ws / "data" / "invoices").rglob("*.json"))
              for l in json.loads(p.read_text())["lines"]]
     assert lines.count("Migration") == 1
+
+
+def test_each_month_names_the_invoice_that_billed_it(tmp_path: Path) -> None:
+    """October's usage is billed by November's invoice, November's by December's: each month's
+    view and `usage list` name the invoice that billed that month, not the latest one."""
+    ws = metered_ws(tmp_path)
+    (tmp_path / "u.csv").write_text(USAGE + "meter,api_calls,50,2026-11-03,n1,\n", encoding="utf-8")
+    assert run_cli(ws, "usage", "import", str(tmp_path / "u.csv")).code == 0
+    assert run_cli(ws, "run", "--date", "2026-11-15").code == 0
+    assert run_cli(ws, "run", "--date", "2026-12-15").code == 0
+    numbers = [e["number"] for e in journal(ws) if e["type"] == "invoice.issued"]
+    assert numbers == ["2026-0001", "2026-0002"]
+    views = ws / "data" / "usage" / "meter"
+    assert json.loads((views / "2026-10.json").read_text())["invoiced_by"] == "2026-0001"
+    assert json.loads((views / "2026-11.json").read_text())["invoiced_by"] == "2026-0002"
+    listed = json.loads(run_cli(ws, "usage", "list", "--json").out)["rows"]
+    assert {(r["month"], r["invoiced"]) for r in listed} == {("2026-10", "2026-0001"), ("2026-11", "2026-0002")}
+    r = run_cli(ws, "usage", "record", "meter", "api_calls", "1", "--date", "2026-10-30", "--id", "late2")
+    assert "are for 2026-10, already invoiced (2026-0001)" in r.out
+    assert run_cli(ws, "verify").code == 0

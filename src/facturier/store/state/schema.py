@@ -17,7 +17,7 @@ import xxhash
 
 from facturier.store.files import FILE_MODE
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: usage_billings (each invoice that billed usage) replaces usage_through
 
 SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -68,7 +68,8 @@ CREATE TABLE usage_keys(client TEXT, metric TEXT, month TEXT, key TEXT,
                         PRIMARY KEY(client, metric, month, key)) WITHOUT ROWID;
 CREATE TABLE usage_billed(client TEXT, metric TEXT, month TEXT, sum INTEGER, count INTEGER, max INTEGER,
                           latest INTEGER, distinct_keys INTEGER, PRIMARY KEY(client, metric, month)) WITHOUT ROWID;
-CREATE TABLE usage_through(client TEXT PRIMARY KEY, month TEXT NOT NULL, number TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE usage_billings(client TEXT NOT NULL, through TEXT NOT NULL, number TEXT NOT NULL);
+CREATE INDEX usage_billings_client ON usage_billings(client, through);
 CREATE TABLE charges(client TEXT NOT NULL, seq INTEGER, amount TEXT, currency TEXT, description TEXT,
                      day TEXT, vat_rate TEXT);
 CREATE INDEX charges_client ON charges(client);

@@ -94,14 +94,14 @@ class Usage:
             "INSERT OR REPLACE INTO usage_billed SELECT a.client, a.metric, a.month, a.sum, a.count, a.max, "
             "a.latest, (SELECT count(*) FROM usage_keys k WHERE k.client = a.client AND k.metric = a.metric "
             "AND k.month = a.month) FROM usage_agg a WHERE a.client = ? AND a.month <= ?", (client, through))
-        self.db.execute("INSERT INTO usage_through VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET "
-                        "month = excluded.month, number = excluded.number WHERE excluded.month >= month",
-                        (client, through, number))
+        self.db.execute("INSERT INTO usage_billings VALUES (?, ?, ?)", (client, through, number))
 
     def invoiced_by(self, client: str, month: str) -> str | None:
-        """The number of the invoice that already billed `month`'s usage, or None."""
-        row = self.db.execute("SELECT month, number FROM usage_through WHERE client = ?", (client,)).fetchone()
-        return row[1] if row is not None and month <= row[0] else None
+        """The number of the invoice that billed `month`'s usage (the first whose billing reached
+        that month: a later invoice bills later months, and corrections, not that month), or None."""
+        row = self.db.execute("SELECT number FROM usage_billings WHERE client = ? AND through >= ? "
+                              "ORDER BY rowid LIMIT 1", (client, month)).fetchone()
+        return None if row is None else str(row[0])
 
 
 class UsageIds:
