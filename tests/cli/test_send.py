@@ -116,6 +116,26 @@ def test_refused_message_alerts_stays_unsent_and_is_retried(ws: Path, smtp_serve
     assert [e["number"] for e in of_type(ws, "invoice.sent")] == ["2026-0001"]
 
 
+def test_a_send_that_failed_on_the_send_day_is_retried_the_next_day_until_delivered(
+        ws: Path, smtp_server: Any) -> None:
+    """SMTP refuses on the 15th: the next day's `send` (and `run`) retries it, alerting while it
+    fails, and once delivered it is never sent again."""
+    env = use_smtp(ws, smtp_server)
+    smtp_server.recorder.refuse = {"compta@acme.example"}
+    assert run_cli(ws, "run", *NOV15, env=env).code == 1
+    still = run_cli(ws, "send", "--date", "2026-11-16", env=env)
+    assert still.code == 1 and "2026-0001: not sent" in still.err
+    assert "Nothing to send" not in still.text
+    assert len(of_type(ws, "invoice.send_failed")) == 2
+    smtp_server.recorder.refuse = set()
+    retried = run_cli(ws, "run", "--date", "2026-11-17", env=env)
+    assert retried.code == 0, retried.text
+    assert [e["number"] for e in of_type(ws, "invoice.sent")] == ["2026-0001"]
+    assert run_cli(ws, "send", "--date", "2026-11-18", env=env).code == 0
+    assert sum("compta@acme.example" in to for _, to in smtp_server.recorder.envelopes) == 1
+    assert [e["number"] for e in of_type(ws, "invoice.sent")] == ["2026-0001"]
+
+
 def test_dropped_connection_mid_batch_then_rerun_sends_the_rest_once(ws: Path, smtp_server: Any) -> None:
     add_clients(ws, 4)
     env = use_smtp(ws, smtp_server)
@@ -124,7 +144,7 @@ def test_dropped_connection_mid_batch_then_rerun_sends_the_rest_once(ws: Path, s
     assert first.code == 1 and "connection" in first.err.lower()
     assert len(smtp_server.recorder.messages) == 2 and len(of_type(ws, "invoice.sent")) == 2
     smtp_server.recorder.drop_after = None
-    second = run_cli(ws, "send", *NOV15, env=env)
+    second = run_cli(ws, "send", "--date", "2026-11-16", env=env)  # the day after: still retried
     assert second.code == 0, second.text
     refs = [r for r in smtp_server.recorder.refs() if r != "alerts"]
     assert len(refs) == 5 and len(set(refs)) == 5

@@ -55,6 +55,16 @@ def test_a_failed_send_is_retried_on_a_later_send_day() -> None:
     assert may_send(replace(OK, issued_on=date(2026, 10, 15), failed_before=True)) == (True, "")
 
 
+@pytest.mark.parametrize("run_date", [date(2026, 11, 16), date(2026, 11, 30), date(2026, 12, 3)])
+def test_a_failed_send_is_retried_by_every_later_run_whatever_the_day(run_date: date) -> None:
+    assert may_send(replace(OK, run_date=run_date, failed_before=True)) == (True, "")
+    assert may_send(replace(OK, run_date=run_date, failed_before=True, issued_on=None)) == (True, "")
+
+
+def test_a_failed_send_is_still_never_retried_for_a_client_who_no_longer_wants_it() -> None:
+    assert may_send(replace(OK, run_date=date(2026, 11, 16), failed_before=True, auto_send=False))[0] is False
+
+
 def test_missed_send_day_only_for_wanted_never_attempted_catch_up_invoices() -> None:
     late = replace(OK, issued_on=date(2026, 11, 17), run_date=date(2026, 11, 17))
     assert missed_send_day(late)

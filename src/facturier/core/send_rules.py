@@ -18,8 +18,9 @@ class SendFacts:
     already_sent: bool
     # Issue date of a direct invoice; None for a batch ZIP, which has its own month rule.
     issued_on: date | None = None
-    # A send the transport refused or lost: it was due, so the next send day retries it
-    # even in a later month (unlike an invoice never attempted).
+    # A send the transport refused or lost: it was due, so every later run retries it, on
+    # any day and in a later month too, until it is delivered or marked sent by hand
+    # (unlike an invoice never attempted, which waits for its send day).
     failed_before: bool = False
 
 
@@ -30,11 +31,13 @@ def may_send(facts: SendFacts) -> tuple[bool, str]:
     options.auto_send = true, is in live mode, today is the send day, and the invoice was
     never sent. A direct invoice must also be issued on or before the run date within the
     run's month: an invoice left unsent from an earlier month is never sent by surprise.
+    The send day governs the first attempt only: a send that failed is retried by every
+    later run, whatever the day.
     """
     refusal = _recipient_refusal(facts)
     if refusal is not None:
         return False, refusal
-    if facts.run_date.day != facts.send_day:
+    if facts.run_date.day != facts.send_day and not facts.failed_before:
         return False, f"not the send day (day {facts.send_day})"
     if facts.already_sent:
         return False, "already sent"

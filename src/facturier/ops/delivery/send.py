@@ -139,22 +139,37 @@ def plan_deliveries(ws: Workspace, state: LedgerState, day: date) -> Deliveries:
 
 
 def deliver_all(ws: Workspace, ledger: Ledger, due: list[Delivery], report: Report) -> None:
-    """Send in order over one transport; a lost connection stops the rest until the next run."""
+    """Send in order over one transport; a lost connection stops the rest until the next run.
+
+    What could not be attempted (no transport, or the connection lost before it) is journalled
+    as failed: it was due, so every later run (or `send`) retries it, whatever the day.
+    """
     try:
         mailer = open_mailer(ws.config.mail, ws.root, ws.config.google)
     except FacturierError as exc:
         report.alerts.append(Alert("error", f"nothing sent: {exc}"))
+        not_attempted(ledger, due, f"not attempted: {exc}", report)
         return
     try:
         for index, delivery in enumerate(due):
             if not deliver(ws, ledger, mailer, delivery, report):
-                left = len(due) - index - 1
+                left = due[index + 1:]
                 if left:
-                    report.notes.append(f"{left} message(s) not attempted after the connection was "
-                                        "lost; the next allowed run sends them.")
+                    report.notes.append(f"{len(left)} message(s) not attempted after the connection was "
+                                        "lost; the next run (or `facturier send`) sends them.")
+                    not_attempted(ledger, left, "not attempted: the connection to the mail server was lost",
+                                  report)
                 break
     finally:
         mailer.close()
+
+
+def not_attempted(ledger: Ledger, deliveries: list[Delivery], reason: str, report: Report) -> None:
+    """Journal deliveries that were due and could not be attempted as failed (retried next run)."""
+    for delivery in deliveries:
+        failed = JOURNAL_TYPES[delivery.kind][2]
+        ledger.append(replace(delivery.event(failed, ""), error=reason))
+        report.rows.append(_row(delivery, "failed", ""))
 
 
 def deliver(ws: Workspace, ledger: Ledger, mailer: MailTransport, delivery: Delivery, report: Report) -> bool:
@@ -172,8 +187,8 @@ def deliver(ws: Workspace, ledger: Ledger, mailer: MailTransport, delivery: Deli
         receipt = mailer.send_receipt(message)
     except MailError as exc:
         ledger.append(replace(delivery.event(failed, message_id), error=str(exc)))
-        report.alerts.append(Alert("error", f"{delivery.key}: not sent, will be retried on the next "
-                                            f"allowed run: {exc}"))
+        report.alerts.append(Alert("error", f"{delivery.key}: not sent, retried by the next run (or "
+                                            f"`facturier send`) until delivered: {exc}"))
         report.rows.append(_row(delivery, "failed", message_id))
         log(ws.root, f"send failed {delivery.key}: {exc}", delivery.client)
         return not isinstance(exc, MailConnectionError)

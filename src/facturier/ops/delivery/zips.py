@@ -40,7 +40,7 @@ def batch_deliveries(ws: Workspace, day: date, states: dict[str, tuple[str, Entr
         state = states.get(f"{batch_id}/{month}", ("", None))[0]
         facts = SendFacts(active=client.active, auto_send=client.options.auto_send, mode=client.mode,
                           run_date=day, send_day=ws.config.schedule.send_day,
-                          already_sent=state in ("sent", "sending"))
+                          already_sent=state in ("sent", "sending"), failed_before=state == "failed")
         if not may_send(facts)[0]:
             continue
         problem = zip_problem(ws, batch_id, month)
