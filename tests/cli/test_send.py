@@ -293,3 +293,28 @@ def test_batch_attach_above_10_mb_is_refused_with_an_alert(ws: Path) -> None:
 def test_batch_without_zip_is_skipped_with_a_note(ws: Path) -> None:
     result = run_cli(ws, "send", *NOV15)
     assert result.code == 0 and "no boulangerie-martin-2026-10.zip" in result.text
+
+
+def test_run_dry_run_on_the_send_day_says_which_new_invoices_would_be_emailed(ws: Path) -> None:
+    """The invoices a dry run would issue are not emails yet: it says which the real run would
+    email, and never that what the rules allow "was already sent"."""
+    dry = run_cli(ws, "run", "--dry-run", *NOV15)
+    assert dry.code == 0, dry.text
+    assert "was already sent" not in dry.text
+    assert "would also email the invoices it issues today to: acme" in dry.out
+    assert "Nothing to send" not in dry.out
+    off_day = run_cli(ws, "run", "--dry-run", "--date", "2026-11-14")
+    assert "would also email" not in off_day.out and "emails go out on day 15" in off_day.out
+
+
+def test_nothing_to_send_is_not_printed_under_an_error(ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ZIP too large to attach is an error: the output does not also say "Nothing to send"."""
+    from facturier.ops.delivery import zips
+
+    monkeypatch.setattr(zips, "MAX_ATTACHMENT_BYTES", 10)
+    set_option(ws, "batch_clients/boulangerie-martin.toml", 'delivery = "link"', 'delivery = "attach"')
+    (ws / "downloads").mkdir(exist_ok=True)
+    (ws / "downloads" / "boulangerie-martin-2026-10.zip").write_bytes(b"x" * 100)
+    r = run_cli(ws, "send", *NOV15)
+    assert r.code == 1 and "above the 10 MB attachment limit" in r.err
+    assert "Nothing to send" not in r.text

@@ -22,6 +22,22 @@ def monthly_cycle(ws: Workspace, day: date, dry_run: bool, progress: ProgressHoo
     sends nothing; it lists what would be sent among the invoices that already exist (those
     it would issue today are not emails yet).
     """
-    return carry_out_steps(ws.root, [lambda state: plan_monthly_invoices(ws, state, day),
-                                     lambda state: plan_deliveries(ws, state, day)],
-                           dry_run=dry_run, progress=progress)
+    reports = carry_out_steps(ws.root, [lambda state: plan_monthly_invoices(ws, state, day),
+                                        lambda state: plan_deliveries(ws, state, day)],
+                              dry_run=dry_run, progress=progress)
+    if dry_run:
+        _say_what_the_new_invoices_would_send(ws, day, reports)
+    return reports
+
+
+def _say_what_the_new_invoices_would_send(ws: Workspace, day: date, reports: list[Report]) -> None:
+    """In a dry run the invoices to issue are not emails yet: say which the real run would email."""
+    issued, sends = reports
+    clients = sorted({str(r["client"]) for r in issued.rows})
+    emailed = [c for c in clients if c in ws.clients and ws.clients[c].active
+               and ws.clients[c].options.auto_send and ws.clients[c].mode == "live"]
+    if not emailed or day.day != ws.config.schedule.send_day:
+        return
+    sends.notes = [n for n in sends.notes if not n.startswith("Nothing to send")]
+    sends.notes.append(f"The real run would also email the invoices it issues today to: {', '.join(emailed)} "
+                       "(today is the send day).")

@@ -124,7 +124,7 @@ class Deliveries:
         return Report(title, SEND_COLUMNS, alerts=list(self.alerts), notes=list(self.notes))
 
     def _finish(self, report: Report) -> Report:
-        if not self.due:
+        if not self.due and not any(a.level == "error" for a in report.alerts):
             report.notes.append(_nothing_note(self.ws, self.day))
         return report
 
