@@ -116,3 +116,26 @@ def test_check_refuses_a_client_line_too_large_to_invoice(ws: Path) -> None:
     res = run_cli(ws, "run", "--date", "2026-11-15")
     assert res.code == 1 and "Traceback" not in res.text
     assert journal(ws) == []
+
+
+def test_amounts_too_small_for_an_invoice_line_are_refused_where_they_enter(ws: Path) -> None:
+    """A quantity or a price with more decimals than an invoice line carries is refused by
+    `check` (naming the key) and by the batch row (naming the column), and blocks nothing else."""
+    acme = ws / "clients" / "acme.toml"
+    text = acme.read_text()
+    line = 'quantity = "1"\nunit_price = "450.00"'
+    acme.write_text(text.replace(line, line.replace('"1"', '"0.000000001"')))
+    res = run_cli(ws, "check")
+    assert res.code == 1 and "clients/acme.toml: lines[0].quantity:" in res.text and "more than 4 decimals" in res.text
+    acme.write_text(text)
+    inbox = _inbox(ws, "tiny.csv", "reference,customer_name,customer_address,description,quantity,unit_price\n"
+                                   "T1,A,x,d,0.000000001,10.00\n"
+                                   "T2,A,x,d,1,1e-28\n"
+                                   "T3,A,x,d,1,0.0000000000000000000000000001\n")
+    res = run_cli(ws, "batch", "--date", "2026-11-15")
+    assert res.code == 1 and "Traceback" not in res.text
+    errors = (inbox / "rejected" / "tiny.csv.errors.txt").read_text()
+    assert "tiny.csv:2:quantity: " in errors and "more than 4 decimals" in errors
+    assert "tiny.csv:3:unit_price: " in errors and "tiny.csv:4:unit_price: " in errors
+    assert not [e for e in journal(ws) if e["type"] in ("batch.accepted", "invoice.issued")]
+    assert run_cli(ws, "run", "--date", "2026-11-15").code == 0  # nothing else is blocked

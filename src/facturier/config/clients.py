@@ -46,7 +46,7 @@ from facturier.config.pricing import (
     UnitPrice,
     Units,
 )
-from facturier.core.money import line_amount_problem
+from facturier.core.money import LINE_QUANTITY_DECIMALS, decimals_problem, line_amount_problem
 
 Language = Literal["fr", "en"]
 Mode = Literal["live", "test"]
@@ -60,9 +60,13 @@ class ClientOptions(StrictModel):
 
 
 def check_positive(value: Decimal) -> Decimal:
-    """A quantity is strictly positive; corrections are credit notes, not negative lines."""
+    """A quantity is strictly positive (corrections are credit notes, not negative lines) and
+    has no more decimals than an invoice line carries."""
     if value <= 0:
         raise ValueError(f"must be greater than 0, got {value}")
+    problem = decimals_problem(value, LINE_QUANTITY_DECIMALS, "quantity")
+    if problem:
+        raise ValueError(problem)
     return value
 
 

@@ -28,8 +28,28 @@ _RECEIVED_TEXT = re.compile(r"\+?[0-9]+(?:\.[0-9]+)?")
 MAX_LINE_AMOUNT = Decimal(1000000000000000)  # 10^15
 
 
+# What an invoice line carries (its PDF, its JSON record, its Factur-X XML): quantities to 4
+# decimals (usage is counted in 1/10,000 units too), unit prices to 6.
+LINE_QUANTITY_DECIMALS = 4
+LINE_PRICE_DECIMALS = 6
+
+
+def decimals_problem(value: Decimal, decimals: int, what: str) -> str | None:
+    """Why `value` has more decimals than a `what` of an invoice line carries, or None."""
+    exponent = value.normalize().as_tuple().exponent  # quantize would overflow on a huge value
+    if isinstance(exponent, int) and -exponent > decimals:
+        return f"{what} {value} has more than {decimals} decimals (an invoice line carries {decimals})"
+    return None
+
+
 def line_amount_problem(quantity: Decimal, unit_price: Decimal) -> str | None:
-    """Why a line's quantity x unit price is too large to invoice, or None when it is fine."""
+    """Why a line's quantity and unit price cannot be invoiced (more decimals than a line
+    carries, or an amount too large), or None when they can: every line that enters (a
+    client's configuration, a batch row) is held to this one rule."""
+    problem = (decimals_problem(quantity, LINE_QUANTITY_DECIMALS, "quantity")
+               or decimals_problem(unit_price, LINE_PRICE_DECIMALS, "unit price"))
+    if problem:
+        return problem
     if abs(quantity * unit_price) >= MAX_LINE_AMOUNT:
         return (f"quantity {quantity} x unit price {unit_price} is too large: a line's amount must stay "
                 f"below {MAX_LINE_AMOUNT}")

@@ -16,12 +16,12 @@ from decimal import ROUND_CEILING, Decimal
 from typing import Literal
 
 from facturier.core.invoice import Line
-from facturier.core.money import ZERO, quantize
+from facturier.core.money import LINE_PRICE_DECIMALS, ZERO, quantize
 from facturier.core.usage import plain
 
 PricingModel = Literal["per_unit", "graduated", "volume", "package"]
 PRICING_MODELS: tuple[PricingModel, ...] = ("per_unit", "graduated", "volume", "package")
-UNIT_PRICE_DECIMALS = 6
+UNIT_PRICE_DECIMALS = LINE_PRICE_DECIMALS
 
 WORDS: dict[str, dict[str, str]] = {
     "en": {

@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
+from facturier.core.money import LINE_QUANTITY_DECIMALS
+
 Aggregation = Literal["sum", "count", "max", "unique", "latest"]
 AGGREGATIONS: tuple[Aggregation, ...] = ("sum", "count", "max", "unique", "latest")
-QUANTITY_DECIMALS = 4
+QUANTITY_DECIMALS = LINE_QUANTITY_DECIMALS
 SCALE: int = 10_000  # 10 ** QUANTITY_DECIMALS
 # Far beyond any real meter, far below the 28 digits of Decimal arithmetic.
 MAX_QUANTITY = Decimal(10) ** 12

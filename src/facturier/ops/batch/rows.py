@@ -33,7 +33,7 @@ from facturier.config.fields import (
     check_visible,
     plain_decimal,
 )
-from facturier.core.money import line_amount_problem
+from facturier.core.money import LINE_QUANTITY_DECIMALS, decimals_problem, line_amount_problem
 from facturier.core.numbering import series_key
 from facturier.core.text import FileProblem as Problem
 
@@ -409,6 +409,9 @@ def parse_quantity(raw: str, delimiter: str, _c: BatchContext, _p: dict[str, obj
     value = parse_decimal(raw, delimiter)
     if value <= 0:
         raise FieldError(f"{raw!r} must be greater than 0 (corrections are credit notes)")
+    problem = decimals_problem(value, LINE_QUANTITY_DECIMALS, "quantity")
+    if problem:
+        raise FieldError(problem)
     return value
 
 
