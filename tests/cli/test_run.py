@@ -117,3 +117,26 @@ def test_a_date_after_today_is_refused_but_can_be_previewed(ws: Path) -> None:
     assert r.code == 0 and "2026-0001" in r.out
     for args in (["batch", "--date", "2026-12-01"], ["send", "--date", "2026-12-15"]):
         assert run_cli(ws, *args, env=env).code == 1, args
+
+
+def test_a_month_no_run_invoiced_is_invoiced_by_the_next_run_once(ws: Path) -> None:
+    """November is invoiced, no run happens in December: the January run invoices December
+    and January, each dated that day and naming its month, says so, and never again."""
+    assert run_cli(ws, "run", "--date", "2026-11-15").code == 0
+    dry = run_cli(ws, "run", "--dry-run", "--date", "2027-01-16")
+    assert dry.code == 0, dry.text
+    assert "Caught up" in dry.err and "acme for 2026-12" in dry.err
+    r = run_cli(ws, "run", "--date", "2027-01-16")
+    assert r.code == 0, r.text
+    assert "Caught up, each dated 2027-01-16" in r.err and "acme for 2026-12" in r.err
+    acme = [e for e in issued(ws) if e["client"] == "acme"]
+    assert [(e["period"], e["date"]) for e in acme] == [
+        ("2026-11", "2026-11-15"), ("2026-12", "2027-01-16"), ("2027-01", "2027-01-16")]
+    december = json.loads((ws / acme[1]["files"]["json"]["path"]).read_text())
+    assert december["service_period"] == {"start": "2026-12-01", "end": "2026-12-31"}
+    assert "du 1 décembre 2026 au 31 décembre 2026" in pdf_text(ws / acme[1]["files"]["pdf"]["path"])
+    assert dry.out.count("acme") >= 2  # the dry run listed both
+    again = run_cli(ws, "run", "--date", "2027-01-20")
+    assert again.code == 0 and "Caught up" not in again.err
+    assert len([e for e in issued(ws) if e["client"] == "acme"]) == 3
+    assert run_cli(ws, "verify").code == 0

@@ -50,16 +50,20 @@ def in_force(line: LineConfig, day: date) -> bool:
     return (line.from_ is None or line.from_ <= day) and (line.until is None or day <= line.until)
 
 
-def compose_lines(ws: Workspace, client_id: str, run_date: date, usage: Usage) -> Composition:
-    """Every line of the client's invoice for the month of `run_date` (see the module docstring)."""
+def compose_lines(ws: Workspace, client_id: str, run_date: date, usage: Usage, *, settle: bool = True) -> Composition:
+    """Every line of the client's invoice for the month of `run_date` (see the module docstring).
+
+    Without `settle` (a later invoice of a catch-up run, whose earlier invoices carry them),
+    no late-usage correction and no pending charge: they are billed once.
+    """
     client = ws.clients[client_id]
     rate = ws.config.issuer.default_vat_rate
     own: list[tuple[LineConfig, Line]] = []
     own += _recurring(client, run_date, rate)
     usage_start, usage_end = month_bounds(add_months(run_date, -1))
     own += _metered(client, client_id, usage, usage_start, usage_end, rate)
-    extra = _corrections(client, client_id, usage, usage_start, rate)
-    extra += _charges(client, client_id, usage, rate)
+    extra = _corrections(client, client_id, usage, usage_start, rate) if settle else []
+    extra += _charges(client, client_id, usage, rate) if settle else []
     lines = [line for _, line in own] + extra
     lines += _discounts(client, run_date, own)
     if not lines:

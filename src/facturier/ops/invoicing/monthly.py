@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
 
+from facturier.config.pricing import add_months
 from facturier.core.invoice import Document, Line, Party
 from facturier.core.schedule import (
     due_date,
@@ -18,7 +19,7 @@ from facturier.core.schedule import (
 from facturier.ops.documents import seller_party
 from facturier.ops.invoicing.compose import compose_lines, sample_lines
 from facturier.ops.issuing import DocumentDraft, Issued, issue_documents, plan_numbers
-from facturier.ops.outcome import ProgressHook, Report
+from facturier.ops.outcome import Alert, ProgressHook, Report
 from facturier.ops.state_access import NumberAllocator
 from facturier.ops.views import refresh_views
 from facturier.store.ledger import Ledger
@@ -32,25 +33,46 @@ RUN_COLUMNS = ["number", "client", "name", "date", "due_date", "currency", "tota
 
 @dataclass(frozen=True, slots=True)
 class MonthlyPlan:
-    """Who gets an invoice today (with its lines), and when the next window opens for the others."""
+    """Who gets an invoice today, for which month (with its lines), and when the next window
+    opens for the others. `due` is (client, 'YYYY-MM') in client-id, then month order: a
+    month a client owes and no run invoiced (cron missed it) is invoiced by the next run."""
 
-    due: tuple[str, ...]
+    due: tuple[tuple[str, str], ...]
     next_window: date | None
     already: tuple[str, ...]
-    lines: dict[str, tuple[Line, ...]] = field(default_factory=dict)
+    lines: dict[tuple[str, str], tuple[Line, ...]] = field(default_factory=dict)
     skipped: tuple[str, ...] = ()  # why a client in its window gets no invoice
+    caught_up: tuple[str, ...] = ()  # the months invoiced late, one line per client
 
 
 def plan_monthly(ws: Workspace, state: LedgerState, run_date: date) -> MonthlyPlan:
     """Active clients in their window, in their start/end months, not yet invoiced for the
-    month and with something to bill, by client id."""
+    month and with something to bill, by client id; and before each, the earlier months it
+    owes that no run invoiced (`missed_months`)."""
     done = state.core.months
     period = month_key(run_date)
-    due, already, waits, skipped = [], [], [], []
-    lines: dict[str, tuple[Line, ...]] = {}
+    due: list[tuple[str, str]] = []
+    already, waits, skipped, caught_up = [], [], [], []
+    lines: dict[tuple[str, str], tuple[Line, ...]] = {}
+
+    def compose(client_id: str, month: str, day: date) -> None:
+        composition = compose_lines(ws, client_id, day, state.usage,
+                                    settle=not any(c == client_id for c, _ in due))
+        if composition.lines:
+            due.append((client_id, month))
+            lines[(client_id, month)] = composition.lines
+        else:
+            skipped.append(f"{client_id}: not invoiced for {month}: {composition.empty_reason}.")
+
     for client_id, client in sorted(ws.clients.items()):
         if not client.active:
             continue
+        missed = missed_months(state, client_id, client, run_date)
+        for month in missed:
+            compose(client_id, month, date(int(month[:4]), int(month[5:7]), 1))
+        late = [m for c, m in due if c == client_id and m in missed]
+        if late:
+            caught_up.append(f"{client_id} for {', '.join(late)}")
         day = client.invoice_day or ws.config.schedule.invoice_day
         if (client_id, period) in done:
             already.append(client_id)
@@ -60,15 +82,31 @@ def plan_monthly(ws: Workspace, state: LedgerState, run_date: date) -> MonthlyPl
         elif client.end_date is not None and period > month_key(client.end_date):
             continue  # ended: nothing is issued after end_date's month
         elif in_invoicing_window(run_date, day):
-            composition = compose_lines(ws, client_id, run_date, state.usage)
-            if composition.lines:
-                due.append(client_id)
-                lines[client_id] = composition.lines
-            else:
-                skipped.append(f"{client_id}: not invoiced for {period}: {composition.empty_reason}.")
+            compose(client_id, period, run_date)
         else:
             waits.append(next_window(run_date, day))
-    return MonthlyPlan(tuple(due), min(waits) if waits else None, tuple(already), lines, tuple(skipped))
+    return MonthlyPlan(tuple(due), min(waits) if waits else None, tuple(already), lines, tuple(skipped),
+                       tuple(caught_up))
+
+
+def missed_months(state: LedgerState, client_id: str, client: ClientConfig, run_date: date) -> list[str]:
+    """The months before the run's that the client owes and no run invoiced: after the last
+    month it was invoiced for (or from its start_date, when it never was), within its end_date.
+    A client never invoiced and without a start_date owes nothing before its first run; a month
+    before its last invoice that had nothing to bill is not revisited."""
+    last = state.core.last_period(client_id)
+    if last is not None:
+        month = add_months(date(int(last[:4]), int(last[5:7]), 1), 1)
+    elif client.start_date is not None:
+        month = client.start_date.replace(day=1)
+    else:
+        return []
+    out = []
+    end = month_key(client.end_date) if client.end_date is not None else None
+    while month_key(month) < month_key(run_date) and (end is None or month_key(month) <= end):
+        out.append(month_key(month))
+        month = add_months(month, 1)
+    return out
 
 
 def client_party(client: ClientConfig) -> Party:
@@ -86,19 +124,20 @@ def client_party(client: ClientConfig) -> Party:
 
 def monthly_document(
     ws: Workspace, client_id: str, run_date: date, allocator: NumberAllocator,
-    lines: tuple[Line, ...] | None = None,
+    lines: tuple[Line, ...] | None = None, month: str | None = None,
 ) -> Document:
     """The monthly invoice of one client, numbered with the next number of its series.
 
     `lines` are its composed lines (`compose.compose_lines`); without them, one sample line
-    per configured line (what `check` looks at).
+    per configured line (what `check` looks at). It is dated `run_date` and covers `month`
+    ('YYYY-MM', by default the run's: an earlier one when a run catches up a missed month).
     """
     cfg, client = ws.config, ws.clients[client_id]
     test = client.mode == "test"
     number, series, seq = allocator.peek(
         cfg.numbering.invoice, seller="issuer", client=client_id, issue_date=run_date, test=test
     )
-    start, end = month_bounds(run_date)
+    start, end = month_bounds(run_date if month is None else date(int(month[:4]), int(month[5:7]), 1))
     days = client.payment_days if client.payment_days is not None else cfg.terms.payment_days
     if lines is None:
         lines = sample_lines(ws, client_id, run_date)
@@ -141,11 +180,11 @@ class MonthlyInvoices:
     plan: MonthlyPlan
 
     def drafts(self, numbers: NumberAllocator) -> Iterator[DocumentDraft]:
-        """The due invoices in client-id order, each numbered by `numbers`."""
-        period = {"period": month_key(self.run_date)}
-        for client_id in self.plan.due:
-            doc = monthly_document(self.ws, client_id, self.run_date, numbers, self.plan.lines[client_id])
-            yield DocumentDraft(doc, period)
+        """The due invoices in client-id then month order, each numbered by `numbers`."""
+        for client_id, month in self.plan.due:
+            doc = monthly_document(self.ws, client_id, self.run_date, numbers, self.plan.lines[(client_id, month)],
+                                   month)
+            yield DocumentDraft(doc, {"period": month})
 
     def report(self) -> Report:
         """The invoices a real run would issue now, with their numbers."""
@@ -167,6 +206,8 @@ class MonthlyInvoices:
 
     def _report(self, title: str, rows: list[dict[str, str]]) -> Report:
         report = Report(title, RUN_COLUMNS, rows)
+        report.alerts.extend(Alert("warning", f"Caught up, each dated {self.run_date} and naming its month: {line}.")
+                             for line in self.plan.caught_up)
         report.notes.extend(self.plan.skipped)
         if not self.plan.due and not self.plan.skipped:
             report.notes.append(_nothing_due_note(self.plan, self.run_date))

@@ -72,6 +72,11 @@ class Core:
         self.bank_keys = TableMap(db, "bank", ("key",), ("1",), "kind = 'key'")  # every payment's bank key
         self.bank_keys_without_id = TableMap(db, "bank", ("key",), ("1",), "kind = 'key_without_id'")
 
+    def last_period(self, client: str) -> str | None:
+        """The latest month ('YYYY-MM') a monthly invoice of this client was issued for, or None."""
+        row = self.db.execute("SELECT max(period) FROM months WHERE client = ?", (client,)).fetchone()
+        return None if row[0] is None else str(row[0])
+
     def unsent_days(self) -> list[int]:
         """The issue days (ordinals) of the direct invoices no send was started for."""
         return [r[0] for r in self.db.execute("SELECT DISTINCT day FROM unsent WHERE in_flight = 0")]
