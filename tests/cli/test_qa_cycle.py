@@ -139,3 +139,21 @@ def test_amounts_too_small_for_an_invoice_line_are_refused_where_they_enter(ws: 
     assert "tiny.csv:3:unit_price: " in errors and "tiny.csv:4:unit_price: " in errors
     assert not [e for e in journal(ws) if e["type"] in ("batch.accepted", "invoice.issued")]
     assert run_cli(ws, "run", "--date", "2026-11-15").code == 0  # nothing else is blocked
+
+
+def test_json_output_carries_its_alerts_and_the_alert_email_is_written(ws: Path) -> None:
+    """Every --json report with an alert is valid JSON with the alerts (no traceback), and an
+    error alert still emails the operator (outbox transport)."""
+    import json
+
+    r = run_cli(ws, "run", "--date", "2026-11-17", "--json")
+    assert r.code == 0 and "Traceback" not in r.text, r.text
+    reports = [json.loads(part) for part in r.out.replace("}\n{", "}\x00{").split("\x00")]
+    alerts = [a for rep in reports for a in rep["alerts"]]
+    assert alerts and alerts[0]["level"] == "warning" and "after the send day" in alerts[0]["message"]
+    _inbox(ws, "bad.csv", "reference,customer_name,customer_address,description,quantity,unit_price\nB1,,x,d,1,1\n")
+    r = run_cli(ws, "batch", "--date", "2026-11-17", "--json")
+    assert r.code == 1 and "Traceback" not in r.text, r.text
+    assert any(a["level"] == "error" for rep in [json.loads(p) for p in r.out.replace("}\n{", "}\x00{").split("\x00")]
+               for a in rep["alerts"])
+    assert list((ws / "data" / "outbox").glob("*.eml"))  # the operator's alert email

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -131,7 +132,8 @@ def print_report(report: Report, as_json: bool = False) -> None:
     """A table on a terminal, tab-separated text when piped, or JSON; then notes and alerts."""
     if as_json:
         print(json.dumps({"title": report.title, "rows": report.rows, "notes": report.notes,
-                          "alerts": [a.__dict__ for a in report.alerts]}, indent=2, ensure_ascii=False))
+                          "alerts": [dataclasses.asdict(a) for a in report.alerts]}, indent=2,
+                         ensure_ascii=False))
     else:
         if report.rows and not sys.stdout.isatty():
             print(f"# {report.title}")
