@@ -157,3 +157,24 @@ def test_json_output_carries_its_alerts_and_the_alert_email_is_written(ws: Path)
     assert any(a["level"] == "error" for rep in [json.loads(p) for p in r.out.replace("}\n{", "}\x00{").split("\x00")]
                for a in rep["alerts"])
     assert list((ws / "data" / "outbox").glob("*.eml"))  # the operator's alert email
+
+
+def test_check_refuses_currencies_that_are_not_money_and_a_stripe_api_base_that_leaks_the_key(
+        ws: Path) -> None:
+    acme = ws / "clients" / "acme.toml"
+    text = acme.read_text()
+    assert 'currency = "EUR"' in text
+    for code in ("XAU", "XXX", "XTS"):
+        acme.write_text(text.replace('currency = "EUR"', f'currency = "{code}"'))
+        res = run_cli(ws, "check")
+        assert res.code == 1 and "clients/acme.toml: currency:" in res.text and "no currency" in res.text, code
+    acme.write_text(text)
+    cfg = ws / "facturier.toml"
+    base = cfg.read_text()
+    for url, expected in (("http://pay.example.com", "in clear"), ("https://evil.example", "not Stripe's API")):
+        cfg.write_text(base + f'\n[collections.payment_link]\nprovider = "stripe"\napi_base = "{url}"\n')
+        res = run_cli(ws, "check")
+        assert res.code == 1 and "payment_link.api_" in res.text and expected in res.text, res.text
+    for url in ("http://127.0.0.1:8080", "https://api.stripe.com"):
+        cfg.write_text(base + f'\n[collections.payment_link]\nprovider = "stripe"\napi_base = "{url}"\n')
+        assert "api_base" not in run_cli(ws, "check").text

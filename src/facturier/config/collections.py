@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
@@ -98,8 +99,37 @@ class PaymentLinkConfig(StrictModel):
     provider: PaymentProvider
     url: Annotated[str, AfterValidator(check_link_template)] | None = Field(default=None, validate_default=True)
     secret_key_env: EnvName = "STRIPE_SECRET_KEY"
-    # Only to point the Stripe library at another API base (a test server on loopback).
+    # Only to point the Stripe library at another API base (a test server on loopback): the
+    # secret key travels to it, so it must be https to Stripe's host, or a loopback address,
+    # or another https host the user vouches for (`api_base_trusted = true`).
     api_base: NonEmptyStr | None = None
+    api_base_trusted: bool = Field(default=False, validate_default=True)
+
+    @field_validator("api_base", mode="after")
+    @classmethod
+    def _safe_api_base(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        parts = urlsplit(value)
+        host = (parts.hostname or "").lower()
+        loopback = host == "localhost" or host == "::1" or host.startswith("127.")
+        if parts.scheme not in ("http", "https") or not host:
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        if parts.scheme != "https" and not loopback:
+            raise ValueError(f"{value!r}: the secret key would travel in clear; use https "
+                             "(plain http only to a loopback test server)")
+        return value
+
+    @field_validator("api_base_trusted", mode="after")
+    @classmethod
+    def _known_api_host(cls, trusted: bool, info: ValidationInfo) -> bool:
+        base = info.data.get("api_base")
+        host = (urlsplit(base).hostname or "").lower() if isinstance(base, str) else ""
+        loopback = host == "localhost" or host == "::1" or host.startswith("127.")
+        if base and not trusted and not loopback and host != "api.stripe.com":
+            raise ValueError(f"api_base {base!r} is not Stripe's API (api.stripe.com): the secret key "
+                             "would be sent there; set api_base_trusted = true if you mean it")
+        return trusted
 
     @field_validator("url", mode="after")
     @classmethod

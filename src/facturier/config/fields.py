@@ -226,11 +226,19 @@ def check_country(value: str) -> str:
 Country = Annotated[str, AfterValidator(check_country)]
 
 
+# ISO 4217 codes that are no money one invoices in: precious metals, the SDR and other units
+# of account, the test code and "no currency".
+NOT_MONEY = frozenset({"XAU", "XAG", "XPT", "XPD", "XDR", "XSU", "XUA", "XBA", "XBB", "XBC", "XBD", "XTS", "XXX"})
+
+
 def check_currency(value: str) -> str:
-    """An uppercase ISO 4217 currency code known to babel."""
+    """An uppercase ISO 4217 currency code known to babel, of a currency (not a metal or unit)."""
     if value not in list_currencies():
         hint = f' (write "{value.upper()}")' if value.upper() in list_currencies() else ""
         raise ValueError(f"{value!r} is not an ISO 4217 currency code{hint}")
+    if value in NOT_MONEY:
+        raise ValueError(f"{value!r} is an ISO 4217 code but no currency one invoices in "
+                         "(a precious metal, a unit of account, or the test / no-currency code)")
     return value
 
 
