@@ -93,3 +93,23 @@ def test_accounts_per_client_instead_of_auxiliary_ids(books: Path) -> None:
     rows = rows_of((books / "f.txt").read_bytes())
     assert {r["CompteNum"] for r in rows if r["CompteNum"].startswith("411")} == {"411ACME", "411NORTHWIND"}
     assert all(r["CompAuxNum"] == "" for r in rows)
+
+
+def test_text_that_a_spreadsheet_would_run_is_shown_as_text_in_the_fec(tmp_path: Path) -> None:
+    """A client name `=HYPERLINK(...)` and a payment reference starting with a tab then `=`
+    land in the FEC as text (a leading `'`), never as a formula, and the FEC stays valid."""
+    ws = tmp_path / "ws"
+    shutil.copytree(DEMO, ws)
+    acme = ws / "clients" / "acme.toml"
+    acme.write_text(acme.read_text().replace('name = "ACME SARL"', 'name = "=HYPERLINK(\\"http://x.example\\")"'))
+    with open(ws / "facturier.toml", "a", encoding="utf-8") as fh:
+        fh.write('\n[accounting]\nexchange_rates = { GBP = "1.1650" }\n')
+    assert run_cli(ws, "run", "--date", DAY).code == 0
+    assert run_cli(ws, "pay", "acme", "10.00", "--date", "2026-11-20", "--ref", "=1+1").code == 0
+    assert run_cli(ws, "export", "fec", "--year", "2026").code == 0
+    content = (ws / "exports" / "732829320FEC20261231.txt").read_bytes()
+    assert fec_problems(content) == []
+    for row in rows_of(content):
+        for field in ("CompAuxLib", "EcritureLib", "PieceRef", "CompteLib"):
+            assert not row[field].startswith(("=", "+", "-", "@")), (field, row[field])
+    assert any(r["CompAuxLib"].startswith("'=HYPERLINK") for r in rows_of(content))

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from facturier.core.errors import FacturierError, InputError
+from facturier.core.text import spreadsheet_cell
 from facturier.store.events import DocumentIssued, PaymentRecorded, T
 from facturier.store.state import LedgerState
 
@@ -301,10 +302,12 @@ def _valid_date(at: str, day: date) -> date:
 
 
 def clean(text: str) -> str:
-    """Text for a FEC field: no tab, newline or control character (they would break the columns)."""
-    if text.isprintable() and "  " not in text and text.strip() == text:
-        return text  # the usual case, 10x cheaper
-    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+    """Text for a FEC field: no tab, newline or control character (they would break the columns),
+    and shown as text by a spreadsheet (a leading =, +, - or @ gets a `'`: accountants open
+    the FEC in one, and a client name `=HYPERLINK(...)` must not run there)."""
+    if not (text.isprintable() and "  " not in text and text.strip() == text):
+        text = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+    return spreadsheet_cell(text)
 
 
 def ymd(day: date | None) -> str:
