@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -256,9 +257,30 @@ def check_workspace(root: Path) -> list[str]:
 
 
 def check_workspace_report(root: Path) -> tuple[list[str], list[str]]:
-    """(problems, warnings) of the workspace, both as `file: key: message`."""
-    _, problems, warnings = _collect(Path(root))
+    """(problems, warnings) of the workspace, both as `file: key: message`; the warnings include
+    every secret's environment variable that is not set where `check` runs."""
+    workspace, problems, warnings = _collect(Path(root))
+    if workspace is not None:
+        warnings += unset_secrets(workspace.config)
     return problems, warnings
+
+
+def unset_secrets(config: FacturierConfig) -> list[str]:
+    """A warning per secret the configuration reads from an environment variable that is not set
+    here (the command that needs it would fail: a cron job needs it in its environment too)."""
+    mail, collections = config.mail, config.collections
+    wanted = [
+        ("mail.smtp.password_env", mail.smtp.password_env if mail.transport == "smtp" and mail.smtp else None),
+        ("collections.imap.password_env",
+         collections.imap.password_env if collections.drafts == "imap" and collections.imap else None),
+        ("collections.slack.webhook_env", collections.slack.webhook_env if collections.slack else None),
+        ("collections.payment_link.secret_key_env",
+         collections.payment_link.secret_key_env
+         if collections.payment_link and collections.payment_link.provider == "stripe" else None),
+    ]
+    return [format_problem(CONFIG_FILE, key, f"the environment variable {name} is not set here: the commands "
+                           "that need this secret will fail until it is (cron jobs need it in their environment)")
+            for key, name in wanted if name and not os.environ.get(name)]
 
 
 def load_workspace(root: Path) -> Workspace:
