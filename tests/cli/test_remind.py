@@ -257,3 +257,19 @@ def test_formal_notice_needs_a_penalty_rate(ws: Path) -> None:
     result = run_cli(ws, "check")
     assert (result.code == 1 and "collections.penalty_rate" in result.text
             and "required when formal_notice" in result.text)
+
+
+def test_every_hand_over_in_flight_is_settled_by_one_command(ws: Path) -> None:
+    """`remind --retry all` settles every interrupted hand-over at once (a kill can leave
+    hundreds), each with its own Message-ID, never a second draft; then nothing is left."""
+    killed_mid_handover(ws, "2026-12-22")
+    assert len(of_type(ws, "reminder.drafting")) == 1
+    nothing = run_cli(ws, "remind", "--confirm", "all", "--retry", "all")
+    assert nothing.code == 1 and "not both" in nothing.err
+    retry = run_cli_process(ws, "remind", "--retry", "all")
+    assert retry.code == 0, retry.text
+    drafting, done = of_type(ws, "reminder.drafting"), of_type(ws, "reminder.drafted")
+    assert [d["message_id"] for d in done] == [d["message_id"] for d in drafting]
+    assert len(drafts(ws)) == 1
+    again = run_cli(ws, "remind", "--retry", "all")
+    assert again.code == 1 and "no reminder hand-over is in flight" in again.err

@@ -44,10 +44,10 @@ def remind(
     client: str | None = typer.Option(None, "--client", help="Only this client."),
     confirm: str | None = typer.Option(
         None, "--confirm", metavar="NUMBER",
-        help="Record as drafted an interrupted hand-over whose draft is in your drafts."),
+        help="Record as drafted an interrupted hand-over whose draft is in your drafts ('all': every one)."),
     retry: str | None = typer.Option(
         None, "--retry", metavar="NUMBER",
-        help="Hand an interrupted draft over again (same Message-ID: never two drafts)."),
+        help="Hand an interrupted draft over again (same Message-ID: never two drafts; 'all': every one)."),
     skip_bad_rows: bool = typer.Option(
         False, "--skip-bad-rows", help="With a sheet source: remind the valid rows, list the bad ones."),
     as_json: bool = JsonOpt,

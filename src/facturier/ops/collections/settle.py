@@ -36,23 +36,34 @@ if TYPE_CHECKING:
     from facturier.config import Workspace
 
 
+ALL = "all"  # `--retry all` / `--confirm all`: every hand-over in flight, in one command
+
+
 def settle(ws: Workspace, number: str, action: Literal["confirm", "retry"], day: date,
            store: DraftStore | None = None) -> Report:
-    """Confirm or retry the in-flight reminder of an invoice (and of its combined siblings)."""
+    """Confirm or retry the in-flight reminder of an invoice (and of its combined siblings), or
+    of every invoice in flight (`number` = "all": a kill mid-run can leave hundreds)."""
     report = Report("Reminders", REVIEW_COLUMNS)
     with Ledger(ws.root) as ledger:
         flights = in_flight(ledger.state)
-        mine = next((f for f in flights if f.number == number), None)
-        if mine is None:
-            raise InputError(_nothing_in_flight(ledger, number))
-        group = [f for f in flights if f.message_id == mine.message_id]
+        if number == ALL:
+            if not flights:
+                raise InputError("no reminder hand-over is in flight: nothing to settle")
+            chosen = list(dict.fromkeys(f.message_id for f in flights))
+        else:
+            mine = next((f for f in flights if f.number == number), None)
+            if mine is None:
+                raise InputError(_nothing_in_flight(ledger, number))
+            chosen = [mine.message_id]
         options = DraftStoreOptions(google=ws.config.google, gmail_threads=gmail_threads(ledger.state))
         opened = store if store is not None else open_draft_store(ws.config.collections, ws.root, options=options)
         try:
-            if action == "confirm":
-                _confirm(ws, ledger, opened, group, report)
-            else:
-                _retry(ws, ledger, opened, group, day, report)
+            for message_id in chosen:
+                group = [f for f in flights if f.message_id == message_id]
+                if action == "confirm":
+                    _confirm(ws, ledger, opened, group, report)
+                else:
+                    _retry(ws, ledger, opened, group, day, report)
         finally:
             opened.close()
     return report
