@@ -121,13 +121,13 @@ def test_a_workspace_override_wins_and_keeps_the_convention(tmp_path: Path) -> N
     ("Subject: Hi\nBody\n", "the first line must be 'Subject: ...' followed by a blank line"),
     ("Subject: {{ payment_link }}\n\nBody\n", None),
     ("Subject: Hi\n\n{{ name }\n", "line 3"),
-    ("Subject: Hi\n\nHello ${name}\n", "'${' left in the output"),
-    ("Subject: Hi\n\nHello {{ '{{' }}name}}\n", "left in the output"),
+    ("Subject: Hi\n\nHello ${name}\n", "line 3: '${' is no merge field"),
+    ("Subject: Hi\n\nHello {{ '{{' }}name}}\n", None),  # braces written on purpose, escaped
 ])
 def test_check_reports_template_problems(tmp_path: Path, text: str, problem: str | None) -> None:
     override(tmp_path, "en/stage_21.txt", text)
     problems = check_templates(tmp_path)
-    if problem is None:  # an empty payment link makes an empty subject in real use, not in the sample
+    if problem is None:  # (an empty payment link makes an empty subject in real use, not in the sample)
         assert problems == []
         return
     assert len(problems) == 1 and problems[0].startswith("templates/reminders/en/stage_21.txt: (file): ")
@@ -229,3 +229,13 @@ def test_draft_bytes_are_exactly_what_the_email_generator_writes(language: str) 
                     buffer = io.BytesIO()
                     BytesGenerator(buffer, policy=msg.policy).flatten(msg)
                     assert msg.as_bytes() == buffer.getvalue()
+
+
+@pytest.mark.parametrize("name", ["ACME {{ x }}", "{% raw %}ACME", "ACME ${name}", "Café {{7*7}} & ${x}"])
+def test_a_name_that_looks_like_a_template_is_data_and_is_reminded(name: str) -> None:
+    """Data is never template source: a client named like a placeholder is drafted, its name
+    shown as written, and no error blames the bundled template."""
+    group = sample_group("en", 7)
+    dues = tuple(replace(d, receivable=replace(d.receivable, client_name=name)) for d in group.dues)
+    rendered = render_reminder(reminder_env(), replace(group, dues=dues), SAMPLE_CREDITOR)
+    assert name in rendered.body and "49" not in rendered.body.replace(name, "")

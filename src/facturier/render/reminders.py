@@ -3,8 +3,9 @@
 Templates follow the seed's file convention (a `Subject:` first line, a blank line, the
 body) and live in `render/templates/reminders/<lang>/stage_NN.txt`; a workspace overrides
 any of them with `templates/reminders/<lang>/stage_NN.txt`. Jinja2 runs with
-StrictUndefined and the output is checked for leftover `{{ }}` / `${ }`, so a merge field
-can never silently stay unreplaced (the seed's `string.Template` left `{{name}}` as is).
+StrictUndefined and the template's own text (never the data merged into it: a client named
+`{{x}}` is just a name) is checked for `${ }` placeholders Jinja does not replace, so a
+merge field can never silently stay unreplaced (the seed's `string.Template` used them).
 
 Merge fields (every value is already formatted in the client's language with Babel):
 
@@ -66,8 +67,9 @@ FIELDS = frozenset({
     "issue_date", "due_date", "days_overdue", "stage", "late_penalty", "recovery_indemnity",
     "iban", "bic", "payment_link", "invoices", "invoice_count",
 })
-# What Jinja leaves behind when a user writes a placeholder it does not understand.
-_LEFTOVER = re.compile(r"\{\{|\}\}|\{%|%\}|\$\{")
+# A placeholder Jinja does not understand, left as is: `${name}` (the seed's syntax). Jinja's
+# own `{{ }}` and `{% %}` are consumed by rendering (or refused as a syntax error).
+_LEFTOVER = re.compile(r"\$\{")
 
 
 class ReminderTemplateError(FacturierError):
@@ -241,6 +243,7 @@ def render_template(env: jinja2.Environment, name: str, fields: Mapping[str, Any
     """Render one template and split it by the `Subject:` convention; every failure is named."""
     template = _load(env, name)
     shown = _shown_path(template)
+    _check_source(env, str(template.name), shown)
     try:
         # What `template.render(**fields)` does, without merging the template's globals (a
         # ChainMap) into a new dict for every draft: half the cost of rendering a reminder.
@@ -290,11 +293,19 @@ def _split(text: str, shown: str) -> RenderedReminder:
     subject, body = " ".join(first[len("Subject:"):].split()), rest[1:]
     if not subject:
         raise ReminderTemplateError(shown, "the subject is empty")
-    leftover = _LEFTOVER.search(subject + "\n" + body)
-    if leftover is not None:
-        raise ReminderTemplateError(shown, f"{leftover.group()!r} left in the output: a placeholder was "
-                                    "not replaced (merge fields are written {{ name }})")
     return RenderedReminder(subject, body, shown)
+
+
+def _check_source(env: jinja2.Environment, name: str, shown: str) -> None:
+    """Refuse a template whose text holds a placeholder Jinja would leave as is (`${name}`)."""
+    if env.loader is None:
+        return
+    source = env.loader.get_source(env, name)[0]
+    leftover = _LEFTOVER.search(source)
+    if leftover is not None:
+        line = source.count("\n", 0, leftover.start()) + 1
+        raise ReminderTemplateError(shown, f"line {line}: {leftover.group()!r} is no merge field: it would be "
+                                    "left as is in the draft (merge fields are written {{ name }})")
 
 
 def draft_ref(group: ClientReminder) -> str:
