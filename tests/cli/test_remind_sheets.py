@@ -93,3 +93,22 @@ def test_a_sheet_with_a_bad_row_drafts_nothing_unless_skipped(tmp_path: Path) ->
     assert skipped.code == 0, skipped.text
     assert "invoices.csv:5:amount" in skipped.text
     assert {e["number"] for e in journal(ws) if e["type"] == "reminder.drafted"} == {"INV-1", "INV-2"}
+
+
+def test_the_formal_notice_of_a_sheet_row_names_the_sheet_s_client(tmp_path: Path) -> None:
+    """formal_notice = true with a sheet source: the last stage's draft carries the notice,
+    its debtor the sheet's client name (no client file exists for a sheet row); no traceback."""
+    ws = sheet_ws(tmp_path, ROWS)
+    text = (ws / "facturier.toml").read_text(encoding="utf-8")
+    (ws / "facturier.toml").write_text(text.replace('source = "csv"\n', 'source = "csv"\nformal_notice = true\n'
+                                                    'penalty_rate = "12.15"\n'), encoding="utf-8")
+    result = run_cli(ws, "remind", *DEC1, env={"SLACK_WEBHOOK": "http://127.0.0.1:9/x"})
+    assert "Traceback" not in result.text and "KeyError" not in result.text, result.text
+    drafts = {m["To"]: m for _, m in iter_outbox(ws / "data" / "drafts")}
+    [pdf] = list(drafts["ap@acme.example"].iter_attachments())
+    assert pdf.get_filename() == "mise-en-demeure-INV-1.pdf"
+    path = tmp_path / "notice.pdf"
+    path.write_bytes(pdf.get_content())
+    from tests.conftest import pdf_text
+
+    assert "ACME" in pdf_text(path) and "INV-1" in pdf_text(path)

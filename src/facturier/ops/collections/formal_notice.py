@@ -34,12 +34,15 @@ def attacher_for(ws: Workspace, state: LedgerState, day: date) -> Attacher | Non
     def attach(group: ClientReminder) -> list[tuple[str, bytes]]:
         if group.stage != last:
             return []
-        client = ws.clients[group.client]
-        language = group.dues[0].receivable.language
+        # A direct client has its configuration; a sheet row only what the sheet says of it.
+        client, receivable = ws.clients.get(group.client), group.dues[0].receivable
+        debtor = Party(client.name, tuple(client.address)) if client else Party(receivable.client_name, ())
+        business = client.business if client else receivable.business
+        language = receivable.language
         notice = FormalNotice(
-            creditor=creditor, debtor=Party(client.name, tuple(client.address)), day=day, group=group,
+            creditor=creditor, debtor=debtor, day=day, group=group,
             penalty_rate=rate, late_penalty=ws.config.terms.late_penalty_for(language),
-            indemnity=issuer.country == "FR" and client.business)
+            indemnity=issuer.country == "FR" and business)
         ref = group.numbers[0] if len(group.dues) == 1 else group.client
         name = FILE_NAMES.get(language, FILE_NAMES["en"]).format(ref=ref)
         return [(name, formal_notice_pdf(notice))]
