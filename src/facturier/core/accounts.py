@@ -1,13 +1,15 @@
 """Client accounts kept up to date fact by fact, so a balance costs no journal re-read.
 
-An `Account` holds, for one client and currency, what `aging.client_balance` needs, in
-integer minor units (cents for EUR): each invoice's total and the sums credited to it and
-allocated to it, the unallocated payments and what was credited or allocated to numbers
-outside the account. Applying a fact is O(1). At a date on or after the account's latest
-fact, `balance()` gives exactly what `aging.compute_balances` gives over the same facts (a
-property test holds it to that): the credits and allocations an invoice can absorb are
-min(credited, total) then min(allocated, total - credited) whatever their order, and the
-excess joins the credit pool. For an earlier date the caller recomputes from the facts.
+The one balance engine. An `Account` holds, for one client and currency, what a balance
+needs, in integer minor units (cents for EUR): each invoice's total and the sums credited to
+it and allocated to it, the unallocated payments and what was credited or allocated to
+numbers outside the account. Applying a fact is O(1). At a date on or after the account's
+latest fact, `balance()` gives exactly what the rules of `core.aging` give over the same
+facts (a property test holds it to the plain implementation kept in the tests): the credits
+and allocations an invoice can absorb are min(credited, total) then min(allocated, total -
+credited) whatever their order, and the excess joins the credit pool. For an earlier date
+the state replays the client's facts dated up to it into a new account
+(`store.state.Accounts.at`).
 """
 
 from __future__ import annotations
@@ -71,14 +73,7 @@ def absorbed(row: InvoiceRow) -> tuple[int, int, int, int]:
 
 
 def rows_due(invoices: dict[str, InvoiceRow], keep: Callable[[int], bool]) -> list[tuple[int, str, InvoiceRow]]:
-    """(position, number, row) of the invoice rows whose due date `keep` accepts, account order.
-
-    Rows the checkpoint keeps packed (`store.state.PackedRows`) answer from their columns
-    without being unpacked; rows read that way are for reading, not for changing.
-    """
-    scan = getattr(invoices, "rows_due", None)
-    if scan is not None:
-        return scan(keep)  # type: ignore[no-any-return]
+    """(position, number, row) of the invoice rows whose due date `keep` accepts, account order."""
     return [(i, number, row) for i, (number, row) in enumerate(invoices.items()) if keep(row[1])]
 
 

@@ -1,8 +1,9 @@
 """The figures of `facturier report`, each the same as the `balances` or `export` figure it shows.
 
-Sums come from the state's `reports` section (daily sums per currency and client, kept fact
-by fact), balances from the client accounts: a report reads back from the journal only the
-facts dated after its date, if any (to rewind the accounts), and the reminders.
+Sums come from the state's `reports` tables (daily sums per currency and client, kept fact
+by fact), balances from the client accounts as they stood at the report date
+(`state.accounts.at`: replayed from the state's facts when later ones exist); only the
+reminders are read back from the journal.
 
 
 - invoiced per month: the `export revenues` rows of the month, incl. VAT (credit notes
