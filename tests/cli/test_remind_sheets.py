@@ -112,3 +112,21 @@ def test_the_formal_notice_of_a_sheet_row_names_the_sheet_s_client(tmp_path: Pat
     from tests.conftest import pdf_text
 
     assert "ACME" in pdf_text(path) and "INV-1" in pdf_text(path)
+
+
+def test_a_sheet_client_is_named_in_the_review_and_chosen_by_its_name(tmp_path: Path) -> None:
+    """A sheet row has no client id: the review shows its client's name (not the email), and
+    --client takes that name (any case) or one of its email addresses."""
+    import json
+
+    ws = sheet_ws(tmp_path, ROWS)
+    dry = run_cli(ws, "remind", *DEC1, "--dry-run", "--json", env={"SLACK_WEBHOOK": "http://127.0.0.1:9/x"})
+    assert dry.code == 0, dry.text
+    rows = json.loads(dry.out)["rows"]
+    assert {(r["invoice"], r["client"], r["email"]) for r in rows} >= {("INV-1", "ACME", "ap@acme.example")}
+    for chosen in ("acme", "ACME", "ap@acme.example"):
+        one = run_cli(ws, "remind", *DEC1, "--dry-run", "--json", "--client", chosen)
+        assert one.code == 0, one.text
+        assert [r["invoice"] for r in json.loads(one.out)["rows"]] == ["INV-1"]
+    nobody = run_cli(ws, "remind", *DEC1, "--dry-run", "--client", "Nobody Ltd")
+    assert nobody.code == 1 and "no row of the sheet is for 'Nobody Ltd'" in nobody.err

@@ -61,6 +61,7 @@ class Receivable:
     remaining: Decimal
     mode: str = "live"
     business: bool = True
+    from_sheet: bool = False  # a sheet row: `client` is its first email, `client_name` who it is
     disputed: bool = False
     promised_until: date | None = None
     last_stage: int | None = None

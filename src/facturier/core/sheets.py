@@ -321,7 +321,7 @@ def to_receivables(rows: Sequence[SheetRow], *, language: str, business: bool = 
     return [Receivable(
         number=r.invoice_id, client=r.emails[0].lower(), client_name=r.client_name, emails=r.emails,
         language=language, currency=r.currency, issued_on=r.sent_on or r.due_on, due_on=r.due_on,
-        total=r.amount, paid=ZERO, credited=ZERO, remaining=r.amount, business=business,
+        total=r.amount, paid=ZERO, credited=ZERO, remaining=r.amount, business=business, from_sheet=True,
         last_stage=r.last_stage, last_drafted_on=r.last_sent_on) for r in rows]
 
 

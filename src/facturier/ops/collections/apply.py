@@ -58,7 +58,9 @@ class BatchOutcome:
 
 def review_row(group: ClientReminder, subject: str, to: str, draft: str, status: str) -> dict[str, Any]:
     """One line of the review table."""
-    return {"invoice": ", ".join(group.numbers), "client": group.client, "email": to,
+    first = group.dues[0].receivable
+    client = first.client_name if first.from_sheet else group.client  # a sheet row has no id: its name
+    return {"invoice": ", ".join(group.numbers), "client": client, "email": to,
             "days_overdue": group.days_overdue, "stage": group.stage,
             "amount": fmt_amount(group.remaining, group.currency), "currency": group.currency,
             "subject": subject, "draft": draft, "status": status}

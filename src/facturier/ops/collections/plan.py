@@ -10,7 +10,8 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from facturier.adapters.sheets import SheetReceivables
-from facturier.core.dunning import ClientReminder, Skipped, group_reminders, plan_reminders
+from facturier.core.dunning import ClientReminder, Receivable, Skipped, group_reminders, plan_reminders
+from facturier.core.errors import InputError
 from facturier.ops.collections.receivables import receivables_from_ledger
 from facturier.ops.connectors import sheet_source_receivables
 from facturier.store.state import LedgerState
@@ -60,19 +61,31 @@ def plan_run(ws: Workspace, state: LedgerState, day: date, client: str | None = 
     until a human settles it (`remind --confirm` / `--retry`).
     """
     collections = ws.config.collections
-    flights = in_flight(state, client)
-    busy = {f.number for f in flights}
     sheet = None
     if collections.source in ("csv", "sheets"):  # issue 12: the seed's sheet instead of the ledger
         sheet = sheet_source_receivables(ws, day, state.collections.last, skip_bad_rows=skip_bad_rows)
-        source = [r for r in sheet.receivables if client is None or r.client == client]
+        source = [r for r in sheet.receivables if client is None or sheet_client_is(r, client)]
+        if client is not None and not source:
+            raise InputError(f"--client: no row of the sheet is for {client!r} (give the client's name or "
+                             "email address as written in the sheet)")
+        keys = {r.client for r in source}
+        flights = tuple(f for f in in_flight(state) if client is None or f.client in keys)
     else:
         source = receivables_from_ledger(ws, state, day, None if client is None else [client])
+        flights = in_flight(state, client)
+    busy = {f.number for f in flights}
     receivables = [r for r in source if r.number not in busy]
     decisions = plan_reminders(receivables, day, collections.stage_tuple())
     groups = group_reminders(decisions.due, collections.combine)
     still_open = frozenset(r.number for r in source if r.remaining > 0) if client is None else None
     return RemindPlan(day, groups, decisions.skipped, flights, sheet, still_open)
+
+
+def sheet_client_is(receivable: Receivable, client: str) -> bool:
+    """Whether a sheet row is the client named on the command line (its name, any case, or an
+    email address of the row)."""
+    wanted = client.strip().casefold()
+    return wanted == receivable.client_name.strip().casefold() or wanted in (e.casefold() for e in receivable.emails)
 
 
 def in_flight(state: LedgerState, client: str | None = None) -> tuple[InFlight, ...]:
