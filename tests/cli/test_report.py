@@ -152,6 +152,9 @@ def test_english_default_path_and_empty_workspace(tmp_path: Path) -> None:
     html = (ws / "exports" / "report-2026.html").read_text(encoding="utf-8")
     assert "2026 report" in html and "No reminders yet." in html and "The journal ends at entry 0" in html
     assert "No invoice and no payment this year." in html
+    # Nothing is overdue: the most-overdue section says so, and no reminder note stands under it.
+    top = html.split("most overdue", 1)[1].split("<h2>", 1)[0]
+    assert 'id="no-reminders"' not in top and "No reminders yet." not in top
     assert run_cli(ws, "run", "--date", "2026-11-15").code == 0
     r = run_cli(ws, "report", "--year", "2026", "--date", "2026-11-30", "--out", str(tmp_path / "r.html"))
     assert r.code == 0
