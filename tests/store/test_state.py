@@ -279,3 +279,26 @@ def test_a_read_before_the_first_write_leaves_the_workspace_usable(ws: Path) -> 
     assert r.code == 0, r.text
     again = run_cli(ws, "invoices", "--json")
     assert again.code == 0 and len(json.loads(again.out)["rows"]) == 3, again.text
+
+
+def test_a_state_file_that_cannot_be_used_now_is_left_alone_and_the_command_works(
+        busy_ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Locked past the wait, read-only, an I/O error: the file is not at fault, so it is never
+    deleted or emptied; the command builds its state in memory and answers the same."""
+    import sqlite3 as sqlite
+
+    from facturier.store.state import opening
+
+    expected = outputs(busy_ws)
+    before = state_file(busy_ws).read_bytes()
+
+    def refused(path: object) -> sqlite.Connection:
+        raise sqlite.OperationalError("attempt to write a readonly database")
+
+    monkeypatch.setattr(opening, "connect", refused)
+    r = run_cli(busy_ws, "balances", "--date", "2026-12-31", "--json")
+    assert r.code == 0 and "cannot be used now (attempt to write a readonly database)" in r.err, r.text
+    assert "Traceback" not in r.text
+    monkeypatch.undo()
+    assert state_file(busy_ws).read_bytes() == before
+    assert outputs(busy_ws) == expected

@@ -94,13 +94,41 @@ def _snapshot(path: Path) -> sqlite3.Connection | None:
     return db
 
 
+def _memory() -> sqlite3.Connection:
+    return sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+
+
+def _in_memory(journal: Path, notice: Callable[[str], None], why: BaseException) -> LedgerState:
+    """A state built in memory for this command: the file cannot be used now (locked past the
+    wait, read-only, an I/O error), through no fault of its own, so it is left as it is."""
+    notice(f"data/state.sqlite cannot be used now ({why}); the state is built from the journal in memory "
+           "for this command")
+    db = _memory()
+    db.execute("BEGIN IMMEDIATE")
+    reset_tables(db)
+    return LedgerState(journal, db, GENESIS_STAMP)
+
+
+def _connection(path: Path, exists: bool, dry_run: bool, data_dir: bool) -> tuple[sqlite3.Connection, bool]:
+    """(connection, durable): the file, a private copy of it for a dry run, or memory."""
+    if not data_dir:  # no data/ yet: nothing to keep, and nothing written
+        return _memory(), True
+    if dry_run:
+        copy = _snapshot(path) if exists else None
+        if copy is not None:
+            return copy, True
+        return (connect(path), False) if exists else (_memory(), True)
+    return connect(path), True
+
+
 def open_db(journal: Path, end: int, notice: Callable[[str], None], dry_run: bool = False,
             fresh: bool = False) -> LedgerState:
     """The state of `journal` (whose complete lines end at byte `end`), in a write transaction
     at the position its tables reflect, checked against the journal: a state that is missing,
     torn, garbage, of another schema, ahead of the journal or from another journal is emptied
     (with a notice) to be rebuilt; `fresh` empties it (`rebuild`). A dry run gets a private
-    copy and writes nothing."""
+    copy and writes nothing. A file that cannot be used now (locked, read-only) is never
+    deleted: this command builds its state in memory."""
     path = state_path(journal)
     old = journal.parent / "state"
     if old.is_dir() and not dry_run:
@@ -108,49 +136,53 @@ def open_db(journal: Path, end: int, notice: Callable[[str], None], dry_run: boo
         notice("the ledger state moved to data/state.sqlite; the old data/state/ folder was removed "
                "(it is rebuilt from the journal, nothing of it was read)")
     exists = _regular_or_absent(path)
-    durable = True
-    if not journal.parent.is_dir():  # no data/ yet: nothing to keep, and nothing written
-        db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-    elif dry_run:
-        copy = _snapshot(path) if exists else None
-        if copy is not None:
-            db = copy
-        elif exists:
-            db, durable = connect(path), False
-        else:
-            db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-    else:
-        try:
-            db = connect(path)
-        except sqlite3.DatabaseError as exc:
-            notice(f"state file data/state.sqlite not used ({exc}); rebuilding it from the journal")
-            _drop_files(path)
-            db, exists = connect(path), False
+    try:
+        db, durable = _connection(path, exists, dry_run, journal.parent.is_dir())
+    except sqlite3.OperationalError as exc:
+        return _in_memory(journal, notice, exc)
+    except sqlite3.DatabaseError as exc:  # not a database: garbage where the state should be
+        notice(f"state file data/state.sqlite not used ({exc}); rebuilding it from the journal")
+        _drop_files(path)
+        db, durable, exists = connect(path), True, False
     state = LedgerState(journal, db, GENESIS_STAMP, durable=durable)
     try:
         stamp, prefix = state.begin(), read_stamp(db)[1]
         if fresh:
             raise StateError("rebuilt on request")
         state._prefix = _matches(journal, stamp, prefix, end)
+    except sqlite3.OperationalError as exc:
+        db.close()
+        return _in_memory(journal, notice, exc)
     except (StateError, sqlite3.DatabaseError) as exc:
         if exists and end and not fresh:
             notice(f"state file data/state.sqlite not used ({exc}); rebuilding it from the journal")
-        try:
-            if not db.in_transaction:
-                db.execute("BEGIN IMMEDIATE")
-            reset_tables(db)
-        except sqlite3.DatabaseError:
-            db.close()
-            if dry_run:
-                db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-            else:
-                _drop_files(path)
-                db = connect(path)
+        state = _emptied(journal, state, path, dry_run, durable, notice)
+    return state
+
+
+def _emptied(journal: Path, state: LedgerState, path: Path, dry_run: bool, durable: bool,
+             notice: Callable[[str], None]) -> LedgerState:
+    """The state emptied in place to be rebuilt; a file too damaged for that is replaced."""
+    db = state.db
+    try:
+        if not db.in_transaction:
             db.execute("BEGIN IMMEDIATE")
-            reset_tables(db)
-            state = LedgerState(journal, db, GENESIS_STAMP, durable=durable)
-        state.position, state._prefix = GENESIS_STAMP, None
-        state.accounts.forget()
+        reset_tables(db)
+    except sqlite3.OperationalError as exc:
+        db.close()
+        return _in_memory(journal, notice, exc)
+    except sqlite3.DatabaseError:
+        db.close()
+        if dry_run:
+            db = _memory()
+        else:
+            _drop_files(path)
+            db = connect(path)
+        db.execute("BEGIN IMMEDIATE")
+        reset_tables(db)
+        state = LedgerState(journal, db, GENESIS_STAMP, durable=durable)
+    state.position, state._prefix = GENESIS_STAMP, None
+    state.accounts.forget()
     return state
 
 
