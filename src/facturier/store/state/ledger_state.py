@@ -63,6 +63,7 @@ def read_line(fh: io.BufferedReader, offset: int) -> bytes:
     fh.seek(offset)
     return fh.readline().rstrip(b"\n")
 
+
 class LedgerState:
     """The state of one journal: its sections over one SQLite connection, the journal
     position it reflects, and the journal's lines read back by offset."""
@@ -75,7 +76,6 @@ class LedgerState:
         self._prefix = prefix  # (offset, xxh3 of the journal before it)
         self._durable = durable  # False for a dry run: nothing is ever committed
         self._reader: io.BufferedReader | None = None
-        self._pending: list[tuple[Event, int]] = []
         self.core = Core(db)
         self.accounts = Accounts(db)
         self.index = Index(db)
