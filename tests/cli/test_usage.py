@@ -170,6 +170,22 @@ def test_jsonl_floats_and_unknown_fields_are_refused(tmp_path: Path) -> None:
     assert "bad.jsonl:3:extra: unknown field 'extra'" in r.err
 
 
+@pytest.mark.parametrize("field", ["client", "metric", "quantity", "date", "id", "key"])
+@pytest.mark.parametrize("value", ['["meter"]', '{"a": 1}'])
+def test_a_jsonl_field_that_is_a_list_or_an_object_is_a_clear_error(tmp_path: Path, field: str,
+                                                                      value: str) -> None:
+    ws = metered_ws(tmp_path)
+    record = {"client": '"meter"', "metric": '"api_calls"', "quantity": '"1"', "date": '"2026-10-01"',
+              "id": '"x"', "key": '""'}
+    record[field] = value
+    (tmp_path / "bad.jsonl").write_text("{" + ", ".join(f'"{k}": {v}' for k, v in record.items()) + "}\n",
+                                        encoding="utf-8")
+    r = run_cli(ws, "usage", "import", str(tmp_path / "bad.jsonl"))
+    assert r.code == 1 and "Traceback" not in r.text, r.text
+    assert f"bad.jsonl:1:{field}: expected a single value, got a JSON" in r.err
+    assert not usage_entries(ws)
+
+
 def test_hostile_names_are_refused_cleanly(tmp_path: Path) -> None:
     ws = metered_ws(tmp_path)
     evil = tmp_path / "evil\nname.csv"

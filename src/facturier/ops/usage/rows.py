@@ -286,6 +286,13 @@ def _jsonl_fields(name: str, text: str) -> Iterator[tuple[int, Raw | None, list[
         if unknown:
             yield number, None, [Problem(name, number, k, f"unknown field {k!r}") for k in unknown]
             continue
+        # Every field is one value (text, or a number for the quantity): a list or an object
+        # anywhere is refused here, so no check downstream ever meets one.
+        nested = [k for k, v in fields.items() if isinstance(v, (list, dict))]
+        if nested:
+            yield number, None, [Problem(name, number, k, f"expected a single value, got a JSON "
+                                         f"{'list' if isinstance(fields[k], list) else 'object'}") for k in nested]
+            continue
         yield number, tuple(fields.get(c) for c in USAGE_FIELDS), []  # type: ignore[misc]
 
 
