@@ -130,3 +130,17 @@ def test_a_sheet_client_is_named_in_the_review_and_chosen_by_its_name(tmp_path: 
         assert [r["invoice"] for r in json.loads(one.out)["rows"]] == ["INV-1"]
     nobody = run_cli(ws, "remind", *DEC1, "--dry-run", "--client", "Nobody Ltd")
     assert nobody.code == 1 and "no row of the sheet is for 'Nobody Ltd'" in nobody.err
+
+
+def test_a_very_long_invoice_id_is_drafted_and_nothing_is_left_in_flight(tmp_path: Path) -> None:
+    """A 300-character sheet invoice_id made a draft file name too long for the file system:
+    the draft failed on every run. File names are bounded (a cut and a digest of the id)."""
+    long_id = "INV-" + "9" * 300
+    row = f"{long_id};ACME;ap@acme.example;1200,50;EUR;2026-10-20;2026-09-20;Overdue;;14;2026-11-03"
+    ws = sheet_ws(tmp_path, [row])
+    result = run_cli(ws, "remind", *DEC1, env={"SLACK_WEBHOOK": "http://127.0.0.1:9/x"})
+    assert "Traceback" not in result.text and "File name too long" not in result.text, result.text
+    [(path, msg)] = list(iter_outbox(ws / "data" / "drafts"))
+    assert len(path.name.encode()) < 255 and long_id in msg["Subject"]
+    assert [e["type"] for e in journal(ws) if e["type"].startswith("reminder.")] == [
+        "reminder.drafting", "reminder.drafted"]

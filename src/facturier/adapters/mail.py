@@ -34,6 +34,7 @@ from typing import ClassVar, Self
 from facturier.config.google import GoogleConfig
 from facturier.config.mail import MailConfig, SmtpConfig
 from facturier.core.errors import FacturierError
+from facturier.core.text import file_safe_ref
 from facturier.store.files import atomic_write
 from facturier.store.paths import WorkspacePaths
 
@@ -126,7 +127,7 @@ class OutboxMailer(MailTransport):
         """Write the message atomically (never a torn .eml); the file is the acceptance."""
         message_id = message_id_of(message)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-        ref = _safe_name(str(message[REF_HEADER] or "message"))
+        ref = file_safe_ref(str(message[REF_HEADER] or "message"))
         path = self.outbox / f"{stamp}-{ref}.eml"
         counter = 1
         while path.exists():  # a retry within the same second keeps both files
@@ -158,10 +159,6 @@ class MemoryMailer(MailTransport):
 
     def close(self) -> None:
         self.closed = True
-
-
-def _safe_name(ref: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "-" for c in ref)
 
 
 class SmtpMailer(MailTransport):

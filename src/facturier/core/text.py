@@ -8,6 +8,7 @@ recommends (https://owasp.org/www-community/attacks/CSV_Injection).
 
 from __future__ import annotations
 
+import hashlib
 import unicodedata
 from dataclasses import dataclass
 
@@ -54,6 +55,24 @@ def is_utf8(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+# A file name part made of a reference stays this many UTF-8 bytes at most (file systems cap a
+# name at 255 bytes; a stamp, a counter and `.eml` come with it).
+MAX_FILE_REF_BYTES = 100
+
+
+def file_safe_ref(ref: str) -> str:
+    """A reference (an invoice number, a sheet's invoice_id) as part of a file name: letters,
+    digits, '-', '_' and '.'; a long one is cut, with 16 hex digits of its SHA-256, so two long
+    references never share a name and a 300-character invoice_id never fails a write."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in ref)
+    if len(safe.encode()) <= MAX_FILE_REF_BYTES:
+        return safe
+    cut = safe
+    while len(cut.encode()) > MAX_FILE_REF_BYTES - 17:
+        cut = cut[:-1]
+    return f"{cut}-{hashlib.sha256(ref.encode()).hexdigest()[:16]}"
 
 
 def spreadsheet_cell(value: str) -> str:

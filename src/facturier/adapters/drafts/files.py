@@ -20,6 +20,7 @@ from facturier.adapters.drafts.base import (
     message_id_of,
     raw_header,
 )
+from facturier.core.text import file_safe_ref
 from facturier.store.files import atomic_write, fsync_dir
 
 
@@ -81,7 +82,7 @@ class OutboxDrafts(DraftStore):
     def create(self, draft: EmailMessage) -> DraftReceipt:
         """Write the draft; the file appearing (atomic rename) is the hand-over."""
         message_id = message_id_of(draft)
-        ref = _safe_name(raw_header(draft, REF_HEADER) or "draft")
+        ref = file_safe_ref(raw_header(draft, REF_HEADER) or "draft")
         for path in self._refs().get(ref, []):
             if _file_message_id(path) == message_id:
                 return DraftReceipt(self.name, path.name, message_id, existing=True)
@@ -131,10 +132,6 @@ class OutboxDrafts(DraftStore):
             counter += 1
             path = self.directory / f"{stamp}-{ref}-{counter}.eml"
         return path
-
-
-def _safe_name(ref: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "-" for c in ref)
 
 
 def _refs_of(filename: str) -> set[str]:
