@@ -33,6 +33,7 @@ TEXTS: dict[str, dict[str, Any]] = {
         "subject": "Objet : factures impayées, lettre de mise en demeure",
         "opening": "Madame, Monsieur,",
         "intro": "Malgré nos relances, les factures suivantes restent impayées à ce jour :",
+        "first_intro": "Les factures suivantes restent impayées à ce jour :",
         "headers": ["Facture", "Date", "Échéance", "Restant dû", "Retard (jours)", "Pénalités", "Indemnité"],
         "remaining": "Total restant dû", "penalties": "Pénalités de retard au {date}",
         "indemnities": "Indemnités forfaitaires de recouvrement", "total": "Total exigible",
@@ -52,6 +53,7 @@ TEXTS: dict[str, dict[str, Any]] = {
         "subject": "Re: unpaid invoices, formal notice",
         "opening": "Dear Sir or Madam,",
         "intro": "Despite our reminders, the following invoices remain unpaid to date:",
+        "first_intro": "The following invoices remain unpaid to date:",
         "headers": ["Invoice", "Date", "Due", "Outstanding", "Days late", "Penalties", "Indemnity"],
         "remaining": "Total outstanding", "penalties": "Late-payment penalties at {date}",
         "indemnities": "Fixed recovery indemnities", "total": "Total now payable",
@@ -132,7 +134,9 @@ def notice_view(notice: FormalNotice) -> dict[str, Any]:
     creditor = notice.creditor
     return {
         "lang": lang, "title": t["title"], "subject_line": t["subject"], "opening": t["opening"],
-        "intro": t["intro"], "headers": t["headers"], "rows": rows, "totals": totals, "body": body,
+        # "Despite our reminders" only when a reminder was drafted before this one.
+        "intro": t["intro"] if any(d.receivable.last_stage for d in notice.group.dues) else t["first_intro"],
+        "headers": t["headers"], "rows": rows, "totals": totals, "body": body,
         "closing": t["closing"], "place_date": t["place_date"].format(date=long_date(notice.day, lang)),
         "creditor": {"name": creditor.name, "address": list(creditor.address),
                      "ids": t["ids"].format(siren=creditor.siren) if creditor.siren else ""},
