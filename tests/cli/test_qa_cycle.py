@@ -178,3 +178,16 @@ def test_check_refuses_currencies_that_are_not_money_and_a_stripe_api_base_that_
     for url in ("http://127.0.0.1:8080", "https://api.stripe.com"):
         cfg.write_text(base + f'\n[collections.payment_link]\nprovider = "stripe"\napi_base = "{url}"\n')
         assert "api_base" not in run_cli(ws, "check").text
+
+
+def test_a_folder_or_a_dangling_link_named_like_a_client_file_is_refused_not_ignored(ws: Path) -> None:
+    """A client silently vanishing is a missing invoice: `clients/x.toml` that is a folder or a
+    link to nothing is a problem of every command, even with a cached configuration."""
+    assert run_cli(ws, "run", "--dry-run", "--date", "2026-11-15").code == 0  # the configuration is cached
+    (ws / "clients" / "ghost.toml").mkdir()
+    (ws / "batch_clients" / "lost.toml").symlink_to(ws / "nowhere.toml")
+    for args in (("check",), ("run", "--dry-run", "--date", "2026-11-15")):
+        r = run_cli(ws, *args)
+        assert r.code == 1, (args, r.text)
+        assert "clients/ghost.toml: (file): a folder, not a configuration file" in r.text
+        assert "batch_clients/lost.toml: (file): a link to nothing" in r.text

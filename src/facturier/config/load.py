@@ -104,7 +104,10 @@ class _Loader:
         self._ignored_files(directory)
         loaded: dict[str, ModelT] = {}
         for path in sorted(directory.glob("*.toml")):
-            if not path.is_file():
+            if not path.is_file():  # a folder, a link to nothing: a client would silently vanish
+                what = "a folder" if path.is_dir() else "a link to nothing" if path.is_symlink() else "not a file"
+                self.file_problem(path, f"{what}, not a configuration file: remove it or make it the "
+                                        f"{name[:-1].replace('_', ' ')}'s .toml file")
                 continue
             self.ids.setdefault(name, set()).add(path.stem)
             if not CLIENT_ID.fullmatch(path.stem):
@@ -206,18 +209,22 @@ def _placeholder_warnings(loader: _Loader, config: FacturierConfig | None,
 
 
 def config_files(root: Path) -> list[Path]:
-    """The files the loader reads, in its order: facturier.toml, then each client file by name."""
+    """What the loader looks at, in its order: facturier.toml, then each `*.toml` entry of the
+    client folders by name (a folder or a dangling link there is a problem it reports)."""
     files = [root / CONFIG_FILE]
     for name in (CLIENTS_DIR, BATCH_CLIENTS_DIR):
         if (root / name).is_dir():
-            files.extend(p for p in sorted((root / name).glob("*.toml")) if p.is_file())
+            files.extend(sorted((root / name).glob("*.toml")))
     return files
+
+
+NOT_A_FILE = b"\x00not a regular file\x00"  # what an entry that is no file counts as, for the cache key
 
 
 def config_inputs(root: Path) -> dict[Path, bytes] | None:
     """The bytes of every file the loader reads, or None when one cannot be read (the loader says why)."""
     try:
-        return {path: path.read_bytes() for path in config_files(root)}
+        return {path: path.read_bytes() if path.is_file() else NOT_A_FILE for path in config_files(root)}
     except OSError:
         return None
 
