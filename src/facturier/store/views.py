@@ -48,13 +48,9 @@ def revenue_views(state: LedgerState, clients: set[str] | None) -> dict[str, byt
     """data/revenues/<client>.json: cumulative totals per currency and the history."""
     known = state.accounts.last_currency  # every client with a live document of the issuer
     owners = sorted(known) if clients is None else sorted(c for c in clients if c in known)
-    by_owner_year = state.index.by_owner_year
-    keys_of: dict[str, list[tuple[str, int]]] = {}  # owner -> its (owner, year) keys
-    for key in by_owner_year:  # read once, not once per client
-        keys_of.setdefault(key[0], []).append(key)
     out = {}
     for client in owners:
-        offsets = sorted(o for key in keys_of.get(client, []) for o in by_owner_year[key])
+        offsets = state.index.offsets_of(client)
         out[f"data/revenues/{client}.json"] = view_bytes(revenue_view(state, client, offsets))
     return out
 

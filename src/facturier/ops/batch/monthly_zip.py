@@ -33,7 +33,7 @@ def zip_path(root: Path, batch_id: str, month: str) -> Path:
 
 def month_invoices(state: LedgerState, batch_id: str, month: str) -> list[Entry]:
     """Live invoices of a batch client dated in `month` ('YYYY-MM'), in number order."""
-    offsets = state.index.by_owner_year.get((batch_id, int(month[:4])), [])
+    offsets = state.index.offsets_of(batch_id, int(month[:4]))
     chosen = [
         e for e in (state.entry_at(o) for o in offsets)
         if e["type"] == T.INVOICE_ISSUED and e.get("seller") == batch_id and e.get("mode") == "live"

@@ -55,10 +55,12 @@ def plan_monthly(ws: Workspace, state: LedgerState, run_date: date) -> MonthlyPl
     already, waits, skipped, caught_up = [], [], [], []
     lines: dict[tuple[str, str], tuple[Line, ...]] = {}
 
+    settled: set[str] = set()  # clients whose corrections and charges an earlier invoice carries
+
     def compose(client_id: str, month: str, day: date) -> None:
-        composition = compose_lines(ws, client_id, day, state.usage,
-                                    settle=not any(c == client_id for c, _ in due))
+        composition = compose_lines(ws, client_id, day, state.usage, settle=client_id not in settled)
         if composition.lines:
+            settled.add(client_id)
             due.append((client_id, month))
             lines[(client_id, month)] = composition.lines
         else:
@@ -70,7 +72,7 @@ def plan_monthly(ws: Workspace, state: LedgerState, run_date: date) -> MonthlyPl
         missed = missed_months(state, client_id, client, run_date)
         for month in missed:
             compose(client_id, month, date(int(month[:4]), int(month[5:7]), 1))
-        late = [m for c, m in due if c == client_id and m in missed]
+        late = [m for c, m in due[-len(missed):] if c == client_id and m in missed] if missed else []
         if late:
             caught_up.append(f"{client_id} for {', '.join(late)}")
         day = client.invoice_day or ws.config.schedule.invoice_day

@@ -138,7 +138,7 @@ def report_figures(state: LedgerState, year: int, as_of: date) -> ReportFigures:
     batch = {seller: [sums.batch.get((seller, year, m), 0) for m in range(1, 13)]
              for seller in sorted({s for s, y, _ in sums.batch if y == year})}
     return ReportFigures(year, as_of, state.position.seq, state.position.hash, dict(sorted(figures.items())),
-                         stages[0], stages[1], bool(sums.reminders), batch)
+                         stages[0], stages[1], bool(state.collections.history), batch)
 
 
 def per_month(days: dict[int, int], year: int, currency: str) -> list[Decimal]:
@@ -190,7 +190,7 @@ def reminder_figures(state: LedgerState, year: int, as_of: date, balancer: Balan
     """(stage -> drafted per month of the year, stage -> invoices paid after it, number -> last (stage, date))."""
     per_month: dict[str, list[int]] = {}
     last: dict[str, tuple[str, str, str]] = {}  # number -> (date, stage, client)
-    for offset in state.reports.reminders:
+    for offset in state.collections.history:
         e = state.entry_at(offset)
         day, stage, number = str(e.get("date", "")), str(e.get("stage", "")), str(e.get("number", ""))
         if not day or day > as_of.isoformat():
@@ -231,7 +231,7 @@ def top_overdue(state: LedgerState, balances: dict[str, list[ClientBalance]], cu
         reminded = max(((rows[n][1], n) for n in last_stage if n in rows), default=None)
         stage = last_stage[reminded[1]] if reminded else None
         out.append({
-            "client": client, "name": state.reports.names.get(client, client), "overdue": overdue,
+            "client": client, "name": state.index.client_names.get(client, client), "overdue": overdue,
             "oldest_number": oldest[1] if oldest else "",
             "oldest_due": date.fromordinal(oldest[0]).isoformat() if oldest else "",
             "days_late": day - oldest[0] if oldest else 0,

@@ -38,7 +38,7 @@ def _list(ws: Workspace, state: LedgerState, client: str | None, year: int | Non
     else:
         docs = state.documents_of(client, year)
     if client is not None and not docs and client not in ws.clients and client not in ws.batch_clients \
-            and not any(owner == client for owner, _ in state.index.by_owner_year):
+            and not state.index.offsets_of(client):
         raise InputError(f"unknown client {client!r}: no clients/{client}.toml, no batch_clients/{client}.toml, "
                          "and no document in the journal")
     report = Report("Documents", LIST_COLUMNS)

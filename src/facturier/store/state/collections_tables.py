@@ -134,13 +134,12 @@ class Reports:
 
     `sales` (incl. VAT per currency), `sales_excl` and `sales_vat` (per currency and year),
     `received` (per currency), `flows` (per client and currency: documents minus payments,
-    what moves its balance); the offsets of the issuer's live documents and of payments per
-    year, of `reminder.drafted` entries, and the live invoices of each batch seller per month.
+    what moves its balance), and the live invoices of each batch seller per month. Offsets
+    and names are the index's (`state.index`, `state.collections.history`).
     """
 
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
-        self.names = TableMap(db, "client_names", ("client",), ("name",))
 
     def _days(self, kind: str) -> dict[str, dict[int, int]]:
         out: dict[str, dict[int, int]] = {}
@@ -182,21 +181,6 @@ class Reports:
     def sales_vat(self) -> dict[tuple[str, int], int]:
         """(currency, year) -> VAT of live documents."""
         return self._years("vat")
-
-    @property
-    def documents(self) -> Offsets:
-        """year -> offsets of the issuer's live documents."""
-        return Offsets(self.db, "documents", ("year",), "live_direct = 1")
-
-    @property
-    def payments(self) -> Offsets:
-        """year -> offsets of payments."""
-        return Offsets(self.db, "payments", ("year",))
-
-    @property
-    def reminders(self) -> list[int]:
-        """Offsets of every `reminder.drafted` entry."""
-        return [r[0] for r in self.db.execute("SELECT offset FROM reminders_drafted ORDER BY offset")]
 
     @property
     def batch(self) -> dict[tuple[str, int, int], int]:

@@ -141,16 +141,30 @@ class Core:
             db.execute("DELETE FROM unsent WHERE number = ?", (key,))
 
 class Index:
-    """Where each document and payment is in the journal (line offsets), by owner and year,
+    """Where each document and payment is in the journal (line offsets), by owner (client or
+    seller) and year,
     client and day; and each direct client's name on its latest live document."""
 
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
-        self.by_owner_year = Offsets(db, "owners", ("owner", "year"))  # (client or seller, year)
         self.payments_of = Offsets(db, "payments", ("client",))
         self.payments_by_year = Offsets(db, "payments", ("year",))
         self.payments_on = Offsets(db, "payments", ("day",))  # date ordinal -> payments of that day
         self.client_names = TableMap(db, "client_names", ("client",), ("name",))
+
+    def offsets_of(self, owner: str, year: int | None = None) -> list[int]:
+        """Offsets of the documents whose client or seller is `owner` (in a year), journal order."""
+        if year is None:
+            rows = self.db.execute("SELECT offset FROM owners WHERE owner = ? ORDER BY offset", (owner,))
+        else:
+            rows = self.db.execute("SELECT offset FROM owners WHERE owner = ? AND year = ? ORDER BY offset",
+                                   (owner, year))
+        return [r[0] for r in rows]
+
+    def sold_by_batch_sellers(self, year: int) -> int:
+        """How many documents of the year were issued in a batch seller's name."""
+        return int(self.db.execute("SELECT count(*) FROM documents WHERE year = ? AND seller != 'issuer'",
+                                   (year,)).fetchone()[0])
 
     @property
     def documents(self) -> list[int]:

@@ -234,11 +234,7 @@ class LedgerState:
 
     def documents_of(self, owner: str, year: int | None = None) -> list[DocumentIssued]:
         """Documents whose client or seller is `owner` (in a year), journal order."""
-        sql, args = "SELECT offset FROM owners WHERE owner = ?", [owner]
-        if year is not None:
-            sql += " AND year = ?"
-            args.append(str(year))  # compared as a number (the column's affinity)
-        return self.documents([r[0] for r in self.db.execute(sql + " ORDER BY offset", args)])
+        return self.documents(self.index.offsets_of(owner, year))
 
     def all_documents(self) -> list[DocumentIssued]:
         """Every document, journal order."""

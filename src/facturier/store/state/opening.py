@@ -103,10 +103,15 @@ def _in_memory(journal: Path, notice: Callable[[str], None], why: BaseException)
     wait, read-only, an I/O error), through no fault of its own, so it is left as it is."""
     notice(f"data/state.sqlite cannot be used now ({why}); the state is built from the journal in memory "
            "for this command")
-    db = _memory()
-    db.execute("BEGIN IMMEDIATE")
+    return _empty(journal, _memory())
+
+
+def _empty(journal: Path, db: sqlite3.Connection, durable: bool = True) -> LedgerState:
+    """A state with every table empty, at the journal's beginning, in its write transaction."""
+    if not db.in_transaction:
+        db.execute("BEGIN IMMEDIATE")
     reset_tables(db)
-    return LedgerState(journal, db, GENESIS_STAMP)
+    return LedgerState(journal, db, GENESIS_STAMP, durable=durable)
 
 
 def _connection(path: Path, exists: bool, dry_run: bool, data_dir: bool) -> tuple[sqlite3.Connection, bool]:
@@ -165,35 +170,21 @@ def _emptied(journal: Path, state: LedgerState, path: Path, dry_run: bool, durab
     """The state emptied in place to be rebuilt; a file too damaged for that is replaced."""
     db = state.db
     try:
-        if not db.in_transaction:
-            db.execute("BEGIN IMMEDIATE")
-        reset_tables(db)
+        return _empty(journal, db, durable)
     except sqlite3.OperationalError as exc:
         db.close()
         return _in_memory(journal, notice, exc)
     except sqlite3.DatabaseError:
         db.close()
-        if dry_run:
-            db = _memory()
-        else:
+        if not dry_run:
             _drop_files(path)
-            db = connect(path)
-        db.execute("BEGIN IMMEDIATE")
-        reset_tables(db)
-        state = LedgerState(journal, db, GENESIS_STAMP, durable=durable)
-    state.position, state._prefix = GENESIS_STAMP, None
-    state.accounts.forget()
-    return state
+        return _empty(journal, _memory() if dry_run else connect(path), durable)
 
 
 def rebuilt_in(journal: Path, path: Path) -> LedgerState:
     """An empty state in a new file at `path`, in its write transaction, for `verify` to
     rebuild from the journal and compare with the saved one."""
-    db = connect(path)
-    state = LedgerState(journal, db, GENESIS_STAMP)
-    db.execute("BEGIN IMMEDIATE")
-    reset_tables(db)
-    return state
+    return _empty(journal, connect(path))
 
 
 def table_differences(db: sqlite3.Connection, other: Path) -> list[str]:
