@@ -41,6 +41,7 @@ from facturier.ops.collections.remind import remind
 from facturier.ops.delivery.send import plan_deliveries
 from facturier.ops.payment_links import deactivate_links, link_for
 from facturier.store.ledger import Ledger
+from tests.cli.test_bank import CSV_MAPPING
 from tests.conftest import DEMO
 
 NOV15 = date(2026, 11, 15)
@@ -65,16 +66,7 @@ description = "API calls"
 metric = "api_calls"
 unit_price = "0.0125"
 """
-CONFIG = """
-[bank.csv]
-delimiter = ";"
-date_column = "Date"
-amount_column = "Montant"
-text_column = "Libellé"
-id_column = "Id"
-date_format = "%d/%m/%Y"
-decimal_separator = ","
-
+CONFIG = CSV_MAPPING + """
 [collections]
 dry_run = false
 window = "00:00-24:00"

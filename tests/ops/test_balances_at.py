@@ -35,14 +35,18 @@ def reference(state: LedgerState, client: str, as_of: date) -> list:  # type: ig
     return compute_balances(invoices, credits, payments, as_of)
 
 
+def ledger_at(tmp_path: Path, facts: list[Fact], offset: int) -> tuple[LedgerState, date]:
+    """The state of a generated ledger of 2025, and a date `offset` days into it."""
+    path = tmp_path / "journal.jsonl"
+    write_journal(path, entries_for(facts, 2025))
+    return open_state(path), date(2025, 1, 1) + timedelta(days=offset)
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(facts=FACTS, offset=st.integers(0, 800))
 def test_accounts_at_a_past_date_give_the_balances_of_the_rules(tmp_path: Path, facts: list[Fact],
                                                                offset: int) -> None:
-    path = tmp_path / "journal.jsonl"
-    write_journal(path, entries_for(facts, 2025))
-    state = open_state(path)
-    as_of = date(2025, 1, 1) + timedelta(days=offset)
+    state, as_of = ledger_at(tmp_path, facts, offset)
     for client in sorted({c for c, _ in state.accounts.pairs()}):
         at = [a.balance(as_of) for a in state.accounts.at(client, as_of)]
         assert at == reference(state, client, as_of)
@@ -53,10 +57,7 @@ def test_accounts_at_a_past_date_give_the_balances_of_the_rules(tmp_path: Path, 
 @given(facts=FACTS, offset=st.integers(0, 800))
 def test_the_report_balancer_gives_the_balances_balances_prints(tmp_path: Path, facts: list[Fact],
                                                                 offset: int) -> None:
-    path = tmp_path / "journal.jsonl"
-    write_journal(path, entries_for(facts, 2025))
-    state = open_state(path)
-    as_of = date(2025, 1, 1) + timedelta(days=offset)
+    state, as_of = ledger_at(tmp_path, facts, offset)
     balancer = Balancer(state, as_of)
     for client in sorted({c for c, _ in state.accounts.pairs()}):
         exact = reference(state, client, as_of)
