@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
 from facturier.config.fields import Money, NonEmptyStr, Quantity, StrictModel
-from facturier.config.mail import EnvName, plain_text_only_on_loopback
+from facturier.config.mail import EnvName, is_loopback, plain_text_only_on_loopback
 from facturier.core.dunning import (
     DEFAULT_STAGES,
     DEFAULT_WINDOW,
@@ -112,7 +112,7 @@ class PaymentLinkConfig(StrictModel):
             return value
         parts = urlsplit(value)
         host = (parts.hostname or "").lower()
-        loopback = host == "localhost" or host == "::1" or host.startswith("127.")
+        loopback = is_loopback(host)
         if parts.scheme not in ("http", "https") or not host:
             raise ValueError(f"{value!r} is not an http(s) URL")
         if parts.scheme != "https" and not loopback:
@@ -125,8 +125,7 @@ class PaymentLinkConfig(StrictModel):
     def _known_api_host(cls, trusted: bool, info: ValidationInfo) -> bool:
         base = info.data.get("api_base")
         host = (urlsplit(base).hostname or "").lower() if isinstance(base, str) else ""
-        loopback = host == "localhost" or host == "::1" or host.startswith("127.")
-        if base and not trusted and not loopback and host != "api.stripe.com":
+        if base and not trusted and not is_loopback(host) and host != "api.stripe.com":
             raise ValueError(f"api_base {base!r} is not Stripe's API (api.stripe.com): the secret key "
                              "would be sent there; set api_base_trusted = true if you mean it")
         return trusted
