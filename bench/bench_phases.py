@@ -70,13 +70,13 @@ def main() -> None:
         printable_payload,
         split_compiled,
     )
-    from facturier.render.pool import sheets
+    from facturier.render.pool import compile_groups
     from facturier.render.qr import payment_qr_for
     from facturier.render.view import build_view
     from facturier.store.ledger import document_json
 
     records, compose = _records(N)
-    groups = [[r for _, r in group] for group in sheets((None, r) for r in records)]
+    groups = [[r for _, r in group] for group in compile_groups((None, r) for r in records)]
     views = [[build_view(r) for r in group] for group in groups]
     payloads = [printable_payload(v) for v in views]
     trees = [facturx.build_tree(r) for r in records]
