@@ -302,3 +302,15 @@ def test_a_state_file_that_cannot_be_used_now_is_left_alone_and_the_command_work
     monkeypatch.undo()
     assert state_file(busy_ws).read_bytes() == before
     assert outputs(busy_ws) == expected
+
+
+def test_a_dry_run_reads_the_saved_state_without_rebuilding_it(busy_ws: Path) -> None:
+    """A dry run reads a private copy of the state file: no notice, no rebuild from the journal
+    (the copy of a WAL-mode file once failed every query and rebuilt the state each time)."""
+    before = state_file(busy_ws).read_bytes()
+    for args in (("run", "--dry-run", "--date", "2026-12-15"), ("credit", "2026-0001", "--amount", "1.00",
+                                                               "--date", "2026-11-30", "--dry-run")):
+        r = run_cli(busy_ws, *args)
+        assert r.code == 0, r.text
+        assert "note:" not in r.err, r.err
+    assert state_file(busy_ws).read_bytes() == before

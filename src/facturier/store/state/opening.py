@@ -85,12 +85,18 @@ def _snapshot(path: Path) -> sqlite3.Connection | None:
     even SQLite's -wal and -shm files); None while another process has it open in WAL."""
     if Path(f"{path}-wal").exists():
         return None
-    db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+    db = _memory()
     try:
-        db.deserialize(path.read_bytes())
+        data = bytearray(path.read_bytes())
+        # The file's header says WAL (bytes 18 and 19 are 2), which a database in memory cannot
+        # use: every query would fail and the dry run rebuild the state from the journal. The
+        # copy is made a rollback-journal database (1, 1); its pages are the same.
+        if len(data) >= 20 and data[18:20] == b"\x02\x02":
+            data[18:20] = b"\x01\x01"
+        db.deserialize(bytes(data))
     except (sqlite3.DatabaseError, OSError):
         db.close()
-        db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        db = _memory()
     return db
 
 
