@@ -43,7 +43,7 @@ def remind(ws: Workspace, day: date, now: datetime, *, dry_run: bool = False, cl
     `store` replaces the configured draft store (tests pass `MemoryDrafts`).
     """
     collections = ws.config.collections
-    sheet = collections.source in ("csv", "sheets")
+    sheet = collections.external_source
     if client is not None and client not in ws.clients and not sheet:
         raise InputError(f"--client: unknown client {client!r} (no clients/{client}.toml)")
     preview = dry_run or collections.dry_run
