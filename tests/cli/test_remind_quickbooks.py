@@ -176,3 +176,23 @@ def test_config_problems_name_the_key(tmp_path: Path, qb: QuickBooksServer) -> N
     toml.write_text(text.split("[collections.quickbooks]")[0], encoding="utf-8")
     missing = run_cli(ws, "check")
     assert missing.code == 1 and 'source = "quickbooks" needs a [collections.quickbooks] table' in missing.out
+
+
+def test_an_unreachable_or_unreadable_quickbooks_is_one_line(tmp_path: Path, qb: QuickBooksServer) -> None:
+    import socket
+
+    ws, _ = qb_ws(tmp_path, qb)
+    env = {**ENV, "QUICKBOOKS_REFRESH_TOKEN": "RT-1"}
+    toml = ws / "facturier.toml"
+    text = toml.read_text(encoding="utf-8")
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    toml.write_text(text.replace(qb.base, f"http://127.0.0.1:{port}"), encoding="utf-8")
+    down = run_cli(ws, "remind", *DEC1, "--dry-run", env=env)
+    assert down.code == 1 and down.err.startswith("Error: cannot reach Intuit's sign-in service"), down.err
+    toml.write_text(text.replace("/v3", "/elsewhere"), encoding="utf-8")
+    wrong = run_cli(ws, "remind", *DEC1, "--dry-run", env=env)
+    assert wrong.code == 1 and "QuickBooks query" in wrong.err and "610" in wrong.err, wrong.err
+    for result in (down, wrong):
+        assert "Traceback" not in result.text and len(result.err.strip().splitlines()) == 1

@@ -181,6 +181,15 @@ class QuickBooksSession:
     def refresh(self) -> None:
         """A new access token (and maybe a new refresh token), saved 0600 at once."""
         auth = self._auth_client()
+        # Intuit may rotate the refresh token: make sure the new one can be kept before asking.
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:
+            raise QuickBooksAuthError(f"{self.path.parent}: cannot hold the QuickBooks token "
+                                      f"({exc.strerror or exc}); [collections.quickbooks] token_file") from None
+        if not os.access(self.path.parent, os.W_OK):
+            raise QuickBooksAuthError(f"{self.path.parent}: not writable, the refreshed QuickBooks token could not "
+                                      "be kept; [collections.quickbooks] token_file")
         try:
             auth.refresh(refresh_token=self._credentials.refresh_token)
         except Exception as exc:  # noqa: BLE001 -- told below
@@ -192,9 +201,14 @@ class QuickBooksSession:
                                     refresh_token=auth.refresh_token or self._credentials.refresh_token,
                                     expires_at=self._now() + expires_in)
         c = self._credentials
-        save_token(self.path, json.dumps({"access_token": c.access_token, "refresh_token": c.refresh_token,
-                                          "expires_at": c.expires_at, "realm_id": self.config.realm_id,
-                                          "scope": SCOPE}, indent=1))
+        try:
+            save_token(self.path, json.dumps({"access_token": c.access_token, "refresh_token": c.refresh_token,
+                                              "expires_at": c.expires_at, "realm_id": self.config.realm_id,
+                                              "scope": SCOPE}, indent=1))
+        except OSError as exc:
+            raise QuickBooksAuthError(f"{self.path}: the refreshed QuickBooks token could not be saved "
+                                      f"({exc.strerror or exc}); if the next run is refused, set a new "
+                                      "refresh token (docs/collections.md#quickbooks-online)") from None
         self._client = None
 
     def client(self) -> Any:
@@ -208,6 +222,7 @@ class QuickBooksSession:
     def query(self, entity: str, select: str) -> list[Any]:
         """`entity.query(select)`; a 401 refreshes the token once and asks again."""
         try:
+            import requests
             from quickbooks import objects
             from quickbooks.exceptions import AuthorizationException, QuickbooksException
         except ImportError:
@@ -223,10 +238,15 @@ class QuickBooksSession:
                     continue
                 raise QuickBooksAuthError(f"QuickBooks refused the query ({_qb_error(exc)}); check realm_id "
                                           f"{self.config.realm_id} and the {SCOPE} scope") from None
+            except QuickBooksError:
+                raise  # ours, from signing in: already one clear line
             except QuickbooksException as exc:
                 raise QuickBooksError(f"QuickBooks query {select!r} failed: {_qb_error(exc)}") from None
-            except Exception as exc:  # noqa: BLE001 -- requests' network errors
+            except (OSError, requests.RequestException) as exc:
                 raise QuickBooksError(f"cannot reach QuickBooks: {_oneline(exc)}") from None
+            except Exception as exc:  # noqa: BLE001 -- an answer the library could not read
+                raise QuickBooksError(f"QuickBooks query {select!r}: an answer that could not be read "
+                                      f"({type(exc).__name__}: {_oneline(exc)})") from None
         raise AssertionError("unreachable")
 
 
