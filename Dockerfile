@@ -33,15 +33,18 @@ COPY docker/daily.sh docker/seconds_until.py /opt/facturier/docker/
 RUN ln -s /opt/facturier/docker/daily.sh /usr/local/bin/facturier-daily \
  && useradd --uid "$UID" --create-home --shell /usr/sbin/nologin facturier \
  && mkdir -p /workspace /home/facturier/.config/facturier \
- && chown facturier:facturier /workspace /home/facturier/.config/facturier \
+ && chown -R facturier:facturier /workspace /home/facturier \
  && chmod 0700 /home/facturier/.config/facturier
 
-# A smoke test at build time, offline: the demo workspace checks, issues and verifies.
-COPY examples/demo /tmp/demo
-RUN chown -R facturier:facturier /tmp/demo
+# A smoke test at build time, offline: the demo workspace checks, issues its monthly and
+# batch invoices (PDFs through Typst) on its demo day, whatever the build machine's clock
+# says, and verifies.
+COPY --chown=facturier:facturier examples/demo /tmp/demo
 USER facturier
-RUN facturier --workspace /tmp/demo check \
- && facturier --workspace /tmp/demo run --date 2026-11-15 \
+RUN export FACTURIER_TODAY=2026-11-15 \
+ && facturier --workspace /tmp/demo check \
+ && facturier --workspace /tmp/demo run \
+ && facturier --workspace /tmp/demo batch \
  && facturier --workspace /tmp/demo verify \
  && rm -rf /tmp/demo "$HOME/.cache"
 
