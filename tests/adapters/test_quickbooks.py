@@ -55,3 +55,16 @@ def test_an_expired_access_token_is_refreshed_before_asking(tmp_path: Path) -> N
     assert [f["refresh_token"] for f in state.token_requests] == [["RT-1"]]
     saved = json.loads(token.read_text())
     assert saved["refresh_token"] == "RT-2" and saved["expires_at"] > time.time() + 3000
+
+
+def test_two_invoices_with_one_number_are_told_in_quickbooks_terms(tmp_path: Path) -> None:
+    state = QuickBooksState(customers=[customer("1", "ACME SAS", "ap@acme.example")])
+    state.invoices = [invoice("1037", "1", "10", "2026-10-01", id_="1"), invoice("1037", "1", "20", "2026-10-02",
+                                                                                 id_="2")]
+    with QuickBooksServer(state) as server:
+        cfg = config(server, tmp_path / "token.json")
+        env = {**ENV, "QUICKBOOKS_REFRESH_TOKEN": "RT-1"}
+        parsed = QuickBooksSource(lambda: QuickBooksSession(cfg, tmp_path, env)).read(TODAY)
+    expected = ("QuickBooks invoice 1037: DocNumber: another open invoice has the same DocNumber: each "
+                "reminder names one invoice")
+    assert [str(p) for p in parsed.problems] == [expected]

@@ -315,8 +315,8 @@ class QuickBooksSource(SheetSource):
         rows = [invoice_row(i, customers.get(_ref(i.CustomerRef))) for i in invoices]
         parsed = parse_sheet([list(HEADER), *rows], sheet=self.name, today=today, checks=CHECKS)
         numbers = {n: str(row[0]) for n, row in enumerate(rows, start=2)}
-        problems = tuple(InvoiceProblem(p.sheet, p.row, p.column, p.message, numbers.get(p.row, "?"))
-                         for p in parsed.problems)
+        problems = tuple(InvoiceProblem(p.sheet, p.row, p.column, _in_quickbooks_terms(p.message),
+                                        numbers.get(p.row, "?")) for p in parsed.problems)
         return replace(parsed, problems=problems)
 
     def _open_invoices(self, session: QuickBooksSession) -> list[Any]:
@@ -342,6 +342,13 @@ class QuickBooksSource(SheetSource):
     def write_back(self, updates: Sequence[WriteBack]) -> list[str]:
         """Nothing: the journal keeps the reminders drafted (module docstring)."""
         return []
+
+
+def _in_quickbooks_terms(message: str) -> str:
+    """A sheet's message about rows as QuickBooks users say it: two invoices share a number."""
+    if " is also on row " in message:
+        return "another open invoice has the same DocNumber: each reminder names one invoice"
+    return message
 
 
 def _ref(ref: Any) -> str:
