@@ -33,9 +33,10 @@ def test_every_example_parses_and_validates() -> None:
 
 def test_the_collections_guide_example_validates() -> None:
     text = (DOC.parent / "collections.md").read_text(encoding="utf-8")
-    [block] = [tomllib.loads(b) for b in re.findall(r"```toml\n(.*?)```", text, re.DOTALL)]
+    block, quickbooks = [tomllib.loads(b) for b in re.findall(r"```toml\n(.*?)```", text, re.DOTALL)]
     full = toml_blocks()[0]
     FacturierConfig.model_validate({**full, "collections": {**block["collections"], "drafts": "imap"}})
+    FacturierConfig.model_validate({**full, "collections": quickbooks["collections"]})  # issue 26
 
 
 def test_the_usage_billing_examples_validate() -> None:

@@ -49,7 +49,7 @@ def test_only_the_scopes_the_configuration_uses(collections: dict[str, Any], mai
 @pytest.mark.parametrize("section,message", [
     ({"collections": {"source": "sheets"}}, 'source = "sheets" needs spreadsheet_id'),
     ({"collections": {"source": "csv"}}, 'source = "csv" needs source_path'),
-    ({"collections": {"source": "excel"}}, "Input should be 'ledger', 'csv' or 'sheets'"),
+    ({"collections": {"source": "excel"}}, "Input should be 'ledger', 'csv', 'sheets' or 'quickbooks'"),
     ({"collections": {"slack": {"min_stage": 28}}}, "webhook_env"),
     ({"collections": {"slack": {"webhook_env": "https://hooks.slack.com/services/T/B/X"}}},
      "is not an environment variable name"),

@@ -136,6 +136,15 @@ class GoogleSheetSource(SheetSource):
             self._service = self._make_service()
         return self._service.spreadsheets().values()
 
+    def values(self) -> Any:
+        """The spreadsheets.values resource, signed in once: the Log tab appends through it."""
+        return self._values()
+
+    @property
+    def sleep(self) -> Sleep:
+        """The wait between retries (injected by tests)."""
+        return self._sleep
+
     def _get(self, a1: str) -> dict[str, Any]:
         request = self._values().get(spreadsheetId=self.spreadsheet_id, range=a1, majorDimension="ROWS",
                                      valueRenderOption="UNFORMATTED_VALUE",

@@ -74,11 +74,13 @@ def check(ctx: typer.Context) -> None:
 
 
 def _connector_problems(ws: Any, warnings: list[str]) -> list[str]:
-    """A CSV sheet source's rows (problems), and the Google sign-in (warnings)."""
+    """A CSV sheet source's rows (problems), and the Google and QuickBooks sign-ins (warnings)."""
     from facturier.adapters.google.auth import google_warnings
+    from facturier.adapters.quickbooks import quickbooks_warnings
     from facturier.adapters.sheets import check_sheet_source
 
     warnings.extend(google_warnings(ws.config, ws.root))
+    warnings.extend(quickbooks_warnings(ws.config, ws.root))
     return check_sheet_source(ws.config, ws.root, today(ws.config.timezone))
 
 

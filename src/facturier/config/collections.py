@@ -25,7 +25,10 @@ from facturier.core.dunning import (
 from facturier.core.errors import InputError
 
 DraftStoreName = Literal["outbox", "imap", "gmail"]
-SourceName = Literal["ledger", "csv", "sheets"]
+SourceName = Literal["ledger", "csv", "sheets", "quickbooks"]
+# The sources whose receivables are rows from outside the ledger (core/sheets.py's schema).
+EXTERNAL_SOURCES = ("csv", "sheets", "quickbooks")
+QUICKBOOKS_TOKEN_FILE = "~/.config/facturier/quickbooks-token.json"
 
 
 def check_penalty_rate(rate: Decimal) -> Decimal:
@@ -140,6 +143,43 @@ class PaymentLinkConfig(StrictModel):
         return url
 
 
+def check_intuit_url(value: str | None) -> str | None:
+    """An endpoint the client secret and tokens travel to: https to an Intuit host, or a
+    loopback test server (plain http allowed there only)."""
+    if value is None:
+        return value
+    parts = urlsplit(value)
+    host = (parts.hostname or "").lower()
+    if parts.scheme not in ("http", "https") or not host:
+        raise ValueError(f"{value!r} is not an http(s) URL")
+    if is_loopback(host):
+        return value
+    if parts.scheme != "https" or not (host == "intuit.com" or host.endswith(".intuit.com")):
+        raise ValueError(f"{value!r}: the QuickBooks tokens would be sent there; only https to an "
+                         "intuit.com host, or a loopback test server, is allowed")
+    return value
+
+
+class QuickBooksConfig(StrictModel):
+    """`[collections.quickbooks]`: the QuickBooks Online company whose open invoices are the
+    receivables. The app's client id and secret come from the environment; the token is kept
+    in `token_file` (outside the workspace, 0600), refreshed and saved as Intuit rotates it."""
+
+    realm_id: Annotated[str, Field(pattern=r"^[0-9]{1,32}$")]
+    environment: Literal["production", "sandbox"] = "production"
+    client_id_env: EnvName = "QUICKBOOKS_CLIENT_ID"
+    client_secret_env: EnvName = "QUICKBOOKS_CLIENT_SECRET"
+    # Read only while token_file does not exist yet: the first sign-in's refresh token.
+    refresh_token_env: EnvName = "QUICKBOOKS_REFRESH_TOKEN"
+    token_file: NonEmptyStr = QUICKBOOKS_TOKEN_FILE
+    minor_version: Annotated[int, Field(ge=75, le=999)] = 75
+    timeout: Annotated[int, Field(ge=1, le=600)] = 60
+    # Only to point the libraries at a loopback test server: the accounting API base (".../v3")
+    # and the OpenID discovery document that names the token endpoint.
+    api_base: Annotated[str | None, AfterValidator(check_intuit_url)] = None
+    discovery_url: Annotated[str | None, AfterValidator(check_intuit_url)] = None
+
+
 class CollectionsConfig(StrictModel):
     """`[collections]` of facturier.toml. Dry run unless the user turns it off."""
 
@@ -163,6 +203,9 @@ class CollectionsConfig(StrictModel):
     range: NonEmptyStr = "Invoices!A1:Z"
     write_back: bool = True
     skip_bad_rows: bool = False
+    # source = "sheets": a tab of the same spreadsheet that gets one row per draft (issue 26).
+    log_tab: NonEmptyStr | None = None
+    quickbooks: QuickBooksConfig | None = None
     slack: SlackConfig | None = None
     payment_link: PaymentLinkConfig | None = None
 
@@ -191,7 +234,17 @@ class CollectionsConfig(StrictModel):
             raise ValueError('source = "csv" needs source_path (the CSV file, relative to the workspace)')
         if self.source == "sheets" and not self.spreadsheet_id:
             raise ValueError('source = "sheets" needs spreadsheet_id (the id in the sheet\'s URL)')
+        if self.source == "quickbooks" and self.quickbooks is None:
+            raise ValueError('source = "quickbooks" needs a [collections.quickbooks] table with realm_id '
+                             '(the company id of QuickBooks Online)')
+        if self.log_tab is not None and self.source != "sheets":
+            raise ValueError('log_tab is a tab of the Google Sheet source: it needs source = "sheets"')
         return self
+
+    @property
+    def external_source(self) -> bool:
+        """Whether receivables come from outside the ledger (a sheet, QuickBooks)."""
+        return self.source in EXTERNAL_SOURCES
 
     def drafting_window(self) -> Window:
         """The window parsed (it was validated when the file was read)."""

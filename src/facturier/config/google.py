@@ -30,11 +30,14 @@ class GoogleConfig(StrictModel):
 
 def google_scopes(config: FacturierConfig) -> tuple[str, ...]:
     """Only what the configuration uses: gmail.compose for Gmail drafts or sending (it covers
-    `messages.send`), spreadsheets when a Google Sheet is written back, else read-only."""
+    `messages.send`), spreadsheets when a Google Sheet is written back or logged to, else
+    read-only."""
     scopes: list[str] = []
     collections = config.collections
     if collections.drafts == "gmail" or config.mail.transport == "gmail":
         scopes.append(GMAIL_COMPOSE)
     if collections.source == "sheets":
-        scopes.append(SHEETS if collections.write_back else SHEETS_READONLY)
+        # Writing: the write-back, or the Log tab's rows (issue 26).
+        writes = collections.write_back or collections.log_tab is not None
+        scopes.append(SHEETS if writes else SHEETS_READONLY)
     return tuple(scopes)

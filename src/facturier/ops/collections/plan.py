@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from facturier.adapters.sheets import SheetReceivables
 from facturier.core.dunning import ClientReminder, Receivable, Skipped, group_reminders, plan_reminders
 from facturier.core.errors import InputError
-from facturier.ops.collections.receivables import receivables_from_ledger
+from facturier.ops.collections.receivables import external_source, receivables_from_ledger
 from facturier.ops.connectors import sheet_source_receivables
 from facturier.store.state import LedgerState
 
@@ -62,8 +62,9 @@ def plan_run(ws: Workspace, state: LedgerState, day: date, client: str | None = 
     """
     collections = ws.config.collections
     sheet = None
-    if collections.source in ("csv", "sheets"):  # issue 12: the seed's sheet instead of the ledger
-        sheet = sheet_source_receivables(ws, day, state.collections.last, skip_bad_rows=skip_bad_rows)
+    if collections.external_source:  # issues 12, 26: a sheet or QuickBooks instead of the ledger
+        sheet = sheet_source_receivables(ws, day, state.collections.last, skip_bad_rows=skip_bad_rows,
+                                         source=external_source(ws))
         source = [r for r in sheet.receivables if client is None or sheet_client_is(r, client)]
         if client is not None and not source:
             raise InputError(f"--client: no row of the sheet is for {client!r} (give the client's name or "

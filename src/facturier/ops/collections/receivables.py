@@ -1,4 +1,5 @@
-"""The invoices collections look at, from the ledger: `receivables_from_ledger`.
+"""The invoices collections look at, from the ledger (`receivables_from_ledger`) or from
+outside it (`external_source`: a CSV or Google sheet, or QuickBooks Online).
 
 A `Receivable` (core.dunning) is one open invoice with what remains due after payments and
 credit notes, its client's contact details and its reminder history. This module is the
@@ -13,6 +14,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from facturier.adapters.sheets import SheetSource, open_sheet_source
 from facturier.core.dunning import Receivable
 from facturier.core.money import from_minor
 from facturier.ops.balance_views import client_balances
@@ -20,6 +22,16 @@ from facturier.store.state import Collections, LedgerState
 
 if TYPE_CHECKING:
     from facturier.config import ClientConfig, Workspace
+
+
+def external_source(ws: Workspace) -> SheetSource:
+    """The source `[collections] source` names when it is not the ledger: "csv", "sheets", or
+    "quickbooks" (its open invoices laid out as a sheet's rows, adapters/quickbooks.py)."""
+    if ws.config.collections.source == "quickbooks":
+        from facturier.adapters.quickbooks import open_quickbooks_source
+
+        return open_quickbooks_source(ws.config, ws.root)
+    return open_sheet_source(ws.config, ws.root)
 
 
 def receivables_from_ledger(ws: Workspace, state: LedgerState, day: date,

@@ -15,6 +15,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from facturier.adapters.drafts import DraftStore, DraftStoreOptions, open_draft_store
+from facturier.adapters.google.sheet_log import log_drafts
 from facturier.core.dunning import check_window
 from facturier.core.errors import FacturierError, InputError
 from facturier.ops.collections.apply import REVIEW_COLUMNS, apply_plan, review_row
@@ -43,7 +44,7 @@ def remind(ws: Workspace, day: date, now: datetime, *, dry_run: bool = False, cl
     `store` replaces the configured draft store (tests pass `MemoryDrafts`).
     """
     collections = ws.config.collections
-    sheet = collections.source in ("csv", "sheets")
+    sheet = collections.external_source
     if client is not None and client not in ws.clients and not sheet:
         raise InputError(f"--client: unknown client {client!r} (no clients/{client}.toml)")
     preview = dry_run or collections.dry_run
@@ -127,6 +128,8 @@ def _draft(ws: Workspace, ledger: Ledger, plan: RemindPlan, report: Report, stor
     drafted = [g for g in plan.groups if all(state.collections.last(d.number) == (d.stage, plan.day)
                                              for d in g.dues)]
     report.alerts.extend(Alert("warning", w) for w in slack_alerts(ws, drafted))
+    source = plan.sheet.source if plan.sheet is not None else None  # issue 26: the sheet's Log tab
+    report.alerts.extend(Alert("warning", w) for w in log_drafts(source, ws.config.collections.log_tab, drafted))
 
 
 def _after_drafting(ws: Workspace, ledger: Ledger, plan: RemindPlan, report: Report) -> None:

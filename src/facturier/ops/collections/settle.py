@@ -26,7 +26,7 @@ from facturier.ops.collections.drafts import DraftBuilder
 from facturier.ops.collections.formal_notice import attacher_for
 from facturier.ops.collections.metrics import record_drafts
 from facturier.ops.collections.plan import InFlight, in_flight
-from facturier.ops.collections.receivables import receivables_from_ledger
+from facturier.ops.collections.receivables import external_source, receivables_from_ledger
 from facturier.ops.gmail_threads import gmail_threads
 from facturier.ops.outcome import Alert, Report
 from facturier.store.events import ReminderEvent, T
@@ -113,10 +113,11 @@ def _retry(ws: Workspace, ledger: Ledger, store: DraftStore, group: list[InFligh
            report: Report) -> None:
     """Rebuild the draft from today's amounts with the same Message-ID, and hand it over again."""
     numbers = {f.number: f for f in group}
-    if ws.config.collections.source in ("csv", "sheets"):  # issue 12: the row as the sheet says now
+    if ws.config.collections.external_source:  # issues 12, 26: the row as the sheet (QuickBooks) says now
         from facturier.ops.connectors import sheet_source_receivables
 
-        source = sheet_source_receivables(ws, day, ledger.state.collections.last, skip_bad_rows=True).receivables
+        source = sheet_source_receivables(ws, day, ledger.state.collections.last, skip_bad_rows=True,
+                                          source=external_source(ws)).receivables
     else:
         source = receivables_from_ledger(ws, ledger.state, day, {f.client for f in group})
     open_now = {r.number: r for r in source if r.number in numbers}

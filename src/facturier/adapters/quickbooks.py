@@ -1,0 +1,413 @@
+"""QuickBooks Online as a receivables source (issue 26), through python-quickbooks and intuit-oauth.
+
+`QuickBooksSource` has the verbs of a sheet source (adapters/sheets.py): `read(today)` asks
+the company's open invoices (`select * from Invoice where Balance > '0'`, page by page) and
+their customers, and lays them out as the seed sheet's rows, so core/sheets.py checks every
+value and the router, templates and draft stores see exactly what a CSV sheet holding the
+same invoices would give. Per invoice: `DocNumber` (else its `Id`), the customer's
+`DisplayName`, the invoice's `BillEmail` (else the customer's `PrimaryEmailAddr`),
+`Balance` (what remains due), `CurrencyRef` (else the customer's), `DueDate`, `TxnDate`.
+
+Write-back: none. QuickBooks has no field for a reminder's stage and date (an invoice has
+three free custom fields a company may already use, shown only on some forms), so the
+journal keeps them (`reminder.drafted`, `facturier reminders`); Facturier only reads from
+QuickBooks.
+
+Sign-in: the app's client id and secret from the environment; the token in `token_file`
+(outside the workspace, 0600, refused when open to others). Its first refresh token comes
+from the environment (`refresh_token_env`, e.g. from Intuit's OAuth 2.0 Playground with the
+`com.intuit.quickbooks.accounting` scope only); from then on the file holds it: the access
+token is refreshed when it has expired (or QuickBooks answers 401), and the new tokens are
+saved at once, since Intuit rotates refresh tokens.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from facturier.adapters.google.auth import save_token
+from facturier.adapters.sheets import CHECKS, SheetSource, WriteBack
+from facturier.config.collections import QuickBooksConfig
+from facturier.core.errors import FacturierError
+from facturier.core.sheets import SheetParse, SheetProblem, parse_sheet
+
+SCOPE = "com.intuit.quickbooks.accounting"  # the least Intuit offers for invoices and customers
+PAGE_SIZE = 1000  # QuickBooks' largest MAXRESULTS
+CUSTOMER_CHUNK = 100  # ids per customer query: its default MAXRESULTS
+EXPIRY_MARGIN = 120.0  # seconds: refresh a token about to expire rather than have it refused
+INSTALL_HINT = "the QuickBooks libraries are not installed: pip install python-quickbooks intuit-oauth"
+REDIRECT_URI = "http://localhost"  # unused by a refresh, but AuthClient wants one
+HEADER = ("invoice_id", "client_name", "client_email", "amount", "currency", "due_date", "sent_date", "status")
+# Where a sheet column's value comes from in QuickBooks, for the problems.
+FIELDS = {"invoice_id": "DocNumber", "client_name": "customer DisplayName",
+          "client_email": "BillEmail (or the customer's PrimaryEmailAddr)", "amount": "Balance",
+          "currency": "CurrencyRef", "due_date": "DueDate", "sent_date": "TxnDate", "status": "Balance"}
+
+
+class QuickBooksError(FacturierError):
+    """QuickBooks cannot be reached, refused a request, or answered something unusable."""
+
+
+class QuickBooksAuthError(QuickBooksError):
+    """No usable sign-in: the client id/secret or the token is missing, unsafe or refused."""
+
+
+def token_path(config: QuickBooksConfig, root: Path) -> Path:
+    """The token file: `~` expanded; a relative path is relative to the workspace."""
+    path = Path(os.path.expanduser(config.token_file))
+    return path if path.is_absolute() else root / path
+
+
+def read_token(path: Path) -> dict[str, Any] | None:
+    """The saved token (None when there is none yet); refused when not a regular file of the
+    current user, open to others, or without a refresh token."""
+    try:
+        info = path.lstat()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise QuickBooksAuthError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise QuickBooksAuthError(f"{path}: the QuickBooks token is not a regular file (a link?); refused")
+    if info.st_uid != os.getuid():
+        raise QuickBooksAuthError(f"{path}: the QuickBooks token is not owned by the current user; refused")
+    mode = stat.S_IMODE(info.st_mode)
+    if mode & 0o077:
+        raise QuickBooksAuthError(f"{path}: the QuickBooks token is readable by others (mode {mode:04o}); "
+                                  f"run: chmod 600 {path}")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise QuickBooksAuthError(f"{path}: not a QuickBooks token ({exc}); delete it and set the "
+                                  "refresh token again (docs/collections.md#quickbooks-online)") from None
+    if not isinstance(data, dict) or not isinstance(data.get("refresh_token"), str) or not data["refresh_token"]:
+        raise QuickBooksAuthError(f"{path}: the QuickBooks token has no refresh token; delete it and set the "
+                                  "refresh token again (docs/collections.md#quickbooks-online)")
+    return data
+
+
+def _secret(environ: Mapping[str, str], name: str, key: str, what: str) -> str:
+    value = environ.get(name, "").strip()
+    if not value:
+        raise QuickBooksAuthError(f"the environment variable {name} is not set: it holds {what} "
+                                  f"([collections.quickbooks] {key})")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """The app's client id and secret, and the tokens as last saved."""
+
+    client_id: str
+    client_secret: str
+    access_token: str | None
+    refresh_token: str
+    expires_at: float
+
+    def expired(self, now: float) -> bool:
+        """True when the access token is missing or about to expire."""
+        return not self.access_token or self.expires_at - EXPIRY_MARGIN <= now
+
+
+def load_credentials(config: QuickBooksConfig, root: Path, environ: Mapping[str, str]) -> Credentials:
+    """The client id/secret from the environment and the token file (or, before the first
+    run, the refresh token from `refresh_token_env`)."""
+    client_id = _secret(environ, config.client_id_env, "client_id_env", "the QuickBooks app's client id")
+    secret = _secret(environ, config.client_secret_env, "client_secret_env", "the QuickBooks app's client secret")
+    path = token_path(config, root)
+    data = read_token(path)
+    if data is None:
+        refresh = environ.get(config.refresh_token_env, "").strip()
+        if not refresh:
+            raise QuickBooksAuthError(
+                f"not signed in to QuickBooks ({path} does not exist): set {config.refresh_token_env} to a "
+                f"refresh token of the {SCOPE} scope for the first run (docs/collections.md#quickbooks-online)")
+        return Credentials(client_id, secret, None, refresh, 0.0)
+    expires = data.get("expires_at")
+    return Credentials(client_id, secret, data.get("access_token") or None, data["refresh_token"],
+                       float(expires) if isinstance(expires, (int, float)) else 0.0)
+
+
+def _auth_error(exc: Exception) -> QuickBooksAuthError:
+    """A refused token refresh as one line; invalid_grant is the usual case."""
+    content = getattr(exc, "content", b"")
+    text = content.decode("utf-8", "replace") if isinstance(content, bytes) else str(content)
+    status = getattr(exc, "status_code", "?")
+    if "invalid_grant" in text:
+        return QuickBooksAuthError(
+            "QuickBooks refused the saved sign-in (invalid_grant): the refresh token was revoked or has "
+            "expired (100 days unused); delete the token file and set a new refresh token "
+            "(docs/collections.md#quickbooks-online)")
+    return QuickBooksAuthError(f"cannot refresh the QuickBooks sign-in: Intuit answered {status}: {text[:200]}")
+
+
+class QuickBooksSession:
+    """The signed-in app: an intuit-oauth `AuthClient` for the tokens, and a python-quickbooks
+    client for the accounting API. Every new token is saved before it is used."""
+
+    def __init__(self, config: QuickBooksConfig, root: Path, environ: Mapping[str, str] | None = None,
+                 now: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self.path = token_path(config, root)
+        self._now = now
+        self._credentials = load_credentials(config, root, os.environ if environ is None else environ)
+        self._auth: Any = None
+        self._client: Any = None
+
+    def _auth_client(self) -> Any:
+        if self._auth is None:
+            try:
+                from intuitlib.client import AuthClient
+            except ImportError:
+                raise QuickBooksError(INSTALL_HINT) from None
+            c = self._credentials
+            environment = self.config.discovery_url or self.config.environment
+            try:  # it reads Intuit's OpenID discovery document, which names the token endpoint
+                self._auth = AuthClient(c.client_id, c.client_secret, REDIRECT_URI, environment,
+                                        access_token=c.access_token, refresh_token=c.refresh_token,
+                                        realm_id=self.config.realm_id)
+            except Exception as exc:  # noqa: BLE001 -- requests' and intuitlib's errors, in one line
+                raise QuickBooksError(f"cannot reach Intuit's sign-in service: {_oneline(exc)}") from None
+        return self._auth
+
+    def refresh(self) -> None:
+        """A new access token (and maybe a new refresh token), saved 0600 at once."""
+        auth = self._auth_client()
+        # Intuit may rotate the refresh token: make sure the new one can be kept before asking.
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:
+            raise QuickBooksAuthError(f"{self.path.parent}: cannot hold the QuickBooks token "
+                                      f"({exc.strerror or exc}); [collections.quickbooks] token_file") from None
+        if not os.access(self.path.parent, os.W_OK):
+            raise QuickBooksAuthError(f"{self.path.parent}: not writable, the refreshed QuickBooks token could not "
+                                      "be kept; [collections.quickbooks] token_file")
+        try:
+            auth.refresh(refresh_token=self._credentials.refresh_token)
+        except Exception as exc:  # noqa: BLE001 -- told below
+            if hasattr(exc, "status_code"):
+                raise _auth_error(exc) from None
+            raise QuickBooksError(f"cannot reach Intuit to refresh the sign-in: {_oneline(exc)}") from None
+        expires_in = float(auth.expires_in or 3600)
+        self._credentials = replace(self._credentials, access_token=auth.access_token,
+                                    refresh_token=auth.refresh_token or self._credentials.refresh_token,
+                                    expires_at=self._now() + expires_in)
+        c = self._credentials
+        try:
+            save_token(self.path, json.dumps({"access_token": c.access_token, "refresh_token": c.refresh_token,
+                                              "expires_at": c.expires_at, "realm_id": self.config.realm_id,
+                                              "scope": SCOPE}, indent=1))
+        except OSError as exc:
+            raise QuickBooksAuthError(f"{self.path}: the refreshed QuickBooks token could not be saved "
+                                      f"({exc.strerror or exc}); if the next run is refused, set a new "
+                                      "refresh token (docs/collections.md#quickbooks-online)") from None
+        self._client = None
+
+    def client(self) -> Any:
+        """The python-quickbooks client, with a valid access token."""
+        if self._credentials.expired(self._now()):
+            self.refresh()
+        if self._client is None:
+            self._client = _make_client(self.config, self._auth_client())
+        return self._client
+
+    def query(self, entity: str, select: str) -> list[Any]:
+        """`entity.query(select)`; a 401 refreshes the token once and asks again."""
+        try:
+            import requests
+            from quickbooks import objects
+            from quickbooks.exceptions import AuthorizationException, QuickbooksException
+        except ImportError:
+            raise QuickBooksError(INSTALL_HINT) from None
+        kind = getattr(objects, entity)
+        for attempt in (1, 2):
+            try:
+                found: list[Any] = kind.query(select, qb=self.client())
+                return found
+            except AuthorizationException as exc:
+                if attempt == 1 and exc.error_code == 401:
+                    self.refresh()
+                    continue
+                raise QuickBooksAuthError(f"QuickBooks refused the query ({_qb_error(exc)}); check realm_id "
+                                          f"{self.config.realm_id} and the {SCOPE} scope") from None
+            except QuickBooksError:
+                raise  # ours, from signing in: already one clear line
+            except QuickbooksException as exc:
+                raise QuickBooksError(f"QuickBooks query {select!r} failed: {_qb_error(exc)}") from None
+            except (OSError, requests.RequestException) as exc:
+                raise QuickBooksError(f"cannot reach QuickBooks: {_oneline(exc)}") from None
+            except Exception as exc:  # noqa: BLE001 -- an answer the library could not read
+                raise QuickBooksError(f"QuickBooks query {select!r}: an answer that could not be read "
+                                      f"({type(exc).__name__}: {_oneline(exc)})") from None
+        raise AssertionError("unreachable")
+
+
+def _make_client(config: QuickBooksConfig, auth: Any) -> Any:
+    """A python-quickbooks client on the company, amounts as Decimal, requests with a timeout."""
+    try:
+        import requests
+        from quickbooks import QuickBooks
+    except ImportError:
+        raise QuickBooksError(INSTALL_HINT) from None
+
+    class Client(QuickBooks):  # type: ignore[misc]  # no types shipped
+        def process_request(self, request_type: str, url: str, headers: Any = "", params: Any = "",
+                            data: Any = "") -> Any:
+            # The bearer header is set here, so the plain requests.Session sends it: with a
+            # timeout, and to a loopback test server too (OAuth2Session wants https, which the
+            # configuration already requires of any other host: config/collections.py).
+            headers.update({"Authorization": "Bearer " + self.session.access_token})
+            return requests.Session.request(self.session, request_type, url, headers=headers, params=params,
+                                            data=data, timeout=config.timeout)
+
+    client = Client(auth_client=auth, refresh_token=auth.refresh_token, company_id=config.realm_id,
+                    minorversion=config.minor_version, use_decimal=True)
+    if config.api_base:
+        client.api_url_v3 = client.sandbox_api_url_v3 = config.api_base.rstrip("/")
+    return client
+
+
+def _qb_error(exc: Any) -> str:
+    detail = _oneline(getattr(exc, "detail", "") or "")
+    return f"{exc.error_code}: {exc.message}" + (f" ({detail})" if detail else "")
+
+
+def _oneline(exc: object) -> str:
+    text = " ".join(str(exc).split())
+    return (text or type(exc).__name__)[:300]
+
+
+# --- the source -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class InvoiceProblem(SheetProblem):
+    """A problem of one QuickBooks invoice, named by its number and the QuickBooks field."""
+
+    invoice: str = ""
+
+    def __str__(self) -> str:
+        return f"QuickBooks invoice {self.invoice}: {FIELDS.get(self.column, self.column)}: {self.message}"
+
+
+class QuickBooksSource(SheetSource):
+    """The company's open invoices as the rows of a sheet; nothing is written back."""
+
+    name = "quickbooks"
+    write_back_enabled = False
+
+    def __init__(self, session: Callable[[], QuickBooksSession], page_size: int = PAGE_SIZE) -> None:
+        self._make_session = session
+        self._page_size = page_size
+
+    def read(self, today: date) -> SheetParse:
+        """Every invoice with a balance, and its customer, checked as a sheet's rows are."""
+        session = self._make_session()
+        invoices = self._open_invoices(session)
+        customers = self._customers(session, {_ref(i.CustomerRef) for i in invoices} - {""})
+        rows = [invoice_row(i, customers.get(_ref(i.CustomerRef))) for i in invoices]
+        parsed = parse_sheet([list(HEADER), *rows], sheet=self.name, today=today, checks=CHECKS)
+        numbers = {n: str(row[0]) for n, row in enumerate(rows, start=2)}
+        problems = tuple(InvoiceProblem(p.sheet, p.row, p.column, _in_quickbooks_terms(p.message),
+                                        numbers.get(p.row, "?")) for p in parsed.problems)
+        return replace(parsed, problems=problems)
+
+    def _open_invoices(self, session: QuickBooksSession) -> list[Any]:
+        out: list[Any] = []
+        start = 1
+        while True:
+            page = session.query("Invoice", f"select * from Invoice where Balance > '0' "
+                                            f"STARTPOSITION {start} MAXRESULTS {self._page_size}")
+            out.extend(page)
+            if len(page) < self._page_size:
+                return out
+            start += self._page_size
+
+    def _customers(self, session: QuickBooksSession, ids: Iterable[str]) -> dict[str, Any]:
+        wanted = sorted(ids)
+        found: dict[str, Any] = {}
+        for i in range(0, len(wanted), CUSTOMER_CHUNK):
+            chunk = ", ".join("'" + c.replace("'", "\\'") + "'" for c in wanted[i:i + CUSTOMER_CHUNK])
+            for customer in session.query("Customer", f"select * from Customer where Id in ({chunk})"):
+                found[str(customer.Id)] = customer
+        return found
+
+    def write_back(self, updates: Sequence[WriteBack]) -> list[str]:
+        """Nothing: the journal keeps the reminders drafted (module docstring)."""
+        return []
+
+
+def _in_quickbooks_terms(message: str) -> str:
+    """A sheet's message about rows as QuickBooks users say it: two invoices share a number."""
+    if " is also on row " in message:
+        return "another open invoice has the same DocNumber: each reminder names one invoice"
+    return message
+
+
+def _ref(ref: Any) -> str:
+    return str(getattr(ref, "value", "") or "") if ref is not None else ""
+
+
+def _address(email: Any) -> str:
+    return str(getattr(email, "Address", "") or "") if email is not None else ""
+
+
+def invoice_row(invoice: Any, customer: Any) -> list[str]:
+    """An open invoice as the seed sheet's row (HEADER's columns), status "open": it is a
+    receivable once past its due date, as an open row of a sheet is."""
+    name = getattr(customer, "DisplayName", "") if customer is not None else ""
+    if not name and getattr(invoice, "CustomerRef", None) is not None:
+        name = getattr(invoice.CustomerRef, "name", "")
+    email = _address(getattr(invoice, "BillEmail", None)) or _address(getattr(customer, "PrimaryEmailAddr", None))
+    currency = _ref(getattr(invoice, "CurrencyRef", None)) or _ref(getattr(customer, "CurrencyRef", None))
+    number = str(invoice.DocNumber or "") or str(invoice.Id)
+    balance = invoice.Balance
+    return [number, str(name or ""), email, "" if balance is None else str(balance), currency,
+            str(invoice.DueDate or ""), str(invoice.TxnDate or ""), "open"]
+
+
+def open_quickbooks_source(config: Any, root: Path, environ: Mapping[str, str] | None = None) -> QuickBooksSource:
+    """The source `[collections] source = "quickbooks"` names; it signs in when first read."""
+    qb = config.collections.quickbooks
+    if qb is None:
+        raise QuickBooksError('source = "quickbooks" needs a [collections.quickbooks] table')
+    return QuickBooksSource(lambda: QuickBooksSession(qb, root, environ))
+
+
+def quickbooks_warnings(config: Any, root: Path, environ: Mapping[str, str] | None = None) -> list[str]:
+    """What `check` says about the QuickBooks sign-in (no network: `remind --dry-run` tries it)."""
+    qb = config.collections.quickbooks
+    if config.collections.source != "quickbooks" or qb is None:
+        return []
+    env = os.environ if environ is None else environ
+    unset = [f"collections.quickbooks.{key}: the environment variable {name} is not set here: remind will fail "
+             "until it is (cron jobs need it in their environment)"
+             for key, name in (("client_id_env", qb.client_id_env), ("client_secret_env", qb.client_secret_env))
+             if not env.get(name)]
+    try:
+        path = token_path(qb, root)
+        if read_token(path) is None and not env.get(qb.refresh_token_env):
+            return [*unset, (f"collections.quickbooks.token_file: not signed in to QuickBooks ({path} does not "
+                             f"exist and {qb.refresh_token_env} is not set); docs/collections.md#quickbooks-online")]
+    except QuickBooksAuthError as exc:
+        return [*unset, f"collections.quickbooks.token_file: {exc}"]
+    return unset
+
+
+__all__ = [
+    "SCOPE",
+    "QuickBooksAuthError",
+    "QuickBooksError",
+    "QuickBooksSession",
+    "QuickBooksSource",
+    "invoice_row",
+    "open_quickbooks_source",
+    "quickbooks_warnings",
+]
