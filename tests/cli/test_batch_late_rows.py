@@ -16,6 +16,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from facturier.store.events import DeliveryEvent, T
 from facturier.store.ledger import Ledger
 from tests.cli.test_batch import BID, drop
@@ -139,7 +141,8 @@ def test_the_link_is_unguessable_and_the_same_on_every_attempt(ws: Path, smtp_se
     [refused] = of_type(ws, T.BATCH_SEND_FAILED)
     assert re.fullmatch(r"[0-9a-f]{32}", refused["link_token"])
     smtp_server.recorder.refuse = set()
-    assert run_cli(ws, "send", "--date", "2027-02-16", env=env).code == 0  # a failed send is retried
+    # A failed send is retried by every later run, in a later month too, until delivered.
+    assert run_cli(ws, "send", "--date", "2027-03-02", env=env).code == 0
     [message] = seller_messages(smtp_server)
     [(token, name)] = LINK.findall(body(message))
     assert token == refused["link_token"] and name == f"{BID}-2027-01.zip"
@@ -178,3 +181,39 @@ def test_retry_names_a_supplementary_zip_and_refuses_one_that_does_not_exist(ws:
     assert now.code == 0, now.text
     assert [e.get("part") for e in of_type(ws, T.BATCH_DELIVERED)] == [None, 2]
     assert_each_invoice_delivered_once(ws)
+
+
+def test_a_late_row_during_an_interrupted_send_goes_to_the_next_zip(
+        ws: Path, smtp_server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The process dies once the SMTP server accepted the monthly ZIP, before its outcome is
+    journalled; a late row arrives; the human confirms the send: the confirmed ZIP holds what
+    was handed over (its kept copy), and the late invoice goes to the supplementary ZIP."""
+    from facturier.adapters.mail import SmtpMailer
+
+    env = use_smtp(ws, smtp_server)
+    drop(ws, "2027-01-orders.csv", rows(("C-1", "2027-01-10"), ("C-2", "2027-01-20")))
+    assert run_cli(ws, "batch", "--date", "2027-01-25").code == 0
+    real_send = SmtpMailer.send_receipt
+
+    def send_then_die(self: SmtpMailer, message: Any) -> Any:
+        real_send(self, message)
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patched:
+        patched.setattr(SmtpMailer, "send_receipt", send_then_die)
+        died = run_cli(ws, "send", "--date", "2027-02-15", env=env)
+    assert died.code != 0 and len(seller_messages(smtp_server)) == 1
+    [sending] = of_type(ws, T.BATCH_SENDING)
+    kept = ws / "data" / "batch_sent" / BID / f"{BID}-2027-01.zip"
+    assert sending["sha256"] == hashlib.sha256(kept.read_bytes()).hexdigest()
+    late_january_row(ws)
+    assert run_cli(ws, "batch", "--date", "2027-02-20").code == 0
+    assert run_cli(ws, "send", "--confirm-sent", f"{BID}/2027-01", env=env).code == 0
+    [confirmed] = of_type(ws, T.BATCH_DELIVERED)
+    assert confirmed["invoices"] == ["BM-2027-00001", "BM-2027-00002"]
+    assert confirmed["files"]["zip"]["sha256"] == sending["sha256"]
+    assert (ws / "downloads" / f"{BID}-2027-01.zip").read_bytes() == kept.read_bytes()  # as delivered
+    assert run_cli(ws, "send", "--date", "2027-03-15", env=env).code == 0
+    assert [e.get("part") for e in of_type(ws, T.BATCH_DELIVERED)] == [None, 2]
+    assert_each_invoice_delivered_once(ws)
+    assert run_cli(ws, "verify").code == 0

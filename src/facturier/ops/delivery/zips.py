@@ -51,18 +51,18 @@ def zip_name(batch_id: str, month: str) -> str:
 
 def batch_deliveries(ws: Workspace, state: LedgerState, day: date, states: DeliveryStates,
                      report: Report) -> list[Delivery]:
-    """The batch ZIPs the rules allow today (each once): last month's, then supplementary ones."""
+    """The batch ZIPs the rules allow today (each once): last month's, supplementary ones, and
+    every ZIP whose send failed (retried until delivered), in month order."""
     due = []
+    candidates = _candidates(ws, day, states)
     for batch_id, client in sorted(ws.batch_clients.items()):
-        for month, part in _candidates(batch_id, day, states):
+        for month, part in candidates.get(batch_id, []):
             key_state = states.get(part_key(batch_id, month, part), ("", {}))
             facts = SendFacts(active=client.active, auto_send=client.options.auto_send, mode=client.mode,
                               run_date=day, send_day=ws.config.schedule.send_day,
                               already_sent=key_state[0] in ("sent", "sending"),
                               failed_before=key_state[0] == "failed")
-            if not may_send(facts)[0]:
-                continue
-            if part > 1 and not may_have_pending(state, batch_id, month):
+            if not may_send(facts)[0] or (part > 1 and not may_have_pending(state, batch_id, month)):
                 continue
             opened = open_part(state, batch_id, month)
             if opened.part != part:  # the candidate was worked out from the delivery keys alone
@@ -79,16 +79,22 @@ def batch_deliveries(ws: Workspace, state: LedgerState, day: date, states: Deliv
     return due
 
 
-def _candidates(batch_id: str, day: date, states: DeliveryStates) -> list[tuple[str, int]]:
-    """(month, part) of the ZIPs that may be due: the open part of last month and of every
-    month of this client with a part delivered already, from the delivery keys alone."""
-    delivered: dict[str, int] = {}
+def _candidates(ws: Workspace, day: date, states: DeliveryStates) -> dict[str, list[tuple[str, int]]]:
+    """Per batch client, (month, part) of the ZIPs that may be due, from the delivery keys alone:
+    the open part of last month and of every month with a part delivered, and every failed one."""
+    delivered: dict[str, dict[str, int]] = {batch_id: {previous_month(day): 0} for batch_id in ws.batch_clients}
+    failed: dict[str, set[tuple[str, int]]] = {}
     for key, (status, _) in states.items():
-        parsed = parse_part_key(key) if status == "sent" and key.startswith(f"{batch_id}/") else None
-        if parsed is not None and parsed[0] == batch_id:
-            delivered[parsed[1]] = max(delivered.get(parsed[1], 0), parsed[2])
-    delivered.setdefault(previous_month(day), 0)
-    return [(month, parts + 1) for month, parts in sorted(delivered.items())]
+        parsed = parse_part_key(key) if status in ("sent", "failed") and "/" in key else None
+        if parsed is None or parsed[0] not in delivered:
+            continue
+        batch_id, month, part = parsed
+        if status == "failed":
+            failed.setdefault(batch_id, set()).add((month, part))
+        else:
+            delivered[batch_id][month] = max(delivered[batch_id].get(month, 0), part)
+    return {batch_id: sorted({(m, parts + 1) for m, parts in months.items()} | failed.get(batch_id, set()))
+            for batch_id, months in delivered.items()}
 
 
 def link_token(client: BatchClientConfig, last: object) -> str | None:
@@ -200,7 +206,8 @@ def batch_outgoing(ws: Workspace, opened: MonthZip, token: str | None) -> Outgoi
 
 
 def kept_copy(ws: Workspace, delivery: Delivery, sha256: object) -> SentZip | None:
-    """The kept copy of a ZIP whose send was in flight, if it is the one handed over (its SHA-256).
+    """The kept copy of a ZIP whose send was in flight, if it is the one handed over (its SHA-256);
+    downloads/ gets it back, since a batch may have rebuilt the ZIP there meanwhile.
 
     None when it is not (a copy from an earlier version, or changed since): the delivery is
     then recorded without its invoices, as earlier versions recorded it.
@@ -213,4 +220,5 @@ def kept_copy(ws: Workspace, delivery: Delivery, sha256: object) -> SentZip | No
         return None
     if not sha256 or sha256_bytes(data) != sha256:
         return None
+    atomic_write(WorkspacePaths(ws.root).downloads / name, data)
     return SentZip(path.relative_to(ws.root).as_posix(), str(sha256), zip_numbers(data, name))
