@@ -218,10 +218,12 @@ def late_rows_alert(ws: Workspace, batch_id: str, month: str, part: int, numbers
     shown = ", ".join(numbers[:5]) + (f" and {len(numbers) - 5} more" if len(numbers) > 5 else "")
     delivered = part_name(batch_id, month, part - 1)
     were, go = ("would be", "would go") if dry_run else ("were", "go")
+    cfg, supplement = ws.batch_clients[batch_id], part_name(batch_id, month, part)
+    when = (f"delivered on the next send day (day {ws.config.schedule.send_day})" if cfg.options.auto_send
+            else f"which options.auto_send = false leaves to you: `facturier send --retry {batch_id}/{month}-{part}`")
     return Alert("warning", f"{batch_id}: {len(numbers)} invoice(s) dated in {month} ({shown}) {were} issued after "
                             f"{delivered} was delivered, which never changes: they {go} into the supplementary "
-                            f"ZIP {part_name(batch_id, month, part)}, delivered on the next send day "
-                            f"(day {ws.config.schedule.send_day}).")
+                            f"ZIP {supplement}, {when}.")
 
 
 def _intake(ws: Workspace, ledger: Ledger, batch_id: str, path: Path, run_date: date,

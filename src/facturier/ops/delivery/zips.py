@@ -44,11 +44,6 @@ if TYPE_CHECKING:
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024  # most providers refuse larger messages
 
 
-def zip_name(batch_id: str, month: str) -> str:
-    """`<batch id>-<YYYY-MM>.zip`: the monthly ZIP, under downloads/ and data/batch_sent/."""
-    return part_name(batch_id, month)
-
-
 def batch_deliveries(ws: Workspace, state: LedgerState, day: date, states: DeliveryStates,
                      report: Report) -> list[Delivery]:
     """The batch ZIPs the rules allow today (each once): last month's, supplementary ones, and
