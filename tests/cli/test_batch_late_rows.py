@@ -217,3 +217,20 @@ def test_a_late_row_during_an_interrupted_send_goes_to_the_next_zip(
     assert [e.get("part") for e in of_type(ws, T.BATCH_DELIVERED)] == [None, 2]
     assert_each_invoice_delivered_once(ws)
     assert run_cli(ws, "verify").code == 0
+
+
+def test_a_stale_monthly_zip_is_rebuilt_before_it_is_delivered(ws: Path, smtp_server: Any) -> None:
+    """A ZIP in downloads/ that misses an invoice (a batch killed before its ZIP was rebuilt)
+    is rebuilt from the journal before it is handed over: no invoice is left out."""
+    env = use_smtp(ws, smtp_server)
+    drop(ws, "2027-01-a.csv", rows(("C-1", "2027-01-10")))
+    assert run_cli(ws, "batch", "--date", "2027-01-12").code == 0
+    monthly = ws / "downloads" / f"{BID}-2027-01.zip"
+    stale = monthly.read_bytes()
+    drop(ws, "2027-01-b.csv", rows(("C-2", "2027-01-20")))
+    assert run_cli(ws, "batch", "--date", "2027-01-22").code == 0
+    monthly.write_bytes(stale)
+    assert run_cli(ws, "send", "--date", "2027-02-15", env=env).code == 0
+    [delivered] = of_type(ws, T.BATCH_DELIVERED)
+    assert delivered["invoices"] == ["BM-2027-00001", "BM-2027-00002"]
+    assert zip_pdfs(ws / delivered["files"]["zip"]["path"]) == ["BM-2027-00001.pdf", "BM-2027-00002.pdf"]
