@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 import hashlib
+import re
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -262,7 +263,9 @@ def test_batch_link_delivered_once_for_last_month(ws: Path, smtp_server: Any) ->
     [msg] = [m for m in smtp_server.recorder.messages if m["To"] == "gestion@boulangerie-martin.example"]
     assert msg["Subject"] == "Vos factures de octobre 2026"
     body = msg.get_body(("plain",)).get_content()
-    assert "https://files.example.com/facturier/boulangerie-martin-2026-10.zip" in body
+    # The link names an unguessable folder (issue 24 item 7), published under downloads/.
+    [token] = re.findall(r"https://files\.example\.com/facturier/([0-9a-f]{32})/boulangerie-martin-2026-10\.zip", body)
+    assert (ws / "downloads" / token / "boulangerie-martin-2026-10.zip").is_file()
     [delivered] = of_type(ws, "batch.delivered")
     assert (delivered["client"], delivered["month"]) == ("boulangerie-martin", "2026-10")
     assert delivered["message_id"] == str(msg["Message-ID"])

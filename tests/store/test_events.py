@@ -119,7 +119,10 @@ def test_keys_of_earlier_versions_are_read_and_written_back() -> None:
         "bank_key": "k"}
     unknown = {"seq": 2, "at": at, "type": "future.fact", "n": [1, {"a": None}],
                "files": {"pdf": {"path": "data/x.pdf", "sha256": "0" * 64}}}
-    for entry in (bank_before_counterparty, unknown):
+    batch_delivered_before_parts = {
+        "seq": 3, "at": at, "type": T.BATCH_DELIVERED, "client": "boulangerie-martin", "month": "2026-10",
+        "message_id": "<m@x>", "to": ["gestion@boulangerie-martin.example"], "transport": "smtp"}
+    for entry in (bank_before_counterparty, unknown, batch_delivered_before_parts):
         event = parse_event(entry)
         assert {"seq": event.seq, "at": event.at, "type": event.type, **event.to_data()} == entry
     other = parse_event(unknown)
@@ -171,6 +174,15 @@ RECORDS: list[st.SearchStrategy[Event]] = [
               gmail_message_id=text, gmail_thread_id=text, gmail_subject=text),
     st.builds(DeliveryEvent, **delivery, error=text,
               type=one_of_types(T.INVOICE_SEND_FAILED, T.BATCH_SEND_FAILED)),
+    # A batch ZIP: a supplementary part, its link token, the ZIP handed over and kept.
+    st.builds(DeliveryEvent, **envelope, message_id=text, client=text, month=text,
+              type=one_of_types(T.BATCH_SENDING), part=st.none() | st.integers(2, 99),
+              link_token=maybe_text, sha256=maybe_text),
+    st.builds(DeliveryEvent, **envelope, message_id=text, client=text, month=text,
+              type=one_of_types(T.BATCH_DELIVERED), to=st.lists(text).map(tuple), transport=text,
+              part=st.none() | st.integers(2, 99), link_token=maybe_text,
+              invoices=st.none() | st.lists(text).map(tuple),
+              files=st.tuples(st.builds(FileRef, st.just("zip"), text, text)) | st.just(())),
     st.builds(PaymentRecorded, **payment,
               allocation=st.lists(st.builds(AllocationPart, text, amounts)).map(tuple)),
     st.builds(PaymentRecorded, **payment, allocation=st.just(()), bank_id=maybe_text,

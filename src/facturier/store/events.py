@@ -189,7 +189,11 @@ class DeliveryEvent:
     monthly ZIP), message_id; `sent`/`delivered` add to and transport (and
     confirmed_by_operator when a human confirmed an in-flight send, and gmail_message_id,
     gmail_thread_id, gmail_subject, each when not empty, when sent through Gmail);
-    `send_failed` adds error.
+    `send_failed` adds error. A batch client's ZIP may add (each only when set): part (2, 3...
+    for a supplementary ZIP of a month already delivered; absent for the monthly ZIP),
+    link_token (the unguessable folder of its download link, the same on every attempt),
+    sha256 (on `sending`: the ZIP handed over), invoices (on `delivered`: the numbers the
+    ZIP holds) and files (on `delivered`: the copy kept in data/batch_sent/, role "zip").
     """
 
     seq: int = 0
@@ -206,11 +210,18 @@ class DeliveryEvent:
     gmail_message_id: str = ""
     gmail_thread_id: str = ""
     gmail_subject: str = ""
+    part: int | None = None
+    link_token: str | None = None
+    sha256: str | None = None
+    invoices: tuple[str, ...] | None = None
+    files: tuple[FileRef, ...] = ()
 
     @property
     def key(self) -> str:
-        """The delivery key: the invoice number or `<batch id>/<YYYY-MM>`."""
-        return self.number if self.number is not None else f"{self.client}/{self.month}"
+        """The delivery key: the invoice number, `<batch id>/<YYYY-MM>` or `<batch id>/<YYYY-MM>-<part>`."""
+        if self.number is not None:
+            return self.number
+        return f"{self.client}/{self.month}" + (f"-{self.part}" if self.part is not None else "")
 
     @classmethod
     def parse(cls, e: dict[str, Any]) -> DeliveryEvent:
@@ -223,6 +234,10 @@ class DeliveryEvent:
             gmail_message_id=str(e.get("gmail_message_id", "")),
             gmail_thread_id=str(e.get("gmail_thread_id", "")),
             gmail_subject=str(e.get("gmail_subject", "")),
+            part=None if e.get("part") is None else int(e["part"]), link_token=e.get("link_token"),
+            sha256=e.get("sha256"),
+            invoices=None if e.get("invoices") is None else tuple(str(n) for n in e["invoices"]),
+            files=_files(e.get("files")),
         )
 
     def to_data(self) -> dict[str, Any]:
@@ -238,6 +253,11 @@ class DeliveryEvent:
             data.update((k, v) for k, v in gmail.items() if v)
         elif self.type in _SEND_FAILED:
             data["error"] = self.error
+        data.update(_present(part=self.part, link_token=self.link_token, sha256=self.sha256))
+        if self.invoices is not None:
+            data["invoices"] = list(self.invoices)
+        if self.files:
+            data["files"] = _files_data(self.files)
         return data
 
 

@@ -60,6 +60,10 @@ class WorkspacePaths:
         """downloads/: the batch clients' monthly ZIPs."""
         return self.root / "downloads"
 
+    def batch_sent(self, batch_id: str) -> Path:
+        """data/batch_sent/<batch_id>/: the exact ZIPs delivered to a batch client, kept."""
+        return self.data / "batch_sent" / batch_id
+
     @property
     def exports(self) -> Path:
         """exports/: generated CSV, FEC and report files (deletable)."""

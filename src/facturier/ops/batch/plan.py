@@ -26,6 +26,7 @@ from facturier.ops.batch.process import (
     batch_document,
     inbox_files,
     inbox_problem,
+    late_rows_alert,
     ledger_view,
     orphan_inboxes,
     process_client,
@@ -33,6 +34,7 @@ from facturier.ops.batch.process import (
 )
 from facturier.ops.batch.rows import FileCheck, iter_rows
 from facturier.ops.issuing import DocumentDraft, numbered
+from facturier.ops.month_zips import delivered_offsets
 from facturier.ops.outcome import Alert, ProgressHook, Report
 from facturier.ops.plan import carry_out
 from facturier.ops.state_access import NumberAllocator
@@ -88,7 +90,7 @@ class BatchPlan:
                                     f"{stopped.left} row(s) left to issue; the next real run resumes it first")
             invoiced = dict(client.invoiced)
             for path in client.inbox:
-                _report_file(self.ws, client, path, self.run_date, allocator, invoiced, report)
+                _report_file(self.ws, self.state, client, path, self.run_date, allocator, invoiced, report)
         return report
 
     def apply(self, ledger: Ledger, progress: ProgressHook | None = None) -> Report:
@@ -145,8 +147,8 @@ def _unreadable(exc: OSError | UnsafeFileError) -> str:
     return f"cannot read it ({printable(reason)})"
 
 
-def _report_file(ws: Workspace, client: ClientBatches, path: Path, run_date: date, allocator: NumberAllocator,
-                 invoiced: dict[str, str], report: Report) -> None:
+def _report_file(ws: Workspace, state: LedgerState, client: ClientBatches, path: Path, run_date: date,
+                 allocator: NumberAllocator, invoiced: dict[str, str], report: Report) -> None:
     """Validate one file; on success add its would-be invoices and advance the numbers in memory."""
     batch_id = client.batch_id
     label = f"{batch_id}/{printable(path.name)}"
@@ -173,12 +175,26 @@ def _report_file(ws: Workspace, client: ClientBatches, path: Path, run_date: dat
             yield DocumentDraft(batch_document(cfg, batch_id, row, numbers))
 
     # Numbered as the issuing pipeline numbers them, on the allocator shared by every file.
+    months: dict[str, list[str]] = {}
     for row, (draft, record) in zip(rows, numbered(drafts, allocator), strict=True):
         doc = draft.doc
         invoiced[row.reference] = doc.number
+        months.setdefault(doc.issue_date.isoformat()[:7], []).append(doc.number)
         report.rows.append({
             "client": batch_id, "file": printable(path.name), "line": row.line, "number": doc.number,
             "reference": row.reference, "customer": row.customer_name, "date": row.issue_date.isoformat(),
             "due_date": row.due_date.isoformat(), "currency": doc.currency,
             "total_incl_vat": record["total_incl_vat"], "mode": doc.mode,
         })
+    if cfg.mode == "live":
+        _warn_late(ws, state, batch_id, months, report)
+
+
+def _warn_late(ws: Workspace, state: LedgerState, batch_id: str, months: dict[str, list[str]],
+               report: Report) -> None:
+    """Warn about the rows dated in a month whose ZIP was delivered already (a supplementary ZIP)."""
+    for month, numbers in sorted(months.items()):
+        delivered = len(delivered_offsets(state, batch_id, month))
+        if delivered:
+            report.alerts.append(late_rows_alert(ws, batch_id, month, delivered + 1, numbers, dry_run=True))
+

@@ -13,7 +13,9 @@ each active batch client, every `data/inbox_batch/<id>/*.csv` the plan listed, i
 4. the inbox file is removed, then `batch.completed` is journalled.
 A run first resumes every accepted batch without `batch.completed` (a killed run): the rows
 whose reference already has an invoice of that batch are skipped, the rest issued, so nothing
-is issued twice and numbers stay gapless. Finally each touched month's ZIP is rebuilt.
+is issued twice and numbers stay gapless. Finally each touched month's open ZIP is rebuilt:
+the monthly ZIP until it is delivered, then a supplementary one (`ops/month_zips.py`), with a
+warning for the late rows that went into it.
 """
 
 from __future__ import annotations
@@ -32,11 +34,12 @@ from facturier.core.errors import FacturierError, InputError, IntegrityError, Un
 from facturier.core.invoice import Document, Line, Party
 from facturier.core.text import FileProblem as Problem
 from facturier.core.text import is_utf8, printable
-from facturier.ops.batch.monthly_zip import build_monthly_zip
+from facturier.ops.batch.monthly_zip import build_open_zip
 from facturier.ops.batch.rows import BatchContext, BatchRow, FileCheck, iter_rows
 from facturier.ops.documents import seller_party
 from facturier.ops.issuing import DocumentDraft, issue_documents
 from facturier.ops.logs import log
+from facturier.ops.month_zips import part_name
 from facturier.ops.outcome import Alert, ProgressHook, Report
 from facturier.ops.state_access import NumberAllocator
 from facturier.store.events import BatchAccepted, BatchCompleted, BatchRejected
@@ -190,15 +193,37 @@ def orphan_inboxes(ws: Workspace) -> list[str]:
 def process_client(ws: Workspace, ledger: Ledger, batch_id: str, interrupted: list[Entry], inbox: list[Path],
                    run_date: date, report: Report, progress: ProgressHook | None) -> None:
     """Resume the client's interrupted batches, take in and issue its inbox files, rebuild the ZIPs."""
-    months: set[str] = set()
+    months: dict[str, list[str]] = {}
     for accepted in interrupted:
-        months |= _issue_accepted(ws, ledger, batch_id, accepted, report, progress, resumed=True)
+        _merge(months, _issue_accepted(ws, ledger, batch_id, accepted, report, progress, resumed=True))
     for path in inbox:
         fresh = _intake(ws, ledger, batch_id, path, run_date, report)
         if fresh is not None:
-            months |= _issue_accepted(ws, ledger, batch_id, fresh, report, progress, resumed=False)
-    for month in sorted(months):
-        build_monthly_zip(ws.root, ledger.state, batch_id, month)
+            _merge(months, _issue_accepted(ws, ledger, batch_id, fresh, report, progress, resumed=False))
+    for month, numbers in sorted(months.items()):
+        opened = build_open_zip(ws.root, ledger.state, batch_id, month)
+        if opened.part > 1 and numbers and ws.batch_clients[batch_id].mode == "live":
+            report.alerts.append(late_rows_alert(ws, batch_id, month, opened.part, numbers))
+            log(ws.root, f"{len(numbers)} late invoice(s) of {month} in the supplementary {opened.name}", batch_id)
+
+
+def _merge(months: dict[str, list[str]], more: dict[str, list[str]]) -> None:
+    for month, numbers in more.items():
+        months.setdefault(month, []).extend(numbers)
+
+
+def late_rows_alert(ws: Workspace, batch_id: str, month: str, part: int, numbers: list[str],
+                    dry_run: bool = False) -> Alert:
+    """The warning for invoices dated in a month whose ZIP was already delivered (a late row)."""
+    shown = ", ".join(numbers[:5]) + (f" and {len(numbers) - 5} more" if len(numbers) > 5 else "")
+    delivered = part_name(batch_id, month, part - 1)
+    were, go = ("would be", "would go") if dry_run else ("were", "go")
+    cfg, supplement = ws.batch_clients[batch_id], part_name(batch_id, month, part)
+    when = (f"delivered on the next send day (day {ws.config.schedule.send_day})" if cfg.options.auto_send
+            else f"which options.auto_send = false leaves to you: `facturier send --retry {batch_id}/{month}-{part}`")
+    return Alert("warning", f"{batch_id}: {len(numbers)} invoice(s) dated in {month} ({shown}) {were} issued after "
+                            f"{delivered} was delivered, which never changes: they {go} into the supplementary "
+                            f"ZIP {supplement}, {when}.")
 
 
 def _intake(ws: Workspace, ledger: Ledger, batch_id: str, path: Path, run_date: date,
@@ -326,8 +351,8 @@ def _move_rejected(path: Path, dest: Path, report: Report, label: str) -> bool:
 
 
 def _issue_accepted(ws: Workspace, ledger: Ledger, batch_id: str, accepted: Entry, report: Report,
-                    progress: ProgressHook | None, resumed: bool) -> set[str]:
-    """Issue the rows of an accepted batch not issued yet, then complete it; the months touched."""
+                    progress: ProgressHook | None, resumed: bool) -> dict[str, list[str]]:
+    """Issue the rows of an accepted batch not issued yet, then complete it; the numbers issued per month."""
     cfg = ws.batch_clients[batch_id]
     sha, name = accepted["sha256"], accepted["name"]
     archive = ws.root / named_file(accepted, "csv")["path"]
@@ -346,11 +371,11 @@ def _issue_accepted(ws: Workspace, ledger: Ledger, batch_id: str, accepted: Entr
                 yield DocumentDraft(batch_document(cfg, batch_id, row, numbers), extra)
 
     numbers: list[str] = []
-    months: set[str] = set()
+    months: dict[str, list[str]] = {}
     for issued in issue_documents(ledger, drafts, templates=ws.root / "templates", expected=remaining,
                                   progress=progress, label=f"{batch_id}/{name}"):
         numbers.append(issued.doc.number)
-        months.add(issued.doc.issue_date.isoformat()[:7])
+        months.setdefault(issued.doc.issue_date.isoformat()[:7], []).append(issued.doc.number)
     if check.problem_count:  # the archive was valid when accepted and is unchanged: a bug, not input
         raise IntegrityError(f"{archive}: accepted file no longer validates: {check.problems[0]}")
     _complete(ledger, batch_id, accepted, len(done) + len(numbers))

@@ -18,11 +18,11 @@ from facturier.adapters.mail import MailConnectionError, MailError, MailTranspor
 from facturier.core.errors import FacturierError, InputError
 from facturier.core.send_rules import SendFacts, may_send, missed_send_day
 from facturier.ops.delivery.messages import invoice_message, template_env
-from facturier.ops.delivery.model import JOURNAL_TYPES, Delivery, delivery_states
-from facturier.ops.delivery.zips import batch_deliveries, batch_delivery
+from facturier.ops.delivery.model import JOURNAL_TYPES, Delivery, DeliveryStates, Outgoing, SentZip, delivery_states
+from facturier.ops.delivery.zips import batch_deliveries, find_batch_delivery, kept_copy
 from facturier.ops.logs import log
 from facturier.ops.outcome import Alert, ProgressHook, Report
-from facturier.store.events import DeliveryEvent, T
+from facturier.store.events import DeliveryEvent, FileRef, T
 from facturier.store.journal import Entry
 from facturier.store.ledger import Ledger
 from facturier.store.state import LedgerState
@@ -92,7 +92,7 @@ def invoice_delivery(ws: Workspace, env: Any, entry: Entry) -> Delivery:
     """The delivery of one issued direct invoice to its client's recipients."""
     to = tuple(ws.clients[entry["client"]].recipients())
     return Delivery("invoice", entry["number"], entry["client"], to, None,
-                    lambda: invoice_message(ws, env, entry, list(to)))
+                    lambda: Outgoing(invoice_message(ws, env, entry, list(to))))
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +134,7 @@ def plan_deliveries(ws: Workspace, state: LedgerState, day: date) -> Deliveries:
     findings = Report("", [])
     states = delivery_states(state)
     findings.alerts.extend(in_flight_alerts(states))
-    due = invoice_deliveries(ws, state, day, states, findings) + batch_deliveries(ws, day, states, findings)
+    due = invoice_deliveries(ws, state, day, states, findings) + batch_deliveries(ws, state, day, states, findings)
     return Deliveries(ws, day, tuple(due), tuple(findings.alerts), tuple(findings.notes))
 
 
@@ -176,15 +176,15 @@ def deliver(ws: Workspace, ledger: Ledger, mailer: MailTransport, delivery: Deli
     """Build, journal `sending`, hand over, journal the outcome; False when the transport is gone."""
     sending, _, failed = JOURNAL_TYPES[delivery.kind]
     try:
-        message = delivery.build()
+        outgoing = delivery.build()
     except FacturierError as exc:
         report.alerts.append(Alert("error", f"{delivery.key}: not sent: {exc}"))
         report.rows.append(_row(delivery, "error", ""))
         return True
-    message_id = str(message["Message-ID"])
-    ledger.append(delivery.event(sending, message_id))
+    message_id = str(outgoing.message["Message-ID"])
+    ledger.append(replace(delivery.event(sending, message_id), sha256=outgoing.zip.sha256 if outgoing.zip else None))
     try:
-        receipt = mailer.send_receipt(message)
+        receipt = mailer.send_receipt(outgoing.message)
     except MailError as exc:
         ledger.append(replace(delivery.event(failed, message_id), error=str(exc)))
         report.alerts.append(Alert("error", f"{delivery.key}: not sent, retried by the next run (or "
@@ -192,21 +192,25 @@ def deliver(ws: Workspace, ledger: Ledger, mailer: MailTransport, delivery: Deli
         report.rows.append(_row(delivery, "failed", message_id))
         log(ws.root, f"send failed {delivery.key}: {exc}", delivery.client)
         return not isinstance(exc, MailConnectionError)
-    ledger.append(delivered(delivery, message_id, ws.config.mail.transport, receipt.journal_fields))
+    ledger.append(delivered(delivery, message_id, ws.config.mail.transport, receipt.journal_fields, outgoing.zip))
     report.rows.append(_row(delivery, "sent", message_id))
     log(ws.root, f"sent {delivery.key} to {', '.join(delivery.to)} ({message_id})", delivery.client)
     return True
 
 
 def delivered(delivery: Delivery, message_id: str, transport: str,
-              fields: dict[str, str]) -> DeliveryEvent:
+              fields: dict[str, str], sent_zip: SentZip | None = None) -> DeliveryEvent:
     """The `sent`/`delivered` entry: recipients, transport, and what the transport journals
-    (Gmail's message and thread ids and subject, `SendReceipt.journal_fields`)."""
+    (Gmail's message and thread ids and subject, `SendReceipt.journal_fields`); for a batch
+    ZIP, the invoices it holds and its copy kept in data/batch_sent/ (checked by `verify`)."""
     _, done, _ = JOURNAL_TYPES[delivery.kind]
-    return replace(delivery.event(done, message_id), to=delivery.to, transport=transport,
-                   gmail_message_id=fields.get("gmail_message_id", ""),
-                   gmail_thread_id=fields.get("gmail_thread_id", ""),
-                   gmail_subject=fields.get("gmail_subject", ""))
+    event = replace(delivery.event(done, message_id), to=delivery.to, transport=transport,
+                    gmail_message_id=fields.get("gmail_message_id", ""),
+                    gmail_thread_id=fields.get("gmail_thread_id", ""),
+                    gmail_subject=fields.get("gmail_subject", ""))
+    if sent_zip is None:
+        return event
+    return replace(event, invoices=sent_zip.invoices, files=(FileRef("zip", sent_zip.path, sent_zip.sha256),))
 
 
 def _row(delivery: Delivery, status: str, message_id: str) -> dict[str, str]:
@@ -230,7 +234,7 @@ def resolve_in_flight(ws: Workspace, key: str, action: Literal["confirm", "retry
         if state == "sent":
             sent = ledger.state.entry_at(ledger.state.core.deliveries[key][1])
             raise InputError(f"{key} was already sent (Message-ID {sent.get('message_id', '?')})")
-        delivery = find_delivery(ws, ledger.state, key)
+        delivery = find_delivery(ws, ledger.state, key, states)
         report = Report("Emails", SEND_COLUMNS)
         if action == "confirm":
             confirm_sent(ws, ledger, delivery, state, last, report)
@@ -244,18 +248,17 @@ def confirm_sent(ws: Workspace, ledger: Ledger, delivery: Delivery, state: str,
     """Journal the outcome a human observed for a send the process could not record."""
     if state != "sending" or last is None:
         raise InputError(f"{delivery.key} has no send in flight to confirm; use --retry to send it")
-    event = delivered(delivery, str(last["message_id"]), ws.config.mail.transport, {})
+    sent_zip = kept_copy(ws, delivery, last.get("sha256")) if delivery.kind == "batch" else None
+    event = delivered(delivery, str(last["message_id"]), ws.config.mail.transport, {}, sent_zip)
     ledger.append(replace(event, confirmed_by_operator=True))
     report.rows.append(_row(delivery, "confirmed sent", str(last["message_id"])))
 
 
-def find_delivery(ws: Workspace, state: LedgerState, key: str) -> Delivery:
-    """The delivery a human names on the command line: an invoice number or `<batch id>/<YYYY-MM>`."""
+def find_delivery(ws: Workspace, state: LedgerState, key: str, states: DeliveryStates) -> Delivery:
+    """The delivery a human names on the command line: an invoice number, `<batch id>/<YYYY-MM>`
+    or `<batch id>/<YYYY-MM>-<n>` (a supplementary ZIP)."""
     if "/" in key:
-        batch_id, month = key.split("/", 1)
-        if batch_id not in ws.batch_clients:
-            raise InputError(f"{key}: no batch client {batch_id!r}")
-        return batch_delivery(ws, batch_id, month)
+        return find_batch_delivery(ws, state, key, states)
     for entry in (state.entry_at(o) for o in state.names.documents_named(key)):
         if entry["type"] == T.INVOICE_ISSUED and entry.get("seller") == "issuer":
             if entry["mode"] != "live":
