@@ -203,3 +203,27 @@ def test_gmail_links_find_the_draft_by_its_message_id(tmp_path: Path) -> None:
     # The query the Gmail store itself uses to find a draft again (drafts.list q=rfc822msgid:).
     assert unquote(url.fragment) == "search/rfc822msgid:" + str(draft["Message-ID"]).strip("<>")
     assert f'href="{line["link"]}"' in page.read_text(encoding="utf-8")
+
+
+def test_a_page_that_cannot_be_written_is_a_warning_and_the_run_still_reports(ws: Path) -> None:
+    (ws / "exports").write_text("not a folder", encoding="utf-8")
+    result = run_cli(ws, "remind", "--date", "2027-01-06")
+    assert result.code == 0, result.text
+    assert "4 of 4 draft(s) made on 2027-01-06." in result.out and "Review page:" not in result.out
+    assert "WARNING: the review page was not written:" in result.err and "exports" in result.err
+    assert "Traceback" not in result.text
+
+
+def test_a_page_edited_by_hand_carries_over_only_what_this_module_writes(ws: Path) -> None:
+    _, page = remind_json(ws, "--date", "2027-01-06")
+    text = page.read_text(encoding="utf-8")
+    forged = text.replace('"link": "../data/drafts/', '"link": "javascript:alert(1)//', 1)
+    assert forged != text
+    page.write_text(forged, encoding="utf-8")
+    remind_json(ws, "--date", "2027-01-06", "--dry-run")
+    links = [line["link"] for line in embedded(page)["drafts"]]
+    assert len(links) == 3 and all(link.startswith("../data/drafts/") for link in links)
+    assert "javascript:" not in page.read_text(encoding="utf-8")
+    page.write_text("<html>garbage", encoding="utf-8")
+    remind_json(ws, "--date", "2027-01-06", "--dry-run")  # an unreadable page is simply replaced
+    assert embedded(page)["drafts"] == []

@@ -54,7 +54,7 @@ def remind(
 ) -> None:
     """Draft the reminders that are due for overdue invoices (never sends anything)."""
     from facturier.ops.collections.remind import remind as run_remind
-    from facturier.ops.collections.review import ReviewSource, write_review_page
+    from facturier.ops.collections.review import ReviewSource, add_review_page
     from facturier.ops.collections.settle import settle
 
     ws = load(ctx)
@@ -70,8 +70,7 @@ def remind(
         review = ReviewSource()
         report = run_remind(ws, day, local_now(ws.config.timezone), dry_run=dry_run, client=client,
                             skip_bad_rows=True if skip_bad_rows else None, review=review)
-        page = write_review_page(ws, report, review, day, preview)
-        report.notes.append(f"Review page: {page}")
+        add_review_page(ws, report, review, day, preview)
     finish(ws, [report], day, preview, as_json)
 
 

@@ -31,14 +31,14 @@ from decimal import Decimal, InvalidOperation
 from email.message import EmailMessage
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from facturier.core.dunning import ClientReminder, days_overdue
 from facturier.core.money import fmt_amount
 from facturier.ops.collections.drafts import Attacher, Draft, DraftBuilder
 from facturier.ops.collections.plan import RemindPlan
 from facturier.ops.collections.receivables import receivables_from_ledger
-from facturier.ops.outcome import Report
+from facturier.ops.outcome import Alert, Report
 from facturier.render.review_html import render_review
 from facturier.store.files import atomic_write
 from facturier.store.paths import WorkspacePaths
@@ -139,6 +139,16 @@ def write_review_page(ws: Workspace, report: Report, source: ReviewSource, day: 
     return path
 
 
+def add_review_page(ws: Workspace, report: Report, source: ReviewSource, day: date, dry_run: bool) -> None:
+    """Write the page and name it in the report's notes; a page that cannot be written is a
+    warning, never a reason to hide what the run did (its drafts are journalled already)."""
+    try:
+        report.notes.append(f"Review page: {write_review_page(ws, report, source, day, dry_run)}")
+    except OSError as exc:
+        where = exc.filename or WorkspacePaths(ws.root).exports
+        report.alerts.append(Alert("warning", f"the review page was not written: {where}: {exc.strerror or exc}"))
+
+
 def draft_line(ws: Workspace, row: dict[str, Any], source: ReviewSource, store: str, dry_run: bool) -> dict[str, Any]:
     """One draft of the page: the report's row, its first lines and its link."""
     key = str(row["invoice"])
@@ -173,9 +183,19 @@ def earlier_drafts(path: Path, day: date, this_run: set[str]) -> list[dict[str, 
                 or not all(isinstance(line.get(k), str) for k in _LINE_KEYS)
                 or not isinstance(line.get("days_overdue"), int)):
             continue
+        if not safe_link(line["link"]):
+            continue
         out.append({**{k: line[k] for k in _LINE_KEYS}, "days_overdue": line["days_overdue"],
                     "amount_value": _decimal(line["amount"]), "earlier": True})
     return out
+
+
+def safe_link(link: str) -> bool:
+    """A link of a kind this module writes (a page read back may have been edited by hand)."""
+    parts = urlsplit(link)
+    if parts.scheme == "":
+        return not link.startswith("/") and not parts.netloc
+    return parts.scheme == "imap" or (parts.scheme == "https" and parts.netloc == "mail.google.com")
 
 
 def left_alone_line(item: LeftAlone) -> dict[str, Any]:
