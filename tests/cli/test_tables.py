@@ -60,9 +60,22 @@ def whole_values(rows: list[dict[str, Any]]) -> set[str]:
     return out
 
 
-def assert_whole(text: str, values: set[str], width: int) -> None:
+def json_documents(text: str) -> list[dict[str, Any]]:
+    """Every JSON document of an output, in order."""
+    decoder, docs, index = json.JSONDecoder(), [], 0
+    while index < len(text.rstrip()):
+        doc, index = decoder.raw_decode(text, index)
+        docs.append(doc)
+        while index < len(text) and text[index].isspace():
+            index += 1
+    return docs
+
+
+def assert_whole(text: str, values: set[str], width: int, notes: set[str] = frozenset()) -> None:  # type: ignore[assignment]
     lines = text.splitlines()
-    assert all(len(line) <= width for line in lines), [line for line in lines if len(line) > width]
+    # Notes are printed as lines, left for the terminal to wrap (a path stays whole to copy).
+    table = [line for line in lines if line not in notes]
+    assert all(len(line) <= width for line in table), [line for line in table if len(line) > width]
     words = {w for line in lines for w in re.split(r"[\s│┃,]+", line)}
     missing = {v for v in values if v not in words and not any(v in line for line in lines)}
     assert not missing, f"cut at {width} columns: {sorted(missing)}\n{text}"
@@ -75,6 +88,9 @@ LISTINGS = (
     ("invoices",),
     ("usage", "list"),
     ("batch", "--date", "2026-11-30", "--dry-run"),
+    ("run", "--date", "2026-12-15", "--dry-run"),
+    ("credit", "2026-0001", "--date", "2026-12-01", "--dry-run"),
+    ("show", "2026-0001"),
 )
 
 
@@ -84,12 +100,17 @@ def test_no_command_table_cuts_a_number_at_any_width(ws: Path, args: tuple[str, 
         with (ws / "clients" / "acme.toml").open("a", encoding="utf-8") as fh:
             fh.write('\n[[lines]]\ndescription = "API calls"\nmetric = "api_calls"\nunit_price = "0.01"\n')
         assert run_cli(ws, "usage", "record", "acme", "api_calls", "123456789", "--date", "2026-12-01").code == 0
-    rows = json.loads(run_cli(ws, *args, "--json").out)["rows"]
+    docs = json_documents(run_cli(ws, *args, "--json").out)  # `run` prints two reports
+    rows = docs[0]["events"] if args[0] == "show" else docs[0]["rows"]
+    notes = {note for doc in docs for note in doc.get("notes", [])}
     assert rows, args
     values = whole_values(rows)
     assert values
     for width in WIDTHS:
-        assert_whole(on_terminal(ws, width, *args), values, width)
+        text = on_terminal(ws, width, *args)
+        if args[0] == "show":  # the document's own lines first, then the table of its events
+            text = text[text.index("Events"):]
+        assert_whole(text, values, width, notes)
 
 
 def test_pay_prints_its_allocation_whole_at_every_width(ws: Path) -> None:
