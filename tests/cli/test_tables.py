@@ -71,7 +71,7 @@ def json_documents(text: str) -> list[dict[str, Any]]:
     return docs
 
 
-def assert_whole(text: str, values: set[str], width: int, notes: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+def assert_whole(text: str, values: set[str], width: int, notes: frozenset[str] | set[str] = frozenset()) -> None:
     lines = text.splitlines()
     # Notes are printed as lines, left for the terminal to wrap (a path stays whole to copy).
     table = [line for line in lines if line not in notes]
