@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rich.console import Console
 
 from facturier.cli.tables import is_whole, print_table, table_layout
@@ -182,3 +184,25 @@ def test_help_shows_flags_without_a_bool_placeholder(tmp_path: Path) -> None:
         assert "<bool>" not in result.out, (command, result.out)
     remind = run_cli(tmp_path, "remind", "--help").out
     assert re.search(r"--dry-run\s+Show the reminders", remind) and "--date" in remind and "DATE" in remind
+
+
+WORD = st.text(alphabet="abcdefghijklmnopqrstuvwxyzéà&<>", min_size=1, max_size=12)
+NUMBER = st.from_regex(r"(AV-)?20[0-9]{2}-[0-9]{4,6}|-?[0-9]{1,7}\.[0-9]{2}|20[0-9]{2}-[01][0-9]-[0-3][0-9]",
+                       fullmatch=True)
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data(), width=st.integers(min_value=60, max_value=220))
+def test_any_table_at_any_width_shows_every_number_whole(data: st.DataObject, width: int) -> None:
+    whole_names = data.draw(st.lists(st.sampled_from(["number", "amount", "date", "total_incl_vat", "due_date",
+                                                      "balance", "1-30", "days_overdue"]),
+                                     min_size=1, max_size=7, unique=True))
+    text_names = data.draw(st.lists(st.sampled_from(["client", "subject", "email", "detail", "name"]),
+                                    max_size=4, unique=True))
+    columns = data.draw(st.permutations(whole_names + text_names))
+    rows = data.draw(st.lists(st.fixed_dictionaries({
+        **{name: NUMBER for name in whole_names},
+        **{name: st.lists(WORD, min_size=1, max_size=12).map(" ".join) for name in text_names}}),
+        min_size=1, max_size=5))
+    cells = [[row[name] for name in columns] for row in rows]
+    assert_whole(render(width, columns, cells), {row[name] for row in rows for name in whole_names}, width)
