@@ -206,3 +206,11 @@ def test_any_table_at_any_width_shows_every_number_whole(data: st.DataObject, wi
         min_size=1, max_size=5))
     cells = [[row[name] for name in columns] for row in rows]
     assert_whole(render(width, columns, cells), {row[name] for row in rows for name in whole_names}, width)
+
+
+def test_cells_and_titles_are_text_never_markup() -> None:
+    text = render(80, ["number", "client"], [["2026-0001", "[bold red]Acme[/] [/oops]"]])
+    assert "[bold red]Acme[/] [/oops]" in text
+    out = io.StringIO()
+    print_table(Console(file=out, width=80, color_system=None), "Usage import of [/x].csv", ["number"], [["1"]])
+    assert "Usage import of [/x].csv" in out.getvalue()

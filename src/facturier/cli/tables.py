@@ -156,7 +156,8 @@ def print_table(console: Console, title: str, columns: Sequence[str], cells: Seq
     if layout.widths is None:
         print_blocks(console, title, columns, cells)
         return
-    table = Table(title=title)
+    # The title is text, never markup (a file name can hold brackets), and not wrapped.
+    table = Table(title=Text(title), min_width=min(cell_len(title), console.width))
     for name, width in zip(columns, layout.widths, strict=True):
         right = name.startswith(RIGHT) or name in RIGHT
         table.add_column(Text(fold_header(name, width), overflow="fold"), width=width, overflow="fold",
