@@ -48,6 +48,7 @@ class PageResult:
     console_errors: list[str] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)  # every URL requested
     failed: list[str] = field(default_factory=list)
+    values: dict[str, Any] = field(default_factory=dict)  # what each expression asked for evaluated to
 
     def foreign_requests(self, page_url: str) -> list[str]:
         """Requests for anything but the page itself (or inline data)."""
@@ -152,8 +153,10 @@ def _high(fd: int) -> int:
     return moved
 
 
-def render_page(executable: str, page: Path, width: int = 900) -> PageResult:
-    """Load a local page headless; its screenshot, PDF, text, and every error and request seen."""
+def render_page(executable: str, page: Path, width: int = 900,
+                expressions: dict[str, str] | None = None) -> PageResult:
+    """Load a local page headless; its screenshot, PDF, text, and every error and request seen;
+    `expressions` (name -> JavaScript) are evaluated in the loaded page, their values returned."""
     browser = Browser(executable)
     try:
         target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
@@ -176,6 +179,9 @@ def render_page(executable: str, page: Path, width: int = 900) -> PageResult:
         text = browser.send("Runtime.evaluate", {"expression": "document.body.innerText", "returnByValue": True},
                             session=session)["result"]["value"]
         result = PageResult(base64.b64decode(shot["data"]), base64.b64decode(pdf["data"]), text)
+        for name, expression in (expressions or {}).items():
+            result.values[name] = browser.send("Runtime.evaluate", {"expression": expression, "returnByValue": True},
+                                               session=session)["result"].get("value")
         _collect(browser.events, result)
         return result
     finally:

@@ -54,6 +54,7 @@ def remind(
 ) -> None:
     """Draft the reminders that are due for overdue invoices (never sends anything)."""
     from facturier.ops.collections.remind import remind as run_remind
+    from facturier.ops.collections.review import ReviewSource, add_review_page
     from facturier.ops.collections.settle import settle
 
     ws = load(ctx)
@@ -62,12 +63,14 @@ def remind(
         raise InputError("use --confirm or --retry, not both")
     if (confirm or retry) and dry_run:
         raise InputError("--confirm and --retry settle a draft for real; they take no --dry-run")
+    preview = dry_run or (ws.config.collections.dry_run and not (confirm or retry))
     if confirm or retry:
         report = settle(ws, confirm or retry or "", "confirm" if confirm else "retry", day)
     else:
+        review = ReviewSource()
         report = run_remind(ws, day, local_now(ws.config.timezone), dry_run=dry_run, client=client,
-                            skip_bad_rows=True if skip_bad_rows else None)
-    preview = dry_run or (ws.config.collections.dry_run and not (confirm or retry))
+                            skip_bad_rows=True if skip_bad_rows else None, review=review)
+        add_review_page(ws, report, review, day, preview)
     finish(ws, [report], day, preview, as_json)
 
 

@@ -6,7 +6,7 @@ import dataclasses
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
@@ -15,13 +15,53 @@ from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from typer.core import TyperCommand, TyperGroup, TyperOption
+from typer.models import CommandFunctionType
 
+from facturier.cli.tables import print_table
 from facturier.core.errors import InputError
 from facturier.core.text import printable, printable_lines
 from facturier.ops.outcome import Report
 
-app = typer.Typer(
+
+class _FlagsTakeNoValue:
+    """Help that shows a flag as `--dry-run`, not `--dry-run <bool>`.
+
+    Typer's Rich help prints each option's type (`display_type_rich`), and for a boolean flag
+    that is `<bool>`, as if the flag took a value; its plain help already leaves flags (and
+    counters) out. An explicit metavar is what `display_type_rich` prints instead: an empty
+    one for every flag of the command, `--help` and `--version` included.
+    """
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        params: list[Any] = super().get_params(ctx)  # type: ignore[misc]
+        for param in params:
+            if isinstance(param, TyperOption) and (param.is_flag or param.count) and param.metavar is None:
+                param.metavar = ""
+        return params
+
+
+class FlagCommand(_FlagsTakeNoValue, TyperCommand):
+    """A command whose help shows flags without a value placeholder."""
+
+
+class FlagGroup(_FlagsTakeNoValue, TyperGroup):
+    """A group (the app, `export`, `usage`, `auth`) whose help shows flags without a value placeholder."""
+
+
+class FacturierTyper(typer.Typer):
+    """A Typer app whose groups and commands show flags without `<bool>` (FlagGroup, FlagCommand)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(cls=FlagGroup, **kwargs)
+
+    def command(self, name: str | None = None, **kwargs: Any) -> Callable[[CommandFunctionType], CommandFunctionType]:
+        """`Typer.command`, with `FlagCommand` as the command class."""
+        kwargs.setdefault("cls", FlagCommand)
+        return super().command(name, **kwargs)
+
+
+app = FacturierTyper(
     name="facturier",
     help="Invoicing, payments and collections from plain files.",
     no_args_is_help=True,
@@ -42,7 +82,8 @@ def check_date_option(value: str | None) -> str | None:
 
 
 DateOpt = typer.Option(
-    None, "--date", callback=check_date_option, help="Run as if today were this date (YYYY-MM-DD)."
+    None, "--date", metavar="DATE", callback=check_date_option,
+    help="Run as if today were this date (YYYY-MM-DD)."
 )
 JsonOpt = typer.Option(False, "--json", help="Print JSON instead of a table.")
 
@@ -135,7 +176,7 @@ def print_report(report: Report, as_json: bool = False) -> None:
                           "alerts": [dataclasses.asdict(a) for a in report.alerts]}, indent=2,
                          ensure_ascii=False))
     else:
-        if report.rows and not sys.stdout.isatty():
+        if report.rows and not stdout_is_terminal():
             print(f"# {report.title}")
         print_rows(report.title, report.columns, report.rows)
         for note in report.notes:
@@ -145,23 +186,29 @@ def print_report(report: Report, as_json: bool = False) -> None:
 
 
 def print_rows(title: str, columns: list[str], rows: list[dict[str, Any]]) -> None:
-    """Rows as a Rich table on a terminal, or as plain tab-separated lines when piped.
+    """Rows as a table on a terminal (`cli.tables`: no number ever cut), or as plain
+    tab-separated lines when piped.
 
     Cells are escaped (`printable`): a tab or a newline in a name must not forge a column or a row.
     """
     if not rows:
         return
-    if sys.stdout.isatty():
-        table = Table(title=title)
-        for col in columns:
-            table.add_column(col, justify="right" if col.startswith(("total", "amount", "balance")) else "left")
-        for row in rows:
-            table.add_row(*(printable(str(row.get(c, ""))) for c in columns))
-        console.print(table)
+    cells = [[printable(str(row.get(c, ""))) for c in columns] for row in rows]
+    if stdout_is_terminal():
+        # A console per table: the width is the terminal's (or COLUMNS) now, not at import.
+        print_table(Console(soft_wrap=True), title, columns, cells)
     else:
         print("\t".join(columns))
-        for row in rows:
-            print("\t".join(printable(str(row.get(c, ""))) for c in columns))
+        for line in cells:
+            print("\t".join(line))
+
+
+def stdout_is_terminal() -> bool:
+    """Whether stdout is a terminal; Rich's TTY_COMPATIBLE=1 (or 0) says so for a pipe."""
+    forced = os.environ.get("TTY_COMPATIBLE", "")
+    if forced in ("0", "1"):
+        return forced == "1"
+    return sys.stdout.isatty()
 
 
 class RichProgress:

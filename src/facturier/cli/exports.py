@@ -6,9 +6,9 @@ from pathlib import Path
 
 import typer
 
-from facturier.cli.common import app, console, load
+from facturier.cli.common import FacturierTyper, app, console, load
 
-export_app = typer.Typer(help="Accounting CSV exports (regenerable at any time).", no_args_is_help=True)
+export_app = FacturierTyper(help="Accounting CSV exports (regenerable at any time).", no_args_is_help=True)
 app.add_typer(export_app, name="export")
 
 YearOpt = typer.Option(..., "--year", min=1900, max=9999, help="Year of the period.")

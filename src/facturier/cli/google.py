@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from facturier.cli.common import app, console, load
+from facturier.cli.common import FacturierTyper, app, console, load
 
-auth_app = typer.Typer(help="Sign in to outside services (Google).", no_args_is_help=True)
+auth_app = FacturierTyper(help="Sign in to outside services (Google).", no_args_is_help=True)
 app.add_typer(auth_app, name="auth")
 
 

@@ -10,6 +10,7 @@ import typer
 
 from facturier.cli.common import (
     DateOpt,
+    FacturierTyper,
     JsonOpt,
     app,
     load,
@@ -22,7 +23,7 @@ from facturier.cli.common import (
 from facturier.core.errors import InputError
 from facturier.core.text import printable
 
-usage_app = typer.Typer(help="Usage records of metered lines: record, import, list.", no_args_is_help=True)
+usage_app = FacturierTyper(help="Usage records of metered lines: record, import, list.", no_args_is_help=True)
 app.add_typer(usage_app, name="usage")
 _MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
 

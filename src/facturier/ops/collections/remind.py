@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING
 
 from facturier.adapters.drafts import DraftStore, DraftStoreOptions, open_draft_store
 from facturier.adapters.google.sheet_log import log_drafts
-from facturier.core.dunning import check_window
+from facturier.core.dunning import ClientReminder, check_window
 from facturier.core.errors import FacturierError, InputError
 from facturier.ops.collections.apply import REVIEW_COLUMNS, apply_plan, review_row
 from facturier.ops.collections.drafts import DraftBuilder
 from facturier.ops.collections.formal_notice import attacher_for
 from facturier.ops.collections.plan import InFlight, RemindPlan, plan_run
+from facturier.ops.collections.review import RecordingBuilder, ReviewSource, left_alone
 from facturier.ops.connectors import (
     deactivate_paid_links,
     payment_link_of,
@@ -31,17 +32,21 @@ from facturier.ops.connectors import (
 from facturier.ops.gmail_threads import gmail_threads
 from facturier.ops.outcome import Alert, ProgressHook, Report
 from facturier.ops.plan import carry_out
+from facturier.render.reminders import render_reminder
 from facturier.store.ledger import Ledger
+from facturier.store.state import LedgerState
 
 if TYPE_CHECKING:
     from facturier.config import Workspace
 
 
 def remind(ws: Workspace, day: date, now: datetime, *, dry_run: bool = False, client: str | None = None,
-           store: DraftStore | None = None, skip_bad_rows: bool | None = None) -> Report:
+           store: DraftStore | None = None, skip_bad_rows: bool | None = None,
+           review: ReviewSource | None = None) -> Report:
     """Draft (or preview) every reminder due on `day`; `now` is the local time for the window.
 
-    `store` replaces the configured draft store (tests pass `MemoryDrafts`).
+    `store` replaces the configured draft store (tests pass `MemoryDrafts`); `review`, when
+    given, is filled with what the review page needs beyond the report (`ops.collections.review`).
     """
     collections = ws.config.collections
     sheet = collections.external_source
@@ -55,8 +60,13 @@ def remind(ws: Workspace, day: date, now: datetime, *, dry_run: bool = False, cl
     if not preview and not window.open:
         return _nothing(preview, f"Nothing drafted: {window.message()} ([collections] window = "
                                  f"\"{collections.window}\", {ws.config.timezone}).")
-    report = carry_out(ws.root, lambda state: ReminderDrafts(ws, plan_run(ws, state, day, client, skip_bad_rows),
-                                                             store), dry_run=preview)
+    def make(state: LedgerState) -> ReminderDrafts:
+        plan = plan_run(ws, state, day, client, skip_bad_rows)
+        if review is not None:
+            review.left_alone = left_alone(ws, state, plan, client)
+        return ReminderDrafts(ws, plan, store, review)
+
+    report = carry_out(ws.root, make, dry_run=preview)
     if preview and not dry_run:
         report.notes.append(f"Note: {notice}.")
     if preview and window.message():
@@ -74,12 +84,14 @@ def _nothing(preview: bool, note: str) -> Report:
 class ReminderDrafts:
     """`remind`'s plan as `ops.plan` carries it out: previewed, or handed to the draft store.
 
-    `store` replaces the configured draft store when given (tests pass `MemoryDrafts`).
+    `store` replaces the configured draft store when given (tests pass `MemoryDrafts`);
+    `review` collects the drafts' first lines for the review page.
     """
 
     ws: Workspace
     plan: RemindPlan
     store: DraftStore | None = None
+    review: ReviewSource | None = None
 
     def report(self) -> Report:
         """The review table of the drafts that would be made (subjects rendered), nothing drafted."""
@@ -89,7 +101,7 @@ class ReminderDrafts:
         store = ws.config.collections.drafts
         for group in plan.groups:
             try:
-                subject = builder.render_subject(group)
+                subject = self._render(builder, group)
             except FacturierError as exc:
                 report.alerts.append(Alert("error", f"{', '.join(group.numbers)}: {exc}"))
                 subject = "(template error)"
@@ -99,25 +111,35 @@ class ReminderDrafts:
         _summary(plan, report, preview=True)
         return report
 
+    def _render(self, builder: DraftBuilder, group: ClientReminder) -> str:
+        """The draft's subject (and, for the review page, its body)."""
+        if self.review is None:
+            return builder.render_subject(group)
+        rendered = render_reminder(builder.env, group, builder.creditor)
+        self.review.record(group, rendered.body)
+        return rendered.subject
+
     def apply(self, ledger: Ledger, progress: ProgressHook | None = None) -> Report:
         """Hand the drafts over (`apply.apply_plan`), then the sheet write-back and payment links."""
         report = Report("Reminders", REVIEW_COLUMNS)
         report.alerts.extend(in_flight_alerts(self.plan.in_flight))
         if self.plan.groups:
-            _draft(self.ws, ledger, self.plan, report, self.store)
+            _draft(self.ws, ledger, self.plan, report, self.store, self.review)
         _after_drafting(self.ws, ledger, self.plan, report)
         _summary(self.plan, report)
         return report
 
 
-def _draft(ws: Workspace, ledger: Ledger, plan: RemindPlan, report: Report, store: DraftStore | None) -> None:
+def _draft(ws: Workspace, ledger: Ledger, plan: RemindPlan, report: Report, store: DraftStore | None,
+           review: ReviewSource | None = None) -> None:
     try:
         options = DraftStoreOptions(google=ws.config.google, gmail_threads=gmail_threads(ledger.state))
         opened = store if store is not None else open_draft_store(ws.config.collections, ws.root, options=options)
     except FacturierError as exc:
         report.alerts.append(Alert("error", f"nothing drafted: {exc}"))
         return
-    builder = DraftBuilder(ws, attacher_for(ws, ledger.state, plan.day))
+    attach = attacher_for(ws, ledger.state, plan.day)
+    builder = DraftBuilder(ws, attach) if review is None else RecordingBuilder(ws, attach, review)
     builder.payment_link, link_warnings = payment_link_of(ws, ledger.state, ledger)
     try:
         apply_plan(ws, ledger, plan, builder, opened, report)
