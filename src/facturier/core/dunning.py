@@ -62,6 +62,8 @@ class Receivable:
     mode: str = "live"
     business: bool = True
     from_sheet: bool = False  # a sheet row: `client` is its first email, `client_name` who it is
+    # A sheet row's country ("" when unknown); None for the ledger's, whose invoice decided.
+    country: str | None = None
     disputed: bool = False
     promised_until: date | None = None
     last_stage: int | None = None

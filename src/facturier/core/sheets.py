@@ -6,6 +6,12 @@ order (case and spaces ignored; other columns are left alone):
     invoice_id | client_name | client_email | amount | currency | due_date | sent_date |
     status | notes | last_stage_sent | last_sent_at
 
+Three optional columns say who the client is, each falling back to `[collections]`
+`language`, `country` and `business` (SheetDefaults): `language` (fr, en: the draft's
+template and number format), `country` (ISO 3166 alpha-2) and `business` (yes/no). The
+French late-payment mentions (L441-10 penalties, the 40 EUR indemnity) need a French seller
+and a row that is a business in France.
+
 Only rows whose `status` is `overdue`, or `open` and past the due date, are receivables;
 `paid`, `draft`, `void` and `cancelled` rows never are. Cells are what the source gives:
 numbers and serial-number dates (days since 1899-12-30, what Google Sheets and Excel store)
@@ -14,7 +20,13 @@ month name (15 Oct 2026, Oct 15, 2026), or numeric day/month/year when unambiguo
 3/4/2026 could be either, so it is refused with the fix). Trailing empty cells may be
 missing (the API leaves them out). Amounts are what remains due, in the row's currency,
 never rounded: more decimals than the currency has is a problem (except the float noise
-of a formula, 120.00000000000001).
+of a formula, 120.00000000000001). Numbers and dates are ASCII: other scripts' digits
+(Arabic-Indic, Devanagari, full-width) are refused, never read as a value, and a date
+with a time must be a whole ISO date-time (`2026-11-01T09:30`, not `2026-11-01Tgarbage`).
+
+No cell that is read may hold a control or format character (NUL, ESC, a line break, the
+right-to-left override U+202E...): such a cell would reach a draft's headers or a file name.
+The row is refused with the character named (`notes` is never read, so never checked).
 
 Every problem names the sheet, the row (as the spreadsheet numbers it) and the column, like
 a batch CSV: `Invoices:7:due_date: ...`. A sheet with problems drafts nothing, unless the
@@ -24,6 +36,7 @@ caller skips the bad rows.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -35,15 +48,22 @@ from facturier.core.money import ZERO, quantize
 
 COLUMNS = ("invoice_id", "client_name", "client_email", "amount", "currency", "due_date",
            "sent_date", "status", "notes", "last_stage_sent", "last_sent_at")
+OPTIONAL = ("language", "country", "business")  # else the [collections] defaults
+KNOWN = COLUMNS + OPTIONAL
+LANGUAGES = ("fr", "en")  # those of the reminder templates
 REQUIRED = ("invoice_id", "client_name", "client_email", "amount", "currency", "due_date", "status")
 WRITE_BACK = ("last_stage_sent", "last_sent_at")
 STATUSES = ("overdue", "open", "paid", "draft", "void", "cancelled", "canceled")
 SERIAL_EPOCH = date(1899, 12, 30)  # day 0 of Google Sheets' and Excel's serial dates
 _FLOAT_NOISE = Decimal("0.000001")
-_NUMERIC_DATE = re.compile(r"(\d{1,4})[/.\-](\d{1,2})[/.\-](\d{1,4})")
+_NUMERIC_DATE = re.compile(r"(\d{1,4})[/.\-](\d{1,2})[/.\-](\d{1,4})", re.ASCII)
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+_ISO_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?", re.ASCII)
+_BUSINESS = {"yes": True, "y": True, "true": True, "1": True, "b2b": True, "business": True,
+             "no": False, "n": False, "false": False, "0": False, "b2c": False, "consumer": False}
 _TEXT_FORMATS = ("%d %b %Y", "%d %B %Y", "%b %d, %Y", "%B %d, %Y", "%b %d %Y", "%B %d %Y",
                  "%d-%b-%Y", "%d-%b-%y")
-_PLAIN_AMOUNT = re.compile(r"\d+([.,]\d+)?")
+_PLAIN_AMOUNT = re.compile(r"\d+([.,]\d+)?", re.ASCII)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +73,20 @@ class CellChecks:
 
     email: Callable[[str], str]
     currency: Callable[[str], str]
+    country: Callable[[str], str]
+    visible: Callable[[str], str]  # refuses control and format characters (config.fields.check_visible)
+
+
+@dataclass(frozen=True, slots=True)
+class SheetDefaults:
+    """What a row without the optional columns is: `[collections]` language, country, business.
+
+    `country` None means unknown: no French late-payment mentions for such a row.
+    """
+
+    language: str = "en"
+    country: str | None = None
+    business: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +118,9 @@ class SheetRow:
     notes: str
     last_stage: int | None
     last_sent_on: date | None
+    language: str | None = None  # None: the optional column is absent or empty (the default applies)
+    country: str | None = None
+    business: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,13 +173,32 @@ def parse_sheet(values: Sequence[Sequence[Any]], *, sheet: str, today: date, che
     return SheetParse(tuple(rows), tuple(problems), columns, frozenset(bad))
 
 
+def find_invoice_row(values: Sequence[Sequence[Any]], invoice_id: str,
+                     first_row: int = 1) -> tuple[int, dict[str, str]] | None:
+    """The row whose `invoice_id` is this one, as (row number, cell text of each known column);
+    None when no row has it (or the header has no invoice_id column)."""
+    if not values:
+        return None
+    columns: dict[str, int] = {}
+    for index, cell in enumerate(values[0]):
+        columns.setdefault(header_name(cell), index)
+    key = columns.get("invoice_id")
+    if key is None:
+        return None
+    for offset, cells in enumerate(values[1:], start=1):
+        if key < len(cells) and _text(cells[key]) == invoice_id.strip():
+            return first_row + offset, {name: _text(_cell(cells, columns, name)) for name in KNOWN
+                                        if name in columns}
+    return None
+
+
 def _columns(header: Sequence[Any], sheet: str, row: int,
              write_back: bool) -> tuple[dict[str, int], list[SheetProblem]]:
     columns: dict[str, int] = {}
     problems: list[SheetProblem] = []
     for index, cell in enumerate(header):
         name = header_name(cell)
-        if name in COLUMNS:
+        if name in KNOWN:
             if name in columns:
                 problems.append(SheetProblem(sheet, row, name, f"the column appears twice (columns "
                                              f"{column_letter(columns[name])} and {column_letter(index)})"))
@@ -168,6 +224,8 @@ def _row(cells: Sequence[Any], columns: dict[str, int], sheet: str, number: int,
                 problems.append(SheetProblem(sheet, number, name, "is empty"))
             return None
         try:
+            if isinstance(value, str):
+                checks.visible(value)
             return parse(value)
         except ValueError as exc:
             problems.append(SheetProblem(sheet, number, name, str(exc)))
@@ -186,9 +244,12 @@ def _row(cells: Sequence[Any], columns: dict[str, int], sheet: str, number: int,
         "emails": field("client_email", lambda v: _emails(v, checks), required=True),
         "amount": field("amount", lambda v: parse_amount(v, currency), required=True) if currency else None,
         "sent_on": field("sent_date", parse_date),
-        "notes": field("notes", _text) or "",
+        "notes": _text(_cell(cells, columns, "notes")),  # never used: free text, not checked
         "last_stage": field("last_stage_sent", _stage),
         "last_sent_on": field("last_sent_at", parse_date),
+        "language": field("language", _language),
+        "country": field("country", lambda v: checks.country(_text(v).upper())),
+        "business": field("business", _business),
     }
     if problems or invoice_id is None or due_on is None or currency is None:
         return problems, None
@@ -223,12 +284,41 @@ def _emails(value: Any, checks: CellChecks) -> tuple[str, ...]:
     return tuple(checks.email(p) for p in parts)
 
 
+def _language(value: Any) -> str:
+    """`fr`, `en` (any case, a region such as en-US or fr_FR allowed)."""
+    text = _text(value)
+    code = re.split(r"[-_]", text.lower(), maxsplit=1)[0]
+    if code not in LANGUAGES:
+        raise ValueError(f"{text!r} is not a language of the reminder templates ({', '.join(LANGUAGES)})")
+    return code
+
+
+def _business(value: Any) -> bool:
+    """Whether the client is a business: yes/no, true/false, 1/0, b2b/b2c."""
+    if isinstance(value, bool):
+        return value
+    text = _text(value)
+    if text.lower() not in _BUSINESS:
+        raise ValueError(f"{text!r} is not yes or no (is the client a business?)")
+    return _BUSINESS[text.lower()]
+
+
+def ascii_digits(text: str) -> str:
+    """`text` if every digit in it is 0-9; a ValueError naming another script's digit."""
+    if not text.isascii():
+        for char in text:
+            if not char.isascii() and (char.isdigit() or unicodedata.category(char) == "Nd"):
+                raise ValueError(f"{text!r} has the digit {char!r} ({unicodedata.name(char, 'DIGIT')}): "
+                                 "write numbers and dates with the digits 0-9")
+    return text
+
+
 def _stage(value: Any) -> int:
     if isinstance(value, bool):
         raise ValueError(f"{value!r} is not a stage (a whole number of days, e.g. 14)")
     if isinstance(value, (int, float)) and float(value).is_integer() and value > 0:
         return int(value)
-    text = _text(value)
+    text = ascii_digits(_text(value))
     if text.isdigit() and int(text) > 0:
         return int(text)
     raise ValueError(f"{text!r} is not a stage (a whole number of days, e.g. 14)")
@@ -246,7 +336,7 @@ def parse_amount(value: Any, currency: str) -> Decimal:
         if abs(near - amount) < _FLOAT_NOISE:
             amount = near
     else:
-        text = _text(value)
+        text = ascii_digits(_text(value))
         if not _PLAIN_AMOUNT.fullmatch(text):
             raise ValueError(f"{text!r} is not a plain amount (digits and one '.' or ',' as decimal "
                              "mark; no currency sign or thousands separator)")
@@ -270,10 +360,16 @@ def parse_date(value: Any) -> date:
         if not 1 <= value < 2958466:
             raise ValueError(f"{value!r} is not a date serial number (days since 1899-12-30)")
         return SERIAL_EPOCH + timedelta(days=int(value))  # a fraction is the time of day
-    text = _text(value)
+    text = ascii_digits(_text(value))
     try:
-        return date.fromisoformat(text[:10]) if re.fullmatch(r"\d{4}-\d{2}-\d{2}([T ].*)?", text) \
-            else _formatted_date(text)
+        if _ISO_DATE.fullmatch(text):
+            return date.fromisoformat(text)
+        if _ISO_DATE_TIME.fullmatch(text):
+            return datetime.fromisoformat(text).date()
+        if re.match(r"\d{4}-\d{2}-\d{2}", text, re.ASCII):
+            raise ValueError(f"{text!r} is not a date (an ISO date, 2026-10-15, or date-time, "
+                             "2026-10-15T09:30, and nothing after it)")
+        return _formatted_date(text)
     except ValueError as exc:
         if "ambiguous" in str(exc) or "is not a date" in str(exc):
             raise
@@ -312,16 +408,19 @@ def column_letter(index: int) -> str:
     return letters
 
 
-def to_receivables(rows: Sequence[SheetRow], *, language: str, business: bool = True) -> list[Receivable]:
+def to_receivables(rows: Sequence[SheetRow], defaults: SheetDefaults) -> list[Receivable]:
     """The sheet's rows as the collections router takes them; the amount is what remains.
 
     A sheet has no client ids: the client is its first email address (lower-cased), so a
-    combined reminder groups the invoices sent to one address.
+    combined reminder groups the invoices sent to one address. A row's language, country and
+    business come from its own columns, else from `defaults`; an unknown country is "".
     """
     return [Receivable(
         number=r.invoice_id, client=r.emails[0].lower(), client_name=r.client_name, emails=r.emails,
-        language=language, currency=r.currency, issued_on=r.sent_on or r.due_on, due_on=r.due_on,
-        total=r.amount, paid=ZERO, credited=ZERO, remaining=r.amount, business=business, from_sheet=True,
+        language=r.language or defaults.language, currency=r.currency, issued_on=r.sent_on or r.due_on,
+        due_on=r.due_on, total=r.amount, paid=ZERO, credited=ZERO, remaining=r.amount,
+        business=defaults.business if r.business is None else r.business, from_sheet=True,
+        country=r.country or defaults.country or "",
         last_stage=r.last_stage, last_drafted_on=r.last_sent_on) for r in rows]
 
 

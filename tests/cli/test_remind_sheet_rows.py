@@ -1,0 +1,190 @@
+"""Issue 24: who a sheet row is (language, country, business), what `show` says of a sheet
+invoice, and sheet input that once gave a traceback, reached a draft's headers, or made the
+write-back replace a file outside the workspace. Through the real CLI, on a CSV sheet."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from facturier.adapters.drafts import iter_outbox
+from tests.cli.test_remind_sheets import DEC1, HEADER
+from tests.conftest import copy_demo, journal, run_cli
+
+COMMA_HEADER = HEADER.replace(";", ",")
+ACME = "INV-1042;Acme Corp;ap@acme.example;1200.50;USD;2026-10-20;2026-09-20;overdue;;;"
+
+
+def sheet_ws(tmp_path: Path, rows: list[str], collections: str = "", header: str = HEADER) -> Path:
+    """The demo (a French issuer) reminding the rows of invoices.csv, drafting for real."""
+    ws = copy_demo(tmp_path / "ws")
+    (ws / "invoices.csv").write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    with (ws / "facturier.toml").open("a", encoding="utf-8") as fh:
+        fh.write('\n[collections]\ndry_run = false\nwindow = "00:00-24:00"\nsource = "csv"\n'
+                 f'source_path = "invoices.csv"\n{collections}')
+    return ws
+
+
+def bodies(ws: Path) -> dict[str, str]:
+    """To -> the text of each draft."""
+    return {m["To"]: m.get_body(("plain",)).get_content() for _, m in iter_outbox(ws / "data" / "drafts")}
+
+
+def test_a_sheet_row_without_columns_is_english_without_french_legal_mentions(tmp_path: Path) -> None:
+    """A USD invoice of "Acme Corp" from a sheet, with a French issuer: once a French draft
+    citing L441-10 and the 40 EUR indemnity; now English, its amount in English notation."""
+    ws = sheet_ws(tmp_path, [ACME])
+    result = run_cli(ws, "remind", *DEC1)
+    assert result.code == 0, result.text
+    body = bodies(ws)["ap@acme.example"]
+    assert body.startswith("Hello Acme Corp,")
+    assert "1,200.50 USD" in body
+    assert "L441-10" not in body and "40" not in body.replace("1042", "") and "€" not in body
+
+
+def test_row_columns_choose_the_language_and_the_french_regime(tmp_path: Path) -> None:
+    header = HEADER + ";language;country;business"
+    rows = ["INV-1;Dupont SA;c@dupont.example;1200.50;EUR;2026-10-20;;overdue;;;;fr;FR;yes",
+            "INV-2;Jean Martin;jean@martin.example;90;EUR;2026-10-20;;overdue;;;;fr;FR;no",
+            "INV-3;Acme Corp;ap@acme.example;1200.50;USD;2026-10-20;;overdue;;;;en;US;yes"]
+    ws = sheet_ws(tmp_path, rows, header=header)
+    result = run_cli(ws, "remind", *DEC1)
+    assert result.code == 0, result.text
+    drafts = bodies(ws)
+    dupont = drafts["c@dupont.example"]
+    assert dupont.startswith("Bonjour Dupont SA,") and "1\u202f200,50 EUR" in dupont
+    assert "L441-10" in dupont and "40,00\u00a0€" in dupont
+    consumer = drafts["jean@martin.example"]
+    assert consumer.startswith("Bonjour Jean Martin,") and "L441-10" not in consumer
+    assert "L441-10" not in drafts["ap@acme.example"] and "1,200.50 USD" in drafts["ap@acme.example"]
+
+
+def test_collections_defaults_make_rows_french_and_check_warns_when_unset(tmp_path: Path) -> None:
+    ws = sheet_ws(tmp_path, [ACME.replace("USD", "EUR")], 'language = "fr"\ncountry = "FR"\n')
+    checked = run_cli(ws, "check")
+    assert checked.code == 0 and "collections.language" not in checked.text, checked.text
+    assert run_cli(ws, "remind", *DEC1).code == 0
+    body = bodies(ws)["ap@acme.example"]
+    assert body.startswith("Bonjour Acme Corp,") and "L441-10" in body
+    plain = sheet_ws(tmp_path / "plain", [ACME])
+    warned = run_cli(plain, "check")
+    assert warned.code == 0, warned.text
+    assert "warning: facturier.toml: collections.language: not set" in warned.out
+
+
+def test_init_writes_the_sheet_defaults_commented(tmp_path: Path) -> None:
+    assert run_cli(tmp_path, "init", str(tmp_path / "new")).code == 0
+    text = (tmp_path / "new" / "facturier.toml").read_text(encoding="utf-8")
+    for line in ('# source = "csv"', '# language = "en"', '# country = "US"', "# business = true"):
+        assert line in text, line
+    assert run_cli(tmp_path / "new", "check").code == 0
+
+
+def test_show_says_a_sheet_invoice_lives_in_the_sheet(tmp_path: Path) -> None:
+    ws = sheet_ws(tmp_path, ["INV-7;Bee;b@b.example;90;EUR;2026-11-25;;open;;;", ACME])
+    assert run_cli(ws, "remind", *DEC1).code == 0
+    shown = run_cli(ws, "show", "INV-1042")
+    assert shown.code == 0, shown.text
+    assert "INV-1042 is not an invoice of this workspace's ledger: it lives in the CSV sheet invoices.csv, row 3" \
+        in shown.out
+    assert "Acme Corp <ap@acme.example>" in shown.out and "1200.50 USD" in shown.out
+    assert "Reminder: stage 42 on 2026-12-01 (drafted" in shown.out
+    as_json = json.loads(run_cli(ws, "show", "INV-1042", "--json").out)
+    assert as_json["document"] is None and as_json["sheet"]["row"] == 3
+    assert [r["stage"] for r in as_json["collections"]["reminders"]] == [42]
+    missing = run_cli(ws, "show", "INV-9")
+    assert missing.code == 1 and "no row of the CSV sheet invoices.csv" in missing.err
+
+
+@pytest.mark.parametrize(("cell", "column", "shown"), [
+    ('"INV-1\nBcc: boss@acme.example"', "invoice_id", "U+000A"),
+    ("INV-\x1b[31m1", "invoice_id", "U+001B"),
+    ("INV-\u202e1", "invoice_id", "U+202E"),
+    ("INV-1\x00", "invoice_id", "U+0000"),
+])
+def test_control_characters_in_a_sheet_never_reach_a_draft(tmp_path: Path, cell: str, column: str,
+                                                           shown: str) -> None:
+    ws = sheet_ws(tmp_path, [f"{cell};Acme;ap@acme.example;100;EUR;2026-10-20;;overdue;;;"])
+    result = run_cli(ws, "remind", *DEC1)
+    assert result.code == 1 and "Traceback" not in result.text, result.text
+    assert f"invoices.csv:2:{column}: contains {shown}" in result.err
+    assert not (ws / "data" / "drafts").exists()
+
+
+def test_a_name_with_control_characters_is_refused_and_skipping_leaves_it_out(tmp_path: Path) -> None:
+    ws = sheet_ws(tmp_path, ["INV-1;Ac\u202eme\x1b;ap@acme.example;100;EUR;2026-10-20;;overdue;;;", ACME])
+    result = run_cli(ws, "remind", *DEC1)
+    assert result.code == 1 and "invoices.csv:2:client_name: contains U+202E" in result.err
+    skipped = run_cli(ws, "remind", *DEC1, "--skip-bad-rows")
+    assert skipped.code == 0, skipped.text
+    assert set(bodies(ws)) == {"ap@acme.example"} and "\x1b" not in bodies(ws)["ap@acme.example"]
+
+
+@pytest.mark.parametrize(("amount", "due"), [("\u0661\u0662\u0660\u0660", "2026-10-20"),
+                                             ("1200", "2026-10-20Tgarbage")])
+def test_foreign_digits_and_date_garbage_are_located_problems(tmp_path: Path, amount: str, due: str) -> None:
+    ws = sheet_ws(tmp_path, [f"INV-1;Acme;ap@acme.example;{amount};EUR;{due};;overdue;;;"])
+    result = run_cli(ws, "check")
+    assert result.code == 1, result.text
+    column = "amount" if amount != "1200" else "due_date"
+    assert f"invoices.csv:2:{column}: " in result.out
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    (b"invoice_id,client_name\nINV-\x81,x\n", "invoices.csv:2: byte 0x81 at offset 27 is neither UTF-8 nor"),
+    ("invoice_id,client_name\nINV-1,x\n".encode("utf-16") + b"\x00",
+     "invoices.csv:3: the file starts with a UTF-16 mark but ends in the middle of a character"),
+])
+def test_a_csv_that_is_not_text_is_a_clear_error(tmp_path: Path, data: bytes, message: str) -> None:
+    ws = sheet_ws(tmp_path, [])
+    (ws / "invoices.csv").write_bytes(data)
+    for command in (("check",), ("remind", *DEC1)):
+        result = run_cli(ws, *command)
+        assert result.code == 1 and "Traceback" not in result.text, result.text
+        assert message in result.text
+    assert (ws / "invoices.csv").read_bytes() == data
+
+
+@pytest.mark.parametrize("path", ["../outside.csv", "sub/../../outside.csv", "ABSOLUTE"])
+def test_a_sheet_path_out_of_the_workspace_is_refused(tmp_path: Path, path: str) -> None:
+    outside = tmp_path / "outside.csv"
+    outside.write_text(f"{HEADER}\n{ACME}\n", encoding="utf-8")
+    given = str(outside) if path == "ABSOLUTE" else path
+    ws = sheet_ws(tmp_path, [ACME])
+    toml = ws / "facturier.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace('"invoices.csv"', json.dumps(given)), encoding="utf-8")
+    checked = run_cli(ws, "check")
+    assert checked.code == 1 and "collections.source_path: " in checked.out and "outside the workspace" in checked.out
+    assert run_cli(ws, "remind", *DEC1).code == 1
+    assert outside.read_text(encoding="utf-8") == f"{HEADER}\n{ACME}\n"
+
+
+def test_a_link_out_of_the_workspace_is_refused_at_check_and_run(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "invoices.csv").write_text(f"{HEADER}\n{ACME}\n", encoding="utf-8")
+    ws = sheet_ws(tmp_path, [ACME])
+    (ws / "invoices.csv").unlink()
+    (ws / "sheets").symlink_to(outside, target_is_directory=True)
+    toml = ws / "facturier.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace('"invoices.csv"', '"sheets/invoices.csv"'),
+                    encoding="utf-8")
+    checked = run_cli(ws, "check")
+    assert checked.code == 1 and "leads out of the workspace" in checked.out, checked.text
+    result = run_cli(ws, "remind", *DEC1)
+    assert result.code == 1 and "leads out of the workspace" in result.err
+    assert (outside / "invoices.csv").read_text(encoding="utf-8") == f"{HEADER}\n{ACME}\n"
+
+
+def test_the_write_back_keeps_the_file_s_permissions(tmp_path: Path) -> None:
+    ws = sheet_ws(tmp_path, [ACME])
+    sheet = ws / "invoices.csv"
+    os.chmod(sheet, 0o664)
+    assert run_cli(ws, "remind", *DEC1).code == 0
+    assert stat.S_IMODE(sheet.stat().st_mode) == 0o664
+    assert sheet.read_text(encoding="utf-8").splitlines()[1].endswith(";overdue;;42;2026-12-01")
+    assert [e["number"] for e in journal(ws) if e["type"] == "reminder.drafted"] == ["INV-1042"]
