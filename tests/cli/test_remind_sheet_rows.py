@@ -188,3 +188,12 @@ def test_the_write_back_keeps_the_file_s_permissions(tmp_path: Path) -> None:
     assert stat.S_IMODE(sheet.stat().st_mode) == 0o664
     assert sheet.read_text(encoding="utf-8").splitlines()[1].endswith(";overdue;;42;2026-12-01")
     assert [e["number"] for e in journal(ws) if e["type"] == "reminder.drafted"] == ["INV-1042"]
+
+
+@pytest.mark.parametrize("url", ["https://hooks.slack.com/services/T0/B0/SECRET here", "https://[::1/services/SECRET"])
+def test_a_malformed_slack_url_is_a_warning_and_its_secret_is_never_printed(tmp_path: Path, url: str) -> None:
+    ws = sheet_ws(tmp_path, [ACME], '[collections.slack]\nwebhook_env = "SLACK_WEBHOOK"\nmin_stage = 7\n')
+    result = run_cli(ws, "remind", *DEC1, env={"SLACK_WEBHOOK": url})
+    assert result.code == 0 and "Traceback" not in result.text, result.text
+    assert "the URL in SLACK_WEBHOOK" in result.text and "SECRET" not in result.text
+    assert [e["number"] for e in journal(ws) if e["type"] == "reminder.drafted"] == ["INV-1042"]
