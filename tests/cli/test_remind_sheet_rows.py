@@ -197,3 +197,29 @@ def test_a_malformed_slack_url_is_a_warning_and_its_secret_is_never_printed(tmp_
     assert result.code == 0 and "Traceback" not in result.text, result.text
     assert "the URL in SLACK_WEBHOOK" in result.text and "SECRET" not in result.text
     assert [e["number"] for e in journal(ws) if e["type"] == "reminder.drafted"] == ["INV-1042"]
+
+
+@pytest.mark.parametrize("text", ["20261201", "2026-W49-2", "2026-12-01T09:00", "\u0662\u0660\u0662\u0666-12-01"])
+def test_command_line_dates_are_strict_iso_dates(tmp_path: Path, text: str) -> None:
+    """--date and --until took a week date or a basic-format date (date.fromisoformat's
+    leniency); a date from the command line is YYYY-MM-DD with the digits 0-9, as in config."""
+    ws = sheet_ws(tmp_path, [ACME])
+    remind = run_cli(ws, "remind", "--date", text, "--dry-run")
+    assert remind.code == 2 and "is not a date in the form YYYY-MM-DD" in remind.err
+    promise = run_cli(ws, "promise", "INV-1042", "--until", text)
+    assert promise.code == 1 and f"--until: {text!r} is not a date in the form YYYY-MM-DD" in promise.err
+
+
+def test_the_formal_notice_of_a_foreign_sheet_row_cites_no_french_law(tmp_path: Path) -> None:
+    from tests.conftest import pdf_text
+
+    ws = sheet_ws(tmp_path, [ACME], 'formal_notice = true\npenalty_rate = "12.15"\n')
+    assert run_cli(ws, "remind", *DEC1).code == 0
+    [message] = [m for _, m in iter_outbox(ws / "data" / "drafts")]
+    [pdf] = list(message.iter_attachments())
+    assert pdf.get_filename() == "formal-notice-INV-1042.pdf"
+    path = tmp_path / "notice.pdf"
+    path.write_bytes(pdf.get_content())
+    text = pdf_text(path)
+    assert "Formal notice to pay" in text and "Acme Corp" in text
+    assert "L441-10" not in text and "D441-5" not in text and "fixed recovery" not in text.lower()
