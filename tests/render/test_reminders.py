@@ -275,3 +275,10 @@ def test_control_characters_in_merged_data_are_shown_not_sent() -> None:
     for char in ("\u202e", "\x1b", "\x00"):
         assert char not in rendered.subject and char not in rendered.body and char not in raw
     assert "AC<U+202E>ME<U+001B>[2J<U+0000>" in rendered.body
+
+
+def test_a_control_character_in_an_override_s_subject_is_a_template_problem(tmp_path: Path) -> None:
+    override(tmp_path, "en/stage_07.txt", "Subject: Hi {{ invoice_id }}\x1b[2J\n\nBody {{ name }}\n")
+    [problem] = check_templates(tmp_path)
+    assert problem.startswith("templates/reminders/en/stage_07.txt: (file): the subject holds the control "
+                              "character U+001B"), problem

@@ -322,6 +322,10 @@ def _split(text: str, shown: str) -> RenderedReminder:
     subject, body = " ".join(first[len("Subject:"):].split()), rest[1:]
     if not subject:
         raise ReminderTemplateError(shown, "the subject is empty")
+    if not subject.isprintable():  # merged data is made visible: this is the template's own text
+        bad = next(c for c in subject if not c.isprintable())
+        raise ReminderTemplateError(shown, f"the subject holds the control character U+{ord(bad):04X}: "
+                                    "a header cannot carry it; remove it from the template")
     return RenderedReminder(subject, body, shown)
 
 
