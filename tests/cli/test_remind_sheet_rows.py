@@ -223,3 +223,11 @@ def test_the_formal_notice_of_a_foreign_sheet_row_cites_no_french_law(tmp_path: 
     text = pdf_text(path)
     assert "Formal notice to pay" in text and "Acme Corp" in text
     assert "L441-10" not in text and "D441-5" not in text and "fixed recovery" not in text.lower()
+
+
+def test_a_drafting_window_in_other_digits_is_a_problem(tmp_path: Path) -> None:
+    ws = copy_demo(tmp_path / "ws")
+    with (ws / "facturier.toml").open("a", encoding="utf-8") as fh:
+        fh.write('\n[collections]\nwindow = "\u0660\u0668:\u0660\u0660-\u0661\u0668:\u0660\u0660"\n')
+    result = run_cli(ws, "check")
+    assert result.code == 1 and "facturier.toml: collections.window: " in result.out, result.text

@@ -54,7 +54,7 @@ from facturier.store.files import atomic_write, open_regular
 
 CHECKS = CellChecks(email=check_email, currency=check_currency, country=check_country, visible=check_visible)
 MAX_SHOWN = 100
-_A1 = re.compile(r"(?:'(?P<quoted>(?:[^']|'')+)'|(?P<plain>[^!]+))(?:!(?P<col>[A-Za-z]+)?(?P<row>\d+)?.*)?")
+_A1 = re.compile(r"(?:'(?P<quoted>(?:[^']|'')+)'|(?P<plain>[^!]+))(?:!(?P<col>[A-Za-z]+)?(?P<row>\d+)?.*)?", re.ASCII)
 
 
 class SheetError(FacturierError):
