@@ -197,6 +197,9 @@ def test_a_malformed_slack_url_is_a_warning_and_its_secret_is_never_printed(tmp_
     assert result.code == 0 and "Traceback" not in result.text, result.text
     assert "the URL in SLACK_WEBHOOK" in result.text and "SECRET" not in result.text
     assert [e["number"] for e in journal(ws) if e["type"] == "reminder.drafted"] == ["INV-1042"]
+    checked = run_cli(ws, "check", env={"SLACK_WEBHOOK": url})
+    assert checked.code == 0 and "warning: facturier.toml: collections.slack.webhook_env: the URL in SLACK_WEBHOOK" \
+        in checked.out and "SECRET" not in checked.text
 
 
 @pytest.mark.parametrize("text", ["20261201", "2026-W49-2", "2026-12-01T09:00", "\u0662\u0660\u0662\u0666-12-01"])

@@ -134,3 +134,13 @@ def notify(config: SlackConfig, environ: Mapping[str, str], notices: list[SlackN
         if problem:
             warnings.append(f"{notice.invoice}: {problem}")
     return warnings
+
+
+def check_webhook(config: SlackConfig | None, environ: Mapping[str, str]) -> list[str]:
+    """`check`'s warning for a webhook URL that is set but unusable (never showing it)."""
+    url = environ.get(config.webhook_env, "").strip() if config is not None else ""
+    problem = webhook_problem(url) if config is not None and url else None
+    if config is None or problem is None:
+        return []
+    return [(f"facturier.toml: collections.slack.webhook_env: the URL in {config.webhook_env} {problem} (the value "
+            "is not shown); remind posts no Slack alert until it is fixed")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from collections import Counter
@@ -78,9 +79,11 @@ def _connector_problems(ws: Any, warnings: list[str]) -> list[str]:
     """A CSV sheet source's rows (problems), and the Google sign-in (warnings)."""
     from facturier.adapters.google.auth import google_warnings
     from facturier.adapters.sheets import check_sheet_source, sheet_warnings
+    from facturier.adapters.slack import check_webhook
 
     warnings.extend(google_warnings(ws.config, ws.root))
     warnings.extend(sheet_warnings(ws.config))
+    warnings.extend(check_webhook(ws.config.collections.slack, os.environ))
     return check_sheet_source(ws.config, ws.root, today(ws.config.timezone))
 
 
