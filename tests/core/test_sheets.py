@@ -11,12 +11,11 @@ from hypothesis import strategies as st
 
 from facturier.config.fields import check_country, check_currency, check_email, check_visible
 from facturier.core.dunning import plan_reminders
+from facturier.core.sheet_cells import parse_amount, parse_date
 from facturier.core.sheets import (
     CellChecks,
     SheetDefaults,
     column_letter,
-    parse_amount,
-    parse_date,
     parse_sheet,
     to_receivables,
     with_journal_history,

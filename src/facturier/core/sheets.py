@@ -28,6 +28,8 @@ No cell that is read may hold a control or format character (NUL, ESC, a line br
 right-to-left override U+202E...): such a cell would reach a draft's headers or a file name.
 The row is refused with the character named (`notes` is never read, so never checked).
 
+Each cell's own rule (amounts, dates, stages, statuses...) is in core/sheet_cells.py.
+
 Every problem names the sheet, the row (as the spreadsheet numbers it) and the column, like
 a batch CSV: `Invoices:7:due_date: ...`. A sheet with problems drafts nothing, unless the
 caller skips the bad rows.
@@ -36,34 +38,30 @@ caller skips the bad rows.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from facturier.core.dunning import Receivable
-from facturier.core.money import ZERO, quantize
+from facturier.core.money import ZERO
+from facturier.core.sheet_cells import (
+    cell_text,
+    parse_amount,
+    parse_business,
+    parse_date,
+    parse_language,
+    parse_stage,
+    parse_status,
+)
 
 COLUMNS = ("invoice_id", "client_name", "client_email", "amount", "currency", "due_date",
            "sent_date", "status", "notes", "last_stage_sent", "last_sent_at")
 OPTIONAL = ("language", "country", "business")  # else the [collections] defaults
 KNOWN = COLUMNS + OPTIONAL
-LANGUAGES = ("fr", "en")  # those of the reminder templates
 REQUIRED = ("invoice_id", "client_name", "client_email", "amount", "currency", "due_date", "status")
 WRITE_BACK = ("last_stage_sent", "last_sent_at")
-STATUSES = ("overdue", "open", "paid", "draft", "void", "cancelled", "canceled")
-SERIAL_EPOCH = date(1899, 12, 30)  # day 0 of Google Sheets' and Excel's serial dates
-_FLOAT_NOISE = Decimal("0.000001")
-_NUMERIC_DATE = re.compile(r"(\d{1,4})[/.\-](\d{1,2})[/.\-](\d{1,4})", re.ASCII)
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
-_ISO_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?", re.ASCII)
-_BUSINESS = {"yes": True, "y": True, "true": True, "1": True, "b2b": True, "business": True,
-             "no": False, "n": False, "false": False, "0": False, "b2c": False, "consumer": False}
-_TEXT_FORMATS = ("%d %b %Y", "%d %B %Y", "%b %d, %Y", "%B %d, %Y", "%b %d %Y", "%B %d %Y",
-                 "%d-%b-%Y", "%d-%b-%y")
-_PLAIN_AMOUNT = re.compile(r"\d+([.,]\d+)?", re.ASCII)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +144,7 @@ def header_name(cell: Any) -> str:
 def parse_sheet(values: Sequence[Sequence[Any]], *, sheet: str, today: date, checks: CellChecks,
                 write_back: bool = False, first_row: int = 1) -> SheetParse:
     """Read a sheet's cells (header first) into receivable rows and problems."""
-    if not values or not any(_text(c) for c in values[0]):
+    if not values or not any(cell_text(c) for c in values[0]):
         return SheetParse((), (SheetProblem(sheet, first_row, "(header)", "the range is empty: check the "
                           "spreadsheet id, the range and that the sheet is shared with your account"),), {})
     columns, problems = _columns(values[0], sheet, first_row, write_back)
@@ -157,10 +155,10 @@ def parse_sheet(values: Sequence[Sequence[Any]], *, sheet: str, today: date, che
     seen: dict[str, int] = {}
     for offset, cells in enumerate(values[1:], start=1):
         number = first_row + offset
-        if not any(_text(c) for c in cells):
+        if not any(cell_text(c) for c in cells):
             continue  # an empty row between blocks is normal
         row_problems, row = _row(cells, columns, sheet, number, today, checks)
-        key = _text(_cell(cells, columns, "invoice_id"))
+        key = cell_text(_cell(cells, columns, "invoice_id"))
         if key and key in seen:
             row_problems.append(SheetProblem(sheet, number, "invoice_id", f"{key!r} is also on row "
                                              f"{seen[key]}: each invoice must be on one row"))
@@ -186,8 +184,8 @@ def find_invoice_row(values: Sequence[Sequence[Any]], invoice_id: str,
     if key is None:
         return None
     for offset, cells in enumerate(values[1:], start=1):
-        if key < len(cells) and _text(cells[key]) == invoice_id.strip():
-            return first_row + offset, {name: _text(_cell(cells, columns, name)) for name in KNOWN
+        if key < len(cells) and cell_text(cells[key]) == invoice_id.strip():
+            return first_row + offset, {name: cell_text(_cell(cells, columns, name)) for name in KNOWN
                                         if name in columns}
     return None
 
@@ -219,7 +217,7 @@ def _row(cells: Sequence[Any], columns: dict[str, int], sheet: str, number: int,
 
     def field(name: str, parse: Callable[[Any], Any], required: bool = False) -> Any:
         value = _cell(cells, columns, name)
-        if not _text(value):
+        if not cell_text(value):
             if required:
                 problems.append(SheetProblem(sheet, number, name, "is empty"))
             return None
@@ -231,25 +229,25 @@ def _row(cells: Sequence[Any], columns: dict[str, int], sheet: str, number: int,
             problems.append(SheetProblem(sheet, number, name, str(exc)))
             return None
 
-    invoice_id = field("invoice_id", _text, required=True)
-    status = field("status", _status, required=True)
+    invoice_id = field("invoice_id", cell_text, required=True)
+    status = field("status", parse_status, required=True)
     if status is None or status in ("paid", "draft", "void", "cancelled", "canceled"):
         return problems, None
     due_on = field("due_date", parse_date, required=True)
     if status == "open" and due_on is not None and due_on >= today:
         return problems, None  # not yet past due
-    currency = field("currency", lambda v: checks.currency(_text(v).upper()), required=True)
+    currency = field("currency", lambda v: checks.currency(cell_text(v).upper()), required=True)
     values = {
-        "client_name": field("client_name", _text, required=True),
+        "client_name": field("client_name", cell_text, required=True),
         "emails": field("client_email", lambda v: _emails(v, checks), required=True),
         "amount": field("amount", lambda v: parse_amount(v, currency), required=True) if currency else None,
         "sent_on": field("sent_date", parse_date),
-        "notes": _text(_cell(cells, columns, "notes")),  # never used: free text, not checked
-        "last_stage": field("last_stage_sent", _stage),
+        "notes": cell_text(_cell(cells, columns, "notes")),  # never used: free text, not checked
+        "last_stage": field("last_stage_sent", parse_stage),
         "last_sent_on": field("last_sent_at", parse_date),
-        "language": field("language", _language),
-        "country": field("country", lambda v: checks.country(_text(v).upper())),
-        "business": field("business", _business),
+        "language": field("language", parse_language),
+        "country": field("country", lambda v: checks.country(cell_text(v).upper())),
+        "business": field("business", parse_business),
     }
     if problems or invoice_id is None or due_on is None or currency is None:
         return problems, None
@@ -262,140 +260,11 @@ def _cell(cells: Sequence[Any], columns: dict[str, int], name: str) -> Any:
     return cells[index] if index is not None and index < len(cells) else None  # short rows are normal
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
-def _status(value: Any) -> str:
-    status = _text(value).lower()
-    if status not in STATUSES:
-        raise ValueError(f"{_text(value)!r} is not a status: {', '.join(STATUSES[:6])}")
-    return status
-
-
 def _emails(value: Any, checks: CellChecks) -> tuple[str, ...]:
-    parts = [p.strip() for p in re.split(r"[,;]", _text(value)) if p.strip()]
+    parts = [p.strip() for p in re.split(r"[,;]", cell_text(value)) if p.strip()]
     if not parts:
         raise ValueError("is empty")
     return tuple(checks.email(p) for p in parts)
-
-
-def _language(value: Any) -> str:
-    """`fr`, `en` (any case, a region such as en-US or fr_FR allowed)."""
-    text = _text(value)
-    code = re.split(r"[-_]", text.lower(), maxsplit=1)[0]
-    if code not in LANGUAGES:
-        raise ValueError(f"{text!r} is not a language of the reminder templates ({', '.join(LANGUAGES)})")
-    return code
-
-
-def _business(value: Any) -> bool:
-    """Whether the client is a business: yes/no, true/false, 1/0, b2b/b2c."""
-    if isinstance(value, bool):
-        return value
-    text = _text(value)
-    if text.lower() not in _BUSINESS:
-        raise ValueError(f"{text!r} is not yes or no (is the client a business?)")
-    return _BUSINESS[text.lower()]
-
-
-def ascii_digits(text: str) -> str:
-    """`text` if every digit in it is 0-9; a ValueError naming another script's digit."""
-    if not text.isascii():
-        for char in text:
-            if not char.isascii() and (char.isdigit() or unicodedata.category(char) == "Nd"):
-                raise ValueError(f"{text!r} has the digit {char!r} ({unicodedata.name(char, 'DIGIT')}): "
-                                 "write numbers and dates with the digits 0-9")
-    return text
-
-
-def _stage(value: Any) -> int:
-    if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a stage (a whole number of days, e.g. 14)")
-    if isinstance(value, (int, float)) and float(value).is_integer() and value > 0:
-        return int(value)
-    text = ascii_digits(_text(value))
-    if text.isdigit() and int(text) > 0:
-        return int(text)
-    raise ValueError(f"{text!r} is not a stage (a whole number of days, e.g. 14)")
-
-
-def parse_amount(value: Any, currency: str) -> Decimal:
-    """A positive amount in `currency`: a number cell, or plain text ('1234.50', '1234,50')."""
-    if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not an amount")
-    if isinstance(value, int):
-        amount = Decimal(value)
-    elif isinstance(value, float):
-        amount = Decimal(repr(value))  # the shortest text that reads back as this float
-        near = quantize(amount, currency)
-        if abs(near - amount) < _FLOAT_NOISE:
-            amount = near
-    else:
-        text = ascii_digits(_text(value))
-        if not _PLAIN_AMOUNT.fullmatch(text):
-            raise ValueError(f"{text!r} is not a plain amount (digits and one '.' or ',' as decimal "
-                             "mark; no currency sign or thousands separator)")
-        amount = Decimal(text.replace(",", "."))
-    try:
-        rounded = quantize(amount, currency)
-    except InvalidOperation:
-        raise ValueError(f"{value!r} is not an amount") from None
-    if rounded != amount:
-        raise ValueError(f"{amount} has more decimals than {currency} allows")
-    if rounded <= ZERO:
-        raise ValueError(f"{amount} is not a positive amount (a paid row has status paid)")
-    return rounded
-
-
-def parse_date(value: Any) -> date:
-    """A date cell: a serial number (days since 1899-12-30), ISO text, or a formatted date."""
-    if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a date")
-    if isinstance(value, (int, float)):
-        if not 1 <= value < 2958466:
-            raise ValueError(f"{value!r} is not a date serial number (days since 1899-12-30)")
-        return SERIAL_EPOCH + timedelta(days=int(value))  # a fraction is the time of day
-    text = ascii_digits(_text(value))
-    try:
-        if _ISO_DATE.fullmatch(text):
-            return date.fromisoformat(text)
-        if _ISO_DATE_TIME.fullmatch(text):
-            return datetime.fromisoformat(text).date()
-        if re.match(r"\d{4}-\d{2}-\d{2}", text, re.ASCII):
-            raise ValueError(f"{text!r} is not a date (an ISO date, 2026-10-15, or date-time, "
-                             "2026-10-15T09:30, and nothing after it)")
-        return _formatted_date(text)
-    except ValueError as exc:
-        if "ambiguous" in str(exc) or "is not a date" in str(exc):
-            raise
-        raise ValueError(f"{text!r} is not a date: {exc}") from None
-
-
-def _formatted_date(text: str) -> date:
-    match = _NUMERIC_DATE.fullmatch(text)
-    if match:
-        a, b, c = (int(g) for g in match.groups())
-        if len(match.group(1)) == 4:
-            return date(a, b, c)  # 2026/10/15
-        if len(match.group(3)) != 4:
-            raise ValueError(f"{text!r} is not a date with a four-digit year")
-        if a > 12 or a == b:
-            return date(c, b, a)  # day first
-        if b > 12:
-            return date(c, a, b)  # month first
-        raise ValueError(f"{text!r} is ambiguous (day/month or month/day?): write it as "
-                         f"{c:04d}-{b:02d}-{a:02d} or {c:04d}-{a:02d}-{b:02d}, or format the column as a date")
-    for pattern in _TEXT_FORMATS:
-        try:
-            return datetime.strptime(text, pattern).date()
-        except ValueError:
-            continue
-    raise ValueError(f"{text!r} is not a date (use 2026-10-15, 15 Oct 2026, or a date cell)")
 
 
 def column_letter(index: int) -> str:
