@@ -22,6 +22,7 @@ done again on the next run, and never causes a second draft (core.sheets.with_jo
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import io
 import os
@@ -271,6 +272,16 @@ def _decode_problem(data: bytes, name: str, encoding: str, exc: UnicodeDecodeErr
             "Windows-1252 text; export the sheet again as UTF-8 CSV")
 
 
+def replace_keeping_mode(path: Path, data: bytes) -> None:
+    """Replace `path` atomically with `data`, giving the new file the old one's permission bits
+    (and its owner and group when this user may set them): the user's file, not the store's."""
+    before = path.stat()
+    atomic_write(path, data)
+    os.chmod(path, stat.S_IMODE(before.st_mode))
+    with contextlib.suppress(OSError):  # only root may give a file to someone else
+        os.chown(path, before.st_uid, before.st_gid)
+
+
 def contained_path(root: Path, source_path: str) -> Path:
     """The CSV sheet's path, refused (SheetError) when it leads out of the workspace.
 
@@ -361,9 +372,7 @@ class CsvSheetSource(SheetSource):
         text = out.getvalue() if shape.final_newline else out.getvalue().removesuffix(shape.newline)
         try:
             self._contained()
-            mode = stat.S_IMODE(self.path.stat().st_mode)
-            atomic_write(self.path, text.encode(shape.encoding))
-            os.chmod(self.path, mode)  # the permissions the user gave the file, not the store's
+            replace_keeping_mode(self.path, text.encode(shape.encoding))
         except (OSError, UnicodeEncodeError, SheetError) as exc:
             return [f"{self.path.name}: not written back ({exc}); the journal keeps what was drafted"]
         return problems
