@@ -74,6 +74,8 @@ def test_collections_defaults_make_rows_french_and_check_warns_when_unset(tmp_pa
     warned = run_cli(plain, "check")
     assert warned.code == 0, warned.text
     assert "warning: facturier.toml: collections.language: not set" in warned.out
+    reminded = run_cli(plain, "remind", *DEC1, "--dry-run")
+    assert reminded.code == 0 and "Note: facturier.toml: collections.language: not set" in reminded.out
 
 
 def test_init_writes_the_sheet_defaults_commented(tmp_path: Path) -> None:
