@@ -236,3 +236,20 @@ def test_a_drafting_window_in_other_digits_is_a_problem(tmp_path: Path) -> None:
         fh.write('\n[collections]\nwindow = "\u0660\u0668:\u0660\u0660-\u0661\u0668:\u0660\u0660"\n')
     result = run_cli(ws, "check")
     assert result.code == 1 and "facturier.toml: collections.window: " in result.out, result.text
+
+
+def test_show_of_a_google_sheet_invoice_that_cannot_be_read_now(tmp_path: Path) -> None:
+    """Without a Google sign-in the sheet cannot be read: a number the journal reminded is still
+    said to live in the sheet, with the reason; any other number is an error naming both."""
+    ws = sheet_ws(tmp_path, [ACME])
+    assert run_cli(ws, "remind", *DEC1).code == 0
+    toml = ws / "facturier.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace(
+        'source = "csv"\n', 'source = "sheets"\nspreadsheet_id = "sheet-id-1"\n')
+        + '\n[google]\ntoken_file = "no-token.json"\n', encoding="utf-8")
+    shown = run_cli(ws, "show", "INV-1042")
+    assert shown.code == 0, shown.text
+    assert "it lives in the Google sheet sheet-id-1 (range Invoices!A1:Z)" in shown.out
+    assert "The sheet cannot be read now: not signed in to Google" in shown.out
+    other = run_cli(ws, "show", "INV-9")
+    assert other.code == 1 and "the Google sheet sheet-id-1 (range Invoices!A1:Z) cannot be read now" in other.err

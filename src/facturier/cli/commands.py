@@ -163,6 +163,9 @@ def _show_sheet_invoice(ws: Any, number: str, as_json: bool) -> bool:
     if found is None:
         return False
     collections = collections_summary(ws, number)
+    if found["unreadable"] and not collections["reminders"]:  # nothing says it is a sheet invoice
+        raise InputError(f"no invoice or credit note numbered {number!r} in the ledger, and {found['where']} "
+                         f"cannot be read now to look for it: {found['unreadable']}")
     if as_json:
         print(json.dumps({"document": None, "sheet": found, "collections": collections}, indent=2,
                          ensure_ascii=False))

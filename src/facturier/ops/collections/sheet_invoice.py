@@ -54,7 +54,7 @@ def sheet_invoice_lines(found: dict[str, Any]) -> list[str]:
             + (f", row {found['row']}" if found["row"] else "")
             + ". Facturier reminds it; the sheet is its record.")
     lines = [head]
-    if found["unreadable"]:
+    if found["unreadable"]:  # known from the reminders the journal records for it
         lines.append(f"The sheet cannot be read now: {found['unreadable']}")
     cells = found["cells"]
     if cells:
