@@ -282,3 +282,10 @@ def test_a_control_character_in_an_override_s_subject_is_a_template_problem(tmp_
     [problem] = check_templates(tmp_path)
     assert problem.startswith("templates/reminders/en/stage_07.txt: (file): the subject holds the control "
                               "character U+001B"), problem
+
+
+def test_a_no_break_space_in_a_name_stays_a_space() -> None:
+    group = sample_group("fr", 7)
+    due = group.dues[0]
+    named = replace(group, dues=(replace(due, receivable=replace(due.receivable, client_name="ACME\u00a0SARL")),))
+    assert "Bonjour ACME\u00a0SARL" in render_reminder(reminder_env(), named, SAMPLE_CREDITOR).body

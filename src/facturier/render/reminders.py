@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import base64
 import re
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -81,6 +82,8 @@ FIELDS = frozenset({
 # A placeholder Jinja does not understand, left as is: `${name}` (the seed's syntax). Jinja's
 # own `{{ }}` and `{% %}` are consumed by rendering (or refused as a syntax error).
 _LEFTOVER = re.compile(r"\$\{")
+# Control, format (bidi overrides, zero-width), separators of lines and paragraphs, surrogates.
+_HIDDEN = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
 
 
 class ReminderTemplateError(FacturierError):
@@ -189,7 +192,8 @@ def visible(text: str) -> str:
     mail client or terminal, never hidden, always seen by the person reviewing the draft."""
     if text.isprintable():
         return text
-    return "".join(f"<U+{ord(c):04X}>" if not c.isprintable() and c != " " else c for c in text)
+    # Not every non-printable: a no-break space (Zs) in a name is text, shown as a space.
+    return "".join(f"<U+{ord(c):04X}>" if unicodedata.category(c) in _HIDDEN else c for c in text)
 
 
 def french_b2b(creditor_country: str, receivable: Receivable) -> bool:
@@ -322,8 +326,9 @@ def _split(text: str, shown: str) -> RenderedReminder:
     subject, body = " ".join(first[len("Subject:"):].split()), rest[1:]
     if not subject:
         raise ReminderTemplateError(shown, "the subject is empty")
-    if not subject.isprintable():  # merged data is made visible: this is the template's own text
-        bad = next(c for c in subject if not c.isprintable())
+    hidden = [c for c in subject if unicodedata.category(c) in _HIDDEN] if not subject.isprintable() else []
+    if hidden:  # merged data is made visible: this is the template's own text
+        bad = hidden[0]
         raise ReminderTemplateError(shown, f"the subject holds the control character U+{ord(bad):04X}: "
                                     "a header cannot carry it; remove it from the template")
     return RenderedReminder(subject, body, shown)
