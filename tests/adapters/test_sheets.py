@@ -213,3 +213,38 @@ def test_csv_write_back_replaces_the_file_by_rename(tmp_path: Path) -> None:
     assert path.stat().st_ino != before
     assert path.read_text().splitlines()[1].endswith(";overdue;;7;2026-12-01")
     assert [p.name for p in tmp_path.iterdir()] == ["invoices.csv"]  # no temp file left behind
+
+
+def test_find_locates_a_paid_row_of_a_google_sheet_as_show_needs(tmp_path: Path) -> None:
+    """`show INV-2` of a sheet invoice: the row is found whatever its status, numbered as the
+    spreadsheet numbers it (the range starts at row 3 here)."""
+    http = mock(ok({"range": "'My Invoices'!B3:L1000", "values": VALUES}))
+    source = sheets(tmp_path, http, "'My Invoices'!B3:L")
+    row, cells = source.find("INV-2") or (0, {})
+    assert row == 5 and cells["status"] == "Paid" and cells["amount"] == "90" and cells["last_stage_sent"] == "42"
+    assert source.where() == "the Google sheet sheet-id-1 (range 'My Invoices'!B3:L)"
+
+
+def test_csv_write_back_keeps_the_mode_and_refuses_a_file_moved_out_by_a_link(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    from facturier.adapters.sheets import contained_path
+
+    root = tmp_path / "ws"
+    root.mkdir()
+    path = root / "invoices.csv"
+    path.write_text(HEADER + "\nINV-1;ACME;a@acme.example;5;EUR;2026-10-01;;overdue;;;\n", encoding="utf-8")
+    os.chmod(path, 0o600)
+    source = CsvSheetSource(contained_path(root, "invoices.csv"), root=root.resolve())
+    source.read(TODAY)
+    assert source.write_back([WriteBack("INV-1", 2, 42, TODAY)]) == []
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    # Between the read and the write-back, the file is swapped for a link out of the workspace.
+    outside = tmp_path / "outside.csv"
+    outside.write_text("untouched", encoding="utf-8")
+    path.unlink()
+    path.symlink_to(outside)
+    with pytest.raises(SheetError, match="leads out of the workspace"):  # the caller warns: ops.connectors
+        source.write_back([WriteBack("INV-1", 2, 42, TODAY)])
+    assert outside.read_text(encoding="utf-8") == "untouched"

@@ -82,3 +82,25 @@ def test_unreachable_or_unset_webhook_is_a_warning_never_an_error() -> None:
     assert "SLACK_WEBHOOK is not set" in unset
     [plain] = notify(CONFIG, {"SLACK_WEBHOOK": "http://hooks.slack.example/x"}, [notice()])
     assert "not an https:// URL (the value is not shown)" in plain and "hooks.slack" not in plain
+
+
+@pytest.mark.parametrize(("url", "why"), [
+    ("https://hooks.slack.com/services/T0/B0/SECRET here", "holds a space or a control character"),
+    ("https://hooks.slack.com/services/T0/B0/SE\nCRET", "holds a space or a control character"),
+    ("https://[::1/services/T0/B0/SECRET", "is not a valid URL (its host cannot be read)"),
+    ("https://[zz::1]/services/T0/B0/SECRET", "is not a valid URL (its host cannot be read)"),
+    ("https://hooks.slack.com:99999/services/T0/B0/SECRET", "is not a valid URL (its port cannot be read)"),
+    ("https:///services/T0/B0/SECRET", "has no host"),
+])
+def test_a_malformed_webhook_url_is_a_warning_that_never_shows_the_secret(url: str, why: str) -> None:
+    """Once a traceback (InvalidURL, "Invalid IPv6 URL") printing the secret path."""
+    [warning] = notify(CONFIG, {"SLACK_WEBHOOK": url}, [notice()])
+    assert f"the URL in SLACK_WEBHOOK {why}" in warning
+    assert "SECRET" not in warning and "services" not in warning
+
+
+def test_an_unreachable_webhook_names_no_path() -> None:
+    from facturier.adapters.slack import SlackWebhook
+
+    warning = SlackWebhook("http://127.0.0.1:9/services/T/B/SECRET").post("x")
+    assert warning is not None and "could not be reached" in warning and "SECRET" not in warning

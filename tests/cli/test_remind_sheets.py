@@ -101,7 +101,8 @@ def test_the_formal_notice_of_a_sheet_row_names_the_sheet_s_client(tmp_path: Pat
     ws = sheet_ws(tmp_path, ROWS)
     text = (ws / "facturier.toml").read_text(encoding="utf-8")
     (ws / "facturier.toml").write_text(text.replace('source = "csv"\n', 'source = "csv"\nformal_notice = true\n'
-                                                    'penalty_rate = "12.15"\n'), encoding="utf-8")
+                                                    'penalty_rate = "12.15"\nlanguage = "fr"\ncountry = "FR"\n'),
+                                       encoding="utf-8")
     result = run_cli(ws, "remind", *DEC1, env={"SLACK_WEBHOOK": "http://127.0.0.1:9/x"})
     assert "Traceback" not in result.text and "KeyError" not in result.text, result.text
     drafts = {m["To"]: m for _, m in iter_outbox(ws / "data" / "drafts")}

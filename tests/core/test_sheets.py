@@ -9,19 +9,19 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from facturier.config.fields import check_currency, check_email
+from facturier.config.fields import check_country, check_currency, check_email, check_visible
 from facturier.core.dunning import plan_reminders
+from facturier.core.sheet_cells import parse_amount, parse_date
 from facturier.core.sheets import (
     CellChecks,
+    SheetDefaults,
     column_letter,
-    parse_amount,
-    parse_date,
     parse_sheet,
     to_receivables,
     with_journal_history,
 )
 
-CHECKS = CellChecks(email=check_email, currency=check_currency)
+CHECKS = CellChecks(email=check_email, currency=check_currency, country=check_country, visible=check_visible)
 TODAY = date(2026, 12, 1)
 HEADER = ["invoice_id", "client_name", "client_email", "amount", "currency", "due_date", "sent_date",
           "status", "notes", "last_stage_sent", "last_sent_at"]
@@ -130,7 +130,7 @@ def test_rows_become_receivables_that_the_router_stages() -> None:
               ["INV-1", "ACME", "AP@acme.example", 1000, "EUR", "2026-11-10", "2026-10-10", "overdue", "", 14, 46325],
               ["INV-2", "Bee", "b@b.example", 50, "EUR", "2026-11-23", "", "open"]]
     rows = parse(values).rows
-    receivables = to_receivables(rows, language="en")
+    receivables = to_receivables(rows, SheetDefaults())
     assert receivables[0].client == "ap@acme.example" and receivables[0].last_stage == 14
     assert receivables[0].last_drafted_on == date(2026, 10, 30)
     plan = plan_reminders(receivables, TODAY)
@@ -138,3 +138,74 @@ def test_rows_become_receivables_that_the_router_stages() -> None:
     # The journal says stage 21 was drafted today (its write-back failed): nothing again.
     again = plan_reminders(with_journal_history(receivables, {"INV-1": (21, TODAY)}), TODAY)
     assert [d.number for d in again.due] == ["INV-2"]
+
+
+# --- issue 24: who a row is, and values that only look like numbers, dates or text -----------
+
+def test_language_country_and_business_come_from_the_row_else_the_defaults() -> None:
+    header = [*HEADER, "Language", "Country", "Business"]
+    values = [header,
+              ["INV-1", "Acme Corp", "ap@acme.example", "1200.50", "USD", "2026-10-20", "", "overdue", "", "", "",
+               "", "", ""],
+              ["INV-2", "Dupont SA", "c@dupont.example", "90", "EUR", "2026-10-20", "", "overdue", "", "", "",
+               "fr-FR", "fr", "yes"],
+              ["INV-3", "Jane Doe", "jane@doe.example", "90", "EUR", "2026-10-20", "", "overdue", "", "", "",
+               "EN", "GB", "no"]]
+    parsed = parse(values)
+    assert parsed.ok, parsed.problems  # type: ignore[attr-defined]
+    acme, dupont, jane = to_receivables(parsed.rows, SheetDefaults())  # type: ignore[attr-defined]
+    assert (acme.language, acme.country, acme.business) == ("en", "", True)
+    assert (dupont.language, dupont.country, dupont.business) == ("fr", "FR", True)
+    assert (jane.language, jane.country, jane.business) == ("en", "GB", False)
+    french = to_receivables(parsed.rows, SheetDefaults("fr", "FR", True))  # type: ignore[attr-defined]
+    assert (french[0].language, french[0].country) == ("fr", "FR")
+
+
+def test_bad_language_country_and_business_cells_are_located_problems() -> None:
+    values = [[*HEADER, "language", "country", "business"],
+              ["INV-1", "A", "a@a.example", "10", "EUR", "2026-10-20", "", "overdue", "", "", "", "de", "France",
+               "maybe"]]
+    problems = [str(p) for p in parse(values).problems]  # type: ignore[attr-defined]
+    assert any(p.startswith("Invoices:2:language: 'de' is not a language") for p in problems), problems
+    assert any(p.startswith("Invoices:2:country: 'FRANCE' is not an ISO 3166") for p in problems), problems
+    assert any(p.startswith("Invoices:2:business: 'maybe' is not yes or no") for p in problems), problems
+
+
+@pytest.mark.parametrize("text", ["\u0661\u0662\u0660\u0660", "\u0661\u0662\u0660\u0660.50", "\uff11\uff12\uff10",
+                                  "\u0967\u0968", "1\u0662"])
+def test_other_scripts_digits_are_never_an_amount_a_stage_or_a_date(text: str) -> None:
+    with pytest.raises(ValueError, match="digits 0-9"):
+        parse_amount(text, "EUR")
+    with pytest.raises(ValueError, match="digits 0-9"):
+        parse_date(text)
+    values = [HEADER, ["INV-1", "A", "a@a.example", "10", "EUR", "2026-10-20", "", "overdue", "", text, ""]]
+    [problem] = parse(values).problems  # type: ignore[attr-defined]
+    assert str(problem).startswith("Invoices:2:last_stage_sent:") and "0-9" in str(problem)
+
+
+@pytest.mark.parametrize("text", ["2026-11-01Tgarbage", "2026-11-01 garbage", "2026-11-01T", "2026-11-01x",
+                                  "2026-11-01T25:00", "\u0662\u0660\u0662\u0666-11-01"])
+def test_a_date_with_anything_after_it_is_refused(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_date(text)
+
+
+def test_whole_iso_date_times_are_still_dates() -> None:
+    assert parse_date("2026-11-01T09:30") == date(2026, 11, 1)
+    assert parse_date("2026-11-01 09:30:15") == date(2026, 11, 1)
+    assert parse_date("2026-11-01T09:30:15.123Z") == date(2026, 11, 1)
+    assert parse_date("2026-11-01T09:30+02:00") == date(2026, 11, 1)
+
+
+@pytest.mark.parametrize(("column", "value"), [
+    ("invoice_id", "INV-1\nBcc: x@evil.example"), ("invoice_id", "INV\x1b[31m-1"), ("invoice_id", "INV-\u202e1"),
+    ("client_name", "ACME\x00"), ("client_name", "AC\u202eME"), ("client_email", "a@a.example\r"),
+    ("currency", "EUR\x1b"),
+])
+def test_control_and_direction_characters_refuse_the_row(column: str, value: str) -> None:
+    cells = {"invoice_id": "INV-1", "client_name": "ACME", "client_email": "a@a.example", "amount": "10",
+             "currency": "EUR", "due_date": "2026-10-20", "status": "overdue", column: value}
+    parsed = parse([HEADER, [cells.get(h, "") for h in HEADER]])
+    assert parsed.rows == ()  # type: ignore[attr-defined]
+    [problem] = [str(p) for p in parsed.problems]  # type: ignore[attr-defined]
+    assert problem.startswith(f"Invoices:2:{column}: contains U+"), problem

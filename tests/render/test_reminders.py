@@ -239,3 +239,53 @@ def test_a_name_that_looks_like_a_template_is_data_and_is_reminded(name: str) ->
     dues = tuple(replace(d, receivable=replace(d.receivable, client_name=name)) for d in group.dues)
     rendered = render_reminder(reminder_env(), replace(group, dues=dues), SAMPLE_CREDITOR)
     assert name in rendered.body and "49" not in rendered.body.replace(name, "")
+
+
+EXPLOIT = ("Subject: Hi {{ invoice_id }}\n\n"
+           "{% for c in ''.__class__.__mro__[1].__subclasses__() %}{% if c.__name__ == '_wrap_close' %}"
+           "{{ c.__init__.__globals__['system']('touch ' ~ target) }}{% endif %}{% endfor %}{{ name }}\n")
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_an_override_cannot_run_code_during_check_or_a_render(tmp_path: Path, language: str) -> None:
+    """Issue 24: a template override is text with merge fields, never code. Jinja's sandbox
+    refuses Python internals (`__class__`, a function's `__globals__`), so the attempt is a
+    template problem and nothing runs."""
+    target = tmp_path / "PWNED"
+    override(tmp_path, f"{language}/stage_07.txt", EXPLOIT.replace("target", repr(str(target))))
+    problems = check_templates(tmp_path)
+    assert len(problems) == 1 and problems[0].startswith(f"templates/reminders/{language}/stage_07.txt: (file): ")
+    assert "SecurityError" in problems[0] and "unsafe" in problems[0]
+    with pytest.raises(ReminderTemplateError, match="SecurityError"):
+        render_reminder(reminder_env(tmp_path), sample_group(language, 7), SAMPLE_CREDITOR)
+    assert not target.exists()
+
+
+def test_control_characters_in_merged_data_are_shown_not_sent() -> None:
+    """A name or number from any source with ESC, NUL or a right-to-left override never
+    reaches a draft as such: each is shown as <U+XXXX>, in the subject and the body."""
+    group = sample_group("en", 7)
+    due = group.dues[0]
+    odd = replace(due, receivable=replace(due.receivable, client_name="AC\u202eME\x1b[2J\x00",
+                                          number="2026-\u202e42"))
+    group = replace(group, dues=(odd,))
+    rendered = render_reminder(reminder_env(), group, SAMPLE_CREDITOR)
+    message = reminder_email(rendered, group, sender="billing@palks.example")
+    raw = message.as_bytes().decode("utf-8", "replace")
+    for char in ("\u202e", "\x1b", "\x00"):
+        assert char not in rendered.subject and char not in rendered.body and char not in raw
+    assert "AC<U+202E>ME<U+001B>[2J<U+0000>" in rendered.body
+
+
+def test_a_control_character_in_an_override_s_subject_is_a_template_problem(tmp_path: Path) -> None:
+    override(tmp_path, "en/stage_07.txt", "Subject: Hi {{ invoice_id }}\x1b[2J\n\nBody {{ name }}\n")
+    [problem] = check_templates(tmp_path)
+    assert problem.startswith("templates/reminders/en/stage_07.txt: (file): the subject holds the control "
+                              "character U+001B"), problem
+
+
+def test_a_no_break_space_in_a_name_stays_a_space() -> None:
+    group = sample_group("fr", 7)
+    due = group.dues[0]
+    named = replace(group, dues=(replace(due, receivable=replace(due.receivable, client_name="ACME\u00a0SARL")),))
+    assert "Bonjour ACME\u00a0SARL" in render_reminder(reminder_env(), named, SAMPLE_CREDITOR).body

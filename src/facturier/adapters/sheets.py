@@ -9,7 +9,11 @@ and `last_sent_at` for the rows reminded and returns what it could not write.
   and each row is found by its `invoice_id`: a sheet sorted or edited since the read is
   never written into the wrong row.
 - `CsvSheetSource`: a CSV exported from any spreadsheet, read with its delimiter, encoding
-  and BOM, and written back the same way, atomically (temp file, then rename).
+  and BOM, and written back the same way, atomically (temp file, then rename): a reader
+  sees the old or the new file, never a torn one. The new file keeps the old one's
+  permission bits (its inode changes: a hard link to it keeps the old content). The file
+  must be inside the workspace (`source_path` relative, no `..` out of it, no link out of
+  it): checked by `check`, and again when it is read and written.
 
 The journal stays the record of what was drafted: a write-back that fails is reported and
 done again on the next run, and never causes a second draft (core.sheets.with_journal_history).
@@ -18,9 +22,12 @@ done again on the next run, and never causes a second draft (core.sheets.with_jo
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import io
+import os
 import re
+import stat
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
@@ -30,22 +37,25 @@ from pathlib import Path
 from typing import Any
 
 from facturier.adapters.google.api import Sleep, call
-from facturier.config.fields import check_currency, check_email
+from facturier.config.fields import check_country, check_currency, check_email, check_visible
 from facturier.core.dunning import Receivable
 from facturier.core.errors import FacturierError
 from facturier.core.sheets import (
     CellChecks,
+    SheetDefaults,
     SheetParse,
     SheetRow,
     column_letter,
+    find_invoice_row,
     parse_sheet,
     to_receivables,
 )
+from facturier.core.text import printable
 from facturier.store.files import atomic_write, open_regular
 
-CHECKS = CellChecks(email=check_email, currency=check_currency)
+CHECKS = CellChecks(email=check_email, currency=check_currency, country=check_country, visible=check_visible)
 MAX_SHOWN = 100
-_A1 = re.compile(r"(?:'(?P<quoted>(?:[^']|'')+)'|(?P<plain>[^!]+))(?:!(?P<col>[A-Za-z]+)?(?P<row>\d+)?.*)?")
+_A1 = re.compile(r"(?:'(?P<quoted>(?:[^']|'')+)'|(?P<plain>[^!]+))(?:!(?P<col>[A-Za-z]+)?(?P<row>\d+)?.*)?", re.ASCII)
 
 
 class SheetError(FacturierError):
@@ -75,6 +85,19 @@ class SheetSource(ABC):
     @abstractmethod
     def write_back(self, updates: Sequence[WriteBack]) -> list[str]:
         """Record the updates; the problems of those that could not be written."""
+
+    @abstractmethod
+    def cells(self) -> tuple[list[list[Any]], int]:
+        """The sheet's cells as they are (header first), and the row number of the header."""
+
+    @abstractmethod
+    def where(self) -> str:
+        """The sheet as the user names it: `the CSV file invoices.csv`, `the Google sheet ...`."""
+
+    def find(self, invoice_id: str) -> tuple[int, dict[str, str]] | None:
+        """The row holding `invoice_id` (row number, cell texts), or None."""
+        values, first_row = self.cells()
+        return find_invoice_row(values, invoice_id, first_row)
 
 
 def find_row(keys: dict[int, str], update: WriteBack) -> tuple[int | None, str | None]:
@@ -166,6 +189,15 @@ class GoogleSheetSource(SheetSource):
             self._key_column = column_letter(self._columns["invoice_id"])
         return parsed
 
+    def cells(self) -> tuple[list[list[Any]], int]:
+        """values.get of the range."""
+        answer = self._get(self.range)
+        return list(answer.get("values") or []), split_range(str(answer.get("range") or self.range))[2]
+
+    def where(self) -> str:
+        """The spreadsheet id and range."""
+        return f"the Google sheet {self.spreadsheet_id} (range {self.range})"
+
     def write_back(self, updates: Sequence[WriteBack]) -> list[str]:
         """Re-read the key column, then one values.batchUpdate (RAW) for every row found."""
         if not updates or not self.write_back_enabled:
@@ -211,8 +243,12 @@ class CsvShape:
     final_newline: bool
 
 
-def csv_shape(data: bytes) -> tuple[CsvShape, str]:
-    """The file's shape and its text: UTF-8 (with or without BOM), UTF-16 with BOM, else cp1252."""
+def csv_shape(data: bytes, name: str = "the CSV file") -> tuple[CsvShape, str]:
+    """The file's shape and its text: UTF-8 (with or without BOM), UTF-16 with BOM, else cp1252.
+
+    Bytes that are none of these (a truncated UTF-16 file, a byte cp1252 leaves undefined)
+    are a SheetError naming the line and the byte, never a guess.
+    """
     if data.startswith(codecs.BOM_UTF8):
         encoding = "utf-8-sig"
     elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -223,11 +259,56 @@ def csv_shape(data: bytes) -> tuple[CsvShape, str]:
             encoding = "utf-8"
         except UnicodeDecodeError:
             encoding = "cp1252"  # what Excel writes on Windows for "CSV"
-    text = data.decode(encoding)
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise SheetError(_decode_problem(data, name, encoding, exc)) from None
     header = text.split("\n", 1)[0]
     delimiter = max((",", ";", "\t"), key=header.count)
     newline = "\r\n" if "\r\n" in text else "\n"
     return CsvShape(encoding, delimiter, newline, text.endswith(("\n", "\r"))), text
+
+
+def _decode_problem(data: bytes, name: str, encoding: str, exc: UnicodeDecodeError) -> str:
+    """Where a CSV file stops being text, as the user can find it."""
+    if encoding == "utf-16":
+        line = data[:exc.start].decode("utf-16", "replace").count("\n") + 1
+        what = ("ends in the middle of a character (an odd number of bytes)" if exc.end >= len(data)
+                else f"has invalid UTF-16 at byte {exc.start}")
+        return f"{name}:{line}: the file starts with a UTF-16 mark but {what}; export it again as UTF-8 CSV"
+    line = data[:exc.start].count(b"\n") + 1
+    return (f"{name}:{line}: byte 0x{data[exc.start]:02X} at offset {exc.start} is neither UTF-8 nor "
+            "Windows-1252 text; export the sheet again as UTF-8 CSV")
+
+
+def replace_keeping_mode(path: Path, data: bytes) -> None:
+    """Replace `path` atomically with `data`, giving the new file the old one's permission bits
+    (and its owner and group when this user may set them): the user's file, not the store's."""
+    before = path.stat()
+    atomic_write(path, data)
+    os.chmod(path, stat.S_IMODE(before.st_mode))
+    with contextlib.suppress(OSError):  # only root may give a file to someone else
+        os.chown(path, before.st_uid, before.st_gid)
+
+
+def contained_path(root: Path, source_path: str) -> Path:
+    """The CSV sheet's path, refused (SheetError) when it leads out of the workspace.
+
+    Relative to the workspace, resolved (`..` and links followed) before the comparison, so
+    neither `../x.csv`, an absolute path nor a link to a file elsewhere can make the
+    write-back replace a file outside the workspace.
+    """
+    where = f"[collections] source_path = {printable(source_path)!r}"
+    path = Path(source_path)
+    if path.is_absolute() or ".." in path.parts:
+        raise SheetError(f"{where}: the sheet must be a file inside the workspace, given relative to it "
+                         "(e.g. \"invoices.csv\"): it is written back")
+    base = root.resolve()
+    resolved = (base / path).resolve()
+    if not resolved.is_relative_to(base):
+        raise SheetError(f"{where}: leads out of the workspace (through a link, to {printable(str(resolved))}); "
+                         "the sheet must be a file inside the workspace: it is written back")
+    return base / path
 
 
 class CsvSheetSource(SheetSource):
@@ -235,22 +316,37 @@ class CsvSheetSource(SheetSource):
 
     name = "csv"
 
-    def __init__(self, path: Path, write_back: bool = True) -> None:
+    def __init__(self, path: Path, write_back: bool = True, root: Path | None = None) -> None:
         self.path = path
         self.write_back_enabled = write_back
+        self.root = root  # when given, the file must stay inside it (checked at every read)
+
+    def _contained(self) -> None:
+        if self.root is not None:
+            contained_path(self.root, str(self.path.relative_to(self.root)))
 
     def _load(self) -> tuple[CsvShape, list[list[str]]]:
+        self._contained()
         try:
             with open_regular(self.path) as fh:
                 data = fh.read()
         except OSError as exc:
             raise SheetError(f"{self.path}: cannot be read ({exc.strerror or exc})") from None
-        shape, text = csv_shape(data)
+        shape, text = csv_shape(data, self.path.name)
         try:
             rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=shape.delimiter, strict=True))
         except csv.Error as exc:
             raise SheetError(f"{self.path.name}: not a readable CSV file ({exc})") from None
         return shape, rows
+
+    def cells(self) -> tuple[list[list[Any]], int]:
+        """The file's rows (the header is line 1)."""
+        return [list(r) for r in self._load()[1]], 1
+
+    def where(self) -> str:
+        """The file, relative to the workspace when it is in it."""
+        shown = self.path.relative_to(self.root) if self.root is not None else self.path
+        return f"the CSV sheet {printable(str(shown))}"
 
     def read(self, today: date) -> SheetParse:
         """The whole file parsed."""
@@ -284,8 +380,9 @@ class CsvSheetSource(SheetSource):
         csv.writer(out, delimiter=shape.delimiter, lineterminator=shape.newline).writerows(rows)
         text = out.getvalue() if shape.final_newline else out.getvalue().removesuffix(shape.newline)
         try:
-            atomic_write(self.path, text.encode(shape.encoding))
-        except (OSError, UnicodeEncodeError) as exc:
+            self._contained()
+            replace_keeping_mode(self.path, text.encode(shape.encoding))
+        except (OSError, UnicodeEncodeError, SheetError) as exc:
             return [f"{self.path.name}: not written back ({exc}); the journal keeps what was drafted"]
         return problems
 
@@ -296,8 +393,7 @@ def open_sheet_source(config: Any, root: Path, *, http: Any = None, sleep: Sleep
     """The source `[collections] source` names ("csv" or "sheets")."""
     collections = config.collections
     if collections.source == "csv":
-        path = Path(collections.source_path)
-        return CsvSheetSource(path if path.is_absolute() else root / path, collections.write_back)
+        return CsvSheetSource(contained_path(root, collections.source_path), collections.write_back, root.resolve())
     if collections.source == "sheets":
         from facturier.adapters.google.auth import GoogleSession, token_path
         from facturier.config.google import google_scopes
@@ -334,9 +430,28 @@ def sheet_receivables(config: Any, root: Path, today: date, *, skip_bad_rows: bo
         more = f"\n... and {len(problems) - MAX_SHOWN} more" if len(problems) > MAX_SHOWN else ""
         raise SheetError(f"{len(problems)} problem(s) in the sheet; nothing is drafted "
                          f"(fix them, or use --skip-bad-rows):\n" + "\n".join(shown) + more)
-    language = "fr" if config.issuer.country == "FR" else "en"
-    receivables = to_receivables(parsed.rows, language=language)
+    receivables = to_receivables(parsed.rows, sheet_defaults(config.collections))
     return SheetReceivables(receivables, {r.invoice_id: r for r in parsed.rows}, problems, src)
+
+
+def sheet_defaults(collections: Any) -> SheetDefaults:
+    """`[collections]` language, country and business: what a row without those columns is."""
+    return SheetDefaults(collections.language, collections.country, collections.business)
+
+
+def sheet_warnings(config: Any) -> list[str]:
+    """`check`'s warning for a French issuer whose sheet rows are not said to be French: since
+    issue 24 they are drafted in English, without the French late-payment mentions."""
+    collections = config.collections
+    if collections.source not in ("csv", "sheets") or config.issuer.country != "FR":
+        return []
+    unset = [key for key in ("language", "country") if key not in collections.model_fields_set]
+    if not unset:
+        return []
+    return [(f"facturier.toml: collections.{unset[0]}: not set: sheet rows without a `language` / `country` "
+            f"column are reminded in {collections.language!r} with no French late-payment mentions (L441-10, "
+            "40 EUR indemnity); for French business clients set language = \"fr\" and country = \"FR\" "
+            "in [collections], or add the columns to the sheet")]
 
 
 def check_sheet_source(config: Any, root: Path, today: date) -> list[str]:
@@ -351,4 +466,5 @@ def check_sheet_source(config: Any, root: Path, today: date) -> list[str]:
 
 
 __all__ = ["CsvSheetSource", "GoogleSheetSource", "SheetError", "SheetReceivables",
-           "SheetSource", "WriteBack", "check_sheet_source", "open_sheet_source", "sheet_receivables"]
+           "SheetSource", "WriteBack", "check_sheet_source", "contained_path", "open_sheet_source",
+           "sheet_receivables", "sheet_warnings"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from collections import Counter
@@ -25,6 +26,7 @@ from facturier.cli.common import (
     today,
     writing_date,
 )
+from facturier.core.errors import InputError
 from facturier.core.text import printable
 
 if TYPE_CHECKING:
@@ -77,10 +79,13 @@ def _connector_problems(ws: Any, warnings: list[str]) -> list[str]:
     """A CSV sheet source's rows (problems), and the Google and QuickBooks sign-ins (warnings)."""
     from facturier.adapters.google.auth import google_warnings
     from facturier.adapters.quickbooks import quickbooks_warnings
-    from facturier.adapters.sheets import check_sheet_source
+    from facturier.adapters.sheets import check_sheet_source, sheet_warnings
+    from facturier.adapters.slack import check_webhook
 
     warnings.extend(google_warnings(ws.config, ws.root))
     warnings.extend(quickbooks_warnings(ws.config, ws.root))
+    warnings.extend(sheet_warnings(ws.config))
+    warnings.extend(check_webhook(ws.config.collections.slack, os.environ))
     return check_sheet_source(ws.config, ws.root, today(ws.config.timezone))
 
 
@@ -134,7 +139,12 @@ def show(
         sys.stdout.buffer.write(document_xml(ws.root, number))
         sys.stdout.buffer.write(b"\n")
         return
-    record, events = document_events(ws, number)
+    try:
+        record, events = document_events(ws, number)
+    except InputError:
+        if not _show_sheet_invoice(ws, number, as_json):
+            raise
+        return
     collections = collections_summary(ws, number)
     if as_json:
         print(json.dumps({"document": record, "events": events, "collections": collections}, indent=2,
@@ -143,6 +153,29 @@ def show(
     _print_document(record)
     _print_collections(collections)
     print_rows("Events", ["seq", "at", "type", "detail"], events)
+
+
+def _show_sheet_invoice(ws: Any, number: str, as_json: bool) -> bool:
+    """An invoice of the collections sheet (issue 24): where it lives and its reminders;
+    False when the workspace has no sheet source."""
+    from facturier.ops.collections.sheet_invoice import sheet_invoice, sheet_invoice_lines
+    from facturier.ops.reports.listing import collections_summary
+
+    found = sheet_invoice(ws, number)
+    if found is None:
+        return False
+    collections = collections_summary(ws, number)
+    if found["unreadable"] and not collections["reminders"]:  # nothing says it is a sheet invoice
+        raise InputError(f"no invoice or credit note numbered {number!r} in the ledger, and {found['where']} "
+                         f"cannot be read now to look for it: {found['unreadable']}")
+    if as_json:
+        print(json.dumps({"document": None, "sheet": found, "collections": collections}, indent=2,
+                         ensure_ascii=False))
+        return True
+    for line in sheet_invoice_lines(found):
+        console.print(printable(line), markup=False, highlight=False)
+    _print_collections(collections)
+    return True
 
 
 def _print_collections(summary: dict[str, Any]) -> None:

@@ -8,12 +8,13 @@ a list of stages.
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import PurePath
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
-from facturier.config.fields import Money, NonEmptyStr, Quantity, StrictModel
+from facturier.config.fields import Country, Money, NonEmptyStr, Quantity, StrictModel
 from facturier.config.mail import EnvName, is_loopback, plain_text_only_on_loopback
 from facturier.core.dunning import (
     DEFAULT_STAGES,
@@ -45,6 +46,15 @@ def check_window_text(text: str) -> str:
         parse_window(text)
     except InputError as exc:
         raise ValueError(str(exc)) from None
+    return text
+
+
+def check_source_path(text: str) -> str:
+    """A CSV sheet inside the workspace: relative, never `..` (it is written back)."""
+    path = PurePath(text)
+    if path.is_absolute() or ".." in path.parts or text.startswith("~"):
+        raise ValueError(f"{text!r} is outside the workspace: give the sheet's path relative to the workspace, "
+                         "inside it (e.g. \"invoices.csv\"); the file is written back, so it must be yours")
     return text
 
 
@@ -198,7 +208,7 @@ class CollectionsConfig(StrictModel):
     imap: ImapConfig | None = Field(default=None, validate_default=True)
     # Where receivables come from: the ledger (default) or an external sheet (seed 003).
     source: SourceName = "ledger"
-    source_path: NonEmptyStr | None = None
+    source_path: Annotated[NonEmptyStr, AfterValidator(check_source_path)] | None = None
     spreadsheet_id: NonEmptyStr | None = None
     range: NonEmptyStr = "Invoices!A1:Z"
     write_back: bool = True
@@ -206,6 +216,11 @@ class CollectionsConfig(StrictModel):
     # source = "sheets": a tab of the same spreadsheet that gets one row per draft (issue 26).
     log_tab: NonEmptyStr | None = None
     quickbooks: QuickBooksConfig | None = None
+    # What a sheet row is when it has no `language` / `country` / `business` column: English,
+    # country unknown (so no French late-payment mentions), a business.
+    language: Literal["fr", "en"] = "en"
+    country: Country | None = None
+    business: bool = True
     slack: SlackConfig | None = None
     payment_link: PaymentLinkConfig | None = None
 

@@ -34,7 +34,7 @@ from facturier.core.money import ZERO
 DEFAULT_STAGES: tuple[int, ...] = (7, 14, 21, 28, 35, 42)
 DEFAULT_WINDOW = "08:00-18:00"
 MAX_STAGE_DAYS = 3650
-_WINDOW = re.compile(r"(\d{2}):(\d{2})-(\d{2}):(\d{2})")
+_WINDOW = re.compile(r"(\d{2}):(\d{2})-(\d{2}):(\d{2})", re.ASCII)  # digits 0-9 only
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +62,8 @@ class Receivable:
     mode: str = "live"
     business: bool = True
     from_sheet: bool = False  # a sheet row: `client` is its first email, `client_name` who it is
+    # A sheet row's country ("" when unknown); None for the ledger's, whose invoice decided.
+    country: str | None = None
     disputed: bool = False
     promised_until: date | None = None
     last_stage: int | None = None

@@ -6,6 +6,12 @@ order (case and spaces ignored; other columns are left alone):
     invoice_id | client_name | client_email | amount | currency | due_date | sent_date |
     status | notes | last_stage_sent | last_sent_at
 
+Three optional columns say who the client is, each falling back to `[collections]`
+`language`, `country` and `business` (SheetDefaults): `language` (fr, en: the draft's
+template and number format), `country` (ISO 3166 alpha-2) and `business` (yes/no). The
+French late-payment mentions (L441-10 penalties, the 40 EUR indemnity) need a French seller
+and a row that is a business in France.
+
 Only rows whose `status` is `overdue`, or `open` and past the due date, are receivables;
 `paid`, `draft`, `void` and `cancelled` rows never are. Cells are what the source gives:
 numbers and serial-number dates (days since 1899-12-30, what Google Sheets and Excel store)
@@ -14,7 +20,15 @@ month name (15 Oct 2026, Oct 15, 2026), or numeric day/month/year when unambiguo
 3/4/2026 could be either, so it is refused with the fix). Trailing empty cells may be
 missing (the API leaves them out). Amounts are what remains due, in the row's currency,
 never rounded: more decimals than the currency has is a problem (except the float noise
-of a formula, 120.00000000000001).
+of a formula, 120.00000000000001). Numbers and dates are ASCII: other scripts' digits
+(Arabic-Indic, Devanagari, full-width) are refused, never read as a value, and a date
+with a time must be a whole ISO date-time (`2026-11-01T09:30`, not `2026-11-01Tgarbage`).
+
+No cell that is read may hold a control or format character (NUL, ESC, a line break, the
+right-to-left override U+202E...): such a cell would reach a draft's headers or a file name.
+The row is refused with the character named (`notes` is never read, so never checked).
+
+Each cell's own rule (amounts, dates, stages, statuses...) is in core/sheet_cells.py.
 
 Every problem names the sheet, the row (as the spreadsheet numbers it) and the column, like
 a batch CSV: `Invoices:7:due_date: ...`. A sheet with problems drafts nothing, unless the
@@ -26,24 +40,28 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from facturier.core.dunning import Receivable
-from facturier.core.money import ZERO, quantize
+from facturier.core.money import ZERO
+from facturier.core.sheet_cells import (
+    cell_text,
+    parse_amount,
+    parse_business,
+    parse_date,
+    parse_language,
+    parse_stage,
+    parse_status,
+)
 
 COLUMNS = ("invoice_id", "client_name", "client_email", "amount", "currency", "due_date",
            "sent_date", "status", "notes", "last_stage_sent", "last_sent_at")
+OPTIONAL = ("language", "country", "business")  # else the [collections] defaults
+KNOWN = COLUMNS + OPTIONAL
 REQUIRED = ("invoice_id", "client_name", "client_email", "amount", "currency", "due_date", "status")
 WRITE_BACK = ("last_stage_sent", "last_sent_at")
-STATUSES = ("overdue", "open", "paid", "draft", "void", "cancelled", "canceled")
-SERIAL_EPOCH = date(1899, 12, 30)  # day 0 of Google Sheets' and Excel's serial dates
-_FLOAT_NOISE = Decimal("0.000001")
-_NUMERIC_DATE = re.compile(r"(\d{1,4})[/.\-](\d{1,2})[/.\-](\d{1,4})")
-_TEXT_FORMATS = ("%d %b %Y", "%d %B %Y", "%b %d, %Y", "%B %d, %Y", "%b %d %Y", "%B %d %Y",
-                 "%d-%b-%Y", "%d-%b-%y")
-_PLAIN_AMOUNT = re.compile(r"\d+([.,]\d+)?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +71,20 @@ class CellChecks:
 
     email: Callable[[str], str]
     currency: Callable[[str], str]
+    country: Callable[[str], str]
+    visible: Callable[[str], str]  # refuses control and format characters (config.fields.check_visible)
+
+
+@dataclass(frozen=True, slots=True)
+class SheetDefaults:
+    """What a row without the optional columns is: `[collections]` language, country, business.
+
+    `country` None means unknown: no French late-payment mentions for such a row.
+    """
+
+    language: str = "en"
+    country: str | None = None
+    business: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +116,9 @@ class SheetRow:
     notes: str
     last_stage: int | None
     last_sent_on: date | None
+    language: str | None = None  # None: the optional column is absent or empty (the default applies)
+    country: str | None = None
+    business: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +144,7 @@ def header_name(cell: Any) -> str:
 def parse_sheet(values: Sequence[Sequence[Any]], *, sheet: str, today: date, checks: CellChecks,
                 write_back: bool = False, first_row: int = 1) -> SheetParse:
     """Read a sheet's cells (header first) into receivable rows and problems."""
-    if not values or not any(_text(c) for c in values[0]):
+    if not values or not any(cell_text(c) for c in values[0]):
         return SheetParse((), (SheetProblem(sheet, first_row, "(header)", "the range is empty: check the "
                           "spreadsheet id, the range and that the sheet is shared with your account"),), {})
     columns, problems = _columns(values[0], sheet, first_row, write_back)
@@ -120,10 +155,10 @@ def parse_sheet(values: Sequence[Sequence[Any]], *, sheet: str, today: date, che
     seen: dict[str, int] = {}
     for offset, cells in enumerate(values[1:], start=1):
         number = first_row + offset
-        if not any(_text(c) for c in cells):
+        if not any(cell_text(c) for c in cells):
             continue  # an empty row between blocks is normal
         row_problems, row = _row(cells, columns, sheet, number, today, checks)
-        key = _text(_cell(cells, columns, "invoice_id"))
+        key = cell_text(_cell(cells, columns, "invoice_id"))
         if key and key in seen:
             row_problems.append(SheetProblem(sheet, number, "invoice_id", f"{key!r} is also on row "
                                              f"{seen[key]}: each invoice must be on one row"))
@@ -136,13 +171,32 @@ def parse_sheet(values: Sequence[Sequence[Any]], *, sheet: str, today: date, che
     return SheetParse(tuple(rows), tuple(problems), columns, frozenset(bad))
 
 
+def find_invoice_row(values: Sequence[Sequence[Any]], invoice_id: str,
+                     first_row: int = 1) -> tuple[int, dict[str, str]] | None:
+    """The row whose `invoice_id` is this one, as (row number, cell text of each known column);
+    None when no row has it (or the header has no invoice_id column)."""
+    if not values:
+        return None
+    columns: dict[str, int] = {}
+    for index, cell in enumerate(values[0]):
+        columns.setdefault(header_name(cell), index)
+    key = columns.get("invoice_id")
+    if key is None:
+        return None
+    for offset, cells in enumerate(values[1:], start=1):
+        if key < len(cells) and cell_text(cells[key]) == invoice_id.strip():
+            return first_row + offset, {name: cell_text(_cell(cells, columns, name)) for name in KNOWN
+                                        if name in columns}
+    return None
+
+
 def _columns(header: Sequence[Any], sheet: str, row: int,
              write_back: bool) -> tuple[dict[str, int], list[SheetProblem]]:
     columns: dict[str, int] = {}
     problems: list[SheetProblem] = []
     for index, cell in enumerate(header):
         name = header_name(cell)
-        if name in COLUMNS:
+        if name in KNOWN:
             if name in columns:
                 problems.append(SheetProblem(sheet, row, name, f"the column appears twice (columns "
                                              f"{column_letter(columns[name])} and {column_letter(index)})"))
@@ -163,32 +217,37 @@ def _row(cells: Sequence[Any], columns: dict[str, int], sheet: str, number: int,
 
     def field(name: str, parse: Callable[[Any], Any], required: bool = False) -> Any:
         value = _cell(cells, columns, name)
-        if not _text(value):
+        if not cell_text(value):
             if required:
                 problems.append(SheetProblem(sheet, number, name, "is empty"))
             return None
         try:
+            if isinstance(value, str):
+                checks.visible(value)
             return parse(value)
         except ValueError as exc:
             problems.append(SheetProblem(sheet, number, name, str(exc)))
             return None
 
-    invoice_id = field("invoice_id", _text, required=True)
-    status = field("status", _status, required=True)
+    invoice_id = field("invoice_id", cell_text, required=True)
+    status = field("status", parse_status, required=True)
     if status is None or status in ("paid", "draft", "void", "cancelled", "canceled"):
         return problems, None
     due_on = field("due_date", parse_date, required=True)
     if status == "open" and due_on is not None and due_on >= today:
         return problems, None  # not yet past due
-    currency = field("currency", lambda v: checks.currency(_text(v).upper()), required=True)
+    currency = field("currency", lambda v: checks.currency(cell_text(v).upper()), required=True)
     values = {
-        "client_name": field("client_name", _text, required=True),
+        "client_name": field("client_name", cell_text, required=True),
         "emails": field("client_email", lambda v: _emails(v, checks), required=True),
         "amount": field("amount", lambda v: parse_amount(v, currency), required=True) if currency else None,
         "sent_on": field("sent_date", parse_date),
-        "notes": field("notes", _text) or "",
-        "last_stage": field("last_stage_sent", _stage),
+        "notes": cell_text(_cell(cells, columns, "notes")),  # never used: free text, not checked
+        "last_stage": field("last_stage_sent", parse_stage),
         "last_sent_on": field("last_sent_at", parse_date),
+        "language": field("language", parse_language),
+        "country": field("country", lambda v: checks.country(cell_text(v).upper())),
+        "business": field("business", parse_business),
     }
     if problems or invoice_id is None or due_on is None or currency is None:
         return problems, None
@@ -201,105 +260,11 @@ def _cell(cells: Sequence[Any], columns: dict[str, int], name: str) -> Any:
     return cells[index] if index is not None and index < len(cells) else None  # short rows are normal
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
-def _status(value: Any) -> str:
-    status = _text(value).lower()
-    if status not in STATUSES:
-        raise ValueError(f"{_text(value)!r} is not a status: {', '.join(STATUSES[:6])}")
-    return status
-
-
 def _emails(value: Any, checks: CellChecks) -> tuple[str, ...]:
-    parts = [p.strip() for p in re.split(r"[,;]", _text(value)) if p.strip()]
+    parts = [p.strip() for p in re.split(r"[,;]", cell_text(value)) if p.strip()]
     if not parts:
         raise ValueError("is empty")
     return tuple(checks.email(p) for p in parts)
-
-
-def _stage(value: Any) -> int:
-    if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a stage (a whole number of days, e.g. 14)")
-    if isinstance(value, (int, float)) and float(value).is_integer() and value > 0:
-        return int(value)
-    text = _text(value)
-    if text.isdigit() and int(text) > 0:
-        return int(text)
-    raise ValueError(f"{text!r} is not a stage (a whole number of days, e.g. 14)")
-
-
-def parse_amount(value: Any, currency: str) -> Decimal:
-    """A positive amount in `currency`: a number cell, or plain text ('1234.50', '1234,50')."""
-    if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not an amount")
-    if isinstance(value, int):
-        amount = Decimal(value)
-    elif isinstance(value, float):
-        amount = Decimal(repr(value))  # the shortest text that reads back as this float
-        near = quantize(amount, currency)
-        if abs(near - amount) < _FLOAT_NOISE:
-            amount = near
-    else:
-        text = _text(value)
-        if not _PLAIN_AMOUNT.fullmatch(text):
-            raise ValueError(f"{text!r} is not a plain amount (digits and one '.' or ',' as decimal "
-                             "mark; no currency sign or thousands separator)")
-        amount = Decimal(text.replace(",", "."))
-    try:
-        rounded = quantize(amount, currency)
-    except InvalidOperation:
-        raise ValueError(f"{value!r} is not an amount") from None
-    if rounded != amount:
-        raise ValueError(f"{amount} has more decimals than {currency} allows")
-    if rounded <= ZERO:
-        raise ValueError(f"{amount} is not a positive amount (a paid row has status paid)")
-    return rounded
-
-
-def parse_date(value: Any) -> date:
-    """A date cell: a serial number (days since 1899-12-30), ISO text, or a formatted date."""
-    if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a date")
-    if isinstance(value, (int, float)):
-        if not 1 <= value < 2958466:
-            raise ValueError(f"{value!r} is not a date serial number (days since 1899-12-30)")
-        return SERIAL_EPOCH + timedelta(days=int(value))  # a fraction is the time of day
-    text = _text(value)
-    try:
-        return date.fromisoformat(text[:10]) if re.fullmatch(r"\d{4}-\d{2}-\d{2}([T ].*)?", text) \
-            else _formatted_date(text)
-    except ValueError as exc:
-        if "ambiguous" in str(exc) or "is not a date" in str(exc):
-            raise
-        raise ValueError(f"{text!r} is not a date: {exc}") from None
-
-
-def _formatted_date(text: str) -> date:
-    match = _NUMERIC_DATE.fullmatch(text)
-    if match:
-        a, b, c = (int(g) for g in match.groups())
-        if len(match.group(1)) == 4:
-            return date(a, b, c)  # 2026/10/15
-        if len(match.group(3)) != 4:
-            raise ValueError(f"{text!r} is not a date with a four-digit year")
-        if a > 12 or a == b:
-            return date(c, b, a)  # day first
-        if b > 12:
-            return date(c, a, b)  # month first
-        raise ValueError(f"{text!r} is ambiguous (day/month or month/day?): write it as "
-                         f"{c:04d}-{b:02d}-{a:02d} or {c:04d}-{a:02d}-{b:02d}, or format the column as a date")
-    for pattern in _TEXT_FORMATS:
-        try:
-            return datetime.strptime(text, pattern).date()
-        except ValueError:
-            continue
-    raise ValueError(f"{text!r} is not a date (use 2026-10-15, 15 Oct 2026, or a date cell)")
 
 
 def column_letter(index: int) -> str:
@@ -312,16 +277,19 @@ def column_letter(index: int) -> str:
     return letters
 
 
-def to_receivables(rows: Sequence[SheetRow], *, language: str, business: bool = True) -> list[Receivable]:
+def to_receivables(rows: Sequence[SheetRow], defaults: SheetDefaults) -> list[Receivable]:
     """The sheet's rows as the collections router takes them; the amount is what remains.
 
     A sheet has no client ids: the client is its first email address (lower-cased), so a
-    combined reminder groups the invoices sent to one address.
+    combined reminder groups the invoices sent to one address. A row's language, country and
+    business come from its own columns, else from `defaults`; an unknown country is "".
     """
     return [Receivable(
         number=r.invoice_id, client=r.emails[0].lower(), client_name=r.client_name, emails=r.emails,
-        language=language, currency=r.currency, issued_on=r.sent_on or r.due_on, due_on=r.due_on,
-        total=r.amount, paid=ZERO, credited=ZERO, remaining=r.amount, business=business, from_sheet=True,
+        language=r.language or defaults.language, currency=r.currency, issued_on=r.sent_on or r.due_on,
+        due_on=r.due_on, total=r.amount, paid=ZERO, credited=ZERO, remaining=r.amount,
+        business=defaults.business if r.business is None else r.business, from_sheet=True,
+        country=r.country or defaults.country or "",
         last_stage=r.last_stage, last_drafted_on=r.last_sent_on) for r in rows]
 
 

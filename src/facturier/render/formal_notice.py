@@ -40,11 +40,12 @@ TEXTS: dict[str, dict[str, Any]] = {
         "body": [("Par la présente, nous vous mettons en demeure de régler la somme de {total} sous huit jours "
                   "à compter de la réception de cette lettre."),
                  ("Les pénalités de retard courent au taux annuel de {rate} % ({late_penalty}) depuis l'échéance de "
-                  "chaque facture (article L441-10 du Code de commerce){indemnity}."),
+                  "chaque facture{law}{indemnity}."),
                  ("À défaut de règlement dans ce délai, nous engagerons sans autre avis une procédure de "
                   "recouvrement judiciaire, dont les frais resteront à votre charge.")],
         "indemnity": ", ainsi qu'une indemnité forfaitaire pour frais de recouvrement de {amount} par facture "
                      "(article D441-5)",
+        "law": " (article L441-10 du Code de commerce)",
         "closing": "Veuillez agréer, Madame, Monsieur, nos salutations distinguées.",
         "place_date": "Le {date}", "ids": "SIREN {siren}",
     },
@@ -60,10 +61,11 @@ TEXTS: dict[str, dict[str, Any]] = {
         "body": [("We hereby give you formal notice to pay the sum of {total} within eight days of receiving "
                   "this letter."),
                  ("Late-payment penalties accrue at the yearly rate of {rate} % ({late_penalty}) from each "
-                  "invoice's due date (French Commercial Code, art. L441-10){indemnity}."),
+                  "invoice's due date{law}{indemnity}."),
                  ("Failing payment within that time, we will start court recovery proceedings without further "
                   "notice, at your expense.")],
         "indemnity": ", together with a fixed recovery indemnity of {amount} per invoice (art. D441-5)",
+        "law": " (French Commercial Code, art. L441-10)",
         "closing": "Yours faithfully,",
         "place_date": "{date}", "ids": "SIREN {siren}",
     },
@@ -89,7 +91,7 @@ class FormalNotice:
     group: ClientReminder
     penalty_rate: Decimal
     late_penalty: str
-    indemnity: bool  # French seller and business client: 40 EUR per invoice
+    indemnity: bool  # French B2B (render.reminders.french_b2b): 40 EUR per invoice, L441-10 cited
 
 
 def notice_amounts(notice: FormalNotice) -> list[tuple[Decimal, Decimal]]:
@@ -129,8 +131,9 @@ def notice_view(notice: FormalNotice) -> dict[str, Any]:
                                  else f" + {money(indemnities, 'EUR')}")
     totals.append(_total_line(t["total"], total_text, lang))
     indemnity = t["indemnity"].format(amount=money(RECOVERY_INDEMNITY, "EUR")) if notice.indemnity else ""
+    law = t["law"] if notice.indemnity else ""  # French B2B only: the article is the same rule's
     body = [p.format(total=total_text, rate=decimal_text(notice.penalty_rate, lang),
-                     late_penalty=notice.late_penalty, indemnity=indemnity) for p in t["body"]]
+                     late_penalty=notice.late_penalty, indemnity=indemnity, law=law) for p in t["body"]]
     creditor = notice.creditor
     return {
         "lang": lang, "title": t["title"], "subject_line": t["subject"], "opening": t["opening"],

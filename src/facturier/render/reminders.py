@@ -17,16 +17,27 @@ Merge fields (every value is already formatted in the client's language with Bab
   and `invoice_count` are integers;
 - `late_penalty`: the late-payment penalty rate text of `[terms]`;
 - `recovery_indemnity`: "40,00 €" per invoice for a French seller and a business client
-  (C. com. L441-10, D441-5), else "" (templates mention it only when set);
+  (C. com. L441-10, D441-5), else "" (templates mention it, and the `late_penalty`, only
+  when set); a sheet row must also be in France (`french_b2b`);
 - `iban`, `bic`, `payment_link`: payment details, "" when unknown;
 - `invoices`: every invoice of the draft (one unless combined), each with `invoice_id`,
   `issue_date`, `due_date`, `days_overdue`, `total`, `amount`.
+
+Text merged from data never carries a control or format character into a draft: any left
+(ESC, NUL, a right-to-left override U+202E...) is shown as a visible `<U+202E>`. Sources
+refuse them in what goes to headers (a sheet's invoice_id and addresses), so this only
+makes the rest visible to the reviewer.
+
+Templates run in Jinja's SandboxedEnvironment: an override is text with merge fields, and
+no expression in it can reach Python's internals (`''.__class__`, a function's globals),
+during `check` or `remind`; an attempt is a template problem, never executed.
 """
 
 from __future__ import annotations
 
 import base64
 import re
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -42,6 +53,7 @@ from typing import TYPE_CHECKING, Any
 
 import jinja2
 import jinja2.meta
+import jinja2.sandbox
 from babel import Locale
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal
@@ -70,6 +82,8 @@ FIELDS = frozenset({
 # A placeholder Jinja does not understand, left as is: `${name}` (the seed's syntax). Jinja's
 # own `{{ }}` and `{% %}` are consumed by rendering (or refused as a syntax error).
 _LEFTOVER = re.compile(r"\$\{")
+# Control, format (bidi overrides, zero-width), separators of lines and paragraphs, surrogates.
+_HIDDEN = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
 
 
 class ReminderTemplateError(FacturierError):
@@ -128,9 +142,10 @@ def reminder_env(root: Path | None = None) -> jinja2.Environment:
     # StrictUndefined: a typo in a merge field must stop the draft, not leave a blank.
     # auto_reload off: a command renders each template as it was when first loaded, without
     # a stat of its file per draft (11,000 of them in a 10,000-draft run).
-    return jinja2.Environment(loader=jinja2.ChoiceLoader(loaders), undefined=jinja2.StrictUndefined,
-                              autoescape=False, keep_trailing_newline=True,
-                              trim_blocks=True, lstrip_blocks=True, auto_reload=False)
+    # Sandboxed: an override is data from the workspace, not code (issue 24).
+    return jinja2.sandbox.SandboxedEnvironment(
+        loader=jinja2.ChoiceLoader(loaders), undefined=jinja2.StrictUndefined, autoescape=False,
+        keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True, auto_reload=False)
 
 
 def template_name(language: str, stage: int) -> str:
@@ -148,8 +163,8 @@ def merge_fields(group: ClientReminder, creditor: Creditor, payment_link: str = 
         return _number(amount, currency, language)
 
     return {
-        "name": first.client_name, "seller_name": creditor.name, "currency": currency,
-        "invoice_id": ", ".join(group.numbers),
+        "name": visible(first.client_name), "seller_name": creditor.name, "currency": currency,
+        "invoice_id": visible(", ".join(group.numbers)),
         "amount": money(group.remaining),
         "total": money(sum((d.receivable.total for d in dues), ZERO)),
         "paid": money(sum((d.receivable.paid for d in dues), ZERO)),
@@ -167,14 +182,32 @@ def merge_fields(group: ClientReminder, creditor: Creditor, payment_link: str = 
 
 def _invoice_fields(due: ReminderDue, money: Callable[[Decimal], str]) -> dict[str, Any]:
     r = due.receivable
-    return {"invoice_id": r.number, "issue_date": _date(r.issued_on, r.language),
+    return {"invoice_id": visible(r.number), "issue_date": _date(r.issued_on, r.language),
             "due_date": _date(r.due_on, r.language), "days_overdue": due.days_overdue,
             "total": money(r.total), "amount": money(due.remaining)}
 
 
+def visible(text: str) -> str:
+    """`text` with every control or format character shown as `<U+001B>`: never acted on by a
+    mail client or terminal, never hidden, always seen by the person reviewing the draft."""
+    if text.isprintable():
+        return text
+    # Not every non-printable: a no-break space (Zs) in a name is text, shown as a space.
+    return "".join(f"<U+{ord(c):04X}>" if unicodedata.category(c) in _HIDDEN else c for c in text)
+
+
+def french_b2b(creditor_country: str, receivable: Receivable) -> bool:
+    """Whether the French late-payment rules apply (C. com. L441-10, D441-5): a French seller
+    and a business debtor; a sheet row must also be in France (its country, "" when unknown).
+    A ledger invoice (country None) follows what its invoice printed."""
+    if creditor_country != "FR" or not receivable.business:
+        return False
+    return receivable.country is None or receivable.country == "FR"
+
+
 def _recovery_indemnity(creditor: Creditor, receivable: Receivable) -> str:
-    """40 € per invoice owed by a business to a French seller; '' otherwise."""
-    if creditor.country != "FR" or not receivable.business:
+    """40 € per invoice owed by a French business to a French seller; '' otherwise."""
+    if not french_b2b(creditor.country, receivable):
         return ""
     return _indemnity_text(receivable.language)
 
@@ -293,6 +326,11 @@ def _split(text: str, shown: str) -> RenderedReminder:
     subject, body = " ".join(first[len("Subject:"):].split()), rest[1:]
     if not subject:
         raise ReminderTemplateError(shown, "the subject is empty")
+    hidden = [c for c in subject if unicodedata.category(c) in _HIDDEN] if not subject.isprintable() else []
+    if hidden:  # merged data is made visible: this is the template's own text
+        bad = hidden[0]
+        raise ReminderTemplateError(shown, f"the subject holds the control character U+{ord(bad):04X}: "
+                                    "a header cannot carry it; remove it from the template")
     return RenderedReminder(subject, body, shown)
 
 

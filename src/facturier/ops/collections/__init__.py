@@ -11,7 +11,8 @@ Modules: `receivables` (the invoices as collections see them, from the ledger; t
 place a sheet source would replace), `plan`, `drafts` (a planned reminder as an email),
 `apply`, `settle` (`--confirm` / `--retry` of an interrupted hand-over), `facts`
 (`dispute`, `promise`), `history` (`reminders`), `metrics` (data/logs/reminders.csv),
-`formal_notice` (the "mise en demeure" PDF of the last stage).
+`formal_notice` (the "mise en demeure" PDF of the last stage), `sheet_invoice` (what `show`
+says of an invoice that lives in the collections sheet).
 
 May import core, config, store, render, adapters and the shared ops modules (`report`,
 `logs`, `plan`, `state`, `accounts`); never a sibling feature package.

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from facturier.core.dunning import ClientReminder
 from facturier.ops.collections.drafts import Attacher
 from facturier.render.formal_notice import FormalNotice, Party, formal_notice_pdf
+from facturier.render.reminders import french_b2b
 from facturier.store.state import LedgerState
 
 if TYPE_CHECKING:
@@ -37,12 +38,11 @@ def attacher_for(ws: Workspace, state: LedgerState, day: date) -> Attacher | Non
         # A direct client has its configuration; a sheet row only what the sheet says of it.
         client, receivable = ws.clients.get(group.client), group.dues[0].receivable
         debtor = Party(client.name, tuple(client.address)) if client else Party(receivable.client_name, ())
-        business = client.business if client else receivable.business
         language = receivable.language
         notice = FormalNotice(
             creditor=creditor, debtor=debtor, day=day, group=group,
             penalty_rate=rate, late_penalty=ws.config.terms.late_penalty_for(language),
-            indemnity=issuer.country == "FR" and business)
+            indemnity=french_b2b(issuer.country, receivable))
         ref = group.numbers[0] if len(group.dues) == 1 else group.client
         name = FILE_NAMES.get(language, FILE_NAMES["en"]).format(ref=ref)
         return [(name, formal_notice_pdf(notice))]

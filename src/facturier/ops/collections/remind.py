@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from facturier.adapters.drafts import DraftStore, DraftStoreOptions, open_draft_store
 from facturier.adapters.google.sheet_log import log_drafts
+from facturier.adapters.sheets import sheet_warnings
 from facturier.core.dunning import ClientReminder, check_window
 from facturier.core.errors import FacturierError, InputError
 from facturier.ops.collections.apply import REVIEW_COLUMNS, apply_plan, review_row
@@ -69,6 +70,7 @@ def remind(ws: Workspace, day: date, now: datetime, *, dry_run: bool = False, cl
     report = carry_out(ws.root, make, dry_run=preview)
     if preview and not dry_run:
         report.notes.append(f"Note: {notice}.")
+    report.notes.extend(f"Note: {w}." for w in sheet_warnings(ws.config))  # said on every run, not only by check
     if preview and window.message():
         report.notes.append(f"Note: {window.message()}; a real run now would draft nothing.")
     return report

@@ -1,4 +1,10 @@
-"""Operator alerts: one summary email to the issuer when a run ends with error-level alerts."""
+"""Operator alerts: one summary email to the issuer when a run ends with error-level alerts.
+
+The email is in one language, English: the language of every message Facturier prints,
+which the email quotes as the command printed them (report titles and alert messages are
+not translated). A French frame around them read as two languages in one email (issue 24).
+A workspace may override `templates/mail/alerts.en.*`.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +20,8 @@ from facturier.render.view import format_date
 if TYPE_CHECKING:
     from facturier.config import Workspace
 
+OPERATOR_LANGUAGE = "en"  # the language of the CLI's messages, which the email quotes
+
 
 def notify_operator(ws: Workspace, reports: list[Report], day: date) -> str | None:
     """Email every error alert to the issuer; returns what to print, None when all went well.
@@ -25,7 +33,7 @@ def notify_operator(ws: Workspace, reports: list[Report], day: date) -> str | No
     if not alerts:
         return None
     to = ws.config.issuer.email
-    language = "fr" if ws.config.issuer.country == "FR" else "en"
+    language = OPERATOR_LANGUAGE
     fields = {"alerts": alerts, "count": len(alerts), "run_date": format_date(day, language)}
     try:
         message = compose(ws, template_env(ws.root), "alerts", language, fields, [to], "alerts")

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jinja2
+import jinja2.sandbox
 
 from facturier.adapters.mail import REF_HEADER
 from facturier.core.errors import FacturierError, IntegrityError
@@ -39,8 +40,10 @@ def template_env(root: Path) -> jinja2.Environment:
         jinja2.FileSystemLoader(str(BUNDLED)),
     ])
     # StrictUndefined: a typo in a merge field must stop the send, not mail a blank.
-    return jinja2.Environment(loader=loader, undefined=jinja2.StrictUndefined, auto_reload=False,
-                              autoescape=jinja2.select_autoescape(["html"]), keep_trailing_newline=True)
+    # Sandboxed: a workspace override is text with merge fields, never code (issue 24).
+    return jinja2.sandbox.SandboxedEnvironment(
+        loader=loader, undefined=jinja2.StrictUndefined, auto_reload=False,
+        autoescape=jinja2.select_autoescape(["html"]), keep_trailing_newline=True)
 
 
 # One escaping overlay per environment, so its compiled templates are cached across messages.

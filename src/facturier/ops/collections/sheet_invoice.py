@@ -1,0 +1,67 @@
+"""What `show` says of an invoice that lives in the collections sheet, not in the ledger.
+
+With `[collections] source = "csv"` or `"sheets"`, `remind` drafts reminders for rows of an
+external sheet: those invoices were never issued by Facturier, so the ledger has no record
+of them. `show INV-1042` then says so plainly, with the sheet and the row that hold it, the
+row's cells, and the reminders the journal records for it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from facturier.adapters.sheets import open_sheet_source
+from facturier.core.errors import FacturierError, InputError
+
+if TYPE_CHECKING:
+    from facturier.config import Workspace
+
+
+def sheet_invoice(ws: Workspace, number: str) -> dict[str, Any] | None:
+    """The sheet row of `number` (`where`, `row`, `cells`), None without a sheet source.
+
+    InputError when the sheet has no such row either; a sheet that cannot be read now (a
+    Google sheet without network or sign-in) still gives where it lives, with the reason.
+    """
+    collections = ws.config.collections
+    if collections.source not in ("csv", "sheets"):
+        return None
+    try:
+        source = open_sheet_source(ws.config, ws.root)
+        where = source.where()
+        found = source.find(number)
+    except FacturierError as exc:
+        return {"number": number, "source": collections.source, "where": _configured(ws), "row": None,
+                "cells": {}, "unreadable": str(exc)}
+    if found is None:
+        raise InputError(f"no invoice or credit note numbered {number!r} in the ledger, and no row of {where} "
+                         f"([collections] source = \"{collections.source}\") has that invoice_id")
+    row, cells = found
+    return {"number": number, "source": collections.source, "where": where, "row": row, "cells": cells,
+            "unreadable": None}
+
+
+def _configured(ws: Workspace) -> str:
+    collections = ws.config.collections
+    if collections.source == "csv":
+        return f"the CSV sheet {collections.source_path}"
+    return f"the Google sheet {collections.spreadsheet_id} (range {collections.range})"
+
+
+def sheet_invoice_lines(found: dict[str, Any]) -> list[str]:
+    """`show`'s text for a sheet invoice."""
+    head = (f"{found['number']} is not an invoice of this workspace's ledger: it lives in {found['where']}"
+            + (f", row {found['row']}" if found["row"] else "")
+            + ". Facturier reminds it; the sheet is its record.")
+    lines = [head]
+    if found["unreadable"]:  # known from the reminders the journal records for it
+        lines.append(f"The sheet cannot be read now: {found['unreadable']}")
+    cells = found["cells"]
+    if cells:
+        lines.append(f"Client: {cells.get('client_name', '')} <{cells.get('client_email', '')}>")
+        lines.append(f"Amount due: {cells.get('amount', '')} {cells.get('currency', '')}   "
+                     f"Due: {cells.get('due_date', '')}   Status: {cells.get('status', '')}")
+        last = cells.get("last_stage_sent")
+        if last:
+            lines.append(f"Sheet says: last stage {last} on {cells.get('last_sent_at', '')}")
+    return lines
