@@ -196,3 +196,14 @@ def test_an_unreachable_or_unreadable_quickbooks_is_one_line(tmp_path: Path, qb:
     assert wrong.code == 1 and "QuickBooks query" in wrong.err and "610" in wrong.err, wrong.err
     for result in (down, wrong):
         assert "Traceback" not in result.text and len(result.err.strip().splitlines()) == 1
+
+
+def test_show_names_a_quickbooks_invoice_and_its_reminders(tmp_path: Path, qb: QuickBooksServer) -> None:
+    ws, _token = qb_ws(tmp_path, qb)
+    env = {**ENV, "QUICKBOOKS_REFRESH_TOKEN": "RT-1"}
+    assert run_cli(ws, "remind", *DEC1, env=env).code == 0
+    shown = run_cli(ws, "show", "1039", env=ENV)
+    assert shown.code == 0, shown.text
+    assert "QuickBooks Online" in shown.out and "c@sea.example" in shown.out
+    unknown = run_cli(ws, "show", "9999", env=ENV)
+    assert unknown.code != 0 and "QuickBooks Online" in unknown.text and "Traceback" not in unknown.text

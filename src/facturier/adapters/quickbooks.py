@@ -309,15 +309,25 @@ class QuickBooksSource(SheetSource):
 
     def read(self, today: date) -> SheetParse:
         """Every invoice with a balance, and its customer, checked as a sheet's rows are."""
-        session = self._make_session()
-        invoices = self._open_invoices(session)
-        customers = self._customers(session, {_ref(i.CustomerRef) for i in invoices} - {""})
-        rows = [invoice_row(i, customers.get(_ref(i.CustomerRef))) for i in invoices]
+        rows = self._rows()
         parsed = parse_sheet([list(HEADER), *rows], sheet=self.name, today=today, checks=CHECKS)
         numbers = {n: str(row[0]) for n, row in enumerate(rows, start=2)}
         problems = tuple(InvoiceProblem(p.sheet, p.row, p.column, _in_quickbooks_terms(p.message),
                                         numbers.get(p.row, "?")) for p in parsed.problems)
         return replace(parsed, problems=problems)
+
+    def cells(self) -> tuple[list[list[Any]], int]:
+        """The open invoices laid out as a sheet (header first, on row 1), for `show`."""
+        return [list(HEADER), *self._rows()], 1
+
+    def where(self) -> str:
+        return "QuickBooks Online (open invoices)"
+
+    def _rows(self) -> list[list[Any]]:
+        session = self._make_session()
+        invoices = self._open_invoices(session)
+        customers = self._customers(session, {_ref(i.CustomerRef) for i in invoices} - {""})
+        return [invoice_row(i, customers.get(_ref(i.CustomerRef))) for i in invoices]
 
     def _open_invoices(self, session: QuickBooksSession) -> list[Any]:
         out: list[Any] = []

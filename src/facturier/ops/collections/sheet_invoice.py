@@ -1,17 +1,18 @@
 """What `show` says of an invoice that lives in the collections sheet, not in the ledger.
 
-With `[collections] source = "csv"` or `"sheets"`, `remind` drafts reminders for rows of an
-external sheet: those invoices were never issued by Facturier, so the ledger has no record
-of them. `show INV-1042` then says so plainly, with the sheet and the row that hold it, the
-row's cells, and the reminders the journal records for it.
+With `[collections] source = "csv"`, `"sheets"` or `"quickbooks"`, `remind` drafts reminders
+for rows of an external sheet (QuickBooks' open invoices are read as one): those invoices
+were never issued by Facturier, so the ledger has no record of them. `show INV-1042` then
+says so plainly, with the sheet and the row that hold it, the row's cells, and the
+reminders the journal records for it.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from facturier.adapters.sheets import open_sheet_source
 from facturier.core.errors import FacturierError, InputError
+from facturier.ops.collections.receivables import external_source
 
 if TYPE_CHECKING:
     from facturier.config import Workspace
@@ -24,10 +25,10 @@ def sheet_invoice(ws: Workspace, number: str) -> dict[str, Any] | None:
     Google sheet without network or sign-in) still gives where it lives, with the reason.
     """
     collections = ws.config.collections
-    if collections.source not in ("csv", "sheets"):
+    if not collections.external_source:
         return None
     try:
-        source = open_sheet_source(ws.config, ws.root)
+        source = external_source(ws)
         where = source.where()
         found = source.find(number)
     except FacturierError as exc:
@@ -45,6 +46,8 @@ def _configured(ws: Workspace) -> str:
     collections = ws.config.collections
     if collections.source == "csv":
         return f"the CSV sheet {collections.source_path}"
+    if collections.source == "quickbooks":
+        return "QuickBooks Online (open invoices)"
     return f"the Google sheet {collections.spreadsheet_id} (range {collections.range})"
 
 
