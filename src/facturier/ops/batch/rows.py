@@ -170,16 +170,83 @@ def header_problems(name: str, header: list[str]) -> list[Problem]:
     return problems
 
 
-def iter_records(stream: IO[str], delimiter: str, first_line: int = 2) -> Iterator[tuple[int, list[str]]]:
-    """(physical line where the record starts, fields) for every record of a stream.
+class _KeptLines:
+    """The stream's physical lines as `csv.reader` takes them, kept until the record that
+    spans them is checked: the reader alone cannot tell `a"b` from `"a""b"`, nor a CR-only
+    line end from a CRLF one."""
 
-    The stream is positioned after the header, at physical line `first_line`.
+    def __init__(self, stream: IO[str]) -> None:
+        self._lines = iter(stream)
+        self.kept: list[str] = []
+
+    def __iter__(self) -> _KeptLines:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._lines)
+        self.kept.append(line)
+        return line
+
+    def take(self) -> list[str]:
+        """The lines read since the last call."""
+        kept, self.kept = self.kept, []
+        return kept
+
+
+def iter_records(stream: IO[str], delimiter: str, header: list[str], name: str,
+                 first_line: int = 2) -> Iterator[tuple[int, list[str], list[Problem]]]:
+    """(physical line where the record starts, fields, syntax problems) for every record.
+
+    The stream is positioned after the header, at physical line `first_line`. The syntax
+    problems are those of RFC 4180 that Python's reader lets through (`syntax_problems`).
     """
-    reader = csv.reader(stream, delimiter=delimiter, quotechar='"', strict=True)
+    lines = _KeptLines(stream)
+    reader = csv.reader(lines, delimiter=delimiter, quotechar='"', strict=True)
     start = first_line
     for fields in reader:
-        yield start, fields
+        raw = lines.take()
+        fast = len(raw) == 1 and '"' not in raw[0] and not _lone_cr(raw[0])
+        yield start, fields, [] if fast else syntax_problems(name, start, raw, delimiter, header)
         start = first_line + reader.line_num
+
+
+def _lone_cr(line: str) -> bool:
+    """Whether a physical line ends with a carriage return not followed by a line feed."""
+    return line.endswith("\r")
+
+
+def syntax_problems(name: str, start: int, lines: list[str], delimiter: str, header: list[str]) -> list[Problem]:
+    """What RFC 4180 (LF or CRLF line ends) refuses and `csv.reader` accepts, in one record's
+    physical lines: a double quote inside a field that is not enclosed in quotes, and a line
+    ending with a lone carriage return (old Mac files), which the reader takes as a line end."""
+    found: dict[tuple[int, str, str], None] = {}
+    field, at_start, quoted = 0, True, False
+    for offset, line in enumerate(lines):
+        i = 0
+        while i < len(line):
+            char = line[i]
+            if quoted:
+                if char == '"' and line[i + 1:i + 2] == '"':
+                    i += 1
+                elif char == '"':
+                    quoted = False
+            elif char == '"' and at_start:
+                quoted = True
+            elif char == '"':
+                column = header[field] if field < len(header) else "-"
+                found[(start + offset, column, _MID_QUOTE)] = None
+            at_start = char == delimiter and not quoted
+            field += at_start
+            i += 1
+        if not quoted and _lone_cr(line):
+            found[(start + offset, "-", _LONE_CR)] = None
+    return [Problem(name, line, column, message) for line, column, message in found]
+
+
+_MID_QUOTE = ("a double quote inside a field that is not enclosed in double quotes: enclose the whole "
+              "field in double quotes and double the quote inside (\"Dupont \"\"& Fils\"\"\")")
+_LONE_CR = ("the line ends with a lone carriage return (CR, an old Mac line end): save the file with "
+            "LF or CRLF line ends")
 
 
 @dataclass
@@ -217,7 +284,7 @@ def iter_rows(path: Path, ctx: BatchContext, check: FileCheck, name: str | None 
                                             "column names with ',' or with ';' (not both)"))
             return
         header = next(csv.reader([header_line], delimiter=delimiter))
-        for problem in header_problems(name, header):
+        for problem in header_problems(name, header) + syntax_problems(name, 1, [header_line], delimiter, []):
             check.add(problem)
         if check.problem_count:
             return
@@ -230,7 +297,7 @@ def _rows(name: str, stream: IO[str], header: list[str], delimiter: str, ctx: Ba
           check: FileCheck) -> Iterator[BatchRow]:
     seen: dict[str, int] = {}
     floors = dict(ctx.series_floor)
-    records = iter_records(stream, delimiter)
+    records = iter_records(stream, delimiter, header, name)
     line = 1  # where the last record started; a quoting error is reported just after it
     while True:
         try:
@@ -241,9 +308,13 @@ def _rows(name: str, stream: IO[str], header: list[str], delimiter: str, ctx: Ba
             return
         if item is None:
             return
-        line, fields = item
+        line, fields, syntax = item
         check.rows += 1
+        for problem in syntax:
+            check.add(problem)
         row = _check_record(name, line, header, fields, delimiter, ctx, check, seen)
+        if syntax:
+            continue
         if row is not None and _check_across_rows(name, row, ctx, seen, floors, check):
             yield row
 
@@ -402,12 +473,18 @@ def parse_decimal(raw: str, delimiter: str) -> Decimal:
     raise FieldError(f"{raw!r} is not a decimal number (digits with {mark} as decimal mark)")
 
 
+def _signed(raw: str) -> bool:
+    """A quantity, price or rate written with a sign: "-0.00" is not a zero someone meant, it
+    is a negative number whose digits were lost or a typo, and `plain_decimal` drops its sign."""
+    return raw.startswith(("-", "+"))
+
+
 def parse_quantity(raw: str, delimiter: str, _c: BatchContext, _p: dict[str, object]) -> Decimal:
     """Quantity: decimal > 0, default 1."""
     if not raw:
         return Decimal(1)
     value = parse_decimal(raw, delimiter)
-    if value <= 0:
+    if value <= 0 or _signed(raw):
         raise FieldError(f"{raw!r} must be greater than 0 (corrections are credit notes)")
     problem = decimals_problem(value, LINE_QUANTITY_DECIMALS, "quantity")
     if problem:
@@ -420,7 +497,7 @@ def parse_unit_price(raw: str, delimiter: str, _c: BatchContext, parsed: dict[st
     if not raw:
         raise FieldError("required: must not be empty")
     value = parse_decimal(raw, delimiter)
-    if value < 0:
+    if value < 0 or _signed(raw):
         raise FieldError(f"{raw!r} is negative: a unit price is 0 or more (refunds are credit notes)")
     quantity = parsed.get("quantity")
     problem = line_amount_problem(quantity if isinstance(quantity, Decimal) else Decimal(1), value)
@@ -436,6 +513,8 @@ def parse_vat_rate(raw: str, delimiter: str, ctx: BatchContext, _p: dict[str, ob
     if raw.endswith("%"):
         raise FieldError(f"{raw!r}: write the rate without '%', like 20 or 5.5")
     value = parse_decimal(raw, delimiter)
+    if _signed(raw):
+        raise FieldError(f"{raw!r}: a VAT rate is written without a sign, like 20 or 0")
     try:
         return check_vat_rate(value, ctx.seller_country, shown=raw)
     except ValueError as exc:
