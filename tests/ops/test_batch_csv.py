@@ -267,7 +267,7 @@ def test_a_signed_zero_is_refused(tmp_path: Path, header: str, row: str, expecte
 ])
 def test_what_rfc_4180_refuses_and_csv_reader_takes(tmp_path: Path, content: str, expected: str) -> None:
     rows, check = parse(tmp_path, content)
-    assert all(r.line < int(expected.split(":")[1]) for r in rows)  # the faulty row is never given
+    assert all(r.line != int(expected.split(":")[1]) for r in rows)  # the faulty row is never given
     assert any(m.startswith(expected) for m in messages(check)), messages(check)
     assert check.problem_count >= 1
 
