@@ -75,6 +75,27 @@ def test_amounts_in_other_notations_are_refused(issued: Path, amount: str) -> No
     assert not any(e["type"] == "credit_note.issued" for e in journal(issued))
 
 
+FREE_TEXT = [  # every free-text argument that the journal keeps, with the option the error names
+    (("pay", "acme", "10", "--date", "2026-11-18", "--ref", "{}"), "--ref"),
+    (("credit", "2026-0001", "--amount", "1", "--date", "2026-11-18", "--reason", "{}"), "--reason"),
+    (("dispute", "2026-0001", "--date", "2026-11-18", "--reason", "{}"), "--reason"),
+    (("charge", "acme", "5", "--date", "2026-11-18", "--description", "{}"), "--description"),
+    (("usage", "record", "acme", "api_calls", "1", "--date", "2026-11-18", "--id", "{}"), "--id"),
+    (("usage", "record", "acme", "api_calls", "1", "--date", "2026-11-18", "--id", "k", "--key", "{}"), "--key"),
+]
+
+
+@pytest.mark.parametrize(("args", "option"), FREE_TEXT)
+@pytest.mark.parametrize("text", ["VIR\r42", "VIR\n42", "VIR\t42", "VIR\x0042", "VIR\u202e24", "VIR\x1b[2J"])
+def test_control_characters_in_journalled_text_are_refused(issued: Path, args: tuple[str, ...], option: str,
+                                                           text: str) -> None:
+    # A CR, LF or TAB in a reference would forge lines in `show`, the logs and the exports.
+    before = journal(issued)
+    res = run_cli(issued, *(a.format(text) if a == "{}" else a for a in args))
+    assert res.code == 1 and f"Error: {option}: contains U+" in res.err and "Traceback" not in res.text, res.text
+    assert journal(issued) == before
+
+
 def test_named_invoice_already_paid_is_refused(issued: Path) -> None:
     assert run_cli(issued, "pay", "acme", "827.88", "--date", "2026-11-18", "--invoice", "2026-0001").code == 0
     res = run_cli(issued, "pay", "acme", "1", "--date", "2026-11-19", "--invoice", "2026-0001")
