@@ -117,10 +117,19 @@ def test_statuses_aging_and_invoices_filter(issued: Path) -> None:
 
 
 def test_dso_definition(issued: Path) -> None:
-    # Nothing paid, everything invoiced in the last 90 days: DSO = 90.
-    assert balance_json(issued, "2026-11-20")["acme"]["dso"] == "90.0"
+    # Countback: the days of most recent sales that make up what is outstanding. On the day an
+    # invoice is issued it is 0 (the average-balance formula said 90.0 there), then the
+    # invoice's age while it stays unpaid, whatever else was invoiced in the last 90 days.
+    assert balance_json(issued, "2026-11-15")["acme"]["dso"] == "0.0"
+    assert balance_json(issued, "2026-11-20")["acme"]["dso"] == "5.0"
+    assert balance_json(issued, "2027-01-14")["acme"]["dso"] == "60.0"
     assert run_cli(issued, "pay", "acme", "413.94", "--date", "2026-11-18").code == 0
-    assert balance_json(issued, "2026-11-20")["acme"]["dso"] == "45.0"
+    assert balance_json(issued, "2026-11-20")["acme"]["dso"] == "2.5"  # half of it: half the days
+    assert run_cli(issued, "run", "--date", "2026-12-15").code == 0  # December's invoice, as large
+    assert balance_json(issued, "2026-12-15")["acme"]["dso"] == "15.0"  # (Nov 15: half of 30 days)
+    assert run_cli(issued, "pay", "acme", "1241.82", "--date", "2026-12-16").code == 0
+    assert balance_json(issued, "2026-12-20")["acme"]["dso"] == "0.0"  # all paid, invoiced lately
+    assert balance_json(issued, "2027-06-30")["acme"]["dso"] in (None, "")  # nothing owed, nothing invoiced lately
 
 
 def test_views_rebuild_byte_identical(issued: Path) -> None:
