@@ -24,6 +24,7 @@ from facturier.ops.collections.plan import InFlight, RemindPlan, plan_run
 from facturier.ops.connectors import (
     deactivate_paid_links,
     payment_link_of,
+    skipped_rows,
     slack_alerts,
     write_back,
 )
@@ -95,6 +96,7 @@ class ReminderDrafts:
             to = ", ".join(dict.fromkeys(e for d in group.dues for e in d.receivable.emails))
             report.rows.append(review_row(group, subject, to, store, "would draft"))
         report.alerts.extend(Alert("warning", a.message) for a in in_flight_alerts(plan.in_flight))
+        report.alerts.extend(Alert("warning", w) for w in skipped_rows(plan.sheet))
         _summary(plan, report, preview=True)
         return report
 
@@ -135,7 +137,7 @@ def _after_drafting(ws: Workspace, ledger: Ledger, plan: RemindPlan, report: Rep
     of invoices no longer open are switched off."""
     warnings = []
     if plan.sheet is not None:
-        warnings += [f"row left out (--skip-bad-rows): {p}" for p in plan.sheet.skipped]
+        warnings += skipped_rows(plan.sheet)
         warnings += write_back(plan.sheet, ledger.state.collections.last)
     if plan.open_numbers is not None:
         warnings += deactivate_paid_links(ws, ledger.state, ledger, set(plan.open_numbers))
