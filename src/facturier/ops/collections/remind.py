@@ -21,6 +21,7 @@ from facturier.ops.collections.apply import REVIEW_COLUMNS, apply_plan, review_r
 from facturier.ops.collections.drafts import DraftBuilder
 from facturier.ops.collections.formal_notice import attacher_for
 from facturier.ops.collections.plan import InFlight, RemindPlan, plan_run
+from facturier.ops.collections.settle import settle_found
 from facturier.ops.connectors import (
     deactivate_paid_links,
     payment_link_of,
@@ -103,7 +104,7 @@ class ReminderDrafts:
     def apply(self, ledger: Ledger, progress: ProgressHook | None = None) -> Report:
         """Hand the drafts over (`apply.apply_plan`), then the sheet write-back and payment links."""
         report = Report("Reminders", REVIEW_COLUMNS)
-        report.alerts.extend(in_flight_alerts(self.plan.in_flight))
+        report.alerts.extend(settle_found(self.ws, ledger, self.plan.in_flight, report, self.store))
         if self.plan.groups:
             _draft(self.ws, ledger, self.plan, report, self.store)
         _after_drafting(self.ws, ledger, self.plan, report)
