@@ -107,6 +107,16 @@ def test_two_clients_of_one_name_and_amount_are_left_to_a_human(ws: Path, tmp_pa
     assert payment["client"] == "acme-sas" and payment["bank_id"] == "T2"
 
 
+@pytest.mark.parametrize("name", ["vir\nement.csv", "vir\rement.csv", "vir\tement.csv", "vir\u202eement.csv"])
+def test_a_statement_name_with_control_characters_is_refused(issued: Path, tmp_path: Path, name: str) -> None:
+    # The file name is journalled as the payments' `source`.
+    statement = tmp_path / name
+    statement.write_text("Date;Montant;Libellé;Id\n19/11/2026;827,88;Facture 2026-0001;X1\n", encoding="utf-8")
+    res = run_cli(issued, "import-bank", str(statement))
+    assert res.code == 1 and "its name contains U+" in res.err and "Traceback" not in res.text, res.text
+    assert bank_payments(issued) == []
+
+
 def test_amount_above_open_is_not_matched_by_number(issued: Path, tmp_path: Path) -> None:
     statement = tmp_path / "over.csv"
     statement.write_text("Date;Montant;Libellé;Id\n19/11/2026;900,00;Facture 2026-0001;X\n", encoding="utf-8")

@@ -29,10 +29,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from facturier.adapters.bank import BankTransaction, detect_format, parse_statement
+from facturier.config.fields import describe_invisible, invisible_characters
 from facturier.core.accounts import Account
 from facturier.core.errors import InputError
 from facturier.core.money import ZERO, check_minor_unit, quantize
 from facturier.core.payments import OpenInvoice
+from facturier.core.text import printable
 from facturier.ops.logs import log
 from facturier.ops.outcome import Alert, ProgressHook, Report
 from facturier.ops.payments.names import contains_words, fold, name_found, named_clients
@@ -206,6 +208,9 @@ def import_statement(
     ws: Workspace, file: Path, fmt: str | None, dry_run: bool, today: date, accept_duplicates: bool = False,
 ) -> list[Report]:
     """Parse, match and (unless dry run) journal every credit of a statement."""
+    bad = invisible_characters(file.name)
+    if bad:  # the name is journalled as the payments' source: a newline there would forge lines
+        raise InputError(f"statement {printable(file.name)}: its name {describe_invisible(bad)}")
     try:
         content = file.read_bytes()
     except OSError as exc:
