@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING
 from facturier.adapters.drafts import DraftStore, DraftStoreOptions, open_draft_store
 from facturier.core.dunning import check_window
 from facturier.core.errors import FacturierError, InputError
+from facturier.ops.collections import settle
 from facturier.ops.collections.apply import REVIEW_COLUMNS, apply_plan, review_row
 from facturier.ops.collections.drafts import DraftBuilder
 from facturier.ops.collections.formal_notice import attacher_for
 from facturier.ops.collections.plan import InFlight, RemindPlan, plan_run
-from facturier.ops.collections.settle import settle_found
 from facturier.ops.connectors import (
     deactivate_paid_links,
     payment_link_of,
@@ -104,7 +104,7 @@ class ReminderDrafts:
     def apply(self, ledger: Ledger, progress: ProgressHook | None = None) -> Report:
         """Hand the drafts over (`apply.apply_plan`), then the sheet write-back and payment links."""
         report = Report("Reminders", REVIEW_COLUMNS)
-        report.alerts.extend(settle_found(self.ws, ledger, self.plan.in_flight, report, self.store))
+        report.alerts.extend(settle.settle_found(self.ws, ledger, self.plan.in_flight, report, self.store))
         if self.plan.groups:
             _draft(self.ws, ledger, self.plan, report, self.store)
         _after_drafting(self.ws, ledger, self.plan, report)
