@@ -190,7 +190,7 @@ def test_a_kill_mid_append_is_settled_by_searching_the_drafts_mailbox(ws: Path, 
     assert [str(m["Message-ID"]) for _, _, m in found].count(drafting["message_id"]) == (1 if when == "after" else 0)
     mine = [e for e in of_type(ws, "reminder.drafted") if e["number"] == drafting["number"]]
     if when == "after":
-        assert result.code == 0 and "found in the imap store" in result.out, result.text
+        assert result.code == 0 and "was found in the imap store" in result.out, result.text
         [uid] = [uid for uid, _, m in found if str(m["Message-ID"]) == drafting["message_id"]]
         assert len(mine) == 1 and mine[0]["uid"] == uid and mine[0]["message_id"] == drafting["message_id"]
     else:

@@ -148,7 +148,7 @@ def _retry(ws: Workspace, ledger: Ledger, store: DraftStore, group: list[InFligh
 def settle_found(ws: Workspace, ledger: Ledger, flights: tuple[InFlight, ...], report: Report,
                  store: DraftStore | None = None) -> list[Alert]:
     """Journal `reminder.drafted` for every hand-over in flight whose draft the store holds
-    (rows "found in the store"); an alert for each of the others, saying what to run."""
+    (a note each); an alert for each of the others, saying what to run."""
     if not flights:
         return []
     groups = {m: [f for f in flights if f.message_id == m] for m in dict.fromkeys(f.message_id for f in flights)}
@@ -180,11 +180,9 @@ def _settle_if_found(ws: Workspace, ledger: Ledger, store: DraftStore, group: li
         return [_unsettled(f, "the store was searched and does not hold it") for f in group]
     ledger.journal.append_many([replace(_event(T.REMINDER_DRAFTED, f), draft_id=receipt.draft_id, uid=receipt.uid)
                                 for f in group])
-    for f in group:
-        report.rows.append({"invoice": f.number, "client": f.client, "stage": f.stage, "draft": receipt.draft_id,
-                            "status": "found in the store"})
+    # Notes, not rows of the review table: its rows are this run's drafts, with their amounts.
     report.notes.extend(f"{f.number}: the reminder interrupted on {f.day} (stage {f.stage}) was found in the "
-                        f"{f.store} store and is recorded as drafted." for f in group)
+                        f"{f.store} store ({receipt.draft_id}) and is recorded as drafted." for f in group)
     record_drafts(ws.root, [(f.number, f.client, f.stage, _recipients(ws, f.client),
                              f"{f.store}: found after an interrupted run, {f.message_id}") for f in group])
     return []
