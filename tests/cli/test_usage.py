@@ -439,3 +439,20 @@ def test_usage_that_would_never_be_billed_is_refused(tmp_path: Path, extra: str,
     r = run_cli(ws, "usage", "import", str(tmp_path / "u.csv"))
     assert r.code == 1 and f"u.csv:3:{message}" in r.err and "u.csv:2:" not in r.err, r.text
     assert not usage_entries(ws)
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    ('client,metric,quantity,date,id\nmeter,api_calls,5,2026-10-15,evt"1\n',
+     "u.csv:2:id: a double quote inside a field that is not enclosed in double quotes"),
+    ('client,metric,quantity,date,id\nmeter,api_calls,5,2026-10-15,a1\r',
+     "u.csv:2:-: the line ends with a lone carriage return"),
+])
+def test_a_usage_csv_holds_to_rfc_4180_like_a_batch_csv(tmp_path: Path, content: str, expected: str) -> None:
+    ws = metered_ws(tmp_path)
+    (tmp_path / "u.csv").write_bytes(content.encode())
+    r = run_cli(ws, "usage", "import", str(tmp_path / "u.csv"))
+    assert r.code == 1 and expected in r.err and "Traceback" not in r.text, r.text
+    assert not usage_entries(ws)
+    (tmp_path / "ok.csv").write_bytes(b'client,metric,quantity,date,id\r\nmeter,api_calls,5,2026-10-15,"evt""1"\r\n')
+    assert run_cli(ws, "usage", "import", str(tmp_path / "ok.csv")).code == 0
+    assert [r[0] for r in usage_entries(ws)] == ['evt"1']

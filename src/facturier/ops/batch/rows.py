@@ -33,6 +33,7 @@ from facturier.config.fields import (
     check_visible,
     plain_decimal,
 )
+from facturier.core.csv_syntax import KeptLines, record_syntax_problems
 from facturier.core.money import LINE_QUANTITY_DECIMALS, decimals_problem, line_amount_problem
 from facturier.core.numbering import series_key
 from facturier.core.text import FileProblem as Problem
@@ -170,83 +171,19 @@ def header_problems(name: str, header: list[str]) -> list[Problem]:
     return problems
 
 
-class _KeptLines:
-    """The stream's physical lines as `csv.reader` takes them, kept until the record that
-    spans them is checked: the reader alone cannot tell `a"b` from `"a""b"`, nor a CR-only
-    line end from a CRLF one."""
-
-    def __init__(self, stream: IO[str]) -> None:
-        self._lines = iter(stream)
-        self.kept: list[str] = []
-
-    def __iter__(self) -> _KeptLines:
-        return self
-
-    def __next__(self) -> str:
-        line = next(self._lines)
-        self.kept.append(line)
-        return line
-
-    def take(self) -> list[str]:
-        """The lines read since the last call."""
-        kept, self.kept = self.kept, []
-        return kept
-
-
 def iter_records(stream: IO[str], delimiter: str, header: list[str], name: str,
                  first_line: int = 2) -> Iterator[tuple[int, list[str], list[Problem]]]:
     """(physical line where the record starts, fields, syntax problems) for every record.
 
     The stream is positioned after the header, at physical line `first_line`. The syntax
-    problems are those of RFC 4180 that Python's reader lets through (`syntax_problems`).
+    problems are those of RFC 4180 that Python's reader lets through (`core.csv_syntax`).
     """
-    lines = _KeptLines(stream)
+    lines = KeptLines(stream)
     reader = csv.reader(lines, delimiter=delimiter, quotechar='"', strict=True)
     start = first_line
     for fields in reader:
-        raw = lines.take()
-        fast = len(raw) == 1 and '"' not in raw[0] and not _lone_cr(raw[0])
-        yield start, fields, [] if fast else syntax_problems(name, start, raw, delimiter, header)
+        yield start, fields, record_syntax_problems(name, start, lines.take(), delimiter, header)
         start = first_line + reader.line_num
-
-
-def _lone_cr(line: str) -> bool:
-    """Whether a physical line ends with a carriage return not followed by a line feed."""
-    return line.endswith("\r")
-
-
-def syntax_problems(name: str, start: int, lines: list[str], delimiter: str, header: list[str]) -> list[Problem]:
-    """What RFC 4180 (LF or CRLF line ends) refuses and `csv.reader` accepts, in one record's
-    physical lines: a double quote inside a field that is not enclosed in quotes, and a line
-    ending with a lone carriage return (old Mac files), which the reader takes as a line end."""
-    found: dict[tuple[int, str, str], None] = {}
-    field, at_start, quoted = 0, True, False
-    for offset, line in enumerate(lines):
-        i = 0
-        while i < len(line):
-            char = line[i]
-            if quoted:
-                if char == '"' and line[i + 1:i + 2] == '"':
-                    i += 1
-                elif char == '"':
-                    quoted = False
-            elif char == '"' and at_start:
-                quoted = True
-            elif char == '"':
-                column = header[field] if field < len(header) else "-"
-                found[(start + offset, column, _MID_QUOTE)] = None
-            at_start = char == delimiter and not quoted
-            field += at_start
-            i += 1
-        if not quoted and _lone_cr(line):
-            found[(start + offset, "-", _LONE_CR)] = None
-    return [Problem(name, line, column, message) for line, column, message in found]
-
-
-_MID_QUOTE = ("a double quote inside a field that is not enclosed in double quotes: enclose the whole "
-              "field in double quotes and double the quote inside (\"Dupont \"\"& Fils\"\"\")")
-_LONE_CR = ("the line ends with a lone carriage return (CR, an old Mac line end): save the file with "
-            "LF or CRLF line ends")
 
 
 @dataclass
@@ -284,7 +221,7 @@ def iter_rows(path: Path, ctx: BatchContext, check: FileCheck, name: str | None 
                                             "column names with ',' or with ';' (not both)"))
             return
         header = next(csv.reader([header_line], delimiter=delimiter))
-        for problem in header_problems(name, header) + syntax_problems(name, 1, [header_line], delimiter, []):
+        for problem in header_problems(name, header) + record_syntax_problems(name, 1, [header_line], delimiter, []):
             check.add(problem)
         if check.problem_count:
             return

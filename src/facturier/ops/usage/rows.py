@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from facturier.config.fields import check_iso_date, describe_invisible, invisible_characters
+from facturier.core.csv_syntax import KeptLines, record_syntax_problems
 from facturier.core.errors import InputError
 from facturier.core.text import FileProblem as Problem
 from facturier.core.text import printable
@@ -270,7 +271,8 @@ def _lines(text: str) -> Iterator[str]:
 
 
 def _csv_fields(name: str, text: str) -> Iterator[tuple[int, Raw | None, list[Problem]]]:
-    reader = csv.reader(_lines(text), strict=True)
+    lines = KeptLines(_lines(text))
+    reader = csv.reader(lines, strict=True)
     try:
         header = next(reader)
     except StopIteration:
@@ -280,7 +282,7 @@ def _csv_fields(name: str, text: str) -> Iterator[tuple[int, Raw | None, list[Pr
     except csv.Error as exc:
         yield 1, None, [Problem(name, 1, "-", f"not valid CSV: {exc}")]
         return
-    problems = _header_problems(name, header)
+    problems = _header_problems(name, header) + record_syntax_problems(name, 1, lines.take(), ",", [])
     if problems:
         yield 1, None, problems
         return
@@ -297,6 +299,10 @@ def _csv_fields(name: str, text: str) -> Iterator[tuple[int, Raw | None, list[Pr
             yield start, None, [Problem(name, start, "-", f"not valid CSV: {exc}")]
             return
         line = reader.line_num
+        syntax = record_syntax_problems(name, start, lines.take(), ",", header)
+        if syntax:  # RFC 4180, which csv.reader does not hold to: a bare quote, a lone CR
+            yield start, None, syntax
+            continue
         if not cells:
             continue
         if len(cells) != len(header):
