@@ -51,7 +51,14 @@ def name_forms(name: str) -> tuple[str, ...]:
 
 def contains_words(haystack: str, words: str) -> bool:
     """Whether `words` appear whole in `haystack` (a client "AB" is not in "abonnement")."""
-    return bool(words) and re.search(rf"(?<!\w){re.escape(words)}(?!\w)", haystack) is not None
+    # The substring test first: a statement of 1,000 lines against 1,000 clients is a million
+    # tests, nearly all false, and a regex per client would not stay in re's cache.
+    return bool(words) and words in haystack and _whole(words).search(haystack) is not None
+
+
+@cache
+def _whole(words: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<!\w){re.escape(words)}(?!\w)")
 
 
 def name_found(haystack: str, name: str) -> str | None:
