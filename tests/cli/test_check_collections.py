@@ -49,6 +49,7 @@ SECRETS = [  # values pasted where the name of an environment variable goes
     ("collections.slack", "webhook_env", "xoxb_1234567890_abcdefghij"),
     ("collections.imap", 'host = "imap.example.com"\nusername = "me"\npassword_env', "Tr0ub4dorAnd3Horses"),
     ("mail.smtp", 'host = "smtp.example.com"\nusername = "me"\npassword_env', "correcthorse2battery9staple"),
+    ("mail.smtp", 'host = "smtp.example.com"\nusername = "me"\npassword_env', "X7K9P2Q4M8"),
 ]
 
 

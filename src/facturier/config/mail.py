@@ -48,11 +48,14 @@ _CONVENTIONAL_ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
 def looks_like_a_secret(value: str) -> bool:
     """Whether a value given as an environment variable's name looks like a key instead: a
     known key prefix, or random-looking (digits with lowercase letters, over 20 characters,
-    or with both cases, over 16). Names are words: `FACTURIER_SMTP_PASSWORD`."""
+    or with both cases, over 16; or 4 digits and more in 8 characters and more, without a _
+    between words). Names are words: `FACTURIER_SMTP_PASSWORD`."""
     if value.startswith(_SECRET_PREFIXES):
         return True
     lower, upper, digit = (any(test(c) for c in value) for test in (str.islower, str.isupper, str.isdigit))
-    return digit and lower and (len(value) >= 20 or (upper and len(value) >= 16))
+    if digit and lower and (len(value) >= 20 or (upper and len(value) >= 16)):
+        return True
+    return "_" not in value and len(value) >= 8 and sum(c.isdigit() for c in value) >= 4
 
 
 def env_label(name: str, key: str) -> str:
