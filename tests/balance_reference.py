@@ -146,14 +146,27 @@ def _aging(statuses: tuple[InvoiceStatus, ...]) -> dict[str, Decimal]:
 
 
 def _dso(group: _Group, statuses: tuple[InvoiceStatus, ...], as_of: date) -> Decimal | None:
-    """Outstanding / net invoiced over the last 90 days x 90 (None without recent sales)."""
-    start = as_of - timedelta(days=DSO_WINDOW_DAYS)
-    recent = sum((inv.total for inv in group.invoices if inv.issued > start), ZERO)
-    recent -= sum((cn.amount for cn in group.credits if cn.issued > start), ZERO)
-    if recent <= ZERO:
-        return None
+    """Countback DSO: the days of most recent net sales that make up the outstanding amount,
+    the day reaching it counted for the share of it still needed over the days to the next
+    later sale (or as_of). Nothing outstanding: 0, or None without sales in the last 90 days."""
+    net: dict[date, Decimal] = {}
+    for inv in group.invoices:
+        net[inv.issued] = net.get(inv.issued, ZERO) + inv.total
+    for cn in group.credits:
+        net[cn.issued] = net.get(cn.issued, ZERO) - cn.amount
     outstanding = sum((st.open_amount for st in statuses), ZERO)
-    return (outstanding / recent * DSO_WINDOW_DAYS).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    if outstanding <= ZERO:
+        start = as_of - timedelta(days=DSO_WINDOW_DAYS)
+        return Decimal("0.0") if sum((v for d, v in net.items() if start < d <= as_of), ZERO) > ZERO else None
+    later, left = as_of, outstanding
+    past = sorted((d for d in net if d <= as_of), reverse=True)
+    for day in past:
+        if ZERO < net[day] >= left:
+            days = (as_of - later).days + left / net[day] * (later - day).days
+            return days.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+        left -= net[day]
+        later = day
+    return Decimal((as_of - later).days).quantize(Decimal("0.1")) if past else None
 
 
 def engine_balances(invoices: list[InvoiceFact], credits: list[CreditFact], payments: list[PaymentFact],

@@ -76,6 +76,47 @@ def test_match_by_client_name_and_exact_amount(issued: Path, tmp_path: Path) -> 
     assert bank_payments(issued)[0]["allocation"] == [{"number": "2026-0002", "amount": "1770.00"}]
 
 
+@pytest.mark.parametrize(("text", "client"), [
+    ("VIR NORTHWIND TRADERS NOV", "northwind"),  # "Northwind Traders Ltd": banks drop the legal form
+    ("VIR SEPA Northwind Traders Limited", "northwind"),  # Ltd spelt out
+    ("VIR NORTHWINDTRADERS", None),  # whole words only
+    ("PRLV NORTHWIND TRADERSHIP", None),
+])
+def test_match_by_name_without_its_legal_form(issued: Path, tmp_path: Path, text: str, client: str | None) -> None:
+    statement = tmp_path / "legal.csv"
+    statement.write_text(f"Date;Montant;Libellé;Id\n19/11/2026;1770,00;{text};L1\n", encoding="utf-8")
+    res = run_cli(issued, "import-bank", str(statement))
+    assert res.code == 0, res.text
+    assert [p["client"] for p in bank_payments(issued)] == ([client] if client else []), res.out
+
+
+def test_two_clients_of_one_name_and_amount_are_left_to_a_human(ws: Path, tmp_path: Path) -> None:
+    # "ACME SARL" and "ACME SAS", each with one open invoice of 827.88: "VIR ACME" names both.
+    text = (ws / "clients" / "acme.toml").read_text(encoding="utf-8")
+    (ws / "clients" / "acme-sas.toml").write_text(text.replace('name = "ACME SARL"', 'name = "ACME SAS"'),
+                                                  encoding="utf-8")
+    with (ws / "facturier.toml").open("a", encoding="utf-8") as fh:
+        fh.write(CSV_MAPPING)
+    assert run_cli(ws, "run", "--date", "2026-11-15").code == 0
+    statement = tmp_path / "twins.csv"
+    statement.write_text("Date;Montant;Libellé;Id\n19/11/2026;827,88;VIR ACME;T1\n"
+                         "19/11/2026;827,88;VIR ACME SAS;T2\n", encoding="utf-8")
+    res = run_cli(ws, "import-bank", str(statement))
+    assert "1 matched, 1 unmatched" in res.out, res.out
+    [payment] = bank_payments(ws)
+    assert payment["client"] == "acme-sas" and payment["bank_id"] == "T2"
+
+
+@pytest.mark.parametrize("name", ["vir\nement.csv", "vir\rement.csv", "vir\tement.csv", "vir\u202eement.csv"])
+def test_a_statement_name_with_control_characters_is_refused(issued: Path, tmp_path: Path, name: str) -> None:
+    # The file name is journalled as the payments' `source`.
+    statement = tmp_path / name
+    statement.write_text("Date;Montant;Libellé;Id\n19/11/2026;827,88;Facture 2026-0001;X1\n", encoding="utf-8")
+    res = run_cli(issued, "import-bank", str(statement))
+    assert res.code == 1 and "its name contains U+" in res.err and "Traceback" not in res.text, res.text
+    assert bank_payments(issued) == []
+
+
 def test_amount_above_open_is_not_matched_by_number(issued: Path, tmp_path: Path) -> None:
     statement = tmp_path / "over.csv"
     statement.write_text("Date;Montant;Libellé;Id\n19/11/2026;900,00;Facture 2026-0001;X\n", encoding="utf-8")

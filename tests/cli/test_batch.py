@@ -94,6 +94,23 @@ def test_invalid_file_is_rejected_whole_with_every_problem(ws: Path) -> None:
     assert run_cli(ws, "verify").code == 0
 
 
+def test_syntax_rfc_4180_refuses_rejects_the_file_whole(ws: Path) -> None:
+    # A bare quote in a field, a signed zero and CR-only line ends: each named file:line:column.
+    content = HEADER + '\nR-1,2026-11-02,A "B,x,d,1\nR-2,2026-11-02,C,x,d,-0.00\rR-3,2026-11-02,D,x,d,1\n'
+    drop(ws, "mixed.csv", content)
+    drop(ws, "mac.csv", HEADER + "\rR-9,2026-11-02,E,x,d,1\r")
+    r = run_cli(ws, "batch", "--date", DATE)
+    assert r.code == 1 and "mixed.csv rejected" in r.err and "mac.csv rejected" in r.err, r.text
+    rejected = inbox(ws) / "rejected"
+    errors = (rejected / "mixed.csv.errors.txt").read_text(encoding="utf-8").splitlines()
+    assert errors[0].startswith("mixed.csv:2:customer_name: a double quote inside a field that is not enclosed")
+    assert errors[1].startswith("mixed.csv:3:-: the line ends with a lone carriage return (CR")
+    assert errors[2].startswith("mixed.csv:3:unit_price: '-0.00' is negative")
+    errors = (rejected / "mac.csv.errors.txt").read_text(encoding="utf-8").splitlines()
+    assert errors[0].startswith("mac.csv:1:-: the line ends with a lone carriage return")
+    assert not issued(ws) and (rejected / "mixed.csv").read_bytes() == content.encode()
+
+
 def test_a_rejected_file_emails_the_operator(ws: Path) -> None:
     drop(ws, "bad.csv", HEADER + "\nR-1,2026-13-02,A,x,d,1\n")
     assert run_cli(ws, "batch", "--date", DATE).code == 1

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import run_cli
 
 
@@ -39,3 +41,39 @@ def test_check_warns_of_a_secret_whose_environment_variable_is_not_set(ws: Path)
     r = run_cli(ws, "check", env={"FACTURIER_TEST_SLACK_HOOK": "https://hooks.example/x",
                                   "FACTURIER_TEST_STRIPE": "sk_test_1"})
     assert r.code == 0 and "is not set" not in r.text
+
+
+SECRETS = [  # values pasted where the name of an environment variable goes
+    ("collections.payment_link", 'provider = "stripe"\nsecret_key_env', "sk_live_51HxQzL2eZvKYlo2C0a1b2c3d"),
+    ("collections.payment_link", 'provider = "stripe"\nsecret_key_env', "rk_test_abc123"),
+    ("collections.slack", "webhook_env", "xoxb_1234567890_abcdefghij"),
+    ("collections.imap", 'host = "imap.example.com"\nusername = "me"\npassword_env', "Tr0ub4dorAnd3Horses"),
+    ("mail.smtp", 'host = "smtp.example.com"\nusername = "me"\npassword_env', "correcthorse2battery9staple"),
+    ("mail.smtp", 'host = "smtp.example.com"\nusername = "me"\npassword_env', "X7K9P2Q4M8"),
+]
+
+
+@pytest.mark.parametrize(("section", "before", "secret"), SECRETS)
+def test_a_secret_pasted_as_an_environment_variable_name_is_never_echoed(ws: Path, section: str, before: str,
+                                                                         secret: str) -> None:
+    cfg = ws / "facturier.toml"
+    text = cfg.read_text(encoding="utf-8")
+    if section == "mail.smtp":
+        text = text.replace('transport = "outbox"', 'transport = "smtp"')
+    if section == "collections.imap":
+        text += '\n[collections]\ndrafts = "imap"\n'
+    cfg.write_text(text + f'\n[{section}]\n{before} = "{secret}"\n', encoding="utf-8")
+    for command in (("check",), ("remind", "--date", "2026-12-01", "--dry-run"), ("run", "--date", "2026-11-15")):
+        r = run_cli(ws, *command)
+        assert secret not in r.text and secret[:12] not in r.text and "Traceback" not in r.text, r.text
+        assert r.code == 1 and "must name an environment variable" in r.text, r.text
+
+
+def test_a_lowercase_name_is_not_echoed_when_its_variable_is_unset(ws: Path) -> None:
+    # "hunter2" is a valid name, and maybe the password itself: the warning does not repeat it.
+    cfg = ws / "facturier.toml"
+    cfg.write_text(cfg.read_text(encoding="utf-8") + '\n[collections.slack]\nwebhook_env = "hunter2"\n',
+                   encoding="utf-8")
+    r = run_cli(ws, "check")
+    assert r.code == 0 and "hunter2" not in r.text, r.text
+    assert "collections.slack.webhook_env: the environment variable that this key names (not shown" in r.text

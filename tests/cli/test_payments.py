@@ -75,6 +75,27 @@ def test_amounts_in_other_notations_are_refused(issued: Path, amount: str) -> No
     assert not any(e["type"] == "credit_note.issued" for e in journal(issued))
 
 
+FREE_TEXT = [  # every free-text argument that the journal keeps, with the option the error names
+    (("pay", "acme", "10", "--date", "2026-11-18", "--ref", "{}"), "--ref"),
+    (("credit", "2026-0001", "--amount", "1", "--date", "2026-11-18", "--reason", "{}"), "--reason"),
+    (("dispute", "2026-0001", "--date", "2026-11-18", "--reason", "{}"), "--reason"),
+    (("charge", "acme", "5", "--date", "2026-11-18", "--description", "{}"), "--description"),
+    (("usage", "record", "acme", "api_calls", "1", "--date", "2026-11-18", "--id", "{}"), "--id"),
+    (("usage", "record", "acme", "api_calls", "1", "--date", "2026-11-18", "--id", "k", "--key", "{}"), "--key"),
+]
+
+
+@pytest.mark.parametrize(("args", "option"), FREE_TEXT)
+@pytest.mark.parametrize("text", ["VIR\r42", "VIR\n42", "VIR\t42", "VIR\x0042", "VIR\u202e24", "VIR\x1b[2J"])
+def test_control_characters_in_journalled_text_are_refused(issued: Path, args: tuple[str, ...], option: str,
+                                                           text: str) -> None:
+    # A CR, LF or TAB in a reference would forge lines in `show`, the logs and the exports.
+    before = journal(issued)
+    res = run_cli(issued, *(a.format(text) if a == "{}" else a for a in args))
+    assert res.code == 1 and f"Error: {option}: contains U+" in res.err and "Traceback" not in res.text, res.text
+    assert journal(issued) == before
+
+
 def test_named_invoice_already_paid_is_refused(issued: Path) -> None:
     assert run_cli(issued, "pay", "acme", "827.88", "--date", "2026-11-18", "--invoice", "2026-0001").code == 0
     res = run_cli(issued, "pay", "acme", "1", "--date", "2026-11-19", "--invoice", "2026-0001")
@@ -96,10 +117,19 @@ def test_statuses_aging_and_invoices_filter(issued: Path) -> None:
 
 
 def test_dso_definition(issued: Path) -> None:
-    # Nothing paid, everything invoiced in the last 90 days: DSO = 90.
-    assert balance_json(issued, "2026-11-20")["acme"]["dso"] == "90.0"
+    # Countback: the days of most recent sales that make up what is outstanding. On the day an
+    # invoice is issued it is 0 (the average-balance formula said 90.0 there), then the
+    # invoice's age while it stays unpaid, whatever else was invoiced in the last 90 days.
+    assert balance_json(issued, "2026-11-15")["acme"]["dso"] == "0.0"
+    assert balance_json(issued, "2026-11-20")["acme"]["dso"] == "5.0"
+    assert balance_json(issued, "2027-01-14")["acme"]["dso"] == "60.0"
     assert run_cli(issued, "pay", "acme", "413.94", "--date", "2026-11-18").code == 0
-    assert balance_json(issued, "2026-11-20")["acme"]["dso"] == "45.0"
+    assert balance_json(issued, "2026-11-20")["acme"]["dso"] == "2.5"  # half of it: half the days
+    assert run_cli(issued, "run", "--date", "2026-12-15").code == 0  # December's invoice, as large
+    assert balance_json(issued, "2026-12-15")["acme"]["dso"] == "15.0"  # (Nov 15: half of 30 days)
+    assert run_cli(issued, "pay", "acme", "1241.82", "--date", "2026-12-16").code == 0
+    assert balance_json(issued, "2026-12-20")["acme"]["dso"] == "0.0"  # all paid, invoiced lately
+    assert balance_json(issued, "2027-06-30")["acme"]["dso"] in (None, "")  # nothing owed, nothing invoiced lately
 
 
 def test_views_rebuild_byte_identical(issued: Path) -> None:

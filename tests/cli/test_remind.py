@@ -183,40 +183,58 @@ from facturier.adapters.drafts import OutboxDrafts
 from facturier.config import load_workspace
 from facturier.ops.collections.remind import remind
 
-class DiesAfterWriting(OutboxDrafts):
+class DiesMidHandOver(OutboxDrafts):
     def create(self, draft):
-        super().create(draft)  # the draft file is in place...
-        os.kill(os.getpid(), signal.SIGKILL)  # ...and the process dies before reminder.drafted
+        if sys.argv[3] == "after":
+            super().create(draft)  # the draft file is in place...
+        os.kill(os.getpid(), signal.SIGKILL)  # ...(or not) and the process dies before reminder.drafted
 
 root = Path(sys.argv[1])
 remind(load_workspace(root), date.fromisoformat(sys.argv[2]), datetime.now(),
-       store=DiesAfterWriting(root / "data" / "drafts"))
+       store=DiesMidHandOver(root / "data" / "drafts"))
 """
 
 
-def killed_mid_handover(ws: Path, day: str) -> None:
-    proc = subprocess.run([sys.executable, "-c", KILLED_MID_HANDOVER, str(ws), day], capture_output=True,
+def killed_mid_handover(ws: Path, day: str, when: str = "after") -> None:
+    """A real `remind` process killed once it handed the first draft over (`after`: the
+    draft is in the outbox; `before`: it is not)."""
+    proc = subprocess.run([sys.executable, "-c", KILLED_MID_HANDOVER, str(ws), day, when], capture_output=True,
                           text=True, env={"PYTHONPATH": str(REPO / "src"), "PATH": "/usr/bin:/bin"}, check=False)
     assert proc.returncode == -9, proc.stderr
 
 
-def test_a_kill_between_drafting_and_drafted_is_reported_and_confirmed_never_two_drafts(ws: Path) -> None:
+def test_a_kill_between_drafting_and_drafted_is_settled_by_the_next_run_that_finds_the_draft(ws: Path) -> None:
     acme = numbers_of(ws)["acme"]
     killed_mid_handover(ws, "2026-12-22")
     assert [e["type"] for e in journal(ws) if e["type"].startswith("reminder.")] == ["reminder.drafting"]
     assert len(drafts(ws)) == 1
     result = run_cli_process(ws, "remind", "--date", "2026-12-22")
-    assert result.code == 1 and f"facturier remind --confirm {acme}" in result.err
-    assert "NOT redrafted automatically" in result.err
+    assert result.code == 0 and "ERROR" not in result.err, result.text
+    assert f"{acme}: the reminder interrupted on 2026-12-22 (stage 7) was found in the outbox store" in result.out
     assert len(drafts(ws)) == 3  # the two others; never a second one for acme
     assert [m["X-Facturier-Ref"] for m in drafts(ws).values()].count(f"{acme}-stage07") == 1
-    confirm = run_cli_process(ws, "remind", "--confirm", acme)
-    assert confirm.code == 0, confirm.text
-    done = [e for e in of_type(ws, "reminder.drafted") if e["number"] == acme]
-    assert len(done) == 1 and done[0]["confirmed_by_operator"] is True
-    assert done[0]["draft_id"] in drafts(ws)
+    [done] = [e for e in of_type(ws, "reminder.drafted") if e["number"] == acme]
+    [drafting] = [e for e in of_type(ws, "reminder.drafting") if e["number"] == acme]
+    assert done["draft_id"] in drafts(ws) and done["message_id"] == drafting["message_id"]
+    assert "confirmed_by_operator" not in done
     after = run_cli_process(ws, "remind", "--date", "2026-12-23")
     assert after.code == 0 and "ERROR" not in after.err and len(drafts(ws)) == 3
+
+
+def test_a_kill_before_the_draft_landed_is_left_to_the_user_then_confirmed_or_retried(ws: Path) -> None:
+    acme = numbers_of(ws)["acme"]
+    killed_mid_handover(ws, "2026-12-22", "before")
+    assert not drafts(ws)
+    result = run_cli_process(ws, "remind", "--date", "2026-12-22")
+    assert result.code == 1 and "the store was searched and does not hold it" in result.err, result.text
+    assert f"facturier remind --retry {acme}" in result.err and "NOT redrafted automatically" in result.err
+    assert len(drafts(ws)) == 2 and not [e for e in of_type(ws, "reminder.drafted") if e["number"] == acme]
+    confirm = run_cli_process(ws, "remind", "--confirm", acme)  # the user says it is there (sent by hand)
+    assert confirm.code == 0 and "not in the outbox store" in confirm.text, confirm.text
+    done = [e for e in of_type(ws, "reminder.drafted") if e["number"] == acme]
+    assert len(done) == 1 and done[0]["confirmed_by_operator"] is True
+    after = run_cli_process(ws, "remind", "--date", "2026-12-23")
+    assert after.code == 0 and "ERROR" not in after.err and len(drafts(ws)) == 2
 
 
 def test_a_kill_between_drafting_and_drafted_retried_keeps_one_draft(ws: Path) -> None:

@@ -146,3 +146,56 @@ def test_the_server_dying_mid_run_leaves_no_draft_twice_and_the_next_run_complet
     assert len(found) == 4 and len(set(ids)) == 4
     assert sorted(str(m["To"]).split(",")[0] for _, _, m in found) == sorted(
         ["compta@acme.example", "compta@client0.example", "compta@client1.example", "accounts@northwind.example"])
+
+
+KILLED_MID_APPEND = """
+import os, signal, sys
+from datetime import date, datetime
+from pathlib import Path
+from facturier.adapters.drafts import ImapDrafts, imap_password
+from facturier.config import load_workspace
+from facturier.ops.collections.remind import remind
+
+class DiesMidAppend(ImapDrafts):
+    def create(self, draft):
+        if sys.argv[3] == "after":
+            super().create(draft)  # appended to the server's Drafts mailbox...
+        os.kill(os.getpid(), signal.SIGKILL)  # ...(or not) and the process dies before reminder.drafted
+
+root = Path(sys.argv[1])
+workspace = load_workspace(root)
+imap = workspace.config.collections.imap
+remind(workspace, date.fromisoformat(sys.argv[2]), datetime.now(), store=DiesMidAppend(imap, imap_password(imap)))
+"""
+
+
+@pytest.mark.parametrize("when", ["after", "before"])
+def test_a_kill_mid_append_is_settled_by_searching_the_drafts_mailbox(ws: Path, server: Dovecot, when: str) -> None:
+    """A real process killed while appending: the next run searches the Drafts mailbox for the
+    Message-ID; found, it is journalled drafted (its UID recorded); not found, left to the user."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    proc = subprocess.run([sys.executable, "-c", KILLED_MID_APPEND, str(ws), "2026-12-22", when],
+                          capture_output=True, text=True, check=False,
+                          env={"PYTHONPATH": str(REPO / "src"), "PATH": os.environ.get("PATH", ""), **ENV})
+    assert proc.returncode == -9, proc.stderr
+    [drafting] = of_type(ws, "reminder.drafting")
+    assert len(read_drafts(server)) == (1 if when == "after" else 0)
+    result = run_cli(ws, "remind", "--date", "2026-12-22", env=ENV)
+    found = read_drafts(server)
+    assert [str(m["Message-ID"]) for _, _, m in found].count(drafting["message_id"]) == (1 if when == "after" else 0)
+    mine = [e for e in of_type(ws, "reminder.drafted") if e["number"] == drafting["number"]]
+    if when == "after":
+        assert result.code == 0 and "was found in the imap store" in result.out, result.text
+        [uid] = [uid for uid, _, m in found if str(m["Message-ID"]) == drafting["message_id"]]
+        assert len(mine) == 1 and mine[0]["uid"] == uid and mine[0]["message_id"] == drafting["message_id"]
+    else:
+        assert result.code == 1 and "the store was searched and does not hold it" in result.err, result.text
+        assert not mine and f"facturier remind --retry {drafting['number']}" in result.err
+        retry = run_cli(ws, "remind", "--retry", "all", env=ENV)
+        assert retry.code == 0, retry.text
+        assert [str(m["Message-ID"]) for _, _, m in read_drafts(server)].count(drafting["message_id"]) == 1

@@ -95,6 +95,17 @@ def test_a_sheet_with_a_bad_row_drafts_nothing_unless_skipped(tmp_path: Path) ->
     assert {e["number"] for e in journal(ws) if e["type"] == "reminder.drafted"} == {"INV-1", "INV-2"}
 
 
+def test_a_dry_run_with_skip_bad_rows_lists_the_rows_the_run_would_skip(tmp_path: Path) -> None:
+    ws = sheet_ws(tmp_path, [*ROWS, "INV-4;Dee;d@d.example;12.345;EUR;2026-10-01;;overdue;;;"])
+    preview = run_cli(ws, "remind", *DEC1, "--skip-bad-rows", "--dry-run")
+    assert preview.code == 0, preview.text
+    assert "row left out (--skip-bad-rows): invoices.csv:5:amount: 12.345 has more decimals" in preview.text
+    assert not journal(ws) and not (ws / "data" / "drafts").exists()
+    real = run_cli(ws, "remind", *DEC1, "--skip-bad-rows")
+    left_out = [line for line in real.text.splitlines() if "row left out" in line]
+    assert left_out and all(line in preview.text for line in left_out)
+
+
 def test_the_formal_notice_of_a_sheet_row_names_the_sheet_s_client(tmp_path: Path) -> None:
     """formal_notice = true with a sheet source: the last stage's draft carries the notice,
     its debtor the sheet's client name (no client file exists for a sheet row); no traceback."""

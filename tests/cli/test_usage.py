@@ -414,3 +414,45 @@ def test_each_month_names_the_invoice_that_billed_it(tmp_path: Path) -> None:
     r = run_cli(ws, "usage", "record", "meter", "api_calls", "1", "--date", "2026-10-30", "--id", "late2")
     assert "are for 2026-10, already invoiced (2026-0001)" in r.out
     assert run_cli(ws, "verify").code == 0
+
+
+NEVER_BILLED = [  # (client file additions, extra line, date, what the error says)
+    ("", "", "0001-01-01", "date: 0001-01-01 is more than 5 years before today"),
+    ("", "", "1970-01-01", "date: 1970-01-01 is more than 5 years before today"),
+    ('start_date = 2026-10-10\n', "", "2026-09-30", "date: 2026-09-30 is before meter's start_date (2026-10-10)"),
+    ('end_date = 2026-12-20\n', "", "2026-12-21", "date: 2026-12-21 is after meter's end_date (2026-12-20)"),
+    ("", ('\n[[lines]]\ndescription = "Exports"\nmetric = "exports"\nfrom = 2026-11-01\n'
+         'unit_price = "1.00"\n'), "2026-10-31", "date: no line of meter bills 'exports' in 2026-10"),
+]
+
+
+@pytest.mark.parametrize(("extra", "lines", "day", "message"), NEVER_BILLED)
+def test_usage_that_would_never_be_billed_is_refused(tmp_path: Path, extra: str, lines: str, day: str,
+                                                     message: str) -> None:
+    # Usage outside what a client is billed for was recorded, then silently never invoiced.
+    ws = metered_ws(tmp_path, extra, lines)
+    metric = "exports" if lines else "api_calls"
+    r = run_cli(ws, "usage", "record", "meter", metric, "5", "--date", day, "--id", "e1")
+    assert r.code == 1 and message in r.err and "Traceback" not in r.text, r.text
+    (tmp_path / "u.csv").write_text(f"client,metric,quantity,date,id\nmeter,{metric},5,2026-11-15,ok\n"
+                                    f"meter,{metric},5,{day},e1\n", encoding="utf-8")
+    r = run_cli(ws, "usage", "import", str(tmp_path / "u.csv"))
+    assert r.code == 1 and f"u.csv:3:{message}" in r.err and "u.csv:2:" not in r.err, r.text
+    assert not usage_entries(ws)
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    ('client,metric,quantity,date,id\nmeter,api_calls,5,2026-10-15,evt"1\n',
+     "u.csv:2:id: a double quote inside a field that is not enclosed in double quotes"),
+    ('client,metric,quantity,date,id\nmeter,api_calls,5,2026-10-15,a1\r',
+     "u.csv:2:-: the line ends with a lone carriage return"),
+])
+def test_a_usage_csv_holds_to_rfc_4180_like_a_batch_csv(tmp_path: Path, content: str, expected: str) -> None:
+    ws = metered_ws(tmp_path)
+    (tmp_path / "u.csv").write_bytes(content.encode())
+    r = run_cli(ws, "usage", "import", str(tmp_path / "u.csv"))
+    assert r.code == 1 and expected in r.err and "Traceback" not in r.text, r.text
+    assert not usage_entries(ws)
+    (tmp_path / "ok.csv").write_bytes(b'client,metric,quantity,date,id\r\nmeter,api_calls,5,2026-10-15,"evt""1"\r\n')
+    assert run_cli(ws, "usage", "import", str(tmp_path / "ok.csv")).code == 0
+    assert [r[0] for r in usage_entries(ws)] == ['evt"1']

@@ -105,3 +105,46 @@ def test_a_change_in_any_module_the_validators_call_invalidates_the_cache(tmp_pa
         after = cache._code_key()
         assert after != before
         before = after
+
+
+def test_the_cache_folder_is_pruned_when_a_cache_is_written(demo: EditableWorkspace, own_cache: Path) -> None:
+    """One file per workspace folder, and workspaces come and go: the folder grew to 678 files
+    of names, addresses and IBANs. Unused for 30 days, or beyond the 50 most recently used,
+    a cache goes; so does a temporary file a killed writer left."""
+    import time
+
+    from facturier.config.cache import MAX_ENTRIES
+    from tests.conftest import run_cli
+
+    own_cache.mkdir(parents=True)
+    now = time.time()
+
+    def fake(name: str, age_days: float) -> Path:
+        path = own_cache / name
+        path.write_bytes(b"x" * 16)
+        os.utime(path, (now - age_days * 86400, now - age_days * 86400))
+        return path
+
+    recent = [fake(f"config-{i:016x}.pickle", i / 100) for i in range(70)]  # newest first
+    old = [fake(f"config-{i:016x}.pickle", 40) for i in range(100, 110)]
+    left_by_a_kill = fake("config-00000000000000ff.pickle.1234.tmp", 0.1)
+    being_written = fake("config-00000000000000fe.pickle.4321.tmp", 0.0001)
+    other = fake("notes.txt", 400)
+    assert run_cli(demo.root, "balances").code == 0  # a miss: the demo's cache is written, the folder pruned
+    kept = set(own_cache.glob("config-*.pickle"))
+    assert len(kept) == MAX_ENTRIES and cache_of(demo.root).path in kept
+    assert kept - {cache_of(demo.root).path} == set(recent[:MAX_ENTRIES - 1])
+    assert not any(p.exists() for p in old) and not left_by_a_kill.exists()
+    assert being_written.exists() and other.exists()
+
+
+def test_a_cache_in_use_is_marked_used_so_it_is_not_pruned(demo: EditableWorkspace) -> None:
+    import time
+
+    load_workspace(demo.root)
+    path = cache_of(demo.root).path
+    assert path is not None
+    month_ago = time.time() - 31 * 86400
+    os.utime(path, (month_ago, month_ago))
+    assert load_workspace(demo.root) is not None  # a hit
+    assert time.time() - path.stat().st_mtime < 60

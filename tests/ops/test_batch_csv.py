@@ -238,7 +238,42 @@ def test_rows_say_exactly_what_the_configuration_says(
     assert messages(check) == [f"orders.csv:2:{column}: {caught.value}"]
 
 
-def test_a_negative_zero_price_is_a_plain_zero(tmp_path: Path) -> None:
-    rows, check = parse(tmp_path, f"{HEADER}\n{ROW[:-4]}-0.00\n")
-    assert messages(check) == [] and not rows[0].unit_price.is_signed()
-    assert str(rows[0].unit_price) == "0.00"
+@pytest.mark.parametrize(("header", "row", "expected"), [
+    # A signed zero is a typo or a negative number whose digits were lost, never a zero meant.
+    (HEADER, f"{ROW[:-4]}-0.00", "orders.csv:2:unit_price: '-0.00' is negative"),
+    (HEADER, f"{ROW[:-4]}-0", "orders.csv:2:unit_price: '-0' is negative"),
+    (f"{HEADER},quantity", f"{ROW},-0", "orders.csv:2:quantity: '-0' must be greater than 0"),
+    (f"{HEADER},quantity", f"{ROW},-0.00", "orders.csv:2:quantity: '-0.00' must be greater than 0"),
+    (f"{HEADER},vat_rate", f"{ROW},-0", "orders.csv:2:vat_rate: '-0': a VAT rate is written without a sign"),
+])
+def test_a_signed_zero_is_refused(tmp_path: Path, header: str, row: str, expected: str) -> None:
+    rows, check = parse(tmp_path, f"{header}\n{row}\n")
+    [problem] = messages(check)
+    assert problem.startswith(expected) and rows == []
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    # RFC 4180: a field holding a quote is enclosed in quotes; csv.reader takes a bare one as text.
+    (f'{HEADER}\nR-1,2026-11-02,Caf"e,x,d,1\n', "orders.csv:2:customer_name: a double quote inside a field"),
+    (f'{HEADER}\nR-1,2026-11-02,Café,x,d,1\nR-2,2026-11-02,Café,x,Pain 12",1\n',
+     "orders.csv:3:description: a double quote inside a field"),
+    (f'{HEADER}\nR-1,2026-11-02,Café,"1 rue A\n2 rue ""B""",d"x,1\n',
+     "orders.csv:3:description: a double quote inside a field"),  # the physical line of the quote
+    # Line ends are LF or CRLF: a CR alone (old Mac) is a line end csv.reader accepts.
+    (f"{HEADER}\r{ROW}\r", "orders.csv:1:-: the line ends with a lone carriage return"),
+    (f"{HEADER}\n{ROW}\r", "orders.csv:2:-: the line ends with a lone carriage return"),
+    (f"{HEADER}\r\n{ROW}\r\nR-2,2026-11-02,A,x,d,1\rR-3,2026-11-02,B,x,d,1\r\n",
+     "orders.csv:3:-: the line ends with a lone carriage return"),
+])
+def test_what_rfc_4180_refuses_and_csv_reader_takes(tmp_path: Path, content: str, expected: str) -> None:
+    rows, check = parse(tmp_path, content)
+    assert all(r.line != int(expected.split(":")[1]) for r in rows)  # the faulty row is never given
+    assert any(m.startswith(expected) for m in messages(check)), messages(check)
+    assert check.problem_count >= 1
+
+
+def test_quotes_and_line_breaks_as_rfc_4180_writes_them_stay_valid(tmp_path: Path) -> None:
+    content = (f'{HEADER}\r\nR-1,2026-11-02,"Dupont ""& Fils""","1 rue A\r\n69001 Lyon","a, b",1\r\n'
+               f'"R-2",2026-11-02,"""Q""",x,"",1\r\n')
+    rows, check = parse(tmp_path, content.replace(',"",', ",d,"))
+    assert messages(check) == [] and [r.customer_name for r in rows] == ['Dupont "& Fils"', '"Q"']

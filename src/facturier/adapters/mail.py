@@ -32,7 +32,7 @@ from types import TracebackType
 from typing import ClassVar, Self
 
 from facturier.config.google import GoogleConfig
-from facturier.config.mail import MailConfig, SmtpConfig
+from facturier.config.mail import MailConfig, SmtpConfig, env_label
 from facturier.core.errors import FacturierError
 from facturier.core.text import file_safe_ref
 from facturier.store.files import atomic_write
@@ -248,8 +248,8 @@ def read_password(config: SmtpConfig, root: Path, environ: dict[str, str] | None
     if config.password_env:
         value = env.get(config.password_env)
         if not value:
-            raise PasswordError(f"[mail.smtp] password_env: the environment variable "
-                                f"{config.password_env} is not set")
+            raise PasswordError(f"[mail.smtp] password_env: {env_label(config.password_env, 'password_env')} "
+                                "is not set")
         return value
     if config.password_file:
         return _password_from_file((root / os.path.expanduser(config.password_file)).resolve())

@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 from facturier.config.collections import PaymentLinkConfig
+from facturier.config.mail import env_label
 from facturier.core.errors import FacturierError
 from facturier.core.money import fmt_amount, to_minor
 
@@ -119,6 +120,6 @@ def open_provider(config: PaymentLinkConfig, environ: Mapping[str, str]) -> Paym
         return TemplateLinks(config.url)
     key = environ.get(config.secret_key_env, "").strip()
     if not key:
-        raise PaymentLinkError(f"[collections.payment_link] secret_key_env: the environment variable "
-                               f"{config.secret_key_env} is not set")
+        raise PaymentLinkError(f"[collections.payment_link] secret_key_env: "
+                               f"{env_label(config.secret_key_env, 'secret_key_env')} is not set")
     return StripeLinks(key, config.api_base)

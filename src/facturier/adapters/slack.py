@@ -23,7 +23,7 @@ from decimal import Decimal
 from urllib.parse import urlsplit
 
 from facturier.config.collections import SlackConfig
-from facturier.config.mail import is_loopback
+from facturier.config.mail import env_label, is_loopback
 
 TIMEOUT = 10
 
@@ -111,7 +111,7 @@ def open_webhook(config: SlackConfig, environ: Mapping[str, str]) -> tuple[Slack
     """The webhook, or the warning saying why there is none (never an error)."""
     url = environ.get(config.webhook_env, "").strip()
     if not url:
-        return None, (f"[collections.slack] webhook_env: the environment variable {config.webhook_env} is "
+        return None, (f"[collections.slack] webhook_env: {env_label(config.webhook_env, 'webhook_env')} is "
                       "not set; no Slack alerts")
     problem = webhook_problem(url)
     if problem is not None:

@@ -83,6 +83,17 @@ def check_date_option(value: str | None) -> str | None:
     return value
 
 
+def check_free_text(param: typer.CallbackParam, value: str | None) -> str | None:
+    """Refuse a control or format character in free text the journal keeps (a reference, a
+    reason, a description): a CR, LF or TAB there forges lines in `show`, logs and exports, and
+    a direction mark makes it read as something else. An error (exit 1), naming the option."""
+    from facturier.config.fields import describe_invisible, invisible_characters
+
+    if value is not None and (bad := invisible_characters(value)):
+        raise InputError(f"{param.opts[0] if param.opts else param.name}: {describe_invisible(bad)}")
+    return value
+
+
 DateOpt = typer.Option(
     None, "--date", metavar="DATE", callback=check_date_option,
     help="Run as if today were this date (YYYY-MM-DD)."

@@ -18,6 +18,12 @@ timestamp is trusted: an edit that keeps its size and time is still seen. A miss
 unreadable, foreign (another owner, writable by others) or mismatched cache is simply not
 used; failing to write it changes nothing.
 `check` always validates from the files.
+
+The folder is pruned whenever a cache is written (`prune`): there is one file per workspace
+folder, and workspaces come and go (copies, temporary ones, a test suite's), so their files
+would pile up, each holding names, addresses and IBANs. A file not used for MAX_AGE_DAYS is
+removed (a file read is marked used, at most once a day), and beyond the MAX_ENTRIES most
+recently used the rest are, as are temporary files a killed process left over an hour ago.
 """
 
 from __future__ import annotations
@@ -25,7 +31,9 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
+import stat
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -37,6 +45,9 @@ if TYPE_CHECKING:
 
 FORMAT: Final = 1
 CODE: Final = Path(__file__).parents[1]  # the whole facturier package
+MAX_AGE_DAYS: Final = 30
+MAX_ENTRIES: Final = 50
+DAY: Final = 86400.0
 
 
 def cache_dir() -> Path | None:
@@ -88,6 +99,9 @@ class ConfigCache:
                 data = fh.read()
         except OSError:
             return None
+        if data[:16] == self.digest and time.time() - st.st_mtime > DAY:
+            with contextlib.suppress(OSError):
+                os.utime(self.path)  # still in use: not pruned (at most one write a day)
         if data[:16] != self.digest:
             return None
         try:
@@ -112,3 +126,35 @@ class ConfigCache:
         except OSError:
             with contextlib.suppress(OSError):
                 temp.unlink(missing_ok=True)
+            return
+        prune(self.path.parent, time.time(), keep=self.path)
+
+
+def prune(folder: Path, now: float, keep: Path) -> list[Path]:
+    """Remove the cache files of `folder` that can no longer be worth keeping, and say which.
+
+    Only this user's own regular files named like a cache are touched: one not used for
+    MAX_AGE_DAYS, one beyond the MAX_ENTRIES most recently used (`keep`, just written,
+    counts first), and a temporary file older than an hour (its writer was killed).
+    """
+    caches: list[tuple[float, Path]] = []
+    removed: list[Path] = []
+    for path in folder.glob("config-*.pickle*"):
+        try:
+            st = path.lstat()
+        except OSError:
+            continue
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid():
+            continue
+        if path.name.endswith(".tmp"):
+            if now - st.st_mtime > 3600:
+                removed.append(path)
+        elif path != keep:
+            caches.append((st.st_mtime, path))
+    caches.sort(reverse=True)
+    removed += [path for rank, (mtime, path) in enumerate(caches, start=1)
+                if rank >= MAX_ENTRIES or now - mtime > MAX_AGE_DAYS * DAY]
+    for path in removed:
+        with contextlib.suppress(OSError):
+            path.unlink()
+    return removed

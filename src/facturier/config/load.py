@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from facturier.config.clients import BatchClientConfig, ClientConfig
 from facturier.config.fields import check_vat_rate
+from facturier.config.mail import env_label
 from facturier.config.models import FacturierConfig
 from facturier.config.pricing import pricing_problems
 from facturier.config.problems import (
@@ -285,8 +286,8 @@ def unset_secrets(config: FacturierConfig) -> list[str]:
          collections.payment_link.secret_key_env
          if collections.payment_link and collections.payment_link.provider == "stripe" else None),
     ]
-    return [format_problem(CONFIG_FILE, key, f"the environment variable {name} is not set here: the commands "
-                           "that need this secret will fail until it is (cron jobs need it in their environment)")
+    return [format_problem(CONFIG_FILE, key, f"{env_label(name, 'this key')} is not set here: the commands that need "
+                           "this secret will fail until it is (cron jobs need it in their environment)")
             for key, name in wanted if name and not os.environ.get(name)]
 
 

@@ -38,14 +38,50 @@ def plain_text_only_on_loopback(security: str, info: ValidationInfo) -> str:
     return security
 
 
+# Prefixes of API keys and tokens that are valid identifiers, so the name rule alone lets them
+# through: Stripe (secret, restricted, publishable, webhook), Slack, GitHub, GitLab, AWS, Google.
+_SECRET_PREFIXES = ("sk_", "rk_", "pk_", "whsec_", "xox", "ghp_", "gho_", "ghu_", "ghs_", "github_pat_",
+                    "glpat", "AKIA", "ASIA", "AIza")
+_CONVENTIONAL_ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
+
+
+def looks_like_a_secret(value: str) -> bool:
+    """Whether a value given as an environment variable's name looks like a key instead: a
+    known key prefix, or random-looking (digits with lowercase letters, over 20 characters,
+    or with both cases, over 16; or 4 digits and more in 8 characters and more, without a _
+    between words). Names are words: `FACTURIER_SMTP_PASSWORD`."""
+    if value.startswith(_SECRET_PREFIXES):
+        return True
+    lower, upper, digit = (any(test(c) for c in value) for test in (str.islower, str.isupper, str.isdigit))
+    if digit and lower and (len(value) >= 20 or (upper and len(value) >= 16)):
+        return True
+    return "_" not in value and len(value) >= 8 and sum(c.isdigit() for c in value) >= 4
+
+
+def env_label(name: str, key: str) -> str:
+    """How a message names the environment variable `key` reads: by its name when it is a
+    conventional one (capitals, digits, _), else without it, since a lowercase "name" may be
+    the password itself typed in the wrong key."""
+    if _CONVENTIONAL_ENV_NAME.fullmatch(name):
+        return f"the environment variable {name}"
+    return f"the environment variable that {key} names (not shown, in case it is the secret itself)"
+
+
 def parse_env_name(value: Any) -> str:
     """An environment variable name; anything else may be the password typed here by mistake.
 
     So the value is never repeated in the message: `check` output ends up in logs, alert
-    emails and terminals that others can read.
+    emails and terminals that others can read. A value that is a valid name but looks like a
+    key (`sk_live_...`) is refused the same way: it would be echoed as a name otherwise.
     """
-    if isinstance(value, str) and _ENV_NAME.fullmatch(value):
+    if isinstance(value, str) and _ENV_NAME.fullmatch(value) and not looks_like_a_secret(value):
         return value
+    if isinstance(value, str) and _ENV_NAME.fullmatch(value):
+        raise ValueError(
+            "looks like a key or a password, not the name of an environment variable (the value "
+            "is not shown): this key must name an environment variable, like FACTURIER_SMTP_PASSWORD, "
+            "that holds the secret; remove the secret from this file (and from its history if committed)"
+        )
     raise ValueError(
         "is not an environment variable name (letters, digits and _, not starting with a "
         "digit); the value is not shown in case it is the password itself: put the password "

@@ -17,11 +17,11 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from datetime import date
+from decimal import Decimal
 from functools import cache, lru_cache
 
-from facturier.core.aging import BUCKETS, DSO_WINDOW_DAYS, ClientBalance, InvoiceStatus, bucket_of
+from facturier.core.aging import BUCKETS, ClientBalance, InvoiceStatus, bucket_of, countback_dso
 from facturier.core.money import from_minor, to_minor
 
 # invoice number -> [issued ordinal, due ordinal, total, credited sum, allocated sum]
@@ -336,13 +336,10 @@ class Account:
                              dec(credited), dec(paid), dec(left), status_name(total, credited, left, days), days)
 
     def _dso(self, as_of: date, outstanding: int) -> Decimal | None:
-        start = (as_of - timedelta(days=DSO_WINDOW_DAYS)).toordinal()
-        recent = sum(amount for issued, amount in self.invoiced_on.items() if issued > start)
-        recent -= sum(amount for issued, amount in self.credit_dates if issued > start)
-        if recent <= 0:
-            return None
-        value = Decimal(outstanding) / Decimal(recent) * DSO_WINDOW_DAYS
-        return value.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+        sales = dict(self.invoiced_on)  # net of credit notes, by issue day (core.aging)
+        for issued, amount in self.credit_dates:
+            sales[issued] = sales.get(issued, 0) - amount
+        return countback_dso(as_of.toordinal(), outstanding, sales)
 
     def open_items(self, as_of: date, enough: Decimal | None = None) -> list[tuple[str, date, Decimal]]:
         """(number, due date, open amount) of every invoice still open, oldest due first.

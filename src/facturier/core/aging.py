@@ -19,16 +19,22 @@ Per client and currency, at date D (only facts dated on or before D count):
   the order in which someone has to act;
 - aging buckets split the open amounts by days past due: current (not yet due), 1-30,
   31-60, 61-90, over 90;
-- DSO (days sales outstanding) = outstanding / net invoiced over the 90 days ending at D
-  x 90, to one decimal; none when nothing was invoiced in that window.
+- DSO (days sales outstanding), by the countback method (`countback_dso`): how many days of
+  the most recent net sales (invoices less credit notes, by issue day), counted back from D,
+  make up what is outstanding at D, to one decimal. An invoice issued on D and unpaid gives
+  0, one issued 40 days before D and unpaid gives 40, whatever else was invoiced. (The
+  average-balance formula, outstanding / net invoiced over 90 days x 90, gave 90.0 on the day
+  an invoice was issued: it assumes sales spread evenly over the window, which monthly
+  invoices never are.) Nothing outstanding gives 0, or none when nothing was invoiced in the
+  90 days ending at D either.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from facturier.core.money import ZERO
 
@@ -109,3 +115,31 @@ def bucket_of(days_past_due: int) -> str:
     if days_past_due <= 90:
         return "61-90"
     return "over_90"
+
+
+def countback_dso(as_of: int, outstanding: int, sales: Mapping[int, int]) -> Decimal | None:
+    """DSO at day `as_of` (an ordinal) by the countback method, to one decimal.
+
+    `sales` are the net amounts invoiced per issue day (ordinals; any unit, the same as
+    `outstanding`). Walking back from `as_of`, the days' sales are added up until they reach
+    the outstanding amount; the day that reaches it counts for the share of its sales still
+    needed, spread over the days between it and the next sales day (or `as_of`). An unpaid
+    invoice issued on `as_of` gives 0; all of history not reaching it, the age of the first sale.
+    """
+    days = sorted((day for day in sales if day <= as_of), reverse=True)
+    if outstanding <= 0:
+        recent = sum(sales[day] for day in days if day > as_of - DSO_WINDOW_DAYS)
+        return Decimal("0.0") if recent > 0 else None
+    covered, later = 0, as_of
+    for day in days:
+        amount = sales[day]
+        if amount > 0 and covered + amount >= outstanding:
+            share = Decimal(outstanding - covered) / Decimal(amount)
+            return _days(Decimal(as_of - later) + share * (later - day))
+        covered += amount
+        later = day
+    return _days(Decimal(as_of - later)) if days else None
+
+
+def _days(value: Decimal) -> Decimal:
+    return value.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)

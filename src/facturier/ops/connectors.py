@@ -52,6 +52,12 @@ def sheet_source_receivables(ws: Workspace, day: date, history: History, *,
     return SheetReceivables(merged, sheet.rows, sheet.skipped, sheet.source)
 
 
+def skipped_rows(sheet: SheetReceivables | None) -> list[str]:
+    """The warnings for the sheet rows `--skip-bad-rows` leaves out: one text for the real run
+    and its dry run, so the preview shows every row the run would skip."""
+    return [f"row left out (--skip-bad-rows): {p}" for p in sheet.skipped] if sheet is not None else []
+
+
 def sheet_write_backs(sheet: SheetReceivables, history: History) -> list[WriteBack]:
     """Every sheet row behind the journal: its last stage or day differs from what was drafted."""
     updates = []

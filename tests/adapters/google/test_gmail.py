@@ -247,3 +247,45 @@ def test_a_large_message_goes_as_a_media_upload(token: Path) -> None:
     assert method == "POST" and uri.startswith("https://gmail.googleapis.com/upload/gmail/v1/users/me/messages/send")
     assert "uploadType=multipart" in uri and headers["content-type"].startswith("multipart/related")
     assert b"Content-Type: message/rfc822" in body and big.as_bytes() in body
+
+
+class InterruptedGmail(GmailDrafts):
+    """Gmail drafts whose connection drops mid-create: the outcome is unknown, left in flight."""
+
+    def create(self, draft: EmailMessage) -> Any:
+        from facturier.adapters.drafts import DraftInterrupted
+
+        raise DraftInterrupted("the connection dropped while creating the draft")
+
+
+@pytest.mark.parametrize(("listed", "found"), [({"drafts": [{"id": "r-9", "message": {"id": "m"}}]}, True),
+                                               ({}, False)])
+def test_remind_settles_an_interrupted_gmail_draft_by_searching_the_drafts(
+        token: Path, tmp_path: Path, listed: dict[str, Any], found: bool) -> None:
+    """The next `remind` asks Gmail (drafts.list, q=rfc822msgid:) for the draft in flight:
+    found, it is journalled drafted with Gmail's draft id; not found, left for --retry."""
+    from datetime import date, datetime
+
+    from facturier.config import load_workspace
+    from facturier.ops.collections.remind import remind
+    from tests.collections_workspace import base_workspace, numbers_of, of_type
+
+    ws = base_workspace(tmp_path)
+    acme = numbers_of(ws)["acme"]
+    workspace, day, now = load_workspace(ws), date(2026, 12, 22), datetime(2026, 12, 22, 10)
+    first = remind(workspace, day, now, client="acme", store=InterruptedGmail(lambda: None, None, Sleeps()))
+    assert first.failed and [e["store"] for e in of_type(ws, "reminder.drafting")] == ["gmail"]
+    http = mock(ok(listed))
+    report = remind(workspace, day, now, client="acme", store=drafts_store(token, http))
+    [(uri, _, _, _)] = http.request_sequence
+    [drafting] = of_type(ws, "reminder.drafting")
+    assert uri.startswith(DRAFTS) and parse_qs(urlparse(uri).query)["q"] == [
+        f"rfc822msgid:{drafting['message_id'].strip('<>')}"]
+    done = of_type(ws, "reminder.drafted")
+    if found:
+        assert not report.failed and [(d["number"], d["draft_id"]) for d in done] == [(acme, "r-9")]
+        assert any(f"{acme}: the reminder interrupted on 2026-12-22 (stage 7) was found in the gmail store (r-9)" in n
+                   for n in report.notes) and report.rows == []
+    else:
+        assert report.failed and not done
+        assert any("does not hold it" in a.message and f"--retry {acme}" in a.message for a in report.alerts)

@@ -23,6 +23,7 @@ from facturier.adapters.drafts.base import (
     message_id_of,
 )
 from facturier.config.collections import ImapConfig
+from facturier.config.mail import env_label
 
 FALLBACK_MAILBOX = "Drafts"
 _APPENDUID = re.compile(rb"\[APPENDUID \d+ (\d+)\]")
@@ -226,6 +227,6 @@ def imap_password(config: ImapConfig, environ: Mapping[str, str] | None = None) 
     env = os.environ if environ is None else environ
     value = env.get(config.password_env)
     if not value:
-        raise DraftCredentialsError(f"[collections.imap] password_env: the environment variable "
-                                    f"{config.password_env} is not set")
+        raise DraftCredentialsError(f"[collections.imap] password_env: "
+                                    f"{env_label(config.password_env, 'password_env')} is not set")
     return value

@@ -33,6 +33,7 @@ from facturier.config.fields import (
     check_visible,
     plain_decimal,
 )
+from facturier.core.csv_syntax import KeptLines, record_syntax_problems
 from facturier.core.money import LINE_QUANTITY_DECIMALS, decimals_problem, line_amount_problem
 from facturier.core.numbering import series_key
 from facturier.core.text import FileProblem as Problem
@@ -170,15 +171,18 @@ def header_problems(name: str, header: list[str]) -> list[Problem]:
     return problems
 
 
-def iter_records(stream: IO[str], delimiter: str, first_line: int = 2) -> Iterator[tuple[int, list[str]]]:
-    """(physical line where the record starts, fields) for every record of a stream.
+def iter_records(stream: IO[str], delimiter: str, header: list[str], name: str,
+                 first_line: int = 2) -> Iterator[tuple[int, list[str], list[Problem]]]:
+    """(physical line where the record starts, fields, syntax problems) for every record.
 
-    The stream is positioned after the header, at physical line `first_line`.
+    The stream is positioned after the header, at physical line `first_line`. The syntax
+    problems are those of RFC 4180 that Python's reader lets through (`core.csv_syntax`).
     """
-    reader = csv.reader(stream, delimiter=delimiter, quotechar='"', strict=True)
+    lines = KeptLines(stream)
+    reader = csv.reader(lines, delimiter=delimiter, quotechar='"', strict=True)
     start = first_line
     for fields in reader:
-        yield start, fields
+        yield start, fields, record_syntax_problems(name, start, lines.take(), delimiter, header)
         start = first_line + reader.line_num
 
 
@@ -217,7 +221,7 @@ def iter_rows(path: Path, ctx: BatchContext, check: FileCheck, name: str | None 
                                             "column names with ',' or with ';' (not both)"))
             return
         header = next(csv.reader([header_line], delimiter=delimiter))
-        for problem in header_problems(name, header):
+        for problem in header_problems(name, header) + record_syntax_problems(name, 1, [header_line], delimiter, []):
             check.add(problem)
         if check.problem_count:
             return
@@ -230,7 +234,7 @@ def _rows(name: str, stream: IO[str], header: list[str], delimiter: str, ctx: Ba
           check: FileCheck) -> Iterator[BatchRow]:
     seen: dict[str, int] = {}
     floors = dict(ctx.series_floor)
-    records = iter_records(stream, delimiter)
+    records = iter_records(stream, delimiter, header, name)
     line = 1  # where the last record started; a quoting error is reported just after it
     while True:
         try:
@@ -241,9 +245,13 @@ def _rows(name: str, stream: IO[str], header: list[str], delimiter: str, ctx: Ba
             return
         if item is None:
             return
-        line, fields = item
+        line, fields, syntax = item
         check.rows += 1
+        for problem in syntax:
+            check.add(problem)
         row = _check_record(name, line, header, fields, delimiter, ctx, check, seen)
+        if syntax:
+            continue
         if row is not None and _check_across_rows(name, row, ctx, seen, floors, check):
             yield row
 
@@ -402,12 +410,18 @@ def parse_decimal(raw: str, delimiter: str) -> Decimal:
     raise FieldError(f"{raw!r} is not a decimal number (digits with {mark} as decimal mark)")
 
 
+def _signed(raw: str) -> bool:
+    """A quantity, price or rate written with a sign: "-0.00" is not a zero someone meant, it
+    is a negative number whose digits were lost or a typo, and `plain_decimal` drops its sign."""
+    return raw.startswith(("-", "+"))
+
+
 def parse_quantity(raw: str, delimiter: str, _c: BatchContext, _p: dict[str, object]) -> Decimal:
     """Quantity: decimal > 0, default 1."""
     if not raw:
         return Decimal(1)
     value = parse_decimal(raw, delimiter)
-    if value <= 0:
+    if value <= 0 or _signed(raw):
         raise FieldError(f"{raw!r} must be greater than 0 (corrections are credit notes)")
     problem = decimals_problem(value, LINE_QUANTITY_DECIMALS, "quantity")
     if problem:
@@ -420,7 +434,7 @@ def parse_unit_price(raw: str, delimiter: str, _c: BatchContext, parsed: dict[st
     if not raw:
         raise FieldError("required: must not be empty")
     value = parse_decimal(raw, delimiter)
-    if value < 0:
+    if value < 0 or _signed(raw):
         raise FieldError(f"{raw!r} is negative: a unit price is 0 or more (refunds are credit notes)")
     quantity = parsed.get("quantity")
     problem = line_amount_problem(quantity if isinstance(quantity, Decimal) else Decimal(1), value)
@@ -436,6 +450,8 @@ def parse_vat_rate(raw: str, delimiter: str, ctx: BatchContext, _p: dict[str, ob
     if raw.endswith("%"):
         raise FieldError(f"{raw!r}: write the rate without '%', like 20 or 5.5")
     value = parse_decimal(raw, delimiter)
+    if _signed(raw):
+        raise FieldError(f"{raw!r}: a VAT rate is written without a sign, like 20 or 0")
     try:
         return check_vat_rate(value, ctx.seller_country, shown=raw)
     except ValueError as exc:

@@ -19,6 +19,7 @@ from facturier.adapters.google.sheet_log import log_drafts
 from facturier.adapters.sheets import sheet_warnings
 from facturier.core.dunning import ClientReminder, check_window
 from facturier.core.errors import FacturierError, InputError
+from facturier.ops.collections import settle
 from facturier.ops.collections.apply import REVIEW_COLUMNS, apply_plan, review_row
 from facturier.ops.collections.drafts import DraftBuilder
 from facturier.ops.collections.formal_notice import attacher_for
@@ -27,6 +28,7 @@ from facturier.ops.collections.review import RecordingBuilder, ReviewSource, lef
 from facturier.ops.connectors import (
     deactivate_paid_links,
     payment_link_of,
+    skipped_rows,
     slack_alerts,
     write_back,
 )
@@ -110,6 +112,7 @@ class ReminderDrafts:
             to = ", ".join(dict.fromkeys(e for d in group.dues for e in d.receivable.emails))
             report.rows.append(review_row(group, subject, to, store, "would draft"))
         report.alerts.extend(Alert("warning", a.message) for a in in_flight_alerts(plan.in_flight))
+        report.alerts.extend(Alert("warning", w) for w in skipped_rows(plan.sheet))
         _summary(plan, report, preview=True)
         return report
 
@@ -124,7 +127,7 @@ class ReminderDrafts:
     def apply(self, ledger: Ledger, progress: ProgressHook | None = None) -> Report:
         """Hand the drafts over (`apply.apply_plan`), then the sheet write-back and payment links."""
         report = Report("Reminders", REVIEW_COLUMNS)
-        report.alerts.extend(in_flight_alerts(self.plan.in_flight))
+        report.alerts.extend(settle.settle_found(self.ws, ledger, self.plan.in_flight, report, self.store))
         if self.plan.groups:
             _draft(self.ws, ledger, self.plan, report, self.store, self.review)
         _after_drafting(self.ws, ledger, self.plan, report)
@@ -162,7 +165,7 @@ def _after_drafting(ws: Workspace, ledger: Ledger, plan: RemindPlan, report: Rep
     of invoices no longer open are switched off."""
     warnings = []
     if plan.sheet is not None:
-        warnings += [f"row left out (--skip-bad-rows): {p}" for p in plan.sheet.skipped]
+        warnings += skipped_rows(plan.sheet)
         warnings += write_back(plan.sheet, ledger.state.collections.last)
     if plan.open_numbers is not None:
         warnings += deactivate_paid_links(ws, ledger.state, ledger, set(plan.open_numbers))

@@ -1,4 +1,12 @@
-"""`remind --confirm NUMBER` / `--retry NUMBER`: settle a hand-over cut off mid-way.
+"""`remind --confirm NUMBER` / `--retry NUMBER`: settle a hand-over cut off mid-way; and
+`remind` settling them by itself where the store says (`settle_found`).
+
+Every real `remind` run first asks the draft store for each hand-over still in flight (the
+outbox: the files in data/drafts/; IMAP: a search of the Drafts mailbox for the Message-ID;
+Gmail: a search of the drafts): a draft found is journalled `reminder.drafted` (it did land,
+the kill came before the journal said so); one not found, or a store that cannot be asked, is
+left for `--retry` / `--confirm` with a line that says so. Nothing is ever drafted again on
+its own.
 
 `--confirm` journals `reminder.drafted` for a draft a human found in the drafts (the store
 is asked first, to record where it is); `--retry` hands the same draft over again, with the
@@ -20,7 +28,7 @@ from facturier.adapters.drafts import (
     open_draft_store,
 )
 from facturier.core.dunning import ReminderDue, days_overdue, group_reminders
-from facturier.core.errors import InputError
+from facturier.core.errors import FacturierError, InputError
 from facturier.ops.collections.apply import REVIEW_COLUMNS, hand_over, settle_batch
 from facturier.ops.collections.drafts import DraftBuilder
 from facturier.ops.collections.formal_notice import attacher_for
@@ -136,3 +144,53 @@ def _retry(ws: Workspace, ledger: Ledger, store: DraftStore, group: list[InFligh
     draft = builder.build(combined, message_id=first.message_id)
     outcome = hand_over(store, [draft])
     settle_batch(ws, ledger, store.name, first.day, outcome, report)
+
+
+def settle_found(ws: Workspace, ledger: Ledger, flights: tuple[InFlight, ...], report: Report,
+                 store: DraftStore | None = None) -> list[Alert]:
+    """Journal `reminder.drafted` for every hand-over in flight whose draft the store holds
+    (a note each); an alert for each of the others, saying what to run."""
+    if not flights:
+        return []
+    groups = {m: [f for f in flights if f.message_id == m] for m in dict.fromkeys(f.message_id for f in flights)}
+    try:
+        options = DraftStoreOptions(google=ws.config.google, gmail_threads=gmail_threads(ledger.state))
+        opened = store if store is not None else open_draft_store(ws.config.collections, ws.root, options=options)
+    except FacturierError as exc:
+        return [_unsettled(f, f"the store could not be searched ({exc})") for f in flights]
+    alerts: list[Alert] = []
+    try:
+        for group in groups.values():
+            alerts += _settle_if_found(ws, ledger, opened, group, report)
+    finally:
+        if store is None:
+            opened.close()
+    return alerts
+
+
+def _settle_if_found(ws: Workspace, ledger: Ledger, store: DraftStore, group: list[InFlight],
+                     report: Report) -> list[Alert]:
+    first = group[0]
+    if first.store != store.name:  # the configuration changed store since: that one is not asked
+        return [_unsettled(f, f"drafts now go to the {store.name} store, which was not searched") for f in group]
+    try:
+        receipt = store.find(first.message_id)
+    except DraftError as exc:
+        return [_unsettled(f, f"the search failed ({exc})") for f in group]
+    if receipt is None:
+        return [_unsettled(f, "the store was searched and does not hold it") for f in group]
+    ledger.journal.append_many([replace(_event(T.REMINDER_DRAFTED, f), draft_id=receipt.draft_id, uid=receipt.uid)
+                                for f in group])
+    # Notes, not rows of the review table: its rows are this run's drafts, with their amounts.
+    report.notes.extend(f"{f.number}: the reminder interrupted on {f.day} (stage {f.stage}) was found in the "
+                        f"{f.store} store ({receipt.draft_id}) and is recorded as drafted." for f in group)
+    record_drafts(ws.root, [(f.number, f.client, f.stage, _recipients(ws, f.client),
+                             f"{f.store}: found after an interrupted run, {f.message_id}") for f in group])
+    return []
+
+
+def _unsettled(f: InFlight, why: str) -> Alert:
+    return Alert("error", f"{f.number}: a reminder (stage {f.stage}, Message-ID {f.message_id}) was being handed "
+                          f"to the {f.store} store on {f.day} when the run stopped; {why}, so it is NOT redrafted "
+                          f"automatically. Check your drafts, then run `facturier remind --confirm {f.number}` if "
+                          f"it is there, or `facturier remind --retry {f.number}` (`all` settles every one).")

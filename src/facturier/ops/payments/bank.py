@@ -3,8 +3,9 @@
 Matching, in order, against live direct invoices open at the transaction date:
 1. an invoice number in the remittance text, same currency, amount <= its open amount
    (equal = full settlement, less = partial payment);
-2. else the client's name in the text or counterparty, with exactly one open invoice of
-   exactly that amount.
+2. else the client's name in the text or counterparty (whole words, with or without its legal
+   form: `names`), with exactly one open invoice of exactly that amount, and no other client
+   so named with one.
 Anything else is listed as unmatched for a human (`facturier pay ... --ref`).
 
 Two kinds of duplicates are kept out of the journal:
@@ -28,12 +29,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from facturier.adapters.bank import BankTransaction, detect_format, parse_statement
+from facturier.config.fields import describe_invisible, invisible_characters
 from facturier.core.accounts import Account
 from facturier.core.errors import InputError
 from facturier.core.money import ZERO, check_minor_unit, quantize
 from facturier.core.payments import OpenInvoice
+from facturier.core.text import printable
 from facturier.ops.logs import log
 from facturier.ops.outcome import Alert, ProgressHook, Report
+from facturier.ops.payments.names import contains_words, fold, name_found, named_clients
 from facturier.ops.payments.record import allocated_payment, open_invoices
 from facturier.ops.plan import carry_out
 from facturier.ops.views import PAYMENT_VIEWS, refresh_views
@@ -133,11 +137,6 @@ def _references(text: str) -> set[str]:
             and not (w.isdigit() and len(w) <= 4)}
 
 
-def _contains_words(haystack: str, words: str) -> bool:
-    """Whether `words` appear whole in `haystack` (a client "AB" is not in "abonnement")."""
-    return re.search(rf"(?<!\w){re.escape(words)}(?!\w)", haystack) is not None
-
-
 def likely_duplicate(ws: Workspace, earlier: list[Entry], tx: BankTransaction, fmt: str) -> Entry | None:
     """A payment recorded before this import that is probably this very credit, or None.
 
@@ -165,11 +164,11 @@ def _format_of(payment: Entry) -> str:
 
 def _same_payer(ws: Workspace, payment: Entry, tx: BankTransaction) -> bool:
     client = ws.clients.get(payment["client"])
-    names = {_fold(str(payment.get("counterparty") or "")), _fold(client.name if client else "")} - {""}
-    haystack = _fold(f"{tx.text} {tx.counterparty}")
-    payer = _fold(tx.counterparty)
-    remittance = _fold(str(payment.get("remittance") or ""))
-    return any(_contains_words(haystack, n) for n in names) or bool(payer and _contains_words(remittance, payer))
+    haystack = fold(f"{tx.text} {tx.counterparty}")
+    payer = fold(tx.counterparty)
+    remittance = fold(str(payment.get("remittance") or ""))
+    names = (str(payment.get("counterparty") or ""), client.name if client else "")
+    return any(name_found(haystack, n) for n in names) or bool(payer and contains_words(remittance, payer))
 
 
 def _same_reference(payment: Entry, tx: BankTransaction) -> bool:
@@ -194,12 +193,14 @@ def match(ws: Workspace, plan: PaymentPlan, tx: BankTransaction) -> tuple[str, s
         for inv in invoices:
             if mentions(tx.text, inv.number) and tx.amount <= inv.open_amount:
                 return client_id, inv.number
-    haystack = f"{tx.text} {tx.counterparty}".casefold()
-    for client_id, invoices in candidates.items():
-        if ws.clients[client_id].name.casefold() in haystack:
-            exact = [inv for inv in invoices if inv.open_amount == tx.amount]
-            if len(exact) == 1:
-                return client_id, exact[0].number
+    # By name (with or without its legal form, `names`): only when exactly one client named
+    # has exactly one open invoice of that amount; two such clients are for a human to tell.
+    named = named_clients(f"{tx.text} {tx.counterparty}", {c: ws.clients[c].name for c in candidates})
+    exact = {c: found for c in named
+             if len(found := [inv for inv in candidates[c] if inv.open_amount == tx.amount]) == 1}
+    if len(exact) == 1:
+        [(client_id, [invoice])] = exact.items()
+        return client_id, invoice.number
     return None
 
 
@@ -207,6 +208,9 @@ def import_statement(
     ws: Workspace, file: Path, fmt: str | None, dry_run: bool, today: date, accept_duplicates: bool = False,
 ) -> list[Report]:
     """Parse, match and (unless dry run) journal every credit of a statement."""
+    bad = invisible_characters(file.name)
+    if bad:  # the name is journalled as the payments' source: a newline there would forge lines
+        raise InputError(f"statement {printable(file.name)}: its name {describe_invisible(bad)}")
     try:
         content = file.read_bytes()
     except OSError as exc:

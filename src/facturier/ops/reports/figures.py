@@ -12,8 +12,9 @@ reminders are read back from the journal.
 - aging, outstanding and overdue at the report date: the sums over clients of `balances`
   at that date (`client_balances`, the very function `balances` prints);
 - DSO per month, per currency: at each month end of the year up to the report date (and at
-  the report date itself), outstanding / net invoiced over the 90 days ending there x 90,
-  over every client of the currency. A client's outstanding at a date is
+  the report date itself), by the countback method of `core.aging` (the days of most recent
+  net sales that make up the outstanding amount) over every client of the currency; the net
+  invoiced over the 90 days ending there is shown beside it. A client's outstanding at a date is
   max(0, invoiced - credited - paid) up to that date: the open amounts once credits,
   allocations and the credit pool are applied (`core.aging`) always add up to that, so no
   invoice-by-invoice replay is needed;
@@ -30,10 +31,10 @@ from __future__ import annotations
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
-from facturier.core.aging import BUCKETS, DSO_WINDOW_DAYS, ClientBalance
+from facturier.core.aging import BUCKETS, DSO_WINDOW_DAYS, ClientBalance, countback_dso
 from facturier.core.money import from_minor
 from facturier.ops.balance_views import balance_clients
 from facturier.ops.reports.balances import Balancer
@@ -173,15 +174,14 @@ def dso_points(sums: Reports, currency: str, year: int, as_of: date
                ) -> list[tuple[date, Decimal, Decimal, Decimal | None]]:
     """(date, outstanding, net invoiced over 90 days, DSO) at each month end, over the currency's clients."""
     clients = [running_totals(flows) for (_, cur), flows in sums.flows.items() if cur == currency]
-    sale_days, sale_sums = running_totals(sums.sales.get(currency, {}))
+    sales = sums.sales.get(currency, {})
+    sale_days, sale_sums = running_totals(sales)
     points = []
     for day in month_ends(year, as_of):
         end, start = day.toordinal(), (day - timedelta(days=DSO_WINDOW_DAYS)).toordinal()
-        outstanding = from_minor(sum(max(totals[bisect_right(days, end)], 0) for days, totals in clients), currency)
+        owed = sum(max(totals[bisect_right(days, end)], 0) for days, totals in clients)
         net = from_minor(sale_sums[bisect_right(sale_days, end)] - sale_sums[bisect_right(sale_days, start)], currency)
-        dso = (outstanding / net * DSO_WINDOW_DAYS).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP) \
-            if net > ZERO else None
-        points.append((day, outstanding, net, dso))
+        points.append((day, from_minor(owed, currency), net, countback_dso(end, owed, sales)))
     return points
 
 

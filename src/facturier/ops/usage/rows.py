@@ -11,7 +11,7 @@ import codecs
 import csv
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from facturier.config.fields import check_iso_date, describe_invisible, invisible_characters
+from facturier.core.csv_syntax import KeptLines, record_syntax_problems
 from facturier.core.errors import InputError
 from facturier.core.text import FileProblem as Problem
 from facturier.core.text import printable
@@ -33,13 +34,21 @@ MAX_SHOWN = 100
 MAX_FILE_BYTES = 1 << 30
 
 
+Span = tuple[date | None, date | None]  # (from, until), None: open
+MAX_AGE_YEARS = 5  # commercial claims prescribe after five years (art. L110-4 Code de commerce)
+
+
 @dataclass(frozen=True, slots=True)
 class Meters:
-    """What a record may name: each direct client's metrics, those counted by `key`, today."""
+    """What a record may name: each direct client's metrics, those counted by `key`, today;
+    and when each metric is billed: the client's `start_date` / `end_date`, and the `from` /
+    `until` of the lines that bill it."""
 
     metrics: dict[str, frozenset[str]]
     keyed: dict[str, frozenset[str]]  # client -> metrics aggregated as "unique"
     today: date
+    active: dict[str, Span] = field(default_factory=dict)  # client -> (start_date, end_date)
+    lines: dict[tuple[str, str], tuple[Span, ...]] = field(default_factory=dict)  # (client, metric) -> lines
 
     @classmethod
     def of(cls, ws: Workspace, today: date) -> Meters:
@@ -47,7 +56,42 @@ class Meters:
         metrics = {cid: frozenset(l.metric for l in c.lines if l.metric) for cid, c in ws.clients.items()}
         keyed = {cid: frozenset(l.metric for l in c.lines if l.metric and l.aggregation == "unique")
                  for cid, c in ws.clients.items()}
-        return cls(metrics, keyed, today)
+        active = {cid: (c.start_date, c.end_date) for cid, c in ws.clients.items()}
+        lines: dict[tuple[str, str], tuple[Span, ...]] = {}
+        for cid, c in ws.clients.items():
+            for l in c.lines:
+                if l.metric:
+                    lines[(cid, l.metric)] = (*lines.get((cid, l.metric), ()), (l.from_, l.until))
+        return cls(metrics, keyed, today, active, lines)
+
+    def unbilled(self, client: str, metric: str, day: date) -> str | None:
+        """Why usage of `metric` on `day` would never be billed to `client`, or None.
+
+        A usage month is billed when the client has started by then (`start_date`'s month)
+        and a line billing the metric is in force on the month's first day (`compose`'s rule).
+        """
+        start, end = self.active.get(client, (None, None))
+        if start is not None and (day.year, day.month) < (start.year, start.month):
+            return (f"{day} is before {client}'s start_date ({start}): usage of a month before the client "
+                    "starts is never billed")
+        if end is not None and day > end:
+            return f"{day} is after {client}'s end_date ({end}): nothing is billed after it"
+        first = day.replace(day=1)
+        spans = self.lines.get((client, metric), ())
+        if spans and not any((a is None or a <= first) and (b is None or first <= b) for a, b in spans):
+            shown = ", ".join(f"{a or 'the start'} to {b or 'now'}" for a, b in spans)
+            return (f"no line of {client} bills {metric!r} in {day:%Y-%m} (its lines bill it from {shown}): "
+                    "this usage would never be billed")
+        return None
+
+
+def oldest_usage_day(today: date) -> date:
+    """The earliest usage date taken: MAX_AGE_YEARS before today (a later date is a typo, like
+    0001-01-01 or 1970-01-01, or a claim already prescribed)."""
+    try:
+        return today.replace(year=today.year - MAX_AGE_YEARS)
+    except ValueError:  # 29 February
+        return today.replace(year=today.year - MAX_AGE_YEARS, day=28)
 
 
 def _text(value: Any, what: str, limit: int, required: bool = True) -> tuple[str | None, str | None]:
@@ -90,6 +134,10 @@ def check_record(raw: Raw, meters: Meters) -> tuple[list[Any] | None, list[tuple
         problems.append(("metric", f"{metric!r} is not a metric billed to {client} (its lines bill: {known})"))
     quantity = _quantity(raw[3], problems)
     day = _day(raw[4], meters.today, problems)
+    if day is not None and client in meters.metrics and metric in meters.metrics[client]:
+        problem = meters.unbilled(client, metric, date.fromisoformat(day))
+        if problem:
+            problems.append(("date", problem))
     key, problem = _text(raw[5], "a key", MAX_KEY_LENGTH, required=False)
     if problem:
         problems.append(("key", problem))
@@ -106,7 +154,7 @@ class FastCheck:
 
     def __init__(self, meters: Meters) -> None:
         self.meters = meters
-        self.days: dict[str, bool] = {}
+        self.days: dict[tuple[str, str, str], bool] = {}  # (client, metric, day) -> valid
 
     def __call__(self, raw: Raw) -> list[Any] | None:
         """The journal row, or None when the full check must decide."""
@@ -119,9 +167,11 @@ class FastCheck:
         if not (0 < len(record_id) <= MAX_ID_LENGTH and record_id.isprintable()
                 and record_id[0] != " " and record_id[-1] != " "):
             return None
-        ok = self.days.get(day)
+        ok = self.days.get((client, metric, day))
         if ok is None:
-            ok = self.days[day] = _day(day, self.meters.today, []) is not None
+            ok = _day(day, self.meters.today, []) is not None
+            ok = ok and self.meters.unbilled(client, metric, date.fromisoformat(day)) is None
+            self.days[(client, metric, day)] = ok
         if not ok:
             return None
         if key == "" or key is None:
@@ -161,6 +211,10 @@ def _day(value: Any, today: date, problems: list[tuple[str, str]]) -> str | None
         return None
     if day > today:
         problems.append(("date", f"{value} is after today ({today}): usage is recorded once it happened"))
+        return None
+    if day < oldest_usage_day(today):
+        problems.append(("date", (f"{value} is more than {MAX_AGE_YEARS} years before today ({today}): a typo, "
+                                  "or usage too old to bill (claims prescribe after five years)")))
         return None
     return value
 
@@ -217,7 +271,8 @@ def _lines(text: str) -> Iterator[str]:
 
 
 def _csv_fields(name: str, text: str) -> Iterator[tuple[int, Raw | None, list[Problem]]]:
-    reader = csv.reader(_lines(text), strict=True)
+    lines = KeptLines(_lines(text))
+    reader = csv.reader(lines, strict=True)
     try:
         header = next(reader)
     except StopIteration:
@@ -227,7 +282,7 @@ def _csv_fields(name: str, text: str) -> Iterator[tuple[int, Raw | None, list[Pr
     except csv.Error as exc:
         yield 1, None, [Problem(name, 1, "-", f"not valid CSV: {exc}")]
         return
-    problems = _header_problems(name, header)
+    problems = _header_problems(name, header) + record_syntax_problems(name, 1, lines.take(), ",", [])
     if problems:
         yield 1, None, problems
         return
@@ -244,6 +299,10 @@ def _csv_fields(name: str, text: str) -> Iterator[tuple[int, Raw | None, list[Pr
             yield start, None, [Problem(name, start, "-", f"not valid CSV: {exc}")]
             return
         line = reader.line_num
+        syntax = record_syntax_problems(name, start, lines.take(), ",", header)
+        if syntax:  # RFC 4180, which csv.reader does not hold to: a bare quote, a lone CR
+            yield start, None, syntax
+            continue
         if not cells:
             continue
         if len(cells) != len(header):
