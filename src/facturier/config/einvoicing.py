@@ -141,7 +141,7 @@ def unset_platform_secrets(config: object, batch: dict[str, object]) -> list[tup
         for key in ("client_id_env", "client_secret_env"):
             name = getattr(account, key)
             if not os.environ.get(name):
-                found.append((file, f"einvoicing.{key}", f"the environment variable {name} is not set here: "
-                              "transmit, statuses and ereport will fail until it is (cron jobs need it "
-                              "in their environment)"))
+                message = (f"the environment variable {name} is not set here: transmit, statuses and "
+                           "ereport will fail until it is (cron jobs need it in their environment)")
+                found.append((file, f"einvoicing.{key}", message))
     return found
