@@ -132,14 +132,19 @@ def show(
         sys.stdout.buffer.write(document_xml(ws.root, number))
         sys.stdout.buffer.write(b"\n")
         return
+    from facturier.ops.einvoicing.summary import einvoicing_summary
+
     record, events = document_events(ws, number)
     collections = collections_summary(ws, number)
+    einvoicing = einvoicing_summary(ws, number)
     if as_json:
-        print(json.dumps({"document": record, "events": events, "collections": collections}, indent=2,
+        extra = {} if einvoicing is None else {"einvoicing": einvoicing}
+        print(json.dumps({"document": record, "events": events, "collections": collections, **extra}, indent=2,
                          ensure_ascii=False))
         return
     _print_document(record)
     _print_collections(collections)
+    _print_einvoicing(einvoicing)
     print_rows("Events", ["seq", "at", "type", "detail"], events)
 
 
@@ -153,6 +158,23 @@ def _print_collections(summary: dict[str, Any]) -> None:
                      + " (no reminders until `dispute --resolve`)")
     if summary["promised_until"]:
         lines.append(f"Payment promised by {summary['promised_until']} (no reminder before that day)")
+    for text in lines:
+        console.print(printable(text), markup=False, highlight=False)
+
+
+def _print_einvoicing(summary: dict[str, Any] | None) -> None:
+    """The document's route to the platform or e-reporting, its flow and latest status, as lines."""
+    if summary is None:
+        return
+    lines = [f"E-invoicing: {summary['channel']} ({summary['reason']})"]
+    flow = summary["flow"]
+    if flow:
+        what = "transmitted as flow " + flow["flow_id"] if flow["state"] == "transmitted" else "sending"
+        lines.append(f"Platform: {what} (tracking {flow['tracking_id']})")
+    status = summary["status"]
+    if status:
+        reason = f": {status['reason']}" if status["reason"] else ""
+        lines.append(f"Lifecycle status: {status['code']} {status['label']} at {status['at']}{reason}")
     for text in lines:
         console.print(printable(text), markup=False, highlight=False)
 

@@ -56,8 +56,6 @@ class EInvoicingConfig(StrictModel):
     # Documents dated before this day are never transmitted (they were issued by email,
     # legally, before the reform applied to the seller).
     since: Day = REFORM_DATE
-    # The PDF email stays as a courtesy copy of a transmitted invoice unless set false.
-    courtesy_email: bool = True
 
     @field_validator("api_url", "token_url", mode="after")
     @classmethod

@@ -79,6 +79,13 @@ class EInvoicing:
             "SELECT number, tracking_id FROM pa_flows WHERE seller = ? AND state = 'transmitting' ORDER BY number",
             (seller,))]
 
+    def untransmitted(self, seller: str, since_year: int) -> list[int]:
+        """Offsets of the seller's documents of `since_year` on that are not transmitted, journal order."""
+        return [r[0] for r in self.db.execute(
+            "SELECT d.offset FROM documents d LEFT JOIN pa_flows f ON f.seller = d.seller AND f.number = d.number "
+            "WHERE d.seller = ? AND d.year >= ? AND (f.state IS NULL OR f.state != 'transmitted') "
+            "ORDER BY d.offset", (seller, since_year))]
+
     def latest(self, seller: str, number: str) -> dict[str, Any] | None:
         """The latest lifecycle status of a document, or None."""
         row = self.status.get((seller, number))
