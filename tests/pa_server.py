@@ -8,7 +8,7 @@ token endpoint, the Flow service (`POST /afnor-flow/v1/flows` multipart with `fl
 every flow it receives, and emits lifecycle statuses as CDAR files built with pyfrctc, as
 incoming `CustomerInvoiceLC` flows.
 
-Faults: `fail_next(status, retry_after=None, count=1)` answers the next API calls with that
+Faults: `fail_next(status, retry_after=None, count=1, path=None)` answers the next API calls with that
 status; `stop()` takes it down (connection refused) and `start()` brings it back on the same
 port; `on_submit` runs after a flow is stored and before the answer (a test kills the client
 there).
@@ -67,7 +67,7 @@ class PAState:
     flows: list[StoredFlow] = field(default_factory=list)
     directory: dict[str, str] = field(default_factory=dict)  # siren -> platform name
     tokens: set[str] = field(default_factory=set)
-    faults: list[tuple[int, str | None]] = field(default_factory=list)
+    faults: list[tuple[int, str | None, str | None]] = field(default_factory=list)
     requests: list[tuple[str, str]] = field(default_factory=list)
     on_submit: Callable[[StoredFlow], None] | None = None
     clock: dt.datetime = field(default_factory=lambda: dt.datetime(2027, 9, 1, 8, 0, 0))
@@ -105,9 +105,11 @@ class Handler(BaseHTTPRequestHandler):
         if url.path == "/oauth2/token" and method == "POST":
             return self._token(body)
         with st.lock:
-            fault = st.faults.pop(0) if st.faults else None
+            fault = next((f for f in st.faults if f[2] in (None, url.path)), None)
+            if fault is not None:
+                st.faults.remove(fault)
         if fault is not None:
-            status, retry_after = fault
+            status, retry_after, _ = fault
             headers = {"Retry-After": retry_after} if retry_after else {}
             return self._json(status, {"errorCode": str(status), "errorMessage": f"injected {status}"}, headers)
         if self.headers.get("Authorization", "").removeprefix("Bearer ") not in st.tokens:
@@ -245,9 +247,10 @@ class LoopbackPA:
             self._server.server_close()
             self._server = None
 
-    def fail_next(self, status: int, retry_after: str | None = None, count: int = 1) -> None:
+    def fail_next(self, status: int, retry_after: str | None = None, count: int = 1, path: str | None = None) -> None:
+        """Answer the next `count` API calls (to `path` only, when given) with `status`."""
         with self.state.lock:
-            self.state.faults += [(status, retry_after)] * count
+            self.state.faults += [(status, retry_after, path)] * count
 
     def config(self, mode: str = "test", since: str = "2026-01-01") -> str:
         """The `[einvoicing]` table pointing at this platform."""
@@ -282,7 +285,27 @@ def cdar(number: str, code: str, reason: str | None, seller_siren: str, issue_da
         "MDT-78": when, "MDT-87": number, "MDT-91": "380", "MDT-100": issue_date,
         "MDT-105": code, "MDT-106": LABELS.get(code, code), "MDT-129": {"0002": seller_siren},
     }
+    codes = {"213": "REJ_SEMAN", "210": "CMD_ERR"}
     if reason:
-        data["MDG-37"] = [{"MDT-113": "REJ_SEMAN" if code == "213" else "AUTRE", "MDT-114": reason}]
+        data["MDG-37"] = [{"MDT-113": codes.get(code, "AUTRE"), "MDT-114": reason}]
+    if code == "212":  # Encaissée: the amount received (MDT-215) at its VAT rate (MDT-224)
+        data["MDG-37"] = [{"MDG-43": [{"MDT-207": "MEN", "MDT-215": {"float": 100.0, "currency": "EUR"}}]}]
+        return with_vat_percent(pyfrctc.generate_cdar(data, check_xsd=False), "20")
     result: bytes = pyfrctc.generate_cdar(data)
     return result
+
+
+def with_vat_percent(xml: bytes, rate: str) -> bytes:
+    """pyfrctc 0.24 cannot write MDT-224 (ValuePercent), which a 212 needs: added after the amount."""
+    import pyfrctc
+    from lxml import etree
+
+    ram = "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100"
+    root = etree.fromstring(xml)
+    for amount in root.iter(f"{{{ram}}}ValueAmount"):
+        percent = etree.Element(f"{{{ram}}}ValuePercent")
+        percent.text = rate
+        amount.addnext(percent)
+    out: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    pyfrctc.check_cdar_xsd(out)
+    return out

@@ -87,7 +87,7 @@ def route(buyer: Buyer, live: bool, directory: DirectoryEntry | None) -> Route:
         return Route("platform", f"domestic B2B (SIREN {buyer.siren}); the directory was not asked yet")
     if not directory.receives:
         return Route("held", f"SIREN {buyer.siren} is not in the platforms' directory (asked {directory.asked}); "
-                             "asked again on the next run")
+                             "asked again on the next day it runs")
     where = f" through {directory.platform}" if directory.platform else ""
     return Route("platform", f"domestic B2B: SIREN {buyer.siren} receives e-invoices{where} "
                              f"(directory, {directory.asked})")

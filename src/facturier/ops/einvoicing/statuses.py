@@ -55,7 +55,8 @@ def fetch_statuses(ws: Workspace, day: date, since: date | None) -> Report:
             try:
                 _fetch(ledger, account, since, report)
             except (PlatformError, FacturierError) as exc:
-                report.alerts.append(Alert("error", f"{account.file}: {exc}. The statuses not journalled are "
+                where = f"{account.file}: " if isinstance(exc, PlatformError) else ""
+                report.alerts.append(Alert("error", f"{where}{exc}. The statuses not journalled are "
                                                     "fetched again on the next run."))
     if not report.rows and not report.alerts:
         report.notes.append("No new status.")

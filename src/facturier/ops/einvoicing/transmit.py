@@ -57,9 +57,9 @@ def transmit(ws: Workspace, day: date, dry_run: bool) -> Report:
             try:
                 _transmit_seller(ws, ledger, account, day, report)
             except (PlatformError, FacturierError) as exc:
-                left = len(_due(ledger.state, account, day))
-                report.alerts.append(Alert("error", f"{account.file}: {exc}. Nothing is lost: {left} document(s) "
-                                                    "not transmitted stay due and are retried on the next run."))
+                where = f"{account.file}: " if isinstance(exc, PlatformError) else ""
+                report.alerts.append(Alert("error", f"{where}{exc}. Nothing is lost: the documents not "
+                                                    "transmitted stay due and are retried on the next run."))
     if not report.rows and not report.alerts:
         report.notes.append("Nothing to transmit.")
     return report

@@ -24,6 +24,7 @@ from facturier.store.events import (
 )
 from facturier.store.state.schema import TableMap
 
+
 class EInvoicing:
     """The e-invoicing facts of the journal, as the commands ask for them."""
 
@@ -93,7 +94,7 @@ class EInvoicing:
             return None
         return {"code": row[0], "label": row[1], "at": row[2], "reason": row[3] or ""}
 
-    def blocked(self, seller: str = "issuer") -> set[str]:
+    def in_dispute(self, seller: str = "issuer") -> set[str]:
         """Numbers whose latest status is 207 En litige: no reminder while it lasts."""
         return {r[0] for r in self.db.execute(
             "SELECT number FROM pa_status WHERE seller = ? AND code = '207'", (seller,))}
