@@ -22,6 +22,7 @@ from facturier.adapters.pa import Platform, PlatformError
 from facturier.core.einvoicing import needs_directory, route, tracking_id
 from facturier.core.errors import FacturierError, IntegrityError
 from facturier.ops.einvoicing.accounts import Account, transmitting_accounts
+from facturier.ops.einvoicing.paid import report_payments
 from facturier.ops.einvoicing.routing import buyer_of, directory_entry, record_of, route_cached
 from facturier.ops.outcome import Alert, Report
 from facturier.ops.state_access import read_state
@@ -95,6 +96,8 @@ def _transmit_seller(ws: Workspace, ledger: Ledger, account: Account, day: date,
             report.alerts.append(Alert("warning", f"{doc.number} ({doc.client}) is not transmitted: {r.reason}"))
     for start in range(0, len(sending), GROUP):
         _send_group(ws, ledger, platform, account, sending[start:start + GROUP], report)
+    if account.seller == "issuer":  # payments are recorded for direct invoices only
+        report_payments(ws, ledger, platform, account.config.since, report)
 
 
 def _resolve_in_flight(ledger: Ledger, platform: Platform, account: Account, report: Report) -> None:

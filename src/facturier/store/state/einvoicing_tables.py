@@ -3,8 +3,9 @@ its lifecycle statuses and the e-reporting files sent.
 
 Tables: `pa_directory` (siren → receives, platform, day asked), `pa_flows` ((seller, number)
 → state "transmitting" | "transmitted", tracking id, flow id, sha256), `pa_status` ((seller,
-number) → the latest status: code, label, when, reason, offset), `pa_cdar` (every CDAR flow
-journalled, with the platform time it carried: each is journalled once) and `pa_ereports`
+number) → the latest status: code, label, when, reason, offset), `pa_cdar` (every incoming CDAR
+flow journalled, with the platform time it carried: each is journalled once), `pa_paid`
+((seller, number, payment seq) of every 212 Encaissée sent) and `pa_ereports`
 ((seller, kind, period) → flow id), declared in `schema.py`. The entries also name their document in `mentions`, so
 `show` lists them.
 """
@@ -56,7 +57,11 @@ class EInvoicing:
 
     def _status(self, ev: LifecycleStatus, offset: int) -> None:
         db = self.db
-        db.execute("INSERT OR IGNORE INTO pa_cdar VALUES (?, ?, ?)", (ev.flow_id, ev.seller, ev.status_at))
+        if ev.direction == "in":  # the platform's statuses: where the next search starts
+            db.execute("INSERT OR IGNORE INTO pa_cdar VALUES (?, ?, ?)", (ev.flow_id, ev.seller, ev.status_at))
+        elif ev.payment is not None:  # a 212 Encaissée Facturier sent for a payment
+            db.execute("INSERT OR IGNORE INTO pa_paid VALUES (?, ?, ?, ?)",
+                       (ev.seller, ev.number, ev.payment, ev.flow_id))
         db.execute("INSERT OR IGNORE INTO mentions VALUES (?, ?)", (ev.number, offset))
         # The latest status is the one set last on the platform (journal order breaks ties).
         db.execute("INSERT INTO pa_status VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
@@ -79,6 +84,15 @@ class EInvoicing:
         return [(r[0], r[1]) for r in self.db.execute(
             "SELECT number, tracking_id FROM pa_flows WHERE seller = ? AND state = 'transmitting' ORDER BY number",
             (seller,))]
+
+    def payments_since(self, day: int) -> list[int]:
+        """Offsets of the payments dated from the day (ordinal) on, journal order."""
+        return [r[0] for r in self.db.execute("SELECT offset FROM payments WHERE day >= ? ORDER BY offset", (day,))]
+
+    def paid_reported(self, seller: str, number: str, payment: int) -> bool:
+        """Whether the 212 Encaissée of this payment of this document was sent."""
+        return self.db.execute("SELECT 1 FROM pa_paid WHERE seller = ? AND number = ? AND payment = ?",
+                               (seller, number, payment)).fetchone() is not None
 
     def untransmitted(self, seller: str, since_year: int) -> list[int]:
         """Offsets of the seller's documents of `since_year` on that are not transmitted, journal order."""

@@ -101,6 +101,8 @@ CREATE TABLE pa_flows(seller TEXT, number TEXT, state TEXT NOT NULL, tracking_id
 CREATE TABLE pa_status(seller TEXT, number TEXT, code TEXT NOT NULL, label TEXT NOT NULL, status_at TEXT NOT NULL,
                        reason TEXT, offset INTEGER NOT NULL, PRIMARY KEY(seller, number)) WITHOUT ROWID;
 CREATE TABLE pa_cdar(flow_id TEXT PRIMARY KEY, seller TEXT NOT NULL, status_at TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE pa_paid(seller TEXT, number TEXT, payment INTEGER, flow_id TEXT NOT NULL,
+                     PRIMARY KEY(seller, number, payment)) WITHOUT ROWID;
 CREATE TABLE pa_ereports(seller TEXT, kind TEXT, period TEXT, flow_id TEXT NOT NULL,
                          PRIMARY KEY(seller, kind, period)) WITHOUT ROWID;
 """
