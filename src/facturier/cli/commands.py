@@ -57,6 +57,7 @@ def check(ctx: typer.Context) -> None:
         problems += printed_text_problems(ws, today(ws.config.timezone))
         collections = ws.config.collections
         problems += _connector_problems(ws, warnings)
+        warnings += _ereport_warnings(ws)
     problems += check_template(root / "templates")
     if collections is not None:
         problems += check_templates(root, collections.stage_tuple())
@@ -71,6 +72,20 @@ def check(ctx: typer.Context) -> None:
     notice = collections.notice() if collections is not None else None
     if notice:
         console.print(f"Note: {notice}.", markup=False, highlight=False)
+
+
+def _ereport_warnings(ws: Any) -> list[str]:
+    """The e-reports due and not sent (PRODUCT §13), when the issuer transmits and has a journal."""
+    from facturier.ops.einvoicing.ereport import ereport_warnings
+    from facturier.ops.state_access import read_state
+
+    if not ws.config.einvoicing.on or not (ws.root / "data" / "journal.jsonl").is_file():
+        return []
+    state = read_state(ws.root, dry_run=True)
+    try:
+        return [f"facturier.toml: einvoicing: {w}" for w in ereport_warnings(ws, state, today(ws.config.timezone))]
+    finally:
+        state.close()
 
 
 def _connector_problems(ws: Any, warnings: list[str]) -> list[str]:

@@ -1,4 +1,4 @@
-"""E-invoicing commands (PRODUCT §13): transmit, statuses."""
+"""E-invoicing commands (PRODUCT §13): transmit, statuses, ereport."""
 
 from __future__ import annotations
 
@@ -38,3 +38,20 @@ def statuses(
     day = writing_date(date, ws.config.timezone)
     start = parse_date(since, "--since") if since else None
     finish(ws, [fetch_statuses(ws, day, start)], day, False, as_json)
+
+
+@app.command()
+def ereport(
+    ctx: typer.Context,
+    period: str | None = typer.Option(None, "--period", metavar="YYYY-MM",
+                                      help="Only this period (default: every period ended and not sent)."),
+    date: str | None = DateOpt,
+    dry_run: bool = typer.Option(False, "--dry-run", help="Build and check the files; send nothing."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Build, validate (XSD and Flux 10 schematron) and send the e-reporting files that are due."""
+    from facturier.ops.einvoicing.ereport import ereport as run_ereport
+
+    ws = load(ctx)
+    day = writing_date(date, ws.config.timezone, dry_run)
+    finish(ws, [run_ereport(ws, day, period, dry_run)], day, dry_run, as_json)

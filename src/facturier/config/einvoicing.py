@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
 from facturier.config.fields import NonEmptyStr, StrictModel
 from facturier.config.mail import EnvName, is_loopback
@@ -45,6 +45,14 @@ def check_platform_url(value: str) -> str:
     return value.rstrip("/")
 
 
+def check_platform_id(value: str) -> str:
+    """The platform's registration number: exactly 4 letters or digits."""
+    if not re.fullmatch(r"[A-Za-z0-9]{4}", value):
+        raise ValueError(f"{value!r} is not a platform registration number (exactly 4 letters or digits, "
+                         "as your platform gives it)")
+    return value
+
+
 class EInvoicingConfig(StrictModel):
     """One PA account: where its AFNOR XP Z12-013 API is and which credentials it takes."""
 
@@ -56,6 +64,11 @@ class EInvoicingConfig(StrictModel):
     # Documents dated before this day are never transmitted (they were issued by email,
     # legally, before the reform applied to the seller).
     since: Day = REFORM_DATE
+    # E-reporting (Flux 10): the platform's 4-character registration number (its "matricule",
+    # which it gives its users), and the length of a reporting period: "bimonthly" for a
+    # seller in franchise en base, "monthly" otherwise (the default follows the VAT regime).
+    platform_id: Annotated[str, AfterValidator(check_platform_id)] | None = None
+    ereporting: Literal["monthly", "bimonthly"] | None = None
 
     @field_validator("api_url", "token_url", mode="after")
     @classmethod

@@ -152,5 +152,16 @@ def _row(doc: DocumentIssued, status: str, detail: str) -> dict[str, str]:
 
 
 def after_issuing(ws: Workspace, day: date) -> list[Report]:
-    """`run` and `batch`, after issuing: transmit what is due when a seller's mode is on ([] when off)."""
-    return [transmit(ws, day, dry_run=False)] if transmitting_accounts(ws) else []
+    """`run` and `batch`, after issuing: transmit what is due when a seller's mode is on ([] when off),
+    and warn of the e-reports due and not sent."""
+    from facturier.ops.einvoicing.ereport import ereport_warnings
+
+    if not transmitting_accounts(ws):
+        return []
+    report = transmit(ws, day, dry_run=False)
+    state = read_state(ws.root)
+    try:
+        report.alerts += [Alert("warning", w) for w in ereport_warnings(ws, state, day)]
+    finally:
+        state.close()
+    return [report]
