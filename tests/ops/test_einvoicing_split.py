@@ -16,5 +16,5 @@ def test_a_partial_payment_is_split_in_proportion_and_the_cents_add_up() -> None
 
 
 def test_one_rate_takes_it_all() -> None:
-    assert split_by_rate(Decimal("12.34"), [{"rate": "20", "base": "10", "amount": "2"}], Decimal("12")) == [
+    assert split_by_rate(Decimal("12.34"), [{"rate": "20", "base": "10", "amount": "2"}], Decimal(12)) == [
         ("20", Decimal("12.34"))]
