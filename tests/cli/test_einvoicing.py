@@ -291,3 +291,26 @@ def test_every_cdar_the_platform_emits_passes_the_xsd_and_schematron(tmp_path: P
     counts = {Path(line.split()[0]).stem: int(line.split()[1]) for line in out}
     assert counts == {"200": 0, "207": 0, "210": 0, "212": 0, "213": 0, "bad": counts["bad"]}
     assert counts["bad"] > 0  # the check can fail
+
+
+def test_a_batch_seller_transmits_through_its_own_account(tmp_path: Path, pa: LoopbackPA) -> None:
+    from tests.conftest import copy_demo
+
+    ws = copy_demo(tmp_path / "bws", with_inbox=True)
+    seller = ws / "batch_clients" / "boulangerie-martin.toml"
+    seller.write_text(seller.read_text(encoding="utf-8") + pa.config(since="2026-11-01"), encoding="utf-8")
+    inbox = next((ws / "data" / "inbox_batch").rglob("*.csv"))
+    lines = inbox.read_text(encoding="utf-8").splitlines()
+    lines[0] += ",customer_siren"
+    lines[1] += f",{ACME_SIREN}"
+    lines[2:] = [line + "," for line in lines[2:]] if not lines[2].endswith('"') else lines[2:]
+    inbox.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = cli(ws, "batch", "--date", "2026-11-30")
+    assert result.code == 0, result.text
+    [flow] = sent(pa)
+    [done] = of_type(ws, "einvoice.transmitted")
+    assert done["seller"] == "boulangerie-martin" and flow.flow_id == done["flow_id"]
+    assert "\ttransmitted\t" in result.out and "Café du Parc" in result.out
+    # The rows without a SIREN or VAT number are sales to consumers: e-reported, not transmitted.
+    other = next(e["number"] for e in of_type(ws, "invoice.issued") if e["number"] != done["number"])
+    assert "E-invoicing: ereporting (sale to a consumer (B2C)" in cli(ws, "show", other).out

@@ -148,7 +148,8 @@ def _pdf(ws: Workspace, doc: DocumentIssued) -> bytes:
 
 
 def _row(doc: DocumentIssued, status: str, detail: str) -> dict[str, str]:
-    return {"number": doc.number, "seller": doc.seller, "client": doc.client, "status": status, "detail": detail}
+    client = doc.customer or doc.client  # a batch document's client is its seller's own customer
+    return {"number": doc.number, "seller": doc.seller, "client": client, "status": status, "detail": detail}
 
 
 def after_issuing(ws: Workspace, day: date) -> list[Report]:
