@@ -110,3 +110,42 @@ def test_wrong_periods_and_a_missing_platform_id_are_clear_errors(rws: Path) -> 
     path.write_text(path.read_text(encoding="utf-8").replace('platform_id = "0042"\n', ""), encoding="utf-8")
     missing = cli(rws, "ereport", "--date", "2027-10-02")
     assert missing.code == 1 and "Error: facturier.toml: einvoicing.platform_id: required to e-report" in missing.text
+
+
+def test_the_whole_year_against_the_platform(rws: Path, pa: LoopbackPA) -> None:
+    """Issue, transmit, statuses (a 213 and a 210), a credit note, partial and full payments with
+    212, the e-report of a month with a consumer's sale, then verify."""
+    numbers = {e["client"]: e["number"] for e in of_type(rws, "invoice.issued")}
+    september = numbers["acme"]
+    pa.emit_status(september, "200")
+    pa.emit_status(september, "213", reason="SIREN du client inconnu")
+    rejected = cli(rws, "statuses", "--date", "2027-09-18")
+    assert rejected.code == 1 and f"{september} was Rejetée (213): SIREN du client inconnu" in rejected.text
+    credit = cli(rws, "credit", september, "--reason", "Rejetée par la plateforme", "--date", "2027-09-20")
+    assert credit.code == 0, credit.text
+    assert cli(rws, "transmit", "--date", "2027-09-20").code == 0
+    [avoir] = of_type(rws, "credit_note.issued")
+    assert avoir["number"] in {e["number"] for e in of_type(rws, "einvoice.transmitted")}
+    assert cli(rws, "run", "--date", "2027-10-15").code == 0
+    october = next(e["number"] for e in of_type(rws, "invoice.issued")
+                   if e["client"] == "acme" and e["date"] == "2027-10-15")
+    pa.emit_status(october, "210", reason="Prestation non commandée")
+    assert "was Refusée (210): Prestation non commandée" in cli(rws, "statuses", "--date", "2027-10-18").text
+    assert cli(rws, "run", "--date", "2027-11-15").code == 0
+    november = next(e["number"] for e in of_type(rws, "invoice.issued")
+                    if e["client"] == "acme" and e["date"] == "2027-11-15")
+    pa.emit_status(november, "205")
+    assert cli(rws, "statuses", "--date", "2027-11-16").code == 0
+    assert cli(rws, "pay", "acme", "400.00", "--invoice", november, "--date", "2027-11-20").code == 0
+    assert cli(rws, "pay", "acme", "427.88", "--invoice", november, "--date", "2027-12-01").code == 0
+    assert cli(rws, "transmit", "--date", "2027-12-01").code == 0
+    paid = [(e["number"], e["amount"]) for e in of_type(rws, "einvoice.status") if e["direction"] == "out"]
+    assert paid == [(november, "400.00"), (november, "427.88")]
+    report = run_cli_process(rws, "ereport", "--date", "2027-10-05", "--period", "2027-09", env=ENV)
+    assert report.code == 0, report.text
+    assert "2027-09\ttransactions\tsent\t2" in report.out
+    listing = cli(rws, "invoices").out
+    assert f"{september}\t" in listing and "213 Rejetée" in listing and "210 Refusée" in listing
+    assert "212 Encaissée" in listing
+    assert len(pa.state.sent(syntax="Factur-X")) == 4  # Sep, its credit note, Oct, Nov: each once
+    assert cli(rws, "verify").code == 0
