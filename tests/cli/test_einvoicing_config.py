@@ -93,3 +93,15 @@ def test_a_batch_seller_has_its_own_platform_and_numbering_rule(ws: Path) -> Non
     assert "batch_clients/boulangerie-martin.toml: numbering: 'BM.{year}.{seq:05d}' uses '.'" in result.out
     # The issuer's own templates are fine and its mode is off: nothing said of them.
     assert "facturier.toml: numbering" not in result.out
+
+
+def test_a_french_business_client_without_siren_is_warned_about_when_transmitting(ws: Path) -> None:
+    path = ws / "clients" / "acme.toml"
+    path.write_text("\n".join(line for line in path.read_text(encoding="utf-8").splitlines()
+                              if not line.startswith(("siren", "siret"))) + "\n", encoding="utf-8")
+    assert "clients/acme.toml: siren" not in run_cli(ws, "check").out  # off: nothing to say
+    _append(ws, PLATFORM)
+    result = run_cli(ws, "check", env={"FACTURIER_PA_CLIENT_ID": "a", "FACTURIER_PA_CLIENT_SECRET": "b"})
+    assert result.code == 0, result.text
+    assert ("warning: clients/acme.toml: siren: a business client in France without a SIREN: its invoices cannot "
+            "be transmitted") in result.out

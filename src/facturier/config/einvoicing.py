@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator
@@ -105,10 +105,11 @@ def reform_number_problem(template: str, client_ids: list[str]) -> str | None:
     return None
 
 
-def einvoicing_checks(config: object, batch: dict[str, object], client_ids: list[str]
+def einvoicing_checks(config: object, batch: dict[str, object], clients: dict[str, Any]
                       ) -> tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]]:
     """(problems, warnings) as (file, key, message): every numbering template of a seller that
-    transmits must give numbers the reform accepts (a warning while its mode is off)."""
+    transmits must give numbers the reform accepts (a warning while its mode is off); a French
+    business client without a SIREN is a warning while the issuer transmits."""
     from facturier.config.clients import BatchClientConfig
     from facturier.config.models import FacturierConfig
 
@@ -123,8 +124,13 @@ def einvoicing_checks(config: object, batch: dict[str, object], client_ids: list
         if isinstance(seller, BatchClientConfig):
             on = seller.einvoicing is not None and seller.einvoicing.on
             templates.append((f"batch_clients/{batch_id}.toml", "numbering", seller.numbering, on))
+    if isinstance(config, FacturierConfig) and config.einvoicing.on:
+        warnings += [(f"clients/{cid}.toml", "siren", "a business client in France without a SIREN: its invoices "
+                      "cannot be transmitted to the platform (an e-invoice must carry the buyer's SIREN)")
+                     for cid, client in sorted(clients.items())
+                     if client.country == "FR" and client.business and client.siren is None and client.active]
     for file, key, template, on in templates:
-        problem = reform_number_problem(template, client_ids)
+        problem = reform_number_problem(template, sorted(clients))
         if problem and on:
             problems.append((file, key, problem))
         elif problem:

@@ -213,7 +213,7 @@ def _einvoicing_problems(loader: _Loader, config: FacturierConfig | None, client
     """Numbering templates a transmitting seller uses must give numbers the reform accepts."""
     from facturier.config.einvoicing import einvoicing_checks
 
-    problems, warnings = einvoicing_checks(config, dict(batch), sorted(clients))
+    problems, warnings = einvoicing_checks(config, dict(batch), dict(clients))
     loader.problems += [format_problem(*p) for p in problems]
     loader.warnings += [format_problem(*w) for w in warnings]
 

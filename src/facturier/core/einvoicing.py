@@ -82,7 +82,9 @@ def route(buyer: Buyer, live: bool, directory: DirectoryEntry | None) -> Route:
     if buyer.country != "FR":
         return Route("ereporting", f"client outside France ({buyer.country}): e-reported, not transmitted")
     if not buyer.siren:
-        return Route("held", "French business client without a SIREN: add its siren to transmit")
+        return Route("held", "French business client without a SIREN on the document: an e-invoice must carry "
+                             "it; add siren to the client's file (later documents carry it), then credit this one "
+                             "and invoice again")
     if directory is None:
         return Route("platform", f"domestic B2B (SIREN {buyer.siren}); the directory was not asked yet")
     if not directory.receives:
