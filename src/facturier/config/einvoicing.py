@@ -125,8 +125,9 @@ def einvoicing_checks(config: object, batch: dict[str, object], clients: dict[st
             on = seller.einvoicing is not None and seller.einvoicing.on
             templates.append((f"batch_clients/{batch_id}.toml", "numbering", seller.numbering, on))
     if isinstance(config, FacturierConfig) and config.einvoicing.on:
-        warnings += [(f"clients/{cid}.toml", "siren", "a business client in France without a SIREN: its invoices "
-                      "cannot be transmitted to the platform (an e-invoice must carry the buyer's SIREN)")
+        no_siren = ("a business client in France without a SIREN: its invoices cannot be transmitted to the "
+                    "platform (an e-invoice must carry the buyer's SIREN)")
+        warnings += [(f"clients/{cid}.toml", "siren", no_siren)
                      for cid, client in sorted(clients.items())
                      if client.country == "FR" and client.business and client.siren is None and client.active]
     for file, key, template, on in templates:
