@@ -127,6 +127,7 @@ def test_missing_credentials_name_the_variable_and_send_nothing(ews: Path, pa: L
     ("500", "failed (500): injected 500"),
     ("401", "refused the client credentials (401)"),
     ("429", "is rate-limiting (429) past 60 s of waiting"),
+    ("token", "refused the access token (401)"),
 ])
 def test_a_failing_platform_loses_nothing_and_the_next_run_sends_once(
         ews: Path, pa: LoopbackPA, fault: str, message: str) -> None:
@@ -138,6 +139,8 @@ def test_a_failing_platform_loses_nothing_and_the_next_run_sends_once(
         pa.fail_next(500)
     elif fault == "429":
         pa.fail_next(429, retry_after="120")
+    elif fault == "token":  # the API refuses the token, and the fresh one fetched after it
+        pa.fail_next(401, count=2)
     else:
         env = {"FACTURIER_PA_CLIENT_SECRET": "not-the-secret"}
     result = cli(ews, "run", "--date", DAY, env=env)
@@ -157,6 +160,14 @@ def test_a_429_waits_its_retry_after_then_sends_once(ews: Path, pa: LoopbackPA) 
     result = cli(ews, "run", "--date", DAY)
     assert result.code == 0, result.text
     assert len(sent(pa)) == 1 and len(of_type(ews, "einvoice.transmitted")) == 1
+
+
+def test_an_expired_token_is_renewed_once(ews: Path, pa: LoopbackPA) -> None:
+    pa.fail_next(401)
+    result = cli(ews, "run", "--date", DAY)
+    assert result.code == 0, result.text
+    assert len(sent(pa)) == 1
+    assert [p for _, p in pa.state.requests].count("/oauth2/token") == 2
 
 
 def test_a_flow_refused_after_its_intent_is_searched_for_then_sent_once(ews: Path, pa: LoopbackPA) -> None:
