@@ -103,13 +103,16 @@ def test_a_client_not_in_the_directory_is_held_then_sent_once_it_is(ews: Path, p
     assert result.code == 0, result.text
     assert f"is not transmitted: SIREN {ACME_SIREN} is not in the platforms' directory (asked {DAY})" in result.text
     assert sent(pa) == []
+    month_later = cli(ews, "transmit", "--date", "2027-10-20")  # a month on: a row and a note, no warning
+    assert month_later.code == 0 and "is not transmitted" not in month_later.text
+    assert "1 document(s) older than 30 days are still held" in month_later.text
     pa.state.directory[ACME_SIREN] = "Other PA"
-    same_day = cli(ews, "transmit", "--date", DAY)  # the answer of the day is kept
+    same_day = cli(ews, "transmit", "--date", "2027-10-20")  # the answer of the day is kept
     assert same_day.code == 0 and sent(pa) == []
-    later = cli(ews, "transmit", "--date", "2027-09-16")
+    later = cli(ews, "transmit", "--date", "2027-10-21")
     assert later.code == 0, later.text
     assert len(sent(pa)) == 1
-    assert [e["receives"] for e in of_type(ews, "einvoice.directory")] == [False, True]
+    assert [e["receives"] for e in of_type(ews, "einvoice.directory")] == [False, False, True]
 
 
 def test_missing_credentials_name_the_variable_and_send_nothing(ews: Path, pa: LoopbackPA) -> None:

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 COLUMNS = ["number", "seller", "client", "status", "detail"]
 GROUP = 100  # documents journalled as transmitting at once, then sent
+WARN_DAYS = 30  # a held document is a warning for a month, then only a row (it may never be sendable)
 
 
 def transmit(ws: Workspace, day: date, dry_run: bool) -> Report:
@@ -85,6 +86,7 @@ def _transmit_seller(ws: Workspace, ledger: Ledger, account: Account, day: date,
     platform = account.platform()
     _resolve_in_flight(ledger, platform, account, report)
     sending: list[DocumentIssued] = []
+    held: list[DocumentIssued] = []
     for doc in _due(ledger.state, account, day):
         buyer = buyer_of(record_of(ws.root, doc))
         entry = directory_entry(ledger, platform, buyer.siren, day) if needs_directory(buyer) and buyer.siren else None
@@ -92,8 +94,13 @@ def _transmit_seller(ws: Workspace, ledger: Ledger, account: Account, day: date,
         if r.channel == "platform":
             sending.append(doc)
         elif r.channel == "held":
+            held.append(doc)
             report.rows.append(_row(doc, "held", r.reason))
-            report.alerts.append(Alert("warning", f"{doc.number} ({doc.client}) is not transmitted: {r.reason}"))
+            if (day - doc.date).days <= WARN_DAYS:
+                report.alerts.append(Alert("warning", f"{doc.number} ({doc.client}) is not transmitted: {r.reason}"))
+    older = sum(1 for d in held if (day - d.date).days > WARN_DAYS)
+    if older:
+        report.notes.append(f"{older} document(s) older than {WARN_DAYS} days are still held (listed above).")
     for start in range(0, len(sending), GROUP):
         _send_group(ws, ledger, platform, account, sending[start:start + GROUP], report)
     if account.seller == "issuer":  # payments are recorded for direct invoices only
