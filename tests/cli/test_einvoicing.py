@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -70,6 +71,21 @@ def test_run_transmits_a_domestic_b2b_invoice_once_as_its_factur_x_pdf(ews: Path
     assert again.code == 0 and "Nothing to transmit." in again.out
     assert len(sent(pa)) == 1
     assert cli(ews, "verify").code == 0
+
+
+def test_the_pdf_email_is_a_courtesy_copy_unless_turned_off(ews: Path, pa: LoopbackPA) -> None:
+    assert cli(ews, "run", "--date", DAY).code == 0
+    assert [e["number"] for e in of_type(ews, "invoice.sent")] == [e["number"] for e in
+                                                                     of_type(ews, "einvoice.transmitted")]
+    other = ews.parent / "off"
+    shutil.copytree(ews, other)
+    shutil.rmtree(other / "data")
+    path = other / "facturier.toml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("[einvoicing]\n", "[einvoicing]\ncourtesy_email = false\n"), encoding="utf-8")
+    result = cli(other, "run", "--date", DAY)
+    assert result.code == 0, result.text
+    assert of_type(other, "invoice.sent") == [] and len(of_type(other, "einvoice.transmitted")) == 1
 
 
 def test_show_says_where_each_document_goes_and_why(ews: Path, pa: LoopbackPA) -> None:

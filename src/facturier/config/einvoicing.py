@@ -67,6 +67,9 @@ class EInvoicingConfig(StrictModel):
     # E-reporting (Flux 10): the platform's 4-character registration number (its "matricule",
     # which it gives its users), and the length of a reporting period: "bimonthly" for a
     # seller in franchise en base, "monthly" otherwise (the default follows the VAT regime).
+    # The invoice email (PDF attached) of a document the platform delivers: a courtesy copy,
+    # sent under the usual send rules unless this is false.
+    courtesy_email: bool = True
     platform_id: Annotated[str, AfterValidator(check_platform_id)] | None = None
     ereporting: Literal["monthly", "bimonthly"] | None = None
 
