@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
@@ -259,13 +260,27 @@ def test_a_malformed_cdar_is_a_clear_error_and_nothing_is_journalled(ews: Path, 
     flow = pa.emit_status("x", "200", content=b"<?xml version='1.0'?><Invoice>not a CDAR</Invoice>")
     result = cli(ews, "statuses")
     assert result.code == 1
-    assert f"lifecycle flow {flow.flow_id}: not a valid CDAR message" in result.text
-    assert "nothing journalled for it" in result.text and "Traceback" not in result.text
+    assert f"lifecycle flow {flow.flow_id} (of {flow.updated_at}): not a valid CDAR message" in result.text
+    assert "nothing journalled for it nor for the statuses after it" in result.text
+    assert "Traceback" not in result.text
     assert len(journal(ews)) == before
+    number = of_type(ews, "einvoice.transmitted")[0]["number"]
+    pa.state.clock = dt.datetime(2027, 9, 3, 9, 0)
+    pa.emit_status(number, "200")  # after the broken one: not journalled while it stands
+    again = cli(ews, "statuses")
+    assert again.code == 1 and f"lifecycle flow {flow.flow_id}" in again.text and len(journal(ews)) == before
+    skip = cli(ews, "statuses", "--since", "2027-09-02")  # the broken one was set on 2027-09-01
+    assert skip.code == 0, skip.text
+    assert [e["code"] for e in of_type(ews, "einvoice.status")] == ["200"]
+
+
+def test_a_status_of_a_document_never_transmitted_is_not_journalled(ews: Path, pa: LoopbackPA) -> None:
+    assert cli(ews, "run", "--date", DAY).code == 0
+    before = len(journal(ews))
     unknown = pa.emit_status("2099-0001", "200")
     result = cli(ews, "statuses")
-    assert result.code == 1 and f"lifecycle flow {unknown.flow_id}: it is about '2099-0001', which was never " \
-                                "transmitted by this seller" in result.text
+    assert result.code == 1 and f"lifecycle flow {unknown.flow_id} (of {unknown.updated_at}): it is about " \
+                                "'2099-0001', which was never transmitted by this seller" in result.text
     assert len(journal(ews)) == before
 
 

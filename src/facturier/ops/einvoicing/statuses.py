@@ -4,8 +4,10 @@ The incoming lifecycle flows updated since the last status journalled (or `--sin
 listed, each new one read and parsed with pyfrctc (its XSD checked), and journalled as
 `einvoice.status` with the flow id (a hundred to a commit), so a status is never journalled
 twice. A message that
-is not a valid CDAR, or names no document this seller transmitted, is journalled not at all:
-an error names the flow and the problem, and it is read again on the next run. A 210
+is not a valid CDAR, or names no document this seller transmitted, stops the run there: the
+statuses before it are journalled, it and those after it are not (the next search starts
+after the last status journalled, so they are read again on the next run); an error names
+the flow and the problem. A 210
 (Refusée) or 213 (Rejetée) raises an error alert naming the invoice and the reason; a 207
 (En litige) stops its reminders until a later status replaces it.
 """
@@ -84,9 +86,13 @@ def _fetch(ledger: Ledger, account: Account, since: date | None, report: Report)
                 if (account.seller, cdar.number) not in section.flows:
                     raise CdarError(f"it is about {cdar.number!r}, which was never transmitted by this seller")
             except CdarError as exc:
-                report.alerts.append(Alert("error", f"{account.file}: lifecycle flow {flow.flow_id}: {exc}; "
-                                                    "nothing journalled for it"))
-                continue
+                # Stop here: the next search starts after the last status journalled, so this one
+                # (and those after it) are read again next time instead of being skipped for ever.
+                report.alerts.append(Alert("error", f"{account.file}: lifecycle flow {flow.flow_id} (of "
+                                                    f"{flow.updated_at}): {exc}; nothing journalled for it nor "
+                                                    "for the statuses after it: they are read again on the next "
+                                                    "run (`statuses --since DAY` after it skips it)"))
+                break
             pending.append(LifecycleStatus(number=cdar.number, seller=account.seller, code=cdar.code,
                                            label=cdar.label, status_at=flow.updated_at, flow_id=flow.flow_id,
                                            reason=cdar.reason or None))
