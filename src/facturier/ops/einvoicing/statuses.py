@@ -14,6 +14,7 @@ the flow and the problem. A 210
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -75,7 +76,7 @@ def _fetch(ledger: Ledger, account: Account, since: date | None, report: Report)
     section = ledger.state.einvoicing
     start = since or account.config.since
     after = section.last_status_time(account.seller) if since is None else None
-    flows = platform.lifecycle_flows(after or f"{start.isoformat()}T00:00:00.000Z")
+    flows = platform.lifecycle_flows(_second_before(after) if after else f"{start.isoformat()}T00:00:00.000Z")
     pending: list[LifecycleStatus] = []
     try:
         for flow in flows:
@@ -100,6 +101,16 @@ def _fetch(ledger: Ledger, account: Account, since: date | None, report: Report)
                 _journal(ledger, pending, report)
     finally:  # what was read is journalled even when the platform fails half-way
         _journal(ledger, pending, report)
+
+
+def _second_before(timestamp: str) -> str:
+    """A second before a platform time: the search is strictly after it, and a status of the same
+    instant as the last one journalled must not be passed over (those seen are skipped by flow id)."""
+    try:
+        moment = dt.datetime.fromisoformat(timestamp)
+    except ValueError:
+        return timestamp
+    return (moment - dt.timedelta(seconds=1)).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 def _journal(ledger: Ledger, pending: list[LifecycleStatus], report: Report) -> None:
