@@ -8,6 +8,7 @@ from facturier.cli import (  # noqa: F401  (registers commands)
     batch,
     collections,
     commands,
+    einvoicing,
     exports,
     google,
     mail,

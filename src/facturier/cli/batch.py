@@ -37,4 +37,6 @@ def batch(
     day = writing_date(date, ws.config.timezone, dry_run)
     with progress_bar(sys.stdout.isatty() and not as_json and not dry_run) as progress:
         report = process_batches(ws, day, client, dry_run, progress)
-    finish(ws, [report], day, dry_run, as_json)
+    from facturier.ops.einvoicing.transmit import after_issuing
+
+    finish(ws, [report, *([] if dry_run else after_issuing(ws, day))], day, dry_run, as_json)

@@ -59,6 +59,7 @@ def check(ctx: typer.Context) -> None:
         problems += printed_text_problems(ws, today(ws.config.timezone))
         collections = ws.config.collections
         problems += _connector_problems(ws, warnings)
+        warnings += _ereport_warnings(ws)
     problems += check_template(root / "templates")
     if collections is not None:
         problems += check_templates(root, collections.stage_tuple())
@@ -73,6 +74,24 @@ def check(ctx: typer.Context) -> None:
     notice = collections.notice() if collections is not None else None
     if notice:
         console.print(f"Note: {notice}.", markup=False, highlight=False)
+
+
+def _ereport_warnings(ws: Any) -> list[str]:
+    """The e-reports due and not sent (PRODUCT §13), when the issuer transmits and has a journal."""
+    from facturier.core.errors import FacturierError
+    from facturier.ops.einvoicing.ereport import ereport_warnings
+    from facturier.ops.state_access import read_state
+
+    if not ws.config.einvoicing.on or not (ws.root / "data" / "journal.jsonl").is_file():
+        return []
+    try:
+        state = read_state(ws.root, dry_run=True)
+    except FacturierError:
+        return []  # a journal that cannot be read is `verify`'s to report, not the configuration's
+    try:
+        return [f"facturier.toml: einvoicing: {w}" for w in ereport_warnings(ws, state, today(ws.config.timezone))]
+    finally:
+        state.close()
 
 
 def _connector_problems(ws: Any, warnings: list[str]) -> list[str]:
@@ -139,6 +158,8 @@ def show(
         sys.stdout.buffer.write(document_xml(ws.root, number))
         sys.stdout.buffer.write(b"\n")
         return
+    from facturier.ops.einvoicing.summary import einvoicing_summary
+
     try:
         record, events = document_events(ws, number)
     except InputError:
@@ -146,12 +167,15 @@ def show(
             raise
         return
     collections = collections_summary(ws, number)
+    einvoicing = einvoicing_summary(ws, number)
     if as_json:
-        print(json.dumps({"document": record, "events": events, "collections": collections}, indent=2,
+        extra = {} if einvoicing is None else {"einvoicing": einvoicing}
+        print(json.dumps({"document": record, "events": events, "collections": collections, **extra}, indent=2,
                          ensure_ascii=False))
         return
     _print_document(record)
     _print_collections(collections)
+    _print_einvoicing(einvoicing)
     print_rows("Events", ["seq", "at", "type", "detail"], events)
 
 
@@ -188,6 +212,23 @@ def _print_collections(summary: dict[str, Any]) -> None:
                      + " (no reminders until `dispute --resolve`)")
     if summary["promised_until"]:
         lines.append(f"Payment promised by {summary['promised_until']} (no reminder before that day)")
+    for text in lines:
+        console.print(printable(text), markup=False, highlight=False)
+
+
+def _print_einvoicing(summary: dict[str, Any] | None) -> None:
+    """The document's route to the platform or e-reporting, its flow and latest status, as lines."""
+    if summary is None:
+        return
+    lines = [f"E-invoicing: {summary['channel']} ({summary['reason']})"]
+    flow = summary["flow"]
+    if flow:
+        what = "transmitted as flow " + flow["flow_id"] if flow["state"] == "transmitted" else "sending"
+        lines.append(f"Platform: {what} (tracking {flow['tracking_id']})")
+    status = summary["status"]
+    if status:
+        reason = f": {status['reason']}" if status["reason"] else ""
+        lines.append(f"Lifecycle status: {status['code']} {status['label']} at {status['at']}{reason}")
     for text in lines:
         console.print(printable(text), markup=False, highlight=False)
 

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
 from facturier.config.collections import ClientCollections
+from facturier.config.einvoicing import EInvoicingConfig
 from facturier.config.fields import (
     DEFAULT_LATE_PENALTY,
     Address,
@@ -194,6 +195,8 @@ class BatchClientConfig(SellerIdentity):
     download_base_url: Annotated[str, AfterValidator(check_download_url)] | None = Field(
         default=None, validate_default=True
     )
+    # The seller's own PA account (PRODUCT §13); without it its invoices are not transmitted.
+    einvoicing: EInvoicingConfig | None = None
 
     _default_rate_of_country = field_validator("default_vat_rate", mode="after")(seller_vat_rate)
 

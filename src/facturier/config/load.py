@@ -209,6 +209,16 @@ def _placeholder_warnings(loader: _Loader, config: FacturierConfig | None,
                 "before issuing a real invoice")))
 
 
+def _einvoicing_problems(loader: _Loader, config: FacturierConfig | None, clients: dict[str, ClientConfig],
+                         batch: dict[str, BatchClientConfig]) -> None:
+    """Numbering templates a transmitting seller uses must give numbers the reform accepts."""
+    from facturier.config.einvoicing import einvoicing_checks
+
+    problems, warnings = einvoicing_checks(config, dict(batch), dict(clients))
+    loader.problems += [format_problem(*p) for p in problems]
+    loader.warnings += [format_problem(*w) for w in warnings]
+
+
 def config_files(root: Path) -> list[Path]:
     """What the loader looks at, in its order: facturier.toml, then each `*.toml` entry of the
     client folders by name (a folder or a dangling link there is a problem it reports)."""
@@ -247,6 +257,7 @@ def _collect(root: Path, contents: dict[Path, bytes] | None = None) -> tuple[Wor
     _line_rate_problems(loader, config, clients)
     _pricing_problems(loader, clients)
     _placeholder_warnings(loader, config, batch)
+    _einvoicing_problems(loader, config, clients, batch)
     if loader.problems or config is None:
         return None, loader.problems, loader.warnings
     workspace = Workspace(root=root, config=config, clients=clients, batch_clients=batch)
@@ -269,7 +280,11 @@ def check_workspace_report(root: Path) -> tuple[list[str], list[str]]:
     every secret's environment variable that is not set where `check` runs."""
     workspace, problems, warnings = _collect(Path(root))
     if workspace is not None:
+        from facturier.config.einvoicing import unset_platform_secrets
+
         warnings += unset_secrets(workspace.config)
+        warnings += [format_problem(*w) for w in unset_platform_secrets(workspace.config,
+                                                                         dict(workspace.batch_clients))]
     return problems, warnings
 
 

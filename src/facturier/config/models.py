@@ -18,6 +18,7 @@ from pydantic import AfterValidator, Field, ValidationInfo, field_validator, mod
 
 from facturier.config.accounting import AccountingConfig
 from facturier.config.collections import CollectionsConfig
+from facturier.config.einvoicing import EInvoicingConfig
 from facturier.config.fields import (
     DEFAULT_LATE_PENALTY,
     Address,
@@ -211,6 +212,7 @@ class FacturierConfig(StrictModel):
     collections: CollectionsConfig = Field(default_factory=CollectionsConfig)
     google: GoogleConfig = Field(default_factory=GoogleConfig)
     accounting: AccountingConfig = Field(default_factory=AccountingConfig)
+    einvoicing: EInvoicingConfig = Field(default_factory=EInvoicingConfig)
 
     @model_validator(mode="before")
     @classmethod

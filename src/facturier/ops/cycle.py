@@ -6,6 +6,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from facturier.ops.delivery.send import plan_deliveries
+from facturier.ops.einvoicing.transmit import after_issuing
 from facturier.ops.invoicing.monthly import plan_monthly_invoices
 from facturier.ops.outcome import ProgressHook, Report
 from facturier.ops.plan import carry_out_steps
@@ -27,6 +28,8 @@ def monthly_cycle(ws: Workspace, day: date, dry_run: bool, progress: ProgressHoo
                               dry_run=dry_run, progress=progress)
     if dry_run:
         _say_what_the_new_invoices_would_send(ws, day, reports)
+    else:
+        reports += after_issuing(ws, day)  # e-invoices to the platform (PRODUCT §13), when on
     return reports
 
 

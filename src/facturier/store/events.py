@@ -54,11 +54,18 @@ class T:
     INVOICE_PROMISED: Final = "invoice.promised"
     PAYMENT_LINK_CREATED: Final = "payment_link.created"
     PAYMENT_LINK_DEACTIVATED: Final = "payment_link.deactivated"
+    EINVOICE_DIRECTORY: Final = "einvoice.directory"
+    EINVOICE_TRANSMITTING: Final = "einvoice.transmitting"
+    EINVOICE_TRANSMITTED: Final = "einvoice.transmitted"
+    EINVOICE_STATUS: Final = "einvoice.status"
+    EREPORT_SENT: Final = "ereport.sent"
 
 
 ISSUED_TYPES: Final = (T.INVOICE_ISSUED, T.CREDIT_NOTE_ISSUED)
 # The entry type of each kind of issued document.
 ISSUED_TYPE_OF_KIND: Final = {"invoice": T.INVOICE_ISSUED, "credit_note": T.CREDIT_NOTE_ISSUED}
+EINVOICING_TYPES: Final = (T.EINVOICE_DIRECTORY, T.EINVOICE_TRANSMITTING, T.EINVOICE_TRANSMITTED,
+                           T.EINVOICE_STATUS, T.EREPORT_SENT)
 _DELIVERED: Final = (T.INVOICE_SENT, T.BATCH_DELIVERED)
 _SEND_FAILED: Final = (T.INVOICE_SEND_FAILED, T.BATCH_SEND_FAILED)
 
@@ -649,6 +656,146 @@ class PaymentLinkEvent:
                 "url": self.url, "amount": self.amount, "currency": self.currency}
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DirectoryLookup:
+    """`einvoice.directory`: what the platform's directory said of a client's SIREN, on a day.
+
+    Fields: siren, receives (whether the company is in the directory: it receives e-invoices),
+    platform (where it receives, "" when unknown), date (the day it was asked).
+    """
+
+    type: ClassVar[str] = T.EINVOICE_DIRECTORY
+    seq: int = 0
+    at: str = ""
+    siren: str
+    receives: bool
+    platform: str = ""
+    date: dt.date
+
+    @classmethod
+    def parse(cls, e: dict[str, Any]) -> DirectoryLookup:
+        """The record of a journal entry of this type."""
+        return cls(seq=e["seq"], at=e["at"], siren=e["siren"], receives=bool(e["receives"]),
+                   platform=e.get("platform", ""), date=_day(e["date"]))
+
+    def to_data(self) -> dict[str, Any]:
+        """The entry's data, as journalled."""
+        return {"siren": self.siren, "receives": self.receives, "platform": self.platform,
+                "date": self.date.isoformat()}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Transmission:
+    """`einvoice.transmitting` / `einvoice.transmitted`: a document handed to the seller's
+    accredited platform as its Factur-X flow.
+
+    `transmitting` is journalled before the flow is sent (a crash after it makes the next run
+    search the platform's flows by tracking id before any resend); `transmitted` once the
+    platform took it. Fields: number, seller ("issuer" or a batch client id), tracking_id (ours,
+    the same on every attempt), sha256 (of the PDF sent); `transmitted` adds flow_id (the
+    platform's).
+    """
+
+    seq: int = 0
+    at: str = ""
+    type: str
+    number: str
+    seller: str
+    tracking_id: str
+    sha256: str
+    flow_id: str = ""
+
+    @classmethod
+    def parse(cls, e: dict[str, Any]) -> Transmission:
+        """The record of a journal entry of one of these types."""
+        return cls(seq=e["seq"], at=e["at"], type=e["type"], number=e["number"], seller=e["seller"],
+                   tracking_id=e["tracking_id"], sha256=e["sha256"], flow_id=e.get("flow_id", ""))
+
+    def to_data(self) -> dict[str, Any]:
+        """The entry's data, as journalled."""
+        data = {"number": self.number, "seller": self.seller, "tracking_id": self.tracking_id,
+                "sha256": self.sha256}
+        if self.type == T.EINVOICE_TRANSMITTED:
+            data["flow_id"] = self.flow_id
+        return data
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LifecycleStatus:
+    """`einvoice.status`: one lifecycle status of a transmitted document (a CDAR message).
+
+    Fields: number, seller, code ("200" ... "213"), label, status_at (when the status was set,
+    ISO timestamp: the entry's own `at` is when it was journalled), flow_id (the CDAR flow, so
+    each is journalled once), direction ("in": from the platform; "out": sent by Facturier, as
+    212 Encaissée on a payment); optional reason, amount (212: the amount received, plain
+    decimal text), payment (212: the seq of the payment entry).
+    """
+
+    type: ClassVar[str] = T.EINVOICE_STATUS
+    seq: int = 0
+    at: str = ""
+    number: str
+    seller: str
+    code: str
+    label: str
+    status_at: str
+    flow_id: str
+    direction: str = "in"
+    reason: str | None = None
+    amount: str | None = None
+    payment: int | None = None
+
+    @classmethod
+    def parse(cls, e: dict[str, Any]) -> LifecycleStatus:
+        """The record of a journal entry of this type."""
+        return cls(seq=e["seq"], at=e["at"], number=e["number"], seller=e["seller"], code=str(e["code"]),
+                   label=e["label"], status_at=e["status_at"], flow_id=e["flow_id"],
+                   direction=e.get("direction", "in"), reason=e.get("reason"), amount=e.get("amount"),
+                   payment=e.get("payment"))
+
+    def to_data(self) -> dict[str, Any]:
+        """The entry's data, as journalled."""
+        return {"number": self.number, "seller": self.seller, "code": self.code, "label": self.label,
+                "status_at": self.status_at, "flow_id": self.flow_id, "direction": self.direction,
+                **_present(reason=self.reason, amount=self.amount, payment=self.payment)}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EReportSent:
+    """`ereport.sent`: an e-reporting file (Flux 10) sent through the seller's platform.
+
+    Fields: seller, kind ("transactions" | "payments"), period ("YYYY-MM"), start, end,
+    tracking_id, flow_id, sha256 (of the XML sent), count (the documents or payments in it).
+    """
+
+    type: ClassVar[str] = T.EREPORT_SENT
+    seq: int = 0
+    at: str = ""
+    seller: str
+    kind: str
+    period: str
+    start: dt.date
+    end: dt.date
+    tracking_id: str
+    flow_id: str
+    sha256: str
+    count: int
+
+    @classmethod
+    def parse(cls, e: dict[str, Any]) -> EReportSent:
+        """The record of a journal entry of this type."""
+        return cls(seq=e["seq"], at=e["at"], seller=e["seller"], kind=e["kind"], period=e["period"],
+                   start=_day(e["start"]), end=_day(e["end"]), tracking_id=e["tracking_id"],
+                   flow_id=e["flow_id"], sha256=e["sha256"], count=int(e["count"]))
+
+    def to_data(self) -> dict[str, Any]:
+        """The entry's data, as journalled."""
+        return {"seller": self.seller, "kind": self.kind, "period": self.period,
+                "start": self.start.isoformat(), "end": self.end.isoformat(),
+                "tracking_id": self.tracking_id, "flow_id": self.flow_id, "sha256": self.sha256,
+                "count": self.count}
+
+
 RESERVED_KEYS: Final = frozenset({"seq", "at", "type", "prev", "hash"})
 
 
@@ -688,7 +835,8 @@ class OtherEvent:
 
 Event = (DocumentIssued | DeliveryEvent | PaymentRecorded | BatchAccepted | BatchRejected
          | BatchCompleted | UsageRecorded | ChargeAdded | ReminderEvent | DisputeEvent
-         | PromiseEvent | PaymentLinkEvent | OtherEvent)
+         | PromiseEvent | PaymentLinkEvent | DirectoryLookup | Transmission | LifecycleStatus
+         | EReportSent | OtherEvent)
 # The records that name files, which the ledger stages and places (`Ledger.commit_group`).
 FiledEvent = DocumentIssued | BatchAccepted | OtherEvent
 
@@ -715,6 +863,11 @@ PARSERS: Final[dict[str, Callable[[dict[str, Any]], Event]]] = {
     T.INVOICE_PROMISED: PromiseEvent.parse,
     T.PAYMENT_LINK_CREATED: PaymentLinkEvent.parse,
     T.PAYMENT_LINK_DEACTIVATED: PaymentLinkEvent.parse,
+    T.EINVOICE_DIRECTORY: DirectoryLookup.parse,
+    T.EINVOICE_TRANSMITTING: Transmission.parse,
+    T.EINVOICE_TRANSMITTED: Transmission.parse,
+    T.EINVOICE_STATUS: LifecycleStatus.parse,
+    T.EREPORT_SENT: EReportSent.parse,
 }
 
 

@@ -45,13 +45,14 @@ def receivables_from_ledger(ws: Workspace, state: LedgerState, day: date,
     """
     wanted = sorted(ws.clients) if clients is None else list(clients)
     section = state.collections
+    in_dispute = state.einvoicing.in_dispute("issuer")  # 207 En litige on the platform stops reminders too
     out: list[Receivable] = []
     for client_id in wanted:
         client = ws.clients.get(client_id)
         if client is None:
             continue
         for currency, rows in _open_invoices(state, client_id, day):
-            out.extend(_receivable(client_id, client, currency, row, section) for row in rows)
+            out.extend(_receivable(client_id, client, currency, row, section, in_dispute) for row in rows)
     out.sort(key=lambda r: (r.due_on, r.number))
     return out
 
@@ -78,7 +79,7 @@ def _open_invoices(state: LedgerState, client: str, day: date) -> list[tuple[str
 
 
 def _receivable(client_id: str, client: ClientConfig, currency: str, row: _Row,
-                section: Collections) -> Receivable:
+                section: Collections, in_dispute: set[str]) -> Receivable:
     number, issued, due, total, credited, paid, left = row
     last_stage, last_day = section.last(number)
     promised = section.promised.get(number)
@@ -86,7 +87,7 @@ def _receivable(client_id: str, client: ClientConfig, currency: str, row: _Row,
         number=number, client=client_id, client_name=client.name, emails=tuple(client.recipients()),
         language=client.language, currency=currency, issued_on=issued, due_on=due, total=total,
         paid=paid, credited=credited, remaining=left, mode="live",  # accounts hold live invoices only
-        business=client.business, disputed=number in section.disputed,
+        business=client.business, disputed=number in section.disputed or number in in_dispute,
         promised_until=date.fromordinal(promised) if promised else None,
         last_stage=last_stage, last_drafted_on=last_day, sent_message_id=section.sent_ids.get(number),
         collections_enabled=client.collections.enabled,

@@ -71,7 +71,7 @@ def invoice_deliveries(ws: Workspace, state: LedgerState, day: date,
     due = []
     for entry in send_candidates(state, day, ws.config.schedule.send_day, states):
         client = ws.clients.get(entry["client"])
-        if client is None:
+        if client is None or _platform_only(ws, client):
             continue
         known = states.get(entry["number"], ("", entry))[0]
         facts = SendFacts(active=client.active, auto_send=client.options.auto_send, mode=entry["mode"],
@@ -86,6 +86,14 @@ def invoice_deliveries(ws: Workspace, state: LedgerState, day: date,
                 f"send day ({facts.send_day}): it is not emailed automatically. Review it, then run "
                 f"`facturier send --retry {entry['number']}` (or --confirm-sent if you sent it yourself)."))
     return due
+
+
+def _platform_only(ws: Workspace, client: Any) -> bool:
+    """A domestic B2B client whose invoices the platform delivers, with no courtesy email
+    (`[einvoicing] courtesy_email = false`, PRODUCT §13)."""
+    pa = ws.config.einvoicing
+    return (pa.on and not pa.courtesy_email and ws.config.issuer.country == "FR" and client.country == "FR"
+            and client.business and client.siren is not None)
 
 
 def invoice_delivery(ws: Workspace, env: Any, entry: Entry) -> Delivery:

@@ -46,10 +46,28 @@ def _list(ws: Workspace, state: LedgerState, client: str | None, year: int | Non
     if status is not None:
         rows = with_status(state, docs, rows, status, today)
         report.columns = [*LIST_COLUMNS, "status"]
+    if _einvoicing_on(ws):  # the latest lifecycle status from the platform (PRODUCT §13)
+        report.columns = [*report.columns, "einvoice"]
+        rows = [{**row, "einvoice": einvoice_status(state, row["seller"], row["number"])} for row in rows]
     report.rows = rows
     if not rows:
         report.notes.append("No document matches.")
     return report
+
+
+def _einvoicing_on(ws: Workspace) -> bool:
+    """Whether any seller transmits (the listing then shows each document's platform status)."""
+    return ws.config.einvoicing.on or any(b.einvoicing is not None and b.einvoicing.on
+                                          for b in ws.batch_clients.values())
+
+
+def einvoice_status(state: LedgerState, seller: str, number: str) -> str:
+    """`212 Encaissée`, `transmitted`, `sending` or "" for a document, from the state."""
+    latest = state.einvoicing.latest(seller, number)
+    if latest is not None:
+        return f"{latest['code']} {latest['label']}"
+    flow = state.einvoicing.flows.get((seller, number))
+    return "" if flow is None else "transmitted" if flow[0] == "transmitted" else "sending"
 
 
 def doc_row(d: DocumentIssued) -> dict[str, Any]:
@@ -126,5 +144,5 @@ def collections_summary(ws: Workspace, number: str) -> dict[str, Any]:
 
 def _detail(entry: Entry) -> str:
     keys = ("date", "amount", "currency", "message_id", "method", "reference", "stage", "store", "draft_id",
-            "until", "reason", "error")
+            "until", "code", "label", "reason", "error", "flow_id", "tracking_id")
     return " ".join(f"{k}={entry[k]}" for k in keys if k in entry)

@@ -23,6 +23,7 @@ from facturier.store.events import (
 from facturier.store.state.client_accounts import Accounts
 from facturier.store.state.collections_tables import Collections, GmailThreads, Links, Reports
 from facturier.store.state.documents import Core, Index, Names
+from facturier.store.state.einvoicing_tables import EInvoicing
 from facturier.store.state.schema import Stamp, StateError, quiet_gc, read_stamp
 from facturier.store.state.usage_tables import Usage, UsageIds
 
@@ -86,9 +87,11 @@ class LedgerState:
         self.links = Links(db)
         self.gmail = GmailThreads(db)
         self.reports = Reports(db)
+        self.einvoicing = EInvoicing(db)
         self._appliers: list[Callable[[Event, int], None]] = [
             self.core.apply, self.accounts.apply, self.index.apply, self.usage.apply, self.usage_ids.apply,
-            self.collections.apply, self.links.apply, self.gmail.apply, self.reports.apply]
+            self.collections.apply, self.links.apply, self.gmail.apply, self.reports.apply,
+            self.einvoicing.apply]
 
     # -- applying entries -----------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ import xxhash
 
 from facturier.store.files import FILE_MODE
 
-SCHEMA_VERSION = "2"  # 2: usage_billings (each invoice that billed usage) replaces usage_through
+SCHEMA_VERSION = "3"  # 2: usage_billings replaces usage_through; 3: the e-invoicing tables (pa_*)
 
 SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -94,6 +94,17 @@ CREATE TABLE year_sums(kind TEXT, currency TEXT, year INTEGER, amount INTEGER,
 CREATE TABLE views_pending(client TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE batch_counts(seller TEXT, year INTEGER, month INTEGER, count INTEGER,
                           PRIMARY KEY(seller, year, month)) WITHOUT ROWID;
+CREATE TABLE pa_directory(siren TEXT PRIMARY KEY, receives INTEGER NOT NULL, platform TEXT NOT NULL,
+                          day TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE pa_flows(seller TEXT, number TEXT, state TEXT NOT NULL, tracking_id TEXT NOT NULL,
+                      flow_id TEXT NOT NULL, sha256 TEXT NOT NULL, PRIMARY KEY(seller, number)) WITHOUT ROWID;
+CREATE TABLE pa_status(seller TEXT, number TEXT, code TEXT NOT NULL, label TEXT NOT NULL, status_at TEXT NOT NULL,
+                       reason TEXT, offset INTEGER NOT NULL, PRIMARY KEY(seller, number)) WITHOUT ROWID;
+CREATE TABLE pa_cdar(flow_id TEXT PRIMARY KEY, seller TEXT NOT NULL, status_at TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE pa_paid(seller TEXT, number TEXT, payment INTEGER, flow_id TEXT NOT NULL,
+                     PRIMARY KEY(seller, number, payment)) WITHOUT ROWID;
+CREATE TABLE pa_ereports(seller TEXT, kind TEXT, period TEXT, flow_id TEXT NOT NULL,
+                         PRIMARY KEY(seller, kind, period)) WITHOUT ROWID;
 """
 TABLES = [line.split("(")[0].split()[-1] for line in SCHEMA.splitlines() if line.startswith("CREATE TABLE")]
 

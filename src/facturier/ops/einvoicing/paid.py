@@ -1,0 +1,68 @@
+"""212 Encaissée on payment (PRODUCT §13): for a services invoice whose VAT is due on receipt
+(the seller did not opt for `vat_on_debits`), each payment allocated to it after it was
+transmitted is reported to the platform once, with the amount received.
+
+Never twice: the flow's tracking id is the same on every attempt (seller, invoice, payment),
+and the platform's flows are searched by it before any send; the 212 is journalled as an
+`einvoice.status` (direction "out", with the payment's seq and the amount).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from facturier.adapters.pa import Platform
+from facturier.core.einvoicing import STATUS_LABELS
+from facturier.ops.einvoicing.cdar import ENCAISSEE, encaissee
+from facturier.ops.einvoicing.routing import record_of
+from facturier.ops.outcome import Report
+from facturier.store.events import LifecycleStatus, PaymentRecorded
+from facturier.store.ledger import Ledger
+
+if TYPE_CHECKING:
+    from facturier.config import Workspace
+
+
+def paid_tracking_id(seller: str, number: str, payment: int) -> str:
+    """The tracking id of the 212 of one payment of one document."""
+    digest = hashlib.sha256(f"{seller}\x00{number}\x00{payment}".encode()).hexdigest()[:16]
+    return f"FCT-212-{digest}"
+
+
+def report_payments(ws: Workspace, ledger: Ledger, platform: Platform, since: date, report: Report) -> None:
+    """Send the 212 of every payment due one (direct invoices of the issuer)."""
+    state = ledger.state
+    section = state.einvoicing
+    for payment in state.payments(section.payments_since(since.toordinal())):
+        for part in payment.allocation:
+            flow = section.flows.get(("issuer", part.number))
+            if flow is None or flow[0] != "transmitted" or section.paid_reported("issuer", part.number, payment.seq):
+                continue
+            doc = state.document(part.number)
+            record = record_of(ws.root, doc) if doc is not None else None
+            if record is None or record.get("operation_category") != "services" or record.get("vat_on_debits"):
+                continue
+            _send(ledger, platform, record, payment, part.number, part.amount, report)
+
+
+def _send(ledger: Ledger, platform: Platform, record: dict[str, Any], payment: PaymentRecorded, number: str,
+          received: Decimal, report: Report) -> None:
+    tracking = paid_tracking_id("issuer", number, payment.seq)
+    found = platform.flows_tracked(tracking)
+    if found:
+        flow = found[0]
+    else:
+        when = dt.datetime.combine(payment.date, dt.time(12, 0))
+        flow = platform.submit_flow(encaissee(record, received, when), f"CDAR_{number}_{ENCAISSEE}.xml", "CDAR",
+                                    "B2B", tracking)
+    status = LifecycleStatus(number=number, seller="issuer", code=ENCAISSEE, label=STATUS_LABELS[ENCAISSEE],
+                             status_at=flow.updated_at or f"{payment.date.isoformat()}T12:00:00.000Z",
+                             flow_id=flow.flow_id, direction="out", amount=str(received), payment=payment.seq)
+    ledger.append(status)
+    report.rows.append({"number": number, "seller": "issuer", "client": payment.client, "status": "212 sent",
+                        "detail": f"Encaissée {received} {payment.currency} (payment of {payment.date}), "
+                                  f"flow {flow.flow_id}"})

@@ -1,0 +1,60 @@
+"""Who receives how: a document's buyer from its record, the directory answer for its SIREN
+(asked once and cached in the state through an `einvoice.directory` entry), and the route."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from facturier.adapters.pa import Platform
+from facturier.core.einvoicing import Buyer, DirectoryEntry, Route, needs_directory, route
+from facturier.store.events import DirectoryLookup, DocumentIssued
+from facturier.store.ledger import Ledger
+from facturier.store.state import LedgerState
+
+
+def record_of(root: Path, doc: DocumentIssued) -> dict[str, Any]:
+    """The canonical JSON record of a document."""
+    ref = doc.file("json")
+    if ref is None:
+        raise ValueError(f"{doc.number}: its journal entry names no JSON record")
+    data: dict[str, Any] = json.loads((root / ref.path).read_text(encoding="utf-8"))
+    return data
+
+
+def buyer_of(record: dict[str, Any]) -> Buyer:
+    """The routing facts of a document's record."""
+    buyer = record.get("buyer") or {}
+    return Buyer(seller_country=str((record.get("seller") or {}).get("country") or ""),
+                 country=str(buyer.get("country") or ""), business=bool(record.get("buyer_is_business", True)),
+                 siren=buyer.get("siren") or None)
+
+
+def cached_entry(state: LedgerState, siren: str) -> DirectoryEntry | None:
+    """The directory answer the state holds for a SIREN, or None."""
+    row = state.einvoicing.directory.get(siren)
+    if row is None:
+        return None
+    receives, platform, day = row
+    return DirectoryEntry(bool(receives), str(platform), date.fromisoformat(day))
+
+
+def directory_entry(ledger: Ledger, platform: Platform, siren: str, day: date) -> DirectoryEntry:
+    """The directory answer for a SIREN on `day`: the cached one while fresh, else asked and journalled."""
+    cached = cached_entry(ledger.state, siren)
+    if cached is not None and cached.fresh(day):
+        return cached
+    answer = platform.directory(siren)
+    if cached is None or (cached.receives, cached.platform) != (answer.receives, answer.platform) \
+            or cached.asked != day:
+        ledger.append(DirectoryLookup(siren=siren, receives=answer.receives, platform=answer.platform, date=day))
+    return DirectoryEntry(answer.receives, answer.platform, day)
+
+
+def route_cached(state: LedgerState, record: dict[str, Any], live: bool) -> Route:
+    """The route of a document from what the state knows (no platform call: `show`, dry runs)."""
+    buyer = buyer_of(record)
+    entry = cached_entry(state, buyer.siren) if buyer.siren and needs_directory(buyer) else None
+    return route(buyer, live, entry)

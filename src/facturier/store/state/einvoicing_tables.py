@@ -1,0 +1,114 @@
+"""E-invoicing (PRODUCT §13): the platform's directory answers, each document's transmission,
+its lifecycle statuses and the e-reporting files sent.
+
+Tables: `pa_directory` (siren → receives, platform, day asked), `pa_flows` ((seller, number)
+→ state "transmitting" | "transmitted", tracking id, flow id, sha256), `pa_status` ((seller,
+number) → the latest status: code, label, when, reason, offset), `pa_cdar` (every incoming CDAR
+flow journalled, with the platform time it carried: each is journalled once), `pa_paid`
+((seller, number, payment seq) of every 212 Encaissée sent) and `pa_ereports`
+((seller, kind, period) → flow id), declared in `schema.py`. The entries also name their document in `mentions`, so
+`show` lists them.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from facturier.store.events import (
+    DirectoryLookup,
+    EReportSent,
+    Event,
+    LifecycleStatus,
+    T,
+    Transmission,
+)
+from facturier.store.state.schema import TableMap
+
+
+class EInvoicing:
+    """The e-invoicing facts of the journal, as the commands ask for them."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+        self.directory = TableMap(db, "pa_directory", ("siren",), ("receives", "platform", "day"))
+        self.flows = TableMap(db, "pa_flows", ("seller", "number"), ("state", "tracking_id", "flow_id", "sha256"))
+        self.status = TableMap(db, "pa_status", ("seller", "number"), ("code", "label", "status_at", "reason"))
+        self.ereports = TableMap(db, "pa_ereports", ("seller", "kind", "period"), ("flow_id",))
+
+    def apply(self, ev: Event, offset: int) -> None:
+        """Take one event into account."""
+        db = self.db
+        if isinstance(ev, DirectoryLookup):
+            db.execute("INSERT OR REPLACE INTO pa_directory VALUES (?, ?, ?, ?)",
+                       (ev.siren, int(ev.receives), ev.platform, ev.date.isoformat()))
+        elif isinstance(ev, Transmission):
+            state = "transmitted" if ev.type == T.EINVOICE_TRANSMITTED else "transmitting"
+            if state == "transmitting" and (ev.seller, ev.number) in self.flows:
+                return  # a second attempt after a crash: the first intent stands
+            db.execute("INSERT OR REPLACE INTO pa_flows VALUES (?, ?, ?, ?, ?, ?)",
+                       (ev.seller, ev.number, state, ev.tracking_id, ev.flow_id, ev.sha256))
+            db.execute("INSERT OR IGNORE INTO mentions VALUES (?, ?)", (ev.number, offset))
+        elif isinstance(ev, LifecycleStatus):
+            self._status(ev, offset)
+        elif isinstance(ev, EReportSent):
+            db.execute("INSERT OR REPLACE INTO pa_ereports VALUES (?, ?, ?, ?)",
+                       (ev.seller, ev.kind, ev.period, ev.flow_id))
+
+    def _status(self, ev: LifecycleStatus, offset: int) -> None:
+        db = self.db
+        if ev.direction == "in":  # the platform's statuses: where the next search starts
+            db.execute("INSERT OR IGNORE INTO pa_cdar VALUES (?, ?, ?)", (ev.flow_id, ev.seller, ev.status_at))
+        elif ev.payment is not None:  # a 212 Encaissée Facturier sent for a payment
+            db.execute("INSERT OR IGNORE INTO pa_paid VALUES (?, ?, ?, ?)",
+                       (ev.seller, ev.number, ev.payment, ev.flow_id))
+        db.execute("INSERT OR IGNORE INTO mentions VALUES (?, ?)", (ev.number, offset))
+        # The latest status is the one set last on the platform (journal order breaks ties).
+        db.execute("INSERT INTO pa_status VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
+                   "code = excluded.code, label = excluded.label, status_at = excluded.status_at, "
+                   "reason = excluded.reason, offset = excluded.offset "
+                   "WHERE excluded.status_at >= pa_status.status_at",
+                   (ev.seller, ev.number, ev.code, ev.label, ev.status_at, ev.reason, offset))
+
+    def seen_cdar(self, flow_id: str) -> bool:
+        """Whether this CDAR flow (a status) is journalled already."""
+        return self.db.execute("SELECT 1 FROM pa_cdar WHERE flow_id = ?", (flow_id,)).fetchone() is not None
+
+    def last_status_time(self, seller: str) -> str | None:
+        """The platform time of the latest status journalled for a seller (where to search from)."""
+        row = self.db.execute("SELECT max(status_at) FROM pa_cdar WHERE seller = ?", (seller,)).fetchone()
+        return None if row is None or row[0] is None else str(row[0])
+
+    def in_flight(self, seller: str) -> list[tuple[str, str]]:
+        """(number, tracking id) of the seller's documents whose send was journalled but not its outcome."""
+        return [(r[0], r[1]) for r in self.db.execute(
+            "SELECT number, tracking_id FROM pa_flows WHERE seller = ? AND state = 'transmitting' ORDER BY number",
+            (seller,))]
+
+    def payments_since(self, day: int) -> list[int]:
+        """Offsets of the payments dated from the day (ordinal) on, journal order."""
+        return [r[0] for r in self.db.execute("SELECT offset FROM payments WHERE day >= ? ORDER BY offset", (day,))]
+
+    def paid_reported(self, seller: str, number: str, payment: int) -> bool:
+        """Whether the 212 Encaissée of this payment of this document was sent."""
+        return self.db.execute("SELECT 1 FROM pa_paid WHERE seller = ? AND number = ? AND payment = ?",
+                               (seller, number, payment)).fetchone() is not None
+
+    def untransmitted(self, seller: str, since_year: int) -> list[int]:
+        """Offsets of the seller's documents of `since_year` on that are not transmitted, journal order."""
+        return [r[0] for r in self.db.execute(
+            "SELECT d.offset FROM documents d LEFT JOIN pa_flows f ON f.seller = d.seller AND f.number = d.number "
+            "WHERE d.seller = ? AND d.year >= ? AND (f.state IS NULL OR f.state != 'transmitted') "
+            "ORDER BY d.offset", (seller, since_year))]
+
+    def latest(self, seller: str, number: str) -> dict[str, Any] | None:
+        """The latest lifecycle status of a document, or None."""
+        row = self.status.get((seller, number))
+        if row is None:
+            return None
+        return {"code": row[0], "label": row[1], "at": row[2], "reason": row[3] or ""}
+
+    def in_dispute(self, seller: str = "issuer") -> set[str]:
+        """Numbers whose latest status is 207 En litige: no reminder while it lasts."""
+        return {r[0] for r in self.db.execute(
+            "SELECT number FROM pa_status WHERE seller = ? AND code = '207'", (seller,))}

@@ -1,0 +1,151 @@
+"""`facturier ereport` (PRODUCT §13): the Flux 10 transactions and payments files of a period, built
+from the documents routed to e-reporting, checked offline (XSD and schematron), sent once to the
+loopback platform. `ereport` runs in a real process: saxonche aborts in this threaded one."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.cli.test_einvoicing import ACME_SIREN, SCHEMATRON, cli, of_type
+from tests.conftest import run_cli_process
+from tests.pa_server import ENV, LoopbackPA
+
+CONSUMER = """name = "Jeanne Martin"
+email = "jeanne@example.com"
+address = ["3 rue Basse", "44000 Nantes"]
+country = "FR"
+business = false
+language = "fr"
+currency = "EUR"
+
+[[lines]]
+description = "Cours particulier"
+unit_price = "100.00"
+"""
+
+
+@pytest.fixture
+def pa() -> Iterator[LoopbackPA]:
+    server = LoopbackPA()
+    server.state.directory[ACME_SIREN] = "Other PA"
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def rws(ws: Path, pa: LoopbackPA) -> Path:
+    """The demo with a consumer client, e-reporting through the loopback platform from 2027-09."""
+    path = ws / "facturier.toml"
+    path.write_text(path.read_text(encoding="utf-8") + pa.config(since="2027-09-01") + 'platform_id = "0042"\n',
+                    encoding="utf-8")
+    (ws / "clients" / "martin.toml").write_text(CONSUMER, encoding="utf-8")
+    assert cli(ws, "run", "--date", "2027-09-15").code == 0
+    assert cli(ws, "pay", "martin", "50", "--date", "2027-09-20").code == 0
+    return ws
+
+
+def ereport(ws: Path, *args: str) -> subprocess.CompletedProcess[str] | object:
+    return run_cli_process(ws, "ereport", *args, env=ENV)
+
+
+def test_a_month_is_e_reported_once_with_valid_files(rws: Path, pa: LoopbackPA, tmp_path: Path) -> None:
+    warned = cli(rws, "check")
+    assert "warning: facturier.toml: einvoicing: the e-report of 2027-09 (transactions) is not sent (due by " \
+           "2027-10-31): run `facturier ereport`" in warned.out
+    preview = run_cli_process(rws, "ereport", "--date", "2027-10-02", "--dry-run", env=ENV)
+    assert preview.code == 0, preview.text
+    assert "2027-09\ttransactions\twould send\t2\tvalid (XSD and schematron), due by 2027-10-31" in preview.out
+    assert pa.state.sent(syntax="FRR") == []
+    result = run_cli_process(rws, "ereport", "--date", "2027-10-02", env=ENV)
+    assert result.code == 0, result.text
+    files = pa.state.sent(syntax="FRR")
+    assert [f.name for f in files] == ["FRR_transactions_2027-09.xml", "FRR_payments_2027-09.xml"]
+    sent = of_type(rws, "ereport.sent")
+    assert [(e["kind"], e["period"], e["count"], e["flow_id"]) for e in sent] == [
+        ("transactions", "2027-09", 2, files[0].flow_id), ("payments", "2027-09", 1, files[1].flow_id)]
+    transactions = files[0].content.decode()
+    # Northwind (GB) one by one, the consumer's sale summed for the day; ACME went to the platform.
+    assert "<ID>2027-0003</ID>" in transactions and "<CategoryCode>TPS1</CategoryCode>" in transactions
+    assert "2027-0001" not in transactions
+    import pyfrctc
+
+    paths = []
+    for f in files:
+        pyfrctc.check_ereporting_xsd(f.content)
+        paths.append(tmp_path / f.name)
+        paths[-1].write_bytes(f.content)
+    script = SCHEMATRON.replace("cdar-schematron/BR-FR-CDV-Schematron-CDAR.xslt", "frr-schematron/Flux10.xslt")
+    out = subprocess.run([sys.executable, "-c", script, *map(str, paths)], capture_output=True, text=True,
+                         timeout=300, check=True).stdout.splitlines()
+    assert [int(line.split()[1]) for line in out] == [0, 0], out
+    again = run_cli_process(rws, "ereport", "--date", "2027-10-02", env=ENV)
+    assert again.code == 0 and "Nothing to e-report" in again.out
+    assert len(pa.state.sent(syntax="FRR")) == 2
+    assert "the e-report of 2027-09" not in cli(rws, "check").out
+    assert cli(rws, "verify").code == 0
+
+
+def test_a_report_whose_answer_was_lost_is_found_not_sent_again(rws: Path, pa: LoopbackPA) -> None:
+    pa.state.on_submit = lambda flow: (_ for _ in ()).throw(ConnectionAbortedError())
+    lost = run_cli_process(rws, "ereport", "--date", "2027-10-02", env=ENV)
+    assert lost.code == 1 and "stays due" in lost.text
+    assert len(pa.state.sent(syntax="FRR")) == 1 and of_type(rws, "ereport.sent") == []
+    pa.state.on_submit = None
+    result = run_cli_process(rws, "ereport", "--date", "2027-10-02", env=ENV)
+    assert result.code == 0, result.text
+    assert len(pa.state.sent(syntax="FRR")) == 2 and len(of_type(rws, "ereport.sent")) == 2
+
+
+def test_wrong_periods_and_a_missing_platform_id_are_clear_errors(rws: Path) -> None:
+    bad = cli(rws, "ereport", "--date", "2027-10-02", "--period", "2027-9")
+    assert bad.code == 1 and "Error: --period '2027-9': expected YYYY-MM, e.g. 2027-09" in bad.text
+    early = cli(rws, "ereport", "--date", "2027-10-02", "--period", "2027-10")
+    assert early.code == 1 and "the period ends on 2027-10-31; it can be reported from the day after" in early.text
+    path = rws / "facturier.toml"
+    path.write_text(path.read_text(encoding="utf-8").replace('platform_id = "0042"\n', ""), encoding="utf-8")
+    missing = cli(rws, "ereport", "--date", "2027-10-02")
+    assert missing.code == 1 and "Error: facturier.toml: einvoicing.platform_id: required to e-report" in missing.text
+
+
+def test_the_whole_year_against_the_platform(rws: Path, pa: LoopbackPA) -> None:
+    """Issue, transmit, statuses (a 213 and a 210), a credit note, partial and full payments with
+    212, the e-report of a month with a consumer's sale, then verify."""
+    numbers = {e["client"]: e["number"] for e in of_type(rws, "invoice.issued")}
+    september = numbers["acme"]
+    pa.emit_status(september, "200")
+    pa.emit_status(september, "213", reason="SIREN du client inconnu")
+    rejected = cli(rws, "statuses", "--date", "2027-09-18")
+    assert rejected.code == 1 and f"{september} was Rejetée (213): SIREN du client inconnu" in rejected.text
+    credit = cli(rws, "credit", september, "--reason", "Rejetée par la plateforme", "--date", "2027-09-20")
+    assert credit.code == 0, credit.text
+    assert cli(rws, "transmit", "--date", "2027-09-20").code == 0
+    [avoir] = of_type(rws, "credit_note.issued")
+    assert avoir["number"] in {e["number"] for e in of_type(rws, "einvoice.transmitted")}
+    assert cli(rws, "run", "--date", "2027-10-15").code == 0
+    october = next(e["number"] for e in of_type(rws, "invoice.issued")
+                   if e["client"] == "acme" and e["date"] == "2027-10-15")
+    pa.emit_status(october, "210", reason="Prestation non commandée")
+    assert "was Refusée (210): Prestation non commandée" in cli(rws, "statuses", "--date", "2027-10-18").text
+    assert cli(rws, "run", "--date", "2027-11-15").code == 0
+    november = next(e["number"] for e in of_type(rws, "invoice.issued")
+                    if e["client"] == "acme" and e["date"] == "2027-11-15")
+    pa.emit_status(november, "205")
+    assert cli(rws, "statuses", "--date", "2027-11-16").code == 0
+    assert cli(rws, "pay", "acme", "400.00", "--invoice", november, "--date", "2027-11-20").code == 0
+    assert cli(rws, "pay", "acme", "427.88", "--invoice", november, "--date", "2027-12-01").code == 0
+    assert cli(rws, "transmit", "--date", "2027-12-01").code == 0
+    paid = [(e["number"], e["amount"]) for e in of_type(rws, "einvoice.status") if e["direction"] == "out"]
+    assert paid == [(november, "400.00"), (november, "427.88")]
+    report = run_cli_process(rws, "ereport", "--date", "2027-10-05", "--period", "2027-09", env=ENV)
+    assert report.code == 0, report.text
+    assert "2027-09\ttransactions\tsent\t2" in report.out
+    listing = cli(rws, "invoices").out
+    assert f"{september}\t" in listing and "213 Rejetée" in listing and "210 Refusée" in listing
+    assert "212 Encaissée" in listing
+    assert len(pa.state.sent(syntax="Factur-X")) == 4  # Sep, its credit note, Oct, Nov: each once
+    assert cli(rws, "verify").code == 0
