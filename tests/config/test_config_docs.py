@@ -20,13 +20,14 @@ def toml_blocks() -> list[dict[str, Any]]:
 
 def test_every_example_parses_and_validates() -> None:
     blocks = toml_blocks()
-    assert len(blocks) == 7
-    full, smtp, bank, collections, accounting, client, batch = blocks
+    assert len(blocks) == 8
+    full, smtp, bank, collections, einvoicing, accounting, client, batch = blocks
     FacturierConfig.model_validate(full)
     MailConfig.model_validate(smtp["mail"])
     FacturierConfig.model_validate({**full, "bank": bank["bank"]})
     FacturierConfig.model_validate({**full, "collections": collections["collections"]})
     FacturierConfig.model_validate({**full, "accounting": accounting["accounting"]})
+    FacturierConfig.model_validate({**full, "einvoicing": einvoicing["einvoicing"]})
     ClientConfig.model_validate(client)
     BatchClientConfig.model_validate(batch)
 
