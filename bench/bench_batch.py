@@ -40,9 +40,9 @@ def write_csv(path: Path, n: int) -> None:
             ])
 
 
-def make_workspace(n: int) -> Path:
-    """The demo configuration with one n-row CSV in the boulangerie's inbox."""
-    ws = fresh_dir("batch")
+def make_workspace(n: int, name: str = "batch") -> Path:
+    """The demo configuration with one n-row CSV in the boulangerie's inbox, in bench-out/`name`."""
+    ws = fresh_dir(name)
     demo = REPO / "examples" / "demo"
     shutil.copy(demo / "facturier.toml", ws / "facturier.toml")
     shutil.copytree(demo / "batch_clients", ws / "batch_clients")

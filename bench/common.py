@@ -146,3 +146,8 @@ def goal(what: str, value: float, unit: str, limit: float | None) -> None:
         GOALS.append((what, f"{value:.2f} {unit}", f"<= {limit:g} {unit}", value <= limit))
 
 
+
+
+def goal_at_least(what: str, value: float, unit: str, floor: float) -> None:
+    """Record a figure that should be at least `floor` (a speed-up ratio) for the closing summary."""
+    GOALS.append((what, f"{value:.2f} {unit}", f">= {floor:g} {unit}", value >= floor))
