@@ -36,11 +36,10 @@ def main() -> None:
     assert len(records) == N, f"expected {N} invoices, got {len(records)}"
     dompdf_runs: list[tuple[float, float]] = []
     if why is None:
-        html, fonts = fresh_dir("dompdf-html"), fresh_dir("dompdf-fonts")
+        html = fresh_dir("dompdf-html")
         dompdf_engine.write_html(records, html)
-        dompdf_engine.install_fonts(fonts)
         for _ in range(2):
-            dompdf_runs.append(dompdf_engine.render(fonts, html, fresh_dir("dompdf-pdf")))
+            dompdf_runs.append(dompdf_engine.render(html, fresh_dir("dompdf-pdf")))
     batch_runs.append(_batch())
     for wall, cpu, rss, _ in batch_runs:
         row("Facturier batch (Factur-X, 2 cores)", f"{wall:.2f} s wall, {wall * 1000 / N:.2f} ms/invoice; "

@@ -61,28 +61,21 @@ def write_html(records: list[dict[str, Any]], folder: Path) -> None:
     template = env.get_template("invoice.html.j2")
     folder.mkdir(parents=True, exist_ok=True)
     for index, record in enumerate(records):
-        html = template.render(v=build_view(record))
+        # PDF's standard fonts have no narrow no-break space (French "5,5 %"): a plain one instead.
+        html = template.render(v=build_view(record)).replace("\u202f", "\u00a0")
         (folder / f"{index:06d}.html").write_text(html, encoding="utf-8")
 
 
-def install_fonts(fonts: Path) -> None:
-    """DejaVu Serif with its metrics in `fonts` (Debian's php-dompdf ships none); not measured."""
-    done = subprocess.run(["php", str(HERE / "render.php"), "fonts", str(fonts)], capture_output=True, text=True,
-                          check=False)
-    if done.returncode != 0 or not (fonts / "DejaVuSerif.ufm").is_file():
-        raise SystemExit(f"DomPDF font set-up failed: {done.stderr.strip()[-2000:]}")
-
-
-def render(fonts: Path, html: Path, pdfs: Path) -> tuple[float, float]:
+def render(html: Path, pdfs: Path) -> tuple[float, float]:
     """(wall s, CPU s user + system) of one `php` process rendering every HTML file of `html`."""
     pdfs.mkdir(parents=True, exist_ok=True)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    done = subprocess.run(["php", str(HERE / "render.php"), "render", str(fonts), str(html), str(pdfs)],
+    done = subprocess.run(["php", str(HERE / "render.php"), str(html), str(pdfs)],
                           capture_output=True, text=True, check=False)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if done.returncode != 0 or "Warning" in done.stderr:  # a warning: a missing font, text not drawn
+    if done.returncode != 0 or "Warning" in done.stderr:  # a warning: e.g. text drawn without its font
         raise SystemExit(f"DomPDF failed: {done.stderr.strip()[-2000:]}")
     expected = len(list(html.glob("*.html")))
     if int(done.stdout.split()[-1]) != expected or len(list(pdfs.glob("*.pdf"))) != expected:
