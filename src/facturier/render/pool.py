@@ -10,13 +10,16 @@ GROUP_SIZE at a time: one compile for all of them, split into one PDF each.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
+import sys
 import threading
 import time
+import types
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from multiprocessing.context import SpawnContext, SpawnProcess
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -24,11 +27,12 @@ from facturier.render.compile_groups import BUNDLED_TEMPLATES, compile_key, temp
 
 T = TypeVar("T")
 INLINE_BELOW = 8  # below this, starting workers costs more than it saves
-# Documents per compile. Measured per batch invoice (compile only): 5.2 ms alone, 2.6 ms by
-# 8, 2.2 ms by 16, 2.0 ms by 50. A worker's memory grows with the sheet (Typst keeps the
-# layouts of recent compiles): ~110 MiB by 8, ~140 by 16, which a 400 MB budget for two
-# workers and the main process does not allow.
-GROUP_SIZE = 8
+# Documents per compile. Most of a small compile is fixed cost (fonts subset, streams
+# compressed, caches evicted): measured per batch invoice (compile only) 5.2 ms alone,
+# 2.6 ms by 8, 2.2 ms by 16, 2.0 ms by 50. A worker's memory grows with the sheet (Typst
+# keeps the layouts of recent compiles): ~120 MiB by 8, ~190-210 MiB by 32 to 64, within
+# the 400 MB budget of the largest process (issue 27; docs/operations.md, Throughput).
+GROUP_SIZE = 64
 
 
 def render_records(records: list[dict[str, Any]], override_dir: str | None = None) -> list[bytes]:
@@ -70,6 +74,29 @@ def compile_groups(items: Iterable[tuple[T, dict[str, Any]]],
         yield group
 
 
+class _WorkerProcess(SpawnProcess):
+    """A spawned render worker that does not re-import the parent's `__main__` module.
+
+    multiprocessing's spawn runs the parent's main module again in each child (as
+    `__mp_main__`), here the whole CLI (Typer, Rich, every command: ~0.06 s of CPU per
+    worker). The pool's function and initializer live in this module, so the child needs
+    none of it: the parent's `__main__` is hidden while the child's start-up data is taken.
+    """
+
+    @staticmethod
+    def _Popen(process_obj: BaseProcess) -> Any:  # multiprocessing's name
+        main = sys.modules["__main__"]
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            return SpawnProcess._Popen(process_obj)
+        finally:
+            sys.modules["__main__"] = main
+
+
+class _WorkerContext(SpawnContext):
+    Process = _WorkerProcess
+
+
 def render_ordered(
     items: Iterable[tuple[T, dict[str, Any]]], override_dir: Path | None, expected: int | None = None
 ) -> Iterator[tuple[T, bytes]]:
@@ -82,10 +109,10 @@ def render_ordered(
         for group in compile_groups(items):
             yield from zip((tag for tag, _ in group), render_records([r for _, r in group], override), strict=True)
         return
-    window = workers * 4  # sheets in flight
+    window = workers * 3  # sheets in flight: enough to keep every worker busy, memory bounded
     # spawn, not fork (Typst's process state does not survive fork) nor forkserver (its server
     # and workers outlive a SIGKILLed parent); each worker also watches its parent.
-    ctx = multiprocessing.get_context("spawn")
+    ctx = _WorkerContext()
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=watch_parent,
                              initargs=(os.getpid(),)) as pool:
         pending: deque[tuple[list[T], Future[list[bytes]]]] = deque()
