@@ -207,7 +207,8 @@ def with_facturx(pdf: bytes, xml: bytes, when: datetime, qr: bytes | None = None
 def _save(doc: pikepdf.Pdf, version: str) -> bytes:
     buffer = io.BytesIO()
     doc.save(buffer, min_version=version, deterministic_id=True, fix_metadata_version=False,
-             stream_decode_level=pikepdf.StreamDecodeLevel.none)
+             stream_decode_level=pikepdf.StreamDecodeLevel.none,
+             object_stream_mode=pikepdf.ObjectStreamMode.generate)
     return buffer.getvalue()
 
 
