@@ -6,6 +6,7 @@ a name is a bench/bench_<name>.py module, with or without its `bench_` prefix.
 
 from __future__ import annotations
 
+import compileall
 import importlib
 import os
 import platform
@@ -23,6 +24,10 @@ def main() -> None:
     """Run all benchmarks in name order (or those named on the command line)."""
     print(f"Facturier benchmarks on {platform.python_implementation()} {platform.python_version()}, "
           f"{os.cpu_count()} cores")
+    # The product's bytecode, as `pip install` writes it: with PYTHONDONTWRITEBYTECODE=1 and an
+    # editable install, every process would compile Facturier's sources again (a quarter of
+    # the batch's main process start-up: 0.65 G instructions, and 0.12 G in each render worker).
+    compileall.compile_dir(Path(__file__).resolve().parent.parent / "src", quiet=2)
     known = sorted(p.stem for p in Path(__file__).parent.glob("bench_*.py"))
     names = [n if n.startswith("bench_") else f"bench_{n}" for n in sys.argv[1:]] or known
     unknown = [n for n in names if n not in known]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import importlib.util
+import os
 import sys
 import types
 from concurrent.futures import ProcessPoolExecutor
@@ -28,3 +30,17 @@ def test_a_worker_does_not_import_the_parents_main_module(monkeypatch: pytest.Mo
     with ProcessPoolExecutor(1, mp_context=_WorkerContext()) as pool:
         assert pool.submit(loaded_main).result() is None
     assert sys.modules["__main__"] is fake_main  # put back after the worker started
+
+
+def worker_state() -> tuple[bool, bool, bool]:
+    """In a pool worker: (GC enabled, objects frozen, renderer loaded)."""
+    return gc.isenabled(), gc.get_freeze_count() > 0, "facturier.render.pdf" in sys.modules
+
+
+def test_a_worker_loads_the_renderer_at_start_with_its_objects_frozen() -> None:
+    """The renderer's modules load once, before the first sheet, and the GC never scans them again."""
+    from facturier.render.pool import _WorkerContext, start_worker
+
+    with ProcessPoolExecutor(1, mp_context=_WorkerContext(), initializer=start_worker,
+                             initargs=(os.getpid(),)) as pool:
+        assert pool.submit(worker_state).result() == (True, True, True)

@@ -10,6 +10,9 @@ GROUP_SIZE at a time: one compile for all of them, split into one PDF each.
 
 from __future__ import annotations
 
+import contextlib
+import gc
+import importlib
 import os
 import sys
 import threading
@@ -51,6 +54,24 @@ def watch_parent(parent: int) -> None:
         os._exit(1)
 
     threading.Thread(target=watch, name="watch-parent", daemon=True).start()
+
+
+def start_worker(parent: int) -> None:
+    """Pool worker initializer: watch the parent, and load the renderer's modules at once.
+
+    The cyclic garbage collector is off while they load and what they loaded is then frozen
+    (`gc.freeze`): its collections during the imports, and later over those long-lived
+    objects, cost 5 % of a worker's start-up (callgrind: 79 M instructions of 1,740 M).
+    """
+    watch_parent(parent)
+    gc.disable()
+    try:
+        # A module that cannot load fails the first render with its own error, as it did.
+        with contextlib.suppress(ImportError):
+            importlib.import_module("facturier.render.pdf")
+    finally:
+        gc.freeze()
+        gc.enable()
 
 
 def worker_count() -> int:
@@ -113,7 +134,7 @@ def render_ordered(
     # spawn, not fork (Typst's process state does not survive fork) nor forkserver (its server
     # and workers outlive a SIGKILLed parent); each worker also watches its parent.
     ctx = _WorkerContext()
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=watch_parent,
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=start_worker,
                              initargs=(os.getpid(),)) as pool:
         pending: deque[tuple[list[T], Future[list[bytes]]]] = deque()
         for group in compile_groups(items):
