@@ -44,3 +44,18 @@ def test_a_worker_loads_the_renderer_at_start_with_its_objects_frozen() -> None:
     with ProcessPoolExecutor(1, mp_context=_WorkerContext(), initializer=start_worker,
                              initargs=(os.getpid(),)) as pool:
         assert pool.submit(worker_state).result() == (True, True, True)
+
+
+def test_a_sheet_holds_many_one_line_invoices_but_few_long_ones() -> None:
+    """A worker's memory grows with a sheet's lines too: ten-line invoices by 64 took 447 MiB."""
+    from facturier.render.pool import GROUP_SIZE, SHEET_LINES, compile_groups
+
+    def record(lines: int) -> dict[str, object]:
+        return {"issue_date": "2026-11-10", "seller": {"name": "S"}, "lines": [{}] * lines}
+
+    one_line = [len(g) for g in compile_groups(enumerate([record(1)] * 100))]
+    assert one_line == [GROUP_SIZE, 100 - GROUP_SIZE]
+    ten_lines = [len(g) for g in compile_groups(enumerate([record(10)] * 20))]
+    assert ten_lines == [SHEET_LINES // 10] * 3 + [20 - 3 * (SHEET_LINES // 10)]
+    # A document longer than the cap still renders, alone.
+    assert [len(g) for g in compile_groups(enumerate([record(1), record(100), record(1)]))] == [1, 1, 1]

@@ -30,12 +30,16 @@ from facturier.render.compile_groups import BUNDLED_TEMPLATES, compile_key, temp
 
 T = TypeVar("T")
 INLINE_BELOW = 8  # below this, starting workers costs more than it saves
-# Documents per compile. Most of a small compile is fixed cost (fonts subset, streams
-# compressed, caches evicted): measured per batch invoice (compile only) 5.2 ms alone,
-# 2.6 ms by 8, 2.2 ms by 16, 2.0 ms by 50. A worker's memory grows with the sheet (Typst
-# keeps the layouts of recent compiles): ~120 MiB by 8, ~190-210 MiB by 32 to 64, within
-# the 400 MB budget of the largest process (issue 27; docs/operations.md, Throughput).
+# Documents per compile (a sheet), and invoice lines per sheet. Most of a small compile is
+# fixed cost (fonts subset, streams compressed, caches evicted): a one-line batch invoice
+# costs 12.3 M instructions of Typst in sheets of 8, 9.0 M by 37, ~8.3 M by 64 (callgrind).
+# A worker's memory grows with the sheet, by its documents and by their lines (Typst keeps
+# the layouts of recent compiles): peaks measured over thousands of documents, one-line
+# invoices 162 MiB by 8, 200 by 32, 306 by 64; ten-line invoices 298 MiB by 32, 447 by 64.
+# Both caps keep every worker near ~310 MiB at most, within the 400 MB budget of the
+# largest process (issue 27; docs/operations.md, Throughput).
 GROUP_SIZE = 64
+SHEET_LINES = 64
 
 
 def render_records(records: list[dict[str, Any]], override_dir: str | None = None) -> list[bytes]:
@@ -82,15 +86,20 @@ def worker_count() -> int:
     return max(1, len(os.sched_getaffinity(0)))
 
 
-def compile_groups(items: Iterable[tuple[T, dict[str, Any]]],
-                   size: int = GROUP_SIZE) -> Iterator[list[tuple[T, dict[str, Any]]]]:
-    """Consecutive items, in order, grouped while they share a sheet key, at most `size` each."""
+def compile_groups(items: Iterable[tuple[T, dict[str, Any]]], size: int = GROUP_SIZE,
+                   lines: int = SHEET_LINES) -> Iterator[list[tuple[T, dict[str, Any]]]]:
+    """Consecutive items, in order, grouped while they share a sheet key: at most `size`
+    documents and, past the first document, at most `lines` invoice lines in all."""
     group: list[tuple[T, dict[str, Any]]] = []
+    group_lines = 0
     for item in items:
-        if group and (len(group) >= size or compile_key(group[0][1]) != compile_key(item[1])):
+        item_lines = len(item[1]["lines"])
+        if group and (len(group) >= size or group_lines + item_lines > lines
+                      or compile_key(group[0][1]) != compile_key(item[1])):
             yield group
-            group = []
+            group, group_lines = [], 0
         group.append(item)
+        group_lines += item_lines
     if group:
         yield group
 
