@@ -5,7 +5,8 @@ and journal commits stay in the calling process. `render_ordered` yields results
 order and keeps a bounded number of documents in flight, so memory does not grow with the
 number of documents (a 10,000-row batch streams through). Consecutive documents that can
 share a sheet (same issue date and seller) travel and render together, up to
-GROUP_SIZE at a time: one compile for all of them, split into one PDF each.
+GROUP_SIZE documents and SHEET_LINES invoice lines at a time: one compile for all of them,
+split into one PDF each.
 """
 
 from __future__ import annotations
