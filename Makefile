@@ -1,5 +1,6 @@
 # Facturier: `make demo` sets everything up and runs the monthly cycle on the example
-# workspace; `make test` runs the whole suite; `make bench` prints the speed figures.
+# workspace; `make test` runs the whole suite; `make bench` prints the speed figures
+# (`make bench ONLY=dompdf` only the side by side with DomPDF).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -39,8 +40,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -n auto -p no:cacheprovider
 
+# ONLY="dompdf batch" runs only those benchmarks (bench/bench_<name>.py); the side by side
+# with DomPDF installs Debian's php-cli and php-dompdf first when run as root.
 bench: $(STAMP)
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py $(ONLY)
 
 # Today's code next to the code the speed goals were set against (2026-11-21, before
 # Factur-X), same harness, turn about, and in instructions when valgrind is installed:

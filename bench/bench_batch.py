@@ -12,7 +12,7 @@ import random
 import shutil
 from pathlib import Path
 
-from bench.common import REPO, fresh_dir, goal, row, timed_cli_tree
+from bench.common import LAST_LARGEST_MIB, REPO, fresh_dir, goal, row, timed_cli_tree
 
 N = int(os.environ.get("BENCH_BATCH_ROWS", "10000"))  # fewer for a quick before/after comparison
 BATCH_ID = "boulangerie-martin"
@@ -40,9 +40,9 @@ def write_csv(path: Path, n: int) -> None:
             ])
 
 
-def make_workspace(n: int) -> Path:
-    """The demo configuration with one n-row CSV in the boulangerie's inbox."""
-    ws = fresh_dir("batch")
+def make_workspace(n: int, name: str = "batch") -> Path:
+    """The demo configuration with one n-row CSV in the boulangerie's inbox, in bench-out/`name`."""
+    ws = fresh_dir(name)
     demo = REPO / "examples" / "demo"
     shutil.copy(demo / "facturier.toml", ws / "facturier.toml")
     shutil.copytree(demo / "batch_clients", ws / "batch_clients")
@@ -62,9 +62,12 @@ def main() -> None:
     row("wall time", f"{wall:.2f} s")
     row("per invoice", f"{wall * 1000 / max(issued, 1):.2f} ms")
     row("CPU, all processes (user + system)", f"{cpu:.1f} s, {cpu * 1000 / max(issued, 1):.2f} ms/invoice")
+    largest = LAST_LARGEST_MIB[0]
+    row("peak RSS of the largest process", f"{largest:.0f} MiB ({largest * 2**20 / 1e6:.0f} MB)")
     row("peak RSS (main + pool workers, summed)", f"{rss:.0f} MiB")
     row("monthly ZIP", f"{zip_file.stat().st_size / 1e6:.0f} MB" if zip_file.exists() else "missing")
     assert issued == N, f"expected {N} invoices, got {issued}"
     goal(f"{N:,}-row batch with Factur-X, wall, {os.cpu_count()} cores", wall, "s", 30)
-    goal(f"{N:,}-row batch, peak RSS summed over the process tree", rss * 2**20 / 1e6, "MB", 400)
+    # Issue 27: the budget is the largest process's (/usr/bin/time -v); the sum is printed above.
+    goal(f"{N:,}-row batch, peak RSS of the largest process", largest * 2**20 / 1e6, "MB", 400)
     goal(f"{N:,}-row batch, CPU per invoice, all processes", cpu * 1000 / issued, "ms", None)

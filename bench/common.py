@@ -68,8 +68,17 @@ def timed_cli(ws: Path, *args: str) -> tuple[float, float, subprocess.CompletedP
 
 def tree_rss_kib(root_pid: int) -> int:
     """Sum of VmRSS over a process and all its descendants, from /proc (0 once it is gone)."""
+    return tree_memory_kib(root_pid)[0]
+
+
+def tree_memory_kib(root_pid: int) -> tuple[int, int]:
+    """(sum of VmRSS, largest VmHWM) over a process and its descendants, from /proc.
+
+    VmHWM is a process's own peak RSS so far: the largest of them is what `/usr/bin/time -v`
+    reports as the maximum resident set size of a command and its children.
+    """
     children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
+    rss: dict[int, tuple[int, int]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -80,13 +89,18 @@ def tree_rss_kib(root_pid: int) -> int:
             continue  # exited meanwhile
         pid = int(entry)
         children.setdefault(int(fields["PPid"].strip()), []).append(pid)
-        rss[pid] = int(fields.get("VmRSS", "0 kB").split()[0])
-    total, stack = 0, [root_pid]
+        rss[pid] = (int(fields.get("VmRSS", "0 kB").split()[0]), int(fields.get("VmHWM", "0 kB").split()[0]))
+    total, largest, stack = 0, 0, [root_pid]
     while stack:
         pid = stack.pop()
-        total += rss.get(pid, 0)
+        now, peak = rss.get(pid, (0, 0))
+        total, largest = total + now, max(largest, peak)
         stack.extend(children.get(pid, []))
-    return total
+    return total, largest
+
+
+# The largest single process's peak RSS (MiB) of the last `timed_cli_tree` run.
+LAST_LARGEST_MIB: list[float] = [0.0]
 
 
 def timed_cli_tree(ws: Path, *args: str, interval: float = 0.05, cpus: set[int] | None = None,
@@ -113,9 +127,10 @@ def timed_cli_tree(ws: Path, *args: str, interval: float = 0.05, cpus: set[int] 
             stdout=out_fh, stderr=err_fh, text=True, env=env,
             preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,  # noqa: PLW1509  (no threads here)
         )
-        peak = 0
+        peak = largest = 0
         while proc.poll() is None:
-            peak = max(peak, tree_rss_kib(proc.pid))
+            summed, biggest = tree_memory_kib(proc.pid)
+            peak, largest = max(peak, summed), max(largest, biggest)
             time.sleep(interval)
         out_fh.seek(0)
         err_fh.seek(0)
@@ -125,6 +140,7 @@ def timed_cli_tree(ws: Path, *args: str, interval: float = 0.05, cpus: set[int] 
     if proc.returncode != 0:
         raise SystemExit(f"benchmark command failed: {' '.join(args)}\n{err[-4000:]}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    LAST_LARGEST_MIB[0] = largest / 1024
     return wall, peak / 1024, out, cpu
 
 
@@ -146,3 +162,8 @@ def goal(what: str, value: float, unit: str, limit: float | None) -> None:
         GOALS.append((what, f"{value:.2f} {unit}", f"<= {limit:g} {unit}", value <= limit))
 
 
+
+
+def goal_at_least(what: str, value: float, unit: str, floor: float) -> None:
+    """Record a figure that should be at least `floor` (a speed-up ratio) for the closing summary."""
+    GOALS.append((what, f"{value:.2f} {unit}", f">= {floor:g} {unit}", value >= floor))

@@ -56,7 +56,7 @@ def pdf_date(when: datetime) -> pikepdf.String:
 def _embedded_file(pdf: pikepdf.Pdf, xml: bytes, when: datetime) -> pikepdf.Stream:
     """The /EmbeddedFile stream of the XML, Flate-compressed, with its MIME type and /Params."""
     stream = pikepdf.Stream(pdf, b"")
-    stream.write(zlib.compress(xml, 6), filter=pikepdf.Name.FlateDecode)
+    stream.write(zlib.compress(xml, 1), filter=pikepdf.Name.FlateDecode)
     stream.Type = pikepdf.Name.EmbeddedFile
     stream.Subtype = pikepdf.Name("/text/xml")  # written /text#2Fxml
     stream.Params = pikepdf.Dictionary(

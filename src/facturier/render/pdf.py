@@ -17,7 +17,6 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Final
-from xml.sax.saxutils import escape
 
 import pikepdf
 import typst
@@ -183,6 +182,12 @@ def _compiler(template: Path) -> typst.Compiler:
                           package_path=NO_PACKAGES, package_cache_path=NO_PACKAGES)
 
 
+def escape(text: str) -> str:
+    """&, < and > as XML entities, as xml.sax.saxutils.escape does (whose import pulls in
+    urllib.request, http.client and ssl: 4 % of a render worker's start-up)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _xmp_title(title: str) -> bytes:
     return f'<dc:title><rdf:Alt><rdf:li xml:lang="x-default">{escape(title)}</rdf:li></rdf:Alt></dc:title>'.encode()
 
@@ -207,7 +212,8 @@ def with_facturx(pdf: bytes, xml: bytes, when: datetime, qr: bytes | None = None
 def _save(doc: pikepdf.Pdf, version: str) -> bytes:
     buffer = io.BytesIO()
     doc.save(buffer, min_version=version, deterministic_id=True, fix_metadata_version=False,
-             stream_decode_level=pikepdf.StreamDecodeLevel.none)
+             stream_decode_level=pikepdf.StreamDecodeLevel.none,
+             object_stream_mode=pikepdf.ObjectStreamMode.generate)
     return buffer.getvalue()
 
 
