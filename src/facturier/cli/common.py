@@ -78,8 +78,8 @@ def check_date_option(value: str | None) -> str | None:
 
         try:
             check_iso_date(value)  # strict: not 20261101, a week date, nor trailing text
-        except ValueError:
-            raise typer.BadParameter(f"{value!r} is not a date in the form YYYY-MM-DD") from None
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from None
     return value
 
 
@@ -169,8 +169,8 @@ def parse_date(value: str, what: str) -> date:
 
     try:
         return check_iso_date(value)
-    except ValueError:
-        raise InputError(f"{what}: {value!r} is not a date in the form YYYY-MM-DD") from None
+    except ValueError as exc:
+        raise InputError(f"{what}: {exc}") from None
 
 
 def print_report(report: Report, as_json: bool = False) -> None:

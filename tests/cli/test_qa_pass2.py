@@ -1,0 +1,104 @@
+"""Defects of an independent QA pass over issues 24 and 26 (2026-12-06), each through the CLI.
+
+Every date that enters is held to the range Facturier computes with (1900-01-01 to
+2999-12-31): a placeholder 0001-01-01 or 9999-12-31 was a traceback (`run`, `remind`,
+`report`) or a fact recorded for good (`pay`, `dispute`, `charge`, a bank credit).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import copy_demo, journal, run_cli
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+def flat(text: str) -> str:
+    """Text with Rich's panel borders and line wrapping taken out."""
+    return " ".join(re.sub(r"[│╭╮╰╯─]", " ", text).split())
+
+
+@pytest.fixture
+def issued(tmp_path: Path) -> Path:
+    ws = copy_demo(tmp_path / "ws")
+    assert run_cli(ws, "run", "--date", "2026-11-15").code == 0
+    return ws
+
+
+RANGE = "is out of the supported range (1900-01-01 to 2999-12-31)"
+
+
+@pytest.mark.parametrize("args", [
+    ("run", "--date", "0001-01-01", "--dry-run"),
+    ("run", "--date", "9999-12-31", "--dry-run"),
+    ("remind", "--date", "0001-01-01", "--dry-run"),
+    ("balances", "--date", "9999-12-31"),
+    ("pay", "acme", "10", "--date", "0001-01-01"),
+    ("dispute", "2026-0001", "--date", "0001-01-01"),
+    ("charge", "acme", "10", "--description", "x", "--date", "0001-01-01"),
+])
+def test_a_date_out_of_range_is_a_usage_error_and_records_nothing(issued: Path, args: tuple[str, ...]) -> None:
+    """run/remind --date 0001-01-01 was a traceback; pay, dispute and charge recorded it."""
+    before = journal(issued)
+    result = run_cli(issued, *args)
+    assert result.code == 2, result.text
+    assert "Traceback" not in result.text and f"{args[args.index('--date') + 1]} {RANGE}" in flat(result.err)
+    assert journal(issued) == before
+
+
+@pytest.mark.parametrize("args", [("promise", "2026-0001", "--until", "9999-12-31"),
+                                  ("reminders", "--since", "0001-01-01")])
+def test_until_and_since_out_of_range_are_errors(issued: Path, args: tuple[str, ...]) -> None:
+    before = journal(issued)
+    result = run_cli(issued, *args)
+    assert result.code == 1 and f"Error: {args[-2]}: {args[-1]} {RANGE}" in result.err
+    assert journal(issued) == before
+
+
+def test_report_year_beyond_the_range_is_a_usage_error(issued: Path) -> None:
+    """report --year 9999 was a traceback (the year after it does not exist)."""
+    result = run_cli(issued, "report", "--year", "9999")
+    assert result.code == 2 and "Traceback" not in result.text and "2999" in result.err
+
+
+@pytest.mark.parametrize("value", ['"0001-01-01"', "0001-01-01", '"3000-01-01"'])
+def test_a_client_start_date_out_of_range_is_a_check_problem(tmp_path: Path, value: str) -> None:
+    """start_date = 0001-01-01 passed check, then every run was a traceback (ValueError: year 0)."""
+    ws = copy_demo(tmp_path / "ws")
+    acme = ws / "clients" / "acme.toml"
+    acme.write_text(acme.read_text(encoding="utf-8").replace("active = true", f"active = true\nstart_date = {value}"),
+                    encoding="utf-8")
+    checked = run_cli(ws, "check")
+    assert checked.code == 1 and f"clients/acme.toml: start_date: {value.strip(chr(34))} {RANGE}" in checked.text
+    ran = run_cli(ws, "run", "--date", "2026-11-15", "--dry-run")
+    assert ran.code == 1 and "Traceback" not in ran.text
+
+
+def test_a_bank_credit_dated_out_of_range_is_refused(issued: Path, tmp_path: Path) -> None:
+    """An OFX credit dated 0001-01-01 was imported as an unmatched payment of year 1."""
+    text = (FIXTURES / "bank" / "statement.ofx").read_text(encoding="utf-8")
+    statement = tmp_path / "old.ofx"
+    statement.write_text(re.sub(r"<DTPOSTED>\d{8}", "<DTPOSTED>00010101", text), encoding="utf-8")
+    before = journal(issued)
+    result = run_cli(issued, "import-bank", str(statement))
+    assert result.code == 1 and f"statement transaction: 0001-01-01 {RANGE}" in result.err
+    assert journal(issued) == before
+
+
+def test_a_sheet_due_date_out_of_range_is_a_row_problem(tmp_path: Path) -> None:
+    """A sheet row due 0001-01-01 was drafted as 739954 days overdue."""
+    ws = copy_demo(tmp_path / "ws")
+    (ws / "invoices.csv").write_text(
+        "invoice_id,client_name,client_email,amount,currency,due_date,sent_date,status,notes,last_stage_sent,"
+        "last_sent_at\n"
+        "INV-1,Old Ltd,old@example.org,10,EUR,0001-01-01,2026-10-01,open,,,\n", encoding="utf-8")
+    with (ws / "facturier.toml").open("a", encoding="utf-8") as fh:
+        fh.write('\n[collections]\ndry_run = false\nwindow = "00:00-24:00"\nsource = "csv"\n'
+                 'source_path = "invoices.csv"\n')
+    result = run_cli(ws, "remind", "--date", "2026-12-01")
+    assert result.code == 1 and f"invoices.csv:2:due_date: 0001-01-01 {RANGE}" in result.err
+    assert not list((ws / "data").glob("drafts/*.eml"))
