@@ -18,8 +18,8 @@ from pydantic import AfterValidator, Field, PlainValidator
 
 from facturier.config.fields import Money, Quantity, StrictModel, check_iso_date
 from facturier.core.pricing import UNIT_PRICE_DECIMALS, Discount, Pricing, Tier
-from facturier.core.usage import METRIC_NAME, QUANTITY_DECIMALS
 from facturier.core.schedule import day_in_range
+from facturier.core.usage import METRIC_NAME, QUANTITY_DECIMALS
 
 if TYPE_CHECKING:
     from facturier.config.clients import ClientConfig, LineConfig
