@@ -102,3 +102,44 @@ def test_a_sheet_due_date_out_of_range_is_a_row_problem(tmp_path: Path) -> None:
     result = run_cli(ws, "remind", "--date", "2026-12-01")
     assert result.code == 1 and f"invoices.csv:2:due_date: 0001-01-01 {RANGE}" in result.err
     assert not list((ws / "data").glob("drafts/*.eml"))
+
+
+def test_a_quickbooks_number_with_a_line_break_never_forges_a_line(tmp_path: Path) -> None:
+    """A DocNumber "10\\n40" was printed as is: the problem's message went over two lines, the
+    second looking like one of Facturier's own (`40: DocNumber: ...`)."""
+    pytest.importorskip("quickbooks")
+    from tests.quickbooks_server import ENV, QuickBooksServer, QuickBooksState, customer, invoice
+
+    state = QuickBooksState(customers=[customer("1", "ACME SAS", "ap@acme.example")],
+                            invoices=[invoice("10\n40", "1", "10", "2026-10-20")])
+    with QuickBooksServer(state) as server:
+        ws = copy_demo(tmp_path / "ws")
+        with (ws / "facturier.toml").open("a", encoding="utf-8") as fh:
+            fh.write(server.toml(str(tmp_path / "home" / "token.json")))
+        env = {**ENV, "QUICKBOOKS_REFRESH_TOKEN": "RT-1"}
+        strict = run_cli(ws, "remind", "--date", "2026-12-01", "--dry-run", env=env)
+        skipped = run_cli(ws, "remind", "--date", "2026-12-01", "--dry-run", "--skip-bad-rows", env=env)
+    assert strict.code == 1 and "QuickBooks invoice 10\\n40: DocNumber: contains U+000A" in strict.err
+    assert "row left out (--skip-bad-rows): QuickBooks invoice 10\\n40: DocNumber" in skipped.err
+    assert not any(line.startswith("40") for line in (strict.err + skipped.err).splitlines())
+
+
+def sheet_ws(tmp_path: Path, rows: list[str]) -> Path:
+    ws = copy_demo(tmp_path / "ws")
+    header = "invoice_id,client_name,client_email,amount,currency,due_date,sent_date,status,notes,last_stage_sent,last_sent_at"
+    (ws / "invoices.csv").write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    with (ws / "facturier.toml").open("a", encoding="utf-8") as fh:
+        fh.write('\n[collections]\ndry_run = false\nwindow = "00:00-24:00"\nsource = "csv"\n'
+                 'source_path = "invoices.csv"\n')
+    return ws
+
+
+@pytest.mark.parametrize("how", [("--dry-run",), ("--dry-run", "--json"), ()])
+def test_skip_bad_rows_names_every_row_it_leaves_out_in_a_dry_run_too(tmp_path: Path, how: tuple[str, ...]) -> None:
+    """Issue 24 item 7: a dry run with --skip-bad-rows said nothing of the rows it would skip."""
+    ws = sheet_ws(tmp_path, ["INV-1,Acme Corp,ap@acme.example,100,USD,2026-10-01,2026-09-01,open,,,",
+                             "INV-2,Bee Ltd,b@bee.example,12.345,EUR,2026-10-01,2026-09-01,open,,,"])
+    result = run_cli(ws, "remind", "--date", "2026-12-01", "--skip-bad-rows", *how)
+    assert result.code == 0, result.text
+    assert "row left out (--skip-bad-rows): invoices.csv:3:amount: 12.345 has more decimals than EUR allows" \
+        in result.err

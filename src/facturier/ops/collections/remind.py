@@ -110,6 +110,7 @@ class ReminderDrafts:
             to = ", ".join(dict.fromkeys(e for d in group.dues for e in d.receivable.emails))
             report.rows.append(review_row(group, subject, to, store, "would draft"))
         report.alerts.extend(Alert("warning", a.message) for a in in_flight_alerts(plan.in_flight))
+        report.alerts.extend(Alert("warning", w) for w in _left_out(plan))  # a preview shows them too
         _summary(plan, report, preview=True)
         return report
 
@@ -162,11 +163,16 @@ def _after_drafting(ws: Workspace, ledger: Ledger, plan: RemindPlan, report: Rep
     of invoices no longer open are switched off."""
     warnings = []
     if plan.sheet is not None:
-        warnings += [f"row left out (--skip-bad-rows): {p}" for p in plan.sheet.skipped]
+        warnings += _left_out(plan)
         warnings += write_back(plan.sheet, ledger.state.collections.last)
     if plan.open_numbers is not None:
         warnings += deactivate_paid_links(ws, ledger.state, ledger, set(plan.open_numbers))
     report.alerts.extend(Alert("warning", w) for w in warnings)
+
+
+def _left_out(plan: RemindPlan) -> list[str]:
+    """One warning per bad sheet row `--skip-bad-rows` left out, in a real run and a preview."""
+    return [] if plan.sheet is None else [f"row left out (--skip-bad-rows): {p}" for p in plan.sheet.skipped]
 
 
 def _summary(plan: RemindPlan, report: Report, preview: bool = False) -> None:
