@@ -126,7 +126,8 @@ def test_a_quickbooks_number_with_a_line_break_never_forges_a_line(tmp_path: Pat
 
 def sheet_ws(tmp_path: Path, rows: list[str]) -> Path:
     ws = copy_demo(tmp_path / "ws")
-    header = "invoice_id,client_name,client_email,amount,currency,due_date,sent_date,status,notes,last_stage_sent,last_sent_at"
+    header = ("invoice_id,client_name,client_email,amount,currency,due_date,sent_date,status,notes,"
+              "last_stage_sent,last_sent_at")
     (ws / "invoices.csv").write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
     with (ws / "facturier.toml").open("a", encoding="utf-8") as fh:
         fh.write('\n[collections]\ndry_run = false\nwindow = "00:00-24:00"\nsource = "csv"\n'
