@@ -144,3 +144,24 @@ def test_skip_bad_rows_names_every_row_it_leaves_out_in_a_dry_run_too(tmp_path: 
     assert result.code == 0, result.text
     assert "row left out (--skip-bad-rows): invoices.csv:3:amount: 12.345 has more decimals than EUR allows" \
         in result.err
+
+
+def test_an_outbox_that_cannot_be_written_is_a_failed_send_retried_by_the_next_run(tmp_path: Path) -> None:
+    """`data/outbox` not a folder: the run stopped on `Error: .../outbox: File exists` after
+    journalling invoice.sending, so the email was "in flight" and waited for a human's
+    --confirm-sent or --retry, though nothing had been written (the write is atomic)."""
+    ws = copy_demo(tmp_path / "ws")
+    (ws / "data").mkdir(exist_ok=True)
+    (ws / "data" / "outbox").write_text("in the way", encoding="utf-8")
+    ran = run_cli(ws, "run", "--date", "2026-11-15")
+    assert ran.code == 1 and "Traceback" not in ran.text
+    assert "ERROR: 2026-0001: not sent, retried by the next run" in ran.err
+    assert f"the outbox {ws / 'data' / 'outbox'} cannot be written" in ran.err
+    assert [e["number"] for e in journal(ws) if e["type"] == "invoice.issued" and e["mode"] == "live"] == \
+        ["2026-0001", "2026-0002"]
+    (ws / "data" / "outbox").unlink()
+    sent = run_cli(ws, "send", "--date", "2026-11-16")
+    assert sent.code == 0, sent.text
+    assert [e["number"] for e in journal(ws) if e["type"] == "invoice.sent"] == ["2026-0001"]
+    assert len(list((ws / "data" / "outbox").glob("*-2026-0001.eml"))) == 1
+    assert run_cli(ws, "verify").code == 0
