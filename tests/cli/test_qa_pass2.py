@@ -165,3 +165,33 @@ def test_an_outbox_that_cannot_be_written_is_a_failed_send_retried_by_the_next_r
     assert [e["number"] for e in journal(ws) if e["type"] == "invoice.sent"] == ["2026-0001"]
     assert len(list((ws / "data" / "outbox").glob("*-2026-0001.eml"))) == 1
     assert run_cli(ws, "verify").code == 0
+
+
+HUGE = "99999999999999999999999999999"
+
+
+@pytest.mark.parametrize("args", [
+    ("pay", "acme", HUGE, "--date", "2026-12-01"),
+    ("pay", "acme", "1000000000000000", "--date", "2026-12-01"),
+    ("charge", "acme", HUGE, "--description", "x"),
+    ("credit", "2026-0001", "--amount", HUGE),
+])
+def test_an_amount_too_large_to_round_is_an_error_not_a_traceback(issued: Path, args: tuple[str, ...]) -> None:
+    """A 29-digit amount was decimal.InvalidOperation (pay, charge, credit --amount); 10^15
+    was recorded as a payment."""
+    before = journal(issued)
+    result = run_cli(issued, *args)
+    assert result.code == 1 and "Traceback" not in result.text, result.text
+    assert "is too large (an amount stays below 1,000,000,000,000,000)" in result.err
+    assert journal(issued) == before
+
+
+def test_a_bank_credit_too_large_is_refused(issued: Path, tmp_path: Path) -> None:
+    statement = tmp_path / "big.ofx"
+    text = (FIXTURES / "bank" / "statement.ofx").read_text(encoding="utf-8")
+    statement.write_text(text.replace("<TRNAMT>1770.00", f"<TRNAMT>{HUGE}.00"), encoding="utf-8")
+    before = journal(issued)
+    result = run_cli(issued, "import-bank", str(statement))
+    assert result.code == 1 and "Traceback" not in result.text, result.text
+    assert "is too large" in result.err
+    assert journal(issued) == before
