@@ -195,3 +195,13 @@ def test_a_bank_credit_too_large_is_refused(issued: Path, tmp_path: Path) -> Non
     assert result.code == 1 and "Traceback" not in result.text, result.text
     assert "is too large" in result.err
     assert journal(issued) == before
+
+
+def test_labelled_blocks_spell_acronyms(issued: Path) -> None:
+    """At 60 columns balances printed `Dso: 90.0` and invoices `Total incl vat: 827.88`."""
+    narrow = {"TTY_COMPATIBLE": "1", "NO_COLOR": "1", "COLUMNS": "60"}
+    balances, listing = (run_cli(issued, *args, env=narrow) for args in (("balances", "--date", "2027-01-20"),
+                                                                          ("invoices",)))
+    balances.out, listing.out = (re.sub(r"\x1b\[[0-9;]*m", "", r.out) for r in (balances, listing))
+    assert balances.code == 0 and re.search(r"^DSO: ", balances.out, re.MULTILINE), balances.out
+    assert listing.code == 0 and "Total incl VAT: 827.88" in listing.out and "Dso" not in balances.out
