@@ -205,3 +205,24 @@ def test_labelled_blocks_spell_acronyms(issued: Path) -> None:
     balances.out, listing.out = (re.sub(r"\x1b\[[0-9;]*m", "", r.out) for r in (balances, listing))
     assert balances.code == 0 and re.search(r"^DSO: ", balances.out, re.MULTILINE), balances.out
     assert listing.code == 0 and "Total incl VAT: 827.88" in listing.out and "Dso" not in balances.out
+
+
+def test_a_dry_run_after_a_real_run_does_not_say_the_days_drafts_would_be_made(issued: Path) -> None:
+    """The dry run's page headed the drafts an earlier run made "Drafts that would be made (2)"
+    under "0 draft(s) would be made"; checked in headless Chromium."""
+    from tests.chromium import find_chromium, render_page
+
+    chromium = find_chromium()
+    if chromium is None:
+        pytest.skip("Chromium is not installed")
+    with (issued / "facturier.toml").open("a", encoding="utf-8") as fh:
+        fh.write('\n[collections]\ndry_run = false\nwindow = "00:00-24:00"\n')
+    assert run_cli(issued, "remind", "--date", "2027-01-06").code == 0
+    again = run_cli(issued, "remind", "--date", "2027-01-06", "--dry-run")
+    assert again.code == 0 and "0 draft(s) would be made" in again.out
+    page = issued / "exports" / "review-2027-01-06.html"
+    seen = render_page(chromium, page, expressions={
+        "headings": "Array.from(document.querySelectorAll('h2')).map(h => h.innerText)",
+        "links": "document.querySelectorAll('a.open').length"})
+    assert seen.values["headings"][0] == "Drafts that would be made (0), drafts made earlier today (2)"
+    assert seen.values["links"] == 2
