@@ -226,3 +226,26 @@ def test_a_dry_run_after_a_real_run_does_not_say_the_days_drafts_would_be_made(i
         "links": "document.querySelectorAll('a.open').length"})
     assert seen.values["headings"][0] == "Drafts that would be made (0), drafts made earlier today (2)"
     assert seen.values["links"] == 2
+
+
+def test_the_language_note_goes_once_every_row_says_its_language_and_country(tmp_path: Path) -> None:
+    """The note says "or add the columns to the sheet"; with the columns filled on every row it
+    still came on every remind and from check."""
+    header = ("invoice_id,client_name,client_email,amount,currency,due_date,sent_date,status,notes,"
+              "last_stage_sent,last_sent_at,language,country,business")
+    ws = copy_demo(tmp_path / "ws")
+    rows = ["INV-1,Café Dupont,c@dupont.example,100,EUR,2026-10-20,2026-09-20,open,,,,fr,FR,yes",
+            "INV-2,Acme Corp,ap@acme.example,50,USD,2026-10-20,2026-09-20,open,,,,en,US,yes"]
+    (ws / "invoices.csv").write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    with (ws / "facturier.toml").open("a", encoding="utf-8") as fh:
+        fh.write('\n[collections]\ndry_run = false\nwindow = "00:00-24:00"\nsource = "csv"\n'
+                 'source_path = "invoices.csv"\n')
+    checked, reminded = run_cli(ws, "check"), run_cli(ws, "remind", "--date", "2026-12-01", "--dry-run")
+    assert checked.code == 0 and reminded.code == 0, checked.text + reminded.text
+    assert "collections.language" not in checked.text + reminded.text
+    # One row without them: the defaults apply to it, and both say so again.
+    with (ws / "invoices.csv").open("a", encoding="utf-8") as fh:
+        fh.write("INV-3,Bee,b@bee.example,10,EUR,2026-10-20,2026-09-20,open,,,,,,\n")
+    checked, reminded = run_cli(ws, "check"), run_cli(ws, "remind", "--date", "2026-12-01", "--dry-run")
+    assert "warning: facturier.toml: collections.language: not set" in checked.out
+    assert "Note: facturier.toml: collections.language: not set" in reminded.out

@@ -61,8 +61,11 @@ def remind(ws: Workspace, day: date, now: datetime, *, dry_run: bool = False, cl
     if not preview and not window.open:
         return _nothing(preview, f"Nothing drafted: {window.message()} ([collections] window = "
                                  f"\"{collections.window}\", {ws.config.timezone}).")
+    plans: list[RemindPlan] = []
+
     def make(state: LedgerState) -> ReminderDrafts:
         plan = plan_run(ws, state, day, client, skip_bad_rows)
+        plans.append(plan)
         if review is not None:
             review.left_alone = left_alone(ws, state, plan, client)
         return ReminderDrafts(ws, plan, store, review)
@@ -70,7 +73,8 @@ def remind(ws: Workspace, day: date, now: datetime, *, dry_run: bool = False, cl
     report = carry_out(ws.root, make, dry_run=preview)
     if preview and not dry_run:
         report.notes.append(f"Note: {notice}.")
-    report.notes.extend(f"Note: {w}." for w in sheet_warnings(ws.config))  # said on every run, not only by check
+    rows = next((p.sheet.rows.values() for p in plans if p.sheet is not None), None)
+    report.notes.extend(f"Note: {w}." for w in sheet_warnings(ws.config, rows))  # every run, not only check
     if preview and window.message():
         report.notes.append(f"Note: {window.message()}; a real run now would draft nothing.")
     return report
