@@ -249,3 +249,14 @@ def test_the_language_note_goes_once_every_row_says_its_language_and_country(tmp
     checked, reminded = run_cli(ws, "check"), run_cli(ws, "remind", "--date", "2026-12-01", "--dry-run")
     assert "warning: facturier.toml: collections.language: not set" in checked.out
     assert "Note: facturier.toml: collections.language: not set" in reminded.out
+
+
+@pytest.mark.parametrize("args", [("report", "--year", "2026"), ("export", "revenues", "--year", "2026"),
+                                  ("export", "fec", "--year", "2026")])
+def test_out_naming_a_folder_is_a_usage_error(issued: Path, args: tuple[str, ...]) -> None:
+    """`report --out /tmp` said `Error: /.tmp.cde94142c7aa.tmp: Is a directory` (a temporary
+    file's name, at the root)."""
+    folder = issued / "exports"
+    folder.mkdir(exist_ok=True)
+    result = run_cli(issued, *args, "--out", str(folder))
+    assert result.code == 2 and "is a directory" in flat(result.err) and ".tmp" not in result.err

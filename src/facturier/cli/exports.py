@@ -13,7 +13,7 @@ app.add_typer(export_app, name="export")
 
 YearOpt = typer.Option(..., "--year", min=1900, max=2999, help="Year of the period.")
 MonthOpt = typer.Option(None, "--month", min=1, max=12, help="Month of the period (1-12).")
-OutOpt = typer.Option(None, "--out", help="Output file (default: exports/<name>-<period>.csv).")
+OutOpt = typer.Option(None, "--out", dir_okay=False, help="Output file (default: exports/<name>-<period>.csv).")
 ExcelOpt = typer.Option(False, "--excel", help="';' separator, decimal commas and a BOM for spreadsheets.")
 
 
