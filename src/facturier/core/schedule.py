@@ -14,10 +14,14 @@ EARLIEST_DAY = date(1900, 1, 1)
 LATEST_DAY = date(2999, 12, 31)
 
 
+class DayOutOfRange(ValueError):
+    """A real day outside EARLIEST_DAY..LATEST_DAY (a ValueError: validators report it as any other)."""
+
+
 def day_in_range(day: date) -> date:
-    """`day` when Facturier can compute with it, else ValueError saying the supported range."""
+    """`day` when Facturier can compute with it, else DayOutOfRange saying the supported range."""
     if not EARLIEST_DAY <= day <= LATEST_DAY:
-        raise ValueError(f"{day.isoformat()} is out of the supported range "
+        raise DayOutOfRange(f"{day.isoformat()} is out of the supported range "
                          f"({EARLIEST_DAY.isoformat()} to {LATEST_DAY.isoformat()})")
     return day
 
