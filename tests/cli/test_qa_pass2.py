@@ -260,3 +260,15 @@ def test_out_naming_a_folder_is_a_usage_error(issued: Path, args: tuple[str, ...
     folder.mkdir(exist_ok=True)
     result = run_cli(issued, *args, "--out", str(folder))
     assert result.code == 2 and "is a directory" in flat(result.err) and ".tmp" not in result.err
+
+
+@pytest.mark.parametrize("width", [60, 80, 100, 200])
+def test_no_help_text_is_cut_at_any_width(tmp_path: Path, width: int) -> None:
+    """At 60 columns `report --help` showed `exports/report-<…` and the exports `<…`: the
+    `[1900<=x<=2999]` range of --year widened the option column and a long path in the help
+    text could not wrap."""
+    from tests.cli.test_tables import all_commands
+
+    for command in all_commands():
+        result = run_cli(tmp_path, *command, "--help", env={"COLUMNS": str(width)})
+        assert result.code == 0 and "…" not in result.out, (command, result.out)
