@@ -272,3 +272,15 @@ def test_no_help_text_is_cut_at_any_width(tmp_path: Path, width: int) -> None:
     for command in all_commands():
         result = run_cli(tmp_path, *command, "--help", env={"COLUMNS": str(width)})
         assert result.code == 0 and "…" not in result.out, (command, result.out)
+
+
+@pytest.mark.parametrize("name", ["Brouillons&Z-", "Drafts&2D3-"])
+def test_an_imap_mailbox_name_that_is_not_modified_utf7_still_gives_a_link(name: str) -> None:
+    """The review page's IMAP link decoded the Drafts mailbox's name as modified UTF-7
+    (RFC 3501) and raised binascii.Error / UnicodeDecodeError on a name that is not."""
+    from facturier.config.collections import ImapConfig
+    from facturier.ops.collections.review import imap_link
+
+    config = ImapConfig(host="mail.example", username="u", password_env="X")
+    link = imap_link(config, f"{name}/7")
+    assert link.startswith("imap://u@mail.example:993/") and link.endswith("/;UID=7") and "%26" in link
