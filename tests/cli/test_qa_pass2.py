@@ -284,3 +284,21 @@ def test_an_imap_mailbox_name_that_is_not_modified_utf7_still_gives_a_link(name:
     config = ImapConfig(host="mail.example", username="u", password_env="X")
     link = imap_link(config, f"{name}/7")
     assert link.startswith("imap://u@mail.example:993/") and link.endswith("/;UID=7") and "%26" in link
+
+
+@pytest.mark.parametrize("args", [
+    ("pay", "northwind", "10", "--date", "2026-12-01", "--ref", "VIR\r\n123"),
+    ("pay", "northwind", "10", "--date", "2026-12-01", "--ref", "a\tb"),
+    ("dispute", "2026-0002", "--reason", "late\x1b[31m"),
+    ("credit", "2026-0001", "--reason", "erreur\u202e"),
+    ("charge", "acme", "10", "--description", "Line\nTwo"),
+    ("charge", "acme", "10", "--description", "\u202eevil"),
+])
+def test_free_text_options_refuse_control_and_format_characters(issued: Path, args: tuple[str, ...]) -> None:
+    """Issue 24 item 11's class: `pay --ref` took CR, LF and TAB, `charge --description` a line
+    break or a right-to-left override (printed on the invoice), `dispute`/`credit --reason`
+    ESC; all journalled. Every configuration value already refuses them."""
+    before = journal(issued)
+    result = run_cli(issued, *args)
+    assert result.code == 2 and "control and format characters" in flat(result.err), result.text
+    assert journal(issued) == before

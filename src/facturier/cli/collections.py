@@ -12,6 +12,7 @@ from facturier.cli.common import (
     DateOpt,
     JsonOpt,
     app,
+    check_text_option,
     finish,
     load,
     parse_date,
@@ -100,7 +101,8 @@ def reminders(
 def dispute(
     ctx: typer.Context,
     number: str = typer.Argument(..., help="The invoice number."),
-    reason: str | None = typer.Option(None, "--reason", help="Why the client disputes it (kept in the journal)."),
+    reason: str | None = typer.Option(None, "--reason", callback=check_text_option,
+                                         help="Why the client disputes it (kept in the journal)."),
     resolve: bool = typer.Option(False, "--resolve", help="The dispute is over: reminders resume."),
     date: str | None = DateOpt,
     as_json: bool = JsonOpt,

@@ -86,6 +86,21 @@ def check_date_option(value: str | None) -> str | None:
     return value
 
 
+def check_text_option(value: str | None) -> str | None:
+    """Refuse a control or format character (a line break, ESC, a bidi override) in a free
+    text option that is journalled or printed on a document (--reason, --ref, --description),
+    as in every configuration value: a usage error (exit 2). (usage --id/--key are checked
+    where the record is built, exit 1.)"""
+    if value is not None:
+        from facturier.config.fields import check_visible
+
+        try:
+            check_visible(value)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from None
+    return value
+
+
 DateOpt = typer.Option(
     None, "--date", metavar="DATE", callback=check_date_option,
     help="Run as if today were this date (YYYY-MM-DD)."

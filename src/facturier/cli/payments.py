@@ -12,6 +12,7 @@ from facturier.cli.common import (
     JsonOpt,
     app,
     check_date_option,
+    check_text_option,
     load,
     parse_date,
     print_report,
@@ -33,7 +34,7 @@ def pay(
         ..., "--date", callback=check_date_option, help="Date the money was received (YYYY-MM-DD)."
     ),
     method: str = typer.Option("transfer", "--method", help="transfer, card, cash, cheque or other."),
-    ref: str | None = typer.Option(None, "--ref", help="Bank or cheque reference."),
+    ref: str | None = typer.Option(None, "--ref", callback=check_text_option, help="Bank or cheque reference."),
     invoice: str | None = typer.Option(None, "--invoice", help="Settle this invoice only."),
     currency: str | None = typer.Option(None, "--currency", help="Default: the client's currency."),
     as_json: bool = JsonOpt,
@@ -80,7 +81,7 @@ def credit(
     line: list[int] | None = typer.Option(
         None, "--line", min=1, help="Credit this line of the invoice in full (1-based; repeatable)."
     ),
-    reason: str | None = typer.Option(None, "--reason", help="Printed on the credit note."),
+    reason: str | None = typer.Option(None, "--reason", callback=check_text_option, help="Printed on the credit note."),
     date: str | None = DateOpt,
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Show the credit note that would be issued; write nothing."

@@ -13,6 +13,7 @@ from facturier.cli.common import (
     FacturierTyper,
     JsonOpt,
     app,
+    check_text_option,
     load,
     print_report,
     root_of,
@@ -37,7 +38,8 @@ def record(
     date: str | None = typer.Option(None, "--date", help="Day the usage happened (YYYY-MM-DD; default today)."),
     record_id: str | None = typer.Option(None, "--id",
                                          help="Unique id: a record with an id already recorded is ignored."),
-    key: str | None = typer.Option(None, "--key", help="What a unique count counts (a user, a device...)."),
+    key: str | None = typer.Option(None, "--key",
+                                   help="What a unique count counts (a user, a device...)."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Record one usage record."""
@@ -102,7 +104,8 @@ def charge(
     ctx: typer.Context,
     client: str = typer.Argument(..., help="Client id."),
     amount: str = typer.Argument(..., help="Amount excl. VAT, like 49.90."),
-    description: str = typer.Option(..., "--description", help="The line's text on the invoice."),
+    description: str = typer.Option(..., "--description", callback=check_text_option,
+                                     help="The line's text on the invoice."),
     vat_rate: str | None = typer.Option(None, "--vat-rate", help="VAT rate in percent (default: the issuer's)."),
     date: str | None = DateOpt,
     as_json: bool = JsonOpt,
