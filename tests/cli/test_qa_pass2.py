@@ -302,3 +302,14 @@ def test_free_text_options_refuse_control_and_format_characters(issued: Path, ar
     result = run_cli(issued, *args)
     assert result.code == 2 and "control and format characters" in flat(result.err), result.text
     assert journal(issued) == before
+
+
+def test_a_review_page_of_one_client_says_so(issued: Path) -> None:
+    """`remind --client northwind` rewrote the day's review page with northwind's rows only,
+    and nothing on it said the other clients were not looked at."""
+    result = run_cli(issued, "remind", "--date", "2027-01-06", "--client", "northwind", "--dry-run")
+    assert result.code == 0, result.text
+    page = (issued / "exports" / "review-2027-01-06.html").read_text(encoding="utf-8")
+    assert "Note: only &#39;northwind&#39; (--client): other clients&#39; invoices were not looked at" in page
+    assert "2026-0001" not in page and "2026-0002" in page
+    assert "Note: only 'northwind' (--client)" in result.out

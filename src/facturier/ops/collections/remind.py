@@ -19,6 +19,7 @@ from facturier.adapters.google.sheet_log import log_drafts
 from facturier.adapters.sheets import sheet_warnings
 from facturier.core.dunning import ClientReminder, check_window
 from facturier.core.errors import FacturierError, InputError
+from facturier.core.text import printable
 from facturier.ops.collections.apply import REVIEW_COLUMNS, apply_plan, review_row
 from facturier.ops.collections.drafts import DraftBuilder
 from facturier.ops.collections.formal_notice import attacher_for
@@ -77,6 +78,9 @@ def remind(ws: Workspace, day: date, now: datetime, *, dry_run: bool = False, cl
     report.notes.extend(f"Note: {w}." for w in sheet_warnings(ws.config, rows))  # every run, not only check
     if preview and window.message():
         report.notes.append(f"Note: {window.message()}; a real run now would draft nothing.")
+    if client is not None:  # the day's review page then lists this client only: say so there too
+        report.notes.append(f"Note: only {printable(client)!r} (--client): other clients' invoices were not "
+                            "looked at, and are not on the review page.")
     return report
 
 
