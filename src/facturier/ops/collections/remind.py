@@ -79,8 +79,9 @@ def remind(ws: Workspace, day: date, now: datetime, *, dry_run: bool = False, cl
     if preview and window.message():
         report.notes.append(f"Note: {window.message()}; a real run now would draft nothing.")
     if client is not None:  # the day's review page then lists this client only: say so there too
+        page = ", and are not on the review page" if review is not None else ""
         report.notes.append(f"Note: only {printable(client)!r} (--client): other clients' invoices were not "
-                            "looked at, and are not on the review page.")
+                            f"looked at{page}.")
     return report
 
 
