@@ -313,3 +313,16 @@ def test_a_review_page_of_one_client_says_so(issued: Path) -> None:
     assert "Note: only &#39;northwind&#39; (--client): other clients&#39; invoices were not looked at" in page
     assert "2026-0001" not in page and "2026-0002" in page
     assert "Note: only 'northwind' (--client)" in result.out
+
+
+@pytest.mark.parametrize("content", ["", "\n\n", ";;;\n"])
+def test_an_empty_csv_sheet_is_told_as_a_file_not_a_google_range(tmp_path: Path, content: str) -> None:
+    """An empty invoices.csv said "the range is empty: check the spreadsheet id, the range and
+    that the sheet is shared with your account" (Google Sheets' words)."""
+    ws = sheet_ws(tmp_path, [])
+    (ws / "invoices.csv").write_text(content, encoding="utf-8")
+    checked, reminded = run_cli(ws, "check"), run_cli(ws, "remind", "--date", "2026-12-01", "--dry-run")
+    for result in (checked, reminded):
+        assert result.code == 1 and "invoices.csv:1:(header): no header row: the file's first line must name " \
+            "the columns" in result.text, result.text
+        assert "spreadsheet id" not in result.text

@@ -41,6 +41,7 @@ from facturier.config.fields import check_country, check_currency, check_email, 
 from facturier.core.dunning import Receivable
 from facturier.core.errors import FacturierError
 from facturier.core.sheets import (
+    EMPTY_FILE,
     CellChecks,
     SheetDefaults,
     SheetParse,
@@ -352,14 +353,15 @@ class CsvSheetSource(SheetSource):
         """The whole file parsed."""
         _, rows = self._load()
         return parse_sheet(rows, sheet=self.path.name, today=today, checks=CHECKS,
-                           write_back=self.write_back_enabled)
+                           write_back=self.write_back_enabled, empty=EMPTY_FILE)
 
     def write_back(self, updates: Sequence[WriteBack]) -> list[str]:
         """Read the file again, set the two cells of each row found, write it back atomically."""
         if not updates or not self.write_back_enabled:
             return []
         shape, rows = self._load()
-        parsed = parse_sheet(rows[:1], sheet=self.path.name, today=date.min, checks=CHECKS, write_back=True)
+        parsed = parse_sheet(rows[:1], sheet=self.path.name, today=date.min, checks=CHECKS, write_back=True,
+                             empty=EMPTY_FILE)
         columns = parsed.columns
         if "invoice_id" not in columns or "last_stage_sent" not in columns or "last_sent_at" not in columns:
             return [f"{self.path.name}: not written back: {p}" for p in map(str, parsed.problems)]
