@@ -326,3 +326,15 @@ def test_an_empty_csv_sheet_is_told_as_a_file_not_a_google_range(tmp_path: Path,
         assert result.code == 1 and "invoices.csv:1:(header): no header row: the file's first line must name " \
             "the columns" in result.text, result.text
         assert "spreadsheet id" not in result.text
+
+
+@pytest.mark.parametrize("args", [("dispute", "INV-1"), ("promise", "INV-1", "--until", "2027-01-10")])
+def test_dispute_of_a_sheet_row_says_where_its_reminders_come_from(tmp_path: Path, args: tuple[str, ...]) -> None:
+    """`dispute INV-1042` of a sheet row said "no invoice numbered 'INV-1042'", though every
+    reminder of it names that number: the user is told how to stop them instead."""
+    ws = sheet_ws(tmp_path, ["INV-1,Acme Corp,ap@acme.example,100,USD,2026-10-01,2026-09-01,open,,,"])
+    before = journal(ws)
+    result = run_cli(ws, *args, "--date", "2026-12-01")
+    assert result.code == 1 and "'INV-1' in this workspace's ledger" in result.err
+    assert 'source = "csv"; to stop the reminders of a sheet row, change its status in the sheet' in result.err
+    assert journal(ws) == before
