@@ -338,3 +338,14 @@ def test_dispute_of_a_sheet_row_says_where_its_reminders_come_from(tmp_path: Pat
     assert result.code == 1 and "'INV-1' in this workspace's ledger" in result.err
     assert 'source = "csv"; to stop the reminders of a sheet row, change its status in the sheet' in result.err
     assert journal(ws) == before
+
+
+@pytest.mark.parametrize("flag", ["--retry", "--confirm-sent"])
+def test_send_retry_with_dry_run_sends_nothing(tmp_path: Path, flag: str) -> None:
+    """`send --retry 2027-0003 --dry-run` emailed the invoice for real (--dry-run was ignored)."""
+    ws = copy_demo(tmp_path / "ws")
+    assert run_cli(ws, "run", "--date", "2026-11-16").code == 0  # after the send day: not emailed
+    before, outbox = journal(ws), sorted((ws / "data").glob("outbox/*.eml"))
+    result = run_cli(ws, "send", flag, "2026-0001", "--dry-run")
+    assert result.code == 1 and "take no --dry-run" in result.err, result.text
+    assert journal(ws) == before and sorted((ws / "data").glob("outbox/*.eml")) == outbox
