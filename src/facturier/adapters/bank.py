@@ -17,6 +17,7 @@ from facturier.adapters.bank_mt940 import parse_mt940
 from facturier.adapters.bank_ofx import parse_ofx
 from facturier.adapters.bank_record import BankTransaction
 from facturier.core.errors import InputError
+from facturier.core.schedule import day_in_range
 
 __all__ = ["FORMATS", "PARSERS", "BankTransaction", "detect_format", "parse_statement"]
 
@@ -63,4 +64,10 @@ def parse_statement(content: bytes, fmt: str, csv_config: Any = None) -> list[Ba
     parser = PARSERS.get(fmt)
     if parser is None:
         raise InputError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
-    return parser(content, csv_config)
+    found = parser(content, csv_config)
+    for tx in found:  # a placeholder date (0001-01-01) would be a payment no invoice can match
+        try:
+            day_in_range(tx.date)
+        except ValueError as exc:
+            raise InputError(f"{tx.where}: statement transaction: {exc}" if tx.where else str(exc)) from None
+    return found

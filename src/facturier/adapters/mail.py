@@ -133,7 +133,13 @@ class OutboxMailer(MailTransport):
         while path.exists():  # a retry within the same second keeps both files
             counter += 1
             path = self.outbox / f"{stamp}-{ref}-{counter}.eml"
-        atomic_write(path, message.as_bytes())
+        try:
+            atomic_write(path, message.as_bytes())
+        except OSError as exc:
+            # Written atomically: nothing is in the outbox, so the message was surely not
+            # accepted (a failed send, retried by the next run), never an unknown outcome.
+            raise MailConnectionError(f"the outbox {self.outbox} cannot be written: "
+                                      f"{exc.strerror or exc}") from None
         return message_id
 
 

@@ -38,6 +38,7 @@ from facturier.adapters.sheets import CHECKS, SheetSource, WriteBack
 from facturier.config.collections import QuickBooksConfig
 from facturier.core.errors import FacturierError
 from facturier.core.sheets import SheetParse, SheetProblem, parse_sheet
+from facturier.core.text import printable
 
 SCOPE = "com.intuit.quickbooks.accounting"  # the least Intuit offers for invoices and customers
 PAGE_SIZE = 1000  # QuickBooks' largest MAXRESULTS
@@ -294,7 +295,8 @@ class InvoiceProblem(SheetProblem):
     invoice: str = ""
 
     def __str__(self) -> str:
-        return f"QuickBooks invoice {self.invoice}: {FIELDS.get(self.column, self.column)}: {self.message}"
+        # The number is QuickBooks' text: a line break in it must not start a forged line.
+        return f"QuickBooks invoice {printable(self.invoice)}: {FIELDS.get(self.column, self.column)}: {self.message}"
 
 
 class QuickBooksSource(SheetSource):

@@ -30,7 +30,7 @@ import re
 import stat
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -41,6 +41,7 @@ from facturier.config.fields import check_country, check_currency, check_email, 
 from facturier.core.dunning import Receivable
 from facturier.core.errors import FacturierError
 from facturier.core.sheets import (
+    EMPTY_FILE,
     CellChecks,
     SheetDefaults,
     SheetParse,
@@ -352,14 +353,15 @@ class CsvSheetSource(SheetSource):
         """The whole file parsed."""
         _, rows = self._load()
         return parse_sheet(rows, sheet=self.path.name, today=today, checks=CHECKS,
-                           write_back=self.write_back_enabled)
+                           write_back=self.write_back_enabled, empty=EMPTY_FILE)
 
     def write_back(self, updates: Sequence[WriteBack]) -> list[str]:
         """Read the file again, set the two cells of each row found, write it back atomically."""
         if not updates or not self.write_back_enabled:
             return []
         shape, rows = self._load()
-        parsed = parse_sheet(rows[:1], sheet=self.path.name, today=date.min, checks=CHECKS, write_back=True)
+        parsed = parse_sheet(rows[:1], sheet=self.path.name, today=date.min, checks=CHECKS, write_back=True,
+                             empty=EMPTY_FILE)
         columns = parsed.columns
         if "invoice_id" not in columns or "last_stage_sent" not in columns or "last_sent_at" not in columns:
             return [f"{self.path.name}: not written back: {p}" for p in map(str, parsed.problems)]
@@ -439,14 +441,16 @@ def sheet_defaults(collections: Any) -> SheetDefaults:
     return SheetDefaults(collections.language, collections.country, collections.business)
 
 
-def sheet_warnings(config: Any) -> list[str]:
+def sheet_warnings(config: Any, rows: Iterable[SheetRow] | None = None) -> list[str]:
     """`check`'s warning for a French issuer whose sheet rows are not said to be French: since
-    issue 24 they are drafted in English, without the French late-payment mentions."""
+    issue 24 they are drafted in English, without the French late-payment mentions. With the
+    sheet's `rows` at hand, none when every row says its language and country itself (the
+    remedy the warning gives: the defaults are then never used)."""
     collections = config.collections
     if collections.source not in ("csv", "sheets") or config.issuer.country != "FR":
         return []
     unset = [key for key in ("language", "country") if key not in collections.model_fields_set]
-    if not unset:
+    if not unset or (rows is not None and all(r.language and r.country for r in rows)):
         return []
     return [(f"facturier.toml: collections.{unset[0]}: not set: sheet rows without a `language` / `country` "
             f"column are reminded in {collections.language!r} with no French late-payment mentions (L441-10, "
@@ -465,6 +469,17 @@ def check_sheet_source(config: Any, root: Path, today: date) -> list[str]:
     return [str(p) for p in parsed.problems]
 
 
+def csv_sheet_rows(config: Any, root: Path, today: date) -> tuple[SheetRow, ...] | None:
+    """The good rows of a CSV sheet source, for `sheet_warnings`; None for any other source or
+    a sheet that cannot be read (`check_sheet_source` says why)."""
+    if config.collections.source != "csv":
+        return None
+    try:
+        return open_sheet_source(config, root).read(today).rows
+    except SheetError:
+        return None
+
+
 __all__ = ["CsvSheetSource", "GoogleSheetSource", "SheetError", "SheetReceivables",
-           "SheetSource", "WriteBack", "check_sheet_source", "contained_path", "open_sheet_source",
+           "SheetSource", "WriteBack", "check_sheet_source", "contained_path", "csv_sheet_rows", "open_sheet_source",
            "sheet_receivables", "sheet_warnings"]

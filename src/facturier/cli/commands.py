@@ -98,14 +98,15 @@ def _connector_problems(ws: Any, warnings: list[str]) -> list[str]:
     """A CSV sheet source's rows (problems), and the Google and QuickBooks sign-ins (warnings)."""
     from facturier.adapters.google.auth import google_warnings
     from facturier.adapters.quickbooks import quickbooks_warnings
-    from facturier.adapters.sheets import check_sheet_source, sheet_warnings
+    from facturier.adapters.sheets import check_sheet_source, csv_sheet_rows, sheet_warnings
     from facturier.adapters.slack import check_webhook
 
+    day = today(ws.config.timezone)
     warnings.extend(google_warnings(ws.config, ws.root))
     warnings.extend(quickbooks_warnings(ws.config, ws.root))
-    warnings.extend(sheet_warnings(ws.config))
+    warnings.extend(sheet_warnings(ws.config, csv_sheet_rows(ws.config, ws.root, day)))
     warnings.extend(check_webhook(ws.config.collections.slack, os.environ))
-    return check_sheet_source(ws.config, ws.root, today(ws.config.timezone))
+    return check_sheet_source(ws.config, ws.root, day)
 
 
 @app.command()

@@ -75,9 +75,12 @@ def check_date_option(value: str | None) -> str | None:
     """Reject a malformed --date while parsing arguments: a usage error (exit 2)."""
     if value is not None:
         from facturier.config.fields import check_iso_date
+        from facturier.core.schedule import DayOutOfRange
 
         try:
             check_iso_date(value)  # strict: not 20261101, a week date, nor trailing text
+        except DayOutOfRange as exc:
+            raise typer.BadParameter(str(exc)) from None
         except ValueError:
             raise typer.BadParameter(f"{value!r} is not a date in the form YYYY-MM-DD") from None
     return value
@@ -177,9 +180,12 @@ def writing_date(value: str | None, timezone: str, dry_run: bool = False) -> dat
 def parse_date(value: str, what: str) -> date:
     """An ISO date or a clear error naming the option."""
     from facturier.config.fields import check_iso_date
+    from facturier.core.schedule import DayOutOfRange
 
     try:
         return check_iso_date(value)
+    except DayOutOfRange as exc:
+        raise InputError(f"{what}: {exc}") from None
     except ValueError:
         raise InputError(f"{what}: {value!r} is not a date in the form YYYY-MM-DD") from None
 

@@ -11,9 +11,26 @@ from facturier.cli.common import FacturierTyper, app, console, load
 export_app = FacturierTyper(help="Accounting CSV exports (regenerable at any time).", no_args_is_help=True)
 app.add_typer(export_app, name="export")
 
-YearOpt = typer.Option(..., "--year", min=1900, max=9999, help="Year of the period.")
-MonthOpt = typer.Option(None, "--month", min=1, max=12, help="Month of the period (1-12).")
-OutOpt = typer.Option(None, "--out", help="Output file (default: exports/<name>-<period>.csv).")
+
+
+def check_year(value: int) -> int:
+    """--year within the supported dates (core.schedule): a usage error otherwise. Checked here,
+    not with min/max, whose `[1900<=x<=2999]` widens every --help's option column."""
+    if not 1900 <= value <= 2999:
+        raise typer.BadParameter(f"{value} is not a year from 1900 to 2999")
+    return value
+
+
+def check_month(value: int | None) -> int | None:
+    """--month 1 to 12 (a callback, for the same reason as `check_year`)."""
+    if value is not None and not 1 <= value <= 12:
+        raise typer.BadParameter(f"{value} is not a month from 1 to 12")
+    return value
+
+
+YearOpt = typer.Option(..., "--year", metavar="YEAR", callback=check_year, help="Year of the period (1900-2999).")
+MonthOpt = typer.Option(None, "--month", metavar="MONTH", callback=check_month, help="Month of the period (1-12).")
+OutOpt = typer.Option(None, "--out", dir_okay=False, help="Output file (default: exports/<name>-<period>.csv).")
 ExcelOpt = typer.Option(False, "--excel", help="';' separator, decimal commas and a BOM for spreadsheets.")
 
 

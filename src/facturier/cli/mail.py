@@ -36,6 +36,9 @@ def send(
     day = writing_date(date, ws.config.timezone, dry_run)
     if confirm_sent and retry:
         raise InputError("use --confirm-sent or --retry, not both")
+    if (confirm_sent or retry) and dry_run:  # as remind: a retry with --dry-run sent the email for real
+        raise InputError("--confirm-sent and --retry settle a send for real; they take no --dry-run "
+                         "(`facturier send --dry-run` shows what the send rules would deliver)")
     if confirm_sent or retry:
         report = resolve_in_flight(ws, confirm_sent or retry or "", "confirm" if confirm_sent else "retry")
     else:

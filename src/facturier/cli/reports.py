@@ -10,8 +10,10 @@ from facturier.cli.common import DateOpt, app, console, load, run_date
 from facturier.cli.exports import YearOpt, export_app
 from facturier.store.paths import WorkspacePaths
 
-FecOutOpt = typer.Option(None, "--out", help="Output file (default: exports/<SIREN>FEC<YYYY>1231.txt).")
-ReportOutOpt = typer.Option(None, "--out", help="Output file (default: exports/report-<YEAR>.html).")
+FecOutOpt = typer.Option(None, "--out", dir_okay=False,
+                         help="Output file (default: <SIREN>FEC<YYYY>1231.txt in exports/).")
+ReportOutOpt = typer.Option(None, "--out", dir_okay=False,
+                            help="Output file (default: report-<YEAR>.html in exports/).")
 LanguageOpt = typer.Option(None, "--language", help="fr or en (default: fr for a French issuer, else en).")
 
 

@@ -177,7 +177,11 @@ def print_blocks(console: Console, title: str, columns: Sequence[str], cells: Se
             console.print(Text.assemble((f"{label}: ", "bold"), value), soft_wrap=False, overflow="fold")
 
 
+# Column-name words that are acronyms: a block reads `DSO: 90.0`, `Total incl VAT: 827.88`.
+ACRONYMS = {"dso": "DSO", "vat": "VAT", "id": "ID", "iban": "IBAN", "bic": "BIC", "url": "URL", "pdf": "PDF"}
+
+
 def block_label(name: str) -> str:
-    """`days_overdue` -> `Days overdue`."""
-    label = header_label(name)
+    """`days_overdue` -> `Days overdue`, `dso` -> `DSO`."""
+    label = " ".join(ACRONYMS.get(word, word) for word in header_label(name).split(" "))
     return label[:1].upper() + label[1:]

@@ -27,6 +27,7 @@ from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.fr import siren, siret
 
 from facturier.core.numbering import number_problem, render_number
+from facturier.core.schedule import day_in_range
 
 # Plain decimal text, the one syntax of every decimal a user writes (TOML values, CSV cells):
 # an optional minus, ASCII digits, one '.'; no exponent, grouping, spaces or other digits.
@@ -74,13 +75,15 @@ def plain_decimal(text: str) -> Decimal | None:
 
 
 def check_iso_date(text: str) -> date:
-    """A strict YYYY-MM-DD date (fromisoformat alone would take "20261102" or week dates)."""
+    """A strict YYYY-MM-DD date (fromisoformat alone would take "20261102" or week dates),
+    within the supported range (core.schedule.day_in_range)."""
     if not _ISO_DATE.fullmatch(text):
         raise ValueError(f"{text!r} is not a date in the form YYYY-MM-DD")
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise ValueError(f"{text!r} is not a valid date (no such day)") from None
+    return day_in_range(day)
 
 
 def _decimal_parser(example: str, kind: str) -> Callable[[Any], Decimal]:

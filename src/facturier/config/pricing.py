@@ -18,6 +18,7 @@ from pydantic import AfterValidator, Field, PlainValidator
 
 from facturier.config.fields import Money, Quantity, StrictModel, check_iso_date
 from facturier.core.pricing import UNIT_PRICE_DECIMALS, Discount, Pricing, Tier
+from facturier.core.schedule import day_in_range
 from facturier.core.usage import METRIC_NAME, QUANTITY_DECIMALS
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ def parse_day(value: Any) -> date:
     if isinstance(value, datetime):
         raise ValueError(f"{value.isoformat()} is a date-time; write a date like 2026-11-01")
     if isinstance(value, date):
-        return value
+        return day_in_range(value)
     if isinstance(value, str):
         return check_iso_date(value)
     raise ValueError(f"expected a date like 2026-11-01, got {value!r}")

@@ -56,6 +56,15 @@ def line_amount_problem(quantity: Decimal, unit_price: Decimal) -> str | None:
     return None
 
 
+def check_size(amount: Decimal, what: str) -> Decimal:
+    """The amount, refused when it reaches MAX_LINE_AMOUNT: every amount that enters (a payment,
+    a bank credit, a charge, a credit note's amount) stays where rounding is exact (a 29-digit
+    amount cannot even be rounded to cents: decimal.InvalidOperation)."""
+    if abs(amount) >= MAX_LINE_AMOUNT:
+        raise InputError(f"{what}: {amount} is too large (an amount stays below {MAX_LINE_AMOUNT:,})")
+    return amount
+
+
 def to_decimal(value: object, what: str = "amount") -> Decimal:
     """Parse a str or int as a finite Decimal; floats and bools are refused."""
     if isinstance(value, (bool, float)):
@@ -75,7 +84,7 @@ def to_decimal(value: object, what: str = "amount") -> Decimal:
         raise InputError(f"{what}: {value!r} is not a decimal number")
     if not result.is_finite():
         raise InputError(f"{what}: {value!r} is not a finite number")
-    return result
+    return check_size(result, what)
 
 
 def received_amount(text: str, currency: str | None, what: str, *, decimal_mark: str = ".") -> Decimal:
@@ -92,15 +101,16 @@ def received_amount(text: str, currency: str | None, what: str, *, decimal_mark:
         raise InputError(f"{what}: {raw!r} is negative; a credit is a positive amount")
     if not _RECEIVED_TEXT.fullmatch(plain):
         raise InputError(f"{what}: {raw!r} is not a plain amount (digits, {decimal_mark!r} as decimal mark)")
-    amount = Decimal(plain)
+    amount = check_size(Decimal(plain), what)
     if amount <= ZERO:
         raise InputError(f"{what}: {raw!r} is not a positive amount")
     return amount if currency is None else check_minor_unit(amount, currency, what)
 
 
 def check_minor_unit(amount: Decimal, currency: str, what: str) -> Decimal:
-    """The amount at the currency's minor unit, refused when it has more decimals than that."""
-    rounded = quantize(amount, currency)
+    """The amount at the currency's minor unit, refused when it has more decimals than that
+    (or is too large: `check_size`)."""
+    rounded = quantize(check_size(amount, what), currency)
     if rounded != amount:
         raise InputError(f"{what}: {amount} has more decimals than {currency} allows")
     return rounded

@@ -5,6 +5,26 @@ from __future__ import annotations
 import calendar
 from datetime import date, timedelta
 
+# The days Facturier computes with. Python's dates stop at years 1 and 9999, and a period,
+# a due date or an aging bucket near either end overflows; no invoice, payment or usage
+# record belongs there (0001-01-01 or 9999-12-31 is a typo or a placeholder), so every date
+# that enters (command line, configuration, batch and usage rows, sheet cells) is held to
+# this range, with one message, instead of failing later in a computation.
+EARLIEST_DAY = date(1900, 1, 1)
+LATEST_DAY = date(2999, 12, 31)
+
+
+class DayOutOfRange(ValueError):
+    """A real day outside EARLIEST_DAY..LATEST_DAY (a ValueError: validators report it as any other)."""
+
+
+def day_in_range(day: date) -> date:
+    """`day` when Facturier can compute with it, else DayOutOfRange saying the supported range."""
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise DayOutOfRange(f"{day.isoformat()} is out of the supported range "
+                         f"({EARLIEST_DAY.isoformat()} to {LATEST_DAY.isoformat()})")
+    return day
+
 
 def month_key(day: date) -> str:
     """'YYYY-MM' of a date: the period a monthly invoice covers."""

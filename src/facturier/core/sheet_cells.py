@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from facturier.core.money import ZERO, quantize
+from facturier.core.schedule import day_in_range
 
 LANGUAGES = ("fr", "en")  # those of the reminder templates
 STATUSES = ("overdue", "open", "paid", "draft", "void", "cancelled", "canceled")
@@ -115,7 +116,12 @@ def parse_amount(value: Any, currency: str) -> Decimal:
 
 
 def parse_date(value: Any) -> date:
-    """A date cell: a serial number (days since 1899-12-30), ISO text, or a formatted date."""
+    """A date cell: a serial number (days since 1899-12-30), ISO text, or a formatted date,
+    within the supported range (0001-01-01 is a placeholder, not a due date)."""
+    return day_in_range(_cell_date(value))
+
+
+def _cell_date(value: Any) -> date:
     if isinstance(value, bool):
         raise ValueError(f"{value!r} is not a date")
     if isinstance(value, (int, float)):

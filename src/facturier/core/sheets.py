@@ -141,12 +141,17 @@ def header_name(cell: Any) -> str:
     return "_".join(str(cell).strip().lower().replace("-", " ").split())
 
 
+EMPTY_RANGE = "the range is empty: check the spreadsheet id, the range and that the sheet is shared with your account"
+EMPTY_FILE = ("no header row: the file's first line must name the columns (invoice_id, client_name, client_email, "
+              "amount, currency, due_date, ...), then one line per invoice")
+
+
 def parse_sheet(values: Sequence[Sequence[Any]], *, sheet: str, today: date, checks: CellChecks,
-                write_back: bool = False, first_row: int = 1) -> SheetParse:
-    """Read a sheet's cells (header first) into receivable rows and problems."""
+                write_back: bool = False, first_row: int = 1, empty: str = EMPTY_RANGE) -> SheetParse:
+    """Read a sheet's cells (header first) into receivable rows and problems; `empty` is what
+    a sheet without a header row is told (a Google range, or a CSV file: EMPTY_FILE)."""
     if not values or not any(cell_text(c) for c in values[0]):
-        return SheetParse((), (SheetProblem(sheet, first_row, "(header)", "the range is empty: check the "
-                          "spreadsheet id, the range and that the sheet is shared with your account"),), {})
+        return SheetParse((), (SheetProblem(sheet, first_row, "(header)", empty),), {})
     columns, problems = _columns(values[0], sheet, first_row, write_back)
     if problems:
         return SheetParse((), tuple(problems), columns)

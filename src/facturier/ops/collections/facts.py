@@ -53,10 +53,29 @@ def _require_open(state: LedgerState, doc: DocumentIssued, day: date) -> None:
             return
 
 
+def not_in_the_ledger(ws: Workspace, state: LedgerState, number: str) -> None:
+    """With a sheet or QuickBooks source, a number the ledger lacks is most likely one of its
+    rows: say where the reminders come from instead of "no invoice numbered" (nothing is read:
+    no network, no sign-in)."""
+    collections = ws.config.collections
+    if not collections.external_source or state.document(number) is not None:
+        return
+    if collections.source == "quickbooks":
+        how = ("QuickBooks invoices are reminded while their balance is open; to stop them, set "
+               "[collections] enabled = false or settle the invoice in QuickBooks")
+    else:
+        how = ("to stop the reminders of a sheet row, change its status in the sheet (only open and overdue "
+               "rows are reminded)")
+    raise InputError(f"no invoice numbered {number!r} in this workspace's ledger: dispute and promise apply to "
+                     f"the ledger's invoices, and the reminders come from [collections] source = "
+                     f"\"{collections.source}\"; {how}")
+
+
 def dispute(ws: Workspace, number: str, day: date, reason: str | None, resolve: bool) -> Report:
     """Stop the reminders of an invoice under dispute, or (`resolve`) let them resume."""
     with Ledger(ws.root) as ledger:
         state = ledger.state
+        not_in_the_ledger(ws, state, number)
         disputed = number in state.collections.disputed
         if resolve:
             doc = state.document(number)
@@ -85,6 +104,7 @@ def dispute(ws: Workspace, number: str, day: date, reason: str | None, resolve: 
 def promise(ws: Workspace, number: str, day: date, until: date) -> Report:
     """A promise to pay by `until`: no reminder for the invoice before that day."""
     with Ledger(ws.root) as ledger:
+        not_in_the_ledger(ws, ledger.state, number)
         doc = collectable_invoice(ledger.state, number, day)
         if until <= day:
             raise InputError(f"--until {until} must be after {day}: a promise is about a day still to come")

@@ -20,6 +20,7 @@ from facturier.adapters.sheets import sheet_warnings
 from facturier.core.dunning import ClientReminder, check_window
 from facturier.core.errors import FacturierError, InputError
 from facturier.ops.collections import settle
+from facturier.core.text import printable
 from facturier.ops.collections.apply import REVIEW_COLUMNS, apply_plan, review_row
 from facturier.ops.collections.drafts import DraftBuilder
 from facturier.ops.collections.formal_notice import attacher_for
@@ -63,8 +64,11 @@ def remind(ws: Workspace, day: date, now: datetime, *, dry_run: bool = False, cl
     if not preview and not window.open:
         return _nothing(preview, f"Nothing drafted: {window.message()} ([collections] window = "
                                  f"\"{collections.window}\", {ws.config.timezone}).")
+    plans: list[RemindPlan] = []
+
     def make(state: LedgerState) -> ReminderDrafts:
         plan = plan_run(ws, state, day, client, skip_bad_rows)
+        plans.append(plan)
         if review is not None:
             review.left_alone = left_alone(ws, state, plan, client)
         return ReminderDrafts(ws, plan, store, review)
@@ -72,9 +76,14 @@ def remind(ws: Workspace, day: date, now: datetime, *, dry_run: bool = False, cl
     report = carry_out(ws.root, make, dry_run=preview)
     if preview and not dry_run:
         report.notes.append(f"Note: {notice}.")
-    report.notes.extend(f"Note: {w}." for w in sheet_warnings(ws.config))  # said on every run, not only by check
+    rows = next((p.sheet.rows.values() for p in plans if p.sheet is not None), None)
+    report.notes.extend(f"Note: {w}." for w in sheet_warnings(ws.config, rows))  # every run, not only check
     if preview and window.message():
         report.notes.append(f"Note: {window.message()}; a real run now would draft nothing.")
+    if client is not None:  # the day's review page then lists this client only: say so there too
+        page = ", and are not on the review page" if review is not None else ""
+        report.notes.append(f"Note: only {printable(client)!r} (--client): other clients' invoices were not "
+                            f"looked at{page}.")
     return report
 
 

@@ -22,6 +22,7 @@ Each draft has an **Open draft** link to where it is:
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 import os
 import re
@@ -264,6 +265,9 @@ def decode_mutf7(name: str) -> str:
         if not encoded:
             return "&"
         data = encoded.replace(",", "/")
-        return base64.b64decode(data + "=" * (-len(data) % 4)).decode("utf-16-be")
+        try:
+            return base64.b64decode(data + "=" * (-len(data) % 4)).decode("utf-16-be")
+        except (binascii.Error, UnicodeDecodeError):
+            return match.group(0)  # not modified UTF-7 after all: the name as the server wrote it
 
     return _SHIFTED.sub(shifted, name)
