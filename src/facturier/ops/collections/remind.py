@@ -19,8 +19,8 @@ from facturier.adapters.google.sheet_log import log_drafts
 from facturier.adapters.sheets import sheet_warnings
 from facturier.core.dunning import ClientReminder, check_window
 from facturier.core.errors import FacturierError, InputError
-from facturier.ops.collections import settle
 from facturier.core.text import printable
+from facturier.ops.collections import settle
 from facturier.ops.collections.apply import REVIEW_COLUMNS, apply_plan, review_row
 from facturier.ops.collections.drafts import DraftBuilder
 from facturier.ops.collections.formal_notice import attacher_for
