@@ -33,6 +33,8 @@ class Accounts:
         self._dirty: dict[tuple[str, str], set[str]] = {}
         self._next_pos: dict[tuple[str, str], int] = {}
         self._new: dict[tuple[str, str], dict[str, int]] = {}
+        # (client, issue year) of the invoice rows the last events changed (split balance views)
+        self.years: set[tuple[str, int]] = set()
         # client -> currency -> [excl, vat, incl] in minor units (credit notes negative)
         self.revenue = ByClient(db, "revenue", "SELECT currency, excl, vat, incl FROM revenue WHERE client = ? "
                                 "ORDER BY currency", lambda rows: {r[0]: list(r[1:]) for r in rows})
@@ -44,6 +46,12 @@ class Accounts:
         self._dirty.clear()
         self._next_pos.clear()
         self._new.clear()
+
+    def release(self, client: str) -> None:
+        """Drop the client's accounts read for this command, unless changed and not yet written back."""
+        for key in [k for k in self._cache if k[0] == client and k not in self._dirty]:
+            del self._cache[key]
+            self._next_pos.pop(key, None)
 
     def get(self, client: str, currency: str, rows: bool = True) -> Account | None:
         """The account of a client in a currency, or None. Without `rows`, its aggregates alone
@@ -86,6 +94,10 @@ class Accounts:
             self._dirty.setdefault((client, currency), set())
         return found
 
+    def row_count(self, client: str) -> int:
+        """How many invoice rows the client's accounts hold (all currencies)."""
+        return int(self.db.execute("SELECT count(*) FROM invoice_rows WHERE client = ?", (client,)).fetchone()[0])
+
     def pairs(self) -> list[tuple[str, str]]:
         """Every (client, currency) with an account, sorted."""
         return [(c, cur)
@@ -127,6 +139,9 @@ class Accounts:
         """Mark a row to write back; a new row takes the next position (account order)."""
         key = (account.client, account.currency)
         self._dirty.setdefault(key, set()).add(number)
+        row = account.invoices.get(number)
+        if row is not None:
+            self.years.add((account.client, date.fromordinal(row[0]).year))
         if new:
             self._new.setdefault(key, {})[number] = self._next_pos[key]
             self._next_pos[key] += 1

@@ -161,6 +161,35 @@ class Index:
                                    (owner, year))
         return [r[0] for r in rows]
 
+    def count_of(self, owner: str) -> int:
+        """How many documents name `owner` as client or seller."""
+        return int(self.db.execute("SELECT count(*) FROM owners WHERE owner = ?", (owner,)).fetchone()[0])
+
+    def years_of(self, owner: str) -> list[int]:
+        """The years of the documents naming `owner`, ascending."""
+        return self._years("SELECT min(year) FROM owners WHERE owner = ? AND year > ?", owner)
+
+    def _years(self, query: str, key: str) -> list[int]:
+        """The distinct years `query` (the smallest year of `key` above a year) gives, one index
+        seek a year: not one row read per document or payment of a long history."""
+        years: list[int] = []
+        while (row := self.db.execute(query, (key, years[-1] if years else -1)).fetchone())[0] is not None:
+            years.append(int(row[0]))
+        return years
+
+    def payment_count(self, client: str) -> int:
+        """How many payments of the client."""
+        return int(self.db.execute("SELECT count(*) FROM payments WHERE client = ?", (client,)).fetchone()[0])
+
+    def payment_years(self, client: str) -> list[int]:
+        """The years of the client's payments, ascending."""
+        return self._years("SELECT min(year) FROM payments WHERE client = ? AND year > ?", client)
+
+    def payments_in(self, client: str, year: int) -> list[int]:
+        """Offsets of the client's payments dated in `year`, journal order."""
+        return [r[0] for r in self.db.execute("SELECT offset FROM payments WHERE client = ? AND year = ? "
+                                              "ORDER BY offset", (client, year))]
+
     def sold_by_batch_sellers(self, year: int) -> int:
         """How many documents of the year were issued in a batch seller's name."""
         return int(self.db.execute("SELECT count(*) FROM documents WHERE year = ? AND seller != 'issuer'",
