@@ -7,6 +7,7 @@ import json
 import sqlite3
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from facturier.core.accounts import Account
 from facturier.core.money import minor_digits, to_minor
@@ -16,6 +17,8 @@ from facturier.store.events import (
     PaymentRecorded,
 )
 from facturier.store.state.schema import ByClient, TableMap, quiet_gc
+
+FACTS_BATCH = 2000
 
 
 class Accounts:
@@ -33,6 +36,11 @@ class Accounts:
         self._dirty: dict[tuple[str, str], set[str]] = {}
         self._next_pos: dict[tuple[str, str], int] = {}
         self._new: dict[tuple[str, str], dict[str, int]] = {}
+        # Rows of `facts`, `revenue` and `last_currency` the events gave, written at `flush`
+        # (three statements a commit, not three an entry: no use case reads them in between).
+        self._facts: list[tuple[Any, ...]] = []
+        self._revenue: dict[tuple[str, str], list[int]] = {}
+        self._currency: dict[str, str] = {}
         # (client, issue year) of the invoice rows the last events changed (split balance views)
         self.years: set[tuple[str, int]] = set()
         # client -> currency -> [excl, vat, incl] in minor units (credit notes negative)
@@ -46,6 +54,9 @@ class Accounts:
         self._dirty.clear()
         self._next_pos.clear()
         self._new.clear()
+        self._facts.clear()
+        self._revenue.clear()
+        self._currency.clear()
 
     def release(self, client: str) -> None:
         """Drop the client's accounts read for this command, unless changed and not yet written back."""
@@ -151,18 +162,17 @@ class Accounts:
         if isinstance(ev, PaymentRecorded):
             account = self.account(ev.client, ev.currency)
             account.add_payment(ev.date, ev.amount, [(a.number, a.amount) for a in ev.allocation], ev.unallocated)
-            self.db.execute("INSERT INTO facts VALUES (?, ?, ?, 'payment', ?, NULL, NULL, ?, ?, ?)",
-                            (offset, ev.client, ev.currency, ev.date.toordinal(), str(ev.amount), str(ev.unallocated),
-                             json.dumps([[a.number, str(a.amount)] for a in ev.allocation])))
+            self._fact((offset, ev.client, ev.currency, "payment", ev.date.toordinal(), None, None,
+                                str(ev.amount), str(ev.unallocated),
+                                json.dumps([[a.number, str(a.amount)] for a in ev.allocation])))
             for a in ev.allocation:
                 self._touch(account, a.number)
             self._dirty.setdefault((ev.client, ev.currency), set())
         elif isinstance(ev, DocumentIssued) and ev.direct_live:
             account = self.account(ev.client, ev.currency)
-            self.db.execute("INSERT INTO facts VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
-                            (offset, ev.client, ev.currency, "credit" if ev.is_credit_note else "invoice",
-                             ev.date.toordinal(), (ev.refers_to or "") if ev.is_credit_note else ev.number,
-                             ev.due_date.toordinal(), str(ev.total_incl_vat)))
+            self._fact((offset, ev.client, ev.currency, "credit" if ev.is_credit_note else "invoice",
+                                ev.date.toordinal(), (ev.refers_to or "") if ev.is_credit_note else ev.number,
+                                ev.due_date.toordinal(), str(ev.total_incl_vat), None, None))
             if ev.is_credit_note:
                 account.add_credit(ev.date, ev.refers_to or "", ev.total_incl_vat)
                 self._touch(account, ev.refers_to or "")
@@ -171,12 +181,18 @@ class Accounts:
                 account.add_invoice(ev.number, ev.date, ev.due_date, ev.total_incl_vat)
                 self._touch(account, ev.number, new)
             sign = -1 if ev.is_credit_note else 1
-            excl, vat, incl = (sign * to_minor(v, ev.currency)
-                               for v in (ev.total_excl_vat, ev.total_vat, ev.total_incl_vat))
-            self.db.execute("INSERT INTO revenue VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
-                            "excl = excl + excluded.excl, vat = vat + excluded.vat, incl = incl + excluded.incl",
-                            (ev.client, ev.currency, excl, vat, incl))
-            self.db.execute("INSERT OR REPLACE INTO last_currency VALUES (?, ?)", (ev.client, ev.currency))
+            sums = self._revenue.setdefault((ev.client, ev.currency), [0, 0, 0])
+            for i, value in enumerate((ev.total_excl_vat, ev.total_vat, ev.total_incl_vat)):
+                sums[i] += sign * to_minor(value, ev.currency)
+            self._currency[ev.client] = ev.currency
+
+    def _fact(self, row: tuple[Any, ...]) -> None:
+        """A row of `facts`, written with the next ones (a few thousand at a time: a state built
+        from scratch does not hold them all)."""
+        self._facts.append(row)
+        if len(self._facts) >= FACTS_BATCH:
+            self.db.executemany("INSERT INTO facts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self._facts)
+            self._facts.clear()
 
     def flush(self) -> None:
         """Write back the accounts and rows changed since the last flush."""
@@ -195,3 +211,11 @@ class Accounts:
                 [(a.client, a.currency, n, new.get(n, 0), *a.invoices[n]) for n in numbers if n in a.invoices])
         self._dirty.clear()
         self._new.clear()
+        db.executemany("INSERT INTO facts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self._facts)
+        db.executemany("INSERT INTO revenue VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET excl = excl + "
+                       "excluded.excl, vat = vat + excluded.vat, incl = incl + excluded.incl",
+                       [(*key, *sums) for key, sums in self._revenue.items()])
+        db.executemany("INSERT OR REPLACE INTO last_currency VALUES (?, ?)", list(self._currency.items()))
+        self._facts.clear()
+        self._revenue.clear()
+        self._currency.clear()

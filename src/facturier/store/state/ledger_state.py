@@ -94,6 +94,7 @@ class LedgerState:
         self.track_years = track_years
         self.every_year = False  # views are built for every year (`verify`, `rebuild`)
         self._years_table = False
+        self._pending: set[str] = set()
         self.db = db
         self.position = position
         self._prefix = prefix  # (offset, xxh3 of the journal before it)
@@ -120,7 +121,7 @@ class LedgerState:
         ev = parse_event(entry)
         for apply in self._appliers:
             apply(ev, offset)
-        self.db.executemany("INSERT OR IGNORE INTO views_pending VALUES (?)", [(c,) for c in _clients_of(ev)])
+        self._pending.update(_clients_of(ev))  # into views_pending at commit: one statement, not one an entry
         if self.track_years:
             years = [(client, "balance", year) for client, year in self.accounts.years]
             if isinstance(ev, (DocumentIssued, PaymentRecorded)):
@@ -144,6 +145,8 @@ class LedgerState:
     def commit(self) -> None:
         """Write back the accounts and the position reached, then commit (a dry run never commits)."""
         self.accounts.flush()
+        self.db.executemany("INSERT OR IGNORE INTO views_pending VALUES (?)", [(c,) for c in sorted(self._pending)])
+        self._pending.clear()
         if not self.track_years:  # built from scratch: every year of the clients is pending
             self._years_pending(())
             self.db.execute("INSERT OR IGNORE INTO views_pending_years SELECT client, '*', 0 FROM views_pending")
@@ -161,6 +164,7 @@ class LedgerState:
         """Abandon the open transaction (what was read of the accounts goes with it)."""
         if self.db.in_transaction:
             self.db.execute("ROLLBACK")
+        self._pending.clear()
         self.accounts.forget()
 
     def catch_up(self, end: int) -> None:
