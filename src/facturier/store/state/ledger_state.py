@@ -59,6 +59,10 @@ def prefix_hasher(path: Path, offset: int, start: Any = None) -> Any:
 YEARS_TABLE = ("CREATE TABLE views_pending_years(client TEXT, kind TEXT, year INTEGER, "
                "PRIMARY KEY(client, kind, year)) WITHOUT ROWID")
 
+# Entries applied between two writes of the accounts' changed rows in one transaction (a long
+# catch-up, a state built from scratch): the rows read for them are then dropped.
+TRIM_EVERY = 20_000
+
 # The folder of a dry run's private copy of the state file (`opening._snapshot`).
 PRIVATE_PREFIX = "facturier-dry-run-"
 
@@ -95,6 +99,7 @@ class LedgerState:
         self.every_year = False  # views are built for every year (`verify`, `rebuild`)
         self._years_table = False
         self._pending: set[str] = set()
+        self._applied = 0
         self.db = db
         self.position = position
         self._prefix = prefix  # (offset, xxh3 of the journal before it)
@@ -121,6 +126,9 @@ class LedgerState:
         ev = parse_event(entry)
         for apply in self._appliers:
             apply(ev, offset)
+        self._applied += 1
+        if self._applied % TRIM_EVERY == 0:
+            self.accounts.trim()
         self._pending.update(_clients_of(ev))  # into views_pending at commit: one statement, not one an entry
         if self.track_years:
             years = [(client, "balance", year) for client, year in self.accounts.years]

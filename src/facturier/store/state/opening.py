@@ -26,8 +26,9 @@ from facturier.store.state.schema import (
 )
 
 # Indexes kept beside the schema's (made when missing, in the opening transaction): the years
-# of a client's payments for its split views, one seek a year.
-EXTRA_INDEXES = ("CREATE INDEX IF NOT EXISTS payments_client_year ON payments(client, year)",)
+# of a client's payments and invoices for its split views, one seek a year, and a year's rows.
+EXTRA_INDEXES = ("CREATE INDEX IF NOT EXISTS payments_client_year ON payments(client, year)",
+                 "CREATE INDEX IF NOT EXISTS invoice_rows_issued ON invoice_rows(client, currency, issued)")
 
 
 def _indexed(db: sqlite3.Connection) -> None:
