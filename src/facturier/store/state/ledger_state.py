@@ -128,6 +128,7 @@ class LedgerState:
             apply(ev, offset)
         self._applied += 1
         if self._applied % TRIM_EVERY == 0:
+            self.index.flush()
             self.accounts.trim()
         self._pending.update(_clients_of(ev))  # into views_pending at commit: one statement, not one an entry
         if self.track_years:
@@ -153,6 +154,8 @@ class LedgerState:
     def commit(self) -> None:
         """Write back the accounts and the position reached, then commit (a dry run never commits)."""
         self.accounts.flush()
+        self.reports.flush()
+        self.index.flush()
         self.db.executemany("INSERT OR IGNORE INTO views_pending VALUES (?)", [(c,) for c in sorted(self._pending)])
         self._pending.clear()
         if not self.track_years:  # built from scratch: every year of the clients is pending
@@ -173,6 +176,8 @@ class LedgerState:
         if self.db.in_transaction:
             self.db.execute("ROLLBACK")
         self._pending.clear()
+        self.reports.forget()
+        self.index.forget()
         self.accounts.forget()
 
     def catch_up(self, end: int) -> None:
