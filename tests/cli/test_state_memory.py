@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -48,3 +49,22 @@ def test_a_dry_run_holds_no_copy_of_the_state_file_in_memory_and_leaves_none_beh
     assert rss < 150, f"{rss:.0f} MiB for a {PADDING >> 20} MiB state file"
     assert private_copies() == before
     assert not list((ws / "data").glob("state.sqlite-*"))
+
+
+def test_the_copy_of_a_killed_dry_run_is_removed_by_the_next_one(ws: Path) -> None:
+    assert run_cli(ws, "run", "--date", "2026-11-15").code == 0
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    orphan = Path(tempfile.gettempdir()) / f"{PRIVATE_PREFIX}{dead}-test"
+    orphan.mkdir()
+    (orphan / "state.sqlite").write_bytes(b"x" * 1000)
+    alive = Path(tempfile.gettempdir()) / f"{PRIVATE_PREFIX}{os.getpid()}-test"
+    alive.mkdir()
+    try:
+        res = run_cli(ws, "run", "--dry-run", "--date", "2026-12-15")
+        assert res.code == 0, res.text
+        assert not orphan.exists()
+        assert alive.is_dir()  # a copy of a process still running is left alone
+    finally:
+        shutil.rmtree(orphan, ignore_errors=True)
+        shutil.rmtree(alive, ignore_errors=True)

@@ -100,7 +100,8 @@ def _snapshot(path: Path) -> sqlite3.Connection | None:
     """
     if Path(f"{path}-wal").exists():
         return None
-    folder = Path(tempfile.mkdtemp(prefix=PRIVATE_PREFIX))
+    _drop_orphan_copies()
+    folder = Path(tempfile.mkdtemp(prefix=f"{PRIVATE_PREFIX}{os.getpid()}-"))
     copy = folder / "state.sqlite"
     try:
         shutil.copyfile(path, copy)
@@ -116,6 +117,21 @@ def _snapshot(path: Path) -> sqlite3.Connection | None:
     except (sqlite3.DatabaseError, OSError):
         shutil.rmtree(folder, ignore_errors=True)
         return _memory()
+
+
+def _drop_orphan_copies() -> None:
+    """Remove the private copies of dry runs that were killed (their process is gone): a copy is
+    as large as the state file."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{PRIVATE_PREFIX}*-*"):
+        pid = folder.name.removeprefix(PRIVATE_PREFIX).split("-", 1)[0]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            pass  # alive (another user's process): left alone
 
 
 def _memory() -> sqlite3.Connection:
