@@ -123,3 +123,23 @@ def test_views_written_in_one_file_are_split_by_the_next_command_and_deleted_yea
     ok(ws, "pay", "acme", "1", "--date", "2025-02-25")
     assert (ws / "data/balance/acme/2024.json").is_file()
     assert run_cli(ws, "verify").code == 0
+
+
+def test_years_a_command_journalled_but_never_wrote_are_written_by_the_next_one(
+        history: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A command stopped between its journal commit and its views (a kill, a full disk) leaves
+    the years its entries changed pending with them: the next command writes them."""
+    from facturier.ops import views as ops_views
+
+    def stopped(*args: object, **kwargs: object) -> set[str]:
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as m:
+        m.setattr(ops_views, "write_views", stopped)
+        res = run_cli(history, "pay", "acme", "7", "--date", "2024-12-28")  # a 2024 payment
+        assert res.code != 0
+    assert not any(p["amount"] == "7.00" for p in read(history, "payments/acme/2024.json")["payments"])
+    assert run_cli(history, "verify").code != 0  # the 2024 year is behind the journal
+    ok(history, "pay", "northwind", "1", "--date", "2025-02-26")  # another client: acme's years come first
+    assert any(p["amount"] == "7.00" for p in read(history, "payments/acme/2024.json")["payments"])
+    assert run_cli(history, "verify").code == 0
