@@ -79,7 +79,7 @@ def split_balance_views(state: LedgerState, client: str) -> Iterator[tuple[str, 
     path = f"data/balance/{client}.json"
     changed = balance_years_changed(state, client, accounts, as_of, state.journal.parent.parent / path)
     yield path, view_bytes({**head, "years": [str(y) for y in years]})  # after the old one was read
-    yield from year_files(state, client, "balance", years, changed,
+    yield from year_files(client, "balance", years, changed,
                           lambda year: balance_year_bytes(state, client, accounts, as_of, year))
 
 
@@ -174,7 +174,7 @@ def payment_views(state: LedgerState, client: str) -> Iterator[tuple[str, ViewCo
         return
     years = state.index.payment_years(client)
     yield path, view_bytes({"client": client, "years": [str(y) for y in years]})
-    yield from year_files(state, client, "payments", years, state.years_pending(client, "payments"),
+    yield from year_files(client, "payments", years, state.years_pending(client, "payments"),
                           lambda year: view_bytes({"client": client, "year": str(year), "payments": payment_items(
                               state, client, state.index.payments_in(client, year))}))
 

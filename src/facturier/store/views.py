@@ -61,7 +61,7 @@ def built(content: ViewContent) -> bytes:
     return content if isinstance(content, bytes) else content()
 
 
-def year_files(state: LedgerState, client: str, kind: str, years: list[int],
+def year_files(client: str, kind: str, years: list[int],
                changed: set[int] | None, build: Callable[[int], bytes]) -> Iterator[tuple[str, ViewContent]]:
     """data/<kind>/<client>/<year>.json of each year: built now when `changed` (None: all) has
     it, else `Later`."""
@@ -98,7 +98,7 @@ def revenue_views(state: LedgerState, clients: set[str] | None) -> Iterator[tupl
         years = state.index.years_of(client)
         yield f"data/revenues/{client}.json", view_bytes(
             {**revenue_summary(state, client), "years": [str(y) for y in years]})
-        yield from year_files(state, client, "revenues", years, state.years_pending(client, "revenues"),
+        yield from year_files(client, "revenues", years, state.years_pending(client, "revenues"),
                               partial(revenue_year_bytes, state, client))
 
 
