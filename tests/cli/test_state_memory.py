@@ -12,6 +12,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import pytest
+
 from facturier.store.state.ledger_state import PRIVATE_PREFIX
 from tests.conftest import run_cli
 
@@ -68,3 +70,22 @@ def test_the_copy_of_a_killed_dry_run_is_removed_by_the_next_one(ws: Path) -> No
     finally:
         shutil.rmtree(orphan, ignore_errors=True)
         shutil.rmtree(alive, ignore_errors=True)
+
+
+def test_a_dry_run_without_room_for_its_copy_reads_the_state_file_and_writes_nothing(
+        ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from facturier.store.state import opening
+
+    assert run_cli(ws, "run", "--date", "2026-11-15").code == 0
+    state = ws / "data" / "state.sqlite"
+    before = state.read_bytes()
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(opening.shutil, "copyfile", full)
+    copies = private_copies()
+    res = run_cli(ws, "run", "--dry-run", "--date", "2026-12-15")
+    assert res.code == 0, res.text
+    assert "note:" not in res.err  # the saved state was read, not rebuilt
+    assert state.read_bytes() == before and private_copies() == copies

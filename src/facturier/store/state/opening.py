@@ -93,7 +93,8 @@ def entry_ending_at(journal: Path, end: int) -> tuple[int, str] | None:
 
 def _snapshot(path: Path) -> sqlite3.Connection | None:
     """A private copy of the state file for a dry run, which must write nothing in the workspace
-    (not even SQLite's -wal and -shm files); None while another process has it open in WAL.
+    (not even SQLite's -wal and -shm files); None while another process has it open in WAL, or
+    when the temporary folder has no room for it.
 
     The copy is a temporary file (removed by `LedgerState.close`), not memory: a copy held in
     memory cost the size of the state file (831 MiB for `remind --dry-run` at 1M entries).
@@ -101,8 +102,11 @@ def _snapshot(path: Path) -> sqlite3.Connection | None:
     if Path(f"{path}-wal").exists():
         return None
     _drop_orphan_copies()
-    folder = Path(tempfile.mkdtemp(prefix=f"{PRIVATE_PREFIX}{os.getpid()}-"))
-    copy = folder / "state.sqlite"
+    try:
+        folder = Path(tempfile.mkdtemp(prefix=f"{PRIVATE_PREFIX}{os.getpid()}-"))
+        copy = folder / "state.sqlite"
+    except OSError:
+        return None
     try:
         shutil.copyfile(path, copy)
         with open(copy, "r+b") as fh:
@@ -111,12 +115,17 @@ def _snapshot(path: Path) -> sqlite3.Connection | None:
             if fh.read(20)[18:20] == b"\x02\x02":
                 fh.seek(18)
                 fh.write(b"\x01\x01")
-        db = sqlite3.connect(copy, isolation_level=None, check_same_thread=False)
+    except OSError:  # no room for a copy: the file itself is read, in a transaction never committed
+        shutil.rmtree(folder, ignore_errors=True)
+        return None
+    db = sqlite3.connect(copy, isolation_level=None, check_same_thread=False)
+    try:
         db.execute("PRAGMA journal_mode = MEMORY")
-        return db
-    except (sqlite3.DatabaseError, OSError):
+    except sqlite3.DatabaseError:  # not a database: this dry run builds its state in memory
+        db.close()
         shutil.rmtree(folder, ignore_errors=True)
         return _memory()
+    return db
 
 
 def _drop_orphan_copies() -> None:
