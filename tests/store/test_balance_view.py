@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
+from unittest.mock import patch
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -12,8 +14,10 @@ from hypothesis import strategies as st
 from facturier.core.aging import ClientBalance, strongest_status
 from facturier.core.money import fmt_amount
 from facturier.core.payments import Allocation
+from facturier.ops import balance_views
 from facturier.ops.balance_views import balance_row
 from facturier.ops.views import PAYMENT_VIEWS
+from facturier.store import views
 from facturier.store.events import (
     ISSUED_TYPE_OF_KIND,
     AllocationPart,
@@ -134,3 +138,44 @@ def test_the_balance_view_after_each_fact_says_what_the_rules_say(
             write_views(root, ledger.state, PAYMENT_VIEWS, {"acme"})
             view = root / "data" / "balance" / "acme.json"
             assert view.read_bytes() == expected_view(root, as_of(ledger))
+
+
+split_steps = st.lists(st.one_of(
+    st.tuples(st.just("invoice"), st.integers(0, 900), st.integers(0, 400), cents, st.sampled_from(["EUR", "GBP"])),
+    st.tuples(st.just("pay"), st.integers(0, 900), st.lists(st.tuples(st.integers(0, 30), cents), max_size=3),
+              st.sampled_from([0, 0, 0, 500])),
+    st.tuples(st.just("credit"), st.integers(0, 900), st.integers(0, 30), cents),
+), min_size=1, max_size=14)
+
+
+def split_view(root: Path) -> dict:
+    """The split balance view put back in one object (each currency's invoices by number)."""
+    base = root / "data" / "balance"
+    head = json.loads((base / "acme.json").read_text())
+    rows: dict[str, list] = {}
+    for year in head.pop("years"):
+        for c in json.loads((base / "acme" / f"{year}.json").read_text())["currencies"]:
+            rows.setdefault(c["currency"], []).extend(c["invoices"])
+    for c in head["currencies"]:
+        c["invoices"] = sorted(rows.pop(c["currency"], []), key=lambda i: i["number"])
+    assert not rows
+    return head
+
+
+@settings(max_examples=60, deadline=None)
+@given(split_steps)
+def test_a_balance_view_split_per_year_says_what_the_one_file_says_after_each_fact(
+        tmp_path_factory: object, plan: list) -> None:
+    """Each command rewrites only the years its facts change (and those whose invoices fall due
+    as the as_of moves): put back together, the years say what the whole view says."""
+    root = tmp_path_factory.mktemp("split")  # type: ignore[attr-defined]
+    numbers: list[tuple[str, str]] = []
+    with patch.object(views, "SPLIT_AT", 0), patch.object(balance_views, "SPLIT_AT", 0), Ledger(root) as ledger:
+        for i, step in enumerate(plan):
+            apply(ledger, step, i, numbers)
+            write_views(root, ledger.state, PAYMENT_VIEWS, {"acme"})
+            ledger.state.views_written({"acme"})
+            expected = json.loads(expected_view(root, as_of(ledger)))
+            for c in expected["currencies"]:
+                c["invoices"].sort(key=lambda i: i["number"])
+            assert split_view(root) == expected

@@ -10,7 +10,16 @@ from facturier.ops.balance_views import payment_and_balance_views
 from facturier.ops.state_access import read_state
 from facturier.ops.usage.views import usage_views
 from facturier.store.state import LedgerState
-from facturier.store.views import ViewBuilder, read_view, revenue_views, view_files, write_views
+from facturier.store.views import (
+    SPLIT_AT,
+    ViewBuilder,
+    built,
+    read_view,
+    revenue_views,
+    view_files,
+    view_items,
+    write_views,
+)
 
 if TYPE_CHECKING:
     from facturier.config import Workspace
@@ -54,6 +63,7 @@ def rebuild_views(ws: Workspace) -> int:
     removed, so that `verify` finds the view folders as the journal makes them.
     """
     state = read_state(ws.root, fresh=True)
+    state.every_year = True
     try:
         written = write_views(ws.root, state, VIEWS)
         state.views_written(None)
@@ -71,20 +81,37 @@ def view_problems(root: Path, state: LedgerState | None) -> tuple[int, list[str]
     state (None: a workspace without a journal, which has no view).
 
     A view that differs, one missing and a view file for which the journal gives no view
-    are each a problem, with what to do about it. Built one builder at a time: only one
-    kind of view of every client is held at once.
+    are each a problem, with what to do about it. Built one file at a time: only one view
+    file (and one client's invoice rows) is held at once.
     """
     on_disk = view_files(root)
     problems, count = [], 0
+    unsplit: set[str] = set()  # views of a long history still in one file: their years are not named
+    if state is not None:
+        state.every_year = True
     for builder in VIEWS:
-        for rel, content in (builder(state, None) if state is not None else {}).items():
+        for rel, content in view_items(builder(state, None)) if state is not None else ():
             count += 1
             on_disk.discard(rel)
-            if read_view(root / rel) != content:
+            expected, found = built(content), read_view(root / rel)
+            if found == expected or rel.rsplit("/", 1)[0] in unsplit:
+                continue
+            if found is not None and _in_one_file(expected, found):
+                unsplit.add(rel.removesuffix(".json"))
+                problems.append(f"{rel} lists the whole history in one file: views of a history over "
+                                f"{SPLIT_AT:,} items are split per year (an earlier version wrote one file); "
+                                "the next command that writes this client's views, or 'facturier rebuild', "
+                                "splits it")
+            else:
                 problems.append(_differs(root, rel))
     problems += [f"{rel} is not a view the journal gives (copied or renamed by hand?): views are "
                  "derived from the journal; 'facturier rebuild' removes it" for rel in on_disk]
     return count, sorted(problems)
+
+
+def _in_one_file(expected: bytes, found: bytes) -> bool:
+    """Whether a view file is written whole where the journal gives a split view's summary."""
+    return expected.startswith(b"{") and b'\n  "years": [' in expected and b'\n  "years": [' not in found
 
 
 def _differs(root: Path, rel: str) -> str:

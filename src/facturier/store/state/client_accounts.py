@@ -7,6 +7,7 @@ import json
 import sqlite3
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from facturier.core.accounts import Account
 from facturier.core.money import minor_digits, to_minor
@@ -16,6 +17,8 @@ from facturier.store.events import (
     PaymentRecorded,
 )
 from facturier.store.state.schema import ByClient, TableMap, quiet_gc
+
+FACTS_BATCH = 2000
 
 
 class Accounts:
@@ -30,9 +33,19 @@ class Accounts:
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
         self._cache: dict[tuple[str, str], Account] = {}
+        # Accounts the events of this command changed, read without their rows: only the rows
+        # the events name (a payment's invoices), not 250,000 (`_event_account`).
+        self._partial: dict[tuple[str, str], Account] = {}
         self._dirty: dict[tuple[str, str], set[str]] = {}
         self._next_pos: dict[tuple[str, str], int] = {}
         self._new: dict[tuple[str, str], dict[str, int]] = {}
+        # Rows of `facts`, `revenue` and `last_currency` the events gave, written at `flush`
+        # (three statements a commit, not three an entry: no use case reads them in between).
+        self._facts: list[tuple[Any, ...]] = []
+        self._revenue: dict[tuple[str, str], list[int]] = {}
+        self._currency: dict[str, str] = {}
+        # (client, issue year) of the invoice rows the last events changed (split balance views)
+        self.years: set[tuple[str, int]] = set()
         # client -> currency -> [excl, vat, incl] in minor units (credit notes negative)
         self.revenue = ByClient(db, "revenue", "SELECT currency, excl, vat, incl FROM revenue WHERE client = ? "
                                 "ORDER BY currency", lambda rows: {r[0]: list(r[1:]) for r in rows})
@@ -41,14 +54,30 @@ class Accounts:
     def forget(self) -> None:
         """Drop what was read (the tables moved on without this process)."""
         self._cache.clear()
+        self._partial.clear()
         self._dirty.clear()
         self._next_pos.clear()
         self._new.clear()
+        self._facts.clear()
+        self._revenue.clear()
+        self._currency.clear()
+
+    def release(self, client: str) -> None:
+        """Drop the client's accounts read for this command, unless changed and not yet written back."""
+        for cache in (self._cache, self._partial):
+            for key in [k for k in cache if k[0] == client and k not in self._dirty]:
+                del cache[key]
+                self._next_pos.pop(key, None)
 
     def get(self, client: str, currency: str, rows: bool = True) -> Account | None:
         """The account of a client in a currency, or None. Without `rows`, its aggregates alone
         (what a balance without its invoice list reads: 250,000 rows are not loaded), never kept."""
         key = (client, currency)
+        if key in self._partial:  # changed by events without its rows: written back, then read whole
+            if self._dirty.get(key):
+                self.flush()
+            del self._partial[key]
+            self._next_pos.pop(key, None)
         found = self._cache.get(key)
         if found is None:
             found = self._load(client, currency, rows)
@@ -76,15 +105,64 @@ class Accounts:
                        last_day, {int(k): v for k, v in json.loads(opened).items()}, excess,
                        {int(k): v for k, v in json.loads(on).items()})
 
-    def account(self, client: str, currency: str) -> Account:
-        """The account of a client in a currency, created empty when new."""
-        found = self.get(client, currency)
+    def _event_account(self, client: str, currency: str, numbers: list[str]) -> Account:
+        """The account an event changes, created empty when new: the one read whole when this
+        command has it, else its aggregates with only the rows of these numbers (an event's
+        changes to an `Account` read and write those rows alone)."""
+        key = (client, currency)
+        found = self._cache.get(key) or self._partial.get(key)
         if found is None:
-            found = Account(client, currency, minor_digits(currency))
-            self._cache[(client, currency)] = found
-            self._next_pos[(client, currency)] = 0
-            self._dirty.setdefault((client, currency), set())
+            found = self._load(client, currency, rows=False)
+            if found is None:
+                found = Account(client, currency, minor_digits(currency))
+                self._dirty.setdefault(key, set())
+            self._partial[key] = found
+            last = self.db.execute("SELECT max(pos) FROM invoice_rows WHERE client = ? AND currency = ?",
+                                   key).fetchone()[0]
+            self._next_pos[key] = 0 if last is None else last + 1
+        if key in self._partial:
+            wanted = [n for n in dict.fromkeys(numbers) if n and n not in found.invoices]
+            for start in range(0, len(wanted), 500):  # SQLite's bound on parameters per statement
+                chunk = wanted[start:start + 500]
+                for number, *row in self.db.execute(
+                        "SELECT number, issued, due, total, credit_sum, alloc_sum FROM invoice_rows WHERE client = ? "
+                        f"AND currency = ? AND number IN ({', '.join('?' * len(chunk))})", (*key, *chunk)):
+                    found.invoices[number] = row
         return found
+
+    def trim(self) -> None:
+        """Write back what the events changed and drop the rows read for them (a long catch-up
+        or a state built from scratch holds a few thousand entries' rows, not every client's)."""
+        self.flush()
+        for account in self._partial.values():
+            account.invoices.clear()
+
+    def issue_years(self, client: str, currency: str) -> list[int]:
+        """The issue years of the account's invoice rows, ascending: one index seek a year."""
+        years: list[int] = []
+        after = 0
+        while (found := self.db.execute("SELECT min(issued) FROM invoice_rows WHERE client = ? AND currency = ? "
+                                        "AND issued > ?", (client, currency, after)).fetchone()[0]) is not None:
+            years.append(date.fromordinal(found).year)
+            after = date(years[-1], 12, 31).toordinal()
+        return years
+
+    def issue_years_due(self, client: str, currency: str, low: int, high: int) -> set[int]:
+        """The issue years of the account's invoices due on a day in [low, high) (ordinals)."""
+        return {date.fromordinal(r[0]).year for r in self.db.execute(
+            "SELECT DISTINCT issued FROM invoice_rows WHERE client = ? AND currency = ? AND due >= ? AND due < ?",
+            (client, currency, low, high))}
+
+    def rows_issued(self, client: str, currency: str, first: int, last: int) -> list[tuple[str, list[int]]]:
+        """(number, row) of the account's invoices issued between two ordinals, account order
+        (the rows as written back: the accounts read for this command must be flushed)."""
+        return [(number, row) for number, *row in self.db.execute(
+            "SELECT number, issued, due, total, credit_sum, alloc_sum FROM invoice_rows WHERE client = ? "
+            "AND currency = ? AND issued BETWEEN ? AND ? ORDER BY pos", (client, currency, first, last))]
+
+    def row_count(self, client: str) -> int:
+        """How many invoice rows the client's accounts hold (all currencies)."""
+        return int(self.db.execute("SELECT count(*) FROM invoice_rows WHERE client = ?", (client,)).fetchone()[0])
 
     def pairs(self) -> list[tuple[str, str]]:
         """Every (client, currency) with an account, sorted."""
@@ -93,7 +171,7 @@ class Accounts:
 
     def of_client(self, client: str, rows: bool = True) -> list[Account]:
         """The client's accounts, by currency (without `rows`: see `get`)."""
-        currencies = {cur for (c, cur) in self._cache if c == client}
+        currencies = {cur for (c, cur) in [*self._cache, *self._partial] if c == client}
         currencies.update(r[0] for r in self.db.execute("SELECT currency FROM accounts WHERE client = ?", (client,)))
         return [a for cur in sorted(currencies) if (a := self.get(client, cur, rows)) is not None]
 
@@ -127,6 +205,9 @@ class Accounts:
         """Mark a row to write back; a new row takes the next position (account order)."""
         key = (account.client, account.currency)
         self._dirty.setdefault(key, set()).add(number)
+        row = account.invoices.get(number)
+        if row is not None:
+            self.years.add((account.client, date.fromordinal(row[0]).year))
         if new:
             self._new.setdefault(key, {})[number] = self._next_pos[key]
             self._next_pos[key] += 1
@@ -134,20 +215,20 @@ class Accounts:
     def apply(self, ev: Event, offset: int) -> None:
         """Take one event into account."""
         if isinstance(ev, PaymentRecorded):
-            account = self.account(ev.client, ev.currency)
+            account = self._event_account(ev.client, ev.currency, [a.number for a in ev.allocation])
             account.add_payment(ev.date, ev.amount, [(a.number, a.amount) for a in ev.allocation], ev.unallocated)
-            self.db.execute("INSERT INTO facts VALUES (?, ?, ?, 'payment', ?, NULL, NULL, ?, ?, ?)",
-                            (offset, ev.client, ev.currency, ev.date.toordinal(), str(ev.amount), str(ev.unallocated),
-                             json.dumps([[a.number, str(a.amount)] for a in ev.allocation])))
+            self._fact((offset, ev.client, ev.currency, "payment", ev.date.toordinal(), None, None,
+                                str(ev.amount), str(ev.unallocated),
+                                json.dumps([[a.number, str(a.amount)] for a in ev.allocation])))
             for a in ev.allocation:
                 self._touch(account, a.number)
             self._dirty.setdefault((ev.client, ev.currency), set())
         elif isinstance(ev, DocumentIssued) and ev.direct_live:
-            account = self.account(ev.client, ev.currency)
-            self.db.execute("INSERT INTO facts VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
-                            (offset, ev.client, ev.currency, "credit" if ev.is_credit_note else "invoice",
-                             ev.date.toordinal(), (ev.refers_to or "") if ev.is_credit_note else ev.number,
-                             ev.due_date.toordinal(), str(ev.total_incl_vat)))
+            account = self._event_account(ev.client, ev.currency,
+                                          [ev.refers_to or "" if ev.is_credit_note else ev.number])
+            self._fact((offset, ev.client, ev.currency, "credit" if ev.is_credit_note else "invoice",
+                                ev.date.toordinal(), (ev.refers_to or "") if ev.is_credit_note else ev.number,
+                                ev.due_date.toordinal(), str(ev.total_incl_vat), None, None))
             if ev.is_credit_note:
                 account.add_credit(ev.date, ev.refers_to or "", ev.total_incl_vat)
                 self._touch(account, ev.refers_to or "")
@@ -156,18 +237,24 @@ class Accounts:
                 account.add_invoice(ev.number, ev.date, ev.due_date, ev.total_incl_vat)
                 self._touch(account, ev.number, new)
             sign = -1 if ev.is_credit_note else 1
-            excl, vat, incl = (sign * to_minor(v, ev.currency)
-                               for v in (ev.total_excl_vat, ev.total_vat, ev.total_incl_vat))
-            self.db.execute("INSERT INTO revenue VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
-                            "excl = excl + excluded.excl, vat = vat + excluded.vat, incl = incl + excluded.incl",
-                            (ev.client, ev.currency, excl, vat, incl))
-            self.db.execute("INSERT OR REPLACE INTO last_currency VALUES (?, ?)", (ev.client, ev.currency))
+            sums = self._revenue.setdefault((ev.client, ev.currency), [0, 0, 0])
+            for i, value in enumerate((ev.total_excl_vat, ev.total_vat, ev.total_incl_vat)):
+                sums[i] += sign * to_minor(value, ev.currency)
+            self._currency[ev.client] = ev.currency
+
+    def _fact(self, row: tuple[Any, ...]) -> None:
+        """A row of `facts`, written with the next ones (a few thousand at a time: a state built
+        from scratch does not hold them all)."""
+        self._facts.append(row)
+        if len(self._facts) >= FACTS_BATCH:
+            self.db.executemany("INSERT INTO facts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self._facts)
+            self._facts.clear()
 
     def flush(self) -> None:
         """Write back the accounts and rows changed since the last flush."""
         db = self.db
         for key, numbers in self._dirty.items():
-            a = self._cache[key]
+            a = self._cache[key] if key in self._cache else self._partial[key]
             db.execute("INSERT OR REPLACE INTO accounts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                        (a.client, a.currency, a.exponent, a.invoiced, a.credited, a.paid, a.unallocated, a.orphan,
                         a.excess, a.last_day, json.dumps(a.credit_dates), json.dumps(a.open_by_due, sort_keys=True),
@@ -180,3 +267,11 @@ class Accounts:
                 [(a.client, a.currency, n, new.get(n, 0), *a.invoices[n]) for n in numbers if n in a.invoices])
         self._dirty.clear()
         self._new.clear()
+        db.executemany("INSERT INTO facts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self._facts)
+        db.executemany("INSERT INTO revenue VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET excl = excl + "
+                       "excluded.excl, vat = vat + excluded.vat, incl = incl + excluded.incl",
+                       [(*key, *sums) for key, sums in self._revenue.items()])
+        db.executemany("INSERT OR REPLACE INTO last_currency VALUES (?, ?)", list(self._currency.items()))
+        self._facts.clear()
+        self._revenue.clear()
+        self._currency.clear()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from facturier.core.numbering import SeriesState
 from facturier.store.events import (
@@ -140,6 +141,15 @@ class Core:
         else:
             db.execute("DELETE FROM unsent WHERE number = ?", (key,))
 
+INDEX_INSERTS = {
+    "documents": "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?)",
+    "owners": "INSERT OR IGNORE INTO owners VALUES (?, ?, ?)",
+    "client_names": "INSERT OR REPLACE INTO client_names VALUES (?, ?)",
+    "mentions": "INSERT OR IGNORE INTO mentions VALUES (?, ?)",
+    "payments": "INSERT INTO payments VALUES (?, ?, ?, ?)",
+}
+
+
 class Index:
     """Where each document and payment is in the journal (line offsets), by owner (client or
     seller) and year,
@@ -151,6 +161,21 @@ class Index:
         self.payments_by_year = Offsets(db, "payments", ("year",))
         self.payments_on = Offsets(db, "payments", ("day",))  # date ordinal -> payments of that day
         self.client_names = TableMap(db, "client_names", ("client",), ("name",))
+        # Rows the events give, by statement, written at `flush` (with the commit, or every few
+        # thousand entries of a long catch-up): no event's applying reads these tables.
+        self._rows: dict[str, list[tuple[Any, ...]]] = {sql: [] for sql in INDEX_INSERTS.values()}
+
+    def flush(self) -> None:
+        """Write the rows gathered since the last flush, in the order the events gave them."""
+        for sql, rows in self._rows.items():
+            if rows:
+                self.db.executemany(sql, rows)
+                rows.clear()
+
+    def forget(self) -> None:
+        """Drop the rows gathered (the transaction they belong to is abandoned)."""
+        for rows in self._rows.values():
+            rows.clear()
 
     def offsets_of(self, owner: str, year: int | None = None) -> list[int]:
         """Offsets of the documents whose client or seller is `owner` (in a year), journal order."""
@@ -160,6 +185,35 @@ class Index:
             rows = self.db.execute("SELECT offset FROM owners WHERE owner = ? AND year = ? ORDER BY offset",
                                    (owner, year))
         return [r[0] for r in rows]
+
+    def count_of(self, owner: str) -> int:
+        """How many documents name `owner` as client or seller."""
+        return int(self.db.execute("SELECT count(*) FROM owners WHERE owner = ?", (owner,)).fetchone()[0])
+
+    def years_of(self, owner: str) -> list[int]:
+        """The years of the documents naming `owner`, ascending."""
+        return self._years("SELECT min(year) FROM owners WHERE owner = ? AND year > ?", owner)
+
+    def _years(self, query: str, key: str) -> list[int]:
+        """The distinct years `query` (the smallest year of `key` above a year) gives, one index
+        seek a year: not one row read per document or payment of a long history."""
+        years: list[int] = []
+        while (row := self.db.execute(query, (key, years[-1] if years else -1)).fetchone())[0] is not None:
+            years.append(int(row[0]))
+        return years
+
+    def payment_count(self, client: str) -> int:
+        """How many payments of the client."""
+        return int(self.db.execute("SELECT count(*) FROM payments WHERE client = ?", (client,)).fetchone()[0])
+
+    def payment_years(self, client: str) -> list[int]:
+        """The years of the client's payments, ascending."""
+        return self._years("SELECT min(year) FROM payments WHERE client = ? AND year > ?", client)
+
+    def payments_in(self, client: str, year: int) -> list[int]:
+        """Offsets of the client's payments dated in `year`, journal order."""
+        return [r[0] for r in self.db.execute("SELECT offset FROM payments WHERE client = ? AND year = ? "
+                                              "ORDER BY offset", (client, year))]
 
     def sold_by_batch_sellers(self, year: int) -> int:
         """How many documents of the year were issued in a batch seller's name."""
@@ -173,24 +227,22 @@ class Index:
 
     def apply(self, ev: Event, offset: int) -> None:
         """Take one event into account."""
-        db = self.db
+        rows = self._rows
+        mentions = rows[INDEX_INSERTS["mentions"]]
         if isinstance(ev, DocumentIssued):
             year = ev.date.year
-            db.execute("INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?)",
-                       (offset, ev.number, ev.type, ev.client, ev.seller, year, int(ev.direct_live)))
-            db.executemany("INSERT OR IGNORE INTO owners VALUES (?, ?, ?)",
-                           [(owner, year, offset) for owner in {ev.client, ev.seller}])
+            rows[INDEX_INSERTS["documents"]].append(
+                (offset, ev.number, ev.type, ev.client, ev.seller, year, int(ev.direct_live)))
+            rows[INDEX_INSERTS["owners"]].extend((owner, year, offset) for owner in {ev.client, ev.seller})
             if ev.direct_live:
-                db.execute("INSERT OR REPLACE INTO client_names VALUES (?, ?)", (ev.client, ev.client_name))
+                rows[INDEX_INSERTS["client_names"]].append((ev.client, ev.client_name))
             if ev.refers_to:
-                db.execute("INSERT OR IGNORE INTO mentions VALUES (?, ?)", (ev.refers_to, offset))
+                mentions.append((ev.refers_to, offset))
         elif isinstance(ev, PaymentRecorded):
-            db.execute("INSERT INTO payments VALUES (?, ?, ?, ?)",
-                       (offset, ev.client, ev.date.year, ev.date.toordinal()))
-            db.executemany("INSERT OR IGNORE INTO mentions VALUES (?, ?)",
-                           [(n, offset) for n in dict.fromkeys(a.number for a in ev.allocation)])
+            rows[INDEX_INSERTS["payments"]].append((offset, ev.client, ev.date.year, ev.date.toordinal()))
+            mentions.extend((n, offset) for n in dict.fromkeys(a.number for a in ev.allocation))
         elif isinstance(ev, DeliveryEvent) and ev.number is not None:
-            db.execute("INSERT OR IGNORE INTO mentions VALUES (?, ?)", (ev.number, offset))
+            mentions.append((ev.number, offset))
 
 
 class Names:

@@ -4,8 +4,9 @@ and journal lines read back by offset."""
 from __future__ import annotations
 
 import io
+import shutil
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,27 @@ def prefix_hasher(path: Path, offset: int, start: Any = None) -> Any:
     return digest
 
 
+YEARS_TABLE = ("CREATE TABLE views_pending_years(client TEXT, kind TEXT, year INTEGER, "
+               "PRIMARY KEY(client, kind, year)) WITHOUT ROWID")
+
+# Entries applied between two writes of the accounts' changed rows in one transaction (a long
+# catch-up, a state built from scratch): the rows read for them are then dropped.
+TRIM_EVERY = 20_000
+
+# The folder of a dry run's private copy of the state file (`opening._snapshot`).
+PRIVATE_PREFIX = "facturier-dry-run-"
+
+
+def _private_copy(db: sqlite3.Connection) -> Path | None:
+    """The temporary folder of the database when it is a dry run's private copy, else None."""
+    try:
+        file = next((row[2] for row in db.execute("PRAGMA database_list") if row[1] == "main"), "")
+    except sqlite3.Error:
+        return None
+    folder = Path(file).parent if file else None
+    return folder if folder is not None and folder.name.startswith(PRIVATE_PREFIX) else None
+
+
 READ_BLOCK = 1 << 20  # bytes read at a time when reading entries back
 
 
@@ -70,8 +92,15 @@ class LedgerState:
     position it reflects, and the journal's lines read back by offset."""
 
     def __init__(self, journal: Path, db: sqlite3.Connection, position: Stamp,
-                 prefix: tuple[int, Any] | None = None, durable: bool = True) -> None:
+                 prefix: tuple[int, Any] | None = None, durable: bool = True, track_years: bool = True) -> None:
         self.journal = journal
+        # Whether each entry records the years of split views it changes (`views_pending_years`);
+        # a state built from scratch records none: every year of its clients is then pending.
+        self.track_years = track_years
+        self.every_year = False  # views are built for every year (`verify`, `rebuild`)
+        self._years_table = False
+        self._pending: set[str] = set()
+        self._applied = 0
         self.db = db
         self.position = position
         self._prefix = prefix  # (offset, xxh3 of the journal before it)
@@ -100,7 +129,18 @@ class LedgerState:
         ev = parse_event(entry)
         for apply in self._appliers:
             apply(ev, offset)
-        self.db.executemany("INSERT OR IGNORE INTO views_pending VALUES (?)", [(c,) for c in _clients_of(ev)])
+        self._applied += 1
+        if self._applied % TRIM_EVERY == 0:
+            self.index.flush()
+            self.accounts.trim()
+        self._pending.update(_clients_of(ev))  # into views_pending at commit: one statement, not one an entry
+        if self.track_years:
+            years = [(client, "balance", year) for client, year in self.accounts.years]
+            if isinstance(ev, (DocumentIssued, PaymentRecorded)):
+                years.append((ev.client, "payments" if isinstance(ev, PaymentRecorded) else "revenues", ev.date.year))
+            if years:
+                self._years_pending(years)
+        self.accounts.years.clear()
         self.position = Stamp(int(entry["seq"]), offset + length, str(entry["hash"]))
         return ev
 
@@ -117,6 +157,14 @@ class LedgerState:
     def commit(self) -> None:
         """Write back the accounts and the position reached, then commit (a dry run never commits)."""
         self.accounts.flush()
+        self.reports.flush()
+        self.index.flush()
+        self.db.executemany("INSERT OR IGNORE INTO views_pending VALUES (?)", [(c,) for c in sorted(self._pending)])
+        self._pending.clear()
+        if not self.track_years:  # built from scratch: every year of the clients is pending
+            self._years_pending(())
+            self.db.execute("INSERT OR IGNORE INTO views_pending_years SELECT client, '*', 0 FROM views_pending")
+            self.track_years = True
         if self.position.offset != (self._prefix[0] if self._prefix else 0):
             self._prefix = (self.position.offset, prefix_hasher(self.journal, self.position.offset, self._prefix))
         digest = (self._prefix[1] if self._prefix else xxhash.xxh3_128()).hexdigest()
@@ -130,6 +178,9 @@ class LedgerState:
         """Abandon the open transaction (what was read of the accounts goes with it)."""
         if self.db.in_transaction:
             self.db.execute("ROLLBACK")
+        self._pending.clear()
+        self.reports.forget()
+        self.index.forget()
         self.accounts.forget()
 
     def catch_up(self, end: int) -> None:
@@ -258,6 +309,37 @@ class LedgerState:
 
     # -- views not yet written --------------------------------------------------------------
 
+    def _years_pending(self, years: Iterable[tuple[str, str, int]]) -> None:
+        """Record (client, view kind, year) of split views that entries changed (kind '*': every
+        view, every year). The table is kept beside the schema's, created when first needed, and
+        is no part of what `verify` compares: like `views_pending`, a record of work to do."""
+        if not self._years_table:
+            found = self.db.execute("SELECT sql FROM sqlite_master WHERE name = 'views_pending_years'").fetchone()
+            if found is None or found[0] != YEARS_TABLE:  # none yet, or of another shape: made afresh
+                self.db.execute("DROP TABLE IF EXISTS views_pending_years")
+                self.db.execute(YEARS_TABLE)
+                # clients already pending (a state file older than the table): every year
+                self.db.execute("INSERT INTO views_pending_years SELECT client, '*', 0 FROM views_pending")
+            self._years_table = True
+        self.db.executemany("INSERT OR IGNORE INTO views_pending_years VALUES (?, ?, ?)", years)
+
+    def years_pending(self, client: str, kind: str) -> set[int] | None:
+        """The years of the client's split view of this kind ('revenues', 'payments', 'balance')
+        that entries changed since the views were written; None: every year (`every_year`, a
+        state built from scratch, or a record that cannot tell)."""
+        if self.every_year:
+            return None
+        if self.db.execute("SELECT 1 FROM views_pending WHERE client = ?", (client,)).fetchone() is None:
+            return set()
+        try:
+            rows = self.db.execute("SELECT kind, year FROM views_pending_years WHERE client = ? AND kind IN (?, '*')",
+                                   (client, kind)).fetchall()
+        except sqlite3.OperationalError:  # a state file written before the table existed
+            return None
+        if self.db.execute("SELECT 1 FROM views_pending_years WHERE client = ?", (client,)).fetchone() is None:
+            return None  # pending, and nothing says which years
+        return None if any(k == "*" for k, _ in rows) else {year for _, year in rows}
+
     def views_pending(self) -> set[str]:
         """Clients whose views entries changed and no command has written since: recorded in the
         transaction that applies the entries, so a command killed between its commit and its
@@ -271,10 +353,13 @@ class LedgerState:
         if self.db.in_transaction:
             self.db.execute("COMMIT")  # the snapshot a reader held (`rebuild`) ends here
         self.db.execute("BEGIN IMMEDIATE")
+        self._years_pending(())
         if clients is None:
             self.db.execute("DELETE FROM views_pending")
+            self.db.execute("DELETE FROM views_pending_years")
         else:
             self.db.executemany("DELETE FROM views_pending WHERE client = ?", [(c,) for c in clients])
+            self.db.executemany("DELETE FROM views_pending_years WHERE client = ?", [(c,) for c in clients])
         self.db.execute("COMMIT")
 
     def close(self) -> None:
@@ -282,7 +367,10 @@ class LedgerState:
         if self._reader is not None:
             self._reader.close()
             self._reader = None
+        private = _private_copy(self.db)
         try:
             self.rollback()
         finally:
             self.db.close()
+            if private is not None:
+                shutil.rmtree(private, ignore_errors=True)

@@ -6,6 +6,7 @@ import os
 import shutil
 import sqlite3
 import stat
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 import orjson
 
 from facturier.core.errors import IntegrityError
-from facturier.store.state.ledger_state import LedgerState, prefix_hasher
+from facturier.store.state.ledger_state import PRIVATE_PREFIX, LedgerState, prefix_hasher
 from facturier.store.state.schema import (
     GENESIS_STAMP,
     TABLES,
@@ -23,6 +24,16 @@ from facturier.store.state.schema import (
     read_stamp,
     reset_tables,
 )
+
+# Indexes kept beside the schema's (made when missing, in the opening transaction): the years
+# of a client's payments and invoices for its split views, one seek a year, and a year's rows.
+EXTRA_INDEXES = ("CREATE INDEX IF NOT EXISTS payments_client_year ON payments(client, year)",
+                 "CREATE INDEX IF NOT EXISTS invoice_rows_issued ON invoice_rows(client, currency, issued)")
+
+
+def _indexed(db: sqlite3.Connection) -> None:
+    for statement in EXTRA_INDEXES:
+        db.execute(statement)
 
 
 def state_path(journal: Path) -> Path:
@@ -81,23 +92,55 @@ def entry_ending_at(journal: Path, end: int) -> tuple[int, str] | None:
 
 
 def _snapshot(path: Path) -> sqlite3.Connection | None:
-    """A private in-memory copy of the state file for a dry run, which must write nothing (not
-    even SQLite's -wal and -shm files); None while another process has it open in WAL."""
+    """A private copy of the state file for a dry run, which must write nothing in the workspace
+    (not even SQLite's -wal and -shm files); None while another process has it open in WAL, or
+    when the temporary folder has no room for it.
+
+    The copy is a temporary file (removed by `LedgerState.close`), not memory: a copy held in
+    memory cost the size of the state file (831 MiB for `remind --dry-run` at 1M entries).
+    """
     if Path(f"{path}-wal").exists():
         return None
-    db = _memory()
+    _drop_orphan_copies()
     try:
-        data = bytearray(path.read_bytes())
-        # The file's header says WAL (bytes 18 and 19 are 2), which a database in memory cannot
-        # use: every query would fail and the dry run rebuild the state from the journal. The
-        # copy is made a rollback-journal database (1, 1); its pages are the same.
-        if len(data) >= 20 and data[18:20] == b"\x02\x02":
-            data[18:20] = b"\x01\x01"
-        db.deserialize(bytes(data))
-    except (sqlite3.DatabaseError, OSError):
+        folder = Path(tempfile.mkdtemp(prefix=f"{PRIVATE_PREFIX}{os.getpid()}-"))
+        copy = folder / "state.sqlite"
+    except OSError:
+        return None
+    try:
+        shutil.copyfile(path, copy)
+        with open(copy, "r+b") as fh:
+            # Made a rollback-journal database (header bytes 18 and 19: 1, 1 instead of WAL's
+            # 2, 2), its journal in memory: nothing but the copy itself is ever on disk.
+            if fh.read(20)[18:20] == b"\x02\x02":
+                fh.seek(18)
+                fh.write(b"\x01\x01")
+    except OSError:  # no room for a copy: the file itself is read, in a transaction never committed
+        shutil.rmtree(folder, ignore_errors=True)
+        return None
+    db = sqlite3.connect(copy, isolation_level=None, check_same_thread=False)
+    try:
+        db.execute("PRAGMA journal_mode = MEMORY")
+    except sqlite3.DatabaseError:  # not a database: this dry run builds its state in memory
         db.close()
-        db = _memory()
+        shutil.rmtree(folder, ignore_errors=True)
+        return _memory()
     return db
+
+
+def _drop_orphan_copies() -> None:
+    """Remove the private copies of dry runs that were killed (their process is gone): a copy is
+    as large as the state file."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{PRIVATE_PREFIX}*-*"):
+        pid = folder.name.removeprefix(PRIVATE_PREFIX).split("-", 1)[0]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            pass  # alive (another user's process): left alone
 
 
 def _memory() -> sqlite3.Connection:
@@ -117,7 +160,8 @@ def _empty(journal: Path, db: sqlite3.Connection, durable: bool = True) -> Ledge
     if not db.in_transaction:
         db.execute("BEGIN IMMEDIATE")
     reset_tables(db)
-    return LedgerState(journal, db, GENESIS_STAMP, durable=durable)
+    _indexed(db)
+    return LedgerState(journal, db, GENESIS_STAMP, durable=durable, track_years=False)
 
 
 def _connection(path: Path, exists: bool, dry_run: bool, data_dir: bool) -> tuple[sqlite3.Connection, bool]:
@@ -161,6 +205,7 @@ def open_db(journal: Path, end: int, notice: Callable[[str], None], dry_run: boo
         if fresh:
             raise StateError("rebuilt on request")
         state._prefix = _matches(journal, stamp, prefix, end)
+        _indexed(db)
     except sqlite3.OperationalError as exc:
         db.close()
         return _in_memory(journal, notice, exc)
