@@ -57,9 +57,6 @@ def prefix_hasher(path: Path, offset: int, start: Any = None) -> Any:
     return digest
 
 
-YEARS_TABLE = ("CREATE TABLE views_pending_years(client TEXT, kind TEXT, year INTEGER, "
-               "PRIMARY KEY(client, kind, year)) WITHOUT ROWID")
-
 # Entries applied between two writes of the accounts' changed rows in one transaction (a long
 # catch-up, a state built from scratch): the rows read for them are then dropped.
 TRIM_EVERY = 20_000
@@ -98,7 +95,6 @@ class LedgerState:
         # a state built from scratch records none: every year of its clients is then pending.
         self.track_years = track_years
         self.every_year = False  # views are built for every year (`verify`, `rebuild`)
-        self._years_table = False
         self._pending: set[str] = set()
         self._applied = 0
         self.db = db
@@ -311,16 +307,8 @@ class LedgerState:
 
     def _years_pending(self, years: Iterable[tuple[str, str, int]]) -> None:
         """Record (client, view kind, year) of split views that entries changed (kind '*': every
-        view, every year). The table is kept beside the schema's, created when first needed, and
-        is no part of what `verify` compares: like `views_pending`, a record of work to do."""
-        if not self._years_table:
-            found = self.db.execute("SELECT sql FROM sqlite_master WHERE name = 'views_pending_years'").fetchone()
-            if found is None or found[0] != YEARS_TABLE:  # none yet, or of another shape: made afresh
-                self.db.execute("DROP TABLE IF EXISTS views_pending_years")
-                self.db.execute(YEARS_TABLE)
-                # clients already pending (a state file older than the table): every year
-                self.db.execute("INSERT INTO views_pending_years SELECT client, '*', 0 FROM views_pending")
-            self._years_table = True
+        view, every year). Like `views_pending`, a record of work to do, which `verify` does
+        not compare."""
         self.db.executemany("INSERT OR IGNORE INTO views_pending_years VALUES (?, ?, ?)", years)
 
     def years_pending(self, client: str, kind: str) -> set[int] | None:

@@ -25,16 +25,6 @@ from facturier.store.state.schema import (
     reset_tables,
 )
 
-# Indexes kept beside the schema's (made when missing, in the opening transaction): the years
-# of a client's payments and invoices for its split views, one seek a year, and a year's rows.
-EXTRA_INDEXES = ("CREATE INDEX IF NOT EXISTS payments_client_year ON payments(client, year)",
-                 "CREATE INDEX IF NOT EXISTS invoice_rows_issued ON invoice_rows(client, currency, issued)")
-
-
-def _indexed(db: sqlite3.Connection) -> None:
-    for statement in EXTRA_INDEXES:
-        db.execute(statement)
-
 
 def state_path(journal: Path) -> Path:
     """data/state.sqlite, beside the journal."""
@@ -160,7 +150,6 @@ def _empty(journal: Path, db: sqlite3.Connection, durable: bool = True) -> Ledge
     if not db.in_transaction:
         db.execute("BEGIN IMMEDIATE")
     reset_tables(db)
-    _indexed(db)
     return LedgerState(journal, db, GENESIS_STAMP, durable=durable, track_years=False)
 
 
@@ -205,7 +194,6 @@ def open_db(journal: Path, end: int, notice: Callable[[str], None], dry_run: boo
         if fresh:
             raise StateError("rebuilt on request")
         state._prefix = _matches(journal, stamp, prefix, end)
-        _indexed(db)
     except sqlite3.OperationalError as exc:
         db.close()
         return _in_memory(journal, notice, exc)
@@ -240,12 +228,12 @@ def rebuilt_in(journal: Path, path: Path) -> LedgerState:
 
 def table_differences(db: sqlite3.Connection, other: Path) -> list[str]:
     """A problem per table of `db` whose rows differ from those of the state file `other`
-    (`views_pending`, a record of work to do, and `meta` aside)."""
+    (`views_pending` and `views_pending_years`, records of work to do, and `meta` aside)."""
     db.execute("ATTACH DATABASE ? AS fresh", (str(other),))
     try:
         problems = []
         for table in TABLES:
-            if table in ("meta", "views_pending"):
+            if table in ("meta", "views_pending", "views_pending_years"):
                 continue
             differing = sum(db.execute(f"SELECT count(*) FROM (SELECT * FROM {a}.{table} EXCEPT "
                                        f"SELECT * FROM {b}.{table})").fetchone()[0]

@@ -17,7 +17,7 @@ import xxhash
 
 from facturier.store.files import FILE_MODE
 
-SCHEMA_VERSION = "3"  # 2: usage_billings replaces usage_through; 3: the e-invoicing tables (pa_*)
+SCHEMA_VERSION = "3"  # 2: usage_billings replaces usage_through; 3: the e-invoicing tables (pa_*), split views' years
 
 SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -42,6 +42,7 @@ CREATE TABLE invoice_rows(client TEXT, currency TEXT, number TEXT, pos INTEGER N
                           due INTEGER, total INTEGER, credit_sum INTEGER, alloc_sum INTEGER,
                           PRIMARY KEY(client, currency, number)) WITHOUT ROWID;
 CREATE INDEX invoice_rows_pos ON invoice_rows(client, currency, pos);
+CREATE INDEX invoice_rows_issued ON invoice_rows(client, currency, issued);
 CREATE TABLE facts(offset INTEGER PRIMARY KEY, client TEXT NOT NULL, currency TEXT NOT NULL, kind TEXT NOT NULL,
                    day INTEGER NOT NULL, number TEXT, due INTEGER, amount TEXT NOT NULL, unallocated TEXT,
                    parts TEXT);
@@ -58,7 +59,7 @@ CREATE INDEX documents_live_year ON documents(live_direct, year);
 CREATE TABLE owners(owner TEXT, year INTEGER, offset INTEGER, PRIMARY KEY(owner, year, offset)) WITHOUT ROWID;
 CREATE TABLE payments(offset INTEGER PRIMARY KEY, client TEXT NOT NULL, year INTEGER NOT NULL,
                       day INTEGER NOT NULL);
-CREATE INDEX payments_client ON payments(client);
+CREATE INDEX payments_client_year ON payments(client, year);
 CREATE INDEX payments_year ON payments(year);
 CREATE INDEX payments_day ON payments(day);
 CREATE TABLE mentions(number TEXT, offset INTEGER, PRIMARY KEY(number, offset)) WITHOUT ROWID;
@@ -92,6 +93,8 @@ CREATE TABLE day_sums(kind TEXT, currency TEXT, client TEXT, day INTEGER, amount
 CREATE TABLE year_sums(kind TEXT, currency TEXT, year INTEGER, amount INTEGER,
                        PRIMARY KEY(kind, currency, year)) WITHOUT ROWID;
 CREATE TABLE views_pending(client TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE views_pending_years(client TEXT, kind TEXT, year INTEGER,
+                                 PRIMARY KEY(client, kind, year)) WITHOUT ROWID;
 CREATE TABLE batch_counts(seller TEXT, year INTEGER, month INTEGER, count INTEGER,
                           PRIMARY KEY(seller, year, month)) WITHOUT ROWID;
 CREATE TABLE pa_directory(siren TEXT PRIMARY KEY, receives INTEGER NOT NULL, platform TEXT NOT NULL,
