@@ -359,3 +359,23 @@ def test_a_batch_seller_transmits_through_its_own_account(tmp_path: Path, pa: Lo
     # The rows without a SIREN or VAT number are sales to consumers: e-reported, not transmitted.
     other = next(e["number"] for e in of_type(ws, "invoice.issued") if e["number"] != done["number"])
     assert "E-invoicing: ereporting (sale to a consumer (B2C)" in cli(ws, "show", other).out
+
+
+def test_statuses_of_one_instant_across_a_page_end_are_all_journalled(ews: Path, pa: LoopbackPA) -> None:
+    """The platform pages by 100: the statuses of the page's last instant that go on past its end
+    were passed over when the next page started strictly after that instant."""
+    assert cli(ews, "run", "--date", DAY).code == 0
+    number = of_type(ews, "einvoice.transmitted")[0]["number"]
+    flows = [pa.emit_status(number, "200") for _ in range(103)]
+    for flow in flows[98:]:  # five at one instant: two on the first page, three after it
+        flow.updated_at = flows[98].updated_at
+    result = cli(ews, "statuses")
+    assert result.code == 0, result.text
+    assert sorted(e["flow_id"] for e in of_type(ews, "einvoice.status")) == sorted(f.flow_id for f in flows)
+    for flow in flows:  # a full page of one instant cannot be paged through: an error, nothing skipped
+        flow.updated_at = "2027-09-01T09:00:00.000Z"
+    flows += [pa.emit_status(number, "205") for _ in range(2)]
+    for flow in flows:
+        flow.updated_at = "2027-09-01T09:00:00.000Z"
+    stuck = cli(ews, "statuses", "--since", "2027-09-01")
+    assert stuck.code == 1 and "more than 100 lifecycle flows carry the same time" in stuck.text
