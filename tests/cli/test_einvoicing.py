@@ -70,6 +70,8 @@ def test_run_transmits_a_domestic_b2b_invoice_once_as_its_factur_x_pdf(ews: Path
     assert {e["number"] for e in of_type(ews, "einvoice.transmitted")} == {issued["number"]}
     again = cli(ews, "transmit", "--date", DAY)
     assert again.code == 0 and "Nothing to transmit." in again.out
+    preview = cli(ews, "transmit", "--date", DAY, "--dry-run")  # said, not an empty output
+    assert preview.code == 0 and "Nothing to transmit." in preview.out
     assert len(sent(pa)) == 1
     assert cli(ews, "verify").code == 0
 
@@ -146,7 +148,8 @@ def test_missing_credentials_name_the_variable_and_send_nothing(ews: Path, pa: L
     ("down", "is unreachable (connection refused)"),
     ("500", "failed (500): injected 500"),
     ("401", "refused the client credentials (401)"),
-    ("429", "is rate-limiting (429) past 60 s of waiting"),
+    ("429", "is rate-limiting (429): it asks to wait 120 s more (Retry-After) after 0 s waited, past the 60 s "
+            "Facturier waits per call"),
     ("token", "refused the access token (401)"),
 ])
 def test_a_failing_platform_loses_nothing_and_the_next_run_sends_once(

@@ -174,7 +174,9 @@ class Platform:
                     self._sleep(delay)
                     waited += delay
                     continue
-                raise PlatformUnavailable(f"{self.api_url} is rate-limiting (429) past {MAX_WAIT:.0f} s of waiting")
+                raise PlatformUnavailable(f"{self.api_url} is rate-limiting (429): it asks to wait {delay:g} s more "
+                                          f"(Retry-After) after {waited:g} s waited, past the {MAX_WAIT:.0f} s "
+                                          "Facturier waits per call")
             raise _status_error(self.api_url + path, answer)
 
     def token(self) -> str:

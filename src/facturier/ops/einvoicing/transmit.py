@@ -53,6 +53,8 @@ def transmit(ws: Workspace, day: date, dry_run: bool) -> Report:
                 _preview(ws, state, account, day, report)
         finally:
             state.close()
+        if not report.rows:
+            report.notes.append("Nothing to transmit.")
         return report
     with Ledger(ws.root) as ledger:
         for account in accounts:
