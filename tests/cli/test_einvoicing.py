@@ -277,14 +277,20 @@ def test_a_malformed_cdar_is_a_clear_error_and_nothing_is_journalled(ews: Path, 
     assert [e["code"] for e in of_type(ews, "einvoice.status")] == ["200"]
 
 
-def test_a_status_of_a_document_never_transmitted_is_not_journalled(ews: Path, pa: LoopbackPA) -> None:
+def test_a_status_of_a_document_never_transmitted_is_a_warning_and_the_later_ones_are_read(
+        ews: Path, pa: LoopbackPA) -> None:
+    """An invoice sent through the platform's portal must not hold back the statuses after it:
+    a rejection (213) among them would go unseen."""
     assert cli(ews, "run", "--date", DAY).code == 0
-    before = len(journal(ews))
+    number = of_type(ews, "einvoice.transmitted")[0]["number"]
     unknown = pa.emit_status("2099-0001", "200")
+    pa.emit_status(number, "213", reason="Adresse invalide")
     result = cli(ews, "statuses")
-    assert result.code == 1 and f"lifecycle flow {unknown.flow_id} (of {unknown.updated_at}): it is about " \
-                                "'2099-0001', which was never transmitted by this seller" in result.text
-    assert len(journal(ews)) == before
+    assert f"WARNING: facturier.toml: lifecycle flow {unknown.flow_id} (of {unknown.updated_at}) is about " \
+           "'2099-0001', which Facturier never transmitted for this seller" in result.text
+    assert f"ERROR: {number} was Rejetée (213): Adresse invalide" in result.text
+    assert [(e["number"], e["code"]) for e in of_type(ews, "einvoice.status")] == [(number, "213")]
+    assert cli(ews, "statuses").code == 0 and len(of_type(ews, "einvoice.status")) == 1
 
 
 def test_in_dispute_on_the_platform_stops_reminders_until_a_later_status(ews: Path, pa: LoopbackPA) -> None:

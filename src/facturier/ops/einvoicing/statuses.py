@@ -3,8 +3,10 @@
 The incoming lifecycle flows updated since the last status journalled (or `--since`) are
 listed, each new one read and parsed with pyfrctc (its XSD checked), and journalled as
 `einvoice.status` with the flow id (a hundred to a commit), so a status is never journalled
-twice. A message that
-is not a valid CDAR, or names no document this seller transmitted, stops the run there: the
+twice. A status of a document this seller never transmitted through Facturier (sent through
+the platform's portal, say) is a warning, not journalled, and the statuses after it are read
+on. A message that
+is not a valid CDAR stops the run there: the
 statuses before it are journalled, it and those after it are not (the next search starts
 after the last status journalled, so they are read again on the next run); an error names
 the flow and the problem. A 210
@@ -84,8 +86,6 @@ def _fetch(ledger: Ledger, account: Account, since: date | None, report: Report)
                 continue
             try:
                 cdar = _read(platform, flow)
-                if (account.seller, cdar.number) not in section.flows:
-                    raise CdarError(f"it is about {cdar.number!r}, which was never transmitted by this seller")
             except CdarError as exc:
                 # Stop here: the next search starts after the last status journalled, so this one
                 # (and those after it) are read again next time instead of being skipped for ever.
@@ -94,6 +94,14 @@ def _fetch(ledger: Ledger, account: Account, since: date | None, report: Report)
                                                     "for the statuses after it: they are read again on the next "
                                                     "run (`statuses --since DAY` after it skips it)"))
                 break
+            if (account.seller, cdar.number) not in section.flows:
+                # An invoice sent another way (the platform's portal, other software): not ours to
+                # journal, and no reason to hold back the statuses after it (a 213 among them).
+                report.alerts.append(Alert("warning", f"{account.file}: lifecycle flow {flow.flow_id} (of "
+                                                      f"{flow.updated_at}) is about {cdar.number!r}, which "
+                                                      "Facturier never transmitted for this seller (sent through "
+                                                      f"the platform's portal?): status {cdar.code} not journalled"))
+                continue
             pending.append(LifecycleStatus(number=cdar.number, seller=account.seller, code=cdar.code,
                                            label=cdar.label, status_at=flow.updated_at, flow_id=flow.flow_id,
                                            reason=cdar.reason or None))
