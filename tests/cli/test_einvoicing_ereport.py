@@ -149,3 +149,36 @@ def test_the_whole_year_against_the_platform(rws: Path, pa: LoopbackPA) -> None:
     assert "212 Encaissée" in listing
     assert len(pa.state.sent(syntax="Factur-X")) == 4  # Sep, its credit note, Oct, Nov: each once
     assert cli(rws, "verify").code == 0
+
+
+def test_a_batch_seller_with_a_platform_id_e_reports_its_sales_to_consumers(tmp_path: Path, pa: LoopbackPA) -> None:
+    """A batch seller's invoices exist only in Facturier: its sales to consumers are e-reported
+    through its own account (transactions; its payments are not recorded here)."""
+    from tests.conftest import copy_demo
+
+    ws = copy_demo(tmp_path / "bws", with_inbox=True)
+    seller = ws / "batch_clients" / "boulangerie-martin.toml"
+    seller.write_text(seller.read_text(encoding="utf-8") + pa.config(since="2026-11-01"), encoding="utf-8")
+    assert cli(ws, "batch", "--date", "2026-11-30").code == 0
+    sales = [e for e in of_type(ws, "invoice.issued") if e["seller"] == "boulangerie-martin"]
+    assert sales and "the e-report" not in cli(ws, "check").text  # no platform_id: left to its own software
+    assert "nothing to e-report" in cli(ws, "ereport", "--date", "2026-12-01").text.lower()
+    seller.write_text(seller.read_text(encoding="utf-8") + 'platform_id = "0042"\n', encoding="utf-8")
+    due = cli(ws, "check")
+    assert "warning: batch_clients/boulangerie-martin.toml: einvoicing: the e-report of 2026-11 " \
+           "(transactions) is not sent" in due.text and "(payments)" not in due.text
+    result = ereport(ws, "--date", "2026-12-01")
+    assert result.code == 0, result.text
+    assert f"2026-11\ttransactions\tsent\t{len(sales)}\t" in result.out and "boulangerie-martin" in result.out
+    [flow] = pa.state.sent(syntax="FRR")
+    assert b"823456785" in flow.content and flow.name == "FRR_transactions_2026-11.xml"
+    [sent] = of_type(ws, "ereport.sent")
+    assert (sent["seller"], sent["kind"], sent["count"]) == ("boulangerie-martin", "transactions", len(sales))
+    (tmp_path / flow.name).write_bytes(flow.content)
+    script = SCHEMATRON.replace("cdar-schematron/BR-FR-CDV-Schematron-CDAR.xslt", "frr-schematron/Flux10.xslt")
+    checked = subprocess.run([sys.executable, "-c", script, str(tmp_path / flow.name)], capture_output=True,
+                             text=True, timeout=300, check=True)
+    assert checked.stdout.split()[1] == "0", checked.stdout
+    again = ereport(ws, "--date", "2026-12-01")
+    assert again.code == 0 and len(pa.state.sent(syntax="FRR")) == 1
+    assert "the e-report of 2026-11" not in cli(ws, "check").text
