@@ -182,3 +182,15 @@ def test_a_batch_seller_with_a_platform_id_e_reports_its_sales_to_consumers(tmp_
     again = ereport(ws, "--date", "2026-12-01")
     assert again.code == 0 and len(pa.state.sent(syntax="FRR")) == 1
     assert "the e-report of 2026-11" not in cli(ws, "check").text
+
+
+def test_a_payment_recorded_after_its_period_was_reported_is_a_warning(rws: Path, pa: LoopbackPA) -> None:
+    """A bank statement imported after the month's payments report went: nothing would ever
+    report that payment; `ereport` says so."""
+    assert ereport(rws, "--date", "2027-10-02").code == 0
+    assert cli(rws, "pay", "martin", "30", "--date", "2027-09-28").code == 0  # received in September
+    result = ereport(rws, "--date", "2027-10-05")
+    assert result.code == 0, result.text
+    assert "WARNING: facturier.toml: 1 payment(s) of 2027-09 were recorded after its e-report (payments, 1 sent) " \
+           "went: they are not in it; declare them on your platform's portal" in result.text
+    assert "(transactions" not in result.text and len(pa.state.sent(syntax="FRR")) == 2

@@ -132,15 +132,24 @@ def ereport(ws: Workspace, day: date, key: str | None, dry_run: bool) -> Report:
                 for period in _wanted(state, account, day, key, months_per_period(ws, account)):
                     for kind in kinds_of(account):
                         _one(ws, state, None, account, (period, kind, day), report)
+            _warn_late(ws, state, accounts, day, report)
         finally:
             state.close()
         return report
     with Ledger(ws.root) as ledger:
         for account in accounts:
             _send_seller(ws, ledger, account, (day, key), report)
+        _warn_late(ws, ledger.state, accounts, day, report)
     if not report.rows and not report.alerts:
         report.notes.append("Nothing to e-report: every period that has ended is sent.")
     return report
+
+
+def _warn_late(ws: Workspace, state: LedgerState, accounts: list[Account], day: date, report: Report) -> None:
+    """Warn of what was recorded in a period after its e-report was sent (`late.py`)."""
+    from facturier.ops.einvoicing.late import late_warnings
+
+    report.alerts += [Alert("warning", w) for a in accounts for w in late_warnings(ws, state, a, day)]
 
 
 def _send_seller(ws: Workspace, ledger: Ledger, account: Account, when: tuple[date, str | None],
@@ -183,11 +192,11 @@ def _one(ws: Workspace, state: LedgerState, ledger: Ledger | None, account: Acco
         report.alerts += [Alert("warning", f"e-report {period.key} (payments): the payment of {p.isoformat()} on "
                                            f"{r['number']} is in {r['currency']}: the Flux 10 takes euros only and "
                                            "Facturier has no exchange rate; report it on your platform's portal")
-                          for r, p, _ in _reported_payments(ws, state, period) if r["currency"] != "EUR"]
+                          for r, p, _ in reported_payments(ws, state, period) if r["currency"] != "EUR"]
     failures = _check(xml)
     if failures:
-        report.alerts.append(Alert("error", f"{_who(account)}e-report {period.key} ({kind}) not sent: it fails the Flux 10 "
-                                            f"rules: {'; '.join(failures[:5])}"))
+        report.alerts.append(Alert("error", f"{_who(account)}e-report {period.key} ({kind}) not sent: it fails "
+                                            f"the Flux 10 rules: {'; '.join(failures[:5])}"))
         return
     row = {**seller, "period": period.key, "kind": kind, "count": count}
     if ledger is None:
@@ -239,9 +248,9 @@ def _build(ws: Workspace, state: LedgerState, account: Account, what: tuple[Peri
                     platform_name=urlsplit(account.config.api_url or "").hostname or "platform", siren=seller.siren,
                     seller_name=seller.name, start=period.start, end=period.end)
     if kind == "transactions":
-        records = _reported_documents(ws, state, account.seller, period)
+        records = reported_documents(ws, state, account.seller, period)
         return _built(lambda: transactions_xml(header, records), period, kind), len(records)
-    received = [r for r in _reported_payments(ws, state, period) if r[0]["currency"] == "EUR"]
+    received = [r for r in reported_payments(ws, state, period) if r[0]["currency"] == "EUR"]
     return _built(lambda: payments_xml(header, received), period, kind), len(received)
 
 
@@ -253,7 +262,7 @@ def _built(make: Any, period: Period, kind: str) -> bytes:
     return xml
 
 
-def _reported_documents(ws: Workspace, state: LedgerState, seller: str, period: Period) -> list[dict[str, Any]]:
+def reported_documents(ws: Workspace, state: LedgerState, seller: str, period: Period) -> list[dict[str, Any]]:
     """The records of the seller's live documents of the period routed to e-reporting."""
     out = []
     for year in range(period.start.year, period.end.year + 1):
@@ -265,7 +274,7 @@ def _reported_documents(ws: Workspace, state: LedgerState, seller: str, period: 
     return out
 
 
-def _reported_payments(ws: Workspace, state: LedgerState, period: Period
+def reported_payments(ws: Workspace, state: LedgerState, period: Period
                        ) -> list[tuple[dict[str, Any], date, Decimal]]:
     """Payments of the period on services invoices with VAT on receipt routed to e-reporting."""
     out = []
