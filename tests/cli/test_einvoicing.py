@@ -387,3 +387,39 @@ def test_statuses_of_one_instant_across_a_page_end_are_all_journalled(ews: Path,
         flow.updated_at = "2027-09-01T09:00:00.000Z"
     stuck = cli(ews, "statuses", "--since", "2027-09-01")
     assert stuck.code == 1 and "more than 100 lifecycle flows carry the same time" in stuck.text
+
+
+def test_an_unknown_host_and_an_untrusted_certificate_say_so(ews: Path, pa: LoopbackPA, tmp_path: Path) -> None:
+    """Not "no connection": a typo in the host name and a certificate not trusted are fixed differently."""
+    import ssl
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    from tests.pa_server import Handler
+
+    path = ews / "facturier.toml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace(pa.url, "https://pa.invalid"), encoding="utf-8")
+    unknown = cli(ews, "run", "--date", DAY)
+    assert unknown.code == 1 and "https://pa.invalid/oauth2/token is unreachable (its host name cannot be " \
+                                  "resolved: check the URL for a typo" in unknown.text
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl makes the self-signed certificate")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
+                    str(cert), "-days", "1", "-subj", "/CN=127.0.0.1"], check=True, capture_output=True)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        tls = f"https://127.0.0.1:{server.server_address[1]}"
+        path.write_text(text.replace(pa.url, tls), encoding="utf-8")
+        untrusted = cli(ews, "transmit", "--date", DAY)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert untrusted.code == 1 and f"{tls}/oauth2/token is unreachable (TLS failed: its certificate is not " \
+                                   "trusted here" in untrusted.text
+    assert of_type(ews, "einvoice.transmitted") == []

@@ -223,8 +223,15 @@ def _retry_after(answer: requests.Response) -> float:
 
 
 def _reason(exc: requests.ConnectionError) -> str:
-    text = str(exc)
-    return "connection refused" if "refused" in text.lower() else "no connection"
+    """Why a connection failed, in words that point at the fix (a typo in the host, a certificate)."""
+    if isinstance(exc, requests.exceptions.SSLError):
+        return ("TLS failed: its certificate is not trusted here, or it does not speak https; a test platform "
+                "signed by a private authority needs that authority's file in REQUESTS_CA_BUNDLE")
+    text = str(exc).lower()
+    if any(k in text for k in ("failed to resolve", "name or service not known", "name resolution",
+                               "nodename nor servname")):
+        return "its host name cannot be resolved: check the URL for a typo, and the network"
+    return "connection refused" if "refused" in text else "no connection"
 
 
 def _status_error(url: str, answer: requests.Response) -> PlatformError:
