@@ -73,8 +73,10 @@ def kinds_of(account: Account) -> tuple[str, ...]:
 
 def reporting_accounts(ws: Workspace) -> list[Account]:
     """The sellers Facturier e-reports for: the issuer when on, and each transmitting batch seller
-    with a `platform_id` (without one, its own software e-reports)."""
-    return [a for a in transmitting_accounts(ws) if a.seller == "issuer" or a.config.platform_id is not None]
+    established in France with a `platform_id` (without one, its own software e-reports)."""
+    batch = ws.batch_clients
+    return [a for a in transmitting_accounts(ws) if a.seller == "issuer"
+            or (a.config.platform_id is not None and batch[a.seller].country == "FR")]
 
 
 def period_of(key: str, months: int) -> Period:
