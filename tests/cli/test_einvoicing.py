@@ -423,3 +423,28 @@ def test_an_unknown_host_and_an_untrusted_certificate_say_so(ews: Path, pa: Loop
     assert untrusted.code == 1 and f"{tls}/oauth2/token is unreachable (TLS failed: its certificate is not " \
                                    "trusted here" in untrusted.text
     assert of_type(ews, "einvoice.transmitted") == []
+
+
+def test_a_212_sent_for_a_partial_payment_does_not_end_a_dispute(ews: Path, pa: LoopbackPA) -> None:
+    """The client pays the part it does not dispute: the 212 Facturier sends for it is not the
+    platform ending the dispute, so the reminders of the rest stay stopped."""
+    path = ews / "facturier.toml"
+    path.write_text(path.read_text(encoding="utf-8") + '\n[collections]\nwindow = "00:00-24:00"\n', encoding="utf-8")
+    assert cli(ews, "run", "--date", DAY).code == 0
+    number = of_type(ews, "einvoice.transmitted")[0]["number"]
+
+    def reminded() -> bool:
+        result = cli(ews, "remind", "--date", "2027-11-10", "--dry-run")
+        assert result.code == 0, result.text
+        return any(line.startswith(number) and line.endswith("would draft") for line in result.out.splitlines())
+
+    pa.emit_status(number, "207", reason="Quantités contestées")
+    assert cli(ews, "statuses").code == 0
+    assert cli(ews, "pay", "acme", "300", "--date", "2027-09-25").code == 0
+    assert cli(ews, "transmit", "--date", "2027-09-25").code == 0
+    assert [e["code"] for e in of_type(ews, "einvoice.status")] == ["207", "212"]
+    assert not reminded()
+    assert "Lifecycle status: 207 En litige" in cli(ews, "show", number).out
+    pa.emit_status(number, "205")
+    assert cli(ews, "statuses").code == 0
+    assert reminded()
