@@ -194,3 +194,21 @@ def test_a_payment_recorded_after_its_period_was_reported_is_a_warning(rws: Path
     assert "WARNING: facturier.toml: 1 payment(s) of 2027-09 were recorded after its e-report (payments, 1 sent) " \
            "went: they are not in it; declare them on your platform's portal" in result.text
     assert "(transactions" not in result.text and len(pa.state.sent(syntax="FRR")) == 2
+
+
+def test_payments_of_a_reverse_charged_invoice_are_not_reported(ws: Path, pa: LoopbackPA) -> None:
+    """The reform leaves reverse-charged operations out of payment data (the buyer accounts for
+    that VAT): a euro payment from the EU business client is in no payments report."""
+    northwind = ws / "clients" / "northwind.toml"
+    northwind.write_text(northwind.read_text(encoding="utf-8").replace('currency = "GBP"', 'currency = "EUR"'),
+                         encoding="utf-8")
+    path = ws / "facturier.toml"
+    path.write_text(path.read_text(encoding="utf-8") + pa.config(since="2027-09-01") + 'platform_id = "0042"\n',
+                    encoding="utf-8")
+    (ws / "clients" / "martin.toml").write_text(CONSUMER, encoding="utf-8")
+    assert cli(ws, "run", "--date", "2027-09-15").code == 0
+    assert cli(ws, "pay", "martin", "50", "--date", "2027-09-20").code == 0
+    assert cli(ws, "pay", "northwind", "500", "--date", "2027-09-21").code == 0
+    preview = ereport(ws, "--date", "2027-10-02", "--dry-run")
+    assert preview.code == 0, preview.text
+    assert "2027-09\tpayments\twould send\t1\t" in preview.out  # the consumer's only

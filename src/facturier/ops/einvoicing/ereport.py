@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
 from facturier.adapters.pa import PlatformError
+from facturier.core.einvoicing import vat_on_receipt
 from facturier.core.errors import FacturierError, InputError
 from facturier.ops.einvoicing.accounts import Account, account_of, transmitting_accounts
 from facturier.ops.einvoicing.flux10 import Header, payments_xml, transactions_xml
@@ -278,7 +279,8 @@ def reported_documents(ws: Workspace, state: LedgerState, seller: str, period: P
 
 def reported_payments(ws: Workspace, state: LedgerState, period: Period
                        ) -> list[tuple[dict[str, Any], date, Decimal]]:
-    """Payments of the period on services invoices with VAT on receipt routed to e-reporting."""
+    """Payments of the period on services invoices with VAT on receipt (`vat_on_receipt`) routed to
+    e-reporting."""
     out = []
     for payment in state.payments(state.einvoicing.payments_since(period.start.toordinal())):
         if payment.date > period.end:
@@ -288,8 +290,7 @@ def reported_payments(ws: Workspace, state: LedgerState, period: Period
             if doc is None or doc.seller != "issuer" or doc.mode != "live":
                 continue
             record = record_of(ws.root, doc)
-            if record.get("operation_category") == "services" and not record.get("vat_on_debits") \
-                    and route_cached(state, record, live=True).channel == "ereporting":
+            if vat_on_receipt(record) and route_cached(state, record, live=True).channel == "ereporting":
                 out.append((record, payment.date, part.amount))
     return out
 

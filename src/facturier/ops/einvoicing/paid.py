@@ -1,5 +1,5 @@
 """212 Encaissée on payment (PRODUCT §13): for a services invoice whose VAT is due on receipt
-(the seller did not opt for `vat_on_debits`), each payment allocated to it after it was
+(the seller did not opt for `vat_on_debits`, and the VAT is not reverse-charged), each payment allocated to it after it was
 transmitted is reported to the platform once, with the amount received.
 
 Never twice: the flow's tracking id is the same on every attempt (seller, invoice, payment),
@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from facturier.adapters.pa import Platform
-from facturier.core.einvoicing import STATUS_LABELS
+from facturier.core.einvoicing import STATUS_LABELS, vat_on_receipt
 from facturier.ops.einvoicing.cdar import ENCAISSEE, encaissee
 from facturier.ops.einvoicing.routing import record_of
 from facturier.ops.outcome import Report
@@ -44,7 +44,7 @@ def report_payments(ws: Workspace, ledger: Ledger, platform: Platform, since: da
                 continue
             doc = state.document(part.number)
             record = record_of(ws.root, doc) if doc is not None else None
-            if record is None or record.get("operation_category") != "services" or record.get("vat_on_debits"):
+            if record is None or not vat_on_receipt(record):
                 continue
             _send(ledger, platform, record, payment, part.number, part.amount, report)
 
