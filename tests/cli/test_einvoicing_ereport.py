@@ -212,3 +212,37 @@ def test_payments_of_a_reverse_charged_invoice_are_not_reported(ws: Path, pa: Lo
     preview = ereport(ws, "--date", "2027-10-02", "--dry-run")
     assert preview.code == 0, preview.text
     assert "2027-09\tpayments\twould send\t1\t" in preview.out  # the consumer's only
+
+
+def test_a_ten_day_seller_reports_transactions_every_ten_days_and_payments_monthly(
+        ws: Path, pa: LoopbackPA, tmp_path: Path) -> None:
+    """Réel normal mensuel: three transactions reports a month, each due ten days after it ends."""
+    path = ws / "facturier.toml"
+    path.write_text(path.read_text(encoding="utf-8") + pa.config(since="2027-09-01")
+                    + 'platform_id = "0042"\nereporting = "ten-day"\n', encoding="utf-8")
+    (ws / "clients" / "martin.toml").write_text(CONSUMER, encoding="utf-8")
+    assert cli(ws, "run", "--date", "2027-09-15").code == 0
+    assert cli(ws, "pay", "martin", "50", "--date", "2027-09-20").code == 0
+    warned = cli(ws, "check").out
+    assert "the e-report of 2027-09-11 (transactions) is not sent (due by 2027-09-30)" in warned
+    assert "the e-report of 2027-09 (payments) is not sent (due by 2027-10-10)" in warned
+    result = ereport(ws, "--date", "2027-10-02")
+    assert result.code == 0, result.text
+    rows = [line.split("\t")[:4] for line in result.out.splitlines() if line.startswith("2027-")]
+    assert rows == [["2027-09-01", "transactions", "nothing to report", "0"],
+                    ["2027-09-11", "transactions", "sent", "2"],
+                    ["2027-09-21", "transactions", "nothing to report", "0"],
+                    ["2027-09", "payments", "sent", "1"]]
+    files = pa.state.sent(syntax="FRR")
+    assert [f.name for f in files] == ["FRR_transactions_2027-09-11.xml", "FRR_payments_2027-09.xml"]
+    assert b"20270911" in files[0].content and b"20270920" in files[0].content  # the period's days
+    paths = []
+    for f in files:
+        paths.append(tmp_path / f.name)
+        paths[-1].write_bytes(f.content)
+    script = SCHEMATRON.replace("cdar-schematron/BR-FR-CDV-Schematron-CDAR.xslt", "frr-schematron/Flux10.xslt")
+    out = subprocess.run([sys.executable, "-c", script, *map(str, paths)], capture_output=True, text=True,
+                         timeout=300, check=True).stdout.splitlines()
+    assert [int(line.split()[1]) for line in out] == [0, 0], out
+    bad = cli(ws, "ereport", "--date", "2027-10-02", "--period", "2027-09-12")
+    assert bad.code == 1 and "a ten-day period is named by its first day" in bad.text

@@ -83,12 +83,13 @@ class EInvoicingConfig(StrictModel):
     since: Day = REFORM_DATE
     # E-reporting (Flux 10): the platform's 4-character registration number (its "matricule",
     # which it gives its users), and the length of a reporting period: "bimonthly" for a
-    # seller in franchise en base, "monthly" otherwise (the default follows the VAT regime).
+    # seller in franchise en base, "monthly" otherwise (the default follows the VAT regime),
+    # "ten-day" under the réel normal mensuel (ops/einvoicing/periods.py).
     # The invoice email (PDF attached) of a document the platform delivers: a courtesy copy,
     # sent under the usual send rules unless this is false.
     courtesy_email: bool = True
     platform_id: Annotated[str, AfterValidator(check_platform_id)] | None = None
-    ereporting: Literal["monthly", "bimonthly"] | None = None
+    ereporting: Literal["monthly", "bimonthly", "ten-day"] | None = None
 
     @field_validator("api_url", "token_url", mode="after")
     @classmethod

@@ -1,8 +1,7 @@
 """`facturier ereport`: the e-reporting files of each period, built, checked offline, sent once.
 
 Periods follow the VAT regime (`einvoicing.ereporting`, by default two months for a seller in
-franchise en base, else one): a period "YYYY-MM" starts that month (an odd month when two)
-and is due by the last day of the month after it ends. For each period and each kind
+franchise en base, else one; ten days under the réel normal mensuel): `periods.py`. For each period and each kind
 (transactions, payments) the file is built from the documents routed to e-reporting
 (`flux10.py`), checked against the XSD (pyfrctc) and the Flux 10 schematron (saxonche,
 `render/frctc_check.py`), and sent through the issuer's platform once: its tracking id is
@@ -16,11 +15,8 @@ payments report for it); one without is left to its own software.
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import hashlib
-import re
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
@@ -31,6 +27,7 @@ from facturier.core.einvoicing import vat_on_receipt
 from facturier.core.errors import FacturierError, InputError
 from facturier.ops.einvoicing.accounts import Account, account_of, transmitting_accounts
 from facturier.ops.einvoicing.flux10 import Header, payments_xml, transactions_xml
+from facturier.ops.einvoicing.periods import Period, named_periods, periods_between
 from facturier.ops.einvoicing.routing import record_of, route_cached
 from facturier.ops.outcome import Alert, Report
 from facturier.ops.state_access import read_state
@@ -46,25 +43,11 @@ KINDS: Final = ("transactions", "payments")
 COLUMNS = ["period", "kind", "status", "count", "detail", "seller"]
 
 
-@dataclass(frozen=True, slots=True)
-class Period:
-    """A reporting period: "YYYY-MM" of its first month, its days, and the day it is due by."""
-
-    key: str
-    start: date
-    end: date
-
-    @property
-    def deadline(self) -> date:
-        """The last day of the month after the period."""
-        return month_end(first_of(self.end, 1))
-
-
-def months_per_period(ws: Workspace, account: Account) -> int:
-    """2 for a bimonthly regime (franchise en base by default), else 1."""
+def cadence_of(ws: Workspace, account: Account) -> str:
+    """"ten-day", "monthly" or "bimonthly" (`periods.py`): `einvoicing.ereporting`, else bimonthly in
+    franchise en base and monthly otherwise."""
     seller = ws.config.issuer if account.seller == "issuer" else ws.batch_clients[account.seller]
-    chosen = account.config.ereporting or ("bimonthly" if seller.vat_regime == "franchise" else "monthly")
-    return 2 if chosen == "bimonthly" else 1
+    return account.config.ereporting or ("bimonthly" if seller.vat_regime == "franchise" else "monthly")
 
 
 def kinds_of(account: Account) -> tuple[str, ...]:
@@ -78,43 +61,6 @@ def reporting_accounts(ws: Workspace) -> list[Account]:
     batch = ws.batch_clients
     return [a for a in transmitting_accounts(ws) if a.seller == "issuer"
             or (a.config.platform_id is not None and batch[a.seller].country == "FR")]
-
-
-def period_of(key: str, months: int) -> Period:
-    """The period named "YYYY-MM" (an odd month when periods are two months long)."""
-    try:
-        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}", key):
-            raise ValueError(key)
-        start = dt.datetime.strptime(key, "%Y-%m").date()
-    except ValueError:
-        raise InputError(f"--period {key!r}: expected YYYY-MM, e.g. 2027-09") from None
-    if months == 2 and start.month % 2 == 0:
-        raise InputError(f"--period {key!r}: periods are two months long (January-February, ...): "
-                         f"use {start.year}-{start.month - 1:02d}")
-    return Period(key, start, month_end(first_of(start, months - 1)))
-
-
-def ended_periods(since: date, day: date, months: int) -> list[Period]:
-    """Every period that has ended by `day`, from the one holding `since`."""
-    first = since.replace(day=1)
-    if months == 2 and first.month % 2 == 0:
-        first = first_of(first, -1)
-    out, start = [], first
-    while (period := period_of(f"{start:%Y-%m}", months)).end < day:
-        out.append(period)
-        start = first_of(start, months)
-    return out
-
-
-def first_of(day: date, months: int) -> date:
-    """The first day of the month `months` after the month of `day` (negative: before)."""
-    index = day.year * 12 + day.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
-
-
-def month_end(day: date) -> date:
-    """The last day of the month of `day`."""
-    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
 
 
 def ereport(ws: Workspace, day: date, key: str | None, dry_run: bool) -> Report:
@@ -132,9 +78,8 @@ def ereport(ws: Workspace, day: date, key: str | None, dry_run: bool) -> Report:
         state = read_state(ws.root, dry_run=True)
         try:
             for account in accounts:
-                for period in _wanted(state, account, day, key, months_per_period(ws, account)):
-                    for kind in kinds_of(account):
-                        _one(ws, state, None, account, (period, kind, day), report)
+                for period, kind in _wanted(state, account, day, key, cadence_of(ws, account)):
+                    _one(ws, state, None, account, (period, kind, day), report)
             _warn_late(ws, state, accounts, day, report)
         finally:
             state.close()
@@ -159,24 +104,31 @@ def _send_seller(ws: Workspace, ledger: Ledger, account: Account, when: tuple[da
                  report: Report) -> None:
     """Every file due of one seller; a platform failure stops that seller (the rest stays due)."""
     day, key = when
-    for period in _wanted(ledger.state, account, day, key, months_per_period(ws, account)):
-        for kind in kinds_of(account):
-            try:
-                _one(ws, ledger.state, ledger, account, (period, kind, day), report)
-            except PlatformError as exc:
-                report.alerts.append(Alert("error", f"{account.file}: {exc}. Nothing is lost: the e-report of "
-                                                    f"{period.key} ({kind}) stays due; run again."))
-                return
+    for period, kind in _wanted(ledger.state, account, day, key, cadence_of(ws, account)):
+        try:
+            _one(ws, ledger.state, ledger, account, (period, kind, day), report)
+        except PlatformError as exc:
+            report.alerts.append(Alert("error", f"{account.file}: {exc}. Nothing is lost: the e-report of "
+                                                f"{period.key} ({kind}) stays due; run again."))
+            return
 
 
-def _wanted(state: LedgerState, account: Account, day: date, key: str | None, months: int) -> list[Period]:
-    if key is not None:
-        period = period_of(key, months)
-        if period.end >= day:
-            raise InputError(f"--period {key}: the period ends on {period.end}; it can be reported from the day after")
-        return [period]
-    return [p for p in ended_periods(account.config.since, day, months)
-            if any((account.seller, k, p.key) not in state.einvoicing.ereports for k in kinds_of(account))]
+def _wanted(state: LedgerState, account: Account, day: date, key: str | None, cadence: str
+            ) -> list[tuple[Period, str]]:
+    """(period, kind) of every file to do: those named by `--period`, else every one ended and not sent."""
+    pairs = []
+    for kind in kinds_of(account):
+        if key is not None:
+            periods = named_periods(cadence, kind, key)
+            for period in periods:
+                if period.end >= day:
+                    raise InputError(f"--period {key}: the period ends on {period.end}; it can be reported from "
+                                     "the day after")
+        else:
+            periods = [p for p in periods_between(cadence, kind, account.config.since, day)
+                       if (account.seller, kind, p.key) not in state.einvoicing.ereports]
+        pairs += [(p, kind) for p in periods]
+    return sorted(pairs, key=lambda pair: (pair[0].end, KINDS.index(pair[1]), pair[0].start))
 
 
 def _one(ws: Workspace, state: LedgerState, ledger: Ledger | None, account: Account,
@@ -300,6 +252,6 @@ def ereport_warnings(ws: Workspace, state: LedgerState, day: date) -> list[str]:
     `run`), naming the seller's file."""
     return [f"{account.file}: einvoicing: the e-report of {p.key} ({kind}) is not sent (due by {p.deadline}): "
             "run `facturier ereport`"
-            for account in reporting_accounts(ws)
-            for p in ended_periods(account.config.since, day, months_per_period(ws, account))
-            for kind in kinds_of(account) if (account.seller, kind, p.key) not in state.einvoicing.ereports]
+            for account in reporting_accounts(ws) for kind in kinds_of(account)
+            for p in periods_between(cadence_of(ws, account), kind, account.config.since, day)
+            if (account.seller, kind, p.key) not in state.einvoicing.ereports]

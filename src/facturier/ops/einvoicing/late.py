@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Final
 
 import orjson
 
-from facturier.ops.einvoicing.ereport import Period, reported_documents, reported_payments
+from facturier.ops.einvoicing.ereport import reported_documents, reported_payments
+from facturier.ops.einvoicing.periods import Period
 from facturier.store.events import EReportSent
 from facturier.store.paths import WorkspacePaths
 from facturier.store.state import LedgerState

@@ -1,6 +1,7 @@
 """212 Encaissée on payment (PRODUCT §13): for a services invoice whose VAT is due on receipt
-(the seller did not opt for `vat_on_debits`, and the VAT is not reverse-charged), each payment allocated to it after it was
-transmitted is reported to the platform once, with the amount received.
+(the seller did not opt for `vat_on_debits`, and the VAT is not reverse-charged), each
+payment allocated to it after it was transmitted is reported to the platform once, with the
+amount received.
 
 Never twice: the flow's tracking id is the same on every attempt (seller, invoice, payment),
 and the platform's flows are searched by it before any send; the 212 is journalled as an
