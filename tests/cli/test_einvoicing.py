@@ -448,3 +448,14 @@ def test_a_212_sent_for_a_partial_payment_does_not_end_a_dispute(ews: Path, pa: 
     pa.emit_status(number, "205")
     assert cli(ews, "statuses").code == 0
     assert reminded()
+
+
+def test_show_says_a_document_before_since_is_not_transmitted_not_platform(ws: Path, pa: LoopbackPA) -> None:
+    path = ws / "facturier.toml"
+    path.write_text(path.read_text(encoding="utf-8") + pa.config(since="2027-09-01"), encoding="utf-8")
+    assert cli(ws, "run", "--date", "2027-08-15").code == 0
+    number = next(e["number"] for e in of_type(ws, "invoice.issued") if e["client"] == "acme")
+    shown = cli(ws, "show", number)
+    assert "E-invoicing: none (dated before 2027-09-01 (einvoicing.since): issued by email, never transmitted " \
+           "nor e-reported; from that day it would go: platform, " in shown.out
+    assert sent(pa) == []

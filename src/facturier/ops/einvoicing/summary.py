@@ -28,8 +28,11 @@ def einvoicing_summary(ws: Workspace, number: str) -> dict[str, Any] | None:
         r = route_cached(state, record_of(ws.root, doc), live=doc.mode == "live")
         summary: dict[str, Any] = {"channel": r.channel, "reason": r.reason, "flow": None,
                                    "status": section.latest(doc.seller, number)}
-        if account is not None and doc.date < account.config.since:
-            summary["reason"] += f" (dated before {account.config.since}, einvoicing.since: not transmitted)"
+        if account is not None and doc.date < account.config.since and flow is None:
+            # Before the seller's reform date nothing is sent, whatever the route would be.
+            summary["channel"] = "none"
+            summary["reason"] = (f"dated before {account.config.since} (einvoicing.since): issued by email, never "
+                                 f"transmitted nor e-reported; from that day it would go: {r.channel}, {r.reason}")
         if flow is not None:
             summary["flow"] = {"state": flow[0], "tracking_id": flow[1], "flow_id": flow[2]}
         return summary
