@@ -85,6 +85,8 @@ def test_a_month_is_e_reported_once_with_valid_files(rws: Path, pa: LoopbackPA, 
     assert [int(line.split()[1]) for line in out] == [0, 0], out
     again = run_cli_process(rws, "ereport", "--date", "2027-10-02", env=ENV)
     assert again.code == 0 and "Nothing to e-report" in again.out
+    preview_again = run_cli_process(rws, "ereport", "--date", "2027-10-02", "--dry-run", env=ENV)
+    assert preview_again.code == 0 and "Nothing to e-report" in preview_again.out  # said, not an empty output
     assert len(pa.state.sent(syntax="FRR")) == 2
     assert "the e-report of 2027-09" not in cli(rws, "check").out
     assert cli(rws, "verify").code == 0
@@ -162,7 +164,8 @@ def test_a_batch_seller_with_a_platform_id_e_reports_its_sales_to_consumers(tmp_
     assert cli(ws, "batch", "--date", "2026-11-30").code == 0
     sales = [e for e in of_type(ws, "invoice.issued") if e["seller"] == "boulangerie-martin"]
     assert sales and "the e-report" not in cli(ws, "check").text  # no platform_id: left to its own software
-    assert "nothing to e-report" in cli(ws, "ereport", "--date", "2026-12-01").text.lower()
+    assert "No seller e-reports through Facturier (a batch seller does with a platform_id in its [einvoicing]): " \
+           "nothing to e-report." in cli(ws, "ereport", "--date", "2026-12-01").text
     seller.write_text(seller.read_text(encoding="utf-8") + 'platform_id = "0042"\n', encoding="utf-8")
     due = cli(ws, "check")
     assert "warning: batch_clients/boulangerie-martin.toml: einvoicing: the e-report of 2026-11 " \

@@ -68,7 +68,10 @@ def ereport(ws: Workspace, day: date, key: str | None, dry_run: bool) -> Report:
     report = Report("E-reporting", COLUMNS)
     accounts = reporting_accounts(ws)
     if not accounts:
-        report.notes.append('E-invoicing is off ([einvoicing] mode = "off"): nothing to e-report.')
+        report.notes.append('E-invoicing is off ([einvoicing] mode = "off"): nothing to e-report.'
+                            if not transmitting_accounts(ws) else
+                            "No seller e-reports through Facturier (a batch seller does with a platform_id in its "
+                            "[einvoicing]): nothing to e-report.")
         return report
     issuer = account_of(ws, "issuer")
     if issuer is not None and issuer.config.platform_id is None:
@@ -83,6 +86,8 @@ def ereport(ws: Workspace, day: date, key: str | None, dry_run: bool) -> Report:
             _warn_late(ws, state, accounts, day, report)
         finally:
             state.close()
+        if not report.rows and not report.alerts:
+            report.notes.append("Nothing to e-report: every period that has ended is sent.")
         return report
     with Ledger(ws.root) as ledger:
         for account in accounts:
