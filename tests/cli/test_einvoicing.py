@@ -459,3 +459,32 @@ def test_show_says_a_document_before_since_is_not_transmitted_not_platform(ws: P
     assert "E-invoicing: none (dated before 2027-09-01 (einvoicing.since): issued by email, never transmitted " \
            "nor e-reported; from that day it would go: platform, " in shown.out
     assert sent(pa) == []
+
+
+def test_sellers_sharing_one_platform_account_each_journal_their_own_statuses(
+        tmp_path: Path, pa: LoopbackPA) -> None:
+    """The issuer and a batch seller on one platform account: a status is the seller's whose SIREN
+    the message names, even when both have an invoice of that number."""
+    from tests.conftest import copy_demo
+
+    ws = copy_demo(tmp_path / "sws", with_inbox=True)
+    for path in (ws / "facturier.toml", ws / "batch_clients" / "boulangerie-martin.toml"):
+        path.write_text(path.read_text(encoding="utf-8") + pa.config(since="2026-11-01"), encoding="utf-8")
+    inbox = next((ws / "data" / "inbox_batch").rglob("*.csv"))
+    lines = inbox.read_text(encoding="utf-8").splitlines()
+    lines[0] += ",customer_siren"
+    lines[1] += f",{ACME_SIREN}"
+    lines[2:] = [line + "," for line in lines[2:]]
+    inbox.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert cli(ws, "run", "--date", "2026-11-15").code == 0
+    assert cli(ws, "batch", "--date", "2026-11-30").code == 0
+    mine = {e["seller"]: e["number"] for e in of_type(ws, "einvoice.transmitted")}
+    assert set(mine) == {"issuer", "boulangerie-martin"}
+    pa.emit_status(mine["boulangerie-martin"], "200", seller_siren="823456785")
+    pa.emit_status(mine["issuer"], "213", reason="Adresse", seller_siren="823456785")  # the bakery's, same number
+    pa.emit_status(mine["issuer"], "200")  # the issuer's own (SIREN 732829320)
+    result = cli(ws, "statuses")
+    assert "was Rejetée" not in result.text, result.text
+    assert sorted((e["seller"], e["number"], e["code"]) for e in of_type(ws, "einvoice.status")) == sorted([
+        ("boulangerie-martin", mine["boulangerie-martin"], "200"), ("issuer", mine["issuer"], "200")])
+    assert f"is about {mine['issuer']!r}, which Facturier never transmitted for this seller" in result.text
