@@ -99,7 +99,8 @@ def test_show_says_where_each_document_goes_and_why(ews: Path, pa: LoopbackPA) -
             f"(directory, {DAY}))") in acme.out
     assert f"Platform: transmitted as flow {sent(pa)[0].flow_id}" in acme.out
     north = cli(ews, "show", numbers["northwind"])
-    assert "E-invoicing: ereporting (client outside France (GB): e-reported, not transmitted)" in north.out
+    assert "E-invoicing: ereporting (client outside France (GB): e-reported, not transmitted; e-report of " \
+           "2027-09 (transactions) not sent yet, due by 2027-10-31)" in north.out
     data = json.loads(cli(ews, "show", numbers["sandbox"], "--json").out)
     assert data["einvoicing"]["channel"] == "none"
     [lookup] = of_type(ews, "einvoice.directory")

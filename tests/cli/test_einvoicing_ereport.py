@@ -57,6 +57,9 @@ def test_a_month_is_e_reported_once_with_valid_files(rws: Path, pa: LoopbackPA, 
     warned = cli(rws, "check")
     assert "warning: facturier.toml: einvoicing: the e-report of 2027-09 (transactions) is not sent (due by " \
            "2027-10-31): run `facturier ereport`" in warned.out
+    consumer = next(e["number"] for e in of_type(rws, "invoice.issued") if e["client"] == "martin")
+    assert "e-reported, not transmitted; e-report of 2027-09 (transactions) not sent yet, due by 2027-10-31" \
+        in cli(rws, "show", consumer).out
     preview = run_cli_process(rws, "ereport", "--date", "2027-10-02", "--dry-run", env=ENV)
     assert preview.code == 0, preview.text
     assert "2027-09\ttransactions\twould send\t2\tvalid (XSD and schematron), due by 2027-10-31" in preview.out
@@ -68,6 +71,7 @@ def test_a_month_is_e_reported_once_with_valid_files(rws: Path, pa: LoopbackPA, 
     sent = of_type(rws, "ereport.sent")
     assert [(e["kind"], e["period"], e["count"], e["flow_id"]) for e in sent] == [
         ("transactions", "2027-09", 2, files[0].flow_id), ("payments", "2027-09", 1, files[1].flow_id)]
+    assert f"e-report of 2027-09 (transactions) sent as flow {files[0].flow_id}" in cli(rws, "show", consumer).out
     transactions = files[0].content.decode()
     # Northwind (GB) one by one, the consumer's sale summed for the day; ACME went to the platform.
     assert "<ID>2027-0003</ID>" in transactions and "<CategoryCode>TPS1</CategoryCode>" in transactions

@@ -102,6 +102,12 @@ def periods_between(cadence: str, kind: str, since: date, day: date) -> list[Per
     return ended_periods(since, day, 2 if cadence == "bimonthly" else 1)
 
 
+def period_holding(cadence: str, kind: str, day: date) -> Period:
+    """The period of one kind that holds a day (the first one ended after it: a period is at most
+    two months, 62 days)."""
+    return periods_between(cadence, kind, day, day + timedelta(days=63))[0]
+
+
 def named_periods(cadence: str, kind: str, key: str) -> list[Period]:
     """The periods of one kind that `--period KEY` names: "YYYY-MM" (for a ten-day seller's
     transactions, the month's three), or "YYYY-MM-DD" (a ten-day period; no payments report)."""
