@@ -70,6 +70,8 @@ def test_run_transmits_a_domestic_b2b_invoice_once_as_its_factur_x_pdf(ews: Path
     assert {e["number"] for e in of_type(ews, "einvoice.transmitted")} == {issued["number"]}
     again = cli(ews, "transmit", "--date", DAY)
     assert again.code == 0 and "Nothing to transmit." in again.out
+    preview = cli(ews, "transmit", "--date", DAY, "--dry-run")  # said, not an empty output
+    assert preview.code == 0 and "Nothing to transmit." in preview.out
     assert len(sent(pa)) == 1
     assert cli(ews, "verify").code == 0
 
@@ -97,7 +99,8 @@ def test_show_says_where_each_document_goes_and_why(ews: Path, pa: LoopbackPA) -
             f"(directory, {DAY}))") in acme.out
     assert f"Platform: transmitted as flow {sent(pa)[0].flow_id}" in acme.out
     north = cli(ews, "show", numbers["northwind"])
-    assert "E-invoicing: ereporting (client outside France (GB): e-reported, not transmitted)" in north.out
+    assert "E-invoicing: ereporting (client outside France (GB): e-reported, not transmitted; e-report of " \
+           "2027-09 (transactions) not sent yet, due by 2027-10-31)" in north.out
     data = json.loads(cli(ews, "show", numbers["sandbox"], "--json").out)
     assert data["einvoicing"]["channel"] == "none"
     [lookup] = of_type(ews, "einvoice.directory")
@@ -146,7 +149,7 @@ def test_missing_credentials_name_the_variable_and_send_nothing(ews: Path, pa: L
     ("down", "is unreachable (connection refused)"),
     ("500", "failed (500): injected 500"),
     ("401", "refused the client credentials (401)"),
-    ("429", "is rate-limiting (429) past 60 s of waiting"),
+    ("429", "is rate-limiting (429): it asks to wait 120 s more (Retry-After)"),
     ("token", "refused the access token (401)"),
 ])
 def test_a_failing_platform_loses_nothing_and_the_next_run_sends_once(
@@ -274,14 +277,20 @@ def test_a_malformed_cdar_is_a_clear_error_and_nothing_is_journalled(ews: Path, 
     assert [e["code"] for e in of_type(ews, "einvoice.status")] == ["200"]
 
 
-def test_a_status_of_a_document_never_transmitted_is_not_journalled(ews: Path, pa: LoopbackPA) -> None:
+def test_a_status_of_a_document_never_transmitted_is_a_warning_and_the_later_ones_are_read(
+        ews: Path, pa: LoopbackPA) -> None:
+    """An invoice sent through the platform's portal must not hold back the statuses after it:
+    a rejection (213) among them would go unseen."""
     assert cli(ews, "run", "--date", DAY).code == 0
-    before = len(journal(ews))
+    number = of_type(ews, "einvoice.transmitted")[0]["number"]
     unknown = pa.emit_status("2099-0001", "200")
+    pa.emit_status(number, "213", reason="Adresse invalide")
     result = cli(ews, "statuses")
-    assert result.code == 1 and f"lifecycle flow {unknown.flow_id} (of {unknown.updated_at}): it is about " \
-                                "'2099-0001', which was never transmitted by this seller" in result.text
-    assert len(journal(ews)) == before
+    assert f"WARNING: facturier.toml: lifecycle flow {unknown.flow_id} (of {unknown.updated_at}) is about " \
+           "'2099-0001', which Facturier never transmitted for this seller" in result.text
+    assert f"ERROR: {number} was Rejetée (213): Adresse invalide" in result.text
+    assert [(e["number"], e["code"]) for e in of_type(ews, "einvoice.status")] == [(number, "213")]
+    assert cli(ews, "statuses").code == 0 and len(of_type(ews, "einvoice.status")) == 1
 
 
 def test_in_dispute_on_the_platform_stops_reminders_until_a_later_status(ews: Path, pa: LoopbackPA) -> None:
@@ -359,3 +368,124 @@ def test_a_batch_seller_transmits_through_its_own_account(tmp_path: Path, pa: Lo
     # The rows without a SIREN or VAT number are sales to consumers: e-reported, not transmitted.
     other = next(e["number"] for e in of_type(ws, "invoice.issued") if e["number"] != done["number"])
     assert "E-invoicing: ereporting (sale to a consumer (B2C)" in cli(ws, "show", other).out
+
+
+def test_statuses_of_one_instant_across_a_page_end_are_all_journalled(ews: Path, pa: LoopbackPA) -> None:
+    """The platform pages by 100: the statuses of the page's last instant that go on past its end
+    were passed over when the next page started strictly after that instant."""
+    assert cli(ews, "run", "--date", DAY).code == 0
+    number = of_type(ews, "einvoice.transmitted")[0]["number"]
+    flows = [pa.emit_status(number, "200") for _ in range(103)]
+    for flow in flows[98:]:  # five at one instant: two on the first page, three after it
+        flow.updated_at = flows[98].updated_at
+    result = cli(ews, "statuses")
+    assert result.code == 0, result.text
+    assert sorted(e["flow_id"] for e in of_type(ews, "einvoice.status")) == sorted(f.flow_id for f in flows)
+    for flow in flows:  # a full page of one instant cannot be paged through: an error, nothing skipped
+        flow.updated_at = "2027-09-01T09:00:00.000Z"
+    flows += [pa.emit_status(number, "205") for _ in range(2)]
+    for flow in flows:
+        flow.updated_at = "2027-09-01T09:00:00.000Z"
+    stuck = cli(ews, "statuses", "--since", "2027-09-01")
+    assert stuck.code == 1 and "more than 100 lifecycle flows carry the same time" in stuck.text
+
+
+def test_an_unknown_host_and_an_untrusted_certificate_say_so(ews: Path, pa: LoopbackPA, tmp_path: Path) -> None:
+    """Not "no connection": a typo in the host name and a certificate not trusted are fixed differently."""
+    import ssl
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    from tests.pa_server import Handler
+
+    path = ews / "facturier.toml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace(pa.url, "https://pa.invalid"), encoding="utf-8")
+    unknown = cli(ews, "run", "--date", DAY)
+    assert unknown.code == 1 and "https://pa.invalid/oauth2/token is unreachable (its host name cannot be " \
+                                  "resolved: check the URL for a typo" in unknown.text
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl makes the self-signed certificate")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
+                    str(cert), "-days", "1", "-subj", "/CN=127.0.0.1"], check=True, capture_output=True)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        tls = f"https://127.0.0.1:{server.server_address[1]}"
+        path.write_text(text.replace(pa.url, tls), encoding="utf-8")
+        untrusted = cli(ews, "transmit", "--date", DAY)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert untrusted.code == 1 and f"{tls}/oauth2/token is unreachable (TLS failed: its certificate is not " \
+                                   "trusted here" in untrusted.text
+    assert of_type(ews, "einvoice.transmitted") == []
+
+
+def test_a_212_sent_for_a_partial_payment_does_not_end_a_dispute(ews: Path, pa: LoopbackPA) -> None:
+    """The client pays the part it does not dispute: the 212 Facturier sends for it is not the
+    platform ending the dispute, so the reminders of the rest stay stopped."""
+    path = ews / "facturier.toml"
+    path.write_text(path.read_text(encoding="utf-8") + '\n[collections]\nwindow = "00:00-24:00"\n', encoding="utf-8")
+    assert cli(ews, "run", "--date", DAY).code == 0
+    number = of_type(ews, "einvoice.transmitted")[0]["number"]
+
+    def reminded() -> bool:
+        result = cli(ews, "remind", "--date", "2027-11-10", "--dry-run")
+        assert result.code == 0, result.text
+        return any(line.startswith(number) and line.endswith("would draft") for line in result.out.splitlines())
+
+    pa.emit_status(number, "207", reason="Quantités contestées")
+    assert cli(ews, "statuses").code == 0
+    assert cli(ews, "pay", "acme", "300", "--date", "2027-09-25").code == 0
+    assert cli(ews, "transmit", "--date", "2027-09-25").code == 0
+    assert [e["code"] for e in of_type(ews, "einvoice.status")] == ["207", "212"]
+    assert not reminded()
+    assert "Lifecycle status: 207 En litige" in cli(ews, "show", number).out
+    pa.emit_status(number, "205")
+    assert cli(ews, "statuses").code == 0
+    assert reminded()
+
+
+def test_show_says_a_document_before_since_is_not_transmitted_not_platform(ws: Path, pa: LoopbackPA) -> None:
+    path = ws / "facturier.toml"
+    path.write_text(path.read_text(encoding="utf-8") + pa.config(since="2027-09-01"), encoding="utf-8")
+    assert cli(ws, "run", "--date", "2027-08-15").code == 0
+    number = next(e["number"] for e in of_type(ws, "invoice.issued") if e["client"] == "acme")
+    shown = cli(ws, "show", number)
+    assert "E-invoicing: none (dated before 2027-09-01 (einvoicing.since): issued by email, never transmitted " \
+           "nor e-reported; from that day it would go: platform, " in shown.out
+    assert sent(pa) == []
+
+
+def test_sellers_sharing_one_platform_account_each_journal_their_own_statuses(
+        tmp_path: Path, pa: LoopbackPA) -> None:
+    """The issuer and a batch seller on one platform account: a status is the seller's whose SIREN
+    the message names, even when both have an invoice of that number."""
+    from tests.conftest import copy_demo
+
+    ws = copy_demo(tmp_path / "sws", with_inbox=True)
+    for path in (ws / "facturier.toml", ws / "batch_clients" / "boulangerie-martin.toml"):
+        path.write_text(path.read_text(encoding="utf-8") + pa.config(since="2026-11-01"), encoding="utf-8")
+    inbox = next((ws / "data" / "inbox_batch").rglob("*.csv"))
+    lines = inbox.read_text(encoding="utf-8").splitlines()
+    lines[0] += ",customer_siren"
+    lines[1] += f",{ACME_SIREN}"
+    lines[2:] = [line + "," for line in lines[2:]]
+    inbox.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert cli(ws, "run", "--date", "2026-11-15").code == 0
+    assert cli(ws, "batch", "--date", "2026-11-30").code == 0
+    mine = {e["seller"]: e["number"] for e in of_type(ws, "einvoice.transmitted")}
+    assert set(mine) == {"issuer", "boulangerie-martin"}
+    pa.emit_status(mine["boulangerie-martin"], "200", seller_siren="823456785")
+    pa.emit_status(mine["issuer"], "213", reason="Adresse", seller_siren="823456785")  # the bakery's, same number
+    pa.emit_status(mine["issuer"], "200")  # the issuer's own (SIREN 732829320)
+    result = cli(ws, "statuses")
+    assert "was Rejetée" not in result.text, result.text
+    assert sorted((e["seller"], e["number"], e["code"]) for e in of_type(ws, "einvoice.status")) == sorted([
+        ("boulangerie-martin", mine["boulangerie-martin"], "200"), ("issuer", mine["issuer"], "200")])
+    assert f"is about {mine['issuer']!r}, which Facturier never transmitted for this seller" in result.text

@@ -105,3 +105,22 @@ def test_a_french_business_client_without_siren_is_warned_about_when_transmittin
     assert result.code == 0, result.text
     assert ("warning: clients/acme.toml: siren: a business client in France without a SIREN: its invoices cannot "
             "be transmitted") in result.out
+
+
+def test_a_url_with_credentials_or_a_service_path_is_refused_without_repeating_it(ws: Path) -> None:
+    _append(ws, '\n[einvoicing]\nmode = "live"\napi_url = "https://pa.example/afnor-flow/v1/"\n'
+                'token_url = "https://me:Hunter2pw@pa.example/oauth2/token"\n')
+    result = run_cli(ws, "check")
+    assert result.code == 1
+    assert "facturier.toml: einvoicing.api_url: 'https://pa.example/afnor-flow/v1/' is the URL of one service " \
+           "(/afnor-flow/v1): give the platform's base URL" in result.out
+    assert "facturier.toml: einvoicing.token_url: has a user name or password in it" in result.out
+    assert "Hunter2pw" not in result.text
+
+
+def test_a_url_whose_port_is_not_a_number_is_a_problem_not_a_traceback(ws: Path) -> None:
+    _append(ws, '\n[einvoicing]\nmode = "live"\napi_url = "https://pa.example:44x3"\n'
+                'token_url = "https://pa.example/oauth2/token"\n')
+    result = run_cli(ws, "check")
+    assert result.code == 1 and "Traceback" not in result.text
+    assert "facturier.toml: einvoicing.api_url: is not a URL (its host or port cannot be read)" in result.out

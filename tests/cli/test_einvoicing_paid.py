@@ -46,6 +46,9 @@ def amounts(xml: bytes) -> list[tuple[str, str]]:
 def test_each_payment_of_a_services_invoice_is_reported_once(ws: Path, pa: LoopbackPA, tmp_path: Path) -> None:
     number = setup(ws, pa)
     assert cli(ws, "pay", "acme", "300.00", "--date", "2027-10-01").code == 0
+    preview = cli(ws, "transmit", "--date", "2027-10-01", "--dry-run")  # the 212 due is listed, not sent
+    assert f"{number}\tissuer\tacme\twould send 212\tEncaissée 300.00 EUR (payment of 2027-10-01)" in preview.out
+    assert paid_flows(pa) == []
     first = cli(ws, "transmit", "--date", "2027-10-01")
     assert first.code == 0, first.text
     assert f"{number}\tissuer\tacme\t212 sent\tEncaissée 300.00 EUR (payment of 2027-10-01)" in first.out

@@ -1,4 +1,5 @@
-"""E-reporting periods: one month, or two for a seller in franchise en base."""
+"""E-reporting periods: one month, two for a seller in franchise en base, ten days under the réel
+normal mensuel (its payments monthly, due by the 10th)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import date
 import pytest
 
 from facturier.core.errors import InputError
-from facturier.ops.einvoicing.ereport import ended_periods, period_of
+from facturier.ops.einvoicing.periods import ended_periods, named_periods, period_of, periods_between
 
 
 def test_two_month_periods_start_in_odd_months_and_are_due_a_month_after() -> None:
@@ -26,3 +27,24 @@ def test_monthly_periods_end_before_the_run_day() -> None:
     for bad in ("2027-9", "2027-13", "27-09", "2027-09-01"):
         with pytest.raises(InputError, match="expected YYYY-MM"):
             period_of(bad, 1)
+
+
+def test_ten_day_periods_cover_each_month_in_three_and_payments_stay_monthly() -> None:
+    decades = periods_between("ten-day", "transactions", date(2027, 9, 15), date(2027, 11, 1))
+    assert [(p.key, p.start, p.end, p.deadline) for p in decades[:2]] == [
+        ("2027-09-11", date(2027, 9, 11), date(2027, 9, 20), date(2027, 9, 30)),
+        ("2027-09-21", date(2027, 9, 21), date(2027, 9, 30), date(2027, 10, 10))]
+    assert [p.key for p in decades] == ["2027-09-11", "2027-09-21", "2027-10-01", "2027-10-11", "2027-10-21"]
+    assert decades[-1].end == date(2027, 10, 31)
+    [september, october] = periods_between("ten-day", "payments", date(2027, 9, 15), date(2027, 11, 1))
+    assert (september.key, september.deadline, october.deadline) == ("2027-09", date(2027, 10, 10),
+                                                                       date(2027, 11, 10))
+    assert [p.key for p in named_periods("ten-day", "transactions", "2028-02")] == [
+        "2028-02-01", "2028-02-11", "2028-02-21"]
+    assert named_periods("ten-day", "transactions", "2028-02-21")[0].end == date(2028, 2, 29)
+    assert named_periods("ten-day", "payments", "2028-02-21") == []
+    for bad in ("2027-09-05", "2027-09-31"):
+        with pytest.raises(InputError, match="1st, 11th or 21st"):
+            named_periods("ten-day", "transactions", bad)
+    with pytest.raises(InputError, match='ten-day periods are for ereporting = "ten-day"'):
+        named_periods("monthly", "transactions", "2027-09-11")

@@ -111,16 +111,25 @@ class Platform:
         return [Flow.of(item) for item in self._search({"trackingId": tracking_id})]
 
     def lifecycle_flows(self, updated_after: str) -> list[Flow]:
-        """Every incoming lifecycle flow (CDAR) updated after a time, oldest first, all pages."""
+        """Every incoming lifecycle flow (CDAR) updated after a time, oldest first, all pages.
+
+        The next page starts after the page's second latest time, not its latest: flows of the
+        latest instant may go on past the page's end, and a search strictly after that instant
+        would pass over them (those read twice are kept once). A full page of one instant
+        cannot be paged through by time: an error rather than statuses passed over."""
         where: dict[str, Any] = {"flowType": ["CustomerInvoiceLC"], "flowDirection": ["In"],
                                  "updatedAfter": updated_after}
-        found: list[Flow] = []
+        found: dict[str, Flow] = {}
         while True:
             page = [Flow.of(item) for item in self._search(where)]
-            found += page
+            found.update((f.flow_id, f) for f in page)
             if len(page) < PAGE:
-                return sorted(found, key=lambda f: (f.updated_at, f.flow_id))
-            where = {**where, "updatedAfter": max(f.updated_at for f in page)}
+                return sorted(found.values(), key=lambda f: (f.updated_at, f.flow_id))
+            times = sorted({f.updated_at for f in page})
+            if len(times) == 1:
+                raise PlatformError(f"{self.api_url}: more than {PAGE} lifecycle flows carry the same time "
+                                    f"({times[0]}): they cannot be searched page by page; ask your platform")
+            where = {**where, "updatedAfter": times[-2]}
 
     def flow_file(self, flow_id: str) -> bytes:
         """The file of a flow as it was received (`GET /flows/{id}?docType=Original`)."""
@@ -165,7 +174,9 @@ class Platform:
                     self._sleep(delay)
                     waited += delay
                     continue
-                raise PlatformUnavailable(f"{self.api_url} is rate-limiting (429) past {MAX_WAIT:.0f} s of waiting")
+                raise PlatformUnavailable(f"{self.api_url} is rate-limiting (429): it asks to wait {delay:g} s more "
+                                          f"(Retry-After) after {waited:g} s waited, past the {MAX_WAIT:.0f} s "
+                                          "Facturier waits per call")
             raise _status_error(self.api_url + path, answer)
 
     def token(self) -> str:
@@ -212,8 +223,15 @@ def _retry_after(answer: requests.Response) -> float:
 
 
 def _reason(exc: requests.ConnectionError) -> str:
-    text = str(exc)
-    return "connection refused" if "refused" in text.lower() else "no connection"
+    """Why a connection failed, in words that point at the fix (a typo in the host, a certificate)."""
+    if isinstance(exc, requests.exceptions.SSLError):
+        return ("TLS failed: its certificate is not trusted here, or it does not speak https; a test platform "
+                "signed by a private authority needs that authority's file in REQUESTS_CA_BUNDLE")
+    text = str(exc).lower()
+    if any(k in text for k in ("failed to resolve", "name or service not known", "name resolution",
+                               "nodename nor servname")):
+        return "its host name cannot be resolved: check the URL for a typo, and the network"
+    return "connection refused" if "refused" in text else "no connection"
 
 
 def _status_error(url: str, answer: requests.Response) -> PlatformError:

@@ -77,19 +77,19 @@ def check(ctx: typer.Context) -> None:
 
 
 def _ereport_warnings(ws: Any) -> list[str]:
-    """The e-reports due and not sent (PRODUCT §13), when the issuer transmits and has a journal."""
+    """The e-reports due and not sent (PRODUCT §13), when a seller e-reports and there is a journal."""
     from facturier.core.errors import FacturierError
-    from facturier.ops.einvoicing.ereport import ereport_warnings
+    from facturier.ops.einvoicing.ereport import ereport_warnings, reporting_accounts
     from facturier.ops.state_access import read_state
 
-    if not ws.config.einvoicing.on or not (ws.root / "data" / "journal.jsonl").is_file():
+    if not reporting_accounts(ws) or not (ws.root / "data" / "journal.jsonl").is_file():
         return []
     try:
         state = read_state(ws.root, dry_run=True)
     except FacturierError:
         return []  # a journal that cannot be read is `verify`'s to report, not the configuration's
     try:
-        return [f"facturier.toml: einvoicing: {w}" for w in ereport_warnings(ws, state, today(ws.config.timezone))]
+        return ereport_warnings(ws, state, today(ws.config.timezone))
     finally:
         state.close()
 

@@ -44,7 +44,8 @@ def statuses(
 def ereport(
     ctx: typer.Context,
     period: str | None = typer.Option(None, "--period", metavar="YYYY-MM",
-                                      help="Only this period (default: every period ended and not sent)."),
+                                      help="Only this period (default: every period ended and not sent); "
+                                           "YYYY-MM-DD: one ten-day period (ereporting = \"ten-day\")."),
     date: str | None = DateOpt,
     dry_run: bool = typer.Option(False, "--dry-run", help="Build and check the files; send nothing."),
     as_json: bool = JsonOpt,

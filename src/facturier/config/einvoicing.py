@@ -31,9 +31,22 @@ _REFORM_CHARS = re.compile(r"[A-Za-z0-9 +_/-]*")
 _WORST_SEQ = 999_999_999
 
 
-def check_platform_url(value: str) -> str:
-    """An https URL (plain http only to a loopback test platform: the token travels to it)."""
-    parts = urlsplit(value)
+# What a user copies from a platform's documentation instead of its base URL: a service's own path.
+_SERVICE_PATHS = ("/afnor-flow/v1", "/afnor-directory/v1")
+
+
+def check_platform_url(value: str, base: bool = True) -> str:
+    """An https URL (plain http only to a loopback test platform: the token travels to it),
+    without credentials in it, and the base URL rather than one service's URL."""
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 (raises on a port that is not a number)
+    except ValueError:
+        raise ValueError("is not a URL (its host or port cannot be read)") from None
+    if "@" in parts.netloc:  # never repeated: the part before @ may be a password
+        raise ValueError("has a user name or password in it (user@host); the URL is not repeated here in case "
+                         "it holds a secret: remove it, credentials go in the environment variables named by "
+                         "client_id_env and client_secret_env")
     host = (parts.hostname or "").lower()
     if parts.scheme not in ("http", "https") or not host:
         raise ValueError(f"{value!r} is not an http(s) URL")
@@ -42,6 +55,10 @@ def check_platform_url(value: str) -> str:
                          "(plain http only to a loopback test platform)")
     if parts.query or parts.fragment:
         raise ValueError(f"{value!r}: a base URL has no ?query or #fragment")
+    service = next((p for p in _SERVICE_PATHS if p in parts.path.lower()), None) if base else None
+    if service is not None:
+        raise ValueError(f"{value!r} is the URL of one service ({service}): give the platform's base URL, "
+                         f"without {service} (Facturier adds /afnor-flow/v1 and /afnor-directory/v1 itself)")
     return value.rstrip("/")
 
 
@@ -66,12 +83,13 @@ class EInvoicingConfig(StrictModel):
     since: Day = REFORM_DATE
     # E-reporting (Flux 10): the platform's 4-character registration number (its "matricule",
     # which it gives its users), and the length of a reporting period: "bimonthly" for a
-    # seller in franchise en base, "monthly" otherwise (the default follows the VAT regime).
+    # seller in franchise en base, "monthly" otherwise (the default follows the VAT regime),
+    # "ten-day" under the réel normal mensuel (ops/einvoicing/periods.py).
     # The invoice email (PDF attached) of a document the platform delivers: a courtesy copy,
     # sent under the usual send rules unless this is false.
     courtesy_email: bool = True
     platform_id: Annotated[str, AfterValidator(check_platform_id)] | None = None
-    ereporting: Literal["monthly", "bimonthly"] | None = None
+    ereporting: Literal["monthly", "bimonthly", "ten-day"] | None = None
 
     @field_validator("api_url", "token_url", mode="after")
     @classmethod
@@ -81,7 +99,7 @@ class EInvoicingConfig(StrictModel):
             if info.data.get("mode", "off") != "off":
                 raise ValueError(f'required when mode = "{info.data.get("mode")}"')
             return None
-        return check_platform_url(value)
+        return check_platform_url(value, base=info.field_name == "api_url")
 
     @property
     def on(self) -> bool:

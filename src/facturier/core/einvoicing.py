@@ -95,6 +95,14 @@ def route(buyer: Buyer, live: bool, directory: DirectoryEntry | None) -> Route:
                              f"(directory, {directory.asked})")
 
 
+def vat_on_receipt(record: dict[str, object]) -> bool:
+    """Whether a document's payments are reported (212 Encaissée, payments e-report): services
+    whose VAT is due on receipt: not opted for VAT on debits, and not reverse-charged (the
+    buyer accounts for that VAT: the reform excludes it from payment data)."""
+    return (record.get("operation_category") == "services" and not record.get("vat_on_debits")
+            and record.get("vat_regime") != "reverse_charge")
+
+
 def tracking_id(seller: str, number: str) -> str:
     """Our tracking id of a document's flow: the same on every attempt, unique per seller and number."""
     import hashlib

@@ -1,6 +1,7 @@
 """212 Encaissée on payment (PRODUCT §13): for a services invoice whose VAT is due on receipt
-(the seller did not opt for `vat_on_debits`), each payment allocated to it after it was
-transmitted is reported to the platform once, with the amount received.
+(the seller did not opt for `vat_on_debits`, and the VAT is not reverse-charged), each
+payment allocated to it after it was transmitted is reported to the platform once, with the
+amount received.
 
 Never twice: the flow's tracking id is the same on every attempt (seller, invoice, payment),
 and the platform's flows are searched by it before any send; the 212 is journalled as an
@@ -11,17 +12,19 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from facturier.adapters.pa import Platform
-from facturier.core.einvoicing import STATUS_LABELS
+from facturier.core.einvoicing import STATUS_LABELS, vat_on_receipt
 from facturier.ops.einvoicing.cdar import ENCAISSEE, encaissee
 from facturier.ops.einvoicing.routing import record_of
 from facturier.ops.outcome import Report
 from facturier.store.events import LifecycleStatus, PaymentRecorded
 from facturier.store.ledger import Ledger
+from facturier.store.state import LedgerState
 
 if TYPE_CHECKING:
     from facturier.config import Workspace
@@ -33,9 +36,10 @@ def paid_tracking_id(seller: str, number: str, payment: int) -> str:
     return f"FCT-212-{digest}"
 
 
-def report_payments(ws: Workspace, ledger: Ledger, platform: Platform, since: date, report: Report) -> None:
-    """Send the 212 of every payment due one (direct invoices of the issuer)."""
-    state = ledger.state
+def payments_due(ws: Workspace, state: LedgerState, since: date
+                 ) -> Iterator[tuple[dict[str, Any], PaymentRecorded, str, Decimal]]:
+    """(record, payment, number, amount) of every payment part due a 212 (direct invoices of the
+    issuer, transmitted, services with VAT on receipt, not reported yet)."""
     section = state.einvoicing
     for payment in state.payments(section.payments_since(since.toordinal())):
         for part in payment.allocation:
@@ -44,9 +48,22 @@ def report_payments(ws: Workspace, ledger: Ledger, platform: Platform, since: da
                 continue
             doc = state.document(part.number)
             record = record_of(ws.root, doc) if doc is not None else None
-            if record is None or record.get("operation_category") != "services" or record.get("vat_on_debits"):
-                continue
-            _send(ledger, platform, record, payment, part.number, part.amount, report)
+            if record is not None and vat_on_receipt(record):
+                yield record, payment, part.number, part.amount
+
+
+def report_payments(ws: Workspace, ledger: Ledger, platform: Platform, since: date, report: Report) -> None:
+    """Send the 212 of every payment due one (direct invoices of the issuer)."""
+    for record, payment, number, amount in list(payments_due(ws, ledger.state, since)):
+        _send(ledger, platform, record, payment, number, amount, report)
+
+
+def preview_payments(ws: Workspace, state: LedgerState, since: date, report: Report) -> None:
+    """What `report_payments` would send, for a dry run (nothing asked of the platform)."""
+    for _, payment, number, amount in payments_due(ws, state, since):
+        report.rows.append({"number": number, "seller": "issuer", "client": payment.client,
+                            "status": "would send 212",
+                            "detail": f"Encaissée {amount} {payment.currency} (payment of {payment.date})"})
 
 
 def _send(ledger: Ledger, platform: Platform, record: dict[str, Any], payment: PaymentRecorded, number: str,

@@ -3,8 +3,11 @@
 The incoming lifecycle flows updated since the last status journalled (or `--since`) are
 listed, each new one read and parsed with pyfrctc (its XSD checked), and journalled as
 `einvoice.status` with the flow id (a hundred to a commit), so a status is never journalled
-twice. A message that
-is not a valid CDAR, or names no document this seller transmitted, stops the run there: the
+twice. Sellers may share a platform account: a status is the seller's whose SIREN it names
+as the invoice's issuer (MDT-129), the others pass over it. A status of a document this
+seller never transmitted through Facturier (sent through the platform's portal, say) is a
+warning, not journalled, and the statuses after it are read on. A message that
+is not a valid CDAR stops the run there: the
 statuses before it are journalled, it and those after it are not (the next search starts
 after the last status journalled, so they are read again on the next run); an error names
 the flow and the problem. A 210
@@ -49,6 +52,7 @@ class Cdar:
     code: str
     label: str
     reason: str
+    issuer_siren: str = ""  # the SIREN of the invoice's seller (MDT-129), when the message gives it
 
 
 def fetch_statuses(ws: Workspace, day: date, since: date | None) -> Report:
@@ -58,10 +62,11 @@ def fetch_statuses(ws: Workspace, day: date, since: date | None) -> Report:
     if not accounts:
         report.notes.append('E-invoicing is off ([einvoicing] mode = "off"): no statuses to fetch.')
         return report
+    sirens = _sellers_by_siren(ws, accounts)
     with Ledger(ws.root) as ledger:
         for account in accounts:
             try:
-                _fetch(ledger, account, since, report)
+                _fetch(ledger, (account, sirens), since, report)
             except (PlatformError, FacturierError) as exc:
                 where = f"{account.file}: " if isinstance(exc, PlatformError) else ""
                 report.alerts.append(Alert("error", f"{where}{exc}. The statuses not journalled are "
@@ -71,7 +76,18 @@ def fetch_statuses(ws: Workspace, day: date, since: date | None) -> Report:
     return report
 
 
-def _fetch(ledger: Ledger, account: Account, since: date | None, report: Report) -> None:
+def _sellers_by_siren(ws: Workspace, accounts: list[Account]) -> dict[str, str]:
+    """The seller of each SIREN that transmits here (sellers may share one platform account)."""
+    out = {}
+    for account in accounts:
+        seller = ws.config.issuer if account.seller == "issuer" else ws.batch_clients[account.seller]
+        if seller.siren:
+            out[seller.siren] = account.seller
+    return out
+
+
+def _fetch(ledger: Ledger, who: tuple[Account, dict[str, str]], since: date | None, report: Report) -> None:
+    account, sirens = who
     platform = account.platform()
     section = ledger.state.einvoicing
     start = since or account.config.since
@@ -84,8 +100,6 @@ def _fetch(ledger: Ledger, account: Account, since: date | None, report: Report)
                 continue
             try:
                 cdar = _read(platform, flow)
-                if (account.seller, cdar.number) not in section.flows:
-                    raise CdarError(f"it is about {cdar.number!r}, which was never transmitted by this seller")
             except CdarError as exc:
                 # Stop here: the next search starts after the last status journalled, so this one
                 # (and those after it) are read again next time instead of being skipped for ever.
@@ -94,6 +108,17 @@ def _fetch(ledger: Ledger, account: Account, since: date | None, report: Report)
                                                     "for the statuses after it: they are read again on the next "
                                                     "run (`statuses --since DAY` after it skips it)"))
                 break
+            other = sirens.get(cdar.issuer_siren, account.seller) if cdar.issuer_siren else account.seller
+            if other != account.seller:
+                continue  # another seller of this workspace on the same platform account: journalled by its own
+            if (account.seller, cdar.number) not in section.flows:
+                # An invoice sent another way (the platform's portal, other software): not ours to
+                # journal, and no reason to hold back the statuses after it (a 213 among them).
+                report.alerts.append(Alert("warning", f"{account.file}: lifecycle flow {flow.flow_id} (of "
+                                                      f"{flow.updated_at}) is about {cdar.number!r}, which "
+                                                      "Facturier never transmitted for this seller (sent through "
+                                                      f"the platform's portal?): status {cdar.code} not journalled"))
+                continue
             pending.append(LifecycleStatus(number=cdar.number, seller=account.seller, code=cdar.code,
                                            label=cdar.label, status_at=flow.updated_at, flow_id=flow.flow_id,
                                            reason=cdar.reason or None))
@@ -138,7 +163,9 @@ def _read(platform: Platform, flow: Flow) -> Cdar:
         raise CdarError("the CDAR message names no document number or status code")
     label = parsed.get("status_name") if isinstance(parsed.get("status_name"), str) else None
     reasons = [s.get("reason_txt") or s.get("reason_code") or "" for s in parsed.get("doc_status") or []]
-    return Cdar(number, code, label or STATUS_LABELS.get(code, code), "; ".join(r for r in reasons if r))
+    issuer = parsed.get("invoice_issuer")
+    siren = str(issuer.get("0002") or "") if isinstance(issuer, dict) else ""
+    return Cdar(number, code, label or STATUS_LABELS.get(code, code), "; ".join(r for r in reasons if r), siren)
 
 
 @lru_cache(maxsize=1)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from facturier.ops.einvoicing.accounts import account_of
+from facturier.ops.einvoicing.accounts import Account, account_of
 from facturier.ops.einvoicing.routing import record_of, route_cached
 from facturier.ops.state_access import read_state
 
 if TYPE_CHECKING:
+    from datetime import date
+
     from facturier.config import Workspace
+    from facturier.store.state import LedgerState
 
 
 def einvoicing_summary(ws: Workspace, number: str) -> dict[str, Any] | None:
@@ -28,10 +31,31 @@ def einvoicing_summary(ws: Workspace, number: str) -> dict[str, Any] | None:
         r = route_cached(state, record_of(ws.root, doc), live=doc.mode == "live")
         summary: dict[str, Any] = {"channel": r.channel, "reason": r.reason, "flow": None,
                                    "status": section.latest(doc.seller, number)}
-        if account is not None and doc.date < account.config.since:
-            summary["reason"] += f" (dated before {account.config.since}, einvoicing.since: not transmitted)"
+        if account is not None and doc.date < account.config.since and flow is None:
+            # Before the seller's reform date nothing is sent, whatever the route would be.
+            summary["channel"] = "none"
+            summary["reason"] = (f"dated before {account.config.since} (einvoicing.since): issued by email, never "
+                                 f"transmitted nor e-reported; from that day it would go: {r.channel}, {r.reason}")
         if flow is not None:
             summary["flow"] = {"state": flow[0], "tracking_id": flow[1], "flow_id": flow[2]}
+        if account is not None and r.channel == "ereporting" and summary["channel"] == "ereporting":
+            summary["reason"] += f"; {_ereported(ws, state, account, doc.date)}"
         return summary
     finally:
         state.close()
+
+
+def _ereported(ws: Workspace, state: LedgerState, account: Account, day: date) -> str:
+    """Which transactions e-report holds a document of that day, and whether it went."""
+    from facturier.ops.einvoicing.ereport import cadence_of, reporting_accounts
+    from facturier.ops.einvoicing.periods import period_holding
+
+    if account.seller not in {a.seller for a in reporting_accounts(ws)}:
+        return "not e-reported by Facturier (no einvoicing.platform_id: left to the seller's own software)"
+    period = period_holding(cadence_of(ws, account), "transactions", day)
+    sent = state.einvoicing.ereports.get((account.seller, "transactions", period.key))
+    if sent is None:
+        return f"e-report of {period.key} (transactions) not sent yet, due by {period.deadline}"
+    if not sent:  # journalled with nothing in it: the document was recorded after it went
+        return f"e-report of {period.key} (transactions) sent empty before it was recorded: declare it on the portal"
+    return f"e-report of {period.key} (transactions) sent as flow {sent}"

@@ -22,7 +22,7 @@ from facturier.adapters.pa import Platform, PlatformError
 from facturier.core.einvoicing import needs_directory, route, tracking_id
 from facturier.core.errors import FacturierError, IntegrityError
 from facturier.ops.einvoicing.accounts import Account, transmitting_accounts
-from facturier.ops.einvoicing.paid import report_payments
+from facturier.ops.einvoicing.paid import preview_payments, report_payments
 from facturier.ops.einvoicing.routing import buyer_of, directory_entry, record_of, route_cached
 from facturier.ops.outcome import Alert, Report
 from facturier.ops.state_access import read_state
@@ -53,6 +53,8 @@ def transmit(ws: Workspace, day: date, dry_run: bool) -> Report:
                 _preview(ws, state, account, day, report)
         finally:
             state.close()
+        if not report.rows:
+            report.notes.append("Nothing to transmit.")
         return report
     with Ledger(ws.root) as ledger:
         for account in accounts:
@@ -80,6 +82,8 @@ def _preview(ws: Workspace, state: LedgerState, account: Account, day: date, rep
         if r.channel in ("platform", "held"):
             status = "would transmit" if r.channel == "platform" else "held"
             report.rows.append(_row(doc, status, r.reason))
+    if account.seller == "issuer":
+        preview_payments(ws, state, account.config.since, report)
 
 
 def _transmit_seller(ws: Workspace, ledger: Ledger, account: Account, day: date, report: Report) -> None:

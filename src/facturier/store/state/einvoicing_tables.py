@@ -63,12 +63,14 @@ class EInvoicing:
             db.execute("INSERT OR IGNORE INTO pa_paid VALUES (?, ?, ?, ?)",
                        (ev.seller, ev.number, ev.payment, ev.flow_id))
         db.execute("INSERT OR IGNORE INTO mentions VALUES (?, ?)", (ev.number, offset))
-        # The latest status is the one set last on the platform (journal order breaks ties).
+        # The latest status is the one set last on the platform (journal order breaks ties); a 212
+        # Facturier sends for a partial payment does not end a dispute (207): only the platform's
+        # next status does, so the reminders stay stopped.
         db.execute("INSERT INTO pa_status VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
                    "code = excluded.code, label = excluded.label, status_at = excluded.status_at, "
                    "reason = excluded.reason, offset = excluded.offset "
-                   "WHERE excluded.status_at >= pa_status.status_at",
-                   (ev.seller, ev.number, ev.code, ev.label, ev.status_at, ev.reason, offset))
+                   "WHERE excluded.status_at >= pa_status.status_at AND NOT (? AND pa_status.code = '207')",
+                   (ev.seller, ev.number, ev.code, ev.label, ev.status_at, ev.reason, offset, ev.direction == "out"))
 
     def seen_cdar(self, flow_id: str) -> bool:
         """Whether this CDAR flow (a status) is journalled already."""
