@@ -29,6 +29,9 @@ def main() -> None:
     # the batch's main process start-up: 0.65 G instructions, and 0.12 G in each render worker).
     compileall.compile_dir(Path(__file__).resolve().parent.parent / "src", quiet=2)
     known = sorted(p.stem for p in Path(__file__).parent.glob("bench_*.py"))
+    if any(a in ("-h", "--help") for a in sys.argv[1:]):
+        print(__doc__.strip() + "\n\nBenchmarks: " + ", ".join(n.removeprefix("bench_") for n in known))
+        return
     names = [n if n.startswith("bench_") else f"bench_{n}" for n in sys.argv[1:]] or known
     unknown = [n for n in names if n not in known]
     if unknown:
