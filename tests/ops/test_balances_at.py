@@ -5,6 +5,7 @@ journal, over generated ledgers."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -65,3 +66,27 @@ def test_the_report_balancer_gives_the_balances_balances_prints(tmp_path: Path, 
             type(b)(b.client, b.currency, b.invoiced, b.credited, b.paid, b.balance, b.unapplied_credit, (),
                     b.aging, b.dso) for b in exact]
     state.close()
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(facts=FACTS, cents=st.integers(1, 5_000_000))
+def test_a_payment_reads_only_the_rows_it_reaches_and_allocates_as_the_whole_account(
+        tmp_path: Path, facts: list[Fact], cents: int) -> None:
+    """`pay` on a long history reads the open invoices its amount reaches (`open_reaching`);
+    what it allocates to is what the whole account gives, oldest due first."""
+    path = tmp_path / "journal.jsonl"
+    write_journal(path, entries_for(facts, 2025))
+    as_of, enough = date(2027, 6, 30), Decimal(cents) / 100
+    first = open_state(path)
+    pairs = sorted(first.accounts.pairs())
+    first.close()
+    for client, currency in pairs:
+        few, whole = open_state(path), open_state(path)
+        reaching = few.accounts.open_reaching(client, currency, as_of, enough)
+        account = whole.accounts.get(client, currency)
+        assert account is not None
+        if reaching is not None:
+            assert reaching.open_items(as_of, enough) == account.open_items(as_of, enough)
+            assert len(reaching.invoices) <= len(account.invoices)
+        few.close()
+        whole.close()

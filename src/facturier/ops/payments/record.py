@@ -69,6 +69,9 @@ def open_invoices(state: LedgerState, client: str, currency: str, day: date,
     a payment dated earlier than the latest fact is allocated as of its own date, exactly.
     With `enough`, the list may stop at the oldest invoices whose open amounts reach it.
     """
+    reaching = None if enough is None else state.accounts.open_reaching(client, currency, day, enough)
+    if reaching is not None:
+        return [OpenInvoice(n, due, left) for n, due, left in reaching.open_items(day, enough)]
     account = state.accounts.get(client, currency)
     if account is None:
         return []

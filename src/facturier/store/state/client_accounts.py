@@ -85,6 +85,33 @@ class Accounts:
                 self._cache[key] = found
         return found
 
+    def open_reaching(self, client: str, currency: str, as_of: date, enough: Decimal) -> Account | None:
+        """The account with only the rows a payment of `enough` can be allocated to: its open
+        invoices due by the day the oldest open amounts reach `enough` (`pay` on a client with
+        250,000 invoices reads a few rows, not all). None when the aggregates cannot tell: the
+        account is already read here, has a credit pool to spread, or a fact after `as_of`.
+        Never kept: nothing is written through it."""
+        key = (client, currency)
+        if key in self._cache or key in self._partial:
+            return None
+        account = self._load(client, currency, rows=False)
+        if account is None or account.pool != 0 or not account.covers(as_of):
+            return None
+        target, total, cutoff = to_minor(enough, currency), 0, None
+        for due in sorted(account.open_by_due):
+            total += account.open_by_due[due]
+            cutoff = due
+            if total >= target:
+                break
+        if cutoff is not None:
+            with quiet_gc():
+                account.invoices = {number: [issued, due, total, credit_sum, alloc_sum]
+                                    for number, issued, due, total, credit_sum, alloc_sum in self.db.execute(
+                                        "SELECT number, issued, due, total, credit_sum, alloc_sum FROM invoice_rows "
+                                        "WHERE client = ? AND currency = ? AND due <= ? "
+                                        "AND credit_sum + alloc_sum < total ORDER BY pos", (*key, cutoff))}
+        return account
+
     def _load(self, client: str, currency: str, rows: bool = True) -> Account | None:
         row = self.db.execute("SELECT exponent, invoiced, credited, paid, unallocated, orphan, excess, last_day, "
                               "credit_dates, open_by_due, invoiced_on FROM accounts WHERE client = ? AND currency = ?",
