@@ -191,10 +191,7 @@ def check_non_empty(value: str) -> str:
 
 def check_printable(value: str) -> str:
     """Refuse text the invoice PDF cannot show (PDF/A-3b fails on a missing glyph)."""
-    from facturier.render.glyphs import (  # typst is heavy
-        describe_unprintable,
-        unprintable_characters,
-    )
+    from facturier.fonts import describe_unprintable, unprintable_characters  # typst is heavy
 
     bad = unprintable_characters(value)
     if bad:

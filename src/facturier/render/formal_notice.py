@@ -22,7 +22,7 @@ import typst
 from facturier.core.dunning import ClientReminder, accrued_penalty
 from facturier.core.errors import FacturierError
 from facturier.core.money import ZERO, quantize
-from facturier.render.glyphs import bundled_fonts
+from facturier.fonts import bundled_fonts
 from facturier.render.reminders import RECOVERY_INDEMNITY, decimal_text, long_date, money_text
 
 TEMPLATE = Path(__file__).parent / "templates" / "formal_notice.typ"
