@@ -126,6 +126,17 @@ def test_outside_the_window_remind_says_when_it_opens(ws: Path) -> None:
     assert inside.code == 0 and "3 of 3 draft(s)" in inside.out
 
 
+def test_with_only_the_day_pinned_the_window_note_uses_that_day(ws: Path) -> None:
+    # FACTURIER_TODAY pins the run's day; the clock gives only the time of day. A window of one
+    # minute is closed at any time but 00:00, so the next opening is the pinned day's morrow.
+    configure(ws, '[collections]\ndry_run = false\nwindow = "00:00-00:01"\n')
+    result = run_cli(ws, "remind", "--dry-run", env={"FACTURIER_TODAY": "2027-03-01"})
+    assert result.code == 0 and "it opens at 2027-03-02 00:00" in result.out, result.text
+    real = run_cli(ws, "remind", env={"FACTURIER_TODAY": "2027-03-01"})
+    assert real.code == 0 and "it opens at 2027-03-02 00:00" in real.out, real.text
+    assert of_type(ws, "reminder.drafting") == []
+
+
 def test_dry_run_flag_always_previews(ws: Path) -> None:
     before = (ws / "data" / "journal.jsonl").read_bytes()
     result = run_cli(ws, "remind", "--date", "2026-12-22", "--dry-run")

@@ -207,3 +207,29 @@ def test_show_names_a_quickbooks_invoice_and_its_reminders(tmp_path: Path, qb: Q
     assert "QuickBooks Online" in shown.out and "c@sea.example" in shown.out
     unknown = run_cli(ws, "show", "9999", env=ENV)
     assert unknown.code != 0 and "QuickBooks Online" in unknown.text and "Traceback" not in unknown.text
+
+
+def test_an_invoice_whose_customer_quickbooks_does_not_return_says_so(tmp_path: Path) -> None:
+    # Invoice 1042's customer 9 is not in QuickBooks' answer (deleted, made inactive or merged):
+    # one plain problem naming the customer and what to do, not the empty cells it leaves.
+    state = qb_state()
+    state.invoices.append(invoice("1042", "9", "75", "2026-10-15", txn="2026-09-15"))
+    with QuickBooksServer(state) as server:
+        ws, _ = qb_ws(tmp_path, server)
+        env = {**ENV, "QUICKBOOKS_REFRESH_TOKEN": "RT-1"}
+        result = run_cli(ws, "remind", *DEC1, env=env)
+        assert result.code == 1, result.text
+        assert ("QuickBooks invoice 1042: CustomerRef: its customer 9 was not found in QuickBooks"
+                in result.err), result.err
+        assert "make that customer active again or give the invoice an active customer" in result.err
+        assert "BillEmail" not in result.err and "CurrencyRef" not in result.err, result.err
+        assert "Traceback" not in result.text and not (ws / "data" / "drafts").exists()
+        skipped = run_cli(ws, "remind", *DEC1, "--skip-bad-rows", env=env)
+        assert skipped.code == 0, skipped.text
+        assert drafted(ws) == {"1037": 42, "1038": 7, "1039": 28}
+        shown = run_cli(ws, "show", "1042", env=ENV)
+        assert shown.code == 0, shown.text
+        assert "Client: not known: its customer 9 was not found in QuickBooks" in shown.out, shown.out
+        assert "<>" not in shown.out and "ref 9" not in shown.out
+        fine = run_cli(ws, "show", "1039", env=ENV)
+        assert fine.code == 0 and "Client: Sea GmbH <c@sea.example>" in fine.out, fine.text

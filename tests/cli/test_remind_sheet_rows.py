@@ -228,6 +228,7 @@ def test_the_formal_notice_of_a_foreign_sheet_row_cites_no_french_law(tmp_path: 
     text = pdf_text(path)
     assert "Formal notice to pay" in text and "Acme Corp" in text
     assert "L441-10" not in text and "D441-5" not in text and "fixed recovery" not in text.lower()
+    assert "Indemnity" not in text  # no indemnity column of "-" either
 
 
 def test_a_drafting_window_in_other_digits_is_a_problem(tmp_path: Path) -> None:

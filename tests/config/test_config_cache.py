@@ -91,16 +91,16 @@ def test_loading_writes_nothing_in_the_workspace(demo: EditableWorkspace) -> Non
 
 def test_a_change_in_any_module_the_validators_call_invalidates_the_cache(tmp_path: Path,
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    """The validators call into core (money, pricing, usage) and render (glyphs): a fix there
+    """The validators call into core (money, pricing, usage) and fonts (glyphs): a fix there
     must not leave configurations validated by the old code trusted."""
     from facturier.config import cache
 
-    for rel in ("config/fields.py", "core/money.py", "render/glyphs.py"):
+    for rel in ("config/fields.py", "core/money.py", "fonts.py"):
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text("x = 1\n")
     monkeypatch.setattr(cache, "CODE", tmp_path)
     before = cache._code_key()
-    for rel in ("core/money.py", "render/glyphs.py"):
+    for rel in ("core/money.py", "fonts.py"):
         (tmp_path / rel).write_text("x = 22\n")
         after = cache._code_key()
         assert after != before

@@ -34,3 +34,25 @@ def test_the_notice_mentions_earlier_reminders_only_when_there_were_some(
     assert expected in text
     if absent:
         assert absent not in text
+
+
+@pytest.mark.parametrize(("language", "header"), [("en", "Days late Penalties Indemnity"),
+                                                  ("fr", "Retard (jours) Pénalités Indemnité")])
+@pytest.mark.parametrize("indemnity", [True, False])
+def test_the_indemnity_column_is_there_only_when_an_invoice_has_one(
+        tmp_path: Path, language: str, header: str, indemnity: bool) -> None:
+    # Only French B2B invoices carry the 40 EUR indemnity; without one, no column of "-".
+    notice = FormalNotice(creditor=Party("Palks Studio", ("1 rue A", "75001 Paris"), "732829320"),
+                          debtor=Party("ACME Ltd", ("2 High St",)), day=date(2026, 12, 1),
+                          group=sample_group(language, 42), penalty_rate=Decimal("12.15"),
+                          late_penalty="three times the legal rate", indemnity=indemnity)
+    path = tmp_path / "notice.pdf"
+    path.write_bytes(formal_notice_pdf(notice))
+    text = " ".join(pdf_text(path).split())
+    base = header.rsplit(" ", 1)[0]
+    assert base in text
+    if indemnity:
+        assert header in text and ("40,00 EUR" if language == "fr" else "40.00 EUR") in text
+    else:
+        assert header not in text and "Indemnit" not in text and "indemnit" not in text
+        assert " - " not in text, text

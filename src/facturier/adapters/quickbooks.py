@@ -37,7 +37,7 @@ from facturier.adapters.google.auth import save_token
 from facturier.adapters.sheets import CHECKS, SheetSource, WriteBack
 from facturier.config.collections import QuickBooksConfig
 from facturier.core.errors import FacturierError
-from facturier.core.sheets import SheetParse, SheetProblem, parse_sheet
+from facturier.core.sheets import SheetParse, SheetProblem, find_invoice_row, parse_sheet
 from facturier.core.text import printable
 
 SCOPE = "com.intuit.quickbooks.accounting"  # the least Intuit offers for invoices and customers
@@ -50,7 +50,11 @@ HEADER = ("invoice_id", "client_name", "client_email", "amount", "currency", "du
 # Where a sheet column's value comes from in QuickBooks, for the problems.
 FIELDS = {"invoice_id": "DocNumber", "client_name": "customer DisplayName",
           "client_email": "BillEmail (or the customer's PrimaryEmailAddr)", "amount": "Balance",
-          "currency": "CurrencyRef", "due_date": "DueDate", "sent_date": "TxnDate", "status": "Balance"}
+          "currency": "CurrencyRef", "due_date": "DueDate", "sent_date": "TxnDate", "status": "Balance",
+          "customer": "CustomerRef"}
+# The columns whose value comes from the customer: a customer QuickBooks did not return leaves
+# them empty, and that is the one problem to report, not the empty cells it causes.
+CUSTOMER_COLUMNS = frozenset({"client_name", "client_email", "currency"})
 
 
 class QuickBooksError(FacturierError):
@@ -311,25 +315,43 @@ class QuickBooksSource(SheetSource):
 
     def read(self, today: date) -> SheetParse:
         """Every invoice with a balance, and its customer, checked as a sheet's rows are."""
-        rows = self._rows()
+        rows, missing = self._rows()
         parsed = parse_sheet([list(HEADER), *rows], sheet=self.name, today=today, checks=CHECKS)
         numbers = {n: str(row[0]) for n, row in enumerate(rows, start=2)}
-        problems = tuple(InvoiceProblem(p.sheet, p.row, p.column, _in_quickbooks_terms(p.message),
-                                        numbers.get(p.row, "?")) for p in parsed.problems)
-        return replace(parsed, problems=problems)
+        problems = [InvoiceProblem(p.sheet, p.row, p.column, _in_quickbooks_terms(p.message), numbers.get(p.row, "?"))
+                    for p in parsed.problems
+                    if not (p.row - 2 in missing and p.column in CUSTOMER_COLUMNS)]
+        for index, customer_id in missing.items():
+            row = index + 2
+            if any(p.row == row and p.column in CUSTOMER_COLUMNS for p in parsed.problems):
+                problems.append(InvoiceProblem(self.name, row, "customer", customer_missing(customer_id),
+                                               numbers[row]))
+        problems.sort(key=lambda p: p.row)
+        return replace(parsed, problems=tuple(problems))
 
     def cells(self) -> tuple[list[list[Any]], int]:
         """The open invoices laid out as a sheet (header first, on row 1), for `show`."""
-        return [list(HEADER), *self._rows()], 1
+        return [list(HEADER), *self._rows()[0]], 1
+
+    def find(self, invoice_id: str) -> tuple[int, dict[str, str]] | None:
+        """The invoice's row; `problem` names a customer QuickBooks did not return, for `show`."""
+        rows, missing = self._rows()
+        found = find_invoice_row([list(HEADER), *rows], invoice_id, 1)
+        if found is not None and found[0] - 2 in missing:
+            found[1]["problem"] = customer_missing(missing[found[0] - 2])
+        return found
 
     def where(self) -> str:
         return "QuickBooks Online (open invoices)"
 
-    def _rows(self) -> list[list[Any]]:
+    def _rows(self) -> tuple[list[list[Any]], dict[int, str]]:
+        """The rows, and (row index -> customer id) for each invoice whose customer QuickBooks did not return."""
         session = self._make_session()
         invoices = self._open_invoices(session)
         customers = self._customers(session, {_ref(i.CustomerRef) for i in invoices} - {""})
-        return [invoice_row(i, customers.get(_ref(i.CustomerRef))) for i in invoices]
+        missing = {n: _ref(i.CustomerRef) for n, i in enumerate(invoices)
+                   if _ref(i.CustomerRef) and _ref(i.CustomerRef) not in customers}
+        return [invoice_row(i, customers.get(_ref(i.CustomerRef))) for i in invoices], missing
 
     def _open_invoices(self, session: QuickBooksSession) -> list[Any]:
         out: list[Any] = []
@@ -361,6 +383,13 @@ def _in_quickbooks_terms(message: str) -> str:
     if " is also on row " in message:
         return "another open invoice has the same DocNumber: each reminder names one invoice"
     return message
+
+
+def customer_missing(customer_id: str) -> str:
+    """What to say of an invoice whose customer QuickBooks did not return."""
+    return (f"its customer {printable(customer_id)} was not found in QuickBooks (deleted, made inactive or merged "
+            "into another), so it has no name or email address to remind; in QuickBooks, make that customer "
+            "active again or give the invoice an active customer with an email address, then run remind again")
 
 
 def _ref(ref: Any) -> str:

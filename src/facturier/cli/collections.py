@@ -17,6 +17,7 @@ from facturier.cli.common import (
     load,
     parse_date,
     print_report,
+    today,
     writing_date,
 )
 from facturier.core.errors import InputError
@@ -25,7 +26,9 @@ from facturier.core.errors import InputError
 def local_now(timezone: str) -> datetime:
     """The local time in the workspace's time zone, for the drafting window.
 
-    FACTURIER_NOW=YYYY-MM-DDTHH:MM pins it (tests, rehearsals), like FACTURIER_TODAY pins the day.
+    FACTURIER_NOW=YYYY-MM-DDTHH:MM pins it (tests, rehearsals). With only FACTURIER_TODAY pinned,
+    it is the clock's time of day on that day: the window then opens on the run's own day, not
+    the real one.
     """
     zone = ZoneInfo(timezone)
     pinned = os.environ.get("FACTURIER_NOW")
@@ -34,7 +37,8 @@ def local_now(timezone: str) -> datetime:
             return datetime.fromisoformat(pinned).replace(tzinfo=zone)
         except ValueError:
             raise InputError(f"FACTURIER_NOW: {pinned!r} is not a local time like 2026-12-01T09:30") from None
-    return datetime.now(zone)
+    now = datetime.now(zone)
+    return datetime.combine(today(timezone), now.timetz()) if os.environ.get("FACTURIER_TODAY") else now
 
 
 @app.command()

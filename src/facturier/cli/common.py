@@ -89,7 +89,8 @@ def check_date_option(value: str | None) -> str | None:
 def check_free_text(param: typer.CallbackParam, value: str | None) -> str | None:
     """Refuse a control or format character in free text the journal keeps (a reference, a
     reason, a description): a CR, LF or TAB there forges lines in `show`, logs and exports, and
-    a direction mark makes it read as something else. An error (exit 1), naming the option."""
+    a direction mark makes it read as something else. An error (exit 1), naming the option. A
+    ZWNJ or ZWJ between two letters is spelling (Persian, Indic names), kept like a letter."""
     from facturier.config.fields import describe_invisible, invisible_characters
 
     if value is not None and (bad := invisible_characters(value)):

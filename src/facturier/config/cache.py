@@ -12,7 +12,7 @@ commands still write nothing in the workspace. It is trusted only for exactly th
 was made from: its key is a digest of the name and bytes of every file the loader reads
 (`facturier.toml`, `clients/*.toml`, `batch_clients/*.toml`; each read once, and the same
 bytes are then validated on a miss), of Facturier's code (name, size and time of every module
-of the package, 1.3 ms: the validators call into `core` and `render`, and a fix anywhere there
+of the package, 1.3 ms: the validators call into `core` and `fonts`, and a fix anywhere there
 must not leave old validated configurations trusted) and of the Python and pydantic versions. No configuration file's
 timestamp is trusted: an edit that keeps its size and time is still seen. A missing,
 unreadable, foreign (another owner, writable by others) or mismatched cache is simply not

@@ -28,6 +28,7 @@ from stdnum.fr import siren, siret
 
 from facturier.core.numbering import number_problem, render_number
 from facturier.core.schedule import day_in_range
+from facturier.core.text import ZERO_WIDTH_JOINERS, joins_letters
 
 # Plain decimal text, the one syntax of every decimal a user writes (TOML values, CSV cells):
 # an optional minus, ASCII digits, one '.'; no exponent, grouping, spaces or other digits.
@@ -149,20 +150,27 @@ _CONTROL_NAMES = {"\n": "LINE FEED", "\r": "CARRIAGE RETURN", "\t": "TAB", "\x00
 NEWLINES = frozenset("\r\n")
 
 
-def invisible_characters(text: str, allow_newlines: bool = False) -> list[str]:
-    """The distinct control and format characters of `text`, in order (newlines if allowed)."""
+def invisible_characters(text: str, allow_newlines: bool = False, allow_joiners: bool = True) -> list[str]:
+    """The distinct control and format characters of `text`, in order (newlines if allowed).
+
+    A ZWNJ or ZWJ between two letters or marks is spelling (Persian, Indic names) and allowed
+    there (`core.text.joins_letters`) unless `allow_joiners` is False; anywhere else it is refused.
+    """
     if text.isprintable():  # the usual case, without a per-character lookup
         return []
-    return [c for c in dict.fromkeys(text) if unicodedata.category(c) in _INVISIBLE_CATEGORIES
-            and not (allow_newlines and c in NEWLINES)]
+    bad = (c for i, c in enumerate(text) if unicodedata.category(c) in _INVISIBLE_CATEGORIES
+           and not (allow_newlines and c in NEWLINES) and not (allow_joiners and joins_letters(text, i)))
+    return list(dict.fromkeys(bad))
 
 
 def describe_invisible(chars: list[str]) -> str:
     """'contains U+200B (ZERO WIDTH SPACE), ...' and why it is refused."""
     names = ", ".join(f"U+{ord(c):04X} ({_CONTROL_NAMES.get(c) or unicodedata.name(c, 'CONTROL')})"
                       for c in chars)
+    joiner = any(c in ZERO_WIDTH_JOINERS for c in chars)
     return (f"contains {names}: control and format characters (line breaks, tabs, invisible "
-            "or direction marks) are not allowed; retype the text without them")
+            "or direction marks) are not allowed" + ("" if not joiner else
+            " (a zero-width joiner or non-joiner only between two letters)") + "; retype the text without them")
 
 
 def check_visible(text: str, allow_newlines: bool = False) -> str:
@@ -183,10 +191,7 @@ def check_non_empty(value: str) -> str:
 
 def check_printable(value: str) -> str:
     """Refuse text the invoice PDF cannot show (PDF/A-3b fails on a missing glyph)."""
-    from facturier.render.glyphs import (  # typst is heavy
-        describe_unprintable,
-        unprintable_characters,
-    )
+    from facturier.fonts import describe_unprintable, unprintable_characters  # typst is heavy
 
     bad = unprintable_characters(value)
     if bad:
@@ -251,7 +256,7 @@ Currency = Annotated[str, AfterValidator(check_currency)]
 def check_email(value: str) -> str:
     """A bare address `local@domain.tld` a header can carry (deliverability is not checked)."""
     match = _email().fullmatch(value)
-    invalid = (match is None or invisible_characters(value) or any(c.isspace() for c in value)
+    invalid = (match is None or invisible_characters(value, allow_joiners=False) or any(c.isspace() for c in value)
                or len(match["local"]) > 64 or len(value) > 254
                or match["domain"].rsplit(".", 1)[1].isdigit())
     if invalid:

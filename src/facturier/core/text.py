@@ -32,15 +32,36 @@ def _escape(char: str) -> str:
     return f"\\U{code:08x}"
 
 
+# Zero-width non-joiner and joiner: part of the spelling of Persian and Indic names
+# ("می‌خواهم", "क्‍ष"), where they sit between two letters (or a letter and its marks).
+ZERO_WIDTH_JOINERS = frozenset("\u200c\u200d")
+
+
+def _letter_or_mark(char: str) -> bool:
+    return unicodedata.category(char)[0] in "LM"
+
+
+def joins_letters(text: str, index: int) -> bool:
+    """Whether text[index] is a ZWNJ or ZWJ between two letters or marks: spelling, not a trick.
+
+    Anywhere else (at an end, next to a space, a digit, another joiner or an emoji) it is an
+    invisible character like any other format character.
+    """
+    return (text[index] in ZERO_WIDTH_JOINERS and 0 < index < len(text) - 1
+            and _letter_or_mark(text[index - 1]) and _letter_or_mark(text[index + 1]))
+
+
 def printable(text: str) -> str:
     """`text` with every control or invisible character escaped repr-style, on one line.
 
     Lone surrogates (undecodable bytes of a file name, kept by Python's surrogateescape) are
-    escaped too, so the result always encodes to UTF-8.
+    escaped too, so the result always encodes to UTF-8. A joiner between two letters
+    (`joins_letters`) is part of the name and stays as it is.
     """
     if text.isprintable():  # the common case, checked in C
         return text
-    return "".join(_escape(c) if unicodedata.category(c) in _UNSAFE_CATEGORIES else c for c in text)
+    return "".join(_escape(c) if unicodedata.category(c) in _UNSAFE_CATEGORIES and not joins_letters(text, i)
+                   else c for i, c in enumerate(text))
 
 
 def printable_lines(text: str) -> str:

@@ -22,7 +22,7 @@ import typst
 from facturier.core.dunning import ClientReminder, accrued_penalty
 from facturier.core.errors import FacturierError
 from facturier.core.money import ZERO, quantize
-from facturier.render.glyphs import bundled_fonts
+from facturier.fonts import bundled_fonts
 from facturier.render.reminders import RECOVERY_INDEMNITY, decimal_text, long_date, money_text
 
 TEMPLATE = Path(__file__).parent / "templates" / "formal_notice.typ"
@@ -114,10 +114,13 @@ def notice_view(notice: FormalNotice) -> dict[str, Any]:
     def money(value: Decimal, cur: str = currency) -> str:
         return f"{money_text(value, cur, lang)} {cur}"
 
+    # The indemnity column only when some row has one (French B2B): a column of "-" says nothing.
+    with_indemnity = any(indemnity for _, indemnity in amounts)
     rows = [[due.number, long_date(due.receivable.issued_on, lang), long_date(due.receivable.due_on, lang),
              money(due.remaining), str(due.days_overdue), money(penalty),
-             money(indemnity, "EUR") if notice.indemnity else "-"]
+             *([money(indemnity, "EUR") if indemnity else "-"] if with_indemnity else [])]
             for due, (penalty, indemnity) in zip(notice.group.dues, amounts)]
+    headers = t["headers"] if with_indemnity else t["headers"][:-1]
     remaining = sum((d.remaining for d in notice.group.dues), ZERO)
     penalties = sum((p for p, _ in amounts), ZERO)
     indemnities = sum((i for _, i in amounts), ZERO)
@@ -139,7 +142,7 @@ def notice_view(notice: FormalNotice) -> dict[str, Any]:
         "lang": lang, "title": t["title"], "subject_line": t["subject"], "opening": t["opening"],
         # "Despite our reminders" only when a reminder was drafted before this one.
         "intro": t["intro"] if any(d.receivable.last_stage for d in notice.group.dues) else t["first_intro"],
-        "headers": t["headers"], "rows": rows, "totals": totals, "body": body,
+        "headers": headers, "rows": rows, "totals": totals, "body": body,
         "closing": t["closing"], "place_date": t["place_date"].format(date=long_date(notice.day, lang)),
         "creditor": {"name": creditor.name, "address": list(creditor.address),
                      "ids": t["ids"].format(siren=creditor.siren) if creditor.siren else ""},

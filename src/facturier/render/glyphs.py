@@ -1,33 +1,22 @@
-"""Which characters the invoice fonts can print, for every text a document prints.
+"""Every text a document prints, checked against what the invoice fonts can print.
 
 PDF/A-3b refuses a missing glyph, so a text the bundled fonts cannot show (an emoji, a
 control character, a currency sign they lack) makes Typst fail and nothing is issued.
 Configuration and CSV fields are refused when they are validated, and every text of a
 *view* (what the template prints: names, addresses, descriptions, legal mentions,
 references, formatted amounts) is checked: by `check` for the configuration, and by the
-renderer just before each compile, so no text ever reaches Typst unchecked.
+renderer just before each compile, so no text ever reaches Typst unchecked. Which characters
+are printable is `facturier.fonts`' answer, the one `config` gets too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from functools import lru_cache
 from typing import Any, Final
 
-import typst
-
 from facturier.core.errors import FacturierError
+from facturier.fonts import KNOWN_PRINTABLE, describe_unprintable, unprintable_characters
 
-# Characters the bundled fonts can print, probed once each, in the three styles the
-# template uses and to the invoices' own standard.
-_GLYPH_PROBE: Final = (
-    b'#set text(font: "Libertinus Serif")\n'
-    b'#text(sys.inputs.t) #text(weight: "bold", sys.inputs.t) #text(style: "italic", sys.inputs.t)'
-)
-_PROBE_STANDARDS: Final[list[typst.PDFStandard]] = ["a-3b"]
-_printable_cache: dict[str, bool] = {}
-# Printable ASCII, then every character found printable: the renderer's fast path.
-_known_printable: set[str] = {chr(code) for code in range(0x20, 0x7F)} | set("\n\r\t")
 _ASCII_PRINTABLE: Final = bytes(range(0x20, 0x7F))
 # Where each top-level key of a view comes from, for messages.
 _VIEW_PARTS: Final = {
@@ -39,47 +28,6 @@ _VIEW_PARTS: Final = {
 
 class UnprintableTextError(FacturierError):
     """A text of a document has a character the invoice fonts cannot print."""
-
-
-@lru_cache(maxsize=1)
-def bundled_fonts() -> typst.Fonts:
-    """The fonts bundled with Typst, without system fonts (same bytes on every machine)."""
-    return typst.Fonts(include_system_fonts=False)
-
-
-def _renders(text: str) -> bool:
-    try:
-        typst.compile(_GLYPH_PROBE, format="pdf", pdf_standards=_PROBE_STANDARDS, sys_inputs={"t": text},
-                      font_paths=bundled_fonts(), ignore_system_fonts=True)
-    except typst.TypstError:
-        return False
-    return True
-
-
-def _printable(char: str) -> bool:
-    if char in _known_printable:
-        return True
-    known = _printable_cache.get(char)
-    if known is None:
-        known = _printable_cache[char] = _renders(char)
-    if known:
-        _known_printable.add(char)
-    return known
-
-
-def unprintable_characters(text: str) -> list[str]:
-    """The distinct characters of `text`, in order, that the bundled invoice fonts cannot print."""
-    distinct = list(dict.fromkeys(text))
-    new = [c for c in distinct if c not in _known_printable and c not in _printable_cache]
-    if len(new) > 1 and _renders("".join(new)):  # the usual case: one probe for all of them
-        _printable_cache.update(dict.fromkeys(new, True))
-    return [char for char in distinct if not _printable(char)]
-
-
-def describe_unprintable(chars: list[str]) -> str:
-    """'contains 😀 (U+1F600), which the invoice fonts cannot print'."""
-    shown = ", ".join(f"{c!r} (U+{ord(c):04X})" if c.isprintable() else f"U+{ord(c):04X}" for c in chars)
-    return f"contains {shown}, which the invoice PDF cannot print (no glyph in its fonts)"
 
 
 def printed_texts(view: Any, path: str = "") -> Iterator[tuple[str, str]]:
@@ -125,7 +73,7 @@ def _unknown_characters(payload: str) -> set[str]:
     Drops the printable ASCII bytes at C speed and looks only at what is left (accents,
     currency signs, no-break spaces), so a typical invoice costs a few microseconds.
     """
-    return set(payload.encode().translate(None, _ASCII_PRINTABLE).decode()) - _known_printable
+    return set(payload.encode().translate(None, _ASCII_PRINTABLE).decode()) - KNOWN_PRINTABLE
 
 
 def payload_is_printable(payload: str) -> bool:

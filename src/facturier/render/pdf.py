@@ -22,17 +22,14 @@ import pikepdf
 import typst
 
 from facturier.core.errors import FacturierError
+from facturier.fonts import bundled_fonts
 from facturier.render.compile_groups import BUNDLED_TEMPLATES as BUNDLED_TEMPLATES  # noqa: PLC0414
 from facturier.render.compile_groups import TEMPLATE_NAME as TEMPLATE_NAME  # noqa: PLC0414
 from facturier.render.compile_groups import compile_key as compile_key  # noqa: PLC0414
 from facturier.render.compile_groups import template_path as template_path  # noqa: PLC0414
 from facturier.render.facturx import facturx_xml
 from facturier.render.facturx_pdf import embed_facturx, merge_fx_xmp
-from facturier.render.glyphs import bundled_fonts, ensure_printable
-
-# Re-exported: configuration and CSV validation refuse unprintable text through these names.
-from facturier.render.glyphs import describe_unprintable as describe_unprintable  # noqa: PLC0414
-from facturier.render.glyphs import unprintable_characters as unprintable_characters  # noqa: PLC0414
+from facturier.render.glyphs import ensure_printable
 from facturier.render.qr import QR_SLOT_PIXELS, png_bitmap
 from facturier.render.template_folder import (
     NO_PACKAGES,

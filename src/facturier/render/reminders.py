@@ -62,6 +62,7 @@ from stdnum import iban as stdnum_iban
 from facturier.core.dunning import DEFAULT_STAGES, ClientReminder, Receivable, ReminderDue
 from facturier.core.errors import FacturierError
 from facturier.core.money import ZERO
+from facturier.core.text import joins_letters
 from facturier.render.labels import LOCALES
 
 if TYPE_CHECKING:
@@ -192,8 +193,10 @@ def visible(text: str) -> str:
     mail client or terminal, never hidden, always seen by the person reviewing the draft."""
     if text.isprintable():
         return text
-    # Not every non-printable: a no-break space (Zs) in a name is text, shown as a space.
-    return "".join(f"<U+{ord(c):04X}>" if unicodedata.category(c) in _HIDDEN else c for c in text)
+    # Not every non-printable: a no-break space (Zs) in a name is text, shown as a space, and so
+    # is a joiner between two letters (a Persian or Indic name's spelling).
+    return "".join(f"<U+{ord(c):04X}>" if unicodedata.category(c) in _HIDDEN and not joins_letters(text, i)
+                   else c for i, c in enumerate(text))
 
 
 def french_b2b(creditor_country: str, receivable: Receivable) -> bool:

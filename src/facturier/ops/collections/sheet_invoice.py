@@ -61,10 +61,20 @@ def sheet_invoice_lines(found: dict[str, Any]) -> list[str]:
         lines.append(f"The sheet cannot be read now: {found['unreadable']}")
     cells = found["cells"]
     if cells:
-        lines.append(f"Client: {cells.get('client_name', '')} <{cells.get('client_email', '')}>")
+        lines.append(_client_line(cells))
         lines.append(f"Amount due: {cells.get('amount', '')} {cells.get('currency', '')}   "
                      f"Due: {cells.get('due_date', '')}   Status: {cells.get('status', '')}")
         last = cells.get("last_stage_sent")
         if last:
             lines.append(f"Sheet says: last stage {last} on {cells.get('last_sent_at', '')}")
     return lines
+
+
+def _client_line(cells: dict[str, str]) -> str:
+    """`Client: name <email>`; a blank name or address is said, never shown as `<>`, and a
+    row's own problem (a QuickBooks customer not found) replaces what it left empty."""
+    if cells.get("problem"):
+        return f"Client: not known: {cells['problem']}."
+    name = cells.get("client_name", "") or "(no name)"
+    email = cells.get("client_email", "")
+    return f"Client: {name} " + (f"<{email}>" if email else "(no email address: it cannot be reminded)")

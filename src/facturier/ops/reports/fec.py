@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from facturier.core.errors import FacturierError, InputError
-from facturier.core.text import spreadsheet_cell
+from facturier.core.text import joins_letters, spreadsheet_cell
 from facturier.store.events import DocumentIssued, PaymentRecorded, T
 from facturier.store.state import LedgerState
 
@@ -300,7 +300,8 @@ def clean(text: str) -> str:
     and shown as text by a spreadsheet (a leading =, +, - or @ gets a `'`: accountants open
     the FEC in one, and a client name `=HYPERLINK(...)` must not run there)."""
     if not (text.isprintable() and "  " not in text and text.strip() == text):
-        text = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+        text = " ".join("".join(ch if ch.isprintable() or joins_letters(text, i) else " "
+                                for i, ch in enumerate(text)).split())
     return spreadsheet_cell(text)
 
 
