@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -33,8 +32,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from facturier.adapters.google.auth import save_token
 from facturier.adapters.sheets import CHECKS, SheetSource, WriteBack
+from facturier.adapters.tokens import read_private_token, save_token
 from facturier.config.collections import QuickBooksConfig
 from facturier.core.errors import FacturierError
 from facturier.core.sheets import SheetParse, SheetProblem, find_invoice_row, parse_sheet
@@ -74,29 +73,8 @@ def token_path(config: QuickBooksConfig, root: Path) -> Path:
 def read_token(path: Path) -> dict[str, Any] | None:
     """The saved token (None when there is none yet); refused when not a regular file of the
     current user, open to others, or without a refresh token."""
-    try:
-        info = path.lstat()
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise QuickBooksAuthError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise QuickBooksAuthError(f"{path}: the QuickBooks token is not a regular file (a link?); refused")
-    if info.st_uid != os.getuid():
-        raise QuickBooksAuthError(f"{path}: the QuickBooks token is not owned by the current user; refused")
-    mode = stat.S_IMODE(info.st_mode)
-    if mode & 0o077:
-        raise QuickBooksAuthError(f"{path}: the QuickBooks token is readable by others (mode {mode:04o}); "
-                                  f"run: chmod 600 {path}")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise QuickBooksAuthError(f"{path}: not a QuickBooks token ({exc}); delete it and set the "
-                                  "refresh token again (docs/collections.md#quickbooks-online)") from None
-    if not isinstance(data, dict) or not isinstance(data.get("refresh_token"), str) or not data["refresh_token"]:
-        raise QuickBooksAuthError(f"{path}: the QuickBooks token has no refresh token; delete it and set the "
-                                  "refresh token again (docs/collections.md#quickbooks-online)")
-    return data
+    return read_private_token(path, "the QuickBooks token", QuickBooksAuthError,
+                              "delete it and set the refresh token again (docs/collections.md#quickbooks-online)")
 
 
 def _secret(environ: Mapping[str, str], name: str, key: str, what: str) -> str:

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from facturier.adapters.google.auth import GoogleSession, save_token
+from facturier.adapters.google.auth import GoogleSession
 from facturier.adapters.google.errors import GoogleAuthError
+from facturier.adapters.tokens import save_token
 from facturier.config.google import GMAIL_COMPOSE, SHEETS, SHEETS_READONLY
 from tests.adapters.google.conftest import mock, ok, write_token
 

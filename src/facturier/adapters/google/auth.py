@@ -10,16 +10,14 @@ whose every request carries it.
 
 from __future__ import annotations
 
-import json
 import os
-import secrets
-import stat
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from facturier.adapters.google.api import INSTALL_HINT, auth_error, build_service
 from facturier.adapters.google.errors import REAUTH_HINT, GoogleAuthError, GoogleError
+from facturier.adapters.tokens import read_private_token, save_token
 from facturier.config.google import GoogleConfig
 
 LOOPBACK = "127.0.0.1"
@@ -41,47 +39,11 @@ def client_secret_path(config: GoogleConfig, root: Path) -> Path:
     return path if path.is_absolute() else root / path
 
 
-def save_token(path: Path, token_json: str) -> None:
-    """Write the token 0600 (its folder 0700), atomically: a crash never leaves half a token."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    # Created 0600 from the start (whatever the umask): the token is never readable by others.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(token_json.encode("utf-8"))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def read_token(path: Path) -> dict[str, Any]:
     """The saved token's fields; refused when missing, not the user's, or open to others."""
-    try:
-        info = path.lstat()
-    except FileNotFoundError:
-        raise GoogleAuthError(f"not signed in to Google ({path} does not exist): "
-                              "run `facturier auth google`") from None
-    except OSError as exc:
-        raise GoogleAuthError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise GoogleAuthError(f"{path}: the Google token is not a regular file (a link?); refused")
-    if info.st_uid != os.getuid():
-        raise GoogleAuthError(f"{path}: the Google token is not owned by the current user; refused")
-    mode = stat.S_IMODE(info.st_mode)
-    if mode & 0o077:
-        raise GoogleAuthError(f"{path}: the Google token is readable by others (mode {mode:04o}); "
-                              f"run: chmod 600 {path}")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise GoogleAuthError(f"{path}: not a Google token ({exc}); {REAUTH_HINT}") from None
-    if not isinstance(data, dict) or not data.get("refresh_token"):
-        raise GoogleAuthError(f"{path}: the Google token has no refresh token; {REAUTH_HINT}")
+    data = read_private_token(path, "the Google token", GoogleAuthError, REAUTH_HINT)
+    if data is None:
+        raise GoogleAuthError(f"not signed in to Google ({path} does not exist): run `facturier auth google`")
     return data
 
 
