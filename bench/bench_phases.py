@@ -94,12 +94,12 @@ def main() -> None:
 
     def split(fx: bool) -> None:
         for sheet, docs, xml, group in zip(compiled, titles, xmls, groups, strict=True):
-            when = creation_timestamp(group[0])
+            dates = [creation_timestamp(r) for r in group]  # a sheet may span days
             if fx:
-                def attach(out: Any, i: int, xml: list[bytes] = xml, when: Any = when) -> None:
-                    embed_facturx(out, xml[i], when, xmp=False)
+                def attach(out: Any, i: int, xml: list[bytes] = xml, dates: Any = dates) -> None:
+                    embed_facturx(out, xml[i], dates[i], xmp=False)
 
-                split_compiled(sheet, docs, attach, merge_fx_xmp)
+                split_compiled(sheet, docs, attach, merge_fx_xmp, dates)
             else:
                 split_compiled(sheet, docs)
 
