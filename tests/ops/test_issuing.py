@@ -6,6 +6,7 @@ ledger and its journal in tmp_path.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -20,6 +21,7 @@ from facturier.ops.batch.process import batch_document
 from facturier.ops.batch.rows import BatchRow
 from facturier.ops.issuing import DocumentDraft, Issued, issue_documents, plan_numbers
 from facturier.ops.state_access import NumberAllocator
+from facturier.render import pool
 from facturier.store.files import sha256_file
 from facturier.store.ledger import Ledger
 from tests.conftest import copy_demo, journal
@@ -121,6 +123,8 @@ def test_groups_before_a_render_failure_stay_issued_and_gapless(
     demo: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("FACTURIER_COMMIT_GROUP", "2")
+    # Sheets of 2 (one Typst compile each): a render failure fails its whole sheet, never those before it.
+    monkeypatch.setattr(pool, "compile_groups", functools.partial(pool.compile_groups, size=2))
     rows = [row(i, START + timedelta(days=i)) for i in range(4)] + [row(4, START + timedelta(days=4), "🎂")]
     seen: list[Issued] = []
     with Ledger(demo.root) as ledger, pytest.raises(FacturierError):

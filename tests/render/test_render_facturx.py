@@ -198,6 +198,13 @@ def _check_facturx_pdf(pdf: bytes, record: Record) -> None:
         assert stream.Type == "/EmbeddedFile" and stream.Subtype == "/text/xml"
         assert stream.Params.Size == len(xml) and "/ModDate" in stream.Params
         assert stream.read_bytes() == xml
+        # The document's own issue date everywhere it is stated; the XMP as the information dictionary.
+        issued = record["issue_date"].replace("-", "")
+        assert {str(doc.docinfo.CreationDate), str(doc.docinfo.ModDate), str(stream.Params.ModDate)} == {
+            f"D:{issued}000000Z"}
+        raw_xmp = doc.Root.Metadata.read_bytes()
+        assert set(re.findall(rb"<xmp:(?:Create|Modify)Date>([^<]+)<", raw_xmp)) == {
+            f"{record['issue_date']}T00:00:00+00:00".encode()}
         assert len(doc.Root.OutputIntents) == 1
         xmp = etree.fromstring(doc.Root.Metadata.read_bytes())
         meta = doc.open_metadata()
@@ -216,8 +223,10 @@ def test_a_direct_pdf_is_a_factur_x_pdf() -> None:
     _check_facturx_pdf(PdfRenderer().render(record), record)
 
 
-def test_each_pdf_split_from_a_sheet_carries_its_own_xml() -> None:
-    records = [document(number=f"2026-{n:04d}", seq=n).to_record() for n in range(1, 5)]
+def test_each_pdf_split_from_a_sheet_carries_its_own_xml_and_dates() -> None:
+    # Documents of different dates share a sheet: each PDF is dated by its own issue date.
+    records = [document(number=f"2026-{n:04d}", seq=n, issue_date=date(2026, 11, 14 + n % 3)).to_record()
+               for n in range(1, 5)]
     pdfs = PdfRenderer().render_many(records)
     for pdf, record in zip(pdfs, records, strict=True):
         _check_facturx_pdf(pdf, record)

@@ -214,14 +214,39 @@ def test_a_document_longer_than_a_page_makes_the_sheet_render_one_by_one(record:
     assert len(PdfReader(io.BytesIO(pdfs[1])).pages) > 1
 
 
-def test_documents_of_different_dates_never_share_a_sheet(record: Record) -> None:
+def test_documents_of_different_dates_share_a_sheet_but_not_of_different_sellers(record: Record) -> None:
     from facturier.render.pool import compile_groups
 
     records = [record, {**record, "issue_date": "2026-11-16"}, {**record, "issue_date": "2026-11-16", "language": "en"},
                {**record, "seller": {**record["seller"], "name": "Other"}}]
     groups = list(compile_groups(enumerate(records), size=16))
-    assert [[i for i, _ in g] for g in groups] == [[0], [1, 2], [3]]
+    assert [[i for i, _ in g] for g in groups] == [[0, 1, 2], [3]]
     assert [len(g) for g in compile_groups(enumerate([record] * 20), size=16)] == [16, 4]
+
+
+def _dates(pdf: bytes) -> set[str]:
+    """Every date the PDF states: document information, XMP, the Factur-X attachment's /Params."""
+    with pikepdf.open(io.BytesIO(pdf)) as doc:
+        found = {str(doc.docinfo["/CreationDate"]), str(doc.docinfo["/ModDate"])}
+        xmp = doc.Root.Metadata.read_bytes()
+        found |= {d.decode() for d in re.findall(rb"<xmp:(?:Create|Modify)Date>([^<]+)<", xmp)}
+        found |= {d.decode() for d in re.findall(rb"(\d{4}-\d\d-\d\dT[0-9:]+\+00:00)", xmp)}
+        params = doc.Root.Names.EmbeddedFiles.Names[1].EF.F.Params
+        found |= {str(params.CreationDate), str(params.ModDate)}
+        return found
+
+
+def test_each_document_of_a_sheet_carries_its_own_dates(record: Record) -> None:
+    records = [{**record, "number": "2026-0001"}, {**record, "number": "2026-0002", "issue_date": "2026-11-16"},
+               {**record, "number": "2026-0003"}]
+    pdfs = PdfRenderer().render_many(records)
+    assert [_titles(pdf)[0] for pdf in pdfs] == ["Facture 2026-0001", "Facture 2026-0002", "Facture 2026-0003"]
+    assert _dates(pdfs[0]) == _dates(pdfs[2]) == {"D:20261115000000Z", "2026-11-15T00:00:00+00:00"}
+    assert _dates(pdfs[1]) == {"D:20261116000000Z", "2026-11-16T00:00:00+00:00"}
+    assert "16 novembre 2026" in PdfReader(io.BytesIO(pdfs[1])).pages[0].extract_text()
+    with pikepdf.open(io.BytesIO(pdfs[1])) as doc:
+        assert doc.check_pdf_syntax() == []
+    assert PdfRenderer().render_many(records) == pdfs  # deterministic
 
 
 def test_a_mixed_language_sheet_gives_each_pdf_its_own_language(record: Record) -> None:

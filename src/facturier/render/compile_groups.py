@@ -23,6 +23,10 @@ def template_path(override_dir: Path | None) -> Path:
     return BUNDLED_TEMPLATES / TEMPLATE_NAME
 
 
-def compile_key(record: dict[str, Any]) -> tuple[str, str]:
-    """What the documents of one sheet share: the PDF's dates and author are set once per compile."""
-    return record["issue_date"], record["seller"]["name"]
+def compile_key(record: dict[str, Any]) -> str:
+    """What the documents of one sheet share: the PDF's author, set once per compile.
+
+    The issue date is not shared: the splitter gives each document its own dates (render/pdf.py,
+    `split_compiled`), so the rows of a month fill sheets whatever their number a day.
+    """
+    return str(record["seller"]["name"])

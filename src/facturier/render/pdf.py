@@ -28,7 +28,7 @@ from facturier.render.compile_groups import TEMPLATE_NAME as TEMPLATE_NAME  # no
 from facturier.render.compile_groups import compile_key as compile_key  # noqa: PLC0414
 from facturier.render.compile_groups import template_path as template_path  # noqa: PLC0414
 from facturier.render.facturx import facturx_xml
-from facturier.render.facturx_pdf import embed_facturx, merge_fx_xmp
+from facturier.render.facturx_pdf import embed_facturx, merge_fx_xmp, pdf_date
 from facturier.render.glyphs import ensure_printable
 from facturier.render.qr import QR_SLOT_PIXELS, png_bitmap
 from facturier.render.template_folder import (
@@ -118,15 +118,15 @@ class PdfRenderer:
         payload = printable_payload(views)
         xmls = [facturx_xml(r) for r in records]
         sheet = self._compile(self._sheets, BUNDLED_TEMPLATES / SHEETS_NAME, "views", payload, records[0])
-        when = creation_timestamp(records[0])  # the sheet key: every record has this date
+        dates = [creation_timestamp(r) for r in records]  # the sheet has the first one's
 
         def finish(out: pikepdf.Pdf, index: int) -> None:
-            embed_facturx(out, xmls[index], when, xmp=False)  # the sheet's XMP has fx already
+            embed_facturx(out, xmls[index], dates[index], xmp=False)  # the sheet's XMP has fx already
             qr = qrs[index]
             if qr is not None:
                 fill_qr_slot(out, qr, views[index]["document_title"])
 
-        pdfs = split_compiled(sheet, [(v["document_title"], v["lang"]) for v in views], finish, merge_fx_xmp)
+        pdfs = split_compiled(sheet, [(v["document_title"], v["lang"]) for v in views], finish, merge_fx_xmp, dates)
         return pdfs if pdfs is not None else [self.render(r) for r in records]
 
     def _take_qr(self, view: dict[str, Any]) -> bytes | None:
@@ -206,6 +206,19 @@ def with_facturx(pdf: bytes, xml: bytes, when: datetime, qr: bytes | None = None
         return _save(doc, doc.pdf_version)
 
 
+def _xmp_date(when: datetime) -> bytes:
+    """A date as Typst writes it in the XMP (xmp:CreateDate, xmp:ModifyDate), e.g. 2026-11-03T00:00:00+00:00."""
+    return when.isoformat().encode()
+
+
+def _sheet_dated(src: pikepdf.Pdf, xmp: bytes, dates: list[datetime]) -> bool:
+    """Whether the sheet's dates are the first document's, written where the splitter rewrites them."""
+    info = src.trailer.Info
+    stamp = str(pdf_date(dates[0]))
+    return (xmp.count(_xmp_date(dates[0])) >= 2 and str(info.get("/CreationDate", "")) == stamp
+            and str(info.get("/ModDate", "")) == stamp)
+
+
 def _save(doc: pikepdf.Pdf, version: str) -> bytes:
     buffer = io.BytesIO()
     doc.save(buffer, min_version=version, deterministic_id=True, fix_metadata_version=False,
@@ -216,17 +229,20 @@ def _save(doc: pikepdf.Pdf, version: str) -> bytes:
 
 def split_compiled(sheet: bytes, documents: list[tuple[str, str]],
                 finish: Callable[[pikepdf.Pdf, int], None] | None = None,
-                sheet_xmp: Callable[[bytes], bytes] | None = None) -> list[bytes] | None:
+                sheet_xmp: Callable[[bytes], bytes] | None = None,
+                dates: list[datetime] | None = None) -> list[bytes] | None:
     """One PDF per page of a sheet, from (title, language) per document; None when it cannot split.
 
     `finish(pdf, index)` post-processes each split PDF before it is saved (Factur-X);
     `sheet_xmp(xmp)` rewrites the sheet's XMP once, before each document's own title and
     language are put in (the fx schema, the same for every document of the sheet).
+    `dates`, one per document (the sheet was compiled with the first), gives each PDF its
+    own creation and modification dates, in the XMP and the document information.
 
     Each page becomes a whole PDF/A-3b file: the page and the resources it uses, the
     catalog's viewer preferences and output intent (sRGB profile), and the sheet's XMP
-    metadata and document information with this document's title, language and a page
-    count of one. qpdf (pikepdf) copies the compressed streams as they are.
+    metadata and document information with this document's title, language, dates and a
+    page count of one. qpdf (pikepdf) copies the compressed streams as they are.
     """
     with pikepdf.open(io.BytesIO(sheet)) as src:
         if len(src.pages) != len(documents):
@@ -236,7 +252,8 @@ def split_compiled(sheet: bytes, documents: list[tuple[str, str]],
             xmp = sheet_xmp(xmp)
         sheet_title = _xmp_title(documents[0][0])
         pages_count = f"<xmpTPg:NPages>{len(documents)}</xmpTPg:NPages>".encode()
-        if xmp.count(sheet_title) != 1 or xmp.count(pages_count) != 1 or len(_XMP_LANGUAGE.findall(xmp)) != 1:
+        if (xmp.count(sheet_title) != 1 or xmp.count(pages_count) != 1 or len(_XMP_LANGUAGE.findall(xmp)) != 1
+                or (dates is not None and not _sheet_dated(src, xmp, dates))):
             return None  # metadata written differently than expected: render one by one, never mislabel
         xmp = xmp.replace(pages_count, b"<xmpTPg:NPages>1</xmpTPg:NPages>")
         pdfs = []
@@ -248,9 +265,13 @@ def split_compiled(sheet: bytes, documents: list[tuple[str, str]],
                 value = src.Root[key]
                 out.Root[key] = out.copy_foreign(value if value.is_indirect else src.make_indirect(value))
             own = _XMP_LANGUAGE.sub(_xmp_language(lang), xmp.replace(sheet_title, _xmp_title(title)))
+            if dates is not None and dates[index] != dates[0]:  # the sheet has the first one's dates
+                own = own.replace(_xmp_date(dates[0]), _xmp_date(dates[index]))
             out.Root.Metadata = out.make_stream(own, Type=pikepdf.Name.Metadata, Subtype=pikepdf.Name.XML)
             info = out.copy_foreign(src.trailer.Info)
             info.Title = pikepdf.String(title)
+            if dates is not None and dates[index] != dates[0]:
+                info.CreationDate = info.ModDate = pdf_date(dates[index])
             out.trailer.Info = out.make_indirect(info)
             if finish is not None:
                 finish(out, index)

@@ -4,7 +4,7 @@ Rendering is CPU-bound and independent per document, so a process pool scales it
 and journal commits stay in the calling process. `render_ordered` yields results in input
 order and keeps a bounded number of documents in flight, so memory does not grow with the
 number of documents (a 10,000-row batch streams through). Consecutive documents that can
-share a sheet (same issue date and seller) travel and render together, up to
+share a sheet (same seller; each PDF gets its own dates) travel and render together, up to
 GROUP_SIZE documents and SHEET_LINES invoice lines at a time: one compile for all of them,
 split into one PDF each.
 """
