@@ -22,7 +22,7 @@ import pytest
 from facturier.ops.collections.review import decode_mutf7, imap_link
 from tests.chromium import find_chromium, render_page
 from tests.collections_workspace import base_workspace, clone, configure, numbers_of, set_text
-from tests.conftest import run_cli
+from tests.conftest import journal, run_cli
 
 CHROMIUM = find_chromium()
 needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (.ci/run installs "
@@ -171,14 +171,14 @@ def test_imap_links_open_the_draft_in_the_drafts_mailbox(base: Path, tmp_path: P
         assert invoice.split(", ")[0] in str(by_uid[int(uid)]["Subject"])
 
 
-def test_gmail_links_find_the_draft_by_its_message_id(tmp_path: Path) -> None:
+def test_gmail_links_open_the_draft_itself(tmp_path: Path) -> None:
     pytest.importorskip("googleapiclient")
     from facturier.adapters.drafts.gmail import GmailDrafts
     from facturier.adapters.google.auth import GoogleSession
     from facturier.config import load_workspace
     from facturier.config.google import GMAIL_COMPOSE
     from facturier.ops.collections.remind import remind
-    from facturier.ops.collections.review import ReviewSource, write_review_page
+    from facturier.ops.collections.review import ReviewSource, draft_link, write_review_page
     from tests.adapters.google.conftest import mock, ok, write_token
 
     token = write_token(tmp_path / "token.json")
@@ -200,9 +200,15 @@ def test_gmail_links_find_the_draft_by_its_message_id(tmp_path: Path) -> None:
     assert (line["draft"], line["status"]) == ("r-1", "drafted")
     url = urlsplit(line["link"])
     assert (url.scheme, url.netloc, url.path) == ("https", "mail.google.com", "/mail/")
-    # The query the Gmail store itself uses to find a draft again (drafts.list q=rfc822msgid:).
-    assert unquote(url.fragment) == "search/rfc822msgid:" + str(draft["Message-ID"]).strip("<>")
+    # The draft's message, as drafts.create answered it: Gmail opens it in its compose window.
+    assert url.fragment == "drafts?compose=m2"
     assert f'href="{line["link"]}"' in page.read_text(encoding="utf-8")
+    drafted = [e for e in journal(ws_root) if e["type"] == "reminder.drafted"]
+    assert drafted and {e["gmail_message_id"] for e in drafted} == {"m2"}
+    # Without Gmail's message id (an entry of an earlier version), the draft is found by its
+    # Message-ID, with the query the Gmail store itself uses (drafts.list q=rfc822msgid:).
+    fallback = urlsplit(draft_link(ws, "gmail", "r-1", str(draft["Message-ID"])))
+    assert unquote(fallback.fragment) == "search/rfc822msgid:" + str(draft["Message-ID"]).strip("<>")
 
 
 def test_a_page_that_cannot_be_written_is_a_warning_and_the_run_still_reports(ws: Path) -> None:

@@ -525,8 +525,9 @@ class ReminderEvent:
     draft's entries share it), date (the run day); `drafted` adds draft_id (file name or
     `mailbox/UID`, "" when a human confirmed a draft the store could not find), uid (IMAP,
     when the server gives one) and confirmed_by_operator (a human settled an in-flight draft
-    with `remind --confirm`); `draft_failed` adds error (nothing was stored: the next run
-    drafts it again).
+    with `remind --confirm`) and gmail_message_id (Gmail: the draft's message, which the review
+    page's link opens; journalled when known); `draft_failed` adds error (nothing was stored:
+    the next run drafts it again).
     """
 
     seq: int = 0
@@ -542,6 +543,7 @@ class ReminderEvent:
     uid: int | None = None
     error: str = ""
     confirmed_by_operator: bool = False
+    gmail_message_id: str = ""
 
     @classmethod
     def parse(cls, e: dict[str, Any]) -> ReminderEvent:
@@ -552,7 +554,8 @@ class ReminderEvent:
                    message_id=str(e.get("message_id", "")), date=_day(e["date"]),
                    draft_id=str(e.get("draft_id") or ""), uid=None if uid is None else int(uid),
                    error=e.get("error", ""),
-                   confirmed_by_operator=bool(e.get("confirmed_by_operator", False)))
+                   confirmed_by_operator=bool(e.get("confirmed_by_operator", False)),
+                   gmail_message_id=str(e.get("gmail_message_id", "")))
 
     def to_data(self) -> dict[str, Any]:
         """The entry's data, as journalled: the outcome's keys only on an outcome."""
@@ -565,6 +568,8 @@ class ReminderEvent:
                 data["uid"] = self.uid
             if self.confirmed_by_operator:
                 data["confirmed_by_operator"] = True
+            if self.gmail_message_id:
+                data["gmail_message_id"] = self.gmail_message_id
         elif self.type == T.REMINDER_DRAFT_FAILED:
             data["error"] = self.error
         return data

@@ -42,7 +42,9 @@ class DraftReceipt:
     """Where a draft is: the store, its id there, its Message-ID, and its IMAP UID if any.
 
     `existing` is True when the store already held a draft with that Message-ID (a retry
-    after an answer was lost), so nothing new was stored.
+    after an answer was lost), so nothing new was stored. `gmail_message_id` is the id Gmail
+    gives the draft's message (`drafts.create` and `drafts.list` answer it): the review page's
+    link opens the draft itself with it.
     """
 
     store: str
@@ -50,6 +52,7 @@ class DraftReceipt:
     message_id: str
     uid: int | None = None
     existing: bool = False
+    gmail_message_id: str = ""  # Gmail: the draft's message, which Gmail's web page opens
 
 
 class DraftStore(ABC):

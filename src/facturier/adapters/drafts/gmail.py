@@ -19,7 +19,7 @@ import copy
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.message import EmailMessage
 from typing import Any
 
@@ -94,8 +94,9 @@ class GmailDrafts(DraftStore):
         except GoogleError as exc:
             raise _translated(exc) from None
         if isinstance(answer, DraftReceipt):
-            return DraftReceipt(answer.store, answer.draft_id, message_id, existing=True)
-        return DraftReceipt(self.name, str(answer.get("id", "")), message_id)
+            return replace(answer, message_id=message_id, existing=True)
+        return DraftReceipt(self.name, str(answer.get("id", "")), message_id,
+                            gmail_message_id=_message_of(answer))
 
     def _body(self, draft: EmailMessage) -> dict[str, Any]:
         parent = str(draft["In-Reply-To"] or "").strip()
@@ -118,7 +119,8 @@ class GmailDrafts(DraftStore):
         drafts = answer.get("drafts") or []
         if not drafts:
             return None
-        return DraftReceipt(self.name, str(drafts[0].get("id", "")), message_id)
+        return DraftReceipt(self.name, str(drafts[0].get("id", "")), message_id,
+                            gmail_message_id=_message_of(drafts[0]))
 
     def _gmail(self) -> Any:
         if self._service is None:
@@ -131,3 +133,9 @@ def _translated(exc: GoogleError) -> Exception:
     if isinstance(exc, (GoogleAuthError, GooglePermissionError)) or not isinstance(exc, GoogleApiError):
         return DraftStoreUnavailable(str(exc))
     return DraftRefused(str(exc))
+
+
+def _message_of(draft: Any) -> str:
+    """The id of a draft resource's message (`{"id": ..., "message": {"id": ...}}`), or ""."""
+    message = draft.get("message") if isinstance(draft, dict) else None
+    return str(message.get("id", "")) if isinstance(message, dict) else ""

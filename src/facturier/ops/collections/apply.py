@@ -148,7 +148,7 @@ def settle_batch(ws: Workspace, ledger: Ledger, store: str, day: date, outcome: 
     """One commit for the batch's outcomes, then the review rows, the CSV and the logs."""
     entries: list[ReminderEvent] = []
     for draft, receipt in outcome.stored:
-        entries += [replace(e, draft_id=receipt.draft_id, uid=receipt.uid)
+        entries += [replace(e, draft_id=receipt.draft_id, uid=receipt.uid, gmail_message_id=receipt.gmail_message_id)
                     for e in reminder_events(T.REMINDER_DRAFTED, draft, store, day)]
     for draft, error in outcome.failed:
         entries += [replace(e, error=error)
@@ -156,7 +156,10 @@ def settle_batch(ws: Workspace, ledger: Ledger, store: str, day: date, outcome: 
     ledger.journal.append_many(entries)
     for draft, receipt in outcome.stored:
         status = "already in the store" if receipt.existing else "drafted"
-        report.rows.append(review_row(draft.group, draft.subject, draft.to, receipt.draft_id, status))
+        row = review_row(draft.group, draft.subject, draft.to, receipt.draft_id, status)
+        if receipt.gmail_message_id:  # the review page opens the Gmail draft itself
+            row["gmail_message_id"] = receipt.gmail_message_id
+        report.rows.append(row)
     for draft, error in outcome.failed:
         status = "not attempted" if error.startswith("not attempted") else "failed"
         report.rows.append(review_row(draft.group, draft.subject, draft.to, "", status))

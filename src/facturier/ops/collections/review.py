@@ -12,11 +12,12 @@ Each draft has an **Open draft** link to where it is:
 - outbox: the `.eml` file, relative to the page (`../data/drafts/<file>`);
 - IMAP: the draft in the Drafts mailbox, an IMAP URL of RFC 5092
   (`imap://user@host:993/Drafts/;UID=42`; the mailbox alone when no UID is known);
-- Gmail: the draft found by its Message-ID, with Gmail's documented search operator
-  `rfc822msgid:` (`https://mail.google.com/mail/#search/rfc822msgid%3A...`). The Gmail
-  draft store journals the draft's id and its Message-ID, not Gmail's internal message id
-  that a `#drafts?compose=` address needs; the search finds the draft, and still finds the
-  message once it is sent.
+- Gmail: the draft itself, opened in Gmail's compose window
+  (`https://mail.google.com/mail/#drafts?compose=<message id>`, the id Gmail gives the
+  draft's message, journalled as `gmail_message_id`); when Gmail did not say it (a draft
+  found again after a lost answer, an earlier version's entry), the draft found by its
+  Message-ID with Gmail's documented search operator `rfc822msgid:`
+  (`https://mail.google.com/mail/#search/rfc822msgid%3A...`).
 """
 
 from __future__ import annotations
@@ -155,7 +156,8 @@ def draft_line(ws: Workspace, row: dict[str, Any], source: ReviewSource, store: 
     key = str(row["invoice"])
     link = ""
     if row["status"] in OPENED and not dry_run:
-        link = draft_link(ws, store, str(row["draft"]), source.message_ids.get(key, ""))
+        link = draft_link(ws, store, str(row["draft"]), source.message_ids.get(key, ""),
+                          str(row.get("gmail_message_id", "")))
     return {**{k: str(v) for k, v in row.items()}, "days_overdue": int(row["days_overdue"]),
             "amount_value": _decimal(row["amount"]), "excerpt": excerpt(source.bodies.get(key, "")), "link": link,
             "earlier": False}
@@ -220,10 +222,12 @@ def _decimal(value: Any) -> Decimal:
         return Decimal(0)
 
 
-def draft_link(ws: Workspace, store: str, draft_id: str, message_id: str) -> str:
+def draft_link(ws: Workspace, store: str, draft_id: str, message_id: str, gmail_message_id: str = "") -> str:
     """Where the draft is, as a link (see the module docstring); "" when it cannot be said."""
     if store == "outbox" and draft_id:
         return outbox_link(WorkspacePaths(ws.root), draft_id)
+    if store == "gmail" and gmail_message_id:
+        return gmail_draft_link(gmail_message_id)
     if store == "gmail" and message_id:
         return gmail_link(message_id)
     if store == "imap" and ws.config.collections.imap is not None and draft_id:
@@ -235,6 +239,11 @@ def outbox_link(paths: WorkspacePaths, file_name: str) -> str:
     """The draft file, relative to the page in exports/ (`../data/drafts/<file>`)."""
     folder = PurePath(os.path.relpath(paths.drafts, paths.exports)).as_posix()
     return quote(f"{folder}/{file_name}")
+
+
+def gmail_draft_link(gmail_message_id: str) -> str:
+    """The Gmail draft itself, opened in Gmail's compose window (`#drafts?compose=<message id>`)."""
+    return "https://mail.google.com/mail/#drafts?compose=" + quote(gmail_message_id, safe="")
 
 
 def gmail_link(message_id: str) -> str:
