@@ -6,11 +6,11 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from facturier.adapters.pa import Credentials, Platform
 from facturier.config.einvoicing import EInvoicingConfig
 from facturier.core.errors import FacturierError
 
 if TYPE_CHECKING:
+    from facturier.adapters.pa import Platform
     from facturier.config import Workspace
 
 
@@ -24,6 +24,8 @@ class Account:
 
     def platform(self) -> Platform:
         """The platform client, with the credentials read from the environment now."""
+        from facturier.adapters.pa import Credentials, Platform  # requests: only when talking to it
+
         values = []
         for key in ("client_id_env", "client_secret_env"):
             name = getattr(self.config, key)

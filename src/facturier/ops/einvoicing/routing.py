@@ -6,13 +6,15 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from facturier.adapters.pa import Platform
 from facturier.core.einvoicing import Buyer, DirectoryEntry, Route, needs_directory, route
 from facturier.store.events import DirectoryLookup, DocumentIssued
 from facturier.store.ledger import Ledger
 from facturier.store.state import LedgerState
+
+if TYPE_CHECKING:
+    from facturier.adapters.pa import Platform
 
 
 def record_of(root: Path, doc: DocumentIssued) -> dict[str, Any]:
