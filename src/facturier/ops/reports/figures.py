@@ -237,4 +237,5 @@ def top_overdue(state: LedgerState, balances: dict[str, list[ClientBalance]], cu
             "days_late": day - oldest[0] if oldest else 0,
             "last_stage": stage[0] if stage else "", "last_stage_date": stage[1] if stage else "",
         })
+        balancer.release(client)
     return out
