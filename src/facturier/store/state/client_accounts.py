@@ -244,41 +244,42 @@ class Accounts:
         if self._facts or any(key[0] == client for key in self._dirty):
             return None
         day = as_of.toordinal()
-        before = {currency: (last_day, issued) for currency, last_day, issued in self.db.execute(
-            "SELECT currency, max(day), sum(kind = 'invoice') FROM facts WHERE client = ? AND day <= ? "
-            "GROUP BY currency", (client, day))}
         later = self.db.execute("SELECT offset, currency, kind, number, day, due, amount, unallocated, parts "
                                 "FROM facts WHERE client = ? AND day > ? ORDER BY offset DESC",
                                 (client, day)).fetchall()
         out = []
-        for currency in sorted(before):
-            facts = [(f[0], *f[2:]) for f in later if f[1] == currency]
-            account = self._rewound_account(client, currency, facts, day, rows)
-            if account is None or account[1] != before[currency][1]:
+        for (currency,) in self.db.execute("SELECT currency FROM accounts WHERE client = ? ORDER BY currency",
+                                           (client,)).fetchall():
+            last_day = self.db.execute("SELECT day FROM facts WHERE client = ? AND day <= ? AND currency = ? "
+                                       "ORDER BY day DESC LIMIT 1", (client, day, currency)).fetchone()
+            if last_day is None:  # no fact of the account by then: no account
+                continue
+            account = self._rewound_account(client, currency, [(f[0], *f[2:]) for f in later if f[1] == currency],
+                                            day, rows)
+            if account is None:
                 return None
-            account[0].last_day = before[currency][0]
+            account.last_day = last_day[0]
             if not rows:
-                account[0].invoices = {}
-            out.append(account[0])
+                account.invoices = {}
+            out.append(account)
         return out
 
     def _rewound_account(self, client: str, currency: str, facts: list[tuple[Any, ...]], day: int,
-                         rows: bool) -> tuple[Account, int] | None:
-        """The running account with these facts dated after `day` (latest first) taken back, and
-        how many invoice rows stand then (without `rows`, only the rows the facts name are
-        read). None when a fact does not take back exactly."""
+                         rows: bool) -> Account | None:
+        """The running account with these facts dated after `day` (latest first) taken back
+        (without `rows`, only the rows the facts name are read). None when a fact does not take
+        back exactly: a number it names was issued twice."""
         account = self._load(client, currency, rows)
         if account is None:
             return None
         later = {number: offset for offset, kind, number, *_ in facts if kind == "invoice"}
         named = [n for _, kind, number, *_, parts in facts if kind != "invoice" for n in _named(kind, number, parts)]
-        issued_at = {**self._issue_offsets(client, currency, [n for n in named if n not in later]), **later}
-        if rows:
-            count = len(account.invoices)
-        else:
+        issues = self._issues(client, currency, [*named, *later])
+        if any(count > 1 for _, count in issues.values()) or not later.keys() <= issues.keys():
+            return None
+        issued_at = {number: offset for number, (offset, _) in issues.items()}
+        if not rows:
             account.invoices = self._rows_named(client, currency, [*named, *later])
-            count = self.db.execute("SELECT count(*) FROM invoice_rows WHERE client = ? AND currency = ?",
-                                    (client, currency)).fetchone()[0]
         if later:  # facts dated up to `day` that reached a later-dated invoice written before them: orphans then
             for offset, kind, number, amount, parts in self.db.execute(
                     "SELECT offset, kind, number, amount, parts FROM facts WHERE client = ? AND currency = ? "
@@ -291,17 +292,17 @@ class Accounts:
         for offset, kind, number, day_, due, amount, unallocated, parts in facts:
             if not take_back(account, offset, issued_at, (kind, number, day_, due, amount, unallocated, parts)):
                 return None
-        return account, count - len(later)
+        return account
 
-    def _issue_offsets(self, client: str, currency: str, numbers: list[str]) -> dict[str, int]:
-        """The journal offset of each of these numbers' invoice fact in the account (one each:
-        a number issued twice makes `rewound` decline by its count of rows)."""
-        found: dict[str, int] = {}
+    def _issues(self, client: str, currency: str, numbers: list[str]) -> dict[str, tuple[int, int]]:
+        """(journal offset of the first, count) of the invoice facts of each of these numbers in
+        the account (by the documents' number index, not the client's 250,000 facts)."""
+        found: dict[str, tuple[int, int]] = {}
         wanted = list(dict.fromkeys(n for n in numbers if n))
         for start in range(0, len(wanted), 500):  # SQLite's bound on parameters per statement
-            chunk = wanted[start:start + 500]  # CROSS JOIN: by the documents' number index, not the client's facts
-            found.update(self.db.execute(
-                "SELECT f.number, min(f.offset) FROM documents d CROSS JOIN facts f ON f.offset = d.offset "
+            chunk = wanted[start:start + 500]  # CROSS JOIN: documents first, by their number index
+            found.update((number, (first, count)) for number, first, count in self.db.execute(
+                "SELECT f.number, min(f.offset), count(*) FROM documents d CROSS JOIN facts f ON f.offset = d.offset "
                 f"WHERE d.number IN ({', '.join('?' * len(chunk))}) AND f.client = ? AND f.currency = ? "
                 "AND f.kind = 'invoice' GROUP BY f.number", (*chunk, client, currency)))
         return found
