@@ -2,7 +2,7 @@
 
 Sums come from the state's `reports` tables (daily sums per currency and client, kept fact
 by fact), balances from the client accounts as they stood at the report date
-(`state.accounts.at`: replayed from the state's facts when later ones exist); only the
+(`state.accounts.at`: the later facts taken back when there are any); only the
 reminders are read back from the journal.
 
 

@@ -1,5 +1,5 @@
-"""Each direct client's running accounts and revenue totals, and the facts replayed for a
-balance at a past date (the one balance engine)."""
+"""Each direct client's running accounts and revenue totals, and the facts taken back (or
+replayed) for a balance at a past date (the one balance engine)."""
 
 from __future__ import annotations
 
