@@ -269,7 +269,12 @@ class Accounts:
         """The running account with these facts dated after `day` (latest first) taken back
         (without `rows`, only the rows the facts name are read). None when a fact does not take
         back exactly: a number it names was issued twice."""
+        next_pos = self._next_pos.get((client, currency))
         account = self._load(client, currency, rows)
+        if next_pos is None:  # `_load` sets it for the accounts this command writes: not for this copy
+            self._next_pos.pop((client, currency), None)
+        else:
+            self._next_pos[(client, currency)] = next_pos
         if account is None:
             return None
         later = {number: offset for offset, kind, number, *_ in facts if kind == "invoice"}
