@@ -32,6 +32,12 @@ class Balancer:
         accounts = self._accounts.get(client) or self.state.accounts.at(client, self.as_of, rows=False)
         return [a.balance(self.as_of, with_invoices=False) for a in accounts]
 
+    def release(self, client: str) -> None:
+        """Drop the client's accounts read at the date (a report reads one client's 250,000
+        rows at a time, not every client's at once)."""
+        self._accounts.pop(client, None)
+        self.state.accounts.release(client)
+
     def settled(self, client: str, currency: str) -> tuple[Account | None, dict[str, tuple[int, int, int]]]:
         """The account and each invoice's (credited, paid, open) at the date, pool applied."""
         acc = next((a for a in self.accounts(client) if a.currency == currency), None)

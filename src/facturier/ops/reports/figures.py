@@ -2,7 +2,7 @@
 
 Sums come from the state's `reports` tables (daily sums per currency and client, kept fact
 by fact), balances from the client accounts as they stood at the report date
-(`state.accounts.at`: replayed from the state's facts when later ones exist); only the
+(`state.accounts.at`: the later facts taken back when there are any); only the
 reminders are read back from the journal.
 
 
@@ -237,4 +237,5 @@ def top_overdue(state: LedgerState, balances: dict[str, list[ClientBalance]], cu
             "days_late": day - oldest[0] if oldest else 0,
             "last_stage": stage[0] if stage else "", "last_stage_date": stage[1] if stage else "",
         })
+        balancer.release(client)
     return out

@@ -1,5 +1,5 @@
-"""Each direct client's running accounts and revenue totals, and the facts replayed for a
-balance at a past date (the one balance engine)."""
+"""Each direct client's running accounts and revenue totals, and the facts taken back (or
+replayed) for a balance at a past date (the one balance engine)."""
 
 from __future__ import annotations
 
@@ -204,13 +204,19 @@ class Accounts:
 
     def at(self, client: str, as_of: date, rows: bool = True) -> list[Account]:
         """The client's accounts as they stood at `as_of`, by currency: the running accounts when
-        no fact of theirs is dated later, else replayed from the client's facts dated up to then
-        (journal order, as the running account took them). The one balance engine: every
-        balance, at any date, is `Account.balance` over these. Without `rows`, running accounts
-        come without their invoice rows: only for `balance(with_invoices=False)`."""
-        current = self.of_client(client, rows)
-        if all(a.covers(as_of) for a in current):
-            return [a for a in current if a.last_day]
+        no fact of theirs is dated later, else the running accounts with the later facts taken
+        back (`rewound`), or when that cannot be exact, replayed from the client's facts dated up
+        to then (`replayed`). The one balance engine: every balance, at any date, is
+        `Account.balance` over these. Without `rows`, the accounts come without their invoice
+        rows: only for `balance(with_invoices=False)`."""
+        if all(a.covers(as_of) for a in self.of_client(client, rows=False)):
+            return [a for a in self.of_client(client, rows) if a.last_day]
+        rewound = self.rewound(client, as_of, rows)
+        return rewound if rewound is not None else self.replayed(client, as_of)
+
+    def replayed(self, client: str, as_of: date) -> list[Account]:
+        """The client's accounts at `as_of` replayed from every fact of theirs dated up to then
+        (journal order, as the running account took them), by currency."""
         replayed: dict[str, Account] = {}
         for kind, currency, day, number, due, amount, unallocated, parts in self.db.execute(
                 "SELECT kind, currency, day, number, due, amount, unallocated, parts FROM facts "
@@ -227,6 +233,96 @@ class Accounts:
                 acc.add_payment(issued, Decimal(amount), [(n, Decimal(a)) for n, a in json.loads(parts)],
                                 Decimal(unallocated))
         return [replayed[c] for c in sorted(replayed)]
+
+    def rewound(self, client: str, as_of: date, rows: bool = True) -> list[Account] | None:
+        """The client's accounts at `as_of` as `replayed` gives them, from the running accounts
+        with the facts dated after `as_of` taken back, latest first (a report of last year reads
+        a year of facts, not 250,000). Without `rows`, only the rows those facts name are read,
+        and dropped after. None when taking back cannot be exact: an account of the client was
+        changed by this command and not yet written back, or an invoice number was issued twice
+        (then only a replay is exact)."""
+        if self._facts or any(key[0] == client for key in self._dirty):
+            return None
+        day = as_of.toordinal()
+        later = self.db.execute("SELECT offset, currency, kind, number, day, due, amount, unallocated, parts "
+                                "FROM facts WHERE client = ? AND day > ? ORDER BY offset DESC",
+                                (client, day)).fetchall()
+        out = []
+        for (currency,) in self.db.execute("SELECT currency FROM accounts WHERE client = ? ORDER BY currency",
+                                           (client,)).fetchall():
+            last_day = self.db.execute("SELECT day FROM facts WHERE client = ? AND day <= ? AND currency = ? "
+                                       "ORDER BY day DESC LIMIT 1", (client, day, currency)).fetchone()
+            if last_day is None:  # no fact of the account by then: no account
+                continue
+            account = self._rewound_account(client, currency, [(f[0], *f[2:]) for f in later if f[1] == currency],
+                                            day, rows)
+            if account is None:
+                return None
+            account.last_day = last_day[0]
+            if not rows:
+                account.invoices = {}
+            out.append(account)
+        return out
+
+    def _rewound_account(self, client: str, currency: str, facts: list[tuple[Any, ...]], day: int,
+                         rows: bool) -> Account | None:
+        """The running account with these facts dated after `day` (latest first) taken back
+        (without `rows`, only the rows the facts name are read). None when a fact does not take
+        back exactly: a number it names was issued twice."""
+        next_pos = self._next_pos.get((client, currency))
+        account = self._load(client, currency, rows)
+        if next_pos is None:  # `_load` sets it for the accounts this command writes: not for this copy
+            self._next_pos.pop((client, currency), None)
+        else:
+            self._next_pos[(client, currency)] = next_pos
+        if account is None:
+            return None
+        later = {number: offset for offset, kind, number, *_ in facts if kind == "invoice"}
+        named = [n for _, kind, number, *_, parts in facts if kind != "invoice" for n in _named(kind, number, parts)]
+        issues = self._issues(client, currency, [*named, *later])
+        if any(count > 1 for _, count in issues.values()) or not later.keys() <= issues.keys():
+            return None
+        issued_at = {number: offset for number, (offset, _) in issues.items()}
+        if not rows:
+            account.invoices = self._rows_named(client, currency, [*named, *later])
+        if later:  # facts dated up to `day` that reached a later-dated invoice written before them: orphans then
+            for offset, kind, number, amount, parts in self.db.execute(
+                    "SELECT offset, kind, number, amount, parts FROM facts WHERE client = ? AND currency = ? "
+                    "AND day <= ? AND offset > ? AND kind != 'invoice'", (client, currency, day, min(later.values()))):
+                for part, value in _parts(kind, number, amount, parts):
+                    if later.get(part, offset) < offset:
+                        account._change(account.invoices[part], 3 if kind == "credit" else 4,
+                                        -to_minor(value, currency))
+                        account.orphan += to_minor(value, currency)
+        for offset, kind, number, day_, due, amount, unallocated, parts in facts:
+            if not take_back(account, offset, issued_at, (kind, number, day_, due, amount, unallocated, parts)):
+                return None
+        return account
+
+    def _issues(self, client: str, currency: str, numbers: list[str]) -> dict[str, tuple[int, int]]:
+        """(journal offset of the first, count) of the invoice facts of each of these numbers in
+        the account (by the documents' number index, not the client's 250,000 facts)."""
+        found: dict[str, tuple[int, int]] = {}
+        wanted = list(dict.fromkeys(n for n in numbers if n))
+        for start in range(0, len(wanted), 500):  # SQLite's bound on parameters per statement
+            chunk = wanted[start:start + 500]  # CROSS JOIN: documents first, by their number index
+            found.update((number, (first, count)) for number, first, count in self.db.execute(
+                "SELECT f.number, min(f.offset), count(*) FROM documents d CROSS JOIN facts f ON f.offset = d.offset "
+                f"WHERE d.number IN ({', '.join('?' * len(chunk))}) AND f.client = ? AND f.currency = ? "
+                "AND f.kind = 'invoice' GROUP BY f.number", (*chunk, client, currency)))
+        return found
+
+    def _rows_named(self, client: str, currency: str, numbers: list[str]) -> dict[str, list[int]]:
+        """The account's invoice rows of these numbers (those it holds)."""
+        found: dict[str, list[int]] = {}
+        wanted = list(dict.fromkeys(n for n in numbers if n))
+        for start in range(0, len(wanted), 500):  # SQLite's bound on parameters per statement
+            chunk = wanted[start:start + 500]
+            for number, *row in self.db.execute(
+                    "SELECT number, issued, due, total, credit_sum, alloc_sum FROM invoice_rows WHERE client = ? "
+                    f"AND currency = ? AND number IN ({', '.join('?' * len(chunk))})", (client, currency, *chunk)):
+                found[number] = row
+        return found
 
     def _touch(self, account: Account, number: str, new: bool = False) -> None:
         """Mark a row to write back; a new row takes the next position (account order)."""
@@ -302,3 +398,53 @@ class Accounts:
         self._facts.clear()
         self._revenue.clear()
         self._currency.clear()
+
+
+def _parts(kind: str, number: str | None, amount: str, parts: str | None) -> list[tuple[str, Decimal]]:
+    """(invoice number, amount) of what a credit or payment fact takes off invoices."""
+    if kind == "credit":
+        return [(number or "", Decimal(amount))]
+    return [(n, Decimal(a)) for n, a in json.loads(parts or "[]")]
+
+
+def _named(kind: str, number: str | None, parts: str | None) -> list[str]:
+    """The invoice numbers a credit or payment fact names."""
+    return [number or ""] if kind == "credit" else [n for n, _ in json.loads(parts or "[]")]
+
+
+def take_back(account: Account, offset: int, issued_at: dict[str, int], fact: tuple[Any, ...]) -> bool:
+    """Undo one fact of `facts` (at `offset` in the journal) on the account, the facts after it
+    already undone: the exact inverse of `add_invoice`, `add_credit` or `add_payment`, a part
+    taken off the orphan sum when its invoice was not written before the fact (`issued_at`: the
+    offset of each named invoice). False when it cannot be exact (the invoice row is not the
+    one that fact created: its number was issued twice)."""
+    kind, number, day, due, amount, unallocated, parts = fact
+    value = to_minor(Decimal(amount), account.currency)
+    if kind == "invoice":
+        row = account.invoices.get(number or "")
+        if row != [day, due, value, 0, 0]:
+            return False
+        account._count(row, -1)
+        del account.invoices[number or ""]
+        account.invoiced -= value
+        return True
+    if kind == "credit":
+        if (day, value) not in account.credit_dates:
+            return False
+        account.credit_dates.reverse()  # the latest such credit goes (equal pairs: either)
+        account.credit_dates.remove((day, value))
+        account.credit_dates.reverse()
+        account.credited -= value
+    else:
+        account.paid -= value
+        account.unallocated -= to_minor(Decimal(unallocated or "0"), account.currency)
+    for part, share in _parts(kind, number, amount, parts):
+        minor = to_minor(share, account.currency)
+        row, written = account.invoices.get(part), issued_at.get(part)
+        if row is not None and written is None:
+            return False
+        if row is None or (written or 0) > offset:
+            account.orphan -= minor
+        else:
+            account._change(row, 3 if kind == "credit" else 4, -minor)
+    return True
