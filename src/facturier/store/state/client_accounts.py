@@ -87,30 +87,31 @@ class Accounts:
 
     def open_reaching(self, client: str, currency: str, as_of: date, enough: Decimal) -> Account | None:
         """The account with only the rows a payment of `enough` can be allocated to: its open
-        invoices due by the day the oldest open amounts reach `enough` (`pay` on a client with
-        250,000 invoices reads a few rows, not all). None when the aggregates cannot tell: the
-        account is already read here, has a credit pool to spread, or a fact after `as_of`.
-        Never kept: nothing is written through it."""
+        invoices due by the day the oldest open amounts reach the credit pool and `enough`
+        (`Account.reach`: the pool settles the oldest first, the payment goes to the oldest
+        left open), so `pay` on a client with 250,000 invoices reads a few rows, not all, pool
+        or not. None when the aggregates cannot tell: the account is already read here, or has
+        a fact after `as_of`. Never kept: nothing is written through it."""
         key = (client, currency)
         if key in self._cache or key in self._partial:
             return None
         account = self._load(client, currency, rows=False)
-        if account is None or account.pool != 0 or not account.covers(as_of):
+        if account is None or account.pool < 0 or not account.covers(as_of):
             return None
-        target, total, cutoff = to_minor(enough, currency), 0, None
-        for due in sorted(account.open_by_due):
-            total += account.open_by_due[due]
-            cutoff = due
-            if total >= target:
-                break
-        if cutoff is not None:
-            with quiet_gc():
-                account.invoices = {number: [issued, due, total, credit_sum, alloc_sum]
-                                    for number, issued, due, total, credit_sum, alloc_sum in self.db.execute(
-                                        "SELECT number, issued, due, total, credit_sum, alloc_sum FROM invoice_rows "
-                                        "WHERE client = ? AND currency = ? AND due <= ? "
-                                        "AND credit_sum + alloc_sum < total ORDER BY pos", (*key, cutoff))}
+        account.invoices = self.open_rows_due(client, currency, account.reach(account.pool + to_minor(enough, currency)))
         return account
+
+    def open_rows_due(self, client: str, currency: str, cutoff: int | None) -> dict[str, list[int]]:
+        """The rows of the account's invoices open before the credit pool (credited and
+        allocated less than their total) and due by `cutoff` (an ordinal; None: none), account order."""
+        if cutoff is None:
+            return {}
+        with quiet_gc():
+            return {number: [issued, due, total, credit_sum, alloc_sum]
+                    for number, issued, due, total, credit_sum, alloc_sum in self.db.execute(
+                        "SELECT number, issued, due, total, credit_sum, alloc_sum FROM invoice_rows "
+                        "WHERE client = ? AND currency = ? AND due <= ? AND credit_sum + alloc_sum < total "
+                        "ORDER BY pos", (client, currency, cutoff))}
 
     def _load(self, client: str, currency: str, rows: bool = True) -> Account | None:
         row = self.db.execute("SELECT exponent, invoiced, credited, paid, unallocated, orphan, excess, last_day, "
