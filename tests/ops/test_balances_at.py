@@ -95,3 +95,41 @@ def test_a_payment_reads_only_the_rows_it_reaches_and_allocates_as_the_whole_acc
         assert all(row[3] + row[4] < row[2] for row in reaching.invoices.values())  # open rows only
         few.close()
         whole.close()
+
+
+def settled_years(state: LedgerState) -> dict[tuple[str, str], tuple[int, tuple[int, int, int]]]:
+    """(client, number) -> (issue year, settled (credited, paid, open)) of every invoice."""
+    out = {}
+    for client, currency in state.accounts.pairs():
+        account = state.accounts.get(client, currency)
+        assert account is not None
+        amounts, _ = account.settled()
+        for number, row in account.invoices.items():
+            out[(client, number)] = (date.fromordinal(row[0]).year, amounts[number])
+    return out
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(facts=FACTS, last=st.integers(1, 4))
+@example(facts=[Fact(0, 0, 10_000, 0, (), 0, False), Fact(0, 400, 10_000, 0, (120,), 0, False),
+                Fact(0, 420, 5_000, 0, (), 0, False)], last=2)  # a pool reaching back to the previous year
+def test_the_balance_years_an_entry_records_hold_every_invoice_whose_share_of_the_pool_moved(
+        tmp_path: Path, facts: list[Fact], last: int) -> None:
+    """A split balance view rewrites the years the entries record: with a credit pool, those
+    must hold every invoice whose settled figures the entries changed, however far the pool
+    reaches (the rest of the years are not rewritten)."""
+    entries = entries_for(facts, 2025)
+    path = tmp_path / "journal.jsonl"
+    write_journal(path, entries[:-last])
+    state = open_state(path)
+    before = settled_years(state)
+    state.views_written(None)
+    state.close()
+    write_journal(path, entries)
+    state = open_state(path)  # catches up the last entries, recording their years
+    after = settled_years(state)
+    for (client, number), (year, amounts) in after.items():
+        if before.get((client, number), (year, None))[1] != amounts:
+            pending = state.years_pending(client, "balance")
+            assert pending is None or year in pending, (client, number, year)
+    state.close()
