@@ -113,8 +113,8 @@ class Accounts:
             return {number: [issued, due, total, credit_sum, alloc_sum]
                     for number, issued, due, total, credit_sum, alloc_sum in self.db.execute(
                         "SELECT number, issued, due, total, credit_sum, alloc_sum FROM invoice_rows "
-                        "INDEXED BY invoice_rows_open WHERE client = ? AND currency = ? AND due <= ? "
-                        "AND credit_sum + alloc_sum < total ORDER BY pos", (client, currency, cutoff))}
+                        "WHERE client = ? AND currency = ? AND due <= ? "
+                        "AND total > credit_sum + alloc_sum ORDER BY pos", (client, currency, cutoff))}
 
     def _load(self, client: str, currency: str, rows: bool = True) -> Account | None:
         row = self.db.execute("SELECT exponent, invoiced, credited, paid, unallocated, orphan, excess, last_day, "
@@ -183,8 +183,8 @@ class Accounts:
         day in [low, high) (ordinals): an invoice settled on its own is paid or credited
         whatever the date, the pool only settles more (index `invoice_rows_open`)."""
         return {date.fromordinal(r[0]).year for r in self.db.execute(
-            "SELECT DISTINCT issued FROM invoice_rows INDEXED BY invoice_rows_open WHERE client = ? AND currency = ? "
-            "AND due >= ? AND due < ? AND credit_sum + alloc_sum < total", (client, currency, low, high))}
+            "SELECT DISTINCT issued FROM invoice_rows WHERE client = ? AND currency = ? "
+            "AND due >= ? AND due < ? AND total > credit_sum + alloc_sum", (client, currency, low, high))}
 
     def rows_issued(self, client: str, currency: str, first: int, last: int) -> list[tuple[str, list[int]]]:
         """(number, row) of the account's invoices issued between two ordinals, account order

@@ -45,7 +45,7 @@ CREATE TABLE invoice_rows(client TEXT, currency TEXT, number TEXT, pos INTEGER N
                           PRIMARY KEY(client, currency, number)) WITHOUT ROWID;
 CREATE INDEX invoice_rows_pos ON invoice_rows(client, currency, pos);
 CREATE INDEX invoice_rows_issued ON invoice_rows(client, currency, issued);
-CREATE INDEX invoice_rows_open ON invoice_rows(client, currency, due) WHERE credit_sum + alloc_sum < total;
+CREATE INDEX invoice_rows_open ON invoice_rows(client, currency, due) WHERE total > credit_sum + alloc_sum;
 CREATE TABLE facts(offset INTEGER PRIMARY KEY, client TEXT NOT NULL, currency TEXT NOT NULL, kind TEXT NOT NULL,
                    day INTEGER NOT NULL, number TEXT, due INTEGER, amount TEXT NOT NULL, unallocated TEXT,
                    parts TEXT);
