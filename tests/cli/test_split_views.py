@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -142,4 +143,30 @@ def test_years_a_command_journalled_but_never_wrote_are_written_by_the_next_one(
     assert run_cli(history, "verify").code != 0  # the 2024 year is behind the journal
     ok(history, "pay", "northwind", "1", "--date", "2025-02-26")  # another client: acme's years come first
     assert any(p["amount"] == "7.00" for p in read(history, "payments/acme/2024.json")["payments"])
+    assert run_cli(history, "verify").code == 0
+
+
+def test_with_a_credit_pool_a_command_rewrites_only_the_balance_years_the_pool_moves(
+        history: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pool (a payment beyond every open invoice) settles the oldest open invoices: a new
+    invoice it settles moves its own year, not the years of the invoices paid long ago."""
+    owed = read(history, "balance/acme.json")["currencies"][0]["balance"]
+    ok(history, "pay", "acme", str(Decimal(owed) + 100), "--date", "2025-02-25")  # 100.00 of credit left
+    assert read(history, "balance/acme.json")["currencies"][0]["credit"] == "100.00"
+    old_year = history / "data/balance/acme/2024.json"
+    edited = old_year.read_text().replace('"paid"', '"edited"')
+    old_year.write_text(edited)
+    ok(history, "run", "--date", "2025-03-15")  # a 2025 invoice, 100.00 of it settled by the pool
+    ok(history, "pay", "acme", "10", "--date", "2025-03-20")  # allocated past the pool's share
+    assert old_year.read_text() == edited  # 2024: settled on its own before and after
+    found = run_cli(history, "verify").text
+    assert "data/balance/acme/2024.json differs from the journal" in found
+    assert "acme/2025.json" not in found  # the years written are those of the state
+    ok(history, "rebuild")
+    one = whole(history, tmp_path, monkeypatch)
+    listed = [i for y in ("2024", "2025") for c in read(history, f"balance/acme/{y}.json")["currencies"]
+              for i in c["invoices"]]
+    assert listed == read(one, "balance/acme.json")["currencies"][0]["invoices"]
+    newest = listed[-1]
+    assert (newest["status"], Decimal(newest["paid"])) == ("partial", Decimal("110.00"))
     assert run_cli(history, "verify").code == 0

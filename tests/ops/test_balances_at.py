@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from facturier.core.payments import Allocation
@@ -68,12 +68,17 @@ def test_the_report_balancer_gives_the_balances_balances_prints(tmp_path: Path, 
     state.close()
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(facts=FACTS, cents=st.integers(1, 5_000_000))
+@example(facts=[Fact(0, 0, 10_000, 0, (120,), 0, False), Fact(0, 40, 5_000, 0, (), 0, False),
+                Fact(0, 80, 7_000, 0, (50,), 0, False)], cents=3_000)  # a pool of 20.00, reaching past it
+@example(facts=[Fact(0, 0, 10_000, 0, (), 100, False), Fact(0, 1, 10_000, 0, (30,), 0, False)],
+         cents=500)  # credited whole, then paid: the pool is an excess, not an unallocated payment
 def test_a_payment_reads_only_the_rows_it_reaches_and_allocates_as_the_whole_account(
         tmp_path: Path, facts: list[Fact], cents: int) -> None:
-    """`pay` on a long history reads the open invoices its amount reaches (`open_reaching`);
-    what it allocates to is what the whole account gives, oldest due first."""
+    """`pay` on a long history reads the open invoices its amount and the credit pool reach
+    (`open_reaching`), with or without a pool; what it allocates to is what the whole account
+    gives, oldest due first."""
     path = tmp_path / "journal.jsonl"
     write_journal(path, entries_for(facts, 2025))
     as_of, enough = date(2027, 6, 30), Decimal(cents) / 100
@@ -84,10 +89,10 @@ def test_a_payment_reads_only_the_rows_it_reaches_and_allocates_as_the_whole_acc
         few, whole = open_state(path), open_state(path)
         reaching = few.accounts.open_reaching(client, currency, as_of, enough)
         account = whole.accounts.get(client, currency)
-        assert account is not None
-        if reaching is not None:
-            assert reaching.open_items(as_of, enough) == account.open_items(as_of, enough)
-            assert len(reaching.invoices) <= len(account.invoices)
+        assert account is not None and reaching is not None
+        assert reaching.pool == account.pool
+        assert reaching.open_items(as_of, enough) == account.open_items(as_of, enough)
+        assert all(row[3] + row[4] < row[2] for row in reaching.invoices.values())  # open rows only
         few.close()
         whole.close()
 
@@ -142,4 +147,41 @@ def test_a_journal_out_of_date_order_or_a_number_issued_twice_is_replayed_exactl
         assert (light is None) == (rewound is None)
         assert light is None or [a.balance(as_of, with_invoices=False) for a in light] == [
             a.balance(as_of, with_invoices=False) for a in replayed]
+
+
+def settled_years(state: LedgerState) -> dict[tuple[str, str], tuple[int, tuple[int, int, int]]]:
+    """(client, number) -> (issue year, settled (credited, paid, open)) of every invoice."""
+    out = {}
+    for client, currency in state.accounts.pairs():
+        account = state.accounts.get(client, currency)
+        assert account is not None
+        amounts, _ = account.settled()
+        for number, row in account.invoices.items():
+            out[(client, number)] = (date.fromordinal(row[0]).year, amounts[number])
+    return out
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(facts=FACTS, last=st.integers(1, 4))
+@example(facts=[Fact(0, 0, 10_000, 0, (), 0, False), Fact(0, 400, 10_000, 0, (120,), 0, False),
+                Fact(0, 420, 5_000, 0, (), 0, False)], last=2)  # a pool reaching back to the previous year
+def test_the_balance_years_an_entry_records_hold_every_invoice_whose_share_of_the_pool_moved(
+        tmp_path: Path, facts: list[Fact], last: int) -> None:
+    """A split balance view rewrites the years the entries record: with a credit pool, those
+    must hold every invoice whose settled figures the entries changed, however far the pool
+    reaches (the rest of the years are not rewritten)."""
+    entries = entries_for(facts, 2025)
+    path = tmp_path / "journal.jsonl"
+    write_journal(path, entries[:-last])
+    state = open_state(path)
+    before = settled_years(state)
+    state.views_written(None)
+    state.close()
+    write_journal(path, entries)
+    state = open_state(path)  # catches up the last entries, recording their years
+    after = settled_years(state)
+    for (client, number), (year, amounts) in after.items():
+        if before.get((client, number), (year, None))[1] != amounts:
+            pending = state.years_pending(client, "balance")
+            assert pending is None or year in pending, (client, number, year)
     state.close()

@@ -202,18 +202,35 @@ class Account:
         return as_of.toordinal() >= self.last_day
 
     def open_amounts(self) -> tuple[dict[str, tuple[int, int, int]], int]:
-        """Each invoice's (credited, paid, open) before the pool, and the credit pool."""
-        pool = self.unallocated + self.orphan
+        """Each invoice's (credited, paid, open) before the pool, and the credit pool.
+
+        The pool is the aggregate (`pool`: the rows' excess is kept in `excess` fact by fact),
+        so an account holding only some rows (`store.state.Accounts.open_reaching`: the open
+        rows the pool and a payment reach) spreads the same pool as the whole account."""
         out: dict[str, tuple[int, int, int]] = {}
         for number, row in self.invoices.items():
             total, credit_sum, alloc_sum = row[2], row[3], row[4]
             if credit_sum == 0 and alloc_sum <= total:  # the usual case, without min()
                 out[number] = (0, alloc_sum, total - alloc_sum)
                 continue
-            credited, paid, left, excess = absorbed(row)
-            pool += excess
-            out[number] = (credited, paid, left)
-        return out, pool
+            out[number] = absorbed(row)[:3]
+        return out, self.pool
+
+    def reach(self, amount: int) -> int | None:
+        """The due day (ordinal) by which the open amounts before the pool, oldest due first,
+        add up to `amount` (the last due day with an open amount when they never do; None when
+        nothing is open). The pool settles open invoices oldest due first (`_settle`), so the
+        invoices due by `reach(pool + x)` hold all the pool settles and the oldest items open
+        after it that add up to x: what a payment of x is allocated to."""
+        total, cutoff = 0, None
+        for due in sorted(self.open_by_due):
+            if self.open_by_due[due] <= 0:
+                continue
+            total += self.open_by_due[due]
+            cutoff = due
+            if total >= amount:
+                break
+        return cutoff
 
     def settled(self) -> tuple[dict[str, tuple[int, int, int]], int]:
         """(credited, paid, open) of every invoice once the credit pool is spent, and the pool left.
@@ -352,12 +369,7 @@ class Account:
         if target is not None and self.pool == 0:
             # No credit pool: the aggregates say by which due date the oldest open amounts
             # reach `enough`; only the invoices due by then are read, none is settled.
-            total, cutoff = 0, None
-            for due in sorted(self.open_by_due):
-                total += self.open_by_due[due]
-                if total >= target:
-                    cutoff = due
-                    break
+            cutoff = self.reach(target)
             rows = [(row[1], n, left) for _, n, row in rows_due(invoices, lambda due: cutoff is None or due <= cutoff)
                     for left in (absorbed(row)[2],) if left > 0]
         else:

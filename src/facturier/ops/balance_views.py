@@ -9,6 +9,7 @@ date of that client's latest document or payment, never today, so `rebuild` is b
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -88,9 +89,10 @@ def balance_years_changed(state: LedgerState, client: str, accounts: list[Accoun
     """The years of the client's split balance view to build again (None: all): those whose
     invoices the entries since the last write changed, and those with an invoice falling due
     between the as_of of the summary written then and this one (its status moves). With a
-    credit pool to spread over the oldest open invoices, every year (a rare case)."""
+    credit pool, the entries' years include those of the invoices whose share of the pool
+    moved (`store.state.Accounts._pool_moved`)."""
     changed = state.years_pending(client, "balance")
-    if changed is None or any(a.pool for a in accounts):
+    if changed is None:
         return None
     try:
         before = date.fromisoformat(orjson.loads(read_view(summary) or b"")["as_of"]).toordinal()
@@ -103,16 +105,17 @@ def balance_years_changed(state: LedgerState, client: str, accounts: list[Accoun
 def balance_year_bytes(state: LedgerState, client: str, accounts: list[Account], as_of: date, year: int) -> bytes:
     """data/balance/<client>/<year>.json: each invoice issued in `year`, per currency. Without a
     credit pool to spread, an invoice's figures are its own (`absorbed`): only the year's rows
-    are read; with one, the account is read whole and settled."""
+    are read; with one, also the open rows the pool reaches (`Account.reach`), settled with
+    them as the whole account settles (the rows beyond its reach keep their own figures)."""
     first, last = date(year, 1, 1).toordinal(), date(year, 12, 31).toordinal()
     currencies = []
     for a in accounts:
+        found = state.accounts.rows_issued(client, a.currency, first, last)
         if a.pool:
-            whole = state.accounts.get(client, a.currency)
-            assert whole is not None
-            rows = invoice_rows(whole, as_of, first, last)
+            reached = state.accounts.open_rows_due(client, a.currency, a.reach(a.pool))
+            amounts, _ = replace(a, invoices={**reached, **dict(found)}, _settled=None).settled()
+            rows = formatted_rows(a.exponent, as_of, ((n, row, amounts[n]) for n, row in found))
         else:
-            found = state.accounts.rows_issued(client, a.currency, first, last)
             rows = formatted_rows(a.exponent, as_of, ((n, row, absorbed(row)[:3]) for n, row in found))
         if rows:
             currencies.append({"currency": a.currency, "invoices": rows})

@@ -13,6 +13,7 @@ from facturier.store.events import DocumentIssued, T
 from facturier.store.files import named_file
 from facturier.store.journal import Entry
 from facturier.store.state import LedgerState
+from facturier.store.state.schema import quiet_gc
 
 if TYPE_CHECKING:
     from facturier.config import Workspace
@@ -33,10 +34,11 @@ def list_documents(
 
 def _list(ws: Workspace, state: LedgerState, client: str | None, year: int | None, status: str | None,
           today: date) -> Report:
-    if client is None:
-        docs = [d for d in state.all_documents() if year is None or d.date.year == year]
-    else:
-        docs = state.documents_of(client, year)
+    with quiet_gc():  # thousands of records, no cycle among them: the cyclic GC only costs here
+        if client is None:
+            docs = [d for d in state.all_documents() if year is None or d.date.year == year]
+        else:
+            docs = state.documents_of(client, year)
     if client is not None and not docs and client not in ws.clients and client not in ws.batch_clients \
             and not state.index.offsets_of(client):
         raise InputError(f"unknown client {client!r}: no clients/{client}.toml, no batch_clients/{client}.toml, "

@@ -44,8 +44,10 @@ class Accounts:
         self._facts: list[tuple[Any, ...]] = []
         self._revenue: dict[tuple[str, str], list[int]] = {}
         self._currency: dict[str, str] = {}
-        # (client, issue year) of the invoice rows the last events changed (split balance views)
+        # (client, issue year) of the invoice rows the last events changed (split balance views),
+        # the pool's reach included (`_pool_moved`); not looked for in a state built from scratch
         self.years: set[tuple[str, int]] = set()
+        self.track_years = True
         # client -> currency -> [excl, vat, incl] in minor units (credit notes negative)
         self.revenue = ByClient(db, "revenue", "SELECT currency, excl, vat, incl FROM revenue WHERE client = ? "
                                 "ORDER BY currency", lambda rows: {r[0]: list(r[1:]) for r in rows})
@@ -87,30 +89,32 @@ class Accounts:
 
     def open_reaching(self, client: str, currency: str, as_of: date, enough: Decimal) -> Account | None:
         """The account with only the rows a payment of `enough` can be allocated to: its open
-        invoices due by the day the oldest open amounts reach `enough` (`pay` on a client with
-        250,000 invoices reads a few rows, not all). None when the aggregates cannot tell: the
-        account is already read here, has a credit pool to spread, or a fact after `as_of`.
-        Never kept: nothing is written through it."""
+        invoices due by the day the oldest open amounts reach the credit pool and `enough`
+        (`Account.reach`: the pool settles the oldest first, the payment goes to the oldest
+        left open), so `pay` on a client with 250,000 invoices reads a few rows, not all, pool
+        or not. None when the aggregates cannot tell: the account is already read here, or has
+        a fact after `as_of`. Never kept: nothing is written through it."""
         key = (client, currency)
         if key in self._cache or key in self._partial:
             return None
         account = self._load(client, currency, rows=False)
-        if account is None or account.pool != 0 or not account.covers(as_of):
+        if account is None or account.pool < 0 or not account.covers(as_of):
             return None
-        target, total, cutoff = to_minor(enough, currency), 0, None
-        for due in sorted(account.open_by_due):
-            total += account.open_by_due[due]
-            cutoff = due
-            if total >= target:
-                break
-        if cutoff is not None:
-            with quiet_gc():
-                account.invoices = {number: [issued, due, total, credit_sum, alloc_sum]
-                                    for number, issued, due, total, credit_sum, alloc_sum in self.db.execute(
-                                        "SELECT number, issued, due, total, credit_sum, alloc_sum FROM invoice_rows "
-                                        "WHERE client = ? AND currency = ? AND due <= ? "
-                                        "AND credit_sum + alloc_sum < total ORDER BY pos", (*key, cutoff))}
+        reach = account.reach(account.pool + to_minor(enough, currency))
+        account.invoices = self.open_rows_due(client, currency, reach)
         return account
+
+    def open_rows_due(self, client: str, currency: str, cutoff: int | None) -> dict[str, list[int]]:
+        """The rows of the account's invoices open before the credit pool (credited and
+        allocated less than their total) and due by `cutoff` (an ordinal; None: none), account order."""
+        if cutoff is None:
+            return {}
+        with quiet_gc():
+            return {number: [issued, due, total, credit_sum, alloc_sum]
+                    for number, issued, due, total, credit_sum, alloc_sum in self.db.execute(
+                        "SELECT number, issued, due, total, credit_sum, alloc_sum FROM invoice_rows "
+                        "WHERE client = ? AND currency = ? AND due <= ? "
+                        "AND total > credit_sum + alloc_sum ORDER BY pos", (client, currency, cutoff))}
 
     def _load(self, client: str, currency: str, rows: bool = True) -> Account | None:
         row = self.db.execute("SELECT exponent, invoiced, credited, paid, unallocated, orphan, excess, last_day, "
@@ -175,10 +179,12 @@ class Accounts:
         return years
 
     def issue_years_due(self, client: str, currency: str, low: int, high: int) -> set[int]:
-        """The issue years of the account's invoices due on a day in [low, high) (ordinals)."""
+        """The issue years of the account's invoices open before the credit pool and due on a
+        day in [low, high) (ordinals): an invoice settled on its own is paid or credited
+        whatever the date, the pool only settles more (index `invoice_rows_open`)."""
         return {date.fromordinal(r[0]).year for r in self.db.execute(
-            "SELECT DISTINCT issued FROM invoice_rows WHERE client = ? AND currency = ? AND due >= ? AND due < ?",
-            (client, currency, low, high))}
+            "SELECT DISTINCT issued FROM invoice_rows WHERE client = ? AND currency = ? "
+            "AND due >= ? AND due < ? AND total > credit_sum + alloc_sum", (client, currency, low, high))}
 
     def rows_issued(self, client: str, currency: str, first: int, last: int) -> list[tuple[str, list[int]]]:
         """(number, row) of the account's invoices issued between two ordinals, account order
@@ -339,6 +345,7 @@ class Accounts:
         """Take one event into account."""
         if isinstance(ev, PaymentRecorded):
             account = self._event_account(ev.client, ev.currency, [a.number for a in ev.allocation])
+            before = self._pool_reach(account)
             account.add_payment(ev.date, ev.amount, [(a.number, a.amount) for a in ev.allocation], ev.unallocated)
             self._fact((offset, ev.client, ev.currency, "payment", ev.date.toordinal(), None, None,
                                 str(ev.amount), str(ev.unallocated),
@@ -346,9 +353,11 @@ class Accounts:
             for a in ev.allocation:
                 self._touch(account, a.number)
             self._dirty.setdefault((ev.client, ev.currency), set())
+            self._pool_moved(account, before)
         elif isinstance(ev, DocumentIssued) and ev.direct_live:
             account = self._event_account(ev.client, ev.currency,
                                           [ev.refers_to or "" if ev.is_credit_note else ev.number])
+            before = self._pool_reach(account)
             self._fact((offset, ev.client, ev.currency, "credit" if ev.is_credit_note else "invoice",
                                 ev.date.toordinal(), (ev.refers_to or "") if ev.is_credit_note else ev.number,
                                 ev.due_date.toordinal(), str(ev.total_incl_vat), None, None))
@@ -359,11 +368,37 @@ class Accounts:
                 new = ev.number not in account.invoices
                 account.add_invoice(ev.number, ev.date, ev.due_date, ev.total_incl_vat)
                 self._touch(account, ev.number, new)
+            self._pool_moved(account, before)
             sign = -1 if ev.is_credit_note else 1
             sums = self._revenue.setdefault((ev.client, ev.currency), [0, 0, 0])
             for i, value in enumerate((ev.total_excl_vat, ev.total_vat, ev.total_incl_vat)):
                 sums[i] += sign * to_minor(value, ev.currency)
             self._currency[ev.client] = ev.currency
+
+    def _pool_reach(self, account: Account) -> tuple[int, int | None] | None:
+        """(credit pool, the due day it reaches: `Account.reach`) of an account, before an event."""
+        if not self.track_years or not account.pool:
+            return None
+        return account.pool, account.reach(account.pool) if account.pool > 0 else None
+
+    def _pool_moved(self, account: Account, before: tuple[int, int | None] | None) -> None:
+        """Add the years of the invoices whose share of the credit pool an event may have moved.
+
+        The pool settles the open invoices oldest due first up to the day it reaches; an
+        invoice due before the reach of the pool both before and after the event is settled
+        whole both times, one due after it not at all: only those due between the two reaches
+        can change (from the first open one when the pool appears or vanishes). Their issue
+        years join the event's own, so a split balance view rewrites those years, not all."""
+        if not self.track_years or (before is None and not account.pool):
+            return
+        ends = [before[1] if before is not None and before[0] > 0 else None,
+                account.reach(account.pool) if account.pool > 0 else None]
+        reached = [end for end in ends if end is not None]
+        if not reached:
+            return
+        low = 0 if None in ends else min(reached)
+        for year in self.issue_years_due(account.client, account.currency, low, max(reached) + 1):
+            self.years.add((account.client, year))
 
     def _fact(self, row: tuple[Any, ...]) -> None:
         """A row of `facts`, written with the next ones (a few thousand at a time: a state built

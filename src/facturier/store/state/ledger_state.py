@@ -104,6 +104,7 @@ class LedgerState:
         self._reader: io.BufferedReader | None = None
         self.core = Core(db)
         self.accounts = Accounts(db)
+        self.accounts.track_years = track_years
         self.index = Index(db)
         self.names = Names(db)
         self.usage = Usage(db)
@@ -160,7 +161,7 @@ class LedgerState:
         if not self.track_years:  # built from scratch: every year of the clients is pending
             self._years_pending(())
             self.db.execute("INSERT OR IGNORE INTO views_pending_years SELECT client, '*', 0 FROM views_pending")
-            self.track_years = True
+            self.track_years = self.accounts.track_years = True
         if self.position.offset != (self._prefix[0] if self._prefix else 0):
             self._prefix = (self.position.offset, prefix_hasher(self.journal, self.position.offset, self._prefix))
         digest = (self._prefix[1] if self._prefix else xxhash.xxh3_128()).hexdigest()

@@ -17,7 +17,9 @@ import xxhash
 
 from facturier.store.files import FILE_MODE
 
-SCHEMA_VERSION = "3"  # 2: usage_billings replaces usage_through; 3: the e-invoicing tables (pa_*), split views' years
+# 2: usage_billings replaces usage_through; 3: the e-invoicing tables (pa_*), split views' years;
+# 4: the index of open invoice rows by due date (`pay`, the split balance views)
+SCHEMA_VERSION = "4"
 
 SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -43,6 +45,7 @@ CREATE TABLE invoice_rows(client TEXT, currency TEXT, number TEXT, pos INTEGER N
                           PRIMARY KEY(client, currency, number)) WITHOUT ROWID;
 CREATE INDEX invoice_rows_pos ON invoice_rows(client, currency, pos);
 CREATE INDEX invoice_rows_issued ON invoice_rows(client, currency, issued);
+CREATE INDEX invoice_rows_open ON invoice_rows(client, currency, due) WHERE total > credit_sum + alloc_sum;
 CREATE TABLE facts(offset INTEGER PRIMARY KEY, client TEXT NOT NULL, currency TEXT NOT NULL, kind TEXT NOT NULL,
                    day INTEGER NOT NULL, number TEXT, due INTEGER, amount TEXT NOT NULL, unallocated TEXT,
                    parts TEXT);
