@@ -8,8 +8,9 @@ latest fact, `balance()` gives exactly what the rules of `core.aging` give over 
 facts (a property test holds it to the plain implementation kept in the tests): the credits
 and allocations an invoice can absorb are min(credited, total) then min(allocated, total -
 credited) whatever their order, and the excess joins the credit pool. For an earlier date
-the state replays the client's facts dated up to it into a new account
-(`store.state.Accounts.at`).
+the state takes the facts dated after it back off the running account (`count_row` and
+`change_row` undone, `store.state.Accounts.rewound`), or replays the client's facts dated
+up to it into a new account when a number was issued twice (`store.state.Accounts.at`).
 """
 
 from __future__ import annotations
@@ -108,13 +109,13 @@ class Account:
         amount = to_minor(total, self.currency)
         replaced = self.invoices.get(number)
         if replaced is not None:  # a number issued twice: the later row stands (as it always did)
-            self._count(replaced, -1)
+            self.count_row(replaced, -1)
         row = self.invoices[number] = [issued.toordinal(), due.toordinal(), amount, 0, 0]
-        self._count(row, 1)
+        self.count_row(row, 1)
         self.invoiced += amount
         self._seen(issued)
 
-    def _count(self, row: InvoiceRow, sign: int) -> None:
+    def count_row(self, row: InvoiceRow, sign: int) -> None:
         """Add (1) or take out (-1) a row's share of the aggregates."""
         _, _, left, excess = absorbed(row)
         self._add_open(row[1], sign * left)
@@ -131,7 +132,7 @@ class Account:
             else:
                 del self.open_by_due[due]
 
-    def _change(self, row: InvoiceRow, column: int, value: int) -> None:
+    def change_row(self, row: InvoiceRow, column: int, value: int) -> None:
         """Add `value` to a row's credited (3) or allocated (4) sum, keeping the aggregates."""
         _, _, left, excess = absorbed(row)
         row[column] += value
@@ -143,7 +144,7 @@ class Account:
         """Recompute the aggregates from the rows (after the rows were edited directly)."""
         self.open_by_due, self.excess, self.invoiced_on = {}, 0, {}
         for row in self.invoices.values():
-            self._count(row, 1)
+            self.count_row(row, 1)
         self._settled = None
 
     def add_credit(self, issued: date, refers_to: str, amount: Decimal) -> None:
@@ -155,7 +156,7 @@ class Account:
         if row is None:
             self.orphan += value
         else:
-            self._change(row, 3, value)
+            self.change_row(row, 3, value)
         self._seen(issued)
 
     def add_payment(self, paid_on: date, amount: Decimal, allocation: list[tuple[str, Decimal]],
@@ -178,7 +179,7 @@ class Account:
                 self.orphan += value
                 extra += value
             else:
-                self._change(row, 4, value)
+                self.change_row(row, 4, value)
                 touched.append(number)
         settled = self._settled if self._no_pool and extra == 0 else None
         if settled is not None:

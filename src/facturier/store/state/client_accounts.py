@@ -297,7 +297,7 @@ class Accounts:
                     "AND day <= ? AND offset > ? AND kind != 'invoice'", (client, currency, day, min(later.values()))):
                 for part, value in _parts(kind, number, amount, parts):
                     if later.get(part, offset) < offset:
-                        account._change(account.invoices[part], 3 if kind == "credit" else 4,
+                        account.change_row(account.invoices[part], 3 if kind == "credit" else 4,
                                         -to_minor(value, currency))
                         account.orphan += to_minor(value, currency)
         for offset, kind, number, day_, due, amount, unallocated, parts in facts:
@@ -459,7 +459,7 @@ def take_back(account: Account, offset: int, issued_at: dict[str, int], fact: tu
         row = account.invoices.get(number or "")
         if row != [day, due, value, 0, 0]:
             return False
-        account._count(row, -1)
+        account.count_row(row, -1)
         del account.invoices[number or ""]
         account.invoiced -= value
         return True
@@ -481,5 +481,5 @@ def take_back(account: Account, offset: int, issued_at: dict[str, int], fact: tu
         if row is None or (written or 0) > offset:
             account.orphan -= minor
         else:
-            account._change(row, 3 if kind == "credit" else 4, -minor)
+            account.change_row(row, 3 if kind == "credit" else 4, -minor)
     return True
