@@ -319,3 +319,28 @@ def test_the_collections_state_survives_the_state_file_and_catches_up(ws: Path) 
     assert state.collections.promised[n["client1"]] == date(2027, 2, 1).toordinal()
     state.close()
     assert run_cli(ws, "verify").code == 0
+
+
+def test_remind_reads_the_open_invoices_rows_not_the_whole_accounts(ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """bench_remind: 505,000 invoice rows were read per run to find 10,000 open ones. Without a
+    credit pool the open rows alone are read; an account with one (an overpayment here) is read
+    whole, as before, and the reminders are the same either way."""
+    from facturier.store.state.client_accounts import Accounts
+
+    n = numbers_of(ws)
+    assert run_cli(ws, "pay", "client0", "2000.00", "--date", "2026-12-20").code == 0  # paid, and more
+    loads: list[tuple[str, bool]] = []
+    real_load = Accounts._load
+
+    def load(self: Accounts, client: str, currency: str, rows: bool = True) -> object:
+        loads.append((client, rows))
+        return real_load(self, client, currency, rows)
+
+    monkeypatch.setattr(Accounts, "_load", load)
+    report, store = run(ws, date(2026, 12, 22))
+    assert sorted(r["invoice"] for r in report.rows) == sorted([n["acme"], n["client1"]])
+    assert (("acme", True) not in loads and ("client1", True) not in loads  # their open rows alone
+            and ("client0", True) in loads)  # a credit pool to spread: the whole account, as before
+    row = next(r for r in report.rows if r["invoice"] == n["acme"])
+    assert row["amount"] == "827.88"
+    assert "827,88 EUR" in body(next(m for m in store.drafts() if n["acme"] in m["Subject"]))

@@ -38,6 +38,7 @@ from __future__ import annotations
 import base64
 import re
 import unicodedata
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -279,7 +280,7 @@ def render_template(env: jinja2.Environment, name: str, fields: Mapping[str, Any
     """Render one template and split it by the `Subject:` convention; every failure is named."""
     template = _load(env, name)
     shown = _shown_path(template)
-    _check_source(env, str(template.name), shown)
+    _check_template(env, template, shown)
     try:
         # What `template.render(**fields)` does, without merging the template's globals (a
         # ChainMap) into a new dict for every draft: half the cost of rendering a reminder.
@@ -335,6 +336,18 @@ def _split(text: str, shown: str) -> RenderedReminder:
         raise ReminderTemplateError(shown, f"the subject holds the control character U+{ord(bad):04X}: "
                                     "a header cannot carry it; remove it from the template")
     return RenderedReminder(subject, body, shown)
+
+
+# The templates whose source passed `_check_source`: a command renders each template as it was
+# first loaded (auto_reload off), so its text is read and searched once, not once per draft.
+_CHECKED: weakref.WeakSet[jinja2.Template] = weakref.WeakSet()
+
+
+def _check_template(env: jinja2.Environment, template: jinja2.Template, shown: str) -> None:
+    """`_check_source` once per loaded template (a failing one is checked, and refused, every time)."""
+    if template not in _CHECKED:
+        _check_source(env, str(template.name), shown)
+        _CHECKED.add(template)
 
 
 def _check_source(env: jinja2.Environment, name: str, shown: str) -> None:

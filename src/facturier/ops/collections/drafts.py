@@ -30,14 +30,16 @@ Attacher = Callable[[ClientReminder], list[tuple[str, bytes]]]
 @dataclass(frozen=True, slots=True)
 class Draft:
     """One reminder ready to hand over: the group it reminds, its subject, the message, its
-    Message-ID (chosen before the hand-over, journalled with `reminder.drafting`) and its
-    recipients as in the To header (kept here: reading a header back parses it again)."""
+    Message-ID (chosen before the hand-over, journalled with `reminder.drafting`), its
+    recipients as in the To header and its text body as rendered (kept here: reading them
+    back from the message parses its headers again, more than building it costs)."""
 
     group: ClientReminder
     subject: str
     message: EmailMessage
     message_id: str
     to: str
+    body: str = ""
 
 
 class DraftBuilder:
@@ -69,4 +71,4 @@ class DraftBuilder:
                                  attachments=attachments, when=self.when() if self.when else None,
                                  message_id=chosen)
         to = ", ".join(dict.fromkeys(e for d in group.dues for e in d.receivable.emails))
-        return Draft(group, rendered.subject, message, chosen, to)
+        return Draft(group, rendered.subject, message, chosen, to, rendered.body)

@@ -46,6 +46,9 @@ class RemindPlan:
     # whose payment links stay on (None for a --client run, which sees only one client).
     sheet: SheetReceivables | None = None
     open_numbers: frozenset[str] | None = None
+    # Every open invoice the plan looked at (those in flight too): the review page's invoices
+    # left alone come from here, not from a second read of the ledger.
+    receivables: tuple[Receivable, ...] = ()
 
     @property
     def invoice_count(self) -> int:
@@ -79,7 +82,7 @@ def plan_run(ws: Workspace, state: LedgerState, day: date, client: str | None = 
     decisions = plan_reminders(receivables, day, collections.stage_tuple())
     groups = group_reminders(decisions.due, collections.combine)
     still_open = frozenset(r.number for r in source if r.remaining > 0) if client is None else None
-    return RemindPlan(day, groups, decisions.skipped, flights, sheet, still_open)
+    return RemindPlan(day, groups, decisions.skipped, flights, sheet, still_open, tuple(source))
 
 
 def sheet_client_is(receivable: Receivable, client: str) -> bool:

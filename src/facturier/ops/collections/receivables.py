@@ -63,7 +63,11 @@ _Row = tuple[str, date, date, Decimal, Decimal, Decimal, Decimal]
 
 def _open_invoices(state: LedgerState, client: str, day: date) -> list[tuple[str, list[_Row]]]:
     """Per currency, the client's invoices with something left to pay on `day`."""
-    accounts = state.accounts.of_client(client)
+    # The open rows alone when the aggregates allow (no credit pool, nothing after `day`);
+    # else the whole accounts, or replayed at `day`.
+    accounts = state.accounts.open_only(client, day)
+    if accounts is None:
+        accounts = state.accounts.of_client(client)
     if not all(a.covers(day) for a in accounts):
         return [(b.currency, [(s.number, s.issued, s.due, s.total, s.credited, s.paid, s.open_amount)
                               for s in b.invoices if s.open_amount > 0])

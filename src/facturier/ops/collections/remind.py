@@ -70,7 +70,7 @@ def remind(ws: Workspace, day: date, now: datetime, *, dry_run: bool = False, cl
         plan = plan_run(ws, state, day, client, skip_bad_rows)
         plans.append(plan)
         if review is not None:
-            review.left_alone = left_alone(ws, state, plan, client)
+            review.left_alone = left_alone(plan)
         return ReminderDrafts(ws, plan, store, review)
 
     report = carry_out(ws.root, make, dry_run=preview)

@@ -30,7 +30,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from email.message import EmailMessage
+from functools import lru_cache
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
@@ -39,12 +39,10 @@ from facturier.core.dunning import ClientReminder, days_overdue
 from facturier.core.money import fmt_amount
 from facturier.ops.collections.drafts import Attacher, Draft, DraftBuilder
 from facturier.ops.collections.plan import RemindPlan
-from facturier.ops.collections.receivables import receivables_from_ledger
 from facturier.ops.outcome import Alert, Report
 from facturier.render.review_html import render_review
 from facturier.store.files import atomic_write
 from facturier.store.paths import WorkspacePaths
-from facturier.store.state import LedgerState
 
 if TYPE_CHECKING:
     from facturier.config import Workspace
@@ -94,27 +92,21 @@ class RecordingBuilder(DraftBuilder):
 
     def build(self, group: ClientReminder, message_id: str | None = None) -> Draft:
         draft = super().build(group, message_id)
-        self.source.record(group, plain_text(draft.message), draft.message_id)
+        # The body as rendered, not read back from the message: parsing its headers again to
+        # find the text part cost more than building the draft (issue 26 follow-up).
+        self.source.record(group, draft.body, draft.message_id)
         return draft
 
 
-def plain_text(message: EmailMessage) -> str:
-    """The draft's text body."""
-    part = message.get_body(("plain",))
-    return str(part.get_content()) if part is not None else ""
-
-
-def left_alone(ws: Workspace, state: LedgerState, plan: RemindPlan, client: str | None) -> list[LeftAlone]:
-    """The invoices the plan leaves alone (skipped, or a hand-over in flight), with their amounts."""
+def left_alone(plan: RemindPlan) -> list[LeftAlone]:
+    """The invoices the plan leaves alone (skipped, or a hand-over in flight), with their amounts:
+    from the receivables the plan read (a sheet's rows: all of them, as the sheet has them)."""
     reasons = {s.number: s.message for s in plan.skipped}
     reasons.update({f.number: f"a stage {f.stage} hand-over of {f.day} is in flight: settle it with "
                               f"remind --confirm or --retry" for f in plan.in_flight})
     if not reasons:
         return []
-    if plan.sheet is not None:
-        receivables = list(plan.sheet.receivables)
-    else:
-        receivables = receivables_from_ledger(ws, state, plan.day, None if client is None else [client])
+    receivables = plan.sheet.receivables if plan.sheet is not None else plan.receivables
     return [LeftAlone(r.client_name if r.from_sheet else r.client, r.number, r.remaining, r.currency,
                       days_overdue(r.due_on, plan.day), r.last_stage, reasons[r.number])
             for r in receivables if r.number in reasons]
@@ -225,7 +217,7 @@ def _decimal(value: Any) -> Decimal:
 def draft_link(ws: Workspace, store: str, draft_id: str, message_id: str, gmail_message_id: str = "") -> str:
     """Where the draft is, as a link (see the module docstring); "" when it cannot be said."""
     if store == "outbox" and draft_id:
-        return outbox_link(WorkspacePaths(ws.root), draft_id)
+        return quote(f"{_outbox_folder(ws.root)}/{draft_id}")
     if store == "gmail" and gmail_message_id:
         return gmail_draft_link(gmail_message_id)
     if store == "gmail" and message_id:
@@ -237,8 +229,13 @@ def draft_link(ws: Workspace, store: str, draft_id: str, message_id: str, gmail_
 
 def outbox_link(paths: WorkspacePaths, file_name: str) -> str:
     """The draft file, relative to the page in exports/ (`../data/drafts/<file>`)."""
-    folder = PurePath(os.path.relpath(paths.drafts, paths.exports)).as_posix()
-    return quote(f"{folder}/{file_name}")
+    return quote(f"{_outbox_folder(paths.root)}/{file_name}")
+
+
+@lru_cache(maxsize=16)  # once per page, not per draft: relpath resolves both paths each time
+def _outbox_folder(root: Path) -> str:
+    paths = WorkspacePaths(root)
+    return PurePath(os.path.relpath(paths.drafts, paths.exports)).as_posix()
 
 
 def gmail_draft_link(gmail_message_id: str) -> str:

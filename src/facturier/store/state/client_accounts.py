@@ -116,6 +116,31 @@ class Accounts:
                         "WHERE client = ? AND currency = ? AND due <= ? "
                         "AND total > credit_sum + alloc_sum ORDER BY pos", (client, currency, cutoff))}
 
+    def open_only(self, client: str, as_of: date) -> list[Account] | None:
+        """The client's accounts, by currency, with only the rows `Account.open_rows` reads
+        without a credit pool: those due on a day with an open amount (`remind` over 250,000
+        settled invoices reads the few open ones, not all). None when the aggregates cannot
+        tell: an account already read here, a credit pool to spread, or a fact after `as_of`.
+        Never kept: nothing is written through them."""
+        if any(c == client for c, _ in [*self._cache, *self._partial]):
+            return None
+        out = []
+        for (currency,) in self.db.execute("SELECT currency FROM accounts WHERE client = ? ORDER BY currency",
+                                           (client,)).fetchall():
+            account = self._load(client, currency, rows=False)
+            if account is None or account.pool != 0 or not account.covers(as_of):
+                return None
+            dues = sorted(due for due, left in account.open_by_due.items() if left > 0)
+            found: list[tuple[int, str, list[int]]] = []
+            for start in range(0, len(dues), 500):  # SQLite's bound on parameters per statement
+                chunk = dues[start:start + 500]
+                found += [(pos, number, row) for pos, number, *row in self.db.execute(
+                    "SELECT pos, number, issued, due, total, credit_sum, alloc_sum FROM invoice_rows WHERE client = ? "
+                    f"AND currency = ? AND due IN ({', '.join('?' * len(chunk))})", (client, currency, *chunk))]
+            account.invoices = {number: row for _, number, row in sorted(found)}
+            out.append(account)
+        return out
+
     def _load(self, client: str, currency: str, rows: bool = True) -> Account | None:
         row = self.db.execute("SELECT exponent, invoiced, credited, paid, unallocated, orphan, excess, last_day, "
                               "credit_dates, open_by_due, invoiced_on FROM accounts WHERE client = ? AND currency = ?",
