@@ -29,6 +29,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+# The demo client acme's SIREN, which the tests' directory lists as receiving through "Other PA".
+ACME_SIREN = "443061841"
 CLIENT_ID = "facturier-test"
 CLIENT_SECRET = "s3cret-of-the-loopback-pa"
 ENV = {"FACTURIER_PA_CLIENT_ID": CLIENT_ID, "FACTURIER_PA_CLIENT_SECRET": CLIENT_SECRET}

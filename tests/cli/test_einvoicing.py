@@ -11,25 +11,16 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import APP_MODULE, journal, run_cli
-from tests.pa_server import ENV, LoopbackPA
+from tests.pa_server import ACME_SIREN, ENV, LoopbackPA
 
-ACME_SIREN = "443061841"
 DAY = "2027-09-15"
 
-
-@pytest.fixture
-def pa() -> Iterator[LoopbackPA]:
-    server = LoopbackPA()
-    server.state.directory[ACME_SIREN] = "Other PA"
-    yield server
-    server.stop()
 
 
 @pytest.fixture

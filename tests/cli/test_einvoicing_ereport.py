@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.cli.test_einvoicing import ACME_SIREN, SCHEMATRON, cli, of_type
+from tests.cli.test_einvoicing import SCHEMATRON, cli, of_type
 from tests.conftest import run_cli_process
 from tests.pa_server import ENV, LoopbackPA
 
@@ -28,13 +27,6 @@ description = "Cours particulier"
 unit_price = "100.00"
 """
 
-
-@pytest.fixture
-def pa() -> Iterator[LoopbackPA]:
-    server = LoopbackPA()
-    server.state.directory[ACME_SIREN] = "Other PA"
-    yield server
-    server.stop()
 
 
 @pytest.fixture

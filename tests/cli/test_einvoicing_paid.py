@@ -5,24 +5,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from lxml import etree
 
-from tests.cli.test_einvoicing import ACME_SIREN, DAY, SCHEMATRON, cli, of_type
+from tests.cli.test_einvoicing import DAY, SCHEMATRON, cli, of_type
 from tests.pa_server import LoopbackPA
 
 RAM = "{urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100}"
 
-
-@pytest.fixture
-def pa() -> Iterator[LoopbackPA]:
-    server = LoopbackPA()
-    server.state.directory[ACME_SIREN] = "Other PA"
-    yield server
-    server.stop()
 
 
 def setup(ws: Path, pa: LoopbackPA, issuer_extra: str = "") -> str:
