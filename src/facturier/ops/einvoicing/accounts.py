@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from facturier.config.einvoicing import EInvoicingConfig
 from facturier.core.errors import FacturierError
+from facturier.ops.outcome import Alert, Report
 
 if TYPE_CHECKING:
     from facturier.adapters.pa import Platform
@@ -54,3 +56,16 @@ def transmitting_accounts(ws: Workspace) -> list[Account]:
     """Every seller whose mode is not off: the issuer first, then batch clients by id."""
     sellers = ["issuer", *sorted(ws.batch_clients)]
     return [a for a in (account_of(ws, s) for s in sellers) if a is not None]
+
+
+def each_seller(accounts: Iterable[Account], work: Callable[[Account], None], report: Report, after: str) -> None:
+    """`work` for each seller in turn; a platform that fails or refuses, or a bad input, stops
+    that seller alone, as an error alert ending with `after` (what is retried, and when)."""
+    from facturier.adapters.pa import PlatformError
+
+    for account in accounts:
+        try:
+            work(account)
+        except (PlatformError, FacturierError) as exc:
+            where = f"{account.file}: " if isinstance(exc, PlatformError) else ""
+            report.alerts.append(Alert("error", f"{where}{exc}. {after}"))

@@ -25,10 +25,10 @@ from typing import TYPE_CHECKING, Any, Final
 
 from lxml import etree
 
-from facturier.adapters.pa import Flow, Platform, PlatformError
+from facturier.adapters.pa import Flow, Platform
 from facturier.core.einvoicing import BLOCKING_STATUSES, DISPUTE_STATUS, STATUS_LABELS
 from facturier.core.errors import FacturierError
-from facturier.ops.einvoicing.accounts import Account, transmitting_accounts
+from facturier.ops.einvoicing.accounts import Account, each_seller, transmitting_accounts
 from facturier.ops.outcome import Alert, Report
 from facturier.store.events import LifecycleStatus
 from facturier.store.ledger import Ledger
@@ -64,13 +64,8 @@ def fetch_statuses(ws: Workspace, day: date, since: date | None) -> Report:
         return report
     sirens = _sellers_by_siren(ws, accounts)
     with Ledger(ws.root) as ledger:
-        for account in accounts:
-            try:
-                _fetch(ledger, (account, sirens), since, report)
-            except (PlatformError, FacturierError) as exc:
-                where = f"{account.file}: " if isinstance(exc, PlatformError) else ""
-                report.alerts.append(Alert("error", f"{where}{exc}. The statuses not journalled are "
-                                                    "fetched again on the next run."))
+        each_seller(accounts, lambda account: _fetch(ledger, (account, sirens), since, report), report,
+                    "The statuses not journalled are fetched again on the next run.")
     if not report.rows and not report.alerts:
         report.notes.append("No new status.")
     return report

@@ -18,10 +18,10 @@ from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING
 
-from facturier.adapters.pa import Platform, PlatformError
+from facturier.adapters.pa import Platform
 from facturier.core.einvoicing import needs_directory, route, tracking_id
-from facturier.core.errors import FacturierError, IntegrityError
-from facturier.ops.einvoicing.accounts import Account, transmitting_accounts
+from facturier.core.errors import IntegrityError
+from facturier.ops.einvoicing.accounts import Account, each_seller, transmitting_accounts
 from facturier.ops.einvoicing.paid import preview_payments, report_payments
 from facturier.ops.einvoicing.routing import buyer_of, directory_entry, record_of, route_cached
 from facturier.ops.outcome import Alert, Report
@@ -57,13 +57,8 @@ def transmit(ws: Workspace, day: date, dry_run: bool) -> Report:
             report.notes.append("Nothing to transmit.")
         return report
     with Ledger(ws.root) as ledger:
-        for account in accounts:
-            try:
-                _transmit_seller(ws, ledger, account, day, report)
-            except (PlatformError, FacturierError) as exc:
-                where = f"{account.file}: " if isinstance(exc, PlatformError) else ""
-                report.alerts.append(Alert("error", f"{where}{exc}. Nothing is lost: the documents not "
-                                                    "transmitted stay due and are retried on the next run."))
+        each_seller(accounts, lambda account: _transmit_seller(ws, ledger, account, day, report), report,
+                    "Nothing is lost: the documents not transmitted stay due and are retried on the next run.")
     if not report.rows and not report.alerts:
         report.notes.append("Nothing to transmit.")
     return report
