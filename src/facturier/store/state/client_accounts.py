@@ -117,8 +117,8 @@ class Accounts:
                         "AND total > credit_sum + alloc_sum ORDER BY pos", (client, currency, cutoff))}
 
     def open_only(self, client: str, as_of: date) -> list[Account] | None:
-        """The client's accounts, by currency, with only the rows `Account.open_rows` reads
-        without a credit pool: those due on a day with an open amount (`remind` over 250,000
+        """The client's accounts, by currency, with only the rows `Account.open_rows` keeps
+        without a credit pool: the open ones (`open_rows_due`; `remind` over 250,000
         settled invoices reads the few open ones, not all). None when the aggregates cannot
         tell: an account already read here, a credit pool to spread, or a fact after `as_of`.
         Never kept: nothing is written through them."""
@@ -130,14 +130,9 @@ class Accounts:
             account = self._load(client, currency, rows=False)
             if account is None or account.pool != 0 or not account.covers(as_of):
                 return None
-            dues = sorted(due for due, left in account.open_by_due.items() if left > 0)
-            found: list[tuple[int, str, list[int]]] = []
-            for start in range(0, len(dues), 500):  # SQLite's bound on parameters per statement
-                chunk = dues[start:start + 500]
-                found += [(pos, number, row) for pos, number, *row in self.db.execute(
-                    "SELECT pos, number, issued, due, total, credit_sum, alloc_sum FROM invoice_rows WHERE client = ? "
-                    f"AND currency = ? AND due IN ({', '.join('?' * len(chunk))})", (client, currency, *chunk))]
-            account.invoices = {number: row for _, number, row in sorted(found)}
+            # Without a pool an invoice's figures are its own: the open rows are those open before it.
+            account.invoices = self.open_rows_due(client, currency, max(
+                (due for due, left in account.open_by_due.items() if left > 0), default=None))
             out.append(account)
         return out
 
