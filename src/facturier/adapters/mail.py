@@ -104,9 +104,6 @@ class MailTransport(ABC):
         self.close()
 
 
-Mailer = MailTransport  # the name the delivery code used before the base class
-
-
 def message_id_of(message: EmailMessage) -> str:
     """The message's Message-ID, added (with the sender's domain) when missing."""
     if message["Message-ID"] is None:

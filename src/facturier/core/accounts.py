@@ -140,13 +140,6 @@ class Account:
         self._add_open(row[1], new_left - left)
         self.excess += new_excess - excess
 
-    def reindex(self) -> None:
-        """Recompute the aggregates from the rows (after the rows were edited directly)."""
-        self.open_by_due, self.excess, self.invoiced_on = {}, 0, {}
-        for row in self.invoices.values():
-            self.count_row(row, 1)
-        self._settled = None
-
     def add_credit(self, issued: date, refers_to: str, amount: Decimal) -> None:
         """A credit note taking `amount` off the invoice it refers to."""
         value = to_minor(amount, self.currency)
