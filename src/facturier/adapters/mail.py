@@ -23,6 +23,7 @@ import ssl
 import stat
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -226,10 +227,8 @@ class SmtpMailer(MailTransport):
         """QUIT politely; a server already gone is not an error at this point."""
         if self._conn is None:
             return
-        try:
+        with suppress(smtplib.SMTPException, OSError):
             self._conn.quit()
-        except (smtplib.SMTPException, OSError):
-            pass
         self._drop()
 
 
