@@ -83,13 +83,11 @@ def ereport(ws: Workspace, day: date, key: str | None, dry_run: bool) -> Report:
                 for period, kind in _wanted(state, account, day, key, cadence_of(ws, account)):
                     _one(ws, state, None, account, (period, kind, day), report)
             _warn_late(ws, state, accounts, day, report)
-        if not report.rows and not report.alerts:
-            report.notes.append("Nothing to e-report: every period that has ended is sent.")
-        return report
-    with Ledger(ws.root) as ledger:
-        for account in accounts:
-            _send_seller(ws, ledger, account, (day, key), report)
-        _warn_late(ws, ledger.state, accounts, day, report)
+    else:
+        with Ledger(ws.root) as ledger:
+            for account in accounts:
+                _send_seller(ws, ledger, account, (day, key), report)
+            _warn_late(ws, ledger.state, accounts, day, report)
     if not report.rows and not report.alerts:
         report.notes.append("Nothing to e-report: every period that has ended is sent.")
     return report
