@@ -29,14 +29,10 @@ def list_reminders(ws: Workspace, client: str | None, since: date | None) -> Rep
     return report
 
 
-def reminder_rows(state: LedgerState, client: str | None, since: date | None,
-                  number: str | None = None) -> list[dict[str, Any]]:
-    """The rows of `reminders` (or of one invoice, for `show`)."""
+def reminder_rows(state: LedgerState, client: str | None, since: date | None) -> list[dict[str, Any]]:
+    """The rows of `reminders`."""
     section = state.collections
     offsets = section.history + [flight[0] for flight in section.in_flight.values()]
-    if number is not None:
-        chosen = set(offsets)
-        offsets = [o for o in section.mentions.get(number, []) if o in chosen]
     rows = []
     for offset in sorted(offsets):
         entry = state.entry_at(offset)
