@@ -74,9 +74,6 @@ def test_account_balance_equals_the_full_computation(facts: list[tuple[str, obje
     assert [account.balance(as_of)] == expected
     # Without the invoice list, from the aggregates kept fact by fact: the same balance.
     assert account.balance(as_of, with_invoices=False) == replace(expected[0], invoices=())
-    kept = (account.open_by_due, account.excess, account.invoiced_on)
-    account.reindex()
-    assert (account.open_by_due, account.excess, account.invoiced_on) == kept
     # The balance view's rows say what `balance()` says, in the same text.
     full = account.balance(as_of).invoices
     assert invoice_rows(account, as_of) == [

@@ -57,8 +57,7 @@ def _parse_xml(content: bytes) -> Element:
 
 
 def _text(node: Element, path: str) -> str:
-    found = node.find(path)
-    return (found.text or "").strip() if found is not None else ""
+    return (node.findtext(path) or "").strip()
 
 
 def _where(number: int, entry: Element) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import date
 from typing import Any, ClassVar
 
@@ -106,10 +106,8 @@ def _check_complete(text: str) -> None:
 def _parse(content: bytes) -> Any:
     """The library's transactions, standard tags first, then the lenient ones."""
     with _quiet_library():
-        try:
+        with suppress(RuntimeError):
             return mt940.parse(content)
-        except RuntimeError:
-            pass
         try:
             return mt940.parse(content, tags=dict(_LENIENT_TAGS))
         except RuntimeError as exc:

@@ -73,8 +73,7 @@ def _parse_tree(content: bytes) -> Element:
 
 
 def _text(node: Element, tag: str) -> str:
-    found = node.find(tag)
-    return (found.text or "").strip() if found is not None else ""
+    return (node.findtext(tag) or "").strip()
 
 
 def _transaction(trn: Element, currency: str | None, where: str) -> BankTransaction | None:

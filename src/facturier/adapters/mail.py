@@ -23,6 +23,7 @@ import ssl
 import stat
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -102,9 +103,6 @@ class MailTransport(ABC):
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.close()
-
-
-Mailer = MailTransport  # the name the delivery code used before the base class
 
 
 def message_id_of(message: EmailMessage) -> str:
@@ -229,10 +227,8 @@ class SmtpMailer(MailTransport):
         """QUIT politely; a server already gone is not an error at this point."""
         if self._conn is None:
             return
-        try:
+        with suppress(smtplib.SMTPException, OSError):
             self._conn.quit()
-        except (smtplib.SMTPException, OSError):
-            pass
         self._drop()
 
 

@@ -418,15 +418,3 @@ def quickbooks_warnings(config: Any, root: Path, environ: Mapping[str, str] | No
     except QuickBooksAuthError as exc:
         return [*unset, f"collections.quickbooks.token_file: {exc}"]
     return unset
-
-
-__all__ = [
-    "SCOPE",
-    "QuickBooksAuthError",
-    "QuickBooksError",
-    "QuickBooksSession",
-    "QuickBooksSource",
-    "invoice_row",
-    "open_quickbooks_source",
-    "quickbooks_warnings",
-]

@@ -478,8 +478,3 @@ def csv_sheet_rows(config: Any, root: Path, today: date) -> tuple[SheetRow, ...]
         return open_sheet_source(config, root).read(today).rows
     except SheetError:
         return None
-
-
-__all__ = ["CsvSheetSource", "GoogleSheetSource", "SheetError", "SheetReceivables",
-           "SheetSource", "WriteBack", "check_sheet_source", "contained_path", "csv_sheet_rows", "open_sheet_source",
-           "sheet_receivables", "sheet_warnings"]

@@ -20,6 +20,7 @@ import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from html import escape
 from urllib.parse import urlsplit
 
 from facturier.config.collections import SlackConfig
@@ -45,15 +46,10 @@ def wanted(config: SlackConfig, stage: int, amount: Decimal) -> bool:
     return stage >= config.min_stage and amount >= config.min_amount
 
 
-def _escape(text: str) -> str:
-    """Slack's three control characters in message text."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def message_text(notice: SlackNotice) -> str:
-    """One line a channel reads at a glance."""
-    return _escape(f"Reminder drafted: invoice {notice.invoice} ({notice.client}), {notice.amount} "
-                   f"{notice.currency} due, stage {notice.stage}, {notice.days_overdue} days overdue")
+    """One line a channel reads at a glance; Slack's three control characters (& < >) escaped."""
+    return escape(f"Reminder drafted: invoice {notice.invoice} ({notice.client}), {notice.amount} "
+                  f"{notice.currency} due, stage {notice.stage}, {notice.days_overdue} days overdue", quote=False)
 
 
 class SlackWebhook:

@@ -59,14 +59,11 @@ def pay(
 def balances(ctx: typer.Context, date: str | None = DateOpt, as_json: bool = JsonOpt) -> None:
     """Invoiced vs credited vs paid per client and currency, with status, aging and DSO."""
     from facturier.ops.reports.balances import balances_report
-    from facturier.ops.state_access import read_state
+    from facturier.ops.state_access import reading_state
 
     ws = load(ctx)
-    state = read_state(ws.root)
-    try:
+    with reading_state(ws.root) as state:
         report = balances_report(state, run_date(date, ws.config.timezone))
-    finally:
-        state.close()
     print_report(report, as_json)
 
 

@@ -83,7 +83,7 @@ def list_command(
     as_json: bool = JsonOpt,
 ) -> None:
     """Aggregated usage per client, month and metric, and the charges not invoiced yet."""
-    from facturier.ops.state_access import read_state
+    from facturier.ops.state_access import reading_state
     from facturier.ops.usage.views import list_usage
 
     if month is not None and not _MONTH.fullmatch(month):
@@ -91,11 +91,8 @@ def list_command(
     ws = load(ctx)
     if client is not None and client not in ws.clients:
         raise InputError(f"--client: unknown client {printable(client)!r}")
-    state = read_state(root_of(ctx))
-    try:
+    with reading_state(root_of(ctx)) as state:
         report = list_usage(ws, state, client, month)
-    finally:
-        state.close()
     print_report(report, as_json)
 
 

@@ -6,14 +6,7 @@ Problems read `<relative file path>: <key path>: <message>`, e.g.
 
 from __future__ import annotations
 
-from facturier.config.clients import (
-    BatchClientConfig,
-    ClientConfig,
-    ClientOptions,
-    LineConfig,
-)
-from facturier.config.collections import ClientCollections, CollectionsConfig, ImapConfig
-from facturier.config.fields import StrictModel
+from facturier.config.clients import BatchClientConfig, ClientConfig, LineConfig
 from facturier.config.load import (
     Workspace,
     check_workspace,
@@ -21,36 +14,16 @@ from facturier.config.load import (
     load_workspace,
 )
 from facturier.config.mail import MailConfig, SmtpConfig
-from facturier.config.models import (
-    BankConfig,
-    BankCsvConfig,
-    FacturierConfig,
-    IssuerConfig,
-    NumberingConfig,
-    ScheduleConfig,
-    SellerIdentity,
-    TermsConfig,
-)
+from facturier.config.models import FacturierConfig, TermsConfig
 from facturier.config.scaffold import scaffold_workspace
 
 __all__ = [
-    "BankConfig",
-    "BankCsvConfig",
     "BatchClientConfig",
-    "ClientCollections",
     "ClientConfig",
-    "ClientOptions",
-    "CollectionsConfig",
     "FacturierConfig",
-    "ImapConfig",
-    "IssuerConfig",
     "LineConfig",
     "MailConfig",
-    "NumberingConfig",
-    "ScheduleConfig",
-    "SellerIdentity",
     "SmtpConfig",
-    "StrictModel",
     "TermsConfig",
     "Workspace",
     "check_workspace",

@@ -71,13 +71,6 @@ def check_positive(value: Decimal) -> Decimal:
     return value
 
 
-def check_not_negative(value: Decimal) -> Decimal:
-    """A unit price is zero or more; discounts are separate credit notes."""
-    if value < 0:
-        raise ValueError(f"must not be negative, got {value}")
-    return value
-
-
 class LineConfig(StrictModel):
     """One line of a client's monthly invoice: recurring (quantity x unit_price), or metered
     (`metric`: the previous month's usage, priced by `pricing`; see config/pricing.py)."""

@@ -9,7 +9,6 @@ problem of every block at once, each on the key to fix:
 
 from __future__ import annotations
 
-import calendar
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -18,7 +17,7 @@ from pydantic import AfterValidator, Field, PlainValidator
 
 from facturier.config.fields import Money, Quantity, StrictModel, check_iso_date
 from facturier.core.pricing import UNIT_PRICE_DECIMALS, Discount, Pricing, Tier
-from facturier.core.schedule import day_in_range
+from facturier.core.schedule import day_in_range, month_end
 from facturier.core.usage import METRIC_NAME, QUANTITY_DECIMALS
 
 if TYPE_CHECKING:
@@ -108,17 +107,6 @@ def pricing_of(line: LineConfig) -> Pricing:
     tiers = tuple(Tier(t.up_to, t.unit_price, t.flat_fee) for t in line.tiers)
     return Pricing(line.pricing or "per_unit", line.unit_price, tiers, line.included, line.package_size,
                    line.minimum)
-
-
-def month_end(day: date) -> date:
-    """The last day of the month of `day`."""
-    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
-
-
-def add_months(day: date, months: int) -> date:
-    """The first day of the month `months` after the month of `day`."""
-    index = day.year * 12 + day.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
 
 
 # -- checks across keys ---------------------------------------------------------------------

@@ -140,13 +140,6 @@ class Account:
         self._add_open(row[1], new_left - left)
         self.excess += new_excess - excess
 
-    def reindex(self) -> None:
-        """Recompute the aggregates from the rows (after the rows were edited directly)."""
-        self.open_by_due, self.excess, self.invoiced_on = {}, 0, {}
-        for row in self.invoices.values():
-            self.count_row(row, 1)
-        self._settled = None
-
     def add_credit(self, issued: date, refers_to: str, amount: Decimal) -> None:
         """A credit note taking `amount` off the invoice it refers to."""
         value = to_minor(amount, self.currency)
@@ -268,24 +261,10 @@ class Account:
             return self._summary(as_of)
         amounts, pool = self.settled()
         day = as_of.toordinal()
-        statuses: list[InvoiceStatus] = []
-        aging = {name: 0 for name in BUCKETS}
-        outstanding = 0
-        for number, (issued, due, total, _, _) in self.invoices.items():
-            credited, paid, left = amounts[number]
-            if left > 0:
-                outstanding += left
-                aging[bucket_of(day - due)] += left
-            if with_invoices:
-                statuses.append(self._status(number, issued, due, total, credited, paid, left, day))
-        dec = self._dec
-        return ClientBalance(
-            client=self.client, currency=self.currency, invoiced=dec(self.invoiced),
-            credited=dec(self.credited), paid=dec(self.paid),
-            balance=dec(self.invoiced - self.credited - self.paid), unapplied_credit=dec(pool),
-            invoices=tuple(statuses), aging={k: dec(v) for k, v in aging.items()},
-            dso=self._dso(as_of, outstanding),
-        )
+        statuses = tuple(self._status(number, issued, due, total, *amounts[number], day)
+                         for number, (issued, due, total, _, _) in self.invoices.items())
+        opens = [(row[1], amounts[number][2]) for number, row in self.invoices.items()]
+        return self._client_balance(as_of, pool, opens, statuses)
 
     @property
     def pool(self) -> int:
@@ -296,15 +275,23 @@ class Account:
 
     def _summary(self, as_of: date) -> ClientBalance:
         pool = self.pool
-        day = as_of.toordinal()
-        aging = {name: 0 for name in BUCKETS}
-        outstanding = 0
+        opens = []
         for due in sorted(self.open_by_due):
             left = self.open_by_due[due]
             if pool > 0 and left > 0:
                 part = min(pool, left)
                 left -= part
                 pool -= part
+            opens.append((due, left))
+        return self._client_balance(as_of, pool, opens, ())
+
+    def _client_balance(self, as_of: date, pool: int, opens: list[tuple[int, int]],
+                        statuses: tuple[InvoiceStatus, ...]) -> ClientBalance:
+        """The balance from the open amounts by due date (ordinal, minor units) and the pool left."""
+        day = as_of.toordinal()
+        aging = {name: 0 for name in BUCKETS}
+        outstanding = 0
+        for due, left in opens:
             if left > 0:
                 outstanding += left
                 aging[bucket_of(day - due)] += left
@@ -313,7 +300,7 @@ class Account:
             client=self.client, currency=self.currency, invoiced=dec(self.invoiced),
             credited=dec(self.credited), paid=dec(self.paid),
             balance=dec(self.invoiced - self.credited - self.paid), unapplied_credit=dec(pool),
-            invoices=(), aging={k: dec(v) for k, v in aging.items()},
+            invoices=statuses, aging={k: dec(v) for k, v in aging.items()},
             dso=self._dso(as_of, outstanding),
         )
 

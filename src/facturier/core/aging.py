@@ -76,7 +76,7 @@ class ClientBalance:
 
     @property
     def status(self) -> str:
-        """`overdue`, `unpaid`, `credit` or `paid` (see `client_status`).
+        """`overdue`, `unpaid`, `credit` or `paid`, by the precedence of CLIENT_STATUSES.
 
         Read from the aging buckets, which hold exactly the open amounts by days past due,
         so a balance computed without its per-invoice list has its status too.
@@ -86,16 +86,6 @@ class ClientBalance:
         if self.aging.get("current", ZERO) > ZERO:
             return "unpaid"
         return "credit" if self.unapplied_credit > ZERO else "paid"
-
-
-def client_status(invoices: Iterable[InvoiceStatus], unapplied_credit: Decimal) -> str:
-    """A client's status from its invoices and credit, by the precedence of CLIENT_STATUSES."""
-    still_open = [st for st in invoices if st.open_amount > ZERO]
-    if any(st.status == "overdue" for st in still_open):
-        return "overdue"
-    if still_open:
-        return "unpaid"
-    return "credit" if unapplied_credit > ZERO else "paid"
 
 
 def strongest_status(statuses: Iterable[str]) -> str:

@@ -309,26 +309,3 @@ def check_window(window: Window, now: datetime) -> WindowCheck:
     opening_day = now.date() if minute < window.start_minute else now.date() + timedelta(days=1)
     start = datetime.combine(opening_day, datetime.min.time(), tzinfo=now.tzinfo)
     return WindowCheck(False, start.replace(hour=window.start_minute // 60, minute=window.start_minute % 60))
-
-
-__all__ = [
-    "DEFAULT_STAGES",
-    "DEFAULT_WINDOW",
-    "ClientReminder",
-    "DunningPlan",
-    "Receivable",
-    "ReminderDue",
-    "SkipReason",
-    "Skipped",
-    "Window",
-    "WindowCheck",
-    "accrued_penalty",
-    "check_stages",
-    "check_window",
-    "days_overdue",
-    "decide",
-    "group_reminders",
-    "parse_window",
-    "plan_reminders",
-    "stage_for",
-]

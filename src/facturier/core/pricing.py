@@ -20,7 +20,6 @@ from facturier.core.money import LINE_PRICE_DECIMALS, ZERO, quantize
 from facturier.core.usage import plain
 
 PricingModel = Literal["per_unit", "graduated", "volume", "package"]
-PRICING_MODELS: tuple[PricingModel, ...] = ("per_unit", "graduated", "volume", "package")
 UNIT_PRICE_DECIMALS = LINE_PRICE_DECIMALS
 
 WORDS: dict[str, dict[str, str]] = {

@@ -33,8 +33,18 @@ def month_key(day: date) -> str:
 
 def month_bounds(day: date) -> tuple[date, date]:
     """First and last day of the month of `day`."""
-    last = calendar.monthrange(day.year, day.month)[1]
-    return day.replace(day=1), day.replace(day=last)
+    return day.replace(day=1), month_end(day)
+
+
+def month_end(day: date) -> date:
+    """The last day of the month of `day`."""
+    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
+
+
+def add_months(day: date, months: int) -> date:
+    """The first day of the month `months` after the month of `day` (negative: before)."""
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
 
 
 def in_invoicing_window(run_date: date, invoice_day: int) -> bool:
@@ -46,8 +56,7 @@ def next_window(run_date: date, invoice_day: int) -> date:
     """The next invoicing day strictly after the current month's window has been used."""
     if run_date.day < invoice_day:
         return run_date.replace(day=invoice_day)
-    year, month = (run_date.year + 1, 1) if run_date.month == 12 else (run_date.year, run_date.month + 1)
-    return date(year, month, invoice_day)
+    return add_months(run_date, 1).replace(day=invoice_day)
 
 
 def due_date(issue_date: date, payment_days: int) -> date:

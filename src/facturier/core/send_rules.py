@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from facturier.core.schedule import add_months, month_key
+
 
 @dataclass(frozen=True, slots=True)
 class SendFacts:
@@ -72,5 +74,4 @@ def _issued_this_month(issued_on: date, run_date: date) -> bool:
 
 def previous_month(run_date: date) -> str:
     """'YYYY-MM' of the month before the run: the complete month a batch ZIP delivers."""
-    year, month = (run_date.year - 1, 12) if run_date.month == 1 else (run_date.year, run_date.month - 1)
-    return f"{year:04d}-{month:02d}"
+    return month_key(add_months(run_date, -1))

@@ -21,15 +21,7 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 def _escape(char: str) -> str:
     """The repr-style escape of one character: \\n, \\t, \\r, \\xNN, \\uNNNN or \\UNNNNNNNN."""
-    special = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-    if char in special:
-        return special[char]
-    code = ord(char)
-    if code < 0x100:
-        return f"\\x{code:02x}"
-    if code < 0x10000:
-        return f"\\u{code:04x}"
-    return f"\\U{code:08x}"
+    return repr(char)[1:-1]  # repr escapes exactly the characters it finds unprintable
 
 
 # Zero-width non-joiner and joiner: part of the spelling of Persian and Indic names
@@ -90,9 +82,7 @@ def file_safe_ref(ref: str) -> str:
     safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in ref)
     if len(safe.encode()) <= MAX_FILE_REF_BYTES:
         return safe
-    cut = safe
-    while len(cut.encode()) > MAX_FILE_REF_BYTES - 17:
-        cut = cut[:-1]
+    cut = safe.encode()[:MAX_FILE_REF_BYTES - 17].decode(errors="ignore")  # a split letter goes
     return f"{cut}-{hashlib.sha256(ref.encode()).hexdigest()[:16]}"
 
 

@@ -19,7 +19,6 @@ from typing import Literal
 from facturier.core.money import LINE_QUANTITY_DECIMALS
 
 Aggregation = Literal["sum", "count", "max", "unique", "latest"]
-AGGREGATIONS: tuple[Aggregation, ...] = ("sum", "count", "max", "unique", "latest")
 QUANTITY_DECIMALS = LINE_QUANTITY_DECIMALS
 SCALE: int = 10_000  # 10 ** QUANTITY_DECIMALS
 # Far beyond any real meter, far below the 28 digits of Decimal arithmetic.

@@ -40,14 +40,11 @@ def issued_pdfs(entries: list[Entry]) -> list[str]:
 def document_xml(root: Path, number: str) -> bytes:
     """The factur-x.xml embedded in an issued document's PDF (`show NUMBER --xml`)."""
     from facturier.core.errors import InputError
-    from facturier.ops.state_access import read_state
+    from facturier.ops.state_access import reading_state
     from facturier.render.einvoice_check import embedded_xml
 
-    state = read_state(root)
-    try:
+    with reading_state(root) as state:
         entry = state.document_entry(number)
-    finally:
-        state.close()
     if entry is None:
         raise InputError(f"no invoice or credit note numbered {number!r}")
     xml = embedded_xml(root / entry["files"]["pdf"]["path"])

@@ -15,16 +15,7 @@ def log(root: Path, message: str, client_id: str | None = None) -> None:
 
     The message is escaped (`printable`): a file name holding a newline must not forge a line.
     """
-    logs = WorkspacePaths(root).logs
-    ensure_dir(logs)
-    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    message = printable(message)
-    line = f"{stamp} {message}\n"
-    with open_append(logs / "facturier.log") as fh:
-        fh.write((line if client_id is None else f"{stamp} [{client_id}] {message}\n").encode())
-    if client_id is not None:
-        with open_append(logs / f"{client_id}.log") as fh:
-            fh.write(line.encode())
+    log_many(root, [(message, client_id)])
 
 
 def log_many(root: Path, lines: list[tuple[str, str | None]]) -> None:

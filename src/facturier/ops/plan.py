@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Protocol
 
 from facturier.ops.outcome import ProgressHook, Report
-from facturier.ops.state_access import read_state
+from facturier.ops.state_access import reading_state
 from facturier.store.ledger import Ledger
 from facturier.store.state import LedgerState
 
@@ -66,10 +66,7 @@ def carry_out_steps(root: Path, steps: Sequence[MakePlan], *, dry_run: bool,
     the state the earlier steps left.
     """
     if dry_run:
-        state = read_state(root, dry_run=True)
-        try:
+        with reading_state(root, dry_run=True) as state:
             return [make(state).report() for make in steps]
-        finally:
-            state.close()
     with Ledger(root) as ledger:
         return [make(ledger.state).apply(ledger, progress) for make in steps]

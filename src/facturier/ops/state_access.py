@@ -7,6 +7,8 @@ nothing written but the state file caught up (and not even that by a dry run).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -28,6 +30,13 @@ def read_state(root: Path, dry_run: bool = False, fresh: bool = False) -> Ledger
     state = open_state(WorkspacePaths(root).journal, notice, dry_run=dry_run, fresh=fresh)
     state.hold_snapshot()
     return state
+
+
+@contextmanager
+def reading_state(root: Path, dry_run: bool = False) -> Iterator[LedgerState]:
+    """`read_state` for a `with` block: closed when the block ends, however it ends."""
+    with closing(read_state(root, dry_run)) as state:
+        yield state
 
 
 class NumberAllocator:

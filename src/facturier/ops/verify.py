@@ -8,7 +8,7 @@ from pathlib import Path
 
 from facturier.core.errors import IntegrityError, UnsafeFileError
 from facturier.ops.einvoice import EInvoiceReport, verify_einvoices
-from facturier.ops.state_access import read_state
+from facturier.ops.state_access import reading_state
 from facturier.ops.views import view_problems
 from facturier.store.files import sha256_file
 from facturier.store.journal import (
@@ -111,11 +111,8 @@ def _check_state_and_views(root: Path, result: Verification) -> None:
     result.problems += problems
     if problems:
         return
-    state = read_state(root)
-    try:
+    with reading_state(root) as state:
         result.views, problems = view_problems(root, state)
-    finally:
-        state.close()
     result.problems += problems
 
 

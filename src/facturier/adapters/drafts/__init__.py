@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 from facturier.adapters.drafts.base import (
-    REF_HEADER,
     DraftCredentialsError,
     DraftError,
     DraftInterrupted,
@@ -39,7 +38,6 @@ from facturier.adapters.drafts.base import (
     DraftStore,
     DraftStoreUnavailable,
     DraftStoreUnsupported,
-    message_id_of,
 )
 from facturier.adapters.drafts.files import MemoryDrafts, OutboxDrafts, iter_outbox
 from facturier.adapters.drafts.imap import ImapDrafts, imap_password
@@ -113,8 +111,8 @@ def open_draft_store(collections: CollectionsConfig, root: Path,
 
 
 __all__ = [
-    "DRAFT_STORES", "REF_HEADER", "DraftCredentialsError", "DraftError", "DraftInterrupted",
+    "DRAFT_STORES", "DraftCredentialsError", "DraftError", "DraftInterrupted",
     "DraftReceipt", "DraftRefused", "DraftStore", "DraftStoreFactory", "DraftStoreOptions", "DraftStoreUnavailable",
     "DraftStoreUnsupported", "ImapDrafts", "MemoryDrafts", "OutboxDrafts", "imap_password",
-    "iter_outbox", "message_id_of", "open_draft_store",
+    "iter_outbox", "open_draft_store",
 ]

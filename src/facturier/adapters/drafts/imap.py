@@ -9,6 +9,7 @@ import re
 import ssl
 import time
 from collections.abc import Mapping
+from contextlib import suppress
 from email.message import EmailMessage
 from typing import Any
 
@@ -131,20 +132,16 @@ class ImapDrafts(DraftStore):
     def _drop(self) -> None:
         conn, self._conn, self.mailbox = self._conn, None, None
         if conn is not None:
-            try:
+            with suppress(imaplib.IMAP4.error, OSError):
                 conn.shutdown()
-            except (imaplib.IMAP4.error, OSError):
-                pass
 
     def close(self) -> None:
         """LOGOUT politely; a server already gone is not an error at this point."""
         conn, self._conn, self.mailbox = self._conn, None, None
         if conn is None:
             return
-        try:
+        with suppress(imaplib.IMAP4.error, OSError):
             conn.logout()
-        except (imaplib.IMAP4.error, OSError):
-            pass
 
 
 def _drafts_mailbox(conn: imaplib.IMAP4) -> str:

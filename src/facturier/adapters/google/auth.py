@@ -11,7 +11,7 @@ whose every request carries it.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -93,9 +93,6 @@ class GoogleSession:
     def service(self, api: str, version: str) -> Any:
         """An API client (`gmail`/`v1`, `sheets`/`v4`) whose requests carry the token."""
         return build_service(api, version, self.authorized)
-
-
-SessionFactory = Callable[[], GoogleSession]
 
 
 def consent(secret: Path, scopes: Sequence[str], token: Path, *, open_browser: bool = True,

@@ -92,6 +92,3 @@ def log_drafts(source: SheetSource | None, tab: str | None, drafted: Sequence[Cl
     if not isinstance(source, GoogleSheetSource) or not tab or not drafted:
         return []
     return SheetLog(source.values, source.spreadsheet_id, tab, source.sleep).append(log_rows(drafted, now()))
-
-
-__all__ = ["LOG_COLUMNS", "LogRow", "SheetLog", "log_drafts", "log_rows"]

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from facturier.core.errors import InputError
 from facturier.ops.outcome import Report
-from facturier.ops.state_access import read_state
+from facturier.ops.state_access import reading_state
 from facturier.store.events import T
 from facturier.store.state import LedgerState
 
@@ -21,25 +21,18 @@ def list_reminders(ws: Workspace, client: str | None, since: date | None) -> Rep
     """Every reminder drafted (and every hand-over in flight), oldest first."""
     if client is not None and client not in ws.clients:
         raise InputError(f"--client: unknown client {client!r} (no clients/{client}.toml)")
-    state = read_state(ws.root)
-    try:
+    with reading_state(ws.root) as state:
         rows = reminder_rows(state, client, since)
-    finally:
-        state.close()
     report = Report("Reminders drafted", COLUMNS, rows)
     if not rows:
         report.notes.append("No reminder drafted" + (f" since {since}" if since else "") + ".")
     return report
 
 
-def reminder_rows(state: LedgerState, client: str | None, since: date | None,
-                  number: str | None = None) -> list[dict[str, Any]]:
-    """The rows of `reminders` (or of one invoice, for `show`)."""
+def reminder_rows(state: LedgerState, client: str | None, since: date | None) -> list[dict[str, Any]]:
+    """The rows of `reminders`."""
     section = state.collections
     offsets = section.history + [flight[0] for flight in section.in_flight.values()]
-    if number is not None:
-        chosen = set(offsets)
-        offsets = [o for o in section.mentions.get(number, []) if o in chosen]
     rows = []
     for offset in sorted(offsets):
         entry = state.entry_at(offset)

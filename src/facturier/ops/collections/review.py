@@ -227,11 +227,6 @@ def draft_link(ws: Workspace, store: str, draft_id: str, message_id: str, gmail_
     return ""
 
 
-def outbox_link(paths: WorkspacePaths, file_name: str) -> str:
-    """The draft file, relative to the page in exports/ (`../data/drafts/<file>`)."""
-    return quote(f"{_outbox_folder(paths.root)}/{file_name}")
-
-
 @lru_cache(maxsize=16)  # once per page, not per draft: relpath resolves both paths each time
 def _outbox_folder(root: Path) -> str:
     paths = WorkspacePaths(root)

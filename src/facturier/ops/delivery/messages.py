@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import weakref
+from datetime import date
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 from pathlib import Path
@@ -21,12 +22,6 @@ if TYPE_CHECKING:
     from facturier.config import Workspace
 
 BUNDLED = Path(__file__).resolve().parents[2] / "render" / "templates" / "mail"
-MONTHS = {
-    "fr": ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
-           "septembre", "octobre", "novembre", "décembre"],
-    "en": ["January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December"],
-}
 
 
 class TemplateError(FacturierError):
@@ -122,9 +117,10 @@ def verified_file(root: Path, item: dict[str, str]) -> bytes:
 
 
 def month_name(month: str, language: str) -> str:
-    """'2026-11' as 'novembre 2026' or 'November 2026'."""
-    year, number = month.split("-")
-    return f"{MONTHS[language][int(number) - 1]} {year}"
+    """'2026-11' as 'novembre 2026' or 'November 2026' (the standalone month name, Babel's)."""
+    from babel.dates import format_date  # only a batch ZIP's message needs it
+
+    return format_date(date.fromisoformat(f"{month}-01"), "LLLL yyyy", locale=language)
 
 
 def invoice_message(ws: Workspace, env: jinja2.Environment, entry: Entry, to: list[str]) -> EmailMessage:

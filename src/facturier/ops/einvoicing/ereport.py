@@ -30,7 +30,7 @@ from facturier.ops.einvoicing.flux10 import Header, payments_xml, transactions_x
 from facturier.ops.einvoicing.periods import Period, named_periods, periods_between
 from facturier.ops.einvoicing.routing import record_of, route_cached
 from facturier.ops.outcome import Alert, Report
-from facturier.ops.state_access import read_state
+from facturier.ops.state_access import reading_state
 from facturier.store.events import EReportSent
 from facturier.store.files import sha256_bytes
 from facturier.store.ledger import Ledger
@@ -78,21 +78,16 @@ def ereport(ws: Workspace, day: date, key: str | None, dry_run: bool) -> Report:
         raise FacturierError("facturier.toml: einvoicing.platform_id: required to e-report: the platform's "
                              "4-character registration number, which it gives you")
     if dry_run:
-        state = read_state(ws.root, dry_run=True)
-        try:
+        with reading_state(ws.root, dry_run=True) as state:
             for account in accounts:
                 for period, kind in _wanted(state, account, day, key, cadence_of(ws, account)):
                     _one(ws, state, None, account, (period, kind, day), report)
             _warn_late(ws, state, accounts, day, report)
-        finally:
-            state.close()
-        if not report.rows and not report.alerts:
-            report.notes.append("Nothing to e-report: every period that has ended is sent.")
-        return report
-    with Ledger(ws.root) as ledger:
-        for account in accounts:
-            _send_seller(ws, ledger, account, (day, key), report)
-        _warn_late(ws, ledger.state, accounts, day, report)
+    else:
+        with Ledger(ws.root) as ledger:
+            for account in accounts:
+                _send_seller(ws, ledger, account, (day, key), report)
+            _warn_late(ws, ledger.state, accounts, day, report)
     if not report.rows and not report.alerts:
         report.notes.append("Nothing to e-report: every period that has ended is sent.")
     return report

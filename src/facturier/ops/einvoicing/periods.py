@@ -15,7 +15,6 @@ first day, "YYYY-MM-DD", and is due ten days after it ends; so are the payments 
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import re
 from dataclasses import dataclass, replace
@@ -23,6 +22,7 @@ from datetime import date, timedelta
 from typing import Final
 
 from facturier.core.errors import InputError
+from facturier.core.schedule import add_months, month_end
 
 TEN_DAY_GRACE: Final = 10  # days after its end a ten-day period (and a réel normal month) is due by
 
@@ -41,7 +41,7 @@ class Period:
         """The day the period's e-report is due by."""
         if self.grace is not None:
             return self.end + timedelta(days=self.grace)
-        return month_end(first_of(self.end, 1))
+        return month_end(add_months(self.end, 1))
 
 
 def period_of(key: str, months: int) -> Period:
@@ -55,18 +55,18 @@ def period_of(key: str, months: int) -> Period:
     if months == 2 and start.month % 2 == 0:
         raise InputError(f"--period {key!r}: periods are two months long (January-February, ...): "
                          f"use {start.year}-{start.month - 1:02d}")
-    return Period(key, start, month_end(first_of(start, months - 1)))
+    return Period(key, start, month_end(add_months(start, months - 1)))
 
 
 def ended_periods(since: date, day: date, months: int) -> list[Period]:
     """Every period that has ended by `day`, from the one holding `since`."""
     first = since.replace(day=1)
     if months == 2 and first.month % 2 == 0:
-        first = first_of(first, -1)
+        first = add_months(first, -1)
     out, start = [], first
     while (period := period_of(f"{start:%Y-%m}", months)).end < day:
         out.append(period)
-        start = first_of(start, months)
+        start = add_months(start, months)
     return out
 
 
@@ -122,14 +122,3 @@ def named_periods(cadence: str, kind: str, key: str) -> list[Period]:
     if kind == "payments":
         return [replace(month, grace=TEN_DAY_GRACE)]
     return [ten_day_of(f"{key}-{d:02d}") for d in (1, 11, 21)]
-
-
-def first_of(day: date, months: int) -> date:
-    """The first day of the month `months` after the month of `day` (negative: before)."""
-    index = day.year * 12 + day.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
-
-
-def month_end(day: date) -> date:
-    """The last day of the month of `day`."""
-    return day.replace(day=calendar.monthrange(day.year, day.month)[1])

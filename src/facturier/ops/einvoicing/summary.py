@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from facturier.ops.einvoicing.accounts import Account, account_of
 from facturier.ops.einvoicing.routing import record_of, route_cached
-from facturier.ops.state_access import read_state
+from facturier.ops.state_access import reading_state
 
 if TYPE_CHECKING:
     from datetime import date
@@ -18,8 +18,7 @@ if TYPE_CHECKING:
 def einvoicing_summary(ws: Workspace, number: str) -> dict[str, Any] | None:
     """The route (channel, reason), flow and latest status of a document; None when its seller's
     mode is off and nothing about it was ever transmitted."""
-    state = read_state(ws.root)
-    try:
+    with reading_state(ws.root) as state:
         doc = state.document(number)
         if doc is None:
             return None
@@ -41,8 +40,6 @@ def einvoicing_summary(ws: Workspace, number: str) -> dict[str, Any] | None:
         if account is not None and r.channel == "ereporting" and summary["channel"] == "ereporting":
             summary["reason"] += f"; {_ereported(ws, state, account, doc.date)}"
         return summary
-    finally:
-        state.close()
 
 
 def _ereported(ws: Workspace, state: LedgerState, account: Account, day: date) -> str:

@@ -25,7 +25,7 @@ from facturier.ops.einvoicing.accounts import Account, each_seller, transmitting
 from facturier.ops.einvoicing.paid import preview_payments, report_payments
 from facturier.ops.einvoicing.routing import buyer_of, directory_entry, record_of, route_cached
 from facturier.ops.outcome import Alert, Report
-from facturier.ops.state_access import read_state
+from facturier.ops.state_access import reading_state
 from facturier.store.events import DocumentIssued, T, Transmission
 from facturier.store.files import sha256_bytes
 from facturier.store.ledger import Ledger
@@ -47,12 +47,9 @@ def transmit(ws: Workspace, day: date, dry_run: bool) -> Report:
         report.notes.append('E-invoicing is off ([einvoicing] mode = "off"): nothing to transmit.')
         return report
     if dry_run:
-        state = read_state(ws.root, dry_run=True)
-        try:
+        with reading_state(ws.root, dry_run=True) as state:
             for account in accounts:
                 _preview(ws, state, account, day, report)
-        finally:
-            state.close()
         if not report.rows:
             report.notes.append("Nothing to transmit.")
         return report
@@ -166,9 +163,6 @@ def after_issuing(ws: Workspace, day: date) -> list[Report]:
     if not transmitting_accounts(ws):
         return []
     report = transmit(ws, day, dry_run=False)
-    state = read_state(ws.root)
-    try:
+    with reading_state(ws.root) as state:
         report.alerts += [Alert("warning", w) for w in ereport_warnings(ws, state, day)]
-    finally:
-        state.close()
     return [report]

@@ -20,7 +20,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from facturier.config.pricing import add_months, month_end, pricing_of
+from facturier.config.pricing import pricing_of
 from facturier.core.invoice import Line
 from facturier.core.pricing import (
     correction_lines,
@@ -29,7 +29,7 @@ from facturier.core.pricing import (
     prorated_line,
     words,
 )
-from facturier.core.schedule import month_bounds, month_key
+from facturier.core.schedule import add_months, month_bounds, month_end, month_key
 from facturier.core.usage import EMPTY, Aggregate
 from facturier.store.state import Usage, figures
 

@@ -114,12 +114,10 @@ def series_template(ws: Workspace, original: Entry) -> str:
 
 def credit_document(
     ws: Workspace, state: LedgerState, original: Entry, amount: Decimal | None, reason: str | None,
-    day: date, lines: tuple[int, ...] = (), numbers: NumberAllocator | None = None,
+    day: date, lines: tuple[int, ...] = (),
 ) -> Document:
-    """The numbered credit note for `amount` or `lines` (default: all that remains creditable).
-
-    Numbered by `numbers` (the issuing pipeline's allocator), else from the state's series.
-    """
+    """The credit note for `amount` or `lines` (default: all that remains creditable), numbered
+    from the state's series."""
     record = original_record(ws, original)
     remaining = creditable(state, original)
     credited, credited_lines = earlier_credits(ws, state, original)
@@ -135,7 +133,7 @@ def credit_document(
         check_credit_amount(original, asked, remaining, day)
         full = asked == Decimal(original["total_incl_vat"])
         doc_lines = record_lines(record) if full else partial_lines(record, split_rest(by_rate, asked, record, amount))
-    return credit_note(ws, state, original, record, doc_lines, reason, day, numbers)
+    return credit_note(ws, state, original, record, doc_lines, reason, day)
 
 
 def split_rest(by_rate: tuple[RateAmounts, ...], asked: Decimal, record: dict[str, Any],
@@ -157,10 +155,10 @@ def split_rest(by_rate: tuple[RateAmounts, ...], asked: Decimal, record: dict[st
 
 def credit_note(
     ws: Workspace, state: LedgerState, original: Entry, record: dict[str, Any],
-    lines: tuple[Line, ...], reason: str | None, day: date, numbers: NumberAllocator | None = None,
+    lines: tuple[Line, ...], reason: str | None, day: date,
 ) -> Document:
     """The next credit note of the original's seller with these lines."""
-    number, series, seq = (numbers or NumberAllocator(state)).peek(
+    number, series, seq = NumberAllocator(state).peek(
         series_template(ws, original), seller=original["seller"], client=original["client"],
         issue_date=day, test=original["mode"] == "test",
     )

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
 
-from facturier.config.pricing import add_months
 from facturier.core.invoice import Document, Line, Party
 from facturier.core.schedule import (
+    add_months,
     due_date,
     in_invoicing_window,
     month_bounds,

@@ -142,12 +142,9 @@ EXPORTS = {
 
 def build_export(ws: Any, name: str, year: int, month: int | None, excel: bool) -> tuple[bytes, int]:
     """The CSV bytes of a named export and its row count."""
-    from facturier.ops.state_access import read_state
+    from facturier.ops.state_access import reading_state
 
     columns, rows_of = EXPORTS[name]
-    state = read_state(ws.root)
-    try:
+    with reading_state(ws.root) as state:
         rows = rows_of(state, year, month)
-    finally:
-        state.close()
     return csv_bytes(columns, rows, excel), len(rows)

@@ -99,17 +99,14 @@ def fec_file_name(siren: str, year: int) -> str:
 
 def build_fec(ws: Workspace, year: int) -> FecExport:
     """The FEC of a calendar year, from the journal."""
-    from facturier.ops.state_access import read_state
+    from facturier.ops.state_access import reading_state
 
     siren = ws.config.issuer.siren
     if not siren:
         raise InputError("export fec: the FEC is named after the issuer's SIREN; set [issuer] siren in "
                          "facturier.toml")
-    state = read_state(ws.root)
-    try:
+    with reading_state(ws.root) as state:
         return fec_of_state(state, ws.root, ws.config.accounting, siren, year)
-    finally:
-        state.close()
 
 
 def fec_of_state(state: LedgerState, root: Path, config: AccountingConfig, siren: str, year: int) -> FecExport:

@@ -32,6 +32,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from itertools import accumulate
 from typing import Any
 
 from facturier.core.aging import BUCKETS, DSO_WINDOW_DAYS, ClientBalance, countback_dso
@@ -164,10 +165,7 @@ def month_ends(year: int, as_of: date) -> list[date]:
 def running_totals(days: dict[int, int]) -> tuple[list[int], list[int]]:
     """(sorted days, running sums with a leading 0): the sum up to day D is sums[bisect_right(days, D)]."""
     ordered = sorted(days)
-    sums = [0]
-    for day in ordered:
-        sums.append(sums[-1] + days[day])
-    return ordered, sums
+    return ordered, list(accumulate((days[day] for day in ordered), initial=0))
 
 
 def dso_points(sums: Reports, currency: str, year: int, as_of: date

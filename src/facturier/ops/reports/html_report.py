@@ -29,14 +29,11 @@ def report_language(ws: Workspace, language: str | None) -> str:
 
 def build_html_report(ws: Workspace, year: int, as_of: date, language: str | None) -> bytes:
     """The HTML page of the report of `year` at `as_of`, as UTF-8 bytes."""
-    from facturier.ops.state_access import read_state
+    from facturier.ops.state_access import reading_state
 
     lang = report_language(ws, language)
-    state = read_state(ws.root)
-    try:
+    with reading_state(ws.root) as state:
         figures = report_figures(state, year, as_of)
-    finally:
-        state.close()
     data = figures.as_json()
     data["reminders_seen"] = figures.reminders_seen
     return render_report(data, ws.config.issuer.name, lang).encode("utf-8")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from facturier.core.errors import InputError
 from facturier.ops.outcome import Report
-from facturier.ops.state_access import read_state
+from facturier.ops.state_access import reading_state
 from facturier.store.events import DocumentIssued, T
 from facturier.store.files import named_file
 from facturier.store.journal import Entry
@@ -25,11 +25,8 @@ def list_documents(
     ws: Workspace, client: str | None, year: int | None, status: str | None, today: date
 ) -> Report:
     """Issued documents, filtered, in journal (= issuance) order."""
-    state = read_state(ws.root)
-    try:
+    with reading_state(ws.root) as state:
         return _list(ws, state, client, year, status, today)
-    finally:
-        state.close()
 
 
 def _list(ws: Workspace, state: LedgerState, client: str | None, year: int | None, status: str | None,
@@ -99,8 +96,7 @@ def with_status(state: LedgerState, docs: list[DocumentIssued], rows: list[dict[
 
 def document_events(ws: Workspace, number: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The document's canonical record and every journal entry that names it."""
-    state = read_state(ws.root)
-    try:
+    with reading_state(ws.root) as state:
         entry = state.document_entry(number)
         if entry is None:
             raise InputError(f"no invoice or credit note numbered {number!r}")
@@ -112,15 +108,12 @@ def document_events(ws: Workspace, number: str) -> tuple[dict[str, Any], list[di
                   if e["seq"] not in seqs]
         events = [{"seq": e["seq"], "at": e["at"], "type": e["type"], "detail": _detail(e)}
                   for e in sorted(named, key=lambda e: e["seq"])]
-    finally:
-        state.close()
     return record, events
 
 
 def collections_summary(ws: Workspace, number: str) -> dict[str, Any]:
     """What `show` says of an invoice's collections: reminders, dispute, promise."""
-    state = read_state(ws.root)
-    try:
+    with reading_state(ws.root) as state:
         section = state.collections
         offsets = [o for o in section.mentions.get(number, [])
                    if state.entry_at(o)["type"] == T.REMINDER_DRAFTED]
@@ -139,8 +132,6 @@ def collections_summary(ws: Workspace, number: str) -> dict[str, Any]:
             dispute = {"since": e["date"], "reason": e.get("reason", "")}
         until = section.promised.get(number)
         promised = date.fromordinal(until).isoformat() if until else None
-    finally:
-        state.close()
     return {"reminders": reminders, "disputed": dispute, "promised_until": promised}
 
 
