@@ -5,10 +5,9 @@ from __future__ import annotations
 import codecs
 import os
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -25,6 +24,9 @@ from facturier.config.problems import (
 )
 from facturier.config.scaffold import PLACEHOLDER_SIREN
 from facturier.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    import tomllib
 
 CONFIG_FILE = "facturier.toml"
 CLIENTS_DIR = "clients"
@@ -70,6 +72,8 @@ class _Loader:
 
     def read_toml(self, path: Path) -> dict[str, Any] | None:
         """Parse one TOML file, or record why it cannot be parsed."""
+        import tomllib  # here: a command that finds the configuration cached never parses TOML (~6 ms)
+
         try:
             # Windows editors (Notepad) save UTF-8 with a BOM, which tomllib refuses.
             raw = self.contents[path] if path in self.contents else path.read_bytes()

@@ -161,7 +161,7 @@ def payment_and_balance_views(state: LedgerState, clients: set[str] | None) -> I
         owners = sorted(c for c in clients if state.accounts.of_client(c, rows=False))
     for client in owners:
         yield from payment_views(state, client)
-        if state.accounts.row_count(client) <= SPLIT_AT:
+        if not state.accounts.rows_over(client, SPLIT_AT):
             yield f"data/balance/{client}.json", balance_view_bytes(state, client)
         else:
             yield from split_balance_views(state, client)
@@ -172,7 +172,7 @@ def payment_views(state: LedgerState, client: str) -> Iterator[tuple[str, ViewCo
     """data/payments/<client>.json: every payment, or the years of the payments, which
     data/payments/<client>/<year>.json lists."""
     path = f"data/payments/{client}.json"
-    if state.index.payment_count(client) <= SPLIT_AT:
+    if not state.index.payments_over(client, SPLIT_AT):
         yield path, view_bytes({"client": client, "payments": payment_items(state, client)})
         return
     years = state.index.payment_years(client)

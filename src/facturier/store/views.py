@@ -90,7 +90,7 @@ def revenue_views(state: LedgerState, clients: set[str] | None) -> Iterator[tupl
     known = state.accounts.last_currency  # every client with a live document of the issuer
     owners = sorted(known) if clients is None else sorted(c for c in clients if c in known)
     for client in owners:
-        if state.index.count_of(client) <= SPLIT_AT:
+        if not state.index.documents_over(client, SPLIT_AT):
             offsets = state.index.offsets_of(client)
             yield f"data/revenues/{client}.json", view_bytes(
                 {**revenue_summary(state, client), "history": revenue_history(state, client, offsets)})

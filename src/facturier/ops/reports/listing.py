@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from decimal import Decimal
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from facturier.core.errors import InputError
 from facturier.ops.outcome import Report
 from facturier.ops.state_access import reading_state
-from facturier.store.events import DocumentIssued, T
+from facturier.store.events import DocumentIssued, T, parse_event
 from facturier.store.files import named_file
 from facturier.store.journal import Entry
 from facturier.store.state import LedgerState
@@ -31,17 +33,19 @@ def list_documents(
 
 def _list(ws: Workspace, state: LedgerState, client: str | None, year: int | None, status: str | None,
           today: date) -> Report:
-    with quiet_gc():  # thousands of records, no cycle among them: the cyclic GC only costs here
-        if client is None:
-            docs = [d for d in state.all_documents() if year is None or d.date.year == year]
+    docs: list[DocumentIssued] = []  # typed records only for --status, which needs more than the row
+    with quiet_gc():  # thousands of rows, no cycle among them: the cyclic GC only costs here
+        entries = _entries(state, client, year)
+        if status is None:
+            rows = [entry_row(e) for e in entries]
         else:
-            docs = state.documents_of(client, year)
-    if client is not None and not docs and client not in ws.clients and client not in ws.batch_clients \
+            docs = [_document(e) for e in entries]
+            rows = [doc_row(d) for d in docs]
+    if client is not None and not entries and client not in ws.clients and client not in ws.batch_clients \
             and not state.index.offsets_of(client):
         raise InputError(f"unknown client {client!r}: no clients/{client}.toml, no batch_clients/{client}.toml, "
                          "and no document in the journal")
     report = Report("Documents", LIST_COLUMNS)
-    rows = [doc_row(d) for d in docs]
     if status is not None:
         rows = with_status(state, docs, rows, status, today)
         report.columns = [*LIST_COLUMNS, "status"]
@@ -67,6 +71,41 @@ def einvoice_status(state: LedgerState, seller: str, number: str) -> str:
         return f"{latest['code']} {latest['label']}"
     flow = state.einvoicing.flows.get((seller, number))
     return "" if flow is None else "transmitted" if flow[0] == "transmitted" else "sending"
+
+
+def _entries(state: LedgerState, client: str | None, year: int | None) -> list[Entry]:
+    """The raw journal entries of the documents listed (of a client, of a year), journal order."""
+    if client is not None:
+        return state.entries_at(state.index.offsets_of(client, year))
+    return [e for e in state.entries_at(state.index.documents)
+            if year is None or date.fromisoformat(e["date"]).year == year]
+
+
+def _document(e: Entry) -> DocumentIssued:
+    doc = parse_event(e)
+    assert isinstance(doc, DocumentIssued)
+    return doc
+
+
+def entry_row(e: Entry) -> dict[str, Any]:
+    """`doc_row` of the document a raw journal entry records, the same text, without building its
+    typed record: its Decimals, dates and file references cost 6 µs a document (0.04 s of CPU
+    for the 6,800 documents a client's year holds in a long history)."""
+    return {"number": e["number"], "kind": e["kind"], "seller": e["seller"], "client": e["client"],
+            "date": _iso_day(e["date"]), "due_date": _iso_day(e["due_date"]),
+            "currency": e["currency"], "total_incl_vat": _amount(e["total_incl_vat"]), "mode": e["mode"]}
+
+
+@lru_cache(maxsize=4096)
+def _iso_day(text: str) -> str:
+    """A journal date as the typed record prints it (memoised: a ledger has few distinct days)."""
+    return date.fromisoformat(text).isoformat()
+
+
+@lru_cache(maxsize=4096)
+def _amount(text: str) -> str:
+    """A journal amount as the typed record prints it (memoised: amounts repeat)."""
+    return str(Decimal(text))
 
 
 def doc_row(d: DocumentIssued) -> dict[str, Any]:
