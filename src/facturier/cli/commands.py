@@ -127,11 +127,19 @@ def run(
     finish(ws, reports, day, dry_run, as_json)
 
 
+def _check_listing_year(value: int | None) -> int | None:
+    """--year of a listing: the same range as every other --year (a usage error outside it)."""
+    from facturier.cli.exports import check_year
+
+    return None if value is None else check_year(value)
+
+
 @app.command()
 def invoices(
     ctx: typer.Context,
     client: str | None = typer.Option(None, "--client", help="Only this client (or batch client)."),
-    year: int | None = typer.Option(None, "--year", help="Only this year."),
+    year: int | None = typer.Option(None, "--year", metavar="YEAR", callback=_check_listing_year,
+                                    help="Only this year (1900-2999)."),
     status: str | None = typer.Option(None, "--status", help="paid, partial, unpaid, overdue, credited or disputed."),
     date: str | None = DateOpt,
     as_json: bool = JsonOpt,
