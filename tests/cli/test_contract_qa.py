@@ -45,3 +45,52 @@ def test_a_row_with_other_problems_is_still_held_to_the_series_date_order(issued
     assert "b.csv:2:quantity:" in errors
     assert "b.csv:2:date: 2026-11-01 is before 2026-11-10" in errors
     assert [e["type"] for e in journal(issued)[len(before):]] == ["batch.rejected"]
+
+
+CAMT = Path(__file__).resolve().parent.parent / "fixtures" / "bank" / "statement.camt053.xml"  # credits 11-17, 11-18
+
+
+def test_import_bank_takes_date_as_today_for_replays(issued: Path) -> None:
+    """PRODUCT §1: every command takes --date; import-bank refused it (exit 2) and used the clock."""
+    before = journal(issued)
+    refused = run_cli(issued, "import-bank", str(CAMT), "--date", "2026-11-17")
+    assert refused.code == 1 and "dated 2026-11-18 is in the future" in refused.err
+    assert journal(issued) == before
+    result = run_cli(issued, "import-bank", str(CAMT), "--date", "2026-11-20")
+    assert result.code == 0, result.text
+    assert "1 matched" in result.out
+    assert run_cli(issued, "import-bank", str(CAMT), "--date", "2028-01-01").code == 1  # after today
+
+
+def test_usage_import_takes_date_as_today(tmp_path: Path) -> None:
+    ws = copy_demo(tmp_path / "ws")
+    usage = tmp_path / "usage.csv"
+    usage.write_text("client,metric,quantity,date,id\natelier-lumiere,api_calls,5,2026-11-20,u1\n")
+    result = run_cli(ws, "usage", "import", str(usage), "--date", "2026-11-10")
+    assert result.code == 1 and "usage.csv:2:date: 2026-11-20 is after today (2026-11-10)" in result.err
+    assert not (ws / "data" / "journal.jsonl").exists() or not journal(ws)
+
+
+def test_check_takes_date(issued: Path) -> None:
+    result = run_cli(issued, "check", "--date", "2026-11-15")
+    assert result.code == 0 and "Configuration OK" in result.out
+    assert run_cli(issued, "check", "--date", "2026-02-30").code == 2
+
+
+def test_purge_logs_counts_the_days_from_date(issued: Path) -> None:
+    import os
+    import time
+
+    logs = issued / "data" / "logs"
+    ten_days_ago = time.time() - 10 * 86400
+    os.utime(logs / "acme.log", (ten_days_ago, ten_days_ago))
+    kept = run_cli(issued, "purge-logs", "--older-than", "30")
+    assert kept.code == 0 and (logs / "acme.log").exists()
+    later = (time.gmtime(time.time() + 25 * 86400))
+    day = time.strftime("%Y-%m-%d", later)
+    result = run_cli(issued, "purge-logs", "--older-than", "30", "--date", day,
+                     env={"FACTURIER_TODAY": day})
+    assert result.code == 0, result.text
+    assert not (logs / "acme.log").exists() and (logs / "facturier.log").exists()
+    ahead = run_cli(issued, "purge-logs", "--older-than", "1", "--date", "2999-01-01")
+    assert ahead.code == 1 and "is after today" in ahead.err and (logs / "facturier.log").exists()

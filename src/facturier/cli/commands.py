@@ -7,8 +7,10 @@ import os
 import sys
 import time
 from collections import Counter
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 import typer
 
@@ -16,6 +18,7 @@ from facturier.cli.common import (
     DateOpt,
     JsonOpt,
     app,
+    check_date_option,
     console,
     load,
     print_report,
@@ -43,7 +46,7 @@ def init(directory: Path = typer.Argument(..., help="Directory to create the wor
 
 
 @app.command()
-def check(ctx: typer.Context) -> None:
+def check(ctx: typer.Context, date: str | None = DateOpt) -> None:
     """Validate all configuration and list every problem (file: key: message), then warnings."""
     from facturier.config import check_workspace_report, load_workspace
     from facturier.ops.printable import printed_text_problems
@@ -56,10 +59,11 @@ def check(ctx: typer.Context) -> None:
     if not problems:
         ws = load_workspace(root)
         # Only a valid configuration makes documents whose every printed text can be checked.
-        problems += printed_text_problems(ws, today(ws.config.timezone))
+        day = run_date(date, ws.config.timezone)
+        problems += printed_text_problems(ws, day)
         collections = ws.config.collections
-        problems += _connector_problems(ws, warnings)
-        warnings += _ereport_warnings(ws)
+        problems += _connector_problems(ws, warnings, day)
+        warnings += _ereport_warnings(ws, day)
     problems += check_template(root / "templates")
     if collections is not None:
         problems += check_templates(root, collections.stage_tuple())
@@ -76,7 +80,7 @@ def check(ctx: typer.Context) -> None:
         console.print(f"Note: {notice}.", markup=False, highlight=False)
 
 
-def _ereport_warnings(ws: Any) -> list[str]:
+def _ereport_warnings(ws: Any, day: date) -> list[str]:
     """The e-reports due and not sent (PRODUCT §13), when a seller e-reports and there is a journal."""
     from facturier.core.errors import FacturierError
     from facturier.ops.einvoicing.ereport import ereport_warnings, reporting_accounts
@@ -89,19 +93,18 @@ def _ereport_warnings(ws: Any) -> list[str]:
     except FacturierError:
         return []  # a journal that cannot be read is `verify`'s to report, not the configuration's
     try:
-        return ereport_warnings(ws, state, today(ws.config.timezone))
+        return ereport_warnings(ws, state, day)
     finally:
         state.close()
 
 
-def _connector_problems(ws: Any, warnings: list[str]) -> list[str]:
+def _connector_problems(ws: Any, warnings: list[str], day: date) -> list[str]:
     """A CSV sheet source's rows (problems), and the Google and QuickBooks sign-ins (warnings)."""
     from facturier.adapters.google.auth import google_warnings
     from facturier.adapters.quickbooks import quickbooks_warnings
     from facturier.adapters.sheets import check_sheet_source, csv_sheet_rows, sheet_warnings
     from facturier.adapters.slack import check_webhook
 
-    day = today(ws.config.timezone)
     warnings.extend(google_warnings(ws.config, ws.root))
     warnings.extend(quickbooks_warnings(ws.config, ws.root))
     warnings.extend(sheet_warnings(ws.config, csv_sheet_rows(ws.config, ws.root, day)))
@@ -325,11 +328,22 @@ def rebuild(ctx: typer.Context) -> None:
 def purge_logs(
     ctx: typer.Context,
     older_than: int = typer.Option(..., "--older-than", min=1, help="Delete log files not written for DAYS days."),
+    date: str | None = typer.Option(
+        None, "--date", metavar="DATE", callback=check_date_option,
+        help="Count the DAYS back from this day (YYYY-MM-DD; default: now; never after today)."),
 ) -> None:
     """Delete old log files under data/logs/, never anything else."""
     from facturier.ops.logs import purge_logs as purge
 
-    removed = purge(load(ctx).root, older_than)
+    ws = load(ctx)
+    now = None
+    if date is not None:  # the files' ages are real times: only an explicit day moves "now"
+        day, now_day = run_date(date, ws.config.timezone), today(ws.config.timezone)
+        if day > now_day:  # a day ahead would delete logs that are not that old yet
+            raise InputError(f"--date {day} is after today ({now_day}): log ages count from a day that has come")
+        clock = datetime.now(ZoneInfo(ws.config.timezone))
+        now = datetime.combine(day, clock.timetz()).timestamp()
+    removed = purge(ws.root, older_than, now)
     console.print(f"Deleted {len(removed)} log file(s).")
     for path in removed:
         console.print(f"  {path}", markup=False, highlight=False)

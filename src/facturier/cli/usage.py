@@ -55,6 +55,7 @@ def record(
 def import_file(
     ctx: typer.Context,
     file: Path = typer.Argument(..., help="CSV or JSONL file: client, metric, quantity, date, id[, key]."),
+    date: str | None = DateOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Import a usage file: validated whole first, rejected whole if any row is bad."""
@@ -62,7 +63,7 @@ def import_file(
     from facturier.ops.usage.rows import MAX_SHOWN
 
     ws = load(ctx)
-    result = import_usage(ws, file, today(ws.config.timezone))
+    result = import_usage(ws, file, writing_date(date, ws.config.timezone))  # rows after it are refused
     if result.problems:
         for problem in result.problems[:MAX_SHOWN]:
             print(str(problem), file=sys.stderr)
