@@ -94,3 +94,34 @@ def test_purge_logs_counts_the_days_from_date(issued: Path) -> None:
     assert not (logs / "acme.log").exists() and (logs / "facturier.log").exists()
     ahead = run_cli(issued, "purge-logs", "--older-than", "1", "--date", "2999-01-01")
     assert ahead.code == 1 and "is after today" in ahead.err and (logs / "facturier.log").exists()
+
+
+def test_check_renders_the_mail_template_overrides(ws: Path) -> None:
+    """A misspelt field in templates/mail/ passed `check` and stopped the invoice email on the send day."""
+    mail = ws / "templates" / "mail"
+    mail.mkdir(parents=True)
+    (mail / "invoice.fr.txt").write_text("Bonjour,\n{% if total %}{{ totl }}{% endif %}\n")
+    (mail / "batch_link.en.html").write_text("<p>{{ url }} {% if part > 1 %}</p>\n")
+    (mail / "invoice.en.subject.txt").write_text("Invoice {{ number }}\n")  # a good override
+    result = run_cli(ws, "check")
+    assert result.code == 1
+    assert "templates/mail/invoice.fr.txt: (file): unknown merge field 'totl'" in result.out
+    assert "templates/mail/batch_link.en.html: (file): line " in result.out
+    assert "invoice.en.subject.txt" not in result.out
+
+
+def test_check_warns_about_template_files_nothing_reads(ws: Path) -> None:
+    """`stage_7.txt` or `invoice.fr.text` was ignored without a word: the user's text never used."""
+    reminders = ws / "templates" / "reminders" / "en"
+    reminders.mkdir(parents=True)
+    (reminders / "stage_7.txt").write_text("Subject: x\n\nHi {{ name }}\n")
+    mail = ws / "templates" / "mail"
+    mail.mkdir(parents=True)
+    (mail / "invoice.fr.text").write_text("Bonjour\n")
+    (mail / "footer.txt").write_text("--\nPalks\n")
+    (mail / "invoice.en.txt").write_text("Hello {{ client_name }}\n{% include 'footer.txt' %}\n")
+    result = run_cli(ws, "check")
+    assert result.code == 0, result.text
+    assert "warning: templates/reminders/en/stage_7.txt: (file): no reminder uses this file" in result.out
+    assert "warning: templates/mail/invoice.fr.text: (file): no email uses this file" in result.out
+    assert "footer.txt" not in result.out

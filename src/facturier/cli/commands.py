@@ -50,6 +50,7 @@ def check(ctx: typer.Context, date: str | None = DateOpt) -> None:
     """Validate all configuration and list every problem (file: key: message), then warnings."""
     from facturier.config import check_workspace_report, load_workspace
     from facturier.ops.printable import printed_text_problems
+    from facturier.ops.template_overrides import mail_template_report, reminder_override_warnings
     from facturier.render.pdf import check_template
     from facturier.render.reminders import check_templates
 
@@ -65,8 +66,12 @@ def check(ctx: typer.Context, date: str | None = DateOpt) -> None:
         problems += _connector_problems(ws, warnings, day)
         warnings += _ereport_warnings(ws, day)
     problems += check_template(root / "templates")
+    mail_problems, mail_warnings = mail_template_report(root)
+    problems += mail_problems
+    warnings += mail_warnings
     if collections is not None:
         problems += check_templates(root, collections.stage_tuple())
+        warnings += reminder_override_warnings(root, collections.stage_tuple())
     for problem in problems:
         print(printable(problem))
     for warning in warnings:  # never fatal: the workspace is valid, but probably not as meant
