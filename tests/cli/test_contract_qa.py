@@ -125,3 +125,38 @@ def test_check_warns_about_template_files_nothing_reads(ws: Path) -> None:
     assert "warning: templates/reminders/en/stage_7.txt: (file): no reminder uses this file" in result.out
     assert "warning: templates/mail/invoice.fr.text: (file): no email uses this file" in result.out
     assert "footer.txt" not in result.out
+
+
+def _inbox(ws: Path) -> Path:
+    inbox = ws / BATCH_INBOX
+    inbox.mkdir(parents=True, exist_ok=True)
+    for old in inbox.glob("*.csv"):
+        old.unlink()
+    return inbox
+
+
+def test_an_inactive_batch_clients_waiting_files_are_named_not_denied(ws: Path) -> None:
+    """`batch` said "No CSV file waiting" while an inactive client's inbox held one."""
+    inbox = _inbox(ws)
+    (inbox / "z.csv").write_text("reference,customer_name,customer_address,description,unit_price\nZ1,A,B,C,1\n")
+    cfg = ws / "batch_clients" / "boulangerie-martin.toml"
+    cfg.write_text(cfg.read_text().replace("active = true", "active = false"))
+    for args in ((), ("--client", "boulangerie-martin"), ("--dry-run",)):
+        result = run_cli(ws, "batch", "--date", "2026-11-15", *args)
+        assert result.code == 0, result.text
+        assert "No CSV file waiting" not in result.text
+        assert ("data/inbox_batch/boulangerie-martin/ holds 1 CSV file(s) but "
+                "batch_clients/boulangerie-martin.toml has active = false") in result.err
+    assert (inbox / "z.csv").exists()
+
+
+def test_a_file_of_the_inbox_that_is_not_csv_is_named(ws: Path) -> None:
+    """An `orders.xlsx` dropped in the inbox was never read and never mentioned."""
+    inbox = _inbox(ws)
+    (inbox / "orders.xlsx").write_bytes(b"PK\x03\x04")
+    (inbox / ".DS_Store").write_bytes(b"\x00")
+    result = run_cli(ws, "batch", "--date", "2026-11-15")
+    assert result.code == 0, result.text
+    assert "data/inbox_batch/boulangerie-martin/orders.xlsx is not a .csv file: left untouched" in result.err
+    assert ".DS_Store" not in result.text and "No CSV file waiting" not in result.text
+    assert (inbox / "orders.xlsx").exists()
