@@ -160,3 +160,16 @@ def test_a_file_of_the_inbox_that_is_not_csv_is_named(ws: Path) -> None:
     assert "data/inbox_batch/boulangerie-martin/orders.xlsx is not a .csv file: left untouched" in result.err
     assert ".DS_Store" not in result.text and "No CSV file waiting" not in result.text
     assert (inbox / "orders.xlsx").exists()
+
+
+def test_a_charge_no_live_invoice_will_carry_says_so(ws: Path) -> None:
+    """`charge` of an inactive client said "It goes on its next monthly invoice": none ever comes."""
+    inactive = run_cli(ws, "charge", "atelier-lumiere", "10", "--description", "Atelier", "--date", "2026-11-10")
+    assert inactive.code == 0, inactive.text
+    assert "next monthly invoice" not in inactive.out
+    assert "atelier-lumiere is inactive (active = false in clients/atelier-lumiere.toml)" in inactive.err
+    test = run_cli(ws, "charge", "sandbox", "10", "--description", "Atelier", "--date", "2026-11-10")
+    assert test.code == 0 and "sandbox is in test mode" in test.err
+    live = run_cli(ws, "charge", "acme", "10", "--description", "Atelier", "--date", "2026-11-10")
+    assert live.code == 0 and "It goes on acme's next monthly invoice" in live.out and not live.err
+    assert [e["client"] for e in journal(ws) if e["type"] == "charge.added"] == ["atelier-lumiere", "sandbox", "acme"]

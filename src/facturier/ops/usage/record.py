@@ -23,7 +23,7 @@ from facturier.core.errors import InputError
 from facturier.core.money import check_minor_unit
 from facturier.core.text import FileProblem as Problem
 from facturier.core.text import printable
-from facturier.ops.outcome import Report
+from facturier.ops.outcome import Alert, Report
 from facturier.ops.usage.rows import (
     MAX_FILE_BYTES,
     Meters,
@@ -202,5 +202,21 @@ def add_charge(ws: Workspace, client: str, amount: str, description: str, day: d
     report = Report("Charge added", ["seq", "client", "amount", "currency", "description"])
     report.rows.append({"seq": entry["seq"], "client": client, "amount": str(value), "currency": config.currency,
                         "description": text})
-    report.notes.append(f"It goes on {client}'s next monthly invoice (see `facturier run --dry-run`), once.")
+    waiting = _charge_waits(config, client)
+    if waiting is None:
+        report.notes.append(f"It goes on {client}'s next monthly invoice (see `facturier run --dry-run`), once.")
+    else:
+        report.alerts.append(Alert("warning", waiting))
     return report
+
+
+def _charge_waits(config: Any, client: str) -> str | None:
+    """Why no live monthly invoice will carry the charge as things stand, or None."""
+    where = f"clients/{client}.toml"
+    if not config.active:
+        return (f"{client} is inactive (active = false in {where}): no monthly invoice is issued for it, so "
+                "the charge waits until the client is active again")
+    if config.mode == "test":
+        return (f"{client} is in test mode (mode = \"test\" in {where}): the charge goes on its next TEST- "
+                "invoice, which is never sent nor counted")
+    return None
