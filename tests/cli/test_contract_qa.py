@@ -173,3 +173,17 @@ def test_a_charge_no_live_invoice_will_carry_says_so(ws: Path) -> None:
     live = run_cli(ws, "charge", "acme", "10", "--description", "Atelier", "--date", "2026-11-10")
     assert live.code == 0 and "It goes on acme's next monthly invoice" in live.out and not live.err
     assert [e["client"] for e in journal(ws) if e["type"] == "charge.added"] == ["atelier-lumiere", "sandbox", "acme"]
+
+
+def test_check_warns_when_two_sellers_can_issue_the_same_number(ws: Path) -> None:
+    """The issuer and a batch client with one template both issued 2026-0001; `credit 2026-0001`
+    then reached only the issuer's invoice, and nothing had said so."""
+    cfg = ws / "batch_clients" / "boulangerie-martin.toml"
+    cfg.write_text(cfg.read_text().replace('numbering = "BM-{year}-{seq:05d}"', 'numbering = "{year}-{seq:04d}"'))
+    result = run_cli(ws, "check")
+    assert result.code == 0, result.text
+    assert ("warning: facturier.toml: numbering.invoice ('{year}-{seq:04d}') and batch_clients/boulangerie-martin"
+            ".toml: numbering ('{year}-{seq:04d}') can both give 2026-0001") in result.out
+    assert "AV-2026-0001" in result.out  # the two credit-note series too
+    demo = run_cli(copy_demo(ws.parent / "demo"), "check")
+    assert demo.code == 0 and "can both give" not in demo.out

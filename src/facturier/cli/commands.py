@@ -49,6 +49,7 @@ def init(directory: Path = typer.Argument(..., help="Directory to create the wor
 def check(ctx: typer.Context, date: str | None = DateOpt) -> None:
     """Validate all configuration and list every problem (file: key: message), then warnings."""
     from facturier.config import check_workspace_report, load_workspace
+    from facturier.ops.numbering_check import shared_number_warnings
     from facturier.ops.printable import printed_text_problems
     from facturier.ops.template_overrides import mail_template_report, reminder_override_warnings
     from facturier.render.pdf import check_template
@@ -65,6 +66,7 @@ def check(ctx: typer.Context, date: str | None = DateOpt) -> None:
         collections = ws.config.collections
         problems += _connector_problems(ws, warnings, day)
         warnings += _ereport_warnings(ws, day)
+        warnings += shared_number_warnings(ws)
     problems += check_template(root / "templates")
     mail_problems, mail_warnings = mail_template_report(root)
     problems += mail_problems
