@@ -187,3 +187,11 @@ def test_check_warns_when_two_sellers_can_issue_the_same_number(ws: Path) -> Non
     assert "AV-2026-0001" in result.out  # the two credit-note series too
     demo = run_cli(copy_demo(ws.parent / "demo"), "check")
     assert demo.code == 0 and "can both give" not in demo.out
+
+
+@pytest.mark.parametrize("period", ["2026-13", "2026-1", "2026-02-30", "last-month"])
+def test_ereport_refuses_a_malformed_period_even_with_einvoicing_off(ws: Path, period: str) -> None:
+    """`ereport --period 2026-13` said "nothing to e-report" and exited 0 when e-invoicing was off."""
+    result = run_cli(ws, "ereport", "--period", period, "--date", "2026-11-15")
+    assert result.code == 1
+    assert f"Error: --period '{period}': expected YYYY-MM, e.g. 2027-09" in result.err
