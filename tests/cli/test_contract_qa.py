@@ -195,3 +195,13 @@ def test_ereport_refuses_a_malformed_period_even_with_einvoicing_off(ws: Path, p
     result = run_cli(ws, "ereport", "--period", period, "--date", "2026-11-15")
     assert result.code == 1
     assert f"Error: --period '{period}': expected YYYY-MM, e.g. 2027-09" in result.err
+
+
+def test_show_says_a_promise_whose_day_has_come_no_longer_holds(issued: Path) -> None:
+    """`show` kept saying "no reminder before that day" weeks after the promised day."""
+    assert run_cli(issued, "promise", "2026-0001", "--until", "2027-01-10", "--date", "2026-12-20").code == 0
+    before = run_cli(issued, "show", "2026-0001", env={"FACTURIER_TODAY": "2027-01-09"})
+    assert "Payment promised by 2027-01-10 (no reminder before that day)" in before.out
+    after = run_cli(issued, "show", "2026-0001", env={"FACTURIER_TODAY": "2027-02-01"})
+    assert "Payment promised by 2027-01-10: that day has come, reminders resumed" in after.out
+    assert "no reminder before that day" not in after.out

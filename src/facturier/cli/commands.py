@@ -193,7 +193,7 @@ def show(
                          ensure_ascii=False))
         return
     _print_document(record)
-    _print_collections(collections)
+    _print_collections(collections, today(ws.config.timezone))
     _print_einvoicing(einvoicing)
     print_rows("Events", ["seq", "at", "type", "detail"], events)
 
@@ -217,11 +217,11 @@ def _show_sheet_invoice(ws: Any, number: str, as_json: bool) -> bool:
         return True
     for line in sheet_invoice_lines(found):
         console.print(printable(line), markup=False, highlight=False)
-    _print_collections(collections)
+    _print_collections(collections, today(ws.config.timezone))
     return True
 
 
-def _print_collections(summary: dict[str, Any]) -> None:
+def _print_collections(summary: dict[str, Any], day: date) -> None:
     """The reminders of an invoice, and its dispute or promise, as lines."""
     lines = [f"Reminder: stage {r['stage']} on {r['date']} ({r['status']}, {r['store']}"
              + (f": {r['draft']})" if r["draft"] else ")") for r in summary["reminders"]]
@@ -229,8 +229,11 @@ def _print_collections(summary: dict[str, Any]) -> None:
         reason = summary["disputed"]["reason"]
         lines.append(f"Disputed since {summary['disputed']['since']}" + (f": {reason}" if reason else "")
                      + " (no reminders until `dispute --resolve`)")
-    if summary["promised_until"]:
-        lines.append(f"Payment promised by {summary['promised_until']} (no reminder before that day)")
+    until = summary["promised_until"]
+    if until and until > day.isoformat():
+        lines.append(f"Payment promised by {until} (no reminder before that day)")
+    elif until:
+        lines.append(f"Payment promised by {until}: that day has come, reminders resumed")
     for text in lines:
         console.print(printable(text), markup=False, highlight=False)
 
