@@ -205,3 +205,22 @@ def test_show_says_a_promise_whose_day_has_come_no_longer_holds(issued: Path) ->
     after = run_cli(issued, "show", "2026-0001", env={"FACTURIER_TODAY": "2027-02-01"})
     assert "Payment promised by 2027-01-10: that day has come, reminders resumed" in after.out
     assert "no reminder before that day" not in after.out
+
+
+def test_check_warns_about_an_smtp_password_file_a_send_would_refuse(ws: Path, tmp_path: Path) -> None:
+    """`check` said OK while password_file was readable by others; the send day then failed."""
+    secret = tmp_path / "smtp-password"
+    secret.write_text("s3cret\n")
+    secret.chmod(0o644)
+    config = ws / "facturier.toml"
+    config.write_text(config.read_text().replace('transport = "outbox"', 'transport = "smtp"')
+                      + f'\n[mail.smtp]\nhost = "127.0.0.1"\nsecurity = "none"\nusername = "u"\n'
+                        f'password_file = "{secret}"\n')
+    loose = run_cli(ws, "check")
+    assert loose.code == 0, loose.text
+    assert (f"warning: facturier.toml: mail.smtp.password_file: {secret} is readable by others (mode 0644); "
+            f"run: chmod 600 {secret}") in loose.out
+    secret.chmod(0o600)
+    assert "password_file" not in run_cli(ws, "check").out
+    secret.unlink()
+    assert f"warning: facturier.toml: mail.smtp.password_file: {secret} cannot be read" in run_cli(ws, "check").out

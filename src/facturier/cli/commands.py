@@ -116,7 +116,23 @@ def _connector_problems(ws: Any, warnings: list[str], day: date) -> list[str]:
     warnings.extend(quickbooks_warnings(ws.config, ws.root))
     warnings.extend(sheet_warnings(ws.config, csv_sheet_rows(ws.config, ws.root, day)))
     warnings.extend(check_webhook(ws.config.collections.slack, os.environ))
+    warnings.extend(_password_file_warnings(ws))
     return check_sheet_source(ws.config, ws.root, day)
+
+
+def _password_file_warnings(ws: Any) -> list[str]:
+    """The SMTP password file a send would refuse (missing, another user's, readable by others),
+    told by `check` rather than on the send day; the rule is the transport's own."""
+    from facturier.adapters.mail import PasswordError, read_password
+
+    smtp = ws.config.mail.smtp
+    if ws.config.mail.transport != "smtp" or smtp is None or not smtp.password_file:
+        return []
+    try:
+        read_password(smtp, ws.root)
+    except PasswordError as exc:
+        return [f"facturier.toml: mail.smtp.password_file: {str(exc).removeprefix('[mail.smtp] password_file: ')}"]
+    return []
 
 
 @app.command()
