@@ -224,3 +224,21 @@ def test_check_warns_about_an_smtp_password_file_a_send_would_refuse(ws: Path, t
     assert "password_file" not in run_cli(ws, "check").out
     secret.unlink()
     assert f"warning: facturier.toml: mail.smtp.password_file: {secret} cannot be read" in run_cli(ws, "check").out
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("usage", "record", "atelier-lumiere", "api_calls", "1", "--id", ""), "Error: id: missing value"),
+    (("report", "--year", "2026", "--language", ""), "Error: --language: '' is not supported"),
+    (("pay", "acme", "10", "--date", "2026-11-20", "--currency", ""), "Error: --currency: empty"),
+    (("import-bank", str(CAMT), "--format", ""), "--format must be one of"),
+    (("statuses", "--since", ""), "Error: --since: '' is not a date"),
+])
+def test_an_empty_option_value_is_refused_not_read_as_the_default(issued: Path, args: tuple[str, ...],
+                                                                   message: str) -> None:
+    """`--id ""` (an unset shell variable) got a fresh random id, so the same record sent twice was
+    counted twice; `--language ""`, `--currency ""`, `--format ""` and `--since ""` meant the default."""
+    before = journal(issued)
+    result = run_cli(issued, *args)
+    assert result.code == 1, result.text
+    assert message in result.err
+    assert journal(issued) == before

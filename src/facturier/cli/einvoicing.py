@@ -36,7 +36,7 @@ def statuses(
 
     ws = load(ctx)
     day = writing_date(date, ws.config.timezone)
-    start = parse_date(since, "--since") if since else None
+    start = parse_date(since, "--since") if since is not None else None
     finish(ws, [fetch_statuses(ws, day, start)], day, False, as_json)
 
 

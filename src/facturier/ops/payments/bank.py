@@ -216,7 +216,7 @@ def import_statement(
     except OSError as exc:
         raise InputError(f"{file}: cannot read the statement: {exc.strerror}") from None
     try:
-        fmt = fmt or detect_format(content)
+        fmt = detect_format(content) if fmt is None else fmt  # an empty --format is refused, not detected
         transactions = parse_statement(content, fmt, ws.config.bank.csv)
         return [_import(ws, transactions, fmt, file.name, dry_run, today, accept_duplicates)]
     except InputError as exc:

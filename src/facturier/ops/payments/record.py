@@ -114,7 +114,10 @@ def record_payment(
     """Check, allocate and journal one payment, then refresh the client's views."""
     if method not in METHODS:
         raise InputError(f"--method must be one of {', '.join(METHODS)}, not {method!r}")
-    currency = currency or (ws.clients[client].currency if client in ws.clients else "")
+    if currency is None:
+        currency = ws.clients[client].currency if client in ws.clients else ""
+    elif not currency:  # an empty --currency (an unset shell variable) is not "the default"
+        raise InputError("--currency: empty; leave the option out for the client's currency")
     check_payment(ws, client, amount, currency, day, today)
     received = PaymentRecorded(client=client, date=day, amount=amount, currency=currency,
                                method=method, reference=reference or "", source="manual",

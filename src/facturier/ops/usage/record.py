@@ -69,7 +69,10 @@ def record_usage(ws: Workspace, client: str, metric: str, quantity: str, day: da
                  today: date, key: str | None = None) -> Report:
     """`usage record`: one record, checked like a file row; its id defaults to a fresh one."""
     meters = Meters.of(ws, today)
-    raw = (record_id or f"manual-{os.urandom(8).hex()}", client, metric, quantity, day.isoformat(), key)
+    # An empty --id (an unset shell variable) is refused like an empty id column, never replaced
+    # by a fresh one: the same record sent twice would then be counted twice.
+    fresh = f"manual-{os.urandom(8).hex()}"
+    raw = (fresh if record_id is None else record_id, client, metric, quantity, day.isoformat(), key)
     row, problems = check_record(raw, meters)
     if row is None:
         raise InputError("; ".join(f"{column}: {message}" for column, message in problems))
