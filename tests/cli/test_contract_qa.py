@@ -242,3 +242,10 @@ def test_an_empty_option_value_is_refused_not_read_as_the_default(issued: Path, 
     assert result.code == 1, result.text
     assert message in result.err
     assert journal(issued) == before
+
+
+@pytest.mark.parametrize("month", ["0000-01", "3000-01", "2026-13"])
+def test_usage_list_month_is_held_to_the_supported_dates(ws: Path, month: str) -> None:
+    """`usage list --month 0000-01` answered "No usage recorded in 0000-01" (exit 0)."""
+    result = run_cli(ws, "usage", "list", "--month", month)
+    assert result.code == 1 and f"--month: '{month}' is not a month in the form YYYY-MM, from 1900-01" in result.err

@@ -26,7 +26,7 @@ from facturier.core.text import printable
 
 usage_app = FacturierTyper(help="Usage records of metered lines: record, import, list.", no_args_is_help=True)
 app.add_typer(usage_app, name="usage")
-_MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
+_MONTH = re.compile(r"(19[0-9]{2}|2[0-9]{3})-(0[1-9]|1[0-2])")  # the supported dates: 1900 to 2999
 
 
 @usage_app.command("record")
@@ -88,7 +88,7 @@ def list_command(
     from facturier.ops.usage.views import list_usage
 
     if month is not None and not _MONTH.fullmatch(month):
-        raise InputError(f"--month: {printable(month)!r} is not a month in the form YYYY-MM")
+        raise InputError(f"--month: {printable(month)!r} is not a month in the form YYYY-MM, from 1900-01 to 2999-12")
     ws = load(ctx)
     if client is not None and client not in ws.clients:
         raise InputError(f"--client: unknown client {printable(client)!r}")
