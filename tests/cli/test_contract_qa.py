@@ -249,3 +249,15 @@ def test_usage_list_month_is_held_to_the_supported_dates(ws: Path, month: str) -
     """`usage list --month 0000-01` answered "No usage recorded in 0000-01" (exit 0)."""
     result = run_cli(ws, "usage", "list", "--month", month)
     assert result.code == 1 and f"--month: '{month}' is not a month in the form YYYY-MM, from 1900-01" in result.err
+
+
+@pytest.mark.parametrize("args", [
+    ("dispute", "2026-0001"), ("promise", "2026-0001", "--until", "2028-02-01"),
+    ("charge", "acme", "10", "--description", "x"), ("statuses",),
+])
+def test_a_future_date_never_suggests_a_dry_run_the_command_lacks(issued: Path, args: tuple[str, ...]) -> None:
+    """"Preview that day with --dry-run" was said by dispute, promise, charge and statuses, which have none."""
+    result = run_cli(issued, *args, "--date", "2028-01-01")
+    assert result.code == 1 and "--date 2028-01-01 is after today (2027-12-31)" in result.err
+    assert "--dry-run" not in result.err
+    assert "Preview that day with --dry-run" in run_cli(issued, "run", "--date", "2028-01-01").err

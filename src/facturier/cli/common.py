@@ -162,8 +162,9 @@ def run_date(value: str | None, timezone: str) -> date:
     return parse_date(value, "--date")
 
 
-def writing_date(value: str | None, timezone: str, dry_run: bool = False) -> date:
-    """--date of a command that issues or sends: never after today, except to preview it.
+def writing_date(value: str | None, timezone: str, dry_run: bool = False, preview: bool = True) -> date:
+    """--date of a command that issues or sends: never after today, except to preview it
+    (`preview`: whether the command has a --dry-run to suggest).
 
     A mistyped year would otherwise issue documents dated ahead, and since numbers must
     follow dates, block the whole series until that day.
@@ -171,10 +172,8 @@ def writing_date(value: str | None, timezone: str, dry_run: bool = False) -> dat
     day = run_date(value, timezone)
     now = today(timezone)
     if day > now and not dry_run:
-        raise InputError(
-            f"--date {day} is after today ({now}): nothing is issued or sent ahead of time. "
-            "Preview that day with --dry-run."
-        )
+        raise InputError(f"--date {day} is after today ({now}): nothing is issued or sent ahead of time."
+                         + (" Preview that day with --dry-run." if preview else ""))
     return day
 
 

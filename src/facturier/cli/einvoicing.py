@@ -35,7 +35,7 @@ def statuses(
     from facturier.ops.einvoicing.statuses import fetch_statuses
 
     ws = load(ctx)
-    day = writing_date(date, ws.config.timezone)
+    day = writing_date(date, ws.config.timezone, preview=False)
     start = parse_date(since, "--since") if since is not None else None
     finish(ws, [fetch_statuses(ws, day, start)], day, False, as_json)
 

@@ -63,7 +63,7 @@ def import_file(
     from facturier.ops.usage.rows import MAX_SHOWN
 
     ws = load(ctx)
-    result = import_usage(ws, file, writing_date(date, ws.config.timezone))  # rows after it are refused
+    result = import_usage(ws, file, writing_date(date, ws.config.timezone, preview=False))  # rows after it are refused
     if result.problems:
         for problem in result.problems[:MAX_SHOWN]:
             print(str(problem), file=sys.stderr)
@@ -115,5 +115,5 @@ def charge(
     from facturier.ops.usage.record import add_charge
 
     ws = load(ctx)
-    day = writing_date(date, ws.config.timezone)
+    day = writing_date(date, ws.config.timezone, preview=False)
     print_report(add_charge(ws, client, amount, description, day, vat_rate), as_json)
