@@ -261,3 +261,17 @@ def test_a_future_date_never_suggests_a_dry_run_the_command_lacks(issued: Path, 
     assert result.code == 1 and "--date 2028-01-01 is after today (2027-12-31)" in result.err
     assert "--dry-run" not in result.err
     assert "Preview that day with --dry-run" in run_cli(issued, "run", "--date", "2028-01-01").err
+
+
+@pytest.mark.parametrize("args", [
+    ("verify",), ("rebuild",), ("usage", "list"), ("show", "2026-0001"),
+    ("export", "revenues", "--year", "2026"), ("export", "receipts", "--year", "2026"),
+    ("export", "payments", "--year", "2026"), ("export", "fec", "--year", "2026"),
+])
+def test_every_workspace_command_takes_date(issued: Path, args: tuple[str, ...]) -> None:
+    """PRODUCT §1: every command takes --date; these refused it as an unknown option (exit 2)."""
+    config = issued / "facturier.toml"  # the FEC is in euros: northwind's GBP needs a rate
+    config.write_text(config.read_text() + '\n[accounting]\nexchange_rates = { GBP = "1.15" }\n')
+    assert run_cli(issued, *args, "--date", "2026-11-20").code == 0
+    bad = run_cli(issued, *args, "--date", "2026-11-31")
+    assert bad.code == 2 and "'2026-11-31' is not a date in the form YYYY-MM-DD" in bad.err

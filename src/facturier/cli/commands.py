@@ -17,6 +17,7 @@ import typer
 from facturier.cli.common import (
     DateOpt,
     JsonOpt,
+    ReplayDateOpt,
     app,
     check_date_option,
     console,
@@ -182,6 +183,7 @@ def invoices(
 def show(
     ctx: typer.Context, number: str, as_json: bool = JsonOpt,
     as_xml: bool = typer.Option(False, "--xml", help="Print the Factur-X XML embedded in its PDF."),
+    date: str | None = DateOpt,
 ) -> None:
     """One invoice or credit note, with every journal event that mentions it."""
     from facturier.ops.reports.listing import collections_summary, document_events
@@ -198,7 +200,7 @@ def show(
     try:
         record, events = document_events(ws, number)
     except InputError:
-        if not _show_sheet_invoice(ws, number, as_json):
+        if not _show_sheet_invoice(ws, number, as_json, run_date(date, ws.config.timezone)):
             raise
         return
     collections = collections_summary(ws, number)
@@ -209,12 +211,12 @@ def show(
                          ensure_ascii=False))
         return
     _print_document(record)
-    _print_collections(collections, today(ws.config.timezone))
+    _print_collections(collections, run_date(date, ws.config.timezone))
     _print_einvoicing(einvoicing)
     print_rows("Events", ["seq", "at", "type", "detail"], events)
 
 
-def _show_sheet_invoice(ws: Any, number: str, as_json: bool) -> bool:
+def _show_sheet_invoice(ws: Any, number: str, as_json: bool, day: date) -> bool:
     """An invoice of the collections sheet (issue 24): where it lives and its reminders;
     False when the workspace has no sheet source."""
     from facturier.ops.collections.sheet_invoice import sheet_invoice, sheet_invoice_lines
@@ -233,7 +235,7 @@ def _show_sheet_invoice(ws: Any, number: str, as_json: bool) -> bool:
         return True
     for line in sheet_invoice_lines(found):
         console.print(printable(line), markup=False, highlight=False)
-    _print_collections(collections, today(ws.config.timezone))
+    _print_collections(collections, day)
     return True
 
 
@@ -300,6 +302,7 @@ def verify(
         help="A head hash kept elsewhere: the journal must end at (or contain) that entry."),
     einvoice: bool = typer.Option(False, "--einvoice",
                                   help="Also validate every issued Factur-X XML (XSD and EN 16931 schematrons)."),
+    _date: str | None = ReplayDateOpt,
 ) -> None:
     """Check the journal chain and head record, every file it names, the state and the views."""
     from facturier.ops.verify import verify_workspace
@@ -341,7 +344,7 @@ def _print_einvoice(report: EInvoiceReport, seconds: float) -> bool:
 
 
 @app.command()
-def rebuild(ctx: typer.Context) -> None:
+def rebuild(ctx: typer.Context, _date: str | None = ReplayDateOpt) -> None:
     """Regenerate every derived view from the journal."""
     from facturier.ops.views import rebuild_views
 

@@ -102,6 +102,12 @@ DateOpt = typer.Option(
     None, "--date", metavar="DATE", callback=check_date_option,
     help="Run as if today were this date (YYYY-MM-DD)."
 )
+# PRODUCT §1: every command takes --date. On a command whose result does not depend on the day
+# it is checked like any --date and changes nothing, so a replay script may pass it everywhere.
+ReplayDateOpt = typer.Option(
+    None, "--date", metavar="DATE", callback=check_date_option,
+    help="Accepted for replays (YYYY-MM-DD); this command's result does not depend on the day."
+)
 JsonOpt = typer.Option(False, "--json", help="Print JSON instead of a table.")
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from facturier.cli.common import DateOpt, app, console, load, run_date
+from facturier.cli.common import DateOpt, ReplayDateOpt, app, console, load, run_date
 from facturier.cli.exports import YearOpt, export_app
 from facturier.store.paths import WorkspacePaths
 
@@ -18,7 +18,8 @@ LanguageOpt = typer.Option(None, "--language", help="fr or en (default: fr for a
 
 
 @export_app.command("fec")
-def fec(ctx: typer.Context, year: int = YearOpt, out: Path | None = FecOutOpt) -> None:
+def fec(ctx: typer.Context, year: int = YearOpt, out: Path | None = FecOutOpt,
+        _date: str | None = ReplayDateOpt) -> None:
     """The FEC (art. A47 A-1 LPF) of a calendar year: sales and bank journals, for the accountant."""
     from facturier.ops.reports.exports import write_export
     from facturier.ops.reports.fec import build_fec

@@ -12,6 +12,7 @@ from facturier.cli.common import (
     DateOpt,
     FacturierTyper,
     JsonOpt,
+    ReplayDateOpt,
     app,
     check_free_text,
     load,
@@ -81,6 +82,7 @@ def list_command(
     ctx: typer.Context,
     client: str | None = typer.Option(None, "--client", help="Only this client."),
     month: str | None = typer.Option(None, "--month", help="Only this month (YYYY-MM)."),
+    _date: str | None = ReplayDateOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Aggregated usage per client, month and metric, and the charges not invoiced yet."""
