@@ -275,3 +275,21 @@ def test_every_workspace_command_takes_date(issued: Path, args: tuple[str, ...])
     assert run_cli(issued, *args, "--date", "2026-11-20").code == 0
     bad = run_cli(issued, *args, "--date", "2026-11-31")
     assert bad.code == 2 and "'2026-11-31' is not a date in the form YYYY-MM-DD" in bad.err
+
+
+@pytest.mark.parametrize("args", [
+    ("export", "revenues", "--year", "2026"), ("export", "fec", "--year", "2026"), ("report", "--year", "2026"),
+])
+@pytest.mark.parametrize("target", ["data/journal.jsonl", "data/invoices/acme/2026/2026-0001.pdf",
+                                    "facturier.toml", "clients/acme.toml"])
+def test_out_never_replaces_a_file_of_the_workspace(issued: Path, args: tuple[str, ...], target: str) -> None:
+    """`export revenues --out data/journal.jsonl` replaced the journal, the one source of truth,
+    with a CSV (exit 0); an issued PDF or the configuration went the same way."""
+    config = issued / "facturier.toml"
+    config.write_text(config.read_text() + '\n[accounting]\nexchange_rates = { GBP = "1.15" }\n')
+    before = (issued / target).read_bytes()
+    result = run_cli(issued, *args, "--out", str(issued / target))
+    assert result.code == 1 and "an export never replaces a file there" in result.err
+    assert (issued / target).read_bytes() == before
+    assert run_cli(issued, "verify").code == 0
+    assert run_cli(issued, *args, "--out", str(issued / "exports" / "x.out")).code == 0

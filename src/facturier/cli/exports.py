@@ -41,7 +41,7 @@ def export_with(ctx: typer.Context, name: str, year: int, month: int | None, out
     ws = load(ctx)
     content, count = build_export(ws, name, year, month, excel)
     path = out or default_export_path(ws.root, name, year, month, excel)
-    write_export(path, content)
+    write_export(path, content, ws.root)
     console.print(f"Wrote {count} row(s) to {path}", markup=False, highlight=False)
 
 
