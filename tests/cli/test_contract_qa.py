@@ -293,3 +293,13 @@ def test_out_never_replaces_a_file_of_the_workspace(issued: Path, args: tuple[st
     assert (issued / target).read_bytes() == before
     assert run_cli(issued, "verify").code == 0
     assert run_cli(issued, *args, "--out", str(issued / "exports" / "x.out")).code == 0
+
+
+def test_a_folder_named_facturier_toml_is_named_as_such(ws: Path) -> None:
+    """A folder in place of facturier.toml was told as "not a Facturier workspace (no facturier.toml)"."""
+    config = ws / "facturier.toml"
+    config.unlink()
+    config.mkdir()
+    result = run_cli(ws, "check")
+    assert result.code == 1 and "facturier.toml is a folder or a link to nothing, not the configuration file" in result.out
+    assert "no facturier.toml" not in result.out

@@ -265,7 +265,10 @@ def _collect(root: Path, contents: dict[Path, bytes] | None = None) -> tuple[Wor
 
 
 def not_a_workspace_message(root: Path) -> str:
-    """The message for a directory without facturier.toml."""
+    """The message for a directory without facturier.toml (or with something else of that name)."""
+    if (root / CONFIG_FILE).is_dir() or (root / CONFIG_FILE).is_symlink():
+        return (f"{root / CONFIG_FILE} is a folder or a link to nothing, not the configuration file: "
+                f"replace it with the workspace's {CONFIG_FILE}")
     return (f"{root} is not a Facturier workspace (no {CONFIG_FILE}); "
             "create one with `facturier init DIR`")
 
