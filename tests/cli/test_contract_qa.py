@@ -301,5 +301,6 @@ def test_a_folder_named_facturier_toml_is_named_as_such(ws: Path) -> None:
     config.unlink()
     config.mkdir()
     result = run_cli(ws, "check")
-    assert result.code == 1 and "facturier.toml is a folder or a link to nothing, not the configuration file" in result.out
+    assert result.code == 1
+    assert "facturier.toml is a folder or a link to nothing, not the configuration file" in result.out
     assert "no facturier.toml" not in result.out
