@@ -304,3 +304,13 @@ def test_a_folder_named_facturier_toml_is_named_as_such(ws: Path) -> None:
     assert result.code == 1
     assert "facturier.toml is a folder or a link to nothing, not the configuration file" in result.out
     assert "no facturier.toml" not in result.out
+
+
+def test_import_bank_refuses_a_named_pipe_instead_of_waiting_for_ever(issued: Path, tmp_path: Path) -> None:
+    """`import-bank` of a FIFO no one writes to blocked for ever (cron would pile up behind its lock)."""
+    import os
+
+    fifo = tmp_path / "statement.xml"
+    os.mkfifo(fifo)
+    result = run_cli(issued, "import-bank", str(fifo), timeout=20)
+    assert result.code == 1 and "not a regular file (a pipe or a device)" in result.err

@@ -21,6 +21,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import re
+import stat
 import unicodedata
 from dataclasses import dataclass, replace
 from datetime import date
@@ -212,6 +213,8 @@ def import_statement(
     if bad:  # the name is journalled as the payments' source: a newline there would forge lines
         raise InputError(f"statement {printable(file.name)}: its name {describe_invisible(bad)}")
     try:
+        if not stat.S_ISREG(file.stat().st_mode):  # a FIFO or a device would block the read for ever
+            raise InputError(f"{file}: not a regular file (a pipe or a device): save the statement as a file")
         content = file.read_bytes()
     except OSError as exc:
         raise InputError(f"{file}: cannot read the statement: {exc.strerror}") from None
