@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from facturier.core.errors import FacturierError
 
@@ -99,9 +100,11 @@ def next_seq(state: SeriesState | None, issue_date: date, series: str) -> int:
 
 
 # Sequence values whose renderings cover every width a template can print (1 to 10 digits).
+_MAX_SAMPLED_CLIENTS = 50
 _SAMPLE_SEQS = (1, 9, *(10 ** k for k in range(1, 10)), *(10 ** k - 1 for k in range(2, 11)))
 
 
+@lru_cache(maxsize=64)  # a workspace's templates are compared pairwise: each compiled once
 def _pattern(template: str, clients: tuple[str, ...]) -> re.Pattern[str]:
     """Every number `template` can give for these `{client}` values, as a regular expression."""
     parts: list[str] = []
@@ -130,7 +133,9 @@ def shared_number(a: str, a_clients: tuple[str, ...], b: str, b_clients: tuple[s
     """
     for first, first_clients, other, other_clients in ((a, a_clients, b, b_clients), (b, b_clients, a, a_clients)):
         pattern = _pattern(other, other_clients)
-        for client in first_clients or ("",):
+        # Each client's numbers against the other template; beyond a few hundred clients, a sample
+        # (check stays quick; the other direction still tries every client through the regex).
+        for client in first_clients[:_MAX_SAMPLED_CLIENTS] or ("",):
             for seq in _SAMPLE_SEQS:
                 number = render_number(first, issue_date=date(2026, 11, 1), client=client, seq=seq, test=False)
                 if pattern.fullmatch(number):
