@@ -314,3 +314,14 @@ def test_import_bank_refuses_a_named_pipe_instead_of_waiting_for_ever(issued: Pa
     os.mkfifo(fifo)
     result = run_cli(issued, "import-bank", str(fifo), timeout=20)
     assert result.code == 1 and "not a regular file (a pipe or a device)" in result.err
+
+
+def test_a_write_that_fails_names_the_file_not_its_temp_copy(issued: Path) -> None:
+    """A folder in place of a view made `rebuild` say "Error: data/balance/.acme.json.<hex>.tmp:
+    Is a directory": the temp file of the atomic write, not the file in the way."""
+    view = issued / "data" / "balance" / "acme.json"
+    view.unlink()
+    view.mkdir()
+    result = run_cli(issued, "rebuild")
+    assert result.code == 1
+    assert f"Error: {view}: Is a directory" in result.err and ".tmp" not in result.err
