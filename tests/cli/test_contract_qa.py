@@ -325,3 +325,19 @@ def test_a_write_that_fails_names_the_file_not_its_temp_copy(issued: Path) -> No
     result = run_cli(issued, "rebuild")
     assert result.code == 1
     assert f"Error: {view}: Is a directory" in result.err and ".tmp" not in result.err
+
+
+def test_invoices_issued_before_a_change_of_currency_can_still_be_paid(issued: Path) -> None:
+    """Once northwind's currency went from GBP to EUR, its open GBP invoice could never be paid:
+    `--currency GBP` was "invoiced in EUR, not GBP", `--invoice` was "in GBP, not EUR"."""
+    northwind = issued / "clients" / "northwind.toml"
+    northwind.write_text(northwind.read_text().replace('currency = "GBP"', 'currency = "EUR"'))
+    by_currency = run_cli(issued, "pay", "northwind", "100", "--date", "2026-12-01", "--currency", "GBP")
+    assert by_currency.code == 0, by_currency.text
+    by_invoice = run_cli(issued, "pay", "northwind", "70", "--date", "2026-12-01", "--invoice", "2026-0002")
+    assert by_invoice.code == 0, by_invoice.text
+    paid = [(e["currency"], e["amount"], e["allocation"]) for e in journal(issued) if e["type"] == "payment.recorded"]
+    assert paid == [("GBP", "100.00", [{"number": "2026-0002", "amount": "100.00"}]),
+                    ("GBP", "70.00", [{"number": "2026-0002", "amount": "70.00"}])]
+    other = run_cli(issued, "pay", "northwind", "10", "--date", "2026-12-01", "--currency", "USD")
+    assert other.code == 1 and "client 'northwind' is invoiced in EUR, not USD" in other.err
