@@ -341,3 +341,17 @@ def test_invoices_issued_before_a_change_of_currency_can_still_be_paid(issued: P
                     ("GBP", "70.00", [{"number": "2026-0002", "amount": "70.00"}])]
     other = run_cli(issued, "pay", "northwind", "10", "--date", "2026-12-01", "--currency", "USD")
     assert other.code == 1 and "client 'northwind' is invoiced in EUR, not USD" in other.err
+
+
+def test_a_bank_credit_in_an_invoices_old_currency_is_matched(issued: Path, tmp_path: Path) -> None:
+    """After northwind moved from GBP to EUR, a GBP credit naming its GBP invoice stayed unmatched."""
+    northwind = issued / "clients" / "northwind.toml"
+    northwind.write_text(northwind.read_text().replace('currency = "GBP"', 'currency = "EUR"'))
+    statement = tmp_path / "gbp.xml"
+    statement.write_text(CAMT.read_text().replace("827.88", "50.00").replace("2026-0001", "2026-0002")
+                         .replace('Ccy="EUR"', 'Ccy="GBP"'))
+    result = run_cli(issued, "import-bank", str(statement), "--date", "2026-11-20")
+    assert result.code == 0, result.text
+    assert "Facture 2026-0002 merci\tmatched\tnorthwind\t2026-0002" in result.out
+    [paid] = [e for e in journal(issued) if e["type"] == "payment.recorded"]
+    assert (paid["client"], paid["currency"], paid["amount"]) == ("northwind", "GBP", "50.00")

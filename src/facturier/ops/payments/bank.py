@@ -188,8 +188,12 @@ def match(ws: Workspace, plan: PaymentPlan, tx: BankTransaction) -> tuple[str, s
     """(client, invoice) this credit settles, or None when a human must decide."""
     candidates: dict[str, list[OpenInvoice]] = {}
     for client_id, client in sorted(ws.clients.items()):
-        if client.mode == "live" and (tx.currency is None or tx.currency == client.currency):
+        if client.mode != "live":
+            continue
+        if tx.currency is None or tx.currency == client.currency:
             candidates[client_id] = plan.open_invoices(client_id, client.currency, tx.date)
+        elif plan.account(client_id, tx.currency) is not None:  # invoices from before a change of currency
+            candidates[client_id] = plan.open_invoices(client_id, tx.currency, tx.date)
     for client_id, invoices in candidates.items():
         for inv in invoices:
             if mentions(tx.text, inv.number) and tx.amount <= inv.open_amount:
