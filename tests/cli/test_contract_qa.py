@@ -355,3 +355,15 @@ def test_a_bank_credit_in_an_invoices_old_currency_is_matched(issued: Path, tmp_
     assert "Facture 2026-0002 merci\tmatched\tnorthwind\t2026-0002" in result.out
     [paid] = [e for e in journal(issued) if e["type"] == "payment.recorded"]
     assert (paid["client"], paid["currency"], paid["amount"]) == ("northwind", "GBP", "50.00")
+
+
+def test_check_warns_when_an_auto_send_client_is_invoiced_after_the_send_day(ws: Path) -> None:
+    """invoice_day = 20 with send_day = 15 and auto_send = true passed check silently; then every
+    month's invoice came after the send day and was never emailed (a warning on each run)."""
+    acme = ws / "clients" / "acme.toml"
+    acme.write_text(acme.read_text().replace("active = true", "active = true\ninvoice_day = 20"))
+    result = run_cli(ws, "check")
+    assert result.code == 0, result.text
+    assert ("warning: clients/acme.toml: invoice_day: 20 is after [schedule] send_day (15), the only day invoice "
+            "emails go out: this client's invoices are never emailed automatically") in result.out
+    assert "northwind" not in result.out  # auto_send = false: nothing to warn about

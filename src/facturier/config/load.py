@@ -286,9 +286,32 @@ def check_workspace_report(root: Path) -> tuple[list[str], list[str]]:
         from facturier.config.einvoicing import unset_platform_secrets
 
         warnings += unset_secrets(workspace.config)
+        warnings += never_emailed_warnings(workspace)
         warnings += [format_problem(*w) for w in unset_platform_secrets(workspace.config,
                                                                          dict(workspace.batch_clients))]
     return problems, warnings
+
+
+def never_emailed_warnings(workspace: Workspace) -> list[str]:
+    """A warning where an auto-send client's invoice day comes after [schedule] send_day: each
+    of its invoices is issued after the only day emails go out, so none is emailed by itself."""
+    schedule = workspace.config.schedule
+    late = [(client_id, client.invoice_day) for client_id, client in sorted(workspace.clients.items())
+            if client.active and client.mode == "live" and client.options.auto_send
+            and (client.invoice_day or schedule.invoice_day) > schedule.send_day]
+
+    def warning(where: str, key: str, day: int, who: str) -> str:
+        return format_problem(where, key, f"{day} is after [schedule] send_day ({schedule.send_day}), the only day "
+                                          f"invoice emails go out: {who} never emailed automatically, though "
+                                          f"options.auto_send = true; set it to {schedule.send_day} or before")
+
+    warnings = [warning(f"clients/{cid}.toml", "invoice_day", day, "this client's invoices are")
+                for cid, day in late if day is not None]
+    by_default = [cid for cid, day in late if day is None]
+    if by_default:
+        warnings.append(warning(CONFIG_FILE, "schedule.invoice_day", schedule.invoice_day,
+                                f"the invoices of {', '.join(by_default)} are"))
+    return warnings
 
 
 def unset_secrets(config: FacturierConfig) -> list[str]:
