@@ -367,3 +367,14 @@ def test_check_warns_when_an_auto_send_client_is_invoiced_after_the_send_day(ws:
     assert ("warning: clients/acme.toml: invoice_day: 20 is after [schedule] send_day (15), the only day invoice "
             "emails go out: this client's invoices are never emailed automatically") in result.out
     assert "northwind" not in result.out  # auto_send = false: nothing to warn about
+
+
+def test_a_usage_csv_saved_with_semicolons_is_one_clear_problem(ws: Path, tmp_path: Path) -> None:
+    """A ';' file (a French spreadsheet's CSV) gave seven problems about columns named
+    'client;metric;quantity;date;id' and missing ones, none saying what was wrong."""
+    usage = tmp_path / "usage.csv"
+    usage.write_bytes(b"\xef\xbb\xbfclient;metric;quantity;date;id\r\nacme;api_calls;2,5;2026-11-02;u1\r\n")
+    result = run_cli(ws, "usage", "import", str(usage), "--date", "2026-11-15")
+    assert result.code == 1
+    assert "usage.csv:1:-: the columns are separated by ';': a usage CSV separates them with ','" in result.err
+    assert "required column is missing" not in result.err
