@@ -378,3 +378,15 @@ def test_a_usage_csv_saved_with_semicolons_is_one_clear_problem(ws: Path, tmp_pa
     assert result.code == 1
     assert "usage.csv:1:-: the columns are separated by ';': a usage CSV separates them with ','" in result.err
     assert "required column is missing" not in result.err
+
+
+def test_a_removed_client_file_with_open_invoices_is_told(issued: Path) -> None:
+    """Deleting clients/acme.toml while acme owed 827.88: check said OK, pay said only "unknown
+    client", and remind drafted nothing for the overdue invoice, all without a word why."""
+    (issued / "clients" / "acme.toml").unlink()
+    checked = run_cli(issued, "check", "--date", "2027-01-20")
+    assert checked.code == 0, checked.text
+    assert ("warning: clients/acme.toml: (file): missing, but the journal shows acme still owes 827.88 EUR: "
+            "without the file, pay refuses its payments") in checked.out
+    paid = run_cli(issued, "pay", "acme", "10", "--date", "2026-12-01")
+    assert paid.code == 1 and "no clients/acme.toml (a client that left keeps its file, with active = false" in paid.err

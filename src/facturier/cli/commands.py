@@ -51,6 +51,7 @@ def check(ctx: typer.Context, date: str | None = DateOpt) -> None:
     """Validate all configuration and list every problem (file: key: message), then warnings."""
     from facturier.config import check_workspace_report, load_workspace
     from facturier.ops.numbering_check import shared_number_warnings
+    from facturier.ops.orphan_clients import orphan_client_warnings
     from facturier.ops.printable import printed_text_problems
     from facturier.ops.template_overrides import mail_template_report, reminder_override_warnings
     from facturier.render.pdf import check_template
@@ -68,6 +69,7 @@ def check(ctx: typer.Context, date: str | None = DateOpt) -> None:
         problems += _connector_problems(ws, warnings, day)
         warnings += _ereport_warnings(ws, day)
         warnings += shared_number_warnings(ws)
+        warnings += orphan_client_warnings(ws, day)
     problems += check_template(root / "templates")
     mail_problems, mail_warnings = mail_template_report(root)
     problems += mail_problems

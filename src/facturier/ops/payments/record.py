@@ -38,7 +38,8 @@ def check_payment(ws: Workspace, client: str, amount: Decimal, currency: str, da
         raise InputError(f"{client!r} is a batch client: its customers pay it directly, "
                          "so their payments are not recorded here")
     if client not in ws.clients:
-        raise InputError(f"unknown client {client!r}")
+        raise InputError(f"unknown client {client!r}: no clients/{client}.toml (a client that left keeps its "
+                         "file, with active = false, so that its invoices can still be paid)")
     cfg = ws.clients[client]
     if cfg.mode == "test":
         raise InputError(f"client {client!r} is in test mode: test invoices are never paid")
