@@ -15,6 +15,7 @@ from facturier.core.money import ZERO, fmt_amount
 from facturier.ops.balance_views import balance_clients, client_balances
 from facturier.ops.state_access import read_state
 from facturier.store.paths import WorkspacePaths
+from facturier.store.state import state_path
 
 if TYPE_CHECKING:
     from facturier.config import Workspace
@@ -22,8 +23,9 @@ if TYPE_CHECKING:
 
 def orphan_client_warnings(ws: Workspace, day: date) -> list[str]:
     """One warning per client with an open balance at `day` and no configuration file."""
-    if not WorkspacePaths(ws.root).journal.is_file():
-        return []
+    journal = WorkspacePaths(ws.root).journal
+    if not journal.is_file() or not state_path(journal).is_file():
+        return []  # no state to ask: check does not replay a whole journal for a warning
     try:
         state = read_state(ws.root, dry_run=True)
     except FacturierError:
