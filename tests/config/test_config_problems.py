@@ -55,10 +55,22 @@ def test_unknown_keys_at_every_level(demo: EditableWorkspace) -> None:
     demo.append(CONFIG, '\n[colors]\nprimary = "blue"\n')
     demo.append(ACME, 'discount = "5"\n')
     assert problems(demo) == [
-        "facturier.toml: issuer.sirett: unknown key",
+        "facturier.toml: issuer.sirett: unknown key; did you mean siret?",
         "facturier.toml: colors: unknown key",
         "clients/acme.toml: lines[2].discount: unknown key",
     ]
+
+
+def test_an_unknown_key_names_the_key_it_looks_like_or_where_a_secret_goes(demo: EditableWorkspace) -> None:
+    """A typo (`invoce_day`) or a password written in the file was only "unknown key"."""
+    demo.replace(CONFIG, "invoice_day = 15", "invoce_day = 15")
+    demo.replace(ACME, 'unit_price = "450.00"', 'unit_prce = "450.00"')
+    demo.append(CONFIG, '\n[mail.smtp]\nhost = "127.0.0.1"\nusername = "u"\npassword = "hunter2"\n')
+    found = problems(demo)
+    assert "facturier.toml: schedule.invoce_day: unknown key; did you mean invoice_day?" in found
+    assert "clients/acme.toml: lines[0].unit_prce: unknown key; did you mean unit_price?" in found
+    assert ("facturier.toml: mail.smtp.password: unknown key; secrets are never written in the configuration: "
+            "name an environment variable or a 0600 file with password_env or password_file") in found
 
 
 def test_top_level_key_after_a_table_gets_a_hint(demo: EditableWorkspace) -> None:

@@ -70,3 +70,18 @@ def test_safe_numbers_are_formatted() -> None:
     number = format_number("F_{client}.{year}-{seq:03d}", issue_date=date(2026, 1, 15), client="a-b",
                            seq=7, test=True)
     assert number == "TEST-F_a-b.2026-007"
+
+
+@pytest.mark.parametrize(("a", "a_clients", "b", "b_clients", "shared"), [
+    ("{year}-{seq:04d}", ("acme",), "{year}-{seq:04d}", ("bm",), "2026-0001"),
+    ("{year}-{seq:04d}", ("acme",), "{year}-{seq:05d}", ("bm",), "2026-10000"),
+    ("{year}-{seq:04d}", ("acme",), "BM-{year}-{seq:05d}", ("bm",), None),
+    ("{client}-{seq}", ("acme", "bm"), "bm-{seq:03d}", ("bm",), "bm-100"),
+    ("{client}-{seq}", ("acme",), "bm-{seq:03d}", ("bm",), None),
+    ("F{year}{month}{seq:03d}", ("acme",), "F{seq:09d}", ("bm",), "F202611001"),
+])
+def test_shared_number_finds_a_number_two_templates_can_both_give(
+        a: str, a_clients: tuple[str, ...], b: str, b_clients: tuple[str, ...], shared: str | None) -> None:
+    from facturier.core.numbering import shared_number
+
+    assert shared_number(a, a_clients, b, b_clients) == shared

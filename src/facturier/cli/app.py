@@ -37,7 +37,10 @@ def main() -> None:
         sys.exit(1)
     except OSError as exc:
         # A file the workspace needs is unreadable, missing or a directory: name it, no traceback.
-        where = f"{printable(str(exc.filename))}: " if exc.filename else ""
+        # A rename (the last step of every atomic write) names its temp file first: the file
+        # meant is its destination, `filename2` (a folder or a read-only place where it should be).
+        name = exc.filename2 or exc.filename
+        where = f"{printable(str(name))}: " if name else ""
         err_console.print(f"Error: {where}{exc.strerror or exc}", markup=False, highlight=False)
         sys.exit(1)
 

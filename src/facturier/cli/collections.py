@@ -117,7 +117,7 @@ def dispute(
     if resolve and reason:
         raise InputError("--reason goes with a new dispute, not with --resolve")
     ws = load(ctx)
-    day = writing_date(date, ws.config.timezone)
+    day = writing_date(date, ws.config.timezone, preview=False)
     print_report(record_dispute(ws, number, day, reason, resolve), as_json)
 
 
@@ -133,6 +133,6 @@ def promise(
     from facturier.ops.collections.facts import promise as record_promise
 
     ws = load(ctx)
-    day = writing_date(date, ws.config.timezone)
+    day = writing_date(date, ws.config.timezone, preview=False)
     print_report(record_promise(ws, number, day, parse_date(until, "--until")), as_json)
 

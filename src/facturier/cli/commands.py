@@ -7,15 +7,19 @@ import os
 import sys
 import time
 from collections import Counter
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 import typer
 
 from facturier.cli.common import (
     DateOpt,
     JsonOpt,
+    ReplayDateOpt,
     app,
+    check_date_option,
     console,
     load,
     print_report,
@@ -43,10 +47,13 @@ def init(directory: Path = typer.Argument(..., help="Directory to create the wor
 
 
 @app.command()
-def check(ctx: typer.Context) -> None:
+def check(ctx: typer.Context, date: str | None = DateOpt) -> None:
     """Validate all configuration and list every problem (file: key: message), then warnings."""
     from facturier.config import check_workspace_report, load_workspace
+    from facturier.ops.numbering_check import shared_number_warnings
+    from facturier.ops.orphan_clients import orphan_client_warnings
     from facturier.ops.printable import printed_text_problems
+    from facturier.ops.template_overrides import mail_template_report, reminder_override_warnings
     from facturier.render.pdf import check_template
     from facturier.render.reminders import check_templates
 
@@ -56,13 +63,20 @@ def check(ctx: typer.Context) -> None:
     if not problems:
         ws = load_workspace(root)
         # Only a valid configuration makes documents whose every printed text can be checked.
-        problems += printed_text_problems(ws, today(ws.config.timezone))
+        day = run_date(date, ws.config.timezone)
+        problems += printed_text_problems(ws, day)
         collections = ws.config.collections
-        problems += _connector_problems(ws, warnings)
-        warnings += _ereport_warnings(ws)
+        problems += _connector_problems(ws, warnings, day)
+        warnings += _ereport_warnings(ws, day)
+        warnings += shared_number_warnings(ws)
+        warnings += orphan_client_warnings(ws, day)
     problems += check_template(root / "templates")
+    mail_problems, mail_warnings = mail_template_report(root)
+    problems += mail_problems
+    warnings += mail_warnings
     if collections is not None:
         problems += check_templates(root, collections.stage_tuple())
+        warnings += reminder_override_warnings(root, collections.stage_tuple())
     for problem in problems:
         print(printable(problem))
     for warning in warnings:  # never fatal: the workspace is valid, but probably not as meant
@@ -76,7 +90,7 @@ def check(ctx: typer.Context) -> None:
         console.print(f"Note: {notice}.", markup=False, highlight=False)
 
 
-def _ereport_warnings(ws: Any) -> list[str]:
+def _ereport_warnings(ws: Any, day: date) -> list[str]:
     """The e-reports due and not sent (PRODUCT §13), when a seller e-reports and there is a journal."""
     from facturier.core.errors import FacturierError
     from facturier.ops.einvoicing.ereport import ereport_warnings, reporting_accounts
@@ -89,24 +103,39 @@ def _ereport_warnings(ws: Any) -> list[str]:
     except FacturierError:
         return []  # a journal that cannot be read is `verify`'s to report, not the configuration's
     try:
-        return ereport_warnings(ws, state, today(ws.config.timezone))
+        return ereport_warnings(ws, state, day)
     finally:
         state.close()
 
 
-def _connector_problems(ws: Any, warnings: list[str]) -> list[str]:
+def _connector_problems(ws: Any, warnings: list[str], day: date) -> list[str]:
     """A CSV sheet source's rows (problems), and the Google and QuickBooks sign-ins (warnings)."""
     from facturier.adapters.google.auth import google_warnings
     from facturier.adapters.quickbooks import quickbooks_warnings
     from facturier.adapters.sheets import check_sheet_source, csv_sheet_rows, sheet_warnings
     from facturier.adapters.slack import check_webhook
 
-    day = today(ws.config.timezone)
     warnings.extend(google_warnings(ws.config, ws.root))
     warnings.extend(quickbooks_warnings(ws.config, ws.root))
     warnings.extend(sheet_warnings(ws.config, csv_sheet_rows(ws.config, ws.root, day)))
     warnings.extend(check_webhook(ws.config.collections.slack, os.environ))
+    warnings.extend(_password_file_warnings(ws))
     return check_sheet_source(ws.config, ws.root, day)
+
+
+def _password_file_warnings(ws: Any) -> list[str]:
+    """The SMTP password file a send would refuse (missing, another user's, readable by others),
+    told by `check` rather than on the send day; the rule is the transport's own."""
+    from facturier.adapters.mail import PasswordError, read_password
+
+    smtp = ws.config.mail.smtp
+    if ws.config.mail.transport != "smtp" or smtp is None or not smtp.password_file:
+        return []
+    try:
+        read_password(smtp, ws.root)
+    except PasswordError as exc:
+        return [f"facturier.toml: mail.smtp.password_file: {str(exc).removeprefix('[mail.smtp] password_file: ')}"]
+    return []
 
 
 @app.command()
@@ -127,11 +156,19 @@ def run(
     finish(ws, reports, day, dry_run, as_json)
 
 
+def _check_listing_year(value: int | None) -> int | None:
+    """--year of a listing: the same range as every other --year (a usage error outside it)."""
+    from facturier.cli.exports import check_year
+
+    return None if value is None else check_year(value)
+
+
 @app.command()
 def invoices(
     ctx: typer.Context,
     client: str | None = typer.Option(None, "--client", help="Only this client (or batch client)."),
-    year: int | None = typer.Option(None, "--year", help="Only this year."),
+    year: int | None = typer.Option(None, "--year", metavar="YEAR", callback=_check_listing_year,
+                                    help="Only this year (1900-2999)."),
     status: str | None = typer.Option(None, "--status", help="paid, partial, unpaid, overdue, credited or disputed."),
     date: str | None = DateOpt,
     as_json: bool = JsonOpt,
@@ -148,6 +185,7 @@ def invoices(
 def show(
     ctx: typer.Context, number: str, as_json: bool = JsonOpt,
     as_xml: bool = typer.Option(False, "--xml", help="Print the Factur-X XML embedded in its PDF."),
+    date: str | None = DateOpt,
 ) -> None:
     """One invoice or credit note, with every journal event that mentions it."""
     from facturier.ops.reports.listing import collections_summary, document_events
@@ -164,7 +202,7 @@ def show(
     try:
         record, events = document_events(ws, number)
     except InputError:
-        if not _show_sheet_invoice(ws, number, as_json):
+        if not _show_sheet_invoice(ws, number, as_json, run_date(date, ws.config.timezone)):
             raise
         return
     collections = collections_summary(ws, number)
@@ -175,12 +213,12 @@ def show(
                          ensure_ascii=False))
         return
     _print_document(record)
-    _print_collections(collections)
+    _print_collections(collections, run_date(date, ws.config.timezone))
     _print_einvoicing(einvoicing)
     print_rows("Events", ["seq", "at", "type", "detail"], events)
 
 
-def _show_sheet_invoice(ws: Any, number: str, as_json: bool) -> bool:
+def _show_sheet_invoice(ws: Any, number: str, as_json: bool, day: date) -> bool:
     """An invoice of the collections sheet (issue 24): where it lives and its reminders;
     False when the workspace has no sheet source."""
     from facturier.ops.collections.sheet_invoice import sheet_invoice, sheet_invoice_lines
@@ -199,11 +237,11 @@ def _show_sheet_invoice(ws: Any, number: str, as_json: bool) -> bool:
         return True
     for line in sheet_invoice_lines(found):
         console.print(printable(line), markup=False, highlight=False)
-    _print_collections(collections)
+    _print_collections(collections, day)
     return True
 
 
-def _print_collections(summary: dict[str, Any]) -> None:
+def _print_collections(summary: dict[str, Any], day: date) -> None:
     """The reminders of an invoice, and its dispute or promise, as lines."""
     lines = [f"Reminder: stage {r['stage']} on {r['date']} ({r['status']}, {r['store']}"
              + (f": {r['draft']})" if r["draft"] else ")") for r in summary["reminders"]]
@@ -211,8 +249,11 @@ def _print_collections(summary: dict[str, Any]) -> None:
         reason = summary["disputed"]["reason"]
         lines.append(f"Disputed since {summary['disputed']['since']}" + (f": {reason}" if reason else "")
                      + " (no reminders until `dispute --resolve`)")
-    if summary["promised_until"]:
-        lines.append(f"Payment promised by {summary['promised_until']} (no reminder before that day)")
+    until = summary["promised_until"]
+    if until and until > day.isoformat():
+        lines.append(f"Payment promised by {until} (no reminder before that day)")
+    elif until:
+        lines.append(f"Payment promised by {until}: that day has come, reminders resumed")
     for text in lines:
         console.print(printable(text), markup=False, highlight=False)
 
@@ -263,6 +304,7 @@ def verify(
         help="A head hash kept elsewhere: the journal must end at (or contain) that entry."),
     einvoice: bool = typer.Option(False, "--einvoice",
                                   help="Also validate every issued Factur-X XML (XSD and EN 16931 schematrons)."),
+    _date: str | None = ReplayDateOpt,
 ) -> None:
     """Check the journal chain and head record, every file it names, the state and the views."""
     from facturier.ops.verify import verify_workspace
@@ -304,7 +346,7 @@ def _print_einvoice(report: EInvoiceReport, seconds: float) -> bool:
 
 
 @app.command()
-def rebuild(ctx: typer.Context) -> None:
+def rebuild(ctx: typer.Context, _date: str | None = ReplayDateOpt) -> None:
     """Regenerate every derived view from the journal."""
     from facturier.ops.views import rebuild_views
 
@@ -317,11 +359,22 @@ def rebuild(ctx: typer.Context) -> None:
 def purge_logs(
     ctx: typer.Context,
     older_than: int = typer.Option(..., "--older-than", min=1, help="Delete log files not written for DAYS days."),
+    date: str | None = typer.Option(
+        None, "--date", metavar="DATE", callback=check_date_option,
+        help="Count the DAYS back from this day (YYYY-MM-DD; default: now; never after today)."),
 ) -> None:
     """Delete old log files under data/logs/, never anything else."""
     from facturier.ops.logs import purge_logs as purge
 
-    removed = purge(load(ctx).root, older_than)
+    ws = load(ctx)
+    now = None
+    if date is not None:  # the files' ages are real times: only an explicit day moves "now"
+        day, now_day = run_date(date, ws.config.timezone), today(ws.config.timezone)
+        if day > now_day:  # a day ahead would delete logs that are not that old yet
+            raise InputError(f"--date {day} is after today ({now_day}): log ages count from a day that has come")
+        clock = datetime.now(ZoneInfo(ws.config.timezone))
+        now = datetime.combine(day, clock.timetz()).timestamp()
+    removed = purge(ws.root, older_than, now)
     console.print(f"Deleted {len(removed)} log file(s).")
     for path in removed:
         console.print(f"  {path}", markup=False, highlight=False)

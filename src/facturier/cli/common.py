@@ -123,6 +123,12 @@ DateOpt = typer.Option(
     None, "--date", metavar="DATE", callback=check_date_option,
     help="Run as if today were this date (YYYY-MM-DD)."
 )
+# PRODUCT §1: every command takes --date. On a command whose result does not depend on the day
+# it is checked like any --date and changes nothing, so a replay script may pass it everywhere.
+ReplayDateOpt = typer.Option(
+    None, "--date", metavar="DATE", callback=check_date_option,
+    help="Accepted for replays (YYYY-MM-DD); this command's result does not depend on the day."
+)
 JsonOpt = typer.Option(False, "--json", help="Print JSON instead of a table.")
 
 
@@ -183,8 +189,9 @@ def run_date(value: str | None, timezone: str) -> date:
     return parse_date(value, "--date")
 
 
-def writing_date(value: str | None, timezone: str, dry_run: bool = False) -> date:
-    """--date of a command that issues or sends: never after today, except to preview it.
+def writing_date(value: str | None, timezone: str, dry_run: bool = False, preview: bool = True) -> date:
+    """--date of a command that issues or sends: never after today, except to preview it
+    (`preview`: whether the command has a --dry-run to suggest).
 
     A mistyped year would otherwise issue documents dated ahead, and since numbers must
     follow dates, block the whole series until that day.
@@ -192,10 +199,8 @@ def writing_date(value: str | None, timezone: str, dry_run: bool = False) -> dat
     day = run_date(value, timezone)
     now = today(timezone)
     if day > now and not dry_run:
-        raise InputError(
-            f"--date {day} is after today ({now}): nothing is issued or sent ahead of time. "
-            "Preview that day with --dry-run."
-        )
+        raise InputError(f"--date {day} is after today ({now}): nothing is issued or sent ahead of time."
+                         + (" Preview that day with --dry-run." if preview else ""))
     return day
 
 

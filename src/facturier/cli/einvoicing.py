@@ -35,8 +35,8 @@ def statuses(
     from facturier.ops.einvoicing.statuses import fetch_statuses
 
     ws = load(ctx)
-    day = writing_date(date, ws.config.timezone)
-    start = parse_date(since, "--since") if since else None
+    day = writing_date(date, ws.config.timezone, preview=False)
+    start = parse_date(since, "--since") if since is not None else None
     finish(ws, [fetch_statuses(ws, day, start)], day, False, as_json)
 
 
@@ -53,6 +53,29 @@ def ereport(
     """Build, validate (XSD and Flux 10 schematron) and send the e-reporting files that are due."""
     from facturier.ops.einvoicing.ereport import ereport as run_ereport
 
+    if period is not None:
+        _check_period_syntax(period)  # even when nothing is e-reported: a typo is said, not ignored
     ws = load(ctx)
     day = writing_date(date, ws.config.timezone, dry_run)
     finish(ws, [run_ereport(ws, day, period, dry_run)], day, dry_run, as_json)
+
+
+def _check_period_syntax(key: str) -> None:
+    """--period is a month YYYY-MM or a day YYYY-MM-DD (which periods exist is ereport's to say)."""
+    import datetime as dt
+    import re
+
+    from facturier.core.errors import InputError
+    from facturier.core.text import printable
+
+    try:
+        if re.fullmatch(r"[0-9]{4}-[0-9]{2}", key):
+            dt.date.fromisoformat(f"{key}-01")
+            return
+        if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", key):
+            dt.date.fromisoformat(key)
+            return
+    except ValueError:
+        pass
+    raise InputError(f"--period {printable(key)!r}: expected YYYY-MM, e.g. 2027-09 (or, for ten-day periods, "
+                     "their first day YYYY-MM-DD, e.g. 2027-09-11)")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from facturier.cli.common import FacturierTyper, app, console, load
+from facturier.cli.common import FacturierTyper, ReplayDateOpt, app, console, load
 
 export_app = FacturierTyper(help="Accounting CSV exports (regenerable at any time).", no_args_is_help=True)
 app.add_typer(export_app, name="export")
@@ -41,26 +41,26 @@ def export_with(ctx: typer.Context, name: str, year: int, month: int | None, out
     ws = load(ctx)
     content, count = build_export(ws, name, year, month, excel)
     path = out or default_export_path(ws.root, name, year, month, excel)
-    write_export(path, content)
+    write_export(path, content, ws.root)
     console.print(f"Wrote {count} row(s) to {path}", markup=False, highlight=False)
 
 
 @export_app.command("revenues")
 def revenues(ctx: typer.Context, year: int = YearOpt, month: int | None = MonthOpt,
-             out: Path | None = OutOpt, excel: bool = ExcelOpt) -> None:
+             out: Path | None = OutOpt, excel: bool = ExcelOpt, _date: str | None = ReplayDateOpt) -> None:
     """Issued live invoices (credit notes negative) of the period."""
     export_with(ctx, "revenues", year, month, out, excel)
 
 
 @export_app.command("receipts")
 def receipts(ctx: typer.Context, year: int = YearOpt, month: int | None = MonthOpt,
-             out: Path | None = OutOpt, excel: bool = ExcelOpt) -> None:
+             out: Path | None = OutOpt, excel: bool = ExcelOpt, _date: str | None = ReplayDateOpt) -> None:
     """Livre des recettes: each amount received in the period, once, with the invoices it settled."""
     export_with(ctx, "receipts", year, month, out, excel)
 
 
 @export_app.command("payments")
 def payments(ctx: typer.Context, year: int = YearOpt, month: int | None = MonthOpt,
-             out: Path | None = OutOpt, excel: bool = ExcelOpt) -> None:
+             out: Path | None = OutOpt, excel: bool = ExcelOpt, _date: str | None = ReplayDateOpt) -> None:
     """Every payment recorded in the period, with its allocation."""
     export_with(ctx, "payments", year, month, out, excel)

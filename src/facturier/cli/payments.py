@@ -107,12 +107,14 @@ def import_bank(
         False, "--accept-duplicates",
         help="Also record credits that look like payments already recorded (listed as 'likely duplicate').",
     ),
+    date: str | None = DateOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Import a bank statement: credits matched to invoices become payments."""
     from facturier.ops.payments.bank import import_statement
 
     ws = load(ctx)
-    reports = import_statement(ws, file, fmt, dry_run, today(ws.config.timezone), accept_duplicates)
+    day = writing_date(date, ws.config.timezone, dry_run)  # credits after that day are refused
+    reports = import_statement(ws, file, fmt, dry_run, day, accept_duplicates)
     for report in reports:
         print_report(report, as_json)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from facturier.cli.common import DateOpt, app, console, load, run_date
+from facturier.cli.common import DateOpt, ReplayDateOpt, app, console, load, run_date
 from facturier.cli.exports import YearOpt, export_app
 from facturier.store.paths import WorkspacePaths
 
@@ -18,7 +18,8 @@ LanguageOpt = typer.Option(None, "--language", help="fr or en (default: fr for a
 
 
 @export_app.command("fec")
-def fec(ctx: typer.Context, year: int = YearOpt, out: Path | None = FecOutOpt) -> None:
+def fec(ctx: typer.Context, year: int = YearOpt, out: Path | None = FecOutOpt,
+        _date: str | None = ReplayDateOpt) -> None:
     """The FEC (art. A47 A-1 LPF) of a calendar year: sales and bank journals, for the accountant."""
     from facturier.ops.reports.exports import write_export
     from facturier.ops.reports.fec import build_fec
@@ -26,7 +27,7 @@ def fec(ctx: typer.Context, year: int = YearOpt, out: Path | None = FecOutOpt) -
     ws = load(ctx)
     result = build_fec(ws, year)
     path = out or WorkspacePaths(ws.root).exports / result.name
-    write_export(path, result.content)
+    write_export(path, result.content, ws.root)
     journals = ", ".join(f"{n} {code}" for code, n in result.entries.items())
     console.print(f"Wrote {result.lines} line(s) ({journals} entries) to {path}", markup=False, highlight=False)
     if result.left_out_batch:
@@ -49,5 +50,5 @@ def report(ctx: typer.Context, year: int = YearOpt, date: str | None = DateOpt,
              else default_report_date(year, run_date(None, ws.config.timezone)))
     content = build_html_report(ws, year, as_of, language)
     path = out or WorkspacePaths(ws.root).exports / f"report-{year:04d}.html"
-    write_export(path, content)
+    write_export(path, content, ws.root)
     console.print(f"Wrote the {year} report at {as_of} to {path}", markup=False, highlight=False)

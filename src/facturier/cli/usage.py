@@ -12,6 +12,7 @@ from facturier.cli.common import (
     DateOpt,
     FacturierTyper,
     JsonOpt,
+    ReplayDateOpt,
     app,
     check_free_text,
     load,
@@ -26,7 +27,7 @@ from facturier.core.text import printable
 
 usage_app = FacturierTyper(help="Usage records of metered lines: record, import, list.", no_args_is_help=True)
 app.add_typer(usage_app, name="usage")
-_MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
+_MONTH = re.compile(r"(19[0-9]{2}|2[0-9]{3})-(0[1-9]|1[0-2])")  # the supported dates: 1900 to 2999
 
 
 @usage_app.command("record")
@@ -55,6 +56,7 @@ def record(
 def import_file(
     ctx: typer.Context,
     file: Path = typer.Argument(..., help="CSV or JSONL file: client, metric, quantity, date, id[, key]."),
+    date: str | None = DateOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Import a usage file: validated whole first, rejected whole if any row is bad."""
@@ -62,7 +64,7 @@ def import_file(
     from facturier.ops.usage.rows import MAX_SHOWN
 
     ws = load(ctx)
-    result = import_usage(ws, file, today(ws.config.timezone))
+    result = import_usage(ws, file, writing_date(date, ws.config.timezone, preview=False))  # rows after it are refused
     if result.problems:
         for problem in result.problems[:MAX_SHOWN]:
             print(str(problem), file=sys.stderr)
@@ -80,6 +82,7 @@ def list_command(
     ctx: typer.Context,
     client: str | None = typer.Option(None, "--client", help="Only this client."),
     month: str | None = typer.Option(None, "--month", help="Only this month (YYYY-MM)."),
+    _date: str | None = ReplayDateOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Aggregated usage per client, month and metric, and the charges not invoiced yet."""
@@ -87,7 +90,7 @@ def list_command(
     from facturier.ops.usage.views import list_usage
 
     if month is not None and not _MONTH.fullmatch(month):
-        raise InputError(f"--month: {printable(month)!r} is not a month in the form YYYY-MM")
+        raise InputError(f"--month: {printable(month)!r} is not a month in the form YYYY-MM, from 1900-01 to 2999-12")
     ws = load(ctx)
     if client is not None and client not in ws.clients:
         raise InputError(f"--client: unknown client {printable(client)!r}")
@@ -111,5 +114,5 @@ def charge(
     from facturier.ops.usage.record import add_charge
 
     ws = load(ctx)
-    day = writing_date(date, ws.config.timezone)
+    day = writing_date(date, ws.config.timezone, preview=False)
     print_report(add_charge(ws, client, amount, description, day, vat_rate), as_json)

@@ -269,7 +269,10 @@ def _collect(root: Path, contents: dict[Path, bytes] | None = None) -> tuple[Wor
 
 
 def not_a_workspace_message(root: Path) -> str:
-    """The message for a directory without facturier.toml."""
+    """The message for a directory without facturier.toml (or with something else of that name)."""
+    if (root / CONFIG_FILE).is_dir() or (root / CONFIG_FILE).is_symlink():
+        return (f"{root / CONFIG_FILE} is a folder or a link to nothing, not the configuration file: "
+                f"replace it with the workspace's {CONFIG_FILE}")
     return (f"{root} is not a Facturier workspace (no {CONFIG_FILE}); "
             "create one with `facturier init DIR`")
 
@@ -287,9 +290,32 @@ def check_workspace_report(root: Path) -> tuple[list[str], list[str]]:
         from facturier.config.einvoicing import unset_platform_secrets
 
         warnings += unset_secrets(workspace.config)
+        warnings += never_emailed_warnings(workspace)
         warnings += [format_problem(*w) for w in unset_platform_secrets(workspace.config,
                                                                          dict(workspace.batch_clients))]
     return problems, warnings
+
+
+def never_emailed_warnings(workspace: Workspace) -> list[str]:
+    """A warning where an auto-send client's invoice day comes after [schedule] send_day: each
+    of its invoices is issued after the only day emails go out, so none is emailed by itself."""
+    schedule = workspace.config.schedule
+    late = [(client_id, client.invoice_day) for client_id, client in sorted(workspace.clients.items())
+            if client.active and client.mode == "live" and client.options.auto_send
+            and (client.invoice_day or schedule.invoice_day) > schedule.send_day]
+
+    def warning(where: str, key: str, day: int, who: str) -> str:
+        return format_problem(where, key, f"{day} is after [schedule] send_day ({schedule.send_day}), the only day "
+                                          f"invoice emails go out: {who} never emailed automatically, though "
+                                          f"options.auto_send = true; set it to {schedule.send_day} or before")
+
+    warnings = [warning(f"clients/{cid}.toml", "invoice_day", day, "this client's invoices are")
+                for cid, day in late if day is not None]
+    by_default = [cid for cid, day in late if day is None]
+    if by_default:
+        warnings.append(warning(CONFIG_FILE, "schedule.invoice_day", schedule.invoice_day,
+                                f"the invoices of {', '.join(by_default)} are"))
+    return warnings
 
 
 def unset_secrets(config: FacturierConfig) -> list[str]:

@@ -6,10 +6,11 @@ Users edit TOML, not Python: a problem names the file, the key as they would wri
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator
 from collections.abc import Set as AbstractSet
 from datetime import date, time
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
@@ -106,6 +107,45 @@ def misplaced_key_hint(loc: tuple[int | str, ...], model: type[BaseModel] | None
     return f"; {loc[-1]} is a top-level key: write it above the first [table] header"
 
 
+# Keys that hold a secret: never accepted in a file that may be committed (PRODUCT §1).
+_SECRET_WORDS = ("password", "secret", "token", "api_key", "apikey")
+
+
+def unknown_key_hint(loc: tuple[int | str, ...], model: type[BaseModel] | None) -> str:
+    """For an unknown key: where a secret goes instead, or the known key it looks like (a typo)."""
+    name = str(loc[-1]) if loc else ""
+    known = sorted(_keys_at(model, loc[:-1]))
+    secret_keys = [k for k in known if k.endswith(("_env", "_file")) and any(w in k for w in _SECRET_WORDS)]
+    if any(word in name.lower() for word in _SECRET_WORDS) and secret_keys:
+        return (f"; secrets are never written in the configuration: name an environment variable or a "
+                f"0600 file with {' or '.join(secret_keys)}")
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
+    return f"; did you mean {close[0]}?" if close else ""
+
+
+def _keys_at(model: type[BaseModel] | None, loc: tuple[int | str, ...]) -> set[str]:
+    """The keys the table at `loc` accepts (list indexes skipped), or none when unknown."""
+    for part in loc:
+        if model is None:
+            return set()
+        if isinstance(part, int):
+            continue
+        field = next((f for n, f in model.model_fields.items() if (f.alias or n) == part), None)
+        model = None if field is None else _model_in(field.annotation)
+    return set() if model is None else top_level_keys(model)
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The configuration model a field holds, through Optional, lists, tuples and Annotated."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
 def problems_from_error(
     file: str, exc: ValidationError, model: type[BaseModel] | None = None,
     reported: AbstractSet[str] = frozenset(),
@@ -122,7 +162,7 @@ def problems_from_error(
             continue
         message = describe_error(error)
         if error["type"] == "extra_forbidden":
-            message += misplaced_key_hint(loc, model)
+            message += misplaced_key_hint(loc, model) or unknown_key_hint(loc, model)
         problem = format_problem(file, key_path(loc), message)
         if problem not in problems:
             problems.append(problem)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from facturier.core.errors import FacturierError
 
@@ -96,3 +97,47 @@ def next_seq(state: SeriesState | None, issue_date: date, series: str) -> int:
             f"is dated {state.last_date}, and numbers must follow dates"
         )
     return state.last_seq + 1
+
+
+# Sequence values whose renderings cover every width a template can print (1 to 10 digits).
+_MAX_SAMPLED_CLIENTS = 50
+_SAMPLE_SEQS = (1, 9, *(10 ** k for k in range(1, 10)), *(10 ** k - 1 for k in range(2, 11)))
+
+
+@lru_cache(maxsize=64)  # a workspace's templates are compared pairwise: each compiled once
+def _pattern(template: str, clients: tuple[str, ...]) -> re.Pattern[str]:
+    """Every number `template` can give for these `{client}` values, as a regular expression."""
+    parts: list[str] = []
+    last = 0
+    for match in _PLACEHOLDER.finditer(template):
+        parts.append(re.escape(template[last:match.start()]))
+        name, width = match.group(1), match.group(2)
+        if name == "year":
+            parts.append("[0-9]{4}")
+        elif name == "month":
+            parts.append("(?:0[1-9]|1[0-2])")
+        elif name == "client":
+            parts.append("(?:" + "|".join(re.escape(c) for c in clients) + ")" if clients else "(?!)")
+        else:
+            parts.append(f"[0-9]{{{width or 1},}}")
+        last = match.end()
+    parts.append(re.escape(template[last:]))
+    return re.compile("".join(parts))
+
+
+def shared_number(a: str, a_clients: tuple[str, ...], b: str, b_clients: tuple[str, ...]) -> str | None:
+    """A number both templates can give (each with its own `{client}` values), or None.
+
+    Two sellers' series are separate counters, so such a number may be issued twice, once by
+    each, and a command given only the number cannot tell the two documents apart.
+    """
+    for first, first_clients, other, other_clients in ((a, a_clients, b, b_clients), (b, b_clients, a, a_clients)):
+        pattern = _pattern(other, other_clients)
+        # Each client's numbers against the other template; beyond a few hundred clients, a sample
+        # (check stays quick; the other direction still tries every client through the regex).
+        for client in first_clients[:_MAX_SAMPLED_CLIENTS] or ("",):
+            for seq in _SAMPLE_SEQS:
+                number = render_number(first, issue_date=date(2026, 11, 1), client=client, seq=seq, test=False)
+                if pattern.fullmatch(number):
+                    return number
+    return None

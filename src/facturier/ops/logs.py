@@ -39,11 +39,12 @@ def log_many(root: Path, lines: list[tuple[str, str | None]]) -> None:
             fh.write("".join(client_lines).encode())
 
 
-def purge_logs(root: Path, older_than_days: int) -> list[Path]:
-    """Delete *.log files under data/logs/ last modified more than N days ago."""
+def purge_logs(root: Path, older_than_days: int, now: float | None = None) -> list[Path]:
+    """Delete *.log files under data/logs/ last modified more than N days before `now`
+    (a POSIX timestamp; default: the current time)."""
     import time
 
-    cutoff = time.time() - older_than_days * 86400
+    cutoff = (time.time() if now is None else now) - older_than_days * 86400
     logs = WorkspacePaths(root).logs
     removed = []
     for path in sorted(logs.glob("*.log")) if logs.is_dir() else []:

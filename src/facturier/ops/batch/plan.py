@@ -24,6 +24,7 @@ from facturier.ops.batch.process import (
     FILE_COLUMNS,
     batch_context,
     batch_document,
+    inactive_inboxes,
     inbox_files,
     inbox_problem,
     late_rows_alert,
@@ -31,6 +32,7 @@ from facturier.ops.batch.process import (
     orphan_inboxes,
     process_client,
     selected_clients,
+    stray_inbox_files,
 )
 from facturier.ops.batch.rows import FileCheck, iter_rows
 from facturier.ops.issuing import DocumentDraft, numbered
@@ -126,6 +128,14 @@ def process_batches(ws: Workspace, run_date: date, client: str | None = None, dr
         shown = printable(name)
         report.alerts.append(Alert("warning", f"data/inbox_batch/{shown}/ holds CSV files but there is no "
                                               f"batch_clients/{shown}.toml: they are left untouched"))
+    for batch_id, count in inactive_inboxes(ws, client):
+        report.alerts.append(Alert("warning", f"data/inbox_batch/{batch_id}/ holds {count} CSV file(s) but "
+                                              f"batch_clients/{batch_id}.toml has active = false: they are left "
+                                              "untouched until the client is active again"))
+    for batch_id in clients:
+        for stray in stray_inbox_files(ws.root, batch_id):
+            report.alerts.append(Alert("warning", f"data/inbox_batch/{batch_id}/{printable(stray)} is not a .csv file: "
+                                                  "left untouched (batch reads only *.csv; save it as CSV UTF-8)"))
     if not report.rows and not report.alerts:
         report.notes.append("No CSV file waiting in the batch inboxes.")
     return report

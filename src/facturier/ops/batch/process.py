@@ -136,6 +136,17 @@ def inbox_files(root: Path, batch_id: str) -> list[Path]:
                   if p.suffix.lower() == ".csv" and (p.is_symlink() or not p.is_dir()))
 
 
+def stray_inbox_files(root: Path, batch_id: str) -> list[str]:
+    """Names of the inbox's entries that are not `*.csv` (an `.xlsx`, a `.txt`), which `batch`
+    never reads: said, not silently left. Folders (`rejected/`) and hidden names (an upload in
+    progress, `.DS_Store`) aside."""
+    folder = inbox_dir(root, batch_id)
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir()
+                  if p.suffix.lower() != ".csv" and not p.name.startswith(".") and not p.is_dir())
+
+
 def inbox_problem(path: Path) -> str | None:
     """Why an inbox entry is refused before anything reads it: its name or its kind."""
     if not is_utf8(path.name):
@@ -179,6 +190,13 @@ def selected_clients(ws: Workspace, client: str | None) -> list[str]:
             raise InputError(f"--client {client}: no batch_clients/{client}.toml (batch clients: {known})")
         return [client] if ws.batch_clients[client].active else []
     return [cid for cid, cfg in sorted(ws.batch_clients.items()) if cfg.active]
+
+
+def inactive_inboxes(ws: Workspace, client: str | None) -> list[tuple[str, int]]:
+    """(id, CSV count) of the inactive batch clients (or the one asked for) with files waiting."""
+    waiting = [(cid, len(inbox_files(ws.root, cid))) for cid, cfg in sorted(ws.batch_clients.items())
+               if not cfg.active and client in (None, cid)]
+    return [(cid, count) for cid, count in waiting if count]
 
 
 def orphan_inboxes(ws: Workspace) -> list[str]:

@@ -249,7 +249,7 @@ def _rows(name: str, stream: IO[str], header: list[str], delimiter: str, ctx: Ba
         check.rows += 1
         for problem in syntax:
             check.add(problem)
-        row = _check_record(name, line, header, fields, delimiter, ctx, check, seen)
+        row = _check_record(name, line, header, fields, delimiter, ctx, check, seen, floors)
         if syntax:
             continue
         if row is not None and _check_across_rows(name, row, ctx, seen, floors, check):
@@ -257,7 +257,8 @@ def _rows(name: str, stream: IO[str], header: list[str], delimiter: str, ctx: Ba
 
 
 def _check_record(name: str, line: int, header: list[str], fields: list[str], delimiter: str,
-                  ctx: BatchContext, check: FileCheck, seen: dict[str, int] | None = None) -> BatchRow | None:
+                  ctx: BatchContext, check: FileCheck, seen: dict[str, int] | None = None,
+                  floors: dict[str, date] | None = None) -> BatchRow | None:
     """One record's own problems, or its parsed row."""
     if not fields:
         check.add(Problem(name, line, "-", "blank line: remove it (every line after the header is an invoice)"))
@@ -282,6 +283,9 @@ def _check_record(name: str, line: int, header: list[str], fields: list[str], de
         if seen is not None and isinstance(reference, str):
             # An invalid row's reference is still checked and remembered: every problem is listed.
             _check_reference(name, line, reference, ctx, seen, check)
+        issue_date = parsed.get("issue_date")
+        if floors is not None and isinstance(issue_date, date):
+            _check_date_floor(name, line, issue_date, ctx, floors, check, keep=False)
         return None
     return BatchRow(line=line, **parsed)  # type: ignore[arg-type]
 
@@ -290,16 +294,25 @@ def _check_across_rows(name: str, row: BatchRow, ctx: BatchContext, seen: dict[s
                        floors: dict[str, date], check: FileCheck) -> bool:
     """References never twice; dates never back in a series (numbers follow dates, in file order)."""
     ok = _check_reference(name, row.line, row.reference, ctx, seen, check)
-    series = ctx.series_of(row.issue_date)
+    return _check_date_floor(name, row.line, row.issue_date, ctx, floors, check, keep=True) and ok
+
+
+def _check_date_floor(name: str, line: int, issue_date: date, ctx: BatchContext, floors: dict[str, date],
+                      check: FileCheck, keep: bool) -> bool:
+    """A date never before an earlier invoice of its series; `keep` raises the floor to it.
+
+    An invalid row is checked too (every problem is listed at once) but does not raise the
+    floor: its date may be the very typo, and later rows would then be flagged for it."""
+    series = ctx.series_of(issue_date)
     floor = floors.get(series)
-    if floor is not None and row.issue_date < floor:
-        check.add(Problem(name, row.line, "date", (
-            f"{row.issue_date} is before {floor}, the date of an earlier invoice of the same series "
+    if floor is not None and issue_date < floor:
+        check.add(Problem(name, line, "date", (
+            f"{issue_date} is before {floor}, the date of an earlier invoice of the same series "
             "(in the journal or above in this file): numbers follow dates, so sort the rows by date")))
-        ok = False
-    else:
-        floors[series] = row.issue_date
-    return ok
+        return False
+    if keep:
+        floors[series] = issue_date
+    return True
 
 
 def _check_reference(name: str, line: int, reference: str, ctx: BatchContext, seen: dict[str, int],

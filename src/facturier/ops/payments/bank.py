@@ -21,6 +21,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import re
+import stat
 import unicodedata
 from dataclasses import dataclass, replace
 from datetime import date
@@ -187,8 +188,12 @@ def match(ws: Workspace, plan: PaymentPlan, tx: BankTransaction) -> tuple[str, s
     """(client, invoice) this credit settles, or None when a human must decide."""
     candidates: dict[str, list[OpenInvoice]] = {}
     for client_id, client in sorted(ws.clients.items()):
-        if client.mode == "live" and (tx.currency is None or tx.currency == client.currency):
+        if client.mode != "live":
+            continue
+        if tx.currency is None or tx.currency == client.currency:
             candidates[client_id] = plan.open_invoices(client_id, client.currency, tx.date)
+        elif plan.account(client_id, tx.currency) is not None:  # invoices from before a change of currency
+            candidates[client_id] = plan.open_invoices(client_id, tx.currency, tx.date)
     for client_id, invoices in candidates.items():
         for inv in invoices:
             if mentions(tx.text, inv.number) and tx.amount <= inv.open_amount:
@@ -212,11 +217,13 @@ def import_statement(
     if bad:  # the name is journalled as the payments' source: a newline there would forge lines
         raise InputError(f"statement {printable(file.name)}: its name {describe_invisible(bad)}")
     try:
+        if not stat.S_ISREG(file.stat().st_mode):  # a FIFO or a device would block the read for ever
+            raise InputError(f"{file}: not a regular file (a pipe or a device): save the statement as a file")
         content = file.read_bytes()
     except OSError as exc:
         raise InputError(f"{file}: cannot read the statement: {exc.strerror}") from None
     try:
-        fmt = fmt or detect_format(content)
+        fmt = detect_format(content) if fmt is None else fmt  # an empty --format is refused, not detected
         transactions = parse_statement(content, fmt, ws.config.bank.csv)
         return [_import(ws, transactions, fmt, file.name, dry_run, today, accept_duplicates)]
     except InputError as exc:

@@ -6,6 +6,7 @@ by that batch client, who keeps its own receivables.
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
@@ -28,17 +29,21 @@ METHODS = ("transfer", "card", "cash", "cheque", "other")
 PAY_COLUMNS = ["client", "date", "currency", "amount", "invoice", "allocated", "unallocated"]
 
 
-def check_payment(ws: Workspace, client: str, amount: Decimal, currency: str, day: date, today: date) -> None:
-    """Refuse a payment no one could have received: unknown client, bad amount, future date."""
+def check_payment(ws: Workspace, client: str, amount: Decimal, currency: str, day: date, today: date,
+                  owed: AbstractSet[str] = frozenset()) -> None:
+    """Refuse a payment no one could have received: unknown client, bad amount, future date, a
+    currency that is neither the client's nor one of its invoices' (`owed`: after a change of
+    `currency`, the invoices issued before it are still paid in theirs)."""
     if client in ws.batch_clients:
         raise InputError(f"{client!r} is a batch client: its customers pay it directly, "
                          "so their payments are not recorded here")
     if client not in ws.clients:
-        raise InputError(f"unknown client {client!r}")
+        raise InputError(f"unknown client {client!r}: no clients/{client}.toml (a client that left keeps its "
+                         "file, with active = false, so that its invoices can still be paid)")
     cfg = ws.clients[client]
     if cfg.mode == "test":
         raise InputError(f"client {client!r} is in test mode: test invoices are never paid")
-    if currency != cfg.currency:
+    if currency != cfg.currency and currency not in owed:
         raise InputError(f"client {client!r} is invoiced in {cfg.currency}, not {currency}")
     if amount <= ZERO:
         raise InputError(f"the amount must be positive, not {amount}")
@@ -114,12 +119,20 @@ def record_payment(
     """Check, allocate and journal one payment, then refresh the client's views."""
     if method not in METHODS:
         raise InputError(f"--method must be one of {', '.join(METHODS)}, not {method!r}")
-    currency = currency or (ws.clients[client].currency if client in ws.clients else "")
-    check_payment(ws, client, amount, currency, day, today)
-    received = PaymentRecorded(client=client, date=day, amount=amount, currency=currency,
-                               method=method, reference=reference or "", source="manual",
-                               allocation=(), unallocated=ZERO)
+    if currency is not None and not currency:  # an empty --currency (an unset shell variable)
+        raise InputError("--currency: empty; leave the option out for the client's currency")
+    cfg = ws.clients.get(client)
+    # The client, the amount and the date before the lock; the currency once the ledger says
+    # which currencies the client's invoices are in.
+    check_payment(ws, client, amount, currency or (cfg.currency if cfg else ""), day, today, {currency or ""})
     with Ledger(ws.root) as ledger:
+        currency = currency or _default_currency(ws, ledger.state, client, invoice)
+        if cfg is not None and currency != cfg.currency:
+            owed = {account.currency for account in ledger.state.accounts.of_client(client, rows=False)}
+            check_payment(ws, client, amount, currency, day, today, owed)
+        received = PaymentRecorded(client=client, date=day, amount=amount, currency=currency,
+                                   method=method, reference=reference or "", source="manual",
+                                   allocation=(), unallocated=ZERO)
         if invoice is not None:
             check_named_invoice(ledger.state, invoice, client, currency)
         payment = allocated_from_state(ledger.state, received, invoice)
@@ -127,6 +140,14 @@ def record_payment(
         refresh_views(ws, ledger.state, {client}, PAYMENT_VIEWS)
     log(ws.root, f"payment {currency} {amount} on {day} ({method})", client)
     return payment_report(payment)
+
+
+def _default_currency(ws: Workspace, state: LedgerState, client: str, invoice: str | None) -> str:
+    """Without --currency: the named invoice's currency, else the client's ("" for no client)."""
+    doc = state.document(invoice) if invoice is not None else None
+    if doc is not None and doc.client == client and doc.seller == "issuer":
+        return doc.currency
+    return ws.clients[client].currency if client in ws.clients else ""
 
 
 def payment_report(payment: PaymentRecorded) -> Report:

@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from facturier.core.errors import InputError
 from facturier.core.text import spreadsheet_cell
 from facturier.store.files import atomic_write
 from facturier.store.journal import Entry
@@ -72,9 +73,29 @@ def default_export_path(root: Path, name: str, year: int, month: int | None, exc
     return WorkspacePaths(root).exports / f"{stem}.csv"
 
 
-def write_export(path: Path, content: bytes) -> None:
-    """Write an export file atomically and durably (temp file, fsync, rename), like every write."""
+# What `--out` may never replace: the workspace's configuration and what Facturier owns.
+_OWNED = ("data", "clients", "batch_clients", "templates", "downloads", "facturier.toml")
+
+
+def write_export(path: Path, content: bytes, root: Path) -> None:
+    """Write an export file atomically and durably (temp file, fsync, rename), like every write;
+    refused where it would replace a file of the workspace (`--out data/journal.jsonl`)."""
+    problem = out_path_problem(path, root)
+    if problem:
+        raise InputError(problem)
     atomic_write(path, content)
+
+
+def out_path_problem(path: Path, root: Path) -> str | None:
+    """Why an export may not be written at `path` (links followed), or None."""
+    target, workspace = path.resolve(), root.resolve()
+    for name in _OWNED:
+        owned = workspace / name
+        if target == owned or owned in target.parents:
+            where = f"the workspace's {name}" if target == owned else f"inside the workspace's {name}/"
+            return (f"--out {path}: that is {where}, which holds the journal, the documents or the "
+                    "configuration: an export never replaces a file there; write it elsewhere, e.g. in exports/")
+    return None
 
 
 RECEIPT_COLUMNS = [

@@ -21,7 +21,7 @@ def default_report_date(year: int, today: date) -> date:
 
 def report_language(ws: Workspace, language: str | None) -> str:
     """--language, else French for a French issuer and English otherwise."""
-    chosen = language or ("fr" if ws.config.issuer.country == "FR" else "en")
+    chosen = language if language is not None else ("fr" if ws.config.issuer.country == "FR" else "en")
     if chosen not in REPORT_LABELS:
         raise InputError(f"--language: {chosen!r} is not supported; use {' or '.join(REPORT_LABELS)}")
     return chosen

@@ -23,7 +23,7 @@ from facturier.core.errors import InputError
 from facturier.core.money import check_minor_unit
 from facturier.core.text import FileProblem as Problem
 from facturier.core.text import printable
-from facturier.ops.outcome import Report
+from facturier.ops.outcome import Alert, Report
 from facturier.ops.usage.rows import (
     MAX_FILE_BYTES,
     Meters,
@@ -69,7 +69,10 @@ def record_usage(ws: Workspace, client: str, metric: str, quantity: str, day: da
                  today: date, key: str | None = None) -> Report:
     """`usage record`: one record, checked like a file row; its id defaults to a fresh one."""
     meters = Meters.of(ws, today)
-    raw = (record_id or f"manual-{os.urandom(8).hex()}", client, metric, quantity, day.isoformat(), key)
+    # An empty --id (an unset shell variable) is refused like an empty id column, never replaced
+    # by a fresh one: the same record sent twice would then be counted twice.
+    fresh = f"manual-{os.urandom(8).hex()}"
+    raw = (fresh if record_id is None else record_id, client, metric, quantity, day.isoformat(), key)
     row, problems = check_record(raw, meters)
     if row is None:
         raise InputError("; ".join(f"{column}: {message}" for column, message in problems))
@@ -202,5 +205,21 @@ def add_charge(ws: Workspace, client: str, amount: str, description: str, day: d
     report = Report("Charge added", ["seq", "client", "amount", "currency", "description"])
     report.rows.append({"seq": entry["seq"], "client": client, "amount": str(value), "currency": config.currency,
                         "description": text})
-    report.notes.append(f"It goes on {client}'s next monthly invoice (see `facturier run --dry-run`), once.")
+    waiting = _charge_waits(config, client)
+    if waiting is None:
+        report.notes.append(f"It goes on {client}'s next monthly invoice (see `facturier run --dry-run`), once.")
+    else:
+        report.alerts.append(Alert("warning", waiting))
     return report
+
+
+def _charge_waits(config: Any, client: str) -> str | None:
+    """Why no live monthly invoice will carry the charge as things stand, or None."""
+    where = f"clients/{client}.toml"
+    if not config.active:
+        return (f"{client} is inactive (active = false in {where}): no monthly invoice is issued for it, so "
+                "the charge waits until the client is active again")
+    if config.mode == "test":
+        return (f"{client} is in test mode (mode = \"test\" in {where}): the charge goes on its next TEST- "
+                "invoice, which is never sent nor counted")
+    return None

@@ -316,6 +316,9 @@ def _csv_fields(name: str, text: str) -> Iterator[tuple[int, Raw | None, list[Pr
 
 
 def _header_problems(name: str, header: list[str]) -> list[Problem]:
+    if len(header) == 1 and ";" in header[0]:  # a spreadsheet's "CSV (;)": one clear problem, not seven
+        return [Problem(name, 1, "-", "the columns are separated by ';': a usage CSV separates them with ',' "
+                                      "(and writes decimals with '.'); save it as \"CSV UTF-8 (comma delimited)\"")]
     problems = []
     for column in header:
         if column not in USAGE_FIELDS:
