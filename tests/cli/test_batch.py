@@ -238,3 +238,18 @@ def test_killed_batch_resumes_with_nothing_twice_and_no_gap(ws: Path) -> None:
     assert len(list((ws / "data" / "invoices_batch").rglob("*.pdf"))) == n
     v = run_cli_process(ws, "verify")
     assert v.code == 0, v.text
+
+
+def test_a_batch_without_e_invoicing_does_not_load_the_transmit_module(tmp_path: Path) -> None:
+    # Its import (the platform's adapter, requests: ~40 ms) is for sellers whose mode is on.
+    ws = copy_demo(tmp_path / "ws")
+    drop(ws, "orders.csv", rows_csv(["T1", "T2"]))
+    probe = (
+        "import sys\nfrom facturier.cli.app import main\n"
+        f"sys.argv = ['facturier', '--workspace', {str(ws)!r}, 'batch', '--date', {DATE!r}]\n"
+        "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+        "print('transmit loaded:', 'facturier.ops.einvoicing.transmit' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=False)
+    assert out.returncode == 0, out.stderr
+    assert len(issued(ws)) == 2 and "transmit loaded: False" in out.stdout

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import typst
@@ -100,3 +101,44 @@ def test_a_long_hyphenated_word_still_breaks_at_its_hyphens(record: Record, rend
     text = pdf_text(renderer.render(record))
     assert "Abonnement-annuel-maintenance-serveurs-et-sauvegardes" in _unbroken(text)
     assert "sauvegarde\ns" not in text  # never cut inside a word part when a hyphen is there
+
+
+def test_a_long_word_with_a_quote_or_a_backslash_is_wrapped_on_a_sheet(record: Record, retotal: Any) -> None:
+    # A sheet skips the long-word rule when its JSON has no long run (templates/invoices.typ);
+    # a quote or a backslash, escaped in the JSON, must not hide a long word from that check.
+    record = {**record, "lines": record["lines"][:1], "mode": "live"}
+    retotal(record)
+    records = []
+    # Each side of the quote or backslash is shorter than a long word (25), the whole is not.
+    for i, name in enumerate(("X" * 24 + '"' + "X" * 24, "X" * 24 + "\\" + "X" * 24), start=1):
+        records.append({**record, "number": f"2026-000{i}", "buyer": {**record["buyer"], "name": name}})
+    for one in records:
+        pages = _pages_png("invoices.typ", "views", [build_view(one), build_view({**one, "number": "2026-0009"})])
+        assert len(pages) == 2 and not any(_ink_in_right_margin(png) for png in pages)
+
+
+def test_a_sheet_without_long_words_renders_as_with_the_long_word_rule(record: Record, retotal: Any,
+                                                                       tmp_path: Any) -> None:
+    # Skipping the rule where it matches nothing changes no byte of the documents.
+    record = {**record, "lines": record["lines"][:1]}
+    retotal(record)
+    views = [build_view({**record, "number": f"2026-000{i}"}) for i in (1, 2, 3)]
+    for view in views:
+        view["payment"] = None
+    for name in ("invoice.typ", "invoices.typ", "qr-slot.png"):
+        (tmp_path / name).write_bytes((BUNDLED_TEMPLATES / name).read_bytes())
+    forced = tmp_path / "invoices.typ"
+    forced.write_text(forced.read_text(encoding="utf-8").replace("long-words: long-words", "long-words: true"),
+                      encoding="utf-8")
+    payload = json.dumps(views)
+    assert "long-words: true" in forced.read_text(encoding="utf-8")
+
+    def compiled(folder: Any) -> bytes:
+        compiler = typst.Compiler(folder / "invoices.typ", root=folder,
+                                  font_paths=typst.Fonts(include_system_fonts=False), ignore_system_fonts=True)
+        pdf = compiler.compile(format="pdf", sys_inputs={"views": payload}, pdf_standards=["a-3b"],
+                               timestamp=datetime(2026, 11, 3, tzinfo=UTC))  # not the clock: same bytes
+        assert isinstance(pdf, bytes)
+        return pdf
+
+    assert compiled(BUNDLED_TEMPLATES) == compiled(tmp_path)

@@ -266,3 +266,22 @@ def test_a_sheet_whose_metadata_cannot_be_rewritten_is_not_split(record: Record)
     sheet = PdfRenderer().render(record)  # one page titled "Facture 2026-0001"
     assert split_compiled(sheet, [("Facture 2026-0001", "fr")]) is not None
     assert split_compiled(sheet, [("Facture autre", "fr")]) is None
+
+
+def test_each_pdf_of_a_sheet_holds_its_own_document_and_nothing_of_the_others(record: Record) -> None:
+    # The splitter reuses one output for the documents of a sheet: what an earlier document
+    # had (its page, XMP, Factur-X XML, QR code) must not be written into the next one's file.
+    records = [{**record, "number": f"2026-{i:04d}", "total_incl_vat": record["total_incl_vat"]} for i in (1, 2, 3)]
+    pdfs = PdfRenderer().render_many(records)
+    counts = []
+    for pdf, rec in zip(pdfs, records, strict=True):
+        with pikepdf.open(io.BytesIO(pdf)) as doc:
+            counts.append(len(doc.objects))
+            texts = b"".join(obj.read_bytes() for obj in doc.objects if isinstance(obj, pikepdf.Stream)
+                             and obj.get("/Subtype") != pikepdf.Name.Image)
+            texts += b"".join(str(v).encode() for v in doc.docinfo.values())
+            assert rec["number"].encode() in texts
+            assert not [o["number"] for o in records if o is not rec and o["number"].encode() in texts]
+            [attachment] = doc.attachments.values()
+            assert f"<ram:ID>{rec['number']}</ram:ID>".encode() in attachment.get_file().read_bytes()
+    assert len(set(counts)) == 1  # the same objects in each file, none left over from another

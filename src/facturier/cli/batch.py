@@ -15,6 +15,7 @@ from facturier.cli.common import (
     progress_bar,
     writing_date,
 )
+from facturier.ops.outcome import Report
 
 
 @app.command()
@@ -37,6 +38,11 @@ def batch(
     day = writing_date(date, ws.config.timezone, dry_run)
     with progress_bar(sys.stdout.isatty() and not as_json and not dry_run) as progress:
         report = process_batches(ws, day, client, dry_run, progress)
-    from facturier.ops.einvoicing.transmit import after_issuing
+    from facturier.ops.einvoicing.accounts import transmitting_accounts
 
-    finish(ws, [report, *([] if dry_run else after_issuing(ws, day))], day, dry_run, as_json)
+    after: list[Report] = []
+    if not dry_run and transmitting_accounts(ws):  # the transmit module (42 ms) only when it transmits
+        from facturier.ops.einvoicing.transmit import after_issuing
+
+        after = after_issuing(ws, day)
+    finish(ws, [report, *after], day, dry_run, as_json)

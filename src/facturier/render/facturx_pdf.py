@@ -56,14 +56,28 @@ def pdf_date(when: datetime) -> pikepdf.String:
 def _embedded_file(pdf: pikepdf.Pdf, xml: bytes, when: datetime) -> pikepdf.Stream:
     """The /EmbeddedFile stream of the XML, Flate-compressed, with its MIME type and /Params."""
     stream = pikepdf.Stream(pdf, b"")
-    stream.write(zlib.compress(xml, 1), filter=pikepdf.Name.FlateDecode)
     stream.Type = pikepdf.Name.EmbeddedFile
     stream.Subtype = pikepdf.Name("/text/xml")  # written /text#2Fxml
+    _fill_embedded_file(stream, xml, when)
+    return stream
+
+
+def _fill_embedded_file(stream: pikepdf.Stream, xml: bytes, when: datetime) -> None:
+    """The XML, Flate-compressed, and its /Params (size, dates, MD5 checksum) into the stream."""
+    stream.write(zlib.compress(xml, 1), filter=pikepdf.Name.FlateDecode)
     stream.Params = pikepdf.Dictionary(
         Size=len(xml), CreationDate=pdf_date(when), ModDate=pdf_date(when),
         CheckSum=pikepdf.String(hashlib.md5(xml).digest()),
     )
-    return stream
+
+
+def _attached_file(pdf: pikepdf.Pdf) -> pikepdf.Stream | None:
+    """The factur-x.xml stream already attached to the PDF (an output the splitter reuses), if any."""
+    af = pdf.Root.get("/AF")
+    if not isinstance(af, pikepdf.Array) or len(af) != 1 or str(af[0].get("/F", "")) != FILENAME:
+        return None
+    stream = af[0].EF.F
+    return stream if isinstance(stream, pikepdf.Stream) else None
 
 
 def _filespec(pdf: pikepdf.Pdf, xml: bytes, when: datetime) -> pikepdf.Object:
@@ -146,13 +160,19 @@ def embed_facturx(pdf: pikepdf.Pdf, xml: bytes, when: datetime, xmp: bool = True
 
     `xmp=False` leaves the XMP alone: the sheet splitter merges fx into the sheet's XMP
     once for all its documents (`merge_fx_xmp` on each would parse and rewrite it again).
+    In the output the splitter reuses for the documents of a sheet, the attachment made for
+    the first one takes each next one's XML and /Params (the same objects, none to make).
     """
-    filespec = _filespec(pdf, xml, when)
-    pdf.Root.AF = pikepdf.Array([filespec])
-    names = pdf.Root.get("/Names")
-    if names is None:
-        names = pdf.Root.Names = pikepdf.Dictionary()
-    names.EmbeddedFiles = pikepdf.Dictionary(Names=pikepdf.Array([pikepdf.String(FILENAME), filespec]))
+    attached = _attached_file(pdf)
+    if attached is not None:  # the previous document's, in the output the sheet splitter reuses
+        _fill_embedded_file(attached, xml, when)
+    else:
+        filespec = _filespec(pdf, xml, when)
+        pdf.Root.AF = pikepdf.Array([filespec])
+        names = pdf.Root.get("/Names")
+        if names is None:
+            names = pdf.Root.Names = pikepdf.Dictionary()
+        names.EmbeddedFiles = pikepdf.Dictionary(Names=pikepdf.Array([pikepdf.String(FILENAME), filespec]))
     if xmp:
         merged = merge_fx_xmp(pdf.Root.Metadata.read_bytes())
         pdf.Root.Metadata = pdf.make_stream(merged, Type=pikepdf.Name.Metadata, Subtype=pikepdf.Name.XML)
