@@ -179,6 +179,21 @@ def head_problem(head: Head | None, seq: int, hash_: str) -> str | None:
     return f"the journal's entry {seq} has hash {hash_[:16]}..., not the one its head record names"
 
 
+def stray_tail_problem(head: Head | None) -> str | None:
+    """Why bytes after the last complete line are not a commit cut short, or None when they may be.
+
+    A commit writes the head record naming its entries as pending before it appends them, so a
+    process killed while appending leaves a pending head beside the torn line. Without one (and
+    with a head record at all: a workspace from before it keeps the old tolerance), those bytes
+    were written or cut outside Facturier: a last entry truncated, or garbage appended.
+    """
+    if head is None or head.pending:
+        return None
+    return (f"the last line is incomplete but no commit was in progress (the head record names entry "
+            f"{head.seq} and nothing pending): the journal was truncated, or bytes were appended to it, "
+            "outside Facturier")
+
+
 def complete_end(path: Path) -> int:
     """Byte offset after the last complete line (a torn last line was never committed)."""
     try:
@@ -283,6 +298,9 @@ class Journal:
         end = complete_end(self.path)
         if end == self.path.stat().st_size:
             return
+        problem = stray_tail_problem(read_head(self.head_file))
+        if problem:
+            raise IntegrityError(f"{self.path}: {problem}; run 'facturier verify'. Nothing was written.")
         with open_update(self.path) as fh:
             fh.truncate(end)
             fh.flush()

@@ -20,6 +20,7 @@ from facturier.store.state.schema import (
     TABLES,
     Stamp,
     StateError,
+    check_tables,
     connect,
     read_stamp,
     reset_tables,
@@ -32,15 +33,20 @@ def state_path(journal: Path) -> Path:
 
 
 def _regular_or_absent(path: Path) -> bool:
-    """Whether `path` is a regular file (False when absent); anything else is refused at once:
-    a FIFO would block every command, a link could point anywhere."""
-    try:
-        mode = os.lstat(path).st_mode
-    except FileNotFoundError:
-        return False
-    if not stat.S_ISREG(mode):
-        raise IntegrityError(f"{path} is not a regular file; remove it (the state is rebuilt from the journal)")
-    return True
+    """Whether `path` is a regular file (False when absent); anything else there, or at its
+    `-wal` and `-shm` files, which SQLite opens by name, is refused at once: a FIFO would block
+    every command, a link could point anywhere (SQLite would write through it)."""
+    found = False
+    for suffix in ("", "-wal", "-shm"):
+        try:
+            mode = os.lstat(f"{path}{suffix}").st_mode
+        except FileNotFoundError:
+            continue
+        if not stat.S_ISREG(mode):
+            raise IntegrityError(f"{path}{suffix} is not a regular file; remove it (the state is rebuilt from the "
+                                 "journal)")
+        found = found or not suffix
+    return found
 
 
 def _drop_files(path: Path) -> None:
@@ -175,11 +181,14 @@ def open_db(journal: Path, end: int, notice: Callable[[str], None], dry_run: boo
     deleted: this command builds its state in memory."""
     path = state_path(journal)
     old = journal.parent / "state"
-    if old.is_dir() and not dry_run:
+    moved = old.is_dir() and not dry_run
+    if moved:
         shutil.rmtree(old, ignore_errors=True)
         notice("the ledger state moved to data/state.sqlite; the old data/state/ folder was removed "
                "(it is rebuilt from the journal, nothing of it was read)")
     exists = _regular_or_absent(path)
+    if not exists and end and not fresh and not moved and journal.parent.is_dir():
+        notice("data/state.sqlite is missing; building it from the journal")
     try:
         db, durable = _connection(path, exists, dry_run, journal.parent.is_dir())
     except sqlite3.OperationalError as exc:
@@ -193,6 +202,7 @@ def open_db(journal: Path, end: int, notice: Callable[[str], None], dry_run: boo
         stamp, prefix = state.begin(), read_stamp(db)[1]
         if fresh:
             raise StateError("rebuilt on request")
+        check_tables(db)
         state._prefix = _matches(journal, stamp, prefix, end)
     except sqlite3.OperationalError as exc:
         db.close()
