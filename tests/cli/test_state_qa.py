@@ -292,3 +292,23 @@ def test_a_command_killed_at_random_instants_leaves_nothing_to_repair(busy: Path
     drafted = [e["number"] for e in entries if e["type"] == "reminder.drafted"]
     assert len(drafted) == len(set(drafted))
     assert len({e["hash"] for e in entries}) == len(entries)
+
+
+def test_the_state_a_killed_verify_rebuilt_is_removed_by_the_next_one(busy: Path) -> None:
+    """`verify` rebuilds the state in a temporary folder, as large as the state file; one killed
+    left it behind for good (a folder per killed run). It is named after its process now, and
+    the next `verify` removes those whose process is gone; a live one's is left alone."""
+    import tempfile
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    folders = [Path(tempfile.gettempdir()) / f"facturier-verify-{pid}-qa" for pid in (dead.pid, os.getpid())]
+    for folder in folders:
+        folder.mkdir()
+        (folder / "state.sqlite").write_bytes(b"\0" * 4096)
+    try:
+        assert run_cli(busy, "verify").code == 0
+        assert [folder.exists() for folder in folders] == [False, True]
+    finally:
+        for folder in folders:
+            shutil.rmtree(folder, ignore_errors=True)

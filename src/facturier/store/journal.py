@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dc_field
@@ -25,6 +24,7 @@ from facturier.store import notices
 from facturier.store.events import ISSUED_TYPES, Event
 from facturier.store.files import atomic_write, open_append, open_update, sha256_bytes
 from facturier.store.state import LedgerState, open_db, quiet_gc, rebuilt_in, table_differences
+from facturier.store.state.opening import verify_folder
 
 GENESIS = "0" * 64
 RESERVED = frozenset({"seq", "at", "type", "prev", "hash"})
@@ -254,7 +254,7 @@ def state_problems(path: Path, notice: Callable[[str], None] | None = None) -> l
     """
     saved = open_state(path, notice)
     try:
-        with tempfile.TemporaryDirectory(prefix="facturier-verify-") as folder:
+        with verify_folder() as folder:
             fresh = rebuilt_in(path, Path(folder) / "state.sqlite")
             try:
                 with quiet_gc():

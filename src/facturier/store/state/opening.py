@@ -124,11 +124,11 @@ def _snapshot(path: Path) -> sqlite3.Connection | None:
     return db
 
 
-def _drop_orphan_copies() -> None:
-    """Remove the private copies of dry runs that were killed (their process is gone): a copy is
-    as large as the state file."""
-    for folder in Path(tempfile.gettempdir()).glob(f"{PRIVATE_PREFIX}*-*"):
-        pid = folder.name.removeprefix(PRIVATE_PREFIX).split("-", 1)[0]
+def _drop_orphan_copies(prefix: str = PRIVATE_PREFIX) -> None:
+    """Remove the private copies of dry runs (or, with VERIFY_PREFIX, the states `verify` rebuilds)
+    whose process was killed (it is gone): a copy is as large as the state file."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{prefix}*-*"):
+        pid = folder.name.removeprefix(prefix).split("-", 1)[0]
         if not pid.isdigit():
             continue
         try:
@@ -228,6 +228,17 @@ def _emptied(journal: Path, state: LedgerState, path: Path, dry_run: bool, durab
         if not dry_run:
             _drop_files(path)
         return _empty(journal, _memory() if dry_run else connect(path), durable)
+
+
+# The folder of the state `verify` rebuilds to compare (`verify_folder`), named after its process.
+VERIFY_PREFIX = "facturier-verify-"
+
+
+def verify_folder() -> tempfile.TemporaryDirectory[str]:
+    """A temporary folder for the state `verify` rebuilds, outside the workspace; those of
+    verifications killed before they removed theirs are removed first."""
+    _drop_orphan_copies(VERIFY_PREFIX)
+    return tempfile.TemporaryDirectory(prefix=f"{VERIFY_PREFIX}{os.getpid()}-")
 
 
 def rebuilt_in(journal: Path, path: Path) -> LedgerState:
