@@ -7,6 +7,7 @@ real SMTP server. Every command answers, refuses with an `Error:` line, or rebui
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
@@ -312,3 +313,26 @@ def test_the_state_a_killed_verify_rebuilt_is_removed_by_the_next_one(busy: Path
     finally:
         for folder in folders:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.parametrize("edit", ["cr", "space", "keys"])
+def test_a_line_rewritten_in_another_form_is_a_changed_byte_named_by_line(busy: Path, edit: str) -> None:
+    """The same entry in other bytes (an editor's CR, a space, keys reordered) kept its hash, so
+    every command and `verify` accepted it: a changed byte of the journal nothing reported."""
+    path = busy / "data" / "journal.jsonl"
+    data = path.read_bytes()
+    lines = data.splitlines(keepends=True)
+    index = {"cr": 2, "space": len(lines) - 1, "keys": len(lines) // 2}[edit]
+    entry = json.loads(lines[index])
+    lines[index] = {"cr": lines[index][:-1] + b"\r\n", "space": lines[index][:-2] + b"} \n",
+                    "keys": json.dumps(dict(reversed(entry.items())), ensure_ascii=False,
+                                       separators=(",", ":")).encode() + b"\n"}[edit]
+    path.write_bytes(b"".join(lines))
+    for args in (("pay", "acme", "1.00", "--date", "2026-11-21"), ("balances",)):
+        r = run_cli(busy, *args)
+        assert r.code == 1 and "Traceback" not in r.text, r.text
+        assert f"line {index + 1}: bytes differ from the ones Facturier wrote" in r.err, r.err
+    v = run_cli(busy, "verify")
+    assert v.code == 1 and f"data/journal.jsonl: line {index + 1}: bytes differ" in v.out, v.text
+    path.write_bytes(data)
+    assert run_cli(busy, "verify").code == 0

@@ -60,31 +60,47 @@ def check_chain(path: Path) -> tuple[list[Entry], list[ChainProblem]]:
     return entries, problems
 
 
-def line_hash_ok(raw: bytes, entry: Entry) -> bool:
-    """Whether the entry's `hash` is the SHA-256 of its content without `hash`.
+HASH_MISMATCH = "hash does not match the entry's content"
+NOT_AS_WRITTEN = ("bytes differ from the ones Facturier wrote (the same entry in another form: spaces, line "
+                  "ending or key order changed outside Facturier)")
+
+
+def line_problem(raw: bytes, entry: Entry) -> str | None:
+    """None when the entry's `hash` is the SHA-256 of its content without `hash` and the line
+    is the bytes Facturier writes for it; else what is wrong (`HASH_MISMATCH`, `NOT_AS_WRITTEN`).
 
     Fast path: a line written by Facturier is the canonical JSON of its entry, keys sorted,
     and `hash` is never the last key, so removing `"hash":"<h>",` from the raw line gives
     the canonical bytes of the entry without it (no re-serialisation). A line that is not
-    in that form (edited by hand, say) is checked the slow way, so nothing written so far
-    is refused.
+    in that form is checked the slow way: a right hash in another form (a space, a CR
+    added by an editor) changes no fact but is a changed byte all the same.
     """
     stored = entry.get("hash")
     if isinstance(stored, str):
         segment = b'"hash":"' + stored.encode() + b'",'
         if hashlib.sha256(raw.rstrip(b"\n").replace(segment, b"", 1)).hexdigest() == stored:
-            return True
-    return bool(stored == entry_hash(entry))
+            return None
+    if stored != entry_hash(entry):
+        return HASH_MISMATCH
+    return None if raw == canonical(entry) + b"\n" else NOT_AS_WRITTEN
+
+
+def line_hash_ok(raw: bytes, entry: Entry) -> bool:
+    """Whether the entry's `hash` is the SHA-256 of its content without `hash` (whatever the
+    line's form: `check_chain` for tests and tools)."""
+    return line_problem(raw, entry) != HASH_MISMATCH
 
 
 EntrySink = Callable[[Entry, int, int], object]
 
 
-def scan_chain(path: Path, sink: EntrySink, start: int = 0, seq: int = 0, prev: str = GENESIS) -> list[ChainProblem]:
+def scan_chain(path: Path, sink: EntrySink, start: int = 0, seq: int = 0, prev: str = GENESIS,
+               strict: bool = False) -> list[ChainProblem]:
     """Check every complete line from byte `start` (entry `seq` + 1 follows hash `prev`).
 
     Each entry is handed to `sink(entry, offset, length)`; returns every problem found. An
-    incomplete last line is reported as such (an interrupted write, never committed).
+    incomplete last line is reported as such (an interrupted write, never committed). With
+    `strict` (every command), a line must also be the exact bytes Facturier wrote.
     """
     problems: list[ChainProblem] = []
     if not path.exists():
@@ -111,8 +127,9 @@ def scan_chain(path: Path, sink: EntrySink, start: int = 0, seq: int = 0, prev: 
                 problems.append(ChainProblem(number, f"seq is {entry.get('seq')!r}, expected {number}"))
             if entry.get("prev") != prev:
                 problems.append(ChainProblem(number, "prev does not match the previous entry's hash"))
-            if not line_hash_ok(raw, entry):
-                problems.append(ChainProblem(number, "hash does not match the entry's content"))
+            problem = line_problem(raw, entry)
+            if problem == HASH_MISMATCH or (problem and strict):
+                problems.append(ChainProblem(number, problem))
             prev = str(entry.get("hash"))
             sink(entry, offset, length)
             offset += length
@@ -229,7 +246,8 @@ def open_state(path: Path, notice: Callable[[str], None] | None = None, dry_run:
     try:
         start = state.position
         with quiet_gc():
-            problems = scan_chain(path, state.apply, start.offset, start.seq, start.hash if start.seq else GENESIS)
+            problems = scan_chain(path, state.apply, start.offset, start.seq, start.hash if start.seq else GENESIS,
+                                  strict=True)
         real = [p for p in problems if "incomplete last line" not in p.message]
         if real:
             raise IntegrityError(f"{path}: line {real[0].line}: {real[0].message}; run 'facturier verify' "
@@ -434,8 +452,9 @@ def _check_span(path: str, start: int, end: int, base: int | None, expect: str |
             span.first_prev = str(entry.get("prev"))
         elif entry.get("prev") != prev:
             span.problems.append(ChainProblem(number, "prev does not match the previous entry's hash"))
-        if not line_hash_ok(raw, entry):
-            span.problems.append(ChainProblem(number, "hash does not match the entry's content"))
+        problem = line_problem(raw, entry)
+        if problem:
+            span.problems.append(ChainProblem(number, problem))
         prev = str(entry.get("hash"))
         if expect and prev.startswith(expect):
             span.expected_seq = number
@@ -536,6 +555,6 @@ def _stitch(spans: list[ChainSpan]) -> ChainSpan:
         if span.lines:
             prev = whole.last_hash = span.last_hash
     # In the order `scan_chain` reports a line's problems: seq, then prev, then hash.
-    rank = {"seq": 0, "prev": 1, "hash": 2}
+    rank = {"seq": 0, "prev": 1, "hash": 2, "bytes": 2}
     whole.problems.sort(key=lambda p: (p.line, rank.get(p.message.split(" ", 1)[0], 0)))
     return whole
