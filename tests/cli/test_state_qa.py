@@ -336,3 +336,27 @@ def test_a_line_rewritten_in_another_form_is_a_changed_byte_named_by_line(busy: 
     assert v.code == 1 and f"data/journal.jsonl: line {index + 1}: bytes differ" in v.out, v.text
     path.write_bytes(data)
     assert run_cli(busy, "verify").code == 0
+
+
+def test_a_state_file_that_refuses_writes_is_left_alone_and_the_commands_work(busy: Path) -> None:
+    """An immutable state file (`chattr +i`: read-only even for root) opens, then refuses the
+    first write: every command crashed (`attempt to write a readonly database`). As when it
+    cannot be opened, it is left alone and each command builds its state in memory."""
+    path = state_file(busy)
+    for suffix in ("-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    expected = answers(busy)
+    before = path.read_bytes()
+    if subprocess.run(["chattr", "+i", str(path)], capture_output=True, check=False).returncode:
+        pytest.skip("chattr +i is not available here (root on a file system with attributes)")
+    try:
+        for args in (("balances",), ("pay", "acme", "1.00", "--date", "2026-11-21"), ("verify",),
+                     ("run", "--date", "2026-12-15", "--dry-run")):
+            r = run_cli(busy, *args)
+            assert r.code == 0 and "Traceback" not in r.text, (args, r.text)
+            assert "cannot be used now (attempt to write a readonly database)" in r.err, r.err
+        assert path.read_bytes() == before
+    finally:
+        subprocess.run(["chattr", "-i", str(path)], check=False)
+    assert '"paid": "101.00"' in answers(busy)[0] and '"paid": "100.00"' in expected[0]  # caught up
+    assert run_cli(busy, "verify").code == 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dc_field
@@ -24,7 +25,7 @@ from facturier.store import notices
 from facturier.store.events import ISSUED_TYPES, Event
 from facturier.store.files import atomic_write, open_append, open_update, sha256_bytes
 from facturier.store.state import LedgerState, open_db, quiet_gc, rebuilt_in, table_differences
-from facturier.store.state.opening import verify_folder
+from facturier.store.state.opening import in_memory, verify_folder
 
 GENESIS = "0" * 64
 RESERVED = frozenset({"seq", "at", "type", "prev", "hash"})
@@ -243,6 +244,21 @@ def open_state(path: Path, notice: Callable[[str], None] | None = None, dry_run:
     """
     say = notice or notices.notice
     state = open_db(path, complete_end(path), say, dry_run, fresh)
+    on_disk = state.on_disk()
+    try:
+        return _caught_up(path, state)
+    except sqlite3.OperationalError as exc:
+        # The file opened but refuses its first write (read-only or immutable, a full disk, locked
+        # past the wait): as when it cannot be opened, it is left as it is and this command builds
+        # its state in memory.
+        if not on_disk:
+            raise
+        return _caught_up(path, in_memory(path, say, exc))
+
+
+def _caught_up(path: Path, state: LedgerState) -> LedgerState:
+    """`state` with every entry after its stamp chain-checked and applied, committed; closed
+    when that fails."""
     try:
         start = state.position
         with quiet_gc():

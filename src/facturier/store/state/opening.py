@@ -151,6 +151,11 @@ def _in_memory(journal: Path, notice: Callable[[str], None], why: BaseException)
     return _empty(journal, _memory())
 
 
+def in_memory(journal: Path, notice: Callable[[str], None], why: BaseException) -> LedgerState:
+    """A state built in memory for this command, the file left as it is (see `_in_memory`)."""
+    return _in_memory(journal, notice, why)
+
+
 def _empty(journal: Path, db: sqlite3.Connection, durable: bool = True) -> LedgerState:
     """A state with every table empty, at the journal's beginning, in its write transaction."""
     if not db.in_transaction:
