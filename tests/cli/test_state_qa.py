@@ -360,3 +360,22 @@ def test_a_state_file_that_refuses_writes_is_left_alone_and_the_commands_work(bu
         subprocess.run(["chattr", "-i", str(path)], check=False)
     assert '"paid": "101.00"' in answers(busy)[0] and '"paid": "100.00"' in expected[0]  # caught up
     assert run_cli(busy, "verify").code == 0
+
+
+def test_a_damaged_page_met_while_catching_up_is_rebuilt_with_a_note(busy: Path, tmp_path: Path) -> None:
+    """A state behind the journal whose pages the catch-up writes are damaged: rebuilt from the
+    journal with a note, where the command stopped on the damage."""
+    behind = tmp_path / "behind.sqlite"
+    shutil.copy(state_file(busy), behind)
+    assert run_cli(busy, "pay", "acme", "5.00", "--date", "2026-11-21").code == 0
+    expected = answers(busy)
+    for suffix in ("-wal", "-shm"):
+        Path(f"{state_file(busy)}{suffix}").unlink(missing_ok=True)
+    shutil.copy(behind, state_file(busy))
+    damage_table(busy, "payments")
+    r = run_cli(busy, "balances", "--date", "2026-12-31", "--json")
+    assert r.code == 0 and "Traceback" not in r.text, r.text
+    assert "not used (database disk image is malformed); rebuilding it" in r.err
+    assert r.out == expected[0]
+    assert answers(busy) == expected
+    assert run_cli(busy, "verify").code == 0

@@ -254,6 +254,11 @@ def open_state(path: Path, notice: Callable[[str], None] | None = None, dry_run:
         if not on_disk:
             raise
         return _caught_up(path, in_memory(path, say, exc))
+    except sqlite3.DatabaseError as exc:  # a damaged page met while catching up: rebuilt, never used
+        if not on_disk or fresh:
+            raise
+        say(f"state file data/state.sqlite not used ({exc}); rebuilding it from the journal")
+        return _caught_up(path, open_db(path, complete_end(path), say, dry_run, fresh=True))
 
 
 def _caught_up(path: Path, state: LedgerState) -> LedgerState:
