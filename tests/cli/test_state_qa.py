@@ -379,3 +379,17 @@ def test_a_damaged_page_met_while_catching_up_is_rebuilt_with_a_note(busy: Path,
     assert r.out == expected[0]
     assert answers(busy) == expected
     assert run_cli(busy, "verify").code == 0
+
+
+def test_an_old_state_folder_behind_a_link_is_unlinked_once_its_target_left_alone(busy: Path, tmp_path: Path) -> None:
+    """data/state/ of an earlier version as a link to a folder: `rmtree` refused it silently, so
+    every command said the folder was removed, and it stayed."""
+    target = tmp_path / "elsewhere"
+    target.mkdir()
+    (target / "accounts.pickle").write_bytes(b"cos\nsystem\n(S'touch " + str(tmp_path / "pwned").encode() + b"'\ntR.")
+    (busy / "data" / "state").symlink_to(target)
+    first = run_cli(busy, "balances")
+    assert first.code == 0 and "the old data/state/ folder was removed" in first.err, first.text
+    assert not (busy / "data" / "state").is_symlink() and (target / "accounts.pickle").exists()
+    assert not (tmp_path / "pwned").exists()
+    assert "note:" not in run_cli(busy, "balances").err

@@ -176,6 +176,23 @@ def _connection(path: Path, exists: bool, dry_run: bool, data_dir: bool) -> tupl
     return connect(path), True
 
 
+def _drop_old_state(old: Path, notice: Callable[[str], None]) -> None:
+    """Remove the data/state/ folder of an earlier version (never read); a link there is removed,
+    never followed (its target is left alone), and a folder that cannot be removed is said so,
+    not claimed removed."""
+    try:
+        if old.is_symlink():
+            old.unlink()
+        else:
+            shutil.rmtree(old)
+    except OSError as exc:
+        notice(f"the ledger state moved to data/state.sqlite; the old data/state/ folder could not be removed "
+               f"({exc.strerror or exc}): remove it (nothing of it is read)")
+        return
+    notice("the ledger state moved to data/state.sqlite; the old data/state/ folder was removed "
+           "(it is rebuilt from the journal, nothing of it was read)")
+
+
 def open_db(journal: Path, end: int, notice: Callable[[str], None], dry_run: bool = False,
             fresh: bool = False) -> LedgerState:
     """The state of `journal` (whose complete lines end at byte `end`), in a write transaction
@@ -188,9 +205,7 @@ def open_db(journal: Path, end: int, notice: Callable[[str], None], dry_run: boo
     old = journal.parent / "state"
     moved = old.is_dir() and not dry_run
     if moved:
-        shutil.rmtree(old, ignore_errors=True)
-        notice("the ledger state moved to data/state.sqlite; the old data/state/ folder was removed "
-               "(it is rebuilt from the journal, nothing of it was read)")
+        _drop_old_state(old, notice)
     exists = _regular_or_absent(path)
     if not exists and end and not fresh and not moved and journal.parent.is_dir():
         notice("data/state.sqlite is missing; building it from the journal")
