@@ -73,7 +73,7 @@ def sql(ws: Path, statement: str) -> None:
 @pytest.mark.parametrize("edit", [
     "DROP TABLE accounts",
     "DROP INDEX invoice_rows_open",
-    "CREATE TABLE extra(x)",
+    "CREATE TRIGGER forged AFTER INSERT ON payments BEGIN DELETE FROM payments; END",
     "ALTER TABLE documents ADD COLUMN note TEXT",
 ])
 def test_a_table_dropped_or_altered_by_hand_is_rebuilt_with_a_note(busy: Path, edit: str) -> None:
