@@ -393,3 +393,16 @@ def test_an_old_state_folder_behind_a_link_is_unlinked_once_its_target_left_alon
     assert not (busy / "data" / "state").is_symlink() and (target / "accounts.pickle").exists()
     assert not (tmp_path / "pwned").exists()
     assert "note:" not in run_cli(busy, "balances").err
+
+
+@pytest.mark.parametrize("name", ["journal.jsonl", "journal.head"])
+def test_a_fifo_at_the_journal_or_its_head_is_refused_at_once_never_a_hang(busy: Path, name: str) -> None:
+    """A FIFO in place of data/journal.jsonl or data/journal.head blocked every command, `verify`
+    included, forever."""
+    path = busy / "data" / name
+    path.unlink()
+    os.mkfifo(path)
+    for args in (("balances",), ("pay", "acme", "1.00", "--date", "2026-11-21"), ("verify",)):
+        r = run_cli(busy, *args, timeout=15)
+        assert r.code == 1 and "Traceback" not in r.text, (args, r.text)
+        assert f"data/{name} is not a regular file" in r.text, (args, r.text)

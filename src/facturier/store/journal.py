@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
+import stat
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dc_field
@@ -106,6 +107,7 @@ def scan_chain(path: Path, sink: EntrySink, start: int = 0, seq: int = 0, prev: 
     problems: list[ChainProblem] = []
     if not path.exists():
         return problems
+    require_regular(path, RESTORE_JOURNAL)
     with open(path, "rb") as fh:
         fh.seek(start)
         offset = start
@@ -163,8 +165,23 @@ def head_path(journal: Path) -> Path:
     return journal.with_suffix(".head")
 
 
+def require_regular(path: Path, what: str) -> None:
+    """Refuse at once anything but a regular file at `path` (absent is fine): a FIFO there
+    blocked every command forever, a folder or a device is no journal. `what` says what to do."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:  # absent, or a dangling link: the open that follows says so
+        return
+    if not stat.S_ISREG(mode):
+        raise IntegrityError(f"{path} is not a regular file; {what}")
+
+
+RESTORE_JOURNAL = "restore the journal from a backup; nothing was written"
+
+
 def read_head(path: Path) -> Head | None:
     """The head record, None when there is none; IntegrityError when it is unreadable."""
+    require_regular(path, "remove it: the next writing command writes the head record again (with a note)")
     try:
         raw = orjson.loads(path.read_bytes())
         return Head(int(raw["seq"]), str(raw["hash"]), tuple(str(h) for h in raw.get("pending", ())))
@@ -214,6 +231,7 @@ def stray_tail_problem(head: Head | None) -> str | None:
 
 def complete_end(path: Path) -> int:
     """Byte offset after the last complete line (a torn last line was never committed)."""
+    require_regular(path, RESTORE_JOURNAL)
     try:
         size = path.stat().st_size
     except FileNotFoundError:
@@ -502,6 +520,7 @@ def check_chain_whole(path: Path, expect: str | None = None, workers: int | None
     """
     if not path.exists():
         return ChainSpan(last_hash=GENESIS)
+    require_regular(path, RESTORE_JOURNAL)
     size = path.stat().st_size
     count = workers or os.cpu_count() or 1
     if size < PARALLEL_FROM or count < 2:
