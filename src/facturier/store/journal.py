@@ -166,13 +166,14 @@ def head_path(journal: Path) -> Path:
 
 
 def require_regular(path: Path, what: str) -> None:
-    """Refuse at once anything but a regular file at `path` (absent is fine): a FIFO there
-    blocked every command forever, a folder or a device is no journal. `what` says what to do."""
+    """Refuse at once a FIFO, a device or a socket at `path`: a FIFO there blocked every command
+    forever. `what` says what to do. Absent is fine, and a folder is left to the open that
+    follows, which says `Is a directory`."""
     try:
         mode = os.stat(path).st_mode
     except OSError:  # absent, or a dangling link: the open that follows says so
         return
-    if not stat.S_ISREG(mode):
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
         raise IntegrityError(f"{path} is not a regular file; {what}")
 
 
