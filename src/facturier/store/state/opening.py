@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sqlite3
@@ -179,15 +180,16 @@ def _connection(path: Path, exists: bool, dry_run: bool, data_dir: bool) -> tupl
 def _drop_old_state(old: Path, notice: Callable[[str], None]) -> None:
     """Remove the data/state/ folder of an earlier version (never read); a link there is removed,
     never followed (its target is left alone), and a folder that cannot be removed is said so,
-    not claimed removed."""
-    try:
-        if old.is_symlink():
+    not claimed removed. Several commands may remove it at once: what one removed is no error
+    to another."""
+    if old.is_symlink():
+        with contextlib.suppress(OSError):
             old.unlink()
-        else:
-            shutil.rmtree(old)
-    except OSError as exc:
-        notice(f"the ledger state moved to data/state.sqlite; the old data/state/ folder could not be removed "
-               f"({exc.strerror or exc}): remove it (nothing of it is read)")
+    else:
+        shutil.rmtree(old, ignore_errors=True)
+    if old.is_symlink() or old.exists():
+        notice("the ledger state moved to data/state.sqlite; the old data/state/ folder could not be removed: "
+               "remove it (nothing of it is read)")
         return
     notice("the ledger state moved to data/state.sqlite; the old data/state/ folder was removed "
            "(it is rebuilt from the journal, nothing of it was read)")
