@@ -12,7 +12,17 @@ import pytest
 
 from facturier.core.errors import IntegrityError, LockBusyError
 from facturier.store.events import OtherEvent
-from facturier.store.journal import GENESIS, Journal, check_chain, entry_hash, read_entries
+from facturier.store.journal import (
+    GENESIS,
+    Head,
+    Journal,
+    check_chain,
+    entry_hash,
+    head_path,
+    read_entries,
+    read_head,
+    write_head,
+)
 from facturier.store.lock import WorkspaceLock
 
 
@@ -70,6 +80,9 @@ def test_rehashed_forgery_still_breaks_the_chain(tmp_path: Path) -> None:
 def test_a_torn_last_line_is_discarded_by_the_next_writer(tmp_path: Path) -> None:
     path = tmp_path / "journal.jsonl"
     make_journal(path, 2)
+    head = read_head(head_path(path))
+    assert head is not None  # a commit cut short: its entries listed as pending, then the line torn
+    write_head(head_path(path), Head(head.seq, head.hash, ("0" * 64,)))
     with open(path, "ab") as fh:
         fh.write(b'{"seq":3,"at":"2026-')
     j = Journal(path)
@@ -78,6 +91,17 @@ def test_a_torn_last_line_is_discarded_by_the_next_writer(tmp_path: Path) -> Non
     j.close()
     assert entry["seq"] == 3
     assert check_chain(path)[1] == []
+
+
+def test_an_incomplete_last_line_without_a_pending_commit_is_refused_and_kept(tmp_path: Path) -> None:
+    path = tmp_path / "journal.jsonl"
+    make_journal(path, 2)
+    with open(path, "ab") as fh:
+        fh.write(b'{"seq":3,"at":"2026-')
+    before = path.read_bytes()
+    with pytest.raises(IntegrityError, match="no commit was in progress"):
+        Journal(path)
+    assert path.read_bytes() == before
 
 
 def test_a_writer_refuses_a_broken_chain(tmp_path: Path) -> None:

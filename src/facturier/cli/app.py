@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 
 from facturier.cli import (  # noqa: F401  (registers commands)
@@ -35,6 +36,9 @@ def main() -> None:
     except FacturierError as exc:
         err_console.print(f"Error: {printable_lines(str(exc))}", markup=False, highlight=False)
         sys.exit(1)
+    except sqlite3.DatabaseError as exc:
+        err_console.print(f"Error: {state_error(exc)}", markup=False, highlight=False)
+        sys.exit(1)
     except OSError as exc:
         # A file the workspace needs is unreadable, missing or a directory: name it, no traceback.
         # A rename (the last step of every atomic write) names its temp file first: the file
@@ -43,6 +47,16 @@ def main() -> None:
         where = f"{printable(str(name))}: " if name else ""
         err_console.print(f"Error: {where}{exc.strerror or exc}", markup=False, highlight=False)
         sys.exit(1)
+
+
+def state_error(exc: sqlite3.DatabaseError) -> str:
+    """What a failure of the state file met in mid-command means (a damaged page is found only when
+    a query reaches it), and what to do."""
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return f"data/state.sqlite: {text} (another facturier process holds it); try again"
+    return (f"data/state.sqlite: {text}: the ledger state is damaged; 'facturier rebuild' rebuilds it from "
+            "the journal (nothing is lost: the journal is the record)")
 
 
 if __name__ == "__main__":

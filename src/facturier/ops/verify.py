@@ -3,6 +3,7 @@ and every derived view."""
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from facturier.store.journal import (
     head_problem,
     read_head,
     state_problems,
+    stray_tail_problem,
 )
 from facturier.store.lock import WorkspaceLock
 from facturier.store.notices import notice
@@ -54,7 +56,11 @@ def verify_workspace(root: Path, expect: str | None = None, einvoice: bool = Fal
         chain = check_chain_whole(journal, expect.strip().lower() if expect else None)
         for p in chain.problems:
             text = f"data/journal.jsonl: line {p.line}: {p.message}"
-            if "incomplete last line" in p.message:
+            stray = "incomplete last line" in p.message and _stray_tail(journal)
+            if stray:
+                result.problems.append(f"data/journal.jsonl: line {p.line}: {stray}; restore the journal from a "
+                                       "backup (or remove the bytes after the last complete line)")
+            elif "incomplete last line" in p.message:
                 result.notes.append(text + "; the next writing command discards it (it was never committed)")
             else:
                 result.problems.append(text)
@@ -106,14 +112,23 @@ def _check_state_and_views(root: Path, result: Verification) -> None:
         return
     try:
         problems = state_problems(journal, notice)
-    except IntegrityError:  # a journal the state refuses: already a problem of its own
-        return
+        if not problems:
+            with reading_state(root) as state:
+                result.views, problems = view_problems(root, state)
+    except IntegrityError as exc:  # the journal is intact: what is refused is the state file itself
+        problems = [str(exc)]
+    except sqlite3.DatabaseError as exc:  # a damaged page, found only when a query reaches it
+        damaged = f"data/state.sqlite: {exc}: the ledger state is damaged"
+        problems = [f"{damaged}; 'facturier rebuild' rebuilds it from the journal (nothing is lost)"]
     result.problems += problems
-    if problems:
-        return
-    with reading_state(root) as state:
-        result.views, problems = view_problems(root, state)
-    result.problems += problems
+
+
+def _stray_tail(journal: Path) -> str | None:
+    """Why the journal's incomplete last line is no commit cut short (`stray_tail_problem`), or None."""
+    try:
+        return stray_tail_problem(read_head(head_path(journal)))
+    except IntegrityError:  # an unreadable head record: reported by _check_head
+        return None
 
 
 def _check_head(journal: Path, count: int, result: Verification) -> None:

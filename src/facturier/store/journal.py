@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
+import sqlite3
+import stat
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dc_field
@@ -25,6 +26,7 @@ from facturier.store import notices
 from facturier.store.events import ISSUED_TYPES, Event
 from facturier.store.files import atomic_write, open_append, open_update, sha256_bytes
 from facturier.store.state import LedgerState, open_db, quiet_gc, rebuilt_in, table_differences
+from facturier.store.state.opening import in_memory, verify_folder
 
 GENESIS = "0" * 64
 RESERVED = frozenset({"seq", "at", "type", "prev", "hash"})
@@ -60,35 +62,52 @@ def check_chain(path: Path) -> tuple[list[Entry], list[ChainProblem]]:
     return entries, problems
 
 
-def line_hash_ok(raw: bytes, entry: Entry) -> bool:
-    """Whether the entry's `hash` is the SHA-256 of its content without `hash`.
+HASH_MISMATCH = "hash does not match the entry's content"
+NOT_AS_WRITTEN = ("bytes differ from the ones Facturier wrote (the same entry in another form: spaces, line "
+                  "ending or key order changed outside Facturier)")
+
+
+def line_problem(raw: bytes, entry: Entry) -> str | None:
+    """None when the entry's `hash` is the SHA-256 of its content without `hash` and the line
+    is the bytes Facturier writes for it; else what is wrong (`HASH_MISMATCH`, `NOT_AS_WRITTEN`).
 
     Fast path: a line written by Facturier is the canonical JSON of its entry, keys sorted,
     and `hash` is never the last key, so removing `"hash":"<h>",` from the raw line gives
     the canonical bytes of the entry without it (no re-serialisation). A line that is not
-    in that form (edited by hand, say) is checked the slow way, so nothing written so far
-    is refused.
+    in that form is checked the slow way: a right hash in another form (a space, a CR
+    added by an editor) changes no fact but is a changed byte all the same.
     """
     stored = entry.get("hash")
     if isinstance(stored, str):
         segment = b'"hash":"' + stored.encode() + b'",'
         if hashlib.sha256(raw.rstrip(b"\n").replace(segment, b"", 1)).hexdigest() == stored:
-            return True
-    return bool(stored == entry_hash(entry))
+            return None
+    if stored != entry_hash(entry):
+        return HASH_MISMATCH
+    return None if raw == canonical(entry) + b"\n" else NOT_AS_WRITTEN
+
+
+def line_hash_ok(raw: bytes, entry: Entry) -> bool:
+    """Whether the entry's `hash` is the SHA-256 of its content without `hash` (whatever the
+    line's form: `check_chain` for tests and tools)."""
+    return line_problem(raw, entry) != HASH_MISMATCH
 
 
 EntrySink = Callable[[Entry, int, int], object]
 
 
-def scan_chain(path: Path, sink: EntrySink, start: int = 0, seq: int = 0, prev: str = GENESIS) -> list[ChainProblem]:
+def scan_chain(path: Path, sink: EntrySink, start: int = 0, seq: int = 0, prev: str = GENESIS,
+               strict: bool = False) -> list[ChainProblem]:
     """Check every complete line from byte `start` (entry `seq` + 1 follows hash `prev`).
 
     Each entry is handed to `sink(entry, offset, length)`; returns every problem found. An
-    incomplete last line is reported as such (an interrupted write, never committed).
+    incomplete last line is reported as such (an interrupted write, never committed). With
+    `strict` (every command), a line must also be the exact bytes Facturier wrote.
     """
     problems: list[ChainProblem] = []
     if not path.exists():
         return problems
+    require_regular(path, RESTORE_JOURNAL)
     with open(path, "rb") as fh:
         fh.seek(start)
         offset = start
@@ -111,8 +130,9 @@ def scan_chain(path: Path, sink: EntrySink, start: int = 0, seq: int = 0, prev: 
                 problems.append(ChainProblem(number, f"seq is {entry.get('seq')!r}, expected {number}"))
             if entry.get("prev") != prev:
                 problems.append(ChainProblem(number, "prev does not match the previous entry's hash"))
-            if not line_hash_ok(raw, entry):
-                problems.append(ChainProblem(number, "hash does not match the entry's content"))
+            problem = line_problem(raw, entry)
+            if problem == HASH_MISMATCH or (problem and strict):
+                problems.append(ChainProblem(number, problem))
             prev = str(entry.get("hash"))
             sink(entry, offset, length)
             offset += length
@@ -145,8 +165,24 @@ def head_path(journal: Path) -> Path:
     return journal.with_suffix(".head")
 
 
+def require_regular(path: Path, what: str) -> None:
+    """Refuse at once a FIFO, a device or a socket at `path`: a FIFO there blocked every command
+    forever. `what` says what to do. Absent is fine, and a folder is left to the open that
+    follows, which says `Is a directory`."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:  # absent, or a dangling link: the open that follows says so
+        return
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise IntegrityError(f"{path} is not a regular file; {what}")
+
+
+RESTORE_JOURNAL = "restore the journal from a backup; nothing was written"
+
+
 def read_head(path: Path) -> Head | None:
     """The head record, None when there is none; IntegrityError when it is unreadable."""
+    require_regular(path, "remove it: the next writing command writes the head record again (with a note)")
     try:
         raw = orjson.loads(path.read_bytes())
         return Head(int(raw["seq"]), str(raw["hash"]), tuple(str(h) for h in raw.get("pending", ())))
@@ -179,8 +215,24 @@ def head_problem(head: Head | None, seq: int, hash_: str) -> str | None:
     return f"the journal's entry {seq} has hash {hash_[:16]}..., not the one its head record names"
 
 
+def stray_tail_problem(head: Head | None) -> str | None:
+    """Why bytes after the last complete line are not a commit cut short, or None when they may be.
+
+    A commit writes the head record naming its entries as pending before it appends them, so a
+    process killed while appending leaves a pending head beside the torn line. Without one (and
+    with a head record at all: a workspace from before it keeps the old tolerance), those bytes
+    were written or cut outside Facturier: a last entry truncated, or garbage appended.
+    """
+    if head is None or head.pending:
+        return None
+    return (f"the last line is incomplete but no commit was in progress (the head record names entry "
+            f"{head.seq} and nothing pending): the journal was truncated, or bytes were appended to it, "
+            "outside Facturier")
+
+
 def complete_end(path: Path) -> int:
     """Byte offset after the last complete line (a torn last line was never committed)."""
+    require_regular(path, RESTORE_JOURNAL)
     try:
         size = path.stat().st_size
     except FileNotFoundError:
@@ -211,10 +263,31 @@ def open_state(path: Path, notice: Callable[[str], None] | None = None, dry_run:
     """
     say = notice or notices.notice
     state = open_db(path, complete_end(path), say, dry_run, fresh)
+    on_disk = state.on_disk()
+    try:
+        return _caught_up(path, state)
+    except sqlite3.OperationalError as exc:
+        # The file opened but refuses its first write (read-only or immutable, a full disk, locked
+        # past the wait): as when it cannot be opened, it is left as it is and this command builds
+        # its state in memory.
+        if not on_disk:
+            raise
+        return _caught_up(path, in_memory(path, say, exc))
+    except sqlite3.DatabaseError as exc:  # a damaged page met while catching up: rebuilt, never used
+        if not on_disk or fresh:
+            raise
+        say(f"state file data/state.sqlite not used ({exc}); rebuilding it from the journal")
+        return _caught_up(path, open_db(path, complete_end(path), say, dry_run, fresh=True))
+
+
+def _caught_up(path: Path, state: LedgerState) -> LedgerState:
+    """`state` with every entry after its stamp chain-checked and applied, committed; closed
+    when that fails."""
     try:
         start = state.position
         with quiet_gc():
-            problems = scan_chain(path, state.apply, start.offset, start.seq, start.hash if start.seq else GENESIS)
+            problems = scan_chain(path, state.apply, start.offset, start.seq, start.hash if start.seq else GENESIS,
+                                  strict=True)
         real = [p for p in problems if "incomplete last line" not in p.message]
         if real:
             raise IntegrityError(f"{path}: line {real[0].line}: {real[0].message}; run 'facturier verify' "
@@ -239,7 +312,7 @@ def state_problems(path: Path, notice: Callable[[str], None] | None = None) -> l
     """
     saved = open_state(path, notice)
     try:
-        with tempfile.TemporaryDirectory(prefix="facturier-verify-") as folder:
+        with verify_folder() as folder:
             fresh = rebuilt_in(path, Path(folder) / "state.sqlite")
             try:
                 with quiet_gc():
@@ -283,6 +356,9 @@ class Journal:
         end = complete_end(self.path)
         if end == self.path.stat().st_size:
             return
+        problem = stray_tail_problem(read_head(self.head_file))
+        if problem:
+            raise IntegrityError(f"{self.path}: {problem}; run 'facturier verify'. Nothing was written.")
         with open_update(self.path) as fh:
             fh.truncate(end)
             fh.flush()
@@ -416,8 +492,9 @@ def _check_span(path: str, start: int, end: int, base: int | None, expect: str |
             span.first_prev = str(entry.get("prev"))
         elif entry.get("prev") != prev:
             span.problems.append(ChainProblem(number, "prev does not match the previous entry's hash"))
-        if not line_hash_ok(raw, entry):
-            span.problems.append(ChainProblem(number, "hash does not match the entry's content"))
+        problem = line_problem(raw, entry)
+        if problem:
+            span.problems.append(ChainProblem(number, problem))
         prev = str(entry.get("hash"))
         if expect and prev.startswith(expect):
             span.expected_seq = number
@@ -444,6 +521,7 @@ def check_chain_whole(path: Path, expect: str | None = None, workers: int | None
     """
     if not path.exists():
         return ChainSpan(last_hash=GENESIS)
+    require_regular(path, RESTORE_JOURNAL)
     size = path.stat().st_size
     count = workers or os.cpu_count() or 1
     if size < PARALLEL_FROM or count < 2:
@@ -518,6 +596,6 @@ def _stitch(spans: list[ChainSpan]) -> ChainSpan:
         if span.lines:
             prev = whole.last_hash = span.last_hash
     # In the order `scan_chain` reports a line's problems: seq, then prev, then hash.
-    rank = {"seq": 0, "prev": 1, "hash": 2}
+    rank = {"seq": 0, "prev": 1, "hash": 2, "bytes": 2}
     whole.problems.sort(key=lambda p: (p.line, rank.get(p.message.split(" ", 1)[0], 0)))
     return whole

@@ -224,6 +224,13 @@ class LedgerState:
             self.rollback()
             raise
 
+    def on_disk(self) -> bool:
+        """Whether the state is a file (the workspace's, or a dry run's private copy), not memory."""
+        try:
+            return any(row[1] == "main" and row[2] for row in self.db.execute("PRAGMA database_list"))
+        except sqlite3.Error:
+            return False
+
     def hold_snapshot(self) -> None:
         """Read one consistent snapshot from now on (a read transaction), whatever writers commit."""
         if not self.db.in_transaction:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sqlite3
@@ -20,6 +21,7 @@ from facturier.store.state.schema import (
     TABLES,
     Stamp,
     StateError,
+    check_tables,
     connect,
     read_stamp,
     reset_tables,
@@ -32,15 +34,20 @@ def state_path(journal: Path) -> Path:
 
 
 def _regular_or_absent(path: Path) -> bool:
-    """Whether `path` is a regular file (False when absent); anything else is refused at once:
-    a FIFO would block every command, a link could point anywhere."""
-    try:
-        mode = os.lstat(path).st_mode
-    except FileNotFoundError:
-        return False
-    if not stat.S_ISREG(mode):
-        raise IntegrityError(f"{path} is not a regular file; remove it (the state is rebuilt from the journal)")
-    return True
+    """Whether `path` is a regular file (False when absent); anything else there, or at its
+    `-wal` and `-shm` files, which SQLite opens by name, is refused at once: a FIFO would block
+    every command, a link could point anywhere (SQLite would write through it)."""
+    found = False
+    for suffix in ("", "-wal", "-shm"):
+        try:
+            mode = os.lstat(f"{path}{suffix}").st_mode
+        except FileNotFoundError:
+            continue
+        if not stat.S_ISREG(mode):
+            raise IntegrityError(f"{path}{suffix} is not a regular file; remove it (the state is rebuilt from the "
+                                 "journal)")
+        found = found or not suffix
+    return found
 
 
 def _drop_files(path: Path) -> None:
@@ -118,11 +125,11 @@ def _snapshot(path: Path) -> sqlite3.Connection | None:
     return db
 
 
-def _drop_orphan_copies() -> None:
-    """Remove the private copies of dry runs that were killed (their process is gone): a copy is
-    as large as the state file."""
-    for folder in Path(tempfile.gettempdir()).glob(f"{PRIVATE_PREFIX}*-*"):
-        pid = folder.name.removeprefix(PRIVATE_PREFIX).split("-", 1)[0]
+def _drop_orphan_copies(prefix: str = PRIVATE_PREFIX) -> None:
+    """Remove the private copies of dry runs (or, with VERIFY_PREFIX, the states `verify` rebuilds)
+    whose process was killed (it is gone): a copy is as large as the state file."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{prefix}*-*"):
+        pid = folder.name.removeprefix(prefix).split("-", 1)[0]
         if not pid.isdigit():
             continue
         try:
@@ -145,6 +152,11 @@ def _in_memory(journal: Path, notice: Callable[[str], None], why: BaseException)
     return _empty(journal, _memory())
 
 
+def in_memory(journal: Path, notice: Callable[[str], None], why: BaseException) -> LedgerState:
+    """A state built in memory for this command, the file left as it is (see `_in_memory`)."""
+    return _in_memory(journal, notice, why)
+
+
 def _empty(journal: Path, db: sqlite3.Connection, durable: bool = True) -> LedgerState:
     """A state with every table empty, at the journal's beginning, in its write transaction."""
     if not db.in_transaction:
@@ -165,6 +177,24 @@ def _connection(path: Path, exists: bool, dry_run: bool, data_dir: bool) -> tupl
     return connect(path), True
 
 
+def _drop_old_state(old: Path, notice: Callable[[str], None]) -> None:
+    """Remove the data/state/ folder of an earlier version (never read); a link there is removed,
+    never followed (its target is left alone), and a folder that cannot be removed is said so,
+    not claimed removed. Several commands may remove it at once: what one removed is no error
+    to another."""
+    if old.is_symlink():
+        with contextlib.suppress(OSError):
+            old.unlink()
+    else:
+        shutil.rmtree(old, ignore_errors=True)
+    if old.is_symlink() or old.exists():
+        notice("the ledger state moved to data/state.sqlite; the old data/state/ folder could not be removed: "
+               "remove it (nothing of it is read)")
+        return
+    notice("the ledger state moved to data/state.sqlite; the old data/state/ folder was removed "
+           "(it is rebuilt from the journal, nothing of it was read)")
+
+
 def open_db(journal: Path, end: int, notice: Callable[[str], None], dry_run: bool = False,
             fresh: bool = False) -> LedgerState:
     """The state of `journal` (whose complete lines end at byte `end`), in a write transaction
@@ -175,11 +205,12 @@ def open_db(journal: Path, end: int, notice: Callable[[str], None], dry_run: boo
     deleted: this command builds its state in memory."""
     path = state_path(journal)
     old = journal.parent / "state"
-    if old.is_dir() and not dry_run:
-        shutil.rmtree(old, ignore_errors=True)
-        notice("the ledger state moved to data/state.sqlite; the old data/state/ folder was removed "
-               "(it is rebuilt from the journal, nothing of it was read)")
+    moved = old.is_dir() and not dry_run
+    if moved:
+        _drop_old_state(old, notice)
     exists = _regular_or_absent(path)
+    if not exists and end and not fresh and not moved and journal.parent.is_dir():
+        notice("data/state.sqlite is missing; building it from the journal")
     try:
         db, durable = _connection(path, exists, dry_run, journal.parent.is_dir())
     except sqlite3.OperationalError as exc:
@@ -193,6 +224,7 @@ def open_db(journal: Path, end: int, notice: Callable[[str], None], dry_run: boo
         stamp, prefix = state.begin(), read_stamp(db)[1]
         if fresh:
             raise StateError("rebuilt on request")
+        check_tables(db)
         state._prefix = _matches(journal, stamp, prefix, end)
     except sqlite3.OperationalError as exc:
         db.close()
@@ -218,6 +250,17 @@ def _emptied(journal: Path, state: LedgerState, path: Path, dry_run: bool, durab
         if not dry_run:
             _drop_files(path)
         return _empty(journal, _memory() if dry_run else connect(path), durable)
+
+
+# The folder of the state `verify` rebuilds to compare (`verify_folder`), named after its process.
+VERIFY_PREFIX = "facturier-verify-"
+
+
+def verify_folder() -> tempfile.TemporaryDirectory[str]:
+    """A temporary folder for the state `verify` rebuilds, outside the workspace; those of
+    verifications killed before they removed theirs are removed first."""
+    _drop_orphan_copies(VERIFY_PREFIX)
+    return tempfile.TemporaryDirectory(prefix=f"{VERIFY_PREFIX}{os.getpid()}-")
 
 
 def rebuilt_in(journal: Path, path: Path) -> LedgerState:

@@ -4,6 +4,7 @@ mappings through which the sections read their tables."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import os
 import sqlite3
@@ -269,6 +270,32 @@ def read_stamp(db: sqlite3.Connection) -> tuple[Stamp, str]:
         return Stamp(int(meta["seq"]), int(meta["offset"]), str(meta["hash"])), str(meta["prefix"])
     except (KeyError, ValueError) as exc:
         raise StateError("its position record is damaged") from exc
+
+_OBJECTS = "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite!_%' ESCAPE '!'"
+
+
+@functools.cache
+def _schema_objects() -> frozenset[tuple[str, str, str, str]]:
+    """The tables and indexes (with their SQL) of a state file of this version."""
+    db = sqlite3.connect(":memory:")
+    try:
+        reset_tables(db)
+        return frozenset(db.execute(_OBJECTS).fetchall())
+    finally:
+        db.close()
+
+
+def check_tables(db: sqlite3.Connection) -> None:
+    """Raise StateError unless the file holds every table and index of this version as it is
+    written, and no trigger: one dropped or altered by hand (its `meta` intact) would fail a query
+    in mid-command, a trigger would change what is written. Another table is left alone."""
+    found = frozenset(db.execute(_OBJECTS).fetchall())
+    expected = _schema_objects()
+    wrong = sorted({row[1] for row in expected - found} | {row[1] for row in found if row[0] == "trigger"})
+    if wrong:
+        raise StateError(f"its tables are not this version's ({', '.join(wrong[:3])}"
+                         f"{', ...' if len(wrong) > 3 else ''} missing or altered)")
+
 
 def reset_tables(db: sqlite3.Connection) -> None:
     """Empty the state in the open transaction: every table dropped and created again."""
