@@ -211,6 +211,8 @@ def open_db(journal: Path, end: int, notice: Callable[[str], None], dry_run: boo
     exists = _regular_or_absent(path)
     if not exists and end and not fresh and not moved and journal.parent.is_dir():
         notice("data/state.sqlite is missing; building it from the journal")
+    if exists and not dry_run and not os.access(path, os.W_OK):  # read-only, immutable, a read-only mount
+        return _in_memory(journal, notice, PermissionError("it is read-only"))
     try:
         db, durable = _connection(path, exists, dry_run, journal.parent.is_dir())
     except sqlite3.OperationalError as exc:
