@@ -7,9 +7,9 @@ import json
 import sqlite3
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
-from facturier.core.accounts import Account
+from facturier.core.accounts import Account, minor_units
 from facturier.core.money import minor_digits, to_minor
 from facturier.store.events import (
     DocumentIssued,
@@ -44,6 +44,10 @@ class Accounts:
         self._facts: list[tuple[Any, ...]] = []
         self._revenue: dict[tuple[str, str], list[int]] = {}
         self._currency: dict[str, str] = {}
+        # The numbers of the rows written back and dropped (`trim`) of each account this command
+        # created: a number outside them has no row on disk, nothing to read (an entry of a state
+        # built from scratch reads no row). Optional: an account without it reads its rows.
+        self.dropped: dict[tuple[str, str], set[str]] = {}
         # (client, issue year) of the invoice rows the last events changed (split balance views),
         # the pool's reach included (`_pool_moved`); not looked for in a state built from scratch
         self.years: set[tuple[str, int]] = set()
@@ -63,6 +67,7 @@ class Accounts:
         self._facts.clear()
         self._revenue.clear()
         self._currency.clear()
+        self.dropped.clear()
 
     def release(self, client: str) -> None:
         """Drop the client's accounts read for this command, unless changed and not yet written back."""
@@ -70,6 +75,7 @@ class Accounts:
             for key in [k for k in cache if k[0] == client and k not in self._dirty]:
                 del cache[key]
                 self._next_pos.pop(key, None)
+                self.dropped.pop(key, None)
 
     def get(self, client: str, currency: str, rows: bool = True) -> Account | None:
         """The account of a client in a currency, or None. Without `rows`, its aggregates alone
@@ -80,6 +86,7 @@ class Accounts:
                 self.flush()
             del self._partial[key]
             self._next_pos.pop(key, None)
+            self.dropped.pop(key, None)
         found = self._cache.get(key)
         if found is None:
             found = self._load(client, currency, rows)
@@ -167,12 +174,15 @@ class Accounts:
             if found is None:
                 found = Account(client, currency, minor_digits(currency))
                 self._dirty.setdefault(key, set())
+                self.dropped[key] = set()
             self._partial[key] = found
             last = self.db.execute("SELECT max(pos) FROM invoice_rows WHERE client = ? AND currency = ?",
                                    key).fetchone()[0]
             self._next_pos[key] = 0 if last is None else last + 1
         if key in self._partial:
-            wanted = [n for n in dict.fromkeys(numbers) if n and n not in found.invoices]
+            dropped = self.dropped.get(key)
+            wanted = [n for n in dict.fromkeys(numbers)
+                      if n and n not in found.invoices and (dropped is None or n in dropped)]
             for start in range(0, len(wanted), 500):  # SQLite's bound on parameters per statement
                 chunk = wanted[start:start + 500]
                 for number, *row in self.db.execute(
@@ -185,7 +195,9 @@ class Accounts:
         """Write back what the events changed and drop the rows read for them (a long catch-up
         or a state built from scratch holds a few thousand entries' rows, not every client's)."""
         self.flush()
-        for account in self._partial.values():
+        for key, account in self._partial.items():
+            if key in self.dropped:
+                self.dropped[key].update(account.invoices)
             account.invoices.clear()
 
     def issue_years(self, client: str, currency: str) -> list[int]:
@@ -355,11 +367,13 @@ class Accounts:
         key = (account.client, account.currency)
         self._dirty.setdefault(key, set()).add(number)
         row = account.invoices.get(number)
-        if row is not None:
+        if row is not None and self.track_years:
             self.years.add((account.client, date.fromordinal(row[0]).year))
         if new:
             self._new.setdefault(key, {})[number] = self._next_pos[key]
             self._next_pos[key] += 1
+
+    EVENTS: ClassVar[tuple[type, ...]] = (PaymentRecorded, DocumentIssued,)  # what `apply` looks at
 
     def apply(self, ev: Event, offset: int) -> None:
         """Take one event into account."""
@@ -369,7 +383,7 @@ class Accounts:
             account.add_payment(ev.date, ev.amount, [(a.number, a.amount) for a in ev.allocation], ev.unallocated)
             self._fact((offset, ev.client, ev.currency, "payment", ev.date.toordinal(), None, None,
                                 str(ev.amount), str(ev.unallocated),
-                                json.dumps([[a.number, str(a.amount)] for a in ev.allocation])))
+                                _parts_json([(a.number, str(a.amount)) for a in ev.allocation])))
             for a in ev.allocation:
                 self._touch(account, a.number)
             self._dirty.setdefault((ev.client, ev.currency), set())
@@ -392,7 +406,7 @@ class Accounts:
             sign = -1 if ev.is_credit_note else 1
             sums = self._revenue.setdefault((ev.client, ev.currency), [0, 0, 0])
             for i, value in enumerate((ev.total_excl_vat, ev.total_vat, ev.total_incl_vat)):
-                sums[i] += sign * to_minor(value, ev.currency)
+                sums[i] += sign * minor_units(value, ev.currency)
             self._currency[ev.client] = ev.currency
 
     def _pool_reach(self, account: Account) -> tuple[int, int | None] | None:
@@ -453,6 +467,14 @@ class Accounts:
         self._facts.clear()
         self._revenue.clear()
         self._currency.clear()
+
+
+def _parts_json(parts: list[tuple[str, str]]) -> str:
+    """`json.dumps` of the [number, amount] pairs of a payment fact, the same text, built directly
+    when no character needs escaping (the usual number and amount)."""
+    if all(n.isascii() and n.isprintable() and '"' not in n and "\\" not in n for n, _ in parts):
+        return "[" + ", ".join(f'["{n}", "{a}"]' for n, a in parts) + "]"
+    return json.dumps([[n, a] for n, a in parts])
 
 
 def _parts(kind: str, number: str | None, amount: str, parts: str | None) -> list[tuple[str, Decimal]]:

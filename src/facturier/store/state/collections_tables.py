@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import sqlite3
+from typing import ClassVar
 from datetime import date
 
-from facturier.core.money import to_minor
+from facturier.core.accounts import minor_units
 from facturier.store.events import (
     DeliveryEvent,
     DisputeEvent,
@@ -42,6 +43,8 @@ class Collections:
     def history(self) -> list[int]:
         """Offsets of every `reminder.drafted` entry, journal order."""
         return [r[0] for r in self.db.execute("SELECT offset FROM reminders_drafted ORDER BY offset")]
+
+    EVENTS: ClassVar[tuple[type, ...]] = (ReminderEvent, DisputeEvent, PromiseEvent, DeliveryEvent,)  # what `apply` looks at
 
     def apply(self, ev: Event, offset: int) -> None:
         """Take one event into account."""
@@ -96,6 +99,8 @@ class Links:
         """Every invoice number with a link."""
         return [r[0] for r in self.db.execute("SELECT DISTINCT number FROM links ORDER BY number")]
 
+    EVENTS: ClassVar[tuple[type, ...]] = (PaymentLinkEvent,)  # what `apply` looks at
+
     def apply(self, ev: Event, offset: int) -> None:
         """Take one event into account."""
         if not isinstance(ev, PaymentLinkEvent):
@@ -120,6 +125,8 @@ class GmailThreads:
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
         self.threads = TableMap(db, "gmail_threads", ("message_id",), ("thread_id", "subject"))
+
+    EVENTS: ClassVar[tuple[type, ...]] = (DeliveryEvent,)  # what `apply` looks at
 
     def apply(self, ev: Event, offset: int) -> None:
         """Take one event into account."""
@@ -204,6 +211,8 @@ class Reports:
         """(seller, year, month) -> live invoices of a batch seller."""
         return {(s, y, m): c for s, y, m, c in self.db.execute("SELECT seller, year, month, count FROM batch_counts")}
 
+    EVENTS: ClassVar[tuple[type, ...]] = (DocumentIssued, PaymentRecorded,)  # what `apply` looks at
+
     def apply(self, ev: Event, offset: int) -> None:
         """Take one event into account."""
         if isinstance(ev, DocumentIssued):
@@ -213,20 +222,20 @@ class Reports:
                 self.db.execute("INSERT INTO batch_counts VALUES (?, ?, ?, 1) ON CONFLICT DO UPDATE SET "
                                 "count = count + 1", (ev.seller, ev.date.year, ev.date.month))
         elif isinstance(ev, PaymentRecorded):
-            amount, day = to_minor(ev.amount, ev.currency), ev.date.toordinal()
+            amount, day = minor_units(ev.amount, ev.currency), ev.date.toordinal()
             self._add_day("received", ev.currency, "", day, amount)
             self._add_day("flows", ev.currency, ev.client, day, -amount)
 
     def _document(self, ev: DocumentIssued) -> None:
         sign = -1 if ev.is_credit_note else 1
         day, year = ev.date.toordinal(), ev.date.year
-        incl = sign * to_minor(ev.total_incl_vat, ev.currency)
+        incl = sign * minor_units(ev.total_incl_vat, ev.currency)
         self._add_day("sales", ev.currency, "", day, incl)
         self._add_day("flows", ev.currency, ev.client, day, incl)
         sums = self._year_sums
         for kind, amount in (("excl", ev.total_excl_vat), ("vat", ev.total_vat)):
             key = (kind, ev.currency, year)
-            sums[key] = sums.get(key, 0) + sign * to_minor(amount, ev.currency)
+            sums[key] = sums.get(key, 0) + sign * minor_units(amount, ev.currency)
 
     def _add_day(self, kind: str, currency: str, client: str, day: int, amount: int) -> None:
         key = (kind, currency, client, day)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 
 from facturier.core.numbering import SeriesState
 from facturier.store.events import (
@@ -72,6 +72,20 @@ class Core:
         self.bank_ids = TableMap(db, "bank", ("key",), ("1",), "kind = 'id'")
         self.bank_keys = TableMap(db, "bank", ("key",), ("1",), "kind = 'key'")  # every payment's bank key
         self.bank_keys_without_id = TableMap(db, "bank", ("key",), ("1",), "kind = 'key_without_id'")
+        # series -> (seq, day) of the documents applied since the last flush, the latest winning:
+        # written at `flush` (one statement a commit, not one a document).
+        self._series: dict[str, tuple[int, int]] = {}
+
+    def flush(self) -> None:
+        """Write the series the documents applied since the last flush moved."""
+        if self._series:
+            self.db.executemany("INSERT OR REPLACE INTO series VALUES (?, ?, ?)",
+                                [(series, *where) for series, where in self._series.items()])
+            self._series.clear()
+
+    def forget(self) -> None:
+        """Drop the series gathered (the transaction they belong to is abandoned)."""
+        self._series.clear()
 
     def last_period(self, client: str) -> str | None:
         """The latest month ('YYYY-MM') a monthly invoice of this client was issued for, or None."""
@@ -93,21 +107,24 @@ class Core:
 
     def series_states(self) -> dict[str, SeriesState]:
         """Every series and where it stands, for numbering."""
+        self.flush()
         return {k: SeriesState(seq, date.fromordinal(day))
                 for k, seq, day in self.db.execute("SELECT series, seq, day FROM series")}
+
+    EVENTS: ClassVar[tuple[type, ...]] = (DocumentIssued, DeliveryEvent, PaymentRecorded, BatchAccepted, BatchCompleted,)  # what `apply` looks at
 
     def apply(self, ev: Event, offset: int) -> None:
         """Take one event into account."""
         db = self.db
         if isinstance(ev, DocumentIssued):
-            db.execute("INSERT OR REPLACE INTO series VALUES (?, ?, ?)",
-                       (ev.series, ev.series_seq, ev.date.toordinal()))
+            self._series[ev.series] = (ev.series_seq, ev.date.toordinal())
             if ev.type == T.INVOICE_ISSUED and ev.seller == "issuer":
                 if ev.period:
                     db.execute("INSERT OR IGNORE INTO months VALUES (?, ?)", (ev.client, ev.period))
-                if ev.number not in self.deliveries:
-                    db.execute("INSERT OR REPLACE INTO unsent VALUES (?, ?, ?, 0)",
-                               (ev.number, offset, ev.date.toordinal()))
+                # unsent unless a delivery of that number was journalled before (one statement)
+                db.execute("INSERT OR REPLACE INTO unsent SELECT ?, ?, ?, 0 WHERE NOT EXISTS "
+                           "(SELECT 1 FROM deliveries WHERE key = ?)",
+                           (ev.number, offset, ev.date.toordinal(), ev.number))
             if ev.reference and ev.type == T.INVOICE_ISSUED and ev.seller != "issuer":
                 db.execute("INSERT OR REPLACE INTO batch_refs VALUES (?, ?, ?)", (ev.client, ev.reference, ev.number))
                 db.execute("INSERT OR IGNORE INTO batch_issued VALUES (?, ?, ?)",
@@ -224,6 +241,8 @@ class Index:
     def documents(self) -> list[int]:
         """Every document, journal order."""
         return [r[0] for r in self.db.execute("SELECT offset FROM documents ORDER BY offset")]
+
+    EVENTS: ClassVar[tuple[type, ...]] = (DocumentIssued, PaymentRecorded, DeliveryEvent,)  # what `apply` looks at
 
     def apply(self, ev: Event, offset: int) -> None:
         """Take one event into account."""
