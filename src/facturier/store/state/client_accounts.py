@@ -373,7 +373,7 @@ class Accounts:
             self._new.setdefault(key, {})[number] = self._next_pos[key]
             self._next_pos[key] += 1
 
-    EVENTS: ClassVar[tuple[type, ...]] = (PaymentRecorded, DocumentIssued,)  # what `apply` looks at
+    EVENTS: ClassVar[tuple[type, ...]] = (PaymentRecorded, DocumentIssued)  # what `apply` looks at
 
     def apply(self, ev: Event, offset: int) -> None:
         """Take one event into account."""

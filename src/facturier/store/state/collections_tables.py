@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
-from typing import ClassVar
 from datetime import date
+from typing import ClassVar
 
 from facturier.core.accounts import minor_units
 from facturier.store.events import (
@@ -44,7 +44,8 @@ class Collections:
         """Offsets of every `reminder.drafted` entry, journal order."""
         return [r[0] for r in self.db.execute("SELECT offset FROM reminders_drafted ORDER BY offset")]
 
-    EVENTS: ClassVar[tuple[type, ...]] = (ReminderEvent, DisputeEvent, PromiseEvent, DeliveryEvent,)  # what `apply` looks at
+    # what `apply` looks at
+    EVENTS: ClassVar[tuple[type, ...]] = (ReminderEvent, DisputeEvent, PromiseEvent, DeliveryEvent)
 
     def apply(self, ev: Event, offset: int) -> None:
         """Take one event into account."""
@@ -211,7 +212,7 @@ class Reports:
         """(seller, year, month) -> live invoices of a batch seller."""
         return {(s, y, m): c for s, y, m, c in self.db.execute("SELECT seller, year, month, count FROM batch_counts")}
 
-    EVENTS: ClassVar[tuple[type, ...]] = (DocumentIssued, PaymentRecorded,)  # what `apply` looks at
+    EVENTS: ClassVar[tuple[type, ...]] = (DocumentIssued, PaymentRecorded)  # what `apply` looks at
 
     def apply(self, ev: Event, offset: int) -> None:
         """Take one event into account."""

@@ -111,7 +111,8 @@ class Core:
         return {k: SeriesState(seq, date.fromordinal(day))
                 for k, seq, day in self.db.execute("SELECT series, seq, day FROM series")}
 
-    EVENTS: ClassVar[tuple[type, ...]] = (DocumentIssued, DeliveryEvent, PaymentRecorded, BatchAccepted, BatchCompleted,)  # what `apply` looks at
+    # what `apply` looks at
+    EVENTS: ClassVar[tuple[type, ...]] = (DocumentIssued, DeliveryEvent, PaymentRecorded, BatchAccepted, BatchCompleted)
 
     def apply(self, ev: Event, offset: int) -> None:
         """Take one event into account."""
@@ -242,7 +243,7 @@ class Index:
         """Every document, journal order."""
         return [r[0] for r in self.db.execute("SELECT offset FROM documents ORDER BY offset")]
 
-    EVENTS: ClassVar[tuple[type, ...]] = (DocumentIssued, PaymentRecorded, DeliveryEvent,)  # what `apply` looks at
+    EVENTS: ClassVar[tuple[type, ...]] = (DocumentIssued, PaymentRecorded, DeliveryEvent)  # what `apply` looks at
 
     def apply(self, ev: Event, offset: int) -> None:
         """Take one event into account."""

@@ -36,7 +36,8 @@ class EInvoicing:
         self.status = TableMap(db, "pa_status", ("seller", "number"), ("code", "label", "status_at", "reason"))
         self.ereports = TableMap(db, "pa_ereports", ("seller", "kind", "period"), ("flow_id",))
 
-    EVENTS: ClassVar[tuple[type, ...]] = (DirectoryLookup, Transmission, LifecycleStatus, EReportSent,)  # what `apply` looks at
+    # what `apply` looks at
+    EVENTS: ClassVar[tuple[type, ...]] = (DirectoryLookup, Transmission, LifecycleStatus, EReportSent)
 
     def apply(self, ev: Event, offset: int) -> None:
         """Take one event into account."""

@@ -28,9 +28,8 @@ from facturier.store.state.einvoicing_tables import EInvoicing
 from facturier.store.state.schema import Stamp, StateError, quiet_gc, read_stamp
 from facturier.store.state.usage_tables import Usage, UsageIds
 
-
 # The events that change their client's views (and `UsageRecorded`, its rows' clients').
-_CLIENT_EVENTS = frozenset({DocumentIssued, PaymentRecorded, ChargeAdded})
+_CLIENT_EVENTS = (DocumentIssued, PaymentRecorded, ChargeAdded)
 
 
 def prefix_hasher(path: Path, offset: int, start: Any = None) -> Any:
@@ -148,10 +147,10 @@ class LedgerState:
             self.index.flush()
             self.core.flush()
             self.accounts.trim()
-        if kind in _CLIENT_EVENTS:  # into views_pending at commit: one statement, not one an entry
-            self._pending.add(ev.client)  # type: ignore[union-attr]
-        elif kind is UsageRecorded:
-            self._pending.update(row[1] for row in ev.rows)  # type: ignore[union-attr]
+        if isinstance(ev, _CLIENT_EVENTS):  # into views_pending at commit: one statement, not one an entry
+            self._pending.add(ev.client)
+        elif isinstance(ev, UsageRecorded):
+            self._pending.update(row[1] for row in ev.rows)
         if self.track_years:
             years = [(client, "balance", year) for client, year in self.accounts.years]
             if isinstance(ev, (DocumentIssued, PaymentRecorded)):

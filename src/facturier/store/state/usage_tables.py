@@ -59,7 +59,7 @@ class Usage:
         self.charges = ByClient(db, "charges", "SELECT seq, amount, currency, description, day, vat_rate "
                                 "FROM charges WHERE client = ? ORDER BY rowid")
 
-    EVENTS: ClassVar[tuple[type, ...]] = (UsageRecorded, ChargeAdded, DocumentIssued,)  # what `apply` looks at
+    EVENTS: ClassVar[tuple[type, ...]] = (UsageRecorded, ChargeAdded, DocumentIssued)  # what `apply` looks at
 
     def apply(self, ev: Event, offset: int) -> None:
         """Take one event into account."""
