@@ -378,36 +378,42 @@ class Accounts:
     def apply(self, ev: Event, offset: int) -> None:
         """Take one event into account."""
         if isinstance(ev, PaymentRecorded):
-            account = self._event_account(ev.client, ev.currency, [a.number for a in ev.allocation])
+            parts = [(a.number, a.amount) for a in ev.allocation]
+            account = self._event_account(ev.client, ev.currency, [n for n, _ in parts])
             before = self._pool_reach(account)
-            account.add_payment(ev.date, ev.amount, [(a.number, a.amount) for a in ev.allocation], ev.unallocated)
+            account.add_payment(ev.date, ev.amount, parts, ev.unallocated)
             self._fact((offset, ev.client, ev.currency, "payment", ev.date.toordinal(), None, None,
-                                str(ev.amount), str(ev.unallocated),
-                                _parts_json([(a.number, str(a.amount)) for a in ev.allocation])))
-            for a in ev.allocation:
-                self._touch(account, a.number)
+                                str(ev.amount), str(ev.unallocated), _parts_json([(n, str(a)) for n, a in parts])))
+            for number, _ in parts:
+                self._touch(account, number)
             self._dirty.setdefault((ev.client, ev.currency), set())
             self._pool_moved(account, before)
         elif isinstance(ev, DocumentIssued) and ev.direct_live:
-            account = self._event_account(ev.client, ev.currency,
-                                          [ev.refers_to or "" if ev.is_credit_note else ev.number])
-            before = self._pool_reach(account)
-            self._fact((offset, ev.client, ev.currency, "credit" if ev.is_credit_note else "invoice",
-                                ev.date.toordinal(), (ev.refers_to or "") if ev.is_credit_note else ev.number,
-                                ev.due_date.toordinal(), str(ev.total_incl_vat), None, None))
-            if ev.is_credit_note:
-                account.add_credit(ev.date, ev.refers_to or "", ev.total_incl_vat)
-                self._touch(account, ev.refers_to or "")
-            else:
-                new = ev.number not in account.invoices
-                account.add_invoice(ev.number, ev.date, ev.due_date, ev.total_incl_vat)
-                self._touch(account, ev.number, new)
-            self._pool_moved(account, before)
-            sign = -1 if ev.is_credit_note else 1
-            sums = self._revenue.setdefault((ev.client, ev.currency), [0, 0, 0])
-            for i, value in enumerate((ev.total_excl_vat, ev.total_vat, ev.total_incl_vat)):
-                sums[i] += sign * minor_units(value, ev.currency)
-            self._currency[ev.client] = ev.currency
+            self._document(ev, offset)
+
+    def _document(self, ev: DocumentIssued, offset: int) -> None:
+        credit, currency = ev.is_credit_note, ev.currency
+        number = (ev.refers_to or "") if credit else ev.number
+        account = self._event_account(ev.client, currency, [number])
+        before = self._pool_reach(account)
+        self._fact((offset, ev.client, currency, "credit" if credit else "invoice", ev.date.toordinal(), number,
+                    ev.due_date.toordinal(), str(ev.total_incl_vat), None, None))
+        if credit:
+            account.add_credit(ev.date, number, ev.total_incl_vat)
+            self._touch(account, number)
+        else:
+            new = number not in account.invoices
+            account.add_invoice(number, ev.date, ev.due_date, ev.total_incl_vat)
+            self._touch(account, number, new)
+        self._pool_moved(account, before)
+        sign = -1 if credit else 1
+        sums = self._revenue.get((ev.client, currency))
+        if sums is None:
+            sums = self._revenue[(ev.client, currency)] = [0, 0, 0]
+        sums[0] += sign * minor_units(ev.total_excl_vat, currency)
+        sums[1] += sign * minor_units(ev.total_vat, currency)
+        sums[2] += sign * minor_units(ev.total_incl_vat, currency)
+        self._currency[ev.client] = currency
 
     def _pool_reach(self, account: Account) -> tuple[int, int | None] | None:
         """(credit pool, the due day it reaches: `Account.reach`) of an account, before an event."""

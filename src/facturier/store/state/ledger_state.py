@@ -157,7 +157,7 @@ class LedgerState:
                 years.append((ev.client, "payments" if isinstance(ev, PaymentRecorded) else "revenues", ev.date.year))
             if years:
                 self._years_pending(years)
-        self.accounts.years.clear()
+            self.accounts.years.clear()
         self._last = (entry, offset + length)
         return ev
 
