@@ -365,7 +365,10 @@ class Accounts:
     def _touch(self, account: Account, number: str, new: bool = False) -> None:
         """Mark a row to write back; a new row takes the next position (account order)."""
         key = (account.client, account.currency)
-        self._dirty.setdefault(key, set()).add(number)
+        dirty = self._dirty.get(key)
+        if dirty is None:
+            dirty = self._dirty[key] = set()
+        dirty.add(number)
         row = account.invoices.get(number)
         if row is not None and self.track_years:
             self.years.add((account.client, date.fromordinal(row[0]).year))
@@ -386,7 +389,8 @@ class Accounts:
                                 str(ev.amount), str(ev.unallocated), _parts_json([(n, str(a)) for n, a in parts])))
             for number, _ in parts:
                 self._touch(account, number)
-            self._dirty.setdefault((ev.client, ev.currency), set())
+            if (ev.client, ev.currency) not in self._dirty:
+                self._dirty[(ev.client, ev.currency)] = set()
             self._pool_moved(account, before)
         elif isinstance(ev, DocumentIssued) and ev.direct_live:
             self._document(ev, offset)
