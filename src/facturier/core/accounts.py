@@ -83,10 +83,9 @@ def absorbed(row: InvoiceRow) -> tuple[int, int, int, int]:
     """(credited, paid, open, excess) of an invoice row before the credit pool: it absorbs
     min(credited, total) then min(allocated, total - credited); the excess joins the pool."""
     _, _, total, credit_sum, alloc_sum = row
-    credited = credit_sum if credit_sum < total else total  # min(), without a call: applied every fact
-    rest = total - credited
-    paid = alloc_sum if alloc_sum < rest else rest
-    return credited, paid, rest - paid, credit_sum - credited + alloc_sum - paid
+    credited = min(credit_sum, total)
+    paid = min(alloc_sum, total - credited)
+    return credited, paid, total - credited - paid, credit_sum - credited + alloc_sum - paid
 
 
 def rows_due(invoices: dict[str, InvoiceRow], keep: Callable[[int], bool]) -> list[tuple[int, str, InvoiceRow]]:
@@ -211,9 +210,7 @@ class Account:
         self._seen(paid_on)
 
     def _seen(self, day: date) -> None:
-        ordinal = day.toordinal()
-        if ordinal > self.last_day:
-            self.last_day = ordinal
+        self.last_day = max(self.last_day, day.toordinal())
         self._settled = None
 
     def covers(self, as_of: date) -> bool:
