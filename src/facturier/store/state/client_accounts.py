@@ -19,6 +19,8 @@ from facturier.store.events import (
 from facturier.store.state.schema import ByClient, TableMap, quiet_gc
 
 FACTS_BATCH = 2000
+# The invoice numbers `Accounts.dropped` holds at most (about 30 MB), whatever the history.
+DROPPED_MAX = 300_000
 
 
 class Accounts:
@@ -199,6 +201,8 @@ class Accounts:
             if key in self.dropped:
                 self.dropped[key].update(account.invoices)
             account.invoices.clear()
+        if sum(map(len, self.dropped.values())) > DROPPED_MAX:
+            self.dropped.clear()  # memory stays bounded: the rows of later entries are looked for
 
     def issue_years(self, client: str, currency: str) -> list[int]:
         """The issue years of the account's invoice rows, ascending: one index seek a year."""
