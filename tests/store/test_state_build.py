@@ -11,10 +11,8 @@ from typing import Any
 
 import pytest
 
-import facturier.store.state.client_accounts as client_accounts
-import facturier.store.state.ledger_state as ledger_state
 from facturier.store.journal import GENESIS, canonical, entry_hash, open_state, state_problems
-from facturier.store.state import table_differences
+from facturier.store.state import client_accounts, ledger_state, table_differences
 from tests.conftest import DEMO
 
 START = date(2024, 1, 1)
