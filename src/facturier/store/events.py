@@ -255,7 +255,7 @@ class DeliveryEvent:
     @classmethod
     def parse(cls, e: dict[str, Any]) -> DeliveryEvent:
         """The record of a journal entry of one of these types."""
-        return cls(
+        return _build_delivery(
             seq=e["seq"], at=e["at"], type=e["type"], message_id=str(e.get("message_id", "")),
             number=e.get("number"), client=e.get("client"), month=e.get("month"),
             to=tuple(e.get("to", ())), transport=e.get("transport", ""), error=e.get("error", ""),
@@ -355,6 +355,7 @@ class PaymentRecorded:
         return data
 
 
+_build_delivery = _record_builder(DeliveryEvent)
 _build_part = _record_builder(AllocationPart)
 _build_payment = _record_builder(PaymentRecorded)
 
