@@ -23,10 +23,25 @@ from decimal import Decimal
 from functools import cache, lru_cache
 
 from facturier.core.aging import BUCKETS, ClientBalance, InvoiceStatus, bucket_of, countback_dso
-from facturier.core.money import from_minor, to_minor
+from facturier.core.money import from_minor, minor_digits, to_minor
 
 # invoice number -> [issued ordinal, due ordinal, total, credited sum, allocated sum]
 InvoiceRow = list[int]
+
+
+def minor_units(amount: Decimal, currency: str) -> int:
+    """`money.to_minor` (the one conversion), a third of its cost for an amount already at the
+    currency's minor unit, as every journalled amount is: scaled, it is its integer part,
+    nothing to round. Any other amount goes through `to_minor` and its rounding."""
+    scaled = amount.scaleb(minor_digits(currency))
+    try:
+        whole = int(scaled)
+    except (OverflowError, ValueError):  # infinite, NaN: `to_minor` says what is wrong
+        return to_minor(amount, currency)
+    return whole if whole == scaled and -_PRECISION < whole < _PRECISION else to_minor(amount, currency)
+
+
+_PRECISION = 10 ** 28  # beyond the decimal context's 28 digits `to_minor` refuses the amount
 
 
 def status_name(total: int, credited: int, left: int, days_past_due: int) -> str:
@@ -106,7 +121,7 @@ class Account:
 
     def add_invoice(self, number: str, issued: date, due: date, total: Decimal) -> None:
         """An issued live invoice."""
-        amount = to_minor(total, self.currency)
+        amount = minor_units(total, self.currency)
         replaced = self.invoices.get(number)
         if replaced is not None:  # a number issued twice: the later row stands (as it always did)
             self.count_row(replaced, -1)
@@ -142,7 +157,7 @@ class Account:
 
     def add_credit(self, issued: date, refers_to: str, amount: Decimal) -> None:
         """A credit note taking `amount` off the invoice it refers to."""
-        value = to_minor(amount, self.currency)
+        value = minor_units(amount, self.currency)
         self.credited += value
         self.credit_dates.append((issued.toordinal(), value))
         row = self.invoices.get(refers_to)
@@ -161,12 +176,12 @@ class Account:
         invoices it names instead of dropping them: `pay` then settles 250,000 invoices once,
         not twice. A property test reads them after every fact.
         """
-        self.paid += to_minor(amount, self.currency)
-        extra = to_minor(unallocated, self.currency)
+        self.paid += minor_units(amount, self.currency)
+        extra = minor_units(unallocated, self.currency)
         self.unallocated += extra
         touched = []
         for number, part in allocation:
-            value = to_minor(part, self.currency)
+            value = minor_units(part, self.currency)
             row = self.invoices.get(number)
             if row is None:
                 self.orphan += value

@@ -7,9 +7,9 @@ import json
 import sqlite3
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
-from facturier.core.accounts import Account
+from facturier.core.accounts import Account, minor_units
 from facturier.core.money import minor_digits, to_minor
 from facturier.store.events import (
     DocumentIssued,
@@ -19,6 +19,8 @@ from facturier.store.events import (
 from facturier.store.state.schema import ByClient, TableMap, quiet_gc
 
 FACTS_BATCH = 2000
+# The invoice numbers `Accounts.dropped` holds at most (about 30 MB), whatever the history.
+DROPPED_MAX = 300_000
 
 
 class Accounts:
@@ -44,6 +46,10 @@ class Accounts:
         self._facts: list[tuple[Any, ...]] = []
         self._revenue: dict[tuple[str, str], list[int]] = {}
         self._currency: dict[str, str] = {}
+        # The numbers of the rows written back and dropped (`trim`) of each account this command
+        # created: a number outside them has no row on disk, nothing to read (an entry of a state
+        # built from scratch reads no row). Optional: an account without it reads its rows.
+        self.dropped: dict[tuple[str, str], set[str]] = {}
         # (client, issue year) of the invoice rows the last events changed (split balance views),
         # the pool's reach included (`_pool_moved`); not looked for in a state built from scratch
         self.years: set[tuple[str, int]] = set()
@@ -63,6 +69,7 @@ class Accounts:
         self._facts.clear()
         self._revenue.clear()
         self._currency.clear()
+        self.dropped.clear()
 
     def release(self, client: str) -> None:
         """Drop the client's accounts read for this command, unless changed and not yet written back."""
@@ -70,6 +77,7 @@ class Accounts:
             for key in [k for k in cache if k[0] == client and k not in self._dirty]:
                 del cache[key]
                 self._next_pos.pop(key, None)
+                self.dropped.pop(key, None)
 
     def get(self, client: str, currency: str, rows: bool = True) -> Account | None:
         """The account of a client in a currency, or None. Without `rows`, its aggregates alone
@@ -80,6 +88,7 @@ class Accounts:
                 self.flush()
             del self._partial[key]
             self._next_pos.pop(key, None)
+            self.dropped.pop(key, None)
         found = self._cache.get(key)
         if found is None:
             found = self._load(client, currency, rows)
@@ -167,12 +176,15 @@ class Accounts:
             if found is None:
                 found = Account(client, currency, minor_digits(currency))
                 self._dirty.setdefault(key, set())
+                self.dropped[key] = set()
             self._partial[key] = found
             last = self.db.execute("SELECT max(pos) FROM invoice_rows WHERE client = ? AND currency = ?",
                                    key).fetchone()[0]
             self._next_pos[key] = 0 if last is None else last + 1
         if key in self._partial:
-            wanted = [n for n in dict.fromkeys(numbers) if n and n not in found.invoices]
+            dropped = self.dropped.get(key)
+            wanted = [n for n in dict.fromkeys(numbers)
+                      if n and n not in found.invoices and (dropped is None or n in dropped)]
             for start in range(0, len(wanted), 500):  # SQLite's bound on parameters per statement
                 chunk = wanted[start:start + 500]
                 for number, *row in self.db.execute(
@@ -185,8 +197,12 @@ class Accounts:
         """Write back what the events changed and drop the rows read for them (a long catch-up
         or a state built from scratch holds a few thousand entries' rows, not every client's)."""
         self.flush()
-        for account in self._partial.values():
+        for key, account in self._partial.items():
+            if key in self.dropped:
+                self.dropped[key].update(account.invoices)
             account.invoices.clear()
+        if sum(map(len, self.dropped.values())) > DROPPED_MAX:
+            self.dropped.clear()  # memory stays bounded: the rows of later entries are looked for
 
     def issue_years(self, client: str, currency: str) -> list[int]:
         """The issue years of the account's invoice rows, ascending: one index seek a year."""
@@ -355,47 +371,59 @@ class Accounts:
     def _touch(self, account: Account, number: str, new: bool = False) -> None:
         """Mark a row to write back; a new row takes the next position (account order)."""
         key = (account.client, account.currency)
-        self._dirty.setdefault(key, set()).add(number)
+        dirty = self._dirty.get(key)
+        if dirty is None:
+            dirty = self._dirty[key] = set()
+        dirty.add(number)
         row = account.invoices.get(number)
-        if row is not None:
+        if row is not None and self.track_years:
             self.years.add((account.client, date.fromordinal(row[0]).year))
         if new:
             self._new.setdefault(key, {})[number] = self._next_pos[key]
             self._next_pos[key] += 1
 
+    EVENTS: ClassVar[tuple[type, ...]] = (PaymentRecorded, DocumentIssued)  # what `apply` looks at
+
     def apply(self, ev: Event, offset: int) -> None:
         """Take one event into account."""
         if isinstance(ev, PaymentRecorded):
-            account = self._event_account(ev.client, ev.currency, [a.number for a in ev.allocation])
+            parts = [(a.number, a.amount) for a in ev.allocation]
+            account = self._event_account(ev.client, ev.currency, [n for n, _ in parts])
             before = self._pool_reach(account)
-            account.add_payment(ev.date, ev.amount, [(a.number, a.amount) for a in ev.allocation], ev.unallocated)
+            account.add_payment(ev.date, ev.amount, parts, ev.unallocated)
             self._fact((offset, ev.client, ev.currency, "payment", ev.date.toordinal(), None, None,
-                                str(ev.amount), str(ev.unallocated),
-                                json.dumps([[a.number, str(a.amount)] for a in ev.allocation])))
-            for a in ev.allocation:
-                self._touch(account, a.number)
-            self._dirty.setdefault((ev.client, ev.currency), set())
+                                str(ev.amount), str(ev.unallocated), _parts_json([(n, str(a)) for n, a in parts])))
+            for number, _ in parts:
+                self._touch(account, number)
+            if (ev.client, ev.currency) not in self._dirty:
+                self._dirty[(ev.client, ev.currency)] = set()
             self._pool_moved(account, before)
         elif isinstance(ev, DocumentIssued) and ev.direct_live:
-            account = self._event_account(ev.client, ev.currency,
-                                          [ev.refers_to or "" if ev.is_credit_note else ev.number])
-            before = self._pool_reach(account)
-            self._fact((offset, ev.client, ev.currency, "credit" if ev.is_credit_note else "invoice",
-                                ev.date.toordinal(), (ev.refers_to or "") if ev.is_credit_note else ev.number,
-                                ev.due_date.toordinal(), str(ev.total_incl_vat), None, None))
-            if ev.is_credit_note:
-                account.add_credit(ev.date, ev.refers_to or "", ev.total_incl_vat)
-                self._touch(account, ev.refers_to or "")
-            else:
-                new = ev.number not in account.invoices
-                account.add_invoice(ev.number, ev.date, ev.due_date, ev.total_incl_vat)
-                self._touch(account, ev.number, new)
-            self._pool_moved(account, before)
-            sign = -1 if ev.is_credit_note else 1
-            sums = self._revenue.setdefault((ev.client, ev.currency), [0, 0, 0])
-            for i, value in enumerate((ev.total_excl_vat, ev.total_vat, ev.total_incl_vat)):
-                sums[i] += sign * to_minor(value, ev.currency)
-            self._currency[ev.client] = ev.currency
+            self._document(ev, offset)
+
+    def _document(self, ev: DocumentIssued, offset: int) -> None:
+        credit, currency = ev.is_credit_note, ev.currency
+        number = (ev.refers_to or "") if credit else ev.number
+        account = self._event_account(ev.client, currency, [number])
+        before = self._pool_reach(account)
+        self._fact((offset, ev.client, currency, "credit" if credit else "invoice", ev.date.toordinal(), number,
+                    ev.due_date.toordinal(), str(ev.total_incl_vat), None, None))
+        if credit:
+            account.add_credit(ev.date, number, ev.total_incl_vat)
+            self._touch(account, number)
+        else:
+            new = number not in account.invoices
+            account.add_invoice(number, ev.date, ev.due_date, ev.total_incl_vat)
+            self._touch(account, number, new)
+        self._pool_moved(account, before)
+        sign = -1 if credit else 1
+        sums = self._revenue.get((ev.client, currency))
+        if sums is None:
+            sums = self._revenue[(ev.client, currency)] = [0, 0, 0]
+        sums[0] += sign * minor_units(ev.total_excl_vat, currency)
+        sums[1] += sign * minor_units(ev.total_vat, currency)
+        sums[2] += sign * minor_units(ev.total_incl_vat, currency)
+        self._currency[ev.client] = currency
 
     def _pool_reach(self, account: Account) -> tuple[int, int | None] | None:
         """(credit pool, the due day it reaches: `Account.reach`) of an account, before an event."""
@@ -455,6 +483,14 @@ class Accounts:
         self._facts.clear()
         self._revenue.clear()
         self._currency.clear()
+
+
+def _parts_json(parts: list[tuple[str, str]]) -> str:
+    """`json.dumps` of the [number, amount] pairs of a payment fact, the same text, built directly
+    when no character needs escaping (the usual number and amount)."""
+    if all(n.isascii() and n.isprintable() and '"' not in n and "\\" not in n for n, _ in parts):
+        return "[" + ", ".join(f'["{n}", "{a}"]' for n, a in parts) + "]"
+    return json.dumps([[n, a] for n, a in parts])
 
 
 def _parts(kind: str, number: str | None, amount: str, parts: str | None) -> list[tuple[str, Decimal]]:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import date
+from typing import ClassVar
 
-from facturier.core.money import to_minor
+from facturier.core.accounts import minor_units
 from facturier.store.events import (
     DeliveryEvent,
     DisputeEvent,
@@ -42,6 +43,9 @@ class Collections:
     def history(self) -> list[int]:
         """Offsets of every `reminder.drafted` entry, journal order."""
         return [r[0] for r in self.db.execute("SELECT offset FROM reminders_drafted ORDER BY offset")]
+
+    # what `apply` looks at
+    EVENTS: ClassVar[tuple[type, ...]] = (ReminderEvent, DisputeEvent, PromiseEvent, DeliveryEvent)
 
     def apply(self, ev: Event, offset: int) -> None:
         """Take one event into account."""
@@ -96,6 +100,8 @@ class Links:
         """Every invoice number with a link."""
         return [r[0] for r in self.db.execute("SELECT DISTINCT number FROM links ORDER BY number")]
 
+    EVENTS: ClassVar[tuple[type, ...]] = (PaymentLinkEvent,)  # what `apply` looks at
+
     def apply(self, ev: Event, offset: int) -> None:
         """Take one event into account."""
         if not isinstance(ev, PaymentLinkEvent):
@@ -121,6 +127,8 @@ class GmailThreads:
         self.db = db
         self.threads = TableMap(db, "gmail_threads", ("message_id",), ("thread_id", "subject"))
 
+    EVENTS: ClassVar[tuple[type, ...]] = (DeliveryEvent,)  # what `apply` looks at
+
     def apply(self, ev: Event, offset: int) -> None:
         """Take one event into account."""
         if isinstance(ev, DeliveryEvent) and ev.gmail_thread_id and ev.type in (T.INVOICE_SENT, T.BATCH_DELIVERED):
@@ -141,9 +149,10 @@ class Reports:
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
         # Sums the events add, written at `flush` (with the commit): sums commute, and no use
-        # case reads them in between; two statements a commit, not four an entry.
+        # case reads them in between; three statements a commit, not four an entry.
         self._day_sums: dict[tuple[str, str, str, int], int] = {}
         self._year_sums: dict[tuple[str, str, int], int] = {}
+        self._batch_counts: dict[tuple[str, int, int], int] = {}
 
     def flush(self) -> None:
         """Add the sums gathered since the last flush to the tables."""
@@ -151,12 +160,15 @@ class Reports:
                             "amount = amount + excluded.amount", [(*k, v) for k, v in self._day_sums.items()])
         self.db.executemany("INSERT INTO year_sums VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
                             "amount = amount + excluded.amount", [(*k, v) for k, v in self._year_sums.items()])
+        self.db.executemany("INSERT INTO batch_counts VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
+                            "count = count + excluded.count", [(*k, v) for k, v in self._batch_counts.items()])
         self.forget()
 
     def forget(self) -> None:
         """Drop the sums gathered (the transaction they belong to is abandoned)."""
         self._day_sums.clear()
         self._year_sums.clear()
+        self._batch_counts.clear()
 
     def _days(self, kind: str) -> dict[str, dict[int, int]]:
         out: dict[str, dict[int, int]] = {}
@@ -204,30 +216,28 @@ class Reports:
         """(seller, year, month) -> live invoices of a batch seller."""
         return {(s, y, m): c for s, y, m, c in self.db.execute("SELECT seller, year, month, count FROM batch_counts")}
 
+    EVENTS: ClassVar[tuple[type, ...]] = (DocumentIssued, PaymentRecorded)  # what `apply` looks at
+
     def apply(self, ev: Event, offset: int) -> None:
         """Take one event into account."""
         if isinstance(ev, DocumentIssued):
             if ev.direct_live:
                 self._document(ev)
             elif ev.seller != "issuer" and ev.mode == "live" and ev.type == T.INVOICE_ISSUED:
-                self.db.execute("INSERT INTO batch_counts VALUES (?, ?, ?, 1) ON CONFLICT DO UPDATE SET "
-                                "count = count + 1", (ev.seller, ev.date.year, ev.date.month))
+                key = (ev.seller, ev.date.year, ev.date.month)
+                self._batch_counts[key] = self._batch_counts.get(key, 0) + 1
         elif isinstance(ev, PaymentRecorded):
-            amount, day = to_minor(ev.amount, ev.currency), ev.date.toordinal()
-            self._add_day("received", ev.currency, "", day, amount)
-            self._add_day("flows", ev.currency, ev.client, day, -amount)
+            amount, day, sums = minor_units(ev.amount, ev.currency), ev.date.toordinal(), self._day_sums
+            received, flows = ("received", ev.currency, "", day), ("flows", ev.currency, ev.client, day)
+            sums[received] = sums.get(received, 0) + amount
+            sums[flows] = sums.get(flows, 0) - amount
 
     def _document(self, ev: DocumentIssued) -> None:
-        sign = -1 if ev.is_credit_note else 1
-        day, year = ev.date.toordinal(), ev.date.year
-        incl = sign * to_minor(ev.total_incl_vat, ev.currency)
-        self._add_day("sales", ev.currency, "", day, incl)
-        self._add_day("flows", ev.currency, ev.client, day, incl)
-        sums = self._year_sums
+        sign, currency = (-1 if ev.is_credit_note else 1), ev.currency
+        day, year, days, sums = ev.date.toordinal(), ev.date.year, self._day_sums, self._year_sums
+        incl = sign * minor_units(ev.total_incl_vat, currency)
+        for key in (("sales", currency, "", day), ("flows", currency, ev.client, day)):
+            days[key] = days.get(key, 0) + incl
         for kind, amount in (("excl", ev.total_excl_vat), ("vat", ev.total_vat)):
-            key = (kind, ev.currency, year)
-            sums[key] = sums.get(key, 0) + sign * to_minor(amount, ev.currency)
-
-    def _add_day(self, kind: str, currency: str, client: str, day: int, amount: int) -> None:
-        key = (kind, currency, client, day)
-        self._day_sums[key] = self._day_sums.get(key, 0) + amount
+            year_key = (kind, currency, year)
+            sums[year_key] = sums.get(year_key, 0) + sign * minor_units(amount, currency)

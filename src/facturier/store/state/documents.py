@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 
 from facturier.core.numbering import SeriesState
 from facturier.store.events import (
@@ -72,6 +72,32 @@ class Core:
         self.bank_ids = TableMap(db, "bank", ("key",), ("1",), "kind = 'id'")
         self.bank_keys = TableMap(db, "bank", ("key",), ("1",), "kind = 'key'")  # every payment's bank key
         self.bank_keys_without_id = TableMap(db, "bank", ("key",), ("1",), "kind = 'key_without_id'")
+        # series -> (seq, day) of the documents applied since the last flush, the latest winning:
+        # written at `flush` (one statement a commit, not one a document).
+        self._series: dict[str, tuple[int, int]] = {}
+        # (number, offset, day, number) of the direct invoices applied since the last flush, unsent
+        # unless a delivery of that number came before: written at `flush`, or before the next
+        # delivery changes what `deliveries` says.
+        self._unsent: list[tuple[str, int, int, str]] = []
+
+    def flush(self) -> None:
+        """Write the series and unsent invoices the documents applied since the last flush gave."""
+        self._write_unsent()
+        if self._series:
+            self.db.executemany("INSERT OR REPLACE INTO series VALUES (?, ?, ?)",
+                                [(series, *where) for series, where in self._series.items()])
+            self._series.clear()
+
+    def forget(self) -> None:
+        """Drop the series gathered (the transaction they belong to is abandoned)."""
+        self._series.clear()
+        self._unsent.clear()
+
+    def _write_unsent(self) -> None:
+        if self._unsent:
+            self.db.executemany("INSERT OR REPLACE INTO unsent SELECT ?, ?, ?, 0 WHERE NOT EXISTS "
+                                "(SELECT 1 FROM deliveries WHERE key = ?)", self._unsent)
+            self._unsent.clear()
 
     def last_period(self, client: str) -> str | None:
         """The latest month ('YYYY-MM') a monthly invoice of this client was issued for, or None."""
@@ -93,21 +119,22 @@ class Core:
 
     def series_states(self) -> dict[str, SeriesState]:
         """Every series and where it stands, for numbering."""
+        self.flush()
         return {k: SeriesState(seq, date.fromordinal(day))
                 for k, seq, day in self.db.execute("SELECT series, seq, day FROM series")}
+
+    # what `apply` looks at
+    EVENTS: ClassVar[tuple[type, ...]] = (DocumentIssued, DeliveryEvent, PaymentRecorded, BatchAccepted, BatchCompleted)
 
     def apply(self, ev: Event, offset: int) -> None:
         """Take one event into account."""
         db = self.db
         if isinstance(ev, DocumentIssued):
-            db.execute("INSERT OR REPLACE INTO series VALUES (?, ?, ?)",
-                       (ev.series, ev.series_seq, ev.date.toordinal()))
+            self._series[ev.series] = (ev.series_seq, ev.date.toordinal())
             if ev.type == T.INVOICE_ISSUED and ev.seller == "issuer":
                 if ev.period:
                     db.execute("INSERT OR IGNORE INTO months VALUES (?, ?)", (ev.client, ev.period))
-                if ev.number not in self.deliveries:
-                    db.execute("INSERT OR REPLACE INTO unsent VALUES (?, ?, ?, 0)",
-                               (ev.number, offset, ev.date.toordinal()))
+                self._unsent.append((ev.number, offset, ev.date.toordinal(), ev.number))
             if ev.reference and ev.type == T.INVOICE_ISSUED and ev.seller != "issuer":
                 db.execute("INSERT OR REPLACE INTO batch_refs VALUES (?, ?, ?)", (ev.client, ev.reference, ev.number))
                 db.execute("INSERT OR IGNORE INTO batch_issued VALUES (?, ?, ?)",
@@ -127,6 +154,7 @@ class Core:
             db.execute("INSERT OR IGNORE INTO batch_completed VALUES (?, ?)", (ev.client, ev.sha256))
 
     def _delivery(self, ev: DeliveryEvent, offset: int) -> None:
+        self._write_unsent()  # the invoices before this delivery, as `deliveries` stood for them
         key, status = ev.key, DELIVERY_STATES[ev.type]
         if self.deliveries.get(key, ("", 0))[0] == "sent":
             return  # sent is final
@@ -164,9 +192,14 @@ class Index:
         # Rows the events give, by statement, written at `flush` (with the commit, or every few
         # thousand entries of a long catch-up): no event's applying reads these tables.
         self._rows: dict[str, list[tuple[Any, ...]]] = {sql: [] for sql in INDEX_INSERTS.values()}
+        self._documents, self._owners, self._mentions, self._payments = (
+            self._rows[INDEX_INSERTS[table]] for table in ("documents", "owners", "mentions", "payments"))
+        self._names: dict[str, str] = {}  # client -> name on its latest live document (one row a client)
 
     def flush(self) -> None:
         """Write the rows gathered since the last flush, in the order the events gave them."""
+        self._rows[INDEX_INSERTS["client_names"]].extend(self._names.items())
+        self._names.clear()
         for sql, rows in self._rows.items():
             if rows:
                 self.db.executemany(sql, rows)
@@ -174,6 +207,7 @@ class Index:
 
     def forget(self) -> None:
         """Drop the rows gathered (the transaction they belong to is abandoned)."""
+        self._names.clear()
         for rows in self._rows.values():
             rows.clear()
 
@@ -228,21 +262,23 @@ class Index:
         """Every document, journal order."""
         return [r[0] for r in self.db.execute("SELECT offset FROM documents ORDER BY offset")]
 
+    EVENTS: ClassVar[tuple[type, ...]] = (DocumentIssued, PaymentRecorded, DeliveryEvent)  # what `apply` looks at
+
     def apply(self, ev: Event, offset: int) -> None:
         """Take one event into account."""
-        rows = self._rows
-        mentions = rows[INDEX_INSERTS["mentions"]]
+        mentions = self._mentions
         if isinstance(ev, DocumentIssued):
-            year = ev.date.year
-            rows[INDEX_INSERTS["documents"]].append(
-                (offset, ev.number, ev.type, ev.client, ev.seller, year, int(ev.direct_live)))
-            rows[INDEX_INSERTS["owners"]].extend((owner, year, offset) for owner in {ev.client, ev.seller})
-            if ev.direct_live:
-                rows[INDEX_INSERTS["client_names"]].append((ev.client, ev.client_name))
+            year, live = ev.date.year, ev.direct_live
+            self._documents.append((offset, ev.number, ev.type, ev.client, ev.seller, year, int(live)))
+            self._owners.append((ev.client, year, offset))
+            if ev.seller != ev.client:
+                self._owners.append((ev.seller, year, offset))
+            if live:
+                self._names[ev.client] = ev.client_name
             if ev.refers_to:
                 mentions.append((ev.refers_to, offset))
         elif isinstance(ev, PaymentRecorded):
-            rows[INDEX_INSERTS["payments"]].append((offset, ev.client, ev.date.year, ev.date.toordinal()))
+            self._payments.append((offset, ev.client, ev.date.year, ev.date.toordinal()))
             mentions.extend((n, offset) for n in dict.fromkeys(a.number for a in ev.allocation))
         elif isinstance(ev, DeliveryEvent) and ev.number is not None:
             mentions.append((ev.number, offset))

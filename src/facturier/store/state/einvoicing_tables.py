@@ -13,7 +13,7 @@ flow journalled, with the platform time it carried: each is journalled once), `p
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
+from typing import Any, ClassVar
 
 from facturier.store.events import (
     DirectoryLookup,
@@ -35,6 +35,9 @@ class EInvoicing:
         self.flows = TableMap(db, "pa_flows", ("seller", "number"), ("state", "tracking_id", "flow_id", "sha256"))
         self.status = TableMap(db, "pa_status", ("seller", "number"), ("code", "label", "status_at", "reason"))
         self.ereports = TableMap(db, "pa_ereports", ("seller", "kind", "period"), ("flow_id",))
+
+    # what `apply` looks at
+    EVENTS: ClassVar[tuple[type, ...]] = (DirectoryLookup, Transmission, LifecycleStatus, EReportSent)
 
     def apply(self, ev: Event, offset: int) -> None:
         """Take one event into account."""

@@ -28,14 +28,8 @@ from facturier.store.state.einvoicing_tables import EInvoicing
 from facturier.store.state.schema import Stamp, StateError, quiet_gc, read_stamp
 from facturier.store.state.usage_tables import Usage, UsageIds
 
-
-def _clients_of(ev: Event) -> set[str]:
-    """The clients whose views an event changes."""
-    if isinstance(ev, (DocumentIssued, PaymentRecorded, ChargeAdded)):
-        return {ev.client}
-    if isinstance(ev, UsageRecorded):
-        return {row[1] for row in ev.rows}
-    return set()
+# The events that change their client's views (and `UsageRecorded`, its rows' clients').
+_CLIENT_EVENTS = (DocumentIssued, PaymentRecorded, ChargeAdded)
 
 
 def prefix_hasher(path: Path, offset: int, start: Any = None) -> Any:
@@ -100,11 +94,15 @@ class LedgerState:
         self._pending: set[str] = set()
         self._applied = 0
         self.db = db
-        self.position = position
+        self._position = position
+        self._last: tuple[dict[str, Any], int] | None = None  # the last entry applied, the offset after it
         self._prefix = prefix  # (offset, xxh3 of the journal before it)
         self._begun: Stamp | None = None  # the position the open transaction (`begin`) started at
         self._durable = durable  # False for a dry run: nothing is ever committed
         self._reader: io.BufferedReader | None = None
+        # Statements of the indexes a state built from scratch creates once its rows are in
+        # (`schema.INDEXES_AFTER_BUILD`), run by the commit that ends the build.
+        self.indexes_after: list[str] = []
         self.core = Core(db)
         self.accounts = Accounts(db)
         self.accounts.track_years = track_years
@@ -117,31 +115,53 @@ class LedgerState:
         self.gmail = GmailThreads(db)
         self.reports = Reports(db)
         self.einvoicing = EInvoicing(db)
-        self._appliers: list[Callable[[Event, int], None]] = [
-            self.core.apply, self.accounts.apply, self.index.apply, self.usage.apply, self.usage_ids.apply,
-            self.collections.apply, self.links.apply, self.gmail.apply, self.reports.apply,
-            self.einvoicing.apply]
+        self._sections: list[Any] = [
+            self.core, self.accounts, self.index, self.usage, self.usage_ids, self.collections, self.links,
+            self.gmail, self.reports, self.einvoicing]
+        # The `apply` of the sections that look at each type of event (their `EVENTS`), in order.
+        self._appliers: dict[type, list[Callable[[Event, int], None]]] = {}
+
+    @property
+    def position(self) -> Stamp:
+        """The journal position the tables reflect (with the entries applied in this transaction)."""
+        if self._last is not None:
+            entry, end = self._last
+            self._position = Stamp(int(entry["seq"]), end, str(entry["hash"]))
+            self._last = None
+        return self._position
+
+    @position.setter
+    def position(self, stamp: Stamp) -> None:
+        self._position, self._last = stamp, None
 
     # -- applying entries -----------------------------------------------------------------------
 
     def apply(self, entry: dict[str, Any], offset: int, length: int) -> Event:
         """An entry at `offset` (checked or just written): apply it inside the open transaction."""
         ev = parse_event(entry)
-        for apply in self._appliers:
+        kind = type(ev)
+        appliers = self._appliers.get(kind)
+        if appliers is None:
+            appliers = self._appliers[kind] = [s.apply for s in self._sections if issubclass(kind, s.EVENTS)]
+        for apply in appliers:
             apply(ev, offset)
         self._applied += 1
         if self._applied % TRIM_EVERY == 0:
             self.index.flush()
+            self.core.flush()
             self.accounts.trim()
-        self._pending.update(_clients_of(ev))  # into views_pending at commit: one statement, not one an entry
+        if isinstance(ev, _CLIENT_EVENTS):  # into views_pending at commit: one statement, not one an entry
+            self._pending.add(ev.client)
+        elif isinstance(ev, UsageRecorded):
+            self._pending.update(row[1] for row in ev.rows)
         if self.track_years:
             years = [(client, "balance", year) for client, year in self.accounts.years]
             if isinstance(ev, (DocumentIssued, PaymentRecorded)):
                 years.append((ev.client, "payments" if isinstance(ev, PaymentRecorded) else "revenues", ev.date.year))
             if years:
                 self._years_pending(years)
-        self.accounts.years.clear()
-        self.position = Stamp(int(entry["seq"]), offset + length, str(entry["hash"]))
+            self.accounts.years.clear()
+        self._last = (entry, offset + length)
         return ev
 
     def begin(self) -> Stamp:
@@ -161,11 +181,13 @@ class LedgerState:
         A transaction that applied no entry writes nothing: rewriting the same position cost
         every command that found the state current a WAL frame, a checkpoint and four syncs."""
         begun, self._begun = self._begun, None
-        if begun == self.position and self.track_years and not self._pending:
+        if begun == self.position and self.track_years and not self._pending and not self.indexes_after:
             if self._durable:
                 self.db.execute("COMMIT")
             return
+        self.core.flush()
         self.accounts.flush()
+        self.accounts.dropped.clear()  # (memory: a state built from scratch holds every number)
         self.reports.flush()
         self.index.flush()
         self.db.executemany("INSERT OR IGNORE INTO views_pending VALUES (?)", [(c,) for c in sorted(self._pending)])
@@ -174,6 +196,9 @@ class LedgerState:
             self._years_pending(())
             self.db.execute("INSERT OR IGNORE INTO views_pending_years SELECT client, '*', 0 FROM views_pending")
             self.track_years = self.accounts.track_years = True
+        for statement in self.indexes_after:
+            self.db.execute(statement)
+        self.indexes_after.clear()
         if self.position.offset != (self._prefix[0] if self._prefix else 0):
             self._prefix = (self.position.offset, prefix_hasher(self.journal, self.position.offset, self._prefix))
         digest = (self._prefix[1] if self._prefix else xxhash.xxh3_128()).hexdigest()
@@ -189,6 +214,8 @@ class LedgerState:
         if self.db.in_transaction:
             self.db.execute("ROLLBACK")
         self._pending.clear()
+        self.indexes_after.clear()
+        self.core.forget()
         self.reports.forget()
         self.index.forget()
         self.accounts.forget()

@@ -161,8 +161,9 @@ def _empty(journal: Path, db: sqlite3.Connection, durable: bool = True) -> Ledge
     """A state with every table empty, at the journal's beginning, in its write transaction."""
     if not db.in_transaction:
         db.execute("BEGIN IMMEDIATE")
-    reset_tables(db)
-    return LedgerState(journal, db, GENESIS_STAMP, durable=durable, track_years=False)
+    state = LedgerState(journal, db, GENESIS_STAMP, durable=durable, track_years=False)
+    state.indexes_after = reset_tables(db)
+    return state
 
 
 def _connection(path: Path, exists: bool, dry_run: bool, data_dir: bool) -> tuple[sqlite3.Connection, bool]:

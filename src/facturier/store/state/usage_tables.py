@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
+from typing import Any, ClassVar
 
 from facturier.store.events import (
     ChargeAdded,
@@ -59,6 +59,8 @@ class Usage:
         self.charges = ByClient(db, "charges", "SELECT seq, amount, currency, description, day, vat_rate "
                                 "FROM charges WHERE client = ? ORDER BY rowid")
 
+    EVENTS: ClassVar[tuple[type, ...]] = (UsageRecorded, ChargeAdded, DocumentIssued)  # what `apply` looks at
+
     def apply(self, ev: Event, offset: int) -> None:
         """Take one event into account."""
         if isinstance(ev, UsageRecorded):
@@ -110,6 +112,8 @@ class UsageIds:
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
         self.ids = TableMap(db, "usage_ids", ("id",), ("1",))
+
+    EVENTS: ClassVar[tuple[type, ...]] = (UsageRecorded,)  # what `apply` looks at
 
     def apply(self, ev: Event, offset: int) -> None:
         """Take one event into account."""
