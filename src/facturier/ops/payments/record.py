@@ -66,6 +66,22 @@ def check_named_invoice(state: LedgerState, number: str, client: str, currency: 
         raise InputError(f"invoice {number} is in {doc.currency}, not {currency}")
 
 
+def check_not_recorded(state: LedgerState, payment: PaymentRecorded) -> None:
+    """Refuse the same `pay` typed twice: a payment of this client already recorded on that
+    day, with the same amount, currency and (non-empty) reference. Without a reference two
+    equal payments (two cash payments) cannot be told apart and are both recorded."""
+    if not payment.reference:
+        return
+    for earlier in state.payments(state.index.payments_on.get(payment.date.toordinal(), [])):
+        if (earlier.client, earlier.amount, earlier.currency, earlier.reference) == (
+                payment.client, payment.amount, payment.currency, payment.reference):
+            how = "by pay" if earlier.source == "manual" else f"from {earlier.source.split(':', 2)[-1]}"
+            raise InputError(
+                f"{payment.client} already has a payment of {earlier.amount} {earlier.currency} on "
+                f"{payment.date} with reference {payment.reference!r} (entry {earlier.seq}, recorded {how}): "
+                "it is not recorded twice; a second payment with the same reference needs its own --ref")
+
+
 def open_invoices(state: LedgerState, client: str, currency: str, day: date,
                   enough: Decimal | None = None) -> list[OpenInvoice]:
     """The client's invoices still open at `day` in a currency (credits and payments applied).
@@ -135,6 +151,7 @@ def record_payment(
                                    allocation=(), unallocated=ZERO)
         if invoice is not None:
             check_named_invoice(ledger.state, invoice, client, currency)
+        check_not_recorded(ledger.state, received)
         payment = allocated_from_state(ledger.state, received, invoice)
         ledger.append(payment)
         refresh_views(ws, ledger.state, {client}, PAYMENT_VIEWS)

@@ -1,0 +1,89 @@
+"""The seeds' people replayed through the CLI: defects found by using the monthly cycle, the
+batch service and collections as the studio, its batch clients and the founder would."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import journal, run_cli
+
+
+@pytest.fixture
+def issued(ws: Path) -> Path:
+    """Demo workspace after the 2026-11-15 run: 2026-0001 (acme 827.88 EUR), 2026-0002 (northwind)."""
+    assert run_cli(ws, "run", "--date", "2026-11-15").code == 0
+    return ws
+
+
+def payments(ws: Path) -> list[dict]:
+    return [e for e in journal(ws) if e["type"] == "payment.recorded"]
+
+
+def test_the_same_pay_typed_twice_is_refused_and_nothing_is_recorded_twice(issued: Path) -> None:
+    """Seed 000's 13th-14th check: the owner types the transfer in, then (shell history, a
+    second terminal) the same command again. The second must not become a second payment."""
+    args = ("pay", "acme", "500", "--date", "2026-11-20", "--ref", "VIR-2026-11-20")
+    assert run_cli(issued, *args).code == 0
+    again = run_cli(issued, "pay", "acme", "500.00", "--date", "2026-11-20", "--ref", "VIR-2026-11-20")
+    assert again.code == 1
+    assert "Error: acme already has a payment of 500.00 EUR on 2026-11-20" in again.err
+    assert "'VIR-2026-11-20'" in again.err and "Traceback" not in again.text
+    assert len(payments(issued)) == 1
+    # Other payments stay possible: another reference, another day, or no reference at all.
+    assert run_cli(issued, "pay", "acme", "500", "--date", "2026-11-20", "--ref", "VIR-2").code == 0
+    assert run_cli(issued, "pay", "acme", "1", "--date", "2026-11-20", "--ref", "VIR-2026-11-20").code == 0
+    assert run_cli(issued, "pay", "acme", "5", "--date", "2026-11-21", "--method", "cash").code == 0
+    assert run_cli(issued, "pay", "acme", "5", "--date", "2026-11-21", "--method", "cash").code == 0
+    assert len(payments(issued)) == 5
+
+
+def test_pay_after_import_bank_of_the_same_credit_is_refused(issued: Path, tmp_path: Path) -> None:
+    """The statement was imported, then the owner records the same transfer by hand."""
+    (issued / "facturier.toml").write_text(
+        (issued / "facturier.toml").read_text(encoding="utf-8")
+        + '\n[bank.csv]\ndate_column = "Date"\namount_column = "Amount"\ntext_column = "Label"\n'
+        'id_column = "Id"\n', encoding="utf-8")
+    statement = tmp_path / "releve.csv"
+    statement.write_text("Date,Amount,Label,Id\n2026-11-20,827.88,VIR ACME 2026-0001,TX1\n", encoding="utf-8")
+    res = run_cli(issued, "import-bank", str(statement), "--format", "csv", "--date", "2026-11-21")
+    assert res.code == 0, res.text
+    [imported] = payments(issued)
+    again = run_cli(issued, "pay", "acme", "827.88", "--date", "2026-11-20", "--ref", imported["reference"])
+    assert again.code == 1, again.text
+    assert "from releve.csv" in again.err
+    assert len(payments(issued)) == 1
+
+
+SHEET_HEAD = ("invoice_id,client_name,client_email,amount,currency,due_date,sent_date,status,notes,"
+              "last_stage_sent,last_sent_at,language\n")
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_a_first_reminder_at_a_late_stage_never_claims_earlier_reminders(tmp_path: Path, language: str) -> None:
+    """Seed 003: the founder points `remind` at a sheet whose invoices are already weeks late.
+    The first draft for each is at stage 28 or 42; it must not tell the client "despite our
+    previous reminders" when no reminder was ever made."""
+    ws = tmp_path / "ws"
+    assert run_cli(ws, "init", str(ws)).code == 0
+    cfg = (ws / "facturier.toml").read_text(encoding="utf-8")
+    cfg = cfg.replace("dry_run = true", "dry_run = false").replace('"08:00-18:00"', '"00:00-24:00"')
+    cfg = cfg.replace('# source = "csv"', 'source = "csv"').replace('# source_path = "invoices.csv"',
+                                                                     'source_path = "invoices.csv"')
+    (ws / "facturier.toml").write_text(cfg, encoding="utf-8")
+    (ws / "invoices.csv").write_text(
+        SHEET_HEAD + f"INV-28,Sarah Co,sarah@example.com,1200.50,EUR,2025-01-01,2024-12-01,Overdue,,,,{language}\n"
+        f"INV-42,Bob Ltd,bob@example.com,300,EUR,2024-12-10,2024-11-10,Overdue,,,,{language}\n", encoding="utf-8")
+    res = run_cli(ws, "remind", "--date", "2025-01-29", "--json")
+    assert res.code == 0, res.text
+    drafts = sorted((ws / "data" / "drafts").glob("*.eml"))
+    assert [p.name.split("-", 1)[1] for p in drafts] == ["INV-28-stage28.eml", "INV-42-stage42.eml"]
+    for path in drafts:
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        plain = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        for claim in ("previous reminders", "previous messages", "précédents rappels", "précédents messages"):
+            assert claim not in plain, (path.name, plain)
+        assert ("outstanding" if language == "en" else "échu depuis") in plain
