@@ -87,3 +87,58 @@ def test_a_first_reminder_at_a_late_stage_never_claims_earlier_reminders(tmp_pat
         for claim in ("previous reminders", "previous messages", "précédents rappels", "précédents messages"):
             assert claim not in plain, (path.name, plain)
         assert ("outstanding" if language == "en" else "échu depuis") in plain
+
+
+def test_a_client_switched_back_to_test_mode_gets_no_email(ws: Path) -> None:
+    """Seed 000: an email goes out only for a live client (PRODUCT §7: "`mode` is live"). A live
+    invoice issued early in the month, then the client put back in test mode before the send
+    day: the send day must not email it (the batch ZIPs already obeyed the client's mode)."""
+    acme = ws / "clients" / "acme.toml"
+    acme.write_text(acme.read_text(encoding="utf-8").replace('mode = "live"', 'mode = "live"\ninvoice_day = 1'),
+                    encoding="utf-8")
+    assert run_cli(ws, "run", "--date", "2026-11-10").code == 0
+    assert [e["number"] for e in journal(ws) if e["type"] == "invoice.issued" and e["client"] == "acme"] == ["2026-0001"]
+    acme.write_text(acme.read_text(encoding="utf-8").replace('mode = "live"', 'mode = "test"'), encoding="utf-8")
+    preview = run_cli(ws, "send", "--date", "2026-11-15", "--dry-run")
+    assert preview.code == 0 and "2026-0001" not in preview.out, preview.text
+    res = run_cli(ws, "run", "--date", "2026-11-15")
+    assert res.code == 0, res.text
+    assert not [e for e in journal(ws) if e["type"].startswith("invoice.send") and e.get("number") == "2026-0001"]
+    outbox = ws / "data" / "outbox"
+    assert not any("2026-0001" in p.name for p in outbox.glob("*.eml")) if outbox.exists() else True
+
+
+def test_a_draft_waiting_for_an_invoice_paid_or_disputed_since_is_named_by_the_next_remind(ws: Path) -> None:
+    """Seed 003: drafts are made on one day and sent by the owner on another. Paid (or
+    disputed) in between, the draft must be named so that it is deleted, not sent."""
+    from tests.collections_workspace import OPEN_ALL_DAY, configure
+
+    configure(ws, OPEN_ALL_DAY)
+    assert run_cli(ws, "run", "--date", "2026-11-15").code == 0  # 2026-0001 acme, 2026-0002 northwind
+    assert run_cli(ws, "remind", "--date", "2026-12-23").code == 0  # acme 8 days overdue: stage 7
+    [draft] = [p for p in (ws / "data" / "drafts").glob("*.eml") if "2026-0001" in p.name]
+    assert run_cli(ws, "pay", "acme", "827.88", "--date", "2026-12-24").code == 0
+    for args in (("--dry-run",), ()):
+        res = run_cli(ws, "remind", "--date", "2026-12-26", *args)
+        assert res.code == 0, res.text
+        assert f"WARNING: do not send data/drafts/{draft.name}" in res.err
+        assert "2026-0001 is paid or credited now" in res.err
+    page = (ws / "exports" / "review-2026-12-26.html").read_text(encoding="utf-8")
+    assert f"do not send data/drafts/{draft.name}" in page
+    draft.unlink()  # the owner deleted it: nothing more to say
+    res = run_cli(ws, "remind", "--date", "2026-12-27")
+    assert res.code == 0 and "do not send" not in res.text, res.text
+
+
+def test_a_draft_of_an_invoice_disputed_since_is_named_and_one_still_due_is_not(ws: Path) -> None:
+    from tests.collections_workspace import OPEN_ALL_DAY, configure
+
+    configure(ws, OPEN_ALL_DAY)
+    assert run_cli(ws, "run", "--date", "2026-11-15").code == 0
+    assert run_cli(ws, "remind", "--date", "2027-01-07").code == 0  # acme stage 21, northwind stage 7
+    assert len(list((ws / "data" / "drafts").glob("*.eml"))) == 2
+    assert run_cli(ws, "dispute", "2026-0001", "--reason", "hours contested", "--date", "2027-01-08").code == 0
+    res = run_cli(ws, "remind", "--date", "2027-01-08")
+    assert res.code == 0, res.text
+    assert "(the stage 21 reminder of 2026-0001, drafted on 2027-01-07): 2026-0001 is disputed now" in res.err
+    assert "2026-0002" not in res.err  # still overdue: its draft is still right
