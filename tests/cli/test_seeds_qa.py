@@ -142,3 +142,26 @@ def test_a_draft_of_an_invoice_disputed_since_is_named_and_one_still_due_is_not(
     assert res.code == 0, res.text
     assert "(the stage 21 reminder of 2026-0001, drafted on 2027-01-07): 2026-0001 is disputed now" in res.err
     assert "2026-0002" not in res.err  # still overdue: its draft is still right
+
+
+def test_the_same_charge_typed_twice_is_refused_and_billed_once(ws: Path) -> None:
+    """Seed 000's billing rules: a one-off line for next month's invoice. A charge cannot be
+    withdrawn, so the same command run twice must not bill the client twice."""
+    args = ("charge", "acme", "120.00", "--description", "Déplacement Lyon", "--date", "2026-11-03")
+    assert run_cli(ws, *args).code == 0
+    again = run_cli(ws, *args)
+    assert again.code == 1
+    assert "Error: acme already has this charge pending, added on 2026-11-03" in again.err
+    assert "Traceback" not in again.text
+    # A distinct charge: another text, another amount, another rate or another day is recorded.
+    assert run_cli(ws, "charge", "acme", "120.00", "--description", "Déplacement Lyon (2)", "--date", "2026-11-03").code == 0
+    assert run_cli(ws, "charge", "acme", "120.00", "--description", "Déplacement Lyon", "--vat-rate", "10",
+                   "--date", "2026-11-03").code == 0
+    assert run_cli(ws, "charge", "acme", "120.00", "--description", "Déplacement Lyon", "--date", "2026-11-04").code == 0
+    assert len([e for e in journal(ws) if e["type"] == "charge.added"]) == 4
+    assert run_cli(ws, "run", "--date", "2026-11-15").code == 0
+    [invoice] = [e for e in journal(ws) if e["type"] == "invoice.issued" and e["client"] == "acme"]
+    record = (ws / invoice["files"]["json"]["path"]).read_text(encoding="utf-8")
+    assert record.count("Déplacement Lyon") == 4
+    # Once invoiced, the same charge next month is new.
+    assert run_cli(ws, "charge", "acme", "120.00", "--description", "Déplacement Lyon", "--date", "2026-11-16").code == 0
