@@ -169,3 +169,24 @@ def test_the_same_charge_typed_twice_is_refused_and_billed_once(ws: Path) -> Non
     # Once invoiced, the same charge next month is new.
     assert run_cli(ws, "charge", "acme", "120.00", "--description", "Déplacement Lyon",
                    "--date", "2026-11-16").code == 0
+
+
+def test_the_same_partial_credit_typed_twice_issues_one_credit_note(issued: Path) -> None:
+    """Seed 000's corrections are credit notes, never deletions: a second identical
+    `credit --amount` would be a second avoir in the gapless series, impossible to withdraw."""
+    args = ("credit", "2026-0001", "--amount", "100.00", "--reason", "Geste commercial", "--date", "2026-11-20")
+    first = run_cli(issued, *args)
+    assert first.code == 0, first.text
+    again = run_cli(issued, *args)
+    assert again.code == 1
+    assert "Error: AV-2026-0001 already credits 100.00 EUR on invoice 2026-0001, dated 2026-11-20" in again.err
+    assert "Traceback" not in again.text
+    notes = [e["number"] for e in journal(issued) if e["type"] == "credit_note.issued"]
+    assert notes == ["AV-2026-0001"]
+    # A distinct credit: another reason, amount or day is issued.
+    assert run_cli(issued, "credit", "2026-0001", "--amount", "100.00", "--reason", "Retard de livraison",
+                   "--date", "2026-11-20").code == 0
+    assert run_cli(issued, "credit", "2026-0001", "--amount", "50.00", "--reason", "Geste commercial",
+                   "--date", "2026-11-20").code == 0
+    assert run_cli(issued, *args[:-1], "2026-11-21").code == 0
+    assert len([e for e in journal(issued) if e["type"] == "credit_note.issued"]) == 4
