@@ -190,3 +190,57 @@ def test_the_same_partial_credit_typed_twice_issues_one_credit_note(issued: Path
                    "--date", "2026-11-20").code == 0
     assert run_cli(issued, *args[:-1], "2026-11-21").code == 0
     assert len([e for e in journal(issued) if e["type"] == "credit_note.issued"]) == 4
+
+
+def test_an_imap_draft_left_unsent_for_an_invoice_paid_since_is_named(tmp_path: Path) -> None:
+    """Seed 003 with the real Drafts folder (Dovecot on loopback): a reminder still in Drafts
+    after the invoice was paid is named by the next real `remind` (a dry run connects to
+    nothing); once it leaves Drafts (sent, or deleted), it is not named any more."""
+    from tests.collections_workspace import base_workspace, configure
+    from tests.dovecot_server import PASSWORD, USER, dovecot_instance
+
+    for server in dovecot_instance(special_use=True):
+        ws = base_workspace(tmp_path)
+        configure(ws, '[collections]\ndry_run = false\nwindow = "00:00-24:00"\ndrafts = "imap"\n\n'
+                      f'[collections.imap]\nhost = "127.0.0.1"\nport = {server.port}\nsecurity = "none"\n'
+                      f'username = "{USER}"\npassword_env = "FACTURIER_IMAP_PASSWORD"\n')
+        env = {"FACTURIER_IMAP_PASSWORD": PASSWORD}
+        res = run_cli(ws, "remind", "--date", "2026-12-23", env=env)
+        assert res.code == 0, res.text
+        [drafted] = [e for e in journal(ws) if e["type"] == "reminder.drafted"]
+        assert drafted["number"] == "2026-0001" and drafted["store"] == "imap"
+        assert run_cli(ws, "pay", "acme", "827.88", "--date", "2026-12-24").code == 0
+        preview = run_cli(ws, "remind", "--date", "2026-12-26", "--dry-run", env=env)
+        assert preview.code == 0 and "do not send" not in preview.text, preview.text
+        res = run_cli(ws, "remind", "--date", "2026-12-26", env=env)
+        assert res.code == 0, res.text
+        assert (f"WARNING: do not send the draft {drafted['draft_id']} in your imap drafts (the stage 7 reminder "
+                "of 2026-0001, drafted on 2026-12-23): 2026-0001 is paid or credited now") in res.err
+        conn = server.client()  # the owner sends it: the mail client takes it out of Drafts
+        try:
+            assert conn.select('"Brouillons perso"')[0] == "OK"
+            conn.uid("STORE", str(drafted["uid"]), "+FLAGS", "(\\Deleted)")
+            conn.expunge()
+        finally:
+            conn.logout()
+        res = run_cli(ws, "remind", "--date", "2026-12-27", env=env)
+        assert res.code == 0 and "do not send" not in res.text, res.text
+
+
+def test_when_the_drafts_mailbox_cannot_be_searched_remind_says_so_and_still_succeeds(tmp_path: Path) -> None:
+    from tests.collections_workspace import base_workspace, configure
+    from tests.dovecot_server import PASSWORD, USER, dovecot_instance
+
+    ws = base_workspace(tmp_path)
+    env = {"FACTURIER_IMAP_PASSWORD": PASSWORD}
+    for server in dovecot_instance(special_use=True):
+        configure(ws, '[collections]\ndry_run = false\nwindow = "00:00-24:00"\ndrafts = "imap"\n\n'
+                      f'[collections.imap]\nhost = "127.0.0.1"\nport = {server.port}\nsecurity = "none"\n'
+                      f'username = "{USER}"\npassword_env = "FACTURIER_IMAP_PASSWORD"\ntimeout = 3\n')
+        assert run_cli(ws, "remind", "--date", "2026-12-23", env=env).code == 0
+    # The server is gone now; the invoice gets paid.
+    assert run_cli(ws, "pay", "acme", "827.88", "--date", "2026-12-24").code == 0
+    res = run_cli(ws, "remind", "--date", "2026-12-26", env=env)
+    assert res.code == 0, res.text
+    assert "WARNING: the imap drafts were not searched for reminders that must no longer be sent " \
+           "(no reminder is due now for 2026-0001): cannot connect to IMAP" in res.err
