@@ -244,3 +244,29 @@ def test_when_the_drafts_mailbox_cannot_be_searched_remind_says_so_and_still_suc
     assert res.code == 0, res.text
     assert "WARNING: the imap drafts were not searched for reminders that must no longer be sent " \
            "(no reminder is due now for 2026-0001): cannot connect to IMAP" in res.err
+
+
+def test_a_payment_typed_into_the_payments_file_is_named_not_silently_ignored(issued: Path) -> None:
+    """Seed 000's 13th-14th step: "update the files in data/payments/", then update the
+    balances. Here those files are views: the edit must be named by `balances` (and by the
+    `pay` that replaces it), never silently shown as unpaid."""
+    import json
+
+    assert run_cli(issued, "pay", "acme", "100", "--date", "2026-11-20", "--ref", "VIR-1").code == 0
+    view = issued / "data" / "payments" / "acme.json"
+    data = json.loads(view.read_text(encoding="utf-8"))
+    data["payments"].append({"date": "2026-12-13", "amount": "727.88", "currency": "EUR", "reference": "VIR-2"})
+    view.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    res = run_cli(issued, "balances", "--date", "2026-12-14")
+    assert res.code == 0, res.text
+    assert "WARNING: data/payments/acme.json lists 2 payment(s), the journal has 1 for acme" in res.err
+    assert "facturier pay CLIENT AMOUNT" in res.err
+    (issued / "data" / "payments" / "northwind.json").write_text("{not json", encoding="utf-8")
+    res = run_cli(issued, "balances", "--date", "2026-12-14")
+    assert "WARNING: data/payments/northwind.json is not valid JSON" in res.err
+    # The owner then records it the right way: pay names the file it rewrites.
+    res = run_cli(issued, "pay", "acme", "727.88", "--date", "2026-12-13", "--ref", "VIR-2")
+    assert res.code == 0, res.text
+    assert "WARNING: data/payments/acme.json lists 2 payment(s), the journal has 1 for acme" in res.err
+    res = run_cli(issued, "balances", "--date", "2026-12-14")
+    assert "acme.json" not in res.err and res.code == 0

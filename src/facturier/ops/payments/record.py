@@ -17,6 +17,7 @@ from facturier.core.money import ZERO, quantize, rounded
 from facturier.core.payments import OpenInvoice, allocate_payment
 from facturier.ops.logs import log
 from facturier.ops.outcome import Report
+from facturier.ops.payments.hand_edits import hand_edited_payments
 from facturier.ops.views import PAYMENT_VIEWS, refresh_views
 from facturier.store.events import AllocationPart, PaymentRecorded, T
 from facturier.store.ledger import Ledger
@@ -153,10 +154,13 @@ def record_payment(
             check_named_invoice(ledger.state, invoice, client, currency)
         check_not_recorded(ledger.state, received)
         payment = allocated_from_state(ledger.state, received, invoice)
+        edited = hand_edited_payments(ws.root, ledger.state, {client})  # before this payment rewrites it
         ledger.append(payment)
         refresh_views(ws, ledger.state, {client}, PAYMENT_VIEWS)
     log(ws.root, f"payment {currency} {amount} on {day} ({method})", client)
-    return payment_report(payment)
+    report = payment_report(payment)
+    report.alerts.extend(edited)
+    return report
 
 
 def _default_currency(ws: Workspace, state: LedgerState, client: str, invoice: str | None) -> str:
