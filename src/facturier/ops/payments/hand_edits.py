@@ -44,8 +44,8 @@ def hand_edited_payments(root: Path, state: LedgerState, clients: set[str] | Non
         journalled = _payment_count(state, client, len(items))
         if journalled != len(items) or any(not isinstance(i, dict) or "seq" not in i for i in items):
             alerts.append(Alert("warning", f"{rel} lists {len(items)} payment(s), the journal has {journalled} "
-                                           f"for {printable(client)}: only the journal's count (balances, reminders, exports); "
-                                           f"{WHAT_TO_DO}"))
+                                           f"for {printable(client)}: only the journal's count (balances, "
+                                           f"reminders, exports); {WHAT_TO_DO}"))
     return alerts
 
 
