@@ -58,12 +58,14 @@ def pay(
 @app.command()
 def balances(ctx: typer.Context, date: str | None = DateOpt, as_json: bool = JsonOpt) -> None:
     """Invoiced vs credited vs paid per client and currency, with status, aging and DSO."""
+    from facturier.ops.payments.hand_edits import hand_edited_payments
     from facturier.ops.reports.balances import balances_report
     from facturier.ops.state_access import reading_state
 
     ws = load(ctx)
     with reading_state(ws.root) as state:
         report = balances_report(state, run_date(date, ws.config.timezone))
+        report.alerts.extend(hand_edited_payments(ws.root, state))  # the seeds' way: edit the file
     print_report(report, as_json)
 
 

@@ -26,6 +26,7 @@ from facturier.ops.collections.drafts import DraftBuilder
 from facturier.ops.collections.formal_notice import attacher_for
 from facturier.ops.collections.plan import InFlight, RemindPlan, plan_run
 from facturier.ops.collections.review import RecordingBuilder, ReviewSource, left_alone
+from facturier.ops.collections.stale_drafts import StaleDraft, mailbox_alerts, outbox_alerts, stale_drafts
 from facturier.ops.connectors import (
     deactivate_paid_links,
     payment_link_of,
@@ -71,7 +72,7 @@ def remind(ws: Workspace, day: date, now: datetime, *, dry_run: bool = False, cl
         plans.append(plan)
         if review is not None:
             review.left_alone = left_alone(plan)
-        return ReminderDrafts(ws, plan, store, review)
+        return ReminderDrafts(ws, plan, store, review, tuple(stale_drafts(ws, state, plan, client)))
 
     report = carry_out(ws.root, make, dry_run=preview)
     if preview and not dry_run:
@@ -105,6 +106,8 @@ class ReminderDrafts:
     plan: RemindPlan
     store: DraftStore | None = None
     review: ReviewSource | None = None
+    # Drafts whose invoice was paid, credited, disputed or promised since (`stale_drafts`).
+    stale: tuple[StaleDraft, ...] = ()
 
     def report(self) -> Report:
         """The review table of the drafts that would be made (subjects rendered), nothing drafted."""
@@ -122,6 +125,7 @@ class ReminderDrafts:
             report.rows.append(review_row(group, subject, to, store, "would draft"))
         report.alerts.extend(Alert("warning", a.message) for a in in_flight_alerts(plan.in_flight))
         report.alerts.extend(Alert("warning", w) for w in skipped_rows(plan.sheet))
+        report.alerts.extend(outbox_alerts(list(self.stale)))  # a dry run searches no mailbox
         _summary(plan, report, preview=True)
         return report
 
@@ -140,8 +144,17 @@ class ReminderDrafts:
         if self.plan.groups:
             _draft(self.ws, ledger, self.plan, report, self.store, self.review)
         _after_drafting(self.ws, ledger, self.plan, report)
+        report.alerts.extend(outbox_alerts(list(self.stale)))
+        report.alerts.extend(mailbox_alerts(list(self.stale), lambda: self._store(ledger), owned=self.store is None))
         _summary(self.plan, report)
         return report
+
+    def _store(self, ledger: Ledger) -> DraftStore:
+        """The draft store to search: the one given (the caller closes it), or the configured one."""
+        if self.store is not None:
+            return self.store
+        options = DraftStoreOptions(google=self.ws.config.google, gmail_threads=gmail_threads(ledger.state))
+        return open_draft_store(self.ws.config.collections, self.ws.root, options=options)
 
 
 def _draft(ws: Workspace, ledger: Ledger, plan: RemindPlan, report: Report, store: DraftStore | None,

@@ -74,7 +74,10 @@ def invoice_deliveries(ws: Workspace, state: LedgerState, day: date,
         if client is None or _platform_only(ws, client):
             continue
         known = states.get(entry["number"], ("", entry))[0]
-        facts = SendFacts(active=client.active, auto_send=client.options.auto_send, mode=entry["mode"],
+        # Live only when both are: the invoice was issued live, and the client is still in live
+        # mode (a client switched back to test mode gets no email, as a batch client does not).
+        mode = entry["mode"] if client.mode == "live" else client.mode
+        facts = SendFacts(active=client.active, auto_send=client.options.auto_send, mode=mode,
                           run_date=day, send_day=ws.config.schedule.send_day,
                           already_sent=known in ("sent", "sending"), failed_before=known == "failed",
                           issued_on=date.fromisoformat(entry["date"]))

@@ -233,11 +233,26 @@ def plan_credit_note(
 ) -> CreditPlan:
     """The credit note against invoice `number` for `amount` or `lines`; InputError when it cannot be."""
     original = original_invoice(state, number)
+    if amount is not None:
+        check_not_issued(state, number, amount, reason, day)
     doc = credit_document(ws, state, original, amount, reason, day, lines)
     extra: dict[str, Any] = {"refers_to": number, "reason": reason or ""}
     if lines:
         extra["credited_lines"] = tuple(sorted(set(lines)))  # so a line is never credited twice
     return CreditPlan(ws, number, doc, extra)
+
+
+def check_not_issued(state: LedgerState, number: str, amount: Decimal, reason: str | None, day: date) -> None:
+    """Refuse the same `credit --amount` typed twice: a credit note of this amount on the same
+    invoice, dated the same day with the same reason. A credit note is never withdrawn (its
+    number is in a gapless series), so the copy would stay in the books."""
+    for e in state.entries_naming(number):
+        if (e["type"] == T.CREDIT_NOTE_ISSUED and e.get("refers_to") == number and not e.get("credited_lines")
+                and e["date"] == day.isoformat() and Decimal(e["total_incl_vat"]) == amount
+                and (e.get("reason") or "") == (reason or "")):
+            raise InputError(f"{e['number']} already credits {e['total_incl_vat']} {e['currency']} on invoice "
+                             f"{number}, dated {day} with the same reason: not issued twice (a credit note is "
+                             "never withdrawn). A second credit of that amount needs its own --reason")
 
 
 def issue_credit_note(

@@ -17,6 +17,7 @@ from facturier.core.money import ZERO, quantize, rounded
 from facturier.core.payments import OpenInvoice, allocate_payment
 from facturier.ops.logs import log
 from facturier.ops.outcome import Report
+from facturier.ops.payments.hand_edits import hand_edited_payments
 from facturier.ops.views import PAYMENT_VIEWS, refresh_views
 from facturier.store.events import AllocationPart, PaymentRecorded, T
 from facturier.store.ledger import Ledger
@@ -64,6 +65,22 @@ def check_named_invoice(state: LedgerState, number: str, client: str, currency: 
         raise InputError(f"invoice {number} is a test-mode invoice and cannot be paid")
     if doc.currency != currency:
         raise InputError(f"invoice {number} is in {doc.currency}, not {currency}")
+
+
+def check_not_recorded(state: LedgerState, payment: PaymentRecorded) -> None:
+    """Refuse the same `pay` typed twice: a payment of this client already recorded on that
+    day, with the same amount, currency and (non-empty) reference. Without a reference two
+    equal payments (two cash payments) cannot be told apart and are both recorded."""
+    if not payment.reference:
+        return
+    for earlier in state.payments(state.index.payments_on.get(payment.date.toordinal(), [])):
+        if (earlier.client, earlier.amount, earlier.currency, earlier.reference) == (
+                payment.client, payment.amount, payment.currency, payment.reference):
+            how = "by pay" if earlier.source == "manual" else f"from {earlier.source.split(':', 2)[-1]}"
+            raise InputError(
+                f"{payment.client} already has a payment of {earlier.amount} {earlier.currency} on "
+                f"{payment.date} with reference {payment.reference!r} (entry {earlier.seq}, recorded {how}): "
+                "it is not recorded twice; a second payment with the same reference needs its own --ref")
 
 
 def open_invoices(state: LedgerState, client: str, currency: str, day: date,
@@ -135,11 +152,15 @@ def record_payment(
                                    allocation=(), unallocated=ZERO)
         if invoice is not None:
             check_named_invoice(ledger.state, invoice, client, currency)
+        check_not_recorded(ledger.state, received)
         payment = allocated_from_state(ledger.state, received, invoice)
+        edited = hand_edited_payments(ws.root, ledger.state, {client})  # before this payment rewrites it
         ledger.append(payment)
         refresh_views(ws, ledger.state, {client}, PAYMENT_VIEWS)
     log(ws.root, f"payment {currency} {amount} on {day} ({method})", client)
-    return payment_report(payment)
+    report = payment_report(payment)
+    report.alerts.extend(edited)
+    return report
 
 
 def _default_currency(ws: Workspace, state: LedgerState, client: str, invoice: str | None) -> str:

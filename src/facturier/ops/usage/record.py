@@ -200,6 +200,7 @@ def add_charge(ws: Workspace, client: str, amount: str, description: str, day: d
     charge = ChargeAdded(client=client, amount=value, currency=config.currency, description=text,
                          date=day, vat_rate=rate)
     with Ledger(ws.root) as ledger:
+        _check_not_pending(ledger.state.usage.charges.get(client, []), charge)
         entry = ledger.journal.append(charge)
         refresh_views(ws, ledger.state, {client}, [usage_views])
     report = Report("Charge added", ["seq", "client", "amount", "currency", "description"])
@@ -211,6 +212,19 @@ def add_charge(ws: Workspace, client: str, amount: str, description: str, day: d
     else:
         report.alerts.append(Alert("warning", waiting))
     return report
+
+
+def _check_not_pending(pending: list[Any], charge: ChargeAdded) -> None:
+    """Refuse the same `charge` typed twice on one day: a charge cannot be withdrawn once
+    recorded, and the second copy would be billed too. A distinct charge with the same text
+    and amount needs its own description."""
+    for seq, amount, _, description, day, rate in pending:
+        same_rate = (None if rate is None else Decimal(rate)) == charge.vat_rate
+        if (Decimal(amount), description, day) == (charge.amount, charge.description, charge.date.isoformat()) \
+                and same_rate:
+            raise InputError(f"{charge.client} already has this charge pending, added on {day} (entry {seq}): "
+                             f"{amount} {charge.currency} {printable(description)!r}; it is not added twice (a charge "
+                             "cannot be withdrawn). A second, distinct charge needs its own --description")
 
 
 def _charge_waits(config: Any, client: str) -> str | None:
