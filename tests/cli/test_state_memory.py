@@ -20,6 +20,17 @@ from tests.conftest import run_cli
 PADDING = 200 << 20  # bytes added to the state file, in a table of no use to the state
 
 
+@pytest.fixture(autouse=True)
+def own_temp_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test its own temporary folder (in this process and the CLI processes it starts):
+    the tests count the private copies there, and the suite's other dry runs, run beside them,
+    make and remove theirs in the shared one."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setenv("TMPDIR", str(folder))
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+
+
 def peak_rss_mib(ws: Path, *args: str) -> tuple[float, str]:
     """(peak RSS in MiB, stderr) of one real CLI process."""
     code = ("import resource, subprocess, sys, json;"
