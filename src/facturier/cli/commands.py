@@ -22,6 +22,7 @@ from facturier.cli.common import (
     check_date_option,
     console,
     load,
+    print_lines,
     print_report,
     print_rows,
     progress_bar,
@@ -254,8 +255,7 @@ def _print_collections(summary: dict[str, Any], day: date) -> None:
         lines.append(f"Payment promised by {until} (no reminder before that day)")
     elif until:
         lines.append(f"Payment promised by {until}: that day has come, reminders resumed")
-    for text in lines:
-        console.print(printable(text), markup=False, highlight=False)
+    print_lines(printable(text) for text in lines)
 
 
 def _print_einvoicing(summary: dict[str, Any] | None) -> None:
@@ -271,8 +271,7 @@ def _print_einvoicing(summary: dict[str, Any] | None) -> None:
     if status:
         reason = f": {status['reason']}" if status["reason"] else ""
         lines.append(f"Lifecycle status: {status['code']} {status['label']} at {status['at']}{reason}")
-    for text in lines:
-        console.print(printable(text), markup=False, highlight=False)
+    print_lines(printable(text) for text in lines)
 
 
 def _print_document(record: dict[str, Any]) -> None:
@@ -292,8 +291,7 @@ def _print_document(record: dict[str, Any]) -> None:
                      f"(VAT {line['vat_rate']}%) = {line['amount_excl_vat']}")
     lines.append(f"Total excl. VAT {record['total_excl_vat']}  VAT {record['total_vat']}  "
                  f"Total incl. VAT {record['total_incl_vat']} {record['currency']}")
-    for text in lines:
-        console.print(text, markup=False, highlight=False)
+    print_lines(lines)
 
 
 @app.command()

@@ -6,7 +6,7 @@ import dataclasses
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from itertools import chain
@@ -255,6 +255,12 @@ def print_rows(title: str, columns: list[str], rows: list[dict[str, Any]]) -> No
         print_table(Console(soft_wrap=True), title, columns, cells)
     else:
         sys.stdout.write("".join("\t".join(line) + "\n" for line in [columns, *cells]))
+
+
+def print_lines(lines: Iterable[str]) -> None:
+    """Plain lines on stdout, as they are: no Rich markup, emoji codes or highlighting to
+    guard against, and no Rich to import for a command that prints only lines (`show`)."""
+    sys.stdout.write("".join(f"{line}\n" for line in lines))
 
 
 def stdout_is_terminal() -> bool:

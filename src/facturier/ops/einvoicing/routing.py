@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 from facturier.core.einvoicing import Buyer, DirectoryEntry, Route, needs_directory, route
 from facturier.store.events import DirectoryLookup, DocumentIssued
-from facturier.store.ledger import Ledger
 from facturier.store.state import LedgerState
 
 if TYPE_CHECKING:
     from facturier.adapters.pa import Platform
+    from facturier.store.ledger import Ledger  # (a type only: `show` reads routes, never writes)
 
 
 def record_of(root: Path, doc: DocumentIssued) -> dict[str, Any]:
