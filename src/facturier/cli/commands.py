@@ -291,7 +291,7 @@ def _print_document(record: dict[str, Any]) -> None:
                      f"(VAT {line['vat_rate']}%) = {line['amount_excl_vat']}")
     lines.append(f"Total excl. VAT {record['total_excl_vat']}  VAT {record['total_vat']}  "
                  f"Total incl. VAT {record['total_incl_vat']} {record['currency']}")
-    print_lines(lines)
+    print_lines(printable(text) for text in lines)  # a control character in a record forges nothing
 
 
 @app.command()
