@@ -1,0 +1,60 @@
+"""The studio's year from the command line, second pass: defects found running a workspace of
+clients month after month (missed months, a paused client, sends, batches)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import journal, run_cli
+
+
+def issued(ws: Path, client: str) -> list[dict]:
+    return [e for e in journal(ws) if e["type"] == "invoice.issued" and e["client"] == client]
+
+
+def set_active(ws: Path, client: str, active: bool) -> None:
+    path = ws / "clients" / f"{client}.toml"
+    text = path.read_text(encoding="utf-8")
+    old, new = ("active = true", "active = false") if not active else ("active = false", "active = true")
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_a_paused_client_is_not_billed_for_its_paused_months_when_it_comes_back(ws: Path) -> None:
+    assert run_cli(ws, "run", "--date", "2026-08-15").code == 0
+    set_active(ws, "acme", False)  # paused for September and October: those runs skip it
+    for day in ("2026-09-15", "2026-10-15"):
+        r = run_cli(ws, "run", "--date", day)
+        assert r.code == 0, r.text
+    set_active(ws, "acme", True)
+    r = run_cli(ws, "run", "--date", "2026-11-15")
+    assert r.code == 0, r.text
+    assert [e["period"] for e in issued(ws, "acme")] == ["2026-08", "2026-11"]
+    assert "Caught up" not in r.text
+    assert [e["period"] for e in issued(ws, "northwind")] == ["2026-08", "2026-09", "2026-10", "2026-11"]
+
+
+def test_months_no_run_saw_are_still_caught_up_after_a_pause_elsewhere(ws: Path) -> None:
+    """Cron missed September and October: every client, paused before or not, owes them."""
+    assert run_cli(ws, "run", "--date", "2026-08-15").code == 0
+    r = run_cli(ws, "run", "--date", "2026-11-15")
+    assert r.code == 0, r.text
+    for client in ("acme", "northwind"):
+        assert [e["period"] for e in issued(ws, client)] == ["2026-08", "2026-09", "2026-10", "2026-11"]
+    numbers = [int(e["number"].split("-")[1]) for e in journal(ws)
+               if e["type"] == "invoice.issued" and e["mode"] == "live"]
+    assert numbers == list(range(1, len(numbers) + 1))
+
+
+def test_the_service_period_of_a_first_and_last_month_is_the_part_the_contract_covers(ws: Path) -> None:
+    path = ws / "clients" / "acme.toml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('mode = "live"', 'mode = "live"\nstart_date = 2026-11-10\n'
+                                 'end_date = 2026-12-20\nprorate = true', 1), encoding="utf-8")
+    for day in ("2026-11-15", "2026-12-15"):
+        assert run_cli(ws, "run", "--date", day).code == 0
+    first, last = issued(ws, "acme")
+    shown = run_cli(ws, "show", first["number"])
+    assert "Service period: 2026-11-10 to 2026-11-30" in shown.out, shown.out
+    assert "Service period: 2026-12-01 to 2026-12-20" in run_cli(ws, "show", last["number"]).out
+    record = (ws / first["files"]["json"]["path"]).read_text(encoding="utf-8")
+    assert '"start": "2026-11-10"' in record.replace('":"', '": "')
