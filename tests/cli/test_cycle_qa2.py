@@ -3,6 +3,7 @@ clients month after month (missed months, a paused client, sends, batches)."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 from tests.conftest import journal, run_cli
@@ -58,3 +59,24 @@ def test_the_service_period_of_a_first_and_last_month_is_the_part_the_contract_c
     assert "Service period: 2026-12-01 to 2026-12-20" in run_cli(ws, "show", last["number"]).out
     record = (ws / first["files"]["json"]["path"]).read_text(encoding="utf-8")
     assert '"start": "2026-11-10"' in record.replace('":"', '": "')
+
+
+def test_crediting_the_rest_clears_the_base_and_the_vat_not_only_the_total(ws: Path) -> None:
+    """85.16 = 70.97 + 14.19; after 10.00 (8.33 + 1.67) what remains is 62.64 + 12.52, which no
+    single note gives (62.64 has 12.53 of VAT): the rest used to be credited as 62.63 + 12.53,
+    leaving 0.01 of revenue and -0.01 of VAT on an invoice shown as fully credited."""
+    path = ws / "clients" / "acme.toml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text[:text.index("[[lines]]")] + '[[lines]]\ndescription = "Retainer"\n'
+                    'quantity = "1"\nunit_price = "70.97"\nvat_rate = "20"\n', encoding="utf-8")
+    assert run_cli(ws, "run", "--date", "2026-11-15").code == 0
+    assert run_cli(ws, "credit", "2026-0001", "--amount", "10", "--date", "2026-12-01").code == 0
+    r = run_cli(ws, "credit", "2026-0001", "--date", "2026-12-01")
+    assert r.code == 1 and "Traceback" not in r.text
+    assert "cannot be credited in one credit note" in r.err and "credit 75.14 with --amount" in r.err, r.err
+    assert run_cli(ws, "credit", "2026-0001", "--amount", "75.14", "--date", "2026-12-01").code == 0
+    assert run_cli(ws, "credit", "2026-0001", "--date", "2026-12-01").code == 0
+    notes = [e for e in journal(ws) if e["type"] == "credit_note.issued"]
+    assert sum(Decimal(e["total_excl_vat"]) for e in notes) == Decimal("70.97")
+    assert sum(Decimal(e["total_vat"]) for e in notes) == Decimal("14.19")
+    assert run_cli(ws, "credit", "2026-0001", "--date", "2026-12-01").code == 1  # nothing left
