@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from tests.conftest import journal, run_cli
+from tests.smtp_server import use_smtp
 
 
 def issued(ws: Path, client: str) -> list[dict]:
@@ -80,3 +82,33 @@ def test_crediting_the_rest_clears_the_base_and_the_vat_not_only_the_total(ws: P
     assert sum(Decimal(e["total_excl_vat"]) for e in notes) == Decimal("70.97")
     assert sum(Decimal(e["total_vat"]) for e in notes) == Decimal("14.19")
     assert run_cli(ws, "credit", "2026-0001", "--date", "2026-12-01").code == 1  # nothing left
+
+
+def test_a_catch_up_invoice_sent_by_hand_can_be_marked_sent_as_its_warning_says(ws: Path) -> None:
+    r = run_cli(ws, "run", "--date", "2026-11-17")  # cron missed the 15th: issued, never emailed
+    assert r.code == 0, r.text
+    assert "send --retry 2026-0001` (or --confirm-sent if you sent it yourself)" in r.err
+    confirmed = run_cli(ws, "send", "--confirm-sent", "2026-0001", "--date", "2026-11-17")
+    assert confirmed.code == 0, confirmed.text
+    assert "confirmed sent" in confirmed.out
+    [sent] = [e for e in journal(ws) if e["type"] == "invoice.sent"]
+    assert sent["number"] == "2026-0001" and sent["confirmed_by_operator"] is True
+    later = run_cli(ws, "send", "--date", "2026-11-18")
+    assert later.code == 0 and "2026-0001" not in later.text
+    again = run_cli(ws, "send", "--confirm-sent", "2026-0001", "--date", "2026-11-18")
+    assert again.code == 1 and "already sent" in again.err
+
+
+def test_a_refused_invoice_sent_another_way_is_marked_sent_and_no_longer_retried(
+        ws: Path, smtp_server: Any) -> None:
+    env = use_smtp(ws, smtp_server)
+    smtp_server.recorder.refuse = {"compta@acme.example"}
+    r = run_cli(ws, "run", "--date", "2026-11-15", env=env)
+    assert r.code == 1 and "refused compta@acme.example" in r.err
+    confirmed = run_cli(ws, "send", "--confirm-sent", "2026-0001", "--date", "2026-11-16", env=env)
+    assert confirmed.code == 0, confirmed.text
+    before = len(smtp_server.recorder.messages)
+    later = run_cli(ws, "send", "--date", "2026-11-16", env=env)
+    assert later.code == 0, later.text
+    assert len(smtp_server.recorder.messages) == before  # no retry, no alert
+    assert run_cli(ws, "verify").code == 0
