@@ -112,3 +112,34 @@ def test_a_refused_invoice_sent_another_way_is_marked_sent_and_no_longer_retried
     assert later.code == 0, later.text
     assert len(smtp_server.recorder.messages) == before  # no retry, no alert
     assert run_cli(ws, "verify").code == 0
+
+
+def test_rows_of_a_month_whose_send_day_passed_undelivered_are_named_not_left_in_no_zip(ws: Path) -> None:
+    """October had no batch invoice on its send day (11-15): nothing was delivered. Rows dated in
+    October processed on 11-16 are in boulangerie-martin-2026-10.zip, which no send day delivers
+    any more: the batch says so and how to deliver it, instead of leaving them in no ZIP."""
+    inbox = ws / "data" / "inbox_batch" / "boulangerie-martin"
+    inbox.mkdir(parents=True, exist_ok=True)
+    for old in inbox.glob("*.csv"):
+        old.unlink()
+    assert run_cli(ws, "run", "--date", "2026-11-15").code == 0
+    (inbox / "late.csv").write_text(
+        "reference,date,customer_name,customer_address,description,unit_price\n"
+        "OCT-1,2026-10-30,Café du Parc,12 rue du Parc | 69003 Lyon,Pain,10.00\n", encoding="utf-8")
+    preview = run_cli(ws, "batch", "--date", "2026-11-16", "--dry-run")
+    assert "would be issued after 2026-10's send day (2026-11-15)" in preview.err, preview.err
+    r = run_cli(ws, "batch", "--date", "2026-11-16")
+    assert r.code == 0, r.text
+    assert ("boulangerie-martin: 1 invoice(s) dated in 2026-10 (BM-2026-00001) were issued after 2026-10's "
+            "send day (2026-11-15)") in r.err, r.err
+    assert "`facturier send --retry boulangerie-martin/2026-10`" in r.err
+    sent = run_cli(ws, "send", "--retry", "boulangerie-martin/2026-10", "--date", "2026-11-16")
+    assert sent.code == 0, sent.text
+    [delivered] = [e for e in journal(ws) if e["type"] == "batch.delivered"]
+    assert delivered["invoices"] == ["BM-2026-00001"]
+    # rows of a month whose send day is still to come are not warned about
+    (inbox / "nov.csv").write_text(
+        "reference,date,customer_name,customer_address,description,unit_price\n"
+        "NOV-1,2026-11-16,Café du Parc,12 rue du Parc | 69003 Lyon,Pain,10.00\n", encoding="utf-8")
+    quiet = run_cli(ws, "batch", "--date", "2026-11-16")
+    assert quiet.code == 0 and "send day" not in quiet.err, quiet.err
