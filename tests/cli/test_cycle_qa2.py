@@ -143,3 +143,16 @@ def test_rows_of_a_month_whose_send_day_passed_undelivered_are_named_not_left_in
         "NOV-1,2026-11-16,Café du Parc,12 rue du Parc | 69003 Lyon,Pain,10.00\n", encoding="utf-8")
     quiet = run_cli(ws, "batch", "--date", "2026-11-16")
     assert quiet.code == 0 and "send day" not in quiet.err, quiet.err
+
+
+def test_a_month_already_invoiced_before_its_invoicing_day_names_next_months_window(ws: Path) -> None:
+    """Invoiced on 11-15, then the invoicing day moved to the 20th: on 11-16 nothing is due
+    until December's window, not "the 20th" of a month already invoiced."""
+    assert run_cli(ws, "run", "--date", "2026-11-15").code == 0
+    toml = ws / "facturier.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace("invoice_day = 15", "invoice_day = 20"),
+                    encoding="utf-8")
+    r = run_cli(ws, "run", "--date", "2026-11-16", "--dry-run")
+    assert r.code == 0, r.text
+    # sandbox (invoice_day 1) opens first, on 12-01; the old message said 11-20
+    assert "already invoiced for 2026-11; the next invoicing window opens on 2026-12-01" in r.text, r.text

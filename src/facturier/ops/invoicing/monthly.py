@@ -79,9 +79,9 @@ def plan_monthly(ws: Workspace, state: LedgerState, run_date: date) -> MonthlyPl
         if late:
             caught_up.append(f"{client_id} for {', '.join(late)}")
         day = client.invoice_day or ws.config.schedule.invoice_day
-        if (client_id, period) in done:
+        if (client_id, period) in done:  # its next window is next month's, whatever today's day
             already.append(client_id)
-            waits.append(next_window(run_date, day))
+            waits.append(add_months(run_date, 1).replace(day=day))
         elif client.start_date is not None and period < month_key(client.start_date):
             waits.append(max(next_window(run_date, day), client.start_date.replace(day=day)))
         elif client.end_date is not None and period > month_key(client.end_date):
