@@ -185,3 +185,28 @@ def credit_lines(
             raise InputError(f"the chosen lines come to {asked} {currency} at {row.rate}% VAT, but only "
                              f"{left} remains creditable at that rate")
     return picked
+
+
+def clears(remaining: Sequence[RateAmounts], parts: Sequence[RateAmounts]) -> bool:
+    """Whether `parts` credit exactly what remains at every rate, base and VAT alike (a split
+    can match the total yet take a unit of VAT for a unit of base: 75.16 at 20 % is base 62.63 +
+    VAT 12.53, when what remains is 62.64 + 12.52)."""
+    left = {row.rate: (row.base, row.vat) for row in remaining if row.total > ZERO}
+    return left == {part.rate: (part.base, part.vat) for part in parts if part.total > ZERO}
+
+
+def clearing_amount(remaining: Sequence[RateAmounts], currency: str) -> Decimal | None:
+    """The largest amount below all that remains whose credit leaves a rest that one more
+    credit note clears exactly (None if none is found within `SEARCH_UNITS`)."""
+    unit = minor_exponent(currency)
+    whole = sum((row.total for row in remaining), ZERO)
+    for k in range(1, SEARCH_UNITS + 1):
+        candidate = whole - k * unit
+        parts = _best_split(remaining, candidate, currency) if candidate > ZERO else None
+        if parts is None:
+            continue
+        taken = {part.rate: part for part in parts}
+        if all(_leaves_creditable(row, taken.get(row.rate, RateAmounts(row.rate, ZERO, ZERO)), currency)
+               for row in remaining if row.total > ZERO):
+            return candidate
+    return None

@@ -33,6 +33,7 @@ from facturier.ops.batch.process import (
     process_client,
     selected_clients,
     stray_inbox_files,
+    undelivered_month_alert,
 )
 from facturier.ops.batch.rows import FileCheck, iter_rows
 from facturier.ops.issuing import DocumentDraft, numbered
@@ -197,14 +198,17 @@ def _report_file(ws: Workspace, state: LedgerState, client: ClientBatches, path:
             "total_incl_vat": record["total_incl_vat"], "mode": doc.mode,
         })
     if cfg.mode == "live":
-        _warn_late(ws, state, batch_id, months, report)
+        _warn_late(ws, state, batch_id, months, report, run_date)
 
 
 def _warn_late(ws: Workspace, state: LedgerState, batch_id: str, months: dict[str, list[str]],
-               report: Report) -> None:
+               report: Report, run_date: date) -> None:
     """Warn about the rows dated in a month whose ZIP was delivered already (a supplementary ZIP)."""
     for month, numbers in sorted(months.items()):
         delivered = len(delivered_offsets(state, batch_id, month))
         if delivered:
             report.alerts.append(late_rows_alert(ws, batch_id, month, delivered + 1, numbers, dry_run=True))
+        else:
+            report.alerts.extend(undelivered_month_alert(ws, state, batch_id, month, numbers, run_date,
+                                                         dry_run=True))
 

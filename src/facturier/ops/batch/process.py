@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 
 from facturier.core.errors import FacturierError, InputError, IntegrityError, UnsafeFileError
 from facturier.core.invoice import Document, Line, Party
+from facturier.core.schedule import add_months
 from facturier.core.text import FileProblem as Problem
 from facturier.core.text import is_utf8, printable
 from facturier.ops.batch.monthly_zip import build_open_zip
@@ -39,7 +40,7 @@ from facturier.ops.batch.rows import BatchContext, BatchRow, FileCheck, iter_row
 from facturier.ops.documents import seller_party
 from facturier.ops.issuing import DocumentDraft, issue_documents
 from facturier.ops.logs import log
-from facturier.ops.month_zips import part_name
+from facturier.ops.month_zips import part_key, part_name
 from facturier.ops.outcome import Alert, ProgressHook, Report
 from facturier.ops.state_access import NumberAllocator
 from facturier.store.events import BatchAccepted, BatchCompleted, BatchRejected
@@ -223,6 +224,8 @@ def process_client(ws: Workspace, ledger: Ledger, batch_id: str, interrupted: li
         if opened.part > 1 and numbers and ws.batch_clients[batch_id].mode == "live":
             report.alerts.append(late_rows_alert(ws, batch_id, month, opened.part, numbers))
             log(ws.root, f"{len(numbers)} late invoice(s) of {month} in the supplementary {opened.name}", batch_id)
+        elif numbers and ws.batch_clients[batch_id].mode == "live":
+            report.alerts.extend(undelivered_month_alert(ws, ledger.state, batch_id, month, numbers, run_date))
 
 
 def _merge(months: dict[str, list[str]], more: dict[str, list[str]]) -> None:
@@ -242,6 +245,23 @@ def late_rows_alert(ws: Workspace, batch_id: str, month: str, part: int, numbers
     return Alert("warning", f"{batch_id}: {len(numbers)} invoice(s) dated in {month} ({shown}) {were} issued after "
                             f"{delivered} was delivered, which never changes: they {go} into the supplementary "
                             f"ZIP {supplement}, {when}.")
+
+
+def undelivered_month_alert(ws: Workspace, state: LedgerState, batch_id: str, month: str, numbers: list[str],
+                            run_date: date, dry_run: bool = False) -> list[Alert]:
+    """The warning for invoices dated in a month whose send day passed with its ZIP never sent
+    (nothing was issued for it by then): no send day comes for that ZIP again, so without this
+    they would be in no delivered ZIP, silently."""
+    send_day = ws.config.schedule.send_day
+    first_send = add_months(date(int(month[:4]), int(month[5:7]), 1), 1).replace(day=send_day)
+    if run_date <= first_send or part_key(batch_id, month) in state.core.deliveries:
+        return []  # its send day is still to come, or a send was tried (a failed one is retried)
+    shown = ", ".join(numbers[:5]) + (f" and {len(numbers) - 5} more" if len(numbers) > 5 else "")
+    were = "would be" if dry_run else "were"
+    return [Alert("warning", f"{batch_id}: {len(numbers)} invoice(s) dated in {month} ({shown}) {were} issued "
+                             f"after {month}'s send day ({first_send}), when its ZIP was not delivered: "
+                             f"{part_name(batch_id, month, 1)} is not sent automatically any more; deliver it "
+                             f"with `facturier send --retry {batch_id}/{month}`.")]
 
 
 def _intake(ws: Workspace, ledger: Ledger, batch_id: str, path: Path, run_date: date,

@@ -256,13 +256,19 @@ def resolve_in_flight(ws: Workspace, key: str, action: Literal["confirm", "retry
 
 def confirm_sent(ws: Workspace, ledger: Ledger, delivery: Delivery, state: str,
                  last: Entry | None, report: Report) -> None:
-    """Journal the outcome a human observed for a send the process could not record."""
-    if state != "sending" or last is None:
+    """Journal the outcome a human observed for a send the process could not record, or, for a
+    direct invoice never sent or whose send failed (a catch-up invoice, a refused address), that
+    the human sent it another way: the warnings and the retries of every run then stop. That
+    entry has no Message-ID (Facturier sent nothing)."""
+    in_flight = state == "sending" and last is not None
+    if not in_flight and (delivery.kind == "batch" or state not in ("", "failed")):
         raise InputError(f"{delivery.key} has no send in flight to confirm; use --retry to send it")
-    sent_zip = kept_copy(ws, delivery, last.get("sha256")) if delivery.kind == "batch" else None
-    event = delivered(delivery, str(last["message_id"]), ws.config.mail.transport, {}, sent_zip)
+    message_id = str(last["message_id"]) if in_flight and last is not None else ""
+    sent_zip = kept_copy(ws, delivery, last.get("sha256")) if in_flight and last is not None \
+        and delivery.kind == "batch" else None
+    event = delivered(delivery, message_id, ws.config.mail.transport, {}, sent_zip)
     ledger.append(replace(event, confirmed_by_operator=True))
-    report.rows.append(_row(delivery, "confirmed sent", str(last["message_id"])))
+    report.rows.append(_row(delivery, "confirmed sent", message_id))
 
 
 def find_delivery(ws: Workspace, state: LedgerState, key: str, states: DeliveryStates) -> Delivery:

@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 from facturier.core.credit import (
     RateAmounts,
+    clearing_amount,
+    clears,
     credit_lines,
-    nearest_splittable,
     remaining_by_rate,
     split_credit,
 )
@@ -138,19 +139,23 @@ def credit_document(
 
 def split_rest(by_rate: tuple[RateAmounts, ...], asked: Decimal, record: dict[str, Any],
                given: Decimal | None) -> tuple[RateAmounts, ...]:
-    """`split_credit`, with a way out when it is the rest (no --amount) that has no exact split."""
+    """`split_credit`; for the rest (no --amount), only a split that clears every rate's base
+    and VAT exactly, else a way out in two notes."""
     cur = record["currency"]
     if given is not None:
         return split_credit(by_rate, asked, cur)
     try:
-        return split_credit(by_rate, asked, cur)
+        parts: tuple[RateAmounts, ...] | None = split_credit(by_rate, asked, cur)
     except InputError:
-        # Earlier partial credits rounded their VAT per rate, so what remains at a rate can be
-        # a total no base gives; two credit notes always clear it.
-        below, _ = nearest_splittable(by_rate, asked, cur)
-        hint = f"; credit {below} with --amount, then the rest" if below is not None else ""
-        raise InputError(f"what remains of invoice {record['number']} ({asked} {cur}) cannot be credited "
-                         f"in one credit note, since VAT is rounded per rate on each note{hint}") from None
+        parts = None
+    if parts is not None and clears(by_rate, parts):
+        return parts
+    # Earlier partial credits rounded their VAT per rate, so what remains at a rate can be a
+    # base and VAT no single note gives (its VAT is that of its base); two notes always clear it.
+    first = clearing_amount(by_rate, cur)
+    hint = f"; credit {first} with --amount, then the rest" if first is not None else ""
+    raise InputError(f"what remains of invoice {record['number']} ({asked} {cur}) cannot be credited "
+                     f"in one credit note, since VAT is rounded per rate on each note{hint}")
 
 
 def credit_note(

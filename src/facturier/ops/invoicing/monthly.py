@@ -27,6 +27,7 @@ from facturier.store.state import LedgerState
 
 if TYPE_CHECKING:
     from facturier.config import ClientConfig, Workspace
+    from facturier.store.state.schema import TableMap
 
 RUN_COLUMNS = ["number", "client", "name", "date", "due_date", "currency", "total_incl_vat", "mode"]
 
@@ -70,15 +71,17 @@ def plan_monthly(ws: Workspace, state: LedgerState, run_date: date) -> MonthlyPl
         if not client.active:
             continue
         missed = missed_months(state, client_id, client, run_date)
+        if state.core.last_period(client_id) is not None:  # a start_date set in the past still bills
+            missed = [m for m in missed if not passed_over(ws, done, client_id, m)]
         for month in missed:
             compose(client_id, month, date(int(month[:4]), int(month[5:7]), 1))
         late = [m for c, m in due[-len(missed):] if c == client_id and m in missed] if missed else []
         if late:
             caught_up.append(f"{client_id} for {', '.join(late)}")
         day = client.invoice_day or ws.config.schedule.invoice_day
-        if (client_id, period) in done:
+        if (client_id, period) in done:  # its next window is next month's, whatever today's day
             already.append(client_id)
-            waits.append(next_window(run_date, day))
+            waits.append(add_months(run_date, 1).replace(day=day))
         elif client.start_date is not None and period < month_key(client.start_date):
             waits.append(max(next_window(run_date, day), client.start_date.replace(day=day)))
         elif client.end_date is not None and period > month_key(client.end_date):
@@ -111,6 +114,20 @@ def missed_months(state: LedgerState, client_id: str, client: ClientConfig, run_
     return out
 
 
+def passed_over(ws: Workspace, done: TableMap, client_id: str, month: str) -> bool:
+    """Whether a run already went past this client for `month` without invoicing it: it was
+    paused (`active = false`) or had nothing to bill then, so reactivating it later does not
+    bill that month. The sign is a client after it in id order (the order a run issues in,
+    so a run killed before reaching it does not count), invoiced on the same day of the month
+    or later (so that run was in this client's window too), that has an invoice for `month`."""
+    day = ws.clients[client_id].invoice_day or ws.config.schedule.invoice_day
+    return any(
+        (other_id, month) in done
+        for other_id, other in ws.clients.items()
+        if other_id > client_id and (other.invoice_day or ws.config.schedule.invoice_day) >= day
+    )
+
+
 def client_party(client: ClientConfig) -> Party:
     """The buyer block of a direct client's invoice."""
     return Party(
@@ -140,6 +157,12 @@ def monthly_document(
         cfg.numbering.invoice, seller="issuer", client=client_id, issue_date=run_date, test=test
     )
     start, end = month_bounds(run_date if month is None else date(int(month[:4]), int(month[5:7]), 1))
+    # The service period is the part of the month the contract covers: from its start_date,
+    # to its end_date (what a prorated line bills, and the dates the e-invoice carries).
+    if client.start_date is not None and start <= client.start_date <= end:
+        start = client.start_date
+    if client.end_date is not None and start <= client.end_date <= end:
+        end = client.end_date
     days = client.payment_days if client.payment_days is not None else cfg.terms.payment_days
     if lines is None:
         lines = sample_lines(ws, client_id, run_date)
