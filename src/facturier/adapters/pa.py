@@ -12,7 +12,7 @@ files (`ops/einvoicing/`).
 Authentication is OAuth2 client credentials: the token comes from `token_url` with the
 client id and secret (HTTP Basic, RFC 6749 §2.3.1), is kept for the process and fetched
 again once when the platform answers 401. A 429 waits its Retry-After (at most
-`MAX_WAIT` seconds in all, then gives up); 5xx, a refused connection or a timeout raise
+`MAX_WAIT` seconds in all, at least `MIN_WAIT` a time even when it says 0, then gives up); 5xx, a refused connection or a timeout raise
 `PlatformUnavailable`; a refused token `PlatformRefused`. Messages name the platform's URL,
 never a credential.
 """
@@ -33,6 +33,7 @@ FLOW: Final = "/afnor-flow/v1"
 DIRECTORY: Final = "/afnor-directory/v1"
 TIMEOUT: Final = 30.0
 MAX_WAIT: Final = 60.0  # seconds of Retry-After honoured per call before giving up
+MIN_WAIT: Final = 1.0  # a 429 waits at least this long, so that MAX_WAIT bounds the retries
 PAGE: Final = 100
 
 
@@ -168,8 +169,8 @@ class Platform:
             if status == 401 and not renewed:
                 self._token, renewed = None, True
                 continue
-            if status == 429:
-                delay = _retry_after(answer)
+            if status == 429:  # a Retry-After of 0 waits MIN_WAIT: never a loop of instant retries
+                delay = max(_retry_after(answer), MIN_WAIT)
                 if waited + delay <= MAX_WAIT:
                     self._sleep(delay)
                     waited += delay
