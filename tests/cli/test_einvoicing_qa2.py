@@ -52,3 +52,56 @@ def test_a_429_asking_for_no_wait_is_bounded_not_a_loop_of_instant_retries(
     retry = cli(ews, "transmit", "--date", DAY)
     assert retry.code == 0, retry.text
     assert len(pa.state.sent(syntax="Factur-X")) == 1 and len(of_type(ews, "einvoice.transmitted")) == 1
+
+
+@pytest.fixture
+def lax(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The platform ignores the search filters but the time (some do, for filters they lack)."""
+    import tests.pa_server as server
+
+    monkeypatch.setattr(server, "_matches", lambda flow, where: flow.updated_at > where.get("updatedAfter", ""))
+
+
+@pytest.mark.usefixtures("lax")
+def test_a_platform_ignoring_the_tracking_filter_never_passes_another_flow_for_an_ereport(
+        ews: Path, pa: LoopbackPA) -> None:
+    """The search before an e-report's send took the invoice flow the platform listed for the
+    e-report: `ereport.sent` journalled with the invoice's flow, the e-report never sent."""
+    path = ews / "facturier.toml"
+    path.write_text(path.read_text(encoding="utf-8") + 'platform_id = "0001"\n', encoding="utf-8")
+    assert cli(ews, "run", "--date", DAY).code == 0
+    [invoice] = pa.state.sent(syntax="Factur-X")
+    result = cli(ews, "ereport", "--period", "2027-09", "--date", "2027-10-20")
+    assert result.code == 0, result.text
+    [frr] = pa.state.sent(syntax="FRR")
+    [sent] = [e for e in of_type(ews, "ereport.sent") if e["kind"] == "transactions"]
+    assert sent["flow_id"] == frr.flow_id != invoice.flow_id and sent["count"] == 1
+
+
+@pytest.mark.usefixtures("lax")
+def test_a_platform_ignoring_the_tracking_filter_never_passes_another_flow_for_a_resent_invoice(
+        ews: Path, pa: LoopbackPA) -> None:
+    """A document left `transmitting` (its send refused) was journalled as transmitted with the
+    first flow the platform listed, another document's, and never sent."""
+    assert cli(ews, "run", "--date", DAY).code == 0
+    pa.fail_next(503, path="/afnor-flow/v1/flows")
+    assert cli(ews, "run", "--date", "2027-10-15").code == 1
+    assert len(pa.state.sent(syntax="Factur-X")) == 1
+    retry = cli(ews, "transmit", "--date", "2027-10-15")
+    assert retry.code == 0, retry.text
+    flows = pa.state.sent(syntax="Factur-X")
+    done = of_type(ews, "einvoice.transmitted")
+    assert len(flows) == 2 and sorted(d["flow_id"] for d in done) == sorted(f.flow_id for f in flows)
+
+
+@pytest.mark.usefixtures("lax")
+def test_a_platform_ignoring_the_lifecycle_filter_does_not_stop_statuses_at_our_own_flows(
+        ews: Path, pa: LoopbackPA) -> None:
+    """Our own invoice flows, listed with the lifecycle ones, were read as statuses: "not a valid
+    CDAR", and no status was ever journalled."""
+    assert cli(ews, "run", "--date", DAY).code == 0
+    [done] = of_type(ews, "einvoice.transmitted")
+    pa.emit_status(done["number"], "205")
+    result = cli(ews, "statuses", "--date", "2027-09-20")
+    assert result.code == 0, result.text
+    assert [s["code"] for s in of_type(ews, "einvoice.status")] == ["205"]
