@@ -12,7 +12,8 @@ files (`ops/einvoicing/`).
 Authentication is OAuth2 client credentials: the token comes from `token_url` with the
 client id and secret (HTTP Basic, RFC 6749 §2.3.1), is kept for the process and fetched
 again once when the platform answers 401. A 429 waits its Retry-After (at most
-`MAX_WAIT` seconds in all, at least `MIN_WAIT` a time even when it says 0, then gives up); 5xx, a refused connection or a timeout raise
+`MAX_WAIT` seconds in all, at least `MIN_WAIT` a time even when it says 0, then gives
+up); 5xx, a refused connection or a timeout raise
 `PlatformUnavailable`; a refused token `PlatformRefused`. Messages name the platform's URL,
 never a credential.
 """
