@@ -105,3 +105,24 @@ def test_a_platform_ignoring_the_lifecycle_filter_does_not_stop_statuses_at_our_
     result = cli(ews, "statuses", "--date", "2027-09-20")
     assert result.code == 0, result.text
     assert [s["code"] for s in of_type(ews, "einvoice.status")] == ["205"]
+
+
+@pytest.mark.parametrize("code", ["210", "213"])
+def test_an_invoice_refused_or_rejected_on_the_platform_gets_no_reminder(
+        ews: Path, pa: LoopbackPA, code: str) -> None:
+    """A 210 (refused by the client) or 213 (rejected by the platform) is corrected by a credit
+    note and a new invoice: reminding the client of it meanwhile was drafted as for any invoice."""
+    path = ews / "facturier.toml"
+    path.write_text(path.read_text(encoding="utf-8") + '\n[collections]\nwindow = "00:00-24:00"\n', encoding="utf-8")
+    assert cli(ews, "run", "--date", DAY).code == 0
+    number = of_type(ews, "einvoice.transmitted")[0]["number"]
+
+    def reminded() -> bool:
+        result = cli(ews, "remind", "--date", "2027-11-10", "--dry-run")
+        assert result.code == 0, result.text
+        return any(line.startswith(number) and line.endswith("would draft") for line in result.out.splitlines())
+
+    assert reminded()
+    pa.emit_status(number, code, reason="Commande inconnue")
+    assert cli(ews, "statuses").code == 1  # the error alert of a refusal
+    assert not reminded()
