@@ -126,3 +126,21 @@ def test_an_invoice_refused_or_rejected_on_the_platform_gets_no_reminder(
     pa.emit_status(number, code, reason="Commande inconnue")
     assert cli(ews, "statuses").code == 1  # the error alert of a refusal
     assert not reminded()
+
+
+def test_an_ereport_of_a_period_before_since_is_refused_not_sent(ws: Path, pa: LoopbackPA) -> None:
+    """`ereport --period` of a month before `einvoicing.since` built and sent that month's sales
+    abroad (e-invoicing was not on then) and journalled it as e-reported."""
+    path = ws / "facturier.toml"
+    text = path.read_text(encoding="utf-8")
+    assert run_cli(ws, "run", "--date", "2027-08-15").code == 0  # e-invoicing off: Northwind's August invoice
+    path.write_text(text + pa.config(since="2027-09-01") + 'platform_id = "0001"\n', encoding="utf-8")
+    for extra in ((), ("--dry-run",)):
+        result = cli(ws, "ereport", "--period", "2027-08", "--date", "2027-11-20", *extra)
+        assert result.code == 1, result.text
+        assert result.err.startswith("Error: --period 2027-08: it ends before einvoicing.since "
+                                     "(facturier.toml: 2027-09-01)"), result.err
+    assert of_type(ws, "ereport.sent") == [] and pa.state.sent(syntax="FRR") == []
+    after = cli(ws, "ereport", "--period", "2027-09", "--date", "2027-11-20")  # from since on: as before
+    assert after.code == 0, after.text
+    assert {e["period"] for e in of_type(ws, "ereport.sent")} == {"2027-09"}
