@@ -144,3 +144,40 @@ def test_an_ereport_of_a_period_before_since_is_refused_not_sent(ws: Path, pa: L
     after = cli(ws, "ereport", "--period", "2027-09", "--date", "2027-11-20")  # from since on: as before
     assert after.code == 0, after.text
     assert {e["period"] for e in of_type(ws, "ereport.sent")} == {"2027-09"}
+
+
+@pytest.fixture
+def west_of_utc(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """This machine in Martinique (UTC-4), as a studio in the Antilles runs its cron."""
+    import time
+
+    monkeypatch.setenv("TZ", "America/Martinique")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.usefixtures("west_of_utc")
+def test_platform_times_without_an_offset_are_utc_and_no_status_is_passed_over(
+        ews: Path, pa: LoopbackPA) -> None:
+    """A platform giving its times without an offset: the next search started from the last
+    one read as this machine's local time, four hours on in Martinique: the status set in
+    between was never fetched."""
+    import datetime as dt
+
+    st = pa.state
+
+    def naive_tick() -> str:
+        st.clock += dt.timedelta(seconds=1)
+        return st.clock.strftime("%Y-%m-%dT%H:%M:%S")
+
+    st.tick = naive_tick  # type: ignore[method-assign]
+    assert cli(ews, "run", "--date", DAY).code == 0
+    number = of_type(ews, "einvoice.transmitted")[0]["number"]
+    pa.emit_status(number, "200")
+    assert cli(ews, "statuses", "--date", "2027-09-20").code == 0
+    pa.emit_status(number, "205")
+    result = cli(ews, "statuses", "--date", "2027-09-21")
+    assert result.code == 0, result.text
+    assert [s["code"] for s in of_type(ews, "einvoice.status")] == ["200", "205"]
