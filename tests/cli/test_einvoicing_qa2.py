@@ -181,3 +181,20 @@ def test_platform_times_without_an_offset_are_utc_and_no_status_is_passed_over(
     result = cli(ews, "statuses", "--date", "2027-09-21")
     assert result.code == 0, result.text
     assert [s["code"] for s in of_type(ews, "einvoice.status")] == ["200", "205"]
+
+
+def test_a_platform_search_ignoring_updated_after_is_an_error_not_an_endless_loop(
+        ews: Path, pa: LoopbackPA, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A platform answering the same full page whatever `updatedAfter` says: `statuses` asked
+    for the next page for ever."""
+    import tests.pa_server as server
+
+    assert cli(ews, "run", "--date", DAY).code == 0
+    number = of_type(ews, "einvoice.transmitted")[0]["number"]
+    for _ in range(100):
+        pa.emit_status(number, "204")
+    monkeypatch.setattr(server, "_matches", lambda flow, where: True)
+    result = run_cli(ews, "statuses", "--date", "2027-09-20", env=ENV, timeout=30)
+    assert result.code == 1, result.text
+    assert "the flow search answered the same 100 flows again" in result.text and "Traceback" not in result.text
+    assert of_type(ews, "einvoice.status") == []

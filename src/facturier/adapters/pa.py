@@ -128,8 +128,14 @@ class Platform:
         where: dict[str, Any] = {"flowType": [LIFECYCLE], "flowDirection": ["In"],
                                  "updatedAfter": updated_after}
         found: dict[str, Flow] = {}
+        seen: set[str] = set()  # every flow id listed, lifecycle or not
         while True:
             page = [Flow.of(item) for item in self._search(where)]
+            if len(page) >= PAGE and all(f.flow_id in seen for f in page):
+                raise PlatformError(f"{self.api_url}: the flow search answered the same {len(page)} flows again "
+                                    f"for updatedAfter {where['updatedAfter']}: it does not page by time; ask your "
+                                    "platform")
+            seen.update(f.flow_id for f in page)
             # Only lifecycle flows, should the platform ignore the filter (our own invoices and
             # e-reports read as statuses would stop every run at the first one).
             found.update((f.flow_id, f) for f in page
