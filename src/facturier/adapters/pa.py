@@ -12,7 +12,8 @@ files (`ops/einvoicing/`).
 Authentication is OAuth2 client credentials: the token comes from `token_url` with the
 client id and secret (HTTP Basic, RFC 6749 §2.3.1), is kept for the process and fetched
 again once when the platform answers 401. A 429 waits its Retry-After (at most
-`MAX_WAIT` seconds in all, then gives up); 5xx, a refused connection or a timeout raise
+`MAX_WAIT` seconds in all, at least `MIN_WAIT` a time even when it says 0, then gives
+up); 5xx, a refused connection or a timeout raise
 `PlatformUnavailable`; a refused token `PlatformRefused`. Messages name the platform's URL,
 never a credential.
 """
@@ -33,7 +34,9 @@ FLOW: Final = "/afnor-flow/v1"
 DIRECTORY: Final = "/afnor-directory/v1"
 TIMEOUT: Final = 30.0
 MAX_WAIT: Final = 60.0  # seconds of Retry-After honoured per call before giving up
+MIN_WAIT: Final = 1.0  # a 429 waits at least this long, so that MAX_WAIT bounds the retries
 PAGE: Final = 100
+LIFECYCLE: Final = "CustomerInvoiceLC"  # the flow type of a lifecycle message (CDAR) sent to us
 
 
 class PlatformError(FacturierError):
@@ -65,6 +68,7 @@ class Flow:
     updated_at: str
     flow_type: str = ""
     syntax: str = ""
+    direction: str = ""  # "In" (to us) or "Out" (from us), when the platform says it
 
     @classmethod
     def of(cls, data: Any) -> Flow:
@@ -73,7 +77,8 @@ class Flow:
             raise PlatformError(f"the platform answered something that is not a flow: {str(data)[:200]!r}")
         return cls(flow_id=data["flowId"], tracking_id=str(data.get("trackingId") or ""),
                    updated_at=str(data.get("updatedAt") or data.get("submittedAt") or ""),
-                   flow_type=str(data.get("flowType") or ""), syntax=str(data.get("flowSyntax") or ""))
+                   flow_type=str(data.get("flowType") or ""), syntax=str(data.get("flowSyntax") or ""),
+                   direction=str(data.get("flowDirection") or ""))
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,8 +112,11 @@ class Platform:
         return Flow.of(_json(answer))
 
     def flows_tracked(self, tracking_id: str) -> list[Flow]:
-        """The flows the platform holds under a tracking id (`POST /flows/search`)."""
-        return [Flow.of(item) for item in self._search({"trackingId": tracking_id})]
+        """The flows the platform holds under a tracking id (`POST /flows/search`): only those
+        that carry it, should the platform ignore the filter (another flow taken for this one
+        would journal as sent a file never sent)."""
+        flows = [Flow.of(item) for item in self._search({"trackingId": tracking_id})]
+        return [f for f in flows if f.tracking_id == tracking_id]
 
     def lifecycle_flows(self, updated_after: str) -> list[Flow]:
         """Every incoming lifecycle flow (CDAR) updated after a time, oldest first, all pages.
@@ -117,12 +125,21 @@ class Platform:
         latest instant may go on past the page's end, and a search strictly after that instant
         would pass over them (those read twice are kept once). A full page of one instant
         cannot be paged through by time: an error rather than statuses passed over."""
-        where: dict[str, Any] = {"flowType": ["CustomerInvoiceLC"], "flowDirection": ["In"],
+        where: dict[str, Any] = {"flowType": [LIFECYCLE], "flowDirection": ["In"],
                                  "updatedAfter": updated_after}
         found: dict[str, Flow] = {}
+        seen: set[str] = set()  # every flow id listed, lifecycle or not
         while True:
             page = [Flow.of(item) for item in self._search(where)]
-            found.update((f.flow_id, f) for f in page)
+            if len(page) >= PAGE and all(f.flow_id in seen for f in page):
+                raise PlatformError(f"{self.api_url}: the flow search answered the same {len(page)} flows again "
+                                    f"for updatedAfter {where['updatedAfter']}: it does not page by time; ask your "
+                                    "platform")
+            seen.update(f.flow_id for f in page)
+            # Only lifecycle flows, should the platform ignore the filter (our own invoices and
+            # e-reports read as statuses would stop every run at the first one).
+            found.update((f.flow_id, f) for f in page
+                         if f.flow_type in ("", LIFECYCLE) and f.direction in ("", "In"))
             if len(page) < PAGE:
                 return sorted(found.values(), key=lambda f: (f.updated_at, f.flow_id))
             times = sorted({f.updated_at for f in page})
@@ -168,8 +185,8 @@ class Platform:
             if status == 401 and not renewed:
                 self._token, renewed = None, True
                 continue
-            if status == 429:
-                delay = _retry_after(answer)
+            if status == 429:  # a Retry-After of 0 waits MIN_WAIT: never a loop of instant retries
+                delay = max(_retry_after(answer), MIN_WAIT)
                 if waited + delay <= MAX_WAIT:
                     self._sleep(delay)
                     waited += delay

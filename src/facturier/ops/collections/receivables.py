@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from facturier.adapters.sheets import SheetSource, open_sheet_source
 from facturier.core.dunning import Receivable
+from facturier.core.einvoicing import BLOCKING_STATUSES
 from facturier.core.money import from_minor
 from facturier.ops.balance_views import client_balances
 from facturier.store.state import Collections, LedgerState
@@ -45,7 +46,9 @@ def receivables_from_ledger(ws: Workspace, state: LedgerState, day: date,
     """
     wanted = sorted(ws.clients) if clients is None else list(clients)
     section = state.collections
-    in_dispute = state.einvoicing.in_dispute("issuer")  # 207 En litige on the platform stops reminders too
+    # 207 En litige on the platform stops reminders too, and so does a 210 Refusée (by the client)
+    # or 213 Rejetée (by the platform) until the credit note that corrects it closes the invoice.
+    in_dispute = state.einvoicing.in_dispute("issuer") | state.einvoicing.with_latest("issuer", BLOCKING_STATUSES)
     out: list[Receivable] = []
     for client_id in wanted:
         client = ws.clients.get(client_id)

@@ -77,6 +77,8 @@ def ereport(ws: Workspace, day: date, key: str | None, dry_run: bool) -> Report:
     if issuer is not None and issuer.config.platform_id is None:
         raise FacturierError("facturier.toml: einvoicing.platform_id: required to e-report: the platform's "
                              "4-character registration number, which it gives you")
+    if key is not None:
+        _check_since(ws, accounts, key)
     if dry_run:
         with reading_state(ws.root, dry_run=True) as state:
             for account in accounts:
@@ -124,11 +126,29 @@ def _wanted(state: LedgerState, account: Account, day: date, key: str | None, ca
                 if period.end >= day:
                     raise InputError(f"--period {key}: the period ends on {period.end}; it can be reported from "
                                      "the day after")
+            periods = _from_since(account, periods)
         else:
             periods = [p for p in periods_between(cadence, kind, account.config.since, day)
                        if (account.seller, kind, p.key) not in state.einvoicing.ereports]
         pairs += [(p, kind) for p in periods]
     return sorted(pairs, key=lambda pair: (pair[0].end, KINDS.index(pair[1]), pair[0].start))
+
+
+def _from_since(account: Account, periods: list[Period]) -> list[Period]:
+    """The named periods not over before the seller's `einvoicing.since`: nothing is e-reported
+    for a time before e-invoicing was on (`_check_since` makes it an error when none is left)."""
+    return [p for p in periods if p.end >= account.config.since]
+
+
+def _check_since(ws: Workspace, accounts: list[Account], key: str) -> None:
+    """`--period` before every seller's `einvoicing.since`: an error, before anything is sent."""
+    for account in accounts:
+        for kind in kinds_of(account):
+            if _from_since(account, named_periods(cadence_of(ws, account), kind, key)):
+                return
+    sinces = ", ".join(f"{a.file}: {a.config.since}" for a in accounts)
+    raise InputError(f"--period {key}: it ends before einvoicing.since ({sinces}): nothing is e-reported for a "
+                     "period before e-invoicing was on")
 
 
 def _one(ws: Workspace, state: LedgerState, ledger: Ledger | None, account: Account,

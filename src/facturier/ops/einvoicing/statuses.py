@@ -130,6 +130,8 @@ def _second_before(timestamp: str) -> str:
         moment = dt.datetime.fromisoformat(timestamp)
     except ValueError:
         return timestamp
+    if moment.tzinfo is None:  # a platform time without an offset is UTC, not this machine's time
+        moment = moment.replace(tzinfo=dt.UTC)  # (west of UTC, statuses were passed over)
     return (moment - dt.timedelta(seconds=1)).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 

@@ -113,6 +113,13 @@ class EInvoicing:
             return None
         return {"code": row[0], "label": row[1], "at": row[2], "reason": row[3] or ""}
 
+    def with_latest(self, seller: str, codes: frozenset[str]) -> set[str]:
+        """Numbers whose latest status is one of `codes`."""
+        wanted = sorted(codes)
+        marks = ", ".join("?" * len(wanted))
+        return {r[0] for r in self.db.execute(
+            f"SELECT number FROM pa_status WHERE seller = ? AND code IN ({marks})", (seller, *wanted))}
+
     def in_dispute(self, seller: str = "issuer") -> set[str]:
         """Numbers whose latest status is 207 En litige: no reminder while it lasts."""
         return {r[0] for r in self.db.execute(
