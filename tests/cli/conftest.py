@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -16,3 +17,11 @@ def pa() -> Iterator[LoopbackPA]:
     server.state.directory[ACME_SIREN] = "Other PA"
     yield server
     server.stop()
+
+
+@pytest.fixture
+def ews(ws: Path, pa: LoopbackPA) -> Path:
+    """The demo workspace transmitting through the loopback platform."""
+    path = ws / "facturier.toml"
+    path.write_text(path.read_text(encoding="utf-8") + pa.config(), encoding="utf-8")
+    return ws

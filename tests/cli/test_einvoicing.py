@@ -23,13 +23,6 @@ DAY = "2027-09-15"
 
 
 
-@pytest.fixture
-def ews(ws: Path, pa: LoopbackPA) -> Path:
-    """The demo workspace transmitting through the loopback platform."""
-    path = ws / "facturier.toml"
-    path.write_text(path.read_text(encoding="utf-8") + pa.config(), encoding="utf-8")
-    return ws
-
 
 def cli(ws: Path, *args: str, env: dict[str, str] | None = None) -> Any:
     return run_cli(ws, *args, env={**ENV, **(env or {})})

@@ -8,26 +8,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import journal, run_cli
+from tests.cli.test_einvoicing import DAY, cli, of_type
+from tests.conftest import run_cli
 from tests.pa_server import ENV, LoopbackPA
-
-DAY = "2027-09-15"
-
-
-@pytest.fixture
-def ews(ws: Path, pa: LoopbackPA) -> Path:
-    """The demo workspace transmitting through the loopback platform."""
-    path = ws / "facturier.toml"
-    path.write_text(path.read_text(encoding="utf-8") + pa.config(), encoding="utf-8")
-    return ws
-
-
-def cli(ws: Path, *args: str, env: dict[str, str] | None = None) -> Any:
-    return run_cli(ws, *args, env={**ENV, **(env or {})})
-
-
-def of_type(ws: Path, kind: str) -> list[dict[str, Any]]:
-    return [e for e in journal(ws) if e["type"] == kind]
 
 
 @pytest.mark.parametrize("retry_after", ["0", "-5"])
