@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,21 @@ def cli(ws: Path, *args: str, env: dict[str, str] | None = None) -> Any:
 
 def of_type(ws: Path, kind: str) -> list[dict[str, Any]]:
     return [e for e in journal(ws) if e["type"] == kind]
+
+def transmitted_and_reminded(ws: Path) -> tuple[str, Callable[[], bool]]:
+    """Reminders allowed all day, a run on DAY that transmits acme's invoice: its number, and
+    whether a `remind --dry-run` on 2027-11-10 (the invoice overdue) would draft for it."""
+    path = ws / "facturier.toml"
+    path.write_text(path.read_text(encoding="utf-8") + '\n[collections]\nwindow = "00:00-24:00"\n', encoding="utf-8")
+    assert cli(ws, "run", "--date", DAY).code == 0
+    number = of_type(ws, "einvoice.transmitted")[0]["number"]
+
+    def reminded() -> bool:
+        result = cli(ws, "remind", "--date", "2027-11-10", "--dry-run")
+        assert result.code == 0, result.text
+        return any(line.startswith(number) and line.endswith("would draft") for line in result.out.splitlines())
+
+    return number, reminded
 
 
 def sent(pa: LoopbackPA) -> list[Any]:
@@ -278,15 +294,7 @@ def test_a_status_of_a_document_never_transmitted_is_a_warning_and_the_later_one
 
 
 def test_in_dispute_on_the_platform_stops_reminders_until_a_later_status(ews: Path, pa: LoopbackPA) -> None:
-    path = ews / "facturier.toml"
-    path.write_text(path.read_text(encoding="utf-8") + '\n[collections]\nwindow = "00:00-24:00"\n', encoding="utf-8")
-    assert cli(ews, "run", "--date", DAY).code == 0
-    number = of_type(ews, "einvoice.transmitted")[0]["number"]
-
-    def reminded() -> bool:
-        result = cli(ews, "remind", "--date", "2027-11-10", "--dry-run")
-        assert result.code == 0, result.text
-        return any(line.startswith(number) and line.endswith("would draft") for line in result.out.splitlines())
+    number, reminded = transmitted_and_reminded(ews)
 
     assert reminded()
     pa.emit_status(number, "207", reason="Quantités contestées")
@@ -413,15 +421,7 @@ def test_an_unknown_host_and_an_untrusted_certificate_say_so(ews: Path, pa: Loop
 def test_a_212_sent_for_a_partial_payment_does_not_end_a_dispute(ews: Path, pa: LoopbackPA) -> None:
     """The client pays the part it does not dispute: the 212 Facturier sends for it is not the
     platform ending the dispute, so the reminders of the rest stay stopped."""
-    path = ews / "facturier.toml"
-    path.write_text(path.read_text(encoding="utf-8") + '\n[collections]\nwindow = "00:00-24:00"\n', encoding="utf-8")
-    assert cli(ews, "run", "--date", DAY).code == 0
-    number = of_type(ews, "einvoice.transmitted")[0]["number"]
-
-    def reminded() -> bool:
-        result = cli(ews, "remind", "--date", "2027-11-10", "--dry-run")
-        assert result.code == 0, result.text
-        return any(line.startswith(number) and line.endswith("would draft") for line in result.out.splitlines())
+    number, reminded = transmitted_and_reminded(ews)
 
     pa.emit_status(number, "207", reason="Quantités contestées")
     assert cli(ews, "statuses").code == 0

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.cli.test_einvoicing import DAY, cli, of_type
+from tests.cli.test_einvoicing import DAY, cli, of_type, transmitted_and_reminded
 from tests.conftest import run_cli
 from tests.pa_server import ENV, LoopbackPA
 
@@ -95,15 +95,7 @@ def test_an_invoice_refused_or_rejected_on_the_platform_gets_no_reminder(
         ews: Path, pa: LoopbackPA, code: str) -> None:
     """A 210 (refused by the client) or 213 (rejected by the platform) is corrected by a credit
     note and a new invoice: reminding the client of it meanwhile was drafted as for any invoice."""
-    path = ews / "facturier.toml"
-    path.write_text(path.read_text(encoding="utf-8") + '\n[collections]\nwindow = "00:00-24:00"\n', encoding="utf-8")
-    assert cli(ews, "run", "--date", DAY).code == 0
-    number = of_type(ews, "einvoice.transmitted")[0]["number"]
-
-    def reminded() -> bool:
-        result = cli(ews, "remind", "--date", "2027-11-10", "--dry-run")
-        assert result.code == 0, result.text
-        return any(line.startswith(number) and line.endswith("would draft") for line in result.out.splitlines())
+    number, reminded = transmitted_and_reminded(ews)
 
     assert reminded()
     pa.emit_status(number, code, reason="Commande inconnue")
