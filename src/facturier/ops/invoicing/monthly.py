@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -27,7 +28,6 @@ from facturier.store.state import LedgerState
 
 if TYPE_CHECKING:
     from facturier.config import ClientConfig, Workspace
-    from facturier.store.state.schema import TableMap
 
 RUN_COLUMNS = ["number", "client", "name", "date", "due_date", "currency", "total_incl_vat", "mode"]
 
@@ -58,6 +58,11 @@ def plan_monthly(ws: Workspace, state: LedgerState, run_date: date) -> MonthlyPl
 
     settled: set[str] = set()  # clients whose corrections and charges an earlier invoice carries
 
+    @functools.cache
+    def invoiced_in(month: str) -> frozenset[str]:
+        """The clients with an invoice for `month` (asked once a month, not once a client)."""
+        return frozenset(c for c in ws.clients if (c, month) in done)
+
     def compose(client_id: str, month: str, day: date) -> None:
         composition = compose_lines(ws, client_id, day, state.usage, settle=client_id not in settled)
         if composition.lines:
@@ -72,7 +77,7 @@ def plan_monthly(ws: Workspace, state: LedgerState, run_date: date) -> MonthlyPl
             continue
         missed = missed_months(state, client_id, client, run_date)
         if state.core.last_period(client_id) is not None:  # a start_date set in the past still bills
-            missed = [m for m in missed if not passed_over(ws, done, client_id, m)]
+            missed = [m for m in missed if not passed_over(ws, invoiced_in(m), client_id)]
         for month in missed:
             compose(client_id, month, date(int(month[:4]), int(month[5:7]), 1))
         late = [m for c, m in due[-len(missed):] if c == client_id and m in missed] if missed else []
@@ -114,18 +119,16 @@ def missed_months(state: LedgerState, client_id: str, client: ClientConfig, run_
     return out
 
 
-def passed_over(ws: Workspace, done: TableMap, client_id: str, month: str) -> bool:
-    """Whether a run already went past this client for `month` without invoicing it: it was
+def passed_over(ws: Workspace, invoiced: frozenset[str], client_id: str) -> bool:
+    """Whether a run already went past this client for a month without invoicing it: it was
     paused (`active = false`) or had nothing to bill then, so reactivating it later does not
     bill that month. The sign is a client after it in id order (the order a run issues in,
     so a run killed before reaching it does not count), invoiced on the same day of the month
-    or later (so that run was in this client's window too), that has an invoice for `month`."""
-    day = ws.clients[client_id].invoice_day or ws.config.schedule.invoice_day
-    return any(
-        (other_id, month) in done
-        for other_id, other in ws.clients.items()
-        if other_id > client_id and (other.invoice_day or ws.config.schedule.invoice_day) >= day
-    )
+    or later (so that run was in this client's window too), among those `invoiced` for the month."""
+    default = ws.config.schedule.invoice_day
+    day = ws.clients[client_id].invoice_day or default
+    return any(other_id > client_id and (ws.clients[other_id].invoice_day or default) >= day
+               for other_id in invoiced)
 
 
 def client_party(client: ClientConfig) -> Party:
