@@ -144,12 +144,10 @@ class EInvoicing(EInvoicingView):
     def _transmission(self, ev: Transmission, offset: int) -> None:
         db = self.db
         state = "transmitted" if ev.type == T.EINVOICE_TRANSMITTED else "transmitting"
+        # A second attempt after a crash (`transmitting` again): the first intent stands.
+        verb = "INSERT OR IGNORE" if state == "transmitting" else "INSERT OR REPLACE"
         for mode in _modes(ev.mode):
-            if state == "transmitting" and db.execute(
-                    "SELECT 1 FROM pa_flows WHERE seller = ? AND number = ? AND mode = ?",
-                    (ev.seller, ev.number, mode)).fetchone() is not None:
-                continue  # a second attempt after a crash: the first intent stands
-            db.execute("INSERT OR REPLACE INTO pa_flows VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            db.execute(f"{verb} INTO pa_flows VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                        (ev.seller, ev.number, mode, state, ev.tracking_id, ev.flow_id, ev.sha256, ev.mode or ""))
         db.execute("INSERT OR IGNORE INTO mentions VALUES (?, ?)", (ev.number, offset))
 
