@@ -82,6 +82,20 @@ def test_a_document_transmitted_in_test_mode_is_transmitted_once_live(
     assert cli(ews, "verify").code == 0
 
 
+def test_a_send_interrupted_in_test_mode_is_sent_live_not_searched_on_the_test_platform(
+        ews: Path, pa: LoopbackPA, live: LoopbackPA) -> None:
+    pa.fail_next(500, path="/afnor-flow/v1/flows")  # the intent is journalled, the send fails
+    assert cli(ews, "run", "--date", DAY).code == 1
+    assert modes(ews, "einvoice.transmitting") == ["test"] and of_type(ews, "einvoice.transmitted") == []
+    go_live(ews, pa, live)
+    result = cli(ews, "transmit", "--date", DAY)
+    assert result.code == 0, result.text
+    assert len(invoices(live)) == 1 and invoices(pa) == []
+    assert modes(ews, "einvoice.transmitting") == ["test", "live"]
+    assert modes(ews, "einvoice.transmitted") == ["live"]
+    assert not any(path == "/afnor-flow/v1/flows/search" for _, path in pa.state.requests)
+
+
 def test_a_payment_reported_in_test_mode_is_reported_once_live(ews: Path, pa: LoopbackPA, live: LoopbackPA) -> None:
     assert cli(ews, "run", "--date", DAY).code == 0
     assert cli(ews, "pay", "acme", "300.00", "--date", "2027-10-01").code == 0
