@@ -266,7 +266,12 @@ def _print_einvoicing(summary: dict[str, Any] | None) -> None:
     flow = summary["flow"]
     if flow:
         what = "transmitted as flow " + flow["flow_id"] if flow["state"] == "transmitted" else "sending"
-        lines.append(f"Platform: {what} (tracking {flow['tracking_id']})")
+        where = f"{flow['mode']} platform, " if flow.get("mode") else ""
+        lines.append(f"Platform: {what} ({where}tracking {flow['tracking_id']})")
+    other = summary.get("other_flow")
+    if other:
+        what = "transmitted as flow " + other["flow_id"] if other["state"] == "transmitted" else "sent"
+        lines.append(f"Platform: {what} to the {other['mode']} platform only: due on the {other['due_in']} one")
     status = summary["status"]
     if status:
         reason = f": {status['reason']}" if status["reason"] else ""

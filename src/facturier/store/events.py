@@ -693,7 +693,9 @@ class DirectoryLookup:
     """`einvoice.directory`: what the platform's directory said of a client's SIREN, on a day.
 
     Fields: siren, receives (whether the company is in the directory: it receives e-invoices),
-    platform (where it receives, "" when unknown), date (the day it was asked).
+    platform (where it receives, "" when unknown), date (the day it was asked); optional mode
+    ("test" | "live": the platform environment asked; absent in entries written before, which
+    count for both).
     """
 
     type: ClassVar[str] = T.EINVOICE_DIRECTORY
@@ -703,17 +705,18 @@ class DirectoryLookup:
     receives: bool
     platform: str = ""
     date: dt.date
+    mode: str | None = None
 
     @classmethod
     def parse(cls, e: dict[str, Any]) -> DirectoryLookup:
         """The record of a journal entry of this type."""
         return cls(seq=e["seq"], at=e["at"], siren=e["siren"], receives=bool(e["receives"]),
-                   platform=e.get("platform", ""), date=_day(e["date"]))
+                   platform=e.get("platform", ""), date=_day(e["date"]), mode=e.get("mode"))
 
     def to_data(self) -> dict[str, Any]:
         """The entry's data, as journalled."""
         return {"siren": self.siren, "receives": self.receives, "platform": self.platform,
-                "date": self.date.isoformat()}
+                "date": self.date.isoformat(), **_present(mode=self.mode)}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -725,7 +728,9 @@ class Transmission:
     search the platform's flows by tracking id before any resend); `transmitted` once the
     platform took it. Fields: number, seller ("issuer" or a batch client id), tracking_id (ours,
     the same on every attempt), sha256 (of the PDF sent); `transmitted` adds flow_id (the
-    platform's).
+    platform's); optional mode ("test" | "live": the seller's `[einvoicing] mode` when it was
+    sent, so a document sent to the test platform is sent again once live; absent in entries
+    written before, which count for both).
     """
 
     seq: int = 0
@@ -736,12 +741,14 @@ class Transmission:
     tracking_id: str
     sha256: str
     flow_id: str = ""
+    mode: str | None = None
 
     @classmethod
     def parse(cls, e: dict[str, Any]) -> Transmission:
         """The record of a journal entry of one of these types."""
         return cls(seq=e["seq"], at=e["at"], type=e["type"], number=e["number"], seller=e["seller"],
-                   tracking_id=e["tracking_id"], sha256=e["sha256"], flow_id=e.get("flow_id", ""))
+                   tracking_id=e["tracking_id"], sha256=e["sha256"], flow_id=e.get("flow_id", ""),
+                   mode=e.get("mode"))
 
     def to_data(self) -> dict[str, Any]:
         """The entry's data, as journalled."""
@@ -749,6 +756,8 @@ class Transmission:
                 "sha256": self.sha256}
         if self.type == T.EINVOICE_TRANSMITTED:
             data["flow_id"] = self.flow_id
+        if self.mode is not None:
+            data["mode"] = self.mode
         return data
 
 
@@ -760,7 +769,9 @@ class LifecycleStatus:
     ISO timestamp: the entry's own `at` is when it was journalled), flow_id (the CDAR flow, so
     each is journalled once), direction ("in": from the platform; "out": sent by Facturier, as
     212 Encaissée on a payment); optional reason, amount (212: the amount received, plain
-    decimal text), payment (212: the seq of the payment entry).
+    decimal text), payment (212: the seq of the payment entry), mode ("test" | "live": the
+    platform environment it came from or went to; absent in entries written before, which
+    count for both).
     """
 
     type: ClassVar[str] = T.EINVOICE_STATUS
@@ -776,6 +787,7 @@ class LifecycleStatus:
     reason: str | None = None
     amount: str | None = None
     payment: int | None = None
+    mode: str | None = None
 
     @classmethod
     def parse(cls, e: dict[str, Any]) -> LifecycleStatus:
@@ -783,13 +795,13 @@ class LifecycleStatus:
         return cls(seq=e["seq"], at=e["at"], number=e["number"], seller=e["seller"], code=str(e["code"]),
                    label=e["label"], status_at=e["status_at"], flow_id=e["flow_id"],
                    direction=e.get("direction", "in"), reason=e.get("reason"), amount=e.get("amount"),
-                   payment=e.get("payment"))
+                   payment=e.get("payment"), mode=e.get("mode"))
 
     def to_data(self) -> dict[str, Any]:
         """The entry's data, as journalled."""
         return {"number": self.number, "seller": self.seller, "code": self.code, "label": self.label,
                 "status_at": self.status_at, "flow_id": self.flow_id, "direction": self.direction,
-                **_present(reason=self.reason, amount=self.amount, payment=self.payment)}
+                **_present(reason=self.reason, amount=self.amount, payment=self.payment, mode=self.mode)}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -797,7 +809,9 @@ class EReportSent:
     """`ereport.sent`: an e-reporting file (Flux 10) sent through the seller's platform.
 
     Fields: seller, kind ("transactions" | "payments"), period ("YYYY-MM"), start, end,
-    tracking_id, flow_id, sha256 (of the XML sent), count (the documents or payments in it).
+    tracking_id, flow_id, sha256 (of the XML sent), count (the documents or payments in it);
+    optional mode ("test" | "live": the platform environment it went to; absent in entries
+    written before, which count for both).
     """
 
     type: ClassVar[str] = T.EREPORT_SENT
@@ -812,20 +826,21 @@ class EReportSent:
     flow_id: str
     sha256: str
     count: int
+    mode: str | None = None
 
     @classmethod
     def parse(cls, e: dict[str, Any]) -> EReportSent:
         """The record of a journal entry of this type."""
         return cls(seq=e["seq"], at=e["at"], seller=e["seller"], kind=e["kind"], period=e["period"],
                    start=_day(e["start"]), end=_day(e["end"]), tracking_id=e["tracking_id"],
-                   flow_id=e["flow_id"], sha256=e["sha256"], count=int(e["count"]))
+                   flow_id=e["flow_id"], sha256=e["sha256"], count=int(e["count"]), mode=e.get("mode"))
 
     def to_data(self) -> dict[str, Any]:
         """The entry's data, as journalled."""
         return {"seller": self.seller, "kind": self.kind, "period": self.period,
                 "start": self.start.isoformat(), "end": self.end.isoformat(),
                 "tracking_id": self.tracking_id, "flow_id": self.flow_id, "sha256": self.sha256,
-                "count": self.count}
+                "count": self.count, **_present(mode=self.mode)}
 
 
 RESERVED_KEYS: Final = frozenset({"seq", "at", "type", "prev", "hash"})

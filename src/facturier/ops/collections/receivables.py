@@ -19,6 +19,7 @@ from facturier.core.dunning import Receivable
 from facturier.core.einvoicing import BLOCKING_STATUSES
 from facturier.core.money import from_minor
 from facturier.ops.balance_views import client_balances
+from facturier.ops.einvoicing.accounts import platform_mode
 from facturier.store.state import Collections, LedgerState
 
 if TYPE_CHECKING:
@@ -48,7 +49,9 @@ def receivables_from_ledger(ws: Workspace, state: LedgerState, day: date,
     section = state.collections
     # 207 En litige on the platform stops reminders too, and so does a 210 Refusée (by the client)
     # or 213 Rejetée (by the platform) until the credit note that corrects it closes the invoice.
-    in_dispute = state.einvoicing.in_dispute("issuer") | state.einvoicing.with_latest("issuer", BLOCKING_STATUSES)
+    # The statuses of the issuer's current platform mode only: once live, a rehearsal's never stop reminders.
+    platform = state.einvoicing.in_mode(platform_mode(ws, "issuer"))
+    in_dispute = platform.in_dispute("issuer") | platform.with_latest("issuer", BLOCKING_STATUSES)
     out: list[Receivable] = []
     for client_id in wanted:
         client = ws.clients.get(client_id)

@@ -24,6 +24,12 @@ class Account:
     config: EInvoicingConfig
     file: str  # where its [einvoicing] is, for messages
 
+    @property
+    def mode(self) -> str:
+        """The platform mode it transmits in ("test" | "live"): the journal's e-invoicing entries
+        say it, and the state reads the facts of this mode only."""
+        return self.config.mode
+
     def platform(self) -> Platform:
         """The platform client, with the credentials read from the environment now."""
         from facturier.adapters.pa import Credentials, Platform  # requests: only when talking to it
@@ -50,6 +56,13 @@ def account_of(ws: Workspace, seller: str) -> Account | None:
         config = batch.einvoicing if batch is not None else None
         file = f"batch_clients/{seller}.toml"
     return Account(seller, config, file) if config is not None and config.on else None
+
+
+def platform_mode(ws: Workspace, seller: str) -> str:
+    """The platform mode whose facts count for a seller now: its `[einvoicing] mode`, or "live"
+    when it is off (the real platform's word, whatever a rehearsal said)."""
+    account = account_of(ws, seller)
+    return "live" if account is None else account.mode
 
 
 def transmitting_accounts(ws: Workspace) -> list[Account]:

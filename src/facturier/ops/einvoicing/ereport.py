@@ -6,7 +6,8 @@ franchise en base, else one; ten days under the réel normal mensuel): `periods.
 (`flux10.py`), checked against the XSD (pyfrctc) and the Flux 10 schematron (saxonche,
 `render/frctc_check.py`), and sent through the issuer's platform once: its tracking id is
 the same on every attempt and is searched before any send, then `ereport.sent` is
-journalled. A period with nothing to report is journalled with count 0 and no flow.
+journalled (with the seller's platform mode: a period reported to the test platform only is
+due again once live). A period with nothing to report is journalled with count 0 and no flow.
 Without `--period`, every period that has ended since `einvoicing.since` and is not sent is
 done. A batch seller whose `[einvoicing]` has a `platform_id` e-reports its transactions the
 same way, through its own account (Facturier records no payments of batch invoices: no
@@ -129,7 +130,7 @@ def _wanted(state: LedgerState, account: Account, day: date, key: str | None, ca
             periods = _from_since(account, periods)
         else:
             periods = [p for p in periods_between(cadence, kind, account.config.since, day)
-                       if (account.seller, kind, p.key) not in state.einvoicing.ereports]
+                       if (account.seller, kind, p.key) not in state.einvoicing.in_mode(account.mode).ereports]
         pairs += [(p, kind) for p in periods]
     return sorted(pairs, key=lambda pair: (pair[0].end, KINDS.index(pair[1]), pair[0].start))
 
@@ -156,7 +157,7 @@ def _one(ws: Workspace, state: LedgerState, ledger: Ledger | None, account: Acco
     """Build and check one file (period, kind, run day); send and journal it (a dry run reports
     what it would do)."""
     period, kind, _ = what
-    done = state.einvoicing.ereports.get((account.seller, kind, period.key))
+    done = state.einvoicing.in_mode(account.mode).ereports.get((account.seller, kind, period.key))
     seller = {"seller": account.seller}
     if done is not None:
         report.rows.append({**seller, "period": period.key, "kind": kind, "status": "already sent", "count": "",
@@ -181,7 +182,7 @@ def _one(ws: Workspace, state: LedgerState, ledger: Ledger | None, account: Acco
     flow_id = _send(ledger, account, period, kind, xml) if count else ""
     ledger.append(EReportSent(seller=account.seller, kind=kind, period=period.key, start=period.start, end=period.end,
                               tracking_id=_tracking(account.seller, kind, period) if count else "", flow_id=flow_id,
-                              sha256=sha256_bytes(xml), count=count))
+                              sha256=sha256_bytes(xml), count=count, mode=account.mode))
     report.rows.append({**row, "status": "sent" if count else "nothing to report",
                         "detail": f"flow {flow_id}" if count else "journalled, no file sent"})
 
@@ -274,4 +275,4 @@ def ereport_warnings(ws: Workspace, state: LedgerState, day: date) -> list[str]:
             "run `facturier ereport`"
             for account in reporting_accounts(ws) for kind in kinds_of(account)
             for p in periods_between(cadence_of(ws, account), kind, account.config.since, day)
-            if (account.seller, kind, p.key) not in state.einvoicing.ereports]
+            if (account.seller, kind, p.key) not in state.einvoicing.in_mode(account.mode).ereports]

@@ -29,8 +29,9 @@ RECENT: Final = timedelta(days=100)  # a period's deadline and a late import or 
 _SENT: Final = b'"type":"ereport.sent"'  # the journal is canonical JSON: no spaces
 
 
-def sent_reports(ws: Workspace, seller: str) -> dict[tuple[str, str], EReportSent]:
-    """The last `ereport.sent` of each (kind, period) of a seller, read from the journal."""
+def sent_reports(ws: Workspace, seller: str, mode: str) -> dict[tuple[str, str], EReportSent]:
+    """The last `ereport.sent` of each (kind, period) of a seller in a platform mode (or naming
+    none: written before entries said it), read from the journal."""
     path = WorkspacePaths(ws.root).journal
     found: dict[tuple[str, str], EReportSent] = {}
     if not path.is_file():
@@ -39,7 +40,7 @@ def sent_reports(ws: Workspace, seller: str) -> dict[tuple[str, str], EReportSen
         for line in fh:
             if _SENT in line:
                 event = EReportSent.parse(orjson.loads(line))
-                if event.seller == seller:
+                if event.seller == seller and event.mode in (None, mode):
                     found[(event.kind, event.period)] = event
     return found
 
@@ -47,7 +48,7 @@ def sent_reports(ws: Workspace, seller: str) -> dict[tuple[str, str], EReportSen
 def late_warnings(ws: Workspace, state: LedgerState, account: Account, day: date) -> list[str]:
     """One warning per recent period sent that now holds more than was sent."""
     out = []
-    for (kind, key), sent in sorted(sent_reports(ws, account.seller).items()):
+    for (kind, key), sent in sorted(sent_reports(ws, account.seller, account.mode).items()):
         if day - sent.end > RECENT:
             continue
         period = Period(key, sent.start, sent.end)

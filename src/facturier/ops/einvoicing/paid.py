@@ -28,6 +28,7 @@ from facturier.store.state import LedgerState
 
 if TYPE_CHECKING:
     from facturier.config import Workspace
+    from facturier.ops.einvoicing.accounts import Account
 
 
 def paid_tracking_id(seller: str, number: str, payment: int) -> str:
@@ -36,11 +37,11 @@ def paid_tracking_id(seller: str, number: str, payment: int) -> str:
     return f"FCT-212-{digest}"
 
 
-def payments_due(ws: Workspace, state: LedgerState, since: date
+def payments_due(ws: Workspace, state: LedgerState, since: date, mode: str
                  ) -> Iterator[tuple[dict[str, Any], PaymentRecorded, str, Decimal]]:
     """(record, payment, number, amount) of every payment part due a 212 (direct invoices of the
-    issuer, transmitted, services with VAT on receipt, not reported yet)."""
-    section = state.einvoicing
+    issuer, transmitted, services with VAT on receipt, not reported yet), in that platform mode."""
+    section = state.einvoicing.in_mode(mode)
     for payment in state.payments(section.payments_since(since.toordinal())):
         for part in payment.allocation:
             flow = section.flows.get(("issuer", part.number))
@@ -52,22 +53,23 @@ def payments_due(ws: Workspace, state: LedgerState, since: date
                 yield record, payment, part.number, part.amount
 
 
-def report_payments(ws: Workspace, ledger: Ledger, platform: Platform, since: date, report: Report) -> None:
+def report_payments(ws: Workspace, ledger: Ledger, platform: Platform, account: Account, report: Report) -> None:
     """Send the 212 of every payment due one (direct invoices of the issuer)."""
-    for record, payment, number, amount in list(payments_due(ws, ledger.state, since)):
-        _send(ledger, platform, record, payment, number, amount, report)
+    for record, payment, number, amount in list(payments_due(ws, ledger.state, account.config.since, account.mode)):
+        _send(ledger, platform, (record, account.mode), payment, number, amount, report)
 
 
-def preview_payments(ws: Workspace, state: LedgerState, since: date, report: Report) -> None:
+def preview_payments(ws: Workspace, state: LedgerState, account: Account, report: Report) -> None:
     """What `report_payments` would send, for a dry run (nothing asked of the platform)."""
-    for _, payment, number, amount in payments_due(ws, state, since):
+    for _, payment, number, amount in payments_due(ws, state, account.config.since, account.mode):
         report.rows.append({"number": number, "seller": "issuer", "client": payment.client,
                             "status": "would send 212",
                             "detail": f"Encaissée {amount} {payment.currency} (payment of {payment.date})"})
 
 
-def _send(ledger: Ledger, platform: Platform, record: dict[str, Any], payment: PaymentRecorded, number: str,
-          received: Decimal, report: Report) -> None:
+def _send(ledger: Ledger, platform: Platform, what: tuple[dict[str, Any], str], payment: PaymentRecorded,
+          number: str, received: Decimal, report: Report) -> None:
+    record, mode = what
     tracking = paid_tracking_id("issuer", number, payment.seq)
     found = platform.flows_tracked(tracking)
     if found:
@@ -78,7 +80,8 @@ def _send(ledger: Ledger, platform: Platform, record: dict[str, Any], payment: P
                                     "B2B", tracking)
     status = LifecycleStatus(number=number, seller="issuer", code=ENCAISSEE, label=STATUS_LABELS[ENCAISSEE],
                              status_at=flow.updated_at or f"{payment.date.isoformat()}T12:00:00.000Z",
-                             flow_id=flow.flow_id, direction="out", amount=str(received), payment=payment.seq)
+                             flow_id=flow.flow_id, direction="out", amount=str(received), payment=payment.seq,
+                             mode=mode)
     ledger.append(status)
     report.rows.append({"number": number, "seller": "issuer", "client": payment.client, "status": "212 sent",
                         "detail": f"Encaissée {received} {payment.currency} (payment of {payment.date}), "

@@ -34,29 +34,32 @@ def buyer_of(record: dict[str, Any]) -> Buyer:
                  siren=buyer.get("siren") or None)
 
 
-def cached_entry(state: LedgerState, siren: str) -> DirectoryEntry | None:
-    """The directory answer the state holds for a SIREN, or None."""
-    row = state.einvoicing.directory.get(siren)
+def cached_entry(state: LedgerState, siren: str, mode: str = "live") -> DirectoryEntry | None:
+    """The directory answer the state holds for a SIREN from the platform of that mode, or None."""
+    row = state.einvoicing.in_mode(mode).directory.get(siren)
     if row is None:
         return None
     receives, platform, day = row
     return DirectoryEntry(bool(receives), str(platform), date.fromisoformat(day))
 
 
-def directory_entry(ledger: Ledger, platform: Platform, siren: str, day: date) -> DirectoryEntry:
-    """The directory answer for a SIREN on `day`: the cached one while fresh, else asked and journalled."""
-    cached = cached_entry(ledger.state, siren)
+def directory_entry(ledger: Ledger, platform: Platform, siren: str, day: date, mode: str) -> DirectoryEntry:
+    """The directory answer for a SIREN on `day` from the platform of that mode: the cached one
+    while fresh, else asked and journalled (with the mode)."""
+    cached = cached_entry(ledger.state, siren, mode)
     if cached is not None and cached.fresh(day):
         return cached
     answer = platform.directory(siren)
     if cached is None or (cached.receives, cached.platform) != (answer.receives, answer.platform) \
             or cached.asked != day:
-        ledger.append(DirectoryLookup(siren=siren, receives=answer.receives, platform=answer.platform, date=day))
+        ledger.append(DirectoryLookup(siren=siren, receives=answer.receives, platform=answer.platform, date=day,
+                                      mode=mode))
     return DirectoryEntry(answer.receives, answer.platform, day)
 
 
-def route_cached(state: LedgerState, record: dict[str, Any], live: bool) -> Route:
-    """The route of a document from what the state knows (no platform call: `show`, dry runs)."""
+def route_cached(state: LedgerState, record: dict[str, Any], live: bool, mode: str = "live") -> Route:
+    """The route of a document from what the state knows of the platform of that mode (no platform
+    call: `show`, dry runs; e-reporting's routes need no directory)."""
     buyer = buyer_of(record)
-    entry = cached_entry(state, buyer.siren) if buyer.siren and needs_directory(buyer) else None
+    entry = cached_entry(state, buyer.siren, mode) if buyer.siren and needs_directory(buyer) else None
     return route(buyer, live, entry)

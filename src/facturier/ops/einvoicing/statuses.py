@@ -3,16 +3,17 @@
 The incoming lifecycle flows updated since the last status journalled (or `--since`) are
 listed, each new one read and parsed with pyfrctc (its XSD checked), and journalled as
 `einvoice.status` with the flow id (a hundred to a commit), so a status is never journalled
-twice. Sellers may share a platform account: a status is the seller's whose SIREN it names
-as the invoice's issuer (MDT-129), the others pass over it. A status of a document this
-seller never transmitted through Facturier (sent through the platform's portal, say) is a
-warning, not journalled, and the statuses after it are read on. A message that
-is not a valid CDAR stops the run there: the
+twice; each entry says the platform mode it came from (a status of the test platform is not
+the live platform's word: it counts in test mode only). Sellers may share a platform
+account: a status is the seller's whose SIREN it names as the invoice's issuer (MDT-129),
+the others pass over it. A status of a document this seller never transmitted through
+Facturier (sent through the platform's portal, say) is a warning, not journalled, and the
+statuses after it are read on. A message that is not a valid CDAR stops the run there: the
 statuses before it are journalled, it and those after it are not (the next search starts
 after the last status journalled, so they are read again on the next run); an error names
-the flow and the problem. A 210
-(Refusée) or 213 (Rejetée) raises an error alert naming the invoice and the reason; a 207
-(En litige) stops its reminders until a later status replaces it.
+the flow and the problem. A 210 (Refusée) or 213 (Rejetée) raises an error alert naming the
+invoice and the reason; a 207 (En litige) stops its reminders until a later status replaces
+it.
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ def _sellers_by_siren(ws: Workspace, accounts: list[Account]) -> dict[str, str]:
 def _fetch(ledger: Ledger, who: tuple[Account, dict[str, str]], since: date | None, report: Report) -> None:
     account, sirens = who
     platform = account.platform()
-    section = ledger.state.einvoicing
+    section = ledger.state.einvoicing.in_mode(account.mode)  # the statuses of this mode's platform
     start = since or account.config.since
     after = section.last_status_time(account.seller) if since is None else None
     flows = platform.lifecycle_flows(_second_before(after) if after else f"{start.isoformat()}T00:00:00.000Z")
@@ -116,7 +117,7 @@ def _fetch(ledger: Ledger, who: tuple[Account, dict[str, str]], since: date | No
                 continue
             pending.append(LifecycleStatus(number=cdar.number, seller=account.seller, code=cdar.code,
                                            label=cdar.label, status_at=flow.updated_at, flow_id=flow.flow_id,
-                                           reason=cdar.reason or None))
+                                           reason=cdar.reason or None, mode=account.mode))
             if len(pending) == GROUP:
                 _journal(ledger, pending, report)
     finally:  # what was read is journalled even when the platform fails half-way

@@ -2,7 +2,8 @@
 Factur-X flow (PRODUCT §13).
 
 Due: a live document of a seller whose mode is not off, dated from `since` to the run date,
-routed to the platform (`core/einvoicing.route`) and not transmitted yet. Never twice: a
+routed to the platform (`core/einvoicing.route`) and not transmitted yet in the seller's mode
+(every entry says its mode: a document sent to the test platform only is due once live). Never twice: a
 group of up to 100 documents is journalled as `einvoice.transmitting` (with its tracking
 id, the same on every attempt) before any of it is sent, and each flow the platform took as
 `einvoice.transmitted`. A document found `transmitting` at the start of a run (a crash
@@ -64,18 +65,18 @@ def transmit(ws: Workspace, day: date, dry_run: bool) -> Report:
 def _due(state: LedgerState, account: Account, day: date) -> list[DocumentIssued]:
     """The seller's live documents dated from `since` to `day` and not transmitted yet."""
     since = account.config.since
-    docs = state.documents(state.einvoicing.untransmitted(account.seller, since.year))
+    docs = state.documents(state.einvoicing.in_mode(account.mode).untransmitted(account.seller, since.year))
     return [d for d in docs if d.mode == "live" and since <= d.date <= day]
 
 
 def _preview(ws: Workspace, state: LedgerState, account: Account, day: date, report: Report) -> None:
     for doc in _due(state, account, day):
-        r = route_cached(state, record_of(ws.root, doc), live=True)
+        r = route_cached(state, record_of(ws.root, doc), live=True, mode=account.mode)
         if r.channel in ("platform", "held"):
             status = "would transmit" if r.channel == "platform" else "held"
             report.rows.append(_row(doc, status, r.reason))
     if account.seller == "issuer":
-        preview_payments(ws, state, account.config.since, report)
+        preview_payments(ws, state, account, report)
 
 
 def _transmit_seller(ws: Workspace, ledger: Ledger, account: Account, day: date, report: Report) -> None:
@@ -85,7 +86,8 @@ def _transmit_seller(ws: Workspace, ledger: Ledger, account: Account, day: date,
     held: list[DocumentIssued] = []
     for doc in _due(ledger.state, account, day):
         buyer = buyer_of(record_of(ws.root, doc))
-        entry = directory_entry(ledger, platform, buyer.siren, day) if needs_directory(buyer) and buyer.siren else None
+        entry = directory_entry(ledger, platform, buyer.siren, day, account.mode) \
+            if needs_directory(buyer) and buyer.siren else None
         r = route(buyer, True, entry)
         if r.channel == "platform":
             sending.append(doc)
@@ -100,18 +102,19 @@ def _transmit_seller(ws: Workspace, ledger: Ledger, account: Account, day: date,
     for start in range(0, len(sending), GROUP):
         _send_group(ws, ledger, platform, account, sending[start:start + GROUP], report)
     if account.seller == "issuer":  # payments are recorded for direct invoices only
-        report_payments(ws, ledger, platform, account.config.since, report)
+        report_payments(ws, ledger, platform, account, report)
 
 
 def _resolve_in_flight(ledger: Ledger, platform: Platform, account: Account, report: Report) -> None:
     """Documents journalled as transmitting without an outcome: journal the flow the platform has."""
-    for number, tracking in ledger.state.einvoicing.in_flight(account.seller):
+    section = ledger.state.einvoicing.in_mode(account.mode)
+    for number, tracking in section.in_flight(account.seller):
         flows = platform.flows_tracked(tracking)
         if not flows:
             continue  # never reached the platform: sent again below, under the same tracking id
-        _, _, _, sha = ledger.state.einvoicing.flows[(account.seller, number)]
+        _, _, _, sha = section.flows[(account.seller, number)]
         ledger.append(Transmission(type=T.EINVOICE_TRANSMITTED, number=number, seller=account.seller,
-                                   tracking_id=tracking, sha256=sha, flow_id=flows[0].flow_id))
+                                   tracking_id=tracking, sha256=sha, flow_id=flows[0].flow_id, mode=account.mode))
         report.rows.append({"number": number, "seller": account.seller, "client": "", "status": "transmitted",
                             "detail": f"flow {flows[0].flow_id}, found on the platform (sent before an "
                                       "interruption; not sent again)"})
@@ -120,9 +123,10 @@ def _resolve_in_flight(ledger: Ledger, platform: Platform, account: Account, rep
 def _send_group(ws: Workspace, ledger: Ledger, platform: Platform, account: Account,
                 group: list[DocumentIssued], report: Report) -> None:
     """Journal the group as transmitting, send each flow, journal what the platform took."""
-    in_flight = {n for n, _ in ledger.state.einvoicing.in_flight(account.seller)}
+    in_flight = {n for n, _ in ledger.state.einvoicing.in_mode(account.mode).in_flight(account.seller)}
     intents = [Transmission(type=T.EINVOICE_TRANSMITTING, number=d.number, seller=account.seller,
-                            tracking_id=tracking_id(account.seller, d.number), sha256=_pdf_ref(d)[1]) for d in group]
+                            tracking_id=tracking_id(account.seller, d.number), sha256=_pdf_ref(d)[1],
+                            mode=account.mode) for d in group]
     ledger.journal.append_many([i for i in intents if i.number not in in_flight])
     done: list[Transmission] = []
     try:

@@ -19,6 +19,7 @@ from facturier.store.state.schema import quiet_gc
 
 if TYPE_CHECKING:
     from facturier.config import Workspace
+    from facturier.store.state.einvoicing_tables import EInvoicingView
 
 LIST_COLUMNS = ["number", "kind", "seller", "client", "date", "due_date", "currency", "total_incl_vat", "mode"]
 
@@ -51,7 +52,11 @@ def _list(ws: Workspace, state: LedgerState, client: str | None, year: int | Non
         report.columns = [*LIST_COLUMNS, "status"]
     if _einvoicing_on(ws):  # the latest lifecycle status from the platform (PRODUCT §13)
         report.columns = [*report.columns, "einvoice"]
-        rows = [{**row, "einvoice": einvoice_status(state, row["seller"], row["number"])} for row in rows]
+        from facturier.ops.einvoicing.accounts import platform_mode
+
+        modes = {seller: platform_mode(ws, seller) for seller in {row["seller"] for row in rows}}
+        rows = [{**row, "einvoice": einvoice_status(state.einvoicing.in_mode(modes[row["seller"]]), row["seller"],
+                                                    row["number"])} for row in rows]
     report.rows = rows
     if not rows:
         report.notes.append("No document matches.")
@@ -64,12 +69,13 @@ def _einvoicing_on(ws: Workspace) -> bool:
                                           for b in ws.batch_clients.values())
 
 
-def einvoice_status(state: LedgerState, seller: str, number: str) -> str:
-    """`212 Encaissée`, `transmitted`, `sending` or "" for a document, from the state."""
-    latest = state.einvoicing.latest(seller, number)
+def einvoice_status(section: EInvoicingView, seller: str, number: str) -> str:
+    """`212 Encaissée`, `transmitted`, `sending` or "" for a document, from the state's facts of
+    the seller's platform mode."""
+    latest = section.latest(seller, number)
     if latest is not None:
         return f"{latest['code']} {latest['label']}"
-    flow = state.einvoicing.flows.get((seller, number))
+    flow = section.flows.get((seller, number))
     return "" if flow is None else "transmitted" if flow[0] == "transmitted" else "sending"
 
 

@@ -19,8 +19,9 @@ import xxhash
 from facturier.store.files import FILE_MODE
 
 # 2: usage_billings replaces usage_through; 3: the e-invoicing tables (pa_*), split views' years;
-# 4: the index of open invoice rows by due date (`pay`, the split balance views)
-SCHEMA_VERSION = "4"
+# 4: the index of open invoice rows by due date (`pay`, the split balance views);
+# 5: the e-invoicing tables keyed by platform mode ("test" | "live")
+SCHEMA_VERSION = "5"
 
 SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -101,17 +102,20 @@ CREATE TABLE views_pending_years(client TEXT, kind TEXT, year INTEGER,
                                  PRIMARY KEY(client, kind, year)) WITHOUT ROWID;
 CREATE TABLE batch_counts(seller TEXT, year INTEGER, month INTEGER, count INTEGER,
                           PRIMARY KEY(seller, year, month)) WITHOUT ROWID;
-CREATE TABLE pa_directory(siren TEXT PRIMARY KEY, receives INTEGER NOT NULL, platform TEXT NOT NULL,
-                          day TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE pa_flows(seller TEXT, number TEXT, state TEXT NOT NULL, tracking_id TEXT NOT NULL,
-                      flow_id TEXT NOT NULL, sha256 TEXT NOT NULL, PRIMARY KEY(seller, number)) WITHOUT ROWID;
-CREATE TABLE pa_status(seller TEXT, number TEXT, code TEXT NOT NULL, label TEXT NOT NULL, status_at TEXT NOT NULL,
-                       reason TEXT, offset INTEGER NOT NULL, PRIMARY KEY(seller, number)) WITHOUT ROWID;
-CREATE TABLE pa_cdar(flow_id TEXT PRIMARY KEY, seller TEXT NOT NULL, status_at TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE pa_paid(seller TEXT, number TEXT, payment INTEGER, flow_id TEXT NOT NULL,
-                     PRIMARY KEY(seller, number, payment)) WITHOUT ROWID;
-CREATE TABLE pa_ereports(seller TEXT, kind TEXT, period TEXT, flow_id TEXT NOT NULL,
-                         PRIMARY KEY(seller, kind, period)) WITHOUT ROWID;
+CREATE TABLE pa_directory(siren TEXT, mode TEXT, receives INTEGER NOT NULL, platform TEXT NOT NULL,
+                          day TEXT NOT NULL, PRIMARY KEY(siren, mode)) WITHOUT ROWID;
+CREATE TABLE pa_flows(seller TEXT, number TEXT, mode TEXT, state TEXT NOT NULL, tracking_id TEXT NOT NULL,
+                      flow_id TEXT NOT NULL, sha256 TEXT NOT NULL, made TEXT NOT NULL,
+                      PRIMARY KEY(seller, number, mode)) WITHOUT ROWID;
+CREATE TABLE pa_status(seller TEXT, number TEXT, mode TEXT, code TEXT NOT NULL, label TEXT NOT NULL,
+                       status_at TEXT NOT NULL, reason TEXT, offset INTEGER NOT NULL,
+                       PRIMARY KEY(seller, number, mode)) WITHOUT ROWID;
+CREATE TABLE pa_cdar(flow_id TEXT, mode TEXT, seller TEXT NOT NULL, status_at TEXT NOT NULL,
+                     PRIMARY KEY(flow_id, mode)) WITHOUT ROWID;
+CREATE TABLE pa_paid(seller TEXT, number TEXT, payment INTEGER, mode TEXT, flow_id TEXT NOT NULL,
+                     PRIMARY KEY(seller, number, payment, mode)) WITHOUT ROWID;
+CREATE TABLE pa_ereports(seller TEXT, kind TEXT, period TEXT, mode TEXT, flow_id TEXT NOT NULL,
+                         PRIMARY KEY(seller, kind, period, mode)) WITHOUT ROWID;
 """
 TABLES = [line.split("(")[0].split()[-1] for line in SCHEMA.splitlines() if line.startswith("CREATE TABLE")]
 
