@@ -141,6 +141,8 @@ def test_keys_of_earlier_versions_are_read_and_written_back() -> None:
 text = st.text(st.characters(codec="utf-8"), max_size=12)  # what JSON can hold
 maybe_text = st.none() | text
 days = st.dates()
+# The platform environment of an e-invoicing fact; absent in entries written before it was recorded.
+platform_mode = st.none() | st.sampled_from(["test", "live"])
 amounts = st.decimals(allow_nan=False, allow_infinity=False, places=2,
                       min_value=-10**9, max_value=10**9)
 # In role order: a journal line's keys are sorted, so a record read back names them so.
@@ -216,16 +218,17 @@ RECORDS: list[st.SearchStrategy[Event]] = [
     st.builds(PaymentLinkEvent, **envelope, number=text, provider=text, link_id=text, url=text,
               amount=text, currency=text,
               type=one_of_types(T.PAYMENT_LINK_CREATED, T.PAYMENT_LINK_DEACTIVATED)),
-    st.builds(DirectoryLookup, **envelope, siren=text, receives=st.booleans(), platform=text, date=days),
+    st.builds(DirectoryLookup, **envelope, siren=text, receives=st.booleans(), platform=text, date=days,
+              mode=platform_mode),
     st.builds(Transmission, **envelope, type=st.just(T.EINVOICE_TRANSMITTING), number=text, seller=text,
-              tracking_id=text, sha256=text),
+              tracking_id=text, sha256=text, mode=platform_mode),
     st.builds(Transmission, **envelope, type=st.just(T.EINVOICE_TRANSMITTED), number=text, seller=text,
-              tracking_id=text, sha256=text, flow_id=text),
+              tracking_id=text, sha256=text, flow_id=text, mode=platform_mode),
     st.builds(LifecycleStatus, **envelope, number=text, seller=text, code=text, label=text,
               status_at=text, flow_id=text, direction=text, reason=maybe_text, amount=maybe_text,
-              payment=st.none() | st.integers(1, 10**6)),
+              payment=st.none() | st.integers(1, 10**6), mode=platform_mode),
     st.builds(EReportSent, **envelope, seller=text, kind=text, period=text, start=days, end=days,
-              tracking_id=text, flow_id=text, sha256=text, count=st.integers(0, 10**6)),
+              tracking_id=text, flow_id=text, sha256=text, count=st.integers(0, 10**6), mode=platform_mode),
     st.builds(OtherEvent, **envelope, type=one_of_types("test.fact", "future.fact"),
               data=st.dictionaries(text.filter(lambda k: k not in RESERVED_AND_FILES),
                                    json_values, max_size=4)),
