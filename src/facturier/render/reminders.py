@@ -75,7 +75,6 @@ LANGUAGES = ("fr", "en")
 RECOVERY_INDEMNITY = Decimal("40.00")  # EUR per invoice, C. com. D441-5
 # The same header as adapters.mail.REF_HEADER: names outbox files, traces a draft to the journal.
 REF_HEADER = "X-Facturier-Ref"
-INVOICE_FIELDS = frozenset({"invoice_id", "issue_date", "due_date", "days_overdue", "total", "amount"})
 FIELDS = frozenset({
     "name", "seller_name", "invoice_id", "amount", "total", "paid", "credited", "currency",
     "issue_date", "due_date", "days_overdue", "stage", "late_penalty", "recovery_indemnity",
