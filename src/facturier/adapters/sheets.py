@@ -183,12 +183,10 @@ class GoogleSheetSource(SheetSource):
         return parsed
 
     def cells(self) -> tuple[list[list[Any]], int]:
-        """values.get of the range."""
         answer = self._get(self.range)
         return list(answer.get("values") or []), split_range(str(answer.get("range") or self.range))[2]
 
     def where(self) -> str:
-        """The spreadsheet id and range."""
         return f"the Google sheet {self.spreadsheet_id} (range {self.range})"
 
     def write_back(self, updates: Sequence[WriteBack]) -> list[str]:
@@ -342,7 +340,6 @@ class CsvSheetSource(SheetSource):
         return f"the CSV sheet {printable(str(shown))}"
 
     def read(self, today: date) -> SheetParse:
-        """The whole file parsed."""
         _, rows = self._load()
         return parse_sheet(rows, sheet=self.path.name, today=today, checks=CHECKS,
                            write_back=self.write_back_enabled, empty=EMPTY_FILE)
