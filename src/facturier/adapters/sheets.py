@@ -150,30 +150,22 @@ class GoogleSheetSource(SheetSource):
         self.spreadsheet_id = spreadsheet_id
         self.range = a1_range
         self.write_back_enabled = write_back
-        self._sleep = sleep
-        self.sheet, self._first_col, self._first_row = split_range(a1_range)
+        self.sleep = sleep  # the wait between retries (injected by tests)
+        self.sheet, _, self._first_row = split_range(a1_range)
         self._key_column: str | None = None
         self._columns: dict[str, int] = {}
 
-    def _values(self) -> Any:
+    def values(self) -> Any:
+        """The spreadsheets.values resource, signed in once: the Log tab appends through it."""
         if self._service is None:
             self._service = self._make_service()
         return self._service.spreadsheets().values()
 
-    def values(self) -> Any:
-        """The spreadsheets.values resource, signed in once: the Log tab appends through it."""
-        return self._values()
-
-    @property
-    def sleep(self) -> Sleep:
-        """The wait between retries (injected by tests)."""
-        return self._sleep
-
     def _get(self, a1: str) -> dict[str, Any]:
-        request = self._values().get(spreadsheetId=self.spreadsheet_id, range=a1, majorDimension="ROWS",
+        request = self.values().get(spreadsheetId=self.spreadsheet_id, range=a1, majorDimension="ROWS",
                                      valueRenderOption="UNFORMATTED_VALUE",
                                      dateTimeRenderOption="SERIAL_NUMBER")
-        answer: dict[str, Any] = call(request, what=f"Google Sheets values.get {a1}", sleep=self._sleep,
+        answer: dict[str, Any] = call(request, what=f"Google Sheets values.get {a1}", sleep=self.sleep,
                                       repeatable=True)
         return answer
 
@@ -181,7 +173,7 @@ class GoogleSheetSource(SheetSource):
         """values.get of the range; the columns are placed from where the range starts."""
         answer = self._get(self.range)
         sheet, first_col, first_row = split_range(str(answer.get("range") or self.range))
-        self.sheet, self._first_col, self._first_row = sheet or self.sheet, first_col, first_row
+        self.sheet, self._first_row = sheet or self.sheet, first_row
         parsed = parse_sheet(answer.get("values") or [], sheet=self.sheet, today=today, checks=CHECKS,
                              write_back=self.write_back_enabled, first_row=first_row)
         offset = column_index(first_col)
@@ -191,12 +183,10 @@ class GoogleSheetSource(SheetSource):
         return parsed
 
     def cells(self) -> tuple[list[list[Any]], int]:
-        """values.get of the range."""
         answer = self._get(self.range)
         return list(answer.get("values") or []), split_range(str(answer.get("range") or self.range))[2]
 
     def where(self) -> str:
-        """The spreadsheet id and range."""
         return f"the Google sheet {self.spreadsheet_id} (range {self.range})"
 
     def write_back(self, updates: Sequence[WriteBack]) -> list[str]:
@@ -220,9 +210,9 @@ class GoogleSheetSource(SheetSource):
             data.append({"range": f"{quoted_sheet(self.sheet)}!{stage_col}{row}", "values": [[update.stage]]})
             data.append({"range": f"{quoted_sheet(self.sheet)}!{day_col}{row}", "values": [[update.day.isoformat()]]})
         if data:
-            request = self._values().batchUpdate(spreadsheetId=self.spreadsheet_id,
+            request = self.values().batchUpdate(spreadsheetId=self.spreadsheet_id,
                                                  body={"valueInputOption": "RAW", "data": data})
-            call(request, what="Google Sheets values.batchUpdate", sleep=self._sleep, repeatable=True)
+            call(request, what="Google Sheets values.batchUpdate", sleep=self.sleep, repeatable=True)
         return problems
 
 
@@ -350,7 +340,6 @@ class CsvSheetSource(SheetSource):
         return f"the CSV sheet {printable(str(shown))}"
 
     def read(self, today: date) -> SheetParse:
-        """The whole file parsed."""
         _, rows = self._load()
         return parse_sheet(rows, sheet=self.path.name, today=today, checks=CHECKS,
                            write_back=self.write_back_enabled, empty=EMPTY_FILE)

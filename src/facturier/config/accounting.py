@@ -87,11 +87,9 @@ class AccountingConfig(StrictModel):
     exchange_rates: dict[Currency, ExchangeRate] = Field(default_factory=dict)
 
     def revenue_account(self, rate: Decimal) -> str:
-        """The revenue account of a VAT rate."""
         return _by_rate(self.revenue_by_rate, rate, self.revenue)
 
     def vat_account(self, rate: Decimal) -> str:
-        """The output VAT account of a VAT rate."""
         return _by_rate(self.vat_by_rate, rate, self.vat)
 
 

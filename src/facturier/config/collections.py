@@ -275,7 +275,6 @@ class CollectionsConfig(StrictModel):
         return None
 
     def stage_tuple(self) -> tuple[int, ...]:
-        """The stages as the router takes them."""
         return tuple(self.stages)
 
 

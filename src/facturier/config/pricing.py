@@ -98,7 +98,6 @@ class DiscountConfig(StrictModel):
     months: Annotated[int, Field(ge=1, le=1200)] | None = None
 
     def to_core(self) -> Discount:
-        """The core discount."""
         return Discount(self.percent, self.amount, self.line)
 
 

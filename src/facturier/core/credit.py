@@ -46,7 +46,6 @@ class RateAmounts:
 
     @property
     def total(self) -> Decimal:
-        """Base + VAT."""
         return self.base + self.vat
 
 

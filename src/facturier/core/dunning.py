@@ -112,7 +112,6 @@ class ReminderDue:
 
     @property
     def number(self) -> str:
-        """The invoice number."""
         return self.receivable.number
 
 

@@ -37,7 +37,6 @@ def month_bounds(day: date) -> tuple[date, date]:
 
 
 def month_end(day: date) -> date:
-    """The last day of the month of `day`."""
     return day.replace(day=calendar.monthrange(day.year, day.month)[1])
 
 
@@ -60,5 +59,4 @@ def next_window(run_date: date, invoice_day: int) -> date:
 
 
 def due_date(issue_date: date, payment_days: int) -> date:
-    """Issue date plus payment terms in days."""
     return issue_date + timedelta(days=payment_days)

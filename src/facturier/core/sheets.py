@@ -132,7 +132,6 @@ class SheetParse:
 
     @property
     def ok(self) -> bool:
-        """True when the sheet has no problem at all."""
         return not self.problems
 
 

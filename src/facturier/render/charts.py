@@ -54,7 +54,6 @@ class _Frame:
         self.slot = self.width / max(categories, 1)
 
     def y(self, value: float) -> float:
-        """The vertical pixel of a value."""
         return TOP + self.height * (self.high - value) / (self.high - self.low)
 
     def axis(self, fmt_tick: Callable[[Decimal], str], categories: Sequence[str]) -> list[str]:

@@ -154,11 +154,3 @@ def check_xml(xml: bytes, label: str) -> tuple[list[str], list[str]]:
     errors = [f"{label}: {f.rule}: {f.message}" for f in failures if f.fatal]
     warnings = [f"{label}: {f.rule}: {f.message}" for f in failures if not f.fatal]
     return errors, warnings
-
-
-def check_pdf(path: Path, label: str) -> tuple[list[str], list[str]]:
-    """(errors, warnings) of the e-invoice embedded in a PDF; an error when it carries none."""
-    xml = embedded_xml(path)
-    if xml is None:
-        return [f"{label}: no {FILENAME} embedded"], []
-    return check_xml(xml, label)

@@ -75,7 +75,6 @@ LANGUAGES = ("fr", "en")
 RECOVERY_INDEMNITY = Decimal("40.00")  # EUR per invoice, C. com. D441-5
 # The same header as adapters.mail.REF_HEADER: names outbox files, traces a draft to the journal.
 REF_HEADER = "X-Facturier-Ref"
-INVOICE_FIELDS = frozenset({"invoice_id", "issue_date", "due_date", "days_overdue", "total", "amount"})
 FIELDS = frozenset({
     "name", "seller_name", "invoice_id", "amount", "total", "paid", "credited", "currency",
     "issue_date", "due_date", "days_overdue", "stage", "late_penalty", "recovery_indemnity",
@@ -162,7 +161,7 @@ def merge_fields(group: ClientReminder, creditor: Creditor, payment_link: str = 
     dues = group.dues
 
     def money(amount: Decimal) -> str:
-        return _number(amount, currency, language)
+        return money_text(amount, currency, language)
 
     return {
         "name": visible(first.client_name), "seller_name": creditor.name, "currency": currency,
@@ -171,8 +170,8 @@ def merge_fields(group: ClientReminder, creditor: Creditor, payment_link: str = 
         "total": money(sum((d.receivable.total for d in dues), ZERO)),
         "paid": money(sum((d.receivable.paid for d in dues), ZERO)),
         "credited": money(sum((d.receivable.credited for d in dues), ZERO)),
-        "issue_date": _date(min(d.receivable.issued_on for d in dues), language),
-        "due_date": _date(min(d.receivable.due_on for d in dues), language),
+        "issue_date": long_date(min(d.receivable.issued_on for d in dues), language),
+        "due_date": long_date(min(d.receivable.due_on for d in dues), language),
         "days_overdue": group.days_overdue, "stage": group.stage,
         "late_penalty": creditor.late_penalty_for(language),
         "recovery_indemnity": _recovery_indemnity(creditor, first),
@@ -184,8 +183,8 @@ def merge_fields(group: ClientReminder, creditor: Creditor, payment_link: str = 
 
 def _invoice_fields(due: ReminderDue, money: Callable[[Decimal], str]) -> dict[str, Any]:
     r = due.receivable
-    return {"invoice_id": visible(r.number), "issue_date": _date(r.issued_on, r.language),
-            "due_date": _date(r.due_on, r.language), "days_overdue": due.days_overdue,
+    return {"invoice_id": visible(r.number), "issue_date": long_date(r.issued_on, r.language),
+            "due_date": long_date(r.due_on, r.language), "days_overdue": due.days_overdue,
             "total": money(r.total), "amount": money(due.remaining)}
 
 
@@ -230,8 +229,9 @@ def _locale(language: str) -> Locale:
                                     f"no reminder templates for language {language!r} (fr, en)") from None
 
 
-def _number(amount: Decimal, currency: str, language: str) -> str:
-    """'1 234,50' (fr) or '1,234.50' (en), with the currency's own number of decimals."""
+def money_text(amount: Decimal, currency: str, language: str) -> str:
+    """An amount as reminders print it: '1 234,50' (fr) or '1,234.50' (en), with the currency's
+    own number of decimals."""
     return _number_text(str(amount), currency, language)
 
 
@@ -243,23 +243,14 @@ def _number_text(amount: str, currency: str, language: str) -> str:
                            currency_digits=True)
 
 
-def money_text(amount: Decimal, currency: str, language: str) -> str:
-    """An amount as reminders print it: '1 234,50' (fr) or '1,234.50' (en)."""
-    return _number(amount, currency, language)
-
-
-def long_date(day: date, language: str) -> str:
-    """A date as reminders print it: '15 octobre 2026' (fr) or 'October 15, 2026' (en)."""
-    return _date(day, language)
-
-
 def decimal_text(value: Decimal, language: str) -> str:
     """A plain decimal in the language's notation ('12,15' in French)."""
     return str(format_decimal(value, locale=_locale(language)))
 
 
 @lru_cache(maxsize=1024)
-def _date(day: date, language: str) -> str:
+def long_date(day: date, language: str) -> str:
+    """A date as reminders print it: '15 octobre 2026' (fr) or 'October 15, 2026' (en)."""
     return format_date(day, format="long", locale=_locale(language))
 
 

@@ -28,18 +28,13 @@ View = dict[str, Any]
 
 # Parsed once per language: Babel parses a locale given by name again on every call
 # (measured: a view without its QR code 0.27 -> 0.20 ms).
-_PARSED_LOCALES: dict[str, Locale] = {}
-
-
+@lru_cache(maxsize=8)
 def _locale(language: str) -> Locale:
     """Babel locale for a document language; unknown languages are an error, not a guess."""
-    locale = _PARSED_LOCALES.get(language)
-    if locale is None:
-        try:
-            locale = _PARSED_LOCALES[language] = Locale.parse(LOCALES[language])
-        except KeyError:
-            raise FacturierError(f"unsupported document language {language!r}") from None
-    return locale
+    try:
+        return Locale.parse(LOCALES[language])
+    except KeyError:
+        raise FacturierError(f"unsupported document language {language!r}") from None
 
 
 def format_money(amount: Decimal | str, currency: str, language: str) -> str:

@@ -201,7 +201,6 @@ def named_file(entry: dict[str, Any], role: str) -> dict[str, str]:
 
 
 def sha256_bytes(data: bytes) -> str:
-    """Hex SHA-256 of bytes."""
     return hashlib.sha256(data).hexdigest()
 
 

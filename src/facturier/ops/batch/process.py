@@ -119,18 +119,13 @@ def batch_document(cfg: BatchClientConfig, batch_id: str, row: BatchRow, allocat
     )
 
 
-def inbox_dir(root: Path, batch_id: str) -> Path:
-    """Where a batch client drops its CSV files."""
-    return WorkspacePaths(root).inbox(batch_id)
-
-
 def inbox_files(root: Path, batch_id: str) -> list[Path]:
     """The `*.csv` entries waiting in a client's inbox, in name order, folders aside.
 
     Links and other non-regular entries are listed too, so that they are rejected (never
     followed, never read) instead of lingering unexplained.
     """
-    folder = inbox_dir(root, batch_id)
+    folder = WorkspacePaths(root).inbox(batch_id)
     if not folder.is_dir():
         return []
     return sorted(p for p in folder.iterdir()
@@ -141,7 +136,7 @@ def stray_inbox_files(root: Path, batch_id: str) -> list[str]:
     """Names of the inbox's entries that are not `*.csv` (an `.xlsx`, a `.txt`), which `batch`
     never reads: said, not silently left. Folders (`rejected/`) and hidden names (an upload in
     progress, `.DS_Store`) aside."""
-    folder = inbox_dir(root, batch_id)
+    folder = WorkspacePaths(root).inbox(batch_id)
     if not folder.is_dir():
         return []
     return sorted(p.name for p in folder.iterdir()
@@ -426,7 +421,7 @@ def _issue_accepted(ws: Workspace, ledger: Ledger, batch_id: str, accepted: Entr
 
 def _complete(ledger: Ledger, batch_id: str, accepted: Entry, issued: int) -> None:
     """Remove the consumed inbox file, then journal completion (a crash between: resume redoes both)."""
-    inbox = inbox_dir(ledger.root, batch_id) / accepted["name"]
+    inbox = WorkspacePaths(ledger.root).inbox(batch_id) / accepted["name"]
     if not inbox.is_symlink() and inbox.is_file() and sha256_file(inbox) == accepted["sha256"]:
         inbox.unlink()
         fsync_dir(inbox.parent)

@@ -38,11 +38,8 @@ def notify_operator(ws: Workspace, reports: list[Report], day: date) -> str | No
     try:
         message = compose(ws, template_env(ws.root), "alerts", language, fields, [to], "alerts")
         del message["Bcc"]  # the archive copy is for client mail, not for operator noise
-        mailer = open_mailer(ws.config.mail, ws.root, ws.config.google)
-        try:
+        with open_mailer(ws.config.mail, ws.root, ws.config.google) as mailer:
             mailer.send(message)
-        finally:
-            mailer.close()
     except FacturierError as exc:
         return f"Could not email the alert summary to {to}: {exc}"
     return f"Alert summary emailed to {to}."

@@ -86,21 +86,11 @@ def compose(ws: Workspace, env: jinja2.Environment, kind: str, language: str,
     if mail.bcc:
         message["Bcc"] = mail.bcc  # smtplib sends to it and strips the header
     message["Date"] = formatdate(localtime=True)
-    message["Message-ID"] = make_msgid(domain=sender_domain(mail.from_))
+    message["Message-ID"] = make_msgid(domain=parseaddr(mail.from_)[1].rsplit("@", 1)[-1])  # the sender's domain
     message[REF_HEADER] = ref
     message.set_content(render(env, f"{kind}.{language}.txt", fields))
     message.add_alternative(render(html_env(env), f"{kind}.{language}.html", fields), subtype="html")
     return message
-
-
-def sender_domain(sender: str) -> str:
-    """The domain of the From address, for Message-IDs that point back to the sender."""
-    return parseaddr(sender)[1].rsplit("@", 1)[-1]
-
-
-def attach(message: EmailMessage, data: bytes, maintype: str, subtype: str, filename: str) -> None:
-    """Attach bytes to a message built by compose (turning it into multipart/mixed)."""
-    message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
 
 
 def verified_file(root: Path, item: dict[str, str]) -> bytes:
@@ -140,5 +130,5 @@ def invoice_message(ws: Workspace, env: jinja2.Environment, entry: Entry, to: li
     }
     message = compose(ws, env, "invoice", language, fields, to, record["number"])
     pdf = verified_file(ws.root, named_file(entry, "pdf"))
-    attach(message, pdf, "application", "pdf", f"{record['number']}.pdf")
+    message.add_attachment(pdf, maintype="application", subtype="pdf", filename=f"{record['number']}.pdf")
     return message

@@ -161,7 +161,7 @@ def deliver_all(ws: Workspace, ledger: Ledger, due: list[Delivery], report: Repo
         report.alerts.append(Alert("error", f"nothing sent: {exc}"))
         not_attempted(ledger, due, f"not attempted: {exc}", report)
         return
-    try:
+    with mailer:
         for index, delivery in enumerate(due):
             if not deliver(ws, ledger, mailer, delivery, report):
                 left = due[index + 1:]
@@ -171,8 +171,6 @@ def deliver_all(ws: Workspace, ledger: Ledger, due: list[Delivery], report: Repo
                     not_attempted(ledger, left, "not attempted: the connection to the mail server was lost",
                                   report)
                 break
-    finally:
-        mailer.close()
 
 
 def not_attempted(ledger: Ledger, deliveries: list[Delivery], reason: str, report: Report) -> None:

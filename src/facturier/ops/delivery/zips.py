@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from facturier.core.errors import FacturierError, InputError
 from facturier.core.send_rules import SendFacts, may_send, previous_month
-from facturier.ops.delivery.messages import attach, compose, month_name, template_env
+from facturier.ops.delivery.messages import compose, month_name, template_env
 from facturier.ops.delivery.model import Delivery, DeliveryStates, Outgoing, SentZip
 from facturier.ops.month_zips import (
     MonthZip,
@@ -196,7 +196,7 @@ def batch_outgoing(ws: Workspace, opened: MonthZip, token: str | None) -> Outgoi
     message = compose(ws, template_env(ws.root), kind, client.language, fields, [client.email],
                       opened.key.replace("/", "-"))
     if client.delivery == "attach":
-        attach(message, data, "application", "zip", opened.name)
+        message.add_attachment(data, maintype="application", subtype="zip", filename=opened.name)
     return Outgoing(message, kept)
 
 

@@ -44,15 +44,10 @@ class Balancer:
         return acc, acc.settled()[0] if acc else {}
 
 
-def balancer(state: LedgerState, as_of: date) -> Balancer:
-    """The accounts as they stood at `as_of`."""
-    return Balancer(state, as_of)
-
-
 def balances_report(state: LedgerState, as_of: date) -> Report:
     """`facturier balances`: one row per client and currency."""
     report = Report(f"Balances at {as_of}", BALANCE_COLUMNS)
-    at = balancer(state, as_of)
+    at = Balancer(state, as_of)
     report.rows = [balance_row(b) for client in balance_clients(state) for b in at.balances(client)]
     if not report.rows:
         report.notes.append("No live invoice or payment yet.")
@@ -62,7 +57,7 @@ def balances_report(state: LedgerState, as_of: date) -> Report:
 def invoice_statuses(state: LedgerState, clients: set[str], as_of: date) -> dict[str, str]:
     """Status at a date of the live direct invoices of these clients (for `invoices --status`)."""
     known = set(balance_clients(state))
-    at = balancer(state, as_of)
+    at = Balancer(state, as_of)
     out: dict[str, str] = {}
     for client in sorted(clients & known):
         for a in at.accounts(client):

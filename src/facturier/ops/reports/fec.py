@@ -129,7 +129,7 @@ def fec_of_state(state: LedgerState, root: Path, config: AccountingConfig, siren
         for num, entry in enumerate(ordered, start=1):
             rows.extend(fec_row(journal, label, num, entry, line) for line in entry.lines)
     return FecExport(fec_file_name(siren, year), fec_bytes(rows), counts, len(rows),
-                     _left_out(state, year), len(issued) - len(docs))
+                     state.index.sold_by_batch_sellers(year), len(issued) - len(docs))
 
 
 def _check_rates(config: AccountingConfig, currencies: Iterable[str], year: int) -> None:
@@ -138,11 +138,6 @@ def _check_rates(config: AccountingConfig, currencies: Iterable[str], year: int)
         example = ", ".join(f'{c} = "<euros for 1 {c}>"' for c in missing)
         raise InputError(f"export fec: {year} has amounts in {', '.join(missing)}; the FEC is in euros: set "
                          f"[accounting] exchange_rates = {{ {example} }} in facturier.toml")
-
-
-def _left_out(state: LedgerState, year: int) -> int:
-    """Documents of the year issued in a batch seller's name (counted in the state)."""
-    return state.index.sold_by_batch_sellers(year)
 
 
 class Lettering:

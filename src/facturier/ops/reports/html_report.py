@@ -14,9 +14,7 @@ if TYPE_CHECKING:
     from facturier.config import Workspace
 
 
-def default_report_date(year: int, today: date) -> date:
-    """Today, or the year's last day for a past year."""
-    return default_date(year, today)
+default_report_date = default_date  # today, or the year's last day for a past year
 
 
 def report_language(ws: Workspace, language: str | None) -> str:
