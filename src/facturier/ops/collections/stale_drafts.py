@@ -9,6 +9,10 @@ the money: `remind` names each such draft so the owner deletes it instead of sen
 - A mailbox store (IMAP, Gmail) is searched by Message-ID on real runs only (a dry run
   connects to nothing): a draft sent from the mail client leaves the Drafts folder, so one
   still found there was not sent.
+- With a sheet or QuickBooks as the source, the source says what is open: a draft whose
+  invoice is no longer an overdue row of the sheet (paid, void, removed, or a QuickBooks
+  invoice whose balance is nil or that was deleted) is named the same way. A `--client` run
+  sees one client's rows only, so it names none of these.
 
 Only the drafts of the last `RECENT_DAYS` days are looked at: older ones are not searched.
 """
@@ -57,11 +61,12 @@ class StaleDraft:
 
 def stale_drafts(ws: Workspace, state: LedgerState, plan: RemindPlan, client: str | None) -> list[StaleDraft]:
     """Every reminder drafted in the configured store in the last `RECENT_DAYS` days for an
-    invoice that is, on the plan's day, paid, credited, disputed or promised (ledger source
-    only: a sheet says that itself); for the outbox, only those whose file is still on disk."""
+    invoice that is, on the plan's day, paid, credited, disputed or promised (with a sheet
+    source: no longer an overdue row of the sheet); for the outbox, only those whose file is
+    still on disk."""
     store = ws.config.collections.drafts
     names = _on_disk(ws) if store == "outbox" else None
-    if plan.sheet is not None or names == set():
+    if names == set() or (plan.sheet is not None and client is not None):
         return []
     since, day = (plan.day - timedelta(days=RECENT_DAYS)).toordinal(), plan.day.isoformat()
     open_now = {r.number: r for r in plan.receivables}
@@ -72,8 +77,10 @@ def stale_drafts(ws: Workspace, state: LedgerState, plan: RemindPlan, client: st
             continue
         for entry in state.entries_at(list(state.collections.mentions.get(number, []))):
             owner = str(entry.get("client", ""))
+            # A ledger draft's client is a client file; a sheet row's, its email address.
+            ours = owner not in ws.clients if plan.sheet is not None else owner in ws.clients
             if (entry["type"] != T.REMINDER_DRAFTED or entry.get("store") != store or not since <= _ordinal(entry)
-                    or entry["date"] > day or owner not in ws.clients or client not in (None, owner)
+                    or entry["date"] > day or not ours or client not in (None, owner)
                     or (names is not None and str(entry.get("draft_id", "")) not in names)):
                 continue
             out.append(StaleDraft(number, int(entry["stage"]), str(entry["date"]), store,
@@ -126,6 +133,9 @@ def _ordinal(entry: dict[str, Any]) -> int:
 
 def _no_longer_due(receivable: Receivable | None, plan: RemindPlan) -> str:
     """Why the invoice needs no reminder on the plan's day ("" when it still does)."""
+    if plan.sheet is not None and receivable is None:
+        left_out = " (or its row is one left out as a bad row)" if plan.sheet.skipped else ""
+        return f"is paid, void, removed or not yet due in {plan.sheet.source.where()}{left_out}"
     if receivable is None or receivable.remaining <= 0:
         return "is paid or credited"
     if receivable.disputed:

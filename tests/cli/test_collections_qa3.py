@@ -1,0 +1,83 @@
+"""QA pass 3 of collections (seed 003): the founder's daily `remind` over weeks of days, from
+the ledger, a CSV sheet and QuickBooks (the loopback server of tests/quickbooks_server.py),
+through the real CLI. Each test failed before the fix it names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import copy_demo, run_cli
+
+HEADER = ("invoice_id;client_name;client_email;amount;currency;due_date;sent_date;status;notes;"
+          "last_stage_sent;last_sent_at")
+
+
+def csv_ws(tmp_path: Path, rows: list[str]) -> Path:
+    ws = copy_demo(tmp_path / "ws")
+    write_sheet(ws, rows)
+    with (ws / "facturier.toml").open("a", encoding="utf-8") as fh:
+        fh.write('\n[collections]\ndry_run = false\nwindow = "00:00-24:00"\nsource = "csv"\n'
+                 'source_path = "invoices.csv"\n')
+    return ws
+
+
+def write_sheet(ws: Path, rows: list[str]) -> None:
+    (ws / "invoices.csv").write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+
+
+def remind(ws: Path, day: str, *args: str, env: dict[str, str] | None = None) -> Any:
+    return run_cli(ws, "remind", "--date", day, *args, env={"FACTURIER_TODAY": day, **(env or {})})
+
+
+# --- 1. a draft waiting for an invoice the sheet or QuickBooks now says is paid ------------------
+
+def test_a_sheet_draft_whose_row_is_paid_since_is_named_and_a_still_due_one_is_not(tmp_path: Path) -> None:
+    rows = ["INV-1;ACME;ap@acme.example;1200.50;EUR;2026-11-20;2026-10-20;open;;;",
+            "INV-2;Bee;b@bee.example;90;EUR;2026-11-20;2026-10-20;open;;;"]
+    ws = csv_ws(tmp_path, rows)
+    first = remind(ws, "2026-11-28")
+    assert first.code == 0 and "2 of 2 draft(s)" in first.out, first.text
+    # The client pays INV-1 before the owner reviewed the drafts: the sheet says paid.
+    write_sheet(ws, [rows[0].replace(";open;", ";paid;"), rows[1]])
+    for args in ((), ("--dry-run",)):
+        result = remind(ws, "2026-11-29", *args)
+        assert result.code == 0, result.text
+        warned = [line for line in result.err.splitlines() if line.startswith("WARNING: do not send")]
+        assert len(warned) == 1, result.text
+        assert "-INV-1-stage07.eml" in warned[0] and "INV-1 is paid, void, removed or not yet due in the CSV " \
+            "sheet invoices.csv now; delete the draft" in warned[0]
+        assert "INV-2" not in result.err
+    page = (ws / "exports" / "review-2026-11-29.html").read_text(encoding="utf-8")
+    assert "INV-1 is paid, void, removed or not yet due" in page
+    # The row removed from the sheet altogether: the same warning; the file gone, none.
+    write_sheet(ws, [rows[1]])
+    assert "INV-1 is paid" in remind(ws, "2026-11-30", "--dry-run").err
+    for eml in (ws / "data" / "drafts").glob("*-INV-1-*.eml"):
+        eml.unlink()
+    assert "do not send" not in remind(ws, "2026-12-01", "--dry-run").err
+
+
+def test_a_quickbooks_draft_of_an_invoice_paid_or_deleted_since_is_named(tmp_path: Path) -> None:
+    pytest.importorskip("quickbooks")
+    pytest.importorskip("intuitlib")
+    from tests.quickbooks_server import ENV, QuickBooksServer, QuickBooksState, customer, invoice
+
+    state = QuickBooksState()
+    state.customers = [customer("1", "ACME SAS", "ap@acme.example"), customer("2", "Bee Ltd", "b@bee.example")]
+    state.invoices = [invoice("1037", "1", "1200.50", "2026-11-20"), invoice("1038", "2", "90", "2026-11-20")]
+    with QuickBooksServer(state) as qb:
+        ws = copy_demo(tmp_path / "ws")
+        with (ws / "facturier.toml").open("a", encoding="utf-8") as fh:
+            fh.write(qb.toml(str(tmp_path / "home" / "qb-token.json")))
+        env = {**ENV, "QUICKBOOKS_REFRESH_TOKEN": "RT-1"}
+        assert "2 of 2 draft(s)" in remind(ws, "2026-11-27", env=env).out
+        state.invoices[0]["Balance"] = 0  # paid in QuickBooks: no longer asked for
+        del state.invoices[1]  # deleted in QuickBooks
+        result = remind(ws, "2026-11-28", env=env)
+        assert result.code == 0, result.text
+        for number in ("1037", "1038"):
+            assert (f"{number} is paid, void, removed or not yet due in QuickBooks Online (open invoices) now; "
+                    "delete the draft") in result.err
