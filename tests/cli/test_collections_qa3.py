@@ -81,3 +81,71 @@ def test_a_quickbooks_draft_of_an_invoice_paid_or_deleted_since_is_named(tmp_pat
         for number in ("1037", "1038"):
             assert (f"{number} is paid, void, removed or not yet due in QuickBooks Online (open invoices) now; "
                     "delete the draft") in result.err
+
+
+# --- 2. a Slack webhook or Stripe that cannot be reached costs one wait a run, not one per draft --
+
+class Dead:
+    """A loopback port that accepts each connection and closes it unanswered, counting them."""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.accepted = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            conn.close()
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.fixture
+def ledger_overdue(ws: Path) -> Path:
+    """The demo's October invoices issued: acme's and northwind's both past a stage on 2026-12-20."""
+    with (ws / "facturier.toml").open("a", encoding="utf-8") as fh:
+        fh.write('\n[collections]\ndry_run = false\nwindow = "00:00-24:00"\n')
+    assert run_cli(ws, "run", "--date", "2026-10-15", env={"FACTURIER_TODAY": "2026-10-15"}).code == 0
+    return ws
+
+
+def test_a_dead_slack_webhook_is_asked_once_and_every_alert_left_out_is_named(ledger_overdue: Path) -> None:
+    dead = Dead()
+    try:
+        with (ledger_overdue / "facturier.toml").open("a", encoding="utf-8") as fh:
+            fh.write('[collections.slack]\nwebhook_env = "SLACK_WEBHOOK"\nmin_stage = 7\n')
+        result = remind(ledger_overdue, "2026-12-20", env={"SLACK_WEBHOOK": dead.url + "/services/T/B/X"})
+    finally:
+        dead.close()
+    assert result.code == 0 and "2 of 2 draft(s)" in result.out, result.text
+    assert dead.accepted == 1
+    slack = [line for line in result.err.splitlines() if "Slack could not be reached" in line]
+    assert len(slack) == 1 and "2026-0001, 2026-0002" in slack[0], result.text
+    assert "not asked again" in slack[0] and "/services/T/B/X" not in result.text
+
+
+def test_an_unreachable_stripe_is_asked_for_one_link_and_the_other_drafts_go_without(
+        ledger_overdue: Path) -> None:
+    pytest.importorskip("stripe")
+    dead = Dead()
+    try:
+        with (ledger_overdue / "facturier.toml").open("a", encoding="utf-8") as fh:
+            fh.write(f'[collections.payment_link]\nprovider = "stripe"\napi_base = "{dead.url}"\n')
+        result = remind(ledger_overdue, "2026-12-20", env={"STRIPE_SECRET_KEY": "sk_test_x"})
+    finally:
+        dead.close()
+    assert result.code == 0 and "2 of 2 draft(s)" in result.out, result.text
+    assert dead.accepted == 3  # the library's two retries for the first link, nothing for the second
+    assert "2026-0001: drafted without a payment link" in result.err
+    assert "2026-0002: drafted without a payment link: Stripe payment link for invoice 2026-0002: not asked, " \
+        "Stripe could not be reached earlier in this run" in result.err
