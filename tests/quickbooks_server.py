@@ -60,10 +60,13 @@ def invoice(number: str, customer: str, balance: str, due: str, *, currency: str
     return data
 
 
-def customer(id_: str, name: str, email: str | None, currency: str = "EUR") -> dict[str, Any]:
-    """A Customer object as the QuickBooks API returns it."""
+def customer(id_: str, name: str, email: str | None, currency: str = "EUR", credit: str = "0") -> dict[str, Any]:
+    """A Customer object as the QuickBooks API returns it. Its `Balance` (the open balance) is
+    worked out when asked: its invoices' balances less `credit`, the credit memos and payments
+    it holds unapplied (as QuickBooks keeps it)."""
     data: dict[str, Any] = {"Id": id_, "SyncToken": "0", "DisplayName": name, "CompanyName": name,
-                            "Active": True, "Balance": 0, "CurrencyRef": {"value": currency, "name": currency}}
+                            "Active": True, "CurrencyRef": {"value": currency, "name": currency},
+                            "_unapplied": credit}
     if email is not None:
         data["PrimaryEmailAddr"] = {"Address": email}
     return data
@@ -158,10 +161,22 @@ class _Handler(BaseHTTPRequestHandler):
             rows = [r for r in rows if r["Id"] in wanted]
         start, most = int(match["start"] or 1), int(match["max"] or 100)
         page = rows[start - 1:start - 1 + most]
+        if entity == "Customer":
+            page = [self._with_balance(c) for c in page]
         answer: dict[str, Any] = {"startPosition": start, "maxResults": len(page)}
         if page:
             answer[entity] = page
         return answer
+
+
+    def _with_balance(self, found: dict[str, Any]) -> dict[str, Any]:
+        """The customer as QuickBooks answers it: its open balance, nets of unapplied credit."""
+        if "_unapplied" not in found:
+            return found
+        owed = sum((Decimal(str(i["Balance"])) for i in self.server.state.invoices
+                    if i["CustomerRef"]["value"] == found["Id"]), Decimal(0))
+        shown = {k: v for k, v in found.items() if k != "_unapplied"}
+        return {**shown, "Balance": json_number(str(owed - Decimal(found["_unapplied"])))}
 
 
 class _Server(ThreadingHTTPServer):

@@ -149,3 +149,35 @@ def test_an_unreachable_stripe_is_asked_for_one_link_and_the_other_drafts_go_wit
     assert "2026-0001: drafted without a payment link" in result.err
     assert "2026-0002: drafted without a payment link: Stripe payment link for invoice 2026-0002: not asked, " \
         "Stripe could not be reached earlier in this run" in result.err
+
+
+# --- 3. QuickBooks: credit a customer holds unapplied is not asked for again ----------------------
+
+def test_a_quickbooks_credit_memo_left_unapplied_is_taken_off_the_customer_s_invoices(tmp_path: Path) -> None:
+    pytest.importorskip("quickbooks")
+    pytest.importorskip("intuitlib")
+    from tests.quickbooks_server import ENV, QuickBooksServer, QuickBooksState, customer, invoice
+
+    state = QuickBooksState()
+    # ACME holds a 1,250.00 EUR credit memo not applied: its oldest invoice (1,000.00) is covered,
+    # 250.00 comes off the next one; Bee holds none.
+    state.customers = [customer("1", "ACME SAS", "ap@acme.example", credit="1250"),
+                       customer("2", "Bee Ltd", "b@bee.example", currency="USD")]
+    state.invoices = [invoice("1040", "1", "800", "2026-11-10"), invoice("1037", "1", "1000", "2026-10-20"),
+                      invoice("1041", "2", "90.50", "2026-11-10", currency="USD")]
+    with QuickBooksServer(state) as qb:
+        ws = copy_demo(tmp_path / "ws")
+        with (ws / "facturier.toml").open("a", encoding="utf-8") as fh:
+            fh.write(qb.toml(str(tmp_path / "home" / "qb-token.json")))
+        env = {**ENV, "QUICKBOOKS_REFRESH_TOKEN": "RT-1"}
+        result = remind(ws, "2026-12-01", "--json", env=env)
+        assert result.code == 0, result.text
+        import json
+
+        report = json.loads(result.out)
+        amounts = {row["invoice"]: (row["amount"], row["currency"]) for row in report["rows"]}
+        assert amounts == {"1040": ("550.00", "EUR"), "1041": ("90.50", "USD")}
+        note = next(n for n in report["notes"] if "credit not applied" in n)
+        assert "ACME SAS" in note and "taken off 1037, 1040" in note and "Bee" not in note
+        draft = next((ws / "data" / "drafts").glob("*-1040-*.eml")).read_text(encoding="utf-8")
+        assert "550.00" in draft and "800.00" not in draft

@@ -6,7 +6,8 @@ their customers, and lays them out as the seed sheet's rows, so core/sheets.py c
 value and the router, templates and draft stores see exactly what a CSV sheet holding the
 same invoices would give. Per invoice: `DocNumber` (else its `Id`), the customer's
 `DisplayName`, the invoice's `BillEmail` (else the customer's `PrimaryEmailAddr`),
-`Balance` (what remains due), `CurrencyRef` (else the customer's), `DueDate`, `TxnDate`.
+`Balance` (what remains due, less the customer's unapplied credit: `unapplied_credit`),
+`CurrencyRef` (else the customer's), `DueDate`, `TxnDate`.
 
 Write-back: none. QuickBooks has no field for a reminder's stage and date (an invoice has
 three free custom fields a company may already use, shown only on some forms), so the
@@ -29,6 +30,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -290,6 +292,8 @@ class QuickBooksSource(SheetSource):
     def __init__(self, session: Callable[[], QuickBooksSession], page_size: int = PAGE_SIZE) -> None:
         self._make_session = session
         self._page_size = page_size
+        # What the last read took off invoices for customers' unapplied credit (remind's notes).
+        self.credit_notes: tuple[str, ...] = ()
 
     def read(self, today: date) -> SheetParse:
         """Every invoice with a balance, and its customer, checked as a sheet's rows are."""
@@ -327,9 +331,12 @@ class QuickBooksSource(SheetSource):
         session = self._make_session()
         invoices = self._open_invoices(session)
         customers = self._customers(session, {_ref(i.CustomerRef) for i in invoices} - {""})
-        missing = {n: _ref(i.CustomerRef) for n, i in enumerate(invoices)
+        # A customer's credit left unapplied is taken off its invoices; one it covers is not due.
+        due, self.credit_notes = unapplied_credit(invoices, customers)
+        kept = [(i, due.get(n)) for n, i in enumerate(invoices) if due.get(n, Decimal(1)) > 0]
+        missing = {n: _ref(i.CustomerRef) for n, (i, _) in enumerate(kept)
                    if _ref(i.CustomerRef) and _ref(i.CustomerRef) not in customers}
-        return [invoice_row(i, customers.get(_ref(i.CustomerRef))) for i in invoices], missing
+        return [invoice_row(i, customers.get(_ref(i.CustomerRef)), balance) for i, balance in kept], missing
 
     def _open_invoices(self, session: QuickBooksSession) -> list[Any]:
         out: list[Any] = []
@@ -378,16 +385,73 @@ def _address(email: Any) -> str:
     return str(getattr(email, "Address", "") or "") if email is not None else ""
 
 
-def invoice_row(invoice: Any, customer: Any) -> list[str]:
+def _decimal(value: Any) -> Decimal | None:
+    """A QuickBooks amount as a Decimal (None when missing or not a number)."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return amount if amount.is_finite() else None
+
+
+def unapplied_credit(invoices: Sequence[Any],
+                     customers: Mapping[str, Any]) -> tuple[dict[int, Decimal], tuple[str, ...]]:
+    """What remains due on the invoices of customers holding credit QuickBooks has not applied.
+
+    An invoice's `Balance` counts only the payments and credit memos applied to it; a credit
+    memo or payment left unapplied lowers the customer's `Balance` (its open balance) instead.
+    When a customer's open invoices add up to more than its `Balance`, the difference is such
+    credit: it is taken off the customer's invoices oldest due first, as the ledger's credit
+    pool is (an invoice it covers is due no more). Returns (invoice index -> what remains) for
+    the invoices it changes, and one note per customer saying so.
+    """
+    by_customer: dict[str, list[int]] = {}
+    for n, invoice in enumerate(invoices):
+        by_customer.setdefault(_ref(invoice.CustomerRef), []).append(n)
+    due: dict[int, Decimal] = {}
+    notes = []
+    for customer_id, indexes in sorted(by_customer.items()):
+        customer = customers.get(customer_id)
+        open_balance = _decimal(getattr(customer, "Balance", None)) if customer is not None else None
+        balances = {n: _decimal(invoices[n].Balance) for n in indexes}
+        currencies = {_ref(getattr(invoices[n], "CurrencyRef", None)) for n in indexes} - {""}
+        if (open_balance is None or open_balance < 0 or any(b is None for b in balances.values())
+                or len(currencies) > 1):
+            continue  # nothing to go by (a customer's invoices are in its one currency)
+        credit = sum((b for b in balances.values() if b is not None), Decimal(0)) - open_balance
+        if credit <= 0:
+            continue
+        touched = []
+        for n in sorted(indexes, key=lambda k: (str(invoices[k].DueDate or ""), str(invoices[k].TxnDate or ""))):
+            if credit <= 0:
+                break
+            balance = balances[n] or Decimal(0)
+            taken = min(balance, credit)
+            due[n], credit = balance - taken, credit - taken
+            touched.append(str(invoices[n].DocNumber or "") or str(invoices[n].Id))
+        name = printable(str(getattr(customer, "DisplayName", "") or customer_id))
+        currency = printable(next(iter(currencies), "") or _ref(getattr(customer, "CurrencyRef", None)))
+        notes.append(f"QuickBooks customer {name} holds credit not applied to an invoice (a credit memo or a payment "
+                     f"left unapplied: its open balance is {open_balance} {currency}, its open invoices add up to "
+                     f"more); it is "
+                     f"taken off {', '.join(printable(t) for t in touched)} (oldest due first): apply it in "
+                     "QuickBooks so that both agree")
+    return due, tuple(notes)
+
+
+def invoice_row(invoice: Any, customer: Any, balance: Decimal | None = None) -> list[str]:
     """An open invoice as the seed sheet's row (HEADER's columns), status "open": it is a
-    receivable once past its due date, as an open row of a sheet is."""
+    receivable once past its due date, as an open row of a sheet is. `balance` replaces the
+    invoice's `Balance` (after the customer's unapplied credit)."""
     name = getattr(customer, "DisplayName", "") if customer is not None else ""
     if not name and getattr(invoice, "CustomerRef", None) is not None:
         name = getattr(invoice.CustomerRef, "name", "")
     email = _address(getattr(invoice, "BillEmail", None)) or _address(getattr(customer, "PrimaryEmailAddr", None))
     currency = _ref(getattr(invoice, "CurrencyRef", None)) or _ref(getattr(customer, "CurrencyRef", None))
     number = str(invoice.DocNumber or "") or str(invoice.Id)
-    balance = invoice.Balance
+    balance = invoice.Balance if balance is None else balance
     return [number, str(name or ""), email, "" if balance is None else str(balance), currency,
             str(invoice.DueDate or ""), str(invoice.TxnDate or ""), "open"]
 

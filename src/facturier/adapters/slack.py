@@ -129,7 +129,7 @@ def notify(config: SlackConfig, environ: Mapping[str, str], notices: list[SlackN
     webhook, warning = open_webhook(config, environ)
     if webhook is None:
         return [warning] if warning else []
-    warnings = []
+    warnings: list[str] = []
     for index, notice in enumerate(chosen):
         problem, reached = webhook.send(message_text(notice))
         if not reached:  # down or timing out: one wait a run, not one per reminder
