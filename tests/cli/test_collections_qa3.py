@@ -181,3 +181,31 @@ def test_a_quickbooks_credit_memo_left_unapplied_is_taken_off_the_customer_s_inv
         assert "ACME SAS" in note and "taken off 1037, 1040" in note and "Bee" not in note
         draft = next((ws / "data" / "drafts").glob("*-1040-*.eml")).read_text(encoding="utf-8")
         assert "550.00" in draft and "800.00" not in draft
+
+
+# --- 4. a replayed day (--date) never drafts, now, a reminder for money paid since -----------------
+
+def test_a_replayed_day_leaves_alone_what_was_paid_since_and_asks_only_what_remains_today(
+        ledger_overdue: Path) -> None:
+    ws = ledger_overdue
+    today = {"FACTURIER_TODAY": "2026-12-21"}
+    # acme pays 2026-0001 in full and northwind part of 2026-0002 on 2026-12-20; cron was down
+    # since 2026-12-01, and the owner catches the missed days up on 2026-12-21.
+    assert run_cli(ws, "pay", "acme", "827.88", "--date", "2026-12-20", env=today).code == 0
+    assert run_cli(ws, "pay", "northwind", "770", "--currency", "GBP", "--date", "2026-12-20", env=today).code == 0
+    import json
+
+    result = run_cli(ws, "remind", "--date", "2026-12-07", "--json", env=today)
+    assert result.code == 0, result.text
+    rows = json.loads(result.out)["rows"]
+    assert [(r["invoice"], r["stage"], r["amount"]) for r in rows] == [("2026-0002", 7, "1000.00")]
+    assert "1 nothing left to pay" in json.loads(result.out)["notes"][0]
+    assert not list((ws / "data" / "drafts").glob("*-2026-0001-*.eml"))
+    draft = next((ws / "data" / "drafts").glob("*-2026-0002-*.eml")).read_text(encoding="utf-8")
+    assert "1,000.00 GBP" in draft and "1,770.00" not in draft
+    page = (ws / "exports" / "review-2026-12-07.html").read_text(encoding="utf-8")
+    assert "2026-0002" in page and "2026-0001" not in page  # paid: done, not a draft nor left alone
+    # On the day itself (nothing paid yet then, nothing replayed) the amounts are that day's.
+    same_day = run_cli(ws, "remind", "--date", "2026-11-24", "--dry-run", "--json",
+                       env={"FACTURIER_TODAY": "2026-11-24"})
+    assert [(r["invoice"], r["amount"]) for r in json.loads(same_day.out)["rows"]] == [("2026-0001", "827.88")]

@@ -68,7 +68,7 @@ def remind(ws: Workspace, day: date, now: datetime, *, dry_run: bool = False, cl
     plans: list[RemindPlan] = []
 
     def make(state: LedgerState) -> ReminderDrafts:
-        plan = plan_run(ws, state, day, client, skip_bad_rows)
+        plan = plan_run(ws, state, day, client, skip_bad_rows, today=now.date())
         plans.append(plan)
         if review is not None:
             review.left_alone = left_alone(plan)
