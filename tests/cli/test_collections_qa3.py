@@ -209,3 +209,26 @@ def test_a_replayed_day_leaves_alone_what_was_paid_since_and_asks_only_what_rema
     same_day = run_cli(ws, "remind", "--date", "2026-11-24", "--dry-run", "--json",
                        env={"FACTURIER_TODAY": "2026-11-24"})
     assert [(r["invoice"], r["amount"]) for r in json.loads(same_day.out)["rows"]] == [("2026-0001", "827.88")]
+
+
+# --- 5. --retry of an interrupted hand-over never drafts for an invoice disputed or promised since -
+
+@pytest.mark.parametrize("since", [("dispute", "--reason", "wrong hours"), ("promise", "--until", "2027-01-15")])
+def test_retrying_an_interrupted_reminder_of_an_invoice_disputed_or_promised_since_drafts_nothing(
+        tmp_path: Path, since: tuple[str, ...]) -> None:
+    from tests.cli.test_remind import drafts, killed_mid_handover
+    from tests.collections_workspace import base_workspace, numbers_of, of_type
+
+    ws = base_workspace(tmp_path)
+    acme = numbers_of(ws)["acme"]
+    killed_mid_handover(ws, "2026-12-22", "before")  # the draft never landed; the run died
+    assert not drafts(ws)
+    verb, *rest = since
+    assert run_cli(ws, verb, acme, *rest, "--date", "2026-12-23").code == 0  # the client answered meanwhile
+    retry = run_cli(ws, "remind", "--retry", acme, env={"FACTURIER_TODAY": "2026-12-23"})
+    assert retry.code == 0, retry.text
+    assert not drafts(ws), retry.text  # no reminder for a disputed or promised invoice
+    assert f"{acme}: " in retry.out and "its interrupted reminder is cancelled" in retry.out
+    [failed] = of_type(ws, "reminder.draft_failed")
+    assert failed["number"] == acme and failed["error"].startswith("cancelled: ")
+    assert "in flight" not in run_cli(ws, "remind", "--date", "2026-12-23").text
