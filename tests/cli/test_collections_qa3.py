@@ -181,6 +181,9 @@ def test_a_quickbooks_credit_memo_left_unapplied_is_taken_off_the_customer_s_inv
         assert "ACME SAS" in note and "taken off 1037, 1040" in note and "Bee" not in note
         draft = next((ws / "data" / "drafts").glob("*-1040-*.eml")).read_text(encoding="utf-8")
         assert "550.00" in draft and "800.00" not in draft
+        shown = run_cli(ws, "show", "1037", env=env)
+        assert shown.code == 0, shown.text
+        assert "Amount due: 0 EUR" in shown.out and "covered by the customer's unapplied credit" in shown.out
 
 
 # --- 4. a replayed day (--date) never drafts, now, a reminder for money paid since -----------------

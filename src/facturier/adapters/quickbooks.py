@@ -56,6 +56,8 @@ FIELDS = {"invoice_id": "DocNumber", "client_name": "customer DisplayName",
 # The columns whose value comes from the customer: a customer QuickBooks did not return leaves
 # them empty, and that is the one problem to report, not the empty cells it causes.
 CUSTOMER_COLUMNS = frozenset({"client_name", "client_email", "currency"})
+# The status `show` gives an open invoice its customer's unapplied credit covers (never reminded).
+COVERED = "covered by the customer's unapplied credit: no reminder (apply the credit in QuickBooks)"
 
 
 class QuickBooksError(FacturierError):
@@ -313,11 +315,11 @@ class QuickBooksSource(SheetSource):
 
     def cells(self) -> tuple[list[list[Any]], int]:
         """The open invoices laid out as a sheet (header first, on row 1), for `show`."""
-        return [list(HEADER), *self._rows()[0]], 1
+        return [list(HEADER), *self._rows(covered=True)[0]], 1
 
     def find(self, invoice_id: str) -> tuple[int, dict[str, str]] | None:
         """The invoice's row; `problem` names a customer QuickBooks did not return, for `show`."""
-        rows, missing = self._rows()
+        rows, missing = self._rows(covered=True)
         found = find_invoice_row([list(HEADER), *rows], invoice_id, 1)
         if found is not None and found[0] - 2 in missing:
             found[1]["problem"] = customer_missing(missing[found[0] - 2])
@@ -326,17 +328,22 @@ class QuickBooksSource(SheetSource):
     def where(self) -> str:
         return "QuickBooks Online (open invoices)"
 
-    def _rows(self) -> tuple[list[list[Any]], dict[int, str]]:
-        """The rows, and (row index -> customer id) for each invoice whose customer QuickBooks did not return."""
+    def _rows(self, covered: bool = False) -> tuple[list[list[Any]], dict[int, str]]:
+        """The rows, and (row index -> customer id) for each invoice whose customer QuickBooks did
+        not return. A customer's credit left unapplied is taken off its invoices: one it covers
+        is not due, and is left out (kept with `covered`, for `show`, with a status saying so)."""
         session = self._make_session()
         invoices = self._open_invoices(session)
         customers = self._customers(session, {_ref(i.CustomerRef) for i in invoices} - {""})
-        # A customer's credit left unapplied is taken off its invoices; one it covers is not due.
         due, self.credit_notes = unapplied_credit(invoices, customers)
-        kept = [(i, due.get(n)) for n, i in enumerate(invoices) if due.get(n, Decimal(1)) > 0]
+        kept = [(i, due.get(n)) for n, i in enumerate(invoices) if covered or due.get(n, Decimal(1)) > 0]
         missing = {n: _ref(i.CustomerRef) for n, (i, _) in enumerate(kept)
                    if _ref(i.CustomerRef) and _ref(i.CustomerRef) not in customers}
-        return [invoice_row(i, customers.get(_ref(i.CustomerRef)), balance) for i, balance in kept], missing
+        rows = [invoice_row(i, customers.get(_ref(i.CustomerRef)), balance) for i, balance in kept]
+        for row, (_, balance) in zip(rows, kept, strict=True):
+            if balance is not None and balance <= 0:
+                row[-1] = COVERED
+        return rows, missing
 
     def _open_invoices(self, session: QuickBooksSession) -> list[Any]:
         out: list[Any] = []
