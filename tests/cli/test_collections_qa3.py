@@ -235,3 +235,12 @@ def test_retrying_an_interrupted_reminder_of_an_invoice_disputed_or_promised_sin
     [failed] = of_type(ws, "reminder.draft_failed")
     assert failed["number"] == acme and failed["error"].startswith("cancelled: ")
     assert "in flight" not in run_cli(ws, "remind", "--date", "2026-12-23").text
+
+
+# --- 6. an empty --retry / --confirm is an error, never a whole drafting run ------------------------
+
+@pytest.mark.parametrize("option", ["--retry", "--confirm"])
+def test_an_empty_retry_or_confirm_is_refused_and_drafts_nothing(ledger_overdue: Path, option: str) -> None:
+    result = remind(ledger_overdue, "2026-12-20", option, "")  # `--retry "$N"` with N unset
+    assert result.code == 1 and f"Error: {option}: empty; give the invoice number (or 'all')" in result.err
+    assert not (ledger_overdue / "data" / "drafts").exists() or not list((ledger_overdue / "data" / "drafts").iterdir())
