@@ -244,3 +244,16 @@ def test_an_empty_retry_or_confirm_is_refused_and_drafts_nothing(ledger_overdue:
     result = remind(ledger_overdue, "2026-12-20", option, "")  # `--retry "$N"` with N unset
     assert result.code == 1 and f"Error: {option}: empty; give the invoice number (or 'all')" in result.err
     assert not (ledger_overdue / "data" / "drafts").exists() or not list((ledger_overdue / "data" / "drafts").iterdir())
+
+
+# --- 7. a file where the outbox drafts folder should be is named as such -------------------------
+
+def test_a_file_in_place_of_the_drafts_folder_is_named_and_nothing_is_lost(ledger_overdue: Path) -> None:
+    (ledger_overdue / "data" / "drafts").write_text("not a folder", encoding="utf-8")
+    result = remind(ledger_overdue, "2026-12-20")
+    assert result.code == 1, result.text
+    assert "data/drafts is a file, not a folder; move it away" in result.err and "File exists" not in result.err
+    assert "not attempted" in result.text  # the other draft waits for the next run
+    (ledger_overdue / "data" / "drafts").unlink()
+    again = remind(ledger_overdue, "2026-12-20")
+    assert again.code == 0 and "2 of 2 draft(s)" in again.out, again.text
