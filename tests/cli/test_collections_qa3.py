@@ -257,3 +257,18 @@ def test_a_file_in_place_of_the_drafts_folder_is_named_and_nothing_is_lost(ledge
     (ledger_overdue / "data" / "drafts").unlink()
     again = remind(ledger_overdue, "2026-12-20")
     assert again.code == 0 and "2 of 2 draft(s)" in again.out, again.text
+
+
+# --- 8. a CSV sheet that cannot be parsed names the line of the record ----------------------------
+
+@pytest.mark.parametrize(("bad", "why"), [
+    ('INV-2;"Bee;b@bee.example;90;EUR;2026-11-20;;open;;;', "unexpected end of data"),  # a quote never closed
+    ('INV-2;"Bee"x;b@bee.example;90;EUR;2026-11-20;;open;;;', "expected after"),  # text after a closing quote
+])
+def test_a_csv_record_that_cannot_be_read_is_named_by_its_line(tmp_path: Path, bad: str, why: str) -> None:
+    ws = csv_ws(tmp_path, ["INV-1;ACME;ap@acme.example;12;EUR;2026-11-20;;open;;;", bad,
+                           "INV-3;Sea;c@sea.example;30;EUR;2026-11-20;;open;;;"])
+    result = remind(ws, "2026-12-01", "--dry-run")
+    assert result.code == 1 and "Traceback" not in result.err, result.text
+    assert "Error: invoices.csv:3: not a readable CSV file (" in result.err and why in result.err
+    assert "check the quotes of the record starting on line 3" in result.err
