@@ -272,3 +272,30 @@ def test_a_csv_record_that_cannot_be_read_is_named_by_its_line(tmp_path: Path, b
     assert result.code == 1 and "Traceback" not in result.err, result.text
     assert "Error: invoices.csv:3: not a readable CSV file (" in result.err and why in result.err
     assert "check the quotes of the record starting on line 3" in result.err
+
+
+# --- 9. a combined draft never says every invoice is as overdue as the oldest ---------------------
+
+def body(path: Path) -> str:
+    """The text of an outbox draft, decoded."""
+    import email
+    import email.policy
+
+    message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    return message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+
+
+def test_a_combined_draft_says_the_oldest_is_that_overdue_not_all_of_them(ledger_overdue: Path) -> None:
+    ws = ledger_overdue
+    with (ws / "facturier.toml").open("a", encoding="utf-8") as fh:
+        fh.write("combine = true\n")
+    assert run_cli(ws, "run", "--date", "2026-11-15", env={"FACTURIER_TODAY": "2026-11-15"}).code == 0
+    # northwind: 2026-0002 is 42 days overdue, 2026-0004 11 days: one draft, in the stage-42 tone.
+    result = remind(ws, "2027-01-10")
+    assert result.code == 0, result.text
+    combined = body(next((ws / "data" / "drafts").glob("*-northwind-stage42.eml")))
+    assert "for the amounts below, the oldest due 42 days ago:" in combined
+    assert "amount below, due 42 days ago" not in combined
+    # acme's, in French: 2026-0001 is 57 days overdue, 2026-0003 26.
+    french = body(next((ws / "data" / "drafts").glob("*-acme-stage42.eml")))
+    assert "les montants suivants, échus depuis 57 jours pour le plus ancien, restent dus :" in french
