@@ -299,3 +299,21 @@ def test_a_combined_draft_says_the_oldest_is_that_overdue_not_all_of_them(ledger
     # acme's, in French: 2026-0001 is 57 days overdue, 2026-0003 26.
     french = body(next((ws / "data" / "drafts").glob("*-acme-stage42.eml")))
     assert "les montants suivants, échus depuis 57 jours pour le plus ancien, restent dus :" in french
+
+
+def test_a_combined_draft_with_one_invoice_paid_since_says_it_also_reminds_the_others(
+        ledger_overdue: Path) -> None:
+    ws = ledger_overdue
+    with (ws / "facturier.toml").open("a", encoding="utf-8") as fh:
+        fh.write("combine = true\n")
+    assert run_cli(ws, "run", "--date", "2026-11-15", env={"FACTURIER_TODAY": "2026-11-15"}).code == 0
+    assert remind(ws, "2027-01-10").code == 0  # northwind's 2026-0002 and 2026-0004 in one draft
+    paid = run_cli(ws, "pay", "northwind", "1770", "--currency", "GBP", "--date", "2027-01-11",
+                   env={"FACTURIER_TODAY": "2027-01-11"})
+    assert paid.code == 0, paid.text  # the oldest, 2026-0002, is paid; 2026-0004 is still due
+    result = remind(ws, "2027-01-12")
+    assert result.code == 0, result.text
+    [warning] = [line for line in result.err.splitlines() if "2026-0002 is paid" in line]
+    assert "-northwind-stage42.eml as it is" in warning
+    assert "it also reminds 2026-0004, still due: edit it to leave 2026-0002 out, or delete it" in warning
+    assert "2026-0004 is paid" not in result.err

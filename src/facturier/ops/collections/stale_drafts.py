@@ -20,7 +20,7 @@ Only the drafts of the last `RECENT_DAYS` days are looked at: older ones are not
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -52,11 +52,19 @@ class StaleDraft:
     draft_id: str
     message_id: str
     why: str
+    # The other invoices of a combined draft, still due: deleting it would drop their reminder.
+    also: tuple[str, ...] = ()
 
     def alert(self, where: str) -> Alert:
         number = printable(self.number)
-        return Alert("warning", f"do not send {where} (the stage {self.stage} reminder of {number}, drafted on "
-                                f"{self.drafted_on}): {number} {self.why} now; delete the draft")
+        head = (f"do not send {where} as it is (the stage {self.stage} reminder of {number}, drafted on "
+                f"{self.drafted_on}): {number} {self.why} now")
+        if not self.also:
+            return Alert("warning", f"do not send {where} (the stage {self.stage} reminder of {number}, drafted on "
+                                    f"{self.drafted_on}): {number} {self.why} now; delete the draft")
+        others = ", ".join(printable(n) for n in self.also)
+        return Alert("warning", f"{head}; it also reminds {others}, still due: edit it to leave {number} out, or "
+                                f"delete it (then {others} is reminded again only at its next stage)")
 
 
 def stale_drafts(ws: Workspace, state: LedgerState, plan: RemindPlan, client: str | None) -> list[StaleDraft]:
@@ -85,7 +93,22 @@ def stale_drafts(ws: Workspace, state: LedgerState, plan: RemindPlan, client: st
                 continue
             out.append(StaleDraft(number, int(entry["stage"]), str(entry["date"]), store,
                                   str(entry.get("draft_id", "")), str(entry.get("message_id", "")), why))
-    return out
+    return _with_others(ws, state, out, open_now, since) if out and ws.config.collections.combine else out
+
+
+def _with_others(ws: Workspace, state: LedgerState, stale: list[StaleDraft], open_now: dict[str, Receivable],
+                 since: int) -> list[StaleDraft]:
+    """`stale`, each combined draft naming its other invoices still due (same Message-ID)."""
+    ids = {s.message_id for s in stale if s.message_id}
+    done = {s.number for s in stale}
+    others: dict[str, set[str]] = {}
+    for number, (_, last_day) in sorted(state.collections.drafted.items()):
+        if last_day < since or number in done or number not in open_now:
+            continue  # only the recent drafts of invoices still due can share a stale draft
+        for entry in state.entries_at(list(state.collections.mentions.get(number, []))):
+            if entry["type"] == T.REMINDER_DRAFTED and entry.get("message_id") in ids:
+                others.setdefault(str(entry["message_id"]), set()).add(number)
+    return [replace(s, also=tuple(sorted(others.get(s.message_id, ())))) for s in stale]
 
 
 def outbox_alerts(stale: list[StaleDraft]) -> list[Alert]:
