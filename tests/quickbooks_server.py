@@ -40,6 +40,8 @@ class QuickBooksState:
     queries: list[str] = field(default_factory=list)
     token_requests: list[dict[str, list[str]]] = field(default_factory=list)
     fail_next_query_with: int | None = None
+    # Statuses to answer the next queries with, in order (429 throttled, 503...), Retry-After 0.
+    failing_queries: list[int] = field(default_factory=list)
 
 
 def invoice(number: str, customer: str, balance: str, due: str, *, currency: str = "EUR", txn: str = "2026-09-01",
@@ -143,6 +145,18 @@ class _Handler(BaseHTTPRequestHandler):
                                        "type": "AUTHENTICATION"}})
             return
         state.queries.append(select)
+        if state.failing_queries:
+            status = state.failing_queries.pop(0)
+            data = json.dumps({"fault": {"error": [{"message": "ThrottleExceeded" if status == 429 else "Service "
+                                                    "unavailable", "code": "003001" if status == 429 else "10000"}],
+                                         "type": "SERVICE"}}).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Retry-After", "0")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
         match = _SELECT.match(select.strip())
         if match is None:
             self._send(400, {"Fault": {"Error": [{"Message": "Error parsing query", "Detail": select,

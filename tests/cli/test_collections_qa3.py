@@ -317,3 +317,27 @@ def test_a_combined_draft_with_one_invoice_paid_since_says_it_also_reminds_the_o
     assert "-northwind-stage42.eml as it is" in warning
     assert "it also reminds 2026-0004, still due: edit it to leave 2026-0002 out, or delete it" in warning
     assert "2026-0004 is paid" not in result.err
+
+
+# --- 10. QuickBooks throttling (429) or a passing server error is asked again -------------------
+
+def test_quickbooks_throttling_is_waited_out_and_a_lasting_outage_is_one_line(tmp_path: Path) -> None:
+    pytest.importorskip("quickbooks")
+    pytest.importorskip("intuitlib")
+    from tests.quickbooks_server import ENV, QuickBooksServer, QuickBooksState, customer, invoice
+
+    state = QuickBooksState()
+    state.customers = [customer("1", "ACME SAS", "ap@acme.example")]
+    state.invoices = [invoice("1037", "1", "1200.50", "2026-11-20")]
+    with QuickBooksServer(state) as qb:
+        ws = copy_demo(tmp_path / "ws")
+        with (ws / "facturier.toml").open("a", encoding="utf-8") as fh:
+            fh.write(qb.toml(str(tmp_path / "home" / "qb-token.json")))
+        env = {**ENV, "QUICKBOOKS_REFRESH_TOKEN": "RT-1"}
+        state.failing_queries = [429, 503]  # throttled, then a passing outage: the third answer is good
+        result = remind(ws, "2026-12-01", "--dry-run", env=env)
+        assert result.code == 0 and "1037" in result.out, result.text
+        state.failing_queries = [503, 503, 503]
+        down = remind(ws, "2026-12-01", "--dry-run", env=env)
+        assert down.code == 1 and "Traceback" not in down.err, down.text
+        assert down.err.startswith("Error: QuickBooks query") and "503" in down.err

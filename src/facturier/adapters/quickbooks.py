@@ -25,6 +25,7 @@ saved at once, since Intuit rotates refresh tokens.
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -44,6 +45,11 @@ from facturier.core.text import printable
 SCOPE = "com.intuit.quickbooks.accounting"  # the least Intuit offers for invoices and customers
 PAGE_SIZE = 1000  # QuickBooks' largest MAXRESULTS
 CUSTOMER_CHUNK = 100  # ids per customer query: its default MAXRESULTS
+# Throttled (429: Intuit allows 500 requests a minute per company, shared with other apps) or a
+# passing server error: asked again after these waits (seconds) before it is an error.
+RETRIED = frozenset({429, 500, 502, 503, 504})
+RETRY_WAITS = (2.0, 8.0)
+MAX_RETRY_AFTER = 60.0
 EXPIRY_MARGIN = 120.0  # seconds: refresh a token about to expire rather than have it refused
 INSTALL_HINT = "the QuickBooks libraries are not installed: pip install python-quickbooks intuit-oauth"
 REDIRECT_URI = "http://localhost"  # unused by a refresh, but AuthClient wants one
@@ -252,14 +258,28 @@ def _make_client(config: QuickBooksConfig, auth: Any) -> Any:
             # timeout, and to a loopback test server too (OAuth2Session wants https, which the
             # configuration already requires of any other host: config/collections.py).
             headers.update({"Authorization": "Bearer " + self.session.access_token})
-            return requests.Session.request(self.session, request_type, url, headers=headers, params=params,
-                                            data=data, timeout=config.timeout)
+            for wait in (*RETRY_WAITS, None):  # queries only read: asking again is harmless
+                response = requests.Session.request(self.session, request_type, url, headers=headers,
+                                                    params=params, data=data, timeout=config.timeout)
+                if response.status_code not in RETRIED or wait is None:
+                    return response
+                time.sleep(_retry_after(response, wait))
+            raise AssertionError("unreachable")
 
     client = Client(auth_client=auth, refresh_token=auth.refresh_token, company_id=config.realm_id,
                     minorversion=config.minor_version, use_decimal=True)
     if config.api_base:
         client.api_url_v3 = client.sandbox_api_url_v3 = config.api_base.rstrip("/")
     return client
+
+
+def _retry_after(response: Any, wait: float) -> float:
+    """QuickBooks' Retry-After (seconds, bounded), else our own wait."""
+    try:
+        asked = float(response.headers.get("Retry-After", ""))
+    except (TypeError, ValueError):
+        return wait
+    return min(max(asked, 0.0), MAX_RETRY_AFTER) if math.isfinite(asked) else wait
 
 
 def _qb_error(exc: Any) -> str:
