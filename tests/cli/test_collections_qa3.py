@@ -341,3 +341,16 @@ def test_quickbooks_throttling_is_waited_out_and_a_lasting_outage_is_one_line(tm
         down = remind(ws, "2026-12-01", "--dry-run", env=env)
         assert down.code == 1 and "Traceback" not in down.err, down.text
         assert down.err.startswith("Error: QuickBooks query") and "503" in down.err
+
+
+# --- 11. reminders --client with a sheet source takes the client the listing shows -----------------
+
+def test_reminders_of_a_sheet_client_are_listed_by_the_address_the_listing_shows(tmp_path: Path) -> None:
+    ws = csv_ws(tmp_path, ["INV-1;ACME;ap@acme.example;12;EUR;2026-11-20;;open;;;",
+                           "INV-2;Bee;b@bee.example;90;EUR;2026-11-20;;open;;;"])
+    assert remind(ws, "2026-11-28").code == 0
+    listed = run_cli(ws, "reminders", "--client", "AP@acme.example")
+    assert listed.code == 0, listed.text
+    assert "INV-1\tap@acme.example\t7" in listed.out and "INV-2" not in listed.out
+    nobody = run_cli(ws, "reminders", "--client", "nobody@x.example")
+    assert nobody.code == 0 and "No reminder drafted for 'nobody@x.example'." in nobody.out, nobody.text
