@@ -354,3 +354,38 @@ def test_reminders_of_a_sheet_client_are_listed_by_the_address_the_listing_shows
     assert "INV-1\tap@acme.example\t7" in listed.out and "INV-2" not in listed.out
     nobody = run_cli(ws, "reminders", "--client", "nobody@x.example")
     assert nobody.code == 0 and "No reminder drafted for 'nobody@x.example'." in nobody.out, nobody.text
+
+
+# --- 12. a replayed day never switches off the payment links of invoices issued since ----------
+
+def test_a_replayed_day_leaves_the_stripe_links_of_later_invoices_on(ws: Path) -> None:
+    pytest.importorskip("stripe")
+    import threading
+    from http.server import HTTPServer
+
+    from tests.adapters.test_payment_links import FakeStripe
+    from tests.conftest import journal
+
+    FakeStripe.requests, FakeStripe.by_key, FakeStripe.links, FakeStripe.fail_next = [], {}, {}, None
+    server = HTTPServer(("127.0.0.1", 0), FakeStripe)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with (ws / "facturier.toml").open("a", encoding="utf-8") as fh:
+            fh.write('\n[collections]\ndry_run = false\nwindow = "00:00-24:00"\n[collections.payment_link]\n'
+                     f'provider = "stripe"\napi_base = "http://127.0.0.1:{server.server_port}"\n')
+        for day in ("2026-09-15", "2026-10-15", "2026-11-15"):
+            assert run_cli(ws, "run", "--date", day, env={"FACTURIER_TODAY": day}).code == 0
+        env = {"STRIPE_SECRET_KEY": "sk_test_x", "FACTURIER_TODAY": "2027-01-10"}
+        today = run_cli(ws, "remind", "--date", "2027-01-10", "--client", "northwind", env=env)
+        assert today.code == 0, today.text
+        linked = {e["number"] for e in journal(ws) if e["type"] == "payment_link.created"}
+        assert len(linked) == 3  # northwind's September, October and November invoices
+        # The owner replays 2026-11-01 (cron was down): acme's September invoice is due that
+        # day; the November invoices were not issued yet then, but their links are live now.
+        replay = run_cli(ws, "remind", "--date", "2026-11-01", env=env)
+        assert replay.code == 0 and "drafted" in replay.out, replay.text
+        assert not [e for e in journal(ws) if e["type"] == "payment_link.deactivated"]
+        assert all(link["active"] for link in FakeStripe.links.values())
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -51,7 +51,8 @@ class RemindPlan:
     skipped: tuple[Skipped, ...]
     in_flight: tuple[InFlight, ...]
     # From a sheet source: the sheet as read (for the write-back); the invoices still open,
-    # whose payment links stay on (None for a --client run, which sees only one client).
+    # whose payment links stay on (None for a --client run, which sees only one client, and
+    # for a replayed day, which does not see the invoices issued since).
     sheet: SheetReceivables | None = None
     open_numbers: frozenset[str] | None = None
     # Every open invoice the plan looked at (those in flight too): the review page's invoices
@@ -93,7 +94,10 @@ def plan_run(ws: Workspace, state: LedgerState, day: date, client: str | None = 
     if sheet is None and today is not None and today > day and decisions.due:
         decisions, source = as_of_today(decisions, source, state, today, day)
     groups = group_reminders(decisions.due, collections.combine)
-    still_open = frozenset(r.number for r in source if r.remaining > 0) if client is None else None
+    # The invoices whose payment links stay on; none are switched off by a --client run (one
+    # client seen) or a replayed day (an invoice issued since is not open on it, but is today).
+    replayed = sheet is None and today is not None and today > day
+    still_open = frozenset(r.number for r in source if r.remaining > 0) if client is None and not replayed else None
     return RemindPlan(day, groups, decisions.skipped, flights, sheet, still_open, tuple(source))
 
 
