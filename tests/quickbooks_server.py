@@ -40,6 +40,8 @@ class QuickBooksState:
     queries: list[str] = field(default_factory=list)
     token_requests: list[dict[str, list[str]]] = field(default_factory=list)
     fail_next_query_with: int | None = None
+    # Statuses to answer the next queries with, in order (429 throttled, 503...), Retry-After 0.
+    failing_queries: list[int] = field(default_factory=list)
 
 
 def invoice(number: str, customer: str, balance: str, due: str, *, currency: str = "EUR", txn: str = "2026-09-01",
@@ -60,10 +62,13 @@ def invoice(number: str, customer: str, balance: str, due: str, *, currency: str
     return data
 
 
-def customer(id_: str, name: str, email: str | None, currency: str = "EUR") -> dict[str, Any]:
-    """A Customer object as the QuickBooks API returns it."""
+def customer(id_: str, name: str, email: str | None, currency: str = "EUR", credit: str = "0") -> dict[str, Any]:
+    """A Customer object as the QuickBooks API returns it. Its `Balance` (the open balance) is
+    worked out when asked: its invoices' balances less `credit`, the credit memos and payments
+    it holds unapplied (as QuickBooks keeps it)."""
     data: dict[str, Any] = {"Id": id_, "SyncToken": "0", "DisplayName": name, "CompanyName": name,
-                            "Active": True, "Balance": 0, "CurrencyRef": {"value": currency, "name": currency}}
+                            "Active": True, "CurrencyRef": {"value": currency, "name": currency},
+                            "_unapplied": credit}
     if email is not None:
         data["PrimaryEmailAddr"] = {"Address": email}
     return data
@@ -140,6 +145,18 @@ class _Handler(BaseHTTPRequestHandler):
                                        "type": "AUTHENTICATION"}})
             return
         state.queries.append(select)
+        if state.failing_queries:
+            status = state.failing_queries.pop(0)
+            data = json.dumps({"fault": {"error": [{"message": "ThrottleExceeded" if status == 429 else "Service "
+                                                    "unavailable", "code": "003001" if status == 429 else "10000"}],
+                                         "type": "SERVICE"}}).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Retry-After", "0")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
         match = _SELECT.match(select.strip())
         if match is None:
             self._send(400, {"Fault": {"Error": [{"Message": "Error parsing query", "Detail": select,
@@ -158,10 +175,22 @@ class _Handler(BaseHTTPRequestHandler):
             rows = [r for r in rows if r["Id"] in wanted]
         start, most = int(match["start"] or 1), int(match["max"] or 100)
         page = rows[start - 1:start - 1 + most]
+        if entity == "Customer":
+            page = [self._with_balance(c) for c in page]
         answer: dict[str, Any] = {"startPosition": start, "maxResults": len(page)}
         if page:
             answer[entity] = page
         return answer
+
+
+    def _with_balance(self, found: dict[str, Any]) -> dict[str, Any]:
+        """The customer as QuickBooks answers it: its open balance, nets of unapplied credit."""
+        if "_unapplied" not in found:
+            return found
+        owed = sum((Decimal(str(i["Balance"])) for i in self.server.state.invoices
+                    if i["CustomerRef"]["value"] == found["Id"]), Decimal(0))
+        shown = {k: v for k, v in found.items() if k != "_unapplied"}
+        return {**shown, "Balance": json_number(str(owed - Decimal(found["_unapplied"])))}
 
 
 class _Server(ThreadingHTTPServer):

@@ -8,7 +8,10 @@ returns the same link instead of a second one; `deactivate` switches a link off 
 invoice is paid (or a payment changed what is due). The secret key comes only from the
 environment variable named by `secret_key_env`.
 
-Errors: `PaymentLinkError` (one line; the reminder is then drafted without a link).
+Errors: `PaymentLinkError` (one line; the reminder is then drafted without a link). Once
+Stripe cannot be reached (`APIConnectionError`: refused, timed out, after the library's
+retries), the provider asks it nothing more for the rest of the run: every later link is
+refused at once, so a Stripe outage costs one wait, not one per reminder.
 """
 
 from __future__ import annotations
@@ -86,6 +89,9 @@ class StripeLinks(PaymentLinkProvider):
             bases = {"api": api_base} if api_base else None
             client = stripe.StripeClient(secret_key, base_addresses=bases, max_network_retries=2)  # type: ignore[arg-type]
         self._client = client
+        # Set once Stripe could not be reached: the rest of the run asks it nothing more (each
+        # call would wait for its timeout and retries again, once per reminder).
+        self._unreachable: str | None = None
 
     def create(self, number: str, amount: Decimal, currency: str) -> PaymentLink:
         params = {
@@ -102,14 +108,18 @@ class StripeLinks(PaymentLinkProvider):
     def deactivate(self, link_id: str) -> None:
         self._call(lambda: self._client.v1.payment_links.update(link_id, {"active": False}), link_id)
 
-    @staticmethod
-    def _call(action: Any, what: str) -> Any:
+    def _call(self, action: Any, what: str) -> Any:
         import stripe
 
+        if self._unreachable is not None:
+            raise PaymentLinkError(f"Stripe payment link for {what}: not asked, Stripe could not be reached "
+                                   f"earlier in this run ({self._unreachable})")
         try:
             return action()
         except stripe.StripeError as exc:
             message = getattr(exc, "user_message", None) or str(exc) or type(exc).__name__
+            if isinstance(exc, stripe.APIConnectionError):
+                self._unreachable = " ".join(message.split())[:200]
             raise PaymentLinkError(f"Stripe payment link for {what}: {type(exc).__name__}: {message}") from None
 
 

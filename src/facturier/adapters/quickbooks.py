@@ -6,7 +6,8 @@ their customers, and lays them out as the seed sheet's rows, so core/sheets.py c
 value and the router, templates and draft stores see exactly what a CSV sheet holding the
 same invoices would give. Per invoice: `DocNumber` (else its `Id`), the customer's
 `DisplayName`, the invoice's `BillEmail` (else the customer's `PrimaryEmailAddr`),
-`Balance` (what remains due), `CurrencyRef` (else the customer's), `DueDate`, `TxnDate`.
+`Balance` (what remains due, less the customer's unapplied credit: `unapplied_credit`),
+`CurrencyRef` (else the customer's), `DueDate`, `TxnDate`.
 
 Write-back: none. QuickBooks has no field for a reminder's stage and date (an invoice has
 three free custom fields a company may already use, shown only on some forms), so the
@@ -24,11 +25,13 @@ saved at once, since Intuit rotates refresh tokens.
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +45,11 @@ from facturier.core.text import printable
 SCOPE = "com.intuit.quickbooks.accounting"  # the least Intuit offers for invoices and customers
 PAGE_SIZE = 1000  # QuickBooks' largest MAXRESULTS
 CUSTOMER_CHUNK = 100  # ids per customer query: its default MAXRESULTS
+# Throttled (429: Intuit allows 500 requests a minute per company, shared with other apps) or a
+# passing server error: asked again after these waits (seconds) before it is an error.
+RETRIED = frozenset({429, 500, 502, 503, 504})
+RETRY_WAITS = (2.0, 8.0)
+MAX_RETRY_AFTER = 60.0
 EXPIRY_MARGIN = 120.0  # seconds: refresh a token about to expire rather than have it refused
 INSTALL_HINT = "the QuickBooks libraries are not installed: pip install python-quickbooks intuit-oauth"
 REDIRECT_URI = "http://localhost"  # unused by a refresh, but AuthClient wants one
@@ -54,6 +62,8 @@ FIELDS = {"invoice_id": "DocNumber", "client_name": "customer DisplayName",
 # The columns whose value comes from the customer: a customer QuickBooks did not return leaves
 # them empty, and that is the one problem to report, not the empty cells it causes.
 CUSTOMER_COLUMNS = frozenset({"client_name", "client_email", "currency"})
+# The status `show` gives an open invoice its customer's unapplied credit covers (never reminded).
+COVERED = "covered by the customer's unapplied credit: no reminder (apply the credit in QuickBooks)"
 
 
 class QuickBooksError(FacturierError):
@@ -248,14 +258,28 @@ def _make_client(config: QuickBooksConfig, auth: Any) -> Any:
             # timeout, and to a loopback test server too (OAuth2Session wants https, which the
             # configuration already requires of any other host: config/collections.py).
             headers.update({"Authorization": "Bearer " + self.session.access_token})
-            return requests.Session.request(self.session, request_type, url, headers=headers, params=params,
-                                            data=data, timeout=config.timeout)
+            for wait in (*RETRY_WAITS, None):  # queries only read: asking again is harmless
+                response = requests.Session.request(self.session, request_type, url, headers=headers,
+                                                    params=params, data=data, timeout=config.timeout)
+                if response.status_code not in RETRIED or wait is None:
+                    return response
+                time.sleep(_retry_after(response, wait))
+            raise AssertionError("unreachable")
 
     client = Client(auth_client=auth, refresh_token=auth.refresh_token, company_id=config.realm_id,
                     minorversion=config.minor_version, use_decimal=True)
     if config.api_base:
         client.api_url_v3 = client.sandbox_api_url_v3 = config.api_base.rstrip("/")
     return client
+
+
+def _retry_after(response: Any, wait: float) -> float:
+    """QuickBooks' Retry-After (seconds, bounded), else our own wait."""
+    try:
+        asked = float(response.headers.get("Retry-After", ""))
+    except (TypeError, ValueError):
+        return wait
+    return min(max(asked, 0.0), MAX_RETRY_AFTER) if math.isfinite(asked) else wait
 
 
 def _qb_error(exc: Any) -> str:
@@ -290,6 +314,8 @@ class QuickBooksSource(SheetSource):
     def __init__(self, session: Callable[[], QuickBooksSession], page_size: int = PAGE_SIZE) -> None:
         self._make_session = session
         self._page_size = page_size
+        # What the last read took off invoices for customers' unapplied credit (remind's notes).
+        self.credit_notes: tuple[str, ...] = ()
 
     def read(self, today: date) -> SheetParse:
         """Every invoice with a balance, and its customer, checked as a sheet's rows are."""
@@ -309,11 +335,11 @@ class QuickBooksSource(SheetSource):
 
     def cells(self) -> tuple[list[list[Any]], int]:
         """The open invoices laid out as a sheet (header first, on row 1), for `show`."""
-        return [list(HEADER), *self._rows()[0]], 1
+        return [list(HEADER), *self._rows(covered=True)[0]], 1
 
     def find(self, invoice_id: str) -> tuple[int, dict[str, str]] | None:
         """The invoice's row; `problem` names a customer QuickBooks did not return, for `show`."""
-        rows, missing = self._rows()
+        rows, missing = self._rows(covered=True)
         found = find_invoice_row([list(HEADER), *rows], invoice_id, 1)
         if found is not None and found[0] - 2 in missing:
             found[1]["problem"] = customer_missing(missing[found[0] - 2])
@@ -322,14 +348,22 @@ class QuickBooksSource(SheetSource):
     def where(self) -> str:
         return "QuickBooks Online (open invoices)"
 
-    def _rows(self) -> tuple[list[list[Any]], dict[int, str]]:
-        """The rows, and (row index -> customer id) for each invoice whose customer QuickBooks did not return."""
+    def _rows(self, covered: bool = False) -> tuple[list[list[Any]], dict[int, str]]:
+        """The rows, and (row index -> customer id) for each invoice whose customer QuickBooks did
+        not return. A customer's credit left unapplied is taken off its invoices: one it covers
+        is not due, and is left out (kept with `covered`, for `show`, with a status saying so)."""
         session = self._make_session()
         invoices = self._open_invoices(session)
         customers = self._customers(session, {_ref(i.CustomerRef) for i in invoices} - {""})
-        missing = {n: _ref(i.CustomerRef) for n, i in enumerate(invoices)
+        due, self.credit_notes = unapplied_credit(invoices, customers)
+        kept = [(i, due.get(n)) for n, i in enumerate(invoices) if covered or due.get(n, Decimal(1)) > 0]
+        missing = {n: _ref(i.CustomerRef) for n, (i, _) in enumerate(kept)
                    if _ref(i.CustomerRef) and _ref(i.CustomerRef) not in customers}
-        return [invoice_row(i, customers.get(_ref(i.CustomerRef))) for i in invoices], missing
+        rows = [invoice_row(i, customers.get(_ref(i.CustomerRef)), balance) for i, balance in kept]
+        for row, (_, balance) in zip(rows, kept, strict=True):
+            if balance is not None and balance <= 0:
+                row[-1] = COVERED
+        return rows, missing
 
     def _open_invoices(self, session: QuickBooksSession) -> list[Any]:
         out: list[Any] = []
@@ -378,16 +412,73 @@ def _address(email: Any) -> str:
     return str(getattr(email, "Address", "") or "") if email is not None else ""
 
 
-def invoice_row(invoice: Any, customer: Any) -> list[str]:
+def _decimal(value: Any) -> Decimal | None:
+    """A QuickBooks amount as a Decimal (None when missing or not a number)."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return amount if amount.is_finite() else None
+
+
+def unapplied_credit(invoices: Sequence[Any],
+                     customers: Mapping[str, Any]) -> tuple[dict[int, Decimal], tuple[str, ...]]:
+    """What remains due on the invoices of customers holding credit QuickBooks has not applied.
+
+    An invoice's `Balance` counts only the payments and credit memos applied to it; a credit
+    memo or payment left unapplied lowers the customer's `Balance` (its open balance) instead.
+    When a customer's open invoices add up to more than its `Balance`, the difference is such
+    credit: it is taken off the customer's invoices oldest due first, as the ledger's credit
+    pool is (an invoice it covers is due no more). Returns (invoice index -> what remains) for
+    the invoices it changes, and one note per customer saying so.
+    """
+    by_customer: dict[str, list[int]] = {}
+    for n, invoice in enumerate(invoices):
+        by_customer.setdefault(_ref(invoice.CustomerRef), []).append(n)
+    due: dict[int, Decimal] = {}
+    notes = []
+    for customer_id, indexes in sorted(by_customer.items()):
+        customer = customers.get(customer_id)
+        open_balance = _decimal(getattr(customer, "Balance", None)) if customer is not None else None
+        balances = {n: _decimal(invoices[n].Balance) for n in indexes}
+        currencies = {_ref(getattr(invoices[n], "CurrencyRef", None)) for n in indexes} - {""}
+        if (open_balance is None or open_balance < 0 or any(b is None for b in balances.values())
+                or len(currencies) > 1):
+            continue  # nothing to go by (a customer's invoices are in its one currency)
+        credit = sum((b for b in balances.values() if b is not None), Decimal(0)) - open_balance
+        if credit <= 0:
+            continue
+        touched = []
+        for n in sorted(indexes, key=lambda k: (str(invoices[k].DueDate or ""), str(invoices[k].TxnDate or ""))):
+            if credit <= 0:
+                break
+            balance = balances[n] or Decimal(0)
+            taken = min(balance, credit)
+            due[n], credit = balance - taken, credit - taken
+            touched.append(str(invoices[n].DocNumber or "") or str(invoices[n].Id))
+        name = printable(str(getattr(customer, "DisplayName", "") or customer_id))
+        currency = printable(next(iter(currencies), "") or _ref(getattr(customer, "CurrencyRef", None)))
+        notes.append(f"QuickBooks customer {name} holds credit not applied to an invoice (a credit memo or a payment "
+                     f"left unapplied: its open balance is {open_balance} {currency}, its open invoices add up to "
+                     f"more); it is "
+                     f"taken off {', '.join(printable(t) for t in touched)} (oldest due first): apply it in "
+                     "QuickBooks so that both agree")
+    return due, tuple(notes)
+
+
+def invoice_row(invoice: Any, customer: Any, balance: Decimal | None = None) -> list[str]:
     """An open invoice as the seed sheet's row (HEADER's columns), status "open": it is a
-    receivable once past its due date, as an open row of a sheet is."""
+    receivable once past its due date, as an open row of a sheet is. `balance` replaces the
+    invoice's `Balance` (after the customer's unapplied credit)."""
     name = getattr(customer, "DisplayName", "") if customer is not None else ""
     if not name and getattr(invoice, "CustomerRef", None) is not None:
         name = getattr(invoice.CustomerRef, "name", "")
     email = _address(getattr(invoice, "BillEmail", None)) or _address(getattr(customer, "PrimaryEmailAddr", None))
     currency = _ref(getattr(invoice, "CurrencyRef", None)) or _ref(getattr(customer, "CurrencyRef", None))
     number = str(invoice.DocNumber or "") or str(invoice.Id)
-    balance = invoice.Balance
+    balance = invoice.Balance if balance is None else balance
     return [number, str(name or ""), email, "" if balance is None else str(balance), currency,
             str(invoice.DueDate or ""), str(invoice.TxnDate or ""), "open"]
 

@@ -324,10 +324,16 @@ class CsvSheetSource(SheetSource):
         except OSError as exc:
             raise SheetError(f"{self.path}: cannot be read ({exc.strerror or exc})") from None
         shape, text = csv_shape(data, self.path.name)
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=shape.delimiter, strict=True)
+        rows: list[list[str]] = []
+        start = 1  # the line the record being read starts on: the one to name when it cannot be read
         try:
-            rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=shape.delimiter, strict=True))
+            for row in reader:
+                rows.append(row)
+                start = reader.line_num + 1
         except csv.Error as exc:
-            raise SheetError(f"{self.path.name}: not a readable CSV file ({exc})") from None
+            raise SheetError(f"{self.path.name}:{start}: not a readable CSV file ({exc}); check the quotes of the "
+                             f"record starting on line {start}") from None
         return shape, rows
 
     def cells(self) -> tuple[list[list[Any]], int]:

@@ -4,7 +4,9 @@
 (a secret: whoever has it can post to the channel). Slack answers `200 ok` in the body when
 it accepted a message, and an error word otherwise (`invalid_payload`, `no_service`,
 `channel_is_archived`, ...). Anything but `ok` (or no answer) becomes a warning alert: a
-Slack problem never blocks drafting, and nothing is retried.
+Slack problem never blocks drafting, and nothing is retried. A webhook that cannot be reached
+(refused, timed out) is not asked again in the run: one warning names every reminder left
+without its alert, so a dead endpoint costs one timeout, not one per reminder.
 
 The URL is checked before any use (a space, a control character, a malformed IPv6 host or
 port, no host are warnings naming the variable), and no message ever shows it or its path:
@@ -61,6 +63,10 @@ class SlackWebhook:
 
     def post(self, text: str) -> str | None:
         """None when Slack answered `ok`; else the warning to show (never raises)."""
+        return self.send(text)[0]
+
+    def send(self, text: str) -> tuple[str | None, bool]:
+        """`post`'s warning, and whether Slack was reached at all (False: not worth asking again)."""
         request = urllib.request.Request(self.url, data=json.dumps({"text": text}).encode("utf-8"),
                                          headers={"Content-Type": "application/json"}, method="POST")
         try:
@@ -69,14 +75,13 @@ class SlackWebhook:
                 status = response.status
         except urllib.error.HTTPError as exc:
             body = exc.read(2048).decode("utf-8", "replace").strip()
-            return f"Slack refused the alert ({exc.code} {body or exc.reason}); the reminder was drafted"
+            return f"Slack refused the alert ({exc.code} {body or exc.reason}); the reminder was drafted", True
         except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
             reason = self._scrub(str(getattr(exc, "reason", exc)))
-            return f"Slack could not be reached ({reason}); the reminder was drafted"
+            return f"Slack could not be reached ({reason}); the reminder was drafted", False
         if status != 200 or body != "ok":
-            return f"Slack did not accept the alert ({status} {body[:200]!r}); the reminder was drafted"
-        return None
-
+            return f"Slack did not accept the alert ({status} {body[:200]!r}); the reminder was drafted", True
+        return None, True
 
     def _scrub(self, text: str) -> str:
         """`text` without the webhook URL or its path (the secret part)."""
@@ -124,9 +129,13 @@ def notify(config: SlackConfig, environ: Mapping[str, str], notices: list[SlackN
     webhook, warning = open_webhook(config, environ)
     if webhook is None:
         return [warning] if warning else []
-    warnings = []
-    for notice in chosen:
-        problem = webhook.post(message_text(notice))
+    warnings: list[str] = []
+    for index, notice in enumerate(chosen):
+        problem, reached = webhook.send(message_text(notice))
+        if not reached:  # down or timing out: one wait a run, not one per reminder
+            rest = ", ".join(n.invoice for n in chosen[index:])
+            again = " (not asked again for the others this run)" if index + 1 < len(chosen) else ""
+            return [*warnings, f"{rest}: {problem}{again}"]
         if problem:
             warnings.append(f"{notice.invoice}: {problem}")
     return warnings

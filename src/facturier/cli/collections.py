@@ -62,6 +62,9 @@ def remind(
     from facturier.ops.collections.review import ReviewSource, add_review_page
     from facturier.ops.collections.settle import settle
 
+    for name, value in (("--confirm", confirm), ("--retry", retry)):
+        if value is not None and not value.strip():  # `--retry "$N"` with N unset: never a whole run
+            raise InputError(f"{name}: empty; give the invoice number (or 'all')")
     ws = load(ctx)
     day = writing_date(date, ws.config.timezone, dry_run)
     if confirm and retry:

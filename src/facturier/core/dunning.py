@@ -167,9 +167,9 @@ def stage_for(days: int, stages: Sequence[int] = DEFAULT_STAGES) -> int | None:
 def decide(receivable: Receivable, today: date,
            stages: Sequence[int] = DEFAULT_STAGES) -> ReminderDue | Skipped:
     """The router: a reminder due today for this invoice, or the first rule that stops it."""
-    refusal = _refusal(receivable, today)
-    if refusal is not None:
-        return refusal
+    refused = refusal(receivable, today)
+    if refused is not None:
+        return refused
     days = days_overdue(receivable.due_on, today)
     stage = stage_for(days, stages)
     number = receivable.number
@@ -183,8 +183,9 @@ def decide(receivable: Receivable, today: date,
     return ReminderDue(receivable, stage, days, receivable.remaining)
 
 
-def _refusal(receivable: Receivable, today: date) -> Skipped | None:
-    """The first rule about the invoice itself (not its stage) that forbids a reminder."""
+def refusal(receivable: Receivable, today: date) -> Skipped | None:
+    """The first rule about the invoice itself (not its stage) that forbids a reminder today
+    (rules 1-4: a client opted out, test mode, nothing left to pay, disputed, promised)."""
     number = receivable.number
     if not receivable.collections_enabled:
         return Skipped(number, SkipReason.CLIENT_DISABLED)

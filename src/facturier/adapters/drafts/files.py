@@ -91,10 +91,19 @@ class OutboxDrafts(DraftStore):
             # X-Unsent: 1 makes Outlook and Thunderbird open the file as an editable draft.
             atomic_write(path, b"X-Unsent: 1\n" + draft.as_bytes(), durable=self._durable)
         except OSError as exc:
-            raise DraftStoreUnavailable(f"cannot write {path}: {exc.strerror or exc}") from None
+            raise DraftStoreUnavailable(self._write_error(path, exc)) from None
         self._unflushed = not self._durable
         self._refs().setdefault(ref, []).append(path)
         return DraftReceipt(self.name, path.name, message_id)
+
+    def _write_error(self, path: Path, exc: OSError) -> str:
+        """Why a draft could not be written; a file where the drafts folder should be is named."""
+        in_the_way = next((p for p in (self.directory, *self.directory.parents)
+                           if p.exists() and not p.is_dir()), None)
+        if in_the_way is not None:
+            return (f"cannot write the draft into {self.directory}: {in_the_way} is a file, not a folder; "
+                    "move it away (drafts are written into that folder)")
+        return f"cannot write {path}: {exc.strerror or exc}"
 
     def flush(self) -> None:
         """One os.sync() and one folder fsync for every draft written since the last flush."""

@@ -6,6 +6,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from facturier.core.errors import InputError
+from facturier.core.text import printable
 from facturier.ops.outcome import Report
 from facturier.ops.state_access import reading_state
 from facturier.store.events import T
@@ -18,14 +19,19 @@ COLUMNS = ["date", "invoice", "client", "stage", "store", "draft", "message_id",
 
 
 def list_reminders(ws: Workspace, client: str | None, since: date | None) -> Report:
-    """Every reminder drafted (and every hand-over in flight), oldest first."""
-    if client is not None and client not in ws.clients:
+    """Every reminder drafted (and every hand-over in flight), oldest first. With a sheet or
+    QuickBooks source, whose rows have no client id, `--client` takes the email address the
+    listing shows in its `client` column (any case)."""
+    if client is not None and ws.config.collections.external_source:
+        client = client.strip().casefold()  # the journal keeps a sheet row's first address, lower-cased
+    elif client is not None and client not in ws.clients:
         raise InputError(f"--client: unknown client {client!r} (no clients/{client}.toml)")
     with reading_state(ws.root) as state:
         rows = reminder_rows(state, client, since)
     report = Report("Reminders drafted", COLUMNS, rows)
     if not rows:
-        report.notes.append("No reminder drafted" + (f" since {since}" if since else "") + ".")
+        report.notes.append("No reminder drafted" + (f" for {printable(client)!r}" if client else "")
+                            + (f" since {since}" if since else "") + ".")
     return report
 
 

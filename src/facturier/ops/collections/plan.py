@@ -5,14 +5,22 @@ Nothing here writes: a dry run prints this plan, a real run hands it to `apply`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import TYPE_CHECKING
 
 from facturier.adapters.sheets import SheetReceivables
-from facturier.core.dunning import ClientReminder, Receivable, Skipped, group_reminders, plan_reminders
+from facturier.core.dunning import (
+    ClientReminder,
+    DunningPlan,
+    Receivable,
+    Skipped,
+    SkipReason,
+    group_reminders,
+    plan_reminders,
+)
 from facturier.core.errors import InputError
-from facturier.ops.collections.receivables import external_source, receivables_from_ledger
+from facturier.ops.collections.receivables import external_source, open_amounts, receivables_from_ledger
 from facturier.ops.connectors import sheet_source_receivables
 from facturier.store.state import LedgerState
 
@@ -43,7 +51,8 @@ class RemindPlan:
     skipped: tuple[Skipped, ...]
     in_flight: tuple[InFlight, ...]
     # From a sheet source: the sheet as read (for the write-back); the invoices still open,
-    # whose payment links stay on (None for a --client run, which sees only one client).
+    # whose payment links stay on (None for a --client run, which sees only one client, and
+    # for a replayed day, which does not see the invoices issued since).
     sheet: SheetReceivables | None = None
     open_numbers: frozenset[str] | None = None
     # Every open invoice the plan looked at (those in flight too): the review page's invoices
@@ -57,11 +66,13 @@ class RemindPlan:
 
 
 def plan_run(ws: Workspace, state: LedgerState, day: date, client: str | None = None,
-             skip_bad_rows: bool | None = None) -> RemindPlan:
+             skip_bad_rows: bool | None = None, today: date | None = None) -> RemindPlan:
     """The reminders due on `day` (for one client, or all), by the rules of core.dunning.
 
     An invoice whose previous hand-over is in flight is left out: it is never redrafted
-    until a human settles it (`remind --confirm` / `--retry`).
+    until a human settles it (`remind --confirm` / `--retry`). When `day` replays a day
+    before `today` (`--date`), a draft made now never asks for more than is due `today`
+    (`as_of_today`).
     """
     collections = ws.config.collections
     sheet = None
@@ -80,9 +91,40 @@ def plan_run(ws: Workspace, state: LedgerState, day: date, client: str | None = 
     busy = {f.number for f in flights}
     receivables = [r for r in source if r.number not in busy]
     decisions = plan_reminders(receivables, day, collections.stage_tuple())
+    if sheet is None and today is not None and today > day and decisions.due:
+        decisions, source = as_of_today(decisions, source, state, today, day)
     groups = group_reminders(decisions.due, collections.combine)
-    still_open = frozenset(r.number for r in source if r.remaining > 0) if client is None else None
+    # The invoices whose payment links stay on; none are switched off by a --client run (one
+    # client seen) or a replayed day (an invoice issued since is not open on it, but is today).
+    replayed = sheet is None and today is not None and today > day
+    still_open = frozenset(r.number for r in source if r.remaining > 0) if client is None and not replayed else None
     return RemindPlan(day, groups, decisions.skipped, flights, sheet, still_open, tuple(source))
+
+
+def as_of_today(decisions: DunningPlan, source: list[Receivable], state: LedgerState, today: date,
+                day: date) -> tuple[DunningPlan, list[Receivable]]:
+    """The reminders of a replayed day (`--date`) as a draft made `today` may ask for them.
+
+    A replayed day's stages and days overdue are that day's, but its drafts are made, read
+    and sent today: an invoice paid or credited since is left alone (and leaves the open
+    invoices, so a draft of it still waiting is named), and one partly paid since is
+    reminded for what remains today. Only the invoices due are looked at again.
+    """
+    now = open_amounts(state, {d.receivable.client for d in decisions.due}, today)
+    due, settled, gone = [], [], set()
+    for reminder in decisions.due:
+        found = now.get(reminder.number)
+        if found is None:
+            gone.add(reminder.number)
+            settled.append(Skipped(reminder.number, SkipReason.ZERO_BALANCE,
+                                   f"on {today} (paid or credited since {day}, the day replayed)"))
+        elif found[0] < reminder.remaining:
+            receivable = replace(reminder.receivable, remaining=found[0], paid=found[1], credited=found[2])
+            due.append(replace(reminder, receivable=receivable, remaining=found[0]))
+        else:
+            due.append(reminder)
+    kept = [r for r in source if r.number not in gone]
+    return DunningPlan(tuple(due), (*decisions.skipped, *settled)), kept
 
 
 def sheet_client_is(receivable: Receivable, client: str) -> bool:

@@ -63,6 +63,12 @@ def receivables_from_ledger(ws: Workspace, state: LedgerState, day: date,
     return out
 
 
+def open_amounts(state: LedgerState, clients: Iterable[str], day: date) -> dict[str, tuple[Decimal, Decimal, Decimal]]:
+    """(remaining, paid, credited) of every invoice of these clients still open on `day`."""
+    return {row[0]: (row[6], row[5], row[4]) for client in sorted(set(clients))
+            for _, rows in _open_invoices(state, client, day) for row in rows}
+
+
 # (number, issued, due, total, credited, paid, remaining)
 _Row = tuple[str, date, date, Decimal, Decimal, Decimal, Decimal]
 

@@ -68,7 +68,7 @@ def remind(ws: Workspace, day: date, now: datetime, *, dry_run: bool = False, cl
     plans: list[RemindPlan] = []
 
     def make(state: LedgerState) -> ReminderDrafts:
-        plan = plan_run(ws, state, day, client, skip_bad_rows)
+        plan = plan_run(ws, state, day, client, skip_bad_rows, today=now.date())
         plans.append(plan)
         if review is not None:
             review.left_alone = left_alone(plan)
@@ -78,6 +78,9 @@ def remind(ws: Workspace, day: date, now: datetime, *, dry_run: bool = False, cl
     if preview and not dry_run:
         report.notes.append(f"Note: {notice}.")
     rows = next((p.sheet.rows.values() for p in plans if p.sheet is not None), None)
+    # QuickBooks: the customers' unapplied credit taken off their invoices (adapters/quickbooks.py).
+    report.notes.extend(dict.fromkeys(f"Note: {n}." for p in plans if p.sheet is not None
+                                      for n in getattr(p.sheet.source, "credit_notes", ())))
     report.notes.extend(f"Note: {w}." for w in sheet_warnings(ws.config, rows))  # every run, not only check
     if preview and window.message():
         report.notes.append(f"Note: {window.message()}; a real run now would draft nothing.")

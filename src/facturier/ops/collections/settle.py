@@ -27,7 +27,7 @@ from facturier.adapters.drafts import (
     DraftStoreOptions,
     open_draft_store,
 )
-from facturier.core.dunning import ReminderDue, days_overdue, group_reminders
+from facturier.core.dunning import ReminderDue, days_overdue, group_reminders, refusal
 from facturier.core.errors import FacturierError, InputError
 from facturier.ops.collections.apply import REVIEW_COLUMNS, hand_over, settle_batch
 from facturier.ops.collections.drafts import DraftBuilder
@@ -129,13 +129,16 @@ def _retry(ws: Workspace, ledger: Ledger, store: DraftStore, group: list[InFligh
     else:
         source = receivables_from_ledger(ws, ledger.state, day, {f.client for f in group})
     open_now = {r.number: r for r in source if r.number in numbers}
-    settled = [f for f in group if f.number not in open_now]
-    if settled:  # paid or credited since: a reminder now would be wrong
-        cancelled = "cancelled: nothing left to pay"
-        ledger.journal.append_many([replace(_event(T.REMINDER_DRAFT_FAILED, f), error=cancelled)
-                                    for f in settled])
-        report.notes.extend(f"{f.number}: nothing left to pay; its interrupted reminder is cancelled." for f in settled)
-    dues = [ReminderDue(r, numbers[n].stage, days_overdue(r.due_on, day), r.remaining) for n, r in open_now.items()]
+    # Paid or credited since, disputed, promised, the client opted out: a reminder now would be wrong.
+    why = {f.number: "nothing left to pay" for f in group if f.number not in open_now}
+    why |= {n: refused.message for n, r in open_now.items() if (refused := refusal(r, day)) is not None}
+    if why:
+        cancelled = [f for f in group if f.number in why]
+        ledger.journal.append_many([replace(_event(T.REMINDER_DRAFT_FAILED, f), error=f"cancelled: {why[f.number]}")
+                                    for f in cancelled])
+        report.notes.extend(f"{f.number}: {why[f.number]}; its interrupted reminder is cancelled." for f in cancelled)
+    dues = [ReminderDue(r, numbers[n].stage, days_overdue(r.due_on, day), r.remaining)
+            for n, r in open_now.items() if n not in why]
     if not dues:
         return
     first = group[0]

@@ -9,6 +9,10 @@ the money: `remind` names each such draft so the owner deletes it instead of sen
 - A mailbox store (IMAP, Gmail) is searched by Message-ID on real runs only (a dry run
   connects to nothing): a draft sent from the mail client leaves the Drafts folder, so one
   still found there was not sent.
+- With a sheet or QuickBooks as the source, the source says what is open: a draft whose
+  invoice is no longer an overdue row of the sheet (paid, void, removed, or a QuickBooks
+  invoice whose balance is nil or that was deleted) is named the same way. A `--client` run
+  sees one client's rows only, so it names none of these.
 
 Only the drafts of the last `RECENT_DAYS` days are looked at: older ones are not searched.
 """
@@ -16,7 +20,7 @@ Only the drafts of the last `RECENT_DAYS` days are looked at: older ones are not
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -48,20 +52,29 @@ class StaleDraft:
     draft_id: str
     message_id: str
     why: str
+    # The other invoices of a combined draft, still due: deleting it would drop their reminder.
+    also: tuple[str, ...] = ()
 
     def alert(self, where: str) -> Alert:
         number = printable(self.number)
-        return Alert("warning", f"do not send {where} (the stage {self.stage} reminder of {number}, drafted on "
-                                f"{self.drafted_on}): {number} {self.why} now; delete the draft")
+        head = (f"do not send {where} as it is (the stage {self.stage} reminder of {number}, drafted on "
+                f"{self.drafted_on}): {number} {self.why} now")
+        if not self.also:
+            return Alert("warning", f"do not send {where} (the stage {self.stage} reminder of {number}, drafted on "
+                                    f"{self.drafted_on}): {number} {self.why} now; delete the draft")
+        others = ", ".join(printable(n) for n in self.also)
+        return Alert("warning", f"{head}; it also reminds {others}, still due: edit it to leave {number} out, or "
+                                f"delete it (then {others} is reminded again only at its next stage)")
 
 
 def stale_drafts(ws: Workspace, state: LedgerState, plan: RemindPlan, client: str | None) -> list[StaleDraft]:
     """Every reminder drafted in the configured store in the last `RECENT_DAYS` days for an
-    invoice that is, on the plan's day, paid, credited, disputed or promised (ledger source
-    only: a sheet says that itself); for the outbox, only those whose file is still on disk."""
+    invoice that is, on the plan's day, paid, credited, disputed or promised (with a sheet
+    source: no longer an overdue row of the sheet); for the outbox, only those whose file is
+    still on disk."""
     store = ws.config.collections.drafts
     names = _on_disk(ws) if store == "outbox" else None
-    if plan.sheet is not None or names == set():
+    if names == set() or (plan.sheet is not None and client is not None):
         return []
     since, day = (plan.day - timedelta(days=RECENT_DAYS)).toordinal(), plan.day.isoformat()
     open_now = {r.number: r for r in plan.receivables}
@@ -72,13 +85,30 @@ def stale_drafts(ws: Workspace, state: LedgerState, plan: RemindPlan, client: st
             continue
         for entry in state.entries_at(list(state.collections.mentions.get(number, []))):
             owner = str(entry.get("client", ""))
+            # A ledger draft's client is a client file; a sheet row's, its email address.
+            ours = owner not in ws.clients if plan.sheet is not None else owner in ws.clients
             if (entry["type"] != T.REMINDER_DRAFTED or entry.get("store") != store or not since <= _ordinal(entry)
-                    or entry["date"] > day or owner not in ws.clients or client not in (None, owner)
+                    or entry["date"] > day or not ours or client not in (None, owner)
                     or (names is not None and str(entry.get("draft_id", "")) not in names)):
                 continue
             out.append(StaleDraft(number, int(entry["stage"]), str(entry["date"]), store,
                                   str(entry.get("draft_id", "")), str(entry.get("message_id", "")), why))
-    return out
+    return _with_others(ws, state, out, open_now, since) if out and ws.config.collections.combine else out
+
+
+def _with_others(ws: Workspace, state: LedgerState, stale: list[StaleDraft], open_now: dict[str, Receivable],
+                 since: int) -> list[StaleDraft]:
+    """`stale`, each combined draft naming its other invoices still due (same Message-ID)."""
+    ids = {s.message_id for s in stale if s.message_id}
+    done = {s.number for s in stale}
+    others: dict[str, set[str]] = {}
+    for number, (_, last_day) in sorted(state.collections.drafted.items()):
+        if last_day < since or number in done or number not in open_now:
+            continue  # only the recent drafts of invoices still due can share a stale draft
+        for entry in state.entries_at(list(state.collections.mentions.get(number, []))):
+            if entry["type"] == T.REMINDER_DRAFTED and entry.get("message_id") in ids:
+                others.setdefault(str(entry["message_id"]), set()).add(number)
+    return [replace(s, also=tuple(sorted(others.get(s.message_id, ())))) for s in stale]
 
 
 def outbox_alerts(stale: list[StaleDraft]) -> list[Alert]:
@@ -126,6 +156,9 @@ def _ordinal(entry: dict[str, Any]) -> int:
 
 def _no_longer_due(receivable: Receivable | None, plan: RemindPlan) -> str:
     """Why the invoice needs no reminder on the plan's day ("" when it still does)."""
+    if plan.sheet is not None and receivable is None:
+        left_out = " (or its row is one left out as a bad row)" if plan.sheet.skipped else ""
+        return f"is paid, void, removed or not yet due in {plan.sheet.source.where()}{left_out}"
     if receivable is None or receivable.remaining <= 0:
         return "is paid or credited"
     if receivable.disputed:
