@@ -51,6 +51,7 @@ def test_verify_accepts_the_views_an_earlier_version_wrote(old: tuple[Path, Path
     assert first.code == 0, first.text
     assert "BROKEN" not in first.text
     assert "written before data/state.sqlite was built from the journal (by an earlier version" in first.out
+    assert first.out.count("acme's views were written before") == 1  # one note per client
     again = run_cli(ws, "verify")  # the state is built now: the views are still the old ones
     assert again.code == 0, again.text
     assert "by an earlier version" in again.out
