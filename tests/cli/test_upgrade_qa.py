@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_cli
+from tests.pa_server import ENV as PA_ENV
+from tests.pa_server import LoopbackPA
 
 OLD = Path(__file__).resolve().parent.parent / "fixtures" / "old_workspaces"
 VERSIONS = sorted(p.name for p in OLD.iterdir() if (p / "workspace").is_dir())
@@ -115,3 +117,25 @@ def test_the_next_months_carry_on_without_reissuing_or_reusing_a_number(old: tup
     assert run_cli(ws, "rebuild").code == 0
     r = run_cli(ws, "verify")
     assert r.code == 0 and "note:" not in r.out, r.text
+
+
+def test_documents_issued_before_factur_x_are_held_not_transmitted(tmp_path: Path, pa: LoopbackPA) -> None:
+    """An earlier version's invoices are plain PDFs (no factur-x.xml): with `since` before them,
+    transmit holds each with the reason instead of sending a PDF no platform can take as an
+    e-invoice; the next invoice, issued with Factur-X, is transmitted."""
+    ws = tmp_path / "ws"
+    shutil.copytree(OLD / "2026-11-21-issues-2-5" / "workspace", ws)
+    (ws / "facturier.toml").write_text((ws / "facturier.toml").read_text(encoding="utf-8") + pa.config(),
+                                       encoding="utf-8")
+    r = run_cli(ws, "transmit", "--date", "2026-12-01", env=PA_ENV)
+    assert r.code == 0, r.text
+    old_numbers = numbers(ws)
+    held = [line.split("\t")[0] for line in r.out.splitlines() if "\theld\t" in line]
+    assert held == ["2026-0001", "2026-0002", "AV-2026-0001"]
+    assert "issued before Facturier embedded Factur-X" in r.out
+    assert pa.state.flows == []
+    assert not any(e["type"] == "einvoice.transmitting" for e in journal(ws))
+    r = run_cli(ws, "run", "--date", "2026-12-15", env=PA_ENV)
+    assert r.code == 0, r.text
+    sent = [f.name for f in pa.state.flows]
+    assert sent == [f"{n}.pdf" for n in numbers(ws) if n not in old_numbers and not n.startswith("TEST-")]
