@@ -121,8 +121,8 @@ def test_the_next_months_carry_on_without_reissuing_or_reusing_a_number(old: tup
 
 def test_documents_issued_before_factur_x_are_held_not_transmitted(tmp_path: Path, pa: LoopbackPA) -> None:
     """An earlier version's invoices are plain PDFs (no factur-x.xml): with `since` before them,
-    transmit holds each with the reason instead of sending a PDF no platform can take as an
-    e-invoice; the next invoice, issued with Factur-X, is transmitted."""
+    transmit holds each with the reason (and `show` says so) instead of sending a PDF no
+    platform can take as an e-invoice; the next invoice, issued with Factur-X, is transmitted."""
     ws = tmp_path / "ws"
     shutil.copytree(OLD / "2026-11-21-issues-2-5" / "workspace", ws)
     (ws / "facturier.toml").write_text((ws / "facturier.toml").read_text(encoding="utf-8") + pa.config(),
@@ -134,6 +134,8 @@ def test_documents_issued_before_factur_x_are_held_not_transmitted(tmp_path: Pat
     assert held == ["2026-0001", "2026-0002", "AV-2026-0001"]
     assert "issued before Facturier embedded Factur-X" in r.out
     assert pa.state.flows == []
+    shown = run_cli(ws, "show", "2026-0001", env=PA_ENV)
+    assert "E-invoicing: held (issued before Facturier embedded Factur-X" in shown.out, shown.text
     assert not any(e["type"] == "einvoice.transmitting" for e in journal(ws))
     r = run_cli(ws, "run", "--date", "2026-12-15", env=PA_ENV)
     assert r.code == 0, r.text

@@ -19,11 +19,11 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from facturier.adapters.pa import Platform
-from facturier.core.einvoicing import Route, needs_directory, route, tracking_id
+from facturier.core.einvoicing import needs_directory, route, tracking_id
 from facturier.core.errors import IntegrityError
 from facturier.ops.einvoicing.accounts import Account, each_seller, transmitting_accounts
 from facturier.ops.einvoicing.paid import preview_payments, report_payments
-from facturier.ops.einvoicing.routing import buyer_of, directory_entry, record_of, route_cached
+from facturier.ops.einvoicing.routing import buyer_of, directory_entry, record_of, route_cached, without_facturx
 from facturier.ops.outcome import Alert, Report
 from facturier.ops.state_access import reading_state
 from facturier.store.events import DocumentIssued, T, Transmission
@@ -70,7 +70,7 @@ def _due(state: LedgerState, account: Account, day: date) -> list[DocumentIssued
 
 def _preview(ws: Workspace, state: LedgerState, account: Account, day: date, report: Report) -> None:
     for doc in _due(state, account, day):
-        r = _without_facturx(ws, doc, route_cached(state, record_of(ws.root, doc), live=True))
+        r = without_facturx(ws.root, doc, route_cached(state, record_of(ws.root, doc), live=True))
         if r.channel in ("platform", "held"):
             status = "would transmit" if r.channel == "platform" else "held"
             report.rows.append(_row(doc, status, r.reason))
@@ -86,7 +86,7 @@ def _transmit_seller(ws: Workspace, ledger: Ledger, account: Account, day: date,
     for doc in _due(ledger.state, account, day):
         buyer = buyer_of(record_of(ws.root, doc))
         entry = directory_entry(ledger, platform, buyer.siren, day) if needs_directory(buyer) and buyer.siren else None
-        r = _without_facturx(ws, doc, route(buyer, True, entry))
+        r = without_facturx(ws.root, doc, route(buyer, True, entry))
         if r.channel == "platform":
             sending.append(doc)
         elif r.channel == "held":
@@ -101,21 +101,6 @@ def _transmit_seller(ws: Workspace, ledger: Ledger, account: Account, day: date,
         _send_group(ws, ledger, platform, account, sending[start:start + GROUP], report)
     if account.seller == "issuer":  # payments are recorded for direct invoices only
         report_payments(ws, ledger, platform, account.config.since, report)
-
-
-# A document an earlier version issued as a plain PDF: no platform can take it as an e-invoice.
-NO_FACTURX = ("issued before Facturier embedded Factur-X: its PDF carries no factur-x.xml, so no platform "
-              "can take it as an e-invoice; it stays outside e-invoicing (to stop listing it, set "
-              "[einvoicing] since after its date)")
-
-
-def _without_facturx(ws: Workspace, doc: DocumentIssued, r: Route) -> Route:
-    """The route, held when the document's PDF carries no Factur-X XML (an earlier version's)."""
-    from facturier.render.einvoice_check import embedded_xml
-
-    if r.channel != "platform" or embedded_xml(ws.root / _pdf_ref(doc)[0]) is not None:
-        return r
-    return replace(r, channel="held", reason=NO_FACTURX)
 
 
 def _resolve_in_flight(ledger: Ledger, platform: Platform, account: Account, report: Report) -> None:
