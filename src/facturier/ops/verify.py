@@ -114,7 +114,8 @@ def _check_state_and_views(root: Path, result: Verification) -> None:
         problems = state_problems(journal, notice)
         if not problems:
             with reading_state(root) as state:
-                result.views, problems = view_problems(root, state)
+                result.views, problems, notes = view_problems(root, state)
+                result.notes += notes
     except IntegrityError as exc:  # the journal is intact: what is refused is the state file itself
         problems = [str(exc)]
     except sqlite3.DatabaseError as exc:  # a damaged page, found only when a query reaches it

@@ -76,27 +76,35 @@ def rebuild_views(ws: Workspace) -> int:
     return len(written)
 
 
-def view_problems(root: Path, state: LedgerState | None) -> tuple[int, list[str]]:
-    """(views checked, problems): every view file against the bytes the builders give from the
-    state (None: a workspace without a journal, which has no view).
+def view_problems(root: Path, state: LedgerState | None) -> tuple[int, list[str], list[str]]:
+    """(views that match, problems, notes): every view file against the bytes the builders give
+    from the state (None: a workspace without a journal, which has no view).
 
     A view that differs, one missing and a view file for which the journal gives no view
-    are each a problem, with what to do about it. Built one file at a time: only one view
-    file (and one client's invoice rows) is held at once.
+    are each a problem, with what to do about it; but a view of a client no command has
+    written views for since the state was built from the journal (a workspace of an earlier
+    version: views in an earlier layout; a state file deleted) is not: one note per such
+    client says the next writing command rewrites them. Built one file at a time: only one view file (and one client's
+    invoice rows) is held at once.
     """
     on_disk = view_files(root)
-    problems, count = [], 0
+    problems: list[str] = []
+    count = 0
+    unwritten: dict[str, list[str]] = {}  # client -> its views older than the state that differ
     unsplit: set[str] = set()  # views of a long history still in one file: their years are not named
+    older = state.views_older_than_state() if state is not None else set()
     if state is not None:
         state.every_year = True
     for builder in VIEWS:
         for rel, content in view_items(builder(state, None)) if state is not None else ():
-            count += 1
             on_disk.discard(rel)
             expected, found = built(content), read_view(root / rel)
             if found == expected or rel.rsplit("/", 1)[0] in unsplit:
+                count += found == expected
                 continue
-            if found is not None and _in_one_file(expected, found):
+            if _view_client(rel) in older:
+                unwritten.setdefault(_view_client(rel), []).append(rel)
+            elif found is not None and _in_one_file(expected, found):
                 unsplit.add(rel.removesuffix(".json"))
                 problems.append(f"{rel} lists the whole history in one file: views of a history over "
                                 f"{SPLIT_AT:,} items are split per year (an earlier version wrote one file); "
@@ -106,7 +114,21 @@ def view_problems(root: Path, state: LedgerState | None) -> tuple[int, list[str]
                 problems.append(_differs(root, rel))
     problems += [f"{rel} is not a view the journal gives (copied or renamed by hand?): views are "
                  "derived from the journal; 'facturier rebuild' removes it" for rel in on_disk]
-    return count, sorted(problems)
+    return count, sorted(problems), [_older_than_state(client, rels) for client, rels in sorted(unwritten.items())]
+
+
+def _view_client(rel: str) -> str:
+    """The client of a view file: data/<kind>/<client>.json or data/<kind>/<client>/<part>.json."""
+    return Path(rel).parts[2].removesuffix(".json")
+
+
+def _older_than_state(client: str, rels: list[str]) -> str:
+    """The note for the views of a client written before the state was built from the journal
+    (an earlier version's layout, or a view kind it did not write)."""
+    named = ", ".join(rels[:3]) + (f" and {len(rels) - 3} more" if len(rels) > 3 else "")
+    return (f"{named}: not what this version writes from the journal: {client}'s views were written "
+            "before data/state.sqlite was built from the journal (by an earlier version, or by hand); the "
+            "next writing command (run, pay, batch, ...) or 'facturier rebuild' rewrites them")
 
 
 def _in_one_file(expected: bytes, found: bytes) -> bool:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -63,3 +64,20 @@ def route_cached(state: LedgerState, record: dict[str, Any], live: bool, mode: s
     buyer = buyer_of(record)
     entry = cached_entry(state, buyer.siren, mode) if buyer.siren and needs_directory(buyer) else None
     return route(buyer, live, entry)
+
+
+# A document an earlier version issued as a plain PDF: no platform can take it as an e-invoice.
+NO_FACTURX = ("issued before Facturier embedded Factur-X: its PDF carries no factur-x.xml, so no platform "
+              "can take it as an e-invoice; it stays outside e-invoicing (to stop listing it, set "
+              "[einvoicing] since after its date)")
+
+
+def without_facturx(root: Path, doc: DocumentIssued, r: Route) -> Route:
+    """The route, held when the document's PDF carries no Factur-X XML (issued by an earlier
+    version): `transmit` never sends it, and `show` says why."""
+    from facturier.render.einvoice_check import embedded_xml
+
+    ref = doc.file("pdf")
+    if r.channel != "platform" or ref is None or embedded_xml(root / ref.path) is not None:
+        return r
+    return replace(r, channel="held", reason=NO_FACTURX)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from facturier.ops.einvoicing.accounts import Account, account_of, platform_mode
-from facturier.ops.einvoicing.routing import record_of, route_cached
+from facturier.ops.einvoicing.routing import record_of, route_cached, without_facturx
 from facturier.ops.state_access import reading_state
 
 if TYPE_CHECKING:
@@ -30,7 +30,8 @@ def einvoicing_summary(ws: Workspace, number: str) -> dict[str, Any] | None:
         account = account_of(ws, doc.seller)
         if account is None and flow is None and other is None:
             return None
-        r = route_cached(state, record_of(ws.root, doc), live=doc.mode == "live", mode=mode)
+        routed = route_cached(state, record_of(ws.root, doc), live=doc.mode == "live", mode=mode)
+        r = without_facturx(ws.root, doc, routed)
         summary: dict[str, Any] = {"channel": r.channel, "reason": r.reason, "flow": None,
                                    "status": section.latest(doc.seller, number)}
         if account is not None and doc.date < account.config.since and flow is None:

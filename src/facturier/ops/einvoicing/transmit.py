@@ -24,7 +24,7 @@ from facturier.core.einvoicing import needs_directory, route, tracking_id
 from facturier.core.errors import IntegrityError
 from facturier.ops.einvoicing.accounts import Account, each_seller, transmitting_accounts
 from facturier.ops.einvoicing.paid import preview_payments, report_payments
-from facturier.ops.einvoicing.routing import buyer_of, directory_entry, record_of, route_cached
+from facturier.ops.einvoicing.routing import buyer_of, directory_entry, record_of, route_cached, without_facturx
 from facturier.ops.outcome import Alert, Report
 from facturier.ops.state_access import reading_state
 from facturier.store.events import DocumentIssued, T, Transmission
@@ -71,7 +71,7 @@ def _due(state: LedgerState, account: Account, day: date) -> list[DocumentIssued
 
 def _preview(ws: Workspace, state: LedgerState, account: Account, day: date, report: Report) -> None:
     for doc in _due(state, account, day):
-        r = route_cached(state, record_of(ws.root, doc), live=True, mode=account.mode)
+        r = without_facturx(ws.root, doc, route_cached(state, record_of(ws.root, doc), live=True, mode=account.mode))
         if r.channel in ("platform", "held"):
             status = "would transmit" if r.channel == "platform" else "held"
             report.rows.append(_row(doc, status, r.reason))
@@ -88,7 +88,7 @@ def _transmit_seller(ws: Workspace, ledger: Ledger, account: Account, day: date,
         buyer = buyer_of(record_of(ws.root, doc))
         entry = directory_entry(ledger, platform, buyer.siren, day, account.mode) \
             if needs_directory(buyer) and buyer.siren else None
-        r = route(buyer, True, entry)
+        r = without_facturx(ws.root, doc, route(buyer, True, entry))
         if r.channel == "platform":
             sending.append(doc)
         elif r.channel == "held":

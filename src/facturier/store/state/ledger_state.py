@@ -382,6 +382,12 @@ class LedgerState:
         view writes leaves them to the next command that writes views."""
         return {r[0] for r in self.db.execute("SELECT client FROM views_pending")}
 
+    def views_older_than_state(self) -> set[str]:
+        """Clients whose views no command has written since this state was built from the journal
+        (kind '*' of `views_pending_years`): their view files were written before it, by an
+        earlier version or with a state file since lost, so the state cannot vouch for them."""
+        return {r[0] for r in self.db.execute("SELECT client FROM views_pending_years WHERE kind = '*'")}
+
     def views_written(self, clients: set[str] | None) -> None:
         """These clients' views (None: every client's) are current with the state."""
         if not self._durable:
