@@ -36,6 +36,41 @@ def test_a_paused_client_is_not_billed_for_its_paused_months_when_it_comes_back(
     assert [e["period"] for e in issued(ws, "northwind")] == ["2026-08", "2026-09", "2026-10", "2026-11"]
 
 
+def due_on_the_first(ws: Path) -> None:
+    """acme (due on the 15th) followed, in id order, by northwind alone, due on the 1st."""
+    assert 'invoice_day = 1' in (ws / "clients" / "northwind.toml").read_text(encoding="utf-8")
+    (ws / "clients" / "sandbox.toml").unlink()
+
+
+def test_a_run_that_invoiced_a_client_due_earlier_in_the_month_passed_over_the_paused_one(ws: Path) -> None:
+    """northwind is due on the 1st, acme on the 15th: the runs of the 15th invoice northwind, and
+    that run was in acme's window too, so the months acme was paused are not billed once it is back
+    (the day northwind was invoiced counts, not the day its configuration names)."""
+    due_on_the_first(ws)
+    assert run_cli(ws, "run", "--date", "2026-08-15").code == 0
+    set_active(ws, "acme", False)
+    for day in ("2026-09-15", "2026-10-15"):
+        assert run_cli(ws, "run", "--date", day).code == 0
+    set_active(ws, "acme", True)
+    r = run_cli(ws, "run", "--date", "2026-11-15")
+    assert r.code == 0, r.text
+    assert [e["period"] for e in issued(ws, "acme")] == ["2026-08", "2026-11"]
+    assert [e["period"] for e in issued(ws, "northwind")] == ["2026-08", "2026-09", "2026-10", "2026-11"]
+
+
+def test_a_run_before_the_paused_clients_day_did_not_pass_it_over(ws: Path) -> None:
+    """A run on the 3rd invoiced only northwind (due on the 1st): acme, due on the 15th, was not in
+    that run's window, so with no later run that month, coming back it is caught up for it."""
+    due_on_the_first(ws)
+    assert run_cli(ws, "run", "--date", "2026-08-15").code == 0
+    set_active(ws, "acme", False)
+    assert run_cli(ws, "run", "--date", "2026-09-03").code == 0
+    set_active(ws, "acme", True)
+    r = run_cli(ws, "run", "--date", "2026-10-15")
+    assert r.code == 0, r.text
+    assert [e["period"] for e in issued(ws, "acme")] == ["2026-08", "2026-09", "2026-10"]
+
+
 def test_months_no_run_saw_are_still_caught_up_after_a_pause_elsewhere(ws: Path) -> None:
     """Cron missed September and October: every client, paused before or not, owes them."""
     assert run_cli(ws, "run", "--date", "2026-08-15").code == 0

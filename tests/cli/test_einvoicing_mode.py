@@ -204,5 +204,5 @@ def test_a_state_of_the_previous_schema_is_rebuilt_with_a_note(ews: Path, pa: Lo
     db.close()
     result = cli(ews, "transmit", "--date", DAY)
     assert result.code == 0 and "Nothing to transmit." in result.out, result.text
-    assert "state file data/state.sqlite not used (schema '4', this version reads 5); rebuilding it" in result.text
+    assert "state file data/state.sqlite not used (schema '4', this version reads 6); rebuilding it" in result.text
     assert len(invoices(pa)) == 1

@@ -14,6 +14,7 @@ from facturier.core.schedule import (
     due_date,
     in_invoicing_window,
     month_bounds,
+    month_end,
     month_key,
     next_window,
 )
@@ -59,9 +60,9 @@ def plan_monthly(ws: Workspace, state: LedgerState, run_date: date) -> MonthlyPl
     settled: set[str] = set()  # clients whose corrections and charges an earlier invoice carries
 
     @functools.cache
-    def invoiced_in(month: str) -> frozenset[str]:
-        """The clients with an invoice for `month` (asked once a month, not once a client)."""
-        return frozenset(c for c in ws.clients if (c, month) in done)
+    def invoiced_in(month: str) -> dict[str, int]:
+        """The clients with an invoice for `month`, with its issue day (asked once a month, not once a client)."""
+        return state.core.invoiced_for(month)
 
     def compose(client_id: str, month: str, day: date) -> None:
         composition = compose_lines(ws, client_id, day, state.usage, settle=client_id not in settled)
@@ -77,7 +78,7 @@ def plan_monthly(ws: Workspace, state: LedgerState, run_date: date) -> MonthlyPl
             continue
         missed = missed_months(state, client_id, client, run_date)
         if state.core.last_period(client_id) is not None:  # a start_date set in the past still bills
-            missed = [m for m in missed if not passed_over(ws, invoiced_in(m), client_id)]
+            missed = [m for m in missed if not passed_over(ws, invoiced_in(m), client_id, m)]
         for month in missed:
             compose(client_id, month, date(int(month[:4]), int(month[5:7]), 1))
         late = [m for c, m in due[-len(missed):] if c == client_id and m in missed] if missed else []
@@ -119,16 +120,18 @@ def missed_months(state: LedgerState, client_id: str, client: ClientConfig, run_
     return out
 
 
-def passed_over(ws: Workspace, invoiced: frozenset[str], client_id: str) -> bool:
+def passed_over(ws: Workspace, invoiced: dict[str, int], client_id: str, month: str) -> bool:
     """Whether a run already went past this client for a month without invoicing it: it was
     paused (`active = false`) or had nothing to bill then, so reactivating it later does not
     bill that month. The sign is a client after it in id order (the order a run issues in,
-    so a run killed before reaching it does not count), invoiced on the same day of the month
-    or later (so that run was in this client's window too), among those `invoiced` for the month."""
-    default = ws.config.schedule.invoice_day
-    day = ws.clients[client_id].invoice_day or default
-    return any(other_id > client_id and (ws.clients[other_id].invoice_day or default) >= day
-               for other_id in invoiced)
+    so a run killed before reaching it does not count) whose invoice for the month, among
+    `invoiced` (client -> issue day), was issued on or after this client's invoicing day of that
+    month: that run was in this client's window too. The day it was issued counts, not the other
+    client's configured day (a client due on the 1st is often invoiced by the run of the 15th)."""
+    day = ws.clients[client_id].invoice_day or ws.config.schedule.invoice_day
+    first = date(int(month[:4]), int(month[5:7]), 1)
+    window = first.replace(day=min(day, month_end(first).day)).toordinal()
+    return any(other_id > client_id and issued >= window for other_id, issued in invoiced.items())
 
 
 def client_party(client: ClientConfig) -> Party:

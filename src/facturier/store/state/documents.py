@@ -104,6 +104,10 @@ class Core:
         row = self.db.execute("SELECT max(period) FROM months WHERE client = ?", (client,)).fetchone()
         return None if row[0] is None else str(row[0])
 
+    def invoiced_for(self, period: str) -> dict[str, int]:
+        """client -> the issue day (ordinal) of its first monthly invoice for this month ('YYYY-MM')."""
+        return dict(self.db.execute("SELECT client, day FROM months WHERE period = ?", (period,)).fetchall())
+
     def unsent_days(self) -> list[int]:
         """The issue days (ordinals) of the direct invoices no send was started for."""
         return [r[0] for r in self.db.execute("SELECT DISTINCT day FROM unsent WHERE in_flight = 0")]
@@ -133,7 +137,8 @@ class Core:
             self._series[ev.series] = (ev.series_seq, ev.date.toordinal())
             if ev.type == T.INVOICE_ISSUED and ev.seller == "issuer":
                 if ev.period:
-                    db.execute("INSERT OR IGNORE INTO months VALUES (?, ?)", (ev.client, ev.period))
+                    db.execute("INSERT OR IGNORE INTO months VALUES (?, ?, ?)",
+                               (ev.client, ev.period, ev.date.toordinal()))
                 self._unsent.append((ev.number, offset, ev.date.toordinal(), ev.number))
             if ev.reference and ev.type == T.INVOICE_ISSUED and ev.seller != "issuer":
                 db.execute("INSERT OR REPLACE INTO batch_refs VALUES (?, ?, ?)", (ev.client, ev.reference, ev.number))

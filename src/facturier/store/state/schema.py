@@ -21,12 +21,12 @@ from facturier.store.files import FILE_MODE
 # 2: usage_billings replaces usage_through; 3: the e-invoicing tables (pa_*), split views' years;
 # 4: the index of open invoice rows by due date (`pay`, the split balance views);
 # 5: the e-invoicing tables keyed by platform mode ("test" | "live")
-SCHEMA_VERSION = "5"
+SCHEMA_VERSION = "6"
 
 SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE series(series TEXT PRIMARY KEY, seq INTEGER NOT NULL, day INTEGER NOT NULL) WITHOUT ROWID;
-CREATE TABLE months(client TEXT, period TEXT, PRIMARY KEY(client, period)) WITHOUT ROWID;
+CREATE TABLE months(client TEXT, period TEXT, day INTEGER NOT NULL, PRIMARY KEY(client, period)) WITHOUT ROWID;
 CREATE TABLE deliveries(key TEXT PRIMARY KEY, state TEXT NOT NULL, offset INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE unsent(number TEXT PRIMARY KEY, offset INTEGER NOT NULL, day INTEGER NOT NULL,
                     in_flight INTEGER NOT NULL) WITHOUT ROWID;
