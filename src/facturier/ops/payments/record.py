@@ -100,7 +100,8 @@ def open_invoices(state: LedgerState, client: str, currency: str, day: date,
     account = state.accounts.get(client, currency)
     if account is None:
         return []
-    accounts = [account] if account.covers(day) else [a for a in state.accounts.at(client, day) if a.currency == currency]
+    accounts = [account] if account.covers(day) else [
+        a for a in state.accounts.at(client, day) if a.currency == currency]
     return [OpenInvoice(n, due, left) for acc in accounts for n, due, left in acc.open_items(day, enough)]
 
 

@@ -103,8 +103,9 @@ class Accounts:
         (`Account.reach`: the pool settles the oldest first, the payment goes to the oldest
         left open), so `pay` on a client with 250,000 invoices reads a few rows, not all, pool
         or not; with `named`, that invoice's row too (`pay --invoice`: the pool settles the rows
-        it reaches before it, the payment goes to it). At a date before the account's latest fact (a payment recorded late), the
-        aggregates and the rows the later facts name are taken back first (`_rewound_reaching`).
+        it reaches before it, the payment goes to it). At a date before the account's latest
+        fact (a payment recorded late), the aggregates and the rows the later facts name are
+        taken back first (`_rewound_reaching`).
         None when the aggregates cannot tell: the account is already read here, or taking back
         cannot be exact (`rewound`). Never kept: nothing is written through it."""
         key = (client, currency)
