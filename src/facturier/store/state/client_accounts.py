@@ -138,7 +138,9 @@ class Accounts:
                                 (client, day, currency)).fetchall()
         last_day = self.db.execute("SELECT day FROM facts WHERE client = ? AND day <= ? AND currency = ? "
                                    "ORDER BY day DESC LIMIT 1", (client, day, currency)).fetchone()
-        account = None if last_day is None else self._rewound_account(client, currency, later, day, rows=False)
+        if last_day is None:  # no fact of the account by then: nothing open, no credit pool
+            return Account(client, currency, minor_digits(currency))
+        account = self._rewound_account(client, currency, later, day, rows=False)
         if account is None or account.pool < 0:
             return None
         account.last_day = last_day[0]
