@@ -217,3 +217,31 @@ def test_receipt_settling_several_invoices_is_one_row(issued: Path) -> None:
 def test_pay_takes_amounts_in_the_form_a_bank_statement_must_use(issued: Path, amount: str) -> None:
     res = run_cli(issued, "pay", "acme", amount, "--date", "2026-11-18")
     assert res.code == 1 and "AMOUNT" in res.err and "Traceback" not in res.text
+
+
+def test_a_payment_dated_back_is_allocated_from_the_rows_it_reaches(issued: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A payment recorded late (dated before the client's latest fact), with or without
+    --invoice, is allocated as the account stood at its date, from the rows it reaches with the
+    later facts taken back: never by taking back or replaying the client's whole account (3.4 s
+    and 426 MB for a pay two days back on a client with 250,000 invoices)."""
+    from facturier.store.state.client_accounts import Accounts
+
+    assert run_cli(issued, "pay", "acme", "900.00", "--date", "2026-11-25").code == 0  # 72.12 left as credit
+
+    def whole(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the whole account was taken back or replayed")
+
+    monkeypatch.setattr(Accounts, "rewound", whole)
+    monkeypatch.setattr(Accounts, "replayed", whole)
+    res = run_cli(issued, "pay", "acme", "100.00", "--date", "2026-11-20")
+    assert res.code == 0, res.text
+    res = run_cli(issued, "pay", "acme", "50.00", "--date", "2026-11-21", "--invoice", "2026-0001")
+    assert res.code == 0, res.text
+    monkeypatch.undo()
+    late, named = payments_of(issued)[1:]
+    # On 11-20 and 11-21 the 900.00 of 11-25 was not paid yet: the invoice was open, no credit.
+    assert (late["allocation"], late["unallocated"]) == ([{"number": "2026-0001", "amount": "100.00"}], "0.00")
+    assert (named["allocation"], named["unallocated"]) == ([{"number": "2026-0001", "amount": "50.00"}], "0.00")
+    assert balance_json(issued, "2026-11-30")["acme"]["credit"] == "222.12"
+    assert run_cli(issued, "verify").code == 0

@@ -97,6 +97,49 @@ def test_a_payment_reads_only_the_rows_it_reaches_and_allocates_as_the_whole_acc
         whole.close()
 
 
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(facts=FACTS, offset=st.integers(0, 800), cents=st.integers(1, 5_000_000), pick=st.integers(0, 10_000))
+@example(facts=[Fact(0, 0, 10_000, 0, (120,), 0, False), Fact(0, 40, 5_000, 0, (), 0, False),
+                Fact(0, 80, 7_000, 0, (50,), 0, False)], offset=60, cents=3_000, pick=1)
+def test_a_payment_dated_back_or_naming_an_invoice_reads_only_the_rows_it_reaches(
+        tmp_path: Path, facts: list[Fact], offset: int, cents: int, pick: int) -> None:
+    """A payment dated before the client's latest fact (recorded late) is allocated as the
+    account stood at its date; `pay --invoice` pays what that invoice has left once the credit
+    pool is spent. Both read the rows they reach (`open_reaching`, the later facts taken back),
+    not the client's whole history, and give what the whole account at that date gives."""
+    path = tmp_path / "journal.jsonl"
+    write_journal(path, entries_for(facts, 2025))
+    as_of, enough = date(2025, 1, 1) + timedelta(days=offset), Decimal(cents) / 100
+    first = open_state(path)
+    pairs = sorted(first.accounts.pairs())
+    first.close()
+    for client, currency in pairs:
+        whole = open_state(path)
+        exact = [a for a in whole.accounts.at(client, as_of) if a.currency == currency]
+        whole.close()
+        if not exact:  # no fact of the account by then: nothing to allocate to, no row read
+            few = open_state(path)
+            reaching = few.accounts.open_reaching(client, currency, as_of, enough)
+            assert reaching is not None and reaching.open_items(as_of, enough) == []
+            few.close()
+            continue
+        if exact[0].pool < 0:
+            continue
+        every = exact[0].open_items(as_of)
+        named = sorted(exact[0].invoices)[pick % len(exact[0].invoices)] if exact[0].invoices else None
+        for want, name in ((enough, None), (Decimal(0), named)):
+            few = open_state(path)
+            reaching = few.accounts.open_reaching(client, currency, as_of, want, name)
+            assert reaching is not None  # a journal in date order: the later facts are taken back
+            assert reaching.pool == exact[0].pool
+            if name is None:
+                assert reaching.open_items(as_of, want) == exact[0].open_items(as_of, want)
+            else:
+                assert [i for i in reaching.open_items(as_of) if i[0] == name] == [i for i in every if i[0] == name]
+            assert all(row[3] + row[4] < row[2] for row in reaching.invoices.values())  # open rows only
+            few.close()
+
+
 def accounts_at_each_way(state: LedgerState, client: str, as_of: date) -> tuple[list, list, list | None, list | None]:  # type: ignore[type-arg]
     """(at, replayed, rewound with rows, rewound without rows) of one client at one date (`at`
     last: when the running accounts cover the date it keeps them, and `rewound` then declines)."""

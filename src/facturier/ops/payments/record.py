@@ -84,35 +84,35 @@ def check_not_recorded(state: LedgerState, payment: PaymentRecorded) -> None:
 
 
 def open_invoices(state: LedgerState, client: str, currency: str, day: date,
-                  enough: Decimal | None = None) -> list[OpenInvoice]:
+                  enough: Decimal | None = None, named: str | None = None) -> list[OpenInvoice]:
     """The client's invoices still open at `day` in a currency (credits and payments applied).
 
-    From the client's running account when no fact is dated after `day` (the usual case);
-    a payment dated earlier than the latest fact is allocated as of its own date, exactly.
-    With `enough`, the list may stop at the oldest invoices whose open amounts reach it.
+    From the client's running account (with the facts dated after `day` taken back for a
+    payment recorded late). With `enough`, the list may stop at the oldest invoices whose open
+    amounts reach it; with `named` (`pay --invoice`), it may hold only that invoice and those
+    the credit pool settles before it: all that allocating the payment can touch, read without
+    the client's other rows (`Accounts.open_reaching`).
     """
-    reaching = None if enough is None else state.accounts.open_reaching(client, currency, day, enough)
-    if reaching is not None:
-        return [OpenInvoice(n, due, left) for n, due, left in reaching.open_items(day, enough)]
+    if enough is not None or named is not None:
+        reaching = state.accounts.open_reaching(client, currency, day, enough or ZERO, named)
+        if reaching is not None:
+            return [OpenInvoice(n, due, left) for n, due, left in reaching.open_items(day, enough)]
     account = state.accounts.get(client, currency)
     if account is None:
         return []
-    if account.covers(day):
-        return [OpenInvoice(n, due, left) for n, due, left in account.open_items(day, enough)]
-    return [
-        OpenInvoice(st.number, st.due, st.open_amount)
-        for acc in state.accounts.at(client, day) if acc.currency == currency
-        for st in acc.balance(day).invoices if st.open_amount > ZERO
-    ]
+    accounts = [account] if account.covers(day) else [
+        a for a in state.accounts.at(client, day) if a.currency == currency]
+    return [OpenInvoice(n, due, left) for acc in accounts for n, due, left in acc.open_items(day, enough)]
 
 
 def allocated_from_state(state: LedgerState, payment: PaymentRecorded,
                          invoice: str | None) -> PaymentRecorded:
     """The payment allocated against the client's open invoices at its date."""
     # Allocation goes oldest first and stops when the amount is spent, so without a named
-    # invoice only the oldest open invoices that the amount reaches are needed.
+    # invoice only the oldest open invoices that the amount reaches are needed; with one, that
+    # invoice once the credit pool is spent.
     enough = payment.amount if invoice is None else None
-    open_now = open_invoices(state, payment.client, payment.currency, payment.date, enough)
+    open_now = open_invoices(state, payment.client, payment.currency, payment.date, enough, invoice)
     return allocated_payment(open_now, payment, invoice)
 
 
