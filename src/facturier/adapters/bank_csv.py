@@ -16,7 +16,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from facturier.adapters.bank_record import BankTransaction
+from facturier.adapters.bank_record import BankTransaction, ProblemCollector
 from facturier.core.errors import InputError
 from facturier.core.money import received_amount
 
@@ -37,23 +37,50 @@ def parse_csv(content: bytes, cfg: Any) -> list[BankTransaction]:
     missing = [c for c in needed if c not in (reader.fieldnames or [])]
     if missing:
         raise InputError(f"CSV statement: missing column(s) {', '.join(missing)}")
-    out = []
-    for line, row in enumerate(reader, start=2):
-        short = [c for c in needed if row.get(c) is None]
-        if short:
-            raise InputError(f"CSV statement line {line}: no value for column(s) {', '.join(short)}")
-        amount = _amount(row[cfg.amount_column], cfg.decimal_separator, line)
-        if amount is None:
-            continue
+    out: list[BankTransaction] = []
+    problems = ProblemCollector()
+    rows = iter(reader)
+    while True:
         try:
-            day = datetime.strptime(row[cfg.date_column].strip(), cfg.date_format).date()
-        except ValueError:
-            raise InputError(f"CSV statement line {line}: bad date {row[cfg.date_column]!r}") from None
-        bank_id = row[cfg.id_column].strip() if cfg.id_column else ""
-        out.append(BankTransaction(day, amount, None, row[cfg.text_column].strip(), bank_id or None, "",
-                                   f"line {line}"))
+            row = next(rows, None)
+        except csv.Error as exc:  # a field over the csv module's size limit, a stray quote
+            # line_num counts the lines read before the one that failed
+            problems.add(f"CSV statement line {reader.line_num + 1}: {exc}")
+            break  # the reader cannot go on past it
+        if row is None:
+            break
+        with problems.line():  # reader.line_num: the file's line, blank lines counted
+            tx = _row(row, reader.line_num, cfg, needed)
+            if tx is not None:
+                out.append(tx)
+    problems.check(out)
     return out
 
+
+def _row(row: dict[str, Any], line: int, cfg: Any, needed: list[str]) -> BankTransaction | None:
+    """The credit of one row, None for a debit or a zero row (whose date is not read); a bad
+    amount and a bad date on one row are both named."""
+    short = [c for c in needed if row.get(c) is None]
+    if short:
+        raise InputError(f"CSV statement line {line}: no value for column(s) {', '.join(short)}")
+    problems = ProblemCollector()
+    amount: Decimal | None = None
+    bad_amount = False
+    try:
+        amount = _amount(row[cfg.amount_column], cfg.decimal_separator, line)
+    except InputError as exc:
+        problems.add(str(exc))
+        bad_amount = True
+    if amount is None and not bad_amount:
+        return None
+    try:
+        day = datetime.strptime(row[cfg.date_column].strip(), cfg.date_format).date()
+    except ValueError:
+        problems.add(f"CSV statement line {line}: bad date {row[cfg.date_column]!r}")
+    problems.check()
+    assert amount is not None
+    bank_id = row[cfg.id_column].strip() if cfg.id_column else ""
+    return BankTransaction(day, amount, None, row[cfg.text_column].strip(), bank_id or None, "", f"line {line}")
 
 def _amount(raw: str, separator: str, line: int) -> Decimal | None:
     """The credit of a row, or None for a debit or a zero row."""

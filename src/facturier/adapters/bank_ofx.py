@@ -17,7 +17,7 @@ from xml.etree.ElementTree import Element
 
 from ofxtools.Parser import OFXTree
 
-from facturier.adapters.bank_record import BankTransaction
+from facturier.adapters.bank_record import BankTransaction, ProblemCollector
 from facturier.core.errors import InputError
 from facturier.core.money import received_amount
 
@@ -37,13 +37,16 @@ def parse_ofx(content: bytes, csv_config: Any = None) -> list[BankTransaction]:
             raise InputError("an OFX investment statement (INVSTMTRS) lists trades, not payments "
                              "received; export the bank account's statement instead")
         raise InputError("OFX file without a bank or card statement (STMTRS, CCSTMTRS)")
-    out = []
+    out: list[BankTransaction] = []
+    problems = ProblemCollector()
     for stmt in statements:
         currency = _text(stmt, "CURDEF") or None
         for number, trn in enumerate(stmt.iter("STMTTRN"), start=1):
-            tx = _transaction(trn, currency, f"transaction {number}")
-            if tx is not None:
-                out.append(tx)
+            with problems.line():
+                tx = _transaction(trn, currency, f"transaction {number}")
+                if tx is not None:
+                    out.append(tx)
+    problems.check(out)
     return out
 
 

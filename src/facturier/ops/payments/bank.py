@@ -29,7 +29,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from facturier.adapters.bank import BankTransaction, detect_format, parse_statement
+from facturier.adapters.bank import BankTransaction, StatementProblems, detect_format, parse_statement
+from facturier.adapters.bank_record import ProblemCollector
 from facturier.config.fields import describe_invisible, invisible_characters
 from facturier.core.accounts import Account
 from facturier.core.errors import InputError
@@ -224,8 +225,12 @@ def import_statement(
         raise InputError(f"{file}: cannot read the statement: {exc.strerror}") from None
     try:
         fmt = detect_format(content) if fmt is None else fmt  # an empty --format is refused, not detected
-        transactions = parse_statement(content, fmt, ws.config.bank.csv)
+        transactions = parse_statement(content, fmt, ws.config.bank.csv, lambda tx: _check_transaction(ws, tx, today))
         return [_import(ws, transactions, fmt, file.name, dry_run, today, accept_duplicates)]
+    except StatementProblems as exc:
+        if exc.count == 1:
+            raise InputError(f"{file}: {exc}") from None
+        raise InputError("\n".join([f"{file}: {exc.summary()}", *(f"{file}: {p}" for p in exc.problems)])) from None
     except InputError as exc:
         raise InputError(f"{file}: {exc}") from None
 
@@ -285,24 +290,34 @@ def match_all(
     """
     report = Report("Bank import", BANK_COLUMNS)
     fmt = source.split(":")[1]
+    problems = ProblemCollector()
     for tx in transactions:
         row = {"date": tx.date.isoformat(), "amount": str(tx.amount), "currency": tx.currency or "",
                "text": tx.text[:60], "result": "unmatched", "client": "", "invoice": ""}
         report.rows.append(row)
-        _check_transaction(ws, tx, today)
-        if plan.already_imported(tx):
-            row["result"] = "duplicate"
-            continue
-        twin = likely_duplicate(ws, plan.recorded_on(tx.date), tx, fmt)
-        if twin is not None and not accept_duplicates:
-            numbers = [a["number"] for a in twin.get("allocation", [])]
-            row.update(result="likely duplicate", client=twin["client"], invoice=" ".join(numbers))
-            continue
-        found = match(ws, plan, tx)
-        if found is not None:
-            _record(ws, plan, tx, found, source, row)
+        with problems.line():  # a refused credit is named with every other one, nothing recorded
+            _match_one(ws, plan, tx, (source, fmt), today, accept_duplicates, row)
+    problems.check()
     _summarise(report)
     return report
+
+
+def _match_one(ws: Workspace, plan: PaymentPlan, tx: BankTransaction, origin: tuple[str, str], today: date,
+               accept_duplicates: bool, row: dict[str, Any]) -> None:
+    """Match one credit into the plan (origin: the payments' source and the file's format)."""
+    source, fmt = origin
+    _check_transaction(ws, tx, today)
+    if plan.already_imported(tx):
+        row["result"] = "duplicate"
+        return
+    twin = likely_duplicate(ws, plan.recorded_on(tx.date), tx, fmt)
+    if twin is not None and not accept_duplicates:
+        numbers = [a["number"] for a in twin.get("allocation", [])]
+        row.update(result="likely duplicate", client=twin["client"], invoice=" ".join(numbers))
+        return
+    found = match(ws, plan, tx)
+    if found is not None:
+        _record(ws, plan, tx, found, source, row)
 
 
 def _check_transaction(ws: Workspace, tx: BankTransaction, today: date) -> None:

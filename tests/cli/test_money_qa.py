@@ -1,0 +1,122 @@
+"""QA of the money paths from the command line: import-bank, credit notes, usage, exports, FEC."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.cli.test_bank import CSV_MAPPING, bank_payments
+from tests.conftest import run_cli
+
+HEADER = "Date;Montant;Libellé;Id\n"
+GOOD = "19/11/2026;827,88;Facture 2026-0001;G{n}\n"
+
+
+@pytest.fixture
+def issued(ws: Path) -> Path:
+    with (ws / "facturier.toml").open("a", encoding="utf-8") as fh:
+        fh.write(CSV_MAPPING)
+    assert run_cli(ws, "run", "--date", "2026-11-15").code == 0
+    return ws
+
+
+def refused_all(ws: Path, path: Path, *args: str) -> list[str]:
+    """import-bank on a bad file: exit 1, no traceback, nothing written; the error's lines."""
+    before = (ws / "data/journal.jsonl").read_bytes()
+    res = run_cli(ws, "import-bank", str(path), *args)
+    assert res.code == 1 and "Traceback" not in res.text, res.text
+    assert (ws / "data/journal.jsonl").read_bytes() == before
+    assert bank_payments(ws) == []
+    return [line for line in res.err.splitlines() if line.strip()]
+
+
+def test_every_bad_csv_line_is_named_at_once(issued: Path, tmp_path: Path) -> None:
+    # A 300-line statement with five bad lines, a blank line among them: all five are named,
+    # with the file's own line numbers, and nothing is imported (the good lines included).
+    lines = [GOOD.format(n=n) for n in range(300)]
+    lines[9] = "19/11/2026;12,3,4;VIR X;B1\n"          # file line 11: bad amount
+    lines[49] = "31/02/2026;10,00;VIR Y;B2\n"          # line 51: bad date
+    lines[99] = "19/11/2026;abc;VIR Z;B3\n"            # line 101: bad amount and
+    lines[149] = "19/11/2026;10,00\n"                  # line 151: short row
+    lines[199] = "19/12/2099;10,00;VIR W;B4\n"         # line 201: in the future
+    lines.insert(120, "\n")                            # a blank line: later lines move down one
+    path = tmp_path / "releve.csv"
+    path.write_text(HEADER + "".join(lines), encoding="utf-8")
+    err = refused_all(issued, path)
+    assert err[0] == f"Error: {path}: 5 problems, nothing imported:", err
+    assert err[1:] == [
+        f"{path}: CSV statement line 11: bad amount '12,3,4'",
+        f"{path}: CSV statement line 51: bad date '31/02/2026'",
+        f"{path}: CSV statement line 101: bad amount 'abc'",
+        f"{path}: CSV statement line 152: no value for column(s) Libellé, Id",
+        f"{path}: line 202: statement transaction dated 2099-12-19 is in the future",
+    ], err
+
+
+def test_bad_amount_and_bad_date_on_one_line_are_both_named(issued: Path, tmp_path: Path) -> None:
+    path = tmp_path / "releve.csv"
+    path.write_text(HEADER + "2026-11-19;1.000,00,0;VIR;X\n", encoding="utf-8")
+    err = refused_all(issued, path)
+    assert "2 problems" in err[0] and "line 2: bad amount" in err[1] and "line 2: bad date" in err[2], err
+
+
+def test_the_list_of_problems_is_capped(issued: Path, tmp_path: Path) -> None:
+    path = tmp_path / "releve.csv"
+    path.write_text(HEADER + "19/11/2026;x;VIR;X\n" * 250, encoding="utf-8")
+    err = refused_all(issued, path)
+    assert err[0] == f"Error: {path}: 250 problems, nothing imported (the first 100 listed):", err[0]
+    assert len(err) == 101 and err[-1].endswith("line 101: bad amount 'x'")
+
+
+def test_one_bad_line_reads_as_before(issued: Path, tmp_path: Path) -> None:
+    path = tmp_path / "releve.csv"
+    path.write_text(HEADER + GOOD.format(n=1) + "19/11/2026;x;VIR;X\n", encoding="utf-8")
+    assert refused_all(issued, path) == [f"Error: {path}: CSV statement line 3: bad amount 'x'"]
+
+
+CAMT = """<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt>
+<GrpHdr><MsgId>M1</MsgId></GrpHdr>{statements}</BkToCstmrStmt></Document>
+"""
+NTRY = """<Ntry><Amt Ccy="EUR">{amount}</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts>{date}
+<AcctSvcrRef>{ref}</AcctSvcrRef><NtryDtls><TxDtls><RmtInf><Ustrd>Facture 2026-0001</Ustrd></RmtInf>
+</TxDtls></NtryDtls></Ntry>"""
+DAY = "<BookgDt><Dt>2026-11-19</Dt></BookgDt>"
+
+
+def test_every_bad_camt_entry_is_named_across_statements(issued: Path, tmp_path: Path) -> None:
+    first = NTRY.format(amount="1E+2", date=DAY, ref="R1") + NTRY.format(amount="10.00", date=DAY, ref="R2")
+    second = NTRY.format(amount="10.00", date="", ref="R3") + NTRY.format(amount="10.00", date=DAY, ref="R4")
+    path = tmp_path / "releve.xml"
+    path.write_text(CAMT.format(statements=f"<Stmt><Id>S1</Id>{first}</Stmt><Stmt><Id>S2</Id>{second}</Stmt>"),
+                    encoding="utf-8")
+    err = refused_all(issued, path)
+    assert "2 problems" in err[0], err
+    assert "CAMT entry 1 (R1): amount" in err[1] and "CAMT entry 3 (R3): no booking date" in err[2], err
+
+
+def test_every_bad_ofx_transaction_is_named(issued: Path, tmp_path: Path) -> None:
+    source = (Path(__file__).resolve().parent.parent / "fixtures/bank/statement.ofx").read_text(encoding="utf-8")
+    path = tmp_path / "releve.ofx"
+    path.write_text(source.replace("<TRNAMT>1770.00", "<TRNAMT>1E3").replace("<TRNAMT>300.00", "<TRNAMT>NaN"),
+                    encoding="utf-8")
+    err = refused_all(issued, path)
+    assert "2 problems" in err[0] and "OFX-0001" in err[1] and "OFX-0003" in err[2], err
+
+
+def test_every_credit_with_too_many_decimals_for_its_client_is_named(issued: Path, tmp_path: Path) -> None:
+    # A CSV does not say its currency: the decimals are checked once each credit is matched.
+    path = tmp_path / "releve.csv"
+    path.write_text(HEADER + "19/11/2026;100,005;Facture 2026-0001;Z1\n" + GOOD.format(n=1)
+                    + "19/11/2026;1,005;Facture 2026-0001;Z2\n", encoding="utf-8")
+    err = refused_all(issued, path)
+    assert "2 problems" in err[0] and "line 2: amount" in err[1] and "line 4: amount" in err[2], err
+
+
+def test_a_field_over_the_csv_size_limit_is_named_not_a_traceback(issued: Path, tmp_path: Path) -> None:
+    path = tmp_path / "releve.csv"
+    path.write_text(HEADER + "19/11/2026;x;VIR;X\n" + '19/11/2026;1,00;"' + "A" * 200_000 + '";Y\n',
+                    encoding="utf-8")
+    err = refused_all(issued, path)
+    assert "2 problems" in err[0] and "line 2: bad amount" in err[1] and "line 3: field larger" in err[2], err
