@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.test_bank import CSV_MAPPING, bank_payments
-from tests.conftest import run_cli
+from tests.conftest import journal, run_cli
 
 HEADER = "Date;Montant;Libellé;Id\n"
 GOOD = "19/11/2026;827,88;Facture 2026-0001;G{n}\n"
@@ -120,3 +120,46 @@ def test_a_field_over_the_csv_size_limit_is_named_not_a_traceback(issued: Path, 
                     encoding="utf-8")
     err = refused_all(issued, path)
     assert "2 problems" in err[0] and "line 2: bad amount" in err[1] and "line 3: field larger" in err[2], err
+
+
+@pytest.fixture
+def two_months(issued: Path) -> Path:
+    """acme has 2026-0001 (Oct) and 2026-0003 (Nov) open, 827.88 each."""
+    assert run_cli(issued, "run", "--date", "2026-12-15").code == 0
+    numbers = [e["number"] for e in journal(issued) if e["type"] == "invoice.issued" and e["client"] == "acme"
+               and e["mode"] == "live"]
+    assert numbers[:2] == ["2026-0001", "2026-0003"], numbers
+    return issued
+
+
+@pytest.mark.parametrize(("amount", "allocation"), [
+    ("1655,76", [("2026-0001", "827.88"), ("2026-0003", "827.88")]),   # both, exactly
+    ("1000,00", [("2026-0001", "827.88"), ("2026-0003", "172.12")]),   # oldest first, then partial
+])
+def test_one_transfer_for_two_invoices_is_matched(two_months: Path, tmp_path: Path, amount: str,
+                                                  allocation: list[tuple[str, str]]) -> None:
+    path = tmp_path / "releve.csv"
+    path.write_text(HEADER + f"17/12/2026;{amount};VIR ACME factures 2026-0001 et 2026-0003;T1\n",
+                    encoding="utf-8")
+    res = run_cli(two_months, "import-bank", str(path))
+    assert res.code == 0 and "1 matched, 0 unmatched" in res.out, res.text
+    [payment] = bank_payments(two_months)
+    assert [(a["number"], a["amount"]) for a in payment["allocation"]] == allocation
+    assert payment["unallocated"] == "0.00"
+
+
+def test_two_invoices_named_and_more_than_both_is_left_to_a_human(two_months: Path, tmp_path: Path) -> None:
+    path = tmp_path / "releve.csv"
+    path.write_text(HEADER + "17/12/2026;1700,00;VIR ACME 2026-0001 2026-0003;T1\n", encoding="utf-8")
+    res = run_cli(two_months, "import-bank", str(path))
+    assert res.code == 0 and "0 matched, 1 unmatched" in res.out, res.text
+
+
+def test_a_named_invoice_of_exactly_the_amount_is_the_one_settled(two_months: Path, tmp_path: Path) -> None:
+    # 2026-0001 is half paid: the 413.94 transfer naming both is the rest of 2026-0001.
+    assert run_cli(two_months, "pay", "acme", "413.94", "--date", "2026-11-20", "--invoice", "2026-0001").code == 0
+    path = tmp_path / "releve.csv"
+    path.write_text(HEADER + "17/12/2026;413,94;VIR ACME 2026-0003 reste 2026-0001;T1\n", encoding="utf-8")
+    assert run_cli(two_months, "import-bank", str(path)).code == 0
+    [_, payment] = bank_payments(two_months)
+    assert payment["allocation"] == [{"number": "2026-0001", "amount": "413.94"}]

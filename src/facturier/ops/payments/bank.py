@@ -2,7 +2,9 @@
 
 Matching, in order, against live direct invoices open at the transaction date:
 1. an invoice number in the remittance text, same currency, amount <= its open amount
-   (equal = full settlement, less = partial payment);
+   (equal = full settlement, less = partial payment); several numbers of one client's open
+   invoices: the one whose open amount is the credit's, else all of them together (oldest
+   due first) when the credit is at most what they leave open (`by_number`);
 2. else the client's name in the text or counterparty (whole words, with or without its legal
    form: `names`), with exactly one open invoice of exactly that amount, and no other client
    so named with one.
@@ -185,8 +187,8 @@ def mentions(text: str, number: str) -> bool:
     return re.search(rf"(?<![\w-]){re.escape(number)}(?![\w-])", text) is not None
 
 
-def match(ws: Workspace, plan: PaymentPlan, tx: BankTransaction) -> tuple[str, str] | None:
-    """(client, invoice) this credit settles, or None when a human must decide."""
+def match(ws: Workspace, plan: PaymentPlan, tx: BankTransaction) -> tuple[str, tuple[str, ...]] | None:
+    """(client, invoices) this credit settles, or None when a human must decide."""
     candidates: dict[str, list[OpenInvoice]] = {}
     for client_id, client in sorted(ws.clients.items()):
         if client.mode != "live":
@@ -196,9 +198,9 @@ def match(ws: Workspace, plan: PaymentPlan, tx: BankTransaction) -> tuple[str, s
         elif plan.account(client_id, tx.currency) is not None:  # invoices from before a change of currency
             candidates[client_id] = plan.open_invoices(client_id, tx.currency, tx.date)
     for client_id, invoices in candidates.items():
-        for inv in invoices:
-            if mentions(tx.text, inv.number) and tx.amount <= inv.open_amount:
-                return client_id, inv.number
+        settled = by_number(tx, invoices)
+        if settled:
+            return client_id, settled
     # By name (with or without its legal form, `names`): only when exactly one client named
     # has exactly one open invoice of that amount; two such clients are for a human to tell.
     named = named_clients(f"{tx.text} {tx.counterparty}", {c: ws.clients[c].name for c in candidates})
@@ -206,8 +208,24 @@ def match(ws: Workspace, plan: PaymentPlan, tx: BankTransaction) -> tuple[str, s
              if len(found := [inv for inv in candidates[c] if inv.open_amount == tx.amount]) == 1}
     if len(exact) == 1:
         [(client_id, [invoice])] = exact.items()
-        return client_id, invoice.number
+        return client_id, (invoice.number,)
     return None
+
+
+def by_number(tx: BankTransaction, invoices: list[OpenInvoice]) -> tuple[str, ...]:
+    """The open invoices of one client this credit settles by their numbers in its text.
+
+    One named invoice whose open amount is the credit's is that invoice; else the credit
+    settles the named invoices together (oldest due first) when it is at most what they leave
+    open: one transfer for two invoices is matched, an over-payment is left to a human.
+    """
+    named = [inv for inv in invoices if mentions(tx.text, inv.number)]
+    exact = [inv.number for inv in named if inv.open_amount == tx.amount]
+    if exact:
+        return (exact[0],)
+    if named and tx.amount <= sum((inv.open_amount for inv in named), ZERO):
+        return tuple(inv.number for inv in named)
+    return ()
 
 
 def import_statement(
@@ -332,11 +350,11 @@ def _check_transaction(ws: Workspace, tx: BankTransaction, today: date) -> None:
 
 
 def _record(
-    ws: Workspace, plan: PaymentPlan, tx: BankTransaction, found: tuple[str, str], source: str,
+    ws: Workspace, plan: PaymentPlan, tx: BankTransaction, found: tuple[str, tuple[str, ...]], source: str,
     row: dict[str, Any],
 ) -> None:
     """Plan the payment of a matched credit (journalled once the whole file is accepted)."""
-    client, invoice = found
+    client, invoices = found
     currency = tx.currency or ws.clients[client].currency
     amount = check_minor_unit(tx.amount, currency, f"{tx.where or 'transaction'}: amount")
     payment = PaymentRecorded(
@@ -345,9 +363,9 @@ def _record(
         bank_id=tx.bank_id, bank_key=bank_key(tx),
         # Kept so that a later import of the same credit in another format is recognised.
         counterparty=tx.counterparty, remittance=" ".join(tx.text.split())[:500])
-    open_now = plan.open_invoices(client, currency, tx.date)
-    plan.add(allocated_payment(open_now, payment, invoice))
-    row.update(result="matched", client=client, invoice=invoice, currency=currency)
+    open_now = [inv for inv in plan.open_invoices(client, currency, tx.date) if inv.number in invoices]
+    plan.add(allocated_payment(open_now, payment, invoices[0] if len(invoices) == 1 else None))
+    row.update(result="matched", client=client, invoice=" ".join(invoices), currency=currency)
 
 
 def _summarise(report: Report) -> None:
