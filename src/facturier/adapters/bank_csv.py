@@ -19,6 +19,7 @@ from typing import Any
 from facturier.adapters.bank_record import BankTransaction, ProblemCollector
 from facturier.core.errors import InputError
 from facturier.core.money import received_amount
+from facturier.core.text import printable
 
 _ZERO = re.compile(r"\+?0*(?:[.,]0*)?")
 
@@ -34,9 +35,14 @@ def parse_csv(content: bytes, cfg: Any) -> list[BankTransaction]:
                          "set [bank.csv] encoding to the file's encoding") from None
     reader = csv.DictReader(io.StringIO(text), delimiter=cfg.delimiter)
     needed = [cfg.date_column, cfg.amount_column, cfg.text_column] + ([cfg.id_column] if cfg.id_column else [])
-    missing = [c for c in needed if c not in (reader.fieldnames or [])]
-    if missing:
-        raise InputError(f"CSV statement: missing column(s) {', '.join(missing)}")
+    header = reader.fieldnames or []
+    if not header:
+        raise InputError("CSV statement: empty file, no header row")
+    missing = [c for c in needed if c not in header]
+    if missing:  # name what was read: a wrong delimiter or a renamed column is then plain to see
+        shown = ", ".join(repr(printable(c)) for c in header[:12])
+        raise InputError(f"CSV statement: missing column(s) {', '.join(missing)} (the header holds {shown}, "
+                         f"split on the [bank.csv] delimiter {cfg.delimiter!r})")
     out: list[BankTransaction] = []
     problems = ProblemCollector()
     rows = iter(reader)
