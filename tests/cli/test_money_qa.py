@@ -168,7 +168,7 @@ def test_a_named_invoice_of_exactly_the_amount_is_the_one_settled(two_months: Pa
 @pytest.mark.parametrize(("body", "message"), [
     ("", "CSV statement: empty file, no header row"),
     ("Date,Montant,Libellé,Id\n19/11/2026,10,x,1\n",  # exported with another delimiter
-     ("missing column(s) Date, Montant, Libellé, Id (the header holds 'Date,Montant,Libellé,Id', "
+     ("CSV statement: missing column(s) Date, Montant, Libellé, Id (the header holds 'Date,Montant,Libellé,Id', "
       "split on the [bank.csv] delimiter ';')")),
 ])
 def test_an_unreadable_csv_header_says_what_was_read(issued: Path, tmp_path: Path, body: str, message: str) -> None:
