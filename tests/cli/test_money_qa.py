@@ -175,3 +175,33 @@ def test_an_unreadable_csv_header_says_what_was_read(issued: Path, tmp_path: Pat
     path = tmp_path / "releve.csv"
     path.write_text(body, encoding="utf-8")
     assert " ".join(refused_all(issued, path)) == f"Error: {path}: {message}"  # a long line may wrap
+
+
+def fec_rows(ws: Path, year: str = "2026") -> list[list[str]]:
+    res = run_cli(ws, "export", "fec", "--year", year)
+    assert res.code == 0, res.text
+    text = (ws / "exports" / f"732829320FEC{year}1231.txt").read_bytes().decode("utf-8")
+    return [line.split("\t") for line in text.split("\r\n")[1:] if line]
+
+
+def test_one_fec_label_per_account_when_an_account_books_two_rates(ws: Path) -> None:
+    # ACME's hosting line at 5.5 %: 706000 and 445710 book 20 % and 5.5 % the same year.
+    client = ws / "clients" / "acme.toml"
+    client.write_text(client.read_text(encoding="utf-8").replace('unit_price = "39.90"\n',
+                                                                  'unit_price = "39.90"\nvat_rate = "5.5"\n'),
+                      encoding="utf-8")
+    (ws / "clients" / "northwind.toml").unlink()
+    assert run_cli(ws, "run", "--date", "2026-11-15").code == 0
+    labels: dict[str, set[str]] = {}
+    for row in fec_rows(ws):
+        labels.setdefault(row[4], set()).add(row[5])
+    assert labels == {"411000": {"Clients"}, "706000": {"Prestations de services"},
+                      "445710": {"TVA collectée"}}, labels
+    # With an account per rate, each label names its rate, as before.
+    with (ws / "facturier.toml").open("a", encoding="utf-8") as fh:
+        fh.write('\n[accounting]\nrevenue_by_rate = { "5.5" = "706055" }\nvat_by_rate = { "5.5" = "445715" }\n')
+    labels = {}
+    for row in fec_rows(ws):
+        labels.setdefault(row[4], set()).add(row[5])
+    assert labels["706000"] == {"Prestations TVA 20 %"} and labels["706055"] == {"Prestations TVA 5,5 %"}
+    assert labels["445715"] == {"TVA collectée 5,5 %"}
