@@ -205,3 +205,18 @@ def test_one_fec_label_per_account_when_an_account_books_two_rates(ws: Path) -> 
         labels.setdefault(row[4], set()).add(row[5])
     assert labels["706000"] == {"Prestations TVA 20 %"} and labels["706055"] == {"Prestations TVA 5,5 %"}
     assert labels["445715"] == {"TVA collectée 5,5 %"}
+
+
+def test_two_clients_on_one_fec_account_are_refused(ws: Path) -> None:
+    # With clients = "accounts", acme-sas and acmesas would both be 411ACMESAS: one receivable
+    # for two clients in the accountant's books.
+    for name in ("acme-sas", "acmesas"):
+        (ws / "clients" / f"{name}.toml").write_text((ws / "clients" / "acme.toml").read_text(encoding="utf-8"),
+                                                     encoding="utf-8")
+    with (ws / "facturier.toml").open("a", encoding="utf-8") as fh:
+        fh.write('\n[accounting]\nclients = "accounts"\nexchange_rates = { GBP = "1.17" }\n')
+    assert run_cli(ws, "run", "--date", "2026-11-15").code == 0
+    res = run_cli(ws, "export", "fec", "--year", "2026")
+    assert res.code == 1 and "Traceback" not in res.text, res.text
+    assert "clients acme-sas and acmesas would both be account 411ACMESAS" in " ".join(res.err.split()), res.err
+    assert not list((ws / "exports").glob("*FEC*"))

@@ -213,6 +213,7 @@ class Booker:
         self.config = config
         self.letters = letters
         self.root = root
+        self._account_of: dict[str, str] = {}  # client account number -> the client booked on it
 
     def euros(self, amount: Decimal, currency: str) -> Decimal:
         """An amount in euros, rounded half up to the cent."""
@@ -224,8 +225,13 @@ class Booker:
         """(account, account label, auxiliary number, auxiliary label) of a client."""
         if self.config.clients == "auxiliary":
             return self.config.client_account, "Clients", client, name
-        code = "".join(ch for ch in client.upper() if ch.isalnum())
-        return self.config.client_account[:3] + code, name, "", ""
+        account = self.config.client_account[:3] + "".join(ch for ch in client.upper() if ch.isalnum())
+        other = self._account_of.setdefault(account, client)
+        if other != client:  # `acme-sas` and `acme_sas` would share one receivable
+            raise InputError(f"export fec: clients {other} and {client} would both be account {account} "
+                             "([accounting] clients = \"accounts\" keeps the letters and digits of the id); "
+                             "rename one client file, or use clients = \"auxiliary\"")
+        return account, name, "", ""
 
     def line(self, account: tuple[str, str, str, str], label: str, credit_amount: Decimal, currency: str,
              foreign: Decimal, letter: str = "", letter_date: date | None = None) -> FecLine:
