@@ -220,3 +220,15 @@ def test_two_clients_on_one_fec_account_are_refused(ws: Path) -> None:
     assert res.code == 1 and "Traceback" not in res.text, res.text
     assert "clients acme-sas and acmesas would both be account 411ACMESAS" in " ".join(res.err.split()), res.err
     assert not list((ws / "exports").glob("*FEC*"))
+
+
+def test_an_invoice_of_zero_is_a_two_line_entry_in_the_fec(ws: Path) -> None:
+    # A 100 % discount: the invoice of 0.00 is in the file, as 411 and 706 at 0,00, never as
+    # one account alone.
+    with (ws / "clients" / "acme.toml").open("a", encoding="utf-8") as fh:
+        fh.write('\n[[discounts]]\npercent = "100"\nfrom = 2026-11-01\nmonths = 1\n')
+    (ws / "clients" / "northwind.toml").unlink()
+    assert run_cli(ws, "run", "--date", "2026-11-15").code == 0
+    rows = fec_rows(ws)
+    assert [(r[4], r[8], r[11], r[12]) for r in rows] == [("411000", "2026-0001", "0,00", "0,00"),
+                                                          ("706000", "2026-0001", "0,00", "0,00")]

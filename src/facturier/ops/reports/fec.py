@@ -247,9 +247,12 @@ class Booker:
         kind = "Avoir" if d.is_credit_note else "Facture"
         label = clean(f"{kind} {d.number} {d.client_name}")
         lines = []
-        for rate, base, vat in vat_breakdown(d, self.root):
+        breakdown = vat_breakdown(d, self.root)
+        for rate, base, vat in breakdown:
             shown = rate_text(rate)
-            if base:
+            # A document of 0.00 (a 100 % discount) keeps its revenue line: an entry is never
+            # one account alone, and every invoice number is in the file.
+            if base or (not lines and not any(b or v for _, b, v in breakdown)):
                 lines.append(self.line((self.config.revenue_account(rate), f"Prestations TVA {shown} %", "", ""),
                                        label, sign * self.euros(base, d.currency), d.currency, base))
             if vat:
