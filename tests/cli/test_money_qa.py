@@ -232,3 +232,16 @@ def test_an_invoice_of_zero_is_a_two_line_entry_in_the_fec(ws: Path) -> None:
     rows = fec_rows(ws)
     assert [(r[4], r[8], r[11], r[12]) for r in rows] == [("411000", "2026-0001", "0,00", "0,00"),
                                                           ("706000", "2026-0001", "0,00", "0,00")]
+
+
+def test_an_ofx_transaction_in_another_currency_is_read_in_it(issued: Path, tmp_path: Path) -> None:
+    # A GBP statement whose transaction says <CURRENCY><CURSYM>EUR: 1770.00 EUR is not the
+    # 1770.00 GBP northwind owes (it used to settle 2026-0002).
+    source = (Path(__file__).resolve().parent.parent / "fixtures/bank/statement.ofx").read_text(encoding="utf-8")
+    path = tmp_path / "releve.ofx"
+    path.write_text(source.replace("<MEMO>INVOICE 2026-0002",
+                                   "<MEMO>INVOICE 2026-0002<CURRENCY><CURRATE>0.85<CURSYM>EUR</CURRENCY>"),
+                    encoding="utf-8")
+    res = run_cli(issued, "import-bank", str(path))
+    assert res.code == 0 and "1770.00\tEUR" in res.out and "0 matched, 2 unmatched" in res.out, res.text
+    assert bank_payments(issued) == []

@@ -82,6 +82,9 @@ def _text(node: Element, tag: str) -> str:
 def _transaction(trn: Element, currency: str | None, where: str) -> BankTransaction | None:
     fitid = _text(trn, "FITID")
     where = f"{where} ({fitid})" if fitid else where
+    # <CURRENCY> says the transaction's amounts are in CURSYM, not in the statement's CURDEF
+    # (<ORIGCURRENCY> only tells the currency it was converted from: the amount is CURDEF's).
+    currency = _text(trn, "CURRENCY/CURSYM") or currency
     raw = _text(trn, "TRNAMT")
     if raw.startswith("-") or _ZERO.fullmatch(raw):
         return None  # a debit, or nothing received
