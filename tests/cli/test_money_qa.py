@@ -245,3 +245,17 @@ def test_an_ofx_transaction_in_another_currency_is_read_in_it(issued: Path, tmp_
     res = run_cli(issued, "import-bank", str(path))
     assert res.code == 0 and "1770.00\tEUR" in res.out and "0 matched, 2 unmatched" in res.out, res.text
     assert bank_payments(issued) == []
+
+
+def test_a_decimal_point_under_a_decimal_comma_mapping_is_refused_not_multiplied(issued: Path,
+                                                                                 tmp_path: Path) -> None:
+    # [bank.csv] decimal_separator = ",": 827.88 used to be read as 82788.00 and 1.5 as 15.00.
+    path = tmp_path / "releve.csv"
+    path.write_text(HEADER + "19/11/2026;827.88;Facture 2026-0001;Q1\n19/11/2026;1.000.000,00;x;Q2\n"
+                    "19/11/2026;1.5;VIR ACME;Q3\n", encoding="utf-8")
+    err = refused_all(issued, path)
+    assert "2 problems" in err[0] and "line 2: bad amount '827.88'" in err[1] and "line 4: bad amount '1.5'" in err[2]
+    grouped = tmp_path / "grouped.csv"  # dots grouping thousands are still read
+    grouped.write_text(HEADER + "19/11/2026;1.000.000,00;x;Q2\n", encoding="utf-8")
+    res = run_cli(issued, "import-bank", str(grouped), "--dry-run")
+    assert res.code == 0 and "1000000.00" in res.out, res.text

@@ -22,6 +22,8 @@ from facturier.core.money import received_amount
 from facturier.core.text import printable
 
 _ZERO = re.compile(r"\+?0*(?:[.,]0*)?")
+# Dots grouping thousands before a decimal comma: 1.000.000,00 (never 827.88 nor 1.5).
+_DOT_GROUPS = re.compile(r"[+-]?[0-9]{1,3}(?:\.[0-9]{3})+(?:,[0-9]*)?")
 
 
 def parse_csv(content: bytes, cfg: Any) -> list[BankTransaction]:
@@ -91,7 +93,10 @@ def _row(row: dict[str, Any], line: int, cfg: Any, needed: list[str]) -> BankTra
 def _amount(raw: str, separator: str, line: int) -> Decimal | None:
     """The credit of a row, or None for a debit or a zero row."""
     value = raw.strip().replace(" ", "").replace("\u00a0", "").replace("\u202f", "")
-    if separator == ",":
+    if separator == "," and "." in value:
+        if not _DOT_GROUPS.fullmatch(value):  # 827.88 is not 82788: the mapping is wrong for this file
+            raise InputError(f"CSV statement line {line}: bad amount {raw!r}: a '.' that does not group "
+                             "thousands, with [bank.csv] decimal_separator = ','; is that the file's separator?")
         value = value.replace(".", "")
     if value.startswith("-") or _ZERO.fullmatch(value):
         return None
