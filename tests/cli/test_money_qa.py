@@ -259,3 +259,31 @@ def test_a_decimal_point_under_a_decimal_comma_mapping_is_refused_not_multiplied
     grouped.write_text(HEADER + "19/11/2026;1.000.000,00;x;Q2\n", encoding="utf-8")
     res = run_cli(issued, "import-bank", str(grouped), "--dry-run")
     assert res.code == 0 and "1000000.00" in res.out, res.text
+
+
+@pytest.fixture
+def discounted(ws: Path) -> Path:
+    """acme's 2026-0001: 450.00 and 200.00 at 20 %, 39.90 at 5.5 %, a 10 % discount (lines 4, 5)."""
+    client = ws / "clients" / "acme.toml"
+    text = client.read_text(encoding="utf-8").replace('unit_price = "39.90"\n', 'unit_price = "39.90"\nvat_rate = "5.5"\n')
+    client.write_text(text + '\n[[discounts]]\npercent = "10"\nfrom = 2026-11-01\nmonths = 1\n', encoding="utf-8")
+    (ws / "clients" / "northwind.toml").unlink()
+    assert run_cli(ws, "run", "--date", "2026-11-15").code == 0
+    return ws
+
+
+@pytest.mark.parametrize("lines", [("4",), ("1", "4")])
+def test_a_discount_line_is_never_credited_alone(discounted: Path, lines: tuple[str, ...]) -> None:
+    # Crediting the 5.5 % discount line made a credit note of -4.21: it raised what the client
+    # owes and let the 5.5 % rate be credited beyond what it was invoiced.
+    args = [a for n in lines for a in ("--line", n)]
+    res = run_cli(discounted, "credit", "2026-0001", *args, "--date", "2026-11-20")
+    assert res.code == 1 and "-4.21 EUR at 5.5% VAT: a credit note lowers what the client owes" in res.err, res.text
+    assert not [e for e in journal(discounted) if e["type"] == "credit_note.issued"]
+
+
+def test_a_discounted_line_names_its_discount_line(discounted: Path) -> None:
+    res = run_cli(discounted, "credit", "2026-0001", "--line", "2", "--date", "2026-11-20")
+    assert res.code == 1 and "credit its discount with it (--line 4), or use --amount" in res.err, res.text
+    ok = run_cli(discounted, "credit", "2026-0001", "--line", "2", "--line", "4", "--date", "2026-11-20")
+    assert ok.code == 0 and "37.89" in ok.out, ok.text
