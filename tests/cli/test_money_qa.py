@@ -265,7 +265,8 @@ def test_a_decimal_point_under_a_decimal_comma_mapping_is_refused_not_multiplied
 def discounted(ws: Path) -> Path:
     """acme's 2026-0001: 450.00 and 200.00 at 20 %, 39.90 at 5.5 %, a 10 % discount (lines 4, 5)."""
     client = ws / "clients" / "acme.toml"
-    text = client.read_text(encoding="utf-8").replace('unit_price = "39.90"\n', 'unit_price = "39.90"\nvat_rate = "5.5"\n')
+    text = client.read_text(encoding="utf-8").replace('unit_price = "39.90"\n',
+                                                      'unit_price = "39.90"\nvat_rate = "5.5"\n')
     client.write_text(text + '\n[[discounts]]\npercent = "10"\nfrom = 2026-11-01\nmonths = 1\n', encoding="utf-8")
     (ws / "clients" / "northwind.toml").unlink()
     assert run_cli(ws, "run", "--date", "2026-11-15").code == 0
