@@ -246,7 +246,7 @@ class Booker:
         sign = Decimal(-1) if d.is_credit_note else Decimal(1)
         kind = "Avoir" if d.is_credit_note else "Facture"
         label = clean(f"{kind} {d.number} {d.client_name}")
-        lines = []
+        lines: list[FecLine] = []
         breakdown = vat_breakdown(d, self.root)
         for rate, base, vat in breakdown:
             shown = rate_text(rate)
