@@ -50,7 +50,7 @@ def test_every_bad_csv_line_is_named_at_once(issued: Path, tmp_path: Path) -> No
         f"{path}: CSV statement line 51: bad date '31/02/2026'",
         f"{path}: CSV statement line 101: bad amount 'abc'",
         f"{path}: CSV statement line 152: no value for column(s) Libellé, Id",
-        f"{path}: line 202: statement transaction dated 2099-12-19 is in the future",
+        f"{path}: CSV statement line 202: statement transaction dated 2099-12-19 is in the future",
     ], err
 
 

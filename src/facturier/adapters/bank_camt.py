@@ -86,11 +86,11 @@ def _entry(entry: Element, where: str) -> list[BankTransaction]:
     parts = _batch_parts(entry, value, currency, where)
     if parts is None:
         return [BankTransaction(day, value, currency, _texts(entry, _TEXT_PATHS), _bank_id(entry),
-                                _debtor(entry), where)]
+                                _debtor(entry), f"CAMT {where}")]
     entry_ref = _bank_id(entry)
     return [BankTransaction(day, part_amount, currency, _texts(tx, _TX_TEXT_PATHS),
                             _text(tx, "{*}Refs/{*}AcctSvcrRef") or (entry_ref and f"{entry_ref}/{i}"),
-                            _debtor(tx), f"{where} transaction {i}")
+                            _debtor(tx), f"CAMT {where} transaction {i}")
             for i, (tx, part_amount) in enumerate(parts, start=1)]
 
 

@@ -88,7 +88,8 @@ def _row(row: dict[str, Any], line: int, cfg: Any, needed: list[str]) -> BankTra
     problems.check()
     assert amount is not None
     bank_id = row[cfg.id_column].strip() if cfg.id_column else ""
-    return BankTransaction(day, amount, None, row[cfg.text_column].strip(), bank_id or None, "", f"line {line}")
+    return BankTransaction(day, amount, None, row[cfg.text_column].strip(), bank_id or None, "",
+                           f"CSV statement line {line}")
 
 def _amount(raw: str, separator: str, line: int) -> Decimal | None:
     """The credit of a row, or None for a debit or a zero row."""

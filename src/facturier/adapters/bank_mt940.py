@@ -70,7 +70,7 @@ def parse_mt940(content: bytes, csv_config: Any = None) -> list[BankTransaction]
             details = _details(str(data.get("transaction_details") or ""))
             day = data["date"]
             out.append(BankTransaction(date(day.year, day.month, day.day), value, amount.currency, details,
-                                       _bank_id(data), _counterparty(data, details), where))
+                                       _bank_id(data), _counterparty(data, details), f"MT940 {where}"))
     problems.check(out)
     return out
 

@@ -96,4 +96,4 @@ def _transaction(trn: Element, currency: str | None, where: str) -> BankTransact
         raise InputError(f"OFX {where}: {posted!r} is not a date (YYYYMMDD)") from None
     name, memo = _text(trn, "NAME"), _text(trn, "MEMO")
     text = " ".join(part for part in (name, memo) if part)
-    return BankTransaction(day, amount, currency, text, fitid or None, name, where)
+    return BankTransaction(day, amount, currency, text, fitid or None, name, f"OFX {where}")

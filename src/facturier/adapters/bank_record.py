@@ -24,7 +24,8 @@ class BankTransaction:
     `core.money.received_amount`), `currency` (None when the file does not say, as in CSV),
     `text` (remittance information, the words matching reads), `bank_id` (the bank's own
     reference of the transaction, None when it gives none), `counterparty` (the payer's
-    name, "" when unknown) and `where` (where it sits in the file, for messages).
+    name, "" when unknown) and `where` (where it sits in the file, for messages, as the
+    parser's own messages say it: `CSV statement line 12`, `CAMT entry 3 (REF)`).
     """
 
     date: date
