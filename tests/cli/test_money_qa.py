@@ -288,3 +288,12 @@ def test_a_discounted_line_names_its_discount_line(discounted: Path) -> None:
     assert res.code == 1 and "credit its discount with it (--line 4), or use --amount" in res.err, res.text
     ok = run_cli(discounted, "credit", "2026-0001", "--line", "2", "--line", "4", "--date", "2026-11-20")
     assert ok.code == 0 and "37.89" in ok.out, ok.text
+
+
+def test_a_wrongly_encoded_csv_names_the_line(issued: Path, tmp_path: Path) -> None:
+    # It said "position 4031", no help in a 300-line file saved as Latin-1.
+    path = tmp_path / "releve.csv"
+    latin = "19/11/2026;1,00;VIR été;E\n".encode("latin-1")
+    path.write_bytes(HEADER.encode() + GOOD.format(n=1).encode() * 200 + latin)
+    [err] = refused_all(issued, path)
+    assert "CSV statement line 202: not valid utf-8 text (byte 'e9' cannot be decoded)" in err, err

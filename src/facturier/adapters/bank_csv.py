@@ -32,7 +32,12 @@ def parse_csv(content: bytes, cfg: Any) -> list[BankTransaction]:
         raise InputError("CSV statements need a [bank.csv] column mapping in facturier.toml")
     try:
         text = content.decode(cfg.encoding).lstrip("\ufeff")
-    except (UnicodeDecodeError, LookupError) as exc:
+    except UnicodeDecodeError as exc:  # name the line: a byte offset is no help in a long file
+        line = content[:exc.start].count(b"\n") + 1
+        raise InputError(f"CSV statement line {line}: not valid {cfg.encoding} text (byte "
+                         f"{content[exc.start:exc.start + 1].hex()!r} cannot be decoded); set [bank.csv] encoding "
+                         "to the file's encoding (latin-1, cp1252...)") from None
+    except LookupError as exc:
         raise InputError(f"CSV statement: not valid {cfg.encoding} text ({exc}); "
                          "set [bank.csv] encoding to the file's encoding") from None
     reader = csv.DictReader(io.StringIO(text), delimiter=cfg.delimiter)
