@@ -297,3 +297,22 @@ def test_a_wrongly_encoded_csv_names_the_line(issued: Path, tmp_path: Path) -> N
     path.write_bytes(HEADER.encode() + GOOD.format(n=1).encode() * 200 + latin)
     [err] = refused_all(issued, path)
     assert "CSV statement line 202: not valid utf-8 text (byte 'e9' cannot be decoded)" in err, err
+
+
+OVERLAP = """:20:STMT{n}
+:25:FR7630006000011234567890189
+:28C:{n}/1
+:60F:C26111{d}EUR1000,00
+{lines}:62F:C26112{n}EUR1075,00
+-
+"""
+DUPONT = ":61:2611191119C75,00NTRFNONREF\n:86:VIR DUPONT\n"
+
+
+def test_a_credit_in_two_overlapping_statements_of_one_file_is_listed_once(issued: Path, tmp_path: Path) -> None:
+    # The 19th is in both statements: its unmatched credit was listed twice, inviting two `pay`s.
+    path = tmp_path / "releve.sta"
+    path.write_text(OVERLAP.format(n=1, d=8, lines=DUPONT) + OVERLAP.format(n=2, d=9, lines=DUPONT),
+                    encoding="utf-8")
+    res = run_cli(issued, "import-bank", str(path))
+    assert res.code == 0 and "0 matched, 1 unmatched, 1 duplicate" in res.out, res.text

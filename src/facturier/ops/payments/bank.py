@@ -106,11 +106,19 @@ class PaymentPlan:
         if account is not None:
             parts = [(a.number, a.amount) for a in payment.allocation]
             account.add_payment(payment.date, payment.amount, parts, payment.unallocated)
-        if payment.bank_id:
-            self.bank_ids.add(payment.bank_id)
+        self._remember(payment.bank_id, payment.bank_key)
+
+    def seen(self, tx: BankTransaction) -> None:
+        """Remember a credit of this file, matched or not: the same credit again in the file (two
+        overlapping statements) is a duplicate, never a second line for a human to pay."""
+        self._remember(tx.bank_id, bank_key(tx))
+
+    def _remember(self, bank_id: str | None, key: str) -> None:
+        if bank_id:
+            self.bank_ids.add(bank_id)
         else:
-            self.bank_keys_without_id.add(payment.bank_key)
-        self.bank_keys.add(payment.bank_key)
+            self.bank_keys_without_id.add(key)
+        self.bank_keys.add(key)
 
     def recorded_on(self, day: date) -> list[Entry]:
         """Payments recorded before this import, dated `day` (for the likely-duplicate check)."""
@@ -328,6 +336,7 @@ def _match_one(ws: Workspace, plan: PaymentPlan, tx: BankTransaction, origin: tu
     if plan.already_imported(tx):
         row["result"] = "duplicate"
         return
+    plan.seen(tx)
     twin = likely_duplicate(ws, plan.recorded_on(tx.date), tx, fmt)
     if twin is not None and not accept_duplicates:
         numbers = [a["number"] for a in twin.get("allocation", [])]
