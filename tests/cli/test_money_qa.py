@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -316,3 +317,44 @@ def test_a_credit_in_two_overlapping_statements_of_one_file_is_listed_once(issue
                     encoding="utf-8")
     res = run_cli(issued, "import-bank", str(path))
     assert res.code == 0 and "0 matched, 1 unmatched, 1 duplicate" in res.out, res.text
+
+
+def test_the_fec_of_a_busy_year_books_every_document_and_payment_once_balanced(discounted: Path,
+                                                                             tmp_path: Path) -> None:
+    # Partial, two-invoice, over- and foreign payments; partial, per-line and remaining credit
+    # notes over two VAT rates: every document and payment is one balanced entry, once.
+    ws = discounted
+    with (ws / "facturier.toml").open("a", encoding="utf-8") as fh:
+        fh.write(CSV_MAPPING)
+    assert run_cli(ws, "run", "--date", "2026-12-15").code == 0
+    statement = tmp_path / "releve.csv"
+    statement.write_text(HEADER + "17/12/2026;1000,00;VIR ACME 2026-0001 2026-0002;T1\n", encoding="utf-8")
+    for args in (("pay", "acme", "100.00", "--date", "2026-11-20", "--invoice", "2026-0001"),
+                 ("credit", "2026-0001", "--line", "2", "--line", "4", "--date", "2026-11-21"),
+                 ("credit", "2026-0001", "--amount", "50.00", "--date", "2026-11-22"),
+                 ("import-bank", str(statement)),
+                 ("credit", "2026-0002", "--date", "2026-12-20"),
+                 ("pay", "acme", "2000.00", "--date", "2026-12-21", "--ref", "OVER")):
+        res = run_cli(ws, *args)
+        assert res.code == 0, (args, res.text)
+    from tests.ops.test_fec import fec_problems
+
+    content = (ws / "exports" / "732829320FEC20261231.txt")
+    assert run_cli(ws, "export", "fec", "--year", "2026").code == 0
+    assert fec_problems(content.read_bytes()) == []
+    rows = fec_rows(ws)
+    entries: dict[tuple[str, str], list[list[str]]] = {}
+    for row in rows:
+        entries.setdefault((row[0], row[2]), []).append(row)
+    docs = sorted(e["number"] for e in journal(ws) if e["type"] in ("invoice.issued", "credit_note.issued")
+                  and e["mode"] == "live")
+    assert sorted(lines[0][8] for (j, _), lines in entries.items() if j == "VT") == docs
+    payments = [e for e in journal(ws) if e["type"] == "payment.recorded"]
+    assert len([k for k in entries if k[0] == "BQ"]) == len(payments) == 3
+    assert all(len({r[4] for r in lines}) >= 2 and len({r[3] for r in lines}) == 1 for lines in entries.values())
+    labels: dict[str, set[str]] = {}
+    for row in rows:
+        labels.setdefault(row[4], set()).add(row[5])
+    assert all(len(names) == 1 for names in labels.values()), labels
+    bank = sum(Decimal(r[11].replace(",", ".")) for r in rows if r[4] == "512000")
+    assert bank == sum(Decimal(p["amount"]) for p in payments) == Decimal("3100.00")
