@@ -358,3 +358,18 @@ def test_the_fec_of_a_busy_year_books_every_document_and_payment_once_balanced(d
     assert all(len(names) == 1 for names in labels.values()), labels
     bank = sum(Decimal(r[11].replace(",", ".")) for r in rows if r[4] == "512000")
     assert bank == sum(Decimal(p["amount"]) for p in payments) == Decimal("3100.00")
+
+
+def test_a_fixed_discount_over_several_rates_never_exceeds_its_amount(ws: Path) -> None:
+    # 0.05 over 1.00 at 2.1 %, 5.5 % and 10 % and 0.01 at 20 %: each share rounded up to 0.02
+    # made a discount of 0.06.
+    client = ws / "clients" / "acme.toml"
+    text = client.read_text(encoding="utf-8")
+    text = text[:text.index("[[lines]]")] + "".join(
+        f'[[lines]]\ndescription = "L{rate}"\nunit_price = "{price}"\nvat_rate = "{rate}"\n\n'
+        for rate, price in (("2.1", "1.00"), ("5.5", "1.00"), ("10", "1.00"), ("20", "0.01")))
+    client.write_text(text + '[[discounts]]\namount = "0.05"\nfrom = 2026-11-01\nmonths = 1\n', encoding="utf-8")
+    (ws / "clients" / "northwind.toml").unlink()
+    assert run_cli(ws, "run", "--date", "2026-11-15").code == 0
+    [invoice] = [e for e in journal(ws) if e["type"] == "invoice.issued" and e["client"] == "acme"]
+    assert invoice["total_excl_vat"] == "2.96", invoice  # 3.01 - 0.05
