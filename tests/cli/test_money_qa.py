@@ -373,3 +373,18 @@ def test_a_fixed_discount_over_several_rates_never_exceeds_its_amount(ws: Path) 
     assert run_cli(ws, "run", "--date", "2026-11-15").code == 0
     [invoice] = [e for e in journal(ws) if e["type"] == "invoice.issued" and e["client"] == "acme"]
     assert invoice["total_excl_vat"] == "2.96", invoice  # 3.01 - 0.05
+
+
+def test_a_csv_with_lone_cr_line_ends_is_read(issued: Path, tmp_path: Path) -> None:
+    # A spreadsheet saved on a Mac ends lines with a lone CR: it was a csv.Error traceback.
+    path = tmp_path / "releve.csv"
+    path.write_bytes(HEADER.replace("\n", "\r").encode() + b"19/11/2026;827,88;Facture 2026-0001;P1\r")
+    res = run_cli(issued, "import-bank", str(path))
+    assert res.code == 0 and "1 matched" in res.out and "Traceback" not in res.text, res.text
+
+
+def test_an_unreadable_csv_header_is_named_not_a_traceback(issued: Path, tmp_path: Path) -> None:
+    path = tmp_path / "releve.csv"
+    path.write_text('Date;"' + "M" * 200_000 + '"\n', encoding="utf-8")
+    [err] = refused_all(issued, path)
+    assert "CSV statement line 1: field larger than field limit" in err, err

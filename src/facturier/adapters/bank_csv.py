@@ -40,9 +40,13 @@ def parse_csv(content: bytes, cfg: Any) -> list[BankTransaction]:
     except LookupError as exc:
         raise InputError(f"CSV statement: not valid {cfg.encoding} text ({exc}); "
                          "set [bank.csv] encoding to the file's encoding") from None
-    reader = csv.DictReader(io.StringIO(text), delimiter=cfg.delimiter)
+    # newline=None: lines may end in LF, CRLF or a lone CR (a spreadsheet saved on a Mac)
+    reader = csv.DictReader(io.StringIO(text, newline=None), delimiter=cfg.delimiter)
     needed = [cfg.date_column, cfg.amount_column, cfg.text_column] + ([cfg.id_column] if cfg.id_column else [])
-    header = reader.fieldnames or []
+    try:
+        header = reader.fieldnames or []
+    except csv.Error as exc:
+        raise InputError(f"CSV statement line 1: {exc}") from None
     if not header:
         raise InputError("CSV statement: empty file, no header row")
     missing = [c for c in needed if c not in header]
