@@ -54,6 +54,11 @@ def parse_csv(content: bytes, cfg: Any) -> list[BankTransaction]:
         shown = ", ".join(repr(printable(c)) for c in header[:12])
         raise InputError(f"CSV statement: missing column(s) {', '.join(missing)} (the header holds {shown}, "
                          f"split on the [bank.csv] delimiter {cfg.delimiter!r})")
+    return _credits(reader, cfg, needed)
+
+
+def _credits(reader: csv.DictReader[str], cfg: Any, needed: list[str]) -> list[BankTransaction]:
+    """Every row's credit, once every row was read: the problems of all rows raised together."""
     out: list[BankTransaction] = []
     problems = ProblemCollector()
     rows = iter(reader)
