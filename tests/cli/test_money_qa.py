@@ -388,3 +388,15 @@ def test_an_unreadable_csv_header_is_named_not_a_traceback(issued: Path, tmp_pat
     path.write_text('Date;"' + "M" * 200_000 + '"\n', encoding="utf-8")
     [err] = refused_all(issued, path)
     assert "CSV statement line 1: field larger than field limit" in err, err
+
+
+def test_ofx_transactions_are_numbered_across_the_statements_of_a_file(issued: Path, tmp_path: Path) -> None:
+    # Two accounts' statements in one file: the second one's first transaction is number 4,
+    # not a second "transaction 1".
+    source = (Path(__file__).resolve().parent.parent / "fixtures/bank/statement.ofx").read_text(encoding="utf-8")
+    start, end = source.index("<STMTTRNRS>"), source.index("</STMTTRNRS>") + len("</STMTTRNRS>")
+    second = source[start:end].replace("OFX-000", "OFX-100").replace("<TRNAMT>1770.00", "<TRNAMT>1E3")
+    path = tmp_path / "releve.ofx"
+    path.write_text(source[:end] + second + source[end:], encoding="utf-8")
+    [err] = refused_all(issued, path)
+    assert "OFX transaction 4 (OFX-1001): amount: '1E3'" in err, err

@@ -39,13 +39,13 @@ def parse_ofx(content: bytes, csv_config: Any = None) -> list[BankTransaction]:
         raise InputError("OFX file without a bank or card statement (STMTRS, CCSTMTRS)")
     out: list[BankTransaction] = []
     problems = ProblemCollector()
-    for stmt in statements:
-        currency = _text(stmt, "CURDEF") or None
-        for number, trn in enumerate(stmt.iter("STMTTRN"), start=1):
-            with problems.line():
-                tx = _transaction(trn, currency, f"transaction {number}")
-                if tx is not None:
-                    out.append(tx)
+    transactions = [(trn, _text(stmt, "CURDEF") or None) for stmt in statements for trn in stmt.iter("STMTTRN")]
+    # numbered across the file's statements, as CAMT entries are: "transaction 1" names one
+    for number, (trn, currency) in enumerate(transactions, start=1):
+        with problems.line():
+            tx = _transaction(trn, currency, f"transaction {number}")
+            if tx is not None:
+                out.append(tx)
     problems.check(out)
     return out
 
