@@ -15,11 +15,11 @@ from facturier.adapters.bank_camt import parse_camt
 from facturier.adapters.bank_csv import parse_csv
 from facturier.adapters.bank_mt940 import parse_mt940
 from facturier.adapters.bank_ofx import parse_ofx
-from facturier.adapters.bank_record import BankTransaction
+from facturier.adapters.bank_record import BankTransaction, ProblemCollector, StatementProblems
 from facturier.core.errors import InputError
 from facturier.core.schedule import day_in_range
 
-__all__ = ["FORMATS", "PARSERS", "BankTransaction", "detect_format", "parse_statement"]
+__all__ = ["FORMATS", "PARSERS", "BankTransaction", "StatementProblems", "detect_format", "parse_statement"]
 
 Parser = Callable[[bytes, Any], list[BankTransaction]]
 
@@ -59,15 +59,32 @@ def detect_format(content: bytes) -> str:
     return "csv"
 
 
-def parse_statement(content: bytes, fmt: str, csv_config: Any = None) -> list[BankTransaction]:
-    """Every credit of a statement in the given format."""
+def parse_statement(content: bytes, fmt: str, csv_config: Any = None,
+                    check: Callable[[BankTransaction], None] | None = None) -> list[BankTransaction]:
+    """Every credit of a statement in the given format.
+
+    `check` (the caller's rules: no future date...) runs on every credit read; the problems
+    of every line, unreadable or refused by `check`, are raised together (StatementProblems).
+    """
     parser = PARSERS.get(fmt)
     if parser is None:
         raise InputError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
-    found = parser(content, csv_config)
-    for tx in found:  # a placeholder date (0001-01-01) would be a payment no invoice can match
-        try:
-            day_in_range(tx.date)
-        except ValueError as exc:
-            raise InputError(f"{tx.where}: statement transaction: {exc}" if tx.where else str(exc)) from None
+    try:
+        found, problems = parser(content, csv_config), ProblemCollector()
+    except StatementProblems as exc:  # the lines read still get their checks, in the same list
+        found, problems = list(exc.found), ProblemCollector(exc)
+    for tx in found:
+        with problems.line():
+            _check_date(tx)
+            if check is not None:
+                check(tx)
+    problems.check(found)
     return found
+
+
+def _check_date(tx: BankTransaction) -> None:
+    """A placeholder date (0001-01-01) would be a payment no invoice can match."""
+    try:
+        day_in_range(tx.date)
+    except ValueError as exc:
+        raise InputError(f"{tx.where}: statement transaction: {exc}" if tx.where else str(exc)) from None

@@ -19,7 +19,7 @@ from xml.etree.ElementTree import Element
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, fromstring
 
-from facturier.adapters.bank_record import BankTransaction
+from facturier.adapters.bank_record import BankTransaction, ProblemCollector
 from facturier.core.errors import InputError
 from facturier.core.money import received_amount
 
@@ -42,7 +42,13 @@ def parse_camt(content: bytes, csv_config: Any = None) -> list[BankTransaction]:
         raise InputError("CAMT file without a statement (<Stmt>), notification (<Ntfctn>) or "
                          "report (<Rpt>): nothing to import")
     entries = [entry for c in containers for entry in c.iterfind("{*}Ntry")]
-    return [tx for number, entry in enumerate(entries, start=1) for tx in _entry(entry, _where(number, entry))]
+    out: list[BankTransaction] = []
+    problems = ProblemCollector()
+    for number, entry in enumerate(entries, start=1):
+        with problems.line():
+            out.extend(_entry(entry, _where(number, entry)))
+    problems.check(out)
+    return out
 
 
 def _parse_xml(content: bytes) -> Element:
@@ -80,11 +86,11 @@ def _entry(entry: Element, where: str) -> list[BankTransaction]:
     parts = _batch_parts(entry, value, currency, where)
     if parts is None:
         return [BankTransaction(day, value, currency, _texts(entry, _TEXT_PATHS), _bank_id(entry),
-                                _debtor(entry), where)]
+                                _debtor(entry), f"CAMT {where}")]
     entry_ref = _bank_id(entry)
     return [BankTransaction(day, part_amount, currency, _texts(tx, _TX_TEXT_PATHS),
                             _text(tx, "{*}Refs/{*}AcctSvcrRef") or (entry_ref and f"{entry_ref}/{i}"),
-                            _debtor(tx), f"{where} transaction {i}")
+                            _debtor(tx), f"CAMT {where} transaction {i}")
             for i, (tx, part_amount) in enumerate(parts, start=1)]
 
 

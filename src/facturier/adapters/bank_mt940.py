@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 import mt940
 from mt940.tags import Statement, StatementNumber, Tag
 
-from facturier.adapters.bank_record import BankTransaction
+from facturier.adapters.bank_record import BankTransaction, ProblemCollector
 from facturier.core.errors import InputError
 from facturier.core.money import received_amount
 
@@ -57,18 +57,21 @@ def parse_mt940(content: bytes, csv_config: Any = None) -> list[BankTransaction]
     del csv_config  # only CSV statements need a column mapping
     _check_complete(content.decode("latin-1"))
     content = _STATEMENT_INFO.sub(rb"\1", content.replace(b"\r\n", b"\n"))
-    out = []
+    out: list[BankTransaction] = []
+    problems = ProblemCollector()
     for number, tx in enumerate(_parse(content), start=1):
         data = tx.data
         if data.get("status") != "C":
             continue
         where = f"statement line {number}"
         amount = data["amount"]
-        value = received_amount(str(amount.amount), amount.currency, f"MT940 {where}: amount")
-        details = _details(str(data.get("transaction_details") or ""))
-        day = data["date"]
-        out.append(BankTransaction(date(day.year, day.month, day.day), value, amount.currency, details,
-                                   _bank_id(data), _counterparty(data, details), where))
+        with problems.line():
+            value = received_amount(str(amount.amount), amount.currency, f"MT940 {where}: amount")
+            details = _details(str(data.get("transaction_details") or ""))
+            day = data["date"]
+            out.append(BankTransaction(date(day.year, day.month, day.day), value, amount.currency, details,
+                                       _bank_id(data), _counterparty(data, details), f"MT940 {where}"))
+    problems.check(out)
     return out
 
 

@@ -17,7 +17,7 @@ from xml.etree.ElementTree import Element
 
 from ofxtools.Parser import OFXTree
 
-from facturier.adapters.bank_record import BankTransaction
+from facturier.adapters.bank_record import BankTransaction, ProblemCollector
 from facturier.core.errors import InputError
 from facturier.core.money import received_amount
 
@@ -37,13 +37,16 @@ def parse_ofx(content: bytes, csv_config: Any = None) -> list[BankTransaction]:
             raise InputError("an OFX investment statement (INVSTMTRS) lists trades, not payments "
                              "received; export the bank account's statement instead")
         raise InputError("OFX file without a bank or card statement (STMTRS, CCSTMTRS)")
-    out = []
-    for stmt in statements:
-        currency = _text(stmt, "CURDEF") or None
-        for number, trn in enumerate(stmt.iter("STMTTRN"), start=1):
+    out: list[BankTransaction] = []
+    problems = ProblemCollector()
+    transactions = [(trn, _text(stmt, "CURDEF") or None) for stmt in statements for trn in stmt.iter("STMTTRN")]
+    # numbered across the file's statements, as CAMT entries are: "transaction 1" names one
+    for number, (trn, currency) in enumerate(transactions, start=1):
+        with problems.line():
             tx = _transaction(trn, currency, f"transaction {number}")
             if tx is not None:
                 out.append(tx)
+    problems.check(out)
     return out
 
 
@@ -79,6 +82,9 @@ def _text(node: Element, tag: str) -> str:
 def _transaction(trn: Element, currency: str | None, where: str) -> BankTransaction | None:
     fitid = _text(trn, "FITID")
     where = f"{where} ({fitid})" if fitid else where
+    # <CURRENCY> says the transaction's amounts are in CURSYM, not in the statement's CURDEF
+    # (<ORIGCURRENCY> only tells the currency it was converted from: the amount is CURDEF's).
+    currency = _text(trn, "CURRENCY/CURSYM") or currency
     raw = _text(trn, "TRNAMT")
     if raw.startswith("-") or _ZERO.fullmatch(raw):
         return None  # a debit, or nothing received
@@ -90,4 +96,4 @@ def _transaction(trn: Element, currency: str | None, where: str) -> BankTransact
         raise InputError(f"OFX {where}: {posted!r} is not a date (YYYYMMDD)") from None
     name, memo = _text(trn, "NAME"), _text(trn, "MEMO")
     text = " ".join(part for part in (name, memo) if part)
-    return BankTransaction(day, amount, currency, text, fitid or None, name, where)
+    return BankTransaction(day, amount, currency, text, fitid or None, name, f"OFX {where}")

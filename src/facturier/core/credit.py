@@ -180,10 +180,23 @@ def credit_lines(
     room = {row.rate: row.total for row in remaining}
     for row in compute_totals(picked, currency, vat_applies).vat:
         asked, left = row.base + row.amount, room.get(row.rate, ZERO)
+        if asked < ZERO:  # a discount line alone: the "credit" would raise what the client owes
+            raise InputError(f"the chosen lines come to {asked} {currency} at {row.rate}% VAT: a credit note "
+                             "lowers what the client owes, never raises it; credit a discount line with the "
+                             "lines it reduces")
         if asked > left:
             raise InputError(f"the chosen lines come to {asked} {currency} at {row.rate}% VAT, but only "
-                             f"{left} remains creditable at that rate")
+                             f"{left} remains creditable at that rate" + _discount_hint(lines, seen, row.rate))
     return picked
+
+
+def _discount_hint(lines: Sequence[Line], chosen: Collection[int], rate: Decimal) -> str:
+    """`; credit its discount with it (--line 4), or use --amount` when a discount line lowered the rate."""
+    discounts = [str(n) for n, line in enumerate(lines, start=1)
+                 if n not in chosen and line.vat_rate == rate and line.quantity * line.unit_price < ZERO]
+    if not discounts:
+        return ""
+    return f"; credit its discount with it ({' '.join('--line ' + n for n in discounts)}), or use --amount"
 
 
 def clears(remaining: Sequence[RateAmounts], parts: Sequence[RateAmounts]) -> bool:

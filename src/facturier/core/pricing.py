@@ -266,7 +266,8 @@ def discount_lines(discount: Discount, targets: tuple[Line, ...], currency: str,
     """Discount lines (quantity -1 x a positive price) per VAT rate of the lines it applies to.
 
     Never more than those lines bill: a fixed discount is capped at their total and split
-    over their VAT rates in proportion to each rate's base, the last rate taking the rest.
+    over their VAT rates in proportion to each rate's base, the last rate taking the rest
+    (never more than the discount in all, however the shares round).
     """
     bases: dict[Decimal, Decimal] = {}
     for line in targets:
@@ -283,7 +284,9 @@ def discount_lines(discount: Discount, targets: tuple[Line, ...], currency: str,
         shares, left = {}, off
         rates = list(bases)
         for rate in rates[:-1]:
-            shares[rate] = quantize(off * bases[rate] / total, currency)
+            # capped at what is left: shares rounded up at several rates could add up to more
+            # than the discount (0.05 over four rates was 3 x 0.02 = 0.06)
+            shares[rate] = min(quantize(off * bases[rate] / total, currency), left)
             left -= shares[rate]
         shares[rates[-1]] = left
         what = f"{discount.amount} {currency}"

@@ -2,7 +2,9 @@
 
 Matching, in order, against live direct invoices open at the transaction date:
 1. an invoice number in the remittance text, same currency, amount <= its open amount
-   (equal = full settlement, less = partial payment);
+   (equal = full settlement, less = partial payment); several numbers of one client's open
+   invoices: the one whose open amount is the credit's, else all of them together (oldest
+   due first) when the credit is at most what they leave open (`by_number`);
 2. else the client's name in the text or counterparty (whole words, with or without its legal
    form: `names`), with exactly one open invoice of exactly that amount, and no other client
    so named with one.
@@ -29,7 +31,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from facturier.adapters.bank import BankTransaction, detect_format, parse_statement
+from facturier.adapters.bank import BankTransaction, StatementProblems, detect_format, parse_statement
+from facturier.adapters.bank_record import ProblemCollector
 from facturier.config.fields import describe_invisible, invisible_characters
 from facturier.core.accounts import Account
 from facturier.core.errors import InputError
@@ -103,11 +106,19 @@ class PaymentPlan:
         if account is not None:
             parts = [(a.number, a.amount) for a in payment.allocation]
             account.add_payment(payment.date, payment.amount, parts, payment.unallocated)
-        if payment.bank_id:
-            self.bank_ids.add(payment.bank_id)
+        self._remember(payment.bank_id, payment.bank_key)
+
+    def seen(self, tx: BankTransaction) -> None:
+        """Remember a credit of this file, matched or not: the same credit again in the file (two
+        overlapping statements) is a duplicate, never a second line for a human to pay."""
+        self._remember(tx.bank_id, bank_key(tx))
+
+    def _remember(self, bank_id: str | None, key: str) -> None:
+        if bank_id:
+            self.bank_ids.add(bank_id)
         else:
-            self.bank_keys_without_id.add(payment.bank_key)
-        self.bank_keys.add(payment.bank_key)
+            self.bank_keys_without_id.add(key)
+        self.bank_keys.add(key)
 
     def recorded_on(self, day: date) -> list[Entry]:
         """Payments recorded before this import, dated `day` (for the likely-duplicate check)."""
@@ -184,8 +195,8 @@ def mentions(text: str, number: str) -> bool:
     return re.search(rf"(?<![\w-]){re.escape(number)}(?![\w-])", text) is not None
 
 
-def match(ws: Workspace, plan: PaymentPlan, tx: BankTransaction) -> tuple[str, str] | None:
-    """(client, invoice) this credit settles, or None when a human must decide."""
+def match(ws: Workspace, plan: PaymentPlan, tx: BankTransaction) -> tuple[str, tuple[str, ...]] | None:
+    """(client, invoices) this credit settles, or None when a human must decide."""
     candidates: dict[str, list[OpenInvoice]] = {}
     for client_id, client in sorted(ws.clients.items()):
         if client.mode != "live":
@@ -195,9 +206,9 @@ def match(ws: Workspace, plan: PaymentPlan, tx: BankTransaction) -> tuple[str, s
         elif plan.account(client_id, tx.currency) is not None:  # invoices from before a change of currency
             candidates[client_id] = plan.open_invoices(client_id, tx.currency, tx.date)
     for client_id, invoices in candidates.items():
-        for inv in invoices:
-            if mentions(tx.text, inv.number) and tx.amount <= inv.open_amount:
-                return client_id, inv.number
+        settled = by_number(tx, invoices)
+        if settled:
+            return client_id, settled
     # By name (with or without its legal form, `names`): only when exactly one client named
     # has exactly one open invoice of that amount; two such clients are for a human to tell.
     named = named_clients(f"{tx.text} {tx.counterparty}", {c: ws.clients[c].name for c in candidates})
@@ -205,8 +216,24 @@ def match(ws: Workspace, plan: PaymentPlan, tx: BankTransaction) -> tuple[str, s
              if len(found := [inv for inv in candidates[c] if inv.open_amount == tx.amount]) == 1}
     if len(exact) == 1:
         [(client_id, [invoice])] = exact.items()
-        return client_id, invoice.number
+        return client_id, (invoice.number,)
     return None
+
+
+def by_number(tx: BankTransaction, invoices: list[OpenInvoice]) -> tuple[str, ...]:
+    """The open invoices of one client this credit settles by their numbers in its text.
+
+    One named invoice whose open amount is the credit's is that invoice; else the credit
+    settles the named invoices together (oldest due first) when it is at most what they leave
+    open: one transfer for two invoices is matched, an over-payment is left to a human.
+    """
+    named = [inv for inv in invoices if mentions(tx.text, inv.number)]
+    exact = [inv.number for inv in named if inv.open_amount == tx.amount]
+    if exact:
+        return (exact[0],)
+    if named and tx.amount <= sum((inv.open_amount for inv in named), ZERO):
+        return tuple(inv.number for inv in named)
+    return ()
 
 
 def import_statement(
@@ -224,8 +251,12 @@ def import_statement(
         raise InputError(f"{file}: cannot read the statement: {exc.strerror}") from None
     try:
         fmt = detect_format(content) if fmt is None else fmt  # an empty --format is refused, not detected
-        transactions = parse_statement(content, fmt, ws.config.bank.csv)
+        transactions = parse_statement(content, fmt, ws.config.bank.csv, lambda tx: _check_transaction(ws, tx, today))
         return [_import(ws, transactions, fmt, file.name, dry_run, today, accept_duplicates)]
+    except StatementProblems as exc:
+        if exc.count == 1:
+            raise InputError(f"{file}: {exc}") from None
+        raise InputError("\n".join([f"{file}: {exc.summary()}", *(f"{file}: {p}" for p in exc.problems)])) from None
     except InputError as exc:
         raise InputError(f"{file}: {exc}") from None
 
@@ -285,24 +316,35 @@ def match_all(
     """
     report = Report("Bank import", BANK_COLUMNS)
     fmt = source.split(":")[1]
+    problems = ProblemCollector()
     for tx in transactions:
         row = {"date": tx.date.isoformat(), "amount": str(tx.amount), "currency": tx.currency or "",
                "text": tx.text[:60], "result": "unmatched", "client": "", "invoice": ""}
         report.rows.append(row)
-        _check_transaction(ws, tx, today)
-        if plan.already_imported(tx):
-            row["result"] = "duplicate"
-            continue
-        twin = likely_duplicate(ws, plan.recorded_on(tx.date), tx, fmt)
-        if twin is not None and not accept_duplicates:
-            numbers = [a["number"] for a in twin.get("allocation", [])]
-            row.update(result="likely duplicate", client=twin["client"], invoice=" ".join(numbers))
-            continue
-        found = match(ws, plan, tx)
-        if found is not None:
-            _record(ws, plan, tx, found, source, row)
+        with problems.line():  # a refused credit is named with every other one, nothing recorded
+            _match_one(ws, plan, tx, (source, fmt), today, accept_duplicates, row)
+    problems.check()
     _summarise(report)
     return report
+
+
+def _match_one(ws: Workspace, plan: PaymentPlan, tx: BankTransaction, origin: tuple[str, str], today: date,
+               accept_duplicates: bool, row: dict[str, Any]) -> None:
+    """Match one credit into the plan (origin: the payments' source and the file's format)."""
+    source, fmt = origin
+    _check_transaction(ws, tx, today)
+    if plan.already_imported(tx):
+        row["result"] = "duplicate"
+        return
+    plan.seen(tx)
+    twin = likely_duplicate(ws, plan.recorded_on(tx.date), tx, fmt)
+    if twin is not None and not accept_duplicates:
+        numbers = [a["number"] for a in twin.get("allocation", [])]
+        row.update(result="likely duplicate", client=twin["client"], invoice=" ".join(numbers))
+        return
+    found = match(ws, plan, tx)
+    if found is not None:
+        _record(ws, plan, tx, found, source, row)
 
 
 def _check_transaction(ws: Workspace, tx: BankTransaction, today: date) -> None:
@@ -317,11 +359,11 @@ def _check_transaction(ws: Workspace, tx: BankTransaction, today: date) -> None:
 
 
 def _record(
-    ws: Workspace, plan: PaymentPlan, tx: BankTransaction, found: tuple[str, str], source: str,
+    ws: Workspace, plan: PaymentPlan, tx: BankTransaction, found: tuple[str, tuple[str, ...]], source: str,
     row: dict[str, Any],
 ) -> None:
     """Plan the payment of a matched credit (journalled once the whole file is accepted)."""
-    client, invoice = found
+    client, invoices = found
     currency = tx.currency or ws.clients[client].currency
     amount = check_minor_unit(tx.amount, currency, f"{tx.where or 'transaction'}: amount")
     payment = PaymentRecorded(
@@ -330,9 +372,9 @@ def _record(
         bank_id=tx.bank_id, bank_key=bank_key(tx),
         # Kept so that a later import of the same credit in another format is recognised.
         counterparty=tx.counterparty, remittance=" ".join(tx.text.split())[:500])
-    open_now = plan.open_invoices(client, currency, tx.date)
-    plan.add(allocated_payment(open_now, payment, invoice))
-    row.update(result="matched", client=client, invoice=invoice, currency=currency)
+    open_now = [inv for inv in plan.open_invoices(client, currency, tx.date) if inv.number in invoices]
+    plan.add(allocated_payment(open_now, payment, invoices[0] if len(invoices) == 1 else None))
+    row.update(result="matched", client=client, invoice=" ".join(invoices), currency=currency)
 
 
 def _summarise(report: Report) -> None:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -118,7 +118,7 @@ def fec_of_state(state: LedgerState, root: Path, config: AccountingConfig, siren
     _check_rates(config, [d.currency for d in docs] + [p.currency for p in payments], year)
     letters = Lettering(state, closing)
     book = Booker(config, letters, root)
-    sales = [book.document(d) for d in docs]
+    sales = one_label_per_account([book.document(d) for d in docs])
     bank = [book.payment(p) for p in payments]
     rows: list[list[str]] = []
     counts: dict[str, int] = {}
@@ -130,6 +130,34 @@ def fec_of_state(state: LedgerState, root: Path, config: AccountingConfig, siren
             rows.extend(fec_row(journal, label, num, entry, line) for line in entry.lines)
     return FecExport(fec_file_name(siren, year), fec_bytes(rows), counts, len(rows),
                      state.index.sold_by_batch_sellers(year), len(issued) - len(docs))
+
+
+# The label of a revenue or VAT account that books several VAT rates in one file: an account
+# has one label in a chart of accounts (and in the FEC an accountant loads into one).
+_SHARED_LABELS = {"Prestations TVA": "Prestations de services", "TVA collectée": "TVA collectée"}
+
+
+def one_label_per_account(entries: list[FecEntry]) -> list[FecEntry]:
+    """The entries with one CompteLib per revenue or VAT account number.
+
+    The label names the rate (`Prestations TVA 20 %`) when the account books one rate in the
+    year, as each does with `revenue_by_rate` / `vat_by_rate`; the default 706000 and 445710
+    booking 20 % and 5,5 % the same year are `Prestations de services` and `TVA collectée`.
+    """
+    labels: dict[str, set[str]] = {}
+    for entry in entries:
+        for ln in entry.lines[1:]:
+            labels.setdefault(ln.account, set()).add(ln.account_label)
+    shared = {account for account, names in labels.items() if len(names) > 1}
+    if not shared:
+        return entries
+    return [replace(e, lines=(e.lines[0], *(replace(ln, account_label=_shared_label(ln.account_label))
+                                            if ln.account in shared else ln for ln in e.lines[1:])))
+            for e in entries]
+
+
+def _shared_label(label: str) -> str:
+    return next((plain for prefix, plain in _SHARED_LABELS.items() if label.startswith(prefix)), label)
 
 
 def _check_rates(config: AccountingConfig, currencies: Iterable[str], year: int) -> None:
@@ -185,6 +213,7 @@ class Booker:
         self.config = config
         self.letters = letters
         self.root = root
+        self._account_of: dict[str, str] = {}  # client account number -> the client booked on it
 
     def euros(self, amount: Decimal, currency: str) -> Decimal:
         """An amount in euros, rounded half up to the cent."""
@@ -196,8 +225,13 @@ class Booker:
         """(account, account label, auxiliary number, auxiliary label) of a client."""
         if self.config.clients == "auxiliary":
             return self.config.client_account, "Clients", client, name
-        code = "".join(ch for ch in client.upper() if ch.isalnum())
-        return self.config.client_account[:3] + code, name, "", ""
+        account = self.config.client_account[:3] + "".join(ch for ch in client.upper() if ch.isalnum())
+        other = self._account_of.setdefault(account, client)
+        if other != client:  # `acme-sas` and `acme_sas` would share one receivable
+            raise InputError(f"export fec: clients {other} and {client} would both be account {account} "
+                             "([accounting] clients = \"accounts\" keeps the letters and digits of the id); "
+                             "rename one client file, or use clients = \"auxiliary\"")
+        return account, name, "", ""
 
     def line(self, account: tuple[str, str, str, str], label: str, credit_amount: Decimal, currency: str,
              foreign: Decimal, letter: str = "", letter_date: date | None = None) -> FecLine:
@@ -212,10 +246,13 @@ class Booker:
         sign = Decimal(-1) if d.is_credit_note else Decimal(1)
         kind = "Avoir" if d.is_credit_note else "Facture"
         label = clean(f"{kind} {d.number} {d.client_name}")
-        lines = []
-        for rate, base, vat in vat_breakdown(d, self.root):
+        lines: list[FecLine] = []
+        breakdown = vat_breakdown(d, self.root)
+        for rate, base, vat in breakdown:
             shown = rate_text(rate)
-            if base:
+            # A document of 0.00 (a 100 % discount) keeps its revenue line: an entry is never
+            # one account alone, and every invoice number is in the file.
+            if base or (not lines and not any(b or v for _, b, v in breakdown)):
                 lines.append(self.line((self.config.revenue_account(rate), f"Prestations TVA {shown} %", "", ""),
                                        label, sign * self.euros(base, d.currency), d.currency, base))
             if vat:
