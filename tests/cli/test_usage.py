@@ -115,6 +115,24 @@ def test_import_twice_records_nothing_new_and_counts_the_duplicates(tmp_path: Pa
     assert (ws / "data" / "usage" / "meter" / "2026-10.json").read_bytes() == before
 
 
+def test_an_id_typed_in_another_unicode_form_is_the_same_record(tmp_path: Path) -> None:
+    """"é" as one character or as "e" and an accent is the same id: sent twice, once from a system
+    that decomposes accents, the record counts once, by `usage record` and by `usage import`."""
+    ws = metered_ws(tmp_path)
+    composed, decomposed = "caf\u00e9-1", "cafe\u0301-1"
+    first = run_cli(ws, "usage", "record", "meter", "api_calls", "5", "--date", "2026-10-02", "--id", decomposed)
+    assert first.code == 0, first.text
+    again = run_cli(ws, "usage", "record", "meter", "api_calls", "5", "--date", "2026-10-02", "--id", composed)
+    assert again.code == 0 and "already recorded" in again.out, again.text
+    (tmp_path / "u.jsonl").write_text(
+        f'{{"client":"meter","metric":"api_calls","quantity":"5","date":"2026-10-02","id":"{decomposed}"}}\n'
+        f'{{"client":"meter","metric":"api_calls","quantity":"5","date":"2026-10-02","id":"{composed}"}}\n',
+        encoding="utf-8")
+    third = run_cli(ws, "usage", "import", str(tmp_path / "u.jsonl"))
+    assert "0 record(s) recorded, 2 duplicate(s) ignored" in third.out, third.text
+    assert len(usage_entries(ws)) == 1
+
+
 def test_a_bad_file_is_rejected_whole_with_every_problem(tmp_path: Path) -> None:
     ws = metered_ws(tmp_path)
     bad = tmp_path / "bad.csv"

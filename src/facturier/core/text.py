@@ -43,6 +43,12 @@ def joins_letters(text: str, index: int) -> bool:
             and _letter_or_mark(text[index - 1]) and _letter_or_mark(text[index + 1]))
 
 
+def nfc(text: str) -> str:
+    """The text in Unicode's composed form (NFC): "é" typed as one character or as "e" and an
+    accent are the same id or key."""
+    return text if text.isascii() else unicodedata.normalize("NFC", text)
+
+
 def printable(text: str) -> str:
     """`text` with every control or invisible character escaped repr-style, on one line.
 

@@ -22,7 +22,7 @@ from facturier.config.fields import check_iso_date, describe_invisible, invisibl
 from facturier.core.csv_syntax import KeptLines, record_syntax_problems
 from facturier.core.errors import InputError
 from facturier.core.text import FileProblem as Problem
-from facturier.core.text import printable
+from facturier.core.text import nfc, printable
 from facturier.core.usage import MAX_ID_LENGTH, MAX_KEY_LENGTH, quantity_problem
 from facturier.store.events import USAGE_FIELDS
 
@@ -145,7 +145,8 @@ def check_record(raw: Raw, meters: Meters) -> tuple[list[Any] | None, list[tuple
         problems.append(("key", f"{metric!r} counts distinct keys (aggregation = \"unique\"): every record needs one"))
     if problems:
         return None, problems
-    return [record_id, client, metric, quantity, day, key], []
+    # Ids and keys in one Unicode form: the same record sent twice, once typed differently, is a duplicate.
+    return [nfc(record_id), client, metric, quantity, day, None if key is None else nfc(key)], []
 
 
 class FastCheck:
@@ -381,5 +382,6 @@ def valid_rows(name: str, kind: str, text: str, meters: Meters) -> Iterator[list
     for _, raw, _ in iter_fields(name, kind, text):
         if raw is not None:
             record_id, client, metric, quantity, day, key = raw
-            # Checked whole by `validate_file` already: only the normal form is left to make.
-            yield [record_id, client, metric, str(quantity), day, key if key else None]
+            # Checked whole by `validate_file` already: only the normal form is left to make (the
+            # ids and keys in one Unicode form, as `check_record` gives them).
+            yield [nfc(record_id), client, metric, str(quantity), day, nfc(key) if key else None]

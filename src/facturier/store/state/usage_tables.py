@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any, ClassVar
 
+from facturier.core.text import nfc
 from facturier.store.events import (
     ChargeAdded,
     DocumentIssued,
@@ -118,4 +119,6 @@ class UsageIds:
     def apply(self, ev: Event, offset: int) -> None:
         """Take one event into account."""
         if isinstance(ev, UsageRecorded):
-            self.db.executemany("INSERT OR IGNORE INTO usage_ids VALUES (?)", [(row[0],) for row in ev.rows])
+            # in the form new records are checked in (`nfc`): a record journalled before in another
+            # Unicode form is still a duplicate of the same id typed today
+            self.db.executemany("INSERT OR IGNORE INTO usage_ids VALUES (?)", [(nfc(row[0]),) for row in ev.rows])
