@@ -143,7 +143,7 @@ def check_record(raw: Raw, meters: Meters) -> tuple[list[Any] | None, list[tuple
         problems.append(("key", problem))
     elif key is None and client in meters.keyed and metric in meters.keyed[client]:
         problems.append(("key", f"{metric!r} counts distinct keys (aggregation = \"unique\"): every record needs one"))
-    if problems:
+    if problems or record_id is None:
         return None, problems
     # Ids and keys in one Unicode form: the same record sent twice, once typed differently, is a duplicate.
     return [nfc(record_id), client, metric, quantity, day, None if key is None else nfc(key)], []
