@@ -55,7 +55,7 @@ def plain_value(annotation: Any, info: Any, value: Any) -> Any:
     """What Typer's coercion gives for `value`, when that is plain; else `_NOT_PLAIN`."""
     if info.parser is not None:
         return _NOT_PLAIN
-    if annotation is str and type(value) is str:
+    if (annotation is str and type(value) is str) or (annotation is bool and type(value) is bool):
         return value
     if annotation is int:
         return _plain_int(info, value)

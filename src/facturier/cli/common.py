@@ -44,6 +44,7 @@ class _FlagsTakeNoValue:
     def get_params(self, ctx: Any) -> list[Any]:
         params: list[Any] = super().get_params(ctx)  # type: ignore[misc]
         for param in params:
+            quicken(param)  # the --help option, made here
             if isinstance(param, TyperOption) and (param.is_flag or param.count) and param.metavar is None:
                 param.metavar = ""
         return params
