@@ -80,7 +80,8 @@ class _CommandTable(MutableMapping[str, Any]):
         self._built[name] = command
 
     def __delitem__(self, name: str) -> None:
-        del self._built[name]
+        if self._built.pop(name, None) is None and name not in self._names:
+            raise KeyError(name)
         self._names = [n for n in self._names if n != name]
 
     def __iter__(self) -> Iterator[str]:
