@@ -1,22 +1,14 @@
-"""Entry point: registers every command module and turns FacturierError (and OSError) into exit code 1."""
+"""Entry point: runs the app and turns FacturierError (and OSError) into exit code 1.
+
+The command modules are not imported here: the app imports the one of the command it runs
+(`cli/registry.py`).
+"""
 
 from __future__ import annotations
 
 import sqlite3
 import sys
 
-from facturier.cli import (  # noqa: F401  (registers commands)
-    batch,
-    collections,
-    commands,
-    einvoicing,
-    exports,
-    google,
-    mail,
-    payments,
-    reports,
-    usage,
-)
 from facturier.cli.common import app, err_console
 from facturier.core.errors import ConfigError, FacturierError
 from facturier.core.text import printable, printable_lines

@@ -6,7 +6,7 @@ import dataclasses
 import json
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from contextlib import contextmanager
 from datetime import date, datetime
 from itertools import chain
@@ -18,6 +18,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup, TyperOption
 from typer.models import CommandFunctionType
 
+from facturier.cli.coercion import quicken
 from facturier.core.errors import InputError
 from facturier.core.text import printable, printable_lines
 from facturier.ops.outcome import Report
@@ -35,9 +36,15 @@ class _FlagsTakeNoValue:
     one for every flag of the command, `--help` and `--version` included.
     """
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:  # type: ignore[attr-defined]
+            quicken(param)  # plain option values without a pydantic adapter (cli/coercion.py)
+
     def get_params(self, ctx: Any) -> list[Any]:
         params: list[Any] = super().get_params(ctx)  # type: ignore[misc]
         for param in params:
+            quicken(param)  # the --help option, made here
             if isinstance(param, TyperOption) and (param.is_flag or param.count) and param.metavar is None:
                 param.metavar = ""
         return params
@@ -48,14 +55,57 @@ class FlagCommand(_FlagsTakeNoValue, TyperCommand):
 
 
 class FlagGroup(_FlagsTakeNoValue, TyperGroup):
-    """A group (the app, `export`, `usage`, `auth`) whose help shows flags without a value placeholder."""
+    """A group (`export`, `usage`, `auth`) whose help shows flags without a value placeholder."""
+
+
+class _CommandTable(MutableMapping[str, Any]):
+    """The app's commands by name, every name known (`registry.COMMAND_MODULES`, in that order)
+    and each command imported and built when first looked up (`registry.build_command`)."""
+
+    def __init__(self, built: MutableMapping[str, Any]) -> None:
+        from facturier.cli.registry import COMMAND_MODULES
+
+        self._built = dict(built)
+        self._names = list(COMMAND_MODULES)
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._built and name in self._names:
+            from facturier.cli.registry import build_command
+
+            if (command := build_command(name)) is not None:
+                self._built[name] = command
+        return self._built[name]
+
+    def __setitem__(self, name: str, command: Any) -> None:
+        self._built[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        if self._built.pop(name, None) is None and name not in self._names:
+            raise KeyError(name)
+        self._names = [n for n in self._names if n != name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([*self._names, *(n for n in self._built if n not in self._names)])  # a snapshot: a lookup adds
+
+    def __len__(self) -> int:
+        return len(set(self._names) | self._built.keys())
+
+
+class CommandsOnDemand(FlagGroup):
+    """The app: its commands imported and built only when looked up (`cli/registry.py`), so a
+    command pays for itself alone; `--help` builds them all."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.commands = _CommandTable(self.commands)
 
 
 class FacturierTyper(typer.Typer):
     """A Typer app whose groups and commands show flags without `<bool>` (FlagGroup, FlagCommand)."""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(cls=FlagGroup, **kwargs)
+        kwargs.setdefault("cls", FlagGroup)
+        super().__init__(**kwargs)
 
     def command(self, name: str | None = None, **kwargs: Any) -> Callable[[CommandFunctionType], CommandFunctionType]:
         """`Typer.command`, with `FlagCommand` as the command class."""
@@ -64,6 +114,7 @@ class FacturierTyper(typer.Typer):
 
 
 app = FacturierTyper(
+    cls=CommandsOnDemand,
     name="facturier",
     help="Invoicing, payments and collections from plain files.",
     no_args_is_help=True,

@@ -10,6 +10,7 @@ validated with python-stdnum and stored in their compact form.
 
 from __future__ import annotations
 
+import importlib
 import re
 import string
 import unicodedata
@@ -17,18 +18,18 @@ from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from babel import Locale
 from babel.numbers import list_currencies
 from pydantic import AfterValidator, BaseModel, ConfigDict, PlainValidator
-from stdnum import bic, get_cc_module, iban, vatin
-from stdnum.exceptions import ValidationError as StdnumError
-from stdnum.fr import siren, siret
 
 from facturier.core.numbering import number_problem, render_number
 from facturier.core.schedule import day_in_range
 from facturier.core.text import ZERO_WIDTH_JOINERS, joins_letters
+
+if TYPE_CHECKING:
+    from stdnum.exceptions import ValidationError as StdnumError
 
 # Plain decimal text, the one syntax of every decimal a user writes (TOML values, CSV cells):
 # an optional minus, ASCII digits, one '.'; no exponent, grouping, spaces or other digits.
@@ -280,13 +281,20 @@ def parse_recipients(value: Any) -> str | list[str]:
 Recipients = Annotated[str | list[str], PlainValidator(parse_recipients)]
 
 
-def _stdnum_check(module: Any, label: str) -> Callable[[str], str]:
-    """Build a validator that returns the compact form of a python-stdnum identifier."""
+def _stdnum_check(module: str, label: str) -> Callable[[str], str]:
+    """Build a validator that returns the compact form of a python-stdnum identifier.
+
+    `module` is named, and imported at the first check: python-stdnum imports pydoc, ssl and
+    socket (~0.07 G instructions), which a command that reads its configuration from the cache
+    (`config/cache.py`), validating nothing, has no use for.
+    """
 
     def check(value: str) -> str:
         """Validate with python-stdnum and return the compact form."""
+        from stdnum.exceptions import ValidationError as StdnumError
+
         try:
-            return str(module.validate(value))
+            return str(importlib.import_module(module).validate(value))
         except StdnumError as exc:
             raise ValueError(f"{value!r} is not a valid {label}: {_stdnum_reason(exc)}") from None
 
@@ -299,11 +307,11 @@ def _stdnum_reason(exc: StdnumError) -> str:
     return text[:1].lower() + text[1:]
 
 
-check_siren = _stdnum_check(siren, "SIREN")
+check_siren = _stdnum_check("stdnum.fr.siren", "SIREN")
 Siren = Annotated[str, AfterValidator(check_siren)]
-Siret = Annotated[str, AfterValidator(_stdnum_check(siret, "SIRET"))]
-Iban = Annotated[str, AfterValidator(_stdnum_check(iban, "IBAN"))]
-Bic = Annotated[str, AfterValidator(_stdnum_check(bic, "BIC"))]
+Siret = Annotated[str, AfterValidator(_stdnum_check("stdnum.fr.siret", "SIRET"))]
+Iban = Annotated[str, AfterValidator(_stdnum_check("stdnum.iban", "IBAN"))]
+Bic = Annotated[str, AfterValidator(_stdnum_check("stdnum.bic", "BIC"))]
 
 
 def check_siret_extends_siren(siret: str | None, siren: str | None) -> str | None:
@@ -315,12 +323,14 @@ def check_siret_extends_siren(siret: str | None, siren: str | None) -> str | Non
 
 def check_vat_id(value: str) -> str:
     """A VAT number with its country prefix (FR..., DE..., GB..., EL... for Greece)."""
+    from stdnum import get_cc_module
+
     prefix = value.strip()[:2].upper()
     if not re.fullmatch(r"[A-Z]{2}", prefix):
         raise ValueError(f"{value!r} is not a VAT number: it must start with a country code")
     if prefix not in _VAT_PREFIX_ALIASES and get_cc_module(prefix.lower(), "vat") is None:
         raise ValueError(f"{value!r}: VAT numbers of country code {prefix!r} cannot be validated")
-    return _stdnum_check(vatin, "VAT number")(value)
+    return _stdnum_check("stdnum.vatin", "VAT number")(value)
 
 
 VatId = Annotated[str, AfterValidator(check_vat_id)]
