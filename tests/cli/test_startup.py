@@ -124,3 +124,15 @@ def _descriptor(annotation: Any, **info: Any) -> Any:
     from typer.models import OptionInfo
 
     return resolve_type_descriptor(annotation, OptionInfo(**info))
+
+
+def test_a_group_completed_by_a_second_module_has_every_command_whatever_was_imported_first() -> None:
+    """`export` is registered by cli/exports.py and completed by cli/reports.py (`fec`): a process
+    that imported the first (as `payments` does) before building the app still gets all of it."""
+    script = ("import facturier.cli.exports\n"
+              "from typer.testing import CliRunner\n"
+              "from facturier.cli.common import app\n"
+              "print(CliRunner().invoke(app, ['export', '--help']).output)\n")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert " fec " in proc.stdout and " revenues " in proc.stdout, proc.stdout

@@ -65,7 +65,9 @@ class _CommandTable(MutableMapping[str, Any]):
     def __init__(self, built: MutableMapping[str, Any]) -> None:
         from facturier.cli.registry import COMMAND_MODULES
 
-        self._built = dict(built)
+        # What Typer built already is dropped for a listed name: a group registered by one module
+        # and completed by another (`export`: exports and reports) is built once all are imported.
+        self._built = {name: command for name, command in built.items() if name not in COMMAND_MODULES}
         self._names = list(COMMAND_MODULES)
 
     def __getitem__(self, name: str) -> Any:
