@@ -89,6 +89,17 @@ def test_two_processes_say_what_one_process_says(busy_base: Path, tmp_path: Path
                                and expect is None), one.text
 
 
+def test_one_core_to_run_on_keeps_verify_on_one_process(busy_base: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process pinned to one core (taskset, a container's cpuset) gains nothing from a second
+    process: `verify` stays on one, whatever the journal's size."""
+    journal = busy_base / "data" / "journal.jsonl"
+    monkeypatch.setattr(verify, "BESIDE_FROM", 0)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert verify.checked_beside(journal)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {1}, raising=False)
+    assert not verify.checked_beside(journal)
+
+
 def test_a_build_is_abandoned_when_the_chain_is_found_broken(busy_base: Path, tmp_path: Path) -> None:
     """`build_state_file` asks `between` every CHECK_EVERY lines; what it raises stops the build
     (a broken chain found by the second process makes the state being built useless)."""

@@ -52,7 +52,7 @@ def verify_workspace(root: Path, expect: str | None = None, einvoice: bool = Fal
     `expect` is a hash the user kept elsewhere (a printed report, an alert email): the
     journal must end at that entry, or contain it (then the entries after it are listed).
 
-    A large journal is checked by two processes at once (`beside.verify_beside`): this one
+    A large journal is checked by two processes at once (`verify_beside`): this one
     rebuilds the state while another checks the chain, the files and the views; the results
     and messages are those of the one process that checks a small journal.
     """
@@ -73,7 +73,7 @@ def verify_workspace(root: Path, expect: str | None = None, einvoice: bool = Fal
     return result
 
 
-# From this journal size on (and with 2 cores or more), a second process checks the chain, the
+# From this journal size on (and with 2 cores or more to run on), a second process checks the chain, the
 # files and the views while this one rebuilds the state: below it, starting one costs more.
 BESIDE_FROM = 32 << 20
 
@@ -84,7 +84,15 @@ def checked_beside(journal: Path) -> bool:
         size = journal.stat().st_size if journal.is_file() else 0
     except OSError:
         return False
-    return size >= BESIDE_FROM and (os.cpu_count() or 1) >= 2
+    return size >= BESIDE_FROM and _cores() >= 2
+
+
+def _cores() -> int:
+    """The cores this process may run on (a process pinned to one gains nothing from two)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 PdfList = list[tuple[str, str]]  # (entry type, PDF path) of every issued document
