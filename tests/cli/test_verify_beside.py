@@ -89,6 +89,28 @@ def test_two_processes_say_what_one_process_says(busy_base: Path, tmp_path: Path
                                and expect is None), one.text
 
 
+def test_a_second_process_killed_midway_is_made_up_for_by_the_first(busy_base: Path, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The second process killed (the kernel's OOM killer, an operator) before it reports: the
+    first checks the chain, the files and the views itself, and says what one process says."""
+    from facturier.ops import verify_beside
+
+    ws = tmp_path / "ws"
+    shutil.copytree(busy_base, ws)
+    (ws / "data" / "payments" / "acme.json").write_text("[]\n")
+    one = run_cli(ws, "verify")
+    started = verify_beside._Side.__init__
+
+    def killed_at_once(side: verify_beside._Side, root: Path, expect: str | None) -> None:
+        started(side, root, expect)
+        os.kill(side._process.pid, signal.SIGKILL)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(verify_beside._Side, "__init__", killed_at_once)
+    monkeypatch.setattr(verify, "BESIDE_FROM", 0)
+    two = run_cli(ws, "verify")
+    assert (two.code, two.out, two.err) == (one.code, one.out, one.err) and one.code == 1
+
+
 def test_one_core_to_run_on_keeps_verify_on_one_process(busy_base: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A process pinned to one core (taskset, a container's cpuset) gains nothing from a second
     process: `verify` stays on one, whatever the journal's size."""

@@ -50,9 +50,7 @@ def verify_beside(root: Path, expect: str | None) -> tuple[Verification, PdfList
             fresh: Path | BaseException
             try:
                 fresh = build_state_file(journal, Path(folder) / "state.sqlite", side.poll)
-            except _Broken as exc:
-                fresh = exc
-            except Exception as exc:  # noqa: BLE001  (a broken journal's lines; raised below if it is intact)
+            except Exception as exc:  # noqa: BLE001  (`_Broken`, a broken journal's lines: raised if it is intact)
                 fresh = exc
             result, document_pdfs, intact, views, heard = side.outcome()
         finally:
