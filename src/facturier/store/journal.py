@@ -302,27 +302,52 @@ def _caught_up(path: Path, state: LedgerState) -> LedgerState:
     return state
 
 
-def state_problems(path: Path, notice: Callable[[str], None] | None = None) -> list[str]:
+def state_problems(path: Path, notice: Callable[[str], None] | None = None, fresh: Path | None = None) -> list[str]:
     """The tables of the saved state (caught up with the journal) that differ from the state
     rebuilt from the whole journal: a state file edited or forged, which `rebuild` repairs.
 
-    The rebuilt state is a temporary file outside the workspace, attached to the saved one
-    and compared table by table in SQL (`EXCEPT` both ways, and the row counts), so that the
-    comparison holds neither state in memory.
+    The rebuilt state is a temporary file outside the workspace (`fresh` when the caller built
+    it already, with `build_state_file`), attached to the saved one and compared table by table
+    in SQL (`EXCEPT` both ways, and the row counts), so that the comparison holds neither state
+    in memory.
     """
-    saved = open_state(path, notice)
+    saved = open_state(path, notice)  # checks the chain after its stamp, rebuilds a state it cannot use
     try:
+        if fresh is not None:
+            return table_differences(saved.db, fresh)
         with verify_folder() as folder:
-            fresh = rebuilt_in(path, Path(folder) / "state.sqlite")
-            try:
-                with quiet_gc():
-                    scan_chain(path, fresh.apply, 0, 0, GENESIS)
-                fresh.commit()
-            finally:
-                fresh.close()
-            return table_differences(saved.db, Path(folder) / "state.sqlite")
+            return table_differences(saved.db, build_state_file(path, Path(folder) / "state.sqlite"))
     finally:
         saved.close()
+
+
+def build_state_file(path: Path, file: Path, between: Callable[[], None] | None = None) -> Path:
+    """The state of the whole journal at `path`, built into the new file `file` (returned), for
+    `verify` to compare with the saved one.
+
+    The chain is not checked here: the caller proves it (`check_chain_whole`, the SHA-256 of
+    every line) and uses this state only when it is intact; an incomplete last line (never
+    committed) is left out, as every command leaves it. `between` is called every
+    `CHECK_EVERY` lines: what it raises abandons the build (the chain found broken meanwhile).
+    """
+    fresh = rebuilt_in(path, file)
+    try:
+        offset = 0
+        with quiet_gc(), open(path, "rb") as fh:
+            for number, raw in enumerate(fh, start=1):
+                if not raw.endswith(b"\n"):
+                    break
+                fresh.apply(orjson.loads(raw), offset, len(raw))
+                offset += len(raw)
+                if between is not None and number % CHECK_EVERY == 0:
+                    between()
+        fresh.commit()
+    finally:
+        fresh.close()
+    return file
+
+
+CHECK_EVERY = 4096  # lines of `build_state_file` between two calls of its `between`
 
 
 class Journal:

@@ -268,21 +268,33 @@ def verify_folder() -> tempfile.TemporaryDirectory[str]:
 
 def rebuilt_in(journal: Path, path: Path) -> LedgerState:
     """An empty state in a new file at `path`, in its write transaction, for `verify` to
-    rebuild from the journal and compare with the saved one."""
-    return _empty(journal, connect(path))
+    rebuild from the journal and compare with the saved one.
+
+    Only its tables are compared, row by row in primary-key order: the secondary indexes a build
+    creates at its end (`INDEXES_AFTER_BUILD`, 2 s at 1M entries) are left out."""
+    state = _empty(journal, connect(path))
+    state.indexes_after = []
+    return state
 
 
 def table_differences(db: sqlite3.Connection, other: Path) -> list[str]:
     """A problem per table of `db` whose rows differ from those of the state file `other`
-    (`views_pending` and `views_pending_years`, records of work to do, and `meta` aside)."""
+    (`views_pending` and `views_pending_years`, records of work to do, and `meta` aside).
+
+    Each table is compared with `EXCEPT` both ways and the row counts. A table with a primary
+    key is compared in its order: both sides are read as they are stored and merged, where an
+    unordered `EXCEPT` sorted each side into a temporary B-tree first (1.9 s instead of 5.3 s
+    at 1M entries). Whatever the order the saved file yields, a row of one side that the
+    other lacks is counted: a merge passes over a row only when it meets an equal one."""
     db.execute("ATTACH DATABASE ? AS fresh", (str(other),))
     try:
         problems = []
         for table in TABLES:
             if table in ("meta", "views_pending", "views_pending_years"):
                 continue
+            order = _key_order(db, table)
             differing = sum(db.execute(f"SELECT count(*) FROM (SELECT * FROM {a}.{table} EXCEPT "
-                                       f"SELECT * FROM {b}.{table})").fetchone()[0]
+                                       f"SELECT * FROM {b}.{table}{order})").fetchone()[0]
                             for a, b in (("main", "fresh"), ("fresh", "main")))
             counts = [db.execute(f"SELECT count(*) FROM {n}.{table}").fetchone()[0] for n in ("main", "fresh")]
             if differing or counts[0] != counts[1]:
@@ -294,3 +306,11 @@ def table_differences(db: sqlite3.Connection, other: Path) -> list[str]:
         if db.in_transaction:
             db.execute("COMMIT")
         db.execute("DETACH DATABASE fresh")
+
+
+def _key_order(db: sqlite3.Connection, table: str) -> str:
+    """` ORDER BY` the primary key of `table` as the rebuilt state (attached as `fresh`, made by
+    this version) declares it; empty for a table without one."""
+    columns = db.execute(f"PRAGMA fresh.table_info({table})").fetchall()  # (cid, name, type, notnull, default, pk)
+    key = [row[1] for row in sorted(columns, key=lambda row: row[5]) if row[5]]
+    return f" ORDER BY {', '.join(key)}" if key else ""
