@@ -20,6 +20,11 @@ OperationCategory = Literal["services", "goods", "mixed"]
 DocumentKind = Literal["invoice", "credit_note"]
 
 RECOVERY_INDEMNITY_EUR = Decimal(40)
+# EU member states (VAT area): goods sold to a buyer outside it are an export.
+EU_COUNTRIES = frozenset({
+    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU",
+    "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
+})
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,15 +117,24 @@ def compute_totals(lines: tuple[Line, ...], currency: str, vat_applies: bool) ->
     return Totals(computed, vat_rows, excl, vat, excl + vat)
 
 
-def legal_mentions(regime: VatRegime, buyer_is_business: bool) -> tuple[str, ...]:
-    """Codes of the mentions the document must carry; the renderer words them per language."""
+def is_export_of_goods(regime: VatRegime, category: OperationCategory, buyer_country: str) -> bool:
+    """Goods sold VAT-free to a buyer outside the EU: exempt as an export (art. 262 I du CGI)."""
+    return regime == "exempt" and category == "goods" and buyer_country.upper() not in EU_COUNTRIES
+
+
+def legal_mentions(regime: VatRegime, buyer_is_business: bool, export: bool = False) -> tuple[str, ...]:
+    """Codes of the mentions the document must carry; the renderer words them per language.
+
+    An exempt export of goods cites the export exemption (`vat_export`, art. 262 I du CGI),
+    not the place-of-supply rule of services (`vat_exempt`, art. 259-1).
+    """
     codes: list[str] = []
     if regime == "franchise":
         codes.append("vat_franchise")
     elif regime == "reverse_charge":
         codes.append("reverse_charge")
     elif regime == "exempt":
-        codes.append("vat_exempt")
+        codes.append("vat_export" if export else "vat_exempt")
     codes.append("late_penalty")
     if buyer_is_business:
         codes.append("recovery_indemnity")
@@ -160,6 +174,21 @@ class Document:
     operation_category: OperationCategory = "services"
     vat_on_debits: bool = False
     delivery_address: tuple[str, ...] | None = None
+    # Euros for one unit of `currency` ([accounting] exchange_rates), to state the VAT in euros.
+    eur_rate: Decimal | None = None
+
+    def vat_in_euros(self, vat: Decimal) -> dict[str, str] | None:
+        """The VAT in the seller's accounting currency (EN 16931 BT-6, BT-111), for a French
+        seller invoicing in another currency: the VAT must be stated in euros (VAT Directive
+        art. 230). Zero VAT is 0.00 EUR at any rate; other VAT needs the rate (None without)."""
+        if self.currency == "EUR" or self.seller.country.upper() != "FR":
+            return None
+        if vat == ZERO:
+            return {"currency": "EUR", "rate": None, "amount": fmt_amount(ZERO, "EUR")}
+        if self.eur_rate is None:
+            return None
+        amount = quantize(vat * self.eur_rate, "EUR")
+        return {"currency": "EUR", "rate": str(self.eur_rate), "amount": fmt_amount(amount, "EUR")}
 
     def totals(self) -> Totals:
         """Computed totals (VAT applies only under the standard regime)."""
@@ -213,11 +242,21 @@ class Document:
             "recovery_indemnity": (
                 fmt_amount(RECOVERY_INDEMNITY_EUR, "EUR") if self.buyer_is_business else None
             ),
-            "mentions": list(legal_mentions(self.vat_regime, self.buyer_is_business)),
+            "mentions": list(legal_mentions(
+                self.vat_regime, self.buyer_is_business,
+                is_export_of_goods(self.vat_regime, self.operation_category, self.buyer.country),
+            )),
             "reference": self.reference,
             "refers_to": self.refers_to,
             "reason": self.reason,
             "operation_category": self.operation_category,
             "vat_on_debits": self.vat_on_debits,
             "delivery_address": list(self.delivery_address) if self.delivery_address else None,
+            **self._vat_accounting(t.vat_amount),
         }
+
+    def _vat_accounting(self, vat: Decimal) -> dict[str, Any]:
+        """{"vat_accounting": ...} for a document in a foreign currency, else {} (the records of
+        euro documents keep their keys)."""
+        stated = self.vat_in_euros(vat)
+        return {"vat_accounting": stated} if stated else {}

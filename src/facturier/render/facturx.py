@@ -24,6 +24,8 @@ from typing import Any, Final
 from lxml import etree
 
 from facturier.core.errors import FacturierError
+from facturier.core.invoice import EU_COUNTRIES as EU_COUNTRIES  # flux10 reads it here
+from facturier.core.invoice import is_export_of_goods
 from facturier.render.labels import LABELS
 from facturier.render.view import format_money
 
@@ -42,15 +44,20 @@ TYPE_CODES: Final = {"invoice": "380", "credit_note": "381"}
 BUSINESS_PROCESS: Final = {"goods": "B1", "services": "S1", "mixed": "M1"}
 SEPA_CREDIT_TRANSFER: Final = "58"
 UNIT_ONE: Final = "C62"  # UN/ECE rec. 20 "one": lines carry no unit of their own
-# EU member states (VAT area), for the export category of goods sold outside it.
-EU_COUNTRIES: Final = frozenset({
-    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU",
-    "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
-})
 # Notes of the French mentions (UNTDID 4451 subject codes, as the FNFE guide uses them).
 NOTE_SUBJECTS: Final = {"late_penalty": "PMD", "recovery_indemnity": "PMT", "no_discount": "AAB"}
 _NAMESPACE_URI = re.compile(r"\{[^}]*\}")  # "{urn:un:...:100}TypeCode" reads as "TypeCode"
-_POSTCODE_CITY = re.compile(r"^(?P<postcode>\S*\d\S*)\s+(?P<city>.+)$")
+_UK_POSTCODE = r"[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}"
+# The last address line as postcode and city, in the orders countries write them: tried in
+# turn, the first match wins ("75011 Paris", "SW1A 1AA London", "San Francisco, CA 94105",
+# "London NW1 6XE", "Tokyo 100-0005"); a line none matches is the city alone.
+_CITY_LINES: Final = tuple(re.compile(p) for p in (
+    rf"^(?P<postcode>{_UK_POSTCODE})\s+(?P<city>.+)$",
+    r"^(?P<postcode>\S*\d\S*)\s+(?P<city>.+)$",
+    r"^(?P<city>\D.*?),\s*(?P<region>[A-Z]{2})\s+(?P<postcode>\d{5}(?:-\d{4})?)$",
+    rf"^(?P<city>\D.*?),?\s+(?P<postcode>{_UK_POSTCODE})$",
+    r"^(?P<city>\D.*?),?\s+(?P<postcode>(?=[A-Z0-9-]{3,}$)[A-Z0-9-]*\d[A-Z0-9-]*)$",
+))
 
 
 
@@ -77,8 +84,10 @@ def vat_category(record: dict[str, Any], rate: str) -> Category:
         return Category("E", "0", words["vat_franchise"], "VATEX-FR-FRANCHISE")
     if regime == "reverse_charge":
         return Category("AE", "0", words["reverse_charge"], "VATEX-EU-AE")
-    if record.get("operation_category") == "goods" and record["buyer"]["country"] not in EU_COUNTRIES:
-        return Category("G", "0", words["vat_exempt"], "VATEX-EU-G")
+    if is_export_of_goods(regime, record.get("operation_category") or "services", record["buyer"]["country"]):
+        # The printed mention: records issued before `vat_export` existed cite vat_exempt.
+        mention = "vat_export" if "vat_export" in record["mentions"] else "vat_exempt"
+        return Category("G", "0", words[mention], "VATEX-EU-G")
     return Category("E", "0", words["vat_exempt"])
 
 
@@ -113,11 +122,8 @@ def _address(parent: etree._Element, party: dict[str, Any]) -> None:
     """PostalTradeAddress: the last printed line as postcode and city when it starts with one."""
     lines = [line for line in party.get("address") or [] if line.strip()]
     address = _el(parent, "PostalTradeAddress")
-    postcode, city = None, None
-    if lines:
-        match = _POSTCODE_CITY.match(lines[-1])
-        postcode, city = (match["postcode"], match["city"]) if match else (None, lines[-1])
-        lines = lines[:-1]
+    postcode, city, region = _city_line(lines[-1]) if lines else (None, None, None)
+    lines = lines[:-1]
     if postcode:
         _el(address, "PostcodeCode", postcode)
     for tag, line in zip(("LineOne", "LineTwo"), lines, strict=False):
@@ -127,6 +133,20 @@ def _address(parent: etree._Element, party: dict[str, Any]) -> None:
     if city:
         _el(address, "CityName", city)
     _el(address, "CountryID", party["country"].upper())
+    if region:
+        _el(address, "CountrySubDivisionName", region)
+
+
+def _city_line(line: str) -> tuple[str | None, str, str | None]:
+    """(postcode, city, region) of an address's last line; the whole line is the city when
+    no known order matches."""
+    line = line.strip()
+    for pattern in _CITY_LINES:
+        match = pattern.match(line)
+        if match:
+            found = match.groupdict()
+            return found["postcode"], found["city"].strip(), found.get("region")
+    return None, line, None
 
 
 def _legal_description(party: dict[str, Any], language: str) -> str | None:
@@ -279,6 +299,9 @@ def _settlement(parent: etree._Element, record: dict[str, Any]) -> None:
     settlement = _el(parent, "ApplicableHeaderTradeSettlement")
     if record["kind"] == "invoice":
         _el(settlement, "PaymentReference", record["number"])
+    accounting = record.get("vat_accounting")
+    if accounting:  # BT-6: the VAT accounting currency, its total below as BT-111
+        _el(settlement, "TaxCurrencyCode", accounting["currency"])
     _el(settlement, "InvoiceCurrencyCode", cur)
     _payment_means(settlement, record)
     due_code = "5" if record.get("vat_on_debits") else None  # 5: VAT due on the invoice date
@@ -295,6 +318,8 @@ def _settlement(parent: etree._Element, record: dict[str, Any]) -> None:
     _el(totals, "LineTotalAmount", record["total_excl_vat"])
     _el(totals, "TaxBasisTotalAmount", record["total_excl_vat"])
     _el(totals, "TaxTotalAmount", record["total_vat"], currencyID=cur)
+    if accounting:
+        _el(totals, "TaxTotalAmount", accounting["amount"], currencyID=accounting["currency"])
     _el(totals, "GrandTotalAmount", record["total_incl_vat"])
     _el(totals, "DuePayableAmount", record["total_incl_vat"])
     refers_to = record.get("refers_to")

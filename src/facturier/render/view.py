@@ -180,7 +180,7 @@ def _totals(record: dict[str, Any], language: str) -> list[View]:
     """Total rows; the last one (incl. VAT) is the one to emphasise."""
     words, cur = LABELS[language], record["currency"]
     keys = ("total_excl_vat", "total_vat", "total_incl_vat")
-    return [
+    rows: list[View] = [
         {
             "label": words[k],
             "value": format_money(record[k], cur, language),
@@ -188,6 +188,13 @@ def _totals(record: dict[str, Any], language: str) -> list[View]:
         }
         for k in keys
     ]
+    accounting = record.get("vat_accounting")
+    if accounting and _shows_vat(record):  # the VAT in euros, as the XML's BT-111 states it
+        rate = accounting.get("rate")
+        label = words["vat_in_euros"] + (words["vat_in_euros_rate"].format(currency=cur, rate=rate) if rate else "")
+        rows.insert(2, {"label": label, "value": format_money(accounting["amount"], "EUR", language),
+                        "strong": False})
+    return rows
 
 
 def _meta(record: dict[str, Any], language: str) -> list[View]:

@@ -180,7 +180,17 @@ def credit_note(
         operation_category=record.get("operation_category", "services"),
         vat_on_debits=record.get("vat_on_debits", False),
         delivery_address=tuple(record["delivery_address"]) if record.get("delivery_address") else None,
+        eur_rate=credit_eur_rate(ws, record),
     )
+
+
+def credit_eur_rate(ws: Workspace, record: dict[str, Any]) -> Decimal | None:
+    """The rate the invoice stated its VAT in euros at (a credit note undoes that VAT at the
+    same rate), else today's [accounting] rate for an invoice that stated none."""
+    stated = (record.get("vat_accounting") or {}).get("rate")
+    if stated:
+        return Decimal(stated)
+    return ws.config.accounting.exchange_rates.get(record["currency"])
 
 
 def check_credit_amount(original: Entry, amount: Decimal, remaining: Decimal, day: date) -> None:
