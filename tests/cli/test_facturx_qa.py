@@ -1,0 +1,127 @@
+"""QA of the Factur-X XML against what the invoice says: edge documents issued from the CLI,
+their embedded XML read back with pikepdf and checked with the offline schematrons."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pikepdf
+import pypdf
+from lxml import etree
+
+from tests.conftest import copy_demo, journal, run_cli
+
+NS = {"rsm": "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100",
+      "ram": "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100"}
+
+USD_CLIENT = """name = "Acme Corp USA"
+email = "ap@acme-us.example"
+address = ["1 Main Street", "New York, NY 10001"]
+country = "US"
+language = "en"
+currency = "USD"
+[[lines]]
+description = "Consulting"
+unit_price = "1000.00"
+vat_rate = "20"
+"""
+
+EXPORT_CLIENT = """name = "Tokyo Trading KK"
+email = "ap@tokyo.example"
+address = ["1-1 Marunouchi", "Tokyo 100-0005"]
+country = "JP"
+language = "en"
+currency = "EUR"
+vat_regime = "exempt"
+operation_category = "goods"
+[[lines]]
+description = "Widgets"
+quantity = "10"
+unit_price = "12.5"
+"""
+
+
+def pdf_of(ws: Path, number: str) -> Path:
+    """The PDF of an issued document, from its journal entry."""
+    [entry] = [e for e in journal(ws) if e.get("number") == number and e["type"].endswith(".issued")]
+    return ws / entry["files"]["pdf"]["path"]
+
+
+def xml_of(ws: Path, number: str) -> etree._Element:
+    """The factur-x.xml embedded in a document's PDF."""
+    with pikepdf.open(pdf_of(ws, number)) as pdf:
+        return etree.fromstring(bytes(pdf.attachments["factur-x.xml"].get_file().read_bytes()))
+
+
+def text_of(ws: Path, number: str) -> str:
+    """The printed text of a document's first page."""
+    return pypdf.PdfReader(pdf_of(ws, number)).pages[0].extract_text()
+
+
+def numbers_by_client(ws: Path) -> dict[str, str]:
+    """Client id -> number of its invoice."""
+    return {e["client"]: e["number"] for e in journal(ws) if e["type"] == "invoice.issued"}
+
+
+def test_a_foreign_currency_invoice_states_its_vat_in_euros(tmp_path: Path) -> None:
+    ws = copy_demo(tmp_path / "ws")
+    (ws / "clients" / "usd.toml").write_text(USD_CLIENT, encoding="utf-8")
+    with (ws / "facturier.toml").open("a", encoding="utf-8") as config:
+        config.write('\n[accounting]\nexchange_rates = { USD = "0.9210", GBP = "1.1650" }\n')
+    assert run_cli(ws, "run", "--date", "2026-11-15").code == 0
+    numbers = numbers_by_client(ws)
+    xml = xml_of(ws, numbers["usd"])
+    assert xml.findtext(".//ram:TaxCurrencyCode", namespaces=NS) == "EUR"  # BT-6
+    totals = {t.get("currencyID"): t.text for t in xml.iterfind(".//ram:TaxTotalAmount", NS)}
+    assert totals == {"USD": "200.00", "EUR": "184.20"}  # BT-110, BT-111
+    assert "VAT in euros (1 USD = 0.9210 EUR) €184.20" in text_of(ws, numbers["usd"])
+    # Reverse charge in GBP: no VAT, stated as 0.00 EUR.
+    northwind = xml_of(ws, numbers["northwind"])
+    assert {t.get("currencyID"): t.text for t in northwind.iterfind(".//ram:TaxTotalAmount", NS)} == {
+        "GBP": "0.00", "EUR": "0.00"}
+    # A euro invoice carries no accounting currency.
+    assert xml_of(ws, numbers["acme"]).find(".//ram:TaxCurrencyCode", NS) is None
+    # A partial credit note undoes the VAT at the invoice's rate, even once the rate changed.
+    config = (ws / "facturier.toml").read_text(encoding="utf-8").replace("0.9210", "0.9500")
+    (ws / "facturier.toml").write_text(config, encoding="utf-8")
+    result = run_cli(ws, "credit", numbers["usd"], "--amount", "120.00", "--date", "2026-11-20")
+    assert result.code == 0, result.text
+    credit = xml_of(ws, "AV-2026-0001")
+    assert {t.get("currencyID"): t.text for t in credit.iterfind(".//ram:TaxTotalAmount", NS)} == {
+        "USD": "20.00", "EUR": "18.42"}
+    checked = run_cli(ws, "verify", "--einvoice")
+    assert checked.code == 0, checked.text
+
+
+def test_an_exempt_export_of_goods_cites_the_export_exemption(tmp_path: Path) -> None:
+    ws = copy_demo(tmp_path / "ws")
+    (ws / "clients" / "export.toml").write_text(EXPORT_CLIENT, encoding="utf-8")
+    assert run_cli(ws, "run", "--date", "2026-11-15").code == 0
+    number = numbers_by_client(ws)["export"]
+    xml = xml_of(ws, number)
+    assert xml.findtext(".//ram:ApplicableHeaderTradeSettlement/ram:ApplicableTradeTax/ram:CategoryCode",
+                        namespaces=NS) == "G"
+    reason = "VAT exempt, export of goods, art. 262 I of the French General Tax Code"
+    assert xml.findtext(".//ram:ExemptionReason", namespaces=NS) == reason
+    assert reason in text_of(ws, number)
+    assert "259-1" not in text_of(ws, number)  # the place-of-supply rule of services
+    checked = run_cli(ws, "verify", "--einvoice")
+    assert checked.code == 0, checked.text
+
+
+def test_a_postcode_after_the_city_is_read_as_the_postcode(tmp_path: Path) -> None:
+    ws = copy_demo(tmp_path / "ws")
+    (ws / "clients" / "usd.toml").write_text(USD_CLIENT, encoding="utf-8")
+    (ws / "clients" / "export.toml").write_text(EXPORT_CLIENT, encoding="utf-8")
+    with (ws / "facturier.toml").open("a", encoding="utf-8") as config:
+        config.write('\n[accounting]\nexchange_rates = { USD = "0.9210" }\n')
+    assert run_cli(ws, "run", "--date", "2026-11-15").code == 0
+    numbers = numbers_by_client(ws)
+    expected = {"northwind": ("NW1 6XE", "London", None), "usd": ("10001", "New York", "NY"),
+                "export": ("100-0005", "Tokyo", None), "acme": ("69006", "Lyon", None)}
+    for client, (postcode, city, region) in expected.items():
+        buyer = xml_of(ws, numbers[client]).find(".//ram:BuyerTradeParty/ram:PostalTradeAddress", NS)
+        assert buyer is not None
+        found = tuple(buyer.findtext(f"ram:{tag}", namespaces=NS)
+                      for tag in ("PostcodeCode", "CityName", "CountrySubDivisionName"))
+        assert found == (postcode, city, region), client
