@@ -177,7 +177,7 @@ class Document:
     # Euros for one unit of `currency` ([accounting] exchange_rates), to state the VAT in euros.
     eur_rate: Decimal | None = None
 
-    def vat_in_euros(self, vat: Decimal) -> dict[str, str] | None:
+    def vat_in_euros(self, vat: Decimal) -> dict[str, str | None] | None:
         """The VAT in the seller's accounting currency (EN 16931 BT-6, BT-111), for a French
         seller invoicing in another currency: the VAT must be stated in euros (VAT Directive
         art. 230). Zero VAT is 0.00 EUR at any rate; other VAT needs the rate (None without)."""

@@ -24,7 +24,6 @@ from typing import Any, Final
 from lxml import etree
 
 from facturier.core.errors import FacturierError
-from facturier.core.invoice import EU_COUNTRIES as EU_COUNTRIES  # flux10 reads it here
 from facturier.core.invoice import is_export_of_goods
 from facturier.render.labels import LABELS
 from facturier.render.view import format_money
