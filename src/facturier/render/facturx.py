@@ -254,12 +254,17 @@ def _header(root: etree._Element, record: dict[str, Any]) -> None:
 
 
 def _agreement(parent: etree._Element, record: dict[str, Any]) -> None:
-    """ApplicableHeaderTradeAgreement: buyer reference, seller and buyer."""
+    """ApplicableHeaderTradeAgreement: seller, buyer and the seller's order reference.
+
+    The record's `reference` is the seller's own id of the sale (a batch row's `reference`):
+    BT-14, the sales order reference, not BT-10, the buyer's routing reference, which a
+    buyer's platform may route or reject on.
+    """
     agreement = _el(parent, "ApplicableHeaderTradeAgreement")
-    if record.get("reference"):
-        _el(agreement, "BuyerReference", record["reference"])
     _party(agreement, "SellerTradeParty", record["seller"], record, seller=True)
     _party(agreement, "BuyerTradeParty", record["buyer"], record, seller=False)
+    if record.get("reference"):
+        _el(_el(agreement, "SellerOrderReferencedDocument"), "IssuerAssignedID", record["reference"])
 
 
 def _delivery(parent: etree._Element, record: dict[str, Any]) -> None:
