@@ -125,3 +125,23 @@ def test_a_postcode_after_the_city_is_read_as_the_postcode(tmp_path: Path) -> No
         found = tuple(buyer.findtext(f"ram:{tag}", namespaces=NS)
                       for tag in ("PostcodeCode", "CityName", "CountrySubDivisionName"))
         assert found == (postcode, city, region), client
+
+
+def test_a_batch_row_reference_is_the_sales_order_reference(tmp_path: Path) -> None:
+    ws = copy_demo(tmp_path / "ws")
+    inbox = ws / "data" / "inbox_batch" / "boulangerie-martin"
+    inbox.mkdir(parents=True)
+    (inbox / "orders.csv").write_text(
+        "reference,date,customer_name,customer_address,description,quantity,unit_price\n"
+        "CMD-77,2026-11-02,Café du Parc,12 rue du Parc | 69003 Lyon,Pain,3.125,1.23456\n", encoding="utf-8")
+    result = run_cli(ws, "batch", "--date", "2026-11-15")
+    assert result.code == 0, result.text
+    xml = xml_of(ws, "BM-2026-00001")
+    assert xml.find(".//ram:BuyerReference", NS) is None  # BT-10 is the buyer's, for its routing
+    assert xml.findtext(".//ram:SellerOrderReferencedDocument/ram:IssuerAssignedID", namespaces=NS) == "CMD-77"
+    assert xml.findtext(".//ram:BilledQuantity", namespaces=NS) == "3.125"
+    assert xml.findtext(".//ram:GrandTotalAmount", namespaces=NS) == "4.07"  # 3.86 + 5.5 % VAT 0.21
+    assert run_cli(ws, "credit", "BM-2026-00001", "--date", "2026-11-20").code == 0
+    credit = xml_of(ws, "AV-BM-2026-00001")
+    assert credit.findtext(".//ram:SellerOrderReferencedDocument/ram:IssuerAssignedID", namespaces=NS) == "CMD-77"
+    assert credit.findtext(".//ram:InvoiceReferencedDocument/ram:IssuerAssignedID", namespaces=NS) == "BM-2026-00001"
