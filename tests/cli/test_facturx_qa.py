@@ -13,6 +13,7 @@ from tests.conftest import copy_demo, journal, run_cli
 
 NS = {"rsm": "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100",
       "ram": "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100"}
+UDT = "urn:un:unece:uncefact:data:standard:UnqualifiedDataType:100"
 
 USD_CLIENT = """name = "Acme Corp USA"
 email = "ap@acme-us.example"
@@ -145,3 +146,48 @@ def test_a_batch_row_reference_is_the_sales_order_reference(tmp_path: Path) -> N
     credit = xml_of(ws, "AV-BM-2026-00001")
     assert credit.findtext(".//ram:SellerOrderReferencedDocument/ram:IssuerAssignedID", namespaces=NS) == "CMD-77"
     assert credit.findtext(".//ram:InvoiceReferencedDocument/ram:IssuerAssignedID", namespaces=NS) == "BM-2026-00001"
+
+
+GOODS_TO_GERMANY = """name = "Berlin GmbH"
+email = "ap@berlin.example"
+address = ["Unter den Linden 1", "10117 Berlin"]
+country = "DE"
+vat_id = "DE136695976"
+language = "en"
+currency = "EUR"
+vat_regime = "reverse_charge"
+operation_category = "goods"
+[[lines]]
+description = "Widgets"
+quantity = "10"
+unit_price = "12.5"
+"""
+
+
+def test_goods_to_a_business_of_another_eu_state_are_an_intra_community_supply(tmp_path: Path) -> None:
+    ws = copy_demo(tmp_path / "ws")
+    (ws / "clients" / "berlin.toml").write_text(GOODS_TO_GERMANY, encoding="utf-8")
+    assert run_cli(ws, "run", "--date", "2026-11-15").code == 0
+    number = numbers_by_client(ws)["berlin"]
+    assert run_cli(ws, "credit", number, "--amount", "50.00", "--date", "2026-11-20").code == 0
+    mention = "VAT exempt, intra-EU supply of goods, art. 262 ter I of the French General Tax Code"
+    for doc in (number, "AV-2026-0001"):
+        xml = xml_of(ws, doc)
+        assert {c.text for c in xml.iterfind(".//ram:CategoryCode", NS)} == {"K"}
+        assert xml.findtext(".//ram:ExemptionReasonCode", namespaces=NS) == "VATEX-EU-IC"
+        assert xml.findtext(".//ram:ExemptionReason", namespaces=NS) == mention
+        # BR-IC-12: the country the goods go to; BR-IC-11: the supply's date or period.
+        assert xml.findtext(".//ram:ShipToTradeParty/ram:PostalTradeAddress/ram:CountryID", namespaces=NS) == "DE"
+        assert xml.findtext(".//ram:BillingSpecifiedPeriod/ram:StartDateTime/udt:DateTimeString",
+                            namespaces={**NS, "udt": UDT}) == "20261101"
+        text = " ".join(text_of(ws, doc).split())
+        assert mention in text and "Autoliquidation" not in text
+    # Services to the same client stay a reverse charge (AE).
+    services = GOODS_TO_GERMANY.replace('operation_category = "goods"', 'operation_category = "services"')
+    (ws / "clients" / "berlin.toml").write_text(services, encoding="utf-8")
+    assert run_cli(ws, "run", "--date", "2026-12-15").code == 0
+    december = [e["number"] for e in journal(ws) if e["type"] == "invoice.issued" and e["client"] == "berlin"][-1]
+    assert xml_of(ws, december).findtext(".//ram:CategoryCode", namespaces=NS) == "AE"
+    checked = run_cli(ws, "verify", "--einvoice")
+    assert checked.code == 0, checked.text
+    assert "BR-IC" not in checked.text

@@ -122,19 +122,38 @@ def is_export_of_goods(regime: VatRegime, category: OperationCategory, buyer_cou
     return regime == "exempt" and category == "goods" and buyer_country.upper() not in EU_COUNTRIES
 
 
-def legal_mentions(regime: VatRegime, buyer_is_business: bool, export: bool = False) -> tuple[str, ...]:
+def vat_mention(regime: VatRegime, category: OperationCategory, seller_country: str,
+                buyer_country: str) -> str | None:
+    """The code of the VAT mention the regime prints, None under standard VAT.
+
+    Goods are not services: an exempt export of goods cites the export exemption
+    (`vat_export`, art. 262 I du CGI), not the place-of-supply rule of services
+    (`vat_exempt`, art. 259-1); goods sold to a business of another EU state are an
+    exempt intra-community supply (`vat_intra_eu`, art. 262 ter I), not a reverse charge of
+    services (`reverse_charge`, art. 283-2).
+    """
+    buyer, seller = buyer_country.upper(), seller_country.upper()
+    if regime == "franchise":
+        return "vat_franchise"
+    if regime == "reverse_charge":
+        intra_eu_goods = category == "goods" and buyer in EU_COUNTRIES and buyer != seller
+        return "vat_intra_eu" if intra_eu_goods else "reverse_charge"
+    if regime == "exempt":
+        return "vat_export" if is_export_of_goods(regime, category, buyer) else "vat_exempt"
+    return None
+
+
+def legal_mentions(regime: VatRegime, buyer_is_business: bool, vat_code: str | None = None) -> tuple[str, ...]:
     """Codes of the mentions the document must carry; the renderer words them per language.
 
-    An exempt export of goods cites the export exemption (`vat_export`, art. 262 I du CGI),
-    not the place-of-supply rule of services (`vat_exempt`, art. 259-1).
+    `vat_code` is the regime's VAT mention (`vat_mention`); without it, the regime's
+    mention for services.
     """
     codes: list[str] = []
-    if regime == "franchise":
-        codes.append("vat_franchise")
-    elif regime == "reverse_charge":
-        codes.append("reverse_charge")
-    elif regime == "exempt":
-        codes.append("vat_export" if export else "vat_exempt")
+    if vat_code is None:
+        vat_code = vat_mention(regime, "services", "FR", "FR")
+    if vat_code is not None:
+        codes.append(vat_code)
     codes.append("late_penalty")
     if buyer_is_business:
         codes.append("recovery_indemnity")
@@ -242,10 +261,9 @@ class Document:
             "recovery_indemnity": (
                 fmt_amount(RECOVERY_INDEMNITY_EUR, "EUR") if self.buyer_is_business else None
             ),
-            "mentions": list(legal_mentions(
-                self.vat_regime, self.buyer_is_business,
-                is_export_of_goods(self.vat_regime, self.operation_category, self.buyer.country),
-            )),
+            "mentions": list(legal_mentions(self.vat_regime, self.buyer_is_business, vat_mention(
+                self.vat_regime, self.operation_category, self.seller.country, self.buyer.country,
+            ))),
             "reference": self.reference,
             "refers_to": self.refers_to,
             "reason": self.reason,

@@ -8,8 +8,9 @@ invalid is never issued. The schematron runs later, offline, in `verify --einvoi
 (`facturier.render.einvoice_check`).
 
 VAT categories (UNTDID 5305) by regime: standard → S (Z for a 0 % line), franchise en
-base → E with VATEX-FR-FRANCHISE, reverse charge → AE with VATEX-EU-AE, exempt → E with
-the printed exemption mention (G with VATEX-EU-G for goods exported outside the EU).
+base → E with VATEX-FR-FRANCHISE, reverse charge → AE with VATEX-EU-AE (K with VATEX-EU-IC
+for goods to another EU state), exempt → E with the printed exemption mention (G with
+VATEX-EU-G for goods exported outside the EU).
 """
 
 from __future__ import annotations
@@ -82,6 +83,8 @@ def vat_category(record: dict[str, Any], rate: str) -> Category:
     if regime == "franchise":
         return Category("E", "0", words["vat_franchise"], "VATEX-FR-FRANCHISE")
     if regime == "reverse_charge":
+        if "vat_intra_eu" in record["mentions"]:  # goods to a business of another EU state
+            return Category("K", "0", words["vat_intra_eu"], "VATEX-EU-IC")
         return Category("AE", "0", words["reverse_charge"], "VATEX-EU-AE")
     if is_export_of_goods(regime, record.get("operation_category") or "services", record["buyer"]["country"]):
         # The printed mention: records issued before `vat_export` existed cite vat_exempt.
@@ -271,6 +274,10 @@ def _delivery(parent: etree._Element, record: dict[str, Any]) -> None:
     """ApplicableHeaderTradeDelivery: the delivery address when it differs from the buyer's."""
     delivery = _el(parent, "ApplicableHeaderTradeDelivery")
     address = record.get("delivery_address")
+    if not address and "vat_intra_eu" in record["mentions"]:
+        # An intra-community supply names the country the goods go to (BT-80, BR-IC-12):
+        # the buyer's, when the goods go to its address.
+        address = record["buyer"]["address"]
     if address:
         ship_to = _el(delivery, "ShipToTradeParty")
         _el(ship_to, "Name", record["buyer"]["name"])

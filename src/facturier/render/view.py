@@ -230,11 +230,11 @@ def _period(record: dict[str, Any], language: str) -> str | None:
 def _mention(code: str, record: dict[str, Any], language: str) -> list[str]:
     """The printed lines of one legal mention code."""
     words = LABELS[language]
-    if code == "reverse_charge":
+    if code in ("reverse_charge", "vat_intra_eu"):  # both VAT numbers, required by art. 242 nonies A
         seller_id = record["seller"].get("vat_id") or "—"
         buyer_id = record["buyer"].get("vat_id") or "—"
         ids = words["reverse_charge_ids"].format(seller=seller_id, buyer=buyer_id)
-        return [f"{words['reverse_charge']} — {ids}"]
+        return [f"{words[code]} — {ids}"]
     if code == "late_penalty":
         return [words["late_penalty"].format(value=record["late_penalty"])]
     if code == "recovery_indemnity":

@@ -28,7 +28,7 @@ from facturier.core.credit import (
     split_credit,
 )
 from facturier.core.errors import InputError
-from facturier.core.invoice import Document, Line, Party
+from facturier.core.invoice import Document, Line, Party, vat_mention
 from facturier.core.money import ZERO, fmt_amount, quantize
 from facturier.ops.issuing import DocumentDraft, issue_documents
 from facturier.ops.outcome import ProgressHook, Report
@@ -170,8 +170,8 @@ def credit_note(
     return Document(
         kind="credit_note", number=number, series=series, seq=seq, mode=record["mode"],
         seller_id=record["seller_id"], client_id=record["client_id"], language=record["language"],
-        currency=record["currency"], issue_date=day, due_date=day, period_start=None,
-        period_end=None, seller=party(record["seller"]), buyer=party(record["buyer"]),
+        currency=record["currency"], issue_date=day, due_date=day, **credited_period(record),
+        seller=party(record["seller"]), buyer=party(record["buyer"]),
         buyer_is_business=record["buyer_is_business"], vat_regime=record["vat_regime"],
         lines=lines, payment_days=record["payment_days"], late_penalty=record["late_penalty"],
         reference=record.get("reference"),
@@ -182,6 +182,17 @@ def credit_note(
         delivery_address=tuple(record["delivery_address"]) if record.get("delivery_address") else None,
         eur_rate=credit_eur_rate(ws, record),
     )
+
+
+def credited_period(record: dict[str, Any]) -> dict[str, date | None]:
+    """A credit note carries no service period, but that of an intra-community supply of
+    goods: its Factur-X must date the supply (EN 16931 BR-IC-11), the credited invoice's."""
+    period = record.get("service_period")
+    mention = vat_mention(record["vat_regime"], record.get("operation_category", "services"),
+                          record["seller"]["country"], record["buyer"]["country"])
+    if mention != "vat_intra_eu" or not period:
+        return {"period_start": None, "period_end": None}
+    return {"period_start": date.fromisoformat(period["start"]), "period_end": date.fromisoformat(period["end"])}
 
 
 def credit_eur_rate(ws: Workspace, record: dict[str, Any]) -> Decimal | None:
