@@ -167,10 +167,11 @@ def credit_note(
         series_template(ws, original), seller=original["seller"], client=original["client"],
         issue_date=day, test=original["mode"] == "test",
     )
+    start, end = credited_period(record)
     return Document(
         kind="credit_note", number=number, series=series, seq=seq, mode=record["mode"],
         seller_id=record["seller_id"], client_id=record["client_id"], language=record["language"],
-        currency=record["currency"], issue_date=day, due_date=day, **credited_period(record),
+        currency=record["currency"], issue_date=day, due_date=day, period_start=start, period_end=end,
         seller=party(record["seller"]), buyer=party(record["buyer"]),
         buyer_is_business=record["buyer_is_business"], vat_regime=record["vat_regime"],
         lines=lines, payment_days=record["payment_days"], late_penalty=record["late_penalty"],
@@ -184,15 +185,15 @@ def credit_note(
     )
 
 
-def credited_period(record: dict[str, Any]) -> dict[str, date | None]:
+def credited_period(record: dict[str, Any]) -> tuple[date | None, date | None]:
     """A credit note carries no service period, but that of an intra-community supply of
     goods: its Factur-X must date the supply (EN 16931 BR-IC-11), the credited invoice's."""
     period = record.get("service_period")
     mention = vat_mention(record["vat_regime"], record.get("operation_category", "services"),
                           record["seller"]["country"], record["buyer"]["country"])
     if mention != "vat_intra_eu" or not period:
-        return {"period_start": None, "period_end": None}
-    return {"period_start": date.fromisoformat(period["start"]), "period_end": date.fromisoformat(period["end"])}
+        return None, None
+    return date.fromisoformat(period["start"]), date.fromisoformat(period["end"])
 
 
 def credit_eur_rate(ws: Workspace, record: dict[str, Any]) -> Decimal | None:
