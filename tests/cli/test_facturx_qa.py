@@ -191,3 +191,22 @@ def test_goods_to_a_business_of_another_eu_state_are_an_intra_community_supply(t
     checked = run_cli(ws, "verify", "--einvoice")
     assert checked.code == 0, checked.text
     assert "BR-IC" not in checked.text
+
+
+def test_check_warns_of_vat_settings_that_misstate_a_client_s_invoices(tmp_path: Path) -> None:
+    ws = copy_demo(tmp_path / "ws")
+    (ws / "clients" / "usd.toml").write_text(USD_CLIENT, encoding="utf-8")
+    french = EXPORT_CLIENT.replace('country = "JP"', 'country = "FR"').replace('"Tokyo 100-0005"', '"75001 Paris"')
+    (ws / "clients" / "paris.toml").write_text(french, encoding="utf-8")
+    italian = EXPORT_CLIENT.replace('country = "JP"', 'country = "IT"').replace('operation_category = "goods"\n', "")
+    (ws / "clients" / "roma.toml").write_text(italian, encoding="utf-8")
+    result = run_cli(ws, "check")
+    assert result.code == 0, result.text
+    assert "clients/usd.toml: currency: an invoice in USD with VAT must also state its VAT in euros" in result.out
+    assert 'clients/paris.toml: vat_regime: "exempt" prints an exemption for a client outside FR' in result.out
+    assert ('clients/roma.toml: vat_regime: services to a business of another EU state are not "exempt" '
+            'but "reverse_charge"') in result.out
+    assert "export.toml" not in result.out and "northwind" not in result.out
+    with (ws / "facturier.toml").open("a", encoding="utf-8") as config:
+        config.write('\n[accounting]\nexchange_rates = { USD = "0.9210" }\n')
+    assert "usd.toml" not in run_cli(ws, "check").out
