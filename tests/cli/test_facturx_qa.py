@@ -82,6 +82,11 @@ def test_a_foreign_currency_invoice_states_its_vat_in_euros(tmp_path: Path) -> N
         "GBP": "0.00", "EUR": "0.00"}
     # A euro invoice carries no accounting currency.
     assert xml_of(ws, numbers["acme"]).find(".//ram:TaxCurrencyCode", NS) is None
+    # SEPA is euros only: a transfer in another currency is a plain credit transfer (30).
+    means = ".//ram:SpecifiedTradeSettlementPaymentMeans/ram:TypeCode"
+    assert xml_of(ws, numbers["acme"]).findtext(means, namespaces=NS) == "58"
+    assert northwind.findtext(means, namespaces=NS) == "30"
+    assert xml.findtext(means, namespaces=NS) == "30"
     # A partial credit note undoes the VAT at the invoice's rate, even once the rate changed.
     config = (ws / "facturier.toml").read_text(encoding="utf-8").replace("0.9210", "0.9500")
     (ws / "facturier.toml").write_text(config, encoding="utf-8")

@@ -43,6 +43,7 @@ TYPE_CODES: Final = {"invoice": "380", "credit_note": "381"}
 # operation category (B1 goods, S1 services, M1 both; invoices not yet paid).
 BUSINESS_PROCESS: Final = {"goods": "B1", "services": "S1", "mixed": "M1"}
 SEPA_CREDIT_TRANSFER: Final = "58"
+CREDIT_TRANSFER: Final = "30"  # UNTDID 4461: a transfer in another currency than the euro is not SEPA
 UNIT_ONE: Final = "C62"  # UN/ECE rec. 20 "one": lines carry no unit of their own
 # Notes of the French mentions (UNTDID 4451 subject codes, as the FNFE guide uses them).
 NOTE_SUBJECTS: Final = {"late_penalty": "PMD", "recovery_indemnity": "PMT", "no_discount": "AAB"}
@@ -285,12 +286,13 @@ def _delivery(parent: etree._Element, record: dict[str, Any]) -> None:
 
 
 def _payment_means(settlement: etree._Element, record: dict[str, Any]) -> None:
-    """SEPA credit transfer to the seller's IBAN (BIC when known), for invoices only."""
+    """Credit transfer to the seller's IBAN (BIC when known), for invoices only: SEPA for a
+    euro invoice, a plain credit transfer in another currency (SEPA is euros only)."""
     seller = record["seller"]
     if record["kind"] != "invoice" or not seller.get("iban"):
         return
     means = _el(settlement, "SpecifiedTradeSettlementPaymentMeans")
-    _el(means, "TypeCode", SEPA_CREDIT_TRANSFER)
+    _el(means, "TypeCode", SEPA_CREDIT_TRANSFER if record["currency"] == "EUR" else CREDIT_TRANSFER)
     _el(_el(means, "PayeePartyCreditorFinancialAccount"), "IBANID", seller["iban"])
     if seller.get("bic"):
         _el(_el(means, "PayeeSpecifiedCreditorFinancialInstitution"), "BICID", seller["bic"])
