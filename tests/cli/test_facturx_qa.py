@@ -3,13 +3,18 @@ their embedded XML read back with pikepdf and checked with the offline schematro
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pikepdf
+import pytest
 import pypdf
 from lxml import etree
 
+from facturier.core.invoice import Party, VatRegime
+from facturier.render import facturx as fx
 from tests.conftest import copy_demo, journal, run_cli
+from tests.render.test_render_facturx import FRANCHISE_SELLER, SELLER, document, fatal
 
 NS = {"rsm": "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100",
       "ram": "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100"}
@@ -215,3 +220,29 @@ def test_check_warns_of_vat_settings_that_misstate_a_client_s_invoices(tmp_path:
     with (ws / "facturier.toml").open("a", encoding="utf-8") as config:
         config.write('\n[accounting]\nexchange_rates = { USD = "0.9210" }\n')
     assert "usd.toml" not in run_cli(ws, "check").out
+
+
+BUYERS = {country: Party(f"Buyer {country}", ("1 Main Street", city), country, vat_id=vat_id)
+          for country, city, vat_id in (("FR", "69006 Lyon", "FR64443061841"), ("DE", "10117 Berlin", "DE136695976"),
+                                        ("GB", "London NW1 6XE", "GB980780684"), ("US", "New York, NY 10001", None))}
+SITUATIONS = [(seller, regime, category, country, currency, kind)
+              for seller in ("with VAT number", "franchise")
+              for regime in (("standard", "reverse_charge", "exempt") if seller != "franchise"
+                             else ("franchise", "reverse_charge", "exempt"))
+              for category in ("services", "goods", "mixed")
+              for country in BUYERS for currency in ("EUR", "USD") for kind in ("invoice", "credit_note")
+              if not (regime == "reverse_charge" and BUYERS[country].vat_id is None)]
+
+
+@pytest.mark.parametrize(("seller", "regime", "category", "country", "currency", "kind"), SITUATIONS)
+def test_every_vat_situation_is_an_xml_the_schematrons_accept(seller: str, regime: VatRegime, category: str,
+                                                             country: str, currency: str, kind: str) -> None:
+    """What issuance checks (the XSD) is not all the EN 16931 rules: every situation a
+    configuration allows must also pass the schematrons (BR-G-02 failed for a seller in
+    franchise exporting goods: G needs a seller VAT number)."""
+    changes = {"kind": kind, "number": "AV-2026-0001",
+               "refers_to": {"number": "2026-0001", "date": "2026-11-15"}} if kind == "credit_note" else {}
+    doc = document(regime, currency=currency, buyer=BUYERS[country], operation_category=category,
+                   seller=FRANCHISE_SELLER if seller == "franchise" else SELLER,
+                   eur_rate=Decimal("0.9210") if currency == "USD" else None, **changes)
+    assert fatal(fx.facturx_xml(doc.to_record())) == []

@@ -83,15 +83,21 @@ def vat_category(record: dict[str, Any], rate: str) -> Category:
         return Category("S", rate) if Decimal(rate) else Category("Z", "0")
     if regime == "franchise":
         return Category("E", "0", words["vat_franchise"], "VATEX-FR-FRANCHISE")
+    # K and G need the seller's VAT number (BR-IC-02, BR-G-02): a seller without one (in
+    # franchise en base) states the same printed exemption as E, which its SIRET (BT-32) allows.
+    seller_vat = bool(record["seller"].get("vat_id"))
     if regime == "reverse_charge":
         if "vat_intra_eu" in record["mentions"]:  # goods to a business of another EU state
-            return Category("K", "0", words["vat_intra_eu"], "VATEX-EU-IC")
+            if seller_vat:
+                return Category("K", "0", words["vat_intra_eu"], "VATEX-EU-IC")
+            return Category("E", "0", words["vat_intra_eu"])
         return Category("AE", "0", words["reverse_charge"], "VATEX-EU-AE")
-    if is_export_of_goods(regime, record.get("operation_category") or "services", record["buyer"]["country"]):
-        # The printed mention: records issued before `vat_export` existed cite vat_exempt.
-        mention = "vat_export" if "vat_export" in record["mentions"] else "vat_exempt"
+    # The printed mention: records issued before `vat_export` existed cite vat_exempt.
+    mention = "vat_export" if "vat_export" in record["mentions"] else "vat_exempt"
+    if seller_vat and is_export_of_goods(regime, record.get("operation_category") or "services",
+                                         record["buyer"]["country"]):
         return Category("G", "0", words[mention], "VATEX-EU-G")
-    return Category("E", "0", words["vat_exempt"])
+    return Category("E", "0", words[mention])
 
 
 class _Tags(dict[str, str]):
