@@ -7,8 +7,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pikepdf
-import pytest
 import pypdf
+import pytest
 from lxml import etree
 
 from facturier.core.invoice import Party, VatRegime
