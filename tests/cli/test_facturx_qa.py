@@ -246,3 +246,21 @@ def test_every_vat_situation_is_an_xml_the_schematrons_accept(seller: str, regim
                    seller=FRANCHISE_SELLER if seller == "franchise" else SELLER,
                    eur_rate=Decimal("0.9210") if currency == "USD" else None, **changes)
     assert fatal(fx.facturx_xml(doc.to_record())) == []
+
+
+def test_a_credit_note_s_reason_is_in_its_xml_as_printed(tmp_path: Path) -> None:
+    ws = copy_demo(tmp_path / "ws")
+    assert run_cli(ws, "run", "--date", "2026-11-15").code == 0
+    number = numbers_by_client(ws)["acme"]
+    result = run_cli(ws, "credit", number, "--amount", "100.00", "--date", "2026-11-20",
+                     "--reason", "Geste commercial & <remise>")
+    assert result.code == 0, result.text
+    xml = xml_of(ws, "AV-2026-0001")
+    notes = {n.findtext("ram:SubjectCode", namespaces=NS): n.findtext("ram:Content", namespaces=NS)
+             for n in xml.iterfind(".//ram:IncludedNote", NS)}
+    assert notes["ACD"] == "Motif : Geste commercial & <remise>"
+    assert "Motif : Geste commercial & <remise>" in text_of(ws, "AV-2026-0001")
+    assert "ACD" not in {n.findtext("ram:SubjectCode", namespaces=NS)
+                         for n in xml_of(ws, number).iterfind(".//ram:IncludedNote", NS)}
+    checked = run_cli(ws, "verify", "--einvoice")
+    assert checked.code == 0, checked.text

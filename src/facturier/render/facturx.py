@@ -224,10 +224,13 @@ def _line(parent: etree._Element, number: int, line: dict[str, Any], record: dic
 
 
 def _notes(parent: etree._Element, record: dict[str, Any]) -> None:
-    """The French payment mentions as document notes (late penalties, 40 € indemnity, discount)."""
+    """The document's notes: test mode, a credit note's reason, then the French payment mentions
+    (late penalties, 40 € indemnity, discount)."""
     words = LABELS[record["language"]]
     if record.get("mode") == "test":  # the CII of EN 16931 has no test flag: say it in a note
         _note(parent, words["test_document"], "AAI")
+    if record.get("reason"):  # a credit note's reason, printed under its reference: ACD "reason"
+        _note(parent, words["reason"].format(value=record["reason"]), "ACD")
     for code in record["mentions"]:
         subject = NOTE_SUBJECTS.get(code)
         if subject is None:
