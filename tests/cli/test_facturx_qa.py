@@ -264,3 +264,19 @@ def test_a_credit_note_s_reason_is_in_its_xml_as_printed(tmp_path: Path) -> None
                          for n in xml_of(ws, number).iterfind(".//ram:IncludedNote", NS)}
     checked = run_cli(ws, "verify", "--einvoice")
     assert checked.code == 0, checked.text
+
+
+def test_payment_terms_of_zero_and_one_day_read_as_words(tmp_path: Path) -> None:
+    ws = copy_demo(tmp_path / "ws")
+    acme = (ws / "clients" / "acme.toml").read_text(encoding="utf-8")
+    (ws / "clients" / "acme.toml").write_text(acme.replace('active = true', 'active = true\npayment_days = 0'),
+                                              encoding="utf-8")
+    northwind = (ws / "clients" / "northwind.toml").read_text(encoding="utf-8")
+    (ws / "clients" / "northwind.toml").write_text(
+        northwind.replace("payment_days = 45", "payment_days = 1"), encoding="utf-8")
+    assert run_cli(ws, "run", "--date", "2026-11-15").code == 0
+    numbers = numbers_by_client(ws)
+    for client, terms in (("acme", "Paiement à réception"), ("northwind", "Payment within 1 day")):
+        xml = xml_of(ws, numbers[client])
+        assert xml.findtext(".//ram:SpecifiedTradePaymentTerms/ram:Description", namespaces=NS) == terms
+        assert terms in text_of(ws, numbers[client])

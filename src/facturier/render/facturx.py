@@ -26,7 +26,7 @@ from lxml import etree
 
 from facturier.core.errors import FacturierError
 from facturier.core.invoice import is_export_of_goods
-from facturier.render.labels import LABELS
+from facturier.render.labels import LABELS, payment_terms
 from facturier.render.view import format_money
 
 FILENAME: Final = "factur-x.xml"
@@ -311,7 +311,7 @@ def _payment_terms(settlement: etree._Element, record: dict[str, Any]) -> None:
     """SpecifiedTradePaymentTerms: the terms sentence and the due date."""
     terms = _el(settlement, "SpecifiedTradePaymentTerms")
     if record["kind"] == "invoice" and record.get("payment_days") is not None:
-        _el(terms, "Description", LABELS[record["language"]]["payment_terms"].format(days=record["payment_days"]))
+        _el(terms, "Description", payment_terms(record["payment_days"], record["language"]))
     _date(terms, "DueDateDateTime", record["due_date"])
 
 

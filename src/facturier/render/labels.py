@@ -37,6 +37,8 @@ LABELS: Final[dict[str, dict[str, str]]] = {
         "payment": "Paiement",
         "due_on": "Échéance : {value}",
         "payment_terms": "Paiement à {days} jours",
+        "payment_terms_1": "Paiement à 1 jour",
+        "payment_terms_0": "Paiement à réception",
         "iban": "IBAN : {value}",
         "bic": "BIC : {value}",
         "qr_caption": "Scanner pour payer (virement SEPA)",
@@ -93,6 +95,8 @@ LABELS: Final[dict[str, dict[str, str]]] = {
         "payment": "Payment",
         "due_on": "Due date: {value}",
         "payment_terms": "Payment within {days} days",
+        "payment_terms_1": "Payment within 1 day",
+        "payment_terms_0": "Payment on receipt",
         "iban": "IBAN: {value}",
         "bic": "BIC: {value}",
         "qr_caption": "Scan to pay (SEPA transfer)",
@@ -124,6 +128,14 @@ LABELS: Final[dict[str, dict[str, str]]] = {
         "test_document": "Test document, not an invoice (Facturier test mode)",
     },
 }
+
+
+
+def payment_terms(days: int, language: str) -> str:
+    """The payment terms sentence: "Paiement à 30 jours", "à 1 jour", "à réception" (0 days)."""
+    words = LABELS[language]
+    return words.get(f"payment_terms_{days}") or words["payment_terms"].format(days=days)
+
 
 # Babel locale per document language: en_US gives "$1,234.56" and "November 15, 2026".
 LOCALES: Final[dict[str, str]] = {"fr": "fr_FR", "en": "en_US"}

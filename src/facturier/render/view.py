@@ -20,7 +20,7 @@ from stdnum.fr import siret as stdnum_siret
 
 from facturier.core.errors import FacturierError
 from facturier.core.money import unsigned_zero
-from facturier.render.labels import LABELS, LOCALES
+from facturier.render.labels import LABELS, LOCALES, payment_terms
 from facturier.render.qr import payment_qr_for
 
 View = dict[str, Any]
@@ -273,7 +273,7 @@ def _payment(record: dict[str, Any], language: str) -> View | None:
     words, seller = LABELS[language], record["seller"]
     lines = [words["due_on"].format(value=format_date(record["due_date"], language))]
     if record.get("payment_days") is not None:
-        lines.append(words["payment_terms"].format(days=record["payment_days"]))
+        lines.append(payment_terms(record["payment_days"], language))
     if seller.get("iban") and seller.get("bic"):
         lines.append(words["iban"].format(value=stdnum_iban.format(seller["iban"])))
         lines.append(words["bic"].format(value=seller["bic"]))
