@@ -280,3 +280,13 @@ def test_payment_terms_of_zero_and_one_day_read_as_words(tmp_path: Path) -> None
         xml = xml_of(ws, numbers[client])
         assert xml.findtext(".//ram:SpecifiedTradePaymentTerms/ram:Description", namespaces=NS) == terms
         assert terms in text_of(ws, numbers[client])
+
+
+def test_an_iban_without_bic_is_printed_as_the_xml_states_it(tmp_path: Path) -> None:
+    ws = copy_demo(tmp_path / "ws")
+    config = (ws / "facturier.toml").read_text(encoding="utf-8")
+    (ws / "facturier.toml").write_text(config.replace('bic = "AGRIFRPP"\n', ""), encoding="utf-8")
+    assert run_cli(ws, "run", "--date", "2026-11-15").code == 0
+    number = numbers_by_client(ws)["acme"]
+    assert xml_of(ws, number).findtext(".//ram:IBANID", namespaces=NS) == "FR7630006000011234567890189"
+    assert "FR76 3000 6000 0112 3456 7890 189" in text_of(ws, number)

@@ -274,8 +274,9 @@ def _payment(record: dict[str, Any], language: str) -> View | None:
     lines = [words["due_on"].format(value=format_date(record["due_date"], language))]
     if record.get("payment_days") is not None:
         lines.append(payment_terms(record["payment_days"], language))
-    if seller.get("iban") and seller.get("bic"):
+    if seller.get("iban"):  # as the XML's payment means (BG-16): the IBAN, its BIC when known
         lines.append(words["iban"].format(value=stdnum_iban.format(seller["iban"])))
+    if seller.get("iban") and seller.get("bic"):
         lines.append(words["bic"].format(value=seller["bic"]))
     qr = payment_qr_for(record)
     return {
