@@ -290,3 +290,12 @@ def test_an_iban_without_bic_is_printed_as_the_xml_states_it(tmp_path: Path) -> 
     number = numbers_by_client(ws)["acme"]
     assert xml_of(ws, number).findtext(".//ram:IBANID", namespaces=NS) == "FR7630006000011234567890189"
     assert "FR76 3000 6000 0112 3456 7890 189" in text_of(ws, number)
+
+
+def test_a_vat_in_euros_that_is_not_the_vat_at_its_rate_is_refused() -> None:
+    record = document(currency="USD", eur_rate=Decimal("0.9210")).to_record()
+    assert record["vat_accounting"] == {"currency": "EUR", "rate": "0.9210", "amount": "84.79"}
+    fx.facturx_xml(record)
+    record["vat_accounting"]["amount"] = "84.80"
+    with pytest.raises(fx.EInvoiceError, match="VAT in euros 84.80 is not 92.06 at 0.9210"):
+        fx.facturx_xml(record)

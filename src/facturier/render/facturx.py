@@ -422,7 +422,19 @@ def einvoice_arithmetic(record: dict[str, Any]) -> list[str]:
         problems.append(f"total VAT {record['total_vat']} is not the sum per rate {vat}")
     if Decimal(record["total_excl_vat"]) + vat != Decimal(record["total_incl_vat"]):
         problems.append(f"total incl. VAT {record['total_incl_vat']} is not excl. VAT + VAT")
-    return problems
+    return problems + _accounting_problems(record)
+
+
+def _accounting_problems(record: dict[str, Any]) -> list[str]:
+    """The VAT in euros (BT-111) is the VAT at the stated rate, rounded once; 0.00 without one."""
+    accounting = record.get("vat_accounting")
+    if not accounting:
+        return []
+    rate, vat = accounting.get("rate"), Decimal(record["total_vat"])
+    expected = (vat * Decimal(rate)).quantize(Decimal("0.01"), "ROUND_HALF_UP") if rate else Decimal(0)
+    if (rate is None and vat) or expected != Decimal(accounting["amount"]):
+        return [f"VAT in euros {accounting['amount']} is not {record['total_vat']} at {rate or 'no rate'}"]
+    return []
 
 
 def serialize(root: etree._Element) -> bytes:
