@@ -299,3 +299,18 @@ def test_a_vat_in_euros_that_is_not_the_vat_at_its_rate_is_refused() -> None:
     record["vat_accounting"]["amount"] = "84.80"
     with pytest.raises(fx.EInvoiceError, match="VAT in euros 84.80 is not 92.06 at 0.9210"):
         fx.facturx_xml(record)
+
+
+def test_a_currency_with_three_decimals_is_refused_for_invoicing(tmp_path: Path) -> None:
+    ws = copy_demo(tmp_path / "ws")
+    kuwait = USD_CLIENT.replace('currency = "USD"', 'currency = "KWD"').replace('vat_rate = "20"', 'vat_rate = "0"')
+    (ws / "clients" / "kuwait.toml").write_text(kuwait, encoding="utf-8")
+    batch = (ws / "batch_clients" / "boulangerie-martin.toml").read_text(encoding="utf-8")
+    (ws / "batch_clients" / "boulangerie-martin.toml").write_text(
+        batch.replace('currency = "EUR"', 'currency = "BHD"'), encoding="utf-8")
+    result = run_cli(ws, "run", "--date", "2026-11-15")
+    assert result.code != 0 and "Traceback" not in result.text
+    assert ("clients/kuwait.toml: currency: KWD amounts have 3 decimals, but the Factur-X (EN 16931) "
+            "every invoice embeds carries at most 2") in result.err
+    assert "batch_clients/boulangerie-martin.toml: currency: BHD amounts have 3 decimals" in result.err
+    assert not any(e["type"] == "invoice.issued" for e in journal(ws))
