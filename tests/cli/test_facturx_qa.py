@@ -314,3 +314,19 @@ def test_a_currency_with_three_decimals_is_refused_for_invoicing(tmp_path: Path)
             "every invoice embeds carries at most 2") in result.err
     assert "batch_clients/boulangerie-martin.toml: currency: BHD amounts have 3 decimals" in result.err
     assert not any(e["type"] == "invoice.issued" for e in journal(ws))
+
+
+def test_check_warns_of_a_reverse_charge_without_the_issuer_s_vat_number(tmp_path: Path) -> None:
+    ws = copy_demo(tmp_path / "ws")
+    config = (ws / "facturier.toml").read_text(encoding="utf-8").replace('vat_regime = "standard"',
+                                                                          'vat_regime = "franchise"')
+    (ws / "facturier.toml").write_text(config.replace('vat_id = "FR44732829320"\n', ""), encoding="utf-8")
+    acme = (ws / "clients" / "acme.toml").read_text(encoding="utf-8")
+    (ws / "clients" / "acme.toml").write_text(acme.replace('vat_regime = "standard"\n', ""), encoding="utf-8")
+    (ws / "clients" / "berlin.toml").write_text(GOODS_TO_GERMANY, encoding="utf-8")
+    result = run_cli(ws, "check")
+    assert result.code == 0, result.text
+    assert ("clients/berlin.toml: vat_regime: a reverse charge or intra-community supply prints both VAT "
+            "numbers, and the issuer has none") in result.out
+    assert "clients/northwind.toml: vat_regime: a reverse charge" in result.out
+    assert "acme.toml" not in result.out

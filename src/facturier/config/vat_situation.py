@@ -56,4 +56,9 @@ def _client_warnings(config: FacturierConfig, client: ClientConfig) -> list[tupl
             f'{what} a business of another EU state are not "exempt" but "reverse_charge" (with its '
             "vat_id): its invoices must carry the buyer's VAT number and the reverse-charge or "
             "intra-community supply mention")))
+    if regime == "reverse_charge" and not issuer.vat_id:
+        warnings.append(("vat_regime", (
+            "a reverse charge or intra-community supply prints both VAT numbers, and the issuer has "
+            "none ([issuer] vat_id): a seller in franchise en base selling to a business of another "
+            "EU state must get one (art. 286 ter du CGI) and print it")))
     return warnings
