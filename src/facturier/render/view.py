@@ -191,7 +191,8 @@ def _totals(record: dict[str, Any], language: str) -> list[View]:
     accounting = record.get("vat_accounting")
     if accounting and _shows_vat(record):  # the VAT in euros, as the XML's BT-111 states it
         rate = accounting.get("rate")
-        label = words["vat_in_euros"] + (words["vat_in_euros_rate"].format(currency=cur, rate=rate) if rate else "")
+        shown_rate = words["vat_in_euros_rate"].format(currency=cur, rate=format_number(rate, language)) if rate else ""
+        label = words["vat_in_euros"] + shown_rate
         rows.insert(2, {"label": label, "value": format_money(accounting["amount"], "EUR", language),
                         "strong": False})
     return rows
