@@ -330,3 +330,20 @@ def test_check_warns_of_a_reverse_charge_without_the_issuer_s_vat_number(tmp_pat
             "numbers, and the issuer has none") in result.out
     assert "clients/northwind.toml: vat_regime: a reverse charge" in result.out
     assert "acme.toml" not in result.out
+
+
+def test_goods_to_a_business_outside_the_eu_are_an_export_even_under_reverse_charge(tmp_path: Path) -> None:
+    ws = copy_demo(tmp_path / "ws")
+    northwind = (ws / "clients" / "northwind.toml").read_text(encoding="utf-8")
+    (ws / "clients" / "northwind.toml").write_text(
+        northwind.replace("[options]", 'operation_category = "goods"\n\n[options]', 1), encoding="utf-8")
+    assert run_cli(ws, "run", "--date", "2026-11-15").code == 0
+    number = numbers_by_client(ws)["northwind"]
+    xml = xml_of(ws, number)
+    assert {c.text for c in xml.iterfind(".//ram:CategoryCode", NS)} == {"G"}
+    mention = "VAT exempt, export of goods, art. 262 I of the French General Tax Code"
+    assert xml.findtext(".//ram:ExemptionReason", namespaces=NS) == mention
+    text = " ".join(text_of(ws, number).split())
+    assert mention in text and "Autoliquidation" not in text
+    checked = run_cli(ws, "verify", "--einvoice")
+    assert checked.code == 0, checked.text

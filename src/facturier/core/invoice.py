@@ -129,15 +129,18 @@ def vat_mention(regime: VatRegime, category: OperationCategory, seller_country: 
     Goods are not services: an exempt export of goods cites the export exemption
     (`vat_export`, art. 262 I du CGI), not the place-of-supply rule of services
     (`vat_exempt`, art. 259-1); goods sold to a business of another EU state are an
-    exempt intra-community supply (`vat_intra_eu`, art. 262 ter I), not a reverse charge of
-    services (`reverse_charge`, art. 283-2).
+    exempt intra-community supply (`vat_intra_eu`, art. 262 ter I), and to a business outside
+    the EU an export (`vat_export`), not a reverse charge of services (`reverse_charge`,
+    art. 283-2).
     """
     buyer, seller = buyer_country.upper(), seller_country.upper()
     if regime == "franchise":
         return "vat_franchise"
+    if regime == "reverse_charge" and category == "goods" and buyer != seller:
+        # Goods leave France: to another EU state, an intra-community supply; outside, an export.
+        return "vat_intra_eu" if buyer in EU_COUNTRIES else "vat_export"
     if regime == "reverse_charge":
-        intra_eu_goods = category == "goods" and buyer in EU_COUNTRIES and buyer != seller
-        return "vat_intra_eu" if intra_eu_goods else "reverse_charge"
+        return "reverse_charge"
     if regime == "exempt":
         return "vat_export" if is_export_of_goods(regime, category, buyer) else "vat_exempt"
     return None

@@ -85,17 +85,18 @@ def vat_category(record: dict[str, Any], rate: str) -> Category:
         return Category("E", "0", words["vat_franchise"], "VATEX-FR-FRANCHISE")
     # K and G need the seller's VAT number (BR-IC-02, BR-G-02): a seller without one (in
     # franchise en base) states the same printed exemption as E, which its SIRET (BT-32) allows.
-    seller_vat = bool(record["seller"].get("vat_id"))
-    if regime == "reverse_charge":
-        if "vat_intra_eu" in record["mentions"]:  # goods to a business of another EU state
-            if seller_vat:
-                return Category("K", "0", words["vat_intra_eu"], "VATEX-EU-IC")
-            return Category("E", "0", words["vat_intra_eu"])
+    seller_vat, mentions = bool(record["seller"].get("vat_id")), record["mentions"]
+    if "vat_intra_eu" in mentions:  # goods to a business of another EU state
+        if seller_vat:
+            return Category("K", "0", words["vat_intra_eu"], "VATEX-EU-IC")
+        return Category("E", "0", words["vat_intra_eu"])
+    if regime == "reverse_charge" and "vat_export" not in mentions:
         return Category("AE", "0", words["reverse_charge"], "VATEX-EU-AE")
     # The printed mention: records issued before `vat_export` existed cite vat_exempt.
-    mention = "vat_export" if "vat_export" in record["mentions"] else "vat_exempt"
-    if seller_vat and is_export_of_goods(regime, record.get("operation_category") or "services",
-                                         record["buyer"]["country"]):
+    mention = "vat_export" if "vat_export" in mentions else "vat_exempt"
+    export = mention == "vat_export" or is_export_of_goods(
+        regime, record.get("operation_category") or "services", record["buyer"]["country"])
+    if seller_vat and export:
         return Category("G", "0", words[mention], "VATEX-EU-G")
     return Category("E", "0", words[mention])
 
