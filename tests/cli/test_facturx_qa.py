@@ -217,6 +217,12 @@ def test_check_warns_of_vat_settings_that_misstate_a_client_s_invoices(tmp_path:
     assert ('clients/roma.toml: vat_regime: services to a business of another EU state are not "exempt" '
             'but "reverse_charge"') in result.out
     assert "export.toml" not in result.out and "northwind" not in result.out
+    assert "boulangerie-martin" not in result.out
+    batch = (ws / "batch_clients" / "boulangerie-martin.toml").read_text(encoding="utf-8")
+    (ws / "batch_clients" / "boulangerie-martin.toml").write_text(
+        batch.replace('currency = "EUR"', 'currency = "GBP"'), encoding="utf-8")
+    assert ("batch_clients/boulangerie-martin.toml: currency: an invoice in GBP with VAT must also state "
+            "its VAT in euros") in run_cli(ws, "check").out
     with (ws / "facturier.toml").open("a", encoding="utf-8") as config:
         config.write('\n[accounting]\nexchange_rates = { USD = "0.9210" }\n')
     assert "usd.toml" not in run_cli(ws, "check").out

@@ -12,18 +12,26 @@ from typing import TYPE_CHECKING
 from facturier.core.invoice import EU_COUNTRIES
 
 if TYPE_CHECKING:
-    from facturier.config.clients import ClientConfig
+    from facturier.config.clients import BatchClientConfig, ClientConfig
     from facturier.config.models import FacturierConfig
 
 CLIENTS_DIR = "clients"
+BATCH_CLIENTS_DIR = "batch_clients"
 
 
-def vat_situation_warnings(config: FacturierConfig | None,
-                           clients: dict[str, ClientConfig]) -> list[tuple[str, str, str]]:
+def vat_situation_warnings(config: FacturierConfig | None, clients: dict[str, ClientConfig],
+                           batch: dict[str, BatchClientConfig] | None = None) -> list[tuple[str, str, str]]:
     """(file, key, message) for each live client whose VAT settings misstate its invoices."""
     if config is None:
         return []
     found = []
+    for batch_id, seller in sorted((batch or {}).items()):
+        if (seller.mode == "live" and seller.currency != "EUR" and seller.country == "FR"
+                and seller.vat_regime == "standard"):
+            found.append((f"{BATCH_CLIENTS_DIR}/{batch_id}.toml", "currency", (
+                f"an invoice in {seller.currency} with VAT must also state its VAT in euros (VAT Directive "
+                "art. 230; Factur-X BT-6 and BT-111), and Facturier has no exchange rate for a batch "
+                f"seller: its invoices with VAT state it in {seller.currency} only")))
     for client_id, client in sorted(clients.items()):
         if client.mode != "live":
             continue
