@@ -353,3 +353,21 @@ def test_goods_to_a_business_outside_the_eu_are_an_export_even_under_reverse_cha
     assert mention in text and "Autoliquidation" not in text
     checked = run_cli(ws, "verify", "--einvoice")
     assert checked.code == 0, checked.text
+
+
+@pytest.mark.parametrize(("line", "country", "expected"), [
+    ("75011 Paris", "FR", ("75011", "Paris", None)), ("D-10117 Berlin", "DE", ("D-10117", "Berlin", None)),
+    ("SW1A 1AA London", "GB", ("SW1A 1AA", "London", None)), ("London NW1 6XE", "GB", ("NW1 6XE", "London", None)),
+    ("Tokyo 100-0005", "JP", ("100-0005", "Tokyo", None)),
+    ("San Francisco, CA 94105", "US", ("94105", "San Francisco", "CA")),
+    ("Toronto, ON M5V 2T6", "CA", ("M5V 2T6", "Toronto", "ON")),
+    ("1012 AB Amsterdam", "NL", ("1012 AB", "Amsterdam", None)), ("1000 Bruxelles", "BE", ("1000", "Bruxelles", None)),
+    ("Dublin 2", "IE", (None, "Dublin 2", None)), ("Paris", "FR", (None, "Paris", None)),
+])
+def test_an_address_s_last_line_is_read_in_its_country_s_order(line: str, country: str,
+                                                              expected: tuple[str | None, ...]) -> None:
+    address = etree.Element("root")
+    fx._address(address, {"address": ["1 Main Street", line], "country": country})
+    found = tuple(address.findtext(f"ram:PostalTradeAddress/ram:{tag}", namespaces=NS)
+                  for tag in ("PostcodeCode", "CityName", "CountrySubDivisionName"))
+    assert found == expected

@@ -50,12 +50,14 @@ NOTE_SUBJECTS: Final = {"late_penalty": "PMD", "recovery_indemnity": "PMT", "no_
 _NAMESPACE_URI = re.compile(r"\{[^}]*\}")  # "{urn:un:...:100}TypeCode" reads as "TypeCode"
 _UK_POSTCODE = r"[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}"
 # The last address line as postcode and city, in the orders countries write them: tried in
-# turn, the first match wins ("75011 Paris", "SW1A 1AA London", "San Francisco, CA 94105",
-# "London NW1 6XE", "Tokyo 100-0005"); a line none matches is the city alone.
+# turn, the first match wins ("75011 Paris", "SW1A 1AA London", "1012 AB Amsterdam",
+# "San Francisco, CA 94105", "Toronto, ON M5V 2T6", "London NW1 6XE", "Tokyo 100-0005"); a
+# line none matches is the city alone.
+_DUTCH_CITY_LINE: Final = re.compile(r"^(?P<postcode>\d{4} ?[A-Z]{2})\s+(?P<city>.+)$")
 _CITY_LINES: Final = tuple(re.compile(p) for p in (
     rf"^(?P<postcode>{_UK_POSTCODE})\s+(?P<city>.+)$",
     r"^(?P<postcode>\S*\d\S*)\s+(?P<city>.+)$",
-    r"^(?P<city>\D.*?),\s*(?P<region>[A-Z]{2})\s+(?P<postcode>\d{5}(?:-\d{4})?)$",
+    r"^(?P<city>\D.*?),\s*(?P<region>[A-Z]{2})\s+(?P<postcode>\d{5}(?:-\d{4})?|[A-Z]\d[A-Z] ?\d[A-Z]\d)$",
     rf"^(?P<city>\D.*?),?\s+(?P<postcode>{_UK_POSTCODE})$",
     r"^(?P<city>\D.*?),?\s+(?P<postcode>(?=[A-Z0-9-]{3,}$)[A-Z0-9-]*\d[A-Z0-9-]*)$",
 ))
@@ -132,7 +134,7 @@ def _address(parent: etree._Element, party: dict[str, Any]) -> None:
     """PostalTradeAddress: the last printed line as postcode and city when it starts with one."""
     lines = [line for line in party.get("address") or [] if line.strip()]
     address = _el(parent, "PostalTradeAddress")
-    postcode, city, region = _city_line(lines[-1]) if lines else (None, None, None)
+    postcode, city, region = _city_line(lines[-1], party["country"]) if lines else (None, None, None)
     lines = lines[:-1]
     if postcode:
         _el(address, "PostcodeCode", postcode)
@@ -147,11 +149,12 @@ def _address(parent: etree._Element, party: dict[str, Any]) -> None:
         _el(address, "CountrySubDivisionName", region)
 
 
-def _city_line(line: str) -> tuple[str | None, str, str | None]:
+def _city_line(line: str, country: str) -> tuple[str | None, str, str | None]:
     """(postcode, city, region) of an address's last line; the whole line is the city when
     no known order matches."""
     line = line.strip()
-    for pattern in _CITY_LINES:
+    patterns = (_DUTCH_CITY_LINE, *_CITY_LINES) if country.upper() == "NL" else _CITY_LINES
+    for pattern in patterns:
         match = pattern.match(line)
         if match:
             found = match.groupdict()
