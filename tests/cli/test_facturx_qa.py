@@ -371,3 +371,58 @@ def test_an_address_s_last_line_is_read_in_its_country_s_order(line: str, countr
     found = tuple(address.findtext(f"ram:PostalTradeAddress/ram:{tag}", namespaces=NS)
                   for tag in ("PostcodeCode", "CityName", "CountrySubDivisionName"))
     assert found == expected
+
+
+METERED = """name = "Meter SAS"
+email = "a@meter.example"
+address = ["1 rue de la Paix", "75002 Paris"]
+country = "FR"
+siren = "443061841"
+vat_id = "FR64443061841"
+language = "fr"
+currency = "EUR"
+end_date = "2026-11-19"
+prorate = true
+[[lines]]
+description = "Abonnement"
+unit_price = "99.99"
+[[lines]]
+description = "API calls"
+metric = "api_calls"
+pricing = "graduated"
+included = "100"
+vat_rate = "10"
+[[lines.tiers]]
+up_to = "1000"
+unit_price = "0.0125"
+[[lines.tiers]]
+unit_price = "0.001234"
+[[discounts]]
+percent = "12.5"
+"""
+
+
+def line_periods(xml: etree._Element) -> list[tuple[str, list[str]]]:
+    """(name, [start, end] of its own period) of each line."""
+    dates = ".//ram:SpecifiedLineTradeSettlement/ram:BillingSpecifiedPeriod//udt:DateTimeString"
+    return [(item.findtext(".//ram:SpecifiedTradeProduct/ram:Name", namespaces=NS) or "",
+             [d.text or "" for d in item.iterfind(dates, {**NS, "udt": UDT})])
+            for item in xml.iterfind(".//ram:IncludedSupplyChainTradeLineItem", NS)]
+
+
+def test_metered_and_prorated_lines_carry_the_days_they_bill(tmp_path: Path) -> None:
+    ws = copy_demo(tmp_path / "ws")
+    (ws / "clients" / "meter.toml").write_text(METERED, encoding="utf-8")
+    assert run_cli(ws, "usage", "record", "meter", "api_calls", "12445.5", "--date", "2026-10-20").code == 0
+    assert run_cli(ws, "run", "--date", "2026-11-15").code == 0
+    number = numbers_by_client(ws)["meter"]
+    assert run_cli(ws, "credit", number, "--date", "2026-11-20").code == 0
+    for doc in (number, "AV-2026-0001"):
+        periods = line_periods(xml_of(ws, doc))
+        assert periods[0][0].startswith("Abonnement (au prorata de 19 jours sur 30")
+        assert periods[0][1] == ["20261101", "20261119"]  # the prorated days
+        metered = [dates for name, dates in periods if name.startswith("API calls")]
+        assert len(metered) == 2 and all(d == ["20261001", "20261031"] for d in metered)  # October's usage
+        assert all(dates == [] for name, dates in periods if name.startswith("Remise"))
+    checked = run_cli(ws, "verify", "--einvoice")
+    assert checked.code == 0, checked.text

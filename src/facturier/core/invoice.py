@@ -70,6 +70,9 @@ class Line:
     quantity: Decimal
     unit_price: Decimal
     vat_rate: Decimal
+    # The days a line bills when they are not the document's service period: a metered
+    # line's usage month, a prorated month's days (EN 16931 BG-26).
+    period: tuple[date, date] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +147,21 @@ def vat_mention(regime: VatRegime, category: OperationCategory, seller_country: 
     if regime == "exempt":
         return "vat_export" if is_export_of_goods(regime, category, buyer) else "vat_exempt"
     return None
+
+
+def _line_record(c: ComputedLine, currency: str) -> dict[str, Any]:
+    """A line of the canonical record; its own period only when it has one (older records
+    keep their keys)."""
+    record: dict[str, Any] = {
+        "description": c.line.description,
+        "quantity": str(c.line.quantity),
+        "unit_price": str(c.line.unit_price),
+        "vat_rate": str(c.line.vat_rate),
+        "amount_excl_vat": fmt_amount(c.amount_excl_vat, currency),
+    }
+    if c.line.period is not None:
+        record["period"] = {"start": c.line.period[0].isoformat(), "end": c.line.period[1].isoformat()}
+    return record
 
 
 def legal_mentions(regime: VatRegime, buyer_is_business: bool, vat_code: str | None = None) -> tuple[str, ...]:
@@ -242,16 +260,7 @@ class Document:
             "buyer": self.buyer.to_dict(),
             "buyer_is_business": self.buyer_is_business,
             "vat_regime": self.vat_regime,
-            "lines": [
-                {
-                    "description": c.line.description,
-                    "quantity": str(c.line.quantity),
-                    "unit_price": str(c.line.unit_price),
-                    "vat_rate": str(c.line.vat_rate),
-                    "amount_excl_vat": fmt_amount(c.amount_excl_vat, cur),
-                }
-                for c in t.lines
-            ],
+            "lines": [_line_record(c, cur) for c in t.lines],
             "vat_breakdown": [
                 {"rate": str(r.rate), "base": fmt_amount(r.base, cur), "amount": fmt_amount(r.amount, cur)}
                 for r in t.vat

@@ -223,6 +223,11 @@ def _line(parent: etree._Element, number: int, line: dict[str, Any], record: dic
     _el(_el(item, "SpecifiedLineTradeDelivery"), "BilledQuantity", line["quantity"], unitCode=UNIT_ONE)
     settlement = _el(item, "SpecifiedLineTradeSettlement")
     _trade_tax(settlement, vat_category(record, line["vat_rate"]))
+    period = line.get("period")
+    if period:  # BG-26: a metered line's usage month, a prorated line's days
+        billing = _el(settlement, "BillingSpecifiedPeriod")
+        _date(billing, "StartDateTime", period["start"])
+        _date(billing, "EndDateTime", period["end"])
     summation = _el(settlement, "SpecifiedTradeSettlementLineMonetarySummation")
     _el(summation, "LineTotalAmount", line["amount_excl_vat"])
 

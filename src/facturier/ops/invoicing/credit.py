@@ -64,7 +64,13 @@ def party(data: dict[str, Any]) -> Party:
 def record_lines(record: dict[str, Any]) -> tuple[Line, ...]:
     """The original's lines, exactly as issued."""
     return tuple(Line(l["description"], Decimal(l["quantity"]), Decimal(l["unit_price"]),
-                      Decimal(l["vat_rate"])) for l in record["lines"])
+                      Decimal(l["vat_rate"]), _line_period(l)) for l in record["lines"])
+
+
+def _line_period(line: dict[str, Any]) -> tuple[date, date] | None:
+    """A recorded line's own period (metered or prorated lines), None when it has none."""
+    period = line.get("period")
+    return (date.fromisoformat(period["start"]), date.fromisoformat(period["end"])) if period else None
 
 
 def original_record(ws: Workspace, entry: Entry) -> dict[str, Any]:
