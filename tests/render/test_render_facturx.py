@@ -135,7 +135,9 @@ def test_parties_credit_note_and_payment() -> None:
     assert xpath(xml, "//rsm:ExchangedDocument/ram:TypeCode/text()") == ["381"]
     assert xpath(xml, "//ram:InvoiceReferencedDocument/ram:IssuerAssignedID/text()") == ["2026-0001"]
     assert xpath(xml, "//ram:InvoiceReferencedDocument//qdt:DateTimeString/text()") == ["20261115"]
-    assert xpath(xml, "//ram:BuyerReference/text()") == ["PO-77"]
+    # The record's reference is the seller's id of the sale (a batch row's): BT-14, not BT-10.
+    assert xpath(xml, "//ram:SellerOrderReferencedDocument/ram:IssuerAssignedID/text()") == ["PO-77"]
+    assert xpath(xml, "//ram:BuyerReference/text()") == []
     invoice = fx.facturx_xml(CASES["standard, several rates"].to_record())
     assert xpath(invoice, "//ram:SellerTradeParty/ram:SpecifiedLegalOrganization/ram:ID/@schemeID") == ["0002"]
     assert xpath(invoice, "//ram:BuyerTradeParty/ram:SpecifiedLegalOrganization/ram:ID/text()") == ["443061841"]

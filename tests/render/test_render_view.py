@@ -107,7 +107,9 @@ def test_payment_qr_only_for_eur_invoices_with_bank_details(record: Record) -> N
     record["seller"]["bic"] = None
     payment = build_view(record)["payment"]
     assert payment["qr_png"] is None
-    assert not any(line.startswith("IBAN") for line in payment["lines"])
+    # The IBAN alone is printed, as the XML's payment means states it; no BIC line, no QR code.
+    assert any(line.startswith("IBAN") for line in payment["lines"])
+    assert not any(line.startswith("BIC") for line in payment["lines"])
 
 
 def test_credit_note_refers_to_invoice_and_has_no_payment_block(record: Record) -> None:

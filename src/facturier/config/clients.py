@@ -13,8 +13,8 @@ from facturier.config.fields import (
     DEFAULT_LATE_PENALTY,
     Address,
     Country,
-    Currency,
     Email,
+    InvoiceCurrency,
     LatePenalty,
     NonEmptyStr,
     NumberTemplate,
@@ -114,7 +114,7 @@ class ClientConfig(StrictModel):
     vat_id: VatId | None = Field(default=None, validate_default=True)
     business: bool = True
     language: Language
-    currency: Currency
+    currency: InvoiceCurrency
     active: bool = True
     mode: Mode = "live"
     payment_days: PaymentDays | None = None
@@ -176,7 +176,7 @@ class BatchClientConfig(SellerIdentity):
 
     email: Email
     language: Language
-    currency: Currency
+    currency: InvoiceCurrency
     default_vat_rate: Rate = Decimal(20)
     payment_days: PaymentDays = 30
     late_penalty: LatePenalty = Field(default_factory=lambda: dict(DEFAULT_LATE_PENALTY))

@@ -254,6 +254,22 @@ def check_currency(value: str) -> str:
 Currency = Annotated[str, AfterValidator(check_currency)]
 
 
+def check_invoice_currency(value: str) -> str:
+    """A currency an invoice can be in: its amounts fit an EN 16931 e-invoice, which carries
+    at most 2 decimals (BR-DEC-…), so not the 3-decimal dinars (KWD, BHD, …)."""
+    from babel.numbers import get_currency_precision
+
+    check_currency(value)
+    if get_currency_precision(value) > 2:
+        raise ValueError(f"{value} amounts have {get_currency_precision(value)} decimals, but the "
+                         "Factur-X (EN 16931) every invoice embeds carries at most 2: invoice in "
+                         "another currency")
+    return value
+
+
+InvoiceCurrency = Annotated[str, AfterValidator(check_invoice_currency)]
+
+
 def check_email(value: str) -> str:
     """A bare address `local@domain.tld` a header can carry (deliverability is not checked)."""
     match = _email().fullmatch(value)

@@ -23,6 +23,7 @@ from facturier.config.problems import (
     problems_from_error,
 )
 from facturier.config.scaffold import PLACEHOLDER_SIREN
+from facturier.config.vat_situation import vat_situation_warnings
 from facturier.core.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -262,6 +263,7 @@ def _collect(root: Path, contents: dict[Path, bytes] | None = None) -> tuple[Wor
     _pricing_problems(loader, clients)
     _placeholder_warnings(loader, config, batch)
     _einvoicing_problems(loader, config, clients, batch)
+    loader.warnings += [format_problem(*w) for w in vat_situation_warnings(config, clients, batch)]
     if loader.problems or config is None:
         return None, loader.problems, loader.warnings
     workspace = Workspace(root=root, config=config, clients=clients, batch_clients=batch)

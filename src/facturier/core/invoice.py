@@ -20,6 +20,11 @@ OperationCategory = Literal["services", "goods", "mixed"]
 DocumentKind = Literal["invoice", "credit_note"]
 
 RECOVERY_INDEMNITY_EUR = Decimal(40)
+# EU member states (VAT area): goods sold to a buyer outside it are an export.
+EU_COUNTRIES = frozenset({
+    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU",
+    "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
+})
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +70,9 @@ class Line:
     quantity: Decimal
     unit_price: Decimal
     vat_rate: Decimal
+    # The days a line bills when they are not the document's service period: a metered
+    # line's usage month, a prorated month's days (EN 16931 BG-26).
+    period: tuple[date, date] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,15 +120,61 @@ def compute_totals(lines: tuple[Line, ...], currency: str, vat_applies: bool) ->
     return Totals(computed, vat_rows, excl, vat, excl + vat)
 
 
-def legal_mentions(regime: VatRegime, buyer_is_business: bool) -> tuple[str, ...]:
-    """Codes of the mentions the document must carry; the renderer words them per language."""
-    codes: list[str] = []
+def is_export_of_goods(regime: VatRegime, category: OperationCategory, buyer_country: str) -> bool:
+    """Goods sold VAT-free to a buyer outside the EU: exempt as an export (art. 262 I du CGI)."""
+    return regime == "exempt" and category == "goods" and buyer_country.upper() not in EU_COUNTRIES
+
+
+def vat_mention(regime: VatRegime, category: OperationCategory, seller_country: str,
+                buyer_country: str) -> str | None:
+    """The code of the VAT mention the regime prints, None under standard VAT.
+
+    Goods are not services: an exempt export of goods cites the export exemption
+    (`vat_export`, art. 262 I du CGI), not the place-of-supply rule of services
+    (`vat_exempt`, art. 259-1); goods sold to a business of another EU state are an
+    exempt intra-community supply (`vat_intra_eu`, art. 262 ter I), and to a business outside
+    the EU an export (`vat_export`), not a reverse charge of services (`reverse_charge`,
+    art. 283-2).
+    """
+    buyer, seller = buyer_country.upper(), seller_country.upper()
     if regime == "franchise":
-        codes.append("vat_franchise")
-    elif regime == "reverse_charge":
-        codes.append("reverse_charge")
-    elif regime == "exempt":
-        codes.append("vat_exempt")
+        return "vat_franchise"
+    if regime == "reverse_charge" and category == "goods" and buyer != seller:
+        # Goods leave France: to another EU state, an intra-community supply; outside, an export.
+        return "vat_intra_eu" if buyer in EU_COUNTRIES else "vat_export"
+    if regime == "reverse_charge":
+        return "reverse_charge"
+    if regime == "exempt":
+        return "vat_export" if is_export_of_goods(regime, category, buyer) else "vat_exempt"
+    return None
+
+
+def _line_record(c: ComputedLine, currency: str) -> dict[str, Any]:
+    """A line of the canonical record; its own period only when it has one (older records
+    keep their keys)."""
+    record: dict[str, Any] = {
+        "description": c.line.description,
+        "quantity": str(c.line.quantity),
+        "unit_price": str(c.line.unit_price),
+        "vat_rate": str(c.line.vat_rate),
+        "amount_excl_vat": fmt_amount(c.amount_excl_vat, currency),
+    }
+    if c.line.period is not None:
+        record["period"] = {"start": c.line.period[0].isoformat(), "end": c.line.period[1].isoformat()}
+    return record
+
+
+def legal_mentions(regime: VatRegime, buyer_is_business: bool, vat_code: str | None = None) -> tuple[str, ...]:
+    """Codes of the mentions the document must carry; the renderer words them per language.
+
+    `vat_code` is the regime's VAT mention (`vat_mention`); without it, the regime's
+    mention for services.
+    """
+    codes: list[str] = []
+    if vat_code is None:
+        vat_code = vat_mention(regime, "services", "FR", "FR")
+    if vat_code is not None:
+        codes.append(vat_code)
     codes.append("late_penalty")
     if buyer_is_business:
         codes.append("recovery_indemnity")
@@ -160,6 +214,21 @@ class Document:
     operation_category: OperationCategory = "services"
     vat_on_debits: bool = False
     delivery_address: tuple[str, ...] | None = None
+    # Euros for one unit of `currency` ([accounting] exchange_rates), to state the VAT in euros.
+    eur_rate: Decimal | None = None
+
+    def vat_in_euros(self, vat: Decimal) -> dict[str, str | None] | None:
+        """The VAT in the seller's accounting currency (EN 16931 BT-6, BT-111), for a French
+        seller invoicing in another currency: the VAT must be stated in euros (VAT Directive
+        art. 230). Zero VAT is 0.00 EUR at any rate; other VAT needs the rate (None without)."""
+        if self.currency == "EUR" or self.seller.country.upper() != "FR":
+            return None
+        if vat == ZERO:
+            return {"currency": "EUR", "rate": None, "amount": fmt_amount(ZERO, "EUR")}
+        if self.eur_rate is None:
+            return None
+        amount = quantize(vat * self.eur_rate, "EUR")
+        return {"currency": "EUR", "rate": str(self.eur_rate), "amount": fmt_amount(amount, "EUR")}
 
     def totals(self) -> Totals:
         """Computed totals (VAT applies only under the standard regime)."""
@@ -191,16 +260,7 @@ class Document:
             "buyer": self.buyer.to_dict(),
             "buyer_is_business": self.buyer_is_business,
             "vat_regime": self.vat_regime,
-            "lines": [
-                {
-                    "description": c.line.description,
-                    "quantity": str(c.line.quantity),
-                    "unit_price": str(c.line.unit_price),
-                    "vat_rate": str(c.line.vat_rate),
-                    "amount_excl_vat": fmt_amount(c.amount_excl_vat, cur),
-                }
-                for c in t.lines
-            ],
+            "lines": [_line_record(c, cur) for c in t.lines],
             "vat_breakdown": [
                 {"rate": str(r.rate), "base": fmt_amount(r.base, cur), "amount": fmt_amount(r.amount, cur)}
                 for r in t.vat
@@ -213,11 +273,20 @@ class Document:
             "recovery_indemnity": (
                 fmt_amount(RECOVERY_INDEMNITY_EUR, "EUR") if self.buyer_is_business else None
             ),
-            "mentions": list(legal_mentions(self.vat_regime, self.buyer_is_business)),
+            "mentions": list(legal_mentions(self.vat_regime, self.buyer_is_business, vat_mention(
+                self.vat_regime, self.operation_category, self.seller.country, self.buyer.country,
+            ))),
             "reference": self.reference,
             "refers_to": self.refers_to,
             "reason": self.reason,
             "operation_category": self.operation_category,
             "vat_on_debits": self.vat_on_debits,
             "delivery_address": list(self.delivery_address) if self.delivery_address else None,
+            **self._vat_accounting(t.vat_amount),
         }
+
+    def _vat_accounting(self, vat: Decimal) -> dict[str, Any]:
+        """{"vat_accounting": ...} for a document in a foreign currency, else {} (the records of
+        euro documents keep their keys)."""
+        stated = self.vat_in_euros(vat)
+        return {"vat_accounting": stated} if stated else {}

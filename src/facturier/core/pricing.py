@@ -202,7 +202,7 @@ def metered_lines(description: str, pricing: Pricing, quantity: Decimal, period:
         first = parts[0]
         free = w["included"].format(free=show(min(pricing.included, quantity)))
         parts[0] = Part(f"{first.detail}, {free}" if first.detail else free, first.quantity, first.unit_price)
-    return tuple(Line(f"{head}, {p.detail}" if p.detail else head, p.quantity, p.unit_price, vat_rate)
+    return tuple(Line(f"{head}, {p.detail}" if p.detail else head, p.quantity, p.unit_price, vat_rate, period)
                  for p in parts)
 
 
@@ -217,7 +217,7 @@ def correction_lines(description: str, pricing: Pricing, billed: Decimal, now: D
     w = words(language)
     what = (f"{description} ({w['period'].format(start=period[0].isoformat(), end=period[1].isoformat())}), "
             f"{show(billed)} -> {show(now)}")
-    return (Line(w["correction"].format(month=month, line=what), Decimal(1), more, vat_rate),)
+    return (Line(w["correction"].format(month=month, line=what), Decimal(1), more, vat_rate, period),)
 
 
 # -- proration -----------------------------------------------------------------------------
@@ -247,7 +247,7 @@ def prorated_line(line: Line, first: date, last: date, month_days: int, language
     what = words(language)["prorated"].format(days=days, month_days=month_days, start=first.isoformat(),
                                                end=last.isoformat())
     quantity = "" if line.quantity == 1 else f"{show(line.quantity)} x {line.unit_price}, "
-    return Line(f"{line.description} ({quantity}{what})", Decimal(1), part, line.vat_rate)
+    return Line(f"{line.description} ({quantity}{what})", Decimal(1), part, line.vat_rate, (first, last))
 
 
 # -- discounts -----------------------------------------------------------------------------

@@ -8,8 +8,9 @@ invalid is never issued. The schematron runs later, offline, in `verify --einvoi
 (`facturier.render.einvoice_check`).
 
 VAT categories (UNTDID 5305) by regime: standard → S (Z for a 0 % line), franchise en
-base → E with VATEX-FR-FRANCHISE, reverse charge → AE with VATEX-EU-AE, exempt → E with
-the printed exemption mention (G with VATEX-EU-G for goods exported outside the EU).
+base → E with VATEX-FR-FRANCHISE, reverse charge → AE with VATEX-EU-AE (K with VATEX-EU-IC
+for goods to another EU state), exempt → E with the printed exemption mention (G with
+VATEX-EU-G for goods exported outside the EU).
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from typing import Any, Final
 from lxml import etree
 
 from facturier.core.errors import FacturierError
-from facturier.render.labels import LABELS
+from facturier.core.invoice import is_export_of_goods
+from facturier.render.labels import LABELS, payment_terms
 from facturier.render.view import format_money
 
 FILENAME: Final = "factur-x.xml"
@@ -41,16 +43,24 @@ TYPE_CODES: Final = {"invoice": "380", "credit_note": "381"}
 # operation category (B1 goods, S1 services, M1 both; invoices not yet paid).
 BUSINESS_PROCESS: Final = {"goods": "B1", "services": "S1", "mixed": "M1"}
 SEPA_CREDIT_TRANSFER: Final = "58"
+CREDIT_TRANSFER: Final = "30"  # UNTDID 4461: a transfer in another currency than the euro is not SEPA
 UNIT_ONE: Final = "C62"  # UN/ECE rec. 20 "one": lines carry no unit of their own
-# EU member states (VAT area), for the export category of goods sold outside it.
-EU_COUNTRIES: Final = frozenset({
-    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU",
-    "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
-})
 # Notes of the French mentions (UNTDID 4451 subject codes, as the FNFE guide uses them).
 NOTE_SUBJECTS: Final = {"late_penalty": "PMD", "recovery_indemnity": "PMT", "no_discount": "AAB"}
 _NAMESPACE_URI = re.compile(r"\{[^}]*\}")  # "{urn:un:...:100}TypeCode" reads as "TypeCode"
-_POSTCODE_CITY = re.compile(r"^(?P<postcode>\S*\d\S*)\s+(?P<city>.+)$")
+_UK_POSTCODE = r"[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}"
+# The last address line as postcode and city, in the orders countries write them: tried in
+# turn, the first match wins ("75011 Paris", "SW1A 1AA London", "1012 AB Amsterdam",
+# "San Francisco, CA 94105", "Toronto, ON M5V 2T6", "London NW1 6XE", "Tokyo 100-0005"); a
+# line none matches is the city alone.
+_DUTCH_CITY_LINE: Final = re.compile(r"^(?P<postcode>\d{4} ?[A-Z]{2})\s+(?P<city>.+)$")
+_CITY_LINES: Final = tuple(re.compile(p) for p in (
+    rf"^(?P<postcode>{_UK_POSTCODE})\s+(?P<city>.+)$",
+    r"^(?P<postcode>\S*\d\S*)\s+(?P<city>.+)$",
+    r"^(?P<city>\D.*?),\s*(?P<region>[A-Z]{2})\s+(?P<postcode>\d{5}(?:-\d{4})?|[A-Z]\d[A-Z] ?\d[A-Z]\d)$",
+    rf"^(?P<city>\D.*?),?\s+(?P<postcode>{_UK_POSTCODE})$",
+    r"^(?P<city>\D.*?),?\s+(?P<postcode>(?=[A-Z0-9-]{3,}$)[A-Z0-9-]*\d[A-Z0-9-]*)$",
+))
 
 
 
@@ -75,11 +85,22 @@ def vat_category(record: dict[str, Any], rate: str) -> Category:
         return Category("S", rate) if Decimal(rate) else Category("Z", "0")
     if regime == "franchise":
         return Category("E", "0", words["vat_franchise"], "VATEX-FR-FRANCHISE")
-    if regime == "reverse_charge":
+    # K and G need the seller's VAT number (BR-IC-02, BR-G-02): a seller without one (in
+    # franchise en base) states the same printed exemption as E, which its SIRET (BT-32) allows.
+    seller_vat, mentions = bool(record["seller"].get("vat_id")), record["mentions"]
+    if "vat_intra_eu" in mentions:  # goods to a business of another EU state
+        if seller_vat:
+            return Category("K", "0", words["vat_intra_eu"], "VATEX-EU-IC")
+        return Category("E", "0", words["vat_intra_eu"])
+    if regime == "reverse_charge" and "vat_export" not in mentions:
         return Category("AE", "0", words["reverse_charge"], "VATEX-EU-AE")
-    if record.get("operation_category") == "goods" and record["buyer"]["country"] not in EU_COUNTRIES:
-        return Category("G", "0", words["vat_exempt"], "VATEX-EU-G")
-    return Category("E", "0", words["vat_exempt"])
+    # The printed mention: records issued before `vat_export` existed cite vat_exempt.
+    mention = "vat_export" if "vat_export" in mentions else "vat_exempt"
+    export = mention == "vat_export" or is_export_of_goods(
+        regime, record.get("operation_category") or "services", record["buyer"]["country"])
+    if seller_vat and export:
+        return Category("G", "0", words[mention], "VATEX-EU-G")
+    return Category("E", "0", words[mention])
 
 
 class _Tags(dict[str, str]):
@@ -113,11 +134,8 @@ def _address(parent: etree._Element, party: dict[str, Any]) -> None:
     """PostalTradeAddress: the last printed line as postcode and city when it starts with one."""
     lines = [line for line in party.get("address") or [] if line.strip()]
     address = _el(parent, "PostalTradeAddress")
-    postcode, city = None, None
-    if lines:
-        match = _POSTCODE_CITY.match(lines[-1])
-        postcode, city = (match["postcode"], match["city"]) if match else (None, lines[-1])
-        lines = lines[:-1]
+    postcode, city, region = _city_line(lines[-1], party["country"]) if lines else (None, None, None)
+    lines = lines[:-1]
     if postcode:
         _el(address, "PostcodeCode", postcode)
     for tag, line in zip(("LineOne", "LineTwo"), lines, strict=False):
@@ -127,6 +145,21 @@ def _address(parent: etree._Element, party: dict[str, Any]) -> None:
     if city:
         _el(address, "CityName", city)
     _el(address, "CountryID", party["country"].upper())
+    if region:
+        _el(address, "CountrySubDivisionName", region)
+
+
+def _city_line(line: str, country: str) -> tuple[str | None, str, str | None]:
+    """(postcode, city, region) of an address's last line; the whole line is the city when
+    no known order matches."""
+    line = line.strip()
+    patterns = (_DUTCH_CITY_LINE, *_CITY_LINES) if country.upper() == "NL" else _CITY_LINES
+    for pattern in patterns:
+        match = pattern.match(line)
+        if match:
+            found = match.groupdict()
+            return found["postcode"], found["city"].strip(), found.get("region")
+    return None, line, None
 
 
 def _legal_description(party: dict[str, Any], language: str) -> str | None:
@@ -190,15 +223,23 @@ def _line(parent: etree._Element, number: int, line: dict[str, Any], record: dic
     _el(_el(item, "SpecifiedLineTradeDelivery"), "BilledQuantity", line["quantity"], unitCode=UNIT_ONE)
     settlement = _el(item, "SpecifiedLineTradeSettlement")
     _trade_tax(settlement, vat_category(record, line["vat_rate"]))
+    period = line.get("period")
+    if period:  # BG-26: a metered line's usage month, a prorated line's days
+        billing = _el(settlement, "BillingSpecifiedPeriod")
+        _date(billing, "StartDateTime", period["start"])
+        _date(billing, "EndDateTime", period["end"])
     summation = _el(settlement, "SpecifiedTradeSettlementLineMonetarySummation")
     _el(summation, "LineTotalAmount", line["amount_excl_vat"])
 
 
 def _notes(parent: etree._Element, record: dict[str, Any]) -> None:
-    """The French payment mentions as document notes (late penalties, 40 € indemnity, discount)."""
+    """The document's notes: test mode, a credit note's reason, then the French payment mentions
+    (late penalties, 40 € indemnity, discount)."""
     words = LABELS[record["language"]]
     if record.get("mode") == "test":  # the CII of EN 16931 has no test flag: say it in a note
         _note(parent, words["test_document"], "AAI")
+    if record.get("reason"):  # a credit note's reason, printed under its reference: ACD "reason"
+        _note(parent, words["reason"].format(value=record["reason"]), "ACD")
     for code in record["mentions"]:
         subject = NOTE_SUBJECTS.get(code)
         if subject is None:
@@ -235,18 +276,27 @@ def _header(root: etree._Element, record: dict[str, Any]) -> None:
 
 
 def _agreement(parent: etree._Element, record: dict[str, Any]) -> None:
-    """ApplicableHeaderTradeAgreement: buyer reference, seller and buyer."""
+    """ApplicableHeaderTradeAgreement: seller, buyer and the seller's order reference.
+
+    The record's `reference` is the seller's own id of the sale (a batch row's `reference`):
+    BT-14, the sales order reference, not BT-10, the buyer's routing reference, which a
+    buyer's platform may route or reject on.
+    """
     agreement = _el(parent, "ApplicableHeaderTradeAgreement")
-    if record.get("reference"):
-        _el(agreement, "BuyerReference", record["reference"])
     _party(agreement, "SellerTradeParty", record["seller"], record, seller=True)
     _party(agreement, "BuyerTradeParty", record["buyer"], record, seller=False)
+    if record.get("reference"):
+        _el(_el(agreement, "SellerOrderReferencedDocument"), "IssuerAssignedID", record["reference"])
 
 
 def _delivery(parent: etree._Element, record: dict[str, Any]) -> None:
     """ApplicableHeaderTradeDelivery: the delivery address when it differs from the buyer's."""
     delivery = _el(parent, "ApplicableHeaderTradeDelivery")
     address = record.get("delivery_address")
+    if not address and "vat_intra_eu" in record["mentions"]:
+        # An intra-community supply names the country the goods go to (BT-80, BR-IC-12):
+        # the buyer's, when the goods go to its address.
+        address = record["buyer"]["address"]
     if address:
         ship_to = _el(delivery, "ShipToTradeParty")
         _el(ship_to, "Name", record["buyer"]["name"])
@@ -254,12 +304,13 @@ def _delivery(parent: etree._Element, record: dict[str, Any]) -> None:
 
 
 def _payment_means(settlement: etree._Element, record: dict[str, Any]) -> None:
-    """SEPA credit transfer to the seller's IBAN (BIC when known), for invoices only."""
+    """Credit transfer to the seller's IBAN (BIC when known), for invoices only: SEPA for a
+    euro invoice, a plain credit transfer in another currency (SEPA is euros only)."""
     seller = record["seller"]
     if record["kind"] != "invoice" or not seller.get("iban"):
         return
     means = _el(settlement, "SpecifiedTradeSettlementPaymentMeans")
-    _el(means, "TypeCode", SEPA_CREDIT_TRANSFER)
+    _el(means, "TypeCode", SEPA_CREDIT_TRANSFER if record["currency"] == "EUR" else CREDIT_TRANSFER)
     _el(_el(means, "PayeePartyCreditorFinancialAccount"), "IBANID", seller["iban"])
     if seller.get("bic"):
         _el(_el(means, "PayeeSpecifiedCreditorFinancialInstitution"), "BICID", seller["bic"])
@@ -269,7 +320,7 @@ def _payment_terms(settlement: etree._Element, record: dict[str, Any]) -> None:
     """SpecifiedTradePaymentTerms: the terms sentence and the due date."""
     terms = _el(settlement, "SpecifiedTradePaymentTerms")
     if record["kind"] == "invoice" and record.get("payment_days") is not None:
-        _el(terms, "Description", LABELS[record["language"]]["payment_terms"].format(days=record["payment_days"]))
+        _el(terms, "Description", payment_terms(record["payment_days"], record["language"]))
     _date(terms, "DueDateDateTime", record["due_date"])
 
 
@@ -279,6 +330,9 @@ def _settlement(parent: etree._Element, record: dict[str, Any]) -> None:
     settlement = _el(parent, "ApplicableHeaderTradeSettlement")
     if record["kind"] == "invoice":
         _el(settlement, "PaymentReference", record["number"])
+    accounting = record.get("vat_accounting")
+    if accounting:  # BT-6: the VAT accounting currency, its total below as BT-111
+        _el(settlement, "TaxCurrencyCode", accounting["currency"])
     _el(settlement, "InvoiceCurrencyCode", cur)
     _payment_means(settlement, record)
     due_code = "5" if record.get("vat_on_debits") else None  # 5: VAT due on the invoice date
@@ -295,6 +349,8 @@ def _settlement(parent: etree._Element, record: dict[str, Any]) -> None:
     _el(totals, "LineTotalAmount", record["total_excl_vat"])
     _el(totals, "TaxBasisTotalAmount", record["total_excl_vat"])
     _el(totals, "TaxTotalAmount", record["total_vat"], currencyID=cur)
+    if accounting:
+        _el(totals, "TaxTotalAmount", accounting["amount"], currencyID=accounting["currency"])
     _el(totals, "GrandTotalAmount", record["total_incl_vat"])
     _el(totals, "DuePayableAmount", record["total_incl_vat"])
     refers_to = record.get("refers_to")
@@ -375,7 +431,19 @@ def einvoice_arithmetic(record: dict[str, Any]) -> list[str]:
         problems.append(f"total VAT {record['total_vat']} is not the sum per rate {vat}")
     if Decimal(record["total_excl_vat"]) + vat != Decimal(record["total_incl_vat"]):
         problems.append(f"total incl. VAT {record['total_incl_vat']} is not excl. VAT + VAT")
-    return problems
+    return problems + _accounting_problems(record)
+
+
+def _accounting_problems(record: dict[str, Any]) -> list[str]:
+    """The VAT in euros (BT-111) is the VAT at the stated rate, rounded once; 0.00 without one."""
+    accounting = record.get("vat_accounting")
+    if not accounting:
+        return []
+    rate, vat = accounting.get("rate"), Decimal(record["total_vat"])
+    expected = (vat * Decimal(rate)).quantize(Decimal("0.01"), "ROUND_HALF_UP") if rate else Decimal(0)
+    if (rate is None and vat) or expected != Decimal(accounting["amount"]):
+        return [f"VAT in euros {accounting['amount']} is not {record['total_vat']} at {rate or 'no rate'}"]
+    return []
 
 
 def serialize(root: etree._Element) -> bytes:

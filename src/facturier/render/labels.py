@@ -37,6 +37,8 @@ LABELS: Final[dict[str, dict[str, str]]] = {
         "payment": "Paiement",
         "due_on": "Échéance : {value}",
         "payment_terms": "Paiement à {days} jours",
+        "payment_terms_1": "Paiement à 1 jour",
+        "payment_terms_0": "Paiement à réception",
         "iban": "IBAN : {value}",
         "bic": "BIC : {value}",
         "qr_caption": "Scanner pour payer (virement SEPA)",
@@ -45,6 +47,10 @@ LABELS: Final[dict[str, dict[str, str]]] = {
         "reverse_charge": "Autoliquidation",
         "reverse_charge_ids": "N° TVA du vendeur : {seller} — N° TVA du client : {buyer}",
         "vat_exempt": "Exonération de TVA, art. 259-1 du CGI",
+        "vat_export": "Exonération de TVA, art. 262 I du CGI (exportation)",
+        "vat_intra_eu": "Exonération de TVA, art. 262 ter I du CGI (livraison intracommunautaire)",
+        "vat_in_euros": "TVA en euros",
+        "vat_in_euros_rate": " (1 {currency} = {rate} €)",
         "vat_on_debits": "Option pour le paiement de la taxe d'après les débits",
         "operation_category": "Catégorie de l'opération",
         "operation_services": "Prestation de services",
@@ -89,6 +95,8 @@ LABELS: Final[dict[str, dict[str, str]]] = {
         "payment": "Payment",
         "due_on": "Due date: {value}",
         "payment_terms": "Payment within {days} days",
+        "payment_terms_1": "Payment within 1 day",
+        "payment_terms_0": "Payment on receipt",
         "iban": "IBAN: {value}",
         "bic": "BIC: {value}",
         "qr_caption": "Scan to pay (SEPA transfer)",
@@ -99,6 +107,10 @@ LABELS: Final[dict[str, dict[str, str]]] = {
         "reverse_charge": "Reverse charge (Autoliquidation)",
         "reverse_charge_ids": "Seller VAT number: {seller} — Buyer VAT number: {buyer}",
         "vat_exempt": "VAT exempt, art. 259-1 of the French General Tax Code",
+        "vat_export": "VAT exempt, export of goods, art. 262 I of the French General Tax Code",
+        "vat_intra_eu": "VAT exempt, intra-EU supply of goods, art. 262 ter I of the French General Tax Code",
+        "vat_in_euros": "VAT in euros",
+        "vat_in_euros_rate": " (1 {currency} = €{rate})",
         "vat_on_debits": "VAT paid on debits (option d'après les débits)",
         "operation_category": "Type of supply",
         "operation_services": "Services",
@@ -116,6 +128,14 @@ LABELS: Final[dict[str, dict[str, str]]] = {
         "test_document": "Test document, not an invoice (Facturier test mode)",
     },
 }
+
+
+
+def payment_terms(days: int, language: str) -> str:
+    """The payment terms sentence: "Paiement à 30 jours", "à 1 jour", "à réception" (0 days)."""
+    words = LABELS[language]
+    return words.get(f"payment_terms_{days}") or words["payment_terms"].format(days=days)
+
 
 # Babel locale per document language: en_US gives "$1,234.56" and "November 15, 2026".
 LOCALES: Final[dict[str, str]] = {"fr": "fr_FR", "en": "en_US"}

@@ -20,7 +20,7 @@ from stdnum.fr import siret as stdnum_siret
 
 from facturier.core.errors import FacturierError
 from facturier.core.money import unsigned_zero
-from facturier.render.labels import LABELS, LOCALES
+from facturier.render.labels import LABELS, LOCALES, payment_terms
 from facturier.render.qr import payment_qr_for
 
 View = dict[str, Any]
@@ -180,7 +180,7 @@ def _totals(record: dict[str, Any], language: str) -> list[View]:
     """Total rows; the last one (incl. VAT) is the one to emphasise."""
     words, cur = LABELS[language], record["currency"]
     keys = ("total_excl_vat", "total_vat", "total_incl_vat")
-    return [
+    rows: list[View] = [
         {
             "label": words[k],
             "value": format_money(record[k], cur, language),
@@ -188,6 +188,14 @@ def _totals(record: dict[str, Any], language: str) -> list[View]:
         }
         for k in keys
     ]
+    accounting = record.get("vat_accounting")
+    if accounting and _shows_vat(record):  # the VAT in euros, as the XML's BT-111 states it
+        rate = accounting.get("rate")
+        shown_rate = words["vat_in_euros_rate"].format(currency=cur, rate=format_number(rate, language)) if rate else ""
+        label = words["vat_in_euros"] + shown_rate
+        rows.insert(2, {"label": label, "value": format_money(accounting["amount"], "EUR", language),
+                        "strong": False})
+    return rows
 
 
 def _meta(record: dict[str, Any], language: str) -> list[View]:
@@ -223,11 +231,11 @@ def _period(record: dict[str, Any], language: str) -> str | None:
 def _mention(code: str, record: dict[str, Any], language: str) -> list[str]:
     """The printed lines of one legal mention code."""
     words = LABELS[language]
-    if code == "reverse_charge":
+    if code in ("reverse_charge", "vat_intra_eu"):  # both VAT numbers, required by art. 242 nonies A
         seller_id = record["seller"].get("vat_id") or "—"
         buyer_id = record["buyer"].get("vat_id") or "—"
         ids = words["reverse_charge_ids"].format(seller=seller_id, buyer=buyer_id)
-        return [f"{words['reverse_charge']} — {ids}"]
+        return [f"{words[code]} — {ids}"]
     if code == "late_penalty":
         return [words["late_penalty"].format(value=record["late_penalty"])]
     if code == "recovery_indemnity":
@@ -266,9 +274,10 @@ def _payment(record: dict[str, Any], language: str) -> View | None:
     words, seller = LABELS[language], record["seller"]
     lines = [words["due_on"].format(value=format_date(record["due_date"], language))]
     if record.get("payment_days") is not None:
-        lines.append(words["payment_terms"].format(days=record["payment_days"]))
-    if seller.get("iban") and seller.get("bic"):
+        lines.append(payment_terms(record["payment_days"], language))
+    if seller.get("iban"):  # as the XML's payment means (BG-16): the IBAN, its BIC when known
         lines.append(words["iban"].format(value=stdnum_iban.format(seller["iban"])))
+    if seller.get("iban") and seller.get("bic"):
         lines.append(words["bic"].format(value=seller["bic"]))
     qr = payment_qr_for(record)
     return {

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final
 
+from facturier.core.invoice import EU_COUNTRIES
 from facturier.ops.einvoicing.cdar import split_by_rate
-from facturier.render.facturx import EU_COUNTRIES, vat_category
+from facturier.render.facturx import vat_category
 
 CATEGORIES: Final = {"services": ("TPS1", "S1"), "goods": ("TLB1", "B1"), "mixed": ("TPS1", "M1")}
 

@@ -28,7 +28,7 @@ from facturier.core.credit import (
     split_credit,
 )
 from facturier.core.errors import InputError
-from facturier.core.invoice import Document, Line, Party
+from facturier.core.invoice import Document, Line, Party, vat_mention
 from facturier.core.money import ZERO, fmt_amount, quantize
 from facturier.ops.issuing import DocumentDraft, issue_documents
 from facturier.ops.outcome import ProgressHook, Report
@@ -64,7 +64,13 @@ def party(data: dict[str, Any]) -> Party:
 def record_lines(record: dict[str, Any]) -> tuple[Line, ...]:
     """The original's lines, exactly as issued."""
     return tuple(Line(l["description"], Decimal(l["quantity"]), Decimal(l["unit_price"]),
-                      Decimal(l["vat_rate"])) for l in record["lines"])
+                      Decimal(l["vat_rate"]), _line_period(l)) for l in record["lines"])
+
+
+def _line_period(line: dict[str, Any]) -> tuple[date, date] | None:
+    """A recorded line's own period (metered or prorated lines), None when it has none."""
+    period = line.get("period")
+    return (date.fromisoformat(period["start"]), date.fromisoformat(period["end"])) if period else None
 
 
 def original_record(ws: Workspace, entry: Entry) -> dict[str, Any]:
@@ -167,11 +173,12 @@ def credit_note(
         series_template(ws, original), seller=original["seller"], client=original["client"],
         issue_date=day, test=original["mode"] == "test",
     )
+    start, end = credited_period(record)
     return Document(
         kind="credit_note", number=number, series=series, seq=seq, mode=record["mode"],
         seller_id=record["seller_id"], client_id=record["client_id"], language=record["language"],
-        currency=record["currency"], issue_date=day, due_date=day, period_start=None,
-        period_end=None, seller=party(record["seller"]), buyer=party(record["buyer"]),
+        currency=record["currency"], issue_date=day, due_date=day, period_start=start, period_end=end,
+        seller=party(record["seller"]), buyer=party(record["buyer"]),
         buyer_is_business=record["buyer_is_business"], vat_regime=record["vat_regime"],
         lines=lines, payment_days=record["payment_days"], late_penalty=record["late_penalty"],
         reference=record.get("reference"),
@@ -180,7 +187,28 @@ def credit_note(
         operation_category=record.get("operation_category", "services"),
         vat_on_debits=record.get("vat_on_debits", False),
         delivery_address=tuple(record["delivery_address"]) if record.get("delivery_address") else None,
+        eur_rate=credit_eur_rate(ws, record),
     )
+
+
+def credited_period(record: dict[str, Any]) -> tuple[date | None, date | None]:
+    """A credit note carries no service period, but that of an intra-community supply of
+    goods: its Factur-X must date the supply (EN 16931 BR-IC-11), the credited invoice's."""
+    period = record.get("service_period")
+    mention = vat_mention(record["vat_regime"], record.get("operation_category", "services"),
+                          record["seller"]["country"], record["buyer"]["country"])
+    if mention != "vat_intra_eu" or not period:
+        return None, None
+    return date.fromisoformat(period["start"]), date.fromisoformat(period["end"])
+
+
+def credit_eur_rate(ws: Workspace, record: dict[str, Any]) -> Decimal | None:
+    """The rate the invoice stated its VAT in euros at (a credit note undoes that VAT at the
+    same rate), else today's [accounting] rate for an invoice that stated none."""
+    stated = (record.get("vat_accounting") or {}).get("rate")
+    if stated:
+        return Decimal(stated)
+    return ws.config.accounting.exchange_rates.get(record["currency"])
 
 
 def check_credit_amount(original: Entry, amount: Decimal, remaining: Decimal, day: date) -> None:

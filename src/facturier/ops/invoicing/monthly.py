@@ -182,6 +182,7 @@ def monthly_document(
         operation_category=client.operation_category or cfg.issuer.operation_category,
         vat_on_debits=cfg.issuer.vat_on_debits,
         delivery_address=tuple(client.delivery_address) if client.delivery_address else None,
+        eur_rate=cfg.accounting.exchange_rates.get(client.currency),
     )
 
 
