@@ -41,7 +41,7 @@ from facturier.ops.collections.remind import remind
 from facturier.ops.delivery.send import plan_deliveries
 from facturier.ops.payment_links import deactivate_links, link_for
 from facturier.store.ledger import Ledger
-from tests.cli.test_bank import CSV_MAPPING
+from tests.cli.conftest import CSV_MAPPING
 from tests.conftest import DEMO
 
 NOV15 = date(2026, 11, 15)

@@ -6,29 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.conftest import CSV_MAPPING
 from tests.conftest import journal, run_cli
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "bank"
-CSV_MAPPING = """
-[bank.csv]
-delimiter = ";"
-date_column = "Date"
-amount_column = "Montant"
-text_column = "Libellé"
-id_column = "Id"
-date_format = "%d/%m/%Y"
-decimal_separator = ","
-"""
-
-
-@pytest.fixture
-def issued(ws: Path) -> Path:
-    with (ws / "facturier.toml").open("a", encoding="utf-8") as fh:
-        fh.write(CSV_MAPPING)
-    assert run_cli(ws, "run", "--date", "2026-11-15").code == 0
-    return ws
-
-
 def bank_payments(ws: Path) -> list[dict]:
     return [e for e in journal(ws) if e["type"] == "payment.recorded"]
 

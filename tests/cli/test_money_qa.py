@@ -7,19 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.test_bank import CSV_MAPPING, bank_payments
+from tests.cli.conftest import CSV_MAPPING
+from tests.cli.test_bank import bank_payments
 from tests.conftest import journal, run_cli
 
 HEADER = "Date;Montant;Libellé;Id\n"
 GOOD = "19/11/2026;827,88;Facture 2026-0001;G{n}\n"
-
-
-@pytest.fixture
-def issued(ws: Path) -> Path:
-    with (ws / "facturier.toml").open("a", encoding="utf-8") as fh:
-        fh.write(CSV_MAPPING)
-    assert run_cli(ws, "run", "--date", "2026-11-15").code == 0
-    return ws
 
 
 def refused_all(ws: Path, path: Path, *args: str) -> list[str]:
