@@ -426,3 +426,15 @@ def test_metered_and_prorated_lines_carry_the_days_they_bill(tmp_path: Path) -> 
         assert all(dates == [] for name, dates in periods if name.startswith("Remise"))
     checked = run_cli(ws, "verify", "--einvoice")
     assert checked.code == 0, checked.text
+
+
+def test_show_prints_no_vat_rate_on_a_reverse_charge_invoice(ws: Path) -> None:
+    """northwind (a UK business) is invoiced under reverse charge: its lines bear no VAT, as its
+    PDF and XML say, while its configured lines name a 20 % rate; `show` said "(VAT 20%)"."""
+    assert run_cli(ws, "run", "--date", "2026-11-15").code == 0
+    number = next(e["number"] for e in journal(ws) if e["type"] == "invoice.issued" and e["client"] == "northwind")
+    shown = run_cli(ws, "show", number)
+    assert shown.code == 0, shown.text
+    assert "(no VAT: reverse charge)" in shown.out and "(VAT 20%)" not in shown.out, shown.out
+    acme = next(e["number"] for e in journal(ws) if e["type"] == "invoice.issued" and e["client"] == "acme")
+    assert "(VAT 20%)" in run_cli(ws, "show", acme).out

@@ -279,6 +279,10 @@ def _print_einvoicing(summary: dict[str, Any] | None) -> None:
     print_lines(printable(text) for text in lines)
 
 
+# What `show` says of a line outside the standard VAT regime (the record's `vat_regime`).
+NO_VAT = {"reverse_charge": "reverse charge", "exempt": "exempt", "franchise": "franchise en base"}
+
+
 def _print_document(record: dict[str, Any]) -> None:
     period = record.get("service_period") or {}
     lines = [
@@ -291,9 +295,13 @@ def _print_document(record: dict[str, Any]) -> None:
         lines.append(f"Service period: {period['start']} to {period['end']}")
     if record.get("refers_to"):
         lines.append(f"Refers to: {record['refers_to']['number']} of {record['refers_to']['date']}")
+    # Outside the standard regime no line bears VAT, whatever rate its configuration names.
+    regime = record.get("vat_regime", "standard")
+    no_vat = None if regime == "standard" else f"no VAT: {NO_VAT.get(regime, regime)}"
     for line in record["lines"]:
+        vat = no_vat or f"VAT {line['vat_rate']}%"
         lines.append(f"  {line['description']}: {line['quantity']} x {line['unit_price']} "
-                     f"(VAT {line['vat_rate']}%) = {line['amount_excl_vat']}")
+                     f"({vat}) = {line['amount_excl_vat']}")
     lines.append(f"Total excl. VAT {record['total_excl_vat']}  VAT {record['total_vat']}  "
                  f"Total incl. VAT {record['total_incl_vat']} {record['currency']}")
     print_lines(printable(text) for text in lines)  # a control character in a record forges nothing
