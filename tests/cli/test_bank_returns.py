@@ -89,3 +89,19 @@ def test_plain_debits_are_not_returns(issued: Path) -> None:
     for name in ("statement.mt940", "statement.camt053.xml"):
         res = run_cli(issued, "import-bank", str(FIXTURES / name))
         assert res.code == 0 and "returned transfer" not in res.err, res.text
+
+
+def test_return_of_a_payment_recorded_by_hand_tied_by_its_reference(issued: Path) -> None:
+    paid = run_cli(issued, "pay", "acme", "827.88", "--date", "2026-11-20", "--ref", "ACME-E2E-1")
+    assert paid.code == 0, paid.text
+    res = run_cli(issued, "import-bank", str(FIXTURES / "returns.camt053.xml"))
+    assert res.code == 0, res.text
+    assert ("appears to return the payment of acme (ACME SARL) on 2026-11-20, EUR 827.88, settling 2026-0001"
+            in warnings(res.err)[0])
+
+
+def test_a_payment_of_another_amount_and_text_is_not_named(issued: Path) -> None:
+    # the recorded 500.00 is neither quoted by the 99.00 reversal nor of its amount
+    assert run_cli(issued, "import-bank", str(FIXTURES / "statement.mt940")).code == 0
+    res = run_cli(issued, "import-bank", str(FIXTURES / "returns.camt053.xml"))
+    assert "matches no payment recorded before" in warnings(res.err)[1]

@@ -60,6 +60,7 @@ if TYPE_CHECKING:
 BANK_COLUMNS = ["date", "amount", "currency", "text", "result", "client", "invoice"]
 RESULTS = ("matched", "unmatched", "duplicate", "likely duplicate")
 _WORD = re.compile(r"[\w-]+")
+RETURN_WINDOW = 400  # days before a returned transfer where the payment it returns is looked for
 
 
 def bank_key(tx: BankTransaction) -> str:
@@ -357,9 +358,12 @@ def _match_one(ws: Workspace, plan: PaymentPlan, tx: BankTransaction, origin: tu
 def returned_payment(plan: PaymentPlan, tx: BankTransaction) -> PaymentRecorded | None:
     """The payment, recorded before or planned earlier in this file, that a returned transfer
     takes back: the one whose bank id or reference is a reference the return quotes, else one
-    of the same amount whose remittance or invoices the return's text names; the latest first."""
-    earlier = [o for day, offsets in plan.state.index.payments_on.items() if day <= tx.date.toordinal()
-               for o in offsets]
+    of the same amount whose remittance or invoices the return's text names; the latest first.
+    Only payments of the RETURN_WINDOW days before it are read: a transfer is returned within
+    days, recalled within 13 months at most (SEPA)."""
+    last = tx.date.toordinal()
+    days = plan.state.index.payments_on
+    earlier = [o for day in days if last - RETURN_WINDOW <= day <= last for o in days[day]]
     payments = [*plan.state.payments(sorted(earlier)), *(p for p in plan.payments if p.date <= tx.date)]
     payments.sort(key=lambda p: p.date, reverse=True)
     refs = {fold(r) for r in tx.refs} - {""}
@@ -381,7 +385,7 @@ def returned_warning(ws: Workspace, plan: PaymentPlan, tx: BankTransaction, sour
     """Where, what, which payment it appears to return, and what the owner should do."""
     name = source.split(":", 2)[2]
     what = (f"{name}: {tx.where}: returned transfer of {tx.currency or ''} {tx.amount} on {tx.date}"
-            f" ({printable(tx.text[:80]) or 'no text'}{'; ref ' + ', '.join(tx.refs) if tx.refs else ''}): "
+            f" ({printable(tx.text[:80]) or 'no text'}{'; ref ' + printable(', '.join(tx.refs)) if tx.refs else ''}): "
             "nothing recorded")
     payment = returned_payment(plan, tx)
     if payment is None:
