@@ -1,7 +1,9 @@
 """ISO 20022 CAMT: camt.053 statements, camt.054 notifications and camt.052 reports.
 
 All three carry the same <Ntry> records, in any version from 001.02 (`{*}` matches any
-namespace). Only booked (`BOOK`), not reversed credit entries are read. Remittance text is
+namespace). Only booked (`BOOK`), not reversed credit entries are read as credits. A booked
+debit that takes back a credit (a returned transfer: `RvslInd` true, a return or reversal
+bank transaction code RRTN/RPCR, or return information <RtrInf>) is read as `returned`. Remittance text is
 gathered from every place banks put it: unstructured <Ustrd>, the structured creditor
 reference <Strd>/<CdtrRefInf>/<Ref> and <AddtlRmtInf>, <TxDtls>/<AddtlTxInf> and
 <AddtlNtryInf>. A batch booking (one entry, several <TxDtls> with their own amounts) gives
@@ -28,6 +30,9 @@ _CONTAINERS = ("Stmt", "Ntfctn", "Rpt")
 _TEXT_PATHS = (".//{*}RmtInf/{*}Ustrd", ".//{*}CdtrRefInf/{*}Ref", ".//{*}AddtlRmtInf",
                ".//{*}AddtlTxInf", "{*}AddtlNtryInf")
 _TX_TEXT_PATHS = _TEXT_PATHS[:-1]
+# ISO 20022 bank transaction sub-family codes of a credit taken back: "Reversal due to Payment
+# Return" and "Reversal due to Payment Cancellation Request" (e.g. PMNT/RCDT/RRTN).
+_RETURN_CODES = frozenset({"RRTN", "RPCR"})
 # xs:date, optionally with a time zone ("2014-01-05+01:00", "2014-01-05Z"), and the date part
 # of an xs:dateTime: the calendar day the bank wrote is the day that counts.
 _XS_DATE = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})(?:T[0-9:.]+)?(?:Z|[+-][0-9]{2}:[0-9]{2})?")
@@ -74,8 +79,12 @@ def _where(number: int, entry: Element) -> str:
 def _entry(entry: Element, where: str) -> list[BankTransaction]:
     """The credit of one entry; one credit per transaction of a batch booking."""
     status = _text(entry, "{*}Sts/{*}Cd") or _text(entry, "{*}Sts")
-    if (_text(entry, "{*}CdtDbtInd") != "CRDT" or _text(entry, "{*}RvslInd") == "true"
-            or status not in ("BOOK", "")):
+    indicator = _text(entry, "{*}CdtDbtInd")
+    if status not in ("BOOK", ""):
+        return []
+    if indicator == "DBIT" and _is_return(entry):
+        return [_returned(entry, where)]
+    if indicator != "CRDT" or _text(entry, "{*}RvslInd") == "true":
         return []
     amount = entry.find("{*}Amt")
     if amount is None or not (amount.text or "").strip():
@@ -92,6 +101,26 @@ def _entry(entry: Element, where: str) -> list[BankTransaction]:
                             _text(tx, "{*}Refs/{*}AcctSvcrRef") or (entry_ref and f"{entry_ref}/{i}"),
                             _debtor(tx), f"CAMT {where} transaction {i}")
             for i, (tx, part_amount) in enumerate(parts, start=1)]
+
+
+def _is_return(entry: Element) -> bool:
+    """A debit that takes back a credit: reversal indicator, return code or return information."""
+    codes = {(c.text or "").strip() for c in entry.iterfind(".//{*}SubFmlyCd")}
+    return (_text(entry, "{*}RvslInd") == "true" or bool(codes & _RETURN_CODES)
+            or entry.find(".//{*}RtrInf") is not None)
+
+
+def _returned(entry: Element, where: str) -> BankTransaction:
+    """A returned transfer, with the references of the original credit it quotes."""
+    amount = entry.find("{*}Amt")
+    if amount is None or not (amount.text or "").strip():
+        raise InputError(f"CAMT {where}: no amount")
+    currency = amount.get("Ccy") or None
+    value = received_amount(amount.text or "", currency, f"CAMT {where}: amount")
+    refs = [(r.text or "").strip() for r in entry.iterfind("{*}NtryDtls/{*}TxDtls/{*}Refs/*")]
+    return BankTransaction(_entry_date(entry, where), value, currency, _texts(entry, _TEXT_PATHS),
+                           _bank_id(entry), _debtor(entry), f"CAMT {where}", returned=True,
+                           refs=tuple(dict.fromkeys(r for r in refs if r and r != "NOTPROVIDED")))
 
 
 def _batch_parts(entry: Element, total: Decimal, currency: str | None,

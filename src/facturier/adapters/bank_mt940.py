@@ -53,7 +53,8 @@ _SUBFIELD_NAME = re.compile(r"/CNTP/[^/]*/[^/]*/([^/]+)/")
 
 
 def parse_mt940(content: bytes, csv_config: Any = None) -> list[BankTransaction]:
-    """Credits (status C, not reversals) of every statement in the file."""
+    """Credits (status C) of every statement in the file, and its returned transfers (mark RC,
+    reversal of a credit) as `returned`."""
     del csv_config  # only CSV statements need a column mapping
     _check_complete(content.decode("latin-1"))
     content = _STATEMENT_INFO.sub(rb"\1", content.replace(b"\r\n", b"\n"))
@@ -61,16 +62,18 @@ def parse_mt940(content: bytes, csv_config: Any = None) -> list[BankTransaction]
     problems = ProblemCollector()
     for number, tx in enumerate(_parse(content), start=1):
         data = tx.data
-        if data.get("status") != "C":
+        status = data.get("status")
+        if status not in ("C", "RC"):
             continue
         where = f"statement line {number}"
         amount = data["amount"]
         with problems.line():
-            value = received_amount(str(amount.amount), amount.currency, f"MT940 {where}: amount")
+            value = received_amount(str(abs(amount.amount)), amount.currency, f"MT940 {where}: amount")
             details = _details(str(data.get("transaction_details") or ""))
             day = data["date"]
             out.append(BankTransaction(date(day.year, day.month, day.day), value, amount.currency, details,
-                                       _bank_id(data), _counterparty(data, details), f"MT940 {where}"))
+                                       _bank_id(data), _counterparty(data, details), f"MT940 {where}",
+                                       returned=status == "RC", refs=_refs(data) if status == "RC" else ()))
     problems.check(out)
     return out
 
@@ -89,6 +92,12 @@ def _details(raw: str) -> str:
 def _bank_id(data: dict[str, Any]) -> str | None:
     ref = str(data.get("bank_reference") or data.get("customer_reference") or "").strip()
     return None if ref in ("", "NONREF") or _ACCOUNT.fullmatch(ref) else ref
+
+
+def _refs(data: dict[str, Any]) -> tuple[str, ...]:
+    """A reversal's references: the customer reference often quotes the original credit's."""
+    refs = (str(data.get(k) or "").strip() for k in ("customer_reference", "bank_reference"))
+    return tuple(dict.fromkeys(r for r in refs if r and r != "NONREF"))
 
 
 def _check_complete(text: str) -> None:

@@ -18,7 +18,7 @@ from facturier.core.errors import InputError
 
 @dataclass(frozen=True, slots=True)
 class BankTransaction:
-    """One credit on a statement.
+    """One credit on a statement, or one returned transfer (`returned`).
 
     Fields: `date` (booking date, else value date), `amount` (positive, checked by
     `core.money.received_amount`), `currency` (None when the file does not say, as in CSV),
@@ -26,6 +26,11 @@ class BankTransaction:
     reference of the transaction, None when it gives none), `counterparty` (the payer's
     name, "" when unknown) and `where` (where it sits in the file, for messages, as the
     parser's own messages say it: `CSV statement line 12`, `CAMT entry 3 (REF)`).
+
+    `returned` marks a credit the bank took back (a return or reversal: CAMT DBIT with
+    `RvslInd` or a return code, MT940 mark `RC`), its `amount` positive too; `refs` are the
+    references of the original credit the statement quotes (end-to-end id, its bank reference).
+    import-bank records nothing for it and warns instead.
     """
 
     date: date
@@ -35,6 +40,8 @@ class BankTransaction:
     bank_id: str | None
     counterparty: str
     where: str = ""
+    returned: bool = False
+    refs: tuple[str, ...] = ()
 
 
 MAX_PROBLEMS = 100  # as a batch CSV's .errors.txt: enough to fix a file in one pass

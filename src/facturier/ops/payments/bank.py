@@ -10,6 +10,10 @@ Matching, in order, against live direct invoices open at the transaction date:
    so named with one.
 Anything else is listed as unmatched for a human (`facturier pay ... --ref`).
 
+A returned transfer (a credit the bank took back) records nothing: it is named in a warning,
+with the payment recorded before that it appears to return (`returned_payment`), since
+Facturier does not record reversals yet and that payment still counts.
+
 Two kinds of duplicates are kept out of the journal:
 - exact: a transaction already imported (same bank id, or same date, amount and text) is
   skipped silently, as `duplicate`;
@@ -56,6 +60,7 @@ if TYPE_CHECKING:
 BANK_COLUMNS = ["date", "amount", "currency", "text", "result", "client", "invoice"]
 RESULTS = ("matched", "unmatched", "duplicate", "likely duplicate")
 _WORD = re.compile(r"[\w-]+")
+RETURN_WINDOW = 400  # days before a returned transfer where the payment it returns is looked for
 
 
 def bank_key(tx: BankTransaction) -> str:
@@ -318,6 +323,9 @@ def match_all(
     fmt = source.split(":")[1]
     problems = ProblemCollector()
     for tx in transactions:
+        if tx.returned:  # nothing to record: the owner is told, the other lines go on
+            report.alerts.append(Alert("warning", returned_warning(ws, plan, tx, source)))
+            continue
         row = {"date": tx.date.isoformat(), "amount": str(tx.amount), "currency": tx.currency or "",
                "text": tx.text[:60], "result": "unmatched", "client": "", "invoice": ""}
         report.rows.append(row)
@@ -345,6 +353,52 @@ def _match_one(ws: Workspace, plan: PaymentPlan, tx: BankTransaction, origin: tu
     found = match(ws, plan, tx)
     if found is not None:
         _record(ws, plan, tx, found, source, row)
+
+
+def returned_payment(plan: PaymentPlan, tx: BankTransaction) -> PaymentRecorded | None:
+    """The payment, recorded before or planned earlier in this file, that a returned transfer
+    takes back: the one whose bank id or reference is a reference the return quotes, else one
+    of the same amount whose remittance or invoices the return's text names; the latest first.
+    Only payments of the RETURN_WINDOW days before it are read: a transfer is returned within
+    days, recalled within 13 months at most (SEPA)."""
+    last = tx.date.toordinal()
+    days = plan.state.index.payments_on
+    earlier = [o for day in days if last - RETURN_WINDOW <= day <= last for o in days[day]]
+    payments = [*plan.state.payments(sorted(earlier)), *(p for p in plan.payments if p.date <= tx.date)]
+    payments.sort(key=lambda p: p.date, reverse=True)
+    refs = {fold(r) for r in tx.refs} - {""}
+    for p in payments:
+        if refs & {fold(p.bank_id or ""), fold(p.reference)}:
+            return p
+    text, ours = fold(tx.text), _references(tx.text)
+    for p in payments:
+        if p.amount != tx.amount or (tx.currency and p.currency != tx.currency):
+            continue
+        remittance = fold(p.remittance or "")
+        theirs = _references(" ".join([p.remittance or "", p.reference, *(a.number for a in p.allocation)]))
+        if (ours & theirs) or (remittance and remittance in text):
+            return p
+    return None
+
+
+def returned_warning(ws: Workspace, plan: PaymentPlan, tx: BankTransaction, source: str) -> str:
+    """Where, what, which payment it appears to return, and what the owner should do."""
+    name = source.split(":", 2)[2]
+    what = (f"{name}: {tx.where}: returned transfer of {tx.currency or ''} {tx.amount} on {tx.date}"
+            f" ({printable(tx.text[:80]) or 'no text'}{'; ref ' + printable(', '.join(tx.refs)) if tx.refs else ''}): "
+            "nothing recorded")
+    payment = returned_payment(plan, tx)
+    if payment is None:
+        return (f"{what}; it matches no payment recorded before. If it takes back a payment you "
+                "recorded, that invoice is unpaid again: follow it up with the client. Facturier "
+                "does not yet record reversals (see docs/payments.md, Returned transfers)")
+    client = ws.clients.get(payment.client)
+    invoices = ", ".join(a.number for a in payment.allocation) or "no invoice (on account)"
+    return (f"{what}; it appears to return the payment of {payment.client}"
+            f"{f' ({printable(client.name)})' if client else ''} on {payment.date}, {payment.currency} "
+            f"{payment.amount}, settling {invoices}. That payment still counts: the invoice is unpaid "
+            "again, follow it up with the client. Facturier does not yet record reversals "
+            "(see docs/payments.md, Returned transfers)")
 
 
 def _check_transaction(ws: Workspace, tx: BankTransaction, today: date) -> None:
