@@ -20,8 +20,6 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import TYPE_CHECKING, Annotated, Any
 
-from babel import Locale
-from babel.numbers import list_currencies
 from pydantic import AfterValidator, BaseModel, ConfigDict, PlainValidator
 
 from facturier.core.numbering import number_problem, render_number
@@ -220,6 +218,8 @@ Address = Annotated[list[str], AfterValidator(check_address)]
 @lru_cache(maxsize=1)
 def known_countries() -> frozenset[str]:
     """ISO 3166 alpha-2 codes known to babel."""
+    from babel import Locale  # only a validator needs it: a cached configuration never imports babel
+
     codes = Locale("en").territories.keys()
     return frozenset(c for c in codes if len(c) == 2 and c.isalpha()) - _NOT_COUNTRIES
 
@@ -242,6 +242,8 @@ NOT_MONEY = frozenset({"XAU", "XAG", "XPT", "XPD", "XDR", "XSU", "XUA", "XBA", "
 
 def check_currency(value: str) -> str:
     """An uppercase ISO 4217 currency code known to babel, of a currency (not a metal or unit)."""
+    from babel.numbers import list_currencies
+
     if value not in list_currencies():
         hint = f' (write "{value.upper()}")' if value.upper() in list_currencies() else ""
         raise ValueError(f"{value!r} is not an ISO 4217 currency code{hint}")
