@@ -22,8 +22,8 @@ from facturier.core.schedule import day_in_range, month_end
 # conversions that use them: a configuration read back from its cache runs no validator, and a
 # command like `pay` then never imports them (issue 23, start-up).
 if TYPE_CHECKING:
-    from facturier.core.pricing import Discount, Pricing
     from facturier.config.clients import ClientConfig, LineConfig
+    from facturier.core.pricing import Discount, Pricing
 
 
 def parse_day(value: Any) -> date:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-
 if TYPE_CHECKING:
     from facturier.config.clients import BatchClientConfig, ClientConfig
     from facturier.config.models import FacturierConfig
