@@ -7,7 +7,8 @@ default one. Foreign-currency amounts are booked in euros at the rate given here
 the currency = that many euros), set by the accountant for the year.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: pydantic takes the fields' types as objects
+# rather than compiling each annotation's text when the models are defined (issue 23, start-up).
 
 import re
 from decimal import Decimal

@@ -5,7 +5,8 @@ wrote, reusing the core's parsers so `check` and `remind` can never disagree on 
 a list of stages.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: pydantic takes the fields' types as objects
+# rather than compiling each annotation's text when the models are defined (issue 23, start-up).
 
 from decimal import Decimal
 from pathlib import PurePath
@@ -255,7 +256,7 @@ class CollectionsConfig(StrictModel):
         return imap
 
     @model_validator(mode="after")
-    def _source_settings(self) -> CollectionsConfig:
+    def _source_settings(self) -> "CollectionsConfig":
         """source = "csv" needs source_path; source = "sheets" needs spreadsheet_id."""
         if self.source == "csv" and not self.source_path:
             raise ValueError('source = "csv" needs source_path (the CSV file, relative to the workspace)')
@@ -273,7 +274,7 @@ class CollectionsConfig(StrictModel):
         """Whether receivables come from outside the ledger (a sheet, QuickBooks)."""
         return self.source in EXTERNAL_SOURCES
 
-    def drafting_window(self) -> Window:
+    def drafting_window(self) -> "Window":
         """The window parsed (it was validated when the file was read)."""
         from facturier.core.dunning import parse_window
 

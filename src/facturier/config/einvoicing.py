@@ -9,7 +9,8 @@ secret) are read from the environment variables named here, never from a file.
 letters, digits, space and `-+_/`), checked on every template a transmitting seller uses.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: pydantic takes the fields' types as objects
+# rather than compiling each annotation's text when the models are defined (issue 23, start-up).
 
 import re
 from datetime import date

@@ -1,6 +1,7 @@
 """The `[mail]` section: how emails leave (outbox, SMTP or Gmail) and who they come from."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: pydantic takes the fields' types as objects
+# rather than compiling each annotation's text when the models are defined (issue 23, start-up).
 
 import ipaddress
 import re
@@ -109,7 +110,7 @@ class SmtpConfig(StrictModel):
 
 
     @model_validator(mode="after")
-    def _one_password_source(self) -> SmtpConfig:
+    def _one_password_source(self) -> "SmtpConfig":
         """A username needs exactly one place to read the password from."""
         if self.password_env and self.password_file:
             raise ValueError("set password_env or password_file, not both")
