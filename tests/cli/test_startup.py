@@ -49,6 +49,9 @@ def test_a_command_imports_its_own_module_only_and_no_pydantic_adapter(ws: Path)
         assert "facturier.cli.batch" not in loaded
         assert "typer._adapters" not in loaded  # no per-option TypeAdapter built
         assert "stdnum" not in loaded  # the configuration came from the cache, unvalidated
+        if own == "payments":  # nor were the modules only its validators use imported
+            assert not {"facturier.core.dunning", "facturier.core.pricing",
+                        "facturier.core.invoice"} & loaded, args
 
 
 def test_the_registry_names_every_command_in_the_order_of_help() -> None:

@@ -105,6 +105,14 @@ def test_a_change_in_any_module_the_validators_call_invalidates_the_cache(tmp_pa
         after = cache._code_key()
         assert after != before
         before = after
+    (tmp_path / "ops" / "deep").mkdir(parents=True)
+    (tmp_path / "ops" / "deep" / "new.py").write_text("x = 1\n")  # a module added, however deep
+    assert cache._code_key() != before
+    before = cache._code_key()
+    (tmp_path / "ops" / "deep" / "notes.txt").write_text("not code")  # only modules count
+    (tmp_path / "__pycache__").mkdir()
+    (tmp_path / "__pycache__" / "fonts.cpython-311.pyc").write_bytes(b"\0")
+    assert cache._code_key() == before
 
 
 def test_the_cache_folder_is_pruned_when_a_cache_is_written(demo: EditableWorkspace, own_cache: Path) -> None:

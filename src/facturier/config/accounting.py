@@ -7,7 +7,8 @@ default one. Foreign-currency amounts are booked in euros at the rate given here
 the currency = that many euros), set by the accountant for the year.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: pydantic takes the fields' types as objects
+# rather than compiling each annotation's text when the models are defined (issue 23, start-up).
 
 import re
 from decimal import Decimal
@@ -17,15 +18,17 @@ from pydantic import AfterValidator, Field, PlainValidator
 
 from facturier.config.fields import Currency, NonEmptyStr, StrictModel, _decimal_parser, check_rate
 
-_ACCOUNT = re.compile(r"[0-9][0-9A-Z]{2,19}")
-_JOURNAL = re.compile(r"[A-Z0-9]{1,6}")
+# Patterns as text, compiled by `re` (and cached there) at their first use: a configuration read
+# from its cache validates nothing and compiles none of them (issue 23, start-up).
+_ACCOUNT = r"[0-9][0-9A-Z]{2,19}"
+_JOURNAL = r"[A-Z0-9]{1,6}"
 
 
 def _account_of_class(prefix: str, what: str) -> AfterValidator:
     """An account number (3-20 characters, digits first) that starts with the PCG `prefix`."""
 
     def check(value: str) -> str:
-        if not _ACCOUNT.fullmatch(value):
+        if not re.fullmatch(_ACCOUNT, value):
             raise ValueError(f"{value!r} is not an account number (3 to 20 digits or capitals, "
                              'starting with a digit, like "706000")')
         if not value.startswith(prefix):
@@ -37,7 +40,7 @@ def _account_of_class(prefix: str, what: str) -> AfterValidator:
 
 def check_journal_code(value: str) -> str:
     """A journal code: 1 to 6 capitals or digits ("VT", "BQ")."""
-    if not _JOURNAL.fullmatch(value):
+    if not re.fullmatch(_JOURNAL, value):
         raise ValueError(f'{value!r} is not a journal code (1 to 6 capitals or digits, like "VT")')
     return value
 

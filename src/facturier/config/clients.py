@@ -1,6 +1,7 @@
 """Models of `clients/<id>.toml` (direct clients) and `batch_clients/<id>.toml` (batch sellers)."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: pydantic takes the fields' types as objects
+# rather than compiling each annotation's text when the models are defined (issue 23, start-up).
 
 from decimal import Decimal
 from typing import Annotated, Literal

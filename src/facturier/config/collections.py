@@ -5,25 +5,27 @@ wrote, reusing the core's parsers so `check` and `remind` can never disagree on 
 a list of stages.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: pydantic takes the fields' types as objects
+# rather than compiling each annotation's text when the models are defined (issue 23, start-up).
 
 from decimal import Decimal
 from pathlib import PurePath
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
 from facturier.config.fields import Country, Money, NonEmptyStr, Quantity, StrictModel
 from facturier.config.mail import EnvName, is_loopback, plain_text_only_on_loopback
-from facturier.core.dunning import (
-    DEFAULT_STAGES,
-    DEFAULT_WINDOW,
-    Window,
-    check_stages,
-    parse_window,
-)
 from facturier.core.errors import InputError
+
+if TYPE_CHECKING:
+    from facturier.core.dunning import Window
+
+# core.dunning is imported by the validators and methods that use it, not here: a configuration
+# read back from its cache runs no validator, and `pay` or `balances` never import it (issue 23).
+# The default window is core.dunning.DEFAULT_WINDOW (tests/config/test_config_collections.py).
+DEFAULT_WINDOW = "08:00-18:00"
 
 DraftStoreName = Literal["outbox", "imap", "gmail"]
 SourceName = Literal["ledger", "csv", "sheets", "quickbooks"]
@@ -42,6 +44,8 @@ IMAP_PORTS = {"ssl": 993, "starttls": 143, "none": 143}
 
 def check_window_text(text: str) -> str:
     """A drafting window like "08:00-18:00" (local time in the workspace time zone)."""
+    from facturier.core.dunning import parse_window
+
     try:
         parse_window(text)
     except InputError as exc:
@@ -60,7 +64,16 @@ def check_source_path(text: str) -> str:
 
 def check_stage_list(stages: list[int]) -> list[int]:
     """Days after the due date, strictly increasing (core.dunning.check_stages)."""
+    from facturier.core.dunning import check_stages
+
     return list(check_stages(stages))
+
+
+def default_stages() -> list[int]:
+    """core.dunning.DEFAULT_STAGES, imported when a configuration without `stages` is validated."""
+    from facturier.core.dunning import DEFAULT_STAGES
+
+    return list(DEFAULT_STAGES)
 
 
 class ImapConfig(StrictModel):
@@ -196,7 +209,7 @@ class CollectionsConfig(StrictModel):
     enabled: bool = True
     dry_run: bool = True
     stages: Annotated[list[int], AfterValidator(check_stage_list)] = Field(
-        default_factory=lambda: list(DEFAULT_STAGES))
+        default_factory=default_stages)
     window: Annotated[str, AfterValidator(check_window_text)] = DEFAULT_WINDOW
     drafts: DraftStoreName = "outbox"
     combine: bool = False
@@ -243,7 +256,7 @@ class CollectionsConfig(StrictModel):
         return imap
 
     @model_validator(mode="after")
-    def _source_settings(self) -> CollectionsConfig:
+    def _source_settings(self) -> "CollectionsConfig":
         """source = "csv" needs source_path; source = "sheets" needs spreadsheet_id."""
         if self.source == "csv" and not self.source_path:
             raise ValueError('source = "csv" needs source_path (the CSV file, relative to the workspace)')
@@ -261,8 +274,10 @@ class CollectionsConfig(StrictModel):
         """Whether receivables come from outside the ledger (a sheet, QuickBooks)."""
         return self.source in EXTERNAL_SOURCES
 
-    def drafting_window(self) -> Window:
+    def drafting_window(self) -> "Window":
         """The window parsed (it was validated when the file was read)."""
+        from facturier.core.dunning import parse_window
+
         return parse_window(self.window)
 
     def notice(self) -> str | None:

@@ -9,7 +9,8 @@ secret) are read from the environment variables named here, never from a file.
 letters, digits, space and `-+_/`), checked on every template a transmitting seller uses.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: pydantic takes the fields' types as objects
+# rather than compiling each annotation's text when the models are defined (issue 23, start-up).
 
 import re
 from datetime import date
@@ -26,7 +27,9 @@ from facturier.core.numbering import render_number
 EInvoicingMode = Literal["off", "test", "live"]
 REFORM_DATE = date(2027, 9, 1)  # SMEs and micro-enterprises issue through a PA from this day
 MAX_REFORM_NUMBER = 35
-_REFORM_CHARS = re.compile(r"[A-Za-z0-9 +_/-]*")
+# Patterns as text, compiled by `re` (and cached there) at their first use: a configuration read
+# from its cache validates nothing and compiles none of them (issue 23, start-up).
+_REFORM_CHARS = r"[A-Za-z0-9 +_/-]*"
 # The longest sequence a template is checked with: the same 9 digits as the file-name rule.
 _WORST_SEQ = 999_999_999
 
@@ -119,7 +122,7 @@ def reform_number_problem(template: str, client_ids: list[str]) -> str | None:
     if len(sample) > MAX_REFORM_NUMBER:
         return (f"{template!r} can give {sample!r}, {len(sample)} characters: an e-invoice number has at "
                 f"most {MAX_REFORM_NUMBER} (French reform); shorten the template")
-    bad = sorted({ch for ch in sample if not _REFORM_CHARS.fullmatch(ch)})
+    bad = sorted({ch for ch in sample if not re.fullmatch(_REFORM_CHARS, ch)})
     if bad:
         return (f"{template!r} uses {''.join(bad)!r}: an e-invoice number may only use letters, digits, "
                 "space and - + _ / (French reform)")

@@ -20,8 +20,6 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import TYPE_CHECKING, Annotated, Any
 
-from babel import Locale
-from babel.numbers import list_currencies
 from pydantic import AfterValidator, BaseModel, ConfigDict, PlainValidator
 
 from facturier.core.numbering import number_problem, render_number
@@ -31,10 +29,12 @@ from facturier.core.text import ZERO_WIDTH_JOINERS, joins_letters
 if TYPE_CHECKING:
     from stdnum.exceptions import ValidationError as StdnumError
 
+# Patterns as text, compiled by `re` (and cached there) at their first use: a configuration read
+# from its cache validates nothing and compiles none of them (issue 23, start-up).
 # Plain decimal text, the one syntax of every decimal a user writes (TOML values, CSV cells):
 # an optional minus, ASCII digits, one '.'; no exponent, grouping, spaces or other digits.
-_DECIMAL_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?")
-_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_DECIMAL_TEXT = r"-?[0-9]+(\.[0-9]+)?"
+_ISO_DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
 # RFC 5322 dot-atom local part and a DNS host name, non-ASCII letters allowed (RFC 6531):
 # what a header can carry as is. No quoted local part, no IP literal: no invoice needs them.
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\-\u0080-\U0010FFFF]"
@@ -52,8 +52,8 @@ def _email() -> re.Pattern[str]:
 _NOT_COUNTRIES = frozenset({"EU", "EZ", "UN", "QO", "ZZ", "XA", "XB"})
 # VAT prefixes that are not ISO country codes: Greece (EL) and Northern Ireland (XI).
 _VAT_PREFIX_ALIASES = frozenset({"EL", "XI"})
-_SEQ_FIELD = re.compile(r"seq(:0[1-9]d)?")
-_NUMBER_CHARS = re.compile(r"[A-Za-z0-9_.-]*")
+_SEQ_FIELD = r"seq(:0[1-9]d)?"
+_NUMBER_CHARS = r"[A-Za-z0-9_.-]*"
 NUMBER_PLACEHOLDERS = ("year", "month", "client", "seq")
 
 
@@ -70,7 +70,7 @@ def plain_decimal(text: str) -> Decimal | None:
 
     "-0" and "-0.00" give a zero without sign: a signed zero would print as "-0,00 €".
     """
-    if _DECIMAL_TEXT.fullmatch(text) is None:
+    if re.fullmatch(_DECIMAL_TEXT, text) is None:
         return None
     value = Decimal(text)
     return value.copy_abs() if value.is_zero() else value
@@ -79,7 +79,7 @@ def plain_decimal(text: str) -> Decimal | None:
 def check_iso_date(text: str) -> date:
     """A strict YYYY-MM-DD date (fromisoformat alone would take "20261102" or week dates),
     within the supported range (core.schedule.day_in_range)."""
-    if not _ISO_DATE.fullmatch(text):
+    if not re.fullmatch(_ISO_DATE, text):
         raise ValueError(f"{text!r} is not a date in the form YYYY-MM-DD")
     try:
         day = date.fromisoformat(text)
@@ -220,6 +220,8 @@ Address = Annotated[list[str], AfterValidator(check_address)]
 @lru_cache(maxsize=1)
 def known_countries() -> frozenset[str]:
     """ISO 3166 alpha-2 codes known to babel."""
+    from babel import Locale  # only a validator needs it: a cached configuration never imports babel
+
     codes = Locale("en").territories.keys()
     return frozenset(c for c in codes if len(c) == 2 and c.isalpha()) - _NOT_COUNTRIES
 
@@ -242,6 +244,8 @@ NOT_MONEY = frozenset({"XAU", "XAG", "XPT", "XPD", "XDR", "XSU", "XUA", "XBA", "
 
 def check_currency(value: str) -> str:
     """An uppercase ISO 4217 currency code known to babel, of a currency (not a metal or unit)."""
+    from babel.numbers import list_currencies
+
     if value not in list_currencies():
         hint = f' (write "{value.upper()}")' if value.upper() in list_currencies() else ""
         raise ValueError(f"{value!r} is not an ISO 4217 currency code{hint}")
@@ -360,7 +364,7 @@ def check_number_template(template: str) -> str:
         raise ValueError(f"{template!r} is not a valid template: {exc}") from None
     seq_count = 0
     for literal, field, spec, conversion in parts:
-        if not _NUMBER_CHARS.fullmatch(literal):
+        if not re.fullmatch(_NUMBER_CHARS, literal):
             raise ValueError(
                 f"{template!r} contains characters not allowed in a number: "
                 "use only letters, digits and _ . -"
@@ -368,7 +372,7 @@ def check_number_template(template: str) -> str:
         if field is None:
             continue
         text = field + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
-        if field == "seq" and not conversion and _SEQ_FIELD.fullmatch(text):
+        if field == "seq" and not conversion and re.fullmatch(_SEQ_FIELD, text):
             seq_count += 1
         elif field not in NUMBER_PLACEHOLDERS or spec or conversion:
             raise ValueError(

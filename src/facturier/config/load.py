@@ -32,10 +32,12 @@ if TYPE_CHECKING:
 CONFIG_FILE = "facturier.toml"
 CLIENTS_DIR = "clients"
 BATCH_CLIENTS_DIR = "batch_clients"
-CLIENT_ID = re.compile(r"[a-z0-9][a-z0-9_-]*")
+# Patterns as text, compiled by `re` (and cached there) at their first use: a configuration read
+# from its cache validates nothing and compiles none of them (issue 23, start-up).
+CLIENT_ID = r"[a-z0-9][a-z0-9_-]*"
 # Journal entries name the seller "issuer" for direct invoices, so no batch client may use it.
 RESERVED_IDS = frozenset({"issuer"})
-_TOML_POSITION = re.compile(r"^(?P<reason>.*?) \(at line (?P<line>\d+), column (?P<column>\d+)\)$")
+_TOML_POSITION = r"^(?P<reason>.*?) \(at line (?P<line>\d+), column (?P<column>\d+)\)$"
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -116,7 +118,7 @@ class _Loader:
                                         f"{name[:-1].replace('_', ' ')}'s .toml file")
                 continue
             self.ids.setdefault(name, set()).add(path.stem)
-            if not CLIENT_ID.fullmatch(path.stem):
+            if not re.fullmatch(CLIENT_ID, path.stem):
                 self.file_problem(path, bad_id_message(path.stem))
             item = self.validate(path, model)
             if item is not None:
@@ -135,7 +137,7 @@ class _Loader:
 
 def toml_error_message(exc: tomllib.TOMLDecodeError) -> str:
     """`invalid TOML at line N: reason (column C)` from tomllib's message."""
-    match = _TOML_POSITION.match(str(exc))
+    match = re.match(_TOML_POSITION, str(exc))
     if match is None:
         return f"invalid TOML: {exc}"
     reason = match["reason"][:1].lower() + match["reason"][1:]

@@ -1,6 +1,7 @@
 """The `[mail]` section: how emails leave (outbox, SMTP or Gmail) and who they come from."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: pydantic takes the fields' types as objects
+# rather than compiling each annotation's text when the models are defined (issue 23, start-up).
 
 import ipaddress
 import re
@@ -17,7 +18,9 @@ from pydantic import (
 
 from facturier.config.fields import Email, NonEmptyStr, StrictModel, check_email
 
-_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Patterns as text, compiled by `re` (and cached there) at their first use: a configuration read
+# from its cache validates nothing and compiles none of them (issue 23, start-up).
+_ENV_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 
 
 def is_loopback(host: str) -> bool:
@@ -42,7 +45,7 @@ def plain_text_only_on_loopback(security: str, info: ValidationInfo) -> str:
 # through: Stripe (secret, restricted, publishable, webhook), Slack, GitHub, GitLab, AWS, Google.
 _SECRET_PREFIXES = ("sk_", "rk_", "pk_", "whsec_", "xox", "ghp_", "gho_", "ghu_", "ghs_", "github_pat_",
                     "glpat", "AKIA", "ASIA", "AIza")
-_CONVENTIONAL_ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
+_CONVENTIONAL_ENV_NAME = r"[A-Z_][A-Z0-9_]*"
 
 
 def looks_like_a_secret(value: str) -> bool:
@@ -62,7 +65,7 @@ def env_label(name: str, key: str) -> str:
     """How a message names the environment variable `key` reads: by its name when it is a
     conventional one (capitals, digits, _), else without it, since a lowercase "name" may be
     the password itself typed in the wrong key."""
-    if _CONVENTIONAL_ENV_NAME.fullmatch(name):
+    if re.fullmatch(_CONVENTIONAL_ENV_NAME, name):
         return f"the environment variable {name}"
     return f"the environment variable that {key} names (not shown, in case it is the secret itself)"
 
@@ -74,9 +77,9 @@ def parse_env_name(value: Any) -> str:
     emails and terminals that others can read. A value that is a valid name but looks like a
     key (`sk_live_...`) is refused the same way: it would be echoed as a name otherwise.
     """
-    if isinstance(value, str) and _ENV_NAME.fullmatch(value) and not looks_like_a_secret(value):
+    if isinstance(value, str) and re.fullmatch(_ENV_NAME, value) and not looks_like_a_secret(value):
         return value
-    if isinstance(value, str) and _ENV_NAME.fullmatch(value):
+    if isinstance(value, str) and re.fullmatch(_ENV_NAME, value):
         raise ValueError(
             "looks like a key or a password, not the name of an environment variable (the value "
             "is not shown): this key must name an environment variable, like FACTURIER_SMTP_PASSWORD, "
@@ -107,7 +110,7 @@ class SmtpConfig(StrictModel):
 
 
     @model_validator(mode="after")
-    def _one_password_source(self) -> SmtpConfig:
+    def _one_password_source(self) -> "SmtpConfig":
         """A username needs exactly one place to read the password from."""
         if self.password_env and self.password_file:
             raise ValueError("set password_env or password_file, not both")
@@ -116,10 +119,10 @@ class SmtpConfig(StrictModel):
         return self
 
 
-_NAME_ADDR = re.compile(r"(?P<name>[^<>]*?)\s*<(?P<address>[^<>]*)>")
+_NAME_ADDR = r"(?P<name>[^<>]*?)\s*<(?P<address>[^<>]*)>"
 # Outside quotes these split or end a display name: "A, B <a@b.example>" is two addresses.
-_SPECIALS = re.compile(r'[,;:@"()\[\]\\<>]')
-_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
+_SPECIALS = r'[,;:@"()\[\]\\<>]'
+_QUOTED = r'"(?:[^"\\]|\\.)*"'
 
 
 def check_sender(value: str) -> str:
@@ -127,7 +130,7 @@ def check_sender(value: str) -> str:
     like = f"{value!r} is not an address like \"Name <billing@example.com>\""
     if "@" not in value:
         raise ValueError(like)
-    match = _NAME_ADDR.fullmatch(value)
+    match = re.fullmatch(_NAME_ADDR, value)
     if match is None:
         if "<" in value or ">" in value:
             raise ValueError(like)
@@ -136,7 +139,7 @@ def check_sender(value: str) -> str:
     if not name:
         raise ValueError(f"{value!r} has no name before <...>: write "
                          f"\"{match['address']}\" or \"Name <{match['address']}>\"")
-    if not _QUOTED.fullmatch(name) and _SPECIALS.search(name):
+    if not re.fullmatch(_QUOTED, name) and re.search(_SPECIALS, name):
         raise ValueError(f"{value!r}: put the name in double quotes since it holds one of "
                          ', ; : @ " ( ) [ ] \\, like "Studio, Paris" <billing@example.com>')
     check_email(match["address"])

@@ -7,7 +7,8 @@ them (`info.data`), so each problem is reported on the key the user must fix and
 keys are still checked.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: pydantic takes the fields' types as objects
+# rather than compiling each annotation's text when the models are defined (issue 23, start-up).
 
 import codecs
 from decimal import Decimal

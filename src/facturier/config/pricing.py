@@ -16,12 +16,14 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import AfterValidator, Field, PlainValidator
 
 from facturier.config.fields import Money, Quantity, StrictModel, check_iso_date
-from facturier.core.pricing import UNIT_PRICE_DECIMALS, Discount, Pricing, Tier
 from facturier.core.schedule import day_in_range, month_end
-from facturier.core.usage import METRIC_NAME, QUANTITY_DECIMALS
 
+# core.pricing and core.usage (and core.invoice under them) are imported by the validators and
+# conversions that use them: a configuration read back from its cache runs no validator, and a
+# command like `pay` then never imports them (issue 23, start-up).
 if TYPE_CHECKING:
     from facturier.config.clients import ClientConfig, LineConfig
+    from facturier.core.pricing import Discount, Pricing
 
 
 def parse_day(value: Any) -> date:
@@ -47,6 +49,8 @@ def check_not_negative(value: Decimal) -> Decimal:
 
 def check_unit_price_decimals(value: Decimal) -> Decimal:
     """A unit price keeps at most 6 decimals (a fraction of a cent per unit, never rounded)."""
+    from facturier.core.pricing import UNIT_PRICE_DECIMALS
+
     exponent = value.as_tuple().exponent
     if isinstance(exponent, int) and -exponent > UNIT_PRICE_DECIMALS and value != value.quantize(
             Decimal(1).scaleb(-UNIT_PRICE_DECIMALS)):
@@ -56,6 +60,8 @@ def check_unit_price_decimals(value: Decimal) -> Decimal:
 
 def check_quantity_decimals(value: Decimal) -> Decimal:
     """Tier bounds and free units: zero or more, at most 4 decimals (usage's own precision)."""
+    from facturier.core.usage import QUANTITY_DECIMALS
+
     if value < 0:
         raise ValueError(f"must not be negative, got {value}")
     if value != value.quantize(Decimal(1).scaleb(-QUANTITY_DECIMALS)):
@@ -65,6 +71,8 @@ def check_quantity_decimals(value: Decimal) -> Decimal:
 
 def check_metric(name: str) -> str:
     """A metric name: lowercase letters, digits, _ . - (as usage files write it)."""
+    from facturier.core.usage import METRIC_NAME
+
     if not METRIC_NAME.fullmatch(name):
         raise ValueError(f"{name!r} is not a metric name: use lowercase letters, digits, _ . - "
                          "(starting with a letter, at most 64 characters), e.g. \"api_calls\"")
@@ -98,11 +106,15 @@ class DiscountConfig(StrictModel):
     months: Annotated[int, Field(ge=1, le=1200)] | None = None
 
     def to_core(self) -> Discount:
+        from facturier.core.pricing import Discount
+
         return Discount(self.percent, self.amount, self.line)
 
 
 def pricing_of(line: LineConfig) -> Pricing:
     """The core pricing of a metered line (checked: see `pricing_problems`)."""
+    from facturier.core.pricing import Pricing, Tier
+
     tiers = tuple(Tier(t.up_to, t.unit_price, t.flat_fee) for t in line.tiers)
     return Pricing(line.pricing or "per_unit", line.unit_price, tiers, line.included, line.package_size,
                    line.minimum)

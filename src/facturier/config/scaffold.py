@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
 from facturier.core.errors import FacturierError
@@ -20,6 +19,8 @@ PLACEHOLDER_SIREN = "123456782"
 
 def scaffold_text(name: str) -> str:
     """The text of one packaged scaffold template."""
+    from importlib import resources  # here: only `init` and `check` read templates (issue 23, start-up)
+
     template = resources.files("facturier.config").joinpath("scaffold", name)
     return template.read_text(encoding="utf-8")
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from facturier.core.invoice import EU_COUNTRIES
-
 if TYPE_CHECKING:
     from facturier.config.clients import BatchClientConfig, ClientConfig
     from facturier.config.models import FacturierConfig
@@ -42,6 +40,8 @@ def vat_situation_warnings(config: FacturierConfig | None, clients: dict[str, Cl
 
 def _client_warnings(config: FacturierConfig, client: ClientConfig) -> list[tuple[str, str]]:
     """The warnings of one client, as (key, message)."""
+    from facturier.core.invoice import EU_COUNTRIES  # at the first warning check, not at import
+
     issuer = config.issuer
     regime, country = client.effective_vat_regime(issuer), client.country.upper()
     category = client.operation_category or issuer.operation_category
