@@ -322,3 +322,16 @@ def test_a_different_payer_or_reference_is_not_a_likely_duplicate(issued: Path, 
     assert "0 likely duplicate" in res.out and "\tlikely duplicate\t" not in res.out, res.text
     assert res.err == ""
 
+
+
+def test_a_later_credit_of_the_statement_sees_what_the_earlier_ones_paid(issued: Path, tmp_path: Path) -> None:
+    # 2026-0001 (827.88) is paid by the first two credits; the third, of its whole amount and
+    # naming it, finds nothing left open and goes to a human (a stale list of open invoices
+    # would match it again and pay the invoice twice).
+    path = tmp_path / "releve.csv"
+    path.write_text("Date;Montant;Libellé;Id\n19/11/2026;400,00;facture 2026-0001;A1\n"
+                    "19/11/2026;427,88;facture 2026-0001;A2\n20/11/2026;827,88;facture 2026-0001;A3\n",
+                    encoding="utf-8")
+    res = run_cli(issued, "import-bank", str(path))
+    assert res.code == 0 and "2 matched, 1 unmatched, 0 duplicate" in res.out, res.text
+    assert [p["bank_id"] for p in bank_payments(issued)] == ["A1", "A2"]

@@ -80,6 +80,7 @@ class PaymentPlan:
     def __init__(self, state: LedgerState) -> None:
         self.state = state
         self._accounts: dict[tuple[str, str], Account | None] = {}
+        self._open: dict[tuple[str, str], list[OpenInvoice]] = {}  # open_invoices of an account that covers the day
         self.bank_ids: set[str] = set()
         self.bank_keys: set[str] = set()
         self.bank_keys_without_id: set[str] = set()
@@ -106,8 +107,11 @@ class PaymentPlan:
         account = self.account(client, currency, day)
         if account is None:
             return []
-        if account.covers(day):
-            return [OpenInvoice(n, due, left) for n, due, left in account.open_items(day)]
+        if account.covers(day):  # the same list for any such day: kept until a payment changes it
+            key = (client, currency)
+            if key not in self._open:
+                self._open[key] = [OpenInvoice(n, due, left) for n, due, left in account.open_items(day)]
+            return self._open[key]
         return open_invoices(self.state, client, currency, day)
 
     def add(self, payment: PaymentRecorded) -> None:
@@ -118,6 +122,7 @@ class PaymentPlan:
         if account is not None:
             parts = [(a.number, a.amount) for a in payment.allocation]
             account.add_payment(payment.date, payment.amount, parts, payment.unallocated)
+            self._open.pop((payment.client, payment.currency), None)
         self._remember(payment.bank_id, payment.bank_key)
 
     def seen(self, tx: BankTransaction) -> None:
