@@ -74,7 +74,7 @@ class PaymentPlan:
 
     Matching runs on it (later credits of a statement see the payments of earlier ones); its
     payments become the `BankImport` plan, applied only when every line was accepted. Accounts
-    are copied on first use, so the state itself never changes.
+    are read apart on first use (their open rows, or a copy), so the state itself never changes.
     """
 
     def __init__(self, state: LedgerState) -> None:
