@@ -340,8 +340,11 @@ def ymd(day: date | None) -> str:
 
 
 def amount_text(value: Decimal | None) -> str:
-    """An amount with a decimal comma and two decimals, no thousands separator."""
-    return "" if value is None else f"{value:.2f}".replace(".", ",")
+    """An amount with a decimal comma and two decimals, no thousands separator; a zero is
+    0,00 whatever its sign (the zero of a credit note of 0.00 is a negated zero: '-0,00')."""
+    if value is None:
+        return ""
+    return f"{abs(value) if value == 0 else value:.2f}".replace(".", ",")
 
 
 def fec_row(journal: str, journal_label: str, num: int, entry: FecEntry, line: FecLine) -> list[str]:
