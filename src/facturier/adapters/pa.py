@@ -28,6 +28,7 @@ from typing import Any, Final
 
 import requests
 
+from facturier.adapters import retry_after
 from facturier.core.errors import FacturierError
 
 FLOW: Final = "/afnor-flow/v1"
@@ -186,7 +187,7 @@ class Platform:
                 self._token, renewed = None, True
                 continue
             if status == 429:  # a Retry-After of 0 waits MIN_WAIT: never a loop of instant retries
-                delay = max(_retry_after(answer), MIN_WAIT)
+                delay = max(retry_after(answer.headers.get("Retry-After"), 1.0), MIN_WAIT)
                 if waited + delay <= MAX_WAIT:
                     self._sleep(delay)
                     waited += delay
@@ -231,12 +232,6 @@ def _json(answer: requests.Response) -> Any:
         raise PlatformError(f"{answer.url}: the answer ({answer.status_code}) is not JSON") from None
 
 
-def _retry_after(answer: requests.Response) -> float:
-    """The Retry-After header in seconds (1 when absent or a date)."""
-    try:
-        return max(0.0, float(answer.headers.get("Retry-After", "1")))
-    except ValueError:
-        return 1.0
 
 
 def _reason(exc: requests.ConnectionError) -> str:

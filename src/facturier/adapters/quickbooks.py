@@ -25,7 +25,6 @@ saved at once, since Intuit rotates refresh tokens.
 from __future__ import annotations
 
 import json
-import math
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -35,6 +34,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from facturier.adapters import retry_after
 from facturier.adapters.sheets import CHECKS, SheetSource, WriteBack
 from facturier.adapters.tokens import read_private_token, save_token
 from facturier.config.collections import QuickBooksConfig
@@ -263,7 +263,7 @@ def _make_client(config: QuickBooksConfig, auth: Any) -> Any:
                                                     params=params, data=data, timeout=config.timeout)
                 if response.status_code not in RETRIED or wait is None:
                     return response
-                time.sleep(_retry_after(response, wait))
+                time.sleep(min(retry_after(response.headers.get("Retry-After"), wait), MAX_RETRY_AFTER))
             raise AssertionError("unreachable")
 
     client = Client(auth_client=auth, refresh_token=auth.refresh_token, company_id=config.realm_id,
@@ -271,15 +271,6 @@ def _make_client(config: QuickBooksConfig, auth: Any) -> Any:
     if config.api_base:
         client.api_url_v3 = client.sandbox_api_url_v3 = config.api_base.rstrip("/")
     return client
-
-
-def _retry_after(response: Any, wait: float) -> float:
-    """QuickBooks' Retry-After (seconds, bounded), else our own wait."""
-    try:
-        asked = float(response.headers.get("Retry-After", ""))
-    except (TypeError, ValueError):
-        return wait
-    return min(max(asked, 0.0), MAX_RETRY_AFTER) if math.isfinite(asked) else wait
 
 
 def _qb_error(exc: Any) -> str:

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from facturier.adapters import retry_after
 from facturier.adapters.google.errors import (
     REAUTH_HINT,
     GoogleApiError,
@@ -107,10 +108,7 @@ def _status(exc: Exception) -> int | None:
 
 def _retry_after(exc: Exception) -> float:
     resp = getattr(exc, "resp", None)
-    try:
-        return min(float(resp.get("retry-after", 0)), MAX_WAIT) if resp is not None else 0.0
-    except (TypeError, ValueError):
-        return 0.0
+    return min(retry_after(resp.get("retry-after"), 0.0), MAX_WAIT) if resp is not None else 0.0
 
 
 def _is_network(exc: Exception) -> bool:
