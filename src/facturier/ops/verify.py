@@ -3,7 +3,6 @@ and every derived view."""
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -84,15 +83,9 @@ def checked_beside(journal: Path) -> bool:
         size = journal.stat().st_size if journal.is_file() else 0
     except OSError:
         return False
-    return size >= BESIDE_FROM and _cores() >= 2
+    from facturier.render.pool import worker_count  # the cores this process may run on (FACTURIER_WORKERS)
 
-
-def _cores() -> int:
-    """The cores this process may run on (a process pinned to one gains nothing from two)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+    return size >= BESIDE_FROM and worker_count() >= 2
 
 
 PdfList = list[tuple[str, str]]  # (entry type, PDF path) of every issued document
