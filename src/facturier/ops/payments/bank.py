@@ -400,18 +400,18 @@ def returned_warning(ws: Workspace, plan: PaymentPlan, tx: BankTransaction, sour
     what = (f"{name}: {tx.where}: returned transfer of {tx.currency or ''} {tx.amount} on {tx.date}"
             f" ({printable(tx.text[:80]) or 'no text'}{'; ref ' + printable(', '.join(tx.refs)) if tx.refs else ''}): "
             "nothing recorded")
+    follow_up = ("follow it up with the client. Facturier does not yet record reversals "
+                 "(see docs/payments.md, Returned transfers)")
     payment = returned_payment(plan, tx)
     if payment is None:
         return (f"{what}; it matches no payment recorded before. If it takes back a payment you "
-                "recorded, that invoice is unpaid again: follow it up with the client. Facturier "
-                "does not yet record reversals (see docs/payments.md, Returned transfers)")
+                f"recorded, that invoice is unpaid again: {follow_up}")
     client = ws.clients.get(payment.client)
     invoices = ", ".join(a.number for a in payment.allocation) or "no invoice (on account)"
     return (f"{what}; it appears to return the payment of {payment.client}"
             f"{f' ({printable(client.name)})' if client else ''} on {payment.date}, {payment.currency} "
             f"{payment.amount}, settling {invoices}. That payment still counts: the invoice is unpaid "
-            "again, follow it up with the client. Facturier does not yet record reversals "
-            "(see docs/payments.md, Returned transfers)")
+            f"again, {follow_up}")
 
 
 def _check_transaction(ws: Workspace, tx: BankTransaction, today: date) -> None:
