@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from facturier.config import check_workspace, load_workspace, scaffold_workspace
-from facturier.core.dunning import DEFAULT_STAGES, DEFAULT_WINDOW, Window
+from facturier.config.collections import DEFAULT_WINDOW
+from facturier.core.dunning import DEFAULT_STAGES, Window
 
 if TYPE_CHECKING:
     from conftest import EditableWorkspace
@@ -34,7 +35,7 @@ def test_defaults_without_a_section(demo: EditableWorkspace) -> None:
     assert collections.enabled and collections.dry_run and not collections.combine
     assert collections.stage_tuple() == DEFAULT_STAGES
     assert collections.drafting_window() == Window(8 * 60, 18 * 60)
-    assert collections.window == DEFAULT_WINDOW  # config/collections.py repeats it not to import core.dunning
+    assert collections.window == DEFAULT_WINDOW == "08:00-18:00"
     assert collections.drafts == "outbox" and collections.imap is None
     assert load_workspace(demo.root).clients["acme"].collections.enabled
 

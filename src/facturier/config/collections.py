@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 # core.dunning is imported by the validators and methods that use it, not here: a configuration
 # read back from its cache runs no validator, and `pay` or `balances` never import it (issue 23).
-# The default window is core.dunning.DEFAULT_WINDOW (tests/config/test_config_collections.py).
+# The drafting window when none is set (read as a Window by core.dunning only when a command drafts).
 DEFAULT_WINDOW = "08:00-18:00"
 
 DraftStoreName = Literal["outbox", "imap", "gmail"]

@@ -32,7 +32,6 @@ from facturier.core.errors import InputError
 from facturier.core.money import ZERO
 
 DEFAULT_STAGES: tuple[int, ...] = (7, 14, 21, 28, 35, 42)
-DEFAULT_WINDOW = "08:00-18:00"
 MAX_STAGE_DAYS = 3650
 _WINDOW = re.compile(r"(\d{2}):(\d{2})-(\d{2}):(\d{2})", re.ASCII)  # digits 0-9 only
 
