@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import DEMO, run_cli
 from tests.pa_server import ACME_SIREN, LoopbackPA
 
 
@@ -47,4 +48,16 @@ def issued(ws: Path) -> Path:
     with (ws / "facturier.toml").open("a", encoding="utf-8") as fh:
         fh.write(CSV_MAPPING)
     assert run_cli(ws, "run", "--date", "2026-11-15").code == 0
+    return ws
+
+
+@pytest.fixture(scope="module")
+def busy_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo after a run, a batch and a payment (made once, copied by each test)."""
+    ws = tmp_path_factory.mktemp("busy") / "ws"
+    shutil.copytree(DEMO, ws)
+    for args in (("run", "--date", "2026-11-15"), ("batch", "--date", "2026-11-15"),
+                 ("pay", "acme", "100.00", "--date", "2026-11-20")):
+        r = run_cli(ws, *args)
+        assert r.code == 0, r.text
     return ws

@@ -22,21 +22,10 @@ import pytest
 from facturier.store.journal import Head, head_path, read_head, write_head
 from tests.cli.test_concurrency import assert_each_document_listed_once, assert_gapless, command_line, listed
 from tests.cli.test_faults import many_clients
-from tests.conftest import DEMO, journal, run_cli
+from tests.conftest import journal, run_cli
 from tests.smtp_server import PASSWORD, use_smtp
 
 DAY = "2026-11-15"
-
-
-@pytest.fixture(scope="module")
-def busy_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo after a run, a batch and a payment (made once, copied by each test)."""
-    ws = tmp_path_factory.mktemp("qa") / "ws"
-    shutil.copytree(DEMO, ws)
-    for args in (("run", "--date", DAY), ("batch", "--date", DAY), ("pay", "acme", "100.00", "--date", "2026-11-20")):
-        r = run_cli(ws, *args)
-        assert r.code == 0, r.text
-    return ws
 
 
 @pytest.fixture

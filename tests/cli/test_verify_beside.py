@@ -25,17 +25,6 @@ from tests.conftest import DEMO, REPO, Result, run_cli
 DAY = "2026-11-15"
 
 
-@pytest.fixture(scope="module")
-def busy_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo after a run, a batch and a payment (made once, copied by each test)."""
-    ws = tmp_path_factory.mktemp("beside") / "ws"
-    shutil.copytree(DEMO, ws)
-    for args in (("run", "--date", DAY), ("batch", "--date", DAY), ("pay", "acme", "100.00", "--date", "2026-11-20")):
-        r = run_cli(ws, *args)
-        assert r.code == 0, r.text
-    return ws
-
-
 def _sql(ws: Path, statement: str) -> None:
     db = sqlite3.connect(ws / "data" / "state.sqlite")
     with db:
